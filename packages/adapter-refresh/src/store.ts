@@ -1,0 +1,99 @@
+/**
+ * The persistence seam. The core (with-token-sync.ts, policy/*) talks only to this interface; each
+ * ORM gets one module under stores/ that implements it without importing the ORM at run time.
+ * Implement it yourself to support any other data layer, and prove it with the conformance kit
+ * (package `authjs-adapter-refresh-tests`).
+ */
+
+/** The natural key of a linked OAuth account: Auth.js never changes it once linked. */
+export interface AccountKey {
+  provider: string
+  providerAccountId: string
+}
+
+/** The token columns of an account row. Extra columns may be added through `tokenFields`. */
+export interface StandardTokenColumns {
+  access_token: string | null
+  refresh_token: string | null
+  /** Absolute expiry in integer epoch seconds. */
+  expires_at: number | null
+  id_token: string | null
+  scope: string | null
+  token_type: string | null
+  session_state: string | null
+}
+
+export type TokenColumnValue = string | number | null
+
+/** A full account row as the core writes it on insert. */
+export interface AccountRow extends AccountKey {
+  userId: string
+  type: string
+  /** Token columns: the seven standard ones plus any configured extras. */
+  tokens: Record<string, TokenColumnValue>
+}
+
+/**
+ * An account row as read back. Drivers differ in what they return (node-postgres returns `bigint` as a
+ * string, Prisma returns `Int` as number), so values are loosely typed here and normalized by the core.
+ */
+export interface StoredAccountRow extends AccountKey {
+  userId: string
+  type: string
+  tokens: Record<string, unknown>
+}
+
+/** What an update may change: the owner (to re-point an orphaned row) and/or token columns. */
+export interface AccountPatch {
+  userId?: string
+  tokens?: Record<string, TokenColumnValue>
+}
+
+/**
+ * Operations on ONE account key, available only inside `AccountStore.withAccountLock`, i.e. inside one
+ * database transaction that holds an exclusive lock on that key.
+ */
+export interface LockedAccount {
+  /** The row for the locked key, or null. If duplicates exist (schemas without a unique key), any one. */
+  read(): Promise<StoredAccountRow | null>
+  /** Whether a user with this id exists. */
+  userExists(userId: string): Promise<boolean>
+  /** Inserts the row for the locked key. `row.tokens` names exactly the token columns to write. */
+  insert(row: AccountRow): Promise<void>
+  /** Updates every row with the locked key. Only the given token columns change. */
+  update(patch: AccountPatch): Promise<void>
+}
+
+export interface AccountStore {
+  /** Short name used in errors and logs, e.g. "prisma", "kysely", "pg". */
+  readonly name: string
+  /**
+   * Runs `work` in a single database transaction that first takes an exclusive lock scoped to this
+   * account key and to the transaction (PostgreSQL: `pg_advisory_xact_lock`), so that concurrent callers
+   * in any number of processes are serialized per account, including on schemas that have no unique
+   * constraint on (provider, providerAccountId). Commits when `work` resolves, rolls back when it throws
+   * (and rethrows the same error).
+   */
+  withAccountLock<T>(key: AccountKey, work: (account: LockedAccount) => Promise<T>): Promise<T>
+  /** Keys of the accounts a user has linked at a provider (outside any lock; for look-ups only). */
+  findAccountKeys(userId: string, provider: string): Promise<AccountKey[]>
+}
+
+/** Column names of the token fields the core writes by default. */
+export const STANDARD_TOKEN_FIELDS = [
+  "access_token",
+  "refresh_token",
+  "expires_at",
+  "id_token",
+  "scope",
+  "token_type",
+  "session_state",
+] as const satisfies readonly (keyof StandardTokenColumns)[]
+
+/**
+ * The 64-bit advisory-lock key SQL every PostgreSQL store uses, so that stores of different ORMs on one
+ * database still exclude each other. `$1` is the provider, `$2` the providerAccountId. The prefix keeps
+ * our keys apart from advisory locks the application takes for its own reasons.
+ */
+export const ADVISORY_LOCK_KEY_SQL =
+  "hashtextextended('authjs-adapter-refresh:' || $1::text || chr(31) || $2::text, 0)"
