@@ -6,7 +6,8 @@
  */
 
 /** The natural key of a linked OAuth account: Auth.js never changes it once linked. */
-export interface AccountKey {
+// A type alias, not an interface, so that an AccountKey is assignable to wider record types.
+export type AccountKey = {
   provider: string
   providerAccountId: string
 }
@@ -74,9 +75,27 @@ export interface AccountStore {
    * constraint on (provider, providerAccountId). Commits when `work` resolves, rolls back when it throws
    * (and rethrows the same error).
    */
-  withAccountLock<T>(key: AccountKey, work: (account: LockedAccount) => Promise<T>): Promise<T>
-  /** Keys of the accounts a user has linked at a provider (outside any lock; for look-ups only). */
-  findAccountKeys(userId: string, provider: string): Promise<AccountKey[]>
+  withAccountLock<T>(key: AccountKey, work: (account: LockedAccount) => Promise<T>, options?: AccountLockOptions): Promise<T>
+  /**
+   * The accounts a user has linked at a provider, read in ONE statement outside any lock (the token
+   * refresh fast path: a fresh token needs no lock). Each key at most once, even when the table holds
+   * duplicates. Empty when there is none.
+   */
+  findAccounts(userId: string, provider: string): Promise<StoredAccountRow[]>
+}
+
+/** Per-call bounds for `withAccountLock`; each overrides the store's own default for that call. */
+export interface AccountLockOptions {
+  /**
+   * Longest wait for the account's lock, in milliseconds. PostgreSQL stores run
+   * `SET LOCAL lock_timeout` before `pg_advisory_xact_lock`; a waiter past it fails with SQLSTATE 55P03.
+   */
+  lockTimeoutMs?: number
+  /**
+   * Longest the whole transaction may take, in milliseconds (lock wait plus the work under it, e.g. a
+   * refresh request). Stores whose client enforces a transaction timeout (Prisma) use it; others may ignore it.
+   */
+  transactionTimeoutMs?: number
 }
 
 /** Column names of the token fields the core writes by default. */

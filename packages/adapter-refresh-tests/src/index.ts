@@ -1,0 +1,10 @@
+/**
+ * authjs-adapter-refresh-tests: the conformance kit. Run it on any Auth.js adapter + AccountStore pair:
+ *
+ *   import { runConformanceSuite } from "authjs-adapter-refresh-tests"
+ *   runConformanceSuite({ name: "my-orm", fixtureModule: new URL("./my-fixture.ts", import.meta.url) })
+ */
+export { runConformanceSuite } from "./kit/conformance.js"
+export type { ConformanceFixture, ConformanceFixtureModule, ConformanceTarget, IsolatedDatabase } from "./kit/fixture.js"
+export { peakOverlap, runInWorkerProcesses } from "./kit/run-workers.js"
+export type { ProcessOutcome } from "./kit/run-workers.js"

@@ -1,0 +1,370 @@
+import { afterAll, beforeAll, describe, expect, it } from "@jest/globals"
+import { randomUUID } from "node:crypto"
+import { inspect } from "node:util"
+import type { AdapterAccount, AdapterUser } from "@auth/core/adapters"
+import {
+  AccountLinkedToAnotherUserError,
+  InvalidAccountInputError,
+  withTokenSync,
+  type AccountKey,
+  type TokenSyncAdapter,
+} from "authjs-adapter-refresh"
+import type { ConformanceFixture, ConformanceFixtureModule, ConformanceTarget, IsolatedDatabase } from "./fixture.js"
+import { peakOverlap, runInWorkerProcesses } from "./run-workers.js"
+import type { WorkerOperation } from "./worker-protocol.js"
+
+const TOKEN_FIELDS = ["access_token", "refresh_token", "id_token", "scope", "token_type", "session_state"] as const
+const nowSeconds = (): number => Math.floor(Date.now() / 1000)
+
+async function defaultDatabase(name: string): Promise<IsolatedDatabase> {
+  const { testDatabase } = await import("../harness/postgres.js")
+  return testDatabase(`kit_${name.replace(/[^a-z0-9]+/gi, "_").toLowerCase()}`)
+}
+
+/** A full token set whose every field carries `tag`, so a stored row shows which input it came from. */
+function taggedTokens(tag: string, expiresAt: number): Record<string, string | number> {
+  return {
+    access_token: `at.${tag}`,
+    refresh_token: `rt.${tag}`,
+    id_token: `idt.${tag}`,
+    scope: `openid scope.${tag}`,
+    token_type: `bearer.${tag}`,
+    session_state: `ss.${tag}`,
+    expires_at: expiresAt,
+  }
+}
+
+/** The tag each token column of a stored row carries (undefined for a column that has no tag). */
+function tagsOf(row: Record<string, unknown>): (string | undefined)[] {
+  return TOKEN_FIELDS.map((field) => /(?:^|[. ])(?:at|rt|idt|scope|bearer|ss)\.(\S+)$/.exec(String(row[field] ?? ""))?.[1])
+}
+
+/**
+ * Runs the conformance kit for one adapter + store pair under Jest:
+ * (a) the wrapped adapter still honours the Auth.js adapter contract, (b) the token-sync behaviour,
+ * (c) concurrency from several OS processes. Call it at the top level of a test file.
+ */
+export function runConformanceSuite(target: ConformanceTarget): void {
+  const processes = Math.max(2, target.processes ?? 2)
+  const callersPerProcess = target.callersPerProcess ?? 25
+  let database: IsolatedDatabase
+  let fixtureModule: ConformanceFixtureModule
+  let fixture: ConformanceFixture
+  let adapter: TokenSyncAdapter
+  const moduleUrl = (): string => (target.fixtureModule instanceof URL ? target.fixtureModule.href : target.fixtureModule)
+
+  const newUser = async (): Promise<AdapterUser> => {
+    const id = randomUUID()
+    return adapter.createUser!({ id, email: `${id}@example.test`, emailVerified: null, name: "Kit User" })
+  }
+  const newKey = (): AccountKey => ({ provider: "kit-oidc", providerAccountId: `sub-${randomUUID()}` })
+  const rows = (key: AccountKey): Promise<Record<string, unknown>[]> => fixture.accountRows(key)
+  const linkFresh = async (userId: string, key: AccountKey, tag = "first"): Promise<AdapterAccount> =>
+    adapter.linkAccount({ ...key, userId, type: "oidc", ...taggedTokens(tag, nowSeconds() + 3600) } as AdapterAccount)
+
+  describe(`authjs-adapter-refresh conformance: ${target.name}`, () => {
+    beforeAll(async () => {
+      database = await (target.database ?? (() => defaultDatabase(target.name)))()
+      fixtureModule = (await import(moduleUrl())) as ConformanceFixtureModule
+      await fixtureModule.prepareDatabase(database.url)
+      fixture = await fixtureModule.createFixture(database.url)
+      adapter = withTokenSync(fixture.adapter, fixture.db)
+    }, 60_000)
+
+    afterAll(async () => {
+      await fixture?.close()
+      await database?.drop()
+    }, 60_000)
+
+    describe("(a) the wrapped adapter keeps the Auth.js adapter contract", () => {
+      it("exposes every method as an own enumerable property, unchanged ones as the very same functions", () => {
+        const replaced = new Set(["linkAccount", "getUserByAccount"])
+        for (const [name, method] of Object.entries(fixture.adapter)) {
+          expect(Object.keys(adapter)).toContain(name)
+          if (!replaced.has(name)) expect((adapter as unknown as Record<string, unknown>)[name]).toBe(method)
+        }
+        for (const name of ["linkAccount", "getUserByAccount", "syncAccount"]) {
+          expect(typeof (adapter as unknown as Record<string, unknown>)[name]).toBe("function")
+        }
+      })
+
+      if (target.expectedStoreName) {
+        it(`recognises the client as a ${target.expectedStoreName} store`, () => {
+          expect(adapter.accountStore.name).toBe(target.expectedStoreName)
+        })
+      }
+
+      it("creates, reads, updates and deletes users", async () => {
+        const user = await newUser()
+        expect(await adapter.getUser!(user.id)).toMatchObject({ id: user.id, email: user.email })
+        expect(await adapter.getUserByEmail!(user.email)).toMatchObject({ id: user.id })
+        expect(await adapter.updateUser!({ id: user.id, name: "Renamed" })).toMatchObject({ id: user.id, name: "Renamed" })
+        await adapter.deleteUser?.(user.id)
+        expect(await adapter.getUser!(user.id)).toBeNull()
+      })
+
+      it("links an account, finds the user by it, and unlinks it", async () => {
+        const user = await newUser()
+        const key = newKey()
+        const linked = await linkFresh(user.id, key)
+        expect(linked).toMatchObject({ ...key, userId: user.id, type: "oidc", access_token: "at.first" })
+        expect(await adapter.getUserByAccount(key)).toMatchObject({ id: user.id })
+        await adapter.unlinkAccount!(key)
+        expect(await adapter.getUserByAccount(key)).toBeNull()
+        expect(await rows(key)).toHaveLength(0)
+      })
+
+      it("creates, reads, updates and deletes database sessions", async () => {
+        const user = await newUser()
+        const sessionToken = randomUUID()
+        const expires = new Date(Date.now() + 86_400_000)
+        await adapter.createSession!({ sessionToken, userId: user.id, expires })
+        const found = await adapter.getSessionAndUser!(sessionToken)
+        expect(found?.user.id).toBe(user.id)
+        expect(found?.session.expires.getTime()).toBe(expires.getTime())
+        const later = new Date(expires.getTime() + 60_000)
+        // Auth.js ignores updateSession's return value (and @auth/pg-adapter returns none), so check the row.
+        await adapter.updateSession!({ sessionToken, expires: later })
+        expect((await adapter.getSessionAndUser!(sessionToken))?.session.expires.getTime()).toBe(later.getTime())
+        await adapter.deleteSession!(sessionToken)
+        expect(await adapter.getSessionAndUser!(sessionToken)).toBeNull()
+      })
+
+      it("uses a verification token exactly once", async () => {
+        const token = { identifier: `${randomUUID()}@example.test`, token: randomUUID(), expires: new Date(Date.now() + 60_000) }
+        await adapter.createVerificationToken!(token)
+        expect(await adapter.useVerificationToken!({ identifier: token.identifier, token: token.token })).toMatchObject({ token: token.token })
+        expect(await adapter.useVerificationToken!({ identifier: token.identifier, token: token.token })).toBeNull()
+      })
+    })
+
+    describe("(b) token sync", () => {
+      it("stores a returning sign-in's tokens (Auth.js hands them only to events.signIn)", async () => {
+        const user = await newUser()
+        const key = newKey()
+        await linkFresh(user.id, key)
+        // What Auth.js does on a returning sign-in: a key-only look-up, then the event with the raw account.
+        const found = await adapter.getUserByAccount(key)
+        expect(found?.id).toBe(user.id)
+        await adapter.events.signIn({ user: found!, account: { ...key, type: "oidc", ...taggedTokens("second", nowSeconds() + 7200) } })
+        const [row, ...more] = await rows(key)
+        expect(more).toHaveLength(0)
+        expect(tagsOf(row!)).toEqual(TOKEN_FIELDS.map(() => "second"))
+        expect(Number(row!.expires_at)).toBe(nowSeconds() + 7200)
+      })
+
+      it("writes tokens passed to getUserByAccount before looking the user up", async () => {
+        const user = await newUser()
+        const key = newKey()
+        await linkFresh(user.id, key)
+        const found = await adapter.getUserByAccount({ ...key, access_token: "at.from-lookup" })
+        expect(found?.id).toBe(user.id)
+        expect((await rows(key))[0]?.access_token).toBe("at.from-lookup")
+      })
+
+      it("keeps the stored refresh_token when a sign-in brings none (Google's returning sign-in)", async () => {
+        const user = await newUser()
+        const key = newKey()
+        await linkFresh(user.id, key)
+        await adapter.syncAccount({ ...key, userId: user.id, access_token: "at.google-2", refresh_token: undefined, id_token: null, scope: "" })
+        const [row] = await rows(key)
+        expect(row).toMatchObject({ access_token: "at.google-2", refresh_token: "rt.first", id_token: "idt.first", scope: "openid scope.first" })
+      })
+
+      it("replaces the refresh_token when a new one is issued", async () => {
+        const user = await newUser()
+        const key = newKey()
+        await linkFresh(user.id, key)
+        const stored = await adapter.syncAccount({ ...key, refresh_token: "rt.rotated" })
+        expect(stored?.refresh_token).toBe("rt.rotated")
+        expect((await rows(key))[0]?.refresh_token).toBe("rt.rotated")
+      })
+
+      it.each([
+        ["epoch seconds", (s: number) => ({ expires_at: s })],
+        ["epoch milliseconds", (s: number) => ({ expires_at: s * 1000 + 999 })],
+        ["expires_in only", (s: number) => ({ expires_in: s - nowSeconds() })],
+      ])("stores expires_at as integer epoch seconds from %s", async (_label, expiry) => {
+        const user = await newUser()
+        const key = newKey()
+        await linkFresh(user.id, key)
+        const target = nowSeconds() + 5000
+        await adapter.syncAccount({ ...key, access_token: "at.x", ...expiry(target) })
+        const stored = Number((await rows(key))[0]?.expires_at)
+        expect(Number.isInteger(stored)).toBe(true)
+        expect(Math.abs(stored - target)).toBeLessThanOrEqual(1)
+      })
+
+      it("ignores the raw token response's extras", async () => {
+        const user = await newUser()
+        const key = newKey()
+        await linkFresh(user.id, key)
+        const stored = await adapter.syncAccount({
+          ...key,
+          access_token: "at.extras",
+          expires_in: 300,
+          refresh_expires_in: 1800,
+          "not-before-policy": 0,
+          upstream_idp: "corp",
+        })
+        expect(stored).not.toHaveProperty("refresh_expires_in")
+        const [row] = await rows(key)
+        expect(row!.access_token).toBe("at.extras")
+        for (const extra of ["expires_in", "refresh_expires_in", "not-before-policy", "upstream_idp"]) expect(row).not.toHaveProperty(extra)
+      })
+
+      it("linking the same account twice leaves one row with the newer tokens", async () => {
+        const user = await newUser()
+        const key = newKey()
+        await linkFresh(user.id, key, "one")
+        await linkFresh(user.id, key, "two")
+        const stored = await rows(key)
+        expect(stored).toHaveLength(1)
+        expect(tagsOf(stored[0]!)).toEqual(TOKEN_FIELDS.map(() => "two"))
+      })
+
+      it("refuses to link an account that belongs to another existing user, writing nothing", async () => {
+        const owner = await newUser()
+        const intruder = await newUser()
+        const key = newKey()
+        await linkFresh(owner.id, key, "owner")
+        await expect(linkFresh(intruder.id, key, "intruder")).rejects.toBeInstanceOf(AccountLinkedToAnotherUserError)
+        await expect(adapter.syncAccount({ ...key, userId: intruder.id, access_token: "at.intruder" })).rejects.toBeInstanceOf(
+          AccountLinkedToAnotherUserError,
+        )
+        const stored = await rows(key)
+        expect(stored).toHaveLength(1)
+        expect(stored[0]!.userId).toBe(owner.id)
+        expect(tagsOf(stored[0]!)).toEqual(TOKEN_FIELDS.map(() => "owner"))
+        expect((await adapter.getUserByAccount(key))?.id).toBe(owner.id)
+      })
+
+      it("re-points an orphaned account (its user deleted) to the user linking it", async () => {
+        const gone = await newUser()
+        const heir = await newUser()
+        const key = newKey()
+        await linkFresh(gone.id, key, "old")
+        await fixture.orphanAccountsOf(gone.id)
+        await linkFresh(heir.id, key, "new")
+        const stored = await rows(key)
+        expect(stored).toHaveLength(1)
+        expect(stored[0]!.userId).toBe(heir.id)
+        expect(tagsOf(stored[0]!)).toEqual(TOKEN_FIELDS.map(() => "new"))
+      })
+
+      it("returns null from syncAccount for an account that is not linked and has no userId, writing nothing", async () => {
+        const key = newKey()
+        expect(await adapter.syncAccount({ ...key, access_token: "at.nobody" })).toBeNull()
+        expect(await rows(key)).toHaveLength(0)
+      })
+
+      // [label, input, field named in the error]; inputs from "a non-string access_token" on are token errors,
+      // which syncAccount must refuse too (userId and type are optional there).
+      const badInputs: [string, (key: AccountKey, userId: string) => Record<string, unknown>, string][] = [
+        ["a missing userId on link", (key) => ({ ...key, type: "oidc", access_token: "at.bad" }), "userId"],
+        ["a missing type on link", (key, userId) => ({ ...key, userId, access_token: "at.bad" }), "type"],
+        ["an empty providerAccountId", (_key, userId) => ({ provider: "kit-oidc", providerAccountId: "", userId, type: "oidc" }), "providerAccountId"],
+        ["a non-string access_token", (key, userId) => ({ ...key, userId, type: "oidc", access_token: 42 }), "access_token"],
+        ["an expires_at that is no time", (key, userId) => ({ ...key, userId, type: "oidc", expires_at: "next tuesday" }), "expires_at"],
+        ["an expires_at in 1970", (key, userId) => ({ ...key, userId, type: "oidc", expires_at: 12 }), "expires_at"],
+        ["a negative expires_in", (key, userId) => ({ ...key, userId, type: "oidc", expires_in: -30 }), "expires_in"],
+      ]
+      it.each(badInputs)("refuses %s with a typed error and writes nothing", async (_label, build, field) => {
+        const user = await newUser()
+        const fresh = newKey()
+        const secret = `secret-${randomUUID()}`
+        const input = { refresh_token: secret, ...build(fresh, user.id) }
+        const failure = await adapter.linkAccount(input as unknown as AdapterAccount).catch((error: unknown) => error)
+        expect(failure).toBeInstanceOf(InvalidAccountInputError)
+        expect((failure as InvalidAccountInputError).field).toBe(field)
+        expect(inspect(failure)).not.toContain(secret)
+        expect(await rows(fresh)).toHaveLength(0)
+
+        // The same input against an already linked account leaves its row exactly as it was.
+        const linkedKey = newKey()
+        await linkFresh(user.id, linkedKey, "kept")
+        const before = await rows(linkedKey)
+        const syncInput = { ...build(linkedKey, user.id), refresh_token: secret }
+        const tokenError = !["userId", "type", "providerAccountId"].includes(field)
+        if (tokenError) await expect(adapter.syncAccount(syncInput as never)).rejects.toBeInstanceOf(InvalidAccountInputError)
+        expect(await rows(linkedKey)).toEqual(before)
+      })
+
+      it("keeps token values out of every error it throws", async () => {
+        const owner = await newUser()
+        const other = await newUser()
+        const key = newKey()
+        await linkFresh(owner.id, key)
+        const secret = `rt-secret-${randomUUID()}`
+        const errors = await Promise.all([
+          linkFresh(other.id, key).catch((e: unknown) => e),
+          adapter.syncAccount({ ...key, refresh_token: secret, expires_at: secret }).catch((e: unknown) => e),
+          adapter.syncAccount({ ...key, access_token: { secret } as never }).catch((e: unknown) => e),
+        ])
+        for (const error of errors) {
+          expect(error).toBeInstanceOf(Error)
+          const text = `${inspect(error, { depth: 10 })}${JSON.stringify(error)}${String(error)}`
+          expect(text).not.toContain(secret)
+          expect(text).not.toContain("rt.first")
+        }
+      })
+    })
+
+    describe("(c) concurrency across OS processes", () => {
+      const total = processes * callersPerProcess
+
+      function storm(userId: string, key: AccountKey): WorkerOperation[][] {
+        const base = nowSeconds() + 3600
+        return Array.from({ length: processes }, (_, p) =>
+          Array.from({ length: callersPerProcess }, (_, i): WorkerOperation => {
+            const tag = `p${p}-c${i}`
+            const account = { ...key, userId, type: "oidc", ...taggedTokens(tag, base + p * callersPerProcess + i) }
+            return { kind: i % 2 === 0 ? "link" : "sync", account }
+          }),
+        )
+      }
+
+      it(
+        `${total} concurrent links and syncs of one new account from ${processes} processes leave one row holding one input entire`,
+        async () => {
+          const user = await newUser()
+          const key = newKey()
+          const operations = storm(user.id, key)
+          const result = await runInWorkerProcesses({ fixtureModule: moduleUrl(), databaseUrl: database.url, mode: "wrapped" }, operations)
+
+          const outcomes = result.flatMap((r) => r.outcomes)
+          expect(outcomes).toHaveLength(total)
+          expect(outcomes.filter((o) => !o.ok)).toEqual([])
+          // The operations really ran at the same time, in more than one process.
+          const overlap = peakOverlap(result)
+          expect(overlap.processes).toBeGreaterThanOrEqual(2)
+          expect(overlap.operations).toBeGreaterThan(callersPerProcess)
+
+          const stored = await rows(key)
+          expect(stored).toHaveLength(1)
+          const tags = tagsOf(stored[0]!)
+          expect(new Set(tags).size).toBe(1)
+          const winner = operations.flat().find((o) => (o.account.access_token as string) === `at.${tags[0]}`)
+          expect(winner).toBeDefined()
+          expect(Number(stored[0]!.expires_at)).toBe(winner!.account.expires_at)
+          expect(stored[0]!.userId).toBe(user.id)
+        },
+        120_000,
+      )
+
+      it(
+        `control: the same storm through the bare adapter's linkAccount does not end in one clean row`,
+        async () => {
+          const user = await newUser()
+          const key = newKey()
+          const result = await runInWorkerProcesses({ fixtureModule: moduleUrl(), databaseUrl: database.url, mode: "bare" }, storm(user.id, key))
+          const failures = result.flatMap((r) => r.outcomes).filter((o) => !o.ok).length
+          const stored = await rows(key)
+          // Without the wrapper: duplicate rows (schemas without a unique key) or failed sign-ins (with one).
+          expect({ rows: stored.length, failures }).not.toEqual({ rows: 1, failures: 0 })
+        },
+        120_000,
+      )
+    })
+  })
+}

@@ -1,0 +1,53 @@
+import type { Adapter } from "@auth/core/adapters"
+import type { AccountKey, TokenSyncDatabase } from "authjs-adapter-refresh"
+
+/**
+ * What a conformance target provides: the bare Auth.js adapter, the `db` an app would pass to
+ * `withTokenSync`, and two direct database helpers the kit uses to check results without going through
+ * the code under test.
+ */
+export interface ConformanceFixture {
+  /** The unwrapped Auth.js adapter, e.g. `PrismaAdapter(prisma)`. */
+  adapter: Adapter
+  /** What the app passes to `withTokenSync(adapter, db)`: a client or an `AccountStore`. */
+  db: TokenSyncDatabase
+  /** Every account row stored for the key, read directly with the fixture's own client. */
+  accountRows(key: AccountKey): Promise<Record<string, unknown>[]>
+  /**
+   * Deletes the user's row but leaves their account rows behind (bypassing foreign keys if the schema
+   * has them), so the kit can check that an orphaned account is re-pointed.
+   */
+  orphanAccountsOf(userId: string): Promise<void>
+  /** Closes every connection the fixture opened. */
+  close(): Promise<void>
+}
+
+/**
+ * The module a target names in `fixtureModule`. It is imported by the Jest suite AND by the worker
+ * processes of the cross-process tests, so it must build everything from the database URL alone.
+ */
+export interface ConformanceFixtureModule {
+  /** Creates the adapter's schema in a fresh, empty database. */
+  prepareDatabase(databaseUrl: string): Promise<void>
+  createFixture(databaseUrl: string): Promise<ConformanceFixture>
+}
+
+export interface IsolatedDatabase {
+  url: string
+  drop(): Promise<void>
+}
+
+export interface ConformanceTarget {
+  /** Shown in test names, e.g. "@auth/kysely-adapter". */
+  name: string
+  /** Absolute path or file URL of a module implementing `ConformanceFixtureModule`. */
+  fixtureModule: string | URL
+  /** A fresh database for this suite. Defaults to one created on the server the kit's Jest global setup started. */
+  database?: () => Promise<IsolatedDatabase>
+  /** The `name` the detected AccountStore must report (e.g. "prisma"), to check `db` detection. */
+  expectedStoreName?: string
+  /** OS processes for the concurrency tests (at least 2). Default 2. */
+  processes?: number
+  /** Concurrent callers per process. Default 25 (so 50 in all with the default 2 processes). */
+  callersPerProcess?: number
+}

@@ -1,0 +1,105 @@
+import type { Adapter, AdapterAccount, AdapterUser } from "@auth/core/adapters"
+import type { Account, User } from "@auth/core/types"
+import { createAccountSync, type AccountSyncOptions, type SyncableAccount } from "./account-sync.js"
+import { resolveAccountStore, type TokenSyncDatabase } from "./detect-store.js"
+import { RefreshNotConfiguredError } from "./errors.js"
+import { createRefreshEngine, type AccessTokenResult, type GetAccessTokenParams, type RefreshOptions } from "./refresh/engine.js"
+import type { AccountKey, AccountStore } from "./store.js"
+
+export interface TokenSyncOptions extends Omit<AccountSyncOptions, "reauthColumn"> {
+  /** Enables `getAccessToken`: which providers to refresh and how. */
+  refresh?: RefreshOptions
+}
+
+/** What `events.signIn` receives from Auth.js (a structural subset, so any Auth.js version fits). */
+export interface SignInEventMessage {
+  user: Pick<User, "id">
+  account?: Account | null
+}
+
+export interface TokenSyncMethods {
+  /**
+   * An upsert on (provider, providerAccountId): a new account is inserted; the same user's existing row
+   * gets the tokens merged; an orphaned row (its user deleted) is re-pointed; a row of another existing
+   * user is refused with `AccountLinkedToAnotherUserError` and nothing is written.
+   */
+  linkAccount(account: AdapterAccount): Promise<AdapterAccount>
+  /** The wrapped adapter's look-up; when `ref` carries tokens they are synced first. */
+  getUserByAccount(ref: SyncableAccount): Promise<AdapterUser | null>
+  /**
+   * The one write path: validates, merges over what is stored (nothing is ever erased) and persists in
+   * one locked transaction. Returns the stored account, or null when that account is not linked yet and
+   * no `userId` says whom to link it to.
+   */
+  syncAccount(account: SyncableAccount): Promise<AdapterAccount | null>
+  /**
+   * Pass as Auth.js `events` (or call `syncAccount` from your own `events.signIn`): on a returning
+   * sign-in Auth.js gives the fresh tokens to no adapter method, only to this event.
+   */
+  events: { signIn(message: SignInEventMessage): Promise<void> }
+  /**
+   * A valid access token for the user's account at `provider`, refreshed (at most once per expiry across
+   * all processes) when it expires within `refresh.skewSeconds`. Requires the `refresh` option.
+   * Throws `RefreshTokenError` (sign in again), `ProviderUnavailableError`, `AccountNotLinkedError`,
+   * `AmbiguousAccountError`, `RefreshLockTimeoutError`, `RefreshNotConfiguredError`, `AccountStoreError`.
+   */
+  getAccessToken(params: GetAccessTokenParams): Promise<AccessTokenResult>
+  /** The store in use, for look-ups and for the conformance kit. */
+  accountStore: AccountStore
+}
+
+export type TokenSyncAdapter<A extends Adapter = Adapter> = Omit<A, keyof TokenSyncMethods> & TokenSyncMethods
+
+/** Own enumerable methods as they are; methods of a class-based adapter bound to it (Auth.js calls them unbound). */
+function passThroughMethods(adapter: Adapter): Record<string, unknown> {
+  const out: Record<string, unknown> = {}
+  for (let proto = Object.getPrototypeOf(adapter); proto && proto !== Object.prototype; proto = Object.getPrototypeOf(proto)) {
+    for (const name of Object.getOwnPropertyNames(proto)) {
+      const value = (adapter as Record<string, unknown>)[name]
+      if (name !== "constructor" && typeof value === "function" && !(name in out)) out[name] = value.bind(adapter)
+    }
+  }
+  return { ...out, ...adapter }
+}
+
+const hasTokens = (ref: Record<string, unknown>, columns: readonly string[]): boolean =>
+  columns.some((column) => ref[column] !== undefined && ref[column] !== null && ref[column] !== "") || ref.expires_in != null
+
+/**
+ * Decorates any Auth.js adapter so that OAuth tokens are stored on every sign-in, not only the first.
+ *
+ *   const adapter = withTokenSync(PrismaAdapter(prisma), prisma)
+ *   NextAuth({ adapter, events: adapter.events, providers: [...] })
+ */
+export function withTokenSync<A extends Adapter>(adapter: A, db: TokenSyncDatabase, options: TokenSyncOptions = {}): TokenSyncAdapter<A> {
+  const accountStore = resolveAccountStore(db)
+  const { refresh, ...syncOptions } = options
+  const sync = createAccountSync(accountStore, { ...syncOptions, ...(refresh?.reauthColumn ? { reauthColumn: refresh.reauthColumn } : {}) })
+  const engine = refresh ? createRefreshEngine(accountStore, sync, refresh, options.now) : undefined
+  const base = passThroughMethods(adapter)
+  const baseGetUserByAccount = adapter.getUserByAccount
+
+  const methods: TokenSyncMethods = {
+    async linkAccount(account) {
+      return (await sync.upsert(account, "link")) as AdapterAccount
+    },
+    async getUserByAccount(ref) {
+      if (hasTokens(ref, sync.columns)) await sync.upsert(ref, "sync")
+      const key: AccountKey = { provider: ref.provider, providerAccountId: ref.providerAccountId }
+      return baseGetUserByAccount ? ((await baseGetUserByAccount(key)) ?? null) : null
+    },
+    syncAccount: (account) => sync.upsert(account, "sync"),
+    events: {
+      async signIn({ user, account }) {
+        if (!account || (account.type !== "oauth" && account.type !== "oidc")) return
+        await sync.upsert({ ...account, userId: account.userId ?? user.id }, "sync")
+      },
+    },
+    async getAccessToken(params) {
+      if (!engine) throw new RefreshNotConfiguredError(String(params?.provider), "withTokenSync was called without the refresh option")
+      return engine.getAccessToken(params)
+    },
+    accountStore,
+  }
+  return { ...base, ...methods } as unknown as TokenSyncAdapter<A>
+}
