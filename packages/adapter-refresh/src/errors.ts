@@ -7,6 +7,12 @@ export type TokenSyncErrorCode =
   | "ACCOUNT_LINKED_TO_ANOTHER_USER"
   | "UNSUPPORTED_DATABASE"
   | "ACCOUNT_STORE_FAILED"
+  | "REFRESH_INVALID_GRANT"
+  | "PROVIDER_UNAVAILABLE"
+  | "ACCOUNT_NOT_LINKED"
+  | "AMBIGUOUS_ACCOUNT"
+  | "REFRESH_NOT_CONFIGURED"
+  | "REFRESH_LOCK_TIMEOUT"
 
 export class TokenSyncError extends Error {
   readonly code: TokenSyncErrorCode
@@ -73,5 +79,110 @@ export class AccountStoreError extends TokenSyncError {
     this.store = store
     this.driverErrorName = name
     this.driverErrorCode = code
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Refresh (getAccessToken)
+// ---------------------------------------------------------------------------------------------------
+
+/**
+ * Why the stored refresh token cannot be used: the provider said `invalid_grant` now ("invalid_grant"),
+ * it said so earlier and the account is marked/cached as needing re-authentication ("marked"), or the
+ * account has no refresh token at all ("missing_refresh_token").
+ */
+export type RefreshTokenErrorReason = "invalid_grant" | "marked" | "missing_refresh_token"
+
+/**
+ * The user must sign in again: the refresh token was refused (or is absent). Stored tokens were NOT
+ * wiped. Surface it in the session as `error: "RefreshTokenError"`.
+ */
+export class RefreshTokenError extends TokenSyncError {
+  readonly provider: string
+  readonly reason: RefreshTokenErrorReason
+  constructor(provider: string, reason: RefreshTokenErrorReason) {
+    const why =
+      reason === "missing_refresh_token"
+        ? "no refresh token is stored for this account"
+        : reason === "marked"
+          ? "the provider already refused this refresh token (invalid_grant); it was not sent again"
+          : "the provider refused the refresh token (invalid_grant)"
+    super("REFRESH_INVALID_GRANT", `Cannot refresh the ${provider} access token: ${why}. The user must sign in again; stored tokens were kept.`)
+    this.provider = provider
+    this.reason = reason
+  }
+}
+
+/** What went wrong talking to the provider. */
+export type ProviderFailureKind = "timeout" | "network" | "http_status" | "oauth_error" | "malformed_response" | "discovery"
+
+/**
+ * The provider could not be used right now (timeout, connection error, 5xx, an OAuth error other than
+ * invalid_grant, a malformed response, failed discovery). Stored tokens are unchanged. Only the status,
+ * the OAuth error code and a short detail are kept: never the response body.
+ */
+export class ProviderUnavailableError extends TokenSyncError {
+  readonly provider: string
+  readonly kind: ProviderFailureKind
+  readonly status: number | undefined
+  /** The OAuth `error` code of the response, e.g. "server_error" or "invalid_client". */
+  readonly oauthError: string | undefined
+  /** How many requests were sent to the provider (1 + retries). */
+  readonly attempts: number
+  constructor(provider: string, failure: { kind: ProviderFailureKind; status?: number; oauthError?: string; detail?: string }, attempts: number) {
+    const facts = [
+      failure.status !== undefined ? `HTTP ${failure.status}` : undefined,
+      failure.oauthError ? `error=${failure.oauthError}` : undefined,
+      failure.detail,
+    ].filter(Boolean)
+    super(
+      "PROVIDER_UNAVAILABLE",
+      `Refreshing the ${provider} access token failed (${failure.kind}${facts.length ? `: ${facts.join(", ")}` : ""}) after ${attempts} attempt(s); stored tokens are unchanged.`,
+    )
+    this.provider = provider
+    this.kind = failure.kind
+    this.status = failure.status
+    this.oauthError = failure.oauthError
+    this.attempts = attempts
+  }
+}
+
+/** The user has no account linked at this provider (or not the given providerAccountId). */
+export class AccountNotLinkedError extends TokenSyncError {
+  readonly provider: string
+  constructor(provider: string) {
+    super("ACCOUNT_NOT_LINKED", `The user has no ${provider} account linked (or not the one asked for).`)
+    this.provider = provider
+  }
+}
+
+/** The user has several accounts at this provider; pass `providerAccountId` to choose one. */
+export class AmbiguousAccountError extends TokenSyncError {
+  readonly provider: string
+  readonly count: number
+  constructor(provider: string, count: number) {
+    super("AMBIGUOUS_ACCOUNT", `The user has ${count} ${provider} accounts linked; pass providerAccountId to choose one.`)
+    this.provider = provider
+    this.count = count
+  }
+}
+
+/** `getAccessToken` was called for a provider that `refresh.providers` does not configure (or configures badly). */
+export class RefreshNotConfiguredError extends TokenSyncError {
+  readonly provider: string
+  constructor(provider: string, reason: string) {
+    super("REFRESH_NOT_CONFIGURED", `Refresh is not configured for provider "${provider}": ${reason}.`)
+    this.provider = provider
+  }
+}
+
+/** Another caller held the account's refresh lock longer than `lockTimeoutMs`; nothing was changed. */
+export class RefreshLockTimeoutError extends TokenSyncError {
+  readonly provider: string
+  readonly lockTimeoutMs: number
+  constructor(provider: string, lockTimeoutMs: number) {
+    super("REFRESH_LOCK_TIMEOUT", `Waited more than ${lockTimeoutMs} ms for the ${provider} account's refresh lock; nothing was changed.`)
+    this.provider = provider
+    this.lockTimeoutMs = lockTimeoutMs
   }
 }

@@ -47,8 +47,13 @@ export function accountKeyOf(input: unknown): AccountKey {
   }
 }
 
-/** Validates a required non-empty string field of the account (`userId`, `type`). */
+/**
+ * Validates a required field of the account (`userId`, `type`). A user id may be an integer: schemas
+ * with serial ids (@auth/pg-adapter) hand Auth.js numbers. It is returned as a string for comparison.
+ */
 export function requiredField(input: unknown, field: "userId" | "type"): string {
+  const value = (input as Record<string, unknown>)[field]
+  if (field === "userId" && typeof value === "number" && Number.isSafeInteger(value)) return String(value)
   return requireNonEmptyString(input as Record<string, unknown>, field)
 }
 
@@ -56,7 +61,7 @@ export function requiredField(input: unknown, field: "userId" | "type"): string 
 export function optionalUserId(input: unknown): string | undefined {
   const value = (input as Record<string, unknown>).userId
   if (isAbsent(value)) return undefined
-  return requireNonEmptyString(input as Record<string, unknown>, "userId")
+  return requiredField(input, "userId")
 }
 
 /**

@@ -1,0 +1,90 @@
+/**
+ * A real refresh scenario: a rotating oidc-provider, a fixture database with its documented schema, the
+ * real Auth.js app wrapped by withTokenSync, and one account linked by a real sign-in (so it holds a real
+ * refresh token). Shared by the refresh tests and `pnpm bench`.
+ */
+import { withTokenSync, type RefreshOptions, type TokenSyncAdapter } from "authjs-adapter-refresh"
+import { startAuthApp, type AuthApp } from "../harness/auth-app.js"
+import { Browser } from "../harness/browser.js"
+import { startOidcProvider, type StartOidcProviderOptions, type TestOidcProvider } from "../harness/oidc-provider.js"
+import { applySchema, createFixture, type DatabaseFixture, type Flavour } from "../fixtures/databases.js"
+import type { StormProviderSettings } from "./storm-protocol.js"
+
+export const PROVIDER_ID = "local-oidc"
+
+export interface RefreshScenario {
+  op: TestOidcProvider
+  fixture: DatabaseFixture<unknown>
+  adapter: TokenSyncAdapter
+  app: AuthApp
+  provider: StormProviderSettings
+  /** The provider object as the app gives it to Auth.js (and to refresh.providers). */
+  providerConfig: RefreshOptions["providers"][number]
+  key: { provider: string; providerAccountId: string }
+  userId: string
+  browser: Browser
+  login: string
+  /** The stored row of the account (first one), read with SQL. */
+  row(): Promise<Record<string, unknown>>
+  /** Sleeps until the stored access token is due for refresh (given the skew). */
+  waitForExpiry(skewSeconds?: number): Promise<void>
+  stop(): Promise<void>
+}
+
+export interface ScenarioOptions {
+  flavour: Flavour
+  databaseUrl: string
+  login?: string
+  skewSeconds?: number
+  provider?: StartOidcProviderOptions
+  refresh?: Partial<RefreshOptions>
+  tokenFields?: string[]
+  /** SQL run after the schema is applied (e.g. an extra column). */
+  setupSql?: string
+}
+
+export async function startRefreshScenario(options: ScenarioOptions): Promise<RefreshScenario> {
+  const login = options.login ?? "storm-user"
+  const skewSeconds = options.skewSeconds ?? 0
+  const op = await startOidcProvider({ accessTokenTtl: 3, rotateRefreshToken: true, ...options.provider })
+  await applySchema(options.flavour, options.databaseUrl)
+  const fixture = await createFixture(options.flavour, options.databaseUrl)
+  if (options.setupSql) await fixture.pool.query(options.setupSql)
+  const providerConfig = { id: PROVIDER_ID, type: "oidc" as const, issuer: op.issuer, clientId: op.clientId, clientSecret: op.clientSecret }
+  const adapter = withTokenSync(fixture.adapter, fixture.db as object, {
+    ...(options.tokenFields ? { tokenFields: options.tokenFields } : {}),
+    refresh: { providers: [providerConfig], skewSeconds, ...options.refresh },
+  })
+  const app = await startAuthApp({ provider: op, providerId: PROVIDER_ID, session: "database", adapter, events: adapter.events })
+  const browser = new Browser()
+  const result = await app.signIn(browser, { login })
+  if (!result.ok) throw new Error(`sign-in failed:\n${result.trace}`)
+  const key = { provider: PROVIDER_ID, providerAccountId: login }
+  const rows = await fixture.accountRows(key)
+  if (rows.length !== 1) throw new Error(`expected one account row after sign-in, found ${rows.length}`)
+  const userId = String(rows[0]!.userId)
+  const row = async (): Promise<Record<string, unknown>> => (await fixture.accountRows(key))[0]!
+  return {
+    op,
+    fixture,
+    adapter,
+    app,
+    provider: { id: PROVIDER_ID, issuer: op.issuer, clientId: op.clientId, clientSecret: op.clientSecret, tokenEndpoint: op.endpoints.token },
+    providerConfig,
+    key,
+    userId,
+    browser,
+    login,
+    row,
+    async waitForExpiry(skew = skewSeconds) {
+      const expiresAt = Number((await row()).expires_at)
+      const wait = expiresAt * 1000 - skew * 1000 - Date.now() + 50
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait))
+    },
+    async stop() {
+      await app.stop()
+      await fixture.close()
+      await op.stop()
+    },
+  }
+}

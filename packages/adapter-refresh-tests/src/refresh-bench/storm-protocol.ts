@@ -1,0 +1,39 @@
+/** Messages between a storm runner and its worker processes (one JSON object per stdout line). */
+import type { Flavour } from "../fixtures/databases.js"
+
+export interface StormProviderSettings {
+  id: string
+  issuer: string
+  clientId: string
+  clientSecret: string
+  tokenEndpoint: string
+}
+
+export interface StormWorkerConfig {
+  flavour: Flavour
+  databaseUrl: string
+  provider: StormProviderSettings
+  userId: string
+  providerAccountId: string
+  /** Concurrent callers in this process. */
+  callers: number
+  /** "library": adapter.getAccessToken; "naive": read -> refresh -> write without any coordination (the Auth.js guide). */
+  mode: "library" | "naive"
+  skewSeconds: number
+}
+
+export interface StormOutcome {
+  ok: boolean
+  /** SHA-256 prefix of the access token received: comparable, never the token itself. */
+  tokenFingerprint?: string
+  refreshed?: boolean
+  /** Error class name and code only. */
+  error?: string
+  /** Milliseconds from "go" to the result. */
+  latencyMs: number
+}
+
+export type StormMessage =
+  | { type: "ready"; pid: number }
+  | { type: "done"; pid: number; outcomes: StormOutcome[] }
+  | { type: "failed"; pid: number; reason: string }

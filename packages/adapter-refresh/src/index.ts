@@ -1,0 +1,44 @@
+export { withTokenSync } from "./with-token-sync.js"
+export type { TokenSyncAdapter, TokenSyncMethods, TokenSyncOptions, SignInEventMessage } from "./with-token-sync.js"
+export type { SyncableAccount } from "./account-sync.js"
+export { resolveAccountStore, isAccountStore } from "./detect-store.js"
+export type { TokenSyncDatabase } from "./detect-store.js"
+export type {
+  AccountKey,
+  AccountLockOptions,
+  AccountPatch,
+  AccountRow,
+  AccountStore,
+  LockedAccount,
+  StandardTokenColumns,
+  StoredAccountRow,
+  TokenColumnValue,
+} from "./store.js"
+export { STANDARD_TOKEN_FIELDS, ADVISORY_LOCK_KEY_SQL } from "./store.js"
+export type { TokenCodec } from "./codec.js"
+export {
+  TokenSyncError,
+  InvalidAccountInputError,
+  AccountLinkedToAnotherUserError,
+  UnsupportedDatabaseError,
+  AccountStoreError,
+  RefreshTokenError,
+  ProviderUnavailableError,
+  AccountNotLinkedError,
+  AmbiguousAccountError,
+  RefreshNotConfiguredError,
+  RefreshLockTimeoutError,
+} from "./errors.js"
+export type { TokenSyncErrorCode, RefreshTokenErrorReason, ProviderFailureKind } from "./errors.js"
+export type { RefreshOptions, GetAccessTokenParams, AccessTokenResult } from "./refresh/engine.js"
+export type { RefreshProviderConfig } from "./refresh/provider.js"
+export { getSessionAccessToken, sessionErrorOf } from "./refresh/session.js"
+export type { SessionAccessToken, SessionTokenError } from "./refresh/session.js"
+export { reauthMarkChange, isMarkedForReauth, REAUTH_MARK } from "./refresh/reauth.js"
+export type { TokenWriteSource } from "./refresh/reauth.js"
+export { mergeTokens, incomingTokens, storedTokens, tokenColumns } from "./policy/merge.js"
+export type { TokenSet, MergeResult } from "./policy/merge.js"
+export { expiresAtToSeconds, resolveExpiresAt, isExpiring } from "./policy/expiry.js"
+export { prismaAccountStore } from "./stores/prisma.js"
+export { kyselyAccountStore } from "./stores/kysely.js"
+export { pgAccountStore } from "./stores/pg.js"

@@ -1,0 +1,207 @@
+/**
+ * The OAuth side of a refresh: reads Auth.js provider objects, discovers (and caches) the authorization
+ * server's metadata, and runs ONE refresh_token grant through oauth4webapi. Every failure comes out as a
+ * classified `GrantFailure`, never as an oauth4webapi error: those carry the response body (tokens
+ * included) in `cause`, so they must not travel to callers or logs.
+ */
+import * as oauth from "oauth4webapi"
+import { RefreshNotConfiguredError } from "../errors.js"
+
+/**
+ * The provider objects the app gives Auth.js, as far as refresh needs them. Built-in provider functions
+ * (`Google({ clientId, clientSecret })`) return their defaults with the user's settings in `options`; Auth.js
+ * merges `options` over the defaults, and so do we.
+ */
+export interface RefreshProviderConfig {
+  id: string
+  type?: string
+  /** OIDC / OAuth issuer; used for discovery when no explicit token endpoint is given. */
+  issuer?: string
+  clientId?: string
+  clientSecret?: string
+  /** Explicit token endpoint (Auth.js OAuth providers): a URL string or `{ url }`. */
+  token?: string | { url?: string | URL } | URL
+  /** Auth.js's client metadata; `token_endpoint_auth_method` decides how the client authenticates. */
+  client?: { token_endpoint_auth_method?: string; id_token_signed_response_alg?: string }
+  /** User settings of a built-in provider, merged over the fields above like Auth.js does. */
+  options?: Partial<Omit<RefreshProviderConfig, "options">>
+}
+
+/** A provider, normalised: where and how to send its refresh grant. */
+export interface ResolvedProvider {
+  id: string
+  issuer: string | undefined
+  tokenEndpoint: string | undefined
+  clientId: string
+  clientSecret: string | undefined
+  authMethod: "client_secret_basic" | "client_secret_post" | "none"
+  idTokenAlg: string | undefined
+  /** Plain http is allowed only for loopback hosts, or when the app says so explicitly. */
+  allowInsecure: boolean
+}
+
+function urlOf(value: RefreshProviderConfig["token"]): string | undefined {
+  if (value === undefined) return undefined
+  if (typeof value === "string") return value
+  if (value instanceof URL) return value.href
+  const url = value.url
+  return url === undefined ? undefined : String(url)
+}
+
+function isLoopback(url: string | undefined): boolean {
+  if (!url) return false
+  try {
+    const { hostname } = new URL(url)
+    return hostname === "localhost" || hostname === "127.0.0.1" || hostname === "[::1]"
+  } catch {
+    return false
+  }
+}
+
+export function resolveProvider(input: RefreshProviderConfig, allowInsecureRequests: boolean): ResolvedProvider {
+  const merged: RefreshProviderConfig = { ...input, ...(input.options ?? {}), client: { ...input.client, ...input.options?.client } }
+  if (typeof merged.id !== "string" || merged.id === "") {
+    throw new RefreshNotConfiguredError("(unnamed)", "a provider in refresh.providers has no id")
+  }
+  if (typeof merged.clientId !== "string" || merged.clientId === "") {
+    throw new RefreshNotConfiguredError(merged.id, "the provider has no clientId")
+  }
+  const tokenEndpoint = urlOf(merged.token)
+  if (!tokenEndpoint && !merged.issuer) {
+    throw new RefreshNotConfiguredError(merged.id, "the provider has neither an issuer (for discovery) nor a token endpoint")
+  }
+  const method = merged.client?.token_endpoint_auth_method ?? "client_secret_basic"
+  if (method !== "client_secret_basic" && method !== "client_secret_post" && method !== "none") {
+    throw new RefreshNotConfiguredError(merged.id, `token_endpoint_auth_method "${method}" is not supported for refresh`)
+  }
+  if (method !== "none" && !merged.clientSecret) {
+    throw new RefreshNotConfiguredError(merged.id, `the provider has no clientSecret (needed for ${method})`)
+  }
+  const insecure = [merged.issuer, tokenEndpoint].some((url) => url?.startsWith("http:"))
+  return {
+    id: merged.id,
+    issuer: merged.issuer,
+    tokenEndpoint,
+    clientId: merged.clientId,
+    clientSecret: merged.clientSecret,
+    authMethod: method,
+    idTokenAlg: merged.client?.id_token_signed_response_alg,
+    allowInsecure: allowInsecureRequests || (insecure && [merged.issuer, tokenEndpoint].every((url) => !url || isLoopback(url))),
+  }
+}
+
+/** Why a grant failed. `retrySafe`: the request certainly did not consume the refresh token. */
+export type GrantFailure =
+  | { kind: "invalid_grant" }
+  | { kind: "oauth_error"; oauthError: string; status: number; retrySafe: boolean }
+  | { kind: "http_status"; status: number; retrySafe: boolean }
+  | { kind: "timeout"; retrySafe: false }
+  | { kind: "network"; retrySafe: boolean; detail: string }
+  | { kind: "malformed_response"; detail: string }
+  | { kind: "discovery"; detail: string }
+
+export type GrantResult = { ok: true; tokens: oauth.TokenEndpointResponse } | { ok: false; failure: GrantFailure }
+
+/** Node's codes for a connection that was never established: nothing reached the server. */
+const NOT_SENT_CODES = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "ENETUNREACH", "EHOSTUNREACH"])
+
+function networkCode(error: unknown): string | undefined {
+  for (let current = error, depth = 0; current && depth < 5; depth++) {
+    const code = (current as { code?: unknown }).code
+    if (typeof code === "string" && /^E[A-Z_]+$/.test(code)) return code
+    current = (current as { cause?: unknown }).cause
+  }
+  return undefined
+}
+
+function isTimeout(error: unknown): boolean {
+  const name = (error as { name?: unknown } | null)?.name
+  return name === "TimeoutError" || name === "AbortError"
+}
+
+/**
+ * Classifies a thrown error of the grant request or its processing. Only facts that are safe to log
+ * are kept (status, OAuth error code, Node error code, oauth4webapi error code), never a body.
+ */
+function classify(error: unknown): GrantFailure {
+  if (error instanceof oauth.ResponseBodyError) {
+    if (error.error === "invalid_grant") return { kind: "invalid_grant" }
+    // 429/503 are answered before the grant is processed; anything else may have consumed the token.
+    return { kind: "oauth_error", oauthError: error.error, status: error.status, retrySafe: error.status === 429 || error.status === 503 }
+  }
+  if (isTimeout(error)) return { kind: "timeout", retrySafe: false }
+  if (error instanceof oauth.OperationProcessingError) {
+    const cause = (error as { cause?: unknown }).cause
+    if (cause instanceof Response) {
+      const status = cause.status
+      return { kind: "http_status", status, retrySafe: status === 429 || status === 503 }
+    }
+    return { kind: "malformed_response", detail: error.code ?? "OperationProcessingError" }
+  }
+  if (error instanceof oauth.UnsupportedOperationError) return { kind: "malformed_response", detail: "unsupported token_type" }
+  const code = networkCode(error)
+  if (code) return { kind: "network", retrySafe: NOT_SENT_CODES.has(code), detail: code }
+  if (error instanceof TypeError) return { kind: "network", retrySafe: false, detail: "fetch failed" }
+  return { kind: "malformed_response", detail: error instanceof Error ? error.name : typeof error }
+}
+
+/** Runs refresh grants for one provider; discovery happens once and is cached (a failed one is retried later). */
+export class ProviderClient {
+  readonly provider: ResolvedProvider
+  private metadata: Promise<oauth.AuthorizationServer> | undefined
+
+  constructor(provider: ResolvedProvider) {
+    this.provider = provider
+  }
+
+  private httpOptions(timeoutMs: number): oauth.HttpRequestOptions<"GET"> & oauth.TokenEndpointRequestOptions {
+    return {
+      signal: AbortSignal.timeout(timeoutMs),
+      ...(this.provider.allowInsecure ? { [oauth.allowInsecureRequests]: true } : {}),
+    }
+  }
+
+  /** The authorization server: discovered from the issuer, or built from an explicit token endpoint. */
+  authorizationServer(timeoutMs: number): Promise<oauth.AuthorizationServer> {
+    const { issuer, tokenEndpoint } = this.provider
+    if (tokenEndpoint) {
+      return Promise.resolve({ issuer: issuer ?? new URL(tokenEndpoint).origin, token_endpoint: tokenEndpoint })
+    }
+    this.metadata ??= (async () => {
+      const issuerUrl = new URL(issuer!)
+      const response = await oauth.discoveryRequest(issuerUrl, { ...this.httpOptions(timeoutMs), algorithm: "oidc" })
+      return oauth.processDiscoveryResponse(issuerUrl, response)
+    })()
+    // A failed discovery must not be cached forever.
+    this.metadata.catch(() => (this.metadata = undefined))
+    return this.metadata
+  }
+
+  private clientAuth(): oauth.ClientAuth {
+    const { authMethod, clientSecret } = this.provider
+    if (authMethod === "none") return oauth.None()
+    if (authMethod === "client_secret_post") return oauth.ClientSecretPost(clientSecret!)
+    return oauth.ClientSecretBasic(clientSecret!)
+  }
+
+  /** One refresh grant, bounded by `timeoutMs`. Never throws. */
+  async refresh(refreshToken: string, timeoutMs: number): Promise<GrantResult> {
+    let as: oauth.AuthorizationServer
+    try {
+      as = await this.authorizationServer(timeoutMs)
+    } catch (error) {
+      const failure = classify(error)
+      return { ok: false, failure: { kind: "discovery", detail: failure.kind === "network" ? failure.detail : failure.kind } }
+    }
+    const client: oauth.Client = {
+      client_id: this.provider.clientId,
+      ...(this.provider.idTokenAlg ? { id_token_signed_response_alg: this.provider.idTokenAlg } : {}),
+    }
+    try {
+      const response = await oauth.refreshTokenGrantRequest(as, client, this.clientAuth(), refreshToken, this.httpOptions(timeoutMs))
+      return { ok: true, tokens: await oauth.processRefreshTokenResponse(as, client, response) }
+    } catch (error) {
+      return { ok: false, failure: classify(error) }
+    }
+  }
+}

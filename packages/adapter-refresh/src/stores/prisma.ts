@@ -1,0 +1,233 @@
+/**
+ * AccountStore for a Prisma Client on PostgreSQL, matching the schema documented for
+ * `@auth/prisma-adapter`: models `Account` (with `@@id([provider, providerAccountId])`, compound key
+ * name `provider_providerAccountId`) and `User`, reached through the client's `account` and `user`
+ * delegates like the adapter does. Going through the delegates, rather than SQL, keeps `@map` /
+ * `@@map` column and table names and `@updatedAt` working.
+ *
+ * This module does not import `@prisma/client`: the client is typed structurally and the model
+ * delegates are looked up by name at run time.
+ */
+import { ADVISORY_LOCK_KEY_SQL, type AccountKey, type AccountLockOptions, type AccountPatch, type AccountRow, type AccountStore, type LockedAccount, type StoredAccountRow } from "../store.js"
+
+// ---------------------------------------------------------------------------------------------------
+// Structural types of the Prisma objects this store uses
+// ---------------------------------------------------------------------------------------------------
+
+/** Raw-query methods of a Prisma Client and of its interactive-transaction client. */
+export interface PrismaRawClientLike {
+  $executeRawUnsafe(query: string, ...values: unknown[]): PromiseLike<number>
+  $queryRawUnsafe<T = unknown>(query: string, ...values: unknown[]): PromiseLike<T>
+}
+
+/** The options of an interactive `$transaction` this store sets. */
+export interface PrismaTransactionOptionsLike {
+  maxWait?: number
+  timeout?: number
+  isolationLevel?: "ReadCommitted"
+}
+
+/**
+ * The part of a Prisma Client this store uses; any generated `PrismaClient` (also one extended with
+ * `$extends`) satisfies it. The `account` / `user` delegates are looked up by name at run time.
+ */
+export interface PrismaClientLike extends PrismaRawClientLike {
+  $transaction<R>(fn: (tx: PrismaRawClientLike) => Promise<R>, options?: PrismaTransactionOptionsLike): PromiseLike<R>
+}
+
+/** The delegate methods used on the account model. */
+interface AccountDelegateLike {
+  findFirst(args: { where: Record<string, unknown> }): PromiseLike<Record<string, unknown> | null>
+  findMany(args: { where: Record<string, unknown>; select?: Record<string, true> }): PromiseLike<Record<string, unknown>[]>
+  create(args: { data: Record<string, unknown> }): PromiseLike<unknown>
+  updateMany(args: { where: Record<string, unknown>; data: Record<string, unknown> }): PromiseLike<unknown>
+}
+
+/** The delegate method used on the user model. */
+interface UserDelegateLike {
+  findFirst(args: { where: Record<string, unknown>; select: Record<string, true> }): PromiseLike<unknown>
+}
+
+export interface PrismaAccountStoreOptions {
+  /**
+   * Name of the client property of the account model's delegate: the model name with a lower-case first
+   * letter (model `Account` -> `"account"`, as `@auth/prisma-adapter` uses). Default `"account"`.
+   */
+  accountModel?: string
+  /** Name of the client property of the user model's delegate. Default `"user"`. */
+  userModel?: string
+  /**
+   * Timeout of the interactive transaction, in milliseconds: it covers waiting for the account's lock
+   * and everything run under it (a token refresh includes an HTTP request to the provider). When
+   * exceeded, Prisma rolls the transaction back and the call fails. Default 10 000.
+   */
+  transactionTimeoutMs?: number
+  /** How long to wait for a connection to start the transaction, in milliseconds. Default 5 000. */
+  maxWaitMs?: number
+  /**
+   * Upper bound, in milliseconds, on how long to wait for the account's lock (and any other lock inside
+   * the transaction), via `SET LOCAL lock_timeout`: a waiter then fails fast with SQLSTATE 55P03 instead
+   * of at the transaction timeout. Default: no bound beyond `transactionTimeoutMs`.
+   */
+  lockTimeoutMs?: number
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Detection
+// ---------------------------------------------------------------------------------------------------
+
+/** Whether `value` is a Prisma Client (it has `$transaction`, `$executeRawUnsafe` and `$queryRawUnsafe`). */
+export function isPrismaClient(value: unknown): value is PrismaClientLike {
+  if (typeof value !== "object" || value === null) return false
+  const record = value as Record<string, unknown>
+  return ["$transaction", "$executeRawUnsafe", "$queryRawUnsafe"].every((name) => typeof record[name] === "function")
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The store
+// ---------------------------------------------------------------------------------------------------
+
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/
+
+function checkName(name: string, what: string): string {
+  if (typeof name !== "string" || !IDENTIFIER.test(name)) {
+    throw new Error(`Invalid ${what} ${JSON.stringify(name)}: expected a plain identifier matching ${IDENTIFIER}.`)
+  }
+  return name
+}
+
+/** Fields that identify and own an account; never written or returned as tokens. */
+const NON_TOKEN_FIELDS: ReadonlySet<string> = new Set(["provider", "providerAccountId", "userId", "type", "id"])
+
+function tokenField(name: string): string {
+  checkName(name, "token column name")
+  if (NON_TOKEN_FIELDS.has(name)) throw new Error(`Invalid token column name ${JSON.stringify(name)}: "${name}" is not a token column.`)
+  return name
+}
+
+function tokenData(tokens: Record<string, unknown> | undefined): Record<string, unknown> {
+  const data: Record<string, unknown> = {}
+  if (tokens) for (const [field, value] of Object.entries(tokens)) if (value !== undefined) data[tokenField(field)] = value
+  return data
+}
+
+function delegate<D>(client: unknown, property: string, methods: readonly string[], option: string): D {
+  const candidate = (client as Record<string, unknown>)[property]
+  const ok =
+    typeof candidate === "object" && candidate !== null &&
+    methods.every((method) => typeof (candidate as Record<string, unknown>)[method] === "function")
+  if (!ok) {
+    throw new Error(
+      `prismaAccountStore: the Prisma client has no model delegate "${property}"; ` +
+        `set the "${option}" option to the delegate's property name (the model name with a lower-case first letter).`,
+    )
+  }
+  return candidate as D
+}
+
+const ACCOUNT_METHODS = ["findFirst", "findMany", "create", "updateMany"] as const
+const USER_METHODS = ["findFirst"] as const
+
+function toStoredAccountRow(row: Record<string, unknown>): StoredAccountRow {
+  const tokens: Record<string, unknown> = {}
+  for (const [field, value] of Object.entries(row)) if (!NON_TOKEN_FIELDS.has(field)) tokens[field] = value
+  return {
+    provider: String(row.provider),
+    providerAccountId: String(row.providerAccountId),
+    userId: String(row.userId),
+    type: String(row.type),
+    tokens,
+  }
+}
+
+function positiveInteger(value: number | undefined, fallback: number | undefined, option: string): number | undefined {
+  if (value === undefined) return fallback
+  if (!Number.isSafeInteger(value) || value <= 0) throw new Error(`prismaAccountStore: ${option} must be a positive integer number of milliseconds.`)
+  return value
+}
+
+/**
+ * An AccountStore over a Prisma Client and the `@auth/prisma-adapter` PostgreSQL schema.
+ *
+ * `withAccountLock` runs `work` in an interactive `$transaction` at READ COMMITTED (each statement after
+ * the lock sees what the previous holder committed) that first takes `pg_advisory_xact_lock` on the key.
+ * Prisma commits when `work` resolves and rolls back when it throws; the same error is rethrown.
+ */
+export function prismaAccountStore(prisma: PrismaClientLike, options: PrismaAccountStoreOptions = {}): AccountStore {
+  const name = "prisma"
+  if (!isPrismaClient(prisma)) throw new TypeError("prismaAccountStore: expected a Prisma Client.")
+  const accountModel = checkName(options.accountModel ?? "account", "accountModel")
+  const userModel = checkName(options.userModel ?? "user", "userModel")
+  // Fail at construction, not at the first sign-in, when the delegates are not there.
+  delegate<AccountDelegateLike>(prisma, accountModel, ACCOUNT_METHODS, "accountModel")
+  delegate<UserDelegateLike>(prisma, userModel, USER_METHODS, "userModel")
+  const transactionOptions: PrismaTransactionOptionsLike = {
+    isolationLevel: "ReadCommitted",
+    timeout: positiveInteger(options.transactionTimeoutMs, 10_000, "transactionTimeoutMs"),
+    maxWait: positiveInteger(options.maxWaitMs, 5_000, "maxWaitMs"),
+  }
+  const lockTimeoutMs = positiveInteger(options.lockTimeoutMs, undefined, "lockTimeoutMs")
+
+  return {
+    name,
+
+    async withAccountLock<T>(key: AccountKey, work: (account: LockedAccount) => Promise<T>, lockOptions?: AccountLockOptions): Promise<T> {
+      const lockTimeout = positiveInteger(lockOptions?.lockTimeoutMs, lockTimeoutMs, "lockTimeoutMs")
+      const callTimeout = positiveInteger(lockOptions?.transactionTimeoutMs, undefined, "transactionTimeoutMs")
+      // Per-call bounds override the store's defaults (AccountLockOptions). The caller's transaction
+      // timeout must cover the lock wait plus the work under it (a refresh request), or Prisma cuts the
+      // transaction off mid-refresh. Waiting for a pooled connection is a wait like the lock's (under
+      // contention every waiter holds a connection), so it may last as long as the lock wait.
+      const callOptions: PrismaTransactionOptionsLike = {
+        ...transactionOptions,
+        ...(lockOptions?.lockTimeoutMs !== undefined ? { maxWait: Math.max(transactionOptions.maxWait ?? 0, lockOptions.lockTimeoutMs) } : {}),
+        ...(callTimeout !== undefined ? { timeout: callTimeout } : {}),
+      }
+      return prisma.$transaction(async (tx) => {
+        if (lockTimeout !== undefined) {
+          await tx.$executeRawUnsafe("SELECT set_config('lock_timeout', $1, true)", `${lockTimeout}ms`)
+        }
+        // $executeRaw, not $queryRaw: pg_advisory_xact_lock returns void, which Prisma cannot deserialize.
+        await tx.$executeRawUnsafe(`SELECT pg_advisory_xact_lock(${ADVISORY_LOCK_KEY_SQL})`, key.provider, key.providerAccountId)
+
+        const accounts = delegate<AccountDelegateLike>(tx, accountModel, ACCOUNT_METHODS, "accountModel")
+        const users = delegate<UserDelegateLike>(tx, userModel, USER_METHODS, "userModel")
+        const where = { provider: key.provider, providerAccountId: key.providerAccountId }
+        let open = true
+        const guard = <A extends unknown[], R>(method: (...args: A) => Promise<R>) =>
+          (...args: A): Promise<R> =>
+            open ? method(...args) : Promise.reject(new Error("prismaAccountStore: this LockedAccount was used after its withAccountLock callback ended."))
+
+        const account: LockedAccount = {
+          read: guard(async () => {
+            const row = await accounts.findFirst({ where })
+            return row ? toStoredAccountRow(row) : null
+          }),
+          userExists: guard(async (userId: string) => (await users.findFirst({ where: { id: userId }, select: { id: true } })) != null),
+          insert: guard(async (row: AccountRow) => {
+            const data = tokenData(row.tokens)
+            await accounts.create({ data: { ...data, ...where, userId: row.userId, type: row.type } })
+          }),
+          update: guard(async (patch: AccountPatch) => {
+            const data = tokenData(patch.tokens)
+            if (patch.userId !== undefined) data.userId = patch.userId
+            if (Object.keys(data).length === 0) return
+            await accounts.updateMany({ where, data })
+          }),
+        }
+        try {
+          return await work(account)
+        } finally {
+          open = false
+        }
+      }, callOptions)
+    },
+
+    async findAccounts(userId: string, provider: string): Promise<StoredAccountRow[]> {
+      const accounts = delegate<AccountDelegateLike>(prisma, accountModel, ACCOUNT_METHODS, "accountModel")
+      // @@id([provider, providerAccountId]) makes keys unique here; no de-duplication needed.
+      const rows = await accounts.findMany({ where: { userId, provider } })
+      return rows.map(toStoredAccountRow)
+    },
+  }
+}
