@@ -1,0 +1,80 @@
+import { describe, expect, test } from "@jest/globals"
+import { isKysely } from "authjs-adapter-refresh/stores/kysely"
+import { isPgClient, isPgPool } from "authjs-adapter-refresh/stores/pg"
+import { isPrismaClient, prismaAccountStore } from "authjs-adapter-refresh/stores/prisma"
+import type { PrismaClient } from "../../generated/prisma/client.js"
+import { deferred, describeStore, freshKey } from "./store-suite.js"
+
+describeStore({
+  flavour: "prisma",
+  storeName: "prisma",
+  expiresAtAs: "number",
+  allowsDuplicates: false,
+  hasForeignKeys: true,
+  extra(ctx) {
+    const prisma = () => ctx.a().db as PrismaClient
+
+    describe("detection", () => {
+      test("isPrismaClient recognises a PrismaClient (also an extended one) and nothing else", () => {
+        expect(isPrismaClient(prisma())).toBe(true)
+        expect(isPrismaClient(prisma().$extends({}))).toBe(true)
+        expect(isKysely(prisma())).toBe(false)
+        expect(isPgPool(prisma())).toBe(false)
+        expect(isPgClient(prisma())).toBe(false)
+        for (const other of [null, undefined, {}, ctx.a().pool]) expect(isPrismaClient(other)).toBe(false)
+      })
+    })
+
+    describe("options", () => {
+      test("a missing model delegate is reported at construction, naming the option", () => {
+        expect(() => prismaAccountStore(prisma(), { accountModel: "oauthAccount" })).toThrow(/no model delegate "oauthAccount".*accountModel/)
+        expect(() => prismaAccountStore(prisma(), { userModel: "person" })).toThrow(/no model delegate "person".*userModel/)
+        expect(() => prismaAccountStore(prisma(), { accountModel: "account; --" })).toThrow(/Invalid accountModel/)
+        expect(() => prismaAccountStore(prisma(), { transactionTimeoutMs: 0 })).toThrow(/transactionTimeoutMs/)
+      })
+
+      test("an extended client works as well", async () => {
+        const store = prismaAccountStore(prisma().$extends({}))
+        const key = freshKey("extended")
+        const userId = await ctx.a().insertUser(`${key.providerAccountId}@example.test`)
+        await store.withAccountLock(key, (account) => account.insert({ ...key, userId, type: "oidc", tokens: { access_token: "x" } }))
+        expect(await ctx.a().accountRows(key)).toEqual([expect.objectContaining({ access_token: "x" })])
+      })
+
+      test("a per-call transactionTimeoutMs overrides the store's default, longer or shorter", async () => {
+        const store = prismaAccountStore(prisma(), { transactionTimeoutMs: 300 })
+        const slow = (ms: number) => async () => {
+          await new Promise((resolve) => setTimeout(resolve, ms))
+          return "done"
+        }
+        await expect(store.withAccountLock(freshKey("call-tx-long"), slow(600), { transactionTimeoutMs: 5_000 })).resolves.toBe("done")
+        const patient = prismaAccountStore(prisma(), { transactionTimeoutMs: 5_000 })
+        await expect(patient.withAccountLock(freshKey("call-tx-short"), slow(800), { transactionTimeoutMs: 200 })).rejects.toThrow()
+      })
+
+      test("transactionTimeoutMs bounds the whole transaction; what ran is rolled back", async () => {
+        const store = prismaAccountStore(prisma(), { transactionTimeoutMs: 300 })
+        const key = freshKey("tx-timeout")
+        const userId = await ctx.a().insertUser(`${key.providerAccountId}@example.test`)
+        const never = deferred()
+        const outcome = store.withAccountLock(key, async (account) => {
+          await account.insert({ ...key, userId, type: "oidc", tokens: { access_token: "late" } })
+          await Promise.race([never.promise, new Promise((resolve) => setTimeout(resolve, 1_000))])
+        })
+        await expect(outcome).rejects.toThrow()
+        expect(await ctx.a().accountRows(key)).toEqual([])
+      })
+    })
+
+    test("writes through Prisma, so @updatedAt is maintained", async () => {
+      const key = freshKey("updated-at")
+      const userId = await ctx.a().insertUser(`${key.providerAccountId}@example.test`)
+      await ctx.a().store.withAccountLock(key, (account) => account.insert({ ...key, userId, type: "oidc", tokens: {} }))
+      const [before] = await ctx.a().accountRows(key)
+      await new Promise((resolve) => setTimeout(resolve, 20))
+      await ctx.a().store.withAccountLock(key, (account) => account.update({ tokens: { access_token: "new" } }))
+      const [after] = await ctx.a().accountRows(key)
+      expect((after?.updatedAt as Date).getTime()).toBeGreaterThan((before?.updatedAt as Date).getTime())
+    })
+  },
+})

@@ -1,0 +1,506 @@
+/**
+ * The behaviour every PostgreSQL AccountStore of this library must have, run against real PostgreSQL with
+ * the official adapter's documented schema. Each test/stores/<flavour>.test.ts calls `describeStore`.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "@jest/globals"
+import { ADVISORY_LOCK_KEY_SQL, type AccountKey, type AccountRow, type AccountStore, type LockedAccount } from "authjs-adapter-refresh"
+import pg from "pg"
+import {
+  applySchema,
+  createFixture,
+  SCHEMA_TABLES,
+  type DatabaseFixture,
+  type Flavour,
+  type FixtureOptions,
+} from "../../src/fixtures/databases.js"
+import { testDatabase, type TestDatabase } from "../../src/harness/postgres.js"
+
+/** The extra token column the tests write: in schema.prisma, and added by the suite to the other schemas. */
+export const EXTRA_COLUMN = "refresh_token_expires_in"
+
+type AnyStoreOptions = NonNullable<Parameters<typeof createFixture>[2]>["store"]
+
+export interface StoreSuiteContext {
+  flavour: Flavour
+  /** Database URL of this test file's database (schema applied, extra column added). */
+  url(): string
+  /** Two fixtures on separate pools/clients. */
+  a(): DatabaseFixture<unknown>
+  b(): DatabaseFixture<unknown>
+  /** Another fixture with its own store options; closed after the file. */
+  fixture(options: FixtureOptions<AnyStoreOptions>): Promise<DatabaseFixture<unknown>>
+  /** A plain pg Pool for inspection (pg_locks) and raw statements. */
+  inspect(): pg.Pool
+}
+
+let counter = 0
+/** A key no other test uses. */
+export function freshKey(label = "key"): AccountKey {
+  counter += 1
+  return { provider: "test-oidc", providerAccountId: `${label}-${counter}-${Date.now().toString(36)}` }
+}
+
+export function deferred<T = void>(): { promise: Promise<T>; resolve: (value: T) => void } {
+  let resolve!: (value: T) => void
+  const promise = new Promise<T>((r) => (resolve = r))
+  return { promise, resolve }
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
+
+/** Waits until `count` sessions of this database wait for an advisory lock. */
+export async function waitForAdvisoryWaiters(pool: pg.Pool, count: number, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const { rows } = await pool.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM pg_locks l JOIN pg_database d ON d.oid = l.database
+       WHERE l.locktype = 'advisory' AND NOT l.granted AND d.datname = current_database()`,
+    )
+    if ((rows[0]?.n ?? 0) >= count) return
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${count} advisory-lock waiter(s)`)
+    await sleep(20)
+  }
+}
+
+function row(key: AccountKey, userId: string, tokens: AccountRow["tokens"] = {}): AccountRow {
+  return { ...key, userId, type: "oidc", tokens }
+}
+
+export interface StoreSuiteSpec {
+  flavour: Flavour
+  storeName: string
+  /** How the driver returns `expires_at`: a string for bigint (node-postgres), a number for Prisma's Int. */
+  expiresAtAs: "string" | "number"
+  /** Whether the schema allows several rows for one key (no unique constraint). */
+  allowsDuplicates: boolean
+  /** Whether the schema has foreign keys from accounts to users. */
+  hasForeignKeys: boolean
+  /** More tests with the same context. */
+  extra?: (ctx: StoreSuiteContext) => void
+}
+
+export function describeStore(spec: StoreSuiteSpec): void {
+  const { flavour } = spec
+  let database: TestDatabase
+  let fixtureA: DatabaseFixture<unknown>
+  let fixtureB: DatabaseFixture<unknown>
+  let inspectPool: pg.Pool
+  const opened: DatabaseFixture<unknown>[] = []
+
+  const ctx: StoreSuiteContext = {
+    flavour,
+    url: () => database.url,
+    a: () => fixtureA,
+    b: () => fixtureB,
+    inspect: () => inspectPool,
+    async fixture(options) {
+      const fixture = await createFixture(flavour, database.url, options)
+      opened.push(fixture)
+      return fixture
+    },
+  }
+
+  beforeAll(async () => {
+    database = await testDatabase(`stores ${flavour}`)
+    await applySchema(flavour, database.url)
+    inspectPool = new pg.Pool({ connectionString: database.url })
+    inspectPool.on("error", () => {})
+    if (flavour !== "prisma") {
+      await inspectPool.query(`ALTER TABLE ${SCHEMA_TABLES[flavour].accounts} ADD COLUMN "${EXTRA_COLUMN}" integer`)
+    }
+    fixtureA = await ctx.fixture({})
+    fixtureB = await ctx.fixture({})
+  })
+
+  afterAll(async () => {
+    await Promise.all(opened.map((fixture) => fixture.close()))
+    await inspectPool?.end()
+    await database?.drop()
+  })
+
+  describe(`${flavour} AccountStore`, () => {
+    test(`is named "${spec.storeName}"`, () => {
+      expect(fixtureA.store.name).toBe(spec.storeName)
+    })
+
+    test("insert, read and update round trip, extra token column included", async () => {
+      const key = freshKey("roundtrip")
+      const userId = await fixtureA.insertUser(`${key.providerAccountId}@example.test`)
+      const store: AccountStore = fixtureA.store
+
+      await store.withAccountLock(key, async (account) => {
+        expect(await account.read()).toBeNull()
+        await account.insert(
+          row(key, userId, {
+            access_token: "at-1",
+            refresh_token: "rt-1",
+            expires_at: 1_700_000_000,
+            id_token: "idt-1",
+            scope: "openid offline_access",
+            token_type: "bearer",
+            session_state: null,
+            [EXTRA_COLUMN]: 3600,
+          }),
+        )
+        const stored = await account.read()
+        expect(stored).toMatchObject({ ...key, userId, type: "oidc" })
+        expect(stored?.tokens).toMatchObject({ access_token: "at-1", refresh_token: "rt-1", session_state: null, [EXTRA_COLUMN]: 3600 })
+      })
+
+      // Visible after commit, from another client; only the given columns change.
+      await fixtureB.store.withAccountLock(key, async (account) => {
+        await account.update({ tokens: { access_token: "at-2", expires_at: 1_700_003_600, [EXTRA_COLUMN]: 7200 } })
+        const stored = await account.read()
+        expect(stored?.tokens).toMatchObject({
+          access_token: "at-2",
+          refresh_token: "rt-1",
+          id_token: "idt-1",
+          scope: "openid offline_access",
+          token_type: "bearer",
+          [EXTRA_COLUMN]: 7200,
+        })
+      })
+
+      const rows = await fixtureA.accountRows(key)
+      expect(rows).toHaveLength(1)
+      expect(rows[0]).toMatchObject({ access_token: "at-2", refresh_token: "rt-1", [EXTRA_COLUMN]: 7200 })
+      expect(String(rows[0]?.userId)).toBe(userId)
+    })
+
+    test(`expires_at is read back as the driver returns it (${spec.expiresAtAs})`, async () => {
+      const key = freshKey("expires")
+      const userId = await fixtureA.insertUser(`${key.providerAccountId}@example.test`)
+      const read = await fixtureA.store.withAccountLock(key, async (account) => {
+        await account.insert(row(key, userId, { access_token: "at", expires_at: 1_700_000_123 }))
+        return account.read()
+      })
+      const expiresAt = read?.tokens.expires_at
+      expect(typeof expiresAt).toBe(spec.expiresAtAs)
+      expect(Number(expiresAt)).toBe(1_700_000_123)
+      // The key columns are not repeated among the tokens; the surrogate id (if any) is left out.
+      expect(Object.keys(read?.tokens ?? {})).not.toEqual(expect.arrayContaining(["provider"]))
+      expect(read?.tokens).not.toHaveProperty("providerAccountId")
+      expect(read?.tokens).not.toHaveProperty("userId")
+      expect(read?.tokens).not.toHaveProperty("id")
+    })
+
+    test("a row inserted by the store is found by the official adapter", async () => {
+      const key = freshKey("interop")
+      const email = `${key.providerAccountId}@example.test`
+      const userId = await fixtureA.insertUser(email)
+      await fixtureA.store.withAccountLock(key, (account) => account.insert(row(key, userId, { access_token: "at" })))
+      const user = await fixtureA.adapter.getUserByAccount?.(key)
+      expect(user?.email).toBe(email)
+      expect(String(user?.id)).toBe(userId)
+    })
+
+    test("a row linked by the official adapter is read and updated by the store", async () => {
+      const key = freshKey("adapter-linked")
+      const userId = await fixtureA.insertUser(`${key.providerAccountId}@example.test`)
+      await fixtureA.adapter.linkAccount?.({
+        ...key,
+        userId,
+        type: "oidc",
+        access_token: "adapter-at",
+        refresh_token: "adapter-rt",
+        expires_at: 1_700_000_000,
+        token_type: "bearer",
+      })
+      await fixtureA.store.withAccountLock(key, async (account) => {
+        const stored = await account.read()
+        expect(stored).toMatchObject({ ...key, userId, type: "oidc" })
+        expect(stored?.tokens).toMatchObject({ access_token: "adapter-at", refresh_token: "adapter-rt" })
+        await account.update({ tokens: { access_token: "store-at" } })
+      })
+      expect(await fixtureA.accountRows(key)).toEqual([expect.objectContaining({ access_token: "store-at", refresh_token: "adapter-rt" })])
+    })
+
+    test("update can re-point the owner (userId) and leaves tokens it is not given alone", async () => {
+      const key = freshKey("repoint")
+      const first = await fixtureA.insertUser(`${key.providerAccountId}-1@example.test`)
+      const second = await fixtureA.insertUser(`${key.providerAccountId}-2@example.test`)
+      await fixtureA.store.withAccountLock(key, (account) => account.insert(row(key, first, { access_token: "at", refresh_token: "rt" })))
+      await fixtureA.store.withAccountLock(key, (account) => account.update({ userId: second }))
+      const rows = await fixtureA.accountRows(key)
+      expect(rows).toEqual([expect.objectContaining({ access_token: "at", refresh_token: "rt" })])
+      expect(String(rows[0]?.userId)).toBe(second)
+    })
+
+    test("an empty update is a no-op", async () => {
+      const key = freshKey("noop")
+      const userId = await fixtureA.insertUser(`${key.providerAccountId}@example.test`)
+      await fixtureA.store.withAccountLock(key, async (account) => {
+        await account.insert(row(key, userId, { access_token: "at" }))
+        await account.update({})
+        await account.update({ tokens: {} })
+      })
+      expect(await fixtureA.accountRows(key)).toEqual([expect.objectContaining({ access_token: "at" })])
+    })
+
+    test("userExists tells existing users from missing ones", async () => {
+      const key = freshKey("user-exists")
+      const userId = await fixtureA.insertUser(`${key.providerAccountId}@example.test`)
+      const missing = flavour === "pg" ? "2147483000" : flavour === "kysely" ? globalThis.crypto.randomUUID() : "no-such-user"
+      const [exists, doesNot] = await fixtureA.store.withAccountLock(key, async (account) =>
+        Promise.all([account.userExists(userId), account.userExists(missing)]),
+      )
+      expect(exists).toBe(true)
+      expect(doesNot).toBe(false)
+    })
+
+    test("findAccounts returns the user's account rows at that provider only, outside any lock", async () => {
+      const base = freshKey("find")
+      const userId = await fixtureA.insertUser(`${base.providerAccountId}@example.test`)
+      const other = await fixtureA.insertUser(`${base.providerAccountId}-other@example.test`)
+      const keys = [
+        { provider: base.provider, providerAccountId: `${base.providerAccountId}-a` },
+        { provider: base.provider, providerAccountId: `${base.providerAccountId}-b` },
+      ]
+      const elsewhere = { provider: "another-provider", providerAccountId: `${base.providerAccountId}-c` }
+      const notMine = { provider: base.provider, providerAccountId: `${base.providerAccountId}-d` }
+      for (const key of [...keys, elsewhere]) {
+        await fixtureA.store.withAccountLock(key, (a) => a.insert(row(key, userId, { access_token: `at-${key.providerAccountId}`, expires_at: 1_700_000_000 })))
+      }
+      await fixtureA.store.withAccountLock(notMine, (a) => a.insert(row(notMine, other)))
+
+      const found = await fixtureB.store.findAccounts(userId, base.provider)
+      const sorted = [...found].sort((x, y) => x.providerAccountId.localeCompare(y.providerAccountId))
+      expect(sorted).toEqual(
+        keys.map((key) => ({
+          ...key,
+          userId,
+          type: "oidc",
+          tokens: expect.objectContaining({ access_token: `at-${key.providerAccountId}`, refresh_token: null }),
+        })),
+      )
+      expect(typeof sorted[0]?.tokens.expires_at).toBe(spec.expiresAtAs)
+      expect(await fixtureB.store.findAccounts(userId, "nobody")).toEqual([])
+    })
+
+    test("findAccounts does not wait for a locked account (no lock taken)", async () => {
+      const key = freshKey("find-unlocked")
+      const userId = await fixtureA.insertUser(`${key.providerAccountId}@example.test`)
+      await fixtureA.store.withAccountLock(key, (a) => a.insert(row(key, userId, { access_token: "committed" })))
+      const release = deferred()
+      const inside = deferred()
+      const holder = fixtureA.store.withAccountLock(key, async (account) => {
+        await account.update({ tokens: { access_token: "uncommitted" } })
+        inside.resolve()
+        await release.promise
+      })
+      await inside.promise
+      // Sees the committed value at once, while the lock (and an uncommitted update) is held elsewhere.
+      const found = await fixtureB.store.findAccounts(userId, key.provider)
+      expect(found.map((account) => account.tokens.access_token)).toEqual(["committed"])
+      release.resolve()
+      await holder
+    })
+
+    describe("withAccountLock", () => {
+      test("serialises two callers on the same key across separate pools: the second waits until the first commits", async () => {
+        const key = freshKey("serialise")
+        const userId = await fixtureA.insertUser(`${key.providerAccountId}@example.test`)
+        const events: string[] = []
+        const aInside = deferred()
+        const releaseA = deferred()
+
+        const first = fixtureA.store.withAccountLock(key, async (account) => {
+          events.push("A enters")
+          await account.insert(row(key, userId, { access_token: "from-A" }))
+          aInside.resolve()
+          await releaseA.promise
+          events.push("A leaves")
+        })
+        await aInside.promise
+
+        const second = fixtureB.store.withAccountLock(key, async (account) => {
+          events.push("B enters")
+          return account.read()
+        })
+        // B is parked on the advisory lock, not merely slow.
+        await waitForAdvisoryWaiters(inspectPool, 1)
+        await sleep(150)
+        expect(events).toEqual(["A enters"])
+
+        releaseA.resolve()
+        await first
+        const seenByB = await second
+        expect(events).toEqual(["A enters", "A leaves", "B enters"])
+        // B's first read after the lock sees what A committed (READ COMMITTED, fresh snapshot per statement).
+        expect(seenByB?.tokens.access_token).toBe("from-A")
+      })
+
+      test("does not serialise callers on different keys", async () => {
+        const key1 = freshKey("independent-1")
+        const key2 = freshKey("independent-2")
+        const userId = await fixtureA.insertUser(`${key1.providerAccountId}@example.test`)
+        const releaseA = deferred()
+        const aInside = deferred()
+        const first = fixtureA.store.withAccountLock(key1, async () => {
+          aInside.resolve()
+          await releaseA.promise
+        })
+        await aInside.promise
+        // Completes while A still holds key1's lock.
+        await fixtureB.store.withAccountLock(key2, (account) => account.insert(row(key2, userId, { access_token: "b" })))
+        expect(await fixtureB.accountRows(key2)).toHaveLength(1)
+        releaseA.resolve()
+        await first
+      })
+
+      test("excludes a session holding the shared ADVISORY_LOCK_KEY_SQL lock (stores of any ORM exclude each other)", async () => {
+        const key = freshKey("shared-key")
+        const holder = await inspectPool.connect()
+        try {
+          await holder.query("BEGIN")
+          await holder.query(`SELECT pg_advisory_xact_lock(${ADVISORY_LOCK_KEY_SQL})`, [key.provider, key.providerAccountId])
+          let entered = false
+          const waiting = fixtureA.store.withAccountLock(key, async () => {
+            entered = true
+          })
+          await waitForAdvisoryWaiters(inspectPool, 1)
+          expect(entered).toBe(false)
+          await holder.query("COMMIT")
+          await waiting
+          expect(entered).toBe(true)
+        } finally {
+          holder.release()
+        }
+      })
+
+      test("rolls back and rethrows the same error when work throws: nothing is written", async () => {
+        const key = freshKey("rollback")
+        const userId = await fixtureA.insertUser(`${key.providerAccountId}@example.test`)
+        const failure = new Error("work failed")
+        await expect(
+          fixtureA.store.withAccountLock(key, async (account) => {
+            await account.insert(row(key, userId, { access_token: "never" }))
+            throw failure
+          }),
+        ).rejects.toBe(failure)
+        expect(await fixtureA.accountRows(key)).toEqual([])
+
+        // An update rolled back leaves the row as it was.
+        await fixtureA.store.withAccountLock(key, (account) => account.insert(row(key, userId, { access_token: "kept" })))
+        await expect(
+          fixtureA.store.withAccountLock(key, async (account) => {
+            await account.update({ tokens: { access_token: "discarded" } })
+            throw failure
+          }),
+        ).rejects.toBe(failure)
+        expect(await fixtureA.accountRows(key)).toEqual([expect.objectContaining({ access_token: "kept" })])
+
+        // And the lock is free again: the pool's connections are healthy and usable.
+        await expect(fixtureA.store.withAccountLock(key, (account) => account.read())).resolves.toMatchObject({ ...key })
+      })
+
+      test("rolls back when a statement fails (constraint violation) and the store stays usable", async () => {
+        const key = freshKey("db-error")
+        const userId = await fixtureA.insertUser(`${key.providerAccountId}@example.test`)
+        await expect(
+          fixtureA.store.withAccountLock(key, async (account) => {
+            await account.insert(row(key, userId, { access_token: "first" }))
+            // Unknown column: the database (or Prisma's validation) refuses it.
+            await account.update({ tokens: { no_such_column: "x" } })
+          }),
+        ).rejects.toThrow()
+        expect(await fixtureA.accountRows(key)).toEqual([])
+        await fixtureA.store.withAccountLock(key, (account) => account.insert(row(key, userId, { access_token: "second" })))
+        expect(await fixtureA.accountRows(key)).toEqual([expect.objectContaining({ access_token: "second" })])
+      })
+
+      test("refuses invalid token column names before sending anything", async () => {
+        const key = freshKey("bad-column")
+        const userId = await fixtureA.insertUser(`${key.providerAccountId}@example.test`)
+        for (const bad of ['access_token" = NULL; --', "bad name", "1st", "", "naïve", "provider", "userId"]) {
+          await expect(
+            fixtureA.store.withAccountLock(key, (account) => account.insert(row(key, userId, { [bad]: "x" }))),
+          ).rejects.toThrow(/Invalid token column name/)
+          await expect(
+            fixtureA.store.withAccountLock(key, (account) => account.update({ tokens: { [bad]: "x" } })),
+          ).rejects.toThrow(/Invalid token column name/)
+        }
+        expect(await fixtureA.accountRows(key)).toEqual([])
+      })
+
+      test("a LockedAccount kept after its callback refuses to run", async () => {
+        const key = freshKey("escaped")
+        let escaped: LockedAccount | undefined
+        await fixtureA.store.withAccountLock(key, async (account) => {
+          escaped = account
+        })
+        await expect(escaped?.read()).rejects.toThrow(/after its withAccountLock callback ended/)
+      })
+
+      test("a per-call lockTimeoutMs bounds the wait for the lock (and overrides the store's default)", async () => {
+        const key = freshKey("call-lock-timeout")
+        const patient = await ctx.fixture({ store: { lockTimeoutMs: 60_000 } })
+        const releaseA = deferred()
+        const aInside = deferred()
+        const first = fixtureA.store.withAccountLock(key, async () => {
+          aInside.resolve()
+          await releaseA.promise
+        })
+        await aInside.promise
+        const started = Date.now()
+        await expect(patient.store.withAccountLock(key, async () => "entered", { lockTimeoutMs: 150 })).rejects.toThrow(/lock timeout/i)
+        expect(Date.now() - started).toBeLessThan(3_000)
+        await expect(fixtureB.store.withAccountLock(key, async () => "entered", { lockTimeoutMs: 0 })).rejects.toThrow(/lockTimeoutMs/)
+        releaseA.resolve()
+        await first
+        // The setting was transaction-local: the next transaction on those connections waits normally.
+        await expect(patient.store.withAccountLock(key, async () => "entered")).resolves.toBe("entered")
+      })
+
+      test("lockTimeoutMs bounds the wait for the lock", async () => {
+        const key = freshKey("lock-timeout")
+        const impatient = await ctx.fixture({ store: { lockTimeoutMs: 200 } })
+        const releaseA = deferred()
+        const aInside = deferred()
+        const first = fixtureA.store.withAccountLock(key, async () => {
+          aInside.resolve()
+          await releaseA.promise
+        })
+        await aInside.promise
+        const started = Date.now()
+        let entered = false
+        await expect(
+          impatient.store.withAccountLock(key, async () => {
+            entered = true
+          }),
+        ).rejects.toThrow(/lock timeout/i)
+        expect(entered).toBe(false)
+        expect(Date.now() - started).toBeLessThan(3_000)
+        releaseA.resolve()
+        await first
+      })
+    })
+
+    if (spec.allowsDuplicates) {
+      test("duplicates left by the bare adapter (no unique key): update changes every row, read returns one", async () => {
+        const key = freshKey("duplicates")
+        const userId = await fixtureA.insertUser(`${key.providerAccountId}@example.test`)
+        for (const token of ["dup-1", "dup-2", "dup-3"]) {
+          await fixtureA.adapter.linkAccount?.({ ...key, userId, type: "oidc", access_token: token, refresh_token: `rt-${token}` })
+        }
+        expect(await fixtureA.accountRows(key)).toHaveLength(3)
+
+        await fixtureA.store.withAccountLock(key, async (account) => {
+          const one = await account.read()
+          expect(one?.tokens.access_token).toMatch(/^dup-/)
+          await account.update({ tokens: { access_token: "synced", expires_at: 1_800_000_000 } })
+        })
+        const rows = await fixtureA.accountRows(key)
+        expect(rows).toHaveLength(3)
+        for (const stored of rows) expect(stored).toMatchObject({ access_token: "synced", expires_at: "1800000000" })
+        expect(rows.map((stored) => stored.refresh_token).sort()).toEqual(["rt-dup-1", "rt-dup-2", "rt-dup-3"])
+        // findAccounts reports the key once.
+        expect(await fixtureA.store.findAccounts(userId, key.provider)).toEqual([
+          expect.objectContaining({ ...key, userId, tokens: expect.objectContaining({ access_token: "synced" }) }),
+        ])
+      })
+    }
+
+    spec.extra?.(ctx)
+  })
+}
