@@ -1,3 +1,5 @@
+import type { BarrierMessage } from "./barrier-workers.js"
+
 /** Messages between the kit and its worker processes (one JSON object per stdout line). */
 
 export interface WorkerOperation {
@@ -23,7 +25,4 @@ export interface OperationOutcome {
   endedAt: number
 }
 
-export type WorkerMessage =
-  | { type: "ready"; pid: number }
-  | { type: "done"; pid: number; outcomes: OperationOutcome[] }
-  | { type: "failed"; pid: number; reason: string }
+export type WorkerMessage = BarrierMessage<OperationOutcome>

@@ -1,56 +1,40 @@
 /**
- * A conformance-kit worker process: builds the target's fixture from the database URL, reports "ready",
- * waits for "go" on stdin (so that every process starts its burst at the same moment), then runs all its
- * operations concurrently and reports the outcome of each.
+ * A conformance-kit worker process: builds the target's fixture from the database URL, waits for the
+ * common "go" (runBarrierWorker), then runs all its operations concurrently and reports each outcome.
  */
-import { createInterface } from "node:readline"
 import { pathToFileURL } from "node:url"
-import { withTokenSync } from "authjs-adapter-refresh"
 import type { AdapterAccount } from "@auth/core/adapters"
+import { withTokenSync } from "authjs-adapter-refresh"
+import { errorLabel, runBarrierWorker } from "./barrier-worker.js"
 import type { ConformanceFixtureModule } from "./fixture.js"
-import type { OperationOutcome, WorkerConfig, WorkerMessage } from "./worker-protocol.js"
+import type { OperationOutcome, WorkerConfig } from "./worker-protocol.js"
 
-const send = (message: WorkerMessage): void => {
-  process.stdout.write(`${JSON.stringify(message)}\n`)
-}
 const wallClock = (): number => performance.timeOrigin + performance.now()
+const config = JSON.parse(process.argv[2] ?? "{}") as WorkerConfig
 
-async function main(): Promise<void> {
-  const config = JSON.parse(process.argv[2] ?? "{}") as WorkerConfig
-  const moduleUrl = config.fixtureModule.startsWith("file:") ? config.fixtureModule : pathToFileURL(config.fixtureModule).href
-  const fixtureModule = (await import(moduleUrl)) as ConformanceFixtureModule
-  const fixture = await fixtureModule.createFixture(config.databaseUrl)
-  const adapter = withTokenSync(fixture.adapter, fixture.db)
-  const bareLink = fixture.adapter.linkAccount
-  if (config.mode === "bare" && !bareLink) throw new Error("the bare adapter has no linkAccount")
-
-  // Open the pool's connections before the burst, so the burst measures the operations, not connecting.
-  await Promise.all(config.operations.slice(0, 5).map(() => fixture.accountRows({ provider: "-", providerAccountId: "-" })))
-  send({ type: "ready", pid: process.pid })
-  const lines = createInterface({ input: process.stdin })
-  await new Promise<void>((resolve) => lines.once("line", () => resolve()))
-
-  const outcomes = await Promise.all(
-    config.operations.map(async (operation, index): Promise<OperationOutcome> => {
-      const startedAt = wallClock()
-      try {
-        if (config.mode === "bare") await bareLink!(operation.account as unknown as AdapterAccount)
-        else if (operation.kind === "link") await adapter.linkAccount(operation.account as unknown as AdapterAccount)
-        else await adapter.syncAccount(operation.account as unknown as AdapterAccount)
-        return { index, ok: true, startedAt, endedAt: wallClock() }
-      } catch (error) {
-        const name = error instanceof Error ? error.name : typeof error
-        const code = (error as { code?: unknown } | null)?.code
-        return { index, ok: false, error: code === undefined ? name : `${name} ${String(code)}`, startedAt, endedAt: wallClock() }
-      }
-    }),
-  )
-  send({ type: "done", pid: process.pid, outcomes })
-  lines.close()
-  await fixture.close()
-}
-
-main().catch((error: unknown) => {
-  send({ type: "failed", pid: process.pid, reason: error instanceof Error ? `${error.name}: ${error.message}` : String(error) })
-  process.exitCode = 1
-})
+await runBarrierWorker(
+  async () => {
+    const moduleUrl = config.fixtureModule.startsWith("file:") ? config.fixtureModule : pathToFileURL(config.fixtureModule).href
+    const fixture = await ((await import(moduleUrl)) as ConformanceFixtureModule).createFixture(config.databaseUrl)
+    if (config.mode === "bare" && !fixture.adapter.linkAccount) throw new Error("the bare adapter has no linkAccount")
+    // Open the pool's connections before the burst, so the burst measures the operations, not connecting.
+    await Promise.all(config.operations.slice(0, 5).map(() => fixture.accountRows({ provider: "-", providerAccountId: "-" })))
+    return { fixture, adapter: withTokenSync(fixture.adapter, fixture.db) }
+  },
+  ({ fixture, adapter }) =>
+    Promise.all(
+      config.operations.map(async (operation, index): Promise<OperationOutcome> => {
+        const startedAt = wallClock()
+        const account = operation.account as unknown as AdapterAccount
+        try {
+          if (config.mode === "bare") await fixture.adapter.linkAccount!(account)
+          else if (operation.kind === "link") await adapter.linkAccount(account)
+          else await adapter.syncAccount(account)
+          return { index, ok: true, startedAt, endedAt: wallClock() }
+        } catch (error) {
+          return { index, ok: false, error: errorLabel(error), startedAt, endedAt: wallClock() }
+        }
+      }),
+    ),
+  ({ fixture }) => fixture.close(),
+)

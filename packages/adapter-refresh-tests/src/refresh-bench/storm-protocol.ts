@@ -1,5 +1,6 @@
 /** Messages between a storm runner and its worker processes (one JSON object per stdout line). */
 import type { Flavour } from "../fixtures/databases.js"
+import type { BarrierMessage } from "../kit/barrier-workers.js"
 
 export interface StormProviderSettings {
   id: string
@@ -33,7 +34,4 @@ export interface StormOutcome {
   latencyMs: number
 }
 
-export type StormMessage =
-  | { type: "ready"; pid: number }
-  | { type: "done"; pid: number; outcomes: StormOutcome[] }
-  | { type: "failed"; pid: number; reason: string }
+export type StormMessage = BarrierMessage<StormOutcome>
