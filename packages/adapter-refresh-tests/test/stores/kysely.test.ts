@@ -10,7 +10,6 @@ describeStore({
   storeName: "kysely",
   expiresAtAs: "string",
   allowsDuplicates: true,
-  hasForeignKeys: true,
   extra(ctx) {
     const kysely = () => ctx.a().db as Kysely<unknown>
 

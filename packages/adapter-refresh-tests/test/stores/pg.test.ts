@@ -10,7 +10,6 @@ describeStore({
   storeName: "pg",
   expiresAtAs: "string",
   allowsDuplicates: true,
-  hasForeignKeys: false,
   extra(ctx) {
     describe("detection", () => {
       test("isPgPool recognises a Pool and nothing else", async () => {

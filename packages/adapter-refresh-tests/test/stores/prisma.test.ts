@@ -10,7 +10,6 @@ describeStore({
   storeName: "prisma",
   expiresAtAs: "number",
   allowsDuplicates: false,
-  hasForeignKeys: true,
   extra(ctx) {
     const prisma = () => ctx.a().db as PrismaClient
 

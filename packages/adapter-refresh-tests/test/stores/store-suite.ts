@@ -9,6 +9,7 @@ import {
   applySchema,
   createFixture,
   SCHEMA_TABLES,
+  type AnyStoreOptions,
   type DatabaseFixture,
   type Flavour,
   type FixtureOptions,
@@ -17,8 +18,6 @@ import { testDatabase, type TestDatabase } from "../../src/harness/postgres.js"
 
 /** The extra token column the tests write: in schema.prisma, and added by the suite to the other schemas. */
 export const EXTRA_COLUMN = "refresh_token_expires_in"
-
-type AnyStoreOptions = NonNullable<Parameters<typeof createFixture>[2]>["store"]
 
 export interface StoreSuiteContext {
   flavour: Flavour
@@ -62,6 +61,32 @@ export async function waitForAdvisoryWaiters(pool: pg.Pool, count: number, timeo
   }
 }
 
+/**
+ * Holds `key`'s lock through `store` while `body` runs (work may first do something under the lock), and
+ * always lets go afterwards, so that a failing assertion cannot leave a transaction open.
+ */
+export async function whileHolding<T>(
+  store: AccountStore,
+  key: AccountKey,
+  body: () => Promise<T>,
+  underLock: (account: LockedAccount) => Promise<void> = async () => {},
+): Promise<T> {
+  const inside = deferred()
+  const release = deferred()
+  const holder = store.withAccountLock(key, async (account) => {
+    await underLock(account)
+    inside.resolve()
+    await release.promise
+  })
+  await Promise.race([inside.promise, holder])
+  try {
+    return await body()
+  } finally {
+    release.resolve()
+    await holder
+  }
+}
+
 function row(key: AccountKey, userId: string, tokens: AccountRow["tokens"] = {}): AccountRow {
   return { ...key, userId, type: "oidc", tokens }
 }
@@ -73,8 +98,6 @@ export interface StoreSuiteSpec {
   expiresAtAs: "string" | "number"
   /** Whether the schema allows several rows for one key (no unique constraint). */
   allowsDuplicates: boolean
-  /** Whether the schema has foreign keys from accounts to users. */
-  hasForeignKeys: boolean
   /** More tests with the same context. */
   extra?: (ctx: StoreSuiteContext) => void
 }
@@ -281,19 +304,16 @@ export function describeStore(spec: StoreSuiteSpec): void {
       const key = freshKey("find-unlocked")
       const userId = await fixtureA.insertUser(`${key.providerAccountId}@example.test`)
       await fixtureA.store.withAccountLock(key, (a) => a.insert(row(key, userId, { access_token: "committed" })))
-      const release = deferred()
-      const inside = deferred()
-      const holder = fixtureA.store.withAccountLock(key, async (account) => {
-        await account.update({ tokens: { access_token: "uncommitted" } })
-        inside.resolve()
-        await release.promise
-      })
-      await inside.promise
-      // Sees the committed value at once, while the lock (and an uncommitted update) is held elsewhere.
-      const found = await fixtureB.store.findAccounts(userId, key.provider)
-      expect(found.map((account) => account.tokens.access_token)).toEqual(["committed"])
-      release.resolve()
-      await holder
+      await whileHolding(
+        fixtureA.store,
+        key,
+        async () => {
+          // Sees the committed value at once, while the lock (and an uncommitted update) is held elsewhere.
+          const found = await fixtureB.store.findAccounts(userId, key.provider)
+          expect(found.map((account) => account.tokens.access_token)).toEqual(["committed"])
+        },
+        (account) => account.update({ tokens: { access_token: "uncommitted" } }),
+      )
     })
 
     describe("withAccountLock", () => {
@@ -317,13 +337,15 @@ export function describeStore(spec: StoreSuiteSpec): void {
           events.push("B enters")
           return account.read()
         })
-        // B is parked on the advisory lock, not merely slow.
-        await waitForAdvisoryWaiters(inspectPool, 1)
-        await sleep(150)
-        expect(events).toEqual(["A enters"])
-
-        releaseA.resolve()
-        await first
+        try {
+          // B is parked on the advisory lock, not merely slow.
+          await waitForAdvisoryWaiters(inspectPool, 1)
+          await sleep(150)
+          expect(events).toEqual(["A enters"])
+        } finally {
+          releaseA.resolve()
+          await first
+        }
         const seenByB = await second
         expect(events).toEqual(["A enters", "A leaves", "B enters"])
         // B's first read after the lock sees what A committed (READ COMMITTED, fresh snapshot per statement).
@@ -334,18 +356,11 @@ export function describeStore(spec: StoreSuiteSpec): void {
         const key1 = freshKey("independent-1")
         const key2 = freshKey("independent-2")
         const userId = await fixtureA.insertUser(`${key1.providerAccountId}@example.test`)
-        const releaseA = deferred()
-        const aInside = deferred()
-        const first = fixtureA.store.withAccountLock(key1, async () => {
-          aInside.resolve()
-          await releaseA.promise
+        await whileHolding(fixtureA.store, key1, async () => {
+          // Completes while A still holds key1's lock.
+          await fixtureB.store.withAccountLock(key2, (account) => account.insert(row(key2, userId, { access_token: "b" })))
+          expect(await fixtureB.accountRows(key2)).toHaveLength(1)
         })
-        await aInside.promise
-        // Completes while A still holds key1's lock.
-        await fixtureB.store.withAccountLock(key2, (account) => account.insert(row(key2, userId, { access_token: "b" })))
-        expect(await fixtureB.accountRows(key2)).toHaveLength(1)
-        releaseA.resolve()
-        await first
       })
 
       test("excludes a session holding the shared ADVISORY_LOCK_KEY_SQL lock (stores of any ORM exclude each other)", async () => {
@@ -364,6 +379,7 @@ export function describeStore(spec: StoreSuiteSpec): void {
           await waiting
           expect(entered).toBe(true)
         } finally {
+          await holder.query("ROLLBACK").catch(() => {}) // no-op after COMMIT; frees the lock if an assertion failed
           holder.release()
         }
       })
@@ -435,19 +451,12 @@ export function describeStore(spec: StoreSuiteSpec): void {
       test("a per-call lockTimeoutMs bounds the wait for the lock (and overrides the store's default)", async () => {
         const key = freshKey("call-lock-timeout")
         const patient = await ctx.fixture({ store: { lockTimeoutMs: 60_000 } })
-        const releaseA = deferred()
-        const aInside = deferred()
-        const first = fixtureA.store.withAccountLock(key, async () => {
-          aInside.resolve()
-          await releaseA.promise
+        await whileHolding(fixtureA.store, key, async () => {
+          const started = Date.now()
+          await expect(patient.store.withAccountLock(key, async () => "entered", { lockTimeoutMs: 150 })).rejects.toThrow(/lock timeout/i)
+          expect(Date.now() - started).toBeLessThan(3_000)
+          await expect(fixtureB.store.withAccountLock(key, async () => "entered", { lockTimeoutMs: 0 })).rejects.toThrow(/lockTimeoutMs/)
         })
-        await aInside.promise
-        const started = Date.now()
-        await expect(patient.store.withAccountLock(key, async () => "entered", { lockTimeoutMs: 150 })).rejects.toThrow(/lock timeout/i)
-        expect(Date.now() - started).toBeLessThan(3_000)
-        await expect(fixtureB.store.withAccountLock(key, async () => "entered", { lockTimeoutMs: 0 })).rejects.toThrow(/lockTimeoutMs/)
-        releaseA.resolve()
-        await first
         // The setting was transaction-local: the next transaction on those connections waits normally.
         await expect(patient.store.withAccountLock(key, async () => "entered")).resolves.toBe("entered")
       })
@@ -455,24 +464,17 @@ export function describeStore(spec: StoreSuiteSpec): void {
       test("lockTimeoutMs bounds the wait for the lock", async () => {
         const key = freshKey("lock-timeout")
         const impatient = await ctx.fixture({ store: { lockTimeoutMs: 200 } })
-        const releaseA = deferred()
-        const aInside = deferred()
-        const first = fixtureA.store.withAccountLock(key, async () => {
-          aInside.resolve()
-          await releaseA.promise
+        await whileHolding(fixtureA.store, key, async () => {
+          const started = Date.now()
+          let entered = false
+          await expect(
+            impatient.store.withAccountLock(key, async () => {
+              entered = true
+            }),
+          ).rejects.toThrow(/lock timeout/i)
+          expect(entered).toBe(false)
+          expect(Date.now() - started).toBeLessThan(3_000)
         })
-        await aInside.promise
-        const started = Date.now()
-        let entered = false
-        await expect(
-          impatient.store.withAccountLock(key, async () => {
-            entered = true
-          }),
-        ).rejects.toThrow(/lock timeout/i)
-        expect(entered).toBe(false)
-        expect(Date.now() - started).toBeLessThan(3_000)
-        releaseA.resolve()
-        await first
       })
     })
 

@@ -23,7 +23,7 @@ import {
   takeAccountLock,
   type SqlRunner,
   type SqlTables,
-} from "./pg.js"
+} from "./sql.js"
 
 // ---------------------------------------------------------------------------------------------------
 // Structural types of the Kysely objects this store uses
@@ -145,7 +145,8 @@ export function kyselyAccountStore(db: KyselyLike, options: KyselyAccountStoreOp
   return {
     name,
 
-    withAccountLock<T>(key: AccountKey, work: (account: LockedAccount) => Promise<T>, lockOptions?: AccountLockOptions): Promise<T> {
+    // async: a bad option must reject the returned promise, not throw synchronously.
+    async withAccountLock<T>(key: AccountKey, work: (account: LockedAccount) => Promise<T>, lockOptions?: AccountLockOptions): Promise<T> {
       const timeout = lockTimeoutFor(lockOptions, lockTimeoutMs, "kyselyAccountStore")
       return db
         .transaction()
@@ -162,7 +163,7 @@ export function kyselyAccountStore(db: KyselyLike, options: KyselyAccountStoreOp
         })
     },
 
-    findAccounts(userId: string, provider: string): Promise<StoredAccountRow[]> {
+    async findAccounts(userId: string, provider: string): Promise<StoredAccountRow[]> {
       return sqlFindAccounts(runnerOf(db), tables, userId, provider)
     },
   }

@@ -6,19 +6,21 @@
  * write runs under a transaction-scoped advisory lock on the key, and `update` updates every row that
  * has the key (the bare adapter may have left duplicates).
  *
- * This module does not import `pg`: the pool is typed structurally. It also holds the plain-SQL account
- * operations that the Kysely store runs through Kysely's executor (see `./kysely.ts`).
+ * This module does not import `pg`: the pool is typed structurally. Its SQL lives in `./sql.ts`, which
+ * the Kysely store shares.
  */
+import type { AccountKey, AccountLockOptions, AccountStore, LockedAccount, StoredAccountRow } from "../store.js"
 import {
-  ADVISORY_LOCK_KEY_SQL,
-  type AccountKey,
-  type AccountLockOptions,
-  type AccountPatch,
-  type AccountRow,
-  type AccountStore,
-  type LockedAccount,
-  type StoredAccountRow,
-} from "../store.js"
+  checkLockTimeout,
+  lockTimeoutFor,
+  quoteTableName,
+  scopedLockedAccount,
+  sqlFindAccounts,
+  sqlLockedAccount,
+  takeAccountLock,
+  type SqlRunner,
+  type SqlTables,
+} from "./sql.js"
 
 // ---------------------------------------------------------------------------------------------------
 // Structural types of the node-postgres objects this store uses
@@ -80,205 +82,6 @@ export function isPgPool(value: unknown): value is PgPoolLike {
 export function isPgClient(value: unknown): boolean {
   if (!hasFunctions(value, ["connect", "query"]) || typeof value.totalCount === "number") return false
   return "connectionParameters" in value || "processID" in value || typeof value.release === "function"
-}
-
-// ---------------------------------------------------------------------------------------------------
-// Identifiers and SQL shared with the Kysely store
-// ---------------------------------------------------------------------------------------------------
-
-const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/
-
-/**
- * Returns `name` double-quoted after checking it is a plain identifier; anything else is refused, never
- * interpolated.
- * @internal
- */
-export function quoteIdentifier(name: string, what: string): string {
-  if (typeof name !== "string" || !IDENTIFIER.test(name)) {
-    throw new Error(`Invalid ${what} ${JSON.stringify(name)}: expected a plain identifier matching ${IDENTIFIER}.`)
-  }
-  return `"${name}"`
-}
-
-/**
- * Quotes a table name, optionally schema-qualified (`schema.table`), each part a plain identifier.
- * @internal
- */
-export function quoteTableName(name: string, what: string): string {
-  const parts = typeof name === "string" ? name.split(".") : []
-  if (parts.length < 1 || parts.length > 2) {
-    throw new Error(`Invalid ${what} ${JSON.stringify(name)}: expected "table" or "schema.table".`)
-  }
-  return parts.map((part) => quoteIdentifier(part, what)).join(".")
-}
-
-/** Columns that identify and own an account row; never written or returned as tokens. */
-const KEY_COLUMNS = ["provider", "providerAccountId", "userId", "type"] as const
-/** Columns left out of `StoredAccountRow.tokens` on read. */
-const NON_TOKEN_COLUMNS: ReadonlySet<string> = new Set<string>([...KEY_COLUMNS, "id"])
-
-/** Quotes a token column name and refuses the key columns (they are written through their own fields). */
-function tokenColumn(name: string): string {
-  const quoted = quoteIdentifier(name, "token column name")
-  if (NON_TOKEN_COLUMNS.has(name)) {
-    throw new Error(`Invalid token column name ${JSON.stringify(name)}: "${name}" is not a token column.`)
-  }
-  return quoted
-}
-
-/** A token set's defined entries; `undefined` means "not given", as with Prisma and Kysely. */
-function definedEntries(tokens: Record<string, unknown> | undefined): [string, unknown][] {
-  return tokens ? Object.entries(tokens).filter(([, value]) => value !== undefined) : []
-}
-
-/** Splits a database row into the key fields and everything else (the token columns). @internal */
-export function toStoredAccountRow(row: Record<string, unknown>): StoredAccountRow {
-  const tokens: Record<string, unknown> = {}
-  for (const [column, value] of Object.entries(row)) if (!NON_TOKEN_COLUMNS.has(column)) tokens[column] = value
-  return {
-    provider: String(row.provider),
-    providerAccountId: String(row.providerAccountId),
-    // Integer ids (serial users.id) come back as numbers; the interface speaks strings.
-    userId: String(row.userId),
-    type: String(row.type),
-    tokens,
-  }
-}
-
-/** Runs one parameterised statement (`$1`, `$2`, ...) and returns its rows. @internal */
-export type SqlRunner = (text: string, values: readonly unknown[]) => Promise<Record<string, unknown>[]>
-
-/** Quoted, validated table names. @internal */
-export interface SqlTables {
-  accounts: string
-  users: string
-}
-
-/** The statements that open an account transaction: optional lock_timeout, then the advisory lock. @internal */
-export async function takeAccountLock(run: SqlRunner, key: AccountKey, lockTimeoutMs: number | undefined): Promise<void> {
-  if (lockTimeoutMs !== undefined) {
-    await run("SELECT set_config('lock_timeout', $1, true)", [`${lockTimeoutMs}ms`])
-  }
-  await run(`SELECT pg_advisory_xact_lock(${ADVISORY_LOCK_KEY_SQL})`, [key.provider, key.providerAccountId])
-}
-
-/** Checks a `lockTimeoutMs` option. @internal */
-export function checkLockTimeout(value: number | undefined, store: string): number | undefined {
-  if (value === undefined) return undefined
-  if (!Number.isSafeInteger(value) || value <= 0) {
-    throw new Error(`${store}: lockTimeoutMs must be a positive integer number of milliseconds.`)
-  }
-  return value
-}
-
-/**
- * The LockedAccount operations as plain SQL over `run`, which must execute inside the transaction that
- * holds the key's lock. `insertDefaults` adds columns to every insert (e.g. a generated `id`).
- * @internal
- */
-export function sqlLockedAccount(
-  run: SqlRunner,
-  tables: SqlTables,
-  key: AccountKey,
-  insertDefaults: () => Record<string, unknown> = () => ({}),
-): LockedAccount {
-  const byKey = `"provider" = $1 AND "providerAccountId" = $2`
-  return {
-    async read() {
-      const rows = await run(`SELECT * FROM ${tables.accounts} WHERE ${byKey} LIMIT 1`, [key.provider, key.providerAccountId])
-      const row = rows[0]
-      return row ? toStoredAccountRow(row) : null
-    },
-
-    async userExists(userId: string) {
-      const rows = await run(`SELECT 1 AS "exists" FROM ${tables.users} WHERE "id" = $1 LIMIT 1`, [userId])
-      return rows.length > 0
-    },
-
-    async insert(row: AccountRow) {
-      const columns: string[] = []
-      const values: unknown[] = []
-      const defaults = insertDefaults()
-      for (const [column, value] of Object.entries(defaults)) {
-        columns.push(quoteIdentifier(column, "column name"))
-        values.push(value)
-      }
-      // The row's own key, not the caller's: the lock covers exactly this key.
-      columns.push(`"userId"`, `"provider"`, `"type"`, `"providerAccountId"`)
-      values.push(row.userId, key.provider, row.type, key.providerAccountId)
-      for (const [column, value] of definedEntries(row.tokens)) {
-        columns.push(tokenColumn(column))
-        values.push(value)
-      }
-      const placeholders = values.map((_, index) => `$${index + 1}`)
-      await run(`INSERT INTO ${tables.accounts} (${columns.join(", ")}) VALUES (${placeholders.join(", ")})`, values)
-    },
-
-    async update(patch: AccountPatch) {
-      const assignments: string[] = []
-      const values: unknown[] = [key.provider, key.providerAccountId]
-      if (patch.userId !== undefined) {
-        values.push(patch.userId)
-        assignments.push(`"userId" = $${values.length}`)
-      }
-      for (const [column, value] of definedEntries(patch.tokens)) {
-        const quoted = tokenColumn(column)
-        values.push(value)
-        assignments.push(`${quoted} = $${values.length}`)
-      }
-      if (assignments.length === 0) return
-      await run(`UPDATE ${tables.accounts} SET ${assignments.join(", ")} WHERE ${byKey}`, values)
-    },
-  }
-}
-
-/**
- * `findAccounts` in plain SQL: one statement, each key once even when the table holds duplicates
- * (the first row of a key wins, as `LockedAccount.read` does). @internal
- */
-export async function sqlFindAccounts(run: SqlRunner, tables: SqlTables, userId: string, provider: string): Promise<StoredAccountRow[]> {
-  const rows = await run(`SELECT * FROM ${tables.accounts} WHERE "userId" = $1 AND "provider" = $2`, [userId, provider])
-  return uniqueByKey(rows.map(toStoredAccountRow))
-}
-
-/** Keeps the first row of each (provider, providerAccountId). @internal */
-export function uniqueByKey(rows: StoredAccountRow[]): StoredAccountRow[] {
-  const seen = new Set<string>()
-  return rows.filter((row) => {
-    const id = `${row.provider}\u001f${row.providerAccountId}`
-    if (seen.has(id)) return false
-    seen.add(id)
-    return true
-  })
-}
-
-/** The lock timeout of one call: the call's own, else the store's default. @internal */
-export function lockTimeoutFor(options: AccountLockOptions | undefined, fallback: number | undefined, store: string): number | undefined {
-  return options?.lockTimeoutMs !== undefined ? checkLockTimeout(options.lockTimeoutMs, store) : fallback
-}
-
-/**
- * Wraps a LockedAccount so that it refuses to run once its transaction is over: a kept reference must
- * not send statements on a connection that has gone back to the pool. @internal
- */
-export function scopedLockedAccount(account: LockedAccount, store: string): { account: LockedAccount; close(): void } {
-  let open = true
-  const guard = <A extends unknown[], R>(method: (...args: A) => Promise<R>) =>
-    (...args: A): Promise<R> => {
-      if (!open) return Promise.reject(new Error(`${store}: this LockedAccount was used after its withAccountLock callback ended.`))
-      return method(...args)
-    }
-  return {
-    account: {
-      read: guard(() => account.read()),
-      userExists: guard((userId: string) => account.userExists(userId)),
-      insert: guard((row: AccountRow) => account.insert(row)),
-      update: guard((patch: AccountPatch) => account.update(patch)),
-    },
-    close() {
-      open = false
-    },
-  }
 }
 
 // ---------------------------------------------------------------------------------------------------

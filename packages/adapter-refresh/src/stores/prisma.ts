@@ -9,6 +9,7 @@
  * delegates are looked up by name at run time.
  */
 import { ADVISORY_LOCK_KEY_SQL, type AccountKey, type AccountLockOptions, type AccountPatch, type AccountRow, type AccountStore, type LockedAccount, type StoredAccountRow } from "../store.js"
+import { toStoredAccountRow } from "./sql.js"
 
 // ---------------------------------------------------------------------------------------------------
 // Structural types of the Prisma objects this store uses
@@ -127,18 +128,6 @@ function delegate<D>(client: unknown, property: string, methods: readonly string
 
 const ACCOUNT_METHODS = ["findFirst", "findMany", "create", "updateMany"] as const
 const USER_METHODS = ["findFirst"] as const
-
-function toStoredAccountRow(row: Record<string, unknown>): StoredAccountRow {
-  const tokens: Record<string, unknown> = {}
-  for (const [field, value] of Object.entries(row)) if (!NON_TOKEN_FIELDS.has(field)) tokens[field] = value
-  return {
-    provider: String(row.provider),
-    providerAccountId: String(row.providerAccountId),
-    userId: String(row.userId),
-    type: String(row.type),
-    tokens,
-  }
-}
 
 function positiveInteger(value: number | undefined, fallback: number | undefined, option: string): number | undefined {
   if (value === undefined) return fallback
