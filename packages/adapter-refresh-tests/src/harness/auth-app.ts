@@ -3,7 +3,6 @@
  * basePath `/auth`) with a generic OIDC provider, and drives sign-ins like a user would.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http"
-import type { AddressInfo, Socket } from "node:net"
 
 import { Auth, type AuthConfig } from "@auth/core"
 import type { Adapter } from "@auth/core/adapters"
@@ -11,6 +10,7 @@ import { AuthError } from "@auth/core/errors"
 import type { OIDCConfig } from "@auth/core/providers"
 import type { Account, Profile, Session, User } from "@auth/core/types"
 
+import { listenOnLoopback } from "./loopback-server.js"
 import { describeHop, findForm, type Browser, type BrowserResponse, type Hop } from "./browser.js"
 
 export interface OidcClientSettings {
@@ -241,7 +241,6 @@ export async function startAuthApp(options: StartAuthAppOptions): Promise<AuthAp
     res.writeHead(404, { "content-type": "text/plain" }).end("not found")
   }
 
-  const sockets = new Set<Socket>()
   const server: Server = createServer((req, res) => {
     handle(req, res).catch((error: unknown) => {
       recordError(error instanceof Error ? error : new Error(String(error)))
@@ -249,18 +248,7 @@ export async function startAuthApp(options: StartAuthAppOptions): Promise<AuthAp
       res.end("internal error")
     })
   })
-  server.on("connection", (socket) => {
-    sockets.add(socket)
-    socket.once("close", () => sockets.delete(socket))
-  })
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      server.off("error", reject)
-      resolve()
-    })
-  })
-  const port = (server.address() as AddressInfo).port
+  const { port, stop } = await listenOnLoopback(server)
   origin = `http://127.0.0.1:${port}`
   const callbackUrl = (id: string = providerId): string => `${origin}${basePath}/callback/${id}`
   options.provider.addRedirectUri?.(callbackUrl(providerId))
@@ -377,7 +365,6 @@ export async function startAuthApp(options: StartAuthAppOptions): Promise<AuthAp
     return response.json<Session | null>()
   }
 
-  let stopped: Promise<void> | undefined
   return {
     url: origin,
     port,
@@ -394,13 +381,6 @@ export async function startAuthApp(options: StartAuthAppOptions): Promise<AuthAp
     warnings,
     debugLog,
     signIns,
-    stop() {
-      stopped ??= new Promise<void>((resolve, reject) => {
-        server.close((error) => (error ? reject(error) : resolve()))
-        server.closeAllConnections()
-        for (const socket of sockets) socket.destroy()
-      })
-      return stopped
-    },
+    stop,
   }
 }

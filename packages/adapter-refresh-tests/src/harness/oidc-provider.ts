@@ -7,7 +7,7 @@
  */
 import { generateKeyPair, randomBytes, randomUUID } from "node:crypto"
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http"
-import type { AddressInfo } from "node:net"
+import { listenOnLoopback } from "./loopback-server.js"
 
 // ---------------------------------------------------------------------------------------------------------
 // Public types
@@ -312,14 +312,7 @@ export async function startOidcProvider(options: StartOidcProviderOptions = {}):
     if (handler) handler(req, res)
     else res.writeHead(503).end()
   })
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      server.off("error", reject)
-      resolve()
-    })
-  })
-  const port = (server.address() as AddressInfo).port
+  const { port, stop } = await listenOnLoopback(server)
   const issuer = `http://127.0.0.1:${port}`
   const endpoints: OidcProviderEndpoints = {
     discovery: `${issuer}/.well-known/openid-configuration`,
@@ -529,11 +522,6 @@ export async function startOidcProvider(options: StartOidcProviderOptions = {}):
 
   handler = provider.callback()
 
-  const sockets = new Set<import("node:net").Socket>()
-  server.on("connection", (socket) => {
-    sockets.add(socket)
-    socket.once("close", () => sockets.delete(socket))
-  })
 
   const clientAuth = (body: URLSearchParams): Record<string, string> => {
     if (authMethod === "client_secret_post") {
@@ -552,7 +540,6 @@ export async function startOidcProvider(options: StartOidcProviderOptions = {}):
     return { status: response.status, headers: response.headers, body: (text ? JSON.parse(text) : "") as T }
   }
 
-  let stopped: Promise<void> | undefined
 
   return {
     issuer,
@@ -618,13 +605,6 @@ export async function startOidcProvider(options: StartOidcProviderOptions = {}):
       stats.grantsRevoked++
       stats.revokedGrantIds.push(grantId)
     },
-    stop() {
-      stopped ??= new Promise<void>((resolve, reject) => {
-        server.close((error) => (error ? reject(error) : resolve()))
-        server.closeAllConnections()
-        for (const socket of sockets) socket.destroy()
-      })
-      return stopped
-    },
+    stop,
   }
 }
