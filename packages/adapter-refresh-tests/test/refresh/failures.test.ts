@@ -164,7 +164,7 @@ describe("getAccessToken failures (pg, real oidc-provider with rotation)", () =>
     expect(s.op.stats.refreshGrants).toBe(grants)
   })
 
-  test("503 twice is retried with backoff (the grant was never processed), then succeeds", async () => {
+  test("[fault proxy: a real provider cannot be made to answer 503 on demand] 503 twice is retried with backoff (the grant was never processed), then succeeds", async () => {
     await s.waitForExpiry(0)
     const adapter = proxiedAdapter({ retries: 2 })
     const requests = proxy.requests
@@ -177,7 +177,7 @@ describe("getAccessToken failures (pg, real oidc-provider with rotation)", () =>
     expect((await s.op.userinfo(result.accessToken)).status).toBe(200)
   })
 
-  test("500, a malformed body and a timeout are typed, NOT retried (the token may have rotated), stored tokens unchanged", async () => {
+  test("[fault proxy in front of the real token endpoint] 500, a malformed body and a timeout are typed, NOT retried (the token may have rotated), stored tokens unchanged", async () => {
     await s.waitForExpiry(0)
     const adapter = proxiedAdapter({ retries: 2, requestTimeoutMs: 300 })
     const before = await tokensOf()
