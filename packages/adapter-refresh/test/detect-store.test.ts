@@ -1,6 +1,8 @@
 import { describe, expect, it } from "@jest/globals"
 import { UnsupportedDatabaseError } from "../src/errors.js"
 import { withTokenSync } from "../src/with-token-sync.js"
+import type { Adapter } from "@auth/core/adapters"
+import type { AuthConfig } from "@auth/core"
 import type { AccountStore } from "../src/store.js"
 
 // Detection of the real clients (PrismaClient, Kysely, pg.Pool) is checked against the real objects in
@@ -47,5 +49,15 @@ describe("withTokenSync(adapter, db): db detection", () => {
     const wrapped = withTokenSync(adapter, store)
     expect(wrapped.getUser).toBe(adapter.getUser)
     expect(Object.keys(wrapped)).toEqual(expect.arrayContaining(["getUser", "linkAccount", "getUserByAccount", "syncAccount", "events"]))
+  })
+})
+
+describe("types: the wrapper drops into an Auth.js config as the README shows", () => {
+  it("is accepted as AuthConfig's adapter and events (checked by tsc; the run checks the values)", () => {
+    const store: AccountStore = { name: "custom", withAccountLock: async () => undefined as never, findAccounts: async () => [] }
+    const wrapped = withTokenSync({ getUser: async () => null } satisfies Adapter, store)
+    const config: AuthConfig = { adapter: wrapped, events: wrapped.events, providers: [] }
+    expect(config.adapter).toBe(wrapped)
+    expect(typeof config.events?.signIn).toBe("function")
   })
 })
