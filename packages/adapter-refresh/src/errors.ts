@@ -67,11 +67,18 @@ export class AccountStoreError extends TokenSyncError {
   readonly driverErrorName: string | undefined
   /** SQLSTATE (node-postgres) or driver code (Prisma "P2002", Node "ECONNREFUSED"), when there is one. */
   readonly driverErrorCode: string | undefined
+  /**
+   * The PostgreSQL SQLSTATE, when there is one: node-postgres gives it as the error's `code`; Prisma
+   * reports its own code ("P2010") and keeps the SQLSTATE under `meta.driverAdapterError.cause.originalCode`.
+   */
+  readonly sqlState: string | undefined
   constructor(store: string, operation: string, driverError: unknown) {
     const name = driverError instanceof Error ? driverError.name : undefined
     const rawCode = typeof driverError === "object" && driverError !== null ? (driverError as { code?: unknown }).code : undefined
     const code = typeof rawCode === "string" || typeof rawCode === "number" ? String(rawCode) : undefined
-    const detail = [name, code].filter(Boolean).join(" ")
+    // Prisma's own codes ("P2010") look like SQLSTATEs, so its nested SQLSTATE is asked for first.
+    const sqlState = prismaSqlState(driverError) ?? (code !== undefined && SQLSTATE.test(code) ? code : undefined)
+    const detail = [name, code, sqlState === code ? undefined : sqlState].filter(Boolean).join(" ")
     super(
       "ACCOUNT_STORE_FAILED",
       `The ${store} account store failed during ${operation}${detail ? ` (${detail})` : ""}; the transaction was rolled back and nothing was written.`,
@@ -79,7 +86,21 @@ export class AccountStoreError extends TokenSyncError {
     this.store = store
     this.driverErrorName = name
     this.driverErrorCode = code
+    this.sqlState = sqlState
   }
+}
+
+/** Five digits or upper-case letters: only a well-formed SQLSTATE is kept, never free text from a driver. */
+const SQLSTATE = /^[0-9A-Z]{5}$/
+
+/** The SQLSTATE under a Prisma driver-adapter error (`meta.driverAdapterError.cause.originalCode`), if any. */
+function prismaSqlState(driverError: unknown): string | undefined {
+  if (typeof driverError !== "object" || driverError === null) return undefined
+  const meta = (driverError as { meta?: unknown }).meta
+  const adapterError = typeof meta === "object" && meta !== null ? (meta as { driverAdapterError?: unknown }).driverAdapterError : undefined
+  const cause = typeof adapterError === "object" && adapterError !== null ? (adapterError as { cause?: unknown }).cause : undefined
+  const originalCode = typeof cause === "object" && cause !== null ? (cause as { originalCode?: unknown }).originalCode : undefined
+  return typeof originalCode === "string" && SQLSTATE.test(originalCode) ? originalCode : undefined
 }
 
 // ---------------------------------------------------------------------------------------------------

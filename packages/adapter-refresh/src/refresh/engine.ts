@@ -159,7 +159,10 @@ export function createRefreshEngine(store: AccountStore, sync: AccountSync, opti
     (refused.has(id) && refused.get(id) === view.tokens.refresh_token)
 
   function storeError(error: unknown, provider: string): unknown {
-    if (error instanceof AccountStoreError && error.driverErrorCode === "55P03") return new RefreshLockTimeoutError(provider, lockTimeoutMs)
+    // SQLSTATE 55P03 is lock_not_available: our lock_timeout expired while another caller held the lock.
+    if (error instanceof AccountStoreError && error.sqlState === "55P03") {
+      return new RefreshLockTimeoutError(provider, lockTimeoutMs)
+    }
     if (error instanceof TokenSyncError) return error
     return new AccountStoreError(store.name, "a token refresh", error)
   }
