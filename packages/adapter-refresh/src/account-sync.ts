@@ -86,7 +86,7 @@ export function createAccountSync(store: AccountStore, options: AccountSyncOptio
 
   async function locked<T>(key: AccountKey, work: (account: LockedAccount) => Promise<T>, lockOptions?: AccountLockOptions): Promise<T> {
     try {
-      return await (lockOptions ? store.withAccountLock(key, work, lockOptions) : store.withAccountLock(key, work))
+      return await store.withAccountLock(key, work, lockOptions)
     } catch (error) {
       if (error instanceof TokenSyncError) throw error
       throw new AccountStoreError(store.name, "an account write", error)

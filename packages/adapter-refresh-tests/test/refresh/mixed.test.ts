@@ -5,10 +5,10 @@
  * older refresh result can never overwrite it. The stored tokens end as the newest the provider issued,
  * and they work.
  */
-import { afterAll, beforeAll, describe, expect, test } from "@jest/globals"
+import { describe, expect, test } from "@jest/globals"
 import { withTokenSync, type TokenSyncAdapter } from "authjs-adapter-refresh"
-import { testDatabase, type TestDatabase } from "../../src/harness/postgres.js"
-import { startRefreshScenario, type RefreshScenario } from "../../src/refresh-bench/scenario.js"
+import type { RefreshScenario } from "../../src/refresh-bench/scenario.js"
+import { useRefreshScenario } from "./scenario-hooks.js"
 import type { Flavour } from "../../src/fixtures/databases.js"
 
 const ROUNDS = 5
@@ -16,18 +16,12 @@ const CALLERS = 20
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 describe.each<Flavour>(["kysely", "prisma"])("sign-ins interleaved with refreshes (%s)", (flavour) => {
-  let db: TestDatabase
   let s: RefreshScenario
   let second: TokenSyncAdapter
 
-  beforeAll(async () => {
-    db = await testDatabase(`refresh_mixed_${flavour}`)
-    s = await startRefreshScenario({ flavour, databaseUrl: db.url, login: `mixed-${flavour}`, skewSeconds: 0, provider: { accessTokenTtl: 2 } })
+  useRefreshScenario(`refresh_mixed_${flavour}`, { flavour, login: `mixed-${flavour}`, skewSeconds: 0, provider: { accessTokenTtl: 2 } }, (started) => {
+    ;({ s } = started)
     second = withTokenSync(s.fixture.adapter, s.fixture.db as object, { refresh: { providers: [s.providerConfig], skewSeconds: 0 } })
-  }, 60_000)
-  afterAll(async () => {
-    await s?.stop()
-    await db?.drop()
   })
 
   test(`${ROUNDS} rounds of one sign-in racing ${CALLERS} getAccessToken calls from two engines`, async () => {

@@ -9,7 +9,7 @@
  *      session) fails fast with RefreshLockTimeoutError, for each store flavour, without calling the
  *      provider or touching the row; once the lock is free the next call refreshes.
  */
-import { afterAll, beforeAll, describe, expect, test } from "@jest/globals"
+import { describe, expect, test } from "@jest/globals"
 import {
   ADVISORY_LOCK_KEY_SQL,
   RefreshLockTimeoutError,
@@ -20,8 +20,9 @@ import {
 } from "authjs-adapter-refresh"
 import pg from "pg"
 import type { Flavour } from "../../src/fixtures/databases.js"
-import { testDatabase, type TestDatabase } from "../../src/harness/postgres.js"
-import { startRefreshScenario, type RefreshScenario } from "../../src/refresh-bench/scenario.js"
+import type { TestDatabase } from "../../src/harness/postgres.js"
+import type { RefreshScenario } from "../../src/refresh-bench/scenario.js"
+import { useRefreshScenario } from "./scenario-hooks.js"
 
 async function rejection(promise: Promise<unknown>): Promise<unknown> {
   try {
@@ -36,17 +37,11 @@ async function rejection(promise: Promise<unknown>): Promise<unknown> {
 const refreshRequests = (s: RefreshScenario): number => s.op.stats.refreshGrants + s.op.stats.refreshErrors.length
 
 describe("negative cache of refused refresh tokens, without reauthColumn (pg, real oidc-provider with rotation)", () => {
-  let db: TestDatabase
   let s: RefreshScenario
 
-  beforeAll(async () => {
-    db = await testDatabase("refresh_negative_cache")
-    // No `reauthColumn`: the "needs re-authentication" memory is per process.
-    s = await startRefreshScenario({ flavour: "pg", databaseUrl: db.url, login: "negative-cache-user", skewSeconds: 0, provider: { accessTokenTtl: 2 } })
-  }, 60_000)
-  afterAll(async () => {
-    await s?.stop()
-    await db?.drop()
+  // No `reauthColumn`: the "needs re-authentication" memory is per process.
+  useRefreshScenario("refresh_negative_cache", { flavour: "pg", login: "negative-cache-user", skewSeconds: 0, provider: { accessTokenTtl: 2 } }, (started) => {
+    ;({ s } = started)
   })
 
   const ask = (adapter: TokenSyncAdapter) => adapter.getAccessToken({ userId: s.userId, provider: s.key.provider })
@@ -119,15 +114,10 @@ describe.each<Flavour>(["pg", "kysely", "prisma"])("lock timeout (%s, real oidc-
   let s: RefreshScenario
   let adapter: TokenSyncAdapter
 
-  beforeAll(async () => {
-    db = await testDatabase(`refresh_lock_timeout_${flavour}`)
-    s = await startRefreshScenario({ flavour, databaseUrl: db.url, login: `lock-timeout-${flavour}`, skewSeconds: 0, provider: { accessTokenTtl: 2 } })
+  useRefreshScenario(`refresh_lock_timeout_${flavour}`, { flavour, login: `lock-timeout-${flavour}`, skewSeconds: 0, provider: { accessTokenTtl: 2 } }, (started) => {
+    ;({ db, s } = started)
     const refresh: Partial<RefreshOptions> = { providers: [s.providerConfig], skewSeconds: 0, lockTimeoutMs: LOCK_TIMEOUT_MS }
     adapter = withTokenSync(s.fixture.adapter, s.fixture.db as object, { refresh: refresh as RefreshOptions })
-  }, 60_000)
-  afterAll(async () => {
-    await s?.stop()
-    await db?.drop()
   })
 
   test(`a held account lock fails the refresh within a bound with RefreshLockTimeoutError; nothing sent, nothing written`, async () => {

@@ -6,11 +6,12 @@
  * Control: the naive read -> refresh -> write run by the same harness must break the grant, or the storm
  * proves nothing.
  */
-import { afterAll, beforeAll, describe, expect, test } from "@jest/globals"
+import { describe, expect, test } from "@jest/globals"
 import { createHash } from "node:crypto"
-import { testDatabase, type TestDatabase } from "../../src/harness/postgres.js"
+import type { TestDatabase } from "../../src/harness/postgres.js"
 import { runStorm } from "../../src/refresh-bench/run-storm.js"
-import { startRefreshScenario, type RefreshScenario } from "../../src/refresh-bench/scenario.js"
+import type { RefreshScenario } from "../../src/refresh-bench/scenario.js"
+import { useRefreshScenario } from "./scenario-hooks.js"
 import type { Flavour } from "../../src/fixtures/databases.js"
 
 const PROCESSES = 4
@@ -24,13 +25,8 @@ describe.each(FLAVOURS)("refresh storm on %s", (flavour) => {
   let db: TestDatabase
   let s: RefreshScenario
 
-  beforeAll(async () => {
-    db = await testDatabase(`refresh_storm_${flavour}`)
-    s = await startRefreshScenario({ flavour, databaseUrl: db.url, login: `storm-${flavour}`, skewSeconds: 0, provider: { accessTokenTtl: 3 } })
-  }, 60_000)
-  afterAll(async () => {
-    await s?.stop()
-    await db?.drop()
+  useRefreshScenario(`refresh_storm_${flavour}`, { flavour, login: `storm-${flavour}`, skewSeconds: 0, provider: { accessTokenTtl: 3 } }, (started) => {
+    ;({ db, s } = started)
   })
 
   test(`${PROCESSES} processes x ${CALLERS} callers, ${EXPIRIES} consecutive expiries: one refresh grant each, one token for all, grant alive`, async () => {
@@ -66,13 +62,8 @@ describe("control: the naive read -> refresh -> write (no lock, no single-flight
   let db: TestDatabase
   let s: RefreshScenario
 
-  beforeAll(async () => {
-    db = await testDatabase("refresh_control")
-    s = await startRefreshScenario({ flavour: "pg", databaseUrl: db.url, login: "control-user", skewSeconds: 0, provider: { accessTokenTtl: 3 } })
-  }, 60_000)
-  afterAll(async () => {
-    await s?.stop()
-    await db?.drop()
+  useRefreshScenario("refresh_control", { flavour: "pg", login: "control-user", skewSeconds: 0, provider: { accessTokenTtl: 3 } }, (started) => {
+    ;({ db, s } = started)
   })
 
   test("the same storm breaks the grant: refresh-token reuse, invalid_grant, grant revoked", async () => {

@@ -9,7 +9,7 @@
  * delegates are looked up by name at run time.
  */
 import { ADVISORY_LOCK_KEY_SQL, type AccountKey, type AccountLockOptions, type AccountPatch, type AccountRow, type AccountStore, type LockedAccount, type StoredAccountRow } from "../store.js"
-import { toStoredAccountRow } from "./sql.js"
+import { checkIdentifier, checkMilliseconds, checkTokenColumn, definedEntries, scopedLockedAccount, toStoredAccountRow } from "./sql.js"
 
 // ---------------------------------------------------------------------------------------------------
 // Structural types of the Prisma objects this store uses
@@ -88,28 +88,8 @@ export function isPrismaClient(value: unknown): value is PrismaClientLike {
 // The store
 // ---------------------------------------------------------------------------------------------------
 
-const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/
-
-function checkName(name: string, what: string): string {
-  if (typeof name !== "string" || !IDENTIFIER.test(name)) {
-    throw new Error(`Invalid ${what} ${JSON.stringify(name)}: expected a plain identifier matching ${IDENTIFIER}.`)
-  }
-  return name
-}
-
-/** Fields that identify and own an account; never written or returned as tokens. */
-const NON_TOKEN_FIELDS: ReadonlySet<string> = new Set(["provider", "providerAccountId", "userId", "type", "id"])
-
-function tokenField(name: string): string {
-  checkName(name, "token column name")
-  if (NON_TOKEN_FIELDS.has(name)) throw new Error(`Invalid token column name ${JSON.stringify(name)}: "${name}" is not a token column.`)
-  return name
-}
-
 function tokenData(tokens: Record<string, unknown> | undefined): Record<string, unknown> {
-  const data: Record<string, unknown> = {}
-  if (tokens) for (const [field, value] of Object.entries(tokens)) if (value !== undefined) data[tokenField(field)] = value
-  return data
+  return Object.fromEntries(definedEntries(tokens).map(([field, value]) => [checkTokenColumn(field), value]))
 }
 
 function delegate<D>(client: unknown, property: string, methods: readonly string[], option: string): D {
@@ -129,11 +109,8 @@ function delegate<D>(client: unknown, property: string, methods: readonly string
 const ACCOUNT_METHODS = ["findFirst", "findMany", "create", "updateMany"] as const
 const USER_METHODS = ["findFirst"] as const
 
-function positiveInteger(value: number | undefined, fallback: number | undefined, option: string): number | undefined {
-  if (value === undefined) return fallback
-  if (!Number.isSafeInteger(value) || value <= 0) throw new Error(`prismaAccountStore: ${option} must be a positive integer number of milliseconds.`)
-  return value
-}
+const positiveInteger = (value: number | undefined, fallback: number | undefined, option: string): number | undefined =>
+  checkMilliseconds(value, fallback, "prismaAccountStore", option)
 
 /**
  * An AccountStore over a Prisma Client and the `@auth/prisma-adapter` PostgreSQL schema.
@@ -145,8 +122,8 @@ function positiveInteger(value: number | undefined, fallback: number | undefined
 export function prismaAccountStore(prisma: PrismaClientLike, options: PrismaAccountStoreOptions = {}): AccountStore {
   const name = "prisma"
   if (!isPrismaClient(prisma)) throw new TypeError("prismaAccountStore: expected a Prisma Client.")
-  const accountModel = checkName(options.accountModel ?? "account", "accountModel")
-  const userModel = checkName(options.userModel ?? "user", "userModel")
+  const accountModel = checkIdentifier(options.accountModel ?? "account", "accountModel")
+  const userModel = checkIdentifier(options.userModel ?? "user", "userModel")
   // Fail at construction, not at the first sign-in, when the delegates are not there.
   delegate<AccountDelegateLike>(prisma, accountModel, ACCOUNT_METHODS, "accountModel")
   delegate<UserDelegateLike>(prisma, userModel, USER_METHODS, "userModel")
@@ -182,32 +159,29 @@ export function prismaAccountStore(prisma: PrismaClientLike, options: PrismaAcco
         const accounts = delegate<AccountDelegateLike>(tx, accountModel, ACCOUNT_METHODS, "accountModel")
         const users = delegate<UserDelegateLike>(tx, userModel, USER_METHODS, "userModel")
         const where = { provider: key.provider, providerAccountId: key.providerAccountId }
-        let open = true
-        const guard = <A extends unknown[], R>(method: (...args: A) => Promise<R>) =>
-          (...args: A): Promise<R> =>
-            open ? method(...args) : Promise.reject(new Error("prismaAccountStore: this LockedAccount was used after its withAccountLock callback ended."))
-
-        const account: LockedAccount = {
-          read: guard(async () => {
-            const row = await accounts.findFirst({ where })
-            return row ? toStoredAccountRow(row) : null
-          }),
-          userExists: guard(async (userId: string) => (await users.findFirst({ where: { id: userId }, select: { id: true } })) != null),
-          insert: guard(async (row: AccountRow) => {
-            const data = tokenData(row.tokens)
-            await accounts.create({ data: { ...data, ...where, userId: row.userId, type: row.type } })
-          }),
-          update: guard(async (patch: AccountPatch) => {
-            const data = tokenData(patch.tokens)
-            if (patch.userId !== undefined) data.userId = patch.userId
-            if (Object.keys(data).length === 0) return
-            await accounts.updateMany({ where, data })
-          }),
-        }
+        const scoped = scopedLockedAccount(
+          {
+            async read() {
+              const row = await accounts.findFirst({ where })
+              return row ? toStoredAccountRow(row) : null
+            },
+            userExists: async (userId: string) => (await users.findFirst({ where: { id: userId }, select: { id: true } })) != null,
+            async insert(row: AccountRow) {
+              await accounts.create({ data: { ...tokenData(row.tokens), ...where, userId: row.userId, type: row.type } })
+            },
+            async update(patch: AccountPatch) {
+              const data = tokenData(patch.tokens)
+              if (patch.userId !== undefined) data.userId = patch.userId
+              if (Object.keys(data).length === 0) return
+              await accounts.updateMany({ where, data })
+            },
+          },
+          "prismaAccountStore",
+        )
         try {
-          return await work(account)
+          return await work(scoped.account)
         } finally {
-          open = false
+          scoped.close()
         }
       }, callOptions)
     },

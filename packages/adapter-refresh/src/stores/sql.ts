@@ -1,7 +1,9 @@
 /**
  * The account operations as plain, parameterised PostgreSQL, shared by the node-postgres store and the
- * Kysely store (which runs the same statements through Kysely's executor). Identifiers are validated and
- * quoted here; values are always parameters. Internal: not part of the package's exports.
+ * Kysely store (which runs the same statements through Kysely's executor), plus the checks every store
+ * shares (identifier and token-column names, durations, the after-the-callback guard), which the Prisma
+ * store uses too. Identifiers are validated and quoted here; values are always parameters. Internal: not
+ * part of the package's exports.
  */
 import {
   ADVISORY_LOCK_KEY_SQL,
@@ -25,10 +27,15 @@ const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/
  * @internal
  */
 export function quoteIdentifier(name: string, what: string): string {
+  return `"${checkIdentifier(name, what)}"`
+}
+
+/** Returns `name` after checking it is a plain identifier (also for ORMs that take names, not SQL). @internal */
+export function checkIdentifier(name: string, what: string): string {
   if (typeof name !== "string" || !IDENTIFIER.test(name)) {
     throw new Error(`Invalid ${what} ${JSON.stringify(name)}: expected a plain identifier matching ${IDENTIFIER}.`)
   }
-  return `"${name}"`
+  return name
 }
 
 /**
@@ -48,17 +55,19 @@ const KEY_COLUMNS = ["provider", "providerAccountId", "userId", "type"] as const
 /** Columns left out of `StoredAccountRow.tokens` on read. */
 const NON_TOKEN_COLUMNS: ReadonlySet<string> = new Set<string>([...KEY_COLUMNS, "id"])
 
-/** Quotes a token column name and refuses the key columns (they are written through their own fields). */
-function tokenColumn(name: string): string {
-  const quoted = quoteIdentifier(name, "token column name")
+/** Returns a token column name after refusing non-identifiers and the key columns (written through their own fields). @internal */
+export function checkTokenColumn(name: string): string {
+  checkIdentifier(name, "token column name")
   if (NON_TOKEN_COLUMNS.has(name)) {
     throw new Error(`Invalid token column name ${JSON.stringify(name)}: "${name}" is not a token column.`)
   }
-  return quoted
+  return name
 }
 
-/** A token set's defined entries; `undefined` means "not given", as with Prisma and Kysely. */
-function definedEntries(tokens: Record<string, unknown> | undefined): [string, unknown][] {
+const tokenColumn = (name: string): string => `"${checkTokenColumn(name)}"`
+
+/** A token set's defined entries; `undefined` means "not given", as with Prisma and Kysely. @internal */
+export function definedEntries(tokens: Record<string, unknown> | undefined): [string, unknown][] {
   return tokens ? Object.entries(tokens).filter(([, value]) => value !== undefined) : []
 }
 
@@ -95,9 +104,14 @@ export async function takeAccountLock(run: SqlRunner, key: AccountKey, lockTimeo
 
 /** Checks a `lockTimeoutMs` option. @internal */
 export function checkLockTimeout(value: number | undefined, store: string): number | undefined {
-  if (value === undefined) return undefined
+  return checkMilliseconds(value, undefined, store, "lockTimeoutMs")
+}
+
+/** Checks a duration option (a positive integer of ms); `fallback` when it is not given. @internal */
+export function checkMilliseconds(value: number | undefined, fallback: number | undefined, store: string, option: string): number | undefined {
+  if (value === undefined) return fallback
   if (!Number.isSafeInteger(value) || value <= 0) {
-    throw new Error(`${store}: lockTimeoutMs must be a positive integer number of milliseconds.`)
+    throw new Error(`${store}: ${option} must be a positive integer number of milliseconds.`)
   }
   return value
 }
