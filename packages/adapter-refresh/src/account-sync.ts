@@ -1,5 +1,5 @@
 import type { AdapterAccount, AdapterAccountType } from "@auth/core/adapters"
-import { decodeTokens, encodeTokens, type TokenCodec } from "./codec.js"
+import { decodeTokens, decodeTokensLeniently, encodeTokens, staleFields, type TokenCodec } from "./codec.js"
 import { AccountLinkedToAnotherUserError, AccountStoreError, TokenSyncError } from "./errors.js"
 import {
   accountKeyOf,
@@ -58,6 +58,12 @@ export interface AccountSync {
   viewOf(row: StoredAccountRow): Promise<StoredView>
   /** The AdapterAccount of a view. */
   toAdapterAccount(view: StoredView): AdapterAccount
+  /**
+   * An account object the wrapped adapter read straight from the table (its `getAccount`,
+   * `unlinkAccount`), with the codec's columns decrypted. "strict" throws `TokenDecryptionError` on a
+   * value that fails; "drop" leaves such a column out instead.
+   */
+  decodeAccount<T extends object>(account: T, mode: "strict" | "drop"): Promise<T>
   /** Writes one column as is, bypassing the merge policy: only for the re-authentication mark. */
   writeMark(locked: LockedAccount, column: string, value: string | null): Promise<void>
 }
@@ -65,6 +71,11 @@ export interface AccountSync {
 export interface StoredView {
   row: StoredAccountRow
   tokens: TokenSet
+  /**
+   * Columns the codec could not decrypt, read as null (sign-in writes only: incoming tokens may
+   * replace them; a column the incoming set does not replace is left in the row untouched).
+   */
+  undecryptable?: readonly string[]
 }
 
 export function createAccountSync(store: AccountStore, options: AccountSyncOptions = {}): AccountSync {
@@ -93,13 +104,24 @@ export function createAccountSync(store: AccountStore, options: AccountSyncOptio
     }
   }
 
+  const keyOfRow = (row: StoredAccountRow): AccountKey => ({ provider: row.provider, providerAccountId: row.providerAccountId })
+
+  /** Decrypts every codec column; a value that fails throws `TokenDecryptionError` (reads, refresh). */
   async function viewOf(row: StoredAccountRow): Promise<StoredView> {
-    return { row, tokens: await decodeTokens(storedTokens(row.tokens, columns), codec) }
+    return { row, tokens: await decodeTokens(storedTokens(row.tokens, columns), codec, keyOfRow(row)) }
   }
 
-  async function readView(account: LockedAccount): Promise<StoredView | null> {
+  /**
+   * The stored row under the lock. Sign-ins read it leniently: new tokens from the provider are
+   * authoritative and may replace a value that no longer decrypts (a lost key must not lock the user
+   * out for good), while a column they do not bring is never written.
+   */
+  async function readView(account: LockedAccount, lenient = false): Promise<StoredView | null> {
     const row = await account.read()
-    return row ? viewOf(row) : null
+    if (!row) return null
+    if (!lenient) return viewOf(row)
+    const { tokens, undecryptable } = await decodeTokensLeniently(storedTokens(row.tokens, columns), codec, keyOfRow(row))
+    return { row, tokens, undecryptable }
   }
 
   async function writeMerged(
@@ -113,11 +135,16 @@ export function createAccountSync(store: AccountStore, options: AccountSyncOptio
     // The one explicit exception to "never write null": clearing the re-authentication mark.
     const clear = reauthColumn ? reauthMarkChange(stored.tokens, incoming, reauthColumn, source) : {}
     const merged = { ...merge.merged, ...clear }
-    const changes = { ...merge.changes, ...clear }
+    const changes: TokenSet = { ...merge.changes, ...clear }
+    // Lazy migration: values in clear (from before encryption) or under an older key are rewritten with
+    // the current key whenever the row is written anyway. An undecryptable value reads as null: skipped.
+    if (Object.keys(changes).length > 0) {
+      for (const field of staleFields(stored.row.tokens, codec)) if (!(field in changes) && merged[field] != null) changes[field] = merged[field]
+    }
     if (Object.keys(changes).length > 0 || newOwner !== undefined) {
       await account.update({
         ...(newOwner !== undefined ? { userId: newOwner } : {}),
-        tokens: await encodeTokens(changes, codec),
+        tokens: await encodeTokens(changes, codec, keyOfRow(stored.row)),
       })
     }
     return toAdapterAccount({ ...stored.row, userId: newOwner ?? stored.row.userId }, merged)
@@ -138,13 +165,13 @@ export function createAccountSync(store: AccountStore, options: AccountSyncOptio
       if (reauthColumn) delete incoming[reauthColumn]
 
       return locked(key, async (account) => {
-        const stored = await readView(account)
+        const stored = await readView(account, true)
         if (!stored) {
           // A sync without an owner has nothing to attach the tokens to (the account is not linked yet).
           if (userId === undefined) return null
           if (mode === "sync" && !(await account.userExists(userId))) return null
           const type = requiredField(input, "type")
-          await account.insert({ ...key, userId, type, tokens: await encodeTokens(incoming, codec) })
+          await account.insert({ ...key, userId, type, tokens: await encodeTokens(incoming, codec, key) })
           return toAdapterAccount({ ...key, userId: callerUserId ?? userId, type }, incoming)
         }
         let newOwner: string | undefined
@@ -162,6 +189,18 @@ export function createAccountSync(store: AccountStore, options: AccountSyncOptio
       return locked(key, async (account) => work(await readView(account), account), lockOptions)
     },
 
+    async decodeAccount<T extends object>(account: T, mode: "strict" | "drop"): Promise<T> {
+      const record = account as Record<string, unknown>
+      if (!codec || typeof record.provider !== "string" || typeof record.providerAccountId !== "string") return account
+      const key = { provider: record.provider, providerAccountId: record.providerAccountId }
+      const values: Record<string, string | number | null> = {}
+      for (const field of codec.fields) if (typeof record[field] === "string") values[field] = record[field] as string
+      if (mode === "strict") return { ...account, ...(await decodeTokens(values, codec, key)) }
+      const { tokens, undecryptable } = await decodeTokensLeniently(values, codec, key)
+      const out: Record<string, unknown> = { ...account, ...tokens }
+      for (const field of undecryptable) delete out[field]
+      return out as T
+    },
     writeMerged: (account, stored, tokens, source) => writeMerged(account, stored, tokens, undefined, source),
     viewOf,
     toAdapterAccount: (view) => toAdapterAccount(view.row, view.tokens),

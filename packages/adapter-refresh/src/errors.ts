@@ -13,6 +13,8 @@ export type TokenSyncErrorCode =
   | "AMBIGUOUS_ACCOUNT"
   | "REFRESH_NOT_CONFIGURED"
   | "REFRESH_LOCK_TIMEOUT"
+  | "INVALID_ENCRYPTION_CONFIG"
+  | "TOKEN_DECRYPTION_FAILED"
 
 export class TokenSyncError extends Error {
   readonly code: TokenSyncErrorCode
@@ -205,5 +207,73 @@ export class RefreshLockTimeoutError extends TokenSyncError {
     super("REFRESH_LOCK_TIMEOUT", `Waited more than ${lockTimeoutMs} ms for the ${provider} account's refresh lock; nothing was changed.`)
     this.provider = provider
     this.lockTimeoutMs = lockTimeoutMs
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Encryption at rest (tokenEncryption)
+// ---------------------------------------------------------------------------------------------------
+
+/**
+ * `tokenEncryption` was given an unusable option: a key of the wrong length or not base64, a bad or
+ * repeated key id, an empty key list, a bad `fields` list. Thrown at construction. The message names
+ * the entry (position, id) but never key material.
+ */
+export class EncryptionConfigError extends TokenSyncError {
+  readonly option: "keys" | "fields"
+  /** Position of the offending entry in its list, when one is at fault. */
+  readonly index: number | undefined
+  /** The key's id, when it has a valid one. Key ids are not secret (every envelope stores one in clear). */
+  readonly keyId: string | undefined
+  constructor(option: "keys" | "fields", index: number | undefined, keyId: string | undefined, reason: string) {
+    const which =
+      index === undefined
+        ? `The ${option === "keys" ? "encryption key list" : "fields option"}`
+        : option === "keys"
+          ? `Encryption key #${index}${keyId !== undefined ? ` ("${keyId}")` : ""}`
+          : `Entry #${index} of the fields option`
+    super("INVALID_ENCRYPTION_CONFIG", `${which} ${reason}.`)
+    this.option = option
+    this.index = index
+    this.keyId = keyId
+  }
+}
+
+/**
+ * Why a stored value could not be decrypted:
+ * - "malformed": it starts like an envelope but is not a whole one (truncated, bad base64, bad version);
+ * - "unknown_key": its key id is not in the configured keys (a key was removed too early);
+ * - "authentication_failed": AES-GCM rejected it: the ciphertext was altered, the key with that id is a
+ *   different key, or the value was copied from another row or column;
+ * - "missing_account": the codec was called without the account it belongs to.
+ */
+export type TokenDecryptionFailure = "malformed" | "unknown_key" | "authentication_failed" | "missing_account"
+
+/**
+ * A stored token could not be decrypted. Nothing was written; the stored value is left as it is. The
+ * message names the column, provider, key id and reason, never the value or the key.
+ */
+export class TokenDecryptionError extends TokenSyncError {
+  readonly field: string
+  readonly provider: string | undefined
+  readonly keyId: string | undefined
+  readonly reason: TokenDecryptionFailure
+  constructor(field: string, provider: string | undefined, keyId: string | undefined, reason: TokenDecryptionFailure) {
+    const what =
+      reason === "malformed"
+        ? "it is not a complete encrypted value (truncated or corrupted envelope)"
+        : reason === "unknown_key"
+          ? `its key "${keyId}" is not among the configured keys`
+          : reason === "missing_account"
+            ? "the codec was not told which account it belongs to"
+            : `authentication failed with key "${keyId}" (altered, encrypted with a different key of that id, or copied from another row or column)`
+    super(
+      "TOKEN_DECRYPTION_FAILED",
+      `Cannot decrypt the stored ${field}${provider !== undefined ? ` of a ${provider} account` : ""}: ${what}. Nothing was written.`,
+    )
+    this.field = field
+    this.provider = provider
+    this.keyId = keyId
+    this.reason = reason
   }
 }

@@ -16,6 +16,10 @@ export type {
 } from "./store.js"
 export { STANDARD_TOKEN_FIELDS, ADVISORY_LOCK_KEY_SQL } from "./store.js"
 export type { TokenCodec } from "./codec.js"
+export { tokenEncryption, DEFAULT_ENCRYPTED_FIELDS, ENVELOPE_MARK } from "./encryption/token-encryption.js"
+export type { TokenEncryptionCodec, TokenEncryptionOptions } from "./encryption/token-encryption.js"
+export { parseEncryptionKeys } from "./encryption/keys.js"
+export type { EncryptionKey, EncryptionKeysInput } from "./encryption/keys.js"
 export {
   TokenSyncError,
   InvalidAccountInputError,
@@ -28,8 +32,10 @@ export {
   AmbiguousAccountError,
   RefreshNotConfiguredError,
   RefreshLockTimeoutError,
+  EncryptionConfigError,
+  TokenDecryptionError,
 } from "./errors.js"
-export type { TokenSyncErrorCode, RefreshTokenErrorReason, ProviderFailureKind } from "./errors.js"
+export type { TokenSyncErrorCode, RefreshTokenErrorReason, ProviderFailureKind, TokenDecryptionFailure } from "./errors.js"
 export type { RefreshOptions, GetAccessTokenParams, AccessTokenResult } from "./refresh/engine.js"
 export type { RefreshProviderConfig } from "./refresh/provider.js"
 export { getSessionAccessToken, sessionErrorOf } from "./refresh/session.js"

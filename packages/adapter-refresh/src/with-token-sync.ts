@@ -78,6 +78,26 @@ export function withTokenSync<A extends Adapter>(adapter: A, db: TokenSyncDataba
   const engine = refresh ? createRefreshEngine(accountStore, sync, refresh, options.now) : undefined
   const base = passThroughMethods(adapter)
   const baseGetUserByAccount = adapter.getUserByAccount
+  const baseGetAccount = adapter.getAccount?.bind(adapter)
+  const baseUnlinkAccount = adapter.unlinkAccount?.bind(adapter)
+  // The wrapped adapter reads rows as stored: with a codec, its account results are decrypted here.
+  const decrypting = options.codec
+    ? {
+        ...(baseGetAccount && {
+          async getAccount(providerAccountId: string, provider: string) {
+            const account = await baseGetAccount(providerAccountId, provider)
+            return account ? sync.decodeAccount(account, "strict") : account
+          },
+        }),
+        ...(baseUnlinkAccount && {
+          // The row is already deleted: a value that no longer decrypts is left out, not thrown.
+          async unlinkAccount(ref: Pick<AdapterAccount, "provider" | "providerAccountId">) {
+            const account = await baseUnlinkAccount(ref)
+            return account ? sync.decodeAccount(account, "drop") : account
+          },
+        }),
+      }
+    : {}
 
   const methods: TokenSyncMethods = {
     async linkAccount(account) {
@@ -101,5 +121,5 @@ export function withTokenSync<A extends Adapter>(adapter: A, db: TokenSyncDataba
     },
     accountStore,
   }
-  return { ...base, ...methods } as unknown as TokenSyncAdapter<A>
+  return { ...base, ...decrypting, ...methods } as unknown as TokenSyncAdapter<A>
 }

@@ -1,0 +1,159 @@
+import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto"
+import type { TokenCodec } from "../codec.js"
+import { EncryptionConfigError, TokenDecryptionError } from "../errors.js"
+import type { AccountKey } from "../store.js"
+import { parseEncryptionKeys, type EncryptionKeysInput, type ParsedKey } from "./keys.js"
+
+/**
+ * Encryption at rest for token columns: AES-256-GCM through node:crypto (no dependency, synchronous,
+ * hardware-accelerated; WebCrypto would make every call async for no gain on Node).
+ *
+ * Stored form (the envelope), one line of text:
+ *
+ *   §enc:v1:<keyId>:<base64url(nonce[12] | ciphertext | tag[16])>
+ *
+ * The prefix starts with "§" (U+00A7), which RFC 6749 tokens cannot contain (they are 1*VSCHAR, i.e.
+ * printable ASCII), so a stored value that does not start with "§enc:" is a plaintext token from before
+ * encryption was turned on, and one that does is an envelope: if it does not parse, it is reported as
+ * "malformed", never returned as a token.
+ *
+ * The associated data binds a ciphertext to its key id, row and column: a length-prefixed encoding of
+ * (version, keyId, provider, providerAccountId, column). A value copied to another row or column, or
+ * relabelled with another key id, fails authentication.
+ */
+
+export interface TokenEncryptionOptions {
+  /** Current key first; every listed key can decrypt. An array, or the `"<id>:<base64>,..."` string of an env var. */
+  keys: EncryptionKeysInput | undefined
+  /** Columns to encrypt. Default: `["access_token", "refresh_token", "id_token"]`. */
+  fields?: readonly string[]
+}
+
+/** The codec `tokenEncryption` returns: a `TokenCodec` that also says which key a stored value uses. */
+export interface TokenEncryptionCodec extends TokenCodec {
+  /** Id of the key new values are encrypted with (the first listed). */
+  readonly currentKeyId: string
+  /** Whether `stored` is an envelope of the current key (plaintext and older keys are not current). */
+  isCurrent(stored: string, field?: string): boolean
+  /** The key id of an envelope; `null` for a plaintext value; `undefined` for a value that is not a whole envelope. */
+  keyIdOf(stored: string): string | null | undefined
+}
+
+export const DEFAULT_ENCRYPTED_FIELDS = ["access_token", "refresh_token", "id_token"] as const
+
+/** Every envelope starts with this; no RFC 6749 token does (see above). */
+export const ENVELOPE_MARK = "\u00a7enc:"
+const VERSION = "v1"
+const PREFIX = `${ENVELOPE_MARK}${VERSION}:`
+const NONCE_BYTES = 12
+const TAG_BYTES = 16
+const BASE64URL = /^[A-Za-z0-9_-]+$/
+const COLUMN = /^[A-Za-z_][A-Za-z0-9_]*$/
+const KEY_ID = /^[A-Za-z0-9._-]{1,32}$/
+const AAD_DOMAIN = "authjs-adapter-refresh/token"
+
+/**
+ * Returns the codec to pass as `withTokenSync(adapter, db, { codec })`. Throws `EncryptionConfigError`
+ * at once for a malformed key list or fields list.
+ *
+ *   codec: tokenEncryption({ keys: process.env.TOKEN_ENCRYPTION_KEYS })
+ *
+ * `decode` throws `TokenDecryptionError` (reason "malformed", "unknown_key", "authentication_failed",
+ * "missing_account") and returns plaintext values (rows from before encryption) as they are.
+ */
+export function tokenEncryption(options: TokenEncryptionOptions): TokenEncryptionCodec {
+  const keys = parseEncryptionKeys(options?.keys)
+  const fields = checkFields(options.fields ?? DEFAULT_ENCRYPTED_FIELDS)
+  const byId = new Map<string, ParsedKey>(keys.map((key) => [key.id, key]))
+  const current = keys[0]!
+  const currentPrefix = `${PREFIX}${current.id}:`
+
+  return {
+    fields,
+    currentKeyId: current.id,
+
+    encode(value, field, account) {
+      if (!isAccount(account)) throw new TokenDecryptionError(field, undefined, current.id, "missing_account")
+      const nonce = randomBytes(NONCE_BYTES)
+      const cipher = createCipheriv("aes-256-gcm", current.bytes, nonce, { authTagLength: TAG_BYTES })
+      cipher.setAAD(associatedData(current.id, account, field))
+      const sealed = Buffer.concat([nonce, cipher.update(value, "utf8"), cipher.final(), cipher.getAuthTag()])
+      return `${currentPrefix}${sealed.toString("base64url")}`
+    },
+
+    decode(stored, field, account) {
+      if (!stored.startsWith(ENVELOPE_MARK)) return stored
+      const provider = isAccount(account) ? account.provider : undefined
+      const envelope = parseEnvelope(stored)
+      if (!envelope) throw new TokenDecryptionError(field, provider, undefined, "malformed")
+      if (!isAccount(account)) throw new TokenDecryptionError(field, undefined, envelope.keyId, "missing_account")
+      const key = byId.get(envelope.keyId)
+      if (!key) throw new TokenDecryptionError(field, provider, envelope.keyId, "unknown_key")
+      const { sealed } = envelope
+      const decipher = createDecipheriv("aes-256-gcm", key.bytes, sealed.subarray(0, NONCE_BYTES), { authTagLength: TAG_BYTES })
+      decipher.setAAD(associatedData(key.id, account, field))
+      decipher.setAuthTag(sealed.subarray(sealed.length - TAG_BYTES))
+      try {
+        return Buffer.concat([decipher.update(sealed.subarray(NONCE_BYTES, sealed.length - TAG_BYTES)), decipher.final()]).toString("utf8")
+      } catch {
+        // OpenSSL's error says only "Unsupported state or unable to authenticate data"; nothing to keep.
+        throw new TokenDecryptionError(field, provider, key.id, "authentication_failed")
+      }
+    },
+
+    isCurrent: (stored) => stored.startsWith(currentPrefix),
+
+    keyIdOf(stored) {
+      if (!stored.startsWith(ENVELOPE_MARK)) return null
+      return parseEnvelope(stored)?.keyId
+    },
+  }
+}
+
+function parseEnvelope(stored: string): { keyId: string; sealed: Buffer } | undefined {
+  if (!stored.startsWith(PREFIX)) return undefined
+  const rest = stored.slice(PREFIX.length)
+  const colon = rest.indexOf(":")
+  if (colon <= 0) return undefined
+  const keyId = rest.slice(0, colon)
+  // Checked like a configured id, so stored text that is not one never reaches an error message.
+  if (!KEY_ID.test(keyId)) return undefined
+  const payload = rest.slice(colon + 1)
+  if (!BASE64URL.test(payload)) return undefined
+  const sealed = Buffer.from(payload, "base64url")
+  // A truncated value may still be valid base64url: the length check catches what is left too short;
+  // anything shorter than the original fails authentication.
+  if (sealed.length < NONCE_BYTES + TAG_BYTES) return undefined
+  return { keyId, sealed }
+}
+
+/** Length-prefixed (u32 big-endian) UTF-8 parts: no separator a provider's account id could contain. */
+function associatedData(keyId: string, account: AccountKey, field: string): Buffer {
+  const parts = [AAD_DOMAIN, VERSION, keyId, account.provider, account.providerAccountId, field].map((part) => Buffer.from(part, "utf8"))
+  const out = Buffer.alloc(parts.reduce((sum, part) => sum + 4 + part.length, 0))
+  let offset = 0
+  for (const part of parts) {
+    offset = out.writeUInt32BE(part.length, offset)
+    offset += part.copy(out, offset)
+  }
+  return out
+}
+
+function isAccount(account: unknown): account is AccountKey {
+  if (typeof account !== "object" || account === null) return false
+  const { provider, providerAccountId } = account as Record<string, unknown>
+  return typeof provider === "string" && provider !== "" && typeof providerAccountId === "string" && providerAccountId !== ""
+}
+
+function checkFields(fields: unknown): readonly string[] {
+  if (!Array.isArray(fields) || fields.length === 0) throw new EncryptionConfigError("fields", undefined, undefined, "must be a non-empty list of column names")
+  const seen = new Set<string>()
+  fields.forEach((field: unknown, index) => {
+    if (typeof field !== "string" || !COLUMN.test(field)) throw new EncryptionConfigError("fields", index, undefined, "is not a plain column name")
+    // expires_at is a number column; the codec only ever sees strings.
+    if (field === "expires_at") throw new EncryptionConfigError("fields", index, undefined, `is "expires_at", a number column that cannot hold ciphertext`)
+    if (seen.has(field)) throw new EncryptionConfigError("fields", index, undefined, `repeats "${field}"`)
+    seen.add(field)
+  })
+  return Object.freeze([...fields] as string[])
+}
