@@ -20,8 +20,8 @@ const current = { id: "2026-12", key: randomBytes(32) }
 const older = { id: "2026-06", key: randomBytes(32) }
 const secretsOfKeys = [current.key, older.key].flatMap((key) => [key.toString("base64"), key.toString("base64url"), key.toString("hex")])
 
-async function decryptionError(run: () => Promise<unknown>): Promise<TokenDecryptionError> {
-  const error = await run().then(
+async function decryptionError(run: () => unknown): Promise<TokenDecryptionError> {
+  const error = await Promise.resolve().then(run).then(
     () => undefined,
     (caught: unknown) => caught,
   )
