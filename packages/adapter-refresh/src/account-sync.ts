@@ -1,6 +1,6 @@
 import type { AdapterAccount, AdapterAccountType } from "@auth/core/adapters"
 import { decodeTokens, decodeTokensLeniently, encodeTokens, staleFields, type TokenCodec } from "./codec.js"
-import { AccountLinkedToAnotherUserError, AccountStoreError, TokenSyncError } from "./errors.js"
+import { AccountLinkedToAnotherUserError, AccountStoreError, AmbiguousAccountOwnerError, TokenSyncError } from "./errors.js"
 import {
   accountKeyOf,
   incomingTokens,
@@ -11,6 +11,7 @@ import {
   tokenColumns,
   type TokenSet,
 } from "./policy/merge.js"
+import { decideOwnership, ownersToCheck, type OwnershipDecision, type OwnershipMode } from "./policy/ownership.js"
 import { reauthMarkChange, type TokenWriteSource } from "./refresh/reauth.js"
 import type { AccountKey, AccountLockOptions, AccountStore, LockedAccount, StoredAccountRow } from "./store.js"
 
@@ -46,13 +47,21 @@ export interface SyncableAccount extends AccountKey {
 export interface AccountSync {
   readonly columns: readonly string[]
   upsert(account: unknown, mode: "link" | "sync"): Promise<AdapterAccount | null>
-  /** Runs `work` under the account's lock with a decoded view of the stored tokens. */
+  /**
+   * Runs `work` under the account's lock with a decoded view of the stored row of `owner` (null when
+   * `owner` has no row of that key). Without `owner`: the row of the key's only owner, or of its only
+   * live owner; `AmbiguousAccountOwnerError` when the rows belong to several users.
+   */
   withStoredAccount<T>(
     key: AccountKey,
     work: (stored: StoredView | null, locked: LockedAccount) => Promise<T>,
     lockOptions?: AccountLockOptions,
+    owner?: string,
   ): Promise<T>
-  /** Merges and writes `tokens` inside a `withStoredAccount` callback; returns the stored account. */
+  /**
+   * Merges and writes `tokens` inside a `withStoredAccount` callback, to the rows of the view's owner
+   * only; returns the stored account.
+   */
   writeMerged(locked: LockedAccount, stored: StoredView, tokens: TokenSet, source?: TokenWriteSource): Promise<AdapterAccount>
   /** A decoded view of a row read outside the lock (the refresh fast path). */
   viewOf(row: StoredAccountRow): Promise<StoredView>
@@ -64,8 +73,11 @@ export interface AccountSync {
    * value that fails; "drop" leaves such a column out instead.
    */
   decodeAccount<T extends object>(account: T, mode: "strict" | "drop"): Promise<T>
-  /** Writes one column as is, bypassing the merge policy: only for the re-authentication mark. */
-  writeMark(locked: LockedAccount, column: string, value: string | null): Promise<void>
+  /**
+   * Writes one column as is, bypassing the merge policy, to the rows of the view's owner: only for the
+   * re-authentication mark.
+   */
+  writeMark(locked: LockedAccount, stored: StoredView, column: string, value: string | null): Promise<void>
 }
 
 export interface StoredView {
@@ -112,24 +124,45 @@ export function createAccountSync(store: AccountStore, options: AccountSyncOptio
   }
 
   /**
-   * The stored row under the lock. Sign-ins read it leniently: new tokens from the provider are
+   * A stored row under the lock, read leniently for sign-ins: new tokens from the provider are
    * authoritative and may replace a value that no longer decrypts (a lost key must not lock the user
    * out for good), while a column they do not bring is never written.
    */
-  async function readView(account: LockedAccount, lenient = false): Promise<StoredView | null> {
-    const row = await account.read()
-    if (!row) return null
-    if (!lenient) return viewOf(row)
+  async function lenientViewOf(row: StoredAccountRow): Promise<StoredView> {
     const { tokens, undecryptable } = await decodeTokensLeniently(storedTokens(row.tokens, columns), codec, keyOfRow(row))
     return { row, tokens, undecryptable }
   }
 
+  /** Reads every row of the key and decides, by the ownership policy, whose rows this call may write. */
+  async function decide(
+    account: LockedAccount,
+    caller: string | undefined,
+    mode: OwnershipMode,
+  ): Promise<{ rows: StoredAccountRow[]; decision: OwnershipDecision }> {
+    const rows = await account.readAll()
+    const owners = rows.map((row) => row.userId)
+    const exists = new Map<string, boolean>()
+    for (const userId of ownersToCheck(owners, caller, mode)) exists.set(userId, await account.userExists(userId))
+    return { rows, decision: decideOwnership({ owners, caller, mode, exists }) }
+  }
+
+  function refusal(decision: Extract<OwnershipDecision, { action: "refuse" }>, key: AccountKey): TokenSyncError {
+    return decision.reason === "ambiguous-owner"
+      ? new AmbiguousAccountOwnerError(key.provider, decision.owners)
+      : new AccountLinkedToAnotherUserError(key.provider)
+  }
+
+  /**
+   * Merges `incoming` over `stored` and writes the changes to the rows of `owner` (when it has any) and,
+   * re-pointed to `owner`, to the rows of each orphaned owner in `adopt`. No other row is touched.
+   */
   async function writeMerged(
     account: LockedAccount,
     stored: StoredView,
     incoming: TokenSet,
-    newOwner?: string,
     source: TokenWriteSource = "sign-in",
+    owner: string = stored.row.userId,
+    adopt: readonly string[] = [],
   ): Promise<AdapterAccount> {
     const merge = mergeTokens(stored.tokens, incoming)
     // The one explicit exception to "never write null": clearing the re-authentication mark.
@@ -141,13 +174,10 @@ export function createAccountSync(store: AccountStore, options: AccountSyncOptio
     if (Object.keys(changes).length > 0) {
       for (const field of staleFields(stored.row.tokens, codec)) if (!(field in changes) && merged[field] != null) changes[field] = merged[field]
     }
-    if (Object.keys(changes).length > 0 || newOwner !== undefined) {
-      await account.update({
-        ...(newOwner !== undefined ? { userId: newOwner } : {}),
-        tokens: await encodeTokens(changes, codec, keyOfRow(stored.row)),
-      })
-    }
-    return toAdapterAccount({ ...stored.row, userId: newOwner ?? stored.row.userId }, merged)
+    const tokens = Object.keys(changes).length > 0 ? await encodeTokens(changes, codec, keyOfRow(stored.row)) : {}
+    if (Object.keys(tokens).length > 0 && stored.row.userId === owner) await account.update({ tokens }, { userId: owner })
+    for (const orphan of adopt) await account.update({ userId: owner, tokens }, { userId: orphan })
+    return toAdapterAccount({ ...stored.row, userId: owner }, merged)
   }
 
   return {
@@ -165,28 +195,45 @@ export function createAccountSync(store: AccountStore, options: AccountSyncOptio
       if (reauthColumn) delete incoming[reauthColumn]
 
       return locked(key, async (account) => {
-        const stored = await readView(account, true)
-        if (!stored) {
-          // A sync without an owner has nothing to attach the tokens to (the account is not linked yet).
-          if (userId === undefined) return null
-          if (mode === "sync" && !(await account.userExists(userId))) return null
-          const type = requiredField(input, "type")
-          await account.insert({ ...key, userId, type, tokens: await encodeTokens(incoming, codec, key) })
-          return toAdapterAccount({ ...key, userId: callerUserId ?? userId, type }, incoming)
+        const { rows, decision } = await decide(account, userId, mode)
+        switch (decision.action) {
+          // A sync without an (existing) owner has nothing to attach the tokens to.
+          case "skip":
+            return null
+          case "refuse":
+            throw refusal(decision, key)
+          case "insert": {
+            const type = requiredField(input, "type")
+            await account.insert({ ...key, userId: decision.owner, type, tokens: await encodeTokens(incoming, codec, key) })
+            return toAdapterAccount({ ...key, userId: callerUserId ?? decision.owner, type }, incoming)
+          }
+          case "write": {
+            // Merge over the owner's own row; when every row is adopted, over an adopted one.
+            const base = rows.find((row) => row.userId === decision.owner) ?? rows.find((row) => decision.adopt.includes(row.userId))!
+            const stored = await lenientViewOf(base)
+            const merged = await writeMerged(account, stored, incoming, "sign-in", decision.owner, decision.adopt)
+            return callerUserId === undefined ? merged : { ...merged, userId: callerUserId as string }
+          }
         }
-        let newOwner: string | undefined
-        if (userId !== undefined && String(stored.row.userId) !== userId) {
-          // Re-pointing a live user's account would be an account takeover; an orphan may be adopted.
-          if (await account.userExists(stored.row.userId)) throw new AccountLinkedToAnotherUserError(key.provider)
-          newOwner = userId
-        }
-        const merged = await writeMerged(account, stored, incoming, newOwner)
-        return callerUserId === undefined ? merged : { ...merged, userId: callerUserId as string }
       })
     },
 
-    withStoredAccount(key, work, lockOptions) {
-      return locked(key, async (account) => work(await readView(account), account), lockOptions)
+    withStoredAccount(key, work, lockOptions, owner) {
+      return locked(
+        key,
+        async (account) => {
+          let row: StoredAccountRow | undefined
+          if (owner !== undefined) {
+            row = (await account.readAll()).find((candidate) => candidate.userId === owner)
+          } else {
+            const { rows, decision } = await decide(account, undefined, "sync")
+            if (decision.action === "refuse") throw refusal(decision, key)
+            if (decision.action === "write") row = rows.find((candidate) => candidate.userId === decision.owner)
+          }
+          return work(row ? await viewOf(row) : null, account)
+        },
+        lockOptions,
+      )
     },
 
     async decodeAccount<T extends object>(account: T, mode: "strict" | "drop"): Promise<T> {
@@ -201,11 +248,11 @@ export function createAccountSync(store: AccountStore, options: AccountSyncOptio
       for (const field of undecryptable) delete out[field]
       return out as T
     },
-    writeMerged: (account, stored, tokens, source) => writeMerged(account, stored, tokens, undefined, source),
+    writeMerged: (account, stored, tokens, source) => writeMerged(account, stored, tokens, source),
     viewOf,
     toAdapterAccount: (view) => toAdapterAccount(view.row, view.tokens),
-    async writeMark(account, column, value) {
-      await account.update({ tokens: { [column]: value } })
+    async writeMark(account, stored, column, value) {
+      await account.update({ tokens: { [column]: value } }, { userId: stored.row.userId })
     },
   }
 }

@@ -5,6 +5,7 @@
 export type TokenSyncErrorCode =
   | "INVALID_ACCOUNT_INPUT"
   | "ACCOUNT_LINKED_TO_ANOTHER_USER"
+  | "AMBIGUOUS_ACCOUNT_OWNER"
   | "UNSUPPORTED_DATABASE"
   | "ACCOUNT_STORE_FAILED"
   | "REFRESH_INVALID_GRANT"
@@ -47,6 +48,25 @@ export class AccountLinkedToAnotherUserError extends TokenSyncError {
       `This ${provider} account is already linked to another user; refusing to re-link it. Nothing was written.`,
     )
     this.provider = provider
+  }
+}
+
+/**
+ * The account's rows (a schema without a unique key may hold several for one key) belong to more than
+ * one user, and the call names none (a `syncAccount` or `getUserByAccount` without `userId`), so whose
+ * tokens these are cannot be known. Refused; nothing was written. Pass `userId` to say whose they are.
+ */
+export class AmbiguousAccountOwnerError extends TokenSyncError {
+  readonly provider: string
+  /** How many different users own rows of the key. */
+  readonly owners: number
+  constructor(provider: string, owners: number) {
+    super(
+      "AMBIGUOUS_ACCOUNT_OWNER",
+      `This ${provider} account has rows owned by ${owners} different users and the call names no userId; refusing to guess whose tokens these are. Nothing was written.`,
+    )
+    this.provider = provider
+    this.owners = owners
   }
 }
 

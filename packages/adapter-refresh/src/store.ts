@@ -50,19 +50,32 @@ export interface AccountPatch {
   tokens?: Record<string, TokenColumnValue>
 }
 
+/** Which rows of the locked key an update may touch: only those owned by this user. */
+export interface AccountRowScope {
+  /** The owner the rows have before the update (compared as text: integer ids arrive as strings). */
+  userId: string
+}
+
 /**
  * Operations on ONE account key, available only inside `AccountStore.withAccountLock`, i.e. inside one
  * database transaction that holds an exclusive lock on that key.
+ *
+ * On schemas without a unique key on (provider, providerAccountId) a key may have several rows, and
+ * they may belong to different users. The store reports them all; the core decides (policy/ownership.ts)
+ * which owner's rows a write may touch, so a store never has to choose between users.
  */
 export interface LockedAccount {
-  /** The row for the locked key, or null. If duplicates exist (schemas without a unique key), any one. */
-  read(): Promise<StoredAccountRow | null>
+  /** Every row with the locked key (duplicates included, each with its owner); empty when there is none. */
+  readAll(): Promise<StoredAccountRow[]>
   /** Whether a user with this id exists. */
   userExists(userId: string): Promise<boolean>
   /** Inserts the row for the locked key. `row.tokens` names exactly the token columns to write. */
   insert(row: AccountRow): Promise<void>
-  /** Updates every row with the locked key. Only the given token columns change. */
-  update(patch: AccountPatch): Promise<void>
+  /**
+   * Updates the rows with the locked key that `scope.userId` owns, and no other row. Only the given token
+   * columns change; `patch.userId` re-points those rows to another owner.
+   */
+  update(patch: AccountPatch, scope: AccountRowScope): Promise<void>
 }
 
 export interface AccountStore {

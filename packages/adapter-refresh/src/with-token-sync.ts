@@ -77,7 +77,8 @@ export function withTokenSync<A extends Adapter>(adapter: A, db: TokenSyncDataba
   const sync = createAccountSync(accountStore, { ...syncOptions, ...(refresh?.reauthColumn ? { reauthColumn: refresh.reauthColumn } : {}) })
   const engine = refresh ? createRefreshEngine(accountStore, sync, refresh, options.now) : undefined
   const base = passThroughMethods(adapter)
-  const baseGetUserByAccount = adapter.getUserByAccount
+  // Called with the adapter as `this`: a class-based adapter's method may use its own fields.
+  const baseGetUserByAccount = adapter.getUserByAccount?.bind(adapter)
   const baseGetAccount = adapter.getAccount?.bind(adapter)
   const baseUnlinkAccount = adapter.unlinkAccount?.bind(adapter)
   // The wrapped adapter reads rows as stored: with a codec, its account results are decrypted here.
@@ -112,7 +113,10 @@ export function withTokenSync<A extends Adapter>(adapter: A, db: TokenSyncDataba
     events: {
       async signIn({ user, account }) {
         if (!account || (account.type !== "oauth" && account.type !== "oidc")) return
-        await sync.upsert({ ...account, userId: account.userId ?? user.id }, "sync")
+        // The owner is Auth.js's user, never a field of `account`: Auth.js spreads the provider's raw token
+        // response into `account`, so any extra field there (a `userId` among them) is the provider's word.
+        const { userId: _fromProvider, ...tokens } = account as Account & { userId?: unknown }
+        await sync.upsert(user.id === undefined || user.id === null ? tokens : { ...tokens, userId: user.id }, "sync")
       },
     },
     async getAccessToken(params) {

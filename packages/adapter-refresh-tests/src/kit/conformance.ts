@@ -153,6 +153,20 @@ export function runConformanceSuite(target: ConformanceTarget): void {
         expect(Number(row!.expires_at)).toBe(nowSeconds() + 7200)
       })
 
+      it("events.signIn takes the owner from Auth.js's user, not from a userId the provider put into account", async () => {
+        const user = await newUser()
+        const other = await newUser()
+        const key = newKey()
+        await linkFresh(user.id, key)
+        // Auth.js spreads the provider's raw token response into `account`: its extras are the provider's word.
+        const account = { ...key, type: "oidc" as const, userId: other.id, ...taggedTokens("second", nowSeconds() + 7200) }
+        await adapter.events.signIn({ user, account })
+        const [row, ...more] = await rows(key)
+        expect(more).toHaveLength(0)
+        expect(row!.userId).toBe(user.id)
+        expect(tagsOf(row!)).toEqual(TOKEN_FIELDS.map(() => "second"))
+      })
+
       it("writes tokens passed to getUserByAccount before looking the user up", async () => {
         const user = await newUser()
         const key = newKey()

@@ -78,7 +78,7 @@ describeStore({
       const userId = await ctx.a().insertUser(`${key.providerAccountId}@example.test`)
       const read = await store.withAccountLock(key, async (account) => {
         await account.insert({ ...key, userId, type: "oidc", tokens: { access_token: "at", expires_at: 1 } })
-        return account.read()
+        return (await account.readAll())[0]
       })
       expect(read).toMatchObject({ ...key, userId })
       expect(read?.tokens).toMatchObject({ access_token: "at", expires_at: "1" })

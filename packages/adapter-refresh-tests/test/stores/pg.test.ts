@@ -72,7 +72,7 @@ describeStore({
       expect(userId).toMatch(/^\d+$/)
       const read = await ctx.a().store.withAccountLock(key, async (account) => {
         await account.insert({ ...key, userId, type: "oauth", tokens: {} })
-        return account.read()
+        return (await account.readAll())[0]
       })
       expect(read?.userId).toBe(userId)
     })

@@ -71,7 +71,7 @@ describeStore({
       await ctx.a().store.withAccountLock(key, (account) => account.insert({ ...key, userId, type: "oidc", tokens: {} }))
       const [before] = await ctx.a().accountRows(key)
       await new Promise((resolve) => setTimeout(resolve, 20))
-      await ctx.a().store.withAccountLock(key, (account) => account.update({ tokens: { access_token: "new" } }))
+      await ctx.a().store.withAccountLock(key, (account) => account.update({ tokens: { access_token: "new" } }, { userId }))
       const [after] = await ctx.a().accountRows(key)
       expect((after?.updatedAt as Date).getTime()).toBeGreaterThan((before?.updatedAt as Date).getTime())
     })

@@ -3,7 +3,17 @@
  * the official adapter's documented schema. Each test/stores/<flavour>.test.ts calls `describeStore`.
  */
 import { afterAll, beforeAll, describe, expect, test } from "@jest/globals"
-import { ADVISORY_LOCK_KEY_SQL, type AccountKey, type AccountRow, type AccountStore, type LockedAccount } from "authjs-adapter-refresh"
+import {
+  ADVISORY_LOCK_KEY_SQL,
+  AccountLinkedToAnotherUserError,
+  AmbiguousAccountOwnerError,
+  withTokenSync,
+  type AccountKey,
+  type AccountRow,
+  type AccountStore,
+  type LockedAccount,
+  type TokenSyncDatabase,
+} from "authjs-adapter-refresh"
 import pg from "pg"
 import {
   applySchema,
@@ -152,7 +162,7 @@ export function describeStore(spec: StoreSuiteSpec): void {
       const store: AccountStore = fixtureA.store
 
       await store.withAccountLock(key, async (account) => {
-        expect(await account.read()).toBeNull()
+        expect(await account.readAll()).toEqual([])
         await account.insert(
           row(key, userId, {
             access_token: "at-1",
@@ -165,15 +175,15 @@ export function describeStore(spec: StoreSuiteSpec): void {
             [EXTRA_COLUMN]: 3600,
           }),
         )
-        const stored = await account.read()
+        const stored = (await account.readAll())[0]
         expect(stored).toMatchObject({ ...key, userId, type: "oidc" })
         expect(stored?.tokens).toMatchObject({ access_token: "at-1", refresh_token: "rt-1", session_state: null, [EXTRA_COLUMN]: 3600 })
       })
 
       // Visible after commit, from another client; only the given columns change.
       await fixtureB.store.withAccountLock(key, async (account) => {
-        await account.update({ tokens: { access_token: "at-2", expires_at: 1_700_003_600, [EXTRA_COLUMN]: 7200 } })
-        const stored = await account.read()
+        await account.update({ tokens: { access_token: "at-2", expires_at: 1_700_003_600, [EXTRA_COLUMN]: 7200 } }, { userId })
+        const stored = (await account.readAll())[0]
         expect(stored?.tokens).toMatchObject({
           access_token: "at-2",
           refresh_token: "rt-1",
@@ -195,7 +205,7 @@ export function describeStore(spec: StoreSuiteSpec): void {
       const userId = await fixtureA.insertUser(`${key.providerAccountId}@example.test`)
       const read = await fixtureA.store.withAccountLock(key, async (account) => {
         await account.insert(row(key, userId, { access_token: "at", expires_at: 1_700_000_123 }))
-        return account.read()
+        return (await account.readAll())[0]
       })
       const expiresAt = read?.tokens.expires_at
       expect(typeof expiresAt).toBe(spec.expiresAtAs)
@@ -230,10 +240,10 @@ export function describeStore(spec: StoreSuiteSpec): void {
         token_type: "bearer",
       })
       await fixtureA.store.withAccountLock(key, async (account) => {
-        const stored = await account.read()
+        const stored = (await account.readAll())[0]
         expect(stored).toMatchObject({ ...key, userId, type: "oidc" })
         expect(stored?.tokens).toMatchObject({ access_token: "adapter-at", refresh_token: "adapter-rt" })
-        await account.update({ tokens: { access_token: "store-at" } })
+        await account.update({ tokens: { access_token: "store-at" } }, { userId })
       })
       expect(await fixtureA.accountRows(key)).toEqual([expect.objectContaining({ access_token: "store-at", refresh_token: "adapter-rt" })])
     })
@@ -243,7 +253,7 @@ export function describeStore(spec: StoreSuiteSpec): void {
       const first = await fixtureA.insertUser(`${key.providerAccountId}-1@example.test`)
       const second = await fixtureA.insertUser(`${key.providerAccountId}-2@example.test`)
       await fixtureA.store.withAccountLock(key, (account) => account.insert(row(key, first, { access_token: "at", refresh_token: "rt" })))
-      await fixtureA.store.withAccountLock(key, (account) => account.update({ userId: second }))
+      await fixtureA.store.withAccountLock(key, (account) => account.update({ userId: second }, { userId: first }))
       const rows = await fixtureA.accountRows(key)
       expect(rows).toEqual([expect.objectContaining({ access_token: "at", refresh_token: "rt" })])
       expect(String(rows[0]?.userId)).toBe(second)
@@ -254,8 +264,8 @@ export function describeStore(spec: StoreSuiteSpec): void {
       const userId = await fixtureA.insertUser(`${key.providerAccountId}@example.test`)
       await fixtureA.store.withAccountLock(key, async (account) => {
         await account.insert(row(key, userId, { access_token: "at" }))
-        await account.update({})
-        await account.update({ tokens: {} })
+        await account.update({}, { userId })
+        await account.update({ tokens: {} }, { userId })
       })
       expect(await fixtureA.accountRows(key)).toEqual([expect.objectContaining({ access_token: "at" })])
     })
@@ -312,7 +322,7 @@ export function describeStore(spec: StoreSuiteSpec): void {
           const found = await fixtureB.store.findAccounts(userId, key.provider)
           expect(found.map((account) => account.tokens.access_token)).toEqual(["committed"])
         },
-        (account) => account.update({ tokens: { access_token: "uncommitted" } }),
+        (account) => account.update({ tokens: { access_token: "uncommitted" } }, { userId }),
       )
     })
 
@@ -335,7 +345,7 @@ export function describeStore(spec: StoreSuiteSpec): void {
 
         const second = fixtureB.store.withAccountLock(key, async (account) => {
           events.push("B enters")
-          return account.read()
+          return (await account.readAll())[0]
         })
         try {
           // B is parked on the advisory lock, not merely slow.
@@ -400,14 +410,14 @@ export function describeStore(spec: StoreSuiteSpec): void {
         await fixtureA.store.withAccountLock(key, (account) => account.insert(row(key, userId, { access_token: "kept" })))
         await expect(
           fixtureA.store.withAccountLock(key, async (account) => {
-            await account.update({ tokens: { access_token: "discarded" } })
+            await account.update({ tokens: { access_token: "discarded" } }, { userId })
             throw failure
           }),
         ).rejects.toBe(failure)
         expect(await fixtureA.accountRows(key)).toEqual([expect.objectContaining({ access_token: "kept" })])
 
         // And the lock is free again: the pool's connections are healthy and usable.
-        await expect(fixtureA.store.withAccountLock(key, (account) => account.read())).resolves.toMatchObject({ ...key })
+        await expect(fixtureA.store.withAccountLock(key, async (account) => (await account.readAll())[0])).resolves.toMatchObject({ ...key })
       })
 
       test("rolls back when a statement fails (constraint violation) and the store stays usable", async () => {
@@ -417,7 +427,7 @@ export function describeStore(spec: StoreSuiteSpec): void {
           fixtureA.store.withAccountLock(key, async (account) => {
             await account.insert(row(key, userId, { access_token: "first" }))
             // Unknown column: the database (or Prisma's validation) refuses it.
-            await account.update({ tokens: { no_such_column: "x" } })
+            await account.update({ tokens: { no_such_column: "x" } }, { userId })
           }),
         ).rejects.toThrow()
         expect(await fixtureA.accountRows(key)).toEqual([])
@@ -433,7 +443,7 @@ export function describeStore(spec: StoreSuiteSpec): void {
             fixtureA.store.withAccountLock(key, (account) => account.insert(row(key, userId, { [bad]: "x" }))),
           ).rejects.toThrow(/Invalid token column name/)
           await expect(
-            fixtureA.store.withAccountLock(key, (account) => account.update({ tokens: { [bad]: "x" } })),
+            fixtureA.store.withAccountLock(key, (account) => account.update({ tokens: { [bad]: "x" } }, { userId })),
           ).rejects.toThrow(/Invalid token column name/)
         }
         expect(await fixtureA.accountRows(key)).toEqual([])
@@ -445,7 +455,7 @@ export function describeStore(spec: StoreSuiteSpec): void {
         await fixtureA.store.withAccountLock(key, async (account) => {
           escaped = account
         })
-        await expect(escaped?.read()).rejects.toThrow(/after its withAccountLock callback ended/)
+        await expect(escaped?.readAll()).rejects.toThrow(/after its withAccountLock callback ended/)
       })
 
       test("a per-call lockTimeoutMs bounds the wait for the lock (and overrides the store's default)", async () => {
@@ -478,28 +488,133 @@ export function describeStore(spec: StoreSuiteSpec): void {
       })
     })
 
+    test("update touches only the rows of the owner it is scoped to", async () => {
+      const key = freshKey("scoped-update")
+      const owner = await fixtureA.insertUser(`${key.providerAccountId}@example.test`)
+      const stranger = await fixtureA.insertUser(`${key.providerAccountId}-stranger@example.test`)
+      await fixtureA.store.withAccountLock(key, (account) => account.insert(row(key, owner, { access_token: "owner-at" })))
+      const before = await fixtureA.accountRows(key)
+      await fixtureA.store.withAccountLock(key, async (account) => {
+        await account.update({ userId: stranger, tokens: { access_token: "stranger-at" } }, { userId: stranger })
+        // A scope is required: an unscoped update would touch every user's rows.
+        await expect(account.update({ tokens: { access_token: "x" } }, undefined as never)).rejects.toThrow(/scope\.userId/)
+      })
+      expect(await fixtureA.accountRows(key)).toEqual(before)
+    })
+
     if (spec.allowsDuplicates) {
-      test("duplicates left by the bare adapter (no unique key): update changes every row, read returns one", async () => {
+      /** Inserts an account row with plain SQL, as the bare adapter (or a race in it) leaves duplicates. */
+      const insertRaw = async (key: AccountKey, userId: string, tag: string): Promise<void> => {
+        await inspectPool.query(
+          `INSERT INTO ${SCHEMA_TABLES[flavour].accounts} ("userId", "type", "provider", "providerAccountId", "access_token", "refresh_token", "expires_at")
+           VALUES ($1, 'oidc', $2, $3, $4, $5, $6)`,
+          [userId, key.provider, key.providerAccountId, `at-${tag}`, `rt-${tag}`, 1_700_000_000],
+        )
+      }
+      const rowsOf = async (key: AccountKey, userId: string) =>
+        (await fixtureA.accountRows(key)).filter((stored) => String(stored.userId) === userId)
+      const twoUsers = async (key: AccountKey) => {
+        const a = await fixtureA.insertUser(`${key.providerAccountId}-a@example.test`)
+        const b = await fixtureA.insertUser(`${key.providerAccountId}-b@example.test`)
+        await insertRaw(key, a, "a")
+        await insertRaw(key, b, "b")
+        return { a, b }
+      }
+
+      test("duplicates left by the bare adapter (no unique key): readAll returns every row, update changes the owner's rows only", async () => {
         const key = freshKey("duplicates")
         const userId = await fixtureA.insertUser(`${key.providerAccountId}@example.test`)
+        const other = await fixtureA.insertUser(`${key.providerAccountId}-other@example.test`)
         for (const token of ["dup-1", "dup-2", "dup-3"]) {
           await fixtureA.adapter.linkAccount?.({ ...key, userId, type: "oidc", access_token: token, refresh_token: `rt-${token}` })
         }
-        expect(await fixtureA.accountRows(key)).toHaveLength(3)
+        await insertRaw(key, other, "other")
+        const othersBefore = await rowsOf(key, other)
 
         await fixtureA.store.withAccountLock(key, async (account) => {
-          const one = await account.read()
-          expect(one?.tokens.access_token).toMatch(/^dup-/)
-          await account.update({ tokens: { access_token: "synced", expires_at: 1_800_000_000 } })
+          const all = await account.readAll()
+          expect(all.map((stored) => stored.userId).sort()).toEqual([userId, userId, userId, other].sort())
+          await account.update({ tokens: { access_token: "synced", expires_at: 1_800_000_000 } }, { userId })
         })
-        const rows = await fixtureA.accountRows(key)
-        expect(rows).toHaveLength(3)
-        for (const stored of rows) expect(stored).toMatchObject({ access_token: "synced", expires_at: "1800000000" })
-        expect(rows.map((stored) => stored.refresh_token).sort()).toEqual(["rt-dup-1", "rt-dup-2", "rt-dup-3"])
-        // findAccounts reports the key once.
+        const mine = await rowsOf(key, userId)
+        expect(mine).toHaveLength(3)
+        for (const stored of mine) expect(stored).toMatchObject({ access_token: "synced", expires_at: "1800000000" })
+        expect(mine.map((stored) => stored.refresh_token).sort()).toEqual(["rt-dup-1", "rt-dup-2", "rt-dup-3"])
+        expect(await rowsOf(key, other)).toEqual(othersBefore)
+        // findAccounts reports the key once, and only the user's own row.
         expect(await fixtureA.store.findAccounts(userId, key.provider)).toEqual([
           expect.objectContaining({ ...key, userId, tokens: expect.objectContaining({ access_token: "synced" }) }),
         ])
+      })
+
+      describe("withTokenSync on duplicate rows of different users", () => {
+        const wrapped = () => withTokenSync(fixtureA.adapter, fixtureA.db as TokenSyncDatabase)
+
+        test("a sync or link as one user writes that user's row only; the other live user's row is byte-for-byte unchanged", async () => {
+          const key = freshKey("dup-two-users")
+          const { a, b } = await twoUsers(key)
+          const before = await rowsOf(key, b)
+          await wrapped().syncAccount({ ...key, userId: a, access_token: "at-a-2", expires_at: 1_800_000_000 })
+          await wrapped().linkAccount({ ...key, userId: a, type: "oidc", refresh_token: "rt-a-3" })
+          expect(await rowsOf(key, a)).toEqual([expect.objectContaining({ access_token: "at-a-2", refresh_token: "rt-a-3" })])
+          expect(await rowsOf(key, b)).toEqual(before)
+        })
+
+        test("a link as a third live user is refused with AccountLinkedToAnotherUserError, nothing written", async () => {
+          const key = freshKey("dup-intruder")
+          await twoUsers(key)
+          const intruder = await fixtureA.insertUser(`${key.providerAccountId}-c@example.test`)
+          const before = await fixtureA.accountRows(key)
+          await expect(wrapped().linkAccount({ ...key, userId: intruder, type: "oidc", access_token: "at-c" })).rejects.toBeInstanceOf(
+            AccountLinkedToAnotherUserError,
+          )
+          expect(await fixtureA.accountRows(key)).toEqual(before)
+        })
+
+        test("an orphaned duplicate (its user deleted) is re-pointed to the user linking the account; a live user's row is not", async () => {
+          const key = freshKey("dup-orphan")
+          const a = await fixtureA.insertUser(`${key.providerAccountId}-a@example.test`)
+          const gone = await fixtureA.insertUser(`${key.providerAccountId}-gone@example.test`)
+          await insertRaw(key, a, "a")
+          await insertRaw(key, gone, "gone")
+          await fixtureA.orphanAccountsOf(gone)
+          await wrapped().linkAccount({ ...key, userId: a, type: "oidc", access_token: "at-new" })
+          const stored = await fixtureA.accountRows(key)
+          expect(stored).toHaveLength(2)
+          for (const one of stored) expect(one).toMatchObject({ userId: Number.isNaN(Number(a)) ? a : Number(a), access_token: "at-new" })
+        })
+
+        test("a sync naming no user, with rows of two live users, is refused with AmbiguousAccountOwnerError, nothing written", async () => {
+          const key = freshKey("dup-ambiguous")
+          await twoUsers(key)
+          const before = await fixtureA.accountRows(key)
+          await expect(wrapped().syncAccount({ ...key, access_token: "at-who" })).rejects.toBeInstanceOf(AmbiguousAccountOwnerError)
+          await expect(wrapped().getUserByAccount({ ...key, access_token: "at-who" })).rejects.toBeInstanceOf(AmbiguousAccountOwnerError)
+          expect(await fixtureA.accountRows(key)).toEqual(before)
+        })
+
+        test("a sync naming no user writes the one live owner's row and leaves an orphan's row alone", async () => {
+          const key = freshKey("dup-live-and-orphan")
+          const a = await fixtureA.insertUser(`${key.providerAccountId}-a@example.test`)
+          const gone = await fixtureA.insertUser(`${key.providerAccountId}-gone@example.test`)
+          await insertRaw(key, a, "a")
+          await insertRaw(key, gone, "gone")
+          await fixtureA.orphanAccountsOf(gone)
+          const orphanBefore = await rowsOf(key, gone)
+          await wrapped().syncAccount({ ...key, access_token: "at-live" })
+          expect(await rowsOf(key, a)).toEqual([expect.objectContaining({ access_token: "at-live" })])
+          expect(await rowsOf(key, gone)).toEqual(orphanBefore)
+        })
+
+        test("events.signIn writes to Auth.js's user even when account carries another user's userId", async () => {
+          const key = freshKey("dup-signin")
+          const { a, b } = await twoUsers(key)
+          const before = await rowsOf(key, b)
+          // What a provider's raw token response could add: Auth.js spreads it into `account`.
+          await wrapped().events.signIn({ user: { id: a }, account: { ...key, type: "oidc", userId: b, access_token: "at-signin" } })
+          expect(await rowsOf(key, a)).toEqual([expect.objectContaining({ access_token: "at-signin" })])
+          expect(await rowsOf(key, b)).toEqual(before)
+        })
       })
     }
 

@@ -186,7 +186,7 @@ export function createRefreshEngine(store: AccountStore, sync: AccountSync, opti
    * the row still holds what they were refreshed from: otherwise a newer sign-in won and they are dropped.
    * Returns null when they were superseded.
    */
-  async function persistPending(key: AccountKey, id: string): Promise<AdapterAccount | null> {
+  async function persistPending(key: AccountKey, userId: string, id: string): Promise<AdapterAccount | null> {
     let lastError: unknown
     for (let attempt = 0; attempt < PERSIST_ATTEMPTS; attempt++) {
       if (attempt > 0) await sleep(100 * 2 ** (attempt - 1))
@@ -204,6 +204,7 @@ export function createRefreshEngine(store: AccountStore, sync: AccountSync, opti
             return account
           },
           lockOptions,
+          userId,
         ).then((account) => {
           pending.delete(id)
           return account
@@ -249,7 +250,7 @@ export function createRefreshEngine(store: AccountStore, sync: AccountSync, opti
           if (!result.ok) {
             if (result.failure.kind === "invalid_grant") {
               // Mark, never wipe: the tokens stay for inspection and a later sign-in replaces them.
-              if (reauthColumn) await sync.writeMark(locked, reauthColumn, REAUTH_MARK)
+              if (reauthColumn) await sync.writeMark(locked, stored, reauthColumn, REAUTH_MARK)
               else refused.set(id, refreshToken)
               return { ok: false, error: new RefreshTokenError(key.provider, "invalid_grant") }
             }
@@ -260,12 +261,13 @@ export function createRefreshEngine(store: AccountStore, sync: AccountSync, opti
           return success(await sync.writeMerged(locked, stored, result.tokens, "refresh"), true)
         },
         lockOptions,
+        userId,
       )
     } catch (error) {
       if (!issued) throw storeError(error, key.provider)
       // The write (or the commit) failed after the provider issued new tokens: retry in a fresh transaction.
       pending.set(id, issued)
-      const account = await persistPending(key, id)
+      const account = await persistPending(key, userId, id)
       if (account) return { accessToken: account.access_token as string, account, refreshed: true }
       // Superseded by a newer write (a sign-in): start over from what is stored now.
       return refreshUnderLock(key, userId, client)

@@ -4,7 +4,8 @@
  * `"providerAccountId"`), snake_case token columns, `expires_at bigint` (node-postgres returns it as a
  * string: left as is, the core normalizes it), `"id" uuid DEFAULT gen_random_uuid()`. That schema has no
  * unique constraint on ("provider", "providerAccountId"), so every write runs under a
- * transaction-scoped advisory lock on the key, and `update` updates every row that has the key.
+ * transaction-scoped advisory lock on the key; `readAll` returns every row of the key and `update`
+ * touches only the rows of the owner it is given.
  *
  * This module does not import `kysely`: the instance is typed structurally, and the store sends its own
  * parameterised SQL (the same statements as the pg store) through `executeQuery` on a plugin-free view

@@ -3,8 +3,9 @@
  * `accounts` and `users`, quoted camelCase key columns (`"userId"`, `"providerAccountId"`), snake_case
  * token columns, `expires_at BIGINT` (returned by node-postgres as a string: left as is, the core
  * normalizes it). That schema has no unique constraint on (provider, "providerAccountId"), so every
- * write runs under a transaction-scoped advisory lock on the key, and `update` updates every row that
- * has the key (the bare adapter may have left duplicates).
+ * write runs under a transaction-scoped advisory lock on the key; `readAll` returns every row of the key
+ * (the bare adapter may have left duplicates, even of different users) and `update` touches only the
+ * rows of the owner it is given.
  *
  * This module does not import `pg`: the pool is typed structurally. Its SQL lives in `./sql.ts`, which
  * the Kysely store shares.

@@ -8,8 +8,8 @@
  * This module does not import `@prisma/client`: the client is typed structurally and the model
  * delegates are looked up by name at run time.
  */
-import { ADVISORY_LOCK_KEY_SQL, type AccountKey, type AccountLockOptions, type AccountPatch, type AccountRow, type AccountStore, type LockedAccount, type StoredAccountRow } from "../store.js"
-import { checkIdentifier, checkMilliseconds, checkTokenColumn, definedEntries, scopedLockedAccount, toStoredAccountRow } from "./sql.js"
+import { ADVISORY_LOCK_KEY_SQL, type AccountKey, type AccountLockOptions, type AccountPatch, type AccountRow, type AccountRowScope, type AccountStore, type LockedAccount, type StoredAccountRow } from "../store.js"
+import { checkIdentifier, checkMilliseconds, checkTokenColumn, definedEntries, ownerOf, scopedLockedAccount, toStoredAccountRow } from "./sql.js"
 
 // ---------------------------------------------------------------------------------------------------
 // Structural types of the Prisma objects this store uses
@@ -38,7 +38,6 @@ export interface PrismaClientLike extends PrismaRawClientLike {
 
 /** The delegate methods used on the account model. */
 interface AccountDelegateLike {
-  findFirst(args: { where: Record<string, unknown> }): PromiseLike<Record<string, unknown> | null>
   findMany(args: { where: Record<string, unknown>; select?: Record<string, true> }): PromiseLike<Record<string, unknown>[]>
   create(args: { data: Record<string, unknown> }): PromiseLike<unknown>
   updateMany(args: { where: Record<string, unknown>; data: Record<string, unknown> }): PromiseLike<unknown>
@@ -106,7 +105,7 @@ function delegate<D>(client: unknown, property: string, methods: readonly string
   return candidate as D
 }
 
-const ACCOUNT_METHODS = ["findFirst", "findMany", "create", "updateMany"] as const
+const ACCOUNT_METHODS = ["findMany", "create", "updateMany"] as const
 const USER_METHODS = ["findFirst"] as const
 
 const positiveInteger = (value: number | undefined, fallback: number | undefined, option: string): number | undefined =>
@@ -161,19 +160,21 @@ export function prismaAccountStore(prisma: PrismaClientLike, options: PrismaAcco
         const where = { provider: key.provider, providerAccountId: key.providerAccountId }
         const scoped = scopedLockedAccount(
           {
-            async read() {
-              const row = await accounts.findFirst({ where })
-              return row ? toStoredAccountRow(row) : null
+            async readAll() {
+              // @@id([provider, providerAccountId]) allows one row; a schema without it may hold more.
+              return (await accounts.findMany({ where })).map(toStoredAccountRow)
             },
             userExists: async (userId: string) => (await users.findFirst({ where: { id: userId }, select: { id: true } })) != null,
             async insert(row: AccountRow) {
               await accounts.create({ data: { ...tokenData(row.tokens), ...where, userId: row.userId, type: row.type } })
             },
-            async update(patch: AccountPatch) {
+            async update(patch: AccountPatch, scope: AccountRowScope) {
+              const owner = ownerOf(scope)
               const data = tokenData(patch.tokens)
               if (patch.userId !== undefined) data.userId = patch.userId
               if (Object.keys(data).length === 0) return
-              await accounts.updateMany({ where, data })
+              // Scoped to the owner: another user's row of the same key is never touched.
+              await accounts.updateMany({ where: { ...where, userId: owner }, data })
             },
           },
           "prismaAccountStore",

@@ -11,6 +11,7 @@ import {
   type AccountLockOptions,
   type AccountPatch,
   type AccountRow,
+  type AccountRowScope,
   type LockedAccount,
   type StoredAccountRow,
 } from "../store.js"
@@ -129,10 +130,9 @@ export function sqlLockedAccount(
 ): LockedAccount {
   const byKey = `"provider" = $1 AND "providerAccountId" = $2`
   return {
-    async read() {
-      const rows = await run(`SELECT * FROM ${tables.accounts} WHERE ${byKey} LIMIT 1`, [key.provider, key.providerAccountId])
-      const row = rows[0]
-      return row ? toStoredAccountRow(row) : null
+    async readAll() {
+      const rows = await run(`SELECT * FROM ${tables.accounts} WHERE ${byKey}`, [key.provider, key.providerAccountId])
+      return rows.map(toStoredAccountRow)
     },
 
     async userExists(userId: string) {
@@ -159,9 +159,11 @@ export function sqlLockedAccount(
       await run(`INSERT INTO ${tables.accounts} (${columns.join(", ")}) VALUES (${placeholders.join(", ")})`, values)
     },
 
-    async update(patch: AccountPatch) {
+    async update(patch: AccountPatch, scope: AccountRowScope) {
       const assignments: string[] = []
-      const values: unknown[] = [key.provider, key.providerAccountId]
+      // $3 is the owner: rows of the key that belong to anyone else are never touched. Compared as text,
+      // so that integer ids (serial users.id) match the strings the interface speaks.
+      const values: unknown[] = [key.provider, key.providerAccountId, ownerOf(scope)]
       if (patch.userId !== undefined) {
         values.push(patch.userId)
         assignments.push(`"userId" = $${values.length}`)
@@ -172,14 +174,14 @@ export function sqlLockedAccount(
         assignments.push(`${quoted} = $${values.length}`)
       }
       if (assignments.length === 0) return
-      await run(`UPDATE ${tables.accounts} SET ${assignments.join(", ")} WHERE ${byKey}`, values)
+      await run(`UPDATE ${tables.accounts} SET ${assignments.join(", ")} WHERE ${byKey} AND "userId"::text = $3`, values)
     },
   }
 }
 
 /**
  * `findAccounts` in plain SQL: one statement, each key once even when the table holds duplicates
- * (the first row of a key wins, as `LockedAccount.read` does). @internal
+ * (the first row of a key wins). @internal
  */
 export async function sqlFindAccounts(run: SqlRunner, tables: SqlTables, userId: string, provider: string): Promise<StoredAccountRow[]> {
   const rows = await run(`SELECT * FROM ${tables.accounts} WHERE "userId" = $1 AND "provider" = $2`, [userId, provider])
@@ -195,6 +197,15 @@ export function uniqueByKey(rows: StoredAccountRow[]): StoredAccountRow[] {
     seen.add(id)
     return true
   })
+}
+
+/** The owner an update is scoped to, checked: an update without one would touch every user's rows. @internal */
+export function ownerOf(scope: AccountRowScope | undefined): string {
+  const userId = scope?.userId
+  if (typeof userId !== "string" || userId === "") {
+    throw new Error("LockedAccount.update(patch, scope): scope.userId (the owner of the rows to update) is required.")
+  }
+  return userId
 }
 
 /** The lock timeout of one call: the call's own, else the store's default. @internal */
@@ -215,10 +226,10 @@ export function scopedLockedAccount(account: LockedAccount, store: string): { ac
     }
   return {
     account: {
-      read: guard(() => account.read()),
+      readAll: guard(() => account.readAll()),
       userExists: guard((userId: string) => account.userExists(userId)),
       insert: guard((row: AccountRow) => account.insert(row)),
-      update: guard((patch: AccountPatch) => account.update(patch)),
+      update: guard((patch: AccountPatch, scope: AccountRowScope) => account.update(patch, scope)),
     },
     close() {
       open = false
