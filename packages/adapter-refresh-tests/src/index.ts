@@ -3,8 +3,11 @@
  *
  *   import { runConformanceSuite } from "authjs-adapter-refresh-tests"
  *   runConformanceSuite({ name: "my-orm", fixtureModule: new URL("./my-fixture.ts", import.meta.url) })
+ *
+ * Helpers that start a test PostgreSQL server are in the optional "authjs-adapter-refresh-tests/postgres".
  */
 export { runConformanceSuite } from "./kit/conformance.js"
+export type { TestFunction, TestRunner } from "./kit/test-runner.js"
 export type { ConformanceFixture, ConformanceFixtureModule, ConformanceTarget, IsolatedDatabase } from "./kit/fixture.js"
 export { peakOverlap, runInWorkerProcesses } from "./kit/run-workers.js"
 export type { ProcessOutcome } from "./kit/run-workers.js"

@@ -124,16 +124,16 @@ export async function createDatabase(adminUrl: string, prefix: string): Promise<
 }
 
 /**
- * For test files: a fresh database on the server that the Jest global setup started
+ * For test files: a fresh database on the server that the runner's global setup started
  * (admin URL in AUTHJS_REFRESH_TEST_PG_URL).
  */
 export async function testDatabase(prefix: string): Promise<TestDatabase> {
   const adminUrl = process.env[TEST_PG_URL_ENV]
   if (!adminUrl) {
     throw new Error(
-      `${TEST_PG_URL_ENV} is not set: the test database server is started by the Jest global setup of the ` +
-        `adapter-refresh-tests project (packages/adapter-refresh-tests/jest/global-setup.ts). Run the tests ` +
-        `through the root jest.config.ts (pnpm test), or set ${TEST_PG_URL_ENV} to a PostgreSQL admin URL.`,
+      `${TEST_PG_URL_ENV} is not set: no test PostgreSQL server. Start one in the runner's global setup ` +
+        `(startPostgres() from authjs-adapter-refresh-tests/postgres; in this repository the Jest global setup ` +
+        `of the adapter-refresh-tests project does), or set ${TEST_PG_URL_ENV} to a PostgreSQL admin URL.`,
     )
   }
   return createDatabase(adminUrl, prefix)

@@ -27,10 +27,20 @@ export interface BarrierRun<Outcome> {
 /** The package root: workers run there so `--import tsx` resolves. */
 const packageDir = join(dirname(fileURLToPath(import.meta.url)), "..", "..")
 
+/**
+ * Node flags for a worker: a TypeScript worker file is this workspace's source, run under tsx with the
+ * workspace's source condition; a built one (dist, as installed from npm) runs as plain JavaScript, with
+ * only the flags the caller adds (a loader for a TypeScript fixture, for one).
+ */
+export function workerNodeFlags(workerFile: string, extra: readonly string[] = []): string[] {
+  const fromSource = /\.[cm]?ts$/.test(workerFile)
+  return [...(fromSource ? ["--conditions=@authjs-adapter-refresh/source", "--import", "tsx"] : []), ...extra, "--no-warnings"]
+}
+
 export async function runBarrierWorkers<Outcome>(
   workerFile: string,
   configs: readonly unknown[],
-  options: { beforeGo?: () => Promise<void>; timeoutMs?: number } = {},
+  options: { beforeGo?: () => Promise<void>; timeoutMs?: number; execArgv?: readonly string[] } = {},
 ): Promise<BarrierRun<Outcome>> {
   const timeoutMs = options.timeoutMs ?? 60_000
   const children: ChildProcess[] = []
@@ -64,7 +74,7 @@ export async function runBarrierWorkers<Outcome>(
     for (const config of configs) {
       const child = spawn(
         process.execPath,
-        ["--conditions=@authjs-adapter-refresh/source", "--import", "tsx", "--no-warnings", workerFile, JSON.stringify(config)],
+        [...workerNodeFlags(workerFile, options.execArgv), workerFile, JSON.stringify(config)],
         { cwd: packageDir, stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, NODE_OPTIONS: "" } },
       )
       children.push(child)

@@ -1,4 +1,3 @@
-import { afterAll, beforeAll, describe, expect, it } from "@jest/globals"
 import { randomUUID } from "node:crypto"
 import { inspect } from "node:util"
 import type { AdapterAccount, AdapterUser } from "@auth/core/adapters"
@@ -10,13 +9,17 @@ import {
   type TokenSyncAdapter,
 } from "authjs-adapter-refresh"
 import type { ConformanceFixture, ConformanceFixtureModule, ConformanceTarget, IsolatedDatabase } from "./fixture.js"
+import { resolveTestRunner } from "./resolve-test-runner.js"
 import { peakOverlap, runInWorkerProcesses } from "./run-workers.js"
+import type { TestRunner } from "./test-runner.js"
 import type { WorkerOperation } from "./worker-protocol.js"
 
 const TOKEN_FIELDS = ["access_token", "refresh_token", "id_token", "scope", "token_type", "session_state"] as const
 const nowSeconds = (): number => Math.floor(Date.now() / 1000)
 
 async function defaultDatabase(name: string): Promise<IsolatedDatabase> {
+  // The test-database helpers are optional (the "/postgres" subpath, which needs pg): a target that
+  // brings its own database through `database` never loads them.
   const { testDatabase } = await import("../harness/postgres.js")
   return testDatabase(`kit_${name.replace(/[^a-z0-9]+/gi, "_").toLowerCase()}`)
 }
@@ -40,11 +43,15 @@ function tagsOf(row: Record<string, unknown>): (string | undefined)[] {
 }
 
 /**
- * Runs the conformance kit for one adapter + store pair under Jest:
+ * Runs the conformance kit for one adapter + store pair:
  * (a) the wrapped adapter still honours the Auth.js adapter contract, (b) the token-sync behaviour,
  * (c) concurrency from several OS processes. Call it at the top level of a test file.
+ *
+ * @param runner The test runner's functions (Vitest's or Jest's `describe`, `it`, `expect`, `beforeAll`,
+ *   `afterAll`). Default: the runner's globals (Jest injects them; Vitest with `globals: true`).
  */
-export function runConformanceSuite(target: ConformanceTarget): void {
+export function runConformanceSuite(target: ConformanceTarget, runner?: TestRunner): void {
+  const { afterAll, beforeAll, describe, expect, it } = resolveTestRunner(runner)
   const processes = Math.max(2, target.processes ?? 2)
   const callersPerProcess = target.callersPerProcess ?? 25
   let database: IsolatedDatabase
@@ -344,7 +351,7 @@ export function runConformanceSuite(target: ConformanceTarget): void {
           const user = await newUser()
           const key = newKey()
           const operations = storm(user.id, key)
-          const result = await runInWorkerProcesses({ fixtureModule: moduleUrl(), databaseUrl: database.url, mode: "wrapped" }, operations)
+          const result = await runInWorkerProcesses({ fixtureModule: moduleUrl(), databaseUrl: database.url, mode: "wrapped", workerExecArgv: target.workerExecArgv }, operations)
 
           const outcomes = result.flatMap((r) => r.outcomes)
           expect(outcomes).toHaveLength(total)
@@ -371,7 +378,7 @@ export function runConformanceSuite(target: ConformanceTarget): void {
         async () => {
           const user = await newUser()
           const key = newKey()
-          const result = await runInWorkerProcesses({ fixtureModule: moduleUrl(), databaseUrl: database.url, mode: "bare" }, storm(user.id, key))
+          const result = await runInWorkerProcesses({ fixtureModule: moduleUrl(), databaseUrl: database.url, mode: "bare", workerExecArgv: target.workerExecArgv }, storm(user.id, key))
           const failures = result.flatMap((r) => r.outcomes).filter((o) => !o.ok).length
           const stored = await rows(key)
           // Without the wrapper: duplicate rows (schemas without a unique key) or failed sign-ins (with one).

@@ -23,7 +23,7 @@ export interface ConformanceFixture {
 }
 
 /**
- * The module a target names in `fixtureModule`. It is imported by the Jest suite AND by the worker
+ * The module a target names in `fixtureModule`. It is imported by the test file AND by the worker
  * processes of the cross-process tests, so it must build everything from the database URL alone.
  */
 export interface ConformanceFixtureModule {
@@ -42,7 +42,10 @@ export interface ConformanceTarget {
   name: string
   /** Absolute path or file URL of a module implementing `ConformanceFixtureModule`. */
   fixtureModule: string | URL
-  /** A fresh database for this suite. Defaults to one created on the server the kit's Jest global setup started. */
+  /**
+   * A fresh database for this suite. Default: one created on the server whose admin URL is in
+   * `AUTHJS_REFRESH_TEST_PG_URL` (see the `authjs-adapter-refresh-tests/postgres` helpers).
+   */
   database?: () => Promise<IsolatedDatabase>
   /** The `name` the detected AccountStore must report (e.g. "prisma"), to check `db` detection. */
   expectedStoreName?: string
@@ -50,4 +53,11 @@ export interface ConformanceTarget {
   processes?: number
   /** Concurrent callers per process. Default 25 (so 50 in all with the default 2 processes). */
   callersPerProcess?: number
+  /**
+   * Node flags for the worker processes that import `fixtureModule`, e.g. `["--import", "my-loader"]`.
+   * Default: none for a JavaScript fixture; for a TypeScript one (.ts, .mts, .cts) `--import tsx`, with
+   * tsx resolved from the fixture's folder (install it as a dev dependency), unless this Node strips
+   * types by itself.
+   */
+  workerExecArgv?: readonly string[]
 }

@@ -1,24 +1,49 @@
+import { createRequire } from "node:module"
 import { dirname, join } from "node:path"
-import { fileURLToPath } from "node:url"
+import { fileURLToPath, pathToFileURL } from "node:url"
 import { runBarrierWorkers, type ProcessOutcome as BarrierProcessOutcome } from "./barrier-workers.js"
 import type { OperationOutcome, WorkerConfig, WorkerOperation } from "./worker-protocol.js"
 
 const kitDir = dirname(fileURLToPath(import.meta.url))
-/** The worker runs from source under tsx (fixture modules may be TypeScript), or from dist when built. */
+/** The worker next to this module: worker.ts in the workspace's source, worker.js in dist (as installed). */
 const workerFile = join(kitDir, import.meta.url.endsWith(".ts") ? "worker.ts" : "worker.js")
 
 export type ProcessOutcome = BarrierProcessOutcome<OperationOutcome>
 
+/**
+ * The loader flags a built worker needs to import the fixture module: none for JavaScript; for TypeScript
+ * tsx, resolved from the fixture's folder first (the user's dev dependency), then from the kit's.
+ * Run from the workspace's source the worker is under tsx already.
+ */
+export function fixtureLoaderFlags(fixtureModule: string, explicit?: readonly string[], worker = workerFile): string[] {
+  if (explicit) return [...explicit]
+  const fixturePath = fixtureModule.startsWith("file:") ? fileURLToPath(fixtureModule) : fixtureModule
+  if (!/\.[cm]?ts$/.test(fixturePath) || worker.endsWith(".ts")) return []
+  for (const from of [fixturePath, fileURLToPath(import.meta.url)]) {
+    try {
+      return ["--import", pathToFileURL(createRequire(from).resolve("tsx")).href]
+    } catch {
+      // not resolvable from here: try the next place
+    }
+  }
+  if ((process.features as { typescript?: unknown }).typescript) return [] // this Node strips types itself
+  throw new Error(
+    `the fixture module ${fixturePath} is TypeScript, and the kit's worker processes cannot load it: install tsx ` +
+      `(npm i -D tsx) or pass workerExecArgv, e.g. ["--import", "<your loader>"], or give a .js fixture`,
+  )
+}
+
 /** Runs each list of operations in its own OS process, all released at once (see runBarrierWorkers). */
 export async function runInWorkerProcesses(
-  base: Omit<WorkerConfig, "operations">,
+  base: Omit<WorkerConfig, "operations"> & { workerExecArgv?: readonly string[] | undefined },
   operationsPerProcess: WorkerOperation[][],
   timeoutMs = 60_000,
 ): Promise<ProcessOutcome[]> {
-  const configs: WorkerConfig[] = operationsPerProcess.map((operations) => ({ ...base, operations }))
-  return (await runBarrierWorkers<OperationOutcome>(workerFile, configs, { timeoutMs })).processes
+  const { workerExecArgv, ...shared } = base
+  const configs: WorkerConfig[] = operationsPerProcess.map((operations) => ({ ...shared, operations }))
+  const execArgv = fixtureLoaderFlags(shared.fixtureModule, workerExecArgv)
+  return (await runBarrierWorkers<OperationOutcome>(workerFile, configs, { timeoutMs, execArgv })).processes
 }
-
 /** Largest number of operations in flight at one instant, and largest number of processes with operations in flight at one instant. */
 export function peakOverlap(processes: ProcessOutcome[]): { operations: number; processes: number } {
   const events: { at: number; delta: 1 | -1; pid: number }[] = []

@@ -1,7 +1,12 @@
+import { afterAll, beforeAll, describe, expect, it } from "@jest/globals"
 import { runConformanceSuite } from "../../src/index.js"
 
-runConformanceSuite({
-  name: "@auth/kysely-adapter",
-  fixtureModule: new URL("../../src/fixtures/conformance-kysely.ts", import.meta.url),
-  expectedStoreName: "kysely",
-})
+// Jest's functions passed explicitly (pg.test.ts relies on the globals Jest injects; test/vitest/ passes Vitest's).
+runConformanceSuite(
+  {
+    name: "@auth/kysely-adapter",
+    fixtureModule: new URL("../../src/fixtures/conformance-kysely.ts", import.meta.url),
+    expectedStoreName: "kysely",
+  },
+  { afterAll, beforeAll, describe, expect, it },
+)
