@@ -9,6 +9,7 @@ export type {
   AccountPatch,
   AccountRowScope,
   AccountRow,
+  AccountScanPage,
   AccountStore,
   LockedAccount,
   StandardTokenColumns,
@@ -19,6 +20,8 @@ export { STANDARD_TOKEN_FIELDS, ADVISORY_LOCK_KEY_SQL } from "./store.js"
 export type { TokenCodec } from "./codec.js"
 export { tokenEncryption, DEFAULT_ENCRYPTED_FIELDS, ENVELOPE_MARK } from "./encryption/token-encryption.js"
 export type { TokenEncryptionCodec, TokenEncryptionOptions } from "./encryption/token-encryption.js"
+export { reencryptAccounts } from "./encryption/reencrypt.js"
+export type { ReencryptOptions, ReencryptProgress, ReencryptResult, ReencryptFailure } from "./encryption/reencrypt.js"
 export { parseEncryptionKeys } from "./encryption/keys.js"
 export type { EncryptionKey, EncryptionKeysInput } from "./encryption/keys.js"
 export {

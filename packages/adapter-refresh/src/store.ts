@@ -95,6 +95,20 @@ export interface AccountStore {
    * duplicates. Empty when there is none.
    */
   findAccounts(userId: string, provider: string): Promise<StoredAccountRow[]>
+  /**
+   * Optional (used by `reencryptAccounts`): up to `limit` account rows whose key comes after `after`
+   * in (provider, providerAccountId) order, in that order, each key once, read in one statement outside
+   * any lock. Paging by key, not offset, so rows inserted or deleted meanwhile neither shift nor repeat a page.
+   */
+  scanAccounts?(page: AccountScanPage): Promise<StoredAccountRow[]>
+}
+
+/** One page of `AccountStore.scanAccounts`. */
+export interface AccountScanPage {
+  /** Exclusive lower bound; from the first key when absent. */
+  after?: AccountKey
+  /** Positive integer. */
+  limit: number
 }
 
 /** Per-call bounds for `withAccountLock`; each overrides the store's own default for that call. */

@@ -13,13 +13,14 @@
  * `WithSchemaPlugin` or `CamelCasePlugin` on your instance does not apply to them; use a schema-qualified
  * table name (`"auth.Account"`) if your tables live outside the search path.
  */
-import type { AccountKey, AccountLockOptions, AccountStore, LockedAccount, StoredAccountRow } from "../store.js"
+import type { AccountKey, AccountLockOptions, AccountScanPage, AccountStore, LockedAccount, StoredAccountRow } from "../store.js"
 import {
   checkLockTimeout,
   lockTimeoutFor,
   quoteTableName,
   scopedLockedAccount,
   sqlFindAccounts,
+  sqlScanAccounts,
   sqlLockedAccount,
   takeAccountLock,
   type SqlRunner,
@@ -166,6 +167,10 @@ export function kyselyAccountStore(db: KyselyLike, options: KyselyAccountStoreOp
 
     async findAccounts(userId: string, provider: string): Promise<StoredAccountRow[]> {
       return sqlFindAccounts(runnerOf(db), tables, userId, provider)
+    },
+
+    async scanAccounts(page: AccountScanPage): Promise<StoredAccountRow[]> {
+      return sqlScanAccounts(runnerOf(db), tables, page)
     },
   }
 }

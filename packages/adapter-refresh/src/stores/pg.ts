@@ -10,13 +10,14 @@
  * This module does not import `pg`: the pool is typed structurally. Its SQL lives in `./sql.ts`, which
  * the Kysely store shares.
  */
-import type { AccountKey, AccountLockOptions, AccountStore, LockedAccount, StoredAccountRow } from "../store.js"
+import type { AccountKey, AccountLockOptions, AccountScanPage, AccountStore, LockedAccount, StoredAccountRow } from "../store.js"
 import {
   checkLockTimeout,
   lockTimeoutFor,
   quoteTableName,
   scopedLockedAccount,
   sqlFindAccounts,
+  sqlScanAccounts,
   sqlLockedAccount,
   takeAccountLock,
   type SqlRunner,
@@ -155,6 +156,11 @@ export function pgAccountStore(pool: PgPoolLike, options: PgAccountStoreOptions 
     async findAccounts(userId: string, provider: string): Promise<StoredAccountRow[]> {
       const run: SqlRunner = async (text, values) => (await pool.query(text, [...values])).rows
       return sqlFindAccounts(run, tables, userId, provider)
+    },
+
+    async scanAccounts(page: AccountScanPage): Promise<StoredAccountRow[]> {
+      const run: SqlRunner = async (text, values) => (await pool.query(text, [...values])).rows
+      return sqlScanAccounts(run, tables, page)
     },
   }
 }

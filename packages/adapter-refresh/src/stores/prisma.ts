@@ -8,8 +8,8 @@
  * This module does not import `@prisma/client`: the client is typed structurally and the model
  * delegates are looked up by name at run time.
  */
-import { ADVISORY_LOCK_KEY_SQL, type AccountKey, type AccountLockOptions, type AccountPatch, type AccountRow, type AccountRowScope, type AccountStore, type LockedAccount, type StoredAccountRow } from "../store.js"
-import { checkIdentifier, checkMilliseconds, checkTokenColumn, definedEntries, ownerOf, scopedLockedAccount, toStoredAccountRow } from "./sql.js"
+import { ADVISORY_LOCK_KEY_SQL, type AccountKey, type AccountLockOptions, type AccountPatch, type AccountRow, type AccountRowScope, type AccountScanPage, type AccountStore, type LockedAccount, type StoredAccountRow } from "../store.js"
+import { checkIdentifier, checkMilliseconds, checkPageLimit, checkTokenColumn, definedEntries, ownerOf, scopedLockedAccount, toStoredAccountRow } from "./sql.js"
 
 // ---------------------------------------------------------------------------------------------------
 // Structural types of the Prisma objects this store uses
@@ -38,7 +38,12 @@ export interface PrismaClientLike extends PrismaRawClientLike {
 
 /** The delegate methods used on the account model. */
 interface AccountDelegateLike {
-  findMany(args: { where: Record<string, unknown>; select?: Record<string, true> }): PromiseLike<Record<string, unknown>[]>
+  findMany(args: {
+    where: Record<string, unknown>
+    select?: Record<string, true>
+    orderBy?: Record<string, "asc" | "desc">[]
+    take?: number
+  }): PromiseLike<Record<string, unknown>[]>
   create(args: { data: Record<string, unknown> }): PromiseLike<unknown>
   updateMany(args: { where: Record<string, unknown>; data: Record<string, unknown> }): PromiseLike<unknown>
 }
@@ -191,6 +196,16 @@ export function prismaAccountStore(prisma: PrismaClientLike, options: PrismaAcco
       const accounts = delegate<AccountDelegateLike>(prisma, accountModel, ACCOUNT_METHODS, "accountModel")
       // @@id([provider, providerAccountId]) makes keys unique here; no de-duplication needed.
       const rows = await accounts.findMany({ where: { userId, provider } })
+      return rows.map(toStoredAccountRow)
+    },
+
+    async scanAccounts(page: AccountScanPage): Promise<StoredAccountRow[]> {
+      const accounts = delegate<AccountDelegateLike>(prisma, accountModel, ACCOUNT_METHODS, "accountModel")
+      const after = page.after
+      const where = after
+        ? { OR: [{ provider: { gt: after.provider } }, { provider: after.provider, providerAccountId: { gt: after.providerAccountId } }] }
+        : {}
+      const rows = await accounts.findMany({ where, orderBy: [{ provider: "asc" }, { providerAccountId: "asc" }], take: checkPageLimit(page.limit) })
       return rows.map(toStoredAccountRow)
     },
   }

@@ -12,6 +12,7 @@ import {
   type AccountPatch,
   type AccountRow,
   type AccountRowScope,
+  type AccountScanPage,
   type LockedAccount,
   type StoredAccountRow,
 } from "../store.js"
@@ -186,6 +187,25 @@ export function sqlLockedAccount(
 export async function sqlFindAccounts(run: SqlRunner, tables: SqlTables, userId: string, provider: string): Promise<StoredAccountRow[]> {
   const rows = await run(`SELECT * FROM ${tables.accounts} WHERE "userId" = $1 AND "provider" = $2`, [userId, provider])
   return uniqueByKey(rows.map(toStoredAccountRow))
+}
+
+/** `scanAccounts` in plain SQL: a keyset page, one row per key (DISTINCT ON keeps the schema's duplicates out). @internal */
+export async function sqlScanAccounts(run: SqlRunner, tables: SqlTables, page: AccountScanPage): Promise<StoredAccountRow[]> {
+  const limit = checkPageLimit(page.limit)
+  const order = `ORDER BY "provider", "providerAccountId"`
+  const rows = page.after
+    ? await run(
+        `SELECT DISTINCT ON ("provider", "providerAccountId") * FROM ${tables.accounts} WHERE ("provider", "providerAccountId") > ($1, $2) ${order} LIMIT $3`,
+        [page.after.provider, page.after.providerAccountId, limit],
+      )
+    : await run(`SELECT DISTINCT ON ("provider", "providerAccountId") * FROM ${tables.accounts} ${order} LIMIT $1`, [limit])
+  return rows.map(toStoredAccountRow)
+}
+
+/** Checks a page size. @internal */
+export function checkPageLimit(limit: number): number {
+  if (!Number.isSafeInteger(limit) || limit <= 0) throw new Error("scanAccounts: limit must be a positive integer.")
+  return limit
 }
 
 /** Keeps the first row of each (provider, providerAccountId). @internal */
