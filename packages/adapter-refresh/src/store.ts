@@ -96,9 +96,10 @@ export interface AccountStore {
    */
   findAccounts(userId: string, provider: string): Promise<StoredAccountRow[]>
   /**
-   * Optional (used by `reencryptAccounts`): up to `limit` account rows whose key comes after `after`
-   * in (provider, providerAccountId) order, in that order, each key once, read in one statement outside
-   * any lock. Paging by key, not offset, so rows inserted or deleted meanwhile neither shift nor repeat a page.
+   * Optional (used by `reencryptAccounts`): the rows of up to `limit` keys that come after `after` in
+   * (provider, providerAccountId) order, in that order, every row of each key (duplicates included),
+   * read in one statement outside any lock. Paging by key, not offset, so rows inserted or deleted
+   * meanwhile neither shift nor repeat a page.
    */
   scanAccounts?(page: AccountScanPage): Promise<StoredAccountRow[]>
 }
@@ -107,7 +108,7 @@ export interface AccountStore {
 export interface AccountScanPage {
   /** Exclusive lower bound; from the first key when absent. */
   after?: AccountKey
-  /** Positive integer. */
+  /** Most keys in the page; a positive integer. */
   limit: number
 }
 

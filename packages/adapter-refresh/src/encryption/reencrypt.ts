@@ -1,7 +1,7 @@
 import { staleFields, type TokenCodec } from "../codec.js"
 import { resolveAccountStore, type TokenSyncDatabase } from "../detect-store.js"
 import { AccountStoreError, TokenDecryptionError, TokenSyncError, UnsupportedDatabaseError, type TokenDecryptionFailure } from "../errors.js"
-import type { AccountKey, AccountStore, StoredAccountRow, TokenColumnValue } from "../store.js"
+import type { AccountKey, AccountStore, LockedAccount, StoredAccountRow, TokenColumnValue } from "../store.js"
 
 /**
  * The re-encryption job: walks the account table in key order and rewrites, with the codec's current
@@ -72,15 +72,15 @@ export async function reencryptAccounts(db: TokenSyncDatabase, options: Reencryp
   const report = async () => onProgress?.({ ...progress })
 
   walk: for (;;) {
-    const page = await storeCall(store, () => store.scanAccounts!({ ...(progress.cursor ? { after: progress.cursor } : {}), limit: batchSize }))
-    for (const row of page) {
+    const page = groupByKey(await storeCall(store, () => store.scanAccounts!({ ...(progress.cursor ? { after: progress.cursor } : {}), limit: batchSize })))
+    for (const { key, rows } of page) {
       if (signal?.aborted) {
         aborted = true
         break walk
       }
-      const key = { provider: row.provider, providerAccountId: row.providerAccountId }
-      // Most rows of a rotated table are current: only stale ones take a lock.
-      const outcome = staleFields(row.tokens, codec).length === 0 ? "current" : await rewrite(store, codec, key, options.lockTimeoutMs)
+      // Most rows of a rotated table are current: only a key with a stale row takes a lock.
+      const stale = rows.some((row) => staleFields(row.tokens, codec).length > 0)
+      const outcome = stale ? await rewrite(store, codec, key, options.lockTimeoutMs) : "current"
       progress.scanned++
       if (typeof outcome === "object") {
         progress.failed++
@@ -104,39 +104,69 @@ async function rewrite(
   key: AccountKey,
   lockTimeoutMs: number | undefined,
 ): Promise<"rewritten" | "current" | { field: string; reason: TokenDecryptionFailure }> {
-  return storeCall(store, () =>
-    store.withAccountLock(
-      key,
-      async (account) => {
-        // Re-read under the lock: a sign-in or refresh may have written since the page was read.
-        const row: StoredAccountRow | null = await account.read()
-        if (!row) return "current"
-        const stale = staleFields(row.tokens, codec)
-        if (stale.length === 0) return "current"
-        const patch: Record<string, TokenColumnValue> = {}
-        for (const field of stale) {
-          try {
-            const plain = await codec.decode(row.tokens[field] as string, field, key)
-            patch[field] = await codec.encode(plain, field, key)
-          } catch (error) {
-            // Nothing is written for this row: a value that does not decrypt is left for a human.
-            if (error instanceof TokenDecryptionError) return { field, reason: error.reason }
-            throw error
-          }
-        }
-        await account.update({ tokens: patch })
-        return "rewritten"
-      },
-      lockTimeoutMs !== undefined ? { lockTimeoutMs } : undefined,
-    ),
-  )
+  const lockOptions = lockTimeoutMs !== undefined ? { lockTimeoutMs } : undefined
+  try {
+    return await storeCall(store, () => store.withAccountLock(key, (account) => rewriteLocked(account, codec, key), lockOptions))
+  } catch (error) {
+    if (error instanceof Undecryptable) return { field: error.field, reason: error.reason }
+    throw error
+  }
+}
+
+/** Under the key's lock: re-encrypts the stale values of each owner's rows. */
+async function rewriteLocked(account: LockedAccount, codec: TokenCodec, key: AccountKey): Promise<"rewritten" | "current"> {
+  // Re-read under the lock: a sign-in or refresh may have written since the page was read.
+  const rows = await account.readAll()
+  // Updates are scoped per owner: the first row of each owner speaks for that owner's rows.
+  const patches = new Map<string, Record<string, TokenColumnValue>>()
+  for (const row of rows) {
+    if (patches.has(row.userId)) continue
+    const patch: Record<string, TokenColumnValue> = {}
+    for (const field of staleFields(row.tokens, codec)) {
+      try {
+        patch[field] = await codec.encode(await codec.decode(row.tokens[field] as string, field, key), field, key)
+      } catch (error) {
+        // Nothing is written for this key (the transaction rolls back): an undecryptable value is left for a human.
+        if (error instanceof TokenDecryptionError) throw new Undecryptable(field, error.reason)
+        throw error
+      }
+    }
+    patches.set(row.userId, patch)
+  }
+  let written = false
+  for (const [userId, patch] of patches) {
+    if (Object.keys(patch).length === 0) continue
+    await account.update({ tokens: patch }, { userId })
+    written = true
+  }
+  return written ? "rewritten" : "current"
+}
+
+/** Thrown inside the lock to roll the key's transaction back; turned into a reported failure. */
+class Undecryptable extends Error {
+  constructor(
+    readonly field: string,
+    readonly reason: TokenDecryptionFailure,
+  ) {
+    super("undecryptable")
+  }
+}
+
+function groupByKey(rows: StoredAccountRow[]): { key: AccountKey; rows: StoredAccountRow[] }[] {
+  const groups: { key: AccountKey; rows: StoredAccountRow[] }[] = []
+  for (const row of rows) {
+    const last = groups.at(-1)
+    if (last && last.key.provider === row.provider && last.key.providerAccountId === row.providerAccountId) last.rows.push(row)
+    else groups.push({ key: { provider: row.provider, providerAccountId: row.providerAccountId }, rows: [row] })
+  }
+  return groups
 }
 
 async function storeCall<T>(store: AccountStore, run: () => Promise<T>): Promise<T> {
   try {
     return await run()
   } catch (error) {
-    if (error instanceof TokenSyncError) throw error
+    if (error instanceof TokenSyncError || error instanceof Undecryptable) throw error
     throw new AccountStoreError(store.name, "re-encryption", error)
   }
 }

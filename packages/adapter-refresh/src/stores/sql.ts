@@ -189,16 +189,19 @@ export async function sqlFindAccounts(run: SqlRunner, tables: SqlTables, userId:
   return uniqueByKey(rows.map(toStoredAccountRow))
 }
 
-/** `scanAccounts` in plain SQL: a keyset page, one row per key (DISTINCT ON keeps the schema's duplicates out). @internal */
+/**
+ * `scanAccounts` in plain SQL: a keyset page of up to `limit` keys and every row of each (these schemas
+ * have no unique key, so a key may have duplicates; a page never splits a key's rows). @internal
+ */
 export async function sqlScanAccounts(run: SqlRunner, tables: SqlTables, page: AccountScanPage): Promise<StoredAccountRow[]> {
   const limit = checkPageLimit(page.limit)
-  const order = `ORDER BY "provider", "providerAccountId"`
-  const rows = page.after
-    ? await run(
-        `SELECT DISTINCT ON ("provider", "providerAccountId") * FROM ${tables.accounts} WHERE ("provider", "providerAccountId") > ($1, $2) ${order} LIMIT $3`,
-        [page.after.provider, page.after.providerAccountId, limit],
-      )
-    : await run(`SELECT DISTINCT ON ("provider", "providerAccountId") * FROM ${tables.accounts} ${order} LIMIT $1`, [limit])
+  const after = page.after ? `WHERE ("provider", "providerAccountId") > ($2, $3)` : ""
+  const values = page.after ? [limit, page.after.provider, page.after.providerAccountId] : [limit]
+  const rows = await run(
+    `SELECT a.* FROM ${tables.accounts} a JOIN (SELECT DISTINCT "provider", "providerAccountId" FROM ${tables.accounts} ${after} ` +
+      `ORDER BY "provider", "providerAccountId" LIMIT $1) page USING ("provider", "providerAccountId") ORDER BY a."provider", a."providerAccountId"`,
+    values,
+  )
   return rows.map(toStoredAccountRow)
 }
 
