@@ -1,4 +1,4 @@
-import type { AdapterAccount, AdapterAccountType } from "@auth/core/adapters"
+import type { AdapterAccount, AdapterAccountType } from "./authjs-types.js"
 import { decodeTokens, decodeTokensLeniently, encodeTokens, staleFields, type TokenCodec } from "./codec.js"
 import { AccountLinkedToAnotherUserError, AccountStoreError, AmbiguousAccountOwnerError, TokenSyncError } from "./errors.js"
 import {

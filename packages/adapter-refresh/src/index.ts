@@ -1,5 +1,6 @@
 export { withTokenSync } from "./with-token-sync.js"
-export type { TokenSyncAdapter, TokenSyncMethods, TokenSyncOptions, SignInEventMessage } from "./with-token-sync.js"
+export type { TokenSyncAdapter, TokenSyncMethods, TokenSyncOptions } from "./with-token-sync.js"
+export type { AdapterAccount as TokenSyncAccount, AdapterUser as TokenSyncUser, AuthjsAdapter, LinkableAccount, SignInAccount, SignInEventMessage } from "./authjs-types.js"
 export type { SyncableAccount } from "./account-sync.js"
 export { resolveAccountStore, isAccountStore } from "./detect-store.js"
 export type { TokenSyncDatabase } from "./detect-store.js"

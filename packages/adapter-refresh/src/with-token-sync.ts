@@ -1,29 +1,23 @@
-import type { Adapter, AdapterAccount, AdapterUser } from "@auth/core/adapters"
-import type { Account, User } from "@auth/core/types"
 import { createAccountSync, type AccountSyncOptions, type SyncableAccount } from "./account-sync.js"
 import { resolveAccountStore, type TokenSyncDatabase } from "./detect-store.js"
 import { RefreshNotConfiguredError } from "./errors.js"
 import { createRefreshEngine, type AccessTokenResult, type GetAccessTokenParams, type RefreshOptions } from "./refresh/engine.js"
 import type { AccountKey, AccountStore } from "./store.js"
+import type { AdapterAccount, AdapterUser, AuthjsAdapter, LinkableAccount, SignInEventMessage } from "./authjs-types.js"
 
 export interface TokenSyncOptions extends Omit<AccountSyncOptions, "reauthColumn"> {
   /** Enables `getAccessToken`: which providers to refresh and how. */
   refresh?: RefreshOptions
 }
 
-/** What `events.signIn` receives from Auth.js (a structural subset, so any Auth.js version fits). */
-export interface SignInEventMessage {
-  user: Pick<User, "id">
-  account?: Account | null
-}
-
 export interface TokenSyncMethods {
   /**
    * An upsert on (provider, providerAccountId): a new account is inserted; the same user's existing row
    * gets the tokens merged; an orphaned row (its user deleted) is re-pointed; a row of another existing
-   * user is refused with `AccountLinkedToAnotherUserError` and nothing is written.
+   * user is refused with `AccountLinkedToAnotherUserError` and nothing is written. Resolves to the stored
+   * account, typed as the account Auth.js passed (so the method fits v4's and v5's `Adapter` alike).
    */
-  linkAccount(account: AdapterAccount): Promise<AdapterAccount>
+  linkAccount<T extends LinkableAccount>(account: T): Promise<T>
   /** The wrapped adapter's look-up; when `ref` carries tokens they are synced first. */
   getUserByAccount(ref: SyncableAccount): Promise<AdapterUser | null>
   /**
@@ -33,7 +27,7 @@ export interface TokenSyncMethods {
    */
   syncAccount(account: SyncableAccount): Promise<AdapterAccount | null>
   /**
-   * Pass as Auth.js `events` (or call `syncAccount` from your own `events.signIn`): on a returning
+   * Pass as Auth.js `events` (or call it from your own `events.signIn`): on a returning
    * sign-in Auth.js gives the fresh tokens to no adapter method, only to this event.
    */
   events: { signIn(message: SignInEventMessage): Promise<void> }
@@ -48,10 +42,11 @@ export interface TokenSyncMethods {
   accountStore: AccountStore
 }
 
-export type TokenSyncAdapter<A extends Adapter = Adapter> = Omit<A, keyof TokenSyncMethods> & TokenSyncMethods
+/** The wrapped adapter: the input adapter's own methods, with its type, plus the token-sync methods. */
+export type TokenSyncAdapter<A extends AuthjsAdapter = AuthjsAdapter> = Omit<A, keyof TokenSyncMethods> & TokenSyncMethods
 
 /** Own enumerable methods as they are; methods of a class-based adapter bound to it (Auth.js calls them unbound). */
-function passThroughMethods(adapter: Adapter): Record<string, unknown> {
+function passThroughMethods(adapter: AuthjsAdapter): Record<string, unknown> {
   const out: Record<string, unknown> = {}
   for (let proto = Object.getPrototypeOf(adapter); proto && proto !== Object.prototype; proto = Object.getPrototypeOf(proto)) {
     for (const name of Object.getOwnPropertyNames(proto)) {
@@ -71,7 +66,7 @@ const hasTokens = (ref: Record<string, unknown>, columns: readonly string[]): bo
  *   const adapter = withTokenSync(PrismaAdapter(prisma), prisma)
  *   NextAuth({ adapter, events: adapter.events, providers: [...] })
  */
-export function withTokenSync<A extends Adapter>(adapter: A, db: TokenSyncDatabase, options: TokenSyncOptions = {}): TokenSyncAdapter<A> {
+export function withTokenSync<A extends AuthjsAdapter>(adapter: A, db: TokenSyncDatabase, options: TokenSyncOptions = {}): TokenSyncAdapter<A> {
   const accountStore = resolveAccountStore(db)
   const { refresh, ...syncOptions } = options
   const sync = createAccountSync(accountStore, { ...syncOptions, ...(refresh?.reauthColumn ? { reauthColumn: refresh.reauthColumn } : {}) })
@@ -101,13 +96,13 @@ export function withTokenSync<A extends Adapter>(adapter: A, db: TokenSyncDataba
     : {}
 
   const methods: TokenSyncMethods = {
-    async linkAccount(account) {
-      return (await sync.upsert(account, "link")) as AdapterAccount
+    async linkAccount<T extends LinkableAccount>(account: T): Promise<T> {
+      return (await sync.upsert(account, "link")) as unknown as T
     },
     async getUserByAccount(ref) {
       if (hasTokens(ref, sync.columns)) await sync.upsert(ref, "sync")
       const key: AccountKey = { provider: ref.provider, providerAccountId: ref.providerAccountId }
-      return baseGetUserByAccount ? ((await baseGetUserByAccount(key)) ?? null) : null
+      return baseGetUserByAccount ? (((await baseGetUserByAccount(key)) as AdapterUser | null | undefined) ?? null) : null
     },
     syncAccount: (account) => sync.upsert(account, "sync"),
     events: {

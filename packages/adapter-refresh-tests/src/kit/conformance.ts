@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto"
 import { inspect } from "node:util"
-import type { AdapterAccount, AdapterUser } from "@auth/core/adapters"
+import type { Adapter, AdapterAccount, AdapterUser } from "@auth/core/adapters"
 import {
   AccountLinkedToAnotherUserError,
   InvalidAccountInputError,
@@ -57,7 +57,7 @@ export function runConformanceSuite(target: ConformanceTarget, runner?: TestRunn
   let database: IsolatedDatabase
   let fixtureModule: ConformanceFixtureModule
   let fixture: ConformanceFixture
-  let adapter: TokenSyncAdapter
+  let adapter: TokenSyncAdapter<Adapter>
   const moduleUrl = (): string => (target.fixtureModule instanceof URL ? target.fixtureModule.href : target.fixtureModule)
 
   const newUser = async (): Promise<AdapterUser> => {

@@ -13,7 +13,7 @@
  *      merged through the sign-in merge policy and committed. A sign-in landing meanwhile waits for the
  *      lock, so it is applied after the refresh and an older refresh result never overwrites it.
  */
-import type { AdapterAccount } from "@auth/core/adapters"
+import type { AdapterAccount } from "../authjs-types.js"
 import type { AccountSync, StoredView } from "../account-sync.js"
 import {
   AccountNotLinkedError,

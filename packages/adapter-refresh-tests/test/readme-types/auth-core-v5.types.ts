@@ -1,0 +1,57 @@
+/**
+ * Type test, checked by `pnpm typecheck` (tsc, strict): the README's lines compile unchanged against
+ * @auth/core's `AuthConfig` (what next-auth 5's `NextAuth(config)` takes), with each @auth/* adapter, and
+ * `refresh.providers` takes @auth/core's provider objects. No casts. next-auth 5 itself is checked by
+ * scripts/check-npm-install.sh, which installs it from npm.
+ */
+import type { AuthConfig } from "@auth/core"
+import type { Adapter } from "@auth/core/adapters"
+import Google from "@auth/core/providers/google"
+import Keycloak from "@auth/core/providers/keycloak"
+import GitHub from "@auth/core/providers/github"
+import { PrismaAdapter } from "@auth/prisma-adapter"
+import { KyselyAdapter, type Database } from "@auth/kysely-adapter"
+import PostgresAdapter from "@auth/pg-adapter"
+import { withTokenSync } from "authjs-adapter-refresh"
+import type { Kysely } from "kysely"
+import type { Pool } from "pg"
+import type { PrismaClient } from "../../generated/prisma/client"
+
+declare const prisma: PrismaClient
+declare const db: Kysely<Database>
+declare const pool: Pool
+
+// README quick starts.
+const adapter = withTokenSync(PrismaAdapter(prisma), prisma)
+export const config: AuthConfig = { adapter, events: adapter.events, providers: [/* ... */] }
+const kysely = withTokenSync(KyselyAdapter(db), db)
+export const kyselyConfig: AuthConfig = { adapter: kysely, events: kysely.events, providers: [] }
+const pg = withTokenSync(PostgresAdapter(pool), pool)
+export const pgConfig: AuthConfig = { adapter: pg, events: pg.events, providers: [] }
+
+// The wrapped adapter keeps the input adapter's type.
+export const keepsType: Adapter = adapter
+
+// README, "your own events.signIn".
+export const ownEvents: AuthConfig = {
+  adapter,
+  providers: [],
+  events: {
+    async signIn(message) {
+      await adapter.events.signIn(message)
+      // ...your own code
+    },
+  },
+}
+
+// README, getAccessToken: the same provider objects as Auth.js.
+const google = Google({ clientId: "id", clientSecret: "secret" })
+const providers = [google, Keycloak({ clientId: "id", clientSecret: "s", issuer: "https://kc.example/realms/r" }), GitHub({ clientId: "id", clientSecret: "s" })]
+export const refreshing = withTokenSync(PrismaAdapter(prisma), prisma, { refresh: { providers } })
+export const refreshingConfig: AuthConfig = { adapter: refreshing, events: refreshing.events, providers }
+
+// Negative checks: these must stay errors, or the lines above prove nothing.
+// @ts-expect-error a value that shares no method with an Auth.js adapter is not an adapter
+withTokenSync({ notAnAdapter: true }, prisma)
+// @ts-expect-error a provider object needs an id
+withTokenSync(PrismaAdapter(prisma), prisma, { refresh: { providers: [{ clientId: "x" }] } })
