@@ -24,7 +24,7 @@ since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 npm_i() { npm i --no-audit --no-fund --loglevel=error "$@"; }
 
 t=$(now)
-pnpm --filter authjs-adapter-refresh run build >/dev/null 2>&1
+# The package's prepack builds dist, as a publish would.
 (cd packages/adapter-refresh && pnpm pack --pack-destination "$work" >/dev/null)
 tarball="$(ls "$work"/authjs-adapter-refresh-*.tgz)"
 echo "==> packed $(basename "$tarball") in $(since "$t") s"

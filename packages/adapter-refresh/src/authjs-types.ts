@@ -45,8 +45,9 @@ export interface AdapterUser {
 }
 
 /**
- * The adapter methods Auth.js knows, as far as the wrapper needs them: it calls only `getUserByAccount`
- * (with the keys) and passes every other method through unchanged. Listing the names keeps any real
+ * The adapter methods Auth.js knows, as far as the wrapper needs them: it calls `getUserByAccount` (with
+ * the keys), `getAccount` and `unlinkAccount` (to decrypt their results) and passes every other method
+ * through unchanged. Listing the names keeps any real
  * adapter, v4 or v5, assignable while a value that shares no method with an adapter is refused.
  */
 export interface AuthjsAdapter {
@@ -57,8 +58,8 @@ export interface AuthjsAdapter {
   updateUser?: unknown
   deleteUser?: unknown
   linkAccount?: unknown
-  unlinkAccount?: unknown
-  getAccount?: unknown
+  unlinkAccount?: (ref: { provider: string; providerAccountId: string }) => unknown
+  getAccount?: (providerAccountId: string, provider: string) => unknown
   createSession?: unknown
   getSessionAndUser?: unknown
   updateSession?: unknown
@@ -77,6 +78,14 @@ export interface SignInAccount {
   provider: string
   providerAccountId: string
   userId?: string
+  access_token?: string
+  refresh_token?: string
+  expires_at?: number
+  expires_in?: number
+  id_token?: string
+  scope?: string
+  token_type?: string
+  session_state?: unknown
 }
 
 /** What `events.signIn` receives from Auth.js v4 and v5 (a structural subset of both). */

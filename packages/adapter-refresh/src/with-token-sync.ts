@@ -110,7 +110,7 @@ export function withTokenSync<A extends AuthjsAdapter>(adapter: A, db: TokenSync
         if (!account || (account.type !== "oauth" && account.type !== "oidc")) return
         // The owner is Auth.js's user, never a field of `account`: Auth.js spreads the provider's raw token
         // response into `account`, so any extra field there (a `userId` among them) is the provider's word.
-        const { userId: _fromProvider, ...tokens } = account as Account & { userId?: unknown }
+        const { userId: _fromProvider, ...tokens } = account
         await sync.upsert(user.id === undefined || user.id === null ? tokens : { ...tokens, userId: user.id }, "sync")
       },
     },

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "@jest/globals"
 import { randomUUID } from "node:crypto"
-import type { AdapterAccount } from "@auth/core/adapters"
+import type { Adapter, AdapterAccount } from "@auth/core/adapters"
 import { ENVELOPE_MARK, tokenEncryption, withTokenSync, type TokenEncryptionCodec, type TokenSyncAdapter } from "authjs-adapter-refresh"
 import { copyEveryTable, findPgDump, pgDump, randomKeyString } from "../../src/encryption/at-rest.js"
 import { startAuthApp, type AuthApp } from "../../src/harness/auth-app.js"
@@ -23,9 +23,9 @@ describe.each(FLAVOURS)("encryption at rest, %s store on real PostgreSQL", (flav
   let op: TestOidcProvider
   let app: AuthApp
   let codec: TokenEncryptionCodec
-  let adapter: TokenSyncAdapter
+  let adapter: TokenSyncAdapter<Adapter>
   /** The same database without encryption: how rows looked before the feature. */
-  let plainAdapter: TokenSyncAdapter
+  let plainAdapter: TokenSyncAdapter<Adapter>
 
   beforeAll(async () => {
     database = await testDatabase(`enc_${flavour}`)
