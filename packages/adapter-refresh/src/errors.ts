@@ -8,6 +8,7 @@ export type TokenSyncErrorCode =
   | "AMBIGUOUS_ACCOUNT_OWNER"
   | "UNSUPPORTED_DATABASE"
   | "ACCOUNT_STORE_FAILED"
+  | "ACCOUNT_SCHEMA_MISMATCH"
   | "REFRESH_INVALID_GRANT"
   | "PROVIDER_UNAVAILABLE"
   | "ACCOUNT_NOT_LINKED"
@@ -111,6 +112,41 @@ export class AccountStoreError extends TokenSyncError {
     this.sqlState = sqlState
   }
 }
+
+/**
+ * The database lacks a table (or Prisma model) or a column the store looked for. The message names what
+ * was looked for and which option sets it; the transaction was rolled back and nothing was written.
+ */
+export class AccountSchemaError extends TokenSyncError {
+  readonly store: string
+  /** The table (SQL stores) or model delegate (Prisma) the store looked for, as configured. */
+  readonly table: string
+  /** The missing column, when a column (not the whole table) is missing and its name is known. */
+  readonly column: string | undefined
+  /** Where the name comes from, e.g. `pgAccountStore(pool, { accountsTable })`. */
+  readonly option: string
+  /** The SQLSTATE (42P01, 42703) or Prisma code (P2021, P2022) reported. */
+  readonly driverErrorCode: string | undefined
+  constructor(details: { store: string; table: string; column?: string; option: string; driverErrorCode?: string; hint?: string; atConstruction?: boolean; kind?: "table" | "model" }) {
+    const { store, table, column, option, driverErrorCode } = details
+    const what = column === undefined ? `${details.kind ?? "table"} "${table}", which does not exist` : `column "${column}" in "${table}", which has no such column`
+    super(
+      "ACCOUNT_SCHEMA_MISMATCH",
+      `The ${store} account store looked for the ${what}${driverErrorCode ? ` (${driverErrorCode})` : ""}. ` +
+        `${column === undefined ? `The name is set by ${option}` : `The table is set by ${option}; ${details.hint ?? "the column is part of the adapter's documented schema"}`}. ` +
+        (details.atConstruction ? "The store was not created." : "The transaction was rolled back and nothing was written."),
+    )
+    this.store = store
+    this.table = table
+    this.column = column
+    this.option = option
+    this.driverErrorCode = driverErrorCode
+  }
+}
+
+/** Where token columns beyond the standard ones come from, for a missing-column message. */
+export const TOKEN_COLUMN_HINT =
+  "token columns besides the seven standard ones come from withTokenSync's tokenFields and refresh.reauthColumn, and must exist in your schema"
 
 /** Five digits or upper-case letters: only a well-formed SQLSTATE is kept, never free text from a driver. */
 const SQLSTATE = /^[0-9A-Z]{5}$/

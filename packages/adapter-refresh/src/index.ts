@@ -32,6 +32,7 @@ export {
   AmbiguousAccountOwnerError,
   UnsupportedDatabaseError,
   AccountStoreError,
+  AccountSchemaError,
   RefreshTokenError,
   ProviderUnavailableError,
   AccountNotLinkedError,

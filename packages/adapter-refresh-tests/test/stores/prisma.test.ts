@@ -1,6 +1,7 @@
 import { describe, expect, test } from "@jest/globals"
 import { isKysely } from "authjs-adapter-refresh/stores/kysely"
 import { isPgClient, isPgPool } from "authjs-adapter-refresh/stores/pg"
+import { AccountSchemaError } from "authjs-adapter-refresh"
 import { isPrismaClient, prismaAccountStore } from "authjs-adapter-refresh/stores/prisma"
 import type { PrismaClient } from "../../generated/prisma/client.js"
 import { deferred, describeStore, freshKey } from "./store-suite.js"
@@ -27,6 +28,7 @@ describeStore({
     describe("options", () => {
       test("a missing model delegate is reported at construction, naming the option", () => {
         expect(() => prismaAccountStore(prisma(), { accountModel: "oauthAccount" })).toThrow(/no model delegate "oauthAccount".*accountModel/)
+        expect(() => prismaAccountStore(prisma(), { accountModel: "oauthAccount" })).toThrow(AccountSchemaError)
         expect(() => prismaAccountStore(prisma(), { userModel: "person" })).toThrow(/no model delegate "person".*userModel/)
         expect(() => prismaAccountStore(prisma(), { accountModel: "account; --" })).toThrow(/Invalid accountModel/)
         expect(() => prismaAccountStore(prisma(), { transactionTimeoutMs: 0 })).toThrow(/transactionTimeoutMs/)

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, test } from "@jest/globals"
 import {
   ADVISORY_LOCK_KEY_SQL,
   AccountLinkedToAnotherUserError,
+  AccountSchemaError,
   AmbiguousAccountOwnerError,
   withTokenSync,
   type AccountKey,
@@ -14,6 +15,7 @@ import {
   type LockedAccount,
   type TokenSyncDatabase,
 } from "authjs-adapter-refresh"
+import { inspect } from "node:util"
 import pg from "pg"
 import {
   applySchema,
@@ -500,6 +502,81 @@ export function describeStore(spec: StoreSuiteSpec): void {
         await expect(account.update({ tokens: { access_token: "x" } }, undefined as never)).rejects.toThrow(/scope\.userId/)
       })
       expect(await fixtureA.accountRows(key)).toEqual(before)
+    })
+
+    describe("a schema that lacks what the store looks for", () => {
+      /** A database with the flavour's schema, changed by `alter`, and a fixture on it; dropped afterwards. */
+      async function brokenSchema<T>(alter: string, body: (fixture: DatabaseFixture<unknown>) => Promise<T>): Promise<T> {
+        const broken = await testDatabase(`stores ${flavour} broken`)
+        let fixture: DatabaseFixture<unknown> | undefined
+        try {
+          await applySchema(flavour, broken.url)
+          const pool = new pg.Pool({ connectionString: broken.url })
+          await pool.query(alter).finally(() => pool.end())
+          fixture = await createFixture(flavour, broken.url)
+          return await body(fixture)
+        } finally {
+          await fixture?.close()
+          await broken.drop()
+        }
+      }
+      const accounts = SCHEMA_TABLES[flavour].accounts
+      const optionOf: Record<Flavour, RegExp> = {
+        pg: /pgAccountStore\(pool, \{ accountsTable \}\)/,
+        kysely: /kyselyAccountStore\(db, \{ accountTable \}\)/,
+        prisma: /prismaAccountStore\(prisma, \{ accountModel \}\)/,
+      }
+
+      test("a missing accounts table: the error names the table the store looked for and the option that sets it", async () => {
+        await brokenSchema(`DROP TABLE ${accounts} CASCADE`, async (fixture) => {
+          const key = freshKey("no-table")
+          const secret = `at-secret-${key.providerAccountId}`
+          const wrapped = withTokenSync(fixture.adapter, fixture.db as TokenSyncDatabase)
+          for (const attempt of [
+            () => wrapped.syncAccount({ ...key, userId: "1", access_token: secret }),
+            () => fixture.store.findAccounts("1", key.provider),
+          ]) {
+            const failure = await attempt().then(() => undefined, (error: unknown) => error)
+            expect(failure).toBeInstanceOf(AccountSchemaError)
+            const message = (failure as Error).message
+            expect(message).toMatch(flavour === "pg" ? /"accounts"/ : flavour === "kysely" ? /"Account"/ : /"account"/)
+            expect(message).toMatch(optionOf[flavour])
+            expect(inspect(failure, { depth: 10 })).not.toContain(secret)
+          }
+        })
+      })
+
+      test("a missing column: the error names the column, the table and where the column comes from", async () => {
+        await brokenSchema(`ALTER TABLE ${accounts} DROP COLUMN "session_state"`, async (fixture) => {
+          const key = freshKey("no-column")
+          const userId = await fixture.insertUser(`${key.providerAccountId}@example.test`)
+          const secret = `at-secret-${key.providerAccountId}`
+          const wrapped = withTokenSync(fixture.adapter, fixture.db as TokenSyncDatabase)
+          const failure = await wrapped
+            .linkAccount({ ...key, userId, type: "oidc", access_token: secret, session_state: "ss" })
+            .then(() => undefined, (error: unknown) => error)
+          expect(failure).toBeInstanceOf(AccountSchemaError)
+          expect((failure as AccountSchemaError).column).toBe("session_state")
+          expect((failure as Error).message).toMatch(/"session_state"/)
+          expect((failure as Error).message).toMatch(optionOf[flavour])
+          expect((failure as Error).message).toMatch(/tokenFields/)
+          expect(inspect(failure, { depth: 10 })).not.toContain(secret)
+          expect(await fixture.accountRows(key)).toEqual([])
+        })
+      })
+
+      test("a tokenFields column the table lacks: the error names it", async () => {
+        const key = freshKey("no-extra")
+        const userId = await fixtureA.insertUser(`${key.providerAccountId}@example.test`)
+        const wrapped = withTokenSync(fixtureA.adapter, fixtureA.db as TokenSyncDatabase, { tokenFields: ["not_in_schema"] })
+        const failure = await wrapped
+          .linkAccount({ ...key, userId, type: "oidc", access_token: "at", not_in_schema: "x" } as never)
+          .then(() => undefined, (error: unknown) => error)
+        expect(failure).toBeInstanceOf(AccountSchemaError)
+        expect((failure as AccountSchemaError).column).toBe("not_in_schema")
+        expect((failure as Error).message).toMatch(/tokenFields/)
+        expect(await fixtureA.accountRows(key)).toEqual([])
+      })
     })
 
     if (spec.allowsDuplicates) {

@@ -136,6 +136,11 @@ export function kyselyAccountStore(db: KyselyLike, options: KyselyAccountStoreOp
   const tables: SqlTables = {
     accounts: quoteTableName(options.accountTable ?? "Account", "account table name"),
     users: quoteTableName(options.userTable ?? "User", "user table name"),
+    store: name,
+    origin: {
+      accounts: { name: options.accountTable ?? "Account", option: "kyselyAccountStore(db, { accountTable })" },
+      users: { name: options.userTable ?? "User", option: "kyselyAccountStore(db, { userTable })" },
+    },
   }
   const lockTimeoutMs = checkLockTimeout(options.lockTimeoutMs, "kyselyAccountStore")
   const { generateId = false } = options

@@ -115,6 +115,11 @@ export function pgAccountStore(pool: PgPoolLike, options: PgAccountStoreOptions 
   const tables: SqlTables = {
     accounts: quoteTableName(options.accountsTable ?? "accounts", "accounts table name"),
     users: quoteTableName(options.usersTable ?? "users", "users table name"),
+    store: name,
+    origin: {
+      accounts: { name: options.accountsTable ?? "accounts", option: "pgAccountStore(pool, { accountsTable })" },
+      users: { name: options.usersTable ?? "users", option: "pgAccountStore(pool, { usersTable })" },
+    },
   }
   const lockTimeoutMs = checkLockTimeout(options.lockTimeoutMs, "pgAccountStore")
 

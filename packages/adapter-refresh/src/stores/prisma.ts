@@ -9,6 +9,7 @@
  * delegates are looked up by name at run time.
  */
 import { ADVISORY_LOCK_KEY_SQL, type AccountKey, type AccountLockOptions, type AccountPatch, type AccountRow, type AccountRowScope, type AccountScanPage, type AccountStore, type LockedAccount, type StoredAccountRow } from "../store.js"
+import { AccountSchemaError, TOKEN_COLUMN_HINT } from "../errors.js"
 import { checkIdentifier, checkMilliseconds, checkPageLimit, checkTokenColumn, definedEntries, ownerOf, scopedLockedAccount, toStoredAccountRow } from "./sql.js"
 
 // ---------------------------------------------------------------------------------------------------
@@ -102,12 +103,51 @@ function delegate<D>(client: unknown, property: string, methods: readonly string
     typeof candidate === "object" && candidate !== null &&
     methods.every((method) => typeof (candidate as Record<string, unknown>)[method] === "function")
   if (!ok) {
-    throw new Error(
-      `prismaAccountStore: the Prisma client has no model delegate "${property}"; ` +
-        `set the "${option}" option to the delegate's property name (the model name with a lower-case first letter).`,
-    )
+    // Typed like a missing table: the store looked for a model that is not there.
+    throw new AccountSchemaError({
+      store: "prisma",
+      kind: "model",
+      table: property,
+      option: `prismaAccountStore(prisma, { ${option} }): the Prisma client has no model delegate "${property}"; set ${option} to the delegate's property name (the model name with a lower-case first letter)`,
+      atConstruction: true,
+    })
   }
   return candidate as D
+}
+
+const IDENTIFIER_AT_END = /(?:^|\.)([A-Za-z_][A-Za-z0-9_]*)$/
+const UNKNOWN_ARGUMENT = /Unknown argument `([A-Za-z_][A-Za-z0-9_]*)`/
+
+/**
+ * Turns Prisma's "table does not exist" (P2021), "column does not exist" (P2022) and "unknown argument"
+ * (a field the model lacks, e.g. from tokenFields) into an `AccountSchemaError` naming the model, the
+ * column and the option that sets it; any other error is returned as it is. A column name is only taken
+ * from the error when it is one the store sent (`sent`) or a plain identifier from Prisma's metadata.
+ */
+function schemaMismatch(error: unknown, model: string, option: string, sent: readonly string[] = []): unknown {
+  if (typeof error !== "object" || error === null) return error
+  const { code, meta, name, message } = error as { code?: unknown; meta?: { driverAdapterError?: { cause?: { column?: unknown } }; column?: unknown }; name?: unknown; message?: unknown }
+  const store = "prisma"
+  if (code === "P2021") return new AccountSchemaError({ store, kind: "model", table: model, option, driverErrorCode: code })
+  if (code === "P2022") {
+    const raw = meta?.column ?? meta?.driverAdapterError?.cause?.column
+    const column = (typeof raw === "string" ? IDENTIFIER_AT_END.exec(raw)?.[1] : undefined) ?? "(unknown)"
+    return new AccountSchemaError({ store, kind: "model", table: model, column, option, driverErrorCode: code, hint: TOKEN_COLUMN_HINT })
+  }
+  if (name === "PrismaClientValidationError" && typeof message === "string") {
+    const column = UNKNOWN_ARGUMENT.exec(message)?.[1]
+    if (column !== undefined && sent.includes(column)) return new AccountSchemaError({ store, kind: "model", table: model, column, option, hint: TOKEN_COLUMN_HINT })
+  }
+  return error
+}
+
+/** Runs a delegate call, with schema errors made explicit. */
+async function onModel<T>(call: () => PromiseLike<T>, model: string, option: string, sent?: readonly string[]): Promise<T> {
+  try {
+    return await call()
+  } catch (error) {
+    throw schemaMismatch(error, model, option, sent)
+  }
 }
 
 const ACCOUNT_METHODS = ["findMany", "create", "updateMany"] as const
@@ -128,6 +168,8 @@ export function prismaAccountStore(prisma: PrismaClientLike, options: PrismaAcco
   if (!isPrismaClient(prisma)) throw new TypeError("prismaAccountStore: expected a Prisma Client.")
   const accountModel = checkIdentifier(options.accountModel ?? "account", "accountModel")
   const userModel = checkIdentifier(options.userModel ?? "user", "userModel")
+  const accountOption = "prismaAccountStore(prisma, { accountModel })"
+  const userOption = "prismaAccountStore(prisma, { userModel })"
   // Fail at construction, not at the first sign-in, when the delegates are not there.
   delegate<AccountDelegateLike>(prisma, accountModel, ACCOUNT_METHODS, "accountModel")
   delegate<UserDelegateLike>(prisma, userModel, USER_METHODS, "userModel")
@@ -163,15 +205,18 @@ export function prismaAccountStore(prisma: PrismaClientLike, options: PrismaAcco
         const accounts = delegate<AccountDelegateLike>(tx, accountModel, ACCOUNT_METHODS, "accountModel")
         const users = delegate<UserDelegateLike>(tx, userModel, USER_METHODS, "userModel")
         const where = { provider: key.provider, providerAccountId: key.providerAccountId }
+        const onAccounts = <R,>(call: () => PromiseLike<R>, sent?: readonly string[]) => onModel(call, accountModel, accountOption, sent)
         const scoped = scopedLockedAccount(
           {
             async readAll() {
               // @@id([provider, providerAccountId]) allows one row; a schema without it may hold more.
-              return (await accounts.findMany({ where })).map(toStoredAccountRow)
+              return (await onAccounts(() => accounts.findMany({ where }))).map(toStoredAccountRow)
             },
-            userExists: async (userId: string) => (await users.findFirst({ where: { id: userId }, select: { id: true } })) != null,
+            userExists: async (userId: string) =>
+              (await onModel(() => users.findFirst({ where: { id: userId }, select: { id: true } }), userModel, userOption)) != null,
             async insert(row: AccountRow) {
-              await accounts.create({ data: { ...tokenData(row.tokens), ...where, userId: row.userId, type: row.type } })
+              const data = { ...tokenData(row.tokens), ...where, userId: row.userId, type: row.type }
+              await onAccounts(() => accounts.create({ data }), Object.keys(data))
             },
             async update(patch: AccountPatch, scope: AccountRowScope) {
               const owner = ownerOf(scope)
@@ -179,7 +224,7 @@ export function prismaAccountStore(prisma: PrismaClientLike, options: PrismaAcco
               if (patch.userId !== undefined) data.userId = patch.userId
               if (Object.keys(data).length === 0) return
               // Scoped to the owner: another user's row of the same key is never touched.
-              await accounts.updateMany({ where: { ...where, userId: owner }, data })
+              await onAccounts(() => accounts.updateMany({ where: { ...where, userId: owner }, data }), Object.keys(data))
             },
           },
           "prismaAccountStore",
@@ -195,7 +240,7 @@ export function prismaAccountStore(prisma: PrismaClientLike, options: PrismaAcco
     async findAccounts(userId: string, provider: string): Promise<StoredAccountRow[]> {
       const accounts = delegate<AccountDelegateLike>(prisma, accountModel, ACCOUNT_METHODS, "accountModel")
       // @@id([provider, providerAccountId]) makes keys unique here; no de-duplication needed.
-      const rows = await accounts.findMany({ where: { userId, provider } })
+      const rows = await onModel(() => accounts.findMany({ where: { userId, provider } }), accountModel, accountOption)
       return rows.map(toStoredAccountRow)
     },
 
@@ -205,7 +250,11 @@ export function prismaAccountStore(prisma: PrismaClientLike, options: PrismaAcco
       const where = after
         ? { OR: [{ provider: { gt: after.provider } }, { provider: after.provider, providerAccountId: { gt: after.providerAccountId } }] }
         : {}
-      const rows = await accounts.findMany({ where, orderBy: [{ provider: "asc" }, { providerAccountId: "asc" }], take: checkPageLimit(page.limit) })
+      const rows = await onModel(
+        () => accounts.findMany({ where, orderBy: [{ provider: "asc" }, { providerAccountId: "asc" }], take: checkPageLimit(page.limit) }),
+        accountModel,
+        accountOption,
+      )
       return rows.map(toStoredAccountRow)
     },
   }

@@ -16,6 +16,7 @@ import {
   type LockedAccount,
   type StoredAccountRow,
 } from "../store.js"
+import { AccountSchemaError, TOKEN_COLUMN_HINT } from "../errors.js"
 
 // ---------------------------------------------------------------------------------------------------
 // Identifiers and SQL shared by the pg and Kysely stores
@@ -90,10 +91,42 @@ export function toStoredAccountRow(row: Record<string, unknown>): StoredAccountR
 /** Runs one parameterised statement (`$1`, `$2`, ...) and returns its rows. @internal */
 export type SqlRunner = (text: string, values: readonly unknown[]) => Promise<Record<string, unknown>[]>
 
-/** Quoted, validated table names. @internal */
+/** Quoted, validated table names, and what the user sets each with (for errors). @internal */
 export interface SqlTables {
   accounts: string
   users: string
+  /** The store's name in errors, e.g. "pg". */
+  store: string
+  /** The names as configured and the option that sets each, e.g. `pgAccountStore(pool, { accountsTable })`. */
+  origin: Record<"accounts" | "users", { name: string; option: string }>
+}
+
+/** Columns the database reported missing are names we sent: plain identifiers, never values. */
+const MISSING_COLUMN = /column "([A-Za-z_][A-Za-z0-9_]*)"/
+
+/**
+ * Turns "undefined table" (42P01) and "undefined column" (42703) from PostgreSQL into an
+ * `AccountSchemaError` naming the table the statement used and the option that sets it; any other error
+ * is returned as it is. @internal
+ */
+export function schemaMismatch(error: unknown, tables: SqlTables, table: "accounts" | "users"): unknown {
+  const code = typeof error === "object" && error !== null ? (error as { code?: unknown }).code : undefined
+  if (code !== "42P01" && code !== "42703") return error
+  const { name, option } = tables.origin[table]
+  const message = error instanceof Error ? error.message : ""
+  const column = code === "42703" ? (MISSING_COLUMN.exec(message)?.[1] ?? "(unknown)") : undefined
+  return new AccountSchemaError({ store: tables.store, table: name, column, option, driverErrorCode: code, hint: TOKEN_COLUMN_HINT })
+}
+
+/** `run`, with schema errors of statements on `table` made explicit. @internal */
+function on(run: SqlRunner, tables: SqlTables, table: "accounts" | "users"): SqlRunner {
+  return async (text, values) => {
+    try {
+      return await run(text, values)
+    } catch (error) {
+      throw schemaMismatch(error, tables, table)
+    }
+  }
 }
 
 /** The statements that open an account transaction: optional lock_timeout, then the advisory lock. @internal */
@@ -130,14 +163,16 @@ export function sqlLockedAccount(
   insertDefaults: () => Record<string, unknown> = () => ({}),
 ): LockedAccount {
   const byKey = `"provider" = $1 AND "providerAccountId" = $2`
+  const accounts = on(run, tables, "accounts")
+  const users = on(run, tables, "users")
   return {
     async readAll() {
-      const rows = await run(`SELECT * FROM ${tables.accounts} WHERE ${byKey}`, [key.provider, key.providerAccountId])
+      const rows = await accounts(`SELECT * FROM ${tables.accounts} WHERE ${byKey}`, [key.provider, key.providerAccountId])
       return rows.map(toStoredAccountRow)
     },
 
     async userExists(userId: string) {
-      const rows = await run(`SELECT 1 AS "exists" FROM ${tables.users} WHERE "id" = $1 LIMIT 1`, [userId])
+      const rows = await users(`SELECT 1 AS "exists" FROM ${tables.users} WHERE "id" = $1 LIMIT 1`, [userId])
       return rows.length > 0
     },
 
@@ -157,7 +192,7 @@ export function sqlLockedAccount(
         values.push(value)
       }
       const placeholders = values.map((_, index) => `$${index + 1}`)
-      await run(`INSERT INTO ${tables.accounts} (${columns.join(", ")}) VALUES (${placeholders.join(", ")})`, values)
+      await accounts(`INSERT INTO ${tables.accounts} (${columns.join(", ")}) VALUES (${placeholders.join(", ")})`, values)
     },
 
     async update(patch: AccountPatch, scope: AccountRowScope) {
@@ -175,7 +210,7 @@ export function sqlLockedAccount(
         assignments.push(`${quoted} = $${values.length}`)
       }
       if (assignments.length === 0) return
-      await run(`UPDATE ${tables.accounts} SET ${assignments.join(", ")} WHERE ${byKey} AND "userId"::text = $3`, values)
+      await accounts(`UPDATE ${tables.accounts} SET ${assignments.join(", ")} WHERE ${byKey} AND "userId"::text = $3`, values)
     },
   }
 }
@@ -185,7 +220,7 @@ export function sqlLockedAccount(
  * (the first row of a key wins). @internal
  */
 export async function sqlFindAccounts(run: SqlRunner, tables: SqlTables, userId: string, provider: string): Promise<StoredAccountRow[]> {
-  const rows = await run(`SELECT * FROM ${tables.accounts} WHERE "userId" = $1 AND "provider" = $2`, [userId, provider])
+  const rows = await on(run, tables, "accounts")(`SELECT * FROM ${tables.accounts} WHERE "userId" = $1 AND "provider" = $2`, [userId, provider])
   return uniqueByKey(rows.map(toStoredAccountRow))
 }
 
@@ -197,7 +232,7 @@ export async function sqlScanAccounts(run: SqlRunner, tables: SqlTables, page: A
   const limit = checkPageLimit(page.limit)
   const after = page.after ? `WHERE ("provider", "providerAccountId") > ($2, $3)` : ""
   const values = page.after ? [limit, page.after.provider, page.after.providerAccountId] : [limit]
-  const rows = await run(
+  const rows = await on(run, tables, "accounts")(
     `SELECT a.* FROM ${tables.accounts} a JOIN (SELECT DISTINCT "provider", "providerAccountId" FROM ${tables.accounts} ${after} ` +
       `ORDER BY "provider", "providerAccountId" LIMIT $1) page USING ("provider", "providerAccountId") ORDER BY a."provider", a."providerAccountId"`,
     values,
