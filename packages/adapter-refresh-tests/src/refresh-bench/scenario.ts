@@ -3,7 +3,7 @@
  * real Auth.js app wrapped by withTokenSync, and one account linked by a real sign-in (so it holds a real
  * refresh token). Shared by the refresh tests and `pnpm bench`.
  */
-import { withTokenSync, type RefreshOptions, type TokenSyncAdapter } from "authjs-adapter-refresh"
+import { withTokenSync, type RefreshOptions, type TokenCodec, type TokenSyncAdapter } from "authjs-adapter-refresh"
 import { startAuthApp, type AuthApp } from "../harness/auth-app.js"
 import { Browser } from "../harness/browser.js"
 import { startOidcProvider, type StartOidcProviderOptions, type TestOidcProvider } from "../harness/oidc-provider.js"
@@ -39,6 +39,8 @@ export interface ScenarioOptions {
   provider?: StartOidcProviderOptions
   refresh?: Partial<RefreshOptions>
   tokenFields?: string[]
+  /** Encryption at rest for the scenario's own adapter (its sign-in writes through it). */
+  codec?: TokenCodec
   /** SQL run after the schema is applied (e.g. an extra column). */
   setupSql?: string
 }
@@ -53,6 +55,7 @@ export async function startRefreshScenario(options: ScenarioOptions): Promise<Re
   const providerConfig = { id: PROVIDER_ID, type: "oidc" as const, issuer: op.issuer, clientId: op.clientId, clientSecret: op.clientSecret }
   const adapter = withTokenSync(fixture.adapter, fixture.db as object, {
     ...(options.tokenFields ? { tokenFields: options.tokenFields } : {}),
+    ...(options.codec ? { codec: options.codec } : {}),
     refresh: { providers: [providerConfig], skewSeconds, ...options.refresh },
   })
   const app = await startAuthApp({ provider: op, providerId: PROVIDER_ID, session: "database", adapter, events: adapter.events })

@@ -21,6 +21,8 @@ export interface StormWorkerConfig {
   /** "library": adapter.getAccessToken; "naive": read -> refresh -> write without any coordination (the Auth.js guide). */
   mode: "library" | "naive"
   skewSeconds: number
+  /** When set, the process encrypts tokens at rest with `tokenEncryption({ keys })` (the env-var key string). */
+  encryptionKeys?: string
 }
 
 export interface StormOutcome {

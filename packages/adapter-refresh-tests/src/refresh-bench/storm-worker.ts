@@ -4,7 +4,7 @@
  * reports each outcome.
  */
 import { createHash } from "node:crypto"
-import { withTokenSync } from "authjs-adapter-refresh"
+import { tokenEncryption, withTokenSync } from "authjs-adapter-refresh"
 import { createFixture } from "../fixtures/databases.js"
 import { errorLabel, runBarrierWorker } from "../kit/barrier-worker.js"
 import { naiveGetAccessToken } from "./naive-refresh.js"
@@ -18,6 +18,7 @@ await runBarrierWorker(
     const fixture = await createFixture(config.flavour, config.databaseUrl)
     const { id, issuer, clientId, clientSecret } = config.provider
     const adapter = withTokenSync(fixture.adapter, fixture.db as object, {
+      ...(config.encryptionKeys ? { codec: tokenEncryption({ keys: config.encryptionKeys }) } : {}),
       refresh: { providers: [{ id, type: "oidc", issuer, clientId, clientSecret }], skewSeconds: config.skewSeconds },
     })
     // Open pool connections before the burst, so it measures the operations, not connecting.

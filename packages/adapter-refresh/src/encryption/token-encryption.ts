@@ -31,6 +31,10 @@ export interface TokenEncryptionOptions {
 
 /** The codec `tokenEncryption` returns: a `TokenCodec` that also says which key a stored value uses. */
 export interface TokenEncryptionCodec extends TokenCodec {
+  /** Synchronous: AES-GCM through node:crypto needs no await. */
+  encode(value: string, field: string, account?: AccountKey): string
+  /** Throws `TokenDecryptionError`; returns a value without the envelope mark (plaintext from before encryption) as is. */
+  decode(stored: string, field: string, account?: AccountKey): string
   /** Id of the key new values are encrypted with (the first listed). */
   readonly currentKeyId: string
   /** Whether `stored` is an envelope of the current key (plaintext and older keys are not current). */
