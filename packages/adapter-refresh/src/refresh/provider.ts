@@ -6,6 +6,7 @@
  */
 import * as oauth from "oauth4webapi"
 import { RefreshNotConfiguredError } from "../errors.js"
+import { DiscoveryDocumentError, discoverFromWellKnown, isIssuerTemplate } from "./discovery.js"
 
 /**
  * The provider objects the app gives Auth.js, as far as refresh needs them. Built-in provider functions
@@ -19,8 +20,18 @@ export interface RefreshProviderConfig {
   issuer?: string
   clientId?: string
   clientSecret?: string
-  /** Explicit token endpoint (Auth.js OAuth providers): a URL string or `{ url }`. */
-  token?: string | { url?: string | URL } | URL
+  /**
+   * next-auth 4: the discovery document's full URL (GoogleProvider, AzureADProvider, generic OAuth configs
+   * carry it instead of an issuer). Used when there is neither a token endpoint nor an issuer.
+   */
+  wellKnown?: string
+  /** next-auth 4 OAuth 1.0a providers say `version: "1.0A"`: they have no refresh tokens. */
+  version?: string
+  /**
+   * Explicit token endpoint (Auth.js OAuth providers): a URL string or `{ url }`. A v4 `token.request`
+   * function customises the sign-in's code exchange only; the refresh grant goes to `token.url`.
+   */
+  token?: string | { url?: string | URL; request?: unknown } | URL
   /** Auth.js's client metadata; `token_endpoint_auth_method` decides how the client authenticates. */
   client?: { token_endpoint_auth_method?: string; id_token_signed_response_alg?: string }
   /** User settings of a built-in provider, merged over the fields above like Auth.js does. */
@@ -32,6 +43,8 @@ export interface ResolvedProvider {
   id: string
   issuer: string | undefined
   tokenEndpoint: string | undefined
+  /** The wellKnown URL to discover from, when there is neither a token endpoint nor an issuer. */
+  discoveryUrl: string | undefined
   clientId: string
   clientSecret: string | undefined
   authMethod: "client_secret_basic" | "client_secret_post" | "none"
@@ -66,9 +79,29 @@ export function resolveProvider(input: RefreshProviderConfig, allowInsecureReque
   if (typeof merged.clientId !== "string" || merged.clientId === "") {
     throw new RefreshNotConfiguredError(merged.id, "the provider has no clientId")
   }
+  if (merged.type !== undefined && merged.type !== "oauth" && merged.type !== "oidc") {
+    throw new RefreshNotConfiguredError(merged.id, `it is a "${merged.type}" provider: only OAuth and OIDC providers have tokens to refresh`)
+  }
+  if (typeof merged.version === "string" && merged.version.startsWith("1.")) {
+    throw new RefreshNotConfiguredError(merged.id, `it is an OAuth ${merged.version} provider, which has no refresh tokens (for Twitter, use version: "2.0")`)
+  }
   const tokenEndpoint = urlOf(merged.token)
-  if (!tokenEndpoint && !merged.issuer) {
-    throw new RefreshNotConfiguredError(merged.id, "the provider has neither an issuer (for discovery) nor a token endpoint")
+  const discoveryUrl = !tokenEndpoint && !merged.issuer ? merged.wellKnown : undefined
+  if (!tokenEndpoint && !merged.issuer && !discoveryUrl) {
+    const custom = typeof merged.token === "object" && !(merged.token instanceof URL) && typeof merged.token.request === "function"
+    throw new RefreshNotConfiguredError(
+      merged.id,
+      `the provider names no token endpoint to refresh at${custom ? " (its token.request function has no URL)" : ""}: add token (the token endpoint URL), issuer (for OpenID discovery) or wellKnown (the discovery document URL)`,
+    )
+  }
+  for (const [field, url] of [["token", tokenEndpoint], ["issuer", merged.issuer], ["wellKnown", discoveryUrl]] as const) {
+    if (url !== undefined && !URL.canParse(url)) {
+      const hint = field === "wellKnown" ? " (built-in next-auth 4 providers derive it from the issuer option: pass issuer)" : ""
+      throw new RefreshNotConfiguredError(merged.id, `its ${field} is not an absolute URL${hint}`)
+    }
+  }
+  if (discoveryUrl?.startsWith("http:") && !isLoopback(discoveryUrl) && !allowInsecureRequests) {
+    throw new RefreshNotConfiguredError(merged.id, "its wellKnown URL is plain http: use https (http is accepted for loopback hosts only)")
   }
   const method = merged.client?.token_endpoint_auth_method ?? "client_secret_basic"
   if (method !== "client_secret_basic" && method !== "client_secret_post" && method !== "none") {
@@ -77,16 +110,18 @@ export function resolveProvider(input: RefreshProviderConfig, allowInsecureReque
   if (method !== "none" && !merged.clientSecret) {
     throw new RefreshNotConfiguredError(merged.id, `the provider has no clientSecret (needed for ${method})`)
   }
-  const insecure = [merged.issuer, tokenEndpoint].some((url) => url?.startsWith("http:"))
+  const urls = [merged.issuer, tokenEndpoint, discoveryUrl]
+  const insecure = urls.some((url) => url?.startsWith("http:"))
   return {
     id: merged.id,
     issuer: merged.issuer,
     tokenEndpoint,
+    discoveryUrl,
     clientId: merged.clientId,
     clientSecret: merged.clientSecret,
     authMethod: method,
     idTokenAlg: merged.client?.id_token_signed_response_alg,
-    allowInsecure: allowInsecureRequests || (insecure && [merged.issuer, tokenEndpoint].every((url) => !url || isLoopback(url))),
+    allowInsecure: allowInsecureRequests || (insecure && urls.every((url) => !url || isLoopback(url))),
   }
 }
 
@@ -145,6 +180,19 @@ function classify(error: unknown): GrantFailure {
   return { kind: "malformed_response", detail: error instanceof Error ? error.name : typeof error }
 }
 
+/**
+ * A multi-tenant issuer template ("{tenantid}") cannot be compared with an ID token's `iss`, which names
+ * the user's tenant: the refreshed ID token is left out (the merge keeps the stored one) rather than
+ * accepted unchecked. Only a successful JSON response is rewritten; errors go through as they came.
+ */
+async function withoutIdToken(response: Response): Promise<Response> {
+  if (response.status !== 200) return response
+  const body: unknown = await response.clone().json().catch(() => undefined)
+  if (typeof body !== "object" || body === null || !("id_token" in body)) return response
+  const { id_token: _unchecked, ...rest } = body as Record<string, unknown>
+  return new Response(JSON.stringify(rest), { status: 200, headers: { "content-type": "application/json" } })
+}
+
 /** Runs refresh grants for one provider; discovery happens once and is cached (a failed one is retried later). */
 export class ProviderClient {
   readonly provider: ResolvedProvider
@@ -161,13 +209,16 @@ export class ProviderClient {
     }
   }
 
-  /** The authorization server: discovered from the issuer, or built from an explicit token endpoint. */
+  /** The authorization server: built from an explicit token endpoint, or discovered from the issuer or the wellKnown URL. */
   authorizationServer(timeoutMs: number): Promise<oauth.AuthorizationServer> {
-    const { issuer, tokenEndpoint } = this.provider
+    const { issuer, tokenEndpoint, discoveryUrl } = this.provider
     if (tokenEndpoint) {
       return Promise.resolve({ issuer: issuer ?? new URL(tokenEndpoint).origin, token_endpoint: tokenEndpoint })
     }
     this.metadata ??= (async () => {
+      if (discoveryUrl) {
+        return discoverFromWellKnown(discoveryUrl, { signal: AbortSignal.timeout(timeoutMs), allowInsecure: this.provider.allowInsecure })
+      }
       const issuerUrl = new URL(issuer!)
       const response = await oauth.discoveryRequest(issuerUrl, { ...this.httpOptions(timeoutMs), algorithm: "oidc" })
       return oauth.processDiscoveryResponse(issuerUrl, response)
@@ -190,6 +241,7 @@ export class ProviderClient {
     try {
       as = await this.authorizationServer(timeoutMs)
     } catch (error) {
+      if (error instanceof DiscoveryDocumentError) return { ok: false, failure: { kind: "discovery", detail: error.detail } }
       const failure = classify(error)
       return { ok: false, failure: { kind: "discovery", detail: failure.kind === "network" ? failure.detail : failure.kind } }
     }
@@ -199,7 +251,8 @@ export class ProviderClient {
     }
     try {
       const response = await oauth.refreshTokenGrantRequest(as, client, this.clientAuth(), refreshToken, this.httpOptions(timeoutMs))
-      return { ok: true, tokens: await oauth.processRefreshTokenResponse(as, client, response) }
+      const checked = isIssuerTemplate(as.issuer) ? await withoutIdToken(response) : response
+      return { ok: true, tokens: await oauth.processRefreshTokenResponse(as, client, checked) }
     } catch (error) {
       return { ok: false, failure: classify(error) }
     }
