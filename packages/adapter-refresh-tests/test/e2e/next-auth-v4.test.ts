@@ -1,0 +1,86 @@
+/**
+ * next-auth 4.24, as most users run it: its real Pages Router handler (`NextAuth(req, res, options)`, served
+ * without Next.js by src/harness/next-auth-v4-app.ts), its own adapter package `@next-auth/prisma-adapter`
+ * 1.0.7 (on the Prisma 7 client of this package), a v4 OAuth provider object carrying only `wellKnown`,
+ * the real oidc-provider and real PostgreSQL. The README's v4 lines: `withTokenSync(PrismaAdapter(prisma),
+ * prisma)` and `events: adapter.events`. v4 signs OIDC providers in with `account.type === "oauth"`.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, test } from "@jest/globals"
+import { createRequire } from "node:module"
+import { withTokenSync } from "authjs-adapter-refresh"
+import { applySchema, createFixture, type DatabaseFixture } from "../../src/fixtures/databases.js"
+import { Browser } from "../../src/harness/browser.js"
+import { startNextAuthV4App } from "../../src/harness/next-auth-v4-app.js"
+import { startOidcProvider, type TestOidcProvider } from "../../src/harness/oidc-provider.js"
+import { testDatabase, type TestDatabase } from "../../src/harness/postgres.js"
+
+// CommonJS, loaded untyped: its types import next-auth 4's, which pull next's global types into this program.
+const require = createRequire(import.meta.url)
+const { PrismaAdapter } = require("@next-auth/prisma-adapter") as { PrismaAdapter: (prisma: unknown) => Record<string, unknown> }
+
+const PROVIDER = "local-oidc"
+
+describe("next-auth 4.24 handler + @next-auth/prisma-adapter (database sessions)", () => {
+  let database: TestDatabase
+  let fixture: DatabaseFixture<unknown>
+  const running: Array<{ stop(): Promise<void> }> = []
+
+  beforeAll(async () => {
+    database = await testDatabase("e2e_next_auth_v4")
+    await applySchema("prisma", database.url)
+    fixture = await createFixture("prisma", database.url)
+  }, 30_000)
+  afterEach(async () => {
+    while (running.length) await running.pop()?.stop()
+  })
+  afterAll(async () => {
+    await fixture?.close()
+    await database?.drop()
+  })
+  const start = async <T extends { stop(): Promise<void> }>(thing: Promise<T>): Promise<T> => {
+    const started = await thing
+    running.push(started)
+    return started
+  }
+  const issued = (op: TestOidcProvider, login: string, kind: "access_token" | "refresh_token") =>
+    op.issued.filter((t) => t.kind === kind && t.accountId === login).map((t) => t.value)
+  const rowOf = async (login: string) => {
+    const rows = await fixture.accountRows({ provider: PROVIDER, providerAccountId: login })
+    expect(rows).toHaveLength(1)
+    return rows[0]!
+  }
+
+  test("with events: adapter.events, the second sign-in's tokens are stored; without it (control) the first ones stay", async () => {
+    const op = await start(startOidcProvider({ accessTokenTtl: 60 }))
+    const prisma = fixture.db
+    const adapter = withTokenSync(PrismaAdapter(prisma), prisma as object)
+    const synced = await start(startNextAuthV4App({ provider: op, providerId: PROVIDER, adapter, events: adapter.events }))
+    // The control: the same wrapped adapter, but the README's events line left out.
+    const control = await start(startNextAuthV4App({ provider: op, providerId: PROVIDER, adapter: withTokenSync(PrismaAdapter(prisma), prisma as object) }))
+
+    for (const [app, login] of [[synced, "v4-synced"], [control, "v4-control"]] as const) {
+      for (let i = 0; i < 2; i++) {
+        const result = await app.signIn(new Browser(), { login })
+        expect({ ok: result.ok, trace: result.trace }).toEqual({ ok: true, trace: result.trace })
+      }
+      expect(issued(op, login, "access_token")).toHaveLength(2)
+    }
+
+    // next-auth 4 reports the OIDC sign-in as type "oauth", with the raw tokens.
+    expect(synced.signIns.map((m) => m.account?.type)).toEqual(["oauth", "oauth"])
+    const [at1, at2] = issued(op, "v4-synced", "access_token")
+    const [, rt2] = issued(op, "v4-synced", "refresh_token")
+    expect(synced.signIns[1]!.account!.access_token).toBe(at2)
+    const row = await rowOf("v4-synced")
+    expect({ access_token: row.access_token, refresh_token: row.refresh_token }).toEqual({ access_token: at2, refresh_token: rt2 })
+    expect(row.access_token).not.toBe(at1)
+    expect((await op.userinfo(String(row.access_token))).status).toBe(200)
+
+    // Control: the first sign-in's tokens are still stored (the stale token this project exists to fix).
+    const [c1, c2] = issued(op, "v4-control", "access_token")
+    const controlRow = await rowOf("v4-control")
+    expect(controlRow.access_token).toBe(c1)
+    expect(controlRow.access_token).not.toBe(c2)
+    expect([...synced.errors, ...control.errors]).toEqual([])
+  }, 60_000)
+})
