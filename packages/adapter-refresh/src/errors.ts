@@ -7,6 +7,7 @@ export type TokenSyncErrorCode =
   | "ACCOUNT_LINKED_TO_ANOTHER_USER"
   | "AMBIGUOUS_ACCOUNT_OWNER"
   | "UNSUPPORTED_DATABASE"
+  | "INVALID_OPTIONS"
   | "ACCOUNT_STORE_FAILED"
   | "ACCOUNT_SCHEMA_MISMATCH"
   | "REFRESH_INVALID_GRANT"
@@ -68,6 +69,19 @@ export class AmbiguousAccountOwnerError extends TokenSyncError {
     )
     this.provider = provider
     this.owners = owners
+  }
+}
+
+/**
+ * An option cannot work (a token column that is a key column, a re-authentication column that is a token
+ * column, a timeout that is not a positive integer, ...). Raised at construction, before anything runs.
+ */
+export class InvalidOptionsError extends TokenSyncError {
+  /** The option at fault, e.g. "tokenFields", "refresh.reauthColumn", "codec.fields", "lockTimeoutMs". */
+  readonly option: string
+  constructor(option: string, message: string) {
+    super("INVALID_OPTIONS", message)
+    this.option = option
   }
 }
 

@@ -31,6 +31,7 @@ export {
   AccountLinkedToAnotherUserError,
   AmbiguousAccountOwnerError,
   UnsupportedDatabaseError,
+  InvalidOptionsError,
   AccountStoreError,
   AccountSchemaError,
   RefreshTokenError,

@@ -1,6 +1,7 @@
 import { createAccountSync, type AccountSyncOptions, type SyncableAccount } from "./account-sync.js"
 import { resolveAccountStore, type TokenSyncDatabase } from "./detect-store.js"
 import { RefreshNotConfiguredError } from "./errors.js"
+import { checkTokenSyncOptions } from "./options.js"
 import { createRefreshEngine, type AccessTokenResult, type GetAccessTokenParams, type RefreshOptions } from "./refresh/engine.js"
 import type { AccountKey, AccountStore } from "./store.js"
 import type { AdapterAccount, AdapterUser, AuthjsAdapter, LinkableAccount, SignInEventMessage } from "./authjs-types.js"
@@ -67,6 +68,7 @@ const hasTokens = (ref: Record<string, unknown>, columns: readonly string[]): bo
  *   NextAuth({ adapter, events: adapter.events, providers: [...] })
  */
 export function withTokenSync<A extends AuthjsAdapter>(adapter: A, db: TokenSyncDatabase, options: TokenSyncOptions = {}): TokenSyncAdapter<A> {
+  checkTokenSyncOptions(options)
   const accountStore = resolveAccountStore(db)
   const { refresh, ...syncOptions } = options
   const sync = createAccountSync(accountStore, { ...syncOptions, ...(refresh?.reauthColumn ? { reauthColumn: refresh.reauthColumn } : {}) })

@@ -16,7 +16,7 @@ import {
   type LockedAccount,
   type StoredAccountRow,
 } from "../store.js"
-import { AccountSchemaError, TOKEN_COLUMN_HINT } from "../errors.js"
+import { AccountSchemaError, InvalidOptionsError, TOKEN_COLUMN_HINT } from "../errors.js"
 
 // ---------------------------------------------------------------------------------------------------
 // Identifiers and SQL shared by the pg and Kysely stores
@@ -36,7 +36,7 @@ export function quoteIdentifier(name: string, what: string): string {
 /** Returns `name` after checking it is a plain identifier (also for ORMs that take names, not SQL). @internal */
 export function checkIdentifier(name: string, what: string): string {
   if (typeof name !== "string" || !IDENTIFIER.test(name)) {
-    throw new Error(`Invalid ${what} ${JSON.stringify(name)}: expected a plain identifier matching ${IDENTIFIER}.`)
+    throw new InvalidOptionsError(what, `Invalid ${what} ${JSON.stringify(name)}: expected a plain identifier matching ${IDENTIFIER}.`)
   }
   return name
 }
@@ -48,7 +48,7 @@ export function checkIdentifier(name: string, what: string): string {
 export function quoteTableName(name: string, what: string): string {
   const parts = typeof name === "string" ? name.split(".") : []
   if (parts.length < 1 || parts.length > 2) {
-    throw new Error(`Invalid ${what} ${JSON.stringify(name)}: expected "table" or "schema.table".`)
+    throw new InvalidOptionsError(what, `Invalid ${what} ${JSON.stringify(name)}: expected "table" or "schema.table".`)
   }
   return parts.map((part) => quoteIdentifier(part, what)).join(".")
 }
@@ -62,7 +62,7 @@ const NON_TOKEN_COLUMNS: ReadonlySet<string> = new Set<string>([...KEY_COLUMNS, 
 export function checkTokenColumn(name: string): string {
   checkIdentifier(name, "token column name")
   if (NON_TOKEN_COLUMNS.has(name)) {
-    throw new Error(`Invalid token column name ${JSON.stringify(name)}: "${name}" is not a token column.`)
+    throw new InvalidOptionsError("token column name", `Invalid token column name ${JSON.stringify(name)}: "${name}" is not a token column.`)
   }
   return name
 }
@@ -146,7 +146,7 @@ export function checkLockTimeout(value: number | undefined, store: string): numb
 export function checkMilliseconds(value: number | undefined, fallback: number | undefined, store: string, option: string): number | undefined {
   if (value === undefined) return fallback
   if (!Number.isSafeInteger(value) || value <= 0) {
-    throw new Error(`${store}: ${option} must be a positive integer number of milliseconds.`)
+    throw new InvalidOptionsError(option, `${store}: ${option} must be a positive integer number of milliseconds.`)
   }
   return value
 }
