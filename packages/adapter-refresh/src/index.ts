@@ -24,6 +24,7 @@ export type { TokenEncryptionCodec, TokenEncryptionOptions } from "./encryption/
 export { reencryptAccounts } from "./encryption/reencrypt.js"
 export type { ReencryptOptions, ReencryptProgress, ReencryptResult, ReencryptFailure } from "./encryption/reencrypt.js"
 export { parseEncryptionKeys } from "./encryption/keys.js"
+export type { ParsedKey } from "./encryption/keys.js"
 export type { EncryptionKey, EncryptionKeysInput } from "./encryption/keys.js"
 export {
   TokenSyncError,

@@ -1,14 +1,18 @@
 import { createRequire } from "node:module"
 import { dirname, join } from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
-import { runBarrierWorkers, type ProcessOutcome as BarrierProcessOutcome } from "./barrier-workers.js"
+import { runBarrierWorkers } from "./barrier-workers.js"
 import type { OperationOutcome, WorkerConfig, WorkerOperation } from "./worker-protocol.js"
 
 const kitDir = dirname(fileURLToPath(import.meta.url))
 /** The worker next to this module: worker.ts in the workspace's source, worker.js in dist (as installed). */
 const workerFile = join(kitDir, import.meta.url.endsWith(".ts") ? "worker.ts" : "worker.js")
 
-export type ProcessOutcome = BarrierProcessOutcome<OperationOutcome>
+/** What one worker process reported: its pid and the outcome of each of its operations. */
+export interface ProcessOutcome {
+  pid: number
+  outcomes: OperationOutcome[]
+}
 
 /**
  * The loader flags a built worker needs to import the fixture module: none for JavaScript; for TypeScript
