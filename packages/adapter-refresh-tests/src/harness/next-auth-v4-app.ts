@@ -31,6 +31,8 @@ export interface StartNextAuthV4Options {
 export interface NextAuthV4App {
   url: string
   providerId: string
+  /** The provider object given to next-auth 4 (what an app would also give `refresh.providers`). */
+  provider: { id: string; type: string; wellKnown: string; clientId: string; clientSecret: string }
   signIn(browser: Browser, options: { login: string }): Promise<{ ok: boolean; trace: string }>
   /** Every `events.signIn` next-auth 4 emitted, in order. */
   signIns: V4SignInMessage[]
@@ -98,25 +100,24 @@ export async function startNextAuthV4App(options: StartNextAuthV4Options): Promi
   const signIns: V4SignInMessage[] = []
   let origin = "http://127.0.0.1"
 
+  const provider = {
+    id: providerId,
+    name: providerId,
+    type: "oauth",
+    // As next-auth 4 apps configure a generic OpenID provider: the discovery URL, no issuer.
+    wellKnown: `${options.provider.issuer}/.well-known/openid-configuration`,
+    clientId: options.provider.clientId,
+    clientSecret: options.provider.clientSecret,
+    authorization: { params: { scope: "openid email profile offline_access", prompt: "consent" } },
+    idToken: true,
+    checks: ["pkce", "state"],
+    profile: (profile: { sub: string; email?: string; name?: string }) => ({ id: profile.sub, email: profile.email ?? null, name: profile.name ?? null }),
+  }
   const authOptions = {
     secret: "authjs-adapter-refresh-tests-v4-secret-0123456789abcdef",
     adapter: options.adapter,
     session: { strategy: options.session ?? "database" },
-    providers: [
-      {
-        id: providerId,
-        name: providerId,
-        type: "oauth",
-        // As next-auth 4 apps configure a generic OpenID provider: the discovery URL, no issuer.
-        wellKnown: `${options.provider.issuer}/.well-known/openid-configuration`,
-        clientId: options.provider.clientId,
-        clientSecret: options.provider.clientSecret,
-        authorization: { params: { scope: "openid email profile offline_access", prompt: "consent" } },
-        idToken: true,
-        checks: ["pkce", "state"],
-        profile: (profile: { sub: string; email?: string; name?: string }) => ({ id: profile.sub, email: profile.email ?? null, name: profile.name ?? null }),
-      },
-    ],
+    providers: [provider],
     events: {
       async signIn(message: V4SignInMessage) {
         signIns.push(message)
@@ -183,6 +184,7 @@ export async function startNextAuthV4App(options: StartNextAuthV4Options): Promi
   return {
     url: origin,
     providerId,
+    provider,
     signIn,
     signIns,
     errors,

@@ -3,8 +3,28 @@
  * full URL) and carry no issuer: GoogleProvider, AzureADProvider, the generic OAuth config. A refresh with
  * such an object, against the real rotating oidc-provider: discovery from that URL, one refresh grant,
  * the rotated tokens stored and working. The Azure AD form (a query on the URL) is fetched as given.
+ * Documents that break the rules come from a real HTTP proxy in front of the provider's real discovery
+ * document, rewriting it (the tests' names say so).
  */
-import { describe, expect, test } from "@jest/globals"
+
+/** Serves the provider's real discovery document under any path, passed through `rewrite`. */
+async function startDiscoveryProxy(realDocumentUrl: string) {
+  const proxy = { url: "", requests: 0, rewrite: (doc: Record<string, unknown>, _proxyUrl: string) => doc }
+  const server: Server = createServer((req, res) => {
+    proxy.requests++
+    void (async () => {
+      const doc = (await (await fetch(realDocumentUrl)).json()) as Record<string, unknown>
+      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(proxy.rewrite(doc, proxy.url)))
+    })().catch(() => res.writeHead(502).end())
+  })
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
+  proxy.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  const stop = () => new Promise<void>((resolve) => (server.closeAllConnections(), server.close(() => resolve())))
+  return { proxy, stop }
+}
+import { afterAll, beforeAll, describe, expect, test } from "@jest/globals"
+import { createServer, type Server } from "node:http"
+import type { AddressInfo } from "node:net"
 import { withTokenSync } from "authjs-adapter-refresh"
 import type { RefreshScenario } from "../../src/refresh-bench/scenario.js"
 import { PROVIDER_ID } from "../../src/refresh-bench/scenario.js"
@@ -15,6 +35,14 @@ describe("refresh with a next-auth 4 provider object that carries only wellKnown
 
   useRefreshScenario("refresh_well_known", { flavour: "prisma", login: "well-known-user", skewSeconds: 0, provider: { accessTokenTtl: 2 } }, (started) => {
     ;({ s } = started)
+  })
+
+  let discovery: Awaited<ReturnType<typeof startDiscoveryProxy>>
+  beforeAll(async () => {
+    discovery = await startDiscoveryProxy(`${s.op.issuer}/.well-known/openid-configuration`)
+  })
+  afterAll(async () => {
+    await discovery?.stop()
   })
 
   const v4Style = (wellKnown: string) => ({ id: PROVIDER_ID, name: "Local", type: "oauth", wellKnown, clientId: s.op.clientId, clientSecret: s.op.clientSecret })
@@ -48,6 +76,52 @@ describe("refresh with a next-auth 4 provider object that carries only wellKnown
     const grants = s.op.stats.refreshGrants
     await expect(adapter.getAccessToken({ userId: s.userId, provider: PROVIDER_ID })).rejects.toMatchObject({ code: "PROVIDER_UNAVAILABLE" })
     expect(s.op.stats.refreshGrants).toBe(grants)
+    expect(await s.row()).toEqual(before)
+  })
+
+  test("Azure AD multi-tenant: a {tenantid} issuer template (real HTTP proxy rewriting the document) refreshes; the unverifiable refreshed id_token is not stored", async () => {
+    discovery.proxy.rewrite = (doc, proxyUrl) => ({ ...doc, issuer: `${proxyUrl}/{tenantid}/v2.0` })
+    const wellKnown = `${discovery.proxy.url}/common/v2.0/.well-known/openid-configuration?appid=${s.op.clientId}`
+    const adapter = withTokenSync(s.fixture.adapter, s.fixture.db as object, { refresh: { providers: [v4Style(wellKnown)], skewSeconds: 0 } })
+    await s.waitForExpiry(0)
+    const before = await s.row()
+    expect(String(before.id_token)).toMatch(/^eyJ/)
+
+    const result = await adapter.getAccessToken({ userId: s.userId, provider: PROVIDER_ID })
+
+    expect(result.refreshed).toBe(true)
+    // The provider's refresh response carries a new id_token whose iss is its real issuer, not the
+    // template: checked as is, it would fail the refresh after the provider already rotated the token.
+    const after = await s.row()
+    expect(after.access_token).toBe(result.accessToken)
+    expect(after.access_token).not.toBe(before.access_token)
+    // It is left out; the stored one is kept.
+    expect(after.id_token).toBe(before.id_token)
+  })
+
+  test("a standard wellKnown URL whose document names another issuer (real HTTP proxy serving the real document elsewhere) is refused: no grant, nothing written", async () => {
+    discovery.proxy.rewrite = (doc) => doc // issuer stays the provider's, the URL says ${proxy}/tenant-x
+    const adapter = withTokenSync(s.fixture.adapter, s.fixture.db as object, {
+      refresh: { providers: [v4Style(`${discovery.proxy.url}/tenant-x/.well-known/openid-configuration`)], skewSeconds: 0, retries: 0 },
+    })
+    await s.waitForExpiry(0)
+    const before = await s.row()
+    const grants = s.op.stats.refreshGrants
+    const error = await adapter.getAccessToken({ userId: s.userId, provider: PROVIDER_ID }).catch((e: unknown) => e)
+    expect(error).toMatchObject({ code: "PROVIDER_UNAVAILABLE", kind: "discovery", message: expect.stringContaining("issuer does not match the wellKnown URL") })
+    expect(s.op.stats.refreshGrants).toBe(grants)
+    expect(await s.row()).toEqual(before)
+  })
+
+  test("a document whose token_endpoint is plain http on a non-loopback host (real HTTP proxy rewriting it) is refused before any request", async () => {
+    discovery.proxy.rewrite = (doc) => ({ ...doc, token_endpoint: "http://token.example.test/token" })
+    const adapter = withTokenSync(s.fixture.adapter, s.fixture.db as object, {
+      refresh: { providers: [v4Style(`${discovery.proxy.url}/any/.well-known/openid-configuration?x=1`)], skewSeconds: 0, retries: 0 },
+    })
+    await s.waitForExpiry(0)
+    const before = await s.row()
+    const error = await adapter.getAccessToken({ userId: s.userId, provider: PROVIDER_ID }).catch((e: unknown) => e)
+    expect(error).toMatchObject({ code: "PROVIDER_UNAVAILABLE", kind: "discovery", message: expect.stringContaining("token_endpoint is not https") })
     expect(await s.row()).toEqual(before)
   })
 })
