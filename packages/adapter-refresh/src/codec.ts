@@ -1,4 +1,4 @@
-import { TokenDecryptionError } from "./errors.js"
+import { TokenCodecError, TokenDecryptionError, TokenSyncError } from "./errors.js"
 import type { AccountKey } from "./store.js"
 
 /**
@@ -25,12 +25,29 @@ export interface TokenCodec {
 
 type Values = Record<string, string | number | null>
 
+/**
+ * One codec call, on every path (sign-in, the refresh fast path, under the lock, the adapter's reads):
+ * whatever the codec throws, other than our own typed errors, and anything it returns that is not a
+ * string, becomes a `TokenCodecError` naming the column, never the value.
+ */
+async function callCodec(codec: TokenCodec, direction: "encode" | "decode", value: string, field: string, account: AccountKey): Promise<string> {
+  let out: unknown
+  try {
+    out = await codec[direction](value, field, account)
+  } catch (error) {
+    if (error instanceof TokenSyncError) throw error
+    throw new TokenCodecError(field, direction, account?.provider, `threw ${error instanceof Error ? error.name : typeof error}`)
+  }
+  if (typeof out !== "string") throw new TokenCodecError(field, direction, account?.provider, `returned ${out === null ? "null" : typeof out}, not a string`)
+  return out
+}
+
 export function encodeTokens(tokens: Values, codec: TokenCodec | undefined, account: AccountKey): Promise<Values> {
-  return mapFields(tokens, codec, (value, field) => codec!.encode(value, field, account))
+  return mapFields(tokens, codec, (value, field) => callCodec(codec!, "encode", value, field, account))
 }
 
 export function decodeTokens(tokens: Values, codec: TokenCodec | undefined, account: AccountKey): Promise<Values> {
-  return mapFields(tokens, codec, (value, field) => codec!.decode(value, field, account))
+  return mapFields(tokens, codec, (value, field) => callCodec(codec!, "decode", value, field, account))
 }
 
 /**
@@ -45,7 +62,7 @@ export async function decodeTokensLeniently(
   const undecryptable: string[] = []
   const decoded = await mapFields(tokens, codec, async (value, field) => {
     try {
-      return await codec!.decode(value, field, account)
+      return await callCodec(codec!, "decode", value, field, account)
     } catch (error) {
       if (!(error instanceof TokenDecryptionError)) throw error
       undecryptable.push(field)

@@ -18,6 +18,7 @@ export type TokenSyncErrorCode =
   | "REFRESH_LOCK_TIMEOUT"
   | "INVALID_ENCRYPTION_CONFIG"
   | "TOKEN_DECRYPTION_FAILED"
+  | "TOKEN_CODEC_FAILED"
 
 export class TokenSyncError extends Error {
   readonly code: TokenSyncErrorCode
@@ -344,6 +345,29 @@ export class TokenDecryptionError extends TokenSyncError {
     this.field = field
     this.provider = provider
     this.keyId = keyId
+    this.reason = reason
+  }
+}
+
+/**
+ * The configured `codec` threw (other than a `TokenDecryptionError`) or returned something that is not a
+ * string while encoding or decoding a token column. Nothing was written. Only the column, the direction
+ * and the thrown error's class name are kept: a codec's own message may quote the value.
+ */
+export class TokenCodecError extends TokenSyncError {
+  readonly field: string
+  readonly direction: "encode" | "decode"
+  readonly provider: string | undefined
+  /** "threw TypeError", "returned undefined", ... */
+  readonly reason: string
+  constructor(field: string, direction: "encode" | "decode", provider: string | undefined, reason: string) {
+    super(
+      "TOKEN_CODEC_FAILED",
+      `The token codec failed to ${direction} ${field}${provider !== undefined ? ` of a ${provider} account` : ""}: it ${reason}. Nothing was written.`,
+    )
+    this.field = field
+    this.direction = direction
+    this.provider = provider
     this.reason = reason
   }
 }

@@ -43,6 +43,7 @@ export {
   RefreshLockTimeoutError,
   EncryptionConfigError,
   TokenDecryptionError,
+  TokenCodecError,
 } from "./errors.js"
 export type { TokenSyncErrorCode, RefreshTokenErrorReason, ProviderFailureKind, TokenDecryptionFailure } from "./errors.js"
 export type { RefreshOptions, GetAccessTokenParams, AccessTokenResult } from "./refresh/engine.js"
