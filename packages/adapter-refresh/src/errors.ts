@@ -291,15 +291,15 @@ export class RefreshLockTimeoutError extends TokenSyncError {
  * the entry (position, id) but never key material.
  */
 export class EncryptionConfigError extends TokenSyncError {
-  readonly option: "keys" | "fields"
+  readonly option: "keys" | "fields" | "cacheSize"
   /** Position of the offending entry in its list, when one is at fault. */
   readonly index: number | undefined
   /** The key's id, when it has a valid one. Key ids are not secret (every envelope stores one in clear). */
   readonly keyId: string | undefined
-  constructor(option: "keys" | "fields", index: number | undefined, keyId: string | undefined, reason: string) {
+  constructor(option: "keys" | "fields" | "cacheSize", index: number | undefined, keyId: string | undefined, reason: string) {
     const which =
       index === undefined
-        ? `The ${option === "keys" ? "encryption key list" : "fields option"}`
+        ? `The ${option === "keys" ? "encryption key list" : `${option} option`}`
         : option === "keys"
           ? `Encryption key #${index}${keyId !== undefined ? ` ("${keyId}")` : ""}`
           : `Entry #${index} of the fields option`

@@ -16,6 +16,7 @@ import { startAuthApp } from "../harness/auth-app.js"
 import { Browser } from "../harness/browser.js"
 import { createDatabase, startPostgres } from "../harness/postgres.js"
 import { SCHEMA_TABLES, type Flavour } from "../fixtures/databases.js"
+import { encryptionOverhead } from "./encryption-bench.js"
 import { percentile, runStorm } from "./run-storm.js"
 import { PROVIDER_ID, startRefreshScenario } from "./scenario.js"
 
@@ -185,6 +186,7 @@ async function main(): Promise<void> {
       out.push(`| ${r.mode === "library" ? "this library" : "naive (guide)"} | ${r.ok} | ${r.failed} | ${r.grants} | ${r.grantErrors} | ${r.revoked} | ${r.distinctTokens} | ${fmt(r.p50, 1)} ms | ${fmt(r.p99, 1)} ms |`)
     }
     out.push("")
+    out.push(...(await encryptionOverhead(server.url)), "")
     out.push(`total bench time ${fmt((performance.now() - t0) / 1000, 1)} s`)
     process.stdout.write(`${out.join("\n")}\n`)
   } finally {

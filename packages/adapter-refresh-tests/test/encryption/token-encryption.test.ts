@@ -95,6 +95,23 @@ describe("tokenEncryption: AES-256-GCM envelope bound to its row and column", ()
   })
 })
 
+describe("tokenEncryption: the decrypted-value cache never bypasses authentication", () => {
+  test("a cached value read under another row or column, or altered, still fails; cacheSize 0 and bad sizes", () => {
+    const cached = tokenEncryption({ keys: [{ id: "k1", key: keyNew }] })
+    const stored = cached.encode(token, "refresh_token", account) // encode fills the cache
+    expect(cached.decode(stored, "refresh_token", account)).toBe(token)
+    expect(decryptionFailure(() => cached.decode(stored, "refresh_token", { ...account, providerAccountId: "user-2" })).reason).toBe("authentication_failed")
+    expect(decryptionFailure(() => cached.decode(stored, "access_token", account)).reason).toBe("authentication_failed")
+    const altered = stored.slice(0, -3) + (stored.at(-3) === "A" ? "B" : "A") + stored.slice(-2)
+    expect(decryptionFailure(() => cached.decode(altered, "refresh_token", account)).reason).toBe("authentication_failed")
+    const uncached = tokenEncryption({ keys: [{ id: "k1", key: keyNew }], cacheSize: 0 })
+    expect(uncached.decode(stored, "refresh_token", account)).toBe(token)
+    for (const cacheSize of [-1, 1.5, Number.NaN]) {
+      expect(() => tokenEncryption({ keys: [{ id: "k1", key: keyNew }], cacheSize })).toThrow(EncryptionConfigError)
+    }
+  })
+})
+
 describe("tokenEncryption: key rotation", () => {
   const before = tokenEncryption({ keys: `2026-06:${b64(keyOld)}` })
   const after = tokenEncryption({ keys: ` 2026-12:${b64(keyNew)} , 2026-06:${keyOld.toString("base64url")} ` })

@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto"
+import { createCipheriv, createDecipheriv, createSecretKey, randomBytes, type KeyObject } from "node:crypto"
 import type { TokenCodec } from "../codec.js"
 import { EncryptionConfigError, TokenDecryptionError } from "../errors.js"
 import type { AccountKey } from "../store.js"
@@ -27,6 +27,13 @@ export interface TokenEncryptionOptions {
   keys: EncryptionKeysInput | undefined
   /** Columns to encrypt. Default: `["access_token", "refresh_token", "id_token"]`. */
   fields?: readonly string[]
+  /**
+   * How many decrypted values this process remembers (least recently used first out), keyed by the
+   * exact envelope and its row and column, so the fresh `getAccessToken` path does not decrypt the same
+   * stored value again on every call. Plaintext tokens stay in this process's memory, where the app
+   * holds them anyway. 0 disables it. Default 1000.
+   */
+  cacheSize?: number
 }
 
 /** The codec `tokenEncryption` returns: a `TokenCodec` that also says which key a stored value uses. */
@@ -68,8 +75,10 @@ const AAD_DOMAIN = "authjs-adapter-refresh/token"
 export function tokenEncryption(options: TokenEncryptionOptions): TokenEncryptionCodec {
   const keys = parseEncryptionKeys(options?.keys)
   const fields = checkFields(options.fields ?? DEFAULT_ENCRYPTED_FIELDS)
-  const byId = new Map<string, ParsedKey>(keys.map((key) => [key.id, key]))
-  const current = keys[0]!
+  const cache = new PlaintextCache(checkCacheSize(options.cacheSize))
+  // KeyObjects once: createCipheriv with a raw Buffer re-imports the key on every call.
+  const byId = new Map<string, { id: string; secret: KeyObject }>(keys.map((key: ParsedKey) => [key.id, { id: key.id, secret: createSecretKey(key.bytes) }]))
+  const current = byId.get(keys[0]!.id)!
   const currentPrefix = `${PREFIX}${current.id}:`
 
   return {
@@ -78,15 +87,23 @@ export function tokenEncryption(options: TokenEncryptionOptions): TokenEncryptio
 
     encode(value, field, account) {
       if (!isAccount(account)) throw new TokenDecryptionError(field, undefined, current.id, "missing_account")
-      const nonce = randomBytes(NONCE_BYTES)
-      const cipher = createCipheriv("aes-256-gcm", current.bytes, nonce, { authTagLength: TAG_BYTES })
+      const nonce = nextNonce()
+      const cipher = createCipheriv("aes-256-gcm", current.secret, nonce, { authTagLength: TAG_BYTES })
       cipher.setAAD(associatedData(current.id, account, field))
       const sealed = Buffer.concat([nonce, cipher.update(value, "utf8"), cipher.final(), cipher.getAuthTag()])
-      return `${currentPrefix}${sealed.toString("base64url")}`
+      const stored = `${currentPrefix}${sealed.toString("base64url")}`
+      // The next read of the row this process just wrote needs no decryption.
+      cache.set(cacheKey(stored, field, account), value)
+      return stored
     },
 
     decode(stored, field, account) {
       if (!stored.startsWith(ENVELOPE_MARK)) return stored
+      // Keyed by the exact envelope AND its row and column: a value copied or altered never hits. Looked
+      // up before parsing: decoding the base64 of a 1 kB id token costs more than the look-up.
+      const remembered = isAccount(account) ? cacheKey(stored, field, account) : undefined
+      const hit = remembered === undefined ? undefined : cache.get(remembered)
+      if (hit !== undefined) return hit
       const provider = isAccount(account) ? account.provider : undefined
       const envelope = parseEnvelope(stored)
       if (!envelope) throw new TokenDecryptionError(field, provider, undefined, "malformed")
@@ -94,11 +111,13 @@ export function tokenEncryption(options: TokenEncryptionOptions): TokenEncryptio
       const key = byId.get(envelope.keyId)
       if (!key) throw new TokenDecryptionError(field, provider, envelope.keyId, "unknown_key")
       const { sealed } = envelope
-      const decipher = createDecipheriv("aes-256-gcm", key.bytes, sealed.subarray(0, NONCE_BYTES), { authTagLength: TAG_BYTES })
+      const decipher = createDecipheriv("aes-256-gcm", key.secret, sealed.subarray(0, NONCE_BYTES), { authTagLength: TAG_BYTES })
       decipher.setAAD(associatedData(key.id, account, field))
       decipher.setAuthTag(sealed.subarray(sealed.length - TAG_BYTES))
       try {
-        return Buffer.concat([decipher.update(sealed.subarray(NONCE_BYTES, sealed.length - TAG_BYTES)), decipher.final()]).toString("utf8")
+        const plain = Buffer.concat([decipher.update(sealed.subarray(NONCE_BYTES, sealed.length - TAG_BYTES)), decipher.final()]).toString("utf8")
+        cache.set(remembered!, plain)
+        return plain
       } catch {
         // OpenSSL's error says only "Unsupported state or unable to authenticate data"; nothing to keep.
         throw new TokenDecryptionError(field, provider, key.id, "authentication_failed")
@@ -112,6 +131,49 @@ export function tokenEncryption(options: TokenEncryptionOptions): TokenEncryptio
       return parseEnvelope(stored)?.keyId
     },
   }
+}
+
+// Nonces: 96 random bits each (NIST SP 800-38D §8.2.2), drawn from the CSPRNG 256 at a time, since one
+// randomBytes call costs more than the encryption of a token.
+let noncePool = Buffer.alloc(0)
+let nonceAt = 0
+function nextNonce(): Buffer {
+  if (nonceAt + NONCE_BYTES > noncePool.length) {
+    noncePool = randomBytes(NONCE_BYTES * 256)
+    nonceAt = 0
+  }
+  const nonce = noncePool.subarray(nonceAt, nonceAt + NONCE_BYTES)
+  nonceAt += NONCE_BYTES
+  return nonce
+}
+
+/** A bounded map, least recently used evicted first (a Map iterates in insertion order). */
+class PlaintextCache {
+  readonly #entries = new Map<string, string>()
+  constructor(readonly size: number) {}
+  get(key: string): string | undefined {
+    const value = this.#entries.get(key)
+    if (value !== undefined) {
+      this.#entries.delete(key)
+      this.#entries.set(key, value)
+    }
+    return value
+  }
+  set(key: string, value: string): void {
+    if (this.size === 0) return
+    this.#entries.delete(key)
+    this.#entries.set(key, value)
+    if (this.#entries.size > this.size) this.#entries.delete(this.#entries.keys().next().value!)
+  }
+}
+
+const cacheKey = (stored: string, field: string, account: AccountKey): string =>
+  `${field.length}:${field}${account.provider.length}:${account.provider}${account.providerAccountId.length}:${account.providerAccountId}${stored}`
+
+function checkCacheSize(size: unknown): number {
+  if (size === undefined) return 1000
+  if (!Number.isSafeInteger(size) || (size as number) < 0) throw new EncryptionConfigError("cacheSize", undefined, undefined, "must be a non-negative integer")
+  return size as number
 }
 
 function parseEnvelope(stored: string): { keyId: string; sealed: Buffer } | undefined {
