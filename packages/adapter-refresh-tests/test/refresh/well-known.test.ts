@@ -108,7 +108,7 @@ describe("refresh with a next-auth 4 provider object that carries only wellKnown
     const before = await s.row()
     const grants = s.op.stats.refreshGrants
     const error = await adapter.getAccessToken({ userId: s.userId, provider: PROVIDER_ID }).catch((e: unknown) => e)
-    expect(error).toMatchObject({ code: "PROVIDER_UNAVAILABLE", kind: "discovery", message: expect.stringContaining("issuer does not match the wellKnown URL") })
+    expect(error).toMatchObject({ code: "PROVIDER_UNAVAILABLE", kind: "discovery", message: expect.stringContaining("issuer does not match the expected issuer") })
     expect(s.op.stats.refreshGrants).toBe(grants)
     expect(await s.row()).toEqual(before)
   })
@@ -123,5 +123,26 @@ describe("refresh with a next-auth 4 provider object that carries only wellKnown
     const error = await adapter.getAccessToken({ userId: s.userId, provider: PROVIDER_ID }).catch((e: unknown) => e)
     expect(error).toMatchObject({ code: "PROVIDER_UNAVAILABLE", kind: "discovery", message: expect.stringContaining("token_endpoint is not https") })
     expect(await s.row()).toEqual(before)
+  })
+
+  test("next-auth 5's MicrosoftEntraID default (issuer .../common/v2.0, a {tenantid} template in the document; real HTTP proxy rewriting it) refreshes", async () => {
+    discovery.proxy.rewrite = (doc, proxyUrl) => ({ ...doc, issuer: `${proxyUrl}/{tenantid}/v2.0` })
+    const entra = { id: PROVIDER_ID, type: "oidc", issuer: `${discovery.proxy.url}/common/v2.0/`, clientId: s.op.clientId, clientSecret: s.op.clientSecret }
+    const adapter = withTokenSync(s.fixture.adapter, s.fixture.db as object, { refresh: { providers: [entra], skewSeconds: 0 } })
+    await s.waitForExpiry(0)
+    const before = await s.row()
+    const result = await adapter.getAccessToken({ userId: s.userId, provider: PROVIDER_ID })
+    expect(result.refreshed).toBe(true)
+    const after = await s.row()
+    expect(after.access_token).toBe(result.accessToken)
+    expect(after.id_token).toBe(before.id_token)
+
+    // A template that is not the issuer's (another path) is still refused.
+    discovery.proxy.rewrite = (doc, proxyUrl) => ({ ...doc, issuer: `${proxyUrl}/{tenantid}/v3.0` })
+    const other = withTokenSync(s.fixture.adapter, s.fixture.db as object, { refresh: { providers: [entra], skewSeconds: 0, retries: 0 } })
+    await s.waitForExpiry(0)
+    const grants = s.op.stats.refreshGrants
+    await expect(other.getAccessToken({ userId: s.userId, provider: PROVIDER_ID })).rejects.toMatchObject({ code: "PROVIDER_UNAVAILABLE", kind: "discovery" })
+    expect(s.op.stats.refreshGrants).toBe(grants)
   })
 })

@@ -26,6 +26,17 @@ export class DiscoveryDocumentError extends Error {
  */
 export const isIssuerTemplate = (issuer: string): boolean => issuer.includes("{tenantid}")
 
+const withoutTrailingSlash = (url: string): string => url.replace(/\/$/, "")
+
+/** `template` with `{tenantid}` standing for exactly one path segment of `issuer` (`common`, a tenant id). */
+export function templateMatches(template: string, issuer: string): boolean {
+  const [before, after, ...more] = withoutTrailingSlash(template).split("{tenantid}")
+  const actual = withoutTrailingSlash(issuer)
+  if (before === undefined || after === undefined || more.length) return false
+  if (!actual.startsWith(before) || !actual.endsWith(after) || actual.length <= before.length + after.length) return false
+  return /^[^/?#]+$/.test(actual.slice(before.length, actual.length - after.length))
+}
+
 const isLoopbackUrl = (url: URL): boolean => url.hostname === "localhost" || url.hostname === "127.0.0.1" || url.hostname === "[::1]"
 
 const MAX_DOCUMENT_BYTES = 512 * 1024
@@ -73,15 +84,27 @@ export async function discoverFromWellKnown(
   if (typeof document !== "object" || document === null || Array.isArray(document)) {
     throw new DiscoveryDocumentError("the document is not a JSON object")
   }
-  const { issuer, token_endpoint: tokenEndpoint } = document as Record<string, unknown>
+  return checkedMetadata(document as Record<string, unknown>, issuerOfWellKnown(url), options.allowInsecure)
+}
+
+/**
+ * The authorization server metadata refresh needs, checked: `issuer` equal to the expected one (when one is
+ * expected) or a `{tenantid}` template of it, and an https `token_endpoint` (http only on loopback).
+ */
+export function checkedMetadata(document: Record<string, unknown>, expectedIssuer: string | undefined, allowInsecure: boolean): oauth.AuthorizationServer {
+  const { issuer, token_endpoint: tokenEndpoint } = document
   absoluteUrl(issuer, "issuer")
-  const expected = issuerOfWellKnown(url)
-  if (expected !== undefined && !isIssuerTemplate(issuer as string) && (issuer as string).replace(/\/$/, "") !== expected.replace(/\/$/, "")) {
-    throw new DiscoveryDocumentError("the document's issuer does not match the wellKnown URL")
+  const claimed = issuer as string
+  if (
+    expectedIssuer !== undefined &&
+    withoutTrailingSlash(claimed) !== withoutTrailingSlash(expectedIssuer) &&
+    !(isIssuerTemplate(claimed) && templateMatches(claimed, expectedIssuer))
+  ) {
+    throw new DiscoveryDocumentError("the document's issuer does not match the expected issuer")
   }
   const token = absoluteUrl(tokenEndpoint, "token_endpoint")
-  if (token.protocol !== "https:" && !(token.protocol === "http:" && options.allowInsecure && isLoopbackUrl(token))) {
+  if (token.protocol !== "https:" && !(token.protocol === "http:" && allowInsecure && isLoopbackUrl(token))) {
     throw new DiscoveryDocumentError("the document's token_endpoint is not https (plain http only on loopback)")
   }
-  return { issuer: issuer as string, token_endpoint: token.href }
+  return { issuer: claimed, token_endpoint: token.href }
 }

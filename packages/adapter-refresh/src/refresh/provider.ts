@@ -6,7 +6,7 @@
  */
 import * as oauth from "oauth4webapi"
 import { RefreshNotConfiguredError } from "../errors.js"
-import { DiscoveryDocumentError, discoverFromWellKnown, isIssuerTemplate } from "./discovery.js"
+import { DiscoveryDocumentError, checkedMetadata, discoverFromWellKnown, isIssuerTemplate } from "./discovery.js"
 
 /**
  * The provider objects the app gives Auth.js, as far as refresh needs them. Built-in provider functions
@@ -221,7 +221,18 @@ export class ProviderClient {
       }
       const issuerUrl = new URL(issuer!)
       const response = await oauth.discoveryRequest(issuerUrl, { ...this.httpOptions(timeoutMs), algorithm: "oidc" })
-      return oauth.processDiscoveryResponse(issuerUrl, response)
+      try {
+        return await oauth.processDiscoveryResponse(issuerUrl, response)
+      } catch (error) {
+        // Microsoft's multi-tenant document (issuer ".../common/v2.0", the default of next-auth 5's
+        // MicrosoftEntraID) names a "{tenantid}" template as its issuer: accepted when it matches the issuer.
+        const body = error instanceof oauth.OperationProcessingError ? (error.cause as { attribute?: unknown; body?: unknown } | undefined) : undefined
+        const claimed = body?.attribute === "issuer" ? (body.body as Record<string, unknown> | undefined) : undefined
+        if (claimed && typeof claimed.issuer === "string" && isIssuerTemplate(claimed.issuer)) {
+          return checkedMetadata(claimed, issuer!, this.provider.allowInsecure)
+        }
+        throw error
+      }
     })()
     // A failed discovery must not be cached forever.
     this.metadata.catch(() => (this.metadata = undefined))
