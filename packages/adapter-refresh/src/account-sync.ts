@@ -12,7 +12,7 @@ import {
   type TokenSet,
 } from "./policy/merge.js"
 import { decideOwnership, ownersToCheck, type OwnershipDecision, type OwnershipMode } from "./policy/ownership.js"
-import { reauthMarkChange, type TokenWriteSource } from "./refresh/reauth.js"
+import { reauthMarkChange, type TokenWriteSource } from "./policy/reauth.js"
 import type { AccountKey, AccountLockOptions, AccountStore, LockedAccount, StoredAccountRow } from "./store.js"
 
 /**
@@ -28,7 +28,7 @@ export interface AccountSyncOptions {
   /** Clock in epoch milliseconds, for `expires_in`. Defaults to `Date.now`. */
   now?: () => number
   /**
-   * Column holding the "needs re-authentication" mark (see refresh/reauth.ts). It is read with the
+   * Column holding the "needs re-authentication" mark (see policy/reauth.ts). It is read with the
    * tokens, never taken from incoming tokens, and cleared by the writes `reauthMarkChange` says.
    */
   reauthColumn?: string

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "@jest/globals"
 import { inspect } from "node:util"
-import { reauthMarkChange, isMarkedForReauth, REAUTH_MARK } from "../src/refresh/reauth.js"
+import { reauthMarkChange, isMarkedForReauth, REAUTH_MARK } from "../src/policy/reauth.js"
 import { resolveProvider } from "../src/refresh/provider.js"
 import { ProviderUnavailableError, RefreshNotConfiguredError, RefreshTokenError } from "../src/errors.js"
 

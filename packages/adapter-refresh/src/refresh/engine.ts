@@ -30,7 +30,7 @@ import { isExpiring } from "../policy/expiry.js"
 import { incomingTokens, type TokenSet } from "../policy/merge.js"
 import type { AccountKey, AccountStore } from "../store.js"
 import { ProviderClient, resolveProvider, type GrantFailure, type RefreshProviderConfig } from "./provider.js"
-import { isMarkedForReauth, REAUTH_MARK } from "./reauth.js"
+import { isMarkedForReauth, REAUTH_MARK } from "../policy/reauth.js"
 
 export interface RefreshOptions {
   /** The provider objects the app gives Auth.js (only those whose tokens should be refreshed). */

@@ -5,7 +5,7 @@
  * exception: it is set to "invalid_grant" under the account lock when the provider refuses the refresh
  * token, and must be cleared again once the account holds working credentials.
  */
-import type { TokenSet } from "../policy/merge.js"
+import type { TokenSet } from "./merge.js"
 
 /** The value written into the mark column when the provider answers invalid_grant. */
 export const REAUTH_MARK = "invalid_grant"
