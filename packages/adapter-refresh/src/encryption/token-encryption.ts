@@ -28,9 +28,9 @@ export interface TokenEncryptionOptions {
   /** Columns to encrypt. Default: `["access_token", "refresh_token", "id_token"]`. */
   fields?: readonly string[]
   /**
-   * How many decrypted values this process remembers (least recently used first out), keyed by the
-   * exact envelope and its row and column, so the fresh `getAccessToken` path does not decrypt the same
-   * stored value again on every call. Plaintext tokens stay in this process's memory, where the app
+   * For how many (row, column) pairs this process remembers the last decrypted value (least recently
+   * used first out), so the fresh `getAccessToken` path does not decrypt the same stored value again on
+   * every call; a hit needs the exact same envelope for the same row and column. Plaintext tokens stay in this process's memory, where the app
    * holds them anyway. 0 disables it. Default 1000.
    */
   cacheSize?: number
@@ -93,7 +93,7 @@ export function tokenEncryption(options: TokenEncryptionOptions): TokenEncryptio
       const sealed = Buffer.concat([nonce, cipher.update(value, "utf8"), cipher.final(), cipher.getAuthTag()])
       const stored = `${currentPrefix}${sealed.toString("base64url")}`
       // The next read of the row this process just wrote needs no decryption.
-      cache.set(cacheKey(stored, field, account), value)
+      cache.set(cacheKey(field, account), stored, value)
       return stored
     },
 
@@ -101,8 +101,8 @@ export function tokenEncryption(options: TokenEncryptionOptions): TokenEncryptio
       if (!stored.startsWith(ENVELOPE_MARK)) return stored
       // Keyed by the exact envelope AND its row and column: a value copied or altered never hits. Looked
       // up before parsing: decoding the base64 of a 1 kB id token costs more than the look-up.
-      const remembered = isAccount(account) ? cacheKey(stored, field, account) : undefined
-      const hit = remembered === undefined ? undefined : cache.get(remembered)
+      const remembered = isAccount(account) ? cacheKey(field, account) : undefined
+      const hit = remembered === undefined ? undefined : cache.get(remembered, stored)
       if (hit !== undefined) return hit
       const provider = isAccount(account) ? account.provider : undefined
       const envelope = parseEnvelope(stored)
@@ -116,7 +116,7 @@ export function tokenEncryption(options: TokenEncryptionOptions): TokenEncryptio
       decipher.setAuthTag(sealed.subarray(sealed.length - TAG_BYTES))
       try {
         const plain = Buffer.concat([decipher.update(sealed.subarray(NONCE_BYTES, sealed.length - TAG_BYTES)), decipher.final()]).toString("utf8")
-        cache.set(remembered!, plain)
+        cache.set(remembered!, stored, plain)
         return plain
       } catch {
         // OpenSSL's error says only "Unsupported state or unable to authenticate data"; nothing to keep.
@@ -147,28 +147,32 @@ function nextNonce(): Buffer {
   return nonce
 }
 
-/** A bounded map, least recently used evicted first (a Map iterates in insertion order). */
+/**
+ * The last decrypted value of each (row, column), least recently used evicted first (a Map iterates in
+ * insertion order). A hit needs the exact envelope: compared as a string, not hashed, since an id token's
+ * envelope is over a kilobyte.
+ */
 class PlaintextCache {
-  readonly #entries = new Map<string, string>()
+  readonly #entries = new Map<string, { stored: string; plain: string }>()
   constructor(readonly size: number) {}
-  get(key: string): string | undefined {
-    const value = this.#entries.get(key)
-    if (value !== undefined) {
-      this.#entries.delete(key)
-      this.#entries.set(key, value)
-    }
-    return value
+  get(key: string, stored: string): string | undefined {
+    const entry = this.#entries.get(key)
+    if (entry === undefined || entry.stored !== stored) return undefined
+    this.#entries.delete(key)
+    this.#entries.set(key, entry)
+    return entry.plain
   }
-  set(key: string, value: string): void {
+  set(key: string, stored: string, plain: string): void {
     if (this.size === 0) return
     this.#entries.delete(key)
-    this.#entries.set(key, value)
+    this.#entries.set(key, { stored, plain })
     if (this.#entries.size > this.size) this.#entries.delete(this.#entries.keys().next().value!)
   }
 }
 
-const cacheKey = (stored: string, field: string, account: AccountKey): string =>
-  `${field.length}:${field}${account.provider.length}:${account.provider}${account.providerAccountId.length}:${account.providerAccountId}${stored}`
+/** Length-prefixed, like the associated data: no two (column, account) pairs share a key. */
+const cacheKey = (field: string, account: AccountKey): string =>
+  `${field.length}:${field}${account.provider.length}:${account.provider}${account.providerAccountId.length}:${account.providerAccountId}`
 
 function checkCacheSize(size: unknown): number {
   if (size === undefined) return 1000
