@@ -13,7 +13,7 @@ import {
 } from "./policy/merge.js"
 import { decideOwnership, ownersToCheck, type OwnershipDecision, type OwnershipMode } from "./policy/ownership.js"
 import { reauthMarkChange, type TokenWriteSource } from "./policy/reauth.js"
-import type { AccountKey, AccountLockOptions, AccountStore, LockedAccount, StoredAccountRow } from "./store.js"
+import type { AccountKey, AccountLockOptions, AccountStore, LockedAccount, StoredAccountRow, UserId } from "./store.js"
 
 /**
  * The single write path for account tokens: validate, lock the account's key, read, merge, write,
@@ -39,7 +39,7 @@ export interface AccountSyncOptions {
  * response), `userId` optional. Values are validated at run time, so the fields are loosely typed.
  */
 export interface SyncableAccount extends AccountKey {
-  userId?: string | number
+  userId?: UserId
   type?: string
   [field: string]: unknown
 }
@@ -96,7 +96,7 @@ export function createAccountSync(store: AccountStore, options: AccountSyncOptio
   const now = options.now ?? Date.now
   const codec = options.codec
 
-  function toAdapterAccount(row: { userId: string | number; type: string } & AccountKey, tokens: TokenSet): AdapterAccount {
+  function toAdapterAccount(row: { userId: UserId; type: string } & AccountKey, tokens: TokenSet): AdapterAccount {
     const account: Record<string, unknown> = {
       userId: row.userId,
       type: row.type as AdapterAccountType,
@@ -138,11 +138,15 @@ export function createAccountSync(store: AccountStore, options: AccountSyncOptio
     account: LockedAccount,
     caller: string | undefined,
     mode: OwnershipMode,
+    callerAsTyped?: UserId,
   ): Promise<{ rows: StoredAccountRow[]; decision: OwnershipDecision }> {
     const rows = await account.readAll()
     const owners = rows.map((row) => row.userId)
     const exists = new Map<string, boolean>()
-    for (const userId of ownersToCheck(owners, caller, mode)) exists.set(userId, await account.userExists(userId))
+    for (const userId of ownersToCheck(owners, caller, mode)) {
+      // The caller's id goes to the store as typed (a Prisma `Int` id must be a number).
+      exists.set(userId, await account.userExists(userId === caller && callerAsTyped !== undefined ? callerAsTyped : userId))
+    }
     return { rows, decision: decideOwnership({ owners, caller, mode, exists }) }
   }
 
@@ -163,6 +167,7 @@ export function createAccountSync(store: AccountStore, options: AccountSyncOptio
     source: TokenWriteSource = "sign-in",
     owner: string = stored.row.userId,
     adopt: readonly string[] = [],
+    ownerAsTyped: UserId = owner,
   ): Promise<AdapterAccount> {
     const merge = mergeTokens(stored.tokens, incoming)
     // The one explicit exception to "never write null": clearing the re-authentication mark.
@@ -176,7 +181,7 @@ export function createAccountSync(store: AccountStore, options: AccountSyncOptio
     }
     const tokens = Object.keys(changes).length > 0 ? await encodeTokens(changes, codec, keyOfRow(stored.row)) : {}
     if (Object.keys(tokens).length > 0 && stored.row.userId === owner) await account.update({ tokens }, { userId: owner })
-    for (const orphan of adopt) await account.update({ userId: owner, tokens }, { userId: orphan })
+    for (const orphan of adopt) await account.update({ userId: ownerAsTyped, tokens }, { userId: orphan })
     return toAdapterAccount({ ...stored.row, userId: owner }, merged)
   }
 
@@ -187,15 +192,16 @@ export function createAccountSync(store: AccountStore, options: AccountSyncOptio
       // Validate everything before touching the database: bad input writes nothing.
       const key = accountKeyOf(input)
       const userId = mode === "link" ? requiredField(input, "userId") : optionalUserId(input)
-      // Returned as the caller typed it: serial-id schemas (@auth/pg-adapter) use numbers.
-      const callerUserId = (input as { userId?: string | number }).userId
+      // The id as the caller typed it goes to the store and back to the caller: serial-id schemas
+      // (@auth/pg-adapter) use numbers, Prisma `Int` / `BigInt` ids numbers / bigints.
+      const callerUserId = userId === undefined ? undefined : (input as { userId: UserId }).userId
       if (mode === "link") requiredField(input, "type")
       const incoming = incomingTokens(input, columns, now())
       // The mark is ours to write; a token response or account object never sets it.
       if (reauthColumn) delete incoming[reauthColumn]
 
       return locked(key, async (account) => {
-        const { rows, decision } = await decide(account, userId, mode)
+        const { rows, decision } = await decide(account, userId, mode, callerUserId)
         switch (decision.action) {
           // A sync without an (existing) owner has nothing to attach the tokens to.
           case "skip":
@@ -204,14 +210,18 @@ export function createAccountSync(store: AccountStore, options: AccountSyncOptio
             throw refusal(decision, key)
           case "insert": {
             const type = requiredField(input, "type")
-            await account.insert({ ...key, userId: decision.owner, type, tokens: await encodeTokens(incoming, codec, key) })
+            const inserted = await account.insert({ ...key, userId: callerUserId ?? decision.owner, type, tokens: await encodeTokens(incoming, codec, key) })
+            // A drop-in returns what the wrapped adapter's own linkAccount returns (AccountStore.linkAccountResult).
+            if (mode === "link" && store.linkAccountResult === "input") return input as AdapterAccount
+            if (mode === "link" && store.linkAccountResult === "inserted-row" && inserted) return inserted as unknown as AdapterAccount
             return toAdapterAccount({ ...key, userId: callerUserId ?? decision.owner, type }, incoming)
           }
           case "write": {
             // Merge over the owner's own row; when every row is adopted, over an adopted one.
             const base = rows.find((row) => row.userId === decision.owner) ?? rows.find((row) => decision.adopt.includes(row.userId))!
             const stored = await lenientViewOf(base)
-            const merged = await writeMerged(account, stored, incoming, "sign-in", decision.owner, decision.adopt)
+            const ownerAsTyped = callerUserId !== undefined && decision.owner === userId ? callerUserId : decision.owner
+            const merged = await writeMerged(account, stored, incoming, "sign-in", decision.owner, decision.adopt, ownerAsTyped)
             return callerUserId === undefined ? merged : { ...merged, userId: callerUserId as string }
           }
         }

@@ -16,6 +16,7 @@ export type {
   StandardTokenColumns,
   StoredAccountRow,
   TokenColumnValue,
+  UserId,
 } from "./store.js"
 export { STANDARD_TOKEN_FIELDS, ADVISORY_LOCK_KEY_SQL } from "./store.js"
 export type { TokenCodec } from "./codec.js"
@@ -54,7 +55,7 @@ export { reauthMarkChange, isMarkedForReauth, REAUTH_MARK } from "./policy/reaut
 export type { TokenWriteSource } from "./policy/reauth.js"
 export { mergeTokens, incomingTokens, storedTokens, tokenColumns } from "./policy/merge.js"
 export type { TokenSet, MergeResult } from "./policy/merge.js"
-export { expiresAtToSeconds, resolveExpiresAt, isExpiring } from "./policy/expiry.js"
+export { expiresAtToSeconds, resolveExpiresAt, storedExpiresAt, isExpiring, MILLISECONDS_THRESHOLD } from "./policy/expiry.js"
 export { prismaAccountStore } from "./stores/prisma.js"
 export { kyselyAccountStore } from "./stores/kysely.js"
 export { pgAccountStore } from "./stores/pg.js"

@@ -26,9 +26,17 @@ export interface StandardTokenColumns {
 
 export type TokenColumnValue = string | number | null
 
+/**
+ * A user id as the adapter hands it out: a string (cuid, uuid), a number (serial ids, Prisma `Int`) or a
+ * bigint (Prisma `BigInt`). Where the id is the caller's, stores receive it as the caller typed it, so a
+ * client that checks argument types (Prisma) gets the type of its column.
+ */
+export type UserId = string | number | bigint
+
 /** A full account row as the core writes it on insert. */
 export interface AccountRow extends AccountKey {
-  userId: string
+  /** The caller's user id, as typed. */
+  userId: UserId
   type: string
   /** Token columns: the seven standard ones plus any configured extras. */
   tokens: Record<string, TokenColumnValue>
@@ -46,7 +54,8 @@ export interface StoredAccountRow extends AccountKey {
 
 /** What an update may change: the owner (to re-point an orphaned row) and/or token columns. */
 export interface AccountPatch {
-  userId?: string
+  /** The new owner (the caller's user id, as typed). */
+  userId?: UserId
   tokens?: Record<string, TokenColumnValue>
 }
 
@@ -67,10 +76,17 @@ export interface AccountRowScope {
 export interface LockedAccount {
   /** Every row with the locked key (duplicates included, each with its owner); empty when there is none. */
   readAll(): Promise<StoredAccountRow[]>
-  /** Whether a user with this id exists. */
-  userExists(userId: string): Promise<boolean>
-  /** Inserts the row for the locked key. `row.tokens` names exactly the token columns to write. */
-  insert(row: AccountRow): Promise<void>
+  /**
+   * Whether a user with this id exists. The id is the caller's (typed as given) or a row's `userId` as
+   * `readAll` returned it (a string).
+   */
+  userExists(userId: UserId): Promise<boolean>
+  /**
+   * Inserts the row for the locked key. `row.tokens` names exactly the token columns to write.
+   * Stores whose `linkAccountResult` is "inserted-row" resolve to the inserted row, shaped as the
+   * client's official Auth.js adapter returns it from `linkAccount`; others may resolve to nothing.
+   */
+  insert(row: AccountRow): Promise<Record<string, unknown> | void>
   /**
    * Updates the rows with the locked key that `scope.userId` owns, and no other row. Only the given token
    * columns change; `patch.userId` re-points those rows to another owner.
@@ -81,6 +97,15 @@ export interface LockedAccount {
 export interface AccountStore {
   /** Short name used in errors and logs, e.g. "prisma", "kysely", "pg". */
   readonly name: string
+  /**
+   * What the official Auth.js adapter for this store's client returns from its own `linkAccount`, so that
+   * the wrapped `linkAccount` returns the same thing for the same input when it inserts:
+   * - "inserted-row": the row as inserted (Prisma's `create` result; @auth/pg-adapter's `RETURNING`
+   *   row with `expires_at` through `parseInt`); `LockedAccount.insert` resolves to it;
+   * - "input": the account object it was given (@auth/kysely-adapter).
+   * Absent: the wrapper returns the account it stored (keys, userId, type, non-empty tokens).
+   */
+  readonly linkAccountResult?: "inserted-row" | "input"
   /**
    * Runs `work` in a single database transaction that first takes an exclusive lock scoped to this
    * account key and to the transaction (PostgreSQL: `pg_advisory_xact_lock`), so that concurrent callers

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@jest/globals"
 import { InvalidAccountInputError } from "../src/errors.js"
-import { expiresAtToSeconds, isExpiring, resolveExpiresAt, storedExpiresAt } from "../src/policy/expiry.js"
+import { MILLISECONDS_THRESHOLD, expiresAtToSeconds, isExpiring, resolveExpiresAt, storedExpiresAt } from "../src/policy/expiry.js"
 
 const NOW_MS = Date.UTC(2026, 10, 27, 12, 0, 0)
 const NOW_S = NOW_MS / 1000
@@ -8,29 +8,35 @@ const NOW_S = NOW_MS / 1000
 describe("expiresAtToSeconds", () => {
   it.each([
     ["seconds", NOW_S + 3600, NOW_S + 3600],
-    ["fractional seconds, floored", NOW_S + 3600.9, NOW_S + 3600],
+    ["fractional seconds, cut off as Prisma does for an Int column", NOW_S + 3600.9, NOW_S + 3600],
     ["milliseconds", NOW_MS + 3_600_000, NOW_S + 3600],
-    ["milliseconds with a remainder, floored", NOW_MS + 3_600_999, NOW_S + 3600],
+    ["milliseconds with a remainder, cut off", NOW_MS + 3_600_999, NOW_S + 3600],
     ["a numeric string of seconds (node-postgres bigint)", String(NOW_S + 60), NOW_S + 60],
     ["a numeric string of milliseconds", String(NOW_MS), NOW_S],
     ["a bigint", BigInt(NOW_S), NOW_S],
-    ["the earliest sane second", 946_684_800, 946_684_800],
-    ["the latest sane second", 7_258_118_400, 7_258_118_400],
+    // Auth.js's own adapter suite links with expires_at: 2592000 and every bare adapter stores it.
+    ["one month in seconds, a 1970 date (Auth.js's adapter-suite fixture)", 2_592_000, 2_592_000],
+    ["zero", 0, 0],
+    ["a negative number", -5, -5],
+    ["a negative fraction, cut off towards zero as Prisma does", -2.5, -2],
+    ["a 1990 time in seconds", 631_152_000, 631_152_000],
+    ["a time past 2200 in seconds (bigint columns take it)", 7_258_118_400 * 10, 72_581_184_000],
+    ["the last second below the milliseconds threshold, as seconds", MILLISECONDS_THRESHOLD - 1, MILLISECONDS_THRESHOLD - 1],
+    ["the milliseconds threshold itself, as milliseconds (1978-01-11)", MILLISECONDS_THRESHOLD, 253_402_300],
+    ["microseconds, read as milliseconds (no other unit is guessed)", NOW_MS * 1000, NOW_MS],
   ])("reads %s", (_label, input, expected) => {
     expect(expiresAtToSeconds(input)).toBe(expected)
   })
 
   it.each([
-    ["zero", 0],
-    ["a negative number", -5],
-    ["a 1990 time in seconds", 631_152_000],
-    ["a time past 2200 in milliseconds", 7_258_118_400_001 * 10],
-    ["microseconds", NOW_MS * 1000],
     ["NaN", Number.NaN],
     ["Infinity", Number.POSITIVE_INFINITY],
+    ["-Infinity", Number.NEGATIVE_INFINITY],
+    ["a number whose seconds are beyond exact integers", 1e300],
     ["a word", "tomorrow"],
     ["an ISO date string", "2026-11-27T12:00:00Z"],
     ["an object", { at: NOW_S }],
+    ["a Date", new Date(NOW_MS)],
     ["a boolean", true],
   ])("refuses %s with a typed error naming the field", (_label, input) => {
     let thrown: unknown
@@ -81,8 +87,18 @@ describe("storedExpiresAt", () => {
     [1_764_244_800, 1_764_244_800],
     [BigInt(1_764_244_800), 1_764_244_800],
     ["garbage", null],
+    [2_592_000, 2_592_000],
+    // Written in milliseconds by older code (or a bare adapter given Date.now() + ...): read as milliseconds.
+    [1_764_244_800_000, 1_764_244_800],
+    ["1764244800123", 1_764_244_800],
   ])("reads %p as %p", (input, expected) => {
     expect(storedExpiresAt(input)).toBe(expected)
+  })
+
+  it("reads an old row's milliseconds as a near expiry, not one in the year 57 000", () => {
+    const stored = storedExpiresAt(String(NOW_MS + 30_000))
+    expect(stored).toBe(NOW_S + 30)
+    expect(isExpiring(stored, NOW_MS, 60)).toBe(true)
   })
 })
 

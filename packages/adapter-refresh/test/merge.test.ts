@@ -1,6 +1,15 @@
 import { describe, expect, it } from "@jest/globals"
 import { InvalidAccountInputError } from "../src/errors.js"
-import { accountKeyOf, incomingTokens, mergeTokens, storedTokens, tokenColumns, type TokenSet } from "../src/policy/merge.js"
+import {
+  accountKeyOf,
+  incomingTokens,
+  mergeTokens,
+  requiredField,
+  storedTokens,
+  tokenColumns,
+  unstorableStringReason,
+  type TokenSet,
+} from "../src/policy/merge.js"
 
 const NOW_MS = Date.UTC(2026, 10, 27, 12, 0, 0)
 const NOW_S = NOW_MS / 1000
@@ -89,12 +98,61 @@ describe("accountKeyOf", () => {
     expect(accountKeyOf(rawAccount)).toEqual({ provider: "keycloak", providerAccountId: "sub-1" })
   })
   it.each([
+    // The bare adapters take a numeric id (pg and Kysely store its decimal text) and an empty string.
+    ["a numeric providerAccountId as its decimal text", { provider: "github", providerAccountId: 583231 }, { provider: "github", providerAccountId: "583231" }],
+    ["a bigint providerAccountId", { provider: "github", providerAccountId: 9007199254740993n }, { provider: "github", providerAccountId: "9007199254740993" }],
+    ["empty strings (a value of a text column)", { provider: "", providerAccountId: "" }, { provider: "", providerAccountId: "" }],
+  ])("takes %s", (_label, input, expected) => {
+    expect(accountKeyOf(input)).toEqual(expected)
+  })
+  it.each([
     [{ providerAccountId: "x" }, "provider"],
-    [{ provider: "", providerAccountId: "x" }, "provider"],
-    [{ provider: "p", providerAccountId: "  " }, "providerAccountId"],
-    [{ provider: "p", providerAccountId: 42 }, "providerAccountId"],
+    [{ provider: null, providerAccountId: "x" }, "provider"],
+    [{ provider: "p" }, "providerAccountId"],
+    [{ provider: "p", providerAccountId: Number.NaN }, "providerAccountId"],
+    [{ provider: "p", providerAccountId: { id: 1 } }, "providerAccountId"],
+    [{ provider: 7, providerAccountId: "x" }, "provider"],
+    [{ provider: "p", providerAccountId: "a\u0000b" }, "providerAccountId"],
+    [{ provider: "git\ud800hub", providerAccountId: "x" }, "provider"],
   ])("refuses %p naming %s", (input, field) => {
     expect(() => accountKeyOf(input)).toThrow(expect.objectContaining({ field }) as unknown as Error)
+  })
+})
+
+describe("requiredField", () => {
+  it.each([
+    ["a string id", "user-1", "user-1"],
+    ["a serial id (number)", 42, "42"],
+    ["a Prisma BigInt id", 12345678901234567890n, "12345678901234567890"],
+  ])("takes %s, returned as a string for comparison", (_label, userId, expected) => {
+    expect(requiredField({ userId }, "userId")).toBe(expected)
+  })
+  it.each([
+    ["an empty id", ""],
+    ["a fractional number", 1.5],
+    ["an unsafe integer", 2 ** 60],
+    ["an object", { id: 1 }],
+    ["a NUL", "u\u0000"],
+  ])("refuses %s", (_label, userId) => {
+    expect(() => requiredField({ userId }, "userId")).toThrow(expect.objectContaining({ field: "userId" }) as unknown as Error)
+  })
+})
+
+describe("strings PostgreSQL cannot store as given", () => {
+  it.each([
+    ["a NUL character (PostgreSQL refuses it: SQLSTATE 22021)", "at\u0000x"],
+    ["a lone high surrogate (the driver would store U+FFFD instead)", "at\ud800x"],
+    ["a lone low surrogate", "at\udc00x"],
+    ["a high surrogate at the very end", "at\ud83d"],
+  ])("refuses a token with %s, naming the field", (_label, value) => {
+    expect(unstorableStringReason(value)).toBeDefined()
+    expect(() => incomingTokens({ refresh_token: value }, STANDARD, NOW_MS)).toThrow(
+      expect.objectContaining({ field: "refresh_token", code: "INVALID_ACCOUNT_INPUT" }) as unknown as Error,
+    )
+  })
+  it("takes well-formed text, astral characters included", () => {
+    expect(unstorableStringReason("at.\ud83d\ude00.é")).toBeUndefined()
+    expect(incomingTokens({ access_token: "at.\ud83d\ude00" }, STANDARD, NOW_MS)).toEqual({ access_token: "at.\ud83d\ude00" })
   })
 })
 

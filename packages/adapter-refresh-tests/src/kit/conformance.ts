@@ -121,6 +121,90 @@ export function runConformanceSuite(target: ConformanceTarget, runner?: TestRunn
         expect(await rows(key)).toHaveLength(0)
       })
 
+      // Auth.js's own adapter suite (runBasicTests) links this account; every bare adapter stores it.
+      const authjsSuiteAccount = (key: AccountKey, userId: string): Record<string, unknown> => ({
+        ...key,
+        userId,
+        type: "oauth",
+        access_token: `at.${randomUUID()}`,
+        expires_at: 2_592_000, // one month in seconds: a 1970 date
+        id_token: `idt.${randomUUID()}`,
+        refresh_token: `rt.${randomUUID()}`,
+        token_type: "bearer",
+        scope: "user",
+        session_state: `ss.${randomUUID()}`,
+      })
+
+      it("stores the Auth.js adapter suite's account (expires_at 2592000, a 1970 date) as given and finds it again", async () => {
+        const user = await newUser()
+        const key = newKey()
+        const input = authjsSuiteAccount(key, user.id)
+        await adapter.linkAccount(input as unknown as AdapterAccount)
+        const [row, ...more] = await rows(key)
+        expect(more).toHaveLength(0)
+        expect({ ...row, expires_at: Number(row!.expires_at) }).toMatchObject(input)
+        expect(await adapter.getUserByAccount(key)).toMatchObject({ id: user.id, email: user.email })
+        if (adapter.getAccount) expect(await adapter.getAccount(key.providerAccountId, key.provider)).toMatchObject({ ...key, expires_at: 2_592_000 })
+      })
+
+      it("takes a numeric providerAccountId, stored as its decimal text as the bare adapters that take one store it", async () => {
+        const numericId = (): number => 100_000_000 + Math.floor(Math.random() * 800_000_000)
+        const [bareUser, user] = [await newUser(), await newUser()]
+        const bareId = numericId()
+        // The bare adapter may refuse a number (Prisma checks types); where it takes one, compare rows.
+        const bareLink = fixture.adapter.linkAccount!.bind(fixture.adapter) as (account: unknown) => Promise<unknown>
+        const bareTook = await bareLink({ provider: "kit-numeric", providerAccountId: bareId, userId: bareUser.id, type: "oauth", access_token: "at.bare" }).then(
+          () => true,
+          () => false,
+        )
+        const id = numericId()
+        await adapter.linkAccount({ provider: "kit-numeric", providerAccountId: id, userId: user.id, type: "oauth", access_token: "at.n" } as never)
+        const key = { provider: "kit-numeric", providerAccountId: String(id) }
+        const [row] = await rows(key)
+        expect(row).toMatchObject({ ...key, access_token: "at.n" })
+        expect(await adapter.getUserByAccount(key)).toMatchObject({ id: user.id })
+        if (bareTook) expect((await rows({ provider: "kit-numeric", providerAccountId: String(bareId) }))[0]?.providerAccountId).toBe(String(bareId))
+      })
+
+      /** A link result with the per-row parts (ids, keys, timestamps) replaced by their types. */
+      const comparable = (result: unknown): unknown => {
+        if (typeof result !== "object" || result === null) return result
+        return Object.fromEntries(
+          Object.entries(result).map(([field, value]) => [
+            field,
+            ["id", "userId", "providerAccountId", "access_token", "refresh_token", "id_token", "session_state"].includes(field) || value instanceof Date
+              ? `<${value instanceof Date ? "Date" : typeof value}>`
+              : value,
+          ]),
+        )
+      }
+      it.each([
+        ["the Auth.js adapter suite's account", (key: AccountKey, userId: string) => authjsSuiteAccount(key, userId)],
+        ["an account with only an access token", (key: AccountKey, userId: string) => ({ ...key, userId, type: "oidc", access_token: `at.${randomUUID()}` })],
+      ])("linkAccount returns what the bare adapter's own linkAccount returns for %s (shape, id types, nulls)", async (_label, build) => {
+        const [bareUser, user] = [await newUser(), await newUser()]
+        const bareInput = build(newKey(), bareUser.id)
+        const bareResult: unknown = await fixture.adapter.linkAccount!(bareInput as unknown as AdapterAccount)
+        const input = build(newKey(), user.id)
+        const result: unknown = await adapter.linkAccount(input as unknown as AdapterAccount)
+        expect(comparable(result)).toEqual(comparable(bareResult))
+        // An adapter that hands back the very object it was given (Kysely's) is matched exactly.
+        if (bareResult === bareInput) expect(result).toBe(input)
+      })
+
+      it("deleteUser removes the user's accounts and sessions, also one linked through the wrapper", async () => {
+        const user = await newUser()
+        const key = newKey()
+        await adapter.linkAccount(authjsSuiteAccount(key, user.id) as unknown as AdapterAccount)
+        const sessionToken = randomUUID()
+        await adapter.createSession!({ sessionToken, userId: user.id, expires: new Date(Date.now() + 86_400_000) })
+        await adapter.deleteUser!(user.id)
+        expect(await adapter.getUser!(user.id)).toBeNull()
+        expect(await adapter.getUserByAccount(key)).toBeNull()
+        expect(await adapter.getSessionAndUser!(sessionToken)).toBeNull()
+        expect(await rows(key)).toHaveLength(0)
+      })
+
       it("creates, reads, updates and deletes database sessions", async () => {
         const user = await newUser()
         const sessionToken = randomUUID()
@@ -284,10 +368,14 @@ export function runConformanceSuite(target: ConformanceTarget, runner?: TestRunn
       const badInputs: [string, (key: AccountKey, userId: string) => Record<string, unknown>, string][] = [
         ["a missing userId on link", (key) => ({ ...key, type: "oidc", access_token: "at.bad" }), "userId"],
         ["a missing type on link", (key, userId) => ({ ...key, userId, access_token: "at.bad" }), "type"],
-        ["an empty providerAccountId", (_key, userId) => ({ provider: "kit-oidc", providerAccountId: "", userId, type: "oidc" }), "providerAccountId"],
+        ["a missing providerAccountId", (_key, userId) => ({ provider: "kit-oidc", userId, type: "oidc" }), "providerAccountId"],
+        ["an object providerAccountId", (_key, userId) => ({ provider: "kit-oidc", providerAccountId: { id: 1 }, userId, type: "oidc" }), "providerAccountId"],
+        ["a provider with a NUL character", (key, userId) => ({ ...key, provider: "kit\u0000oidc", userId, type: "oidc" }), "provider"],
         ["a non-string access_token", (key, userId) => ({ ...key, userId, type: "oidc", access_token: 42 }), "access_token"],
+        ["an access_token with a NUL character (PostgreSQL text cannot hold it)", (key, userId) => ({ ...key, userId, type: "oidc", access_token: "at\u0000x" }), "access_token"],
+        ["an id_token with a lone surrogate (it would be stored as U+FFFD)", (key, userId) => ({ ...key, userId, type: "oidc", id_token: "idt\ud800" }), "id_token"],
         ["an expires_at that is no time", (key, userId) => ({ ...key, userId, type: "oidc", expires_at: "next tuesday" }), "expires_at"],
-        ["an expires_at in 1970", (key, userId) => ({ ...key, userId, type: "oidc", expires_at: 12 }), "expires_at"],
+        ["an expires_at that is NaN", (key, userId) => ({ ...key, userId, type: "oidc", expires_at: Number.NaN }), "expires_at"],
         ["a negative expires_in", (key, userId) => ({ ...key, userId, type: "oidc", expires_in: -30 }), "expires_in"],
       ]
       it.each(badInputs)("refuses %s with a typed error and writes nothing", async (_label, build, field) => {
@@ -306,7 +394,7 @@ export function runConformanceSuite(target: ConformanceTarget, runner?: TestRunn
         await linkFresh(user.id, linkedKey, "kept")
         const before = await rows(linkedKey)
         const syncInput = { ...build(linkedKey, user.id), refresh_token: secret }
-        const tokenError = !["userId", "type", "providerAccountId"].includes(field)
+        const tokenError = !["userId", "type", "provider", "providerAccountId"].includes(field)
         if (tokenError) await expect(adapter.syncAccount(syncInput as never)).rejects.toBeInstanceOf(InvalidAccountInputError)
         expect(await rows(linkedKey)).toEqual(before)
       })

@@ -1,15 +1,24 @@
 import { InvalidAccountInputError } from "../errors.js"
 
 /**
- * Pure expiry policy. Stored `expires_at` is always integer epoch SECONDS (what Auth.js and the
- * official schemas use). Inputs arrive in seconds (Auth.js), milliseconds (hand-written code calling
- * `Date.now() + ...`), or only as `expires_in` (raw token responses), and drivers read `bigint`
- * columns back as strings.
+ * Pure expiry policy. Stored `expires_at` is epoch SECONDS (what Auth.js and the official schemas use).
+ * Inputs arrive in seconds (Auth.js), milliseconds (hand-written code calling `Date.now() + ...`), or
+ * only as `expires_in` (raw token responses), and drivers read `bigint` columns back as strings.
+ *
+ * The wrapper must accept whatever the bare adapters accept, so any finite number is an `expires_at`,
+ * stored as given: Auth.js's own adapter tests link with `expires_at: 2592000` (a 1970 date), and every
+ * official adapter stores it. The one rewrite: a value that can only be milliseconds (see
+ * `MILLISECONDS_THRESHOLD`) becomes seconds, on write and on read, so a row written in milliseconds by
+ * older code is not taken for a token valid until the year 57 000.
  */
 
-/** 2000-01-01T00:00:00Z and 2200-01-01T00:00:00Z: anything outside is not an expiry time. */
-export const EARLIEST_SANE_EXPIRY_SECONDS = 946_684_800
-export const LATEST_SANE_EXPIRY_SECONDS = 7_258_118_400
+/**
+ * 10000-01-01T00:00:00Z in epoch seconds. At or above it a number is read as milliseconds: as seconds it
+ * would be a date no clock, token or SQL timestamp literal means (five-digit years), while as milliseconds
+ * the same threshold is 1978-01-11, before any token this library will meet (`Date.now()` is ~1.8e12).
+ * Below it a number is seconds, whatever date it makes (1970 included).
+ */
+export const MILLISECONDS_THRESHOLD = 253_402_300_800
 /** Longest lifetime accepted in `expires_in`: ten years. */
 export const LONGEST_SANE_EXPIRES_IN_SECONDS = 315_360_000
 
@@ -26,17 +35,27 @@ function isAbsent(value: unknown): boolean {
 }
 
 /**
- * Interprets an absolute expiry given in seconds or milliseconds and returns integer epoch seconds.
- * A number is read as seconds when it lies in the sane window, as milliseconds when it divided by
- * 1000 does; the two windows cannot overlap, so the reading is never ambiguous.
+ * A finite number of epoch seconds or milliseconds as whole epoch seconds: milliseconds (at or above
+ * `MILLISECONDS_THRESHOLD`) are divided by 1000; a fraction is cut off towards zero, as Prisma does
+ * when it writes a fractional number to an `Int` column (the three official schemas store integers;
+ * node-postgres and Kysely would send the fraction and have PostgreSQL refuse it).
+ */
+function wholeSeconds(n: number): number {
+  return Math.trunc(n >= MILLISECONDS_THRESHOLD ? n / 1000 : n)
+}
+
+/**
+ * Reads an absolute expiry given in seconds or milliseconds and returns integer epoch seconds.
+ * Refused (typed error, before any I/O): anything that is not a finite number, a bigint or a decimal
+ * string (NaN, Infinity, words, dates, objects), and a value whose seconds are not a safe integer
+ * (no column type stores it faithfully).
  */
 export function expiresAtToSeconds(value: unknown, field = "expires_at"): number {
   const n = toFiniteNumber(value)
-  if (n === undefined) throw new InvalidAccountInputError(field, "must be a number of epoch seconds or milliseconds")
-  if (n >= EARLIEST_SANE_EXPIRY_SECONDS && n <= LATEST_SANE_EXPIRY_SECONDS) return Math.floor(n)
-  const seconds = n / 1000
-  if (seconds >= EARLIEST_SANE_EXPIRY_SECONDS && seconds <= LATEST_SANE_EXPIRY_SECONDS) return Math.floor(seconds)
-  throw new InvalidAccountInputError(field, "is not a plausible time (expected epoch seconds or milliseconds between 2000 and 2200)")
+  if (n === undefined) throw new InvalidAccountInputError(field, "must be a finite number of epoch seconds or milliseconds")
+  const seconds = wholeSeconds(n)
+  if (!Number.isSafeInteger(seconds)) throw new InvalidAccountInputError(field, "is too large to be stored exactly")
+  return seconds
 }
 
 /**
@@ -53,11 +72,15 @@ export function resolveExpiresAt(input: { expires_at?: unknown; expires_in?: unk
   return Math.floor(nowMs / 1000) + Math.floor(lifetime)
 }
 
-/** Reads a stored `expires_at` (number, bigint or numeric string, or null) back as seconds. */
+/**
+ * Reads a stored `expires_at` (number, bigint or numeric string, or null) back as epoch seconds. A value
+ * that can only be milliseconds (written by older code, or by a bare adapter given `Date.now() + ...`)
+ * is read as milliseconds, by the same rule as on write.
+ */
 export function storedExpiresAt(value: unknown): number | null {
   if (isAbsent(value)) return null
   const n = toFiniteNumber(value)
-  return n === undefined ? null : Math.floor(n)
+  return n === undefined ? null : wholeSeconds(n)
 }
 
 /**

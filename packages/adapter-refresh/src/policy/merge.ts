@@ -29,32 +29,65 @@ function isAbsent(value: unknown): boolean {
   return value === undefined || value === null || value === ""
 }
 
-function requireNonEmptyString(input: Record<string, unknown>, field: string): string {
-  const value = input[field]
-  if (typeof value !== "string" || value.trim() === "") {
-    throw new InvalidAccountInputError(field, value === undefined || value === null ? "is missing" : "must be a non-empty string")
+/**
+ * Why a string cannot be stored as given in a PostgreSQL text column, or undefined when it can. NUL is
+ * refused by PostgreSQL ("invalid byte sequence", SQLSTATE 22021); a lone UTF-16 surrogate is silently
+ * replaced by U+FFFD when the driver encodes UTF-8, so the stored value would differ from the given one.
+ * Both are refused before any I/O rather than failing (or corrupting) in the database.
+ */
+export function unstorableStringReason(value: string): string | undefined {
+  if (value.includes("\u0000")) return "contains a NUL character, which PostgreSQL text cannot store"
+  if (/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(value)) {
+    return "contains a lone UTF-16 surrogate, which cannot be stored as UTF-8 unchanged"
   }
+  return undefined
+}
+
+function storableString(field: string, value: string): string {
+  const reason = unstorableStringReason(value)
+  if (reason) throw new InvalidAccountInputError(field, reason)
   return value
 }
 
-/** Validates and returns the account's key. */
-export function accountKeyOf(input: unknown): AccountKey {
-  if (typeof input !== "object" || input === null) throw new InvalidAccountInputError("account", "must be an object")
-  const record = input as Record<string, unknown>
-  return {
-    provider: requireNonEmptyString(record, "provider"),
-    providerAccountId: requireNonEmptyString(record, "providerAccountId"),
-  }
+/**
+ * A required string field. Any string is a value of a text column, the empty one included (the bare
+ * adapters store it), so only a missing, non-string or unstorable value is refused.
+ */
+function requireString(input: Record<string, unknown>, field: string): string {
+  const value = input[field]
+  if (value === undefined || value === null) throw new InvalidAccountInputError(field, "is missing")
+  if (typeof value !== "string") throw new InvalidAccountInputError(field, "must be a string")
+  return storableString(field, value)
 }
 
 /**
- * Validates a required field of the account (`userId`, `type`). A user id may be an integer: schemas
- * with serial ids (@auth/pg-adapter) hand Auth.js numbers. It is returned as a string for comparison.
+ * Validates and returns the account's key. A numeric `providerAccountId` (providers with integer
+ * account ids) is taken as its decimal string: @auth/pg-adapter and @auth/kysely-adapter accept one and
+ * PostgreSQL stores exactly that text in the column, so look-ups by the string find the row.
+ */
+export function accountKeyOf(input: unknown): AccountKey {
+  if (typeof input !== "object" || input === null) throw new InvalidAccountInputError("account", "must be an object")
+  const record = input as Record<string, unknown>
+  const id = record.providerAccountId
+  const providerAccountId =
+    (typeof id === "number" && Number.isFinite(id)) || typeof id === "bigint" ? String(id) : requireString(record, "providerAccountId")
+  return { provider: requireString(record, "provider"), providerAccountId }
+}
+
+/**
+ * Validates a required field of the account (`userId`, `type`), returned as a string for comparison.
+ * A user id may be an integer: serial ids (@auth/pg-adapter) reach Auth.js as numbers, Prisma `BigInt`
+ * ids as bigints. The id itself goes to the store as the caller typed it (see `AccountRow.userId`).
  */
 export function requiredField(input: unknown, field: "userId" | "type"): string {
-  const value = (input as Record<string, unknown>)[field]
-  if (field === "userId" && typeof value === "number" && Number.isSafeInteger(value)) return String(value)
-  return requireNonEmptyString(input as Record<string, unknown>, field)
+  const record = input as Record<string, unknown>
+  const value = record[field]
+  if (field === "userId") {
+    if ((typeof value === "number" && Number.isSafeInteger(value)) || typeof value === "bigint") return String(value)
+    // An empty id names no user: every schema's foreign key or integer type would refuse it anyway.
+    if (value === "") throw new InvalidAccountInputError(field, "must not be empty")
+  }
+  return requireString(record, field)
 }
 
 /** The optional `userId` of an account: undefined when absent, an error when present but malformed. */
@@ -82,7 +115,7 @@ export function incomingTokens(input: unknown, columns: readonly string[], nowMs
     const value = record[column]
     if (isAbsent(value)) continue
     const isStandard = (STANDARD_TOKEN_FIELDS as readonly string[]).includes(column)
-    if (typeof value === "string") tokens[column] = value
+    if (typeof value === "string") tokens[column] = storableString(column, value)
     else if (!isStandard && typeof value === "number" && Number.isFinite(value)) tokens[column] = value
     else throw new InvalidAccountInputError(column, isStandard ? "must be a string" : "must be a string or a finite number")
   }

@@ -151,6 +151,8 @@ export function kyselyAccountStore(db: KyselyLike, options: KyselyAccountStoreOp
 
   return {
     name,
+    // @auth/kysely-adapter's linkAccount returns the account object it was given.
+    linkAccountResult: "input",
 
     // async: a bad option must reject the returned promise, not throw synchronously.
     async withAccountLock<T>(key: AccountKey, work: (account: LockedAccount) => Promise<T>, lockOptions?: AccountLockOptions): Promise<T> {
@@ -161,7 +163,7 @@ export function kyselyAccountStore(db: KyselyLike, options: KyselyAccountStoreOp
         .execute(async (trx) => {
           const run = runnerOf(trx)
           await takeAccountLock(run, key, timeout)
-          const scoped = scopedLockedAccount(sqlLockedAccount(run, tables, key, insertDefaults), "kyselyAccountStore")
+          const scoped = scopedLockedAccount(sqlLockedAccount(run, tables, key, { defaults: insertDefaults }), "kyselyAccountStore")
           try {
             return await work(scoped.account)
           } finally {

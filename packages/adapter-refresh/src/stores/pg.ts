@@ -24,6 +24,15 @@ import {
   type SqlTables,
 } from "./sql.js"
 
+/**
+ * An inserted row as @auth/pg-adapter's `linkAccount` returns it: the `RETURNING` row with `expires_at`
+ * through `parseInt`, as its `mapExpiresAt` does, so a number (and, for a row without one, NaN, exactly
+ * as the bare adapter returns).
+ */
+function asPgAdapterReturns(row: Record<string, unknown>): Record<string, unknown> {
+  return { ...row, expires_at: Number.parseInt(String(row.expires_at)) }
+}
+
 // ---------------------------------------------------------------------------------------------------
 // Structural types of the node-postgres objects this store uses
 // ---------------------------------------------------------------------------------------------------
@@ -125,6 +134,7 @@ export function pgAccountStore(pool: PgPoolLike, options: PgAccountStoreOptions 
 
   return {
     name,
+    linkAccountResult: "inserted-row",
 
     async withAccountLock<T>(key: AccountKey, work: (account: LockedAccount) => Promise<T>, lockOptions?: AccountLockOptions): Promise<T> {
       const timeout = lockTimeoutFor(lockOptions, lockTimeoutMs, "pgAccountStore")
@@ -136,7 +146,7 @@ export function pgAccountStore(pool: PgPoolLike, options: PgAccountStoreOptions 
         client.release(asError(error))
         throw error
       }
-      const scoped = scopedLockedAccount(sqlLockedAccount(run, tables, key), "pgAccountStore")
+      const scoped = scopedLockedAccount(sqlLockedAccount(run, tables, key, { returning: asPgAdapterReturns }), "pgAccountStore")
       let result: T
       try {
         await takeAccountLock(run, key, timeout)

@@ -8,7 +8,19 @@
  * This module does not import `@prisma/client`: the client is typed structurally and the model
  * delegates are looked up by name at run time.
  */
-import { ADVISORY_LOCK_KEY_SQL, type AccountKey, type AccountLockOptions, type AccountPatch, type AccountRow, type AccountRowScope, type AccountScanPage, type AccountStore, type LockedAccount, type StoredAccountRow } from "../store.js"
+import {
+  ADVISORY_LOCK_KEY_SQL,
+  type AccountKey,
+  type AccountLockOptions,
+  type AccountPatch,
+  type AccountRow,
+  type AccountRowScope,
+  type AccountScanPage,
+  type AccountStore,
+  type LockedAccount,
+  type StoredAccountRow,
+  type UserId,
+} from "../store.js"
 import { AccountSchemaError, TOKEN_COLUMN_HINT } from "../errors.js"
 import { checkIdentifier, checkMilliseconds, checkPageLimit, checkTokenColumn, definedEntries, ownerOf, scopedLockedAccount, toStoredAccountRow } from "./sql.js"
 
@@ -182,6 +194,7 @@ export function prismaAccountStore(prisma: PrismaClientLike, options: PrismaAcco
 
   return {
     name,
+    linkAccountResult: "inserted-row",
 
     async withAccountLock<T>(key: AccountKey, work: (account: LockedAccount) => Promise<T>, lockOptions?: AccountLockOptions): Promise<T> {
       const lockTimeout = positiveInteger(lockOptions?.lockTimeoutMs, lockTimeoutMs, "lockTimeoutMs")
@@ -206,22 +219,30 @@ export function prismaAccountStore(prisma: PrismaClientLike, options: PrismaAcco
         const users = delegate<UserDelegateLike>(tx, userModel, USER_METHODS, "userModel")
         const where = { provider: key.provider, providerAccountId: key.providerAccountId }
         const onAccounts = <R,>(call: () => PromiseLike<R>, sent?: readonly string[]) => onModel(call, accountModel, accountOption, sent)
+        // Prisma checks argument types: an `Int` / `BigInt` user id must be passed as a number / bigint.
+        // Callers' ids arrive as they typed them; a row's `userId` reaches the core as a string, so the
+        // id as Prisma read it is kept and handed back whenever the core passes that string.
+        const idsAsRead = new Map<string, unknown>()
+        const asRead = (userId: UserId): unknown => (typeof userId === "string" && idsAsRead.has(userId) ? idsAsRead.get(userId) : userId)
         const scoped = scopedLockedAccount(
           {
             async readAll() {
               // @@id([provider, providerAccountId]) allows one row; a schema without it may hold more.
-              return (await onAccounts(() => accounts.findMany({ where }))).map(toStoredAccountRow)
+              const rows = await onAccounts(() => accounts.findMany({ where }))
+              for (const row of rows) idsAsRead.set(String(row.userId), row.userId)
+              return rows.map(toStoredAccountRow)
             },
-            userExists: async (userId: string) =>
-              (await onModel(() => users.findFirst({ where: { id: userId }, select: { id: true } }), userModel, userOption)) != null,
+            userExists: async (userId: UserId) =>
+              (await onModel(() => users.findFirst({ where: { id: asRead(userId) }, select: { id: true } }), userModel, userOption)) != null,
             async insert(row: AccountRow) {
               const data = { ...tokenData(row.tokens), ...where, userId: row.userId, type: row.type }
-              await onAccounts(() => accounts.create({ data }), Object.keys(data))
+              // `create` returns the created record, which is what @auth/prisma-adapter's linkAccount returns.
+              return (await onAccounts(() => accounts.create({ data }), Object.keys(data))) as Record<string, unknown>
             },
             async update(patch: AccountPatch, scope: AccountRowScope) {
-              const owner = ownerOf(scope)
+              const owner = asRead(ownerOf(scope))
               const data = tokenData(patch.tokens)
-              if (patch.userId !== undefined) data.userId = patch.userId
+              if (patch.userId !== undefined) data.userId = asRead(patch.userId)
               if (Object.keys(data).length === 0) return
               // Scoped to the owner: another user's row of the same key is never touched.
               await onAccounts(() => accounts.updateMany({ where: { ...where, userId: owner }, data }), Object.keys(data))

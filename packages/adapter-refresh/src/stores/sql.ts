@@ -15,6 +15,7 @@ import {
   type AccountScanPage,
   type LockedAccount,
   type StoredAccountRow,
+  type UserId,
 } from "../store.js"
 import { AccountSchemaError, InvalidOptionsError, TOKEN_COLUMN_HINT } from "../errors.js"
 
@@ -151,17 +152,27 @@ export function checkMilliseconds(value: number | undefined, fallback: number | 
   return value
 }
 
+/** A user id as a statement parameter: numbers and strings as they are, a bigint as its decimal text. */
+const idParameter = (userId: UserId): string | number => (typeof userId === "bigint" ? String(userId) : userId)
+
+/** How `sqlLockedAccount` inserts. @internal */
+export interface SqlInsertOptions {
+  /** Columns added to every insert (e.g. a generated `id`). */
+  defaults?: () => Record<string, unknown>
+  /**
+   * When given, the insert ends in `RETURNING *` and resolves to the returned row passed through this
+   * (the shape the client's official adapter gives back from `linkAccount`).
+   */
+  returning?: (row: Record<string, unknown>) => Record<string, unknown>
+}
+
 /**
  * The LockedAccount operations as plain SQL over `run`, which must execute inside the transaction that
- * holds the key's lock. `insertDefaults` adds columns to every insert (e.g. a generated `id`).
+ * holds the key's lock.
  * @internal
  */
-export function sqlLockedAccount(
-  run: SqlRunner,
-  tables: SqlTables,
-  key: AccountKey,
-  insertDefaults: () => Record<string, unknown> = () => ({}),
-): LockedAccount {
+export function sqlLockedAccount(run: SqlRunner, tables: SqlTables, key: AccountKey, insertOptions: SqlInsertOptions = {}): LockedAccount {
+  const insertDefaults = insertOptions.defaults ?? (() => ({}))
   const byKey = `"provider" = $1 AND "providerAccountId" = $2`
   const accounts = on(run, tables, "accounts")
   const users = on(run, tables, "users")
@@ -171,8 +182,8 @@ export function sqlLockedAccount(
       return rows.map(toStoredAccountRow)
     },
 
-    async userExists(userId: string) {
-      const rows = await users(`SELECT 1 AS "exists" FROM ${tables.users} WHERE "id" = $1 LIMIT 1`, [userId])
+    async userExists(userId: UserId) {
+      const rows = await users(`SELECT 1 AS "exists" FROM ${tables.users} WHERE "id" = $1 LIMIT 1`, [idParameter(userId)])
       return rows.length > 0
     },
 
@@ -186,13 +197,20 @@ export function sqlLockedAccount(
       }
       // The row's own key, not the caller's: the lock covers exactly this key.
       columns.push(`"userId"`, `"provider"`, `"type"`, `"providerAccountId"`)
-      values.push(row.userId, key.provider, row.type, key.providerAccountId)
+      values.push(idParameter(row.userId), key.provider, row.type, key.providerAccountId)
       for (const [column, value] of definedEntries(row.tokens)) {
         columns.push(tokenColumn(column))
         values.push(value)
       }
       const placeholders = values.map((_, index) => `$${index + 1}`)
-      await accounts(`INSERT INTO ${tables.accounts} (${columns.join(", ")}) VALUES (${placeholders.join(", ")})`, values)
+      const insert = `INSERT INTO ${tables.accounts} (${columns.join(", ")}) VALUES (${placeholders.join(", ")})`
+      const { returning } = insertOptions
+      if (!returning) {
+        await accounts(insert, values)
+        return
+      }
+      const [inserted] = await accounts(`${insert} RETURNING *`, values)
+      return inserted ? returning(inserted) : undefined
     },
 
     async update(patch: AccountPatch, scope: AccountRowScope) {
@@ -201,7 +219,7 @@ export function sqlLockedAccount(
       // so that integer ids (serial users.id) match the strings the interface speaks.
       const values: unknown[] = [key.provider, key.providerAccountId, ownerOf(scope)]
       if (patch.userId !== undefined) {
-        values.push(patch.userId)
+        values.push(idParameter(patch.userId))
         assignments.push(`"userId" = $${values.length}`)
       }
       for (const [column, value] of definedEntries(patch.tokens)) {
@@ -285,7 +303,7 @@ export function scopedLockedAccount(account: LockedAccount, store: string): { ac
   return {
     account: {
       readAll: guard(() => account.readAll()),
-      userExists: guard((userId: string) => account.userExists(userId)),
+      userExists: guard((userId: UserId) => account.userExists(userId)),
       insert: guard((row: AccountRow) => account.insert(row)),
       update: guard((patch: AccountPatch, scope: AccountRowScope) => account.update(patch, scope)),
     },
