@@ -213,7 +213,12 @@ export function createAccountSync(store: AccountStore, options: AccountSyncOptio
             const inserted = await account.insert({ ...key, userId: callerUserId ?? decision.owner, type, tokens: await encodeTokens(incoming, codec, key) })
             // A drop-in returns what the wrapped adapter's own linkAccount returns (AccountStore.linkAccountResult).
             if (mode === "link" && store.linkAccountResult === "input") return input as AdapterAccount
-            if (mode === "link" && store.linkAccountResult === "inserted-row" && inserted) return inserted as unknown as AdapterAccount
+            if (mode === "link" && store.linkAccountResult === "inserted-row" && inserted) {
+              // The row holds the codec's ciphertext; the caller gets back the plaintext it gave.
+              const plaintext: Record<string, unknown> = { ...inserted }
+              for (const field of codec?.fields ?? []) if (field in plaintext) plaintext[field] = incoming[field] ?? null
+              return plaintext as unknown as AdapterAccount
+            }
             return toAdapterAccount({ ...key, userId: callerUserId ?? decision.owner, type }, incoming)
           }
           case "write": {
