@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "@jest/globals"
 import { randomUUID } from "node:crypto"
 import type { AdapterAccount } from "@auth/core/adapters"
-import { reencryptAccounts, tokenEncryption, withTokenSync, type ReencryptProgress, type TokenSyncAdapter } from "authjs-adapter-refresh"
+import { InvalidOptionsError, reencryptAccounts, tokenEncryption, withTokenSync, type ReencryptProgress, type TokenSyncAdapter } from "authjs-adapter-refresh"
 import { randomKeyString } from "../../src/encryption/at-rest.js"
 import { startReencryptProcess } from "../../src/encryption/reencrypt-process.js"
 import { testDatabase, type TestDatabase } from "../../src/harness/postgres.js"
@@ -155,6 +155,19 @@ describe.each(FLAVOURS)("reencryptAccounts, %s store on real PostgreSQL", (flavo
       for (const run of [killed]) if (run.child.exitCode === null && run.child.signalCode === null) run.child.kill("SIGKILL")
     }
   }, 90_000)
+
+  test("options that cannot work are refused with InvalidOptionsError before any row is read", async () => {
+    const identity = { fields: ["access_token"], encode: (v: string) => v, decode: (v: string) => v }
+    for (const [options, option] of [
+      [{ codec: identity }, "codec"],
+      [{ codec, batchSize: 0 }, "batchSize"],
+      [{ codec, batchSize: 2.5 }, "batchSize"],
+    ] as const) {
+      const error = await reencryptAccounts(fixture.db as object, options).then(() => undefined, (caught: unknown) => caught)
+      expect(error).toBeInstanceOf(InvalidOptionsError)
+      expect(error).toMatchObject({ code: "INVALID_OPTIONS", option })
+    }
+  })
 
   test("a row that does not decrypt is reported by key and column, left as it is, and does not stop the job", async () => {
     const provider = "reenc-bad"

@@ -1,6 +1,6 @@
 import { staleFields, type TokenCodec } from "../codec.js"
 import { resolveAccountStore, type TokenSyncDatabase } from "../detect-store.js"
-import { AccountStoreError, TokenDecryptionError, TokenSyncError, UnsupportedDatabaseError, type TokenDecryptionFailure } from "../errors.js"
+import { AccountStoreError, InvalidOptionsError, TokenDecryptionError, TokenSyncError, UnsupportedDatabaseError, type TokenDecryptionFailure } from "../errors.js"
 import type { AccountKey, AccountStore, LockedAccount, StoredAccountRow, TokenColumnValue } from "../store.js"
 
 /**
@@ -62,9 +62,9 @@ export async function reencryptAccounts(db: TokenSyncDatabase, options: Reencryp
   const store = resolveAccountStore(db)
   const { codec, signal, onProgress } = options
   if (!store.scanAccounts) throw new UnsupportedDatabaseError(`The ${store.name} account store has no scanAccounts; reencryptAccounts needs it.`)
-  if (!codec?.isCurrent) throw new UnsupportedDatabaseError("reencryptAccounts needs a codec with isCurrent, such as tokenEncryption(...).")
+  if (typeof codec?.isCurrent !== "function") throw new InvalidOptionsError("codec", "reencryptAccounts needs a codec with isCurrent, such as tokenEncryption(...).")
   const batchSize = options.batchSize ?? 100
-  if (!Number.isSafeInteger(batchSize) || batchSize <= 0) throw new UnsupportedDatabaseError("reencryptAccounts: batchSize must be a positive integer.")
+  if (!Number.isSafeInteger(batchSize) || batchSize <= 0) throw new InvalidOptionsError("batchSize", "reencryptAccounts: batchSize must be a positive integer.")
 
   const progress: ReencryptProgress = { scanned: 0, rewritten: 0, current: 0, failed: 0, cursor: options.after, done: false }
   const failures: ReencryptFailure[] = []
