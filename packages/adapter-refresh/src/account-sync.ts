@@ -1,6 +1,6 @@
 import type { AdapterAccount, AdapterAccountType } from "./authjs-types.js"
 import { decodeTokens, decodeTokensLeniently, encodeTokens, staleFields, type TokenCodec } from "./codec.js"
-import { AccountLinkedToAnotherUserError, AccountStoreError, AmbiguousAccountOwnerError, TokenSyncError } from "./errors.js"
+import { AccountBusyError, AccountLinkedToAnotherUserError, AccountStoreError, AmbiguousAccountOwnerError, TokenSyncError } from "./errors.js"
 import {
   accountKeyOf,
   incomingTokens,
@@ -12,6 +12,7 @@ import {
   type TokenSet,
 } from "./policy/merge.js"
 import { decideOwnership, ownersToCheck, type OwnershipDecision, type OwnershipMode } from "./policy/ownership.js"
+import { boundedStart } from "./bounded-wait.js"
 import { reauthMarkChange, type TokenWriteSource } from "./policy/reauth.js"
 import type { AccountKey, AccountLockOptions, AccountStore, LockedAccount, StoredAccountRow, UserId } from "./store.js"
 
@@ -25,6 +26,12 @@ export interface AccountSyncOptions {
   tokenFields?: readonly string[]
   /** Encryption-at-rest seam; see `TokenCodec`. */
   codec?: TokenCodec
+  /**
+   * Longest a sign-in sync waits for the account's lock or a row lock (an app transaction holding either),
+   * in ms, via `lock_timeout`; a pooled connection plus the lock is bounded at twice this (a pool the app
+   * has exhausted). Then `AccountBusyError`, nothing written. Default 10 000.
+   */
+  lockTimeoutMs?: number
   /** Clock in epoch milliseconds, for `expires_in`. Defaults to `Date.now`. */
   now?: () => number
   /**
@@ -95,6 +102,7 @@ export function createAccountSync(store: AccountStore, options: AccountSyncOptio
   const columns = tokenColumns(reauthColumn ? [...(options.tokenFields ?? []), reauthColumn] : options.tokenFields)
   const now = options.now ?? Date.now
   const codec = options.codec
+  const syncLockTimeoutMs = options.lockTimeoutMs ?? 10_000
 
   function toAdapterAccount(row: { userId: UserId; type: string } & AccountKey, tokens: TokenSet): AdapterAccount {
     const account: Record<string, unknown> = {
@@ -200,7 +208,11 @@ export function createAccountSync(store: AccountStore, options: AccountSyncOptio
       // The mark is ours to write; a token response or account object never sets it.
       if (reauthColumn) delete incoming[reauthColumn]
 
-      return locked(key, async (account) => {
+      // Bounded like every wait: connection + lock, then AccountBusyError (see bounded-wait.ts).
+      // lock_timeout bounds the lock; a pooled connection may take as long again before it.
+      const busy = () => new AccountBusyError(key.provider, syncLockTimeoutMs)
+      return boundedStart(2 * syncLockTimeoutMs, busy, (begin) => locked(key, async (account) => {
+        begin()
         const { rows, decision } = await decide(account, userId, mode, callerUserId)
         switch (decision.action) {
           // A sync without an (existing) owner has nothing to attach the tokens to.
@@ -230,7 +242,10 @@ export function createAccountSync(store: AccountStore, options: AccountSyncOptio
             return callerUserId === undefined ? merged : { ...merged, userId: callerUserId as string }
           }
         }
-      })
+      }, { lockTimeoutMs: syncLockTimeoutMs }).catch((error: unknown) => {
+        // lock_not_available: our lock_timeout passed (a lock held by the app or another writer).
+        throw error instanceof AccountStoreError && error.sqlState === "55P03" ? busy() : error
+      }))
     },
 
     withStoredAccount(key, work, lockOptions, owner) {

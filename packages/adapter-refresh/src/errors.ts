@@ -19,6 +19,8 @@ export type TokenSyncErrorCode =
   | "INVALID_ENCRYPTION_CONFIG"
   | "TOKEN_DECRYPTION_FAILED"
   | "TOKEN_CODEC_FAILED"
+  | "REFRESH_NOT_PERSISTED"
+  | "ACCOUNT_BUSY"
 
 export class TokenSyncError extends Error {
   readonly code: TokenSyncErrorCode
@@ -270,12 +272,87 @@ export class RefreshNotConfiguredError extends TokenSyncError {
   }
 }
 
-/** Another caller held the account's refresh lock longer than `lockTimeoutMs`; nothing was changed. */
+/** What a bounded wait was waiting for. */
+export type WaitedFor = "lock" | "connection_or_lock" | "refresh_slot"
+
+/**
+ * A refresh gave up waiting, within a bound: for the account's lock (another caller held it longer than
+ * `lockTimeoutMs`), for a pooled connection plus the lock, or for one of this process's refresh slots
+ * (`maxConcurrentRefreshes`). The provider was NOT called (`providerCalled` is false) and nothing was changed.
+ */
 export class RefreshLockTimeoutError extends TokenSyncError {
+  readonly provider: string
+  /** The bound that expired, in ms. */
+  readonly lockTimeoutMs: number
+  readonly waitedFor: WaitedFor
+  /** Always false: a wait that ends after the provider answered is a RefreshPersistError instead. */
+  readonly providerCalled = false
+  constructor(provider: string, lockTimeoutMs: number, waitedFor: WaitedFor = "lock") {
+    const what =
+      waitedFor === "refresh_slot"
+        ? "a free refresh slot of this process (maxConcurrentRefreshes)"
+        : waitedFor === "connection_or_lock"
+          ? `a database connection and the ${provider} account's refresh lock`
+          : `the ${provider} account's refresh lock`
+    super("REFRESH_LOCK_TIMEOUT", `Waited more than ${lockTimeoutMs} ms for ${what}; the provider was not called and nothing was changed.`)
+    this.provider = provider
+    this.lockTimeoutMs = lockTimeoutMs
+    this.waitedFor = waitedFor
+  }
+}
+
+/**
+ * The provider answered a refresh (so it may have rotated the refresh token), but the database did not
+ * store the result: it refused the write, or a lock on the row was not granted within the bound. The
+ * caller still got the new access token (`AccessTokenResult.persistError` carries this error); the
+ * issued tokens are kept in this process's memory and written by later calls, at most
+ * `maxAttempts` times in all. Only the driver error's class name and SQLSTATE are kept, never its text.
+ */
+export class RefreshPersistError extends TokenSyncError {
+  readonly provider: string
+  /** Always true: this error exists because the provider had already answered. */
+  readonly providerCalled = true
+  /** Write attempts so far, and the most there will be. */
+  readonly attempts: number
+  readonly maxAttempts: number
+  /** Whether the issued tokens are still kept in memory for another write attempt. */
+  readonly willRetry: boolean
+  readonly driverErrorName: string | undefined
+  readonly sqlState: string | undefined
+  constructor(provider: string, failure: { driverErrorName?: string | undefined; sqlState?: string | undefined; lockTimeout?: boolean }, attempts: number, maxAttempts: number) {
+    const willRetry = attempts < maxAttempts
+    const why = failure.lockTimeout
+      ? "a lock on the account row was not granted in time"
+      : `the database refused the write${failure.driverErrorName || failure.sqlState ? ` (${[failure.driverErrorName, failure.sqlState].filter(Boolean).join(" ")})` : ""}`
+    super(
+      "REFRESH_NOT_PERSISTED",
+      `The ${provider} provider had already issued new tokens, but ${why}. The new access token was returned; ` +
+        (willRetry
+          ? `the issued tokens are kept in this process and will be written by a later call (attempt ${attempts} of ${maxAttempts}).`
+          : `after ${attempts} attempts they are no longer written (this process keeps using them until they expire).`),
+    )
+    this.provider = provider
+    this.attempts = attempts
+    this.maxAttempts = maxAttempts
+    this.willRetry = willRetry
+    this.driverErrorName = failure.driverErrorName
+    this.sqlState = failure.sqlState
+  }
+}
+
+/**
+ * A sign-in sync waited more than its bound for a pooled connection and the account's lock (an app
+ * transaction holding the row, a pool exhausted by the app itself). Nothing was written; no provider is
+ * involved on this path.
+ */
+export class AccountBusyError extends TokenSyncError {
   readonly provider: string
   readonly lockTimeoutMs: number
   constructor(provider: string, lockTimeoutMs: number) {
-    super("REFRESH_LOCK_TIMEOUT", `Waited more than ${lockTimeoutMs} ms for the ${provider} account's refresh lock; nothing was changed.`)
+    super(
+      "ACCOUNT_BUSY",
+      `Waited more than ${lockTimeoutMs} ms for a database connection and the lock of this ${provider} account; nothing was written.`,
+    )
     this.provider = provider
     this.lockTimeoutMs = lockTimeoutMs
   }

@@ -45,8 +45,10 @@ export {
   EncryptionConfigError,
   TokenDecryptionError,
   TokenCodecError,
+  RefreshPersistError,
+  AccountBusyError,
 } from "./errors.js"
-export type { TokenSyncErrorCode, RefreshTokenErrorReason, ProviderFailureKind, TokenDecryptionFailure } from "./errors.js"
+export type { TokenSyncErrorCode, RefreshTokenErrorReason, ProviderFailureKind, TokenDecryptionFailure, WaitedFor } from "./errors.js"
 export type { RefreshOptions, GetAccessTokenParams, AccessTokenResult } from "./refresh/engine.js"
 export type { RefreshProviderConfig } from "./refresh/provider.js"
 export { getSessionAccessToken, sessionErrorOf } from "./refresh/session.js"

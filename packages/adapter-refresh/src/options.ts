@@ -50,6 +50,10 @@ export function checkTokenSyncOptions(options: unknown): void {
   }
 
   if (now !== undefined && typeof now !== "function") refuse("now", "must be a function returning epoch milliseconds")
+  const { lockTimeoutMs } = options as { lockTimeoutMs?: unknown }
+  if (lockTimeoutMs !== undefined && (typeof lockTimeoutMs !== "number" || !Number.isSafeInteger(lockTimeoutMs) || lockTimeoutMs <= 0)) {
+    refuse("lockTimeoutMs", "must be a positive integer (milliseconds)")
+  }
 
   let reauthColumn: string | undefined
   if (refresh !== undefined) {
@@ -61,7 +65,7 @@ export function checkTokenSyncOptions(options: unknown): void {
       if (STANDARD.includes(reauthColumn)) refuse("refresh.reauthColumn", `names "${reauthColumn}", a standard token column; the mark needs a column of its own`)
       if (extras.includes(reauthColumn)) refuse("refresh.reauthColumn", `names "${reauthColumn}", which tokenFields also names; the mark needs a column of its own`)
     }
-    for (const name of ["skewSeconds", "lockTimeoutMs", "requestTimeoutMs", "retries", "backoffMs"] as const) {
+    for (const name of ["skewSeconds", "minRefreshIntervalSeconds", "lockTimeoutMs", "requestTimeoutMs", "maxConcurrentRefreshes", "queueTimeoutMs", "retries", "backoffMs"] as const) {
       const value = (refresh as Record<string, unknown>)[name]
       if (value !== undefined && (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0)) {
         refuse(`refresh.${name}`, "must be a non-negative integer")

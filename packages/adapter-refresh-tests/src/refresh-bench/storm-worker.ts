@@ -19,7 +19,7 @@ await runBarrierWorker(
     const { id, issuer, clientId, clientSecret } = config.provider
     const adapter = withTokenSync(fixture.adapter, fixture.db as object, {
       ...(config.encryptionKeys ? { codec: tokenEncryption({ keys: config.encryptionKeys }) } : {}),
-      refresh: { providers: [{ id, type: "oidc", issuer, clientId, clientSecret }], skewSeconds: config.skewSeconds },
+      refresh: { providers: [{ id, type: "oidc", issuer, clientId, clientSecret }], skewSeconds: config.skewSeconds, minRefreshIntervalSeconds: 0 },
     })
     // Open pool connections before the burst, so it measures the operations, not connecting.
     await Promise.all(Array.from({ length: 5 }, () => fixture.pool.query("SELECT 1")))

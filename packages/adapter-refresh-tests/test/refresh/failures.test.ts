@@ -16,6 +16,7 @@ import {
   getSessionAccessToken,
   ProviderUnavailableError,
   RefreshNotConfiguredError,
+  RefreshPersistError,
   RefreshTokenError,
   withTokenSync,
   type RefreshOptions,
@@ -143,6 +144,7 @@ describe("getAccessToken failures (pg, real oidc-provider with rotation)", () =>
       refresh: {
         providers: [{ ...s.providerConfig, token: proxy.url }],
         skewSeconds: 0,
+        minRefreshIntervalSeconds: 0,
         backoffMs: 10,
         reauthColumn: "refresh_error",
         ...refresh,
@@ -201,7 +203,7 @@ describe("getAccessToken failures (pg, real oidc-provider with rotation)", () =>
     const port = (closed.address() as AddressInfo).port
     await new Promise<void>((resolve) => closed.close(() => resolve()))
     const adapter = withTokenSync(s.fixture.adapter, s.fixture.db as object, {
-      refresh: { providers: [{ ...s.providerConfig, token: `http://127.0.0.1:${port}/token` }], skewSeconds: 0, retries: 2, backoffMs: 10 },
+      refresh: { providers: [{ ...s.providerConfig, token: `http://127.0.0.1:${port}/token` }], skewSeconds: 0, minRefreshIntervalSeconds: 0, retries: 2, backoffMs: 10 },
     })
     const error = await expectThrows(ask(adapter), ProviderUnavailableError)
     expect({ kind: error.kind, attempts: error.attempts }).toEqual({ kind: "network", attempts: 3 })
@@ -275,26 +277,35 @@ describe("getAccessToken failures (pg, real oidc-provider with rotation)", () =>
     expect((await s.app.signIn(s.browser, { login: s.login, forceLogin: true })).ok).toBe(true)
   }, 30_000)
 
-  test("the database keeps failing: AccountStoreError, the issued tokens stay in memory and the next call stores them without a new grant", async () => {
+  test("the database keeps failing: the caller still gets the new access token with a RefreshPersistError, the issued tokens stay in memory and the next call stores them without a new grant", async () => {
     await s.fixture.pool.query(`
       CREATE OR REPLACE FUNCTION refresh_fail_always() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN RAISE EXCEPTION 'injected failure on UPDATE of the account row'; END $$;
       CREATE TRIGGER refresh_fail_always BEFORE UPDATE ON ${ACCOUNTS} FOR EACH ROW EXECUTE FUNCTION refresh_fail_always();`)
-    const adapter = withTokenSync(s.fixture.adapter, s.fixture.db as object, { refresh: { providers: [s.providerConfig], skewSeconds: 0, reauthColumn: "refresh_error" } })
+    const adapter = withTokenSync(s.fixture.adapter, s.fixture.db as object, { refresh: { providers: [s.providerConfig], skewSeconds: 0, minRefreshIntervalSeconds: 0, reauthColumn: "refresh_error" } })
     await s.waitForExpiry(0)
     const grants = s.op.stats.refreshGrants
     try {
-      const error = await expectThrows(ask(adapter), AccountStoreError)
-      expect(error.code).toBe("ACCOUNT_STORE_FAILED")
+      const first = await ask(adapter)
+      expect(first.refreshed).toBe(true)
+      expect(first.accessToken).toBe(s.op.lastIssued("access_token")?.value)
+      expect(first.persistError).toBeInstanceOf(RefreshPersistError)
+      caught.push(first.persistError)
+      expect({ code: first.persistError?.code, providerCalled: first.persistError?.providerCalled, sqlState: first.persistError?.sqlState }).toEqual({
+        code: "REFRESH_NOT_PERSISTED",
+        providerCalled: true,
+        sqlState: "P0001",
+      })
     } finally {
       await s.fixture.pool.query(`DROP TRIGGER refresh_fail_always ON ${ACCOUNTS}`)
     }
     expect(s.op.stats.refreshGrants - grants).toBe(1)
     const result = await ask(adapter)
-    expect(result.refreshed).toBe(true)
+    expect(result.persistError).toBeUndefined()
     expect(s.op.stats.refreshGrants - grants).toBe(1) // no second grant: the kept tokens were written
     const row = await s.row()
     expect(row.refresh_token).toBe(s.op.lastIssued("refresh_token")?.value)
+    expect(result.accessToken).toBe(row.access_token)
     expect((await s.op.userinfo(String(row.access_token))).status).toBe(200)
   }, 30_000)
 

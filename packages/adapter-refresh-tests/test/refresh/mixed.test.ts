@@ -21,7 +21,7 @@ describe.each<Flavour>(["kysely", "prisma"])("sign-ins interleaved with refreshe
 
   useRefreshScenario(`refresh_mixed_${flavour}`, { flavour, login: `mixed-${flavour}`, skewSeconds: 0, provider: { accessTokenTtl: 2 } }, (started) => {
     ;({ s } = started)
-    second = withTokenSync(s.fixture.adapter, s.fixture.db as object, { refresh: { providers: [s.providerConfig], skewSeconds: 0 } })
+    second = withTokenSync(s.fixture.adapter, s.fixture.db as object, { refresh: { providers: [s.providerConfig], skewSeconds: 0, minRefreshIntervalSeconds: 0 } })
   })
 
   test(`${ROUNDS} rounds of one sign-in racing ${CALLERS} getAccessToken calls from two engines`, async () => {

@@ -82,7 +82,7 @@ describe("negative cache of refused refresh tokens, without reauthColumn (pg, re
 
     // Another adapter instance (another process, no shared memory) does not know: it sends the dead token
     // once (the trade-off of having no reauthColumn), then remembers it too.
-    const other = withTokenSync(s.fixture.adapter, s.fixture.db as object, { refresh: { providers: [s.providerConfig], skewSeconds: 0 } })
+    const other = withTokenSync(s.fixture.adapter, s.fixture.db as object, { refresh: { providers: [s.providerConfig], skewSeconds: 0, minRefreshIntervalSeconds: 0 } })
     const otherFirst = await rejection(ask(other))
     expect(otherFirst).toBeInstanceOf(RefreshTokenError)
     expect((otherFirst as RefreshTokenError).reason).toBe("invalid_grant")
@@ -116,7 +116,7 @@ describe.each<Flavour>(["pg", "kysely", "prisma"])("lock timeout (%s, real oidc-
 
   useRefreshScenario(`refresh_lock_timeout_${flavour}`, { flavour, login: `lock-timeout-${flavour}`, skewSeconds: 0, provider: { accessTokenTtl: 2 } }, (started) => {
     ;({ db, s } = started)
-    const refresh: Partial<RefreshOptions> = { providers: [s.providerConfig], skewSeconds: 0, lockTimeoutMs: LOCK_TIMEOUT_MS }
+    const refresh: Partial<RefreshOptions> = { providers: [s.providerConfig], skewSeconds: 0, minRefreshIntervalSeconds: 0, lockTimeoutMs: LOCK_TIMEOUT_MS }
     adapter = withTokenSync(s.fixture.adapter, s.fixture.db as object, { refresh: refresh as RefreshOptions })
   })
 
@@ -138,6 +138,8 @@ describe.each<Flavour>(["pg", "kysely", "prisma"])("lock timeout (%s, real oidc-
       expect(error).toBeInstanceOf(RefreshLockTimeoutError)
       expect((error as RefreshLockTimeoutError).code).toBe("REFRESH_LOCK_TIMEOUT")
       expect((error as RefreshLockTimeoutError).lockTimeoutMs).toBe(LOCK_TIMEOUT_MS)
+      expect((error as RefreshLockTimeoutError).providerCalled).toBe(false)
+      expect((error as RefreshLockTimeoutError).message).toMatch(/the provider was not called/)
       expect(elapsed).toBeGreaterThanOrEqual(LOCK_TIMEOUT_MS - 50)
       expect(elapsed).toBeLessThan(3_000)
       expect(refreshRequests(s) - requests).toBe(0)

@@ -51,7 +51,7 @@ describe("refresh with a next-auth 4 provider object that carries only wellKnown
     ["the standard URL", (issuer: string) => `${issuer}/.well-known/openid-configuration`],
     ["the Azure AD form, with a query", (issuer: string) => `${issuer}/.well-known/openid-configuration?appid=some-client`],
   ])("%s: discovered, refreshed once, rotated tokens stored and accepted by the provider", async (_name, wellKnownOf) => {
-    const adapter = withTokenSync(s.fixture.adapter, s.fixture.db as object, { refresh: { providers: [v4Style(wellKnownOf(s.op.issuer))], skewSeconds: 0 } })
+    const adapter = withTokenSync(s.fixture.adapter, s.fixture.db as object, { refresh: { providers: [v4Style(wellKnownOf(s.op.issuer))], skewSeconds: 0, minRefreshIntervalSeconds: 0 } })
     await s.waitForExpiry(0)
     const before = await s.row()
     const grants = s.op.stats.refreshGrants
@@ -69,7 +69,7 @@ describe("refresh with a next-auth 4 provider object that carries only wellKnown
 
   test("a wellKnown URL that serves no discovery document (404) fails the refresh cleanly; no grant is sent, nothing written", async () => {
     const adapter = withTokenSync(s.fixture.adapter, s.fixture.db as object, {
-      refresh: { providers: [v4Style(`${s.op.issuer}/other-tenant/.well-known/openid-configuration`)], skewSeconds: 0, retries: 0 },
+      refresh: { providers: [v4Style(`${s.op.issuer}/other-tenant/.well-known/openid-configuration`)], skewSeconds: 0, minRefreshIntervalSeconds: 0, retries: 0 },
     })
     await s.waitForExpiry(0)
     const before = await s.row()
@@ -82,7 +82,7 @@ describe("refresh with a next-auth 4 provider object that carries only wellKnown
   test("Azure AD multi-tenant: a {tenantid} issuer template (real HTTP proxy rewriting the document) refreshes; the unverifiable refreshed id_token is not stored", async () => {
     discovery.proxy.rewrite = (doc, proxyUrl) => ({ ...doc, issuer: `${proxyUrl}/{tenantid}/v2.0` })
     const wellKnown = `${discovery.proxy.url}/common/v2.0/.well-known/openid-configuration?appid=${s.op.clientId}`
-    const adapter = withTokenSync(s.fixture.adapter, s.fixture.db as object, { refresh: { providers: [v4Style(wellKnown)], skewSeconds: 0 } })
+    const adapter = withTokenSync(s.fixture.adapter, s.fixture.db as object, { refresh: { providers: [v4Style(wellKnown)], skewSeconds: 0, minRefreshIntervalSeconds: 0 } })
     await s.waitForExpiry(0)
     const before = await s.row()
     expect(String(before.id_token)).toMatch(/^eyJ/)
@@ -102,7 +102,7 @@ describe("refresh with a next-auth 4 provider object that carries only wellKnown
   test("a standard wellKnown URL whose document names another issuer (real HTTP proxy serving the real document elsewhere) is refused: no grant, nothing written", async () => {
     discovery.proxy.rewrite = (doc) => doc // issuer stays the provider's, the URL says ${proxy}/tenant-x
     const adapter = withTokenSync(s.fixture.adapter, s.fixture.db as object, {
-      refresh: { providers: [v4Style(`${discovery.proxy.url}/tenant-x/.well-known/openid-configuration`)], skewSeconds: 0, retries: 0 },
+      refresh: { providers: [v4Style(`${discovery.proxy.url}/tenant-x/.well-known/openid-configuration`)], skewSeconds: 0, minRefreshIntervalSeconds: 0, retries: 0 },
     })
     await s.waitForExpiry(0)
     const before = await s.row()
@@ -116,7 +116,7 @@ describe("refresh with a next-auth 4 provider object that carries only wellKnown
   test("a document whose token_endpoint is plain http on a non-loopback host (real HTTP proxy rewriting it) is refused before any request", async () => {
     discovery.proxy.rewrite = (doc) => ({ ...doc, token_endpoint: "http://token.example.test/token" })
     const adapter = withTokenSync(s.fixture.adapter, s.fixture.db as object, {
-      refresh: { providers: [v4Style(`${discovery.proxy.url}/any/.well-known/openid-configuration?x=1`)], skewSeconds: 0, retries: 0 },
+      refresh: { providers: [v4Style(`${discovery.proxy.url}/any/.well-known/openid-configuration?x=1`)], skewSeconds: 0, minRefreshIntervalSeconds: 0, retries: 0 },
     })
     await s.waitForExpiry(0)
     const before = await s.row()
@@ -128,7 +128,7 @@ describe("refresh with a next-auth 4 provider object that carries only wellKnown
   test("next-auth 5's MicrosoftEntraID default (issuer .../common/v2.0, a {tenantid} template in the document; real HTTP proxy rewriting it) refreshes", async () => {
     discovery.proxy.rewrite = (doc, proxyUrl) => ({ ...doc, issuer: `${proxyUrl}/{tenantid}/v2.0` })
     const entra = { id: PROVIDER_ID, type: "oidc", issuer: `${discovery.proxy.url}/common/v2.0/`, clientId: s.op.clientId, clientSecret: s.op.clientSecret }
-    const adapter = withTokenSync(s.fixture.adapter, s.fixture.db as object, { refresh: { providers: [entra], skewSeconds: 0 } })
+    const adapter = withTokenSync(s.fixture.adapter, s.fixture.db as object, { refresh: { providers: [entra], skewSeconds: 0, minRefreshIntervalSeconds: 0 } })
     await s.waitForExpiry(0)
     const before = await s.row()
     const result = await adapter.getAccessToken({ userId: s.userId, provider: PROVIDER_ID })
@@ -139,7 +139,7 @@ describe("refresh with a next-auth 4 provider object that carries only wellKnown
 
     // A template that is not the issuer's (another path) is still refused.
     discovery.proxy.rewrite = (doc, proxyUrl) => ({ ...doc, issuer: `${proxyUrl}/{tenantid}/v3.0` })
-    const other = withTokenSync(s.fixture.adapter, s.fixture.db as object, { refresh: { providers: [entra], skewSeconds: 0, retries: 0 } })
+    const other = withTokenSync(s.fixture.adapter, s.fixture.db as object, { refresh: { providers: [entra], skewSeconds: 0, minRefreshIntervalSeconds: 0, retries: 0 } })
     await s.waitForExpiry(0)
     const grants = s.op.stats.refreshGrants
     await expect(other.getAccessToken({ userId: s.userId, provider: PROVIDER_ID })).rejects.toMatchObject({ code: "PROVIDER_UNAVAILABLE", kind: "discovery" })

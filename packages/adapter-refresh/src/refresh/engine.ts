@@ -2,16 +2,18 @@
  * `getAccessToken`: a valid access token on demand, with exactly one refresh per expiry reaching the
  * provider however many callers in however many processes ask at once.
  *
- * Coordination, from cheap to strong:
- *   1. Fast path: ONE unlocked read (`findAccounts`). A fresh token is returned without any lock.
- *   2. In-process single-flight: callers in one process asking for the same account share one promise,
- *      so they share one database connection and one wait.
- *   3. Across processes: `withAccountLock` (a transaction holding `pg_advisory_xact_lock` on the account
- *      key, the same lock sign-in syncs take). Under it the row is re-read and the expiry re-checked: if
- *      another process refreshed meanwhile, its token is returned and the provider is not called. Else
- *      the provider is called while the lock is held (bounded by `requestTimeoutMs`), the response is
- *      merged through the sign-in merge policy and committed. A sign-in landing meanwhile waits for the
- *      lock, so it is applied after the refresh and an older refresh result never overwrites it.
+ * Three parts, each in its own module:
+ *   - coordination (coordination.ts): in-process single-flight per account, a per-process cap on
+ *     concurrent refreshes (`maxConcurrentRefreshes`, below the pool size, so a storm of expiries cannot
+ *     take every pooled connection), and a bound on every wait;
+ *   - the grant (provider.ts, token-response.ts): one refresh_token request, its answer read tolerantly;
+ *   - the persistence of issued tokens (issued-tokens.ts): kept in memory when the database refuses them.
+ *
+ * Across processes: `withAccountLock` (a transaction holding `pg_advisory_xact_lock` on the account key,
+ * the same lock sign-in syncs take). Under it the row is re-read and the expiry re-checked: if another
+ * process refreshed meanwhile, its token is returned and the provider is not called. Else the provider is
+ * called while the lock is held (bounded by `requestTimeoutMs`) and the answer is merged and committed.
+ * A sign-in landing meanwhile waits for the lock, so an older refresh result never overwrites it.
  */
 import type { AdapterAccount } from "../authjs-types.js"
 import type { AccountSync, StoredView } from "../account-sync.js"
@@ -23,24 +25,48 @@ import {
   ProviderUnavailableError,
   RefreshLockTimeoutError,
   RefreshNotConfiguredError,
+  RefreshPersistError,
   RefreshTokenError,
   TokenSyncError,
 } from "../errors.js"
 import { isExpiring } from "../policy/expiry.js"
-import { incomingTokens, type TokenSet } from "../policy/merge.js"
+import { mergeTokens, type TokenSet } from "../policy/merge.js"
 import type { AccountKey, AccountStore } from "../store.js"
-import { ProviderClient, resolveProvider, type GrantFailure, type RefreshProviderConfig } from "./provider.js"
+import { boundedRead, boundedStart } from "../bounded-wait.js"
+import { Semaphore, SingleFlight, SlotWaitTimeout } from "./coordination.js"
+import { KeptTokenStore, MAX_PERSIST_ATTEMPTS, persistFailureOf, sameVersion, versionOf, type KeptTokens } from "./issued-tokens.js"
+import { ProviderClient, resolveProvider, type GrantFailure, type IssuedResponse, type RefreshProviderConfig } from "./provider.js"
 import { isMarkedForReauth, REAUTH_MARK } from "../policy/reauth.js"
+import { readTokenResponse } from "./token-response.js"
 
 export interface RefreshOptions {
   /** The provider objects the app gives Auth.js (only those whose tokens should be refreshed). */
   providers: readonly RefreshProviderConfig[]
   /** Refresh when the access token expires within this many seconds. Default 60. */
   skewSeconds?: number
-  /** Longest wait for another caller's refresh (the account lock), in ms. Default 10 000. */
+  /**
+   * Shortest time between two refreshes of one account, in seconds. After a refresh the stored
+   * `expires_at` is never earlier than now + `skewSeconds` + this, so a provider answering
+   * `expires_in: 0`, or no expiry at all, is asked again after this interval, not on every call.
+   * Default 60.
+   */
+  minRefreshIntervalSeconds?: number
+  /**
+   * Longest wait for the account lock (another caller's refresh, an app transaction holding the lock or
+   * the row), in ms, via `lock_timeout`. A pooled connection plus the lock is bounded at twice this.
+   * Default 10 000.
+   */
   lockTimeoutMs?: number
   /** Longest a single request to the provider may take, in ms. Default 10 000. */
   requestTimeoutMs?: number
+  /**
+   * Most refreshes this process runs at once. Each holds one pooled connection while the provider
+   * answers, so keep it below your pool size: the rest of the pool stays free for the application's own
+   * queries during a storm of expiries. Default 4.
+   */
+  maxConcurrentRefreshes?: number
+  /** Longest wait for one of those refresh slots, in ms. Default 30 000. */
+  queueTimeoutMs?: number
   /**
    * Extra attempts when a request certainly did not reach the provider's grant processing (connection
    * refused, DNS failure, HTTP 429/503). Timeouts and other failures are never retried: the provider
@@ -69,25 +95,27 @@ export interface GetAccessTokenParams {
 
 export interface AccessTokenResult {
   accessToken: string
-  /** The stored account after the call, tokens decoded. */
+  /** The stored account after the call, tokens decoded (with unwritten issued tokens merged in). */
   account: AdapterAccount
   /** Whether this call (or the in-process flight it joined) refreshed the token at the provider. */
   refreshed: boolean
+  /**
+   * Set when the provider issued tokens that the database has not stored (yet): the access token is
+   * valid, but other processes do not see it. Report it; later calls retry the write a bounded number of times.
+   */
+  persistError?: RefreshPersistError
+  /** Fields of the provider's answer that were malformed and not written (names only). */
+  droppedFields?: string[]
 }
 
 export interface RefreshEngine {
   getAccessToken(params: GetAccessTokenParams): Promise<AccessTokenResult>
 }
 
-/** Tokens the provider issued that the database has not accepted yet, and what the row held before. */
-interface PendingWrite {
-  from: { access_token: TokenSet[string]; refresh_token: TokenSet[string] }
-  tokens: TokenSet
-}
-
 type Outcome = { ok: true; result: AccessTokenResult } | { ok: false; error: TokenSyncError }
 
-const PERSIST_ATTEMPTS = 3
+/** Write retries right after a failed write under the refresh's lock (a transient failure). */
+const IMMEDIATE_RETRIES = 2
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
 function nonNegativeInteger(value: number | undefined, fallback: number, name: string): number {
@@ -118,16 +146,25 @@ function failureDetails(failure: GrantFailure): ConstructorParameters<typeof Pro
 const retrySafe = (failure: GrantFailure): boolean =>
   failure.kind === "discovery" || ("retrySafe" in failure && failure.retrySafe)
 
+/** Marks a transaction the caller stopped waiting for (see boundedStart). */
+class StartTimeout extends Error {}
+
 export function createRefreshEngine(store: AccountStore, sync: AccountSync, options: RefreshOptions, now: () => number = Date.now): RefreshEngine {
   const skewSeconds = nonNegativeInteger(options.skewSeconds, 60, "skewSeconds")
+  const minRefreshIntervalSeconds = nonNegativeInteger(options.minRefreshIntervalSeconds, 60, "minRefreshIntervalSeconds")
   const lockTimeoutMs = nonNegativeInteger(options.lockTimeoutMs, 10_000, "lockTimeoutMs") || 10_000
   const requestTimeoutMs = nonNegativeInteger(options.requestTimeoutMs, 10_000, "requestTimeoutMs") || 10_000
+  const maxConcurrentRefreshes = nonNegativeInteger(options.maxConcurrentRefreshes, 4, "maxConcurrentRefreshes") || 4
+  const queueTimeoutMs = nonNegativeInteger(options.queueTimeoutMs, 30_000, "queueTimeoutMs") || 30_000
   const retries = nonNegativeInteger(options.retries, 2, "retries")
   const backoffMs = nonNegativeInteger(options.backoffMs, 200, "backoffMs")
   const reauthColumn = options.reauthColumn
   // The transaction must outlive the lock wait plus every attempt and backoff under the lock.
   const transactionTimeoutMs = lockTimeoutMs + (retries + 1) * requestTimeoutMs + backoffMs * 2 ** (retries + 1) + 5_000
   const lockOptions = { lockTimeoutMs, transactionTimeoutMs }
+  // The account lock alone is bounded by lock_timeout; waiting for a pooled connection first may take as
+  // long again: the whole wait until the transaction's work starts is bounded at twice lockTimeoutMs.
+  const startBoundMs = 2 * lockTimeoutMs
 
   // Fail at start-up, not at the first expiry, on a provider that cannot be refreshed.
   const clients = new Map<string, ProviderClient>()
@@ -136,112 +173,79 @@ export function createRefreshEngine(store: AccountStore, sync: AccountSync, opti
     clients.set(resolved.id, new ProviderClient(resolved))
   }
 
-  const flights = new Map<string, Promise<AccessTokenResult>>()
+  const flights = new SingleFlight<AccessTokenResult>()
+  const slots = new Semaphore(maxConcurrentRefreshes)
+  const kept = new KeptTokenStore(sync, lockOptions, startBoundMs)
   /** Per-process "needs re-authentication" memory: key -> the refresh token the provider refused. */
   const refused = new Map<string, string>()
-  const pending = new Map<string, PendingWrite>()
 
   const idOf = (key: AccountKey): string => `${key.provider}\u001f${key.providerAccountId}`
 
-  const fresh = (view: StoredView): boolean =>
-    typeof view.tokens.access_token === "string" &&
-    view.tokens.access_token !== "" &&
-    !isExpiring(view.tokens.expires_at as number | null, now(), skewSeconds)
+  const freshTokens = (tokens: TokenSet): boolean =>
+    typeof tokens.access_token === "string" && tokens.access_token !== "" && !isExpiring(tokens.expires_at as number | null, now(), skewSeconds)
 
-  const success = (account: AdapterAccount, refreshed: boolean): Outcome => ({
+  const success = (account: AdapterAccount, refreshed: boolean, extra: Partial<AccessTokenResult> = {}): Outcome => ({
     ok: true,
-    result: { accessToken: account.access_token as string, account, refreshed },
+    result: { accessToken: account.access_token as string, account, refreshed, ...extra },
   })
 
-  /** Whether the provider already refused the stored refresh token (mark column or memory). */
-  const knownRefused = (id: string, view: StoredView): boolean =>
-    isMarkedForReauth(view.tokens, reauthColumn) ||
-    (refused.has(id) && refused.get(id) === view.tokens.refresh_token)
+  const persistErrorOf = (provider: string, entry: KeptTokens): RefreshPersistError =>
+    new RefreshPersistError(provider, entry.lastFailure, entry.attempts, MAX_PERSIST_ATTEMPTS)
 
+  /** The answer served from kept (unwritten) tokens. */
+  const fromKept = (provider: string, entry: KeptTokens, refreshed: boolean): AccessTokenResult => {
+    const account = kept.accountOf(entry)
+    return { accessToken: account.access_token as string, account, refreshed, persistError: persistErrorOf(provider, entry) }
+  }
+
+  /** Whether the provider already refused the stored refresh token (mark column or memory). */
+  const knownRefused = (id: string, tokens: TokenSet): boolean =>
+    isMarkedForReauth(tokens, reauthColumn) || (refused.has(id) && refused.get(id) === tokens.refresh_token)
+
+  /** A store failure BEFORE the provider was called, as a typed error. */
   function storeError(error: unknown, provider: string): unknown {
     // SQLSTATE 55P03 is lock_not_available: our lock_timeout expired while another caller held the lock.
-    if (error instanceof AccountStoreError && error.sqlState === "55P03") {
-      return new RefreshLockTimeoutError(provider, lockTimeoutMs)
-    }
+    if (error instanceof AccountStoreError && error.sqlState === "55P03") return new RefreshLockTimeoutError(provider, lockTimeoutMs, "lock")
+    if (error instanceof StartTimeout) return new RefreshLockTimeoutError(provider, startBoundMs, "connection_or_lock")
     if (error instanceof TokenSyncError) return error
     return new AccountStoreError(store.name, "a token refresh", error)
   }
 
-  async function grant(client: ProviderClient, refreshToken: string): Promise<{ ok: true; tokens: TokenSet } | { ok: false; failure: GrantFailure; attempts: number }> {
+  async function grant(client: ProviderClient, refreshToken: string): Promise<{ ok: true; issued: IssuedResponse } | { ok: false; failure: GrantFailure; attempts: number }> {
     for (let attempt = 1; ; attempt++) {
       const result = await client.refresh(refreshToken, requestTimeoutMs)
-      if (result.ok) {
-        // Through the same validation as a sign-in; the mark column is ours, never the provider's.
-        const tokens = incomingTokens({ ...result.tokens }, sync.columns, now())
-        if (reauthColumn) delete tokens[reauthColumn]
-        return { ok: true, tokens }
-      }
+      if (result.ok) return { ok: true, issued: result.issued }
       if (attempt > retries || !retrySafe(result.failure)) return { ok: false, failure: result.failure, attempts: attempt }
       await sleep(backoffMs * 2 ** (attempt - 1) + Math.floor(Math.random() * backoffMs))
     }
   }
 
   /**
-   * Writes tokens the provider issued but the database refused, in fresh transactions, and only while
-   * the row still holds what they were refreshed from: otherwise a newer sign-in won and they are dropped.
-   * Returns null when they were superseded.
+   * The refresh under the account lock. `issued` receives the tokens once the provider has answered, so
+   * that a failed write or commit afterwards can keep them (see issued-tokens.ts).
    */
-  async function persistPending(key: AccountKey, userId: string, id: string): Promise<AdapterAccount | null> {
-    let lastError: unknown
-    for (let attempt = 0; attempt < PERSIST_ATTEMPTS; attempt++) {
-      if (attempt > 0) await sleep(100 * 2 ** (attempt - 1))
-      const write = pending.get(id)
-      if (!write) return null
-      try {
-        return await sync.withStoredAccount(
-          key,
-          async (stored, locked) => {
-            if (!stored || stored.tokens.access_token !== write.from.access_token || stored.tokens.refresh_token !== write.from.refresh_token) {
-              pending.delete(id)
-              return null
-            }
-            const account = await sync.writeMerged(locked, stored, write.tokens, "refresh")
-            return account
-          },
-          lockOptions,
-          userId,
-        ).then((account) => {
-          pending.delete(id)
-          return account
-        })
-      } catch (error) {
-        lastError = error
-      }
-    }
-    // Still pending: kept in memory, and the next getAccessToken for this account writes it first.
-    throw storeError(lastError, key.provider)
-  }
-
-  async function refreshUnderLock(key: AccountKey, userId: string, client: ProviderClient): Promise<AccessTokenResult> {
+  function lockedRefresh(key: AccountKey, userId: string, client: ProviderClient, onIssued: (entry: KeptTokens) => void): Promise<Outcome> {
     const id = idOf(key)
-    let issued: PendingWrite | undefined
-    let outcome: Outcome
-    try {
-      outcome = await sync.withStoredAccount(
+    return boundedStart(startBoundMs, () => new StartTimeout(), (begin) =>
+      sync.withStoredAccount(
         key,
         async (stored, locked): Promise<Outcome> => {
+          begin()
           if (!stored || stored.row.userId !== userId) return { ok: false, error: new AccountNotLinkedError(key.provider) }
-          const from = { access_token: stored.tokens.access_token ?? null, refresh_token: stored.tokens.refresh_token ?? null }
-
-          // Tokens a previous refresh in this process could not persist go in first (if still current).
-          const left = pending.get(id)
-          if (left) {
-            pending.delete(id)
-            if (left.from.access_token === from.access_token && left.from.refresh_token === from.refresh_token) {
-              issued = left
-              return success(await sync.writeMerged(locked, stored, left.tokens, "refresh"), true)
-            }
+          // Kept tokens still apply only while the row holds what their refresh started from.
+          let entry = kept.get(id)
+          if (entry && !sameVersion(entry.from, stored.tokens)) {
+            kept.drop(id)
+            entry = undefined
           }
+          const current: TokenSet = entry ? mergeTokens(stored.tokens, entry.tokens).merged : stored.tokens
 
           // Another process (or a sign-in) refreshed while we waited for the lock.
-          if (fresh(stored)) return success(sync.toAdapterAccount(stored), false)
-          if (knownRefused(id, stored)) return { ok: false, error: new RefreshTokenError(key.provider, "marked") }
-          const refreshToken = stored.tokens.refresh_token
+          if (freshTokens(current)) {
+            return entry ? { ok: true, result: fromKept(key.provider, entry, false) } : success(sync.toAdapterAccount(stored), false)
+          }
+          if (knownRefused(id, current)) return { ok: false, error: new RefreshTokenError(key.provider, "marked") }
+          const refreshToken = current.refresh_token
           if (typeof refreshToken !== "string" || refreshToken === "") {
             return { ok: false, error: new RefreshTokenError(key.provider, "missing_refresh_token") }
           }
@@ -257,24 +261,70 @@ export function createRefreshEngine(store: AccountStore, sync: AccountSync, opti
             return { ok: false, error: new ProviderUnavailableError(key.provider, failureDetails(result.failure), result.attempts) }
           }
           // From here on the provider may have rotated the refresh token: these tokens must not be lost.
-          issued = { from, tokens: result.tokens }
-          return success(await sync.writeMerged(locked, stored, result.tokens, "refresh"), true)
+          const reading = readTokenResponse(result.issued.body, {
+            columns: sync.columns,
+            nowMs: now(),
+            minFreshSeconds: skewSeconds + minRefreshIntervalSeconds,
+            idTokenValid: result.issued.idTokenValid,
+            reservedColumn: reauthColumn,
+          })
+          const tokens = entry ? { ...entry.tokens, ...reading.tokens } : reading.tokens
+          onIssued({ from: versionOf(stored.tokens), base: stored, tokens, attempts: 0, lastFailure: {} })
+          const account = await sync.writeMerged(locked, stored, tokens, "refresh")
+          if (reading.accessToken === undefined) {
+            // Stored what was usable (the new refresh token); the caller still has no access token.
+            return { ok: false, error: new ProviderUnavailableError(key.provider, { kind: "malformed_response", detail: "no usable access_token" }, 1) }
+          }
+          return success(account, true, reading.dropped.length ? { droppedFields: reading.dropped } : {})
         },
         lockOptions,
         userId,
-      )
+      ),
+    )
+  }
+
+  /** Refresh (or re-check) under the lock, within a refresh slot; keeps issued tokens a write refused. */
+  async function refresh(key: AccountKey, userId: string, client: ProviderClient, depth = 0): Promise<AccessTokenResult> {
+    const id = idOf(key)
+    let issued: KeptTokens | undefined
+    let outcome: Outcome
+    try {
+      outcome = await slots.run(queueTimeoutMs, () => lockedRefresh(key, userId, client, (entry) => (issued = entry)))
     } catch (error) {
+      if (error instanceof SlotWaitTimeout) throw new RefreshLockTimeoutError(key.provider, queueTimeoutMs, "refresh_slot")
       if (!issued) throw storeError(error, key.provider)
-      // The write (or the commit) failed after the provider issued new tokens: retry in a fresh transaction.
-      pending.set(id, issued)
-      const account = await persistPending(key, userId, id)
-      if (account) return { accessToken: account.access_token as string, account, refreshed: true }
-      // Superseded by a newer write (a sign-in): start over from what is stored now.
-      return refreshUnderLock(key, userId, client)
+      // The write (or the commit) failed after the provider issued new tokens: keep them, retry a little.
+      const entry: KeptTokens = issued
+      kept.keep(id, entry)
+      kept.failed(entry, persistFailureOf(error, error instanceof StartTimeout))
+      // A lock not granted in time will not be granted right away either: no immediate retries then.
+      for (let retry = 0; retry < IMMEDIATE_RETRIES && !entry.lastFailure.lockTimeout && kept.writable(entry); retry++) {
+        await sleep(100 * 2 ** retry)
+        const written = await kept.write(key, id)
+        if (written.kind === "written") return { accessToken: written.account.access_token as string, account: written.account, refreshed: true }
+        // Superseded by a newer write (a sign-in) meanwhile: start over from what is stored now.
+        if (written.kind === "superseded") return depth < 2 ? refresh(key, userId, client, depth + 1) : fromKept(key.provider, entry, true)
+      }
+      return fromKept(key.provider, entry, true)
     }
     if (!outcome.ok) throw outcome.error
     if (outcome.result.refreshed) refused.delete(id)
+    if (outcome.result.refreshed) kept.drop(id)
     return outcome.result
+  }
+
+  /** The slow path of one account (single-flighted): write kept tokens first, then refresh if due. */
+  async function slowPath(key: AccountKey, userId: string, client: ProviderClient): Promise<AccessTokenResult> {
+    const id = idOf(key)
+    const entry = kept.get(id)
+    if (entry && kept.writable(entry)) {
+      const written = await kept.write(key, id)
+      if (written.kind === "written" && freshTokens(written.account as unknown as TokenSet)) {
+        return { accessToken: written.account.access_token as string, account: written.account, refreshed: false }
+      }
+      if (written.kind === "failed" && freshTokens(kept.accountOf(entry) as unknown as TokenSet)) return fromKept(key.provider, entry, false)
+    }
+    return refresh(key, userId, client)
   }
 
   return {
@@ -286,10 +336,10 @@ export function createRefreshEngine(store: AccountStore, sync: AccountSync, opti
       const client = clients.get(params.provider)
       if (!client) throw new RefreshNotConfiguredError(params.provider, "it is not in refresh.providers")
 
-      // Fast path: one unlocked round trip.
+      // Fast path: one unlocked round trip, bounded (a pool the app has exhausted must not hang us).
       let rows
       try {
-        rows = await store.findAccounts(userId, params.provider)
+        rows = await boundedRead(startBoundMs, () => new StartTimeout(), () => store.findAccounts(userId, params.provider))
       } catch (error) {
         throw storeError(error, params.provider)
       }
@@ -299,21 +349,25 @@ export function createRefreshEngine(store: AccountStore, sync: AccountSync, opti
       if (candidates.length > 1) throw new AmbiguousAccountError(params.provider, candidates.length)
       const key: AccountKey = { provider: row.provider, providerAccountId: row.providerAccountId }
       const id = idOf(key)
-      const view = await sync.viewOf(row)
-      if (!pending.has(id)) {
-        if (fresh(view)) return { accessToken: view.tokens.access_token as string, account: sync.toAdapterAccount(view), refreshed: false }
+      const view: StoredView = await sync.viewOf(row)
+
+      let entry = kept.get(id)
+      if (entry && !sameVersion(entry.from, view.tokens)) {
+        kept.drop(id) // the row moved on (a sign-in, another process): the kept tokens are outdated
+        entry = undefined
+      }
+      if (!entry) {
+        if (freshTokens(view.tokens)) return { accessToken: view.tokens.access_token as string, account: sync.toAdapterAccount(view), refreshed: false }
         // Known dead refresh token: fail without a lock or a provider request (no hammering).
-        if (knownRefused(id, view)) throw new RefreshTokenError(key.provider, "marked")
+        if (knownRefused(id, view.tokens)) throw new RefreshTokenError(key.provider, "marked")
         if (!view.tokens.refresh_token) throw new RefreshTokenError(key.provider, "missing_refresh_token")
+      } else if (!kept.writable(entry) && freshTokens(kept.accountOf(entry) as unknown as TokenSet)) {
+        // No more writes for these tokens: serve them from memory until they expire.
+        return fromKept(key.provider, entry, false)
       }
 
-      // Expired: one flight per account per process.
-      let flight = flights.get(id)
-      if (!flight) {
-        flight = refreshUnderLock(key, userId, client).finally(() => flights.delete(id))
-        flights.set(id, flight)
-      }
-      return flight
+      // Expired (or kept tokens to write): one flight per account per process.
+      return flights.run(id, () => slowPath(key, userId, client))
     },
   }
 }

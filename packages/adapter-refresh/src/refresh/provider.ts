@@ -51,6 +51,8 @@ export interface ResolvedProvider {
   idTokenAlg: string | undefined
   /** Plain http is allowed only for loopback hosts, or when the app says so explicitly. */
   allowInsecure: boolean
+  /** The app's explicit `allowInsecureRequests` (plain http to any host). */
+  allowInsecureRequests: boolean
 }
 
 function urlOf(value: RefreshProviderConfig["token"]): string | undefined {
@@ -121,6 +123,7 @@ export function resolveProvider(input: RefreshProviderConfig, allowInsecureReque
     clientSecret: merged.clientSecret,
     authMethod: method,
     idTokenAlg: merged.client?.id_token_signed_response_alg,
+    allowInsecureRequests,
     allowInsecure: allowInsecureRequests || (insecure && urls.every((url) => !url || isLoopback(url))),
   }
 }
@@ -135,7 +138,48 @@ export type GrantFailure =
   | { kind: "malformed_response"; detail: string }
   | { kind: "discovery"; detail: string }
 
-export type GrantResult = { ok: true; tokens: oauth.TokenEndpointResponse } | { ok: false; failure: GrantFailure }
+/**
+ * A 200 answer whose JSON body is an object: the provider has issued (and, rotating, already consumed the
+ * old refresh token). `body` is the raw object, to be read tolerantly (token-response.ts); `idTokenValid`
+ * says whether oauth4webapi's processing (id_token claims included) accepted it as a whole.
+ */
+export interface IssuedResponse {
+  body: Record<string, unknown>
+  idTokenValid: boolean
+}
+
+export type GrantResult = { ok: true; issued: IssuedResponse } | { ok: false; failure: GrantFailure }
+
+/** Largest token response body read, in bytes: anything longer is not a token response. */
+const MAX_RESPONSE_BYTES = 1_048_576
+
+/**
+ * RFC 6749 §5.2: `error` is 1*NQSCHAR (printable ASCII without `"` and `\`). A code outside it, or longer
+ * than 64 characters, is not kept: it would end up in an error message. `error_description` never is.
+ */
+const OAUTH_ERROR_CODE = /^[\x20-\x21\x23-\x5B\x5D-\x7E]{1,64}$/
+export function safeOAuthErrorCode(value: unknown): string | undefined {
+  return typeof value === "string" && OAUTH_ERROR_CODE.test(value) ? value : undefined
+}
+
+/** The body as text, read up to `MAX_RESPONSE_BYTES`; undefined when longer. */
+async function boundedText(response: Response): Promise<string | undefined> {
+  if (!response.body) return ""
+  const reader = response.body.getReader()
+  const chunks: Uint8Array[] = []
+  let size = 0
+  for (;;) {
+    const { done, value } = await reader.read()
+    if (done) break
+    size += value.byteLength
+    if (size > MAX_RESPONSE_BYTES) {
+      await reader.cancel().catch(() => {})
+      return undefined
+    }
+    chunks.push(value)
+  }
+  return new TextDecoder().decode(Buffer.concat(chunks))
+}
 
 /** Node's codes for a connection that was never established: nothing reached the server. */
 const NOT_SENT_CODES = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "ENETUNREACH", "EHOSTUNREACH"])
@@ -160,9 +204,12 @@ function isTimeout(error: unknown): boolean {
  */
 function classify(error: unknown): GrantFailure {
   if (error instanceof oauth.ResponseBodyError) {
-    if (error.error === "invalid_grant") return { kind: "invalid_grant" }
+    const oauthError = safeOAuthErrorCode(error.error)
+    if (oauthError === "invalid_grant") return { kind: "invalid_grant" }
+    const retrySafe = error.status === 429 || error.status === 503
     // 429/503 are answered before the grant is processed; anything else may have consumed the token.
-    return { kind: "oauth_error", oauthError: error.error, status: error.status, retrySafe: error.status === 429 || error.status === 503 }
+    if (oauthError === undefined) return { kind: "http_status", status: error.status, retrySafe }
+    return { kind: "oauth_error", oauthError, status: error.status, retrySafe }
   }
   if (isTimeout(error)) return { kind: "timeout", retrySafe: false }
   if (error instanceof oauth.OperationProcessingError) {
@@ -180,17 +227,22 @@ function classify(error: unknown): GrantFailure {
   return { kind: "malformed_response", detail: error instanceof Error ? error.name : typeof error }
 }
 
-/**
- * A multi-tenant issuer template ("{tenantid}") cannot be compared with an ID token's `iss`, which names
- * the user's tenant: the refreshed ID token is left out (the merge keeps the stored one) rather than
- * accepted unchecked. Only a successful JSON response is rewritten; errors go through as they came.
- */
-async function withoutIdToken(response: Response): Promise<Response> {
-  if (response.status !== 200) return response
-  const body: unknown = await response.clone().json().catch(() => undefined)
-  if (typeof body !== "object" || body === null || !("id_token" in body)) return response
-  const { id_token: _unchecked, ...rest } = body as Record<string, unknown>
-  return new Response(JSON.stringify(rest), { status: 200, headers: { "content-type": "application/json" } })
+/** Thrown inside discovery when the metadata names a token endpoint that the transport rule refuses. */
+class DiscoveredEndpointRefused extends Error {
+  override name = "DiscoveredEndpointRefused"
+}
+
+/** https anywhere; plain http only on a loopback host, unless the app allowed insecure requests. */
+export function endpointAllowed(url: unknown, allowInsecureRequests: boolean): boolean {
+  if (typeof url !== "string") return false
+  let parsed: URL
+  try {
+    parsed = new URL(url)
+  } catch {
+    return false
+  }
+  if (parsed.protocol === "https:") return true
+  return parsed.protocol === "http:" && (allowInsecureRequests || isLoopback(url))
 }
 
 /** Runs refresh grants for one provider; discovery happens once and is cached (a failed one is retried later). */
@@ -221,8 +273,9 @@ export class ProviderClient {
       }
       const issuerUrl = new URL(issuer!)
       const response = await oauth.discoveryRequest(issuerUrl, { ...this.httpOptions(timeoutMs), algorithm: "oidc" })
+      let metadata: oauth.AuthorizationServer
       try {
-        return await oauth.processDiscoveryResponse(issuerUrl, response)
+        metadata = await oauth.processDiscoveryResponse(issuerUrl, response)
       } catch (error) {
         // Microsoft's multi-tenant document (issuer ".../common/v2.0", the default of next-auth 5's
         // MicrosoftEntraID) names a "{tenantid}" template as its issuer: accepted when it matches the issuer.
@@ -233,6 +286,9 @@ export class ProviderClient {
         }
         throw error
       }
+      // A discovered endpoint passes the rule a configured one does: https, or plain http on loopback only.
+      if (!endpointAllowed(metadata.token_endpoint, this.provider.allowInsecureRequests)) throw new DiscoveredEndpointRefused()
+      return metadata
     })()
     // A failed discovery must not be cached forever.
     this.metadata.catch(() => (this.metadata = undefined))
@@ -253,6 +309,7 @@ export class ProviderClient {
       as = await this.authorizationServer(timeoutMs)
     } catch (error) {
       if (error instanceof DiscoveryDocumentError) return { ok: false, failure: { kind: "discovery", detail: error.detail } }
+      if (error instanceof DiscoveredEndpointRefused) return { ok: false, failure: { kind: "discovery", detail: "token_endpoint is not https (plain http is allowed on loopback only)" } }
       const failure = classify(error)
       return { ok: false, failure: { kind: "discovery", detail: failure.kind === "network" ? failure.detail : failure.kind } }
     }
@@ -260,12 +317,60 @@ export class ProviderClient {
       client_id: this.provider.clientId,
       ...(this.provider.idTokenAlg ? { id_token_signed_response_alg: this.provider.idTokenAlg } : {}),
     }
+    let response: Response
     try {
-      const response = await oauth.refreshTokenGrantRequest(as, client, this.clientAuth(), refreshToken, this.httpOptions(timeoutMs))
-      const checked = isIssuerTemplate(as.issuer) ? await withoutIdToken(response) : response
-      return { ok: true, tokens: await oauth.processRefreshTokenResponse(as, client, checked) }
+      response = await oauth.refreshTokenGrantRequest(as, client, this.clientAuth(), refreshToken, this.httpOptions(timeoutMs))
+      // Not 200: oauth4webapi reads the OAuth error (or throws on the status); classify() keeps only safe facts.
+      if (response.status !== 200) {
+        await oauth.processRefreshTokenResponse(as, client, response)
+        return { ok: false, failure: { kind: "http_status", status: response.status, retrySafe: false } }
+      }
     } catch (error) {
       return { ok: false, failure: classify(error) }
     }
+    return this.readIssued(as, client, response)
+  }
+
+  /**
+   * A 200 answer. From here on a rotating provider has consumed the old refresh token, so the body is read
+   * by our tolerant rules rather than refused as a whole on one odd field: oauth4webapi's processing runs on
+   * a copy only to validate the id_token (its claims), and when it refuses, the id_token is what is dropped.
+   */
+  private async readIssued(as: oauth.AuthorizationServer, client: oauth.Client, response: Response): Promise<GrantResult> {
+    let text: string | undefined
+    try {
+      text = await boundedText(response)
+    } catch (error) {
+      // The body was cut off (timeout, reset): what the provider issued never arrived.
+      return { ok: false, failure: isTimeout(error) ? { kind: "timeout", retrySafe: false } : { kind: "malformed_response", detail: "body not received" } }
+    }
+    if (text === undefined) return { ok: false, failure: { kind: "malformed_response", detail: "body too large" } }
+    let body: unknown
+    try {
+      body = JSON.parse(text)
+    } catch {
+      return { ok: false, failure: { kind: "malformed_response", detail: "body is not JSON" } }
+    }
+    if (typeof body !== "object" || body === null || Array.isArray(body)) {
+      return { ok: false, failure: { kind: "malformed_response", detail: "body is not a JSON object" } }
+    }
+    let idTokenValid = false
+    const idToken = (body as { id_token?: unknown }).id_token
+    // A multi-tenant issuer template ("{tenantid}") cannot be compared with an ID token's `iss`, which names
+    // the user's tenant: the refreshed ID token is left out (the merge keeps the stored one), never accepted unchecked.
+    if (typeof idToken === "string" && !isIssuerTemplate(as.issuer)) {
+      try {
+        // Only the id_token is judged here: the other fields of the copy are placeholders.
+        const copy = new Response(JSON.stringify({ access_token: "-", token_type: "bearer", id_token: idToken }), {
+          status: 200,
+          headers: { "content-type": "application/json" },
+        })
+        await oauth.processRefreshTokenResponse(as, client, copy)
+        idTokenValid = true
+      } catch {
+        idTokenValid = false
+      }
+    }
+    return { ok: true, issued: { body: body as Record<string, unknown>, idTokenValid } }
   }
 }

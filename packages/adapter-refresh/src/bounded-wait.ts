@@ -1,0 +1,61 @@
+/**
+ * Bounds on waits that the database client may not bound itself: a pooled connection (node-postgres waits
+ * forever by default), BEGIN and the account lock. Used by the sign-in write path and by the refresh.
+ */
+
+/** Thrown into a transaction whose caller already gave up waiting for it, so that it rolls back unused. */
+export class AbandonedWait extends Error {
+  override name = "AbandonedWait"
+}
+
+/**
+ * Bounds the wait until `work` STARTS (a pooled connection, BEGIN, the account lock), not the work itself.
+ *
+ * `run(begin)` must call `begin()` first thing inside the transaction. When `timeoutMs` passes before
+ * that, the returned promise rejects with `onTimeout()` at once, and a late `begin()` throws
+ * `AbandonedWait`, so the transaction that finally got its connection rolls back without doing anything
+ * (in particular, without calling the provider). A pool whose every connection is held by the app, or an
+ * app transaction holding the account's lock, therefore costs a typed error in bounded time, not a hang.
+ */
+export function boundedStart<T>(timeoutMs: number, onTimeout: () => Error, run: (begin: () => void) => Promise<T>): Promise<T> {
+  let state: "waiting" | "started" | "abandoned" = "waiting"
+  const begin = (): void => {
+    if (state === "abandoned") throw new AbandonedWait()
+    state = "started"
+  }
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      if (state !== "waiting") return
+      state = "abandoned"
+      reject(onTimeout())
+    }, timeoutMs)
+    run(begin).then(
+      (value) => {
+        clearTimeout(timer)
+        resolve(value)
+      },
+      (error: unknown) => {
+        clearTimeout(timer)
+        // After abandonment the caller has its answer; the late rollback is nobody's business.
+        if (state !== "abandoned") reject(error)
+      },
+    )
+  })
+}
+
+/** Bounds a read that needs no cleanup: past `timeoutMs` it rejects with `onTimeout()`; a late answer is ignored. */
+export function boundedRead<T>(timeoutMs: number, onTimeout: () => Error, read: () => Promise<T>): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(onTimeout()), timeoutMs)
+    read().then(
+      (value) => {
+        clearTimeout(timer)
+        resolve(value)
+      },
+      (error: unknown) => {
+        clearTimeout(timer)
+        reject(error)
+      },
+    )
+  })
+}

@@ -1,0 +1,82 @@
+/**
+ * In-process coordination of refreshes: one flight per account and a cap on concurrent refreshes (their
+ * waits are bounded with ../bounded-wait.ts). No I/O of its own; the cross-process part is the store's
+ * account lock.
+ */
+
+/** Callers asking for the same key while a flight is under way share its promise. */
+export class SingleFlight<T> {
+  private readonly flights = new Map<string, Promise<T>>()
+
+  run(key: string, start: () => Promise<T>): Promise<T> {
+    let flight = this.flights.get(key)
+    if (!flight) {
+      flight = start().finally(() => this.flights.delete(key))
+      this.flights.set(key, flight)
+    }
+    return flight
+  }
+}
+
+/** Raised by `Semaphore.acquire` when no slot freed up within the bound. */
+export class SlotWaitTimeout extends Error {
+  override name = "SlotWaitTimeout"
+}
+
+/**
+ * A counting semaphore with a bounded, first-come-first-served wait. It caps how many refreshes one
+ * process runs at once: each holds a pooled connection (the account lock is a transaction) for the
+ * length of the provider's answer, so without a cap a storm of expiries takes the whole pool.
+ */
+export class Semaphore {
+  private active = 0
+  private readonly waiting: Array<{ grant: () => void }> = []
+
+  constructor(readonly limit: number) {}
+
+  /** Resolves with a release function once a slot is free; rejects with SlotWaitTimeout after `timeoutMs`. */
+  acquire(timeoutMs: number): Promise<() => void> {
+    const release = (): void => {
+      const next = this.waiting.shift()
+      if (next) next.grant()
+      else this.active--
+    }
+    if (this.active < this.limit) {
+      this.active++
+      return Promise.resolve(once(release))
+    }
+    return new Promise((resolve, reject) => {
+      const entry = {
+        grant: () => {
+          clearTimeout(timer)
+          resolve(once(release))
+        },
+      }
+      const timer = setTimeout(() => {
+        const index = this.waiting.indexOf(entry)
+        if (index >= 0) this.waiting.splice(index, 1)
+        reject(new SlotWaitTimeout())
+      }, timeoutMs)
+      this.waiting.push(entry)
+    })
+  }
+
+  async run<T>(timeoutMs: number, work: () => Promise<T>): Promise<T> {
+    const release = await this.acquire(timeoutMs)
+    try {
+      return await work()
+    } finally {
+      release()
+    }
+  }
+}
+
+function once(fn: () => void): () => void {
+  let done = false
+  return () => {
+    if (!done) {
+      done = true
+      fn()
+    }
+  }
+}
