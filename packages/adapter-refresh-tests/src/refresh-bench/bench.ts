@@ -5,8 +5,12 @@
  *     pool, Kysely and @prisma/adapter-pg go through) per getAccessToken (fresh, expired) and per
  *     returning sign-in, wrapped vs the bare adapter;
  *   - latency of getAccessToken on a fresh token vs a plain single-row SELECT through the same pool;
- *   - a 4 x 25 refresh storm: latency p50/p99 and refresh grants at the provider, this library vs naive.
+ *   - a 4 x 25 refresh storm: latency p50/p99 and refresh grants at the provider, this library vs naive;
+ *   - encryption overhead (encryption-bench.ts);
+ *   - pool starvation (pool-starvation-bench.ts): 40 accounts expiring together on a pool of 10, provider
+ *     answering in 1.5 s: p95 of an unrelated SELECT 1 during the storm, and how many got a token.
  *
+ * `pnpm bench --only=pool` (or any of trips,latency,storm,encryption,pool, comma-separated) runs some sections.
  * Uses TEST_DATABASE_URL when set, else starts an embedded PostgreSQL (see harness/postgres.ts).
  */
 import { cpus } from "node:os"
@@ -17,6 +21,7 @@ import { Browser } from "../harness/browser.js"
 import { createDatabase, startPostgres } from "../harness/postgres.js"
 import { SCHEMA_TABLES, type Flavour } from "../fixtures/databases.js"
 import { encryptionOverhead } from "./encryption-bench.js"
+import { poolStarvation } from "./pool-starvation-bench.js"
 import { percentile, runStorm } from "./run-storm.js"
 import { PROVIDER_ID, startRefreshScenario } from "./scenario.js"
 
@@ -153,40 +158,60 @@ async function storm(adminUrl: string, mode: "library" | "naive"): Promise<Storm
   }
 }
 
+const SECTIONS = ["trips", "latency", "storm", "encryption", "pool"] as const
+
+function wanted(argv: readonly string[]): (section: (typeof SECTIONS)[number]) => boolean {
+  const only = argv.find((arg) => arg.startsWith("--only="))?.slice("--only=".length)
+  if (!only) return () => true
+  const names = only.split(",").map((name) => name.trim())
+  for (const name of names) if (!(SECTIONS as readonly string[]).includes(name)) throw new Error(`unknown bench section "${name}"; known: ${SECTIONS.join(", ")}`)
+  return (section) => names.includes(section)
+}
+
 async function main(): Promise<void> {
+  const want = wanted(process.argv.slice(2))
   const t0 = performance.now()
   const server = await startPostgres({ log })
   try {
-    log("round trips ...")
-    const trips: RoundTrips[] = []
-    for (const flavour of ["pg", "kysely", "prisma"] as const) trips.push(await roundTrips(server.url, flavour))
-    log("latency ...")
-    const latency = await latencyRatio(server.url)
-    log("storms ...")
-    const storms = [await storm(server.url, "library"), await storm(server.url, "naive")]
-
     const cpu = cpus()[0]?.model ?? "unknown"
     const out: string[] = []
     out.push(`machine: ${cpus().length} CPUs (${cpu}), node ${process.version}, PostgreSQL backend ${server.backend}`)
     out.push("")
-    out.push("Database round trips (statements sent) per operation")
-    out.push("| store  | getAccessToken fresh | getAccessToken expired (refresh) | returning sign-in, wrapped | returning sign-in, bare adapter |")
-    out.push("|--------|---------------------:|---------------------------------:|---------------------------:|--------------------------------:|")
-    for (const t of trips) out.push(`| ${t.flavour.padEnd(6)} | ${fmt(t.fresh, 1)} | ${fmt(t.expired, 1)} | ${fmt(t.signInWrapped, 1)} | ${fmt(t.signInBare, 1)} |`)
-    out.push("")
-    out.push(`getAccessToken (fresh) vs plain single-row SELECT, same pg Pool, median of ${latency.n} sequential calls each`)
-    out.push("| plain SELECT | getAccessToken fresh | ratio |")
-    out.push("|-------------:|---------------------:|------:|")
-    out.push(`| ${fmt(latency.select, 3)} ms | ${fmt(latency.fresh, 3)} ms | ${fmt(latency.ratio)}x |`)
-    out.push("")
-    out.push("Refresh storm: 4 OS processes x 25 concurrent callers, one expired account (pg store), rotating provider")
-    out.push("| approach | callers ok | failed | refresh grants OK | refresh errors | grants revoked | distinct tokens | p50 | p99 |")
-    out.push("|----------|-----------:|-------:|------------------:|---------------:|---------------:|----------------:|----:|----:|")
-    for (const r of storms) {
-      out.push(`| ${r.mode === "library" ? "this library" : "naive (guide)"} | ${r.ok} | ${r.failed} | ${r.grants} | ${r.grantErrors} | ${r.revoked} | ${r.distinctTokens} | ${fmt(r.p50, 1)} ms | ${fmt(r.p99, 1)} ms |`)
+    if (want("trips")) {
+      log("round trips ...")
+      const trips: RoundTrips[] = []
+      for (const flavour of ["pg", "kysely", "prisma"] as const) trips.push(await roundTrips(server.url, flavour))
+      out.push("Database round trips (statements sent) per operation")
+      out.push("| store  | getAccessToken fresh | getAccessToken expired (refresh) | returning sign-in, wrapped | returning sign-in, bare adapter |")
+      out.push("|--------|---------------------:|---------------------------------:|---------------------------:|--------------------------------:|")
+      for (const t of trips) out.push(`| ${t.flavour.padEnd(6)} | ${fmt(t.fresh, 1)} | ${fmt(t.expired, 1)} | ${fmt(t.signInWrapped, 1)} | ${fmt(t.signInBare, 1)} |`)
+      out.push("")
     }
-    out.push("")
-    out.push(...(await encryptionOverhead(server.url)), "")
+    if (want("latency")) {
+      log("latency ...")
+      const latency = await latencyRatio(server.url)
+      out.push(`getAccessToken (fresh) vs plain single-row SELECT, same pg Pool, median of ${latency.n} sequential calls each`)
+      out.push("| plain SELECT | getAccessToken fresh | ratio |")
+      out.push("|-------------:|---------------------:|------:|")
+      out.push(`| ${fmt(latency.select, 3)} ms | ${fmt(latency.fresh, 3)} ms | ${fmt(latency.ratio)}x |`)
+      out.push("")
+    }
+    if (want("storm")) {
+      log("storms ...")
+      const storms = [await storm(server.url, "library"), await storm(server.url, "naive")]
+      out.push("Refresh storm: 4 OS processes x 25 concurrent callers, one expired account (pg store), rotating provider")
+      out.push("| approach | callers ok | failed | refresh grants OK | refresh errors | grants revoked | distinct tokens | p50 | p99 |")
+      out.push("|----------|-----------:|-------:|------------------:|---------------:|---------------:|----------------:|----:|----:|")
+      for (const r of storms) {
+        out.push(`| ${r.mode === "library" ? "this library" : "naive (guide)"} | ${r.ok} | ${r.failed} | ${r.grants} | ${r.grantErrors} | ${r.revoked} | ${r.distinctTokens} | ${fmt(r.p50, 1)} ms | ${fmt(r.p99, 1)} ms |`)
+      }
+      out.push("")
+    }
+    if (want("encryption")) out.push(...(await encryptionOverhead(server.url)), "")
+    if (want("pool")) {
+      log("pool starvation ...")
+      out.push(...(await poolStarvation(server.url)), "")
+    }
     out.push(`total bench time ${fmt((performance.now() - t0) / 1000, 1)} s`)
     process.stdout.write(`${out.join("\n")}\n`)
   } finally {
