@@ -20,23 +20,11 @@ import {
 import pg from "pg"
 import type { TestDatabase } from "../../src/harness/postgres.js"
 import type { RefreshScenario } from "../../src/refresh-bench/scenario.js"
-import { useRefreshScenario } from "./scenario-hooks.js"
+import { rejection, refreshRequests, useRefreshScenario } from "./scenario-hooks.js"
 
 const BOUND_MS = 500
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 const nowSeconds = () => Math.floor(Date.now() / 1000)
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise
-  } catch (error) {
-    return error
-  }
-  throw new Error("expected the call to reject")
-}
-
-/** Every token request that reached the provider's refresh_token grant (successful or refused). */
-const refreshRequests = (s: RefreshScenario): number => s.op.stats.refreshGrants + s.op.stats.refreshErrors.length
 
 describe("bounded waits (pg, real oidc-provider with rotation)", () => {
   let db: TestDatabase

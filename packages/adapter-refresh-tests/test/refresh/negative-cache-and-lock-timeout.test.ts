@@ -22,19 +22,7 @@ import pg from "pg"
 import type { Flavour } from "../../src/fixtures/databases.js"
 import type { TestDatabase } from "../../src/harness/postgres.js"
 import type { RefreshScenario } from "../../src/refresh-bench/scenario.js"
-import { useRefreshScenario } from "./scenario-hooks.js"
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise
-  } catch (error) {
-    return error
-  }
-  throw new Error("expected the call to reject")
-}
-
-/** Every token request that reached the provider's refresh_token grant (successful or refused). */
-const refreshRequests = (s: RefreshScenario): number => s.op.stats.refreshGrants + s.op.stats.refreshErrors.length
+import { rejection, refreshRequests, useRefreshScenario } from "./scenario-hooks.js"
 
 describe("negative cache of refused refresh tokens, without reauthColumn (pg, real oidc-provider with rotation)", () => {
   let s: RefreshScenario

@@ -28,3 +28,16 @@ export function useRefreshScenario(
     await db?.drop()
   })
 }
+
+/** The error a promise rejects with; fails the test when it resolves instead. */
+export async function rejection(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise
+  } catch (error) {
+    return error
+  }
+  throw new Error("expected the call to reject")
+}
+
+/** Every token request that reached the provider's refresh_token grant (successful or refused). */
+export const refreshRequests = (s: RefreshScenario): number => s.op.stats.refreshGrants + s.op.stats.refreshErrors.length

@@ -10,16 +10,7 @@ import { inspect } from "node:util"
 import { ProviderUnavailableError, RefreshTokenError, withTokenSync } from "authjs-adapter-refresh"
 import { startRewritingProxy, type RewritingProxy } from "../../src/harness/rewriting-proxy.js"
 import type { RefreshScenario } from "../../src/refresh-bench/scenario.js"
-import { useRefreshScenario } from "./scenario-hooks.js"
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise
-  } catch (error) {
-    return error
-  }
-  throw new Error("expected the call to reject")
-}
+import { rejection, useRefreshScenario } from "./scenario-hooks.js"
 
 describe("untrusted provider text (pg, real oidc-provider with rotation)", () => {
   let s: RefreshScenario
