@@ -285,7 +285,7 @@ export function describeStore(spec: StoreSuiteSpec): void {
 
     // Serial ids: only the pg-adapter schema has integer user ids here (a second Prisma schema with an
     // `Int` id is not generated); the Prisma store hands Prisma the id as it read it for the same reason.
-    ;(flavour === "pg" ? test : test.skip)("integer user ids, as numbers and bigints, are looked up, inserted and re-pointed (serial users.id)", async () => {
+    if (flavour === "pg") test("integer user ids, as numbers and bigints, are looked up, inserted and re-pointed (serial users.id)", async () => {
       const key = freshKey("int-id")
       const first = Number(await fixtureA.insertUser(`${key.providerAccountId}-1@example.test`))
       const second = BigInt(await fixtureA.insertUser(`${key.providerAccountId}-2@example.test`))
@@ -305,7 +305,7 @@ export function describeStore(spec: StoreSuiteSpec): void {
     })
 
     // Prisma's `Int` expires_at cannot hold a millisecond value at all (P2020), so no such row can exist there.
-    ;(flavour === "prisma" ? test.skip : test)("an expires_at written in milliseconds by older code is read as milliseconds", async () => {
+    if (flavour !== "prisma") test("an expires_at written in milliseconds by older code is read as milliseconds", async () => {
       const key = freshKey("ms-row")
       const userId = await fixtureA.insertUser(`${key.providerAccountId}@example.test`)
       const expiresAtSeconds = Math.floor(Date.now() / 1000) + 30
