@@ -37,7 +37,8 @@ export function templateMatches(template: string, issuer: string): boolean {
   return /^[^/?#]+$/.test(actual.slice(before.length, actual.length - after.length))
 }
 
-const isLoopbackUrl = (url: URL): boolean => url.hostname === "localhost" || url.hostname === "127.0.0.1" || url.hostname === "[::1]"
+/** Whether a URL names this machine: the only hosts plain http is ever allowed for. */
+export const isLoopbackUrl = (url: URL): boolean => url.hostname === "localhost" || url.hostname === "127.0.0.1" || url.hostname === "[::1]"
 
 const MAX_DOCUMENT_BYTES = 512 * 1024
 

@@ -6,7 +6,7 @@
  */
 import * as oauth from "oauth4webapi"
 import { RefreshNotConfiguredError } from "../errors.js"
-import { DiscoveryDocumentError, checkedMetadata, discoverFromWellKnown, isIssuerTemplate } from "./discovery.js"
+import { DiscoveryDocumentError, checkedMetadata, discoverFromWellKnown, isIssuerTemplate, isLoopbackUrl } from "./discovery.js"
 
 /**
  * The provider objects the app gives Auth.js, as far as refresh needs them. Built-in provider functions
@@ -66,8 +66,7 @@ function urlOf(value: RefreshProviderConfig["token"]): string | undefined {
 function isLoopback(url: string | undefined): boolean {
   if (!url) return false
   try {
-    const { hostname } = new URL(url)
-    return hostname === "localhost" || hostname === "127.0.0.1" || hostname === "[::1]"
+    return isLoopbackUrl(new URL(url))
   } catch {
     return false
   }
@@ -227,11 +226,6 @@ function classify(error: unknown): GrantFailure {
   return { kind: "malformed_response", detail: error instanceof Error ? error.name : typeof error }
 }
 
-/** Thrown inside discovery when the metadata names a token endpoint that the transport rule refuses. */
-class DiscoveredEndpointRefused extends Error {
-  override name = "DiscoveredEndpointRefused"
-}
-
 /** https anywhere; plain http only on a loopback host, unless the app allowed insecure requests. */
 export function endpointAllowed(url: unknown, allowInsecureRequests: boolean): boolean {
   if (typeof url !== "string") return false
@@ -287,7 +281,9 @@ export class ProviderClient {
         throw error
       }
       // A discovered endpoint passes the rule a configured one does: https, or plain http on loopback only.
-      if (!endpointAllowed(metadata.token_endpoint, this.provider.allowInsecureRequests)) throw new DiscoveredEndpointRefused()
+      if (!endpointAllowed(metadata.token_endpoint, this.provider.allowInsecureRequests)) {
+        throw new DiscoveryDocumentError("token_endpoint is not https (plain http is allowed on loopback only)")
+      }
       return metadata
     })()
     // A failed discovery must not be cached forever.
@@ -309,7 +305,6 @@ export class ProviderClient {
       as = await this.authorizationServer(timeoutMs)
     } catch (error) {
       if (error instanceof DiscoveryDocumentError) return { ok: false, failure: { kind: "discovery", detail: error.detail } }
-      if (error instanceof DiscoveredEndpointRefused) return { ok: false, failure: { kind: "discovery", detail: "token_endpoint is not https (plain http is allowed on loopback only)" } }
       const failure = classify(error)
       return { ok: false, failure: { kind: "discovery", detail: failure.kind === "network" ? failure.detail : failure.kind } }
     }

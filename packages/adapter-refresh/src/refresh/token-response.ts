@@ -9,7 +9,7 @@
  * refuses it) and no lone surrogates (they would be re-encoded, silently changing the token).
  */
 import { expiresAtToSeconds } from "../policy/expiry.js"
-import type { TokenSet } from "../policy/merge.js"
+import { unstorableStringReason, type TokenSet } from "../policy/merge.js"
 
 /** Longest token-column value accepted from a provider, in UTF-16 code units. Real JWTs are a few KB. */
 export const MAX_PROVIDER_TEXT_LENGTH = 65_536
@@ -18,13 +18,11 @@ export const MAX_LIFETIME_SECONDS = 315_360_000
 /** Largest expiry written: the top of a 32-bit integer column (Prisma's `Int`), 2038-01-19. */
 export const MAX_STORED_EXPIRES_AT = 2_147_483_647
 
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
-
 /** The string itself when it is non-empty, bounded, free of NUL and well-formed UTF-16; else undefined. */
 export function wellFormedText(value: unknown, maxLength = MAX_PROVIDER_TEXT_LENGTH): string | undefined {
   if (typeof value !== "string" || value === "" || value.length > maxLength) return undefined
-  if (value.includes("\u0000") || LONE_SURROGATE.test(value)) return undefined
-  return value
+  // The same storability rule sign-in input passes (policy/merge.ts), here a reason to drop, not to throw.
+  return unstorableStringReason(value) === undefined ? value : undefined
 }
 
 /** A lifetime in seconds from a number or a plain decimal string; undefined when negative or not a number. */
