@@ -7,7 +7,7 @@
  *   Auth(request, { adapter, events: adapter.events, ... })
  * and every scenario also runs (or checks) the BARE adapter as a control, so the suite can fail.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, test } from "@jest/globals"
+import { describe, expect, test } from "@jest/globals"
 import type { Adapter } from "@auth/core/adapters"
 import type { AuthConfig } from "@auth/core"
 import { withTokenSync } from "authjs-adapter-refresh"
@@ -16,8 +16,9 @@ import pg from "pg"
 import { startAuthApp, type AuthApp, type SignInResult, type StartAuthAppOptions } from "../../src/harness/auth-app.js"
 import { Browser } from "../../src/harness/browser.js"
 import { startOidcProvider, type IssuedToken, type IssuedTokenKind, type StartOidcProviderOptions, type TestOidcProvider } from "../../src/harness/oidc-provider.js"
-import { TEST_PG_URL_ENV, testDatabase, type TestDatabase } from "../../src/harness/postgres.js"
-import { applySchema, type DatabaseFixture, type Flavour } from "../../src/fixtures/databases.js"
+import { TEST_PG_URL_ENV, type TestDatabase } from "../../src/harness/postgres.js"
+import type { DatabaseFixture, Flavour } from "../../src/fixtures/databases.js"
+import { useE2eDatabase } from "./e2e-hooks.js"
 
 export type SessionStrategy = "database" | "jwt"
 
@@ -47,26 +48,9 @@ export function defineE2eSuite<Db>(spec: E2eFlavour<Db>): void {
   describe.each<SessionStrategy>(["database", "jwt"])(`e2e ${spec.flavour} (%s sessions)`, (session) => {
     let database: TestDatabase
     let fixture: DatabaseFixture<Db>
-    const running: Array<{ stop(): Promise<void> }> = []
-
-    beforeAll(async () => {
-      database = await testDatabase(`e2e_${spec.flavour}_${session}`)
-      await applySchema(spec.flavour, database.url)
-      fixture = await spec.createFixture(database.url)
-    }, 30_000)
-    afterEach(async () => {
-      while (running.length) await running.pop()?.stop()
+    const start = useE2eDatabase(`e2e_${spec.flavour}_${session}`, spec.flavour, (url) => spec.createFixture(url), (ready) => {
+      ;({ database, fixture } = ready)
     })
-    afterAll(async () => {
-      await fixture?.close()
-      await database?.drop()
-    })
-
-    const start = async <T extends { stop(): Promise<void> }>(thing: Promise<T>): Promise<T> => {
-      const started = await thing
-      running.push(started)
-      return started
-    }
 
     /** The README wiring: `withTokenSync(OfficialAdapter(db), db)` + `events: adapter.events`. */
     const wrappedApp = (op: TestOidcProvider, extra: Partial<StartAuthAppOptions> = {}): Promise<AuthApp> => {

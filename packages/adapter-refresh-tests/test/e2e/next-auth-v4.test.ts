@@ -7,15 +7,15 @@
  * Also with an `@auth/*` adapter (they work with next-auth 4 too), with database and JWT sessions, and a
  * refresh through `getAccessToken` with the very provider object given to next-auth 4.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, test } from "@jest/globals"
+import { describe, expect, test } from "@jest/globals"
 import { createRequire } from "node:module"
 import { withTokenSync } from "authjs-adapter-refresh"
 import { PrismaAdapter as AuthPrismaAdapter } from "@auth/prisma-adapter"
-import { applySchema, createFixture, type DatabaseFixture } from "../../src/fixtures/databases.js"
+import { createFixture, type DatabaseFixture } from "../../src/fixtures/databases.js"
 import { Browser } from "../../src/harness/browser.js"
 import { startNextAuthV4App } from "../../src/harness/next-auth-v4-app.js"
 import { startOidcProvider, type TestOidcProvider } from "../../src/harness/oidc-provider.js"
-import { testDatabase, type TestDatabase } from "../../src/harness/postgres.js"
+import { useE2eDatabase } from "./e2e-hooks.js"
 
 // CommonJS, loaded untyped: its types import next-auth 4's, which pull next's global types into this program.
 const require = createRequire(import.meta.url)
@@ -32,27 +32,10 @@ const cases = Object.keys(adapters).flatMap((name) => (["database", "jwt"] as co
 describe.each(cases)("next-auth 4.24 handler + %s (%s sessions)", (adapterName, session) => {
   const bareAdapter = (prisma: unknown) => adapters[adapterName]!(prisma)
   const tag = `${adapterName.startsWith("@next-auth") ? "na" : "auth"}-${session}`
-  let database: TestDatabase
   let fixture: DatabaseFixture<unknown>
-  const running: Array<{ stop(): Promise<void> }> = []
-
-  beforeAll(async () => {
-    database = await testDatabase(`e2e_next_auth_v4_${tag.replace("-", "_")}`)
-    await applySchema("prisma", database.url)
-    fixture = await createFixture("prisma", database.url)
-  }, 30_000)
-  afterEach(async () => {
-    while (running.length) await running.pop()?.stop()
+  const start = useE2eDatabase(`e2e_next_auth_v4_${tag.replace("-", "_")}`, "prisma", (url) => createFixture("prisma", url), (ready) => {
+    fixture = ready.fixture
   })
-  afterAll(async () => {
-    await fixture?.close()
-    await database?.drop()
-  })
-  const start = async <T extends { stop(): Promise<void> }>(thing: Promise<T>): Promise<T> => {
-    const started = await thing
-    running.push(started)
-    return started
-  }
   const issued = (op: TestOidcProvider, login: string, kind: "access_token" | "refresh_token") =>
     op.issued.filter((t) => t.kind === kind && t.accountId === login).map((t) => t.value)
   const rowOf = async (login: string) => {

@@ -1,0 +1,42 @@
+import { afterAll, afterEach, beforeAll } from "@jest/globals"
+import { applySchema, type DatabaseFixture, type Flavour } from "../../src/fixtures/databases.js"
+import { testDatabase, type TestDatabase } from "../../src/harness/postgres.js"
+
+export interface E2eDatabase<Db> {
+  database: TestDatabase
+  fixture: DatabaseFixture<Db>
+}
+
+/**
+ * Registers the hooks every end-to-end suite needs: a fresh database with the flavour's schema and its
+ * fixture before the suite (`onReady` receives them: assign them to the suite's variables), both closed
+ * after it, and everything handed to the returned `start` (provider, app) stopped after each test.
+ */
+export function useE2eDatabase<Db>(
+  databaseName: string,
+  flavour: Flavour,
+  createFixture: (url: string) => Promise<DatabaseFixture<Db>>,
+  onReady: (ready: E2eDatabase<Db>) => void,
+): <T extends { stop(): Promise<void> }>(thing: Promise<T>) => Promise<T> {
+  let ready: E2eDatabase<Db> | undefined
+  let database: TestDatabase | undefined
+  const running: Array<{ stop(): Promise<void> }> = []
+  beforeAll(async () => {
+    database = await testDatabase(databaseName)
+    await applySchema(flavour, database.url)
+    ready = { database, fixture: await createFixture(database.url) }
+    onReady(ready)
+  }, 30_000)
+  afterEach(async () => {
+    while (running.length) await running.pop()?.stop()
+  })
+  afterAll(async () => {
+    await ready?.fixture.close()
+    await database?.drop()
+  })
+  return async (thing) => {
+    const started = await thing
+    running.push(started)
+    return started
+  }
+}
