@@ -118,12 +118,6 @@ type Outcome = { ok: true; result: AccessTokenResult } | { ok: false; error: Tok
 const IMMEDIATE_RETRIES = 2
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
-function nonNegativeInteger(value: number | undefined, fallback: number, name: string): number {
-  if (value === undefined) return fallback
-  if (!Number.isSafeInteger(value) || value < 0) throw new InvalidAccountInputError(`refresh.${name}`, "must be a non-negative integer")
-  return value
-}
-
 function failureDetails(failure: GrantFailure): ConstructorParameters<typeof ProviderUnavailableError>[1] {
   switch (failure.kind) {
     case "invalid_grant":
@@ -150,14 +144,15 @@ const retrySafe = (failure: GrantFailure): boolean =>
 class StartTimeout extends Error {}
 
 export function createRefreshEngine(store: AccountStore, sync: AccountSync, options: RefreshOptions, now: () => number = Date.now): RefreshEngine {
-  const skewSeconds = nonNegativeInteger(options.skewSeconds, 60, "skewSeconds")
-  const minRefreshIntervalSeconds = nonNegativeInteger(options.minRefreshIntervalSeconds, 60, "minRefreshIntervalSeconds")
-  const lockTimeoutMs = nonNegativeInteger(options.lockTimeoutMs, 10_000, "lockTimeoutMs") || 10_000
-  const requestTimeoutMs = nonNegativeInteger(options.requestTimeoutMs, 10_000, "requestTimeoutMs") || 10_000
-  const maxConcurrentRefreshes = nonNegativeInteger(options.maxConcurrentRefreshes, 4, "maxConcurrentRefreshes") || 4
-  const queueTimeoutMs = nonNegativeInteger(options.queueTimeoutMs, 30_000, "queueTimeoutMs") || 30_000
-  const retries = nonNegativeInteger(options.retries, 2, "retries")
-  const backoffMs = nonNegativeInteger(options.backoffMs, 200, "backoffMs")
+  // Every numeric option was checked (non-negative integer) by checkTokenSyncOptions before this runs.
+  const skewSeconds = options.skewSeconds ?? 60
+  const minRefreshIntervalSeconds = options.minRefreshIntervalSeconds ?? 60
+  const lockTimeoutMs = options.lockTimeoutMs || 10_000 // 0 means the default
+  const requestTimeoutMs = options.requestTimeoutMs || 10_000 // 0 means the default
+  const maxConcurrentRefreshes = options.maxConcurrentRefreshes || 4 // 0 means the default
+  const queueTimeoutMs = options.queueTimeoutMs || 30_000 // 0 means the default
+  const retries = options.retries ?? 2
+  const backoffMs = options.backoffMs ?? 200
   const reauthColumn = options.reauthColumn
   // The transaction must outlive the lock wait plus every attempt and backoff under the lock.
   const transactionTimeoutMs = lockTimeoutMs + (retries + 1) * requestTimeoutMs + backoffMs * 2 ** (retries + 1) + 5_000
