@@ -24,6 +24,17 @@ const config: Config = {
       displayName: "adapter-refresh-tests",
       rootDir: "<rootDir>/packages/adapter-refresh-tests",
       testMatch: ["<rootDir>/test/**/*.test.ts"],
+      testPathIgnorePatterns: ["/node_modules/", "\\.browser\\.test\\.ts$"],
+      globalSetup: "<rootDir>/jest/global-setup.ts",
+      globalTeardown: "<rootDir>/jest/global-teardown.ts",
+    },
+    // Real Chromium against the example apps' real servers: `pnpm test:browser` (its own CI stage, so the
+    // examples are built once and the browser runs once, not in both `pnpm test` runs).
+    {
+      ...shared,
+      displayName: "browser",
+      rootDir: "<rootDir>/packages/adapter-refresh-tests",
+      testMatch: ["<rootDir>/test/**/*.browser.test.ts"],
       globalSetup: "<rootDir>/jest/global-setup.ts",
       globalTeardown: "<rootDir>/jest/global-teardown.ts",
     },
