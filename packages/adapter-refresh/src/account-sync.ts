@@ -244,7 +244,7 @@ export function createAccountSync(store: AccountStore, options: AccountSyncOptio
         }
       }, { lockTimeoutMs: syncLockTimeoutMs }).catch((error: unknown) => {
         // lock_not_available: our lock_timeout passed (a lock held by the app or another writer).
-        throw error instanceof AccountStoreError && error.sqlState === "55P03" ? busy() : error
+        throw error instanceof AccountStoreError && error.lockTimeout ? busy() : error
       }))
     },
 

@@ -2,6 +2,7 @@
  * Every error this library throws is a `TokenSyncError` with a stable `code`. Messages name fields,
  * providers and reasons, never token values: Auth.js logs errors thrown from events and adapter calls.
  */
+import { isLockWaitTimeout } from "./databases/all.js"
 export type TokenSyncErrorCode =
   | "INVALID_ACCOUNT_INPUT"
   | "ACCOUNT_LINKED_TO_ANOTHER_USER"
@@ -112,6 +113,11 @@ export class AccountStoreError extends TokenSyncError {
    * reports its own code ("P2010") and keeps the SQLSTATE under `meta.driverAdapterError.cause.originalCode`.
    */
   readonly sqlState: string | undefined
+  /**
+   * Whether the driver error says a wait for a lock ran out: PostgreSQL 55P03 (`lock_timeout`),
+   * MySQL/MariaDB 1205 (`innodb_lock_wait_timeout`), SQLite SQLITE_BUSY (the busy timeout).
+   */
+  readonly lockTimeout: boolean
   constructor(store: string, operation: string, driverError: unknown) {
     const name = driverError instanceof Error ? driverError.name : undefined
     const rawCode = typeof driverError === "object" && driverError !== null ? (driverError as { code?: unknown }).code : undefined
@@ -127,6 +133,7 @@ export class AccountStoreError extends TokenSyncError {
     this.driverErrorName = name
     this.driverErrorCode = code
     this.sqlState = sqlState
+    this.lockTimeout = isLockWaitTimeout(driverError)
   }
 }
 

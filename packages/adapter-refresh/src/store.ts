@@ -108,7 +108,8 @@ export interface AccountStore {
   readonly linkAccountResult?: "inserted-row" | "input"
   /**
    * Runs `work` in a single database transaction that first takes an exclusive lock scoped to this
-   * account key and to the transaction (PostgreSQL: `pg_advisory_xact_lock`), so that concurrent callers
+   * account key and to the transaction (PostgreSQL: `pg_advisory_xact_lock`; MySQL/MariaDB: a row lock on
+   * the key; SQLite: the file's write lock, see databases/*), so that concurrent callers
    * in any number of processes are serialized per account, including on schemas that have no unique
    * constraint on (provider, providerAccountId). Commits when `work` resolves, rolls back when it throws
    * (and rethrows the same error).
@@ -141,7 +142,8 @@ export interface AccountScanPage {
 export interface AccountLockOptions {
   /**
    * Longest wait for the account's lock, in milliseconds. PostgreSQL stores run
-   * `SET LOCAL lock_timeout` before `pg_advisory_xact_lock`; a waiter past it fails with SQLSTATE 55P03.
+   * `SET LOCAL lock_timeout` before `pg_advisory_xact_lock` (55P03 past it); MySQL/MariaDB stores set
+   * `innodb_lock_wait_timeout` (whole seconds, rounded up; 1205); SQLite stores the busy timeout (SQLITE_BUSY).
    */
   lockTimeoutMs?: number
   /**
@@ -162,10 +164,6 @@ export const STANDARD_TOKEN_FIELDS = [
   "session_state",
 ] as const satisfies readonly (keyof StandardTokenColumns)[]
 
-/**
- * The 64-bit advisory-lock key SQL every PostgreSQL store uses, so that stores of different ORMs on one
- * database still exclude each other. `$1` is the provider, `$2` the providerAccountId. The prefix keeps
- * our keys apart from advisory locks the application takes for its own reasons.
- */
-export const ADVISORY_LOCK_KEY_SQL =
-  "hashtextextended('authjs-adapter-refresh:' || $1::text || chr(31) || $2::text, 0)"
+// PostgreSQL's lock key SQL lives with the rest of what is PostgreSQL's (databases/postgres.ts); it is
+// re-exported here because it has been public since 0.1.
+export { ADVISORY_LOCK_KEY_SQL } from "./databases/postgres.js"

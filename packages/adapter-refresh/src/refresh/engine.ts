@@ -199,8 +199,8 @@ export function createRefreshEngine(store: AccountStore, sync: AccountSync, opti
 
   /** A store failure BEFORE the provider was called, as a typed error. */
   function storeError(error: unknown, provider: string): unknown {
-    // SQLSTATE 55P03 is lock_not_available: our lock_timeout expired while another caller held the lock.
-    if (error instanceof AccountStoreError && error.sqlState === "55P03") return new RefreshLockTimeoutError(provider, lockTimeoutMs, "lock")
+    // The database gave up waiting for the lock (55P03, 1205, SQLITE_BUSY) while another caller held it.
+    if (error instanceof AccountStoreError && error.lockTimeout) return new RefreshLockTimeoutError(provider, lockTimeoutMs, "lock")
     if (error instanceof StartTimeout) return new RefreshLockTimeoutError(provider, startBoundMs, "connection_or_lock")
     if (error instanceof TokenSyncError) return error
     return new AccountStoreError(store.name, "a token refresh", error)

@@ -58,7 +58,7 @@ export type PersistOutcome =
 export function persistFailureOf(error: unknown, timedOut: boolean): PersistFailure {
   if (timedOut) return { lockTimeout: true }
   if (error instanceof AccountStoreError) {
-    return { driverErrorName: error.driverErrorName, sqlState: error.sqlState, lockTimeout: error.sqlState === "55P03" }
+    return { driverErrorName: error.driverErrorName, sqlState: error.sqlState, lockTimeout: error.lockTimeout }
   }
   return { driverErrorName: error instanceof Error ? error.name : undefined }
 }

@@ -1,31 +1,30 @@
 /**
- * AccountStore for a Kysely instance on PostgreSQL, matching the schema documented for
- * `@auth/kysely-adapter`: tables `"Account"` and `"User"`, camelCase key columns (`"userId"`,
- * `"providerAccountId"`), snake_case token columns, `expires_at bigint` (node-postgres returns it as a
- * string: left as is, the core normalizes it), `"id" uuid DEFAULT gen_random_uuid()`. That schema has no
- * unique constraint on ("provider", "providerAccountId"), so every write runs under a
- * transaction-scoped advisory lock on the key; `readAll` returns every row of the key and `update`
- * touches only the rows of the owner it is given.
+ * AccountStore for a Kysely instance on PostgreSQL, MySQL/MariaDB or SQLite, matching the schema
+ * documented for `@auth/kysely-adapter`: tables `"Account"` and `"User"`, camelCase key columns
+ * (`"userId"`, `"providerAccountId"`), snake_case token columns. The database is read from the
+ * instance's dialect adapter (Kysely's `PostgresAdapter`, `MysqlAdapter`, `SqliteAdapter`), or given
+ * with the `database` option for third-party dialects.
  *
- * This module does not import `kysely`: the instance is typed structurally, and the store sends its own
- * parameterised SQL (the same statements as the pg store) through `executeQuery` on a plugin-free view
- * of the instance (`withoutPlugins()`). So the table names are exactly the configured ones: a
- * `WithSchemaPlugin` or `CamelCasePlugin` on your instance does not apply to them; use a schema-qualified
- * table name (`"auth.Account"`) if your tables live outside the search path.
+ * This module does not import `kysely`: the instance is typed structurally, and the store sends the
+ * library's own parameterised SQL (statements.ts, in the database's syntax from databases/*) through
+ * `executeQuery` on a plugin-free view of the instance (`withoutPlugins()`). So the table names are
+ * exactly the configured ones: a `WithSchemaPlugin` or `CamelCasePlugin` on your instance does not apply
+ * to them; use a schema-qualified table name (`"auth.Account"`) if your tables live outside the search path.
+ *
+ * How each database's transaction takes the account lock (databases/*): PostgreSQL, an advisory xact
+ * lock in a READ COMMITTED transaction; MySQL/MariaDB, a row lock on the key in a READ COMMITTED
+ * transaction, run once more after a duplicate-key error (a concurrent first insert of the same key);
+ * SQLite, `BEGIN IMMEDIATE` on one connection held for the transaction (`db.connection()`), since
+ * Kysely's own SQLite transactions begin deferred.
  */
 import type { AccountKey, AccountLockOptions, AccountScanPage, AccountStore, LockedAccount, StoredAccountRow } from "../store.js"
-import {
-  checkLockTimeout,
-  lockTimeoutFor,
-  quoteTableName,
-  scopedLockedAccount,
-  sqlFindAccounts,
-  sqlScanAccounts,
-  sqlLockedAccount,
-  takeAccountLock,
-  type SqlRunner,
-  type SqlTables,
-} from "./sql.js"
+import { mysql } from "../databases/mysql.js"
+import { postgres } from "../databases/postgres.js"
+import type { SqlDatabase } from "../databases/sql-database.js"
+import { SQLITE_BEGIN_LOCKED, sqlite } from "../databases/sqlite.js"
+import { UnsupportedDatabaseError } from "../errors.js"
+import { lockAccount, retryFirstInsertRace, sqlFindAccounts, sqlLockedAccount, sqlScanAccounts, sqlTables, type SqlRunner, type SqlTables } from "../statements.js"
+import { checkLockTimeout, lockTimeoutFor, scopedLockedAccount } from "../store-support.js"
 
 // ---------------------------------------------------------------------------------------------------
 // Structural types of the Kysely objects this store uses
@@ -61,7 +60,14 @@ export interface KyselyLike extends KyselyExecutorLike {
       execute<T>(callback: (trx: KyselyExecutorLike) => Promise<T>): Promise<T>
     }
   }
+  /** One connection held for a callback (used on SQLite, to begin its transaction as IMMEDIATE). */
+  connection(): { execute<T>(callback: (connection: KyselyExecutorLike) => Promise<T>): Promise<T> }
+  /** The executor; its `adapter` (Kysely's PostgresAdapter, MysqlAdapter, SqliteAdapter) tells the database. */
+  getExecutor(): { readonly adapter: object }
 }
+
+/** The databases this store speaks. */
+export type KyselyStoreDatabase = "postgres" | "mysql" | "sqlite"
 
 export interface KyselyAccountStoreOptions {
   /** Accounts table, optionally schema-qualified (`"auth.Account"`). Default `"Account"`. */
@@ -80,10 +86,18 @@ export interface KyselyAccountStoreOptions {
   generateId?: boolean | (() => string | number)
   /**
    * Upper bound, in milliseconds, on how long `withAccountLock` waits for the account's lock (and any
-   * other lock inside the transaction), via `SET LOCAL lock_timeout`. When exceeded the transaction fails
-   * with SQLSTATE 55P03 and nothing is written. Default: no bound beyond the server's own `lock_timeout`.
+   * other lock inside the transaction). PostgreSQL: `SET LOCAL lock_timeout` (SQLSTATE 55P03);
+   * MySQL/MariaDB: `innodb_lock_wait_timeout` for the transaction, in whole seconds rounded up (1205);
+   * SQLite: the connection's busy timeout for the transaction (SQLITE_BUSY). When exceeded nothing is
+   * written. Default: the server's or connection's own bound.
    */
   lockTimeoutMs?: number
+  /**
+   * The database behind the instance. Default: read from the dialect's adapter (Kysely's
+   * `PostgresAdapter`, `MysqlAdapter`, `SqliteAdapter`, or a third-party adapter extending one); set it
+   * for a third-party dialect whose adapter extends none of them.
+   */
+  database?: KyselyStoreDatabase
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -120,12 +134,44 @@ function runnerOf(executor: KyselyExecutorLike): SqlRunner {
   return async (text, values) => (await plain.executeQuery<Record<string, unknown>>(compile(text, values))).rows
 }
 
+const DATABASE_BY_ADAPTER: ReadonlyMap<string, SqlDatabase> = new Map([
+  ["PostgresAdapter", postgres],
+  ["MysqlAdapter", mysql],
+  ["SqliteAdapter", sqlite],
+])
+const DATABASE_BY_NAME: Readonly<Record<KyselyStoreDatabase, SqlDatabase>> = { postgres, mysql, sqlite }
+
+/** The database of a Kysely instance: its adapter's class, or the nearest of Kysely's own it extends. */
+function databaseOf(db: KyselyLike, option: KyselyStoreDatabase | undefined): SqlDatabase {
+  const what = "kyselyAccountStore(db, { database })"
+  if (option !== undefined) {
+    const chosen = (DATABASE_BY_NAME as Record<string, SqlDatabase | undefined>)[option]
+    if (!chosen) throw new UnsupportedDatabaseError(`${what}: database must be "postgres", "mysql" or "sqlite", not ${JSON.stringify(option)}.`)
+    return chosen
+  }
+  const adapter = db.getExecutor().adapter
+  const names: string[] = []
+  for (let proto: unknown = Object.getPrototypeOf(adapter); proto && proto !== Object.prototype; proto = Object.getPrototypeOf(proto)) {
+    const name = (proto as { constructor?: { name?: unknown } }).constructor?.name
+    if (typeof name !== "string") continue
+    names.push(name)
+    const found = DATABASE_BY_ADAPTER.get(name)
+    if (found) return found
+  }
+  throw new UnsupportedDatabaseError(
+    `kyselyAccountStore: this Kysely instance's dialect adapter (${names[0] ?? "unknown"}) is not one this library speaks; ` +
+      `PostgreSQL, MySQL/MariaDB and SQLite are supported: pass ${what} with "postgres", "mysql" or "sqlite" if the dialect speaks one of them.`,
+  )
+}
+
 /**
- * An AccountStore over a Kysely instance and the `@auth/kysely-adapter` PostgreSQL schema.
+ * An AccountStore over a Kysely instance and the `@auth/kysely-adapter` schema, on PostgreSQL,
+ * MySQL/MariaDB or SQLite.
  *
- * `withAccountLock` runs `work` in `db.transaction()` at READ COMMITTED (each statement after the lock
- * sees what the previous holder committed), after `pg_advisory_xact_lock` on the key. Kysely commits
- * when `work` resolves and rolls back and rethrows the same error when it throws.
+ * `withAccountLock` runs `work` in one transaction holding the key's lock (see the module comment for
+ * each database), READ COMMITTED where the database has isolation levels (each statement after the lock
+ * sees what the previous holder committed). It commits when `work` resolves and rolls back and rethrows
+ * the same error when it throws.
  */
 export function kyselyAccountStore(db: KyselyLike, options: KyselyAccountStoreOptions = {}): AccountStore {
   const name = "kysely"
@@ -133,20 +179,56 @@ export function kyselyAccountStore(db: KyselyLike, options: KyselyAccountStoreOp
   if ((db as unknown as { isTransaction?: unknown }).isTransaction === true) {
     throw new TypeError("kyselyAccountStore: got a Kysely Transaction; pass the Kysely instance itself (the store opens its own transactions).")
   }
-  const tables: SqlTables = {
-    accounts: quoteTableName(options.accountTable ?? "Account", "account table name"),
-    users: quoteTableName(options.userTable ?? "User", "user table name"),
+  const database = databaseOf(db, options.database)
+  const tables: SqlTables = sqlTables(database, {
+    accounts: options.accountTable ?? "Account",
+    users: options.userTable ?? "User",
     store: name,
+    tableLabels: { accounts: "account table name", users: "user table name" },
     origin: {
       accounts: { name: options.accountTable ?? "Account", option: "kyselyAccountStore(db, { accountTable })" },
       users: { name: options.userTable ?? "User", option: "kyselyAccountStore(db, { userTable })" },
     },
-  }
+  })
   const lockTimeoutMs = checkLockTimeout(options.lockTimeoutMs, "kyselyAccountStore")
   const { generateId = false } = options
   const insertDefaults = (): Record<string, unknown> => {
     if (generateId === false) return {}
     return { id: generateId === true ? globalThis.crypto.randomUUID() : generateId() }
+  }
+
+  /** `work` under the key's lock, on a runner inside the transaction. */
+  async function underLock<T>(run: SqlRunner, key: AccountKey, timeout: number | undefined, work: (account: LockedAccount) => Promise<T>): Promise<T> {
+    const restore = await lockAccount(run, tables, key, timeout)
+    const scoped = scopedLockedAccount(sqlLockedAccount(run, tables, key, { defaults: insertDefaults }), "kyselyAccountStore")
+    try {
+      return await work(scoped.account)
+    } finally {
+      scoped.close()
+      await restore()
+    }
+  }
+
+  /** SQLite: one held connection, `BEGIN IMMEDIATE` (the write lock, waited for up to the busy timeout). */
+  async function sqliteTransaction<T>(key: AccountKey, timeout: number | undefined, work: (account: LockedAccount) => Promise<T>): Promise<T> {
+    return db.connection().execute(async (connection) => {
+      const run = runnerOf(connection)
+      const restoreBusyTimeout = timeout === undefined ? undefined : await setBusyTimeout(run, timeout)
+      try {
+        await run(SQLITE_BEGIN_LOCKED, [])
+        let result: T
+        try {
+          result = await underLock(run, key, timeout, work)
+        } catch (error) {
+          await run("ROLLBACK", []).catch(() => undefined)
+          throw error
+        }
+        await run("COMMIT", [])
+        return result
+      } finally {
+        await restoreBusyTimeout?.()
+      }
+    })
   }
 
   return {
@@ -157,19 +239,13 @@ export function kyselyAccountStore(db: KyselyLike, options: KyselyAccountStoreOp
     // async: a bad option must reject the returned promise, not throw synchronously.
     async withAccountLock<T>(key: AccountKey, work: (account: LockedAccount) => Promise<T>, lockOptions?: AccountLockOptions): Promise<T> {
       const timeout = lockTimeoutFor(lockOptions, lockTimeoutMs, "kyselyAccountStore")
-      return db
-        .transaction()
-        .setIsolationLevel("read committed")
-        .execute(async (trx) => {
-          const run = runnerOf(trx)
-          await takeAccountLock(run, key, timeout)
-          const scoped = scopedLockedAccount(sqlLockedAccount(run, tables, key, { defaults: insertDefaults }), "kyselyAccountStore")
-          try {
-            return await work(scoped.account)
-          } finally {
-            scoped.close()
-          }
-        })
+      if (database === sqlite) return sqliteTransaction(key, timeout, work)
+      return retryFirstInsertRace(database, () =>
+        db
+          .transaction()
+          .setIsolationLevel("read committed")
+          .execute((trx) => underLock(runnerOf(trx), key, timeout, work)),
+      )
     },
 
     async findAccounts(userId: string, provider: string): Promise<StoredAccountRow[]> {
@@ -179,5 +255,16 @@ export function kyselyAccountStore(db: KyselyLike, options: KyselyAccountStoreOp
     async scanAccounts(page: AccountScanPage): Promise<StoredAccountRow[]> {
       return sqlScanAccounts(runnerOf(db), tables, page)
     },
+  }
+}
+
+/** Sets the connection's busy timeout to `ms` and returns what puts the previous one back. */
+async function setBusyTimeout(run: SqlRunner, ms: number): Promise<() => Promise<void>> {
+  const [current] = await run("PRAGMA busy_timeout", [])
+  const previous = Number(current ? Object.values(current)[0] : NaN)
+  // PRAGMA takes no parameters; both values are checked integers.
+  await run(`PRAGMA busy_timeout = ${ms}`, [])
+  return async () => {
+    if (Number.isSafeInteger(previous) && previous >= 0) await run(`PRAGMA busy_timeout = ${previous}`, []).catch(() => undefined)
   }
 }

@@ -7,22 +7,14 @@
  * (the bare adapter may have left duplicates, even of different users) and `update` touches only the
  * rows of the owner it is given.
  *
- * This module does not import `pg`: the pool is typed structurally. Its SQL lives in `./sql.ts`, which
- * the Kysely store shares.
+ * This module does not import `pg`: the pool is typed structurally. It is about how node-postgres runs a
+ * transaction; the statements are the library's own (../statements.ts), in PostgreSQL's syntax
+ * (../databases/postgres.ts), shared with the Kysely and Drizzle stores.
  */
 import type { AccountKey, AccountLockOptions, AccountScanPage, AccountStore, LockedAccount, StoredAccountRow } from "../store.js"
-import {
-  checkLockTimeout,
-  lockTimeoutFor,
-  quoteTableName,
-  scopedLockedAccount,
-  sqlFindAccounts,
-  sqlScanAccounts,
-  sqlLockedAccount,
-  takeAccountLock,
-  type SqlRunner,
-  type SqlTables,
-} from "./sql.js"
+import { postgres } from "../databases/postgres.js"
+import { lockAccount, sqlFindAccounts, sqlLockedAccount, sqlScanAccounts, sqlTables, type SqlRunner, type SqlTables } from "../statements.js"
+import { checkLockTimeout, lockTimeoutFor, scopedLockedAccount } from "../store-support.js"
 
 /**
  * An inserted row as @auth/pg-adapter's `linkAccount` returns it: the `RETURNING` row with `expires_at`
@@ -121,15 +113,16 @@ export function pgAccountStore(pool: PgPoolLike, options: PgAccountStoreOptions 
         : "pgAccountStore: expected a node-postgres Pool.",
     )
   }
-  const tables: SqlTables = {
-    accounts: quoteTableName(options.accountsTable ?? "accounts", "accounts table name"),
-    users: quoteTableName(options.usersTable ?? "users", "users table name"),
+  // node-postgres speaks PostgreSQL only; the other databases have their own clients (mysql2, better-sqlite3).
+  const tables: SqlTables = sqlTables(postgres, {
+    accounts: options.accountsTable ?? "accounts",
+    users: options.usersTable ?? "users",
     store: name,
     origin: {
       accounts: { name: options.accountsTable ?? "accounts", option: "pgAccountStore(pool, { accountsTable })" },
       users: { name: options.usersTable ?? "users", option: "pgAccountStore(pool, { usersTable })" },
     },
-  }
+  })
   const lockTimeoutMs = checkLockTimeout(options.lockTimeoutMs, "pgAccountStore")
 
   return {
@@ -149,7 +142,7 @@ export function pgAccountStore(pool: PgPoolLike, options: PgAccountStoreOptions 
       const scoped = scopedLockedAccount(sqlLockedAccount(run, tables, key, { returning: asPgAdapterReturns }), "pgAccountStore")
       let result: T
       try {
-        await takeAccountLock(run, key, timeout)
+        await lockAccount(run, tables, key, timeout)
         result = await work(scoped.account)
         scoped.close()
         await client.query("COMMIT")

@@ -9,7 +9,6 @@
  * delegates are looked up by name at run time.
  */
 import {
-  ADVISORY_LOCK_KEY_SQL,
   type AccountKey,
   type AccountLockOptions,
   type AccountPatch,
@@ -22,7 +21,8 @@ import {
   type UserId,
 } from "../store.js"
 import { AccountSchemaError, TOKEN_COLUMN_HINT } from "../errors.js"
-import { checkIdentifier, checkMilliseconds, checkPageLimit, checkTokenColumn, definedEntries, ownerOf, scopedLockedAccount, toStoredAccountRow } from "./sql.js"
+import { ADVISORY_LOCK_KEY_SQL } from "../databases/postgres.js"
+import { checkIdentifier, checkMilliseconds, checkPageLimit, checkTokenColumn, definedEntries, ownerOf, scopedLockedAccount, toStoredAccountRow } from "../store-support.js"
 
 // ---------------------------------------------------------------------------------------------------
 // Structural types of the Prisma objects this store uses

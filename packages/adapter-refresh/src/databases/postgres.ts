@@ -1,0 +1,51 @@
+/**
+ * PostgreSQL: `$n` parameters, double-quoted identifiers, and a transaction-scoped advisory lock on the
+ * hashed key. Transaction-scoped, not session-scoped, because it must end with the transaction on every
+ * path (also behind PgBouncer in transaction mode, Supabase or Neon, where a session lock would stay on a
+ * pooled server connection); and advisory, because it locks a key that may have no row yet and schemas
+ * that have no unique key on it. @internal
+ */
+import type { AccountKey } from "../store.js"
+import { driverCodes, driverMessages, type DatabaseErrorKind, type LockTarget, type SqlDatabase, type SqlStatement } from "./sql-database.js"
+
+/**
+ * The 64-bit advisory-lock key SQL every PostgreSQL store uses, so that stores of different ORMs on one
+ * database still exclude each other. `$1` is the provider, `$2` the providerAccountId. The prefix keeps
+ * our keys apart from advisory locks the application takes for its own reasons.
+ */
+export const ADVISORY_LOCK_KEY_SQL =
+  "hashtextextended('authjs-adapter-refresh:' || $1::text || chr(31) || $2::text, 0)"
+
+/** Column names PostgreSQL reports missing are names we sent: plain identifiers, never values. */
+const MISSING_COLUMN = /column "([A-Za-z_][A-Za-z0-9_]*)"/
+
+/** @internal */
+export const postgres: SqlDatabase = {
+  name: "postgres",
+  quote: (identifier) => `"${identifier}"`,
+  placeholder: (position) => `$${position}`,
+  asText: (column) => `${column}::text`,
+  insertReturning: true,
+  lockKind: "advisory",
+
+  lockStatements(key: AccountKey, _target: LockTarget, lockTimeoutMs: number | undefined) {
+    const take: SqlStatement[] = []
+    // set_config(..., true) is SET LOCAL: it ends with the transaction, so nothing needs restoring.
+    if (lockTimeoutMs !== undefined) take.push({ text: "SELECT set_config('lock_timeout', $1, true)", values: [`${lockTimeoutMs}ms`] })
+    take.push({ text: `SELECT pg_advisory_xact_lock(${ADVISORY_LOCK_KEY_SQL})`, values: [key.provider, key.providerAccountId] })
+    return { take, restore: [] }
+  },
+
+  classifyError(error: unknown): DatabaseErrorKind {
+    const codes = driverCodes(error)
+    if (codes.includes("42P01")) return { kind: "missing-table" }
+    if (codes.includes("42703")) {
+      const column = driverMessages(error).map((message) => MISSING_COLUMN.exec(message)?.[1]).find(Boolean)
+      return { kind: "missing-column", column }
+    }
+    // 55P03 lock_not_available: our lock_timeout expired while another transaction held the lock.
+    if (codes.includes("55P03")) return { kind: "lock-timeout" }
+    if (codes.includes("23505")) return { kind: "duplicate-key" }
+    return { kind: "other" }
+  },
+}

@@ -1,0 +1,116 @@
+/**
+ * What differs by DATABASE, as one interface: how identifiers are quoted and parameters written, how a
+ * transaction takes one account's lock, and what its errors mean. Each database is one module here
+ * (postgres.ts, mysql.ts, sqlite.ts) of pure functions: strings in, strings out, no I/O. What differs by
+ * CLIENT (how a statement and a transaction run: a pg Pool, Kysely's executor, Drizzle's session, Prisma)
+ * lives in stores/. Internal: not part of the package's exports.
+ */
+import type { AccountKey } from "../store.js"
+
+/** One statement: text in the database's own parameter syntax, and its values in order. @internal */
+export interface SqlStatement {
+  text: string
+  values: unknown[]
+}
+
+/**
+ * How a transaction excludes every other transaction on one account key, in any process:
+ * - "advisory": a lock taken by a statement inside the transaction and released by its end
+ *   (PostgreSQL's `pg_advisory_xact_lock`); works whether or not the key has a row;
+ * - "row": a locking read of the key's rows (`SELECT ... FOR UPDATE`), released by the transaction's
+ *   end; a key with no row yet is excluded by the schema's unique key, whose duplicate-key error the
+ *   store answers by running the transaction once more (MySQL/MariaDB);
+ * - "database": the transaction starts as the database's single writer (SQLite's `BEGIN IMMEDIATE`).
+ * @internal
+ */
+export type AccountLockKind = "advisory" | "row" | "database"
+
+/** What a driver error means to a store. @internal */
+export type DatabaseErrorKind =
+  | { kind: "missing-table" }
+  | { kind: "missing-column"; column: string | undefined }
+  | { kind: "lock-timeout" }
+  | { kind: "duplicate-key" }
+  | { kind: "other" }
+
+/** Table and column names of one account statement, already quoted. @internal */
+export interface LockTarget {
+  /** The accounts table, quoted. */
+  accounts: string
+  /** The provider and providerAccountId columns, quoted. */
+  provider: string
+  providerAccountId: string
+}
+
+/** @internal */
+export interface SqlDatabase {
+  readonly name: "postgres" | "mysql" | "sqlite"
+  /** Quotes a name already checked to be a plain identifier. */
+  quote(identifier: string): string
+  /** The text of the `position`-th parameter (1-based) of a statement. */
+  placeholder(position: number): string
+  /** `column` compared as text (ids may be integers; the interface speaks strings). */
+  asText(column: string): string
+  /** Whether `INSERT ... RETURNING *` is available. */
+  readonly insertReturning: boolean
+  readonly lockKind: AccountLockKind
+  /**
+   * The statements that take the key's lock as the first statements of a transaction already begun
+   * (empty for "database": the BEGIN itself is the lock), with the wait bound when one is given, and the
+   * statements to run before the transaction ends that undo any session setting the first ones changed.
+   */
+  lockStatements(key: AccountKey, target: LockTarget, lockTimeoutMs: number | undefined): { take: SqlStatement[]; restore: SqlStatement[] }
+  /** What a driver error (or a Prisma error wrapping one) means. */
+  classifyError(error: unknown): DatabaseErrorKind
+}
+
+/**
+ * Builds a statement left to right, numbering parameters in the database's syntax: `?` parameters are
+ * positional, so values must be added in the order their placeholders appear. @internal
+ */
+export class StatementBuilder {
+  readonly values: unknown[] = []
+  constructor(private readonly database: SqlDatabase) {}
+  /** Adds a value and returns its placeholder. */
+  param(value: unknown): string {
+    this.values.push(value)
+    return this.database.placeholder(this.values.length)
+  }
+  statement(text: string): SqlStatement {
+    return { text, values: this.values }
+  }
+}
+
+/**
+ * The codes a driver error carries, wherever the driver puts them: `code` (node-postgres SQLSTATE,
+ * mysql2's "ER_..." name, better-sqlite3's "SQLITE_..."), `errno` (mysql2's number), and the original
+ * code Prisma keeps under `meta.driverAdapterError.cause`. @internal
+ */
+export function driverCodes(error: unknown): string[] {
+  const codes: string[] = []
+  const add = (value: unknown) => {
+    if (typeof value === "string" || typeof value === "number") codes.push(String(value))
+  }
+  if (typeof error !== "object" || error === null) return codes
+  const record = error as { code?: unknown; errno?: unknown; rawCode?: unknown; meta?: unknown; cause?: unknown }
+  add(record.code)
+  add(record.errno)
+  const meta = record.meta as { driverAdapterError?: { cause?: { originalCode?: unknown; code?: unknown; kind?: unknown } } } | undefined
+  const cause = typeof meta === "object" && meta !== null ? meta.driverAdapterError?.cause : undefined
+  if (cause) {
+    add(cause.originalCode)
+    add(cause.code)
+  }
+  return codes
+}
+
+/** The error's message and, for Prisma, its driver's message (column and table names are read from them). @internal */
+export function driverMessages(error: unknown): string[] {
+  if (typeof error !== "object" || error === null) return []
+  const messages: string[] = []
+  if (error instanceof Error) messages.push(error.message)
+  const meta = (error as { meta?: { driverAdapterError?: { cause?: { originalMessage?: unknown } } } }).meta
+  const original = meta?.driverAdapterError?.cause?.originalMessage
+  if (typeof original === "string") messages.push(original)
+  return messages
+}

@@ -1,0 +1,42 @@
+/**
+ * SQLite: `?` parameters, double-quoted identifiers, and the database file's single write lock.
+ *
+ * SQLite has one writer per database file, so the account lock is that: the transaction begins as a
+ * write transaction (`BEGIN IMMEDIATE`) and waits up to the connection's busy timeout for it. It must be
+ * taken up front: a deferred transaction that reads first and writes later fails with SQLITE_BUSY at its
+ * first write, without waiting, when another connection wrote meanwhile. The cost, documented: while a
+ * refresh request runs under the lock, other writers to the same file wait (up to their busy timeout).
+ * @internal
+ */
+import { driverCodes, driverMessages, type DatabaseErrorKind, type SqlDatabase } from "./sql-database.js"
+
+/** Names SQLite reports missing are names we sent: plain identifiers, never values. */
+const NO_SUCH_TABLE = /no such table: (?:[A-Za-z_][A-Za-z0-9_]*\.)?([A-Za-z_][A-Za-z0-9_]*)/
+const NO_SUCH_COLUMN = /(?:no such column: (?:[A-Za-z_][A-Za-z0-9_]*\.)?|has no column named )([A-Za-z_][A-Za-z0-9_]*)/
+
+/** The statement that begins an account transaction on SQLite. @internal */
+export const SQLITE_BEGIN_LOCKED = "BEGIN IMMEDIATE"
+
+/** @internal */
+export const sqlite: SqlDatabase = {
+  name: "sqlite",
+  quote: (identifier) => `"${identifier}"`,
+  placeholder: () => "?",
+  asText: (column) => `CAST(${column} AS TEXT)`,
+  insertReturning: true,
+  lockKind: "database",
+
+  // BEGIN IMMEDIATE is the lock; the wait bound is the connection's busy timeout, which the client sets.
+  lockStatements: () => ({ take: [], restore: [] }),
+
+  classifyError(error: unknown): DatabaseErrorKind {
+    const codes = driverCodes(error)
+    const messages = driverMessages(error)
+    if (codes.some((code) => code.startsWith("SQLITE_BUSY"))) return { kind: "lock-timeout" }
+    if (codes.some((code) => code.startsWith("SQLITE_CONSTRAINT_PRIMARYKEY") || code.startsWith("SQLITE_CONSTRAINT_UNIQUE"))) return { kind: "duplicate-key" }
+    if (messages.some((message) => NO_SUCH_TABLE.test(message))) return { kind: "missing-table" }
+    const column = messages.map((message) => NO_SUCH_COLUMN.exec(message)?.[1]).find(Boolean)
+    if (column !== undefined) return { kind: "missing-column", column }
+    return { kind: "other" }
+  },
+}

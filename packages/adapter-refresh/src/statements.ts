@@ -1,0 +1,253 @@
+/**
+ * The account statements, written once for every SQL database (databases/*) and run through whatever
+ * runs a statement for a client (stores/*): the pg store's pooled connection, Kysely's executor,
+ * Drizzle's session. Identifiers are validated and quoted here; values are always parameters.
+ * Internal: not part of the package's exports.
+ */
+import type { AccountKey, AccountPatch, AccountRow, AccountRowScope, AccountScanPage, LockedAccount, StoredAccountRow, UserId } from "./store.js"
+import { AccountSchemaError, InvalidOptionsError, TOKEN_COLUMN_HINT } from "./errors.js"
+import { StatementBuilder, driverCodes, type SqlDatabase } from "./databases/sql-database.js"
+import { checkIdentifier, checkPageLimit, checkTokenColumn, definedEntries, ownerOf, toStoredAccountRow, uniqueByKey } from "./store-support.js"
+
+/** Runs one statement (text in the database's parameter syntax) and returns its rows. @internal */
+export type SqlRunner = (text: string, values: readonly unknown[]) => Promise<Record<string, unknown>[]>
+
+/** Where the statements of one store go, and what the user sets each name with (for errors). @internal */
+export interface SqlTables {
+  database: SqlDatabase
+  /** Quoted, validated table names. */
+  accounts: string
+  users: string
+  /** The store's name in errors, e.g. "pg". */
+  store: string
+  /** The names as configured and the option that sets each, e.g. `pgAccountStore(pool, { accountsTable })`. */
+  origin: Record<"accounts" | "users", { name: string; option: string }>
+  /** Quoted column of an accounts field (Auth.js name in, the table's column out). */
+  column(field: string): string
+  /** The users table's id column, quoted. */
+  userId: string
+  /** A row as read (`SELECT *`, the table's column names) keyed by Auth.js field names. */
+  fieldsOf(row: Record<string, unknown>): Record<string, unknown>
+}
+
+/** Names of a store's tables and, where they differ from Auth.js's field names, of its columns. @internal */
+export interface SqlTableNames {
+  accounts: string
+  users: string
+  store: string
+  origin: SqlTables["origin"]
+  /** Auth.js accounts field -> column name, for the columns named otherwise (e.g. Drizzle's custom tables). */
+  accountColumns?: Readonly<Record<string, string>>
+  /** The users table's id column name. Default "id". */
+  userIdColumn?: string
+  /** How errors name the two table options. Default "accounts table name", "users table name". */
+  tableLabels?: { accounts: string; users: string }
+}
+
+/** Quotes a table name, optionally schema-qualified (`schema.table`), each part a plain identifier. @internal */
+export function quoteTableName(database: SqlDatabase, name: string, what: string): string {
+  const parts = typeof name === "string" ? name.split(".") : []
+  if (parts.length < 1 || parts.length > 2) {
+    throw new InvalidOptionsError(what, `Invalid ${what} ${JSON.stringify(name)}: expected "table" or "schema.table".`)
+  }
+  return parts.map((part) => database.quote(checkIdentifier(part, what))).join(".")
+}
+
+/** Validates and quotes a store's names for `database`. @internal */
+export function sqlTables(database: SqlDatabase, names: SqlTableNames): SqlTables {
+  const accountColumns = new Map<string, string>()
+  for (const [field, column] of Object.entries(names.accountColumns ?? {})) {
+    accountColumns.set(checkIdentifier(field, "account field name"), checkIdentifier(column, "account column name"))
+  }
+  const fieldOfColumn = new Map<string, string>()
+  for (const [field, column] of accountColumns) if (field !== column) fieldOfColumn.set(column, field)
+  return {
+    database,
+    accounts: quoteTableName(database, names.accounts, names.tableLabels?.accounts ?? "accounts table name"),
+    users: quoteTableName(database, names.users, names.tableLabels?.users ?? "users table name"),
+    store: names.store,
+    origin: names.origin,
+    column: (field) => database.quote(accountColumns.get(field) ?? field),
+    userId: database.quote(checkIdentifier(names.userIdColumn ?? "id", "users id column name")),
+    fieldsOf(row) {
+      if (fieldOfColumn.size === 0) return row
+      return Object.fromEntries(Object.entries(row).map(([column, value]) => [fieldOfColumn.get(column) ?? column, value]))
+    },
+  }
+}
+
+/**
+ * Turns a missing table or column into an `AccountSchemaError` naming the table the statement used and
+ * the option that sets it; any other error is returned as it is. @internal
+ */
+export function schemaMismatch(error: unknown, tables: SqlTables, table: "accounts" | "users"): unknown {
+  const meaning = tables.database.classifyError(error)
+  if (meaning.kind !== "missing-table" && meaning.kind !== "missing-column") return error
+  const { name, option } = tables.origin[table]
+  const column = meaning.kind === "missing-column" ? (meaning.column ?? "(unknown)") : undefined
+  return new AccountSchemaError({ store: tables.store, table: name, column, option, driverErrorCode: driverCodes(error)[0], hint: TOKEN_COLUMN_HINT })
+}
+
+/** `run`, with schema errors of statements on `table` made explicit. */
+function on(run: SqlRunner, tables: SqlTables, table: "accounts" | "users"): SqlRunner {
+  return async (text, values) => {
+    try {
+      return await run(text, values)
+    } catch (error) {
+      throw schemaMismatch(error, tables, table)
+    }
+  }
+}
+
+/**
+ * Takes the key's lock as the first statements of a transaction already begun (see
+ * `SqlDatabase.lockStatements`) and returns what undoes its session settings, to run before the
+ * transaction ends (also when it fails). @internal
+ */
+export async function lockAccount(run: SqlRunner, tables: SqlTables, key: AccountKey, lockTimeoutMs: number | undefined): Promise<() => Promise<void>> {
+  const { take, restore } = tables.database.lockStatements(
+    key,
+    { accounts: tables.accounts, provider: tables.column("provider"), providerAccountId: tables.column("providerAccountId") },
+    lockTimeoutMs,
+  )
+  const accounts = on(run, tables, "accounts")
+  const undo = async () => {
+    for (const statement of restore) await run(statement.text, statement.values)
+  }
+  try {
+    for (const statement of take) await accounts(statement.text, statement.values)
+  } catch (error) {
+    await undo().catch(() => undefined)
+    throw error
+  }
+  return undo
+}
+
+/**
+ * Runs `transaction` once more when it failed on a duplicate key, for databases whose account lock is a
+ * row lock (databases/mysql.ts): a key with no row yet cannot be row-locked, so the loser of two
+ * concurrent first inserts gets the schema's duplicate-key error; run again, its locking read finds the
+ * winner's row and waits on it. Once only: a second duplicate-key error is a real one. @internal
+ */
+export async function retryFirstInsertRace<T>(database: SqlDatabase, transaction: () => Promise<T>): Promise<T> {
+  try {
+    return await transaction()
+  } catch (error) {
+    if (database.lockKind !== "row" || database.classifyError(error).kind !== "duplicate-key") throw error
+    return transaction()
+  }
+}
+
+/** A user id as a statement parameter: numbers and strings as they are, a bigint as its decimal text. */
+const idParameter = (userId: UserId): string | number => (typeof userId === "bigint" ? String(userId) : userId)
+
+/** How `sqlLockedAccount` inserts. @internal */
+export interface SqlInsertOptions {
+  /** Columns (Auth.js field names) added to every insert, e.g. a generated `id`. */
+  defaults?: () => Record<string, unknown>
+  /**
+   * When given, the insert ends in `RETURNING *` (the database must support it) and resolves to the
+   * returned row passed through this (the shape the client's official adapter gives back from `linkAccount`).
+   */
+  returning?: (row: Record<string, unknown>) => Record<string, unknown>
+}
+
+/**
+ * The LockedAccount operations as SQL over `run`, which must execute inside the transaction that holds
+ * the key's lock. @internal
+ */
+export function sqlLockedAccount(run: SqlRunner, tables: SqlTables, key: AccountKey, insertOptions: SqlInsertOptions = {}): LockedAccount {
+  const { database } = tables
+  const insertDefaults = insertOptions.defaults ?? (() => ({}))
+  const { returning } = insertOptions
+  if (returning && !database.insertReturning) throw new Error(`${tables.store}: INSERT ... RETURNING is not available on ${database.name}.`)
+  const column = tables.column
+  const tokenColumn = (field: string) => column(checkTokenColumn(field))
+  const byKey = (sql: StatementBuilder) => `${column("provider")} = ${sql.param(key.provider)} AND ${column("providerAccountId")} = ${sql.param(key.providerAccountId)}`
+  const accounts = on(run, tables, "accounts")
+  const users = on(run, tables, "users")
+  const rowOf = (row: Record<string, unknown>) => toStoredAccountRow(tables.fieldsOf(row))
+  return {
+    async readAll() {
+      const sql = new StatementBuilder(database)
+      const rows = await accounts(`SELECT * FROM ${tables.accounts} WHERE ${byKey(sql)}`, sql.values)
+      return rows.map(rowOf)
+    },
+
+    async userExists(userId: UserId) {
+      const sql = new StatementBuilder(database)
+      const rows = await users(`SELECT 1 AS ${database.quote("found")} FROM ${tables.users} WHERE ${tables.userId} = ${sql.param(idParameter(userId))} LIMIT 1`, sql.values)
+      return rows.length > 0
+    },
+
+    async insert(row: AccountRow) {
+      const sql = new StatementBuilder(database)
+      const columns: string[] = []
+      const placeholders: string[] = []
+      const add = (quotedColumn: string, value: unknown) => {
+        columns.push(quotedColumn)
+        placeholders.push(sql.param(value))
+      }
+      for (const [field, value] of Object.entries(insertDefaults())) add(column(checkIdentifier(field, "column name")), value)
+      // The row's own key, not the caller's: the lock covers exactly this key.
+      add(column("userId"), idParameter(row.userId))
+      add(column("provider"), key.provider)
+      add(column("type"), row.type)
+      add(column("providerAccountId"), key.providerAccountId)
+      for (const [field, value] of definedEntries(row.tokens)) add(tokenColumn(field), value)
+      const insert = `INSERT INTO ${tables.accounts} (${columns.join(", ")}) VALUES (${placeholders.join(", ")})`
+      if (!returning) {
+        await accounts(insert, sql.values)
+        return
+      }
+      const [inserted] = await accounts(`${insert} RETURNING *`, sql.values)
+      return inserted ? returning(inserted) : undefined
+    },
+
+    async update(patch: AccountPatch, scope: AccountRowScope) {
+      const owner = ownerOf(scope)
+      const sql = new StatementBuilder(database)
+      const assignments: string[] = []
+      if (patch.userId !== undefined) assignments.push(`${column("userId")} = ${sql.param(idParameter(patch.userId))}`)
+      for (const [field, value] of definedEntries(patch.tokens)) assignments.push(`${tokenColumn(field)} = ${sql.param(value)}`)
+      if (assignments.length === 0) return
+      // Scoped to the owner: rows of the key that belong to anyone else are never touched. Compared as
+      // text, so that integer ids (serial users.id) match the strings the interface speaks.
+      const where = `${byKey(sql)} AND ${database.asText(column("userId"))} = ${sql.param(owner)}`
+      await accounts(`UPDATE ${tables.accounts} SET ${assignments.join(", ")} WHERE ${where}`, sql.values)
+    },
+  }
+}
+
+/**
+ * `findAccounts` in SQL: one statement, each key once even when the table holds duplicates (the first
+ * row of a key wins). @internal
+ */
+export async function sqlFindAccounts(run: SqlRunner, tables: SqlTables, userId: string, provider: string): Promise<StoredAccountRow[]> {
+  const sql = new StatementBuilder(tables.database)
+  const column = tables.column
+  const rows = await on(run, tables, "accounts")(
+    `SELECT * FROM ${tables.accounts} WHERE ${column("userId")} = ${sql.param(userId)} AND ${column("provider")} = ${sql.param(provider)}`,
+    sql.values,
+  )
+  return uniqueByKey(rows.map((row) => toStoredAccountRow(tables.fieldsOf(row))))
+}
+
+/**
+ * `scanAccounts` in SQL: a keyset page of up to `limit` keys and every row of each (a schema without a
+ * unique key may hold duplicates; a page never splits a key's rows). @internal
+ */
+export async function sqlScanAccounts(run: SqlRunner, tables: SqlTables, page: AccountScanPage): Promise<StoredAccountRow[]> {
+  // A checked integer, written into the text: drivers that prepare statements differ on `LIMIT ?`.
+  const limit = checkPageLimit(page.limit)
+  const sql = new StatementBuilder(tables.database)
+  const provider = tables.column("provider")
+  const providerAccountId = tables.column("providerAccountId")
+  const after = page.after ? `WHERE (${provider}, ${providerAccountId}) > (${sql.param(page.after.provider)}, ${sql.param(page.after.providerAccountId)})` : ""
+  const rows = await on(run, tables, "accounts")(
+    `SELECT a.* FROM ${tables.accounts} a JOIN (SELECT DISTINCT ${provider}, ${providerAccountId} FROM ${tables.accounts} ${after} ` +
+      `ORDER BY ${provider}, ${providerAccountId} LIMIT ${limit}) page USING (${provider}, ${providerAccountId}) ORDER BY a.${provider}, a.${providerAccountId}`,
+    sql.values,
+  )
+  return rows.map((row) => toStoredAccountRow(tables.fieldsOf(row)))
+}

@@ -1,0 +1,123 @@
+/**
+ * What every store shares, whatever its database or client: the checks on names it is given (identifiers,
+ * token columns, durations, page sizes), how a row read back is split into key fields and token columns,
+ * the owner an update is scoped to, and the guard that refuses a LockedAccount once its transaction is
+ * over. Internal: not part of the package's exports.
+ */
+import type { AccountLockOptions, AccountPatch, AccountRow, AccountRowScope, LockedAccount, StoredAccountRow, UserId } from "./store.js"
+import { InvalidOptionsError } from "./errors.js"
+
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/
+
+/** Returns `name` after checking it is a plain identifier; anything else is refused, never interpolated. @internal */
+export function checkIdentifier(name: string, what: string): string {
+  if (typeof name !== "string" || !IDENTIFIER.test(name)) {
+    throw new InvalidOptionsError(what, `Invalid ${what} ${JSON.stringify(name)}: expected a plain identifier matching ${IDENTIFIER}.`)
+  }
+  return name
+}
+
+/** Fields that identify and own an account row; never written or returned as tokens. */
+const KEY_FIELDS = ["provider", "providerAccountId", "userId", "type"] as const
+/** Fields left out of `StoredAccountRow.tokens` on read. */
+const NON_TOKEN_FIELDS: ReadonlySet<string> = new Set<string>([...KEY_FIELDS, "id"])
+
+/** Returns a token field name after refusing non-identifiers and the key fields (written through their own fields). @internal */
+export function checkTokenColumn(name: string): string {
+  checkIdentifier(name, "token column name")
+  if (NON_TOKEN_FIELDS.has(name)) {
+    throw new InvalidOptionsError("token column name", `Invalid token column name ${JSON.stringify(name)}: "${name}" is not a token column.`)
+  }
+  return name
+}
+
+/** A token set's defined entries; `undefined` means "not given", as with Prisma and Kysely. @internal */
+export function definedEntries(tokens: Record<string, unknown> | undefined): [string, unknown][] {
+  return tokens ? Object.entries(tokens).filter(([, value]) => value !== undefined) : []
+}
+
+/**
+ * Splits a row, keyed by the Auth.js field names, into the key fields and everything else (the token
+ * fields). @internal
+ */
+export function toStoredAccountRow(row: Record<string, unknown>): StoredAccountRow {
+  const tokens: Record<string, unknown> = {}
+  for (const [field, value] of Object.entries(row)) if (!NON_TOKEN_FIELDS.has(field)) tokens[field] = value
+  return {
+    provider: String(row.provider),
+    providerAccountId: String(row.providerAccountId),
+    // Integer ids (serial users.id) come back as numbers; the interface speaks strings.
+    userId: String(row.userId),
+    type: String(row.type),
+    tokens,
+  }
+}
+
+/** Checks a duration option (a positive integer of ms); `fallback` when it is not given. @internal */
+export function checkMilliseconds(value: number | undefined, fallback: number | undefined, store: string, option: string): number | undefined {
+  if (value === undefined) return fallback
+  if (!Number.isSafeInteger(value) || value <= 0) {
+    throw new InvalidOptionsError(option, `${store}: ${option} must be a positive integer number of milliseconds.`)
+  }
+  return value
+}
+
+/** Checks a `lockTimeoutMs` option. @internal */
+export function checkLockTimeout(value: number | undefined, store: string): number | undefined {
+  return checkMilliseconds(value, undefined, store, "lockTimeoutMs")
+}
+
+/** The lock timeout of one call: the call's own, else the store's default. @internal */
+export function lockTimeoutFor(options: AccountLockOptions | undefined, fallback: number | undefined, store: string): number | undefined {
+  return options?.lockTimeoutMs !== undefined ? checkLockTimeout(options.lockTimeoutMs, store) : fallback
+}
+
+/** Checks a page size. @internal */
+export function checkPageLimit(limit: number): number {
+  if (!Number.isSafeInteger(limit) || limit <= 0) throw new Error("scanAccounts: limit must be a positive integer.")
+  return limit
+}
+
+/** Keeps the first row of each (provider, providerAccountId). @internal */
+export function uniqueByKey(rows: StoredAccountRow[]): StoredAccountRow[] {
+  const seen = new Set<string>()
+  return rows.filter((row) => {
+    const id = `${row.provider}\u001f${row.providerAccountId}`
+    if (seen.has(id)) return false
+    seen.add(id)
+    return true
+  })
+}
+
+/** The owner an update is scoped to, checked: an update without one would touch every user's rows. @internal */
+export function ownerOf(scope: AccountRowScope | undefined): string {
+  const userId = scope?.userId
+  if (typeof userId !== "string" || userId === "") {
+    throw new Error("LockedAccount.update(patch, scope): scope.userId (the owner of the rows to update) is required.")
+  }
+  return userId
+}
+
+/**
+ * Wraps a LockedAccount so that it refuses to run once its transaction is over: a kept reference must
+ * not send statements on a connection that has gone back to the pool. @internal
+ */
+export function scopedLockedAccount(account: LockedAccount, store: string): { account: LockedAccount; close(): void } {
+  let open = true
+  const guard = <A extends unknown[], R>(method: (...args: A) => Promise<R>) =>
+    (...args: A): Promise<R> => {
+      if (!open) return Promise.reject(new Error(`${store}: this LockedAccount was used after its withAccountLock callback ended.`))
+      return method(...args)
+    }
+  return {
+    account: {
+      readAll: guard(() => account.readAll()),
+      userExists: guard((userId: UserId) => account.userExists(userId)),
+      insert: guard((row: AccountRow) => account.insert(row)),
+      update: guard((patch: AccountPatch, scope: AccountRowScope) => account.update(patch, scope)),
+    },
+    close() {
+      open = false
+    },
+  }
+}
