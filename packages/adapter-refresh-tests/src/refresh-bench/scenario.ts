@@ -8,6 +8,7 @@ import { startAuthApp, type AuthApp } from "../harness/auth-app.js"
 import { Browser } from "../harness/browser.js"
 import { startOidcProvider, type StartOidcProviderOptions, type TestOidcProvider } from "../harness/oidc-provider.js"
 import { applySchema, createFixture, type DatabaseFixture, type Flavour } from "../fixtures/databases.js"
+import type { ConformanceFixtureModule } from "../kit/fixture.js"
 import type { StormProviderSettings } from "./storm-protocol.js"
 
 export const PROVIDER_ID = "local-oidc"
@@ -32,7 +33,13 @@ export interface RefreshScenario {
 }
 
 export interface ScenarioOptions {
-  flavour: Flavour
+  /** One of the PostgreSQL flavours of fixtures/databases.ts (their fixtures have a pg Pool)... */
+  flavour?: Flavour
+  /**
+   * ...or a conformance fixture module (any client on any database, see src/kit/fixture.ts). Its
+   * scenario's `fixture.pool` throws, and `setupSql` is not available.
+   */
+  fixtureModule?: URL
   databaseUrl: string
   login?: string
   skewSeconds?: number
@@ -45,12 +52,41 @@ export interface ScenarioOptions {
   setupSql?: string
 }
 
+/** The scenario's fixture, its schema applied: a flavour's, or a fixture module's without a pg Pool. */
+async function scenarioFixture(options: ScenarioOptions): Promise<DatabaseFixture<unknown>> {
+  if (options.fixtureModule) {
+    const module = (await import(options.fixtureModule.href)) as ConformanceFixtureModule
+    await module.prepareDatabase(options.databaseUrl)
+    const fixture = await module.createFixture(options.databaseUrl)
+    const noPool = (): never => {
+      throw new Error(`the scenario of ${options.fixtureModule!.href} has no pg Pool (it is not a PostgreSQL flavour)`)
+    }
+    return {
+      flavour: undefined as unknown as Flavour,
+      adapter: fixture.adapter,
+      db: fixture.db,
+      get store(): never {
+        return noPool()
+      },
+      get pool(): never {
+        return noPool()
+      },
+      accountRows: (key) => fixture.accountRows(key),
+      insertUser: noPool,
+      orphanAccountsOf: (userId) => fixture.orphanAccountsOf(userId),
+      close: () => fixture.close(),
+    }
+  }
+  if (!options.flavour) throw new Error("startRefreshScenario: give a flavour or a fixtureModule")
+  await applySchema(options.flavour, options.databaseUrl)
+  return createFixture(options.flavour, options.databaseUrl)
+}
+
 export async function startRefreshScenario(options: ScenarioOptions): Promise<RefreshScenario> {
   const login = options.login ?? "storm-user"
   const skewSeconds = options.skewSeconds ?? 0
   const op = await startOidcProvider({ accessTokenTtl: 3, rotateRefreshToken: true, ...options.provider })
-  await applySchema(options.flavour, options.databaseUrl)
-  const fixture = await createFixture(options.flavour, options.databaseUrl)
+  const fixture = await scenarioFixture(options)
   if (options.setupSql) await fixture.pool.query(options.setupSql)
   const providerConfig = { id: PROVIDER_ID, type: "oidc" as const, issuer: op.issuer, clientId: op.clientId, clientSecret: op.clientSecret }
   const adapter = withTokenSync(fixture.adapter, fixture.db as object, {

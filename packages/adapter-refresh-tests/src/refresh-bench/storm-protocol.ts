@@ -11,7 +11,13 @@ export interface StormProviderSettings {
 }
 
 export interface StormWorkerConfig {
-  flavour: Flavour
+  /** One of the PostgreSQL flavours of fixtures/databases.ts, or undefined with `fixtureModule`. */
+  flavour?: Flavour
+  /**
+   * Instead of a flavour: the href of a conformance fixture module (any client on any database: see
+   * src/kit/fixture.ts), which the worker imports and builds its fixture from. Library mode only.
+   */
+  fixtureModule?: string
   databaseUrl: string
   provider: StormProviderSettings
   userId: string

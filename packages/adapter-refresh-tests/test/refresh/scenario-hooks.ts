@@ -2,8 +2,14 @@ import { afterAll, beforeAll } from "@jest/globals"
 import { testDatabase, type TestDatabase } from "../../src/harness/postgres.js"
 import { startRefreshScenario, type RefreshScenario, type ScenarioOptions } from "../../src/refresh-bench/scenario.js"
 
-export interface ScenarioHandle {
-  db: TestDatabase
+/** A fresh database a scenario runs on. */
+export interface ScenarioDatabase {
+  url: string
+  drop(): Promise<void>
+}
+
+export interface ScenarioHandle<D extends ScenarioDatabase = TestDatabase> {
+  db: D
   s: RefreshScenario
 }
 
@@ -11,15 +17,17 @@ export interface ScenarioHandle {
  * Registers the hooks every refresh suite needs: a fresh database and a started scenario before the
  * suite, both stopped after it. `onStarted` receives them (assign them to the suite's variables).
  */
-export function useRefreshScenario(
+export function useRefreshScenario<D extends ScenarioDatabase = TestDatabase>(
   databasePrefix: string,
   options: Omit<ScenarioOptions, "databaseUrl">,
-  onStarted: (started: ScenarioHandle) => void,
+  onStarted: (started: ScenarioHandle<D>) => void,
+  // Default: a database on the PostgreSQL test server.
+  database: (prefix: string) => Promise<D> = testDatabase as unknown as (prefix: string) => Promise<D>,
 ): void {
-  let db: TestDatabase | undefined
+  let db: D | undefined
   let s: RefreshScenario | undefined
   beforeAll(async () => {
-    db = await testDatabase(databasePrefix)
+    db = await database(databasePrefix)
     s = await startRefreshScenario({ ...options, databaseUrl: db.url })
     onStarted({ db, s })
   }, 60_000)

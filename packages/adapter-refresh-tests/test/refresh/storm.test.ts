@@ -2,61 +2,24 @@
  * Exactly one refresh per expiry, across OS processes, against a real rotating provider (oidc-provider,
  * rotateRefreshToken: true: reusing a consumed refresh token fails with invalid_grant and revokes the grant).
  *
- * Storm: 4 processes x 25 concurrent callers on one expired account, over 3 consecutive expiries.
+ * Storm (storm-suite.ts): 4 processes x 25 concurrent callers on one expired account, over 3 consecutive
+ * expiries, for each PostgreSQL flavour; the other (client x database) cells run it from their own files.
  * Control: the naive read -> refresh -> write run by the same harness must break the grant, or the storm
  * proves nothing.
  */
 import { describe, expect, test } from "@jest/globals"
-import { createHash } from "node:crypto"
 import type { TestDatabase } from "../../src/harness/postgres.js"
 import { runStorm } from "../../src/refresh-bench/run-storm.js"
 import type { RefreshScenario } from "../../src/refresh-bench/scenario.js"
 import { useRefreshScenario } from "./scenario-hooks.js"
+import { describeRefreshStorm, STORM_CALLERS, STORM_PROCESSES } from "./storm-suite.js"
 import type { Flavour } from "../../src/fixtures/databases.js"
 
-const PROCESSES = 4
-const CALLERS = 25
-const EXPIRIES = 3
-const fingerprint = (token: string): string => createHash("sha256").update(token).digest("hex").slice(0, 16)
+const PROCESSES = STORM_PROCESSES
+const CALLERS = STORM_CALLERS
 
 const FLAVOURS: Flavour[] = ["pg", "kysely", "prisma"]
-
-describe.each(FLAVOURS)("refresh storm on %s", (flavour) => {
-  let db: TestDatabase
-  let s: RefreshScenario
-
-  useRefreshScenario(`refresh_storm_${flavour}`, { flavour, login: `storm-${flavour}`, skewSeconds: 0, provider: { accessTokenTtl: 3 } }, (started) => {
-    ;({ db, s } = started)
-  })
-
-  test(`${PROCESSES} processes x ${CALLERS} callers, ${EXPIRIES} consecutive expiries: one refresh grant each, one token for all, grant alive`, async () => {
-    for (let expiry = 1; expiry <= EXPIRIES; expiry++) {
-      const grantsBefore = s.op.stats.refreshGrants
-      const storm = await runStorm(
-        { flavour, databaseUrl: db.url, provider: s.provider, userId: s.userId, providerAccountId: s.key.providerAccountId, mode: "library", skewSeconds: 0 },
-        { processes: PROCESSES, callersPerProcess: CALLERS, beforeGo: () => s.waitForExpiry(0) },
-      )
-      const failures = storm.outcomes.filter((o) => !o.ok).map((o) => o.error)
-      expect({ expiry, failures }).toEqual({ expiry, failures: [] })
-      expect(storm.outcomes).toHaveLength(PROCESSES * CALLERS)
-      expect({ expiry, refreshGrants: s.op.stats.refreshGrants - grantsBefore }).toEqual({ expiry, refreshGrants: 1 })
-      const stored = await s.row()
-      const tokens = new Set(storm.outcomes.map((o) => o.tokenFingerprint))
-      expect([...tokens]).toEqual([fingerprint(String(stored.access_token))])
-      // The stored tokens are the newest the provider issued, and they work.
-      expect(stored.access_token).toBe(s.op.lastIssued("access_token")?.value)
-      expect(stored.refresh_token).toBe(s.op.lastIssued("refresh_token")?.value)
-      expect((await s.op.userinfo(String(stored.access_token))).status).toBe(200)
-      expect(s.op.stats.refreshErrors).toEqual([])
-      expect(s.op.stats.grantsRevoked).toBe(0)
-    }
-    // The grant is still alive: a later refresh with the stored refresh token succeeds.
-    const stored = await s.row()
-    const later = await s.op.refresh(String(stored.refresh_token))
-    expect(later.status).toBe(200)
-    expect(s.op.stats.grantsRevoked).toBe(0)
-  }, 120_000)
-})
+for (const flavour of FLAVOURS) describeRefreshStorm({ name: flavour, flavour })
 
 describe("control: the naive read -> refresh -> write (no lock, no single-flight)", () => {
   let db: TestDatabase

@@ -1,0 +1,76 @@
+/**
+ * The refresh storm, for any (client x database) cell: exactly one refresh grant per expiry across OS
+ * processes, against the real rotating provider (oidc-provider, rotateRefreshToken: true: a consumed
+ * refresh token fails with invalid_grant and revokes the grant). Each cell's test file calls
+ * `describeRefreshStorm` with its target; storm.test.ts runs the PostgreSQL flavours and the control.
+ */
+import { describe, expect, test } from "@jest/globals"
+import { createHash } from "node:crypto"
+import type { Flavour } from "../../src/fixtures/databases.js"
+import { runStorm } from "../../src/refresh-bench/run-storm.js"
+import type { RefreshScenario } from "../../src/refresh-bench/scenario.js"
+import { useRefreshScenario, type ScenarioDatabase } from "./scenario-hooks.js"
+
+export const STORM_PROCESSES = 4
+export const STORM_CALLERS = 25
+const EXPIRIES = 3
+const fingerprint = (token: string): string => createHash("sha256").update(token).digest("hex").slice(0, 16)
+
+/** What a storm runs on: a PostgreSQL flavour, or a conformance fixture module with its own database. */
+export type StormTarget =
+  | { name: string; flavour: Flavour }
+  | { name: string; fixtureModule: URL; database: (prefix: string) => Promise<ScenarioDatabase> }
+
+export function describeRefreshStorm(target: StormTarget): void {
+  const slug = target.name.replace(/[^a-z0-9]+/gi, "_").toLowerCase()
+  describe(`refresh storm on ${target.name}`, () => {
+    let db: ScenarioDatabase
+    let s: RefreshScenario
+
+    const source = "flavour" in target ? { flavour: target.flavour } : { fixtureModule: target.fixtureModule }
+    useRefreshScenario(
+      `refresh_storm_${slug}`,
+      { ...source, login: `storm-${slug}`, skewSeconds: 0, provider: { accessTokenTtl: 3 } },
+      (started) => {
+        ;({ db, s } = started)
+      },
+      "database" in target ? target.database : undefined,
+    )
+
+    test(`${STORM_PROCESSES} processes x ${STORM_CALLERS} callers, ${EXPIRIES} consecutive expiries: one refresh grant each, one token for all, grant alive`, async () => {
+      for (let expiry = 1; expiry <= EXPIRIES; expiry++) {
+        const grantsBefore = s.op.stats.refreshGrants
+        const storm = await runStorm(
+          {
+            ...("flavour" in target ? { flavour: target.flavour } : { fixtureModule: target.fixtureModule.href }),
+            databaseUrl: db.url,
+            provider: s.provider,
+            userId: s.userId,
+            providerAccountId: s.key.providerAccountId,
+            mode: "library",
+            skewSeconds: 0,
+          },
+          { processes: STORM_PROCESSES, callersPerProcess: STORM_CALLERS, beforeGo: () => s.waitForExpiry(0) },
+        )
+        const failures = storm.outcomes.filter((o) => !o.ok).map((o) => o.error)
+        expect({ expiry, failures }).toEqual({ expiry, failures: [] })
+        expect(storm.outcomes).toHaveLength(STORM_PROCESSES * STORM_CALLERS)
+        expect({ expiry, refreshGrants: s.op.stats.refreshGrants - grantsBefore }).toEqual({ expiry, refreshGrants: 1 })
+        const stored = await s.row()
+        const tokens = new Set(storm.outcomes.map((o) => o.tokenFingerprint))
+        expect([...tokens]).toEqual([fingerprint(String(stored.access_token))])
+        // The stored tokens are the newest the provider issued, and they work.
+        expect(stored.access_token).toBe(s.op.lastIssued("access_token")?.value)
+        expect(stored.refresh_token).toBe(s.op.lastIssued("refresh_token")?.value)
+        expect((await s.op.userinfo(String(stored.access_token))).status).toBe(200)
+        expect(s.op.stats.refreshErrors).toEqual([])
+        expect(s.op.stats.grantsRevoked).toBe(0)
+      }
+      // The grant is still alive: a later refresh with the stored refresh token succeeds.
+      const stored = await s.row()
+      const later = await s.op.refresh(String(stored.refresh_token))
+      expect(later.status).toBe(200)
+      expect(s.op.stats.grantsRevoked).toBe(0)
+    }, 180_000)
+  })
+}
