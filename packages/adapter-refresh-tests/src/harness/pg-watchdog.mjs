@@ -7,11 +7,14 @@
 // left behind and exits:
 //   - embedded server: the postmaster named in <dataDir>/postmaster.pid (SIGQUIT, then SIGKILL), any other
 //     process still running a binary from <baseDir>, then removes <baseDir>;
+//   - a system server binary (mariadbd) named by <serverPidFile>, and every process whose command line names
+//     <processMarker> (e.g. mariadb-install-db on our folder): SIGKILL, then removes <baseDir>;
 //   - Docker: every container labelled authjs-refresh.session=<session>, removed with force (and volumes).
 // When the parent stops the server itself it ends this watchdog with SIGTERM, which exits at once.
 //
 // Config: { parentPid: number, pollMs?: number, baseDir?: string, dataDir?: string,
-//           docker?: { host: string, session: string }, logFile?: string, cleanupNow?: boolean }
+//           docker?: { host: string, session: string }, serverPidFile?: string, processMarker?: string,
+//           logFile?: string, cleanupNow?: boolean }
 // cleanupNow: clean up at once and exit (the parent's start-up failed).
 // Plain JavaScript with no dependencies on purpose: it must run with bare `node`, outside Jest.
 import { execFile } from "node:child_process"
@@ -110,16 +113,50 @@ async function stopEmbedded() {
       }
     }
   }
-  if (cfg.baseDir && process.platform === "linux") {
+  if (cfg.serverPidFile) {
+    // A system binary (Debian's mariadbd) serving our throwaway folder: its pid file names it; the command
+    // line must still name our folder, so a reused pid is never signalled.
+    let pid
+    try {
+      pid = Number(fs.readFileSync(cfg.serverPidFile, "utf8").trim())
+    } catch {
+      pid = undefined
+    }
+    let cmdline = ""
+    try {
+      if (pid) cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8")
+    } catch {
+      // gone
+    }
+    if (pid && alive(pid) && (!cfg.processMarker || cmdline === "" || cmdline.includes(cfg.processMarker))) {
+      log(`stopping server ${pid} (SIGKILL: a throwaway server needs no clean shutdown)`)
+      try {
+        process.kill(pid, "SIGKILL")
+      } catch {
+        // already gone
+      }
+      await waitGone(pid, 5000)
+    }
+  }
+  if ((cfg.baseDir || cfg.processMarker) && process.platform === "linux") {
     // Anything else still executing a binary from our folder (initdb and its bootstrap backend, backends
     // of a killed postmaster): SIGTERM first so they release their shared memory, then SIGKILL.
-    const prefix = cfg.baseDir.endsWith("/") ? cfg.baseDir : `${cfg.baseDir}/`
+    // With processMarker: also any process whose command line names it (mariadb-install-db and its
+    // bootstrap server, which run system binaries on our folder). Watchdogs never match: their config
+    // names the marker too, so every node process running this script is skipped.
+    const prefix = cfg.baseDir ? (cfg.baseDir.endsWith("/") ? cfg.baseDir : `${cfg.baseDir}/`) : undefined
+    const self = process.argv[1]
     const leftovers = () => {
       const pids = []
       for (const entry of fs.readdirSync("/proc")) {
         if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue
         try {
-          if (fs.readlinkSync(`/proc/${entry}/exe`).startsWith(prefix) && alive(Number(entry))) pids.push(Number(entry))
+          let match = prefix !== undefined && fs.readlinkSync(`/proc/${entry}/exe`).startsWith(prefix)
+          if (!match && cfg.processMarker) {
+            const argv = fs.readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0")
+            match = argv.some((arg) => arg.includes(cfg.processMarker)) && !argv.includes(self)
+          }
+          if (match && alive(Number(entry))) pids.push(Number(entry))
         } catch {
           // gone, or not ours to inspect
         }

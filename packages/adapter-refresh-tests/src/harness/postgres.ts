@@ -172,14 +172,16 @@ export async function openConnections(adminUrl: string): Promise<OpenConnection[
 // Docker / Testcontainers
 // ---------------------------------------------------------------------------------------------------------
 
-interface DockerProbe {
+/** @internal Shared with the MariaDB harness (mariadb.ts). */
+export interface DockerProbe {
   ok: boolean
   host: string
   detail: string
 }
 
 /** Asks the Docker engine for /_ping with a short timeout, where testcontainers would look for it. */
-async function probeDocker(): Promise<DockerProbe> {
+/** @internal */
+export async function probeDocker(): Promise<DockerProbe> {
   const configured = process.env.DOCKER_HOST?.trim()
   const candidates = configured
     ? [configured]
@@ -211,7 +213,8 @@ async function probeDocker(): Promise<DockerProbe> {
   return { ok: false, host: candidates[0] ?? "", detail: failures.join("; ") }
 }
 
-async function imagePresent(host: string, image: string): Promise<boolean | undefined> {
+/** @internal */
+export async function imagePresent(host: string, image: string): Promise<boolean | undefined> {
   if (!/^(unix|tcp|http):/.test(host)) return undefined
   try {
     const res = await dockerRequest(host, "GET", `/images/${encodeURIComponent(image)}/json`, 5000)
@@ -411,7 +414,8 @@ async function mirrorTree(from: string, to: string, copied = new Map<string, str
   }
 }
 
-function freePort(): Promise<number> {
+/** @internal */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer()
     server.unref()
@@ -445,7 +449,8 @@ function spawnAndWait(file: string, args: string[], options: { ids?: Ids; cwd: s
   })
 }
 
-function tail(file: string, lines = 25): string {
+/** @internal */
+export function tail(file: string, lines = 25): string {
   try {
     return fs.readFileSync(file, "utf8").trimEnd().split("\n").slice(-lines).join("\n")
   } catch {
@@ -453,7 +458,8 @@ function tail(file: string, lines = 25): string {
   }
 }
 
-function pidAlive(pid: number): boolean {
+/** @internal */
+export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0)
     return true
@@ -576,13 +582,19 @@ async function startEmbedded(log: (line: string) => void, t0: number): Promise<S
 // Watchdog
 // ---------------------------------------------------------------------------------------------------------
 
-interface WatchdogConfig {
+/** @internal */
+export interface WatchdogConfig {
   baseDir?: string
   dataDir?: string
   docker?: { host: string; session: string }
+  /** A server that is not a binary under baseDir (Debian's mariadbd): its pid file, stopped like the postmaster. */
+  serverPidFile?: string
+  /** Leftover processes whose command line contains this text (e.g. the throwaway base folder) are ended too. */
+  processMarker?: string
 }
 
-interface Watchdog {
+/** @internal */
+export interface Watchdog {
   /** Normal shutdown done by us: the watchdog is no longer needed. */
   dismiss(): void
   /** Start-up failed: clean up now (same code path as a crash). */
@@ -598,7 +610,8 @@ function watchdogScript(): string {
   return found
 }
 
-function startWatchdog(config: WatchdogConfig): Watchdog {
+/** @internal */
+export function startWatchdog(config: WatchdogConfig): Watchdog {
   const script = watchdogScript()
   const env = { ...process.env }
   delete env.NODE_OPTIONS
@@ -675,7 +688,8 @@ function quoteIdent(name: string): string {
   return `"${name.replace(/"/g, '""')}"`
 }
 
-function redact(url: string): string {
+/** @internal */
+export function redact(url: string): string {
   try {
     const u = new URL(url)
     if (u.password) u.password = "***"
@@ -685,6 +699,7 @@ function redact(url: string): string {
   }
 }
 
-function seconds(t0: number): string {
+/** @internal */
+export function seconds(t0: number): string {
   return `${((performance.now() - t0) / 1000).toFixed(2)} s`
 }
