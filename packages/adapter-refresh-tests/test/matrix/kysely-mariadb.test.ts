@@ -1,0 +1,14 @@
+/** Matrix cell: Kysely (MysqlDialect, mysql2) on MariaDB: the conformance kit and the refresh storm. */
+import { afterAll, beforeAll, describe, expect, it } from "@jest/globals"
+import { testMysqlDatabase } from "../../src/harness/mariadb.js"
+import { runConformanceSuite } from "../../src/index.js"
+import { describeRefreshStorm } from "../refresh/storm-suite.js"
+
+const fixtureModule = new URL("../../src/fixtures/conformance-kysely-mysql.ts", import.meta.url)
+
+runConformanceSuite(
+  { name: "@auth/kysely-adapter on MariaDB", fixtureModule, database: () => testMysqlDatabase("kit_kysely_mysql"), expectedStoreName: "kysely" },
+  { afterAll, beforeAll, describe, expect, it },
+)
+
+describeRefreshStorm({ name: "kysely on MariaDB", fixtureModule, database: testMysqlDatabase })
