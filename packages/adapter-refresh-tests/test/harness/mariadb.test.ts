@@ -1,3 +1,7 @@
+import { execFile, spawn } from "node:child_process"
+import * as fs from "node:fs"
+import { createRequire } from "node:module"
+import { fileURLToPath, pathToFileURL } from "node:url"
 import { afterAll, beforeAll, describe, expect, test } from "@jest/globals"
 import mysql from "mysql2/promise"
 import {
@@ -131,5 +135,69 @@ describe("MariaDB test harness", () => {
     // READ COMMITTED: the waiter's locking read sees the holder's committed write.
     expect(rows[0]?.n).toBe(1)
     await waiter.query("COMMIT")
-  })
+  }, 60_000)
+
+  test("a server whose starting process dies by SIGKILL is killed and its folder or container removed by the watchdog", async () => {
+    const env: NodeJS.ProcessEnv = { ...process.env }
+    delete env[TEST_MYSQL_URL_ENV] // the child must start its own server, with the run's backend choice
+    delete env.NODE_OPTIONS
+    const tsx = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href
+    const child = spawn(process.execPath, ["--import", tsx, fileURLToPath(new URL("./mariadb-owner.ts", import.meta.url))], {
+      env,
+      stdio: ["ignore", "pipe", "pipe"],
+    })
+    let stdout = ""
+    let stderr = ""
+    child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk))
+    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk))
+    const started = await new Promise<{ url: string; backend: string; log: string }>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no server within 90 s: ${stderr}`)), 90_000)
+      child.stdout.on("data", () => {
+        const line = stdout.split("\n").find((l) => l.startsWith("{"))
+        if (line) {
+          clearTimeout(timer)
+          resolve(JSON.parse(line) as { url: string; backend: string; log: string })
+        }
+      })
+      child.on("exit", (code) => {
+        clearTimeout(timer)
+        reject(new Error(`the child exited (${code}) before its server was ready: ${stderr}`))
+      })
+    })
+    const probe = async () => {
+      const c = await mysql.createConnection({ uri: started.url, connectTimeout: 2000 })
+      c.on("error", () => undefined)
+      await c.query("SELECT 1")
+      await c.end()
+    }
+    await probe() // really up
+
+    child.kill("SIGKILL")
+    let down = false
+    const until = Date.now() + 30_000
+    while (!down && Date.now() < until) {
+      down = await probe().then(
+        () => false,
+        () => true,
+      )
+      if (!down) await new Promise((r) => setTimeout(r, 200))
+    }
+    expect(down).toBe(true)
+    if (started.backend === "mariadb-binaries") {
+      const folder = /data (\S+)\/data,/.exec(started.log)?.[1]
+      expect(folder).toMatch(/authjs-refresh-mariadb-/)
+      const gone = Date.now() + 10_000
+      while (fs.existsSync(folder ?? "") && Date.now() < gone) await new Promise((r) => setTimeout(r, 100))
+      expect(fs.existsSync(folder ?? "")).toBe(false)
+    } else {
+      expect(started.backend).toBe("testcontainers")
+      const id = /container ([0-9a-f]{12})/.exec(started.log)?.[1] ?? "missing"
+      const remaining = async () =>
+        new Promise<string>((resolve) => execFile("docker", ["ps", "-aq", "--filter", `id=${id}`], (error, out) => resolve(error ? `docker ps failed: ${error.message}` : String(out).trim())),
+        )
+      const gone = Date.now() + 15_000
+      while ((await remaining()) !== "" && Date.now() < gone) await new Promise((r) => setTimeout(r, 200))
+      expect(await remaining()).toBe("")
+    }
+  }, 150_000)
 })

@@ -110,7 +110,7 @@ describe("SQLite test harness", () => {
     } finally {
       await worker.terminate()
     }
-  })
+  }, 60_000)
 
   test("the busy timeout bounds the wait: a second BEGIN IMMEDIATE fails with SQLITE_BUSY after about busy_timeout", () => {
     const holder = connect()
