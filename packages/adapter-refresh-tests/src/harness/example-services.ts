@@ -90,6 +90,8 @@ export async function startExampleServices(options: ExampleServicesOptions): Pro
       log(`local OpenID provider at ${provider.issuer} (access tokens live ${accessTokenTtl} s, refresh tokens rotate; any login name, any password)`)
     }
     if (!env.AUTH_SECRET) out.AUTH_SECRET = randomBytes(32).toString("base64url")
+    // next-auth 4 builds its URLs from NEXTAUTH_URL (the express app and next-auth 5 read the request's host).
+    if (!env.NEXTAUTH_URL) out.NEXTAUTH_URL = `http://127.0.0.1:${options.port}`
     out.PORT = String(options.port)
     return { env: out, provider, stop }
   } catch (error) {

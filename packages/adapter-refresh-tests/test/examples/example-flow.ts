@@ -3,12 +3,19 @@
  * command a user runs, on the built `dist` of the library), sign in and out through the real pages in
  * Chromium, read what the database stores. Every wait is bounded.
  */
-import { spawn, type ChildProcess } from "node:child_process"
+import { spawn, spawnSync, type ChildProcess } from "node:child_process"
 import { existsSync } from "node:fs"
+import { readFile } from "node:fs/promises"
 import { createServer } from "node:net"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
+import pg from "pg"
 import type { Page } from "playwright-core"
+
+import { launchChromium, type LaunchedChromium } from "../../src/harness/chromium.js"
+import { applySchema } from "../../src/harness/example-services.js"
+import { startOidcProvider, type TestOidcProvider } from "../../src/harness/oidc-provider.js"
+import { testDatabase, type TestDatabase } from "../../src/harness/postgres.js"
 
 export const REPO_ROOT = fileURLToPath(new URL("../../../../", import.meta.url))
 export const exampleDir = (name: string): string => path.join(REPO_ROOT, "examples", name)
@@ -165,4 +172,125 @@ export async function waitUntilExpired(expiresAt: number, marginSeconds = 1, bou
   const waitMs = expiresAt * 1000 + marginSeconds * 1000 - Date.now()
   if (waitMs > boundMs) throw new Error(`the token expires in ${waitMs} ms, beyond the test's bound of ${boundMs} ms`)
   if (waitMs > 0) await new Promise((resolve) => setTimeout(resolve, waitMs))
+}
+
+/** What a browser test reads back from the example's database. */
+export interface StoredTokens {
+  access_token: string | null
+  refresh_token: string | null
+  expires_at: string | number | null
+}
+
+export interface ExampleRun {
+  provider: TestOidcProvider
+  database: TestDatabase
+  server: ExampleServer
+  browser: LaunchedChromium
+  /** The account rows' tokens, in insertion order. */
+  stored(): Promise<StoredTokens[]>
+  stop(): Promise<void>
+}
+
+export interface StartExampleRunOptions {
+  /** Folder name under examples/. */
+  example: string
+  /** The example's schema SQL, relative to its folder. */
+  schemaFile: string
+  /** The provider callback path of the app, e.g. `/auth/callback/oidc`. */
+  callbackPath: string
+  /** The server command, run in the example's folder; gets PORT in its environment. */
+  command: string
+  args: (port: number) => string[]
+  /** false: TOKEN_SYNC=off, the control run with the bare adapter. */
+  tokenSync: boolean
+  accessTokenTtl: number
+  /** SELECT of access_token, refresh_token, expires_at from the example's account table. */
+  storedQuery: string
+  /** Extra environment of the server (e.g. NEXTAUTH_URL, which gets `{origin}` replaced). */
+  env?: Record<string, string>
+}
+
+/** The real provider and a fresh database for this test, the example's real server on them, and Chromium. */
+export async function startExampleRun(options: StartExampleRunOptions): Promise<ExampleRun> {
+  assertLibraryBuilt()
+  const dir = exampleDir(options.example)
+  const port = await freePort()
+  const origin = `http://127.0.0.1:${port}`
+  const provider = await startOidcProvider({
+    clientId: "example-app",
+    accessTokenTtl: options.accessTokenTtl,
+    rotateRefreshToken: true,
+    redirectUris: [`${origin}${options.callbackPath}`],
+  })
+  const stops: Array<() => Promise<void>> = [() => provider.stop()]
+  const stopAll = async (): Promise<void> => {
+    for (const fn of stops) await fn().catch(() => {})
+  }
+  try {
+    const database = await testDatabase(`${options.example}_${options.tokenSync ? "sync" : "control"}`)
+    stops.push(() => database.drop())
+    await applySchema(database.url, await readFile(path.join(dir, options.schemaFile), "utf8"))
+    const extraEnv = Object.fromEntries(Object.entries(options.env ?? {}).map(([name, value]) => [name, value.replace("{origin}", origin)]))
+    const server = await startExampleServer({
+      cwd: dir,
+      command: options.command,
+      args: options.args(port),
+      port,
+      env: {
+        DATABASE_URL: database.url,
+        OIDC_ISSUER: provider.issuer,
+        OIDC_CLIENT_ID: provider.clientId,
+        OIDC_CLIENT_SECRET: provider.clientSecret,
+        AUTH_SECRET: "example-browser-test-secret-0123456789abcdef",
+        TOKEN_REFRESH_SKEW_SECONDS: "2",
+        TOKEN_SYNC: options.tokenSync ? "on" : "off",
+        ...extraEnv,
+      },
+    })
+    stops.unshift(() => server.stop())
+    console.log(`[${options.example}${options.tokenSync ? "" : ", control"}] server answered ${server.startupMs} ms after spawn`)
+    const browser = await launchChromium()
+    stops.unshift(() => browser.close())
+    const stored = async (): Promise<StoredTokens[]> => {
+      const client = new pg.Client({ connectionString: database.url })
+      await client.connect()
+      try {
+        return (await client.query<StoredTokens>(options.storedQuery)).rows
+      } finally {
+        await client.end()
+      }
+    }
+    return { provider, database, server, browser, stored, stop: stopAll }
+  } catch (error) {
+    await stopAll()
+    throw error
+  }
+}
+
+/** Sign in through the provider's login form, sign out, sign in again (screenshots of both signed-in pages). */
+export async function signInTwice(run: ExampleRun, paths: { signIn: string; signOut: string }, shots: string): Promise<{ firstLoginFormShown: boolean }> {
+  const { page } = run.browser
+  const first = await signInThroughProvider(page, run.server.origin, { signInPath: paths.signIn, login: "alice" })
+  await run.browser.screenshot(`${shots}/1-signed-in`)
+  await signOut(page, run.server.origin, paths.signOut)
+  await signInThroughProvider(page, run.server.origin, { signInPath: paths.signIn, login: "alice" })
+  await run.browser.screenshot(`${shots}/2-signed-in-again`)
+  return { firstLoginFormShown: first.loginFormShown }
+}
+
+/**
+ * Runs an example's cached build script (`node scripts/build.mjs`: library dist, Prisma client, `next build`,
+ * skipped when the inputs' hash matches the last build) and returns how long it took.
+ */
+export function buildExample(example: string, timeoutMs = 20 * 60_000): { ms: number; output: string } {
+  const started = performance.now()
+  const result = spawnSync(process.execPath, ["scripts/build.mjs"], {
+    cwd: exampleDir(example),
+    encoding: "utf8",
+    timeout: timeoutMs,
+    env: { ...process.env, NODE_OPTIONS: "", NEXT_TELEMETRY_DISABLED: "1" },
+  })
+  const output = `${result.stdout ?? ""}${result.stderr ?? ""}`
+  if (result.status !== 0) throw new Error(`building examples/${example} failed (${result.error?.message ?? `exit ${result.status}`}):\n${output.slice(-4000)}`)
+  return { ms: Math.round(performance.now() - started), output }
 }
