@@ -13,6 +13,7 @@ import {
 } from "./policy/merge.js"
 import { decideOwnership, ownersToCheck, type OwnershipDecision, type OwnershipMode } from "./policy/ownership.js"
 import { boundedStart } from "./bounded-wait.js"
+import { elapsedMs, errorCodeOf, errorNameOf, publish, type LockWaitEvent } from "./observability.js"
 import { reauthMarkChange, type TokenWriteSource } from "./policy/reauth.js"
 import type { AccountKey, AccountLockOptions, AccountStore, LockedAccount, StoredAccountRow, UserId } from "./store.js"
 
@@ -115,12 +116,51 @@ export function createAccountSync(store: AccountStore, options: AccountSyncOptio
     return account as unknown as AdapterAccount
   }
 
-  async function locked<T>(key: AccountKey, work: (account: LockedAccount) => Promise<T>, lockOptions?: AccountLockOptions): Promise<T> {
+  /** Writes made under one lock, for the sync event's outcome. */
+  interface WriteCounts {
+    inserts: number
+    updates: number
+  }
+
+  async function locked<T>(
+    key: AccountKey,
+    work: (account: LockedAccount) => Promise<T>,
+    lockOptions: AccountLockOptions | undefined,
+    purpose: LockWaitEvent["purpose"],
+    counts?: WriteCounts,
+  ): Promise<T> {
+    const asked = performance.now()
+    let acquired = false
     try {
-      return await store.withAccountLock(key, work, lockOptions)
+      return await store.withAccountLock(
+        key,
+        (account) => {
+          acquired = true
+          publish("lockWait", () => ({ store: store.name, provider: key.provider, purpose, waitMs: elapsedMs(asked), outcome: "acquired" }))
+          return work(counts ? counting(account, counts) : account)
+        },
+        lockOptions,
+      )
     } catch (error) {
+      if (!acquired) publish("lockWait", () => ({ store: store.name, provider: key.provider, purpose, waitMs: elapsedMs(asked), outcome: "failed" }))
       if (error instanceof TokenSyncError) throw error
       throw new AccountStoreError(store.name, "an account write", error)
+    }
+  }
+
+  /** `account`, counting its writes. */
+  function counting(account: LockedAccount, counts: WriteCounts): LockedAccount {
+    return {
+      readAll: () => account.readAll(),
+      userExists: (userId) => account.userExists(userId),
+      insert: (row) => {
+        counts.inserts++
+        return account.insert(row)
+      },
+      update: (patch, scope) => {
+        counts.updates++
+        return account.update(patch, scope)
+      },
     }
   }
 
@@ -193,59 +233,76 @@ export function createAccountSync(store: AccountStore, options: AccountSyncOptio
     return toAdapterAccount({ ...stored.row, userId: owner }, merged)
   }
 
+  /** One sign-in write or link: validate, lock, decide whose rows, insert or merge. */
+  async function upsertOnce(input: unknown, mode: "link" | "sync", counts: WriteCounts): Promise<AdapterAccount | null> {
+    // Validate everything before touching the database: bad input writes nothing.
+    const key = accountKeyOf(input)
+    const userId = mode === "link" ? requiredField(input, "userId") : optionalUserId(input)
+    // The id as the caller typed it goes to the store and back to the caller: serial-id schemas
+    // (@auth/pg-adapter) use numbers, Prisma `Int` / `BigInt` ids numbers / bigints.
+    const callerUserId = userId === undefined ? undefined : (input as { userId: UserId }).userId
+    if (mode === "link") requiredField(input, "type")
+    const incoming = incomingTokens(input, columns, now())
+    // The mark is ours to write; a token response or account object never sets it.
+    if (reauthColumn) delete incoming[reauthColumn]
+
+    // Bounded like every wait: connection + lock, then AccountBusyError (see bounded-wait.ts).
+    // lock_timeout bounds the lock; a pooled connection may take as long again before it.
+    const busy = () => new AccountBusyError(key.provider, syncLockTimeoutMs)
+    return boundedStart(2 * syncLockTimeoutMs, busy, (begin) => locked(key, async (account) => {
+      begin()
+      const { rows, decision } = await decide(account, userId, mode, callerUserId)
+      switch (decision.action) {
+        // A sync without an (existing) owner has nothing to attach the tokens to.
+        case "skip":
+          return null
+        case "refuse":
+          throw refusal(decision, key)
+        case "insert": {
+          const type = requiredField(input, "type")
+          const inserted = await account.insert({ ...key, userId: callerUserId ?? decision.owner, type, tokens: await encodeTokens(incoming, codec, key) })
+          // A drop-in returns what the wrapped adapter's own linkAccount returns (AccountStore.linkAccountResult).
+          if (mode === "link" && store.linkAccountResult === "input") return input as AdapterAccount
+          if (mode === "link" && store.linkAccountResult === "inserted-row" && inserted) {
+            // The row holds the codec's ciphertext; the caller gets back the plaintext it gave.
+            const plaintext: Record<string, unknown> = { ...inserted }
+            for (const field of codec?.fields ?? []) if (field in plaintext) plaintext[field] = incoming[field] ?? null
+            return plaintext as unknown as AdapterAccount
+          }
+          return toAdapterAccount({ ...key, userId: callerUserId ?? decision.owner, type }, incoming)
+        }
+        case "write": {
+          // Merge over the owner's own row; when every row is adopted, over an adopted one.
+          const base = rows.find((row) => row.userId === decision.owner) ?? rows.find((row) => decision.adopt.includes(row.userId))!
+          const stored = await lenientViewOf(base)
+          const ownerAsTyped = callerUserId !== undefined && decision.owner === userId ? callerUserId : decision.owner
+          const merged = await writeMerged(account, stored, incoming, "sign-in", decision.owner, decision.adopt, ownerAsTyped)
+          return callerUserId === undefined ? merged : { ...merged, userId: callerUserId as string }
+        }
+      }
+    }, { lockTimeoutMs: syncLockTimeoutMs }, "sync", counts).catch((error: unknown) => {
+      // lock_not_available: our lock_timeout passed (a lock held by the app or another writer).
+      throw error instanceof AccountStoreError && error.lockTimeout ? busy() : error
+    }))
+  }
+
   return {
     columns,
 
     async upsert(input, mode) {
-      // Validate everything before touching the database: bad input writes nothing.
-      const key = accountKeyOf(input)
-      const userId = mode === "link" ? requiredField(input, "userId") : optionalUserId(input)
-      // The id as the caller typed it goes to the store and back to the caller: serial-id schemas
-      // (@auth/pg-adapter) use numbers, Prisma `Int` / `BigInt` ids numbers / bigints.
-      const callerUserId = userId === undefined ? undefined : (input as { userId: UserId }).userId
-      if (mode === "link") requiredField(input, "type")
-      const incoming = incomingTokens(input, columns, now())
-      // The mark is ours to write; a token response or account object never sets it.
-      if (reauthColumn) delete incoming[reauthColumn]
-
-      // Bounded like every wait: connection + lock, then AccountBusyError (see bounded-wait.ts).
-      // lock_timeout bounds the lock; a pooled connection may take as long again before it.
-      const busy = () => new AccountBusyError(key.provider, syncLockTimeoutMs)
-      return boundedStart(2 * syncLockTimeoutMs, busy, (begin) => locked(key, async (account) => {
-        begin()
-        const { rows, decision } = await decide(account, userId, mode, callerUserId)
-        switch (decision.action) {
-          // A sync without an (existing) owner has nothing to attach the tokens to.
-          case "skip":
-            return null
-          case "refuse":
-            throw refusal(decision, key)
-          case "insert": {
-            const type = requiredField(input, "type")
-            const inserted = await account.insert({ ...key, userId: callerUserId ?? decision.owner, type, tokens: await encodeTokens(incoming, codec, key) })
-            // A drop-in returns what the wrapped adapter's own linkAccount returns (AccountStore.linkAccountResult).
-            if (mode === "link" && store.linkAccountResult === "input") return input as AdapterAccount
-            if (mode === "link" && store.linkAccountResult === "inserted-row" && inserted) {
-              // The row holds the codec's ciphertext; the caller gets back the plaintext it gave.
-              const plaintext: Record<string, unknown> = { ...inserted }
-              for (const field of codec?.fields ?? []) if (field in plaintext) plaintext[field] = incoming[field] ?? null
-              return plaintext as unknown as AdapterAccount
-            }
-            return toAdapterAccount({ ...key, userId: callerUserId ?? decision.owner, type }, incoming)
-          }
-          case "write": {
-            // Merge over the owner's own row; when every row is adopted, over an adopted one.
-            const base = rows.find((row) => row.userId === decision.owner) ?? rows.find((row) => decision.adopt.includes(row.userId))!
-            const stored = await lenientViewOf(base)
-            const ownerAsTyped = callerUserId !== undefined && decision.owner === userId ? callerUserId : decision.owner
-            const merged = await writeMerged(account, stored, incoming, "sign-in", decision.owner, decision.adopt, ownerAsTyped)
-            return callerUserId === undefined ? merged : { ...merged, userId: callerUserId as string }
-          }
-        }
-      }, { lockTimeoutMs: syncLockTimeoutMs }).catch((error: unknown) => {
-        // lock_not_available: our lock_timeout passed (a lock held by the app or another writer).
-        throw error instanceof AccountStoreError && error.lockTimeout ? busy() : error
-      }))
+      const started = performance.now()
+      const counts: WriteCounts = { inserts: 0, updates: 0 }
+      const provider = typeof (input as { provider?: unknown } | null)?.provider === "string" ? (input as { provider: string }).provider : "(none)"
+      try {
+        const result = await upsertOnce(input, mode, counts)
+        const outcome = result === null ? "skipped" : counts.inserts > 0 ? "inserted" : counts.updates > 0 ? "updated" : "unchanged"
+        publish("sync", () => ({ store: store.name, provider, mode, outcome, durationMs: elapsedMs(started) }))
+        return result
+      } catch (error) {
+        publish("sync", () => ({ store: store.name, provider, mode, outcome: "failed", durationMs: elapsedMs(started), errorCode: errorCodeOf(error) }))
+        publish("failure", () => ({ operation: mode, store: store.name, provider, errorCode: errorCodeOf(error), errorName: errorNameOf(error) }))
+        throw error
+      }
     },
 
     withStoredAccount(key, work, lockOptions, owner) {
@@ -263,6 +320,7 @@ export function createAccountSync(store: AccountStore, options: AccountSyncOptio
           return work(row ? await viewOf(row) : null, account)
         },
         lockOptions,
+        "refresh",
       )
     },
 

@@ -19,6 +19,8 @@ export type {
   UserId,
 } from "./store.js"
 export { STANDARD_TOKEN_FIELDS, ADVISORY_LOCK_KEY_SQL } from "./store.js"
+export { TOKEN_SYNC_CHANNELS } from "./observability.js"
+export type { SyncEvent, LockWaitEvent, RefreshRequestEvent, AccessTokenEvent, FailureEvent } from "./observability.js"
 export type { TokenCodec } from "./codec.js"
 export { tokenEncryption, DEFAULT_ENCRYPTED_FIELDS, ENVELOPE_MARK } from "./encryption/token-encryption.js"
 export type { TokenEncryptionCodec, TokenEncryptionOptions } from "./encryption/token-encryption.js"

@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll } from "@jest/globals"
+import { afterAll, afterEach, beforeAll, jest } from "@jest/globals"
 import { applySchema, type DatabaseFixture, type Flavour } from "../../src/fixtures/databases.js"
 import { testDatabase, type TestDatabase } from "../../src/harness/postgres.js"
 
@@ -18,6 +18,9 @@ export function useE2eDatabase<Db>(
   createFixture: (url: string) => Promise<DatabaseFixture<Db>>,
   onReady: (ready: E2eDatabase<Db>) => void,
 ): <T extends { stop(): Promise<void> }>(thing: Promise<T>) => Promise<T> {
+  // A whole sign-in (provider, Auth.js, database, first Prisma query) per test: Jest's 5 s default is
+  // too tight on a loaded CI machine; every wait inside has its own bound.
+  jest.setTimeout(30_000)
   let ready: E2eDatabase<Db> | undefined
   let database: TestDatabase | undefined
   const running: Array<{ stop(): Promise<void> }> = []

@@ -38,6 +38,7 @@ import { KeptTokenStore, MAX_PERSIST_ATTEMPTS, persistFailureOf, sameVersion, ve
 import { ProviderClient, resolveProvider, type GrantFailure, type IssuedResponse, type RefreshProviderConfig } from "./provider.js"
 import { isMarkedForReauth, REAUTH_MARK } from "../policy/reauth.js"
 import { readTokenResponse } from "./token-response.js"
+import { elapsedMs, errorCodeOf, errorNameOf, publish, type RefreshRequestEvent } from "../observability.js"
 
 export interface RefreshOptions {
   /** The provider objects the app gives Auth.js (only those whose tokens should be refreshed). */
@@ -207,10 +208,20 @@ export function createRefreshEngine(store: AccountStore, sync: AccountSync, opti
   }
 
   async function grant(client: ProviderClient, refreshToken: string): Promise<{ ok: true; issued: IssuedResponse } | { ok: false; failure: GrantFailure; attempts: number }> {
+    const started = performance.now()
+    const report = (outcome: RefreshRequestEvent["outcome"], attempts: number, failureKind?: string) =>
+      publish("refresh", () => ({ store: store.name, provider: client.provider.id, outcome, failureKind, attempts, durationMs: elapsedMs(started) }))
     for (let attempt = 1; ; attempt++) {
       const result = await client.refresh(refreshToken, requestTimeoutMs)
-      if (result.ok) return { ok: true, issued: result.issued }
-      if (attempt > retries || !retrySafe(result.failure)) return { ok: false, failure: result.failure, attempts: attempt }
+      if (result.ok) {
+        report("issued", attempt)
+        return { ok: true, issued: result.issued }
+      }
+      if (attempt > retries || !retrySafe(result.failure)) {
+        if (result.failure.kind === "invalid_grant") report("invalid_grant", attempt)
+        else report("failed", attempt, result.failure.kind)
+        return { ok: false, failure: result.failure, attempts: attempt }
+      }
       await sleep(backoffMs * 2 ** (attempt - 1) + Math.floor(Math.random() * backoffMs))
     }
   }
@@ -322,47 +333,69 @@ export function createRefreshEngine(store: AccountStore, sync: AccountSync, opti
     return refresh(key, userId, client)
   }
 
-  return {
-    async getAccessToken(params) {
-      if (typeof params !== "object" || params === null) throw new InvalidAccountInputError("params", "must be an object")
-      const userId = typeof params.userId === "number" && Number.isSafeInteger(params.userId) ? String(params.userId) : params.userId
-      if (typeof userId !== "string" || userId === "") throw new InvalidAccountInputError("userId", "must be a non-empty string")
-      if (typeof params.provider !== "string" || params.provider === "") throw new InvalidAccountInputError("provider", "must be a non-empty string")
-      const client = clients.get(params.provider)
-      if (!client) throw new RefreshNotConfiguredError(params.provider, "it is not in refresh.providers")
-
-      // Fast path: one unlocked round trip, bounded (a pool the app has exhausted must not hang us).
-      let rows
-      try {
-        rows = await boundedRead(startBoundMs, () => new StartTimeout(), () => store.findAccounts(userId, params.provider))
-      } catch (error) {
-        throw storeError(error, params.provider)
-      }
-      const candidates = params.providerAccountId === undefined ? rows : rows.filter((row) => row.providerAccountId === params.providerAccountId)
-      const row = candidates[0]
-      if (!row) throw new AccountNotLinkedError(params.provider)
-      if (candidates.length > 1) throw new AmbiguousAccountError(params.provider, candidates.length)
-      const key: AccountKey = { provider: row.provider, providerAccountId: row.providerAccountId }
-      const id = idOf(key)
-      const view: StoredView = await sync.viewOf(row)
-
-      let entry = kept.get(id)
-      if (entry && !sameVersion(entry.from, view.tokens)) {
-        kept.drop(id) // the row moved on (a sign-in, another process): the kept tokens are outdated
-        entry = undefined
-      }
-      if (!entry) {
-        if (freshTokens(view.tokens)) return { accessToken: view.tokens.access_token as string, account: sync.toAdapterAccount(view), refreshed: false }
-        // Known dead refresh token: fail without a lock or a provider request (no hammering).
-        if (knownRefused(id, view.tokens)) throw new RefreshTokenError(key.provider, "marked")
-        if (!view.tokens.refresh_token) throw new RefreshTokenError(key.provider, "missing_refresh_token")
-      } else if (!kept.writable(entry) && freshTokens(kept.accountOf(entry) as unknown as TokenSet)) {
-        // No more writes for these tokens: serve them from memory until they expire.
-        return fromKept(key.provider, entry, false)
-      }
-
-      // Expired (or kept tokens to write): one flight per account per process.
-      return flights.run(id, () => slowPath(key, userId, client))
-    },
+  /** `getAccessToken`, reported on the access-token (and, when it fails, failure) channel. */
+  async function observed(params: GetAccessTokenParams): Promise<AccessTokenResult> {
+    const started = performance.now()
+    const provider = typeof (params as { provider?: unknown } | null)?.provider === "string" ? params.provider : "(none)"
+    try {
+      const result = await getAccessTokenOnce(params)
+      publish("accessToken", () => ({
+        store: store.name,
+        provider,
+        outcome: result.refreshed ? "refreshed" : "fresh",
+        notPersisted: result.persistError !== undefined,
+        durationMs: elapsedMs(started),
+      }))
+      return result
+    } catch (error) {
+      const errorCode = errorCodeOf(error)
+      publish("accessToken", () => ({ store: store.name, provider, outcome: "failed", notPersisted: false, durationMs: elapsedMs(started), errorCode }))
+      publish("failure", () => ({ operation: "access-token", store: store.name, provider, errorCode, errorName: errorNameOf(error) }))
+      throw error
+    }
   }
+
+  async function getAccessTokenOnce(params: GetAccessTokenParams): Promise<AccessTokenResult> {
+    if (typeof params !== "object" || params === null) throw new InvalidAccountInputError("params", "must be an object")
+    const userId = typeof params.userId === "number" && Number.isSafeInteger(params.userId) ? String(params.userId) : params.userId
+    if (typeof userId !== "string" || userId === "") throw new InvalidAccountInputError("userId", "must be a non-empty string")
+    if (typeof params.provider !== "string" || params.provider === "") throw new InvalidAccountInputError("provider", "must be a non-empty string")
+    const client = clients.get(params.provider)
+    if (!client) throw new RefreshNotConfiguredError(params.provider, "it is not in refresh.providers")
+
+    // Fast path: one unlocked round trip, bounded (a pool the app has exhausted must not hang us).
+    let rows
+    try {
+      rows = await boundedRead(startBoundMs, () => new StartTimeout(), () => store.findAccounts(userId, params.provider))
+    } catch (error) {
+      throw storeError(error, params.provider)
+    }
+    const candidates = params.providerAccountId === undefined ? rows : rows.filter((row) => row.providerAccountId === params.providerAccountId)
+    const row = candidates[0]
+    if (!row) throw new AccountNotLinkedError(params.provider)
+    if (candidates.length > 1) throw new AmbiguousAccountError(params.provider, candidates.length)
+    const key: AccountKey = { provider: row.provider, providerAccountId: row.providerAccountId }
+    const id = idOf(key)
+    const view: StoredView = await sync.viewOf(row)
+
+    let entry = kept.get(id)
+    if (entry && !sameVersion(entry.from, view.tokens)) {
+      kept.drop(id) // the row moved on (a sign-in, another process): the kept tokens are outdated
+      entry = undefined
+    }
+    if (!entry) {
+      if (freshTokens(view.tokens)) return { accessToken: view.tokens.access_token as string, account: sync.toAdapterAccount(view), refreshed: false }
+      // Known dead refresh token: fail without a lock or a provider request (no hammering).
+      if (knownRefused(id, view.tokens)) throw new RefreshTokenError(key.provider, "marked")
+      if (!view.tokens.refresh_token) throw new RefreshTokenError(key.provider, "missing_refresh_token")
+    } else if (!kept.writable(entry) && freshTokens(kept.accountOf(entry) as unknown as TokenSet)) {
+      // No more writes for these tokens: serve them from memory until they expire.
+      return fromKept(key.provider, entry, false)
+    }
+
+    // Expired (or kept tokens to write): one flight per account per process.
+    return flights.run(id, () => slowPath(key, userId, client))
+  }
+
+  return { getAccessToken: observed }
 }

@@ -1,0 +1,127 @@
+/**
+ * What the library reports about itself, on `node:diagnostics_channel` channels: every account write
+ * (sign-in sync, link), every wait for an account's lock, every request to a provider's token endpoint,
+ * every `getAccessToken`, and every failure, with durations and outcomes. Events never carry a token
+ * value, a driver message or provider text: only names, counts, durations and this library's stable
+ * error codes. Publishing costs nothing while no one subscribes (`hasSubscribers` is checked first).
+ *
+ * Subscribe with `diagnostics_channel.subscribe(TOKEN_SYNC_CHANNELS.refresh, (event) => ...)`; the
+ * README shows an OpenTelemetry bridge.
+ */
+import diagnostics from "node:diagnostics_channel"
+import { TokenSyncError, type TokenSyncErrorCode } from "./errors.js"
+
+/** The channel names, one per kind of event. */
+export const TOKEN_SYNC_CHANNELS = {
+  /** {@link SyncEvent}: a sign-in's tokens written (events.signIn) or an account linked. */
+  sync: "authjs-adapter-refresh:sync",
+  /** {@link LockWaitEvent}: how long an operation waited for a connection and the account's lock. */
+  lockWait: "authjs-adapter-refresh:lock-wait",
+  /** {@link RefreshRequestEvent}: one refresh grant sent to a provider (with its retries). */
+  refresh: "authjs-adapter-refresh:refresh",
+  /** {@link AccessTokenEvent}: one `getAccessToken` call. */
+  accessToken: "authjs-adapter-refresh:access-token",
+  /** {@link FailureEvent}: any of the operations above that failed. */
+  failure: "authjs-adapter-refresh:failure",
+} as const
+
+/** A sign-in sync or a link, as written. */
+export interface SyncEvent {
+  store: string
+  provider: string
+  mode: "link" | "sync"
+  /** "inserted" a new row; "updated" the stored tokens; "unchanged": nothing newer to write; "skipped": no owner to write for; "failed". */
+  outcome: "inserted" | "updated" | "unchanged" | "skipped" | "failed"
+  /** From the call to its commit (or failure), ms. */
+  durationMs: number
+  /** The library's error code when it failed with one. */
+  errorCode?: TokenSyncErrorCode | undefined
+}
+
+/** One wait for a pooled connection, its BEGIN and the account's lock. */
+export interface LockWaitEvent {
+  store: string
+  provider: string
+  /** What held the lock: a sign-in write ("sync") or a refresh or a kept-token write ("refresh"). */
+  purpose: "sync" | "refresh"
+  /** From asking for the lock until the work under it started, ms. */
+  waitMs: number
+  outcome: "acquired" | "failed"
+}
+
+/** One refresh grant to a provider's token endpoint (retries included). */
+export interface RefreshRequestEvent {
+  store: string
+  provider: string
+  /** "issued": new tokens; "invalid_grant": the refresh token is dead; "failed": anything else (see `failureKind`). */
+  outcome: "issued" | "invalid_grant" | "failed"
+  /** The failure's kind (timeout, network, http_status, oauth_error, malformed_response, discovery). */
+  failureKind?: string | undefined
+  attempts: number
+  /** All attempts and backoffs, ms. */
+  durationMs: number
+}
+
+/** One `getAccessToken` call. */
+export interface AccessTokenEvent {
+  store: string
+  provider: string
+  /** "fresh": the stored token was served; "refreshed": this call's refresh issued it; "failed". */
+  outcome: "fresh" | "refreshed" | "failed"
+  /** The token came from memory because the database refused its write (`result.persistError`). */
+  notPersisted: boolean
+  durationMs: number
+  errorCode?: TokenSyncErrorCode | undefined
+}
+
+/** A failed operation. */
+export interface FailureEvent {
+  operation: "link" | "sync" | "access-token"
+  store: string
+  provider: string
+  /** The library's stable error code, when the error is one of its own. */
+  errorCode: TokenSyncErrorCode | undefined
+  /** The error's class name (never its message). */
+  errorName: string
+}
+
+const channels = {
+  sync: diagnostics.channel(TOKEN_SYNC_CHANNELS.sync),
+  lockWait: diagnostics.channel(TOKEN_SYNC_CHANNELS.lockWait),
+  refresh: diagnostics.channel(TOKEN_SYNC_CHANNELS.refresh),
+  accessToken: diagnostics.channel(TOKEN_SYNC_CHANNELS.accessToken),
+  failure: diagnostics.channel(TOKEN_SYNC_CHANNELS.failure),
+}
+
+interface EventOf {
+  sync: SyncEvent
+  lockWait: LockWaitEvent
+  refresh: RefreshRequestEvent
+  accessToken: AccessTokenEvent
+  failure: FailureEvent
+}
+
+/** Publishes when someone listens. A subscriber that throws must not break the operation. @internal */
+export function publish<K extends keyof EventOf>(kind: K, event: () => EventOf[K]): void {
+  const channel = channels[kind]
+  if (!channel.hasSubscribers) return
+  try {
+    channel.publish(event())
+  } catch {
+    // diagnostics_channel reports a subscriber's exception on process 'uncaughtException' asynchronously;
+    // building the event itself does not throw. Nothing to do here.
+  }
+}
+
+/** The stable code of one of the library's errors, else undefined. @internal */
+export function errorCodeOf(error: unknown): TokenSyncErrorCode | undefined {
+  return error instanceof TokenSyncError ? error.code : undefined
+}
+
+/** The class name of an error, never its message. @internal */
+export function errorNameOf(error: unknown): string {
+  return error instanceof Error ? error.name : typeof error
+}
+
+/** Milliseconds since `start` (a `performance.now()` reading), rounded to 0.01 ms. @internal */
+export const elapsedMs = (start: number): number => Math.round((performance.now() - start) * 100) / 100
