@@ -54,7 +54,8 @@ export interface SyncableAccount extends AccountKey {
 
 export interface AccountSync {
   readonly columns: readonly string[]
-  upsert(account: unknown, mode: "link" | "sync"): Promise<AdapterAccount | null>
+  /** Resolves to undefined only for a "link" insert into a store whose `linkAccountResult` is "nothing". */
+  upsert(account: unknown, mode: "link" | "sync"): Promise<AdapterAccount | null | undefined>
   /**
    * Runs `work` under the account's lock with a decoded view of the stored row of `owner` (null when
    * `owner` has no row of that key). Without `owner`: the row of the key's only owner, or of its only
@@ -234,7 +235,7 @@ export function createAccountSync(store: AccountStore, options: AccountSyncOptio
   }
 
   /** One sign-in write or link: validate, lock, decide whose rows, insert or merge. */
-  async function upsertOnce(input: unknown, mode: "link" | "sync", counts: WriteCounts): Promise<AdapterAccount | null> {
+  async function upsertOnce(input: unknown, mode: "link" | "sync", counts: WriteCounts): Promise<AdapterAccount | null | undefined> {
     // Validate everything before touching the database: bad input writes nothing.
     const key = accountKeyOf(input)
     const userId = mode === "link" ? requiredField(input, "userId") : optionalUserId(input)
@@ -263,6 +264,7 @@ export function createAccountSync(store: AccountStore, options: AccountSyncOptio
           const inserted = await account.insert({ ...key, userId: callerUserId ?? decision.owner, type, tokens: await encodeTokens(incoming, codec, key) })
           // A drop-in returns what the wrapped adapter's own linkAccount returns (AccountStore.linkAccountResult).
           if (mode === "link" && store.linkAccountResult === "input") return input as AdapterAccount
+          if (mode === "link" && store.linkAccountResult === "nothing") return undefined
           if (mode === "link" && store.linkAccountResult === "inserted-row" && inserted) {
             // The row holds the codec's ciphertext; the caller gets back the plaintext it gave.
             const plaintext: Record<string, unknown> = { ...inserted }

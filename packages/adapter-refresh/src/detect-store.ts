@@ -1,12 +1,13 @@
 import { UnsupportedDatabaseError } from "./errors.js"
 import type { AccountStore } from "./store.js"
+import { drizzleAccountStore, isDrizzleDatabase } from "./stores/drizzle.js"
 import { isKysely, kyselyAccountStore } from "./stores/kysely.js"
 import { isPgClient, isPgPool, pgAccountStore } from "./stores/pg.js"
 import { isPrismaClient, prismaAccountStore } from "./stores/prisma.js"
 
 /** Accepted `db` values, in the words of the error message. */
 const ACCEPTED =
-  "a PrismaClient, a Kysely instance, a node-postgres Pool, or an object implementing AccountStore " +
+  "a PrismaClient, a Kysely instance, a Drizzle database, a node-postgres Pool, or an object implementing AccountStore " +
   "({ name, withAccountLock(key, work), findAccounts(userId, provider) })"
 
 export function isAccountStore(value: unknown): value is AccountStore {
@@ -34,6 +35,8 @@ export function resolveAccountStore(db: unknown): AccountStore {
   if (isAccountStore(db)) matches.push({ kind: "AccountStore", create: () => db })
   if (isPrismaClient(db)) matches.push({ kind: "PrismaClient", create: () => prismaAccountStore(db) })
   if (isKysely(db)) matches.push({ kind: "Kysely", create: () => kyselyAccountStore(db) })
+  // Drizzle with @auth/drizzle-adapter's default tables; custom tables: drizzleAccountStore(db, { usersTable, accountsTable }).
+  if (isDrizzleDatabase(db)) matches.push({ kind: "Drizzle database", create: () => drizzleAccountStore(db) })
   if (isPgPool(db)) matches.push({ kind: "pg Pool", create: () => pgAccountStore(db) })
 
   const [only, ...others] = matches

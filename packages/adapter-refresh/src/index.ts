@@ -63,3 +63,4 @@ export { expiresAtToSeconds, resolveExpiresAt, storedExpiresAt, isExpiring, MILL
 export { prismaAccountStore } from "./stores/prisma.js"
 export { kyselyAccountStore } from "./stores/kysely.js"
 export { pgAccountStore } from "./stores/pg.js"
+export { drizzleAccountStore } from "./stores/drizzle.js"

@@ -102,10 +102,11 @@ export interface AccountStore {
    * the wrapped `linkAccount` returns the same thing for the same input when it inserts:
    * - "inserted-row": the row as inserted (Prisma's `create` result; @auth/pg-adapter's `RETURNING`
    *   row with `expires_at` through `parseInt`); `LockedAccount.insert` resolves to it;
-   * - "input": the account object it was given (@auth/kysely-adapter).
+   * - "input": the account object it was given (@auth/kysely-adapter);
+   * - "nothing": `undefined` (@auth/drizzle-adapter, whose linkAccount resolves to nothing).
    * Absent: the wrapper returns the account it stored (keys, userId, type, non-empty tokens).
    */
-  readonly linkAccountResult?: "inserted-row" | "input"
+  readonly linkAccountResult?: "inserted-row" | "input" | "nothing"
   /**
    * Runs `work` in a single database transaction that first takes an exclusive lock scoped to this
    * account key and to the transaction (PostgreSQL: `pg_advisory_xact_lock`; MySQL/MariaDB: a row lock on

@@ -16,7 +16,9 @@ export interface TokenSyncMethods {
    * An upsert on (provider, providerAccountId): a new account is inserted; the same user's existing row
    * gets the tokens merged; an orphaned row (its user deleted) is re-pointed; a row of another existing
    * user is refused with `AccountLinkedToAnotherUserError` and nothing is written. Resolves to the stored
-   * account, typed as the account Auth.js passed (so the method fits v4's and v5's `Adapter` alike).
+   * account, typed as the account Auth.js passed (so the method fits v4's and v5's `Adapter` alike); on an
+   * insert, to what the wrapped adapter's own `linkAccount` resolves to (`AccountStore.linkAccountResult`),
+   * which for @auth/drizzle-adapter is `undefined`.
    */
   linkAccount<T extends LinkableAccount>(account: T): Promise<T>
   /** The wrapped adapter's look-up; when `ref` carries tokens they are synced first. */
@@ -106,7 +108,7 @@ export function withTokenSync<A extends AuthjsAdapter>(adapter: A, db: TokenSync
       const key: AccountKey = { provider: ref.provider, providerAccountId: ref.providerAccountId }
       return baseGetUserByAccount ? (((await baseGetUserByAccount(key)) as AdapterUser | null | undefined) ?? null) : null
     },
-    syncAccount: (account) => sync.upsert(account, "sync"),
+    syncAccount: async (account) => (await sync.upsert(account, "sync")) ?? null,
     events: {
       async signIn({ user, account }) {
         if (!account || (account.type !== "oauth" && account.type !== "oidc")) return

@@ -114,7 +114,11 @@ export function runConformanceSuite(target: ConformanceTarget, runner?: TestRunn
         const user = await newUser()
         const key = newKey()
         const linked = await linkFresh(user.id, key)
-        expect(linked).toMatchObject({ ...key, userId: user.id, type: "oidc", access_token: "at.first" })
+        const expected = { ...key, userId: user.id, type: "oidc", access_token: "at.first" }
+        const [stored] = await rows(key)
+        expect({ ...stored, userId: String(stored?.userId) }).toMatchObject(expected)
+        // What linkAccount resolves to is the bare adapter's (checked below): @auth/drizzle-adapter's resolves to nothing.
+        if (linked !== undefined) expect(linked).toMatchObject(expected)
         expect(await adapter.getUserByAccount(key)).toMatchObject({ id: user.id })
         await adapter.unlinkAccount!(key)
         expect(await adapter.getUserByAccount(key)).toBeNull()
