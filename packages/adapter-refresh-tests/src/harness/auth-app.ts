@@ -128,8 +128,10 @@ export function describeError(error: Error): string {
   const cause = (error as { cause?: unknown }).cause
   if (cause && typeof cause === "object") {
     const { err, ...details } = cause as { err?: unknown; [key: string]: unknown }
-    if (err instanceof Error) text += `\n  caused by ${err.stack ?? String(err)}`
-    else if (cause instanceof Error) text += `\n  caused by ${cause.stack ?? String(cause)}`
+    // The whole chain: Drizzle, for one, wraps the driver's error in its own (DrizzleQueryError.cause).
+    for (let next: unknown = err instanceof Error ? err : cause, depth = 0; next instanceof Error && depth < 5; next = next.cause, depth++) {
+      text += `\n  caused by ${next.stack ?? String(next)}`
+    }
     if (Object.keys(details).length && !(cause instanceof Error)) text += `\n  details: ${JSON.stringify(details)}`
   }
   return text

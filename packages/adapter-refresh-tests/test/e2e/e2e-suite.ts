@@ -23,7 +23,9 @@ import { useE2eDatabase } from "./e2e-hooks.js"
 export type SessionStrategy = "database" | "jwt"
 
 export interface E2eFlavour<Db> {
-  flavour: Extract<Flavour, "prisma" | "kysely">
+  flavour: Extract<Flavour, "prisma" | "kysely" | "drizzle">
+  /** The users and sessions tables, quoted. Default `"User"` and `"Session"` (Prisma's and Kysely's schemas). */
+  tables?: { users: string; sessions: string }
   createFixture(url: string): Promise<DatabaseFixture<Db>>
   /** The official adapter for `db`, built the way users build it (e.g. `KyselyAdapter(db)`). */
   officialAdapter(db: Db): Adapter
@@ -45,6 +47,7 @@ function expectOk(result: SignInResult): void {
 }
 
 export function defineE2eSuite<Db>(spec: E2eFlavour<Db>): void {
+  const tables = spec.tables ?? { users: `"User"`, sessions: `"Session"` }
   describe.each<SessionStrategy>(["database", "jwt"])(`e2e ${spec.flavour} (%s sessions)`, (session) => {
     let database: TestDatabase
     let fixture: DatabaseFixture<Db>
@@ -68,9 +71,9 @@ export function defineE2eSuite<Db>(spec: E2eFlavour<Db>): void {
       return rows[0]!
     }
     const usersWithEmail = async (email: string) =>
-      (await fixture.pool.query(`SELECT "id" FROM "User" WHERE "email" = $1`, [email])).rows as Array<{ id: unknown }>
+      (await fixture.pool.query(`SELECT "id" FROM ${tables.users} WHERE "email" = $1`, [email])).rows as Array<{ id: unknown }>
     const sessionCount = async (userId: unknown) =>
-      Number((await fixture.pool.query(`SELECT count(*)::int AS n FROM "Session" WHERE "userId" = $1`, [userId])).rows[0].n)
+      Number((await fixture.pool.query(`SELECT count(*)::int AS n FROM ${tables.sessions} WHERE "userId" = $1`, [userId])).rows[0].n)
     const expectedSessions = (n: number) => (session === "database" ? n : 0)
 
     test("1. first sign-in creates User, Account (access_token, refresh_token, expires_at) and, for database sessions, a Session", async () => {

@@ -1,17 +1,30 @@
 /**
- * AccountStore for a Drizzle database (`drizzle(...)` from drizzle-orm), matching the tables of
- * `@auth/drizzle-adapter`: by default `"user"` and `"account"` with camelCase key columns (`"userId"`,
- * `"providerAccountId"`) and snake_case token columns; or the app's own tables, passed here exactly as
- * they are passed to `DrizzleAdapter(db, { usersTable, accountsTable })`. Table and column names are
- * read from the table objects (the names the database has, after `pgTableCreator` prefixes and the
- * db's `casing` option), so the statements use the app's names while the core speaks Auth.js's
- * property names (`userId`, `providerAccountId`, `access_token`, ...).
+ * AccountStore for a Drizzle database (`drizzle(...)` from drizzle-orm) on PostgreSQL, MySQL/MariaDB or
+ * SQLite, matching the tables of `@auth/drizzle-adapter`: by default `user` and `account` with camelCase
+ * key columns (`userId`, `providerAccountId`) and snake_case token columns; or the app's own tables,
+ * passed here exactly as they are passed to `DrizzleAdapter(db, { usersTable, accountsTable })`. Table
+ * and column names are read from the table objects (the names the database has, after `pgTableCreator`
+ * prefixes, `pgSchema`s and the db's `casing` option), so the statements use the app's names while the
+ * core speaks Auth.js's field names (`userId`, `providerAccountId`, `access_token`, ...).
  *
- * Statements run through the db's own Drizzle session, inside `db.transaction(...)`, so they use the
- * connection pool the app configured. This module does not import drizzle-orm: the db and the tables are
- * recognised by the `Symbol.for("drizzle:...")` keys Drizzle puts on them.
+ * What differs by database (SQL, the account lock, error meanings) comes from databases/*; this module
+ * is the client part: how a statement and a transaction run through Drizzle, per driver:
+ * - node-postgres, postgres.js, mysql2, libsql: the db's own session and `db.transaction(...)`, on the
+ *   connections the app configured;
+ * - better-sqlite3: Drizzle's transactions there are synchronous and share the app's one connection, so
+ *   a transaction cannot stay open across an await (a refresh request) without taking in every other
+ *   statement the app sends meanwhile. The store opens ONE connection of its own to the same file (with
+ *   the app's Database class and file name) for its locked transactions, serialised in-process.
+ *
+ * This module does not import drizzle-orm: the db and the tables are recognised by the
+ * `Symbol.for("drizzle:...")` keys Drizzle puts on them.
  */
-import { UnsupportedDatabaseError, InvalidOptionsError } from "../errors.js"
+import { mysql } from "../databases/mysql.js"
+import { postgres } from "../databases/postgres.js"
+import type { SqlDatabase } from "../databases/sql-database.js"
+import { SQLITE_BEGIN_LOCKED, sqlite } from "../databases/sqlite.js"
+import { InvalidOptionsError, UnsupportedDatabaseError } from "../errors.js"
+import { lockAccount, retryFirstInsertRace, sqlFindAccounts, sqlLockedAccount, sqlScanAccounts, sqlTables, type SqlRunner, type SqlTables } from "../statements.js"
 import {
   STANDARD_TOKEN_FIELDS,
   type AccountKey,
@@ -21,20 +34,8 @@ import {
   type LockedAccount,
   type StoredAccountRow,
 } from "../store.js"
+import { checkLockTimeout, lockTimeoutFor, scopedLockedAccount } from "../store-support.js"
 import { isPgClient } from "./pg.js"
-import {
-  checkIdentifier,
-  checkLockTimeout,
-  lockTimeoutFor,
-  quoteTableName,
-  scopedLockedAccount,
-  sqlFindAccounts,
-  sqlLockedAccount,
-  sqlScanAccounts,
-  takeAccountLock,
-  type SqlRunner,
-  type SqlTables,
-} from "./sql.js"
 
 // ---------------------------------------------------------------------------------------------------
 // Structural types of the Drizzle objects this store uses
@@ -59,13 +60,15 @@ export interface DrizzleTableLike {
 }
 
 export interface DrizzleAccountStoreOptions {
-  /** The users table given to `DrizzleAdapter(db, { usersTable })`. Default: the adapter's own `"user"` table. */
+  /** The users table given to `DrizzleAdapter(db, { usersTable })`. Default: the adapter's own `user` table. */
   usersTable?: DrizzleTableLike
-  /** The accounts table given to `DrizzleAdapter(db, { accountsTable })`. Default: the adapter's own `"account"` table. */
+  /** The accounts table given to `DrizzleAdapter(db, { accountsTable })`. Default: the adapter's own `account` table. */
   accountsTable?: DrizzleTableLike
   /**
-   * Upper bound, in milliseconds, on how long `withAccountLock` waits for the account's lock (PostgreSQL:
-   * `SET LOCAL lock_timeout`, SQLSTATE 55P03 when exceeded, nothing written). Default: the server's own.
+   * Upper bound, in milliseconds, on how long `withAccountLock` waits for the account's lock; nothing is
+   * written when it passes. PostgreSQL: `SET LOCAL lock_timeout` (default: the server's own); MySQL:
+   * `innodb_lock_wait_timeout`, in whole seconds (default: the server's own); SQLite: how long the store
+   * keeps asking for the file's write lock (default 5000, better-sqlite3's own busy timeout).
    */
   lockTimeoutMs?: number
 }
@@ -92,23 +95,29 @@ function entityKinds(value: object): string[] {
   return kinds
 }
 
-type DrizzleDialect = "postgres" | "mysql" | "sqlite"
-
-const DIALECT_BASES: Record<string, DrizzleDialect> = {
-  PgDatabase: "postgres",
-  MySqlDatabase: "mysql",
-  BaseSQLiteDatabase: "sqlite",
+/** Drizzle's base database class of each dialect, by entity kind. */
+const DIALECT_BASES: Readonly<Record<string, SqlDatabase>> = {
+  PgDatabase: postgres,
+  MySqlDatabase: mysql,
+  BaseSQLiteDatabase: sqlite,
 }
+
+type DrizzleDriver = "node-postgres" | "postgres.js" | "mysql2" | "better-sqlite3" | "libsql"
 
 /** The drivers this store runs on, by the entity kind of their database class. */
-const SUPPORTED_DRIVERS: Record<string, { dialect: DrizzleDialect; driver: string }> = {
-  NodePgDatabase: { dialect: "postgres", driver: "node-postgres" },
-  PostgresJsDatabase: { dialect: "postgres", driver: "postgres.js" },
+const SUPPORTED_DRIVERS: Readonly<Record<string, DrizzleDriver>> = {
+  NodePgDatabase: "node-postgres",
+  PostgresJsDatabase: "postgres.js",
+  MySql2Database: "mysql2",
+  BetterSQLite3Database: "better-sqlite3",
+  LibSQLDatabase: "libsql",
 }
 
-const SUPPORTED_LIST = "drizzle-orm/node-postgres (with a pg Pool), drizzle-orm/postgres-js"
+const SUPPORTED_LIST =
+  "drizzle-orm/node-postgres (on a pg Pool), drizzle-orm/postgres-js, drizzle-orm/mysql2 (on a pool), " +
+  "drizzle-orm/better-sqlite3 (on a database file) or drizzle-orm/libsql"
 
-function dialectOf(kinds: readonly string[]): DrizzleDialect | undefined {
+function databaseOfKinds(kinds: readonly string[]): SqlDatabase | undefined {
   for (const kind of kinds) if (kind in DIALECT_BASES) return DIALECT_BASES[kind]
   return undefined
 }
@@ -120,7 +129,7 @@ function dialectOf(kinds: readonly string[]): DrizzleDialect | undefined {
  */
 export function isDrizzleDatabase(value: unknown): value is DrizzleDatabaseLike {
   if (typeof value !== "object" || value === null) return false
-  return dialectOf(entityKinds(value)) !== undefined && typeof (value as { transaction?: unknown }).transaction === "function"
+  return databaseOfKinds(entityKinds(value)) !== undefined && typeof (value as { transaction?: unknown }).transaction === "function"
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -138,13 +147,13 @@ interface ColumnLike {
   mapToDriverValue?: (value: unknown) => unknown
 }
 
-/** How a table's property names become the database's column names. */
+/** A table as the statements need it. */
 interface ResolvedTable {
-  /** "table" or "schema.table", as configured. */
+  /** "table" or "schema.table". */
   name: string
-  /** Property name -> column name, for the columns the table declares (absent: a default table). */
+  /** Field (the table's property) -> column name, for the columns the table declares; absent for a default table. */
   columns: Map<string, string> | undefined
-  /** Columns whose value Drizzle computes in the client on insert (`$defaultFn`), by column name. */
+  /** Columns Drizzle fills in the client on insert (`$defaultFn`), by field. */
   clientDefaults: Map<string, ColumnLike>
 }
 
@@ -159,7 +168,7 @@ function columnName(db: object, column: ColumnLike): string {
   return column.name
 }
 
-function resolveTable(db: object, table: DrizzleTableLike | undefined, fallback: string, option: string): ResolvedTable {
+function resolveTable(db: object, table: DrizzleTableLike | undefined, fallback: string, option: string, required: readonly string[]): ResolvedTable {
   if (table === undefined) return { name: fallback, columns: undefined, clientDefaults: new Map() }
   if (!isDrizzleTable(table)) {
     throw new InvalidOptionsError(option, `drizzleAccountStore: ${option} must be a Drizzle table (the one given to DrizzleAdapter).`)
@@ -167,36 +176,19 @@ function resolveTable(db: object, table: DrizzleTableLike | undefined, fallback:
   const name = table[TABLE_NAME]
   const schema = table[TABLE_SCHEMA]
   if (typeof name !== "string") throw new InvalidOptionsError(option, `drizzleAccountStore: ${option} has no table name.`)
+  const qualified = typeof schema === "string" && schema !== "" ? `${schema}.${name}` : name
   const columns = new Map<string, string>()
   const clientDefaults = new Map<string, ColumnLike>()
-  for (const [property, column] of Object.entries((table[TABLE_COLUMNS] ?? {}) as Record<string, ColumnLike>)) {
-    columns.set(property, columnName(db, column))
-    if (typeof column.defaultFn === "function") clientDefaults.set(columnName(db, column), column)
+  for (const [field, column] of Object.entries((table[TABLE_COLUMNS] ?? {}) as Record<string, ColumnLike>)) {
+    columns.set(field, columnName(db, column))
+    if (typeof column.defaultFn === "function") clientDefaults.set(field, column)
   }
-  return { name: typeof schema === "string" && schema !== "" ? `${schema}.${name}` : name, columns, clientDefaults }
-}
-
-/**
- * Until the statements take a column map, a custom table must name its Auth.js columns as Auth.js does
- * (its table name and every other column are free). Refused at construction, naming the column.
- */
-function checkAuthjsColumnNames(table: ResolvedTable, fields: readonly string[], option: string, required: readonly string[]): void {
-  if (!table.columns) return
   for (const field of required) {
-    if (!table.columns.has(field)) {
-      throw new InvalidOptionsError(option, `drizzleAccountStore: ${option} ${JSON.stringify(table.name)} has no "${field}" column, which Auth.js accounts need.`)
+    if (!columns.has(field)) {
+      throw new InvalidOptionsError(option, `drizzleAccountStore: ${option} ${JSON.stringify(qualified)} has no "${field}" column, which Auth.js needs.`)
     }
   }
-  for (const field of fields) {
-    const column = table.columns.get(field)
-    if (column !== undefined && column !== field) {
-      throw new InvalidOptionsError(
-        option,
-        `drizzleAccountStore: ${option} ${JSON.stringify(table.name)} stores "${field}" in a column named ${JSON.stringify(column)}; ` +
-          `this store needs the column named "${field}".`,
-      )
-    }
-  }
+  return { name: qualified, columns, clientDefaults }
 }
 
 /**
@@ -206,31 +198,32 @@ function checkAuthjsColumnNames(table: ResolvedTable, fields: readonly string[],
  */
 function clientDefaultsOf(table: ResolvedTable, written: ReadonlySet<string>): Record<string, unknown> {
   const values: Record<string, unknown> = {}
-  for (const [column, definition] of table.clientDefaults) {
-    if (written.has(column)) continue
+  for (const [field, definition] of table.clientDefaults) {
+    if (written.has(field)) continue
     const value = definition.defaultFn!()
     // An SQL expression (sql`...`) is Drizzle's to render; plain values are all this store can send.
     if (typeof value === "object" && value !== null && typeof (value as { getSQL?: unknown }).getSQL === "function") {
       throw new InvalidOptionsError(
         "accountsTable",
-        `drizzleAccountStore: the $defaultFn of column ${JSON.stringify(column)} returns an SQL expression; give the column a database default instead.`,
+        `drizzleAccountStore: the $defaultFn of accountsTable's ${JSON.stringify(field)} returns an SQL expression; give the column a database default instead.`,
       )
     }
-    values[column] = typeof definition.mapToDriverValue === "function" ? definition.mapToDriverValue(value) : value
+    values[field] = typeof definition.mapToDriverValue === "function" ? definition.mapToDriverValue(value) : value
   }
   return values
 }
 
 // ---------------------------------------------------------------------------------------------------
-// Running statements through Drizzle's session
+// Running statements through Drizzle
 // ---------------------------------------------------------------------------------------------------
 
 interface DrizzlePreparedQueryLike {
   execute(): Promise<unknown>
+  all(): unknown
 }
 
 interface DrizzleSessionLike {
-  prepareQuery(query: { sql: string; params: unknown[] }, fields: undefined, name: undefined, isResponseInArrayMode: boolean): DrizzlePreparedQueryLike
+  prepareQuery(query: { sql: string; params: unknown[] }, ...rest: unknown[]): DrizzlePreparedQueryLike
 }
 
 interface DrizzleRunnable {
@@ -238,10 +231,20 @@ interface DrizzleRunnable {
   transaction<T>(work: (tx: DrizzleRunnable) => Promise<T>, config?: { isolationLevel?: "read committed" }): Promise<T>
 }
 
+/** A better-sqlite3 Database, as far as this store uses it (its own connection is opened with the app's class). */
+interface BetterSqliteLike {
+  readonly name: string
+  readonly memory: boolean
+  readonly open: boolean
+  prepare(text: string): { readonly reader: boolean; all(...values: unknown[]): unknown[]; run(...values: unknown[]): unknown }
+  pragma(text: string, options?: { simple: boolean }): unknown
+  close(): void
+}
+
 /**
  * Drizzle wraps a driver's error in a DrizzleQueryError whose message carries the statement's
  * parameters (tokens among them) and whose `code` is gone. The store passes the driver's own error on,
- * which is what the core classifies (SQLSTATE) and reduces to its class name and code.
+ * which is what the databases classify and the core reduces to its class name and code.
  */
 function driverError(error: unknown): unknown {
   if (error instanceof Error && error.constructor.name === "DrizzleQueryError" && "params" in error && error.cause !== undefined) {
@@ -250,22 +253,81 @@ function driverError(error: unknown): unknown {
   return error
 }
 
-/** Rows of a pg-dialect result: node-postgres gives a QueryResult, postgres.js an array of rows. */
-function pgRows(result: unknown): Record<string, unknown>[] {
+/** Rows of a statement's result, per driver. */
+function rowsOf(driver: DrizzleDriver, result: unknown): Record<string, unknown>[] {
+  // mysql2: [rows, fields] for a query, [ResultSetHeader, undefined] for a write.
+  if (driver === "mysql2") return Array.isArray(result) && Array.isArray(result[0]) ? (result[0] as Record<string, unknown>[]) : []
+  // postgres.js, libsql and better-sqlite3 (`all`): the rows; node-postgres: a QueryResult.
   if (Array.isArray(result)) return result as Record<string, unknown>[]
   const rows = (result as { rows?: unknown } | null)?.rows
   return Array.isArray(rows) ? (rows as Record<string, unknown>[]) : []
 }
 
-function runnerOf(target: DrizzleRunnable): SqlRunner {
+/** A runner over a Drizzle session (the db's, or a transaction's). */
+function sessionRunner(driver: DrizzleDriver, target: DrizzleRunnable): SqlRunner {
   return async (text, values) => {
+    const query = { sql: text, params: [...values] }
     try {
-      return pgRows(await target.session.prepareQuery({ sql: text, params: [...values] }, undefined, undefined, false).execute())
+      switch (driver) {
+        case "node-postgres":
+        case "postgres.js":
+          // (query, fields, name, isResponseInArrayMode): no fields, so Drizzle maps nothing.
+          return rowsOf(driver, await target.session.prepareQuery(query, undefined, undefined, false).execute())
+        case "mysql2":
+          return rowsOf(driver, await target.session.prepareQuery(query, undefined).execute())
+        case "libsql":
+        case "better-sqlite3":
+          // (query, fields, executeMethod, isResponseInArrayMode): `all` returns the rows as objects.
+          return rowsOf(driver, await target.session.prepareQuery(query, undefined, "all", false).all())
+      }
     } catch (error) {
       throw driverError(error)
     }
   }
 }
+
+/** A runner on a better-sqlite3 connection of the store's own. */
+function betterSqliteRunner(connection: BetterSqliteLike): SqlRunner {
+  return async (text, values) => {
+    const statement = connection.prepare(text)
+    if (statement.reader) return statement.all(...values) as Record<string, unknown>[]
+    statement.run(...values)
+    return []
+  }
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
+
+/**
+ * Runs `attempt` until it stops failing with SQLITE_BUSY or `deadline` passes, sleeping between tries.
+ * Asking again from the event loop, instead of a busy timeout, matters on SQLite's synchronous drivers:
+ * their busy timeout waits on the JavaScript thread, so a wait for a lock that this same process holds
+ * across an await (a refresh request) would block the very code that is to release it.
+ */
+async function untilNotBusy<T>(attempt: () => Promise<T>, deadline: number, mayRetry: () => boolean = () => true): Promise<T> {
+  for (let pause = 2; ; pause = Math.min(pause * 2, 50)) {
+    try {
+      return await attempt()
+    } catch (raw) {
+      const error = driverError(raw)
+      if (!mayRetry() || sqlite.classifyError(error).kind !== "lock-timeout" || Date.now() + pause > deadline) throw error
+      await sleep(pause + Math.random() * pause)
+    }
+  }
+}
+
+/** Runs tasks one at a time, in call order (the store's SQLite transactions in one process). */
+function serialQueue(): <T>(task: () => Promise<T>) => Promise<T> {
+  let tail: Promise<unknown> = Promise.resolve()
+  return (task) => {
+    const run = tail.then(task, task)
+    tail = run.catch(() => undefined)
+    return run
+  }
+}
+
+/** SQLite's default wait for the file's write lock: better-sqlite3's own busy timeout. */
+const SQLITE_DEFAULT_LOCK_WAIT_MS = 5000
 
 // ---------------------------------------------------------------------------------------------------
 // The store
@@ -275,90 +337,167 @@ function unsupported(message: string): UnsupportedDatabaseError {
   return new UnsupportedDatabaseError(`drizzleAccountStore: ${message}`)
 }
 
-/**
- * An AccountStore over a Drizzle database and the `@auth/drizzle-adapter` tables (its defaults, or the
- * app's own through `options`).
- *
- * `withAccountLock` runs `work` in `db.transaction(..., { isolationLevel: "read committed" })` (each
- * statement after the lock sees what the previous holder committed), after `pg_advisory_xact_lock` on
- * the key: the same lock as every other PostgreSQL store of this library, so they exclude each other.
- * Drizzle commits when `work` resolves and rolls back and rethrows the same error when it throws.
- *
- * Throws `UnsupportedDatabaseError` at construction for a db it cannot serve (another driver, a Drizzle
- * transaction, node-postgres on a single Client), saying what to pass instead.
- */
-export function drizzleAccountStore(db: DrizzleDatabaseLike, options: DrizzleAccountStoreOptions = {}): AccountStore {
-  const name = "drizzle"
-  if (!isDrizzleDatabase(db)) throw unsupported("expected a Drizzle database (the value drizzle(...) returns).")
-  const kinds = entityKinds(db)
+/** The driver of `db`, or an UnsupportedDatabaseError saying what to pass instead. */
+function driverOf(db: DrizzleDatabaseLike, kinds: readonly string[]): DrizzleDriver {
   if (kinds.some((kind) => kind.endsWith("Transaction"))) {
     throw unsupported("got a Drizzle transaction; pass the database itself (the store opens its own transactions).")
   }
   const driver = kinds.map((kind) => SUPPORTED_DRIVERS[kind]).find((entry) => entry !== undefined)
   if (!driver) {
-    throw unsupported(
-      `this Drizzle driver (${kinds[0] ?? "unknown"}) is not supported; use ${SUPPORTED_LIST}, ` +
-        "or pass an object implementing AccountStore.",
-    )
+    throw unsupported(`this Drizzle driver (${kinds[0] ?? "unknown"}) is not supported; use ${SUPPORTED_LIST}, or pass an object implementing AccountStore.`)
   }
-  if (driver.driver === "node-postgres" && isPgClient(db.$client)) {
+  const client = db.$client
+  if (driver === "node-postgres" && isPgClient(client)) {
     throw unsupported(
       "this Drizzle database runs on a single node-postgres Client, so concurrent transactions would share one connection; " +
-        "build it on a Pool instead: drizzle(new Pool({ connectionString })) or drizzle(connectionString).",
+        "build it on a Pool: drizzle(new Pool({ connectionString })) or drizzle(connectionString).",
     )
   }
+  if (driver === "mysql2" && typeof (client as { getConnection?: unknown } | undefined)?.getConnection !== "function") {
+    throw unsupported(
+      "this Drizzle database runs on a single mysql2 connection, so concurrent transactions would share it; " +
+        "build it on a pool: drizzle(mysql.createPool(url)) or drizzle(url).",
+    )
+  }
+  if (driver === "better-sqlite3" && (client as BetterSqliteLike | undefined)?.memory !== false) {
+    throw unsupported(
+      "this better-sqlite3 database is in memory, which no second connection can open, and the store needs one for its transactions; " +
+        "use a database file: drizzle(new Database('app.db')).",
+    )
+  }
+  return driver
+}
+
+/**
+ * An AccountStore over a Drizzle database and the `@auth/drizzle-adapter` tables (its defaults, or the
+ * app's own through `options`), on the database the db speaks:
+ * - PostgreSQL: `db.transaction(..., { isolationLevel: "read committed" })` opening with
+ *   `pg_advisory_xact_lock` on the key, the lock every PostgreSQL store of this library takes;
+ * - MySQL/MariaDB: the same, opening with a locking read of the key's rows; a first insert that loses a
+ *   race to the schema's primary key runs once more (databases/mysql.ts);
+ * - SQLite: `BEGIN IMMEDIATE` (the file's write lock), asked for again every few milliseconds until
+ *   `lockTimeoutMs`, one transaction at a time per process; better-sqlite3 on a connection of the
+ *   store's own to the same file, libsql through `db.transaction()` (its write transactions are
+ *   `BEGIN IMMEDIATE` on a connection of their own).
+ * Commits when `work` resolves; rolls back and rethrows the same error when it throws.
+ *
+ * Throws `UnsupportedDatabaseError` at construction for a db it cannot serve (another driver, a Drizzle
+ * transaction, a single connection where concurrent transactions need a pool, an in-memory SQLite
+ * database), saying what to pass instead.
+ */
+export function drizzleAccountStore(db: DrizzleDatabaseLike, options: DrizzleAccountStoreOptions = {}): AccountStore {
+  const name = "drizzle"
+  if (!isDrizzleDatabase(db)) throw unsupported("expected a Drizzle database (the value drizzle(...) returns).")
+  const kinds = entityKinds(db)
+  const database = databaseOfKinds(kinds)!
+  const driver = driverOf(db, kinds)
   const runnable = db as unknown as DrizzleRunnable
 
-  const accountsTable = resolveTable(db, options.accountsTable, "account", "accountsTable")
-  const usersTable = resolveTable(db, options.usersTable, "user", "usersTable")
-  checkAuthjsColumnNames(accountsTable, [...ACCOUNT_KEY_FIELDS, ...STANDARD_TOKEN_FIELDS], "accountsTable", ACCOUNT_KEY_FIELDS)
-  checkAuthjsColumnNames(usersTable, ["id"], "usersTable", ["id"])
-  for (const table of [accountsTable, usersTable]) {
-    for (const part of table.name.split(".")) checkIdentifier(part, "table name")
-  }
-
-  const tables: SqlTables = {
-    accounts: quoteTableName(accountsTable.name, "accounts table name"),
-    users: quoteTableName(usersTable.name, "users table name"),
+  const accountsTable = resolveTable(db, options.accountsTable, "account", "accountsTable", ACCOUNT_KEY_FIELDS)
+  const usersTable = resolveTable(db, options.usersTable, "user", "usersTable", ["id"])
+  const tables: SqlTables = sqlTables(database, {
+    accounts: accountsTable.name,
+    users: usersTable.name,
     store: name,
     origin: {
       accounts: { name: accountsTable.name, option: "drizzleAccountStore(db, { accountsTable })" },
       users: { name: usersTable.name, option: "drizzleAccountStore(db, { usersTable })" },
     },
-  }
+    accountColumns: accountsTable.columns ? Object.fromEntries(accountsTable.columns) : undefined,
+    userIdColumn: usersTable.columns?.get("id"),
+    tableLabels: { accounts: "accountsTable name", users: "usersTable name" },
+  })
   const lockTimeoutMs = checkLockTimeout(options.lockTimeoutMs, "drizzleAccountStore")
   // Every Auth.js field is written by name; a $defaultFn column among them is the caller's to fill.
   const written = new Set<string>([...ACCOUNT_KEY_FIELDS, ...STANDARD_TOKEN_FIELDS])
   const insertDefaults = (): Record<string, unknown> => clientDefaultsOf(accountsTable, written)
+
+  /** `work` under the key's lock, on a runner inside the transaction. */
+  async function underLock<T>(run: SqlRunner, key: AccountKey, timeout: number | undefined, work: (account: LockedAccount) => Promise<T>): Promise<T> {
+    const restore = await lockAccount(run, tables, key, timeout)
+    const scoped = scopedLockedAccount(sqlLockedAccount(run, tables, key, { defaults: insertDefaults }), "drizzleAccountStore")
+    try {
+      return await work(scoped.account)
+    } finally {
+      scoped.close()
+      await restore()
+    }
+  }
+
+  const oneAtATime = serialQueue()
+
+  /** libsql: `db.transaction()` begins IMMEDIATE on a connection of its own; SQLITE_BUSY there is asked again. */
+  function libsqlTransaction<T>(key: AccountKey, timeout: number | undefined, work: (account: LockedAccount) => Promise<T>): Promise<T> {
+    const deadline = Date.now() + (timeout ?? SQLITE_DEFAULT_LOCK_WAIT_MS)
+    return oneAtATime(() => {
+      // Only a BEGIN that found the file busy is asked again: once `work` ran, its outcome stands.
+      let entered = false
+      return untilNotBusy(
+        () =>
+          runnable.transaction(async (tx) => {
+            entered = true
+            return underLock(sessionRunner(driver, tx), key, timeout, work)
+          }),
+        deadline,
+        () => !entered,
+      )
+    })
+  }
+
+  // better-sqlite3: the store's own connection to the app's file, opened on first use.
+  let ownConnection: BetterSqliteLike | undefined
+  function connection(): BetterSqliteLike {
+    const appClient = db.$client as BetterSqliteLike
+    if (ownConnection?.open) return ownConnection
+    const Database = Object.getPrototypeOf(appClient).constructor as new (file: string, options: { timeout: number }) => BetterSqliteLike
+    // timeout 0: a busy file answers at once, and the store asks again from the event loop (untilNotBusy).
+    const opened = new Database(appClient.name, { timeout: 0 })
+    // Foreign keys are a per-connection setting: the store's connection enforces what the app's does.
+    opened.pragma(`foreign_keys = ${appClient.pragma("foreign_keys", { simple: true }) ? "ON" : "OFF"}`)
+    ownConnection = opened
+    return opened
+  }
+
+  function betterSqliteTransaction<T>(key: AccountKey, timeout: number | undefined, work: (account: LockedAccount) => Promise<T>): Promise<T> {
+    const deadline = Date.now() + (timeout ?? SQLITE_DEFAULT_LOCK_WAIT_MS)
+    return oneAtATime(async () => {
+      const own = connection()
+      const run = betterSqliteRunner(own)
+      await untilNotBusy(() => run(SQLITE_BEGIN_LOCKED, []), deadline)
+      let result: T
+      try {
+        result = await underLock(run, key, timeout, work)
+        // A COMMIT can find readers on the file (rollback journal): it is asked again like the lock.
+        await untilNotBusy(() => run("COMMIT", []), Math.max(deadline, Date.now() + SQLITE_DEFAULT_LOCK_WAIT_MS))
+      } catch (error) {
+        if (own.open) await run("ROLLBACK", []).catch(() => undefined)
+        throw error
+      }
+      return result
+    })
+  }
 
   return {
     name,
     // @auth/drizzle-adapter's linkAccount resolves to nothing, on every dialect.
     linkAccountResult: "nothing",
 
+    // async: a bad option must reject the returned promise, not throw synchronously.
     async withAccountLock<T>(key: AccountKey, work: (account: LockedAccount) => Promise<T>, lockOptions?: AccountLockOptions): Promise<T> {
       const timeout = lockTimeoutFor(lockOptions, lockTimeoutMs, "drizzleAccountStore")
-      return runnable.transaction(
-        async (tx) => {
-          const run = runnerOf(tx)
-          await takeAccountLock(run, key, timeout)
-          const scoped = scopedLockedAccount(sqlLockedAccount(run, tables, key, { defaults: insertDefaults }), "drizzleAccountStore")
-          try {
-            return await work(scoped.account)
-          } finally {
-            scoped.close()
-          }
-        },
-        { isolationLevel: "read committed" },
+      if (driver === "better-sqlite3") return betterSqliteTransaction(key, timeout, work)
+      if (driver === "libsql") return libsqlTransaction(key, timeout, work)
+      return retryFirstInsertRace(database, () =>
+        runnable.transaction((tx) => underLock(sessionRunner(driver, tx), key, timeout, work), { isolationLevel: "read committed" }),
       )
     },
 
     async findAccounts(userId: string, provider: string): Promise<StoredAccountRow[]> {
-      return sqlFindAccounts(runnerOf(runnable), tables, userId, provider)
+      return sqlFindAccounts(sessionRunner(driver, runnable), tables, userId, provider)
     },
 
     async scanAccounts(page: AccountScanPage): Promise<StoredAccountRow[]> {
-      return sqlScanAccounts(runnerOf(runnable), tables, page)
+      return sqlScanAccounts(sessionRunner(driver, runnable), tables, page)
     },
   }
 }
