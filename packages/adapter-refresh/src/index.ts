@@ -52,6 +52,7 @@ export {
 } from "./errors.js"
 export type { TokenSyncErrorCode, RefreshTokenErrorReason, ProviderFailureKind, TokenDecryptionFailure, WaitedFor } from "./errors.js"
 export type { RefreshOptions, GetAccessTokenParams, AccessTokenResult } from "./refresh/engine.js"
+export type { RefreshExpiringOptions, RefreshExpiringProgress } from "./refresh/background.js"
 export type { RefreshProviderConfig } from "./refresh/provider.js"
 export { getSessionAccessToken, sessionErrorOf } from "./refresh/session.js"
 export type { SessionAccessToken, SessionTokenError } from "./refresh/session.js"

@@ -3,6 +3,7 @@ import { resolveAccountStore, type TokenSyncDatabase } from "./detect-store.js"
 import { RefreshNotConfiguredError } from "./errors.js"
 import { checkTokenSyncOptions } from "./options.js"
 import { createRefreshEngine, type AccessTokenResult, type GetAccessTokenParams, type RefreshOptions } from "./refresh/engine.js"
+import { createBackgroundRefresher, type RefreshExpiringOptions, type RefreshExpiringProgress } from "./refresh/background.js"
 import type { AccountKey, AccountStore } from "./store.js"
 import type { AdapterAccount, AdapterUser, AuthjsAdapter, LinkableAccount, SignInEventMessage } from "./authjs-types.js"
 
@@ -41,6 +42,13 @@ export interface TokenSyncMethods {
    * `AmbiguousAccountError`, `RefreshLockTimeoutError`, `RefreshNotConfiguredError`, `AccountStoreError`.
    */
   getAccessToken(params: GetAccessTokenParams): Promise<AccessTokenResult>
+  /**
+   * Refreshes the tokens of every account that expires within `withinSeconds` (default 300), for jobs
+   * that call provider APIs for users who are offline. Safe to run from many workers at once and beside
+   * `getAccessToken`: an account is refreshed at most once per expiry. Requires the `refresh` option and
+   * a store with `scanAccounts` (all built-in stores). Resolves to the counts (see refresh/background.ts).
+   */
+  refreshExpiring(options?: RefreshExpiringOptions): Promise<RefreshExpiringProgress>
   /** The store in use, for look-ups and for the conformance kit. */
   accountStore: AccountStore
 }
@@ -75,6 +83,7 @@ export function withTokenSync<A extends AuthjsAdapter>(adapter: A, db: TokenSync
   const { refresh, ...syncOptions } = options
   const sync = createAccountSync(accountStore, { ...syncOptions, ...(refresh?.reauthColumn ? { reauthColumn: refresh.reauthColumn } : {}) })
   const engine = refresh ? createRefreshEngine(accountStore, sync, refresh, options.now) : undefined
+  const background = engine ? createBackgroundRefresher(accountStore, sync, engine, options.now) : undefined
   const base = passThroughMethods(adapter)
   // Called with the adapter as `this`: a class-based adapter's method may use its own fields.
   const baseGetUserByAccount = adapter.getUserByAccount?.bind(adapter)
@@ -121,6 +130,10 @@ export function withTokenSync<A extends AuthjsAdapter>(adapter: A, db: TokenSync
     async getAccessToken(params) {
       if (!engine) throw new RefreshNotConfiguredError(String(params?.provider), "withTokenSync was called without the refresh option")
       return engine.getAccessToken(params)
+    },
+    async refreshExpiring(options) {
+      if (!background) throw new RefreshNotConfiguredError("(all)", "withTokenSync was called without the refresh option")
+      return background(options)
     },
     accountStore,
   }

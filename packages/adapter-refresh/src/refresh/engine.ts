@@ -111,7 +111,21 @@ export interface AccessTokenResult {
 
 export interface RefreshEngine {
   getAccessToken(params: GetAccessTokenParams): Promise<AccessTokenResult>
+  /**
+   * For the background refresher: refreshes the account when, under its lock, the row still holds the
+   * tokens `seen` (what the caller read outside the lock); "unchanged-elsewhere" when it does not (another
+   * worker, a getAccessToken or a sign-in wrote it meanwhile: this expiry is handled). Failures throw
+   * like getAccessToken's; a lock not granted within `lockTimeoutMs` throws RefreshLockTimeoutError.
+   */
+  refreshIfUnchanged(key: AccountKey, userId: string, seen: TokenSet, lockTimeoutMs: number): Promise<"refreshed" | "unchanged-elsewhere">
+  /** The configured provider ids. */
+  readonly providerIds: readonly string[]
+  /** Whether the provider already refused the row's refresh token (mark column or this process's memory). */
+  knownRefused(key: AccountKey, tokens: TokenSet): boolean
 }
+
+/** When a locked refresh has nothing to do: the row is fresh (getAccessToken) or moved on (background). */
+type DoneCheck = (current: TokenSet, stored: StoredView) => boolean
 
 type Outcome = { ok: true; result: AccessTokenResult } | { ok: false; error: TokenSyncError }
 
@@ -199,10 +213,10 @@ export function createRefreshEngine(store: AccountStore, sync: AccountSync, opti
     isMarkedForReauth(tokens, reauthColumn) || (refused.has(id) && refused.get(id) === tokens.refresh_token)
 
   /** A store failure BEFORE the provider was called, as a typed error. */
-  function storeError(error: unknown, provider: string): unknown {
+  function storeError(error: unknown, provider: string, lockWaitMs: number = lockTimeoutMs): unknown {
     // The database gave up waiting for the lock (55P03, 1205, SQLITE_BUSY) while another caller held it.
-    if (error instanceof AccountStoreError && error.lockTimeout) return new RefreshLockTimeoutError(provider, lockTimeoutMs, "lock")
-    if (error instanceof StartTimeout) return new RefreshLockTimeoutError(provider, startBoundMs, "connection_or_lock")
+    if (error instanceof AccountStoreError && error.lockTimeout) return new RefreshLockTimeoutError(provider, lockWaitMs, "lock")
+    if (error instanceof StartTimeout) return new RefreshLockTimeoutError(provider, 2 * lockWaitMs, "connection_or_lock")
     if (error instanceof TokenSyncError) return error
     return new AccountStoreError(store.name, "a token refresh", error)
   }
@@ -230,9 +244,17 @@ export function createRefreshEngine(store: AccountStore, sync: AccountSync, opti
    * The refresh under the account lock. `issued` receives the tokens once the provider has answered, so
    * that a failed write or commit afterwards can keep them (see issued-tokens.ts).
    */
-  function lockedRefresh(key: AccountKey, userId: string, client: ProviderClient, onIssued: (entry: KeptTokens) => void): Promise<Outcome> {
+  function lockedRefresh(
+    key: AccountKey,
+    userId: string,
+    client: ProviderClient,
+    onIssued: (entry: KeptTokens) => void,
+    done: DoneCheck = (current) => freshTokens(current),
+    callLockOptions: typeof lockOptions = lockOptions,
+  ): Promise<Outcome> {
     const id = idOf(key)
-    return boundedStart(startBoundMs, () => new StartTimeout(), (begin) =>
+    const bound = 2 * callLockOptions.lockTimeoutMs
+    return boundedStart(bound, () => new StartTimeout(), (begin) =>
       sync.withStoredAccount(
         key,
         async (stored, locked): Promise<Outcome> => {
@@ -247,7 +269,7 @@ export function createRefreshEngine(store: AccountStore, sync: AccountSync, opti
           const current: TokenSet = entry ? mergeTokens(stored.tokens, entry.tokens).merged : stored.tokens
 
           // Another process (or a sign-in) refreshed while we waited for the lock.
-          if (freshTokens(current)) {
+          if (done(current, stored)) {
             return entry ? { ok: true, result: fromKept(key.provider, entry, false) } : success(sync.toAdapterAccount(stored), false)
           }
           if (knownRefused(id, current)) return { ok: false, error: new RefreshTokenError(key.provider, "marked") }
@@ -283,22 +305,29 @@ export function createRefreshEngine(store: AccountStore, sync: AccountSync, opti
           }
           return success(account, true, reading.dropped.length ? { droppedFields: reading.dropped } : {})
         },
-        lockOptions,
+        callLockOptions,
         userId,
       ),
     )
   }
 
   /** Refresh (or re-check) under the lock, within a refresh slot; keeps issued tokens a write refused. */
-  async function refresh(key: AccountKey, userId: string, client: ProviderClient, depth = 0): Promise<AccessTokenResult> {
+  async function refresh(
+    key: AccountKey,
+    userId: string,
+    client: ProviderClient,
+    depth = 0,
+    done?: DoneCheck,
+    callLockOptions: typeof lockOptions = lockOptions,
+  ): Promise<AccessTokenResult> {
     const id = idOf(key)
     let issued: KeptTokens | undefined
     let outcome: Outcome
     try {
-      outcome = await slots.run(queueTimeoutMs, () => lockedRefresh(key, userId, client, (entry) => (issued = entry)))
+      outcome = await slots.run(queueTimeoutMs, () => lockedRefresh(key, userId, client, (entry) => (issued = entry), done, callLockOptions))
     } catch (error) {
       if (error instanceof SlotWaitTimeout) throw new RefreshLockTimeoutError(key.provider, queueTimeoutMs, "refresh_slot")
-      if (!issued) throw storeError(error, key.provider)
+      if (!issued) throw storeError(error, key.provider, callLockOptions.lockTimeoutMs)
       // The write (or the commit) failed after the provider issued new tokens: keep them, retry a little.
       const entry: KeptTokens = issued
       kept.keep(id, entry)
@@ -397,5 +426,19 @@ export function createRefreshEngine(store: AccountStore, sync: AccountSync, opti
     return flights.run(id, () => slowPath(key, userId, client))
   }
 
-  return { getAccessToken: observed }
+  return {
+    getAccessToken: observed,
+    providerIds: [...clients.keys()],
+    knownRefused: (key, tokens) => knownRefused(idOf(key), tokens),
+    async refreshIfUnchanged(key, userId, seen, tryLockMs) {
+      const client = clients.get(key.provider)
+      if (!client) throw new RefreshNotConfiguredError(key.provider, "it is not in refresh.providers")
+      const seenVersion = versionOf(seen)
+      // One flight per account per process, shared with getAccessToken's: the two never race in-process.
+      const result = await flights.run(idOf(key), () =>
+        refresh(key, userId, client, 0, (_current, stored) => !sameVersion(seenVersion, stored.tokens), { ...lockOptions, lockTimeoutMs: tryLockMs }),
+      )
+      return result.refreshed ? "refreshed" : "unchanged-elsewhere"
+    },
+  }
 }

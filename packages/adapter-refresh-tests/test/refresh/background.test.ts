@@ -1,0 +1,90 @@
+/**
+ * refreshExpiring across OS processes against the real rotating provider (a consumed refresh token fails
+ * with invalid_grant and revokes the grant) and real PostgreSQL: three background workers and one process
+ * of getAccessToken callers, released together on twelve due accounts, refresh each exactly once.
+ */
+import { describe, expect, test } from "@jest/globals"
+import { dirname, join } from "node:path"
+import { fileURLToPath } from "node:url"
+import { InvalidOptionsError } from "authjs-adapter-refresh"
+import { Browser } from "../../src/harness/browser.js"
+import type { TestDatabase } from "../../src/harness/postgres.js"
+import { runBarrierWorkers } from "../../src/kit/barrier-workers.js"
+import type { BackgroundOutcome, BackgroundWorkerConfig } from "../../src/refresh-bench/background-worker.js"
+import type { RefreshScenario } from "../../src/refresh-bench/scenario.js"
+import { useRefreshScenario } from "./scenario-hooks.js"
+
+const workerFile = join(dirname(fileURLToPath(import.meta.url)), "../../src/refresh-bench/background-worker.ts")
+const ACCOUNTS = 12
+// Tokens live 30 s; the window is 25 s: due 5 s after issue, and a refreshed token is not due again.
+const TTL = 30
+const WITHIN = 25
+
+describe("refreshExpiring: many workers, many processes, beside getAccessToken", () => {
+  let db: TestDatabase
+  let s: RefreshScenario
+  useRefreshScenario("background_refresh", { flavour: "pg", login: "bg-0", skewSeconds: 0, provider: { accessTokenTtl: TTL } }, (started) => {
+    ;({ db, s } = started)
+  })
+
+  test(`3 background workers + 1 process of getAccessToken on ${ACCOUNTS} due accounts: one refresh grant each, grants alive, stored tokens the newest`, async () => {
+    const accounts = [{ userId: s.userId, providerAccountId: s.key.providerAccountId }]
+    for (let i = 1; i < ACCOUNTS; i++) {
+      const login = `bg-${i}`
+      const result = await s.app.signIn(new Browser(), { login })
+      expect(result.ok).toBe(true)
+      const [row] = await s.fixture.accountRows({ provider: s.key.provider, providerAccountId: login })
+      accounts.push({ userId: String(row!.userId), providerAccountId: login })
+    }
+    // Wait until the last account is due (expires within WITHIN seconds).
+    const expiries = await Promise.all(accounts.map(async (a) => Number((await s.fixture.accountRows({ provider: s.key.provider, providerAccountId: a.providerAccountId }))[0]!.expires_at)))
+    const dueAt = Math.max(...expiries) * 1000 - WITHIN * 1000 + 200
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, dueAt - Date.now())))
+
+    const grantsBefore = s.op.stats.refreshGrants
+    const base = { flavour: "pg" as const, databaseUrl: db.url, provider: s.provider, withinSeconds: WITHIN, accounts }
+    const configs: BackgroundWorkerConfig[] = [
+      { ...base, mode: "background" },
+      { ...base, mode: "background" },
+      { ...base, mode: "background" },
+      { ...base, mode: "access-token" },
+    ]
+    const run = await runBarrierWorkers<BackgroundOutcome>(workerFile, configs, { timeoutMs: 120_000 })
+    const outcomes = run.processes.flatMap((p) => p.outcomes)
+    expect(outcomes.filter((o) => !o.ok)).toEqual([])
+
+    expect(s.op.stats.refreshGrants - grantsBefore).toBe(ACCOUNTS)
+    expect(s.op.stats.refreshErrors).toEqual([])
+    expect(s.op.stats.grantsRevoked).toBe(0)
+    const progress = outcomes.flatMap((o) => (o.progress ? [o.progress] : []))
+    expect(progress).toHaveLength(3)
+    // Every due account was handled by someone: refreshed by a worker or by getAccessToken, skipped as
+    // busy or unchanged by the others; no failures, no dead grants.
+    for (const p of progress) {
+      expect(p).toMatchObject({ failed: 0, deadGrants: 0, coolingDown: 0 })
+      expect(p.scanned).toBeGreaterThanOrEqual(ACCOUNTS)
+    }
+    const byWorkers = progress.reduce((sum, p) => sum + p.refreshed, 0)
+    expect(byWorkers).toBeLessThanOrEqual(ACCOUNTS)
+
+    // Each account's stored tokens are the last the provider issued for it, and they work.
+    for (const account of accounts) {
+      const [row] = await s.fixture.accountRows({ provider: s.key.provider, providerAccountId: account.providerAccountId })
+      const issued = s.op.issued.filter((t) => t.accountId === account.providerAccountId)
+      expect(row!.access_token).toBe(issued.filter((t) => t.kind === "access_token").at(-1)?.value)
+      expect(row!.refresh_token).toBe(issued.filter((t) => t.kind === "refresh_token").at(-1)?.value)
+      expect((await s.op.userinfo(String(row!.access_token))).status).toBe(200)
+    }
+
+    // Right after, nothing is due: a second pass refreshes nothing.
+    const again = await s.adapter.refreshExpiring({ withinSeconds: WITHIN })
+    expect(again).toMatchObject({ due: 0, refreshed: 0 })
+    expect(s.op.stats.refreshGrants - grantsBefore).toBe(ACCOUNTS)
+  }, 180_000)
+
+  test("bad options are refused before anything is read", async () => {
+    await expect(s.adapter.refreshExpiring({ batchSize: 0 })).rejects.toBeInstanceOf(InvalidOptionsError)
+    await expect(s.adapter.refreshExpiring({ withinSeconds: -1 })).rejects.toBeInstanceOf(InvalidOptionsError)
+    await expect(s.adapter.refreshExpiring({ concurrency: Number.NaN })).rejects.toBeInstanceOf(InvalidOptionsError)
+  })
+})

@@ -1,0 +1,143 @@
+/**
+ * `refreshExpiring`: refreshes, ahead of their expiry, the tokens of accounts nobody is asking for right
+ * now (jobs that call provider APIs for offline users). Any number of workers, in any number of processes
+ * and machines, may run it at once, beside `getAccessToken`:
+ *
+ * - it pages the table by key (`AccountStore.scanAccounts`) and, for each account due, takes the
+ *   account's lock with a short wait (`tryLockMs`): an account another worker holds is skipped, not
+ *   waited for (the try-lock of every database: lock_timeout, innodb_lock_wait_timeout, busy timeout);
+ * - under the lock it refreshes only if the row still holds the tokens the scan read: when another
+ *   worker, a `getAccessToken` or a sign-in wrote it meanwhile, that expiry is handled, so no account is
+ *   refreshed twice for one expiry (the same guarantee as `getAccessToken`'s, by the same lock);
+ * - a transient failure puts the account in a cool-down (this process) instead of retrying it at once;
+ *   a refused refresh token is marked by the engine (the reauth column, else this process's memory) and
+ *   skipped afterwards.
+ */
+import type { AccountSync } from "../account-sync.js"
+import { InvalidOptionsError, RefreshLockTimeoutError, RefreshNotConfiguredError, RefreshTokenError } from "../errors.js"
+import { isExpiring } from "../policy/expiry.js"
+import type { AccountKey, AccountStore, StoredAccountRow } from "../store.js"
+import type { RefreshEngine } from "./engine.js"
+
+export interface RefreshExpiringOptions {
+  /** Refresh tokens that expire within this many seconds (or have expired). Default 300. */
+  withinSeconds?: number
+  /** Account keys read per page. Default 100. */
+  batchSize?: number
+  /** Accounts refreshed at once by this call (also capped by `refresh.maxConcurrentRefreshes`). Default 4. */
+  concurrency?: number
+  /** Longest wait for an account's lock, ms; an account another worker holds is skipped. Default 50. */
+  tryLockMs?: number
+  /** After a failure other than a refused refresh token, skip the account in this process for this long. Default 60. */
+  cooldownSeconds?: number
+  /** Called after each page. */
+  onProgress?(progress: RefreshExpiringProgress): void
+  /** Stops after the accounts in flight when aborted. */
+  signal?: AbortSignal
+}
+
+/** Counts so far (the final ones are the result). */
+export interface RefreshExpiringProgress {
+  /** Account rows read. */
+  scanned: number
+  /** Rows due (expiring within the window, with a refresh token, of a configured provider, not known dead). */
+  due: number
+  /** Refreshed by this call. */
+  refreshed: number
+  /** Written by someone else between the scan and the lock: nothing to do. */
+  unchangedElsewhere: number
+  /** Locked by another worker: skipped. */
+  busy: number
+  /** Skipped: in a cool-down after an earlier failure in this process. */
+  coolingDown: number
+  /** The provider refused the refresh token (now marked: the user must sign in again). */
+  deadGrants: number
+  /** Other failures (provider unavailable, store errors): each starts a cool-down. */
+  failed: number
+  /** The last key read, to resume from with a later call's own paging (informational). */
+  lastKey: AccountKey | undefined
+}
+
+const positive = (value: number | undefined, fallback: number, name: string, allowZero = false): number => {
+  if (value === undefined) return fallback
+  if (!Number.isFinite(value) || value < 0 || (!allowZero && value === 0)) {
+    throw new InvalidOptionsError(name, `refreshExpiring: ${name} must be a ${allowZero ? "non-negative" : "positive"} number.`)
+  }
+  return value
+}
+
+export function createBackgroundRefresher(store: AccountStore, sync: AccountSync, engine: RefreshEngine, now: () => number = Date.now) {
+  /** key -> until (ms): accounts that failed recently in this process. */
+  const cooldowns = new Map<string, number>()
+  const idOf = (key: AccountKey): string => `${key.provider}\u001f${key.providerAccountId}`
+
+  return async function refreshExpiring(options: RefreshExpiringOptions = {}): Promise<RefreshExpiringProgress> {
+    const withinSeconds = positive(options.withinSeconds, 300, "withinSeconds", true)
+    const batchSize = Math.floor(positive(options.batchSize, 100, "batchSize"))
+    const concurrency = Math.floor(positive(options.concurrency, 4, "concurrency"))
+    const tryLockMs = Math.ceil(positive(options.tryLockMs, 50, "tryLockMs"))
+    const cooldownMs = positive(options.cooldownSeconds, 60, "cooldownSeconds", true) * 1000
+    if (!store.scanAccounts) throw new RefreshNotConfiguredError("(all)", `the ${store.name} account store has no scanAccounts, which refreshExpiring pages with`)
+    const providers = new Set(engine.providerIds)
+    const progress: RefreshExpiringProgress = { scanned: 0, due: 0, refreshed: 0, unchangedElsewhere: 0, busy: 0, coolingDown: 0, deadGrants: 0, failed: 0, lastKey: undefined }
+
+    const refreshOne = async (row: StoredAccountRow): Promise<void> => {
+      const key = { provider: row.provider, providerAccountId: row.providerAccountId }
+      try {
+        const view = await sync.viewOf(row)
+        const outcome = await engine.refreshIfUnchanged(key, row.userId, view.tokens, tryLockMs)
+        if (outcome === "refreshed") progress.refreshed++
+        else progress.unchangedElsewhere++
+      } catch (error) {
+        if (error instanceof RefreshLockTimeoutError) {
+          progress.busy++
+        } else if (error instanceof RefreshTokenError) {
+          progress.deadGrants++
+        } else {
+          // Provider unavailable, store errors, undecryptable rows: counted, and not retried for a while.
+          progress.failed++
+          cooldowns.set(idOf(key), now() + cooldownMs)
+        }
+      }
+    }
+
+    let after: AccountKey | undefined
+    for (;;) {
+      if (options.signal?.aborted) break
+      const rows = await store.scanAccounts({ ...(after ? { after } : {}), limit: batchSize })
+      if (rows.length === 0) break
+      progress.scanned += rows.length
+      const due: StoredAccountRow[] = []
+      for (const row of rows) {
+        if (!providers.has(row.provider)) continue
+        const key = { provider: row.provider, providerAccountId: row.providerAccountId }
+        const until = cooldowns.get(idOf(key))
+        // Decrypted only to judge the expiry and the mark; an undecryptable row is left to getAccessToken's error.
+        const tokens = await sync.viewOf(row).then((view) => view.tokens, () => undefined)
+        if (!tokens || typeof tokens.refresh_token !== "string" || tokens.refresh_token === "") continue
+        if (!isExpiring(tokens.expires_at as number | null, now(), withinSeconds)) continue
+        if (engine.knownRefused(key, tokens)) continue
+        progress.due++
+        if (until !== undefined && until > now()) {
+          progress.coolingDown++
+          continue
+        }
+        cooldowns.delete(idOf(key))
+        due.push(row)
+      }
+      // A small pool: at most `concurrency` accounts of this page at once.
+      let next = 0
+      await Promise.all(
+        Array.from({ length: Math.min(concurrency, due.length) }, async () => {
+          while (next < due.length && !options.signal?.aborted) await refreshOne(due[next++]!)
+        }),
+      )
+      const last = rows[rows.length - 1]!
+      after = { provider: last.provider, providerAccountId: last.providerAccountId }
+      progress.lastKey = after
+      options.onProgress?.({ ...progress })
+      if (rows.length < batchSize) break
+    }
+    return progress
+  }
+}
