@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 /**
- * Generates the Prisma 7 client of prisma/schema.prisma into generated/prisma, offline.
+ * Generates the Prisma 7 clients of the test schemas, offline: prisma/schema.prisma (PostgreSQL) into
+ * generated/prisma, prisma/schema.mysql.prisma into generated/prisma-mysql and prisma/schema.sqlite.prisma
+ * into generated/prisma-sqlite.
  *
  * Every Prisma CLI command first makes sure its schema engine binary is on disk and otherwise downloads
  * it from binaries.prisma.sh, even `generate`, which never runs it (the `prisma-client` generator and the
@@ -9,7 +11,7 @@
  * the network unreachable.
  *
  * Idempotent and fast: when the schema, this script and the installed Prisma version are unchanged since
- * the last successful run (recorded in generated/prisma/.generate-stamp), it does nothing.
+ * the last successful run (recorded in each output folder's .generate-stamp), it skips that schema.
  * `--force` regenerates anyway.
  *
  * Usage: node scripts/prisma-generate.mjs [--force]
@@ -23,29 +25,19 @@ import path from "node:path"
 import { fileURLToPath } from "node:url"
 
 const packageDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
-const schemaPath = path.join(packageDir, "prisma", "schema.prisma")
-const outputDir = path.join(packageDir, "generated", "prisma")
-const stampPath = path.join(outputDir, ".generate-stamp")
+/** Each test schema and the folder its generator writes to (the schema's `output`). */
+const schemas = [
+  { schema: "schema.prisma", output: "prisma" },
+  { schema: "schema.mysql.prisma", output: "prisma-mysql" },
+  { schema: "schema.sqlite.prisma", output: "prisma-sqlite" },
+]
 
 const require = createRequire(path.join(packageDir, "package.json"))
 const prismaPackageJson = require.resolve("prisma/package.json")
 const prismaVersion = JSON.parse(readFileSync(prismaPackageJson, "utf8")).version
 const prismaCli = path.join(path.dirname(prismaPackageJson), "build", "index.js")
 
-const stamp = createHash("sha256")
-  .update(`prisma ${prismaVersion}\n`)
-  .update(readFileSync(schemaPath))
-  .update(readFileSync(fileURLToPath(import.meta.url)))
-  .digest("hex")
-
 const force = process.argv.includes("--force")
-const upToDate =
-  !force && existsSync(path.join(outputDir, "client.ts")) && existsSync(stampPath) && readFileSync(stampPath, "utf8").trim() === stamp
-if (upToDate) {
-  console.log(`[prisma-generate] generated/prisma is up to date (Prisma ${prismaVersion}); nothing to do.`)
-  process.exit(0)
-}
-
 const env = { ...process.env }
 // Any existing file will do: `generate` only checks that the schema engine is present, it never runs it.
 if (!env.PRISMA_SCHEMA_ENGINE_BINARY || !existsSync(env.PRISMA_SCHEMA_ENGINE_BINARY)) {
@@ -54,16 +46,32 @@ if (!env.PRISMA_SCHEMA_ENGINE_BINARY || !existsSync(env.PRISMA_SCHEMA_ENGINE_BIN
 env.CHECKPOINT_DISABLE = "1" // no update check / telemetry request
 env.PRISMA_HIDE_UPDATE_MESSAGE = "1"
 
-const started = performance.now()
-const result = spawnSync(process.execPath, [prismaCli, "generate", "--schema", schemaPath, "--no-hints"], {
-  cwd: packageDir,
-  env,
-  stdio: "inherit",
-})
-if (result.error) throw result.error
-if (result.status !== 0) {
-  console.error(`[prisma-generate] prisma generate failed (exit ${result.status ?? result.signal}).`)
-  process.exit(result.status ?? 1)
+for (const { schema, output } of schemas) {
+  const schemaPath = path.join(packageDir, "prisma", schema)
+  const outputDir = path.join(packageDir, "generated", output)
+  const stampPath = path.join(outputDir, ".generate-stamp")
+  const stamp = createHash("sha256")
+    .update(`prisma ${prismaVersion}\n`)
+    .update(readFileSync(schemaPath))
+    .update(readFileSync(fileURLToPath(import.meta.url)))
+    .digest("hex")
+  const upToDate =
+    !force && existsSync(path.join(outputDir, "client.ts")) && existsSync(stampPath) && readFileSync(stampPath, "utf8").trim() === stamp
+  if (upToDate) {
+    console.log(`[prisma-generate] generated/${output} is up to date (Prisma ${prismaVersion}); nothing to do.`)
+    continue
+  }
+  const started = performance.now()
+  const result = spawnSync(process.execPath, [prismaCli, "generate", "--schema", schemaPath, "--no-hints"], {
+    cwd: packageDir,
+    env,
+    stdio: "inherit",
+  })
+  if (result.error) throw result.error
+  if (result.status !== 0) {
+    console.error(`[prisma-generate] prisma generate --schema prisma/${schema} failed (exit ${result.status ?? result.signal}).`)
+    process.exit(result.status ?? 1)
+  }
+  writeFileSync(stampPath, `${stamp}\n`)
+  console.log(`[prisma-generate] generated/${output} in ${((performance.now() - started) / 1000).toFixed(2)} s (Prisma ${prismaVersion}).`)
 }
-writeFileSync(stampPath, `${stamp}\n`)
-console.log(`[prisma-generate] generated/prisma in ${((performance.now() - started) / 1000).toFixed(2)} s (Prisma ${prismaVersion}).`)

@@ -1,5 +1,5 @@
 /**
- * AccountStore for a Prisma Client on PostgreSQL, matching the schema documented for
+ * AccountStore for a Prisma Client on PostgreSQL, MySQL/MariaDB or SQLite, matching the schemas documented for
  * `@auth/prisma-adapter`: models `Account` (with `@@id([provider, providerAccountId])`, compound key
  * name `provider_providerAccountId`) and `User`, reached through the client's `account` and `user`
  * delegates like the adapter does. Going through the delegates, rather than SQL, keeps `@map` /
@@ -20,7 +20,7 @@ import {
   type StoredAccountRow,
   type UserId,
 } from "../store.js"
-import { AccountSchemaError, TOKEN_COLUMN_HINT } from "../errors.js"
+import { AccountSchemaError, InvalidOptionsError, TOKEN_COLUMN_HINT, UnsupportedDatabaseError } from "../errors.js"
 import { ADVISORY_LOCK_KEY_SQL } from "../databases/postgres.js"
 import { checkIdentifier, checkMilliseconds, checkPageLimit, checkTokenColumn, definedEntries, ownerOf, scopedLockedAccount, toStoredAccountRow } from "../store-support.js"
 
@@ -38,7 +38,11 @@ export interface PrismaRawClientLike {
 export interface PrismaTransactionOptionsLike {
   maxWait?: number
   timeout?: number
-  isolationLevel?: "ReadCommitted"
+  /**
+   * "ReadCommitted" is passed where the database has it (PostgreSQL, MySQL); Prisma's SQLite adapters
+   * refuse every level but their own ("Serializable", which the SQLite client's types allow only).
+   */
+  isolationLevel?: "ReadCommitted" | "Serializable"
 }
 
 /**
@@ -66,7 +70,16 @@ interface UserDelegateLike {
   findFirst(args: { where: Record<string, unknown>; select: Record<string, true> }): PromiseLike<unknown>
 }
 
+/** The databases this store can lock accounts on. */
+export type PrismaDatabase = "postgres" | "mysql" | "sqlite"
+
 export interface PrismaAccountStoreOptions {
+  /**
+   * The database the client talks to. Default: read from the client (the provider of the schema it was
+   * generated from, which Prisma checks against the driver adapter's). Set it when that cannot be read
+   * (a client wrapped in something else); `"mysql"` covers MariaDB.
+   */
+  database?: PrismaDatabase
   /**
    * Name of the client property of the account model's delegate: the model name with a lower-case first
    * letter (model `Account` -> `"account"`, as `@auth/prisma-adapter` uses). Default `"account"`.
@@ -83,9 +96,12 @@ export interface PrismaAccountStoreOptions {
   /** How long to wait for a connection to start the transaction, in milliseconds. Default 5 000. */
   maxWaitMs?: number
   /**
-   * Upper bound, in milliseconds, on how long to wait for the account's lock (and any other lock inside
-   * the transaction), via `SET LOCAL lock_timeout`: a waiter then fails fast with SQLSTATE 55P03 instead
-   * of at the transaction timeout. Default: no bound beyond `transactionTimeoutMs`.
+   * Upper bound, in milliseconds, on how long to wait for the account's lock: a waiter then fails fast
+   * instead of at the transaction timeout. PostgreSQL: `SET LOCAL lock_timeout` (SQLSTATE 55P03, and it
+   * bounds every other lock in the transaction too); MySQL/MariaDB: the session's `innodb_lock_wait_timeout`
+   * while the lock is taken, rounded up to whole seconds (error 1205); SQLite: the connection's busy timeout
+   * while the lock is taken (SQLITE_BUSY). Default: no bound beyond `transactionTimeoutMs` (PostgreSQL),
+   * the server's `innodb_lock_wait_timeout` (MySQL), the driver's busy timeout (SQLite).
    */
   lockTimeoutMs?: number
 }
@@ -99,6 +115,39 @@ export function isPrismaClient(value: unknown): value is PrismaClientLike {
   if (typeof value !== "object" || value === null) return false
   const record = value as Record<string, unknown>
   return ["$transaction", "$executeRawUnsafe", "$queryRawUnsafe"].every((name) => typeof record[name] === "function")
+}
+
+/**
+ * The database a Prisma Client talks to, read structurally (no Prisma import): every Prisma Client since
+ * 2.x keeps the provider of the schema it was generated from as `_activeProvider` ("postgresql",
+ * "cockroachdb", "mysql", "sqlite", "sqlserver", "mongodb"), also through `$extends`, and Prisma 7 refuses
+ * a driver adapter whose `provider` differs from it. Prisma 7's `_engineConfig.adapter.provider`
+ * ("postgres", "mysql", "sqlite") is the second source. `undefined` when neither can be read.
+ */
+export function prismaProviderOf(prisma: object): string | undefined {
+  const record = prisma as { _activeProvider?: unknown; _engineConfig?: { adapter?: { provider?: unknown } } }
+  const provider = record._activeProvider ?? record._engineConfig?.adapter?.provider
+  return typeof provider === "string" ? provider : undefined
+}
+
+const DATABASE_OF_PROVIDER: Record<string, PrismaDatabase> = { postgresql: "postgres", postgres: "postgres", mysql: "mysql", sqlite: "sqlite" }
+const DATABASES: readonly PrismaDatabase[] = ["postgres", "mysql", "sqlite"]
+
+function prismaDatabase(prisma: object, option: PrismaDatabase | undefined): PrismaDatabase {
+  if (option !== undefined) {
+    if (!DATABASES.includes(option)) {
+      throw new InvalidOptionsError("database", `prismaAccountStore(prisma, { database }): database must be one of ${DATABASES.map((d) => `"${d}"`).join(", ")}.`)
+    }
+    return option
+  }
+  const provider = prismaProviderOf(prisma)
+  const database = provider === undefined ? undefined : DATABASE_OF_PROVIDER[provider]
+  if (database !== undefined) return database
+  throw new UnsupportedDatabaseError(
+    provider === undefined
+      ? `prismaAccountStore(prisma): cannot tell which database this Prisma Client talks to (it has no _activeProvider); pass { database: "postgres" | "mysql" | "sqlite" }, e.g. withTokenSync(adapter, prismaAccountStore(prisma, { database: "mysql" })).`
+      : `prismaAccountStore(prisma): the Prisma Client's provider is "${provider}"; this store locks accounts on PostgreSQL, MySQL/MariaDB and SQLite only. Pass { database } only if the client really talks to one of them, or pass your own AccountStore.`,
+  )
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -169,11 +218,84 @@ const positiveInteger = (value: number | undefined, fallback: number | undefined
   checkMilliseconds(value, fallback, "prismaAccountStore", option)
 
 /**
- * An AccountStore over a Prisma Client and the `@auth/prisma-adapter` PostgreSQL schema.
+ * How the account's lock is taken in the interactive transaction, per database: the first statements
+ * of the transaction, before `work` runs. `accounts` is the transaction's account delegate.
+ */
+interface PrismaAccountLock {
+  /** Prisma's SQLite adapters refuse any isolation level but their own (SERIALIZABLE). */
+  readonly readCommitted: boolean
+  take(tx: PrismaRawClientLike, accounts: AccountDelegateLike, key: AccountKey, lockTimeoutMs: number | undefined): Promise<void>
+  /** Whether a failed attempt is retried once: a concurrent first insert of the key (no row to lock yet). */
+  readonly retryInsertConflict: boolean
+}
+
+/** Runs `body` with a connection setting changed, restoring the value read before (best effort). */
+async function withSetting(tx: PrismaRawClientLike, read: string, set: (value: string) => string, value: string | undefined, body: () => Promise<void>): Promise<void> {
+  if (value === undefined) return body()
+  const [before] = await tx.$queryRawUnsafe<Record<string, unknown>[]>(read)
+  const previous = before === undefined ? undefined : Object.values(before)[0]
+  await tx.$executeRawUnsafe(set(value))
+  try {
+    await body()
+  } finally {
+    if (previous !== undefined && previous !== null) await tx.$executeRawUnsafe(set(String(previous)))
+  }
+}
+
+const PRISMA_ACCOUNT_LOCKS: Record<PrismaDatabase, PrismaAccountLock> = {
+  // The transaction-scoped advisory lock on the hashed key that every store of this library takes.
+  postgres: {
+    readCommitted: true,
+    retryInsertConflict: false,
+    async take(tx, _accounts, key, lockTimeoutMs) {
+      if (lockTimeoutMs !== undefined) await tx.$executeRawUnsafe("SELECT set_config('lock_timeout', $1, true)", `${lockTimeoutMs}ms`)
+      // $executeRaw, not $queryRaw: pg_advisory_xact_lock returns void, which Prisma cannot deserialize.
+      await tx.$executeRawUnsafe(`SELECT pg_advisory_xact_lock(${ADVISORY_LOCK_KEY_SQL})`, key.provider, key.providerAccountId)
+    },
+  },
+  // InnoDB's exclusive row lock on the key's row, held to COMMIT/ROLLBACK: an UPDATE on the primary key
+  // (provider, providerAccountId) through the delegate, so @@map names keep working (GET_LOCK would be
+  // session-scoped and outlive the transaction on a pooled connection). It sets `provider` to itself;
+  // Prisma adds `@updatedAt`, so the lock moves `updatedAt`. A key with no row yet locks nothing: the
+  // primary key makes the loser of a concurrent first insert fail with P2002, and the transaction is
+  // retried once, when this UPDATE finds and waits for the winner's row.
+  mysql: {
+    readCommitted: true,
+    retryInsertConflict: true,
+    async take(tx, accounts, key, lockTimeoutMs) {
+      // innodb_lock_wait_timeout is whole seconds and per session: set for the lock, then put back.
+      const seconds = lockTimeoutMs === undefined ? undefined : String(Math.ceil(lockTimeoutMs / 1000))
+      await withSetting(tx, "SELECT @@SESSION.innodb_lock_wait_timeout AS v", (v) => `SET SESSION innodb_lock_wait_timeout = ${Number(v)}`, seconds, async () => {
+        await accounts.updateMany({ where: { provider: key.provider, providerAccountId: key.providerAccountId }, data: { provider: key.provider } })
+      })
+    },
+  },
+  // SQLite has one writer per database file. Prisma begins with a plain (deferred) BEGIN; a first
+  // statement that writes takes the write lock at once, waiting up to the busy timeout, so the holder
+  // never has to upgrade a read lock later (which fails with SQLITE_BUSY without waiting). An UPDATE
+  // whose WHERE matches no row is such a write and changes nothing (checked with two connections on one
+  // file, rollback journal and WAL, in the store suite).
+  sqlite: {
+    readCommitted: false,
+    retryInsertConflict: false,
+    async take(tx, accounts, key, lockTimeoutMs) {
+      await withSetting(tx, "PRAGMA busy_timeout", (v) => `PRAGMA busy_timeout = ${Number(v)}`, lockTimeoutMs === undefined ? undefined : String(lockTimeoutMs), async () => {
+        await accounts.updateMany({ where: { provider: key.provider, NOT: { provider: key.provider } }, data: { provider: key.provider } })
+      })
+    },
+  },
+}
+
+/** Prisma's "unique constraint failed" (a duplicate primary key on insert). */
+const isUniqueViolation = (error: unknown): boolean => typeof error === "object" && error !== null && (error as { code?: unknown }).code === "P2002"
+
+/**
+ * An AccountStore over a Prisma Client and the `@auth/prisma-adapter` schema of its database.
  *
- * `withAccountLock` runs `work` in an interactive `$transaction` at READ COMMITTED (each statement after
- * the lock sees what the previous holder committed) that first takes `pg_advisory_xact_lock` on the key.
- * Prisma commits when `work` resolves and rolls back when it throws; the same error is rethrown.
+ * `withAccountLock` runs `work` in an interactive `$transaction` (READ COMMITTED on PostgreSQL and MySQL:
+ * each statement after the lock sees what the previous holder committed) whose first statements take
+ * the account's lock (PRISMA_ACCOUNT_LOCKS). Prisma commits when `work` resolves and rolls back when it
+ * throws; the same error is rethrown.
  */
 export function prismaAccountStore(prisma: PrismaClientLike, options: PrismaAccountStoreOptions = {}): AccountStore {
   const name = "prisma"
@@ -185,8 +307,9 @@ export function prismaAccountStore(prisma: PrismaClientLike, options: PrismaAcco
   // Fail at construction, not at the first sign-in, when the delegates are not there.
   delegate<AccountDelegateLike>(prisma, accountModel, ACCOUNT_METHODS, "accountModel")
   delegate<UserDelegateLike>(prisma, userModel, USER_METHODS, "userModel")
+  const lock = PRISMA_ACCOUNT_LOCKS[prismaDatabase(prisma, options.database)]
   const transactionOptions: PrismaTransactionOptionsLike = {
-    isolationLevel: "ReadCommitted",
+    ...(lock.readCommitted ? { isolationLevel: "ReadCommitted" as const } : {}),
     timeout: positiveInteger(options.transactionTimeoutMs, 10_000, "transactionTimeoutMs"),
     maxWait: positiveInteger(options.maxWaitMs, 5_000, "maxWaitMs"),
   }
@@ -208,14 +331,11 @@ export function prismaAccountStore(prisma: PrismaClientLike, options: PrismaAcco
         ...(lockOptions?.lockTimeoutMs !== undefined ? { maxWait: Math.max(transactionOptions.maxWait ?? 0, lockOptions.lockTimeoutMs) } : {}),
         ...(callTimeout !== undefined ? { timeout: callTimeout } : {}),
       }
-      return prisma.$transaction(async (tx) => {
-        if (lockTimeout !== undefined) {
-          await tx.$executeRawUnsafe("SELECT set_config('lock_timeout', $1, true)", `${lockTimeout}ms`)
-        }
-        // $executeRaw, not $queryRaw: pg_advisory_xact_lock returns void, which Prisma cannot deserialize.
-        await tx.$executeRawUnsafe(`SELECT pg_advisory_xact_lock(${ADVISORY_LOCK_KEY_SQL})`, key.provider, key.providerAccountId)
-
+      let insertConflict = false
+      const attempt = () => prisma.$transaction(async (tx) => {
         const accounts = delegate<AccountDelegateLike>(tx, accountModel, ACCOUNT_METHODS, "accountModel")
+        await onModel(() => lock.take(tx, accounts, key, lockTimeout), accountModel, accountOption)
+
         const users = delegate<UserDelegateLike>(tx, userModel, USER_METHODS, "userModel")
         const where = { provider: key.provider, providerAccountId: key.providerAccountId }
         const onAccounts = <R,>(call: () => PromiseLike<R>, sent?: readonly string[]) => onModel(call, accountModel, accountOption, sent)
@@ -237,7 +357,12 @@ export function prismaAccountStore(prisma: PrismaClientLike, options: PrismaAcco
             async insert(row: AccountRow) {
               const data = { ...tokenData(row.tokens), ...where, userId: row.userId, type: row.type }
               // `create` returns the created record, which is what @auth/prisma-adapter's linkAccount returns.
-              return (await onAccounts(() => accounts.create({ data }), Object.keys(data))) as Record<string, unknown>
+              try {
+                return (await onAccounts(() => accounts.create({ data }), Object.keys(data))) as Record<string, unknown>
+              } catch (error) {
+                if (isUniqueViolation(error)) insertConflict = true
+                throw error
+              }
             },
             async update(patch: AccountPatch, scope: AccountRowScope) {
               const owner = asRead(ownerOf(scope))
@@ -256,6 +381,13 @@ export function prismaAccountStore(prisma: PrismaClientLike, options: PrismaAcco
           scoped.close()
         }
       }, callOptions)
+      try {
+        return await attempt()
+      } catch (error) {
+        if (!(lock.retryInsertConflict && insertConflict)) throw error
+        insertConflict = false
+        return attempt()
+      }
     },
 
     async findAccounts(userId: string, provider: string): Promise<StoredAccountRow[]> {
