@@ -23,6 +23,20 @@ const UNKNOWN_COLUMN = /Unknown column '(?:[A-Za-z_][A-Za-z0-9_]*\.)?([A-Za-z_][
 /** The session variable that keeps the session's own lock wait bound while ours is set. */
 const SAVED_WAIT = "@authjs_refresh_saved_lock_wait"
 
+/**
+ * The statements that bound the wait for a lock to `lockTimeoutMs` for this session (rounded up to whole
+ * seconds, at least 1, since innodb_lock_wait_timeout counts seconds: never shorter than asked), and the
+ * ones that put the session's own value back; none without a bound. @internal
+ */
+export function mysqlLockWaitBound(lockTimeoutMs: number | undefined): { take: SqlStatement[]; restore: SqlStatement[] } {
+  if (lockTimeoutMs === undefined) return { take: [], restore: [] }
+  const seconds = Math.max(1, Math.ceil(lockTimeoutMs / 1000))
+  return {
+    take: [{ text: `SET ${SAVED_WAIT} = @@SESSION.innodb_lock_wait_timeout, SESSION innodb_lock_wait_timeout = ?`, values: [seconds] }],
+    restore: [{ text: `SET SESSION innodb_lock_wait_timeout = ${SAVED_WAIT}`, values: [] }],
+  }
+}
+
 /** @internal */
 export const mysql: SqlDatabase = {
   name: "mysql",
@@ -34,14 +48,7 @@ export const mysql: SqlDatabase = {
   lockKind: "row",
 
   lockStatements(key: AccountKey, target: LockTarget, lockTimeoutMs: number | undefined) {
-    const take: SqlStatement[] = []
-    const restore: SqlStatement[] = []
-    if (lockTimeoutMs !== undefined) {
-      // innodb_lock_wait_timeout counts whole seconds (at least 1): the bound is rounded up, never down.
-      const seconds = Math.max(1, Math.ceil(lockTimeoutMs / 1000))
-      take.push({ text: `SET ${SAVED_WAIT} = @@SESSION.innodb_lock_wait_timeout, SESSION innodb_lock_wait_timeout = ?`, values: [seconds] })
-      restore.push({ text: `SET SESSION innodb_lock_wait_timeout = ${SAVED_WAIT}`, values: [] })
-    }
+    const { take, restore } = mysqlLockWaitBound(lockTimeoutMs)
     take.push({
       text: `SELECT 1 AS \`locked\` FROM ${target.accounts} WHERE ${target.provider} = ? AND ${target.providerAccountId} = ? FOR UPDATE`,
       values: [key.provider, key.providerAccountId],

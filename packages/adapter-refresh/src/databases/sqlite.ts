@@ -6,6 +6,14 @@
  * taken up front: a deferred transaction that reads first and writes later fails with SQLITE_BUSY at its
  * first write, without waiting, when another connection wrote meanwhile. The cost, documented: while a
  * refresh request runs under the lock, other writers to the same file wait (up to their busy timeout).
+ *
+ * A client that begins transactions itself with a plain (deferred) BEGIN (Prisma) takes the same lock
+ * with a first statement that writes, even one that matches no row (`UPDATE ... WHERE` nothing): SQLite
+ * starts the write transaction when such a statement starts, not when it changes a row, and waits for it
+ * up to the busy timeout. A read, or an update a client turns into a read (Prisma's `updateMany` with
+ * empty `data`), takes only the read lock. Checked with two connections on one file, rollback journal and
+ * WAL: while one transaction's first statement was such a write, the other connection's `BEGIN IMMEDIATE`
+ * waited its busy timeout and failed with SQLITE_BUSY; after a first read it did not wait.
  * @internal
  */
 import { driverCodes, driverMessages, type DatabaseErrorKind, type SqlDatabase } from "./sql-database.js"
@@ -16,6 +24,15 @@ const NO_SUCH_COLUMN = /(?:no such column: (?:[A-Za-z_][A-Za-z0-9_]*\.)?|has no 
 
 /** The statement that begins an account transaction on SQLite. @internal */
 export const SQLITE_BEGIN_LOCKED = "BEGIN IMMEDIATE"
+
+/** Reads the connection's busy timeout (one row, one column, in ms). @internal */
+export const SQLITE_READ_BUSY_TIMEOUT = "PRAGMA busy_timeout"
+
+/** Sets the connection's busy timeout; PRAGMA takes no parameters, so `ms` is checked to be an integer. @internal */
+export function sqliteBusyTimeout(ms: number): string {
+  if (!Number.isSafeInteger(ms) || ms < 0) throw new RangeError(`busy timeout must be a non-negative integer of ms, not ${ms}`)
+  return `PRAGMA busy_timeout = ${ms}`
+}
 
 /** @internal */
 export const sqlite: SqlDatabase = {

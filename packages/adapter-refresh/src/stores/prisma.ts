@@ -21,7 +21,11 @@ import {
   type UserId,
 } from "../store.js"
 import { AccountSchemaError, InvalidOptionsError, TOKEN_COLUMN_HINT, UnsupportedDatabaseError } from "../errors.js"
-import { ADVISORY_LOCK_KEY_SQL } from "../databases/postgres.js"
+import { mysql, mysqlLockWaitBound } from "../databases/mysql.js"
+import { postgres } from "../databases/postgres.js"
+import type { LockTarget, SqlDatabase, SqlStatement } from "../databases/sql-database.js"
+import { sqlite, sqliteBusyTimeout, SQLITE_READ_BUSY_TIMEOUT } from "../databases/sqlite.js"
+import { retryFirstInsertRace } from "../statements.js"
 import { checkIdentifier, checkMilliseconds, checkPageLimit, checkTokenColumn, definedEntries, ownerOf, scopedLockedAccount, toStoredAccountRow } from "../store-support.js"
 
 // ---------------------------------------------------------------------------------------------------
@@ -218,76 +222,73 @@ const positiveInteger = (value: number | undefined, fallback: number | undefined
   checkMilliseconds(value, fallback, "prismaAccountStore", option)
 
 /**
- * How the account's lock is taken in the interactive transaction, per database: the first statements
- * of the transaction, before `work` runs. `accounts` is the transaction's account delegate.
+ * How the account's lock is taken in the interactive transaction: the first statements of the
+ * transaction, before `work` runs, per database (databases/*: which lock, its wait bound, its errors).
+ * Prisma hides table names behind the delegates (`@@map`), so where the database's lock is a statement
+ * on the accounts table, the same lock is taken through the account delegate instead.
  */
 interface PrismaAccountLock {
+  readonly database: SqlDatabase
   /** Prisma's SQLite adapters refuse any isolation level but their own (SERIALIZABLE). */
   readonly readCommitted: boolean
   take(tx: PrismaRawClientLike, accounts: AccountDelegateLike, key: AccountKey, lockTimeoutMs: number | undefined): Promise<void>
-  /** Whether a failed attempt is retried once: a concurrent first insert of the key (no row to lock yet). */
-  readonly retryInsertConflict: boolean
 }
 
-/** Runs `body` with a connection setting changed, restoring the value read before (best effort). */
-async function withSetting(tx: PrismaRawClientLike, read: string, set: (value: string) => string, value: string | undefined, body: () => Promise<void>): Promise<void> {
-  if (value === undefined) return body()
-  const [before] = await tx.$queryRawUnsafe<Record<string, unknown>[]>(read)
-  const previous = before === undefined ? undefined : Object.values(before)[0]
-  await tx.$executeRawUnsafe(set(value))
-  try {
-    await body()
-  } finally {
-    if (previous !== undefined && previous !== null) await tx.$executeRawUnsafe(set(String(previous)))
-  }
+const runAll = async (tx: PrismaRawClientLike, statements: readonly SqlStatement[]): Promise<void> => {
+  for (const statement of statements) await tx.$executeRawUnsafe(statement.text, ...statement.values)
 }
+
+/** The advisory lock names no table. */
+const NO_TABLE: LockTarget = { accounts: "", provider: "", providerAccountId: "" }
 
 const PRISMA_ACCOUNT_LOCKS: Record<PrismaDatabase, PrismaAccountLock> = {
-  // The transaction-scoped advisory lock on the hashed key that every store of this library takes.
+  // The transaction-scoped advisory lock on the hashed key that every PostgreSQL store takes.
   postgres: {
+    database: postgres,
     readCommitted: true,
-    retryInsertConflict: false,
-    async take(tx, _accounts, key, lockTimeoutMs) {
-      if (lockTimeoutMs !== undefined) await tx.$executeRawUnsafe("SELECT set_config('lock_timeout', $1, true)", `${lockTimeoutMs}ms`)
-      // $executeRaw, not $queryRaw: pg_advisory_xact_lock returns void, which Prisma cannot deserialize.
-      await tx.$executeRawUnsafe(`SELECT pg_advisory_xact_lock(${ADVISORY_LOCK_KEY_SQL})`, key.provider, key.providerAccountId)
-    },
+    // $executeRaw, not $queryRaw: pg_advisory_xact_lock returns void, which Prisma cannot deserialize.
+    take: (tx, _accounts, key, lockTimeoutMs) => runAll(tx, postgres.lockStatements(key, NO_TABLE, lockTimeoutMs).take),
   },
-  // InnoDB's exclusive row lock on the key's row, held to COMMIT/ROLLBACK: an UPDATE on the primary key
-  // (provider, providerAccountId) through the delegate, so @@map names keep working (GET_LOCK would be
-  // session-scoped and outlive the transaction on a pooled connection). It sets `provider` to itself;
-  // Prisma adds `@updatedAt`, so the lock moves `updatedAt`. A key with no row yet locks nothing: the
-  // primary key makes the loser of a concurrent first insert fail with P2002, and the transaction is
-  // retried once, when this UPDATE finds and waits for the winner's row.
+  // InnoDB's exclusive row lock on the key's row (databases/mysql.ts), taken by an UPDATE of the key
+  // through the delegate rather than `SELECT ... FOR UPDATE`: it sets `provider` to itself, and Prisma
+  // adds `@updatedAt`, so taking the lock moves `updatedAt`. A key with no row yet is left to the primary
+  // key and retryFirstInsertRace.
   mysql: {
+    database: mysql,
     readCommitted: true,
-    retryInsertConflict: true,
     async take(tx, accounts, key, lockTimeoutMs) {
-      // innodb_lock_wait_timeout is whole seconds and per session: set for the lock, then put back.
-      const seconds = lockTimeoutMs === undefined ? undefined : String(Math.ceil(lockTimeoutMs / 1000))
-      await withSetting(tx, "SELECT @@SESSION.innodb_lock_wait_timeout AS v", (v) => `SET SESSION innodb_lock_wait_timeout = ${Number(v)}`, seconds, async () => {
+      const bound = mysqlLockWaitBound(lockTimeoutMs)
+      await runAll(tx, bound.take)
+      try {
         await accounts.updateMany({ where: { provider: key.provider, providerAccountId: key.providerAccountId }, data: { provider: key.provider } })
-      })
+      } finally {
+        // The bound is for the account's lock only; the session's own value back before anything else runs.
+        await runAll(tx, bound.restore)
+      }
     },
   },
-  // SQLite has one writer per database file. Prisma begins with a plain (deferred) BEGIN; a first
-  // statement that writes takes the write lock at once, waiting up to the busy timeout, so the holder
-  // never has to upgrade a read lock later (which fails with SQLITE_BUSY without waiting). An UPDATE
-  // whose WHERE matches no row is such a write and changes nothing (checked with two connections on one
-  // file, rollback journal and WAL, in the store suite).
+  // The database file's write lock (databases/sqlite.ts). Prisma begins with a plain, deferred BEGIN, so
+  // the first statement is a write that matches no row: it takes the write lock at once, waiting up to
+  // the busy timeout, and changes nothing (see databases/sqlite.ts).
   sqlite: {
+    database: sqlite,
     readCommitted: false,
-    retryInsertConflict: false,
     async take(tx, accounts, key, lockTimeoutMs) {
-      await withSetting(tx, "PRAGMA busy_timeout", (v) => `PRAGMA busy_timeout = ${Number(v)}`, lockTimeoutMs === undefined ? undefined : String(lockTimeoutMs), async () => {
+      let previous: number | undefined
+      if (lockTimeoutMs !== undefined) {
+        const [current] = await tx.$queryRawUnsafe<Record<string, unknown>[]>(SQLITE_READ_BUSY_TIMEOUT)
+        previous = Number(current === undefined ? Number.NaN : Object.values(current)[0])
+        await tx.$executeRawUnsafe(sqliteBusyTimeout(lockTimeoutMs))
+      }
+      try {
         await accounts.updateMany({ where: { provider: key.provider, NOT: { provider: key.provider } }, data: { provider: key.provider } })
-      })
+      } finally {
+        // One connection per client (the adapter's): put its own busy timeout back for everything else.
+        if (previous !== undefined && Number.isSafeInteger(previous) && previous >= 0) await tx.$executeRawUnsafe(sqliteBusyTimeout(previous))
+      }
     },
   },
 }
-
-/** Prisma's "unique constraint failed" (a duplicate primary key on insert). */
-const isUniqueViolation = (error: unknown): boolean => typeof error === "object" && error !== null && (error as { code?: unknown }).code === "P2002"
 
 /**
  * An AccountStore over a Prisma Client and the `@auth/prisma-adapter` schema of its database.
@@ -331,8 +332,8 @@ export function prismaAccountStore(prisma: PrismaClientLike, options: PrismaAcco
         ...(lockOptions?.lockTimeoutMs !== undefined ? { maxWait: Math.max(transactionOptions.maxWait ?? 0, lockOptions.lockTimeoutMs) } : {}),
         ...(callTimeout !== undefined ? { timeout: callTimeout } : {}),
       }
-      let insertConflict = false
-      const attempt = () => prisma.$transaction(async (tx) => {
+      // A concurrent first insert of the key (MySQL: no row to lock yet) is answered by running it once more.
+      return retryFirstInsertRace(lock.database, () => Promise.resolve(prisma.$transaction(async (tx) => {
         const accounts = delegate<AccountDelegateLike>(tx, accountModel, ACCOUNT_METHODS, "accountModel")
         await onModel(() => lock.take(tx, accounts, key, lockTimeout), accountModel, accountOption)
 
@@ -357,12 +358,7 @@ export function prismaAccountStore(prisma: PrismaClientLike, options: PrismaAcco
             async insert(row: AccountRow) {
               const data = { ...tokenData(row.tokens), ...where, userId: row.userId, type: row.type }
               // `create` returns the created record, which is what @auth/prisma-adapter's linkAccount returns.
-              try {
-                return (await onAccounts(() => accounts.create({ data }), Object.keys(data))) as Record<string, unknown>
-              } catch (error) {
-                if (isUniqueViolation(error)) insertConflict = true
-                throw error
-              }
+              return (await onAccounts(() => accounts.create({ data }), Object.keys(data))) as Record<string, unknown>
             },
             async update(patch: AccountPatch, scope: AccountRowScope) {
               const owner = asRead(ownerOf(scope))
@@ -380,14 +376,7 @@ export function prismaAccountStore(prisma: PrismaClientLike, options: PrismaAcco
         } finally {
           scoped.close()
         }
-      }, callOptions)
-      try {
-        return await attempt()
-      } catch (error) {
-        if (!(lock.retryInsertConflict && insertConflict)) throw error
-        insertConflict = false
-        return attempt()
-      }
+      }, callOptions)))
     },
 
     async findAccounts(userId: string, provider: string): Promise<StoredAccountRow[]> {
