@@ -1,11 +1,13 @@
 /**
- * The behaviour every PostgreSQL AccountStore of this library must have, run against real PostgreSQL with
- * the official adapter's documented schema. Each test/stores/<flavour>.test.ts calls `describeStore`.
+ * The behaviour every AccountStore of this library must have, run against a real database with the
+ * official adapter's documented schema: PostgreSQL by default, or the database a cell names in
+ * `database` (MariaDB, SQLite). Each test/stores/<cell>.test.ts calls `describeStore`.
  */
 import { afterAll, beforeAll, describe, expect, test } from "@jest/globals"
 import {
   ADVISORY_LOCK_KEY_SQL,
   AccountLinkedToAnotherUserError,
+  AccountStoreError,
   AccountSchemaError,
   AmbiguousAccountOwnerError,
   withTokenSync,
@@ -103,6 +105,28 @@ function row(key: AccountKey, userId: string, tokens: AccountRow["tokens"] = {})
   return { ...key, userId, type: "oidc", tokens }
 }
 
+/** A database other than PostgreSQL for a cell: how the suite gets, fills, changes and watches it. */
+export interface StoreSuiteDatabase {
+  name: "mysql" | "sqlite"
+  /** A fresh database (url as the cell's fixtures take it). */
+  create(prefix: string): Promise<{ url: string; drop(): Promise<void> }>
+  applySchema(url: string): Promise<void>
+  /** Runs SQL with the database's own driver. */
+  exec(url: string, sql: string): Promise<void>
+  fixture(url: string, options: FixtureOptions<AnyStoreOptions>): Promise<DatabaseFixture<unknown>>
+  /**
+   * "row": the lock is a row lock, so a key is only lockable once it has a row (a first insert is left to
+   * the unique key); "database": one writer for the whole database (SQLite), so two stores in ONE process
+   * cannot contend (better-sqlite3 waits synchronously: the holder could not run) and keys are not independent.
+   */
+  lockKind: "row" | "database"
+  /** Resolves once `count` transactions of the database wait for a lock (when the database shows it). */
+  waitForLockWaiters?(url: string, count: number): Promise<void>
+  /** The statements that break the schema: drop the accounts table; drop one of its columns. */
+  dropAccountsTable: string
+  dropAccountsColumn(column: string): string
+}
+
 export interface StoreSuiteSpec {
   flavour: Flavour
   storeName: string
@@ -112,13 +136,16 @@ export interface StoreSuiteSpec {
   allowsDuplicates: boolean
   /** Whether the schema's expires_at can hold a millisecond value (a bigint column). Default: all but Prisma's. */
   expiresAtHoldsMilliseconds?: boolean
+  /** Another database than PostgreSQL (default: PostgreSQL with the flavour's schema). */
+  database?: StoreSuiteDatabase
   /** More tests with the same context. */
   extra?: (ctx: StoreSuiteContext) => void
 }
 
 export function describeStore(spec: StoreSuiteSpec): void {
   const { flavour } = spec
-  let database: TestDatabase
+  const other = spec.database
+  let database: { url: string; drop(): Promise<void> }
   let fixtureA: DatabaseFixture<unknown>
   let fixtureB: DatabaseFixture<unknown>
   let inspectPool: pg.Pool
@@ -131,23 +158,42 @@ export function describeStore(spec: StoreSuiteSpec): void {
     b: () => fixtureB,
     inspect: () => inspectPool,
     async fixture(options) {
-      const fixture = await createFixture(flavour, database.url, options)
+      const fixture = other ? await other.fixture(database.url, options) : await createFixture(flavour, database.url, options)
       opened.push(fixture)
       return fixture
     },
   }
 
   beforeAll(async () => {
-    database = await testDatabase(`stores ${flavour}`)
-    await applySchema(flavour, database.url)
-    inspectPool = new pg.Pool({ connectionString: database.url })
-    inspectPool.on("error", () => {})
+    if (other) {
+      database = await other.create(`stores ${flavour} ${other.name}`)
+      await other.applySchema(database.url)
+    } else {
+      database = await testDatabase(`stores ${flavour}`)
+      await applySchema(flavour, database.url)
+      inspectPool = new pg.Pool({ connectionString: database.url })
+      inspectPool.on("error", () => {})
+    }
     if (flavour !== "prisma") {
       await inspectPool.query(`ALTER TABLE ${SCHEMA_TABLES[flavour].accounts} ADD COLUMN "${EXTRA_COLUMN}" integer`)
     }
     fixtureA = await ctx.fixture({})
     fixtureB = await ctx.fixture({})
   })
+
+  // A row-locking database cannot lock a key without a row (a first insert is left to the unique key):
+  // the tests that hold a key's lock give it a committed row first there.
+  const lockable = async (key: AccountKey): Promise<void> => {
+    if (other?.lockKind !== "row") return
+    const owner = await fixtureA.insertUser(`${key.providerAccountId}-owner@example.test`)
+    await fixtureA.store.withAccountLock(key, (account) => account.insert(row(key, owner, { access_token: "seed" })))
+  }
+  // SQLite: a second store in this process would wait synchronously for the holder, which then cannot
+  // run; contention in one process goes through one client (Prisma's own queue), across processes the
+  // kit's storms show the file lock.
+  const contender = (): DatabaseFixture<unknown> => (other?.lockKind === "database" ? fixtureA : fixtureB)
+  /** Whether a lock wait ran out (55P03, 1205, SQLITE_BUSY), as the core reads a store's error. */
+  const isLockTimeout = (error: unknown): boolean => new AccountStoreError("test", "a lock", error).lockTimeout
 
   afterAll(async () => {
     await Promise.all(opened.map((fixture) => fixture.close()))
@@ -367,29 +413,33 @@ export function describeStore(spec: StoreSuiteSpec): void {
     })
 
     describe("withAccountLock", () => {
-      test("serialises two callers on the same key across separate pools: the second waits until the first commits", async () => {
+      test(`serialises two callers on the same key ${other?.lockKind === "database" ? "on one client" : "across separate pools"}: the second waits until the first commits`, async () => {
         const key = freshKey("serialise")
         const userId = await fixtureA.insertUser(`${key.providerAccountId}@example.test`)
         const events: string[] = []
         const aInside = deferred()
         const releaseA = deferred()
+        const seeded = other?.lockKind === "row"
+        if (seeded) await fixtureA.store.withAccountLock(key, (account) => account.insert(row(key, userId, { access_token: "before" })))
 
         const first = fixtureA.store.withAccountLock(key, async (account) => {
           events.push("A enters")
-          await account.insert(row(key, userId, { access_token: "from-A" }))
+          if (seeded) await account.update({ tokens: { access_token: "from-A" } }, { userId })
+          else await account.insert(row(key, userId, { access_token: "from-A" }))
           aInside.resolve()
           await releaseA.promise
           events.push("A leaves")
         })
         await aInside.promise
 
-        const second = fixtureB.store.withAccountLock(key, async (account) => {
+        const second = contender().store.withAccountLock(key, async (account) => {
           events.push("B enters")
           return (await account.readAll())[0]
         })
         try {
-          // B is parked on the advisory lock, not merely slow.
-          await waitForAdvisoryWaiters(inspectPool, 1)
+          // B is parked on the lock, not merely slow.
+          if (!other) await waitForAdvisoryWaiters(inspectPool, 1)
+          else await other.waitForLockWaiters?.(database.url, 1)
           await sleep(150)
           expect(events).toEqual(["A enters"])
         } finally {
@@ -402,7 +452,7 @@ export function describeStore(spec: StoreSuiteSpec): void {
         expect(seenByB?.tokens.access_token).toBe("from-A")
       })
 
-      test("does not serialise callers on different keys", async () => {
+      if (other?.lockKind !== "database") test("does not serialise callers on different keys", async () => {
         const key1 = freshKey("independent-1")
         const key2 = freshKey("independent-2")
         const userId = await fixtureA.insertUser(`${key1.providerAccountId}@example.test`)
@@ -413,7 +463,7 @@ export function describeStore(spec: StoreSuiteSpec): void {
         })
       })
 
-      test("excludes a session holding the shared ADVISORY_LOCK_KEY_SQL lock (stores of any ORM exclude each other)", async () => {
+      if (!other) test("excludes a session holding the shared ADVISORY_LOCK_KEY_SQL lock (stores of any ORM exclude each other)", async () => {
         const key = freshKey("shared-key")
         const holder = await inspectPool.connect()
         try {
@@ -500,10 +550,13 @@ export function describeStore(spec: StoreSuiteSpec): void {
 
       test("a per-call lockTimeoutMs bounds the wait for the lock (and overrides the store's default)", async () => {
         const key = freshKey("call-lock-timeout")
+        await lockable(key)
         const patient = await ctx.fixture({ store: { lockTimeoutMs: 60_000 } })
         await whileHolding(fixtureA.store, key, async () => {
           const started = Date.now()
-          await expect(patient.store.withAccountLock(key, async () => "entered", { lockTimeoutMs: 150 })).rejects.toThrow(/lock timeout/i)
+          const failure = await patient.store.withAccountLock(key, async () => "entered", { lockTimeoutMs: 150 }).then(() => undefined, (error: unknown) => error)
+          // The driver's own lock-wait error, which the core reads as a lock timeout (AccountStoreError.lockTimeout).
+          expect(isLockTimeout(failure)).toBe(true)
           expect(Date.now() - started).toBeLessThan(3_000)
           await expect(fixtureB.store.withAccountLock(key, async () => "entered", { lockTimeoutMs: 0 })).rejects.toThrow(/lockTimeoutMs/)
         })
@@ -513,15 +566,17 @@ export function describeStore(spec: StoreSuiteSpec): void {
 
       test("lockTimeoutMs bounds the wait for the lock", async () => {
         const key = freshKey("lock-timeout")
+        await lockable(key)
         const impatient = await ctx.fixture({ store: { lockTimeoutMs: 200 } })
         await whileHolding(fixtureA.store, key, async () => {
           const started = Date.now()
           let entered = false
-          await expect(
-            impatient.store.withAccountLock(key, async () => {
+          const failure = await impatient.store
+            .withAccountLock(key, async () => {
               entered = true
-            }),
-          ).rejects.toThrow(/lock timeout/i)
+            })
+            .then(() => undefined, (error: unknown) => error)
+          expect(isLockTimeout(failure)).toBe(true)
           expect(entered).toBe(false)
           expect(Date.now() - started).toBeLessThan(3_000)
         })
@@ -539,19 +594,28 @@ export function describeStore(spec: StoreSuiteSpec): void {
         // A scope is required: an unscoped update would touch every user's rows.
         await expect(account.update({ tokens: { access_token: "x" } }, undefined as never)).rejects.toThrow(/scope\.userId/)
       })
-      expect(await fixtureA.accountRows(key)).toEqual(before)
+      // The Prisma store's MySQL row lock is an UPDATE of the key through the delegate, so Prisma moves
+      // @updatedAt when the lock is taken (documented); every other column must be as it was.
+      const comparable = (rows: Record<string, unknown>[]) => (other?.lockKind === "row" ? rows.map(({ updatedAt: _moved, ...rest }) => rest) : rows)
+      expect(comparable(await fixtureA.accountRows(key))).toEqual(comparable(before))
     })
 
     describe("a schema that lacks what the store looks for", () => {
       /** A database with the flavour's schema, changed by `alter`, and a fixture on it; dropped afterwards. */
       async function brokenSchema<T>(alter: string, body: (fixture: DatabaseFixture<unknown>) => Promise<T>): Promise<T> {
-        const broken = await testDatabase(`stores ${flavour} broken`)
+        const broken = other ? await other.create(`stores ${flavour} broken`) : await testDatabase(`stores ${flavour} broken`)
         let fixture: DatabaseFixture<unknown> | undefined
         try {
-          await applySchema(flavour, broken.url)
-          const pool = new pg.Pool({ connectionString: broken.url })
-          await pool.query(alter).finally(() => pool.end())
-          fixture = await createFixture(flavour, broken.url)
+          if (other) {
+            await other.applySchema(broken.url)
+            await other.exec(broken.url, alter)
+            fixture = await other.fixture(broken.url, {})
+          } else {
+            await applySchema(flavour, broken.url)
+            const pool = new pg.Pool({ connectionString: broken.url })
+            await pool.query(alter).finally(() => pool.end())
+            fixture = await createFixture(flavour, broken.url)
+          }
           return await body(fixture)
         } finally {
           await fixture?.close()
@@ -568,7 +632,7 @@ export function describeStore(spec: StoreSuiteSpec): void {
       }
 
       test("a missing accounts table: the error names the table the store looked for and the option that sets it", async () => {
-        await brokenSchema(`DROP TABLE ${accounts} CASCADE`, async (fixture) => {
+        await brokenSchema(other?.dropAccountsTable ?? `DROP TABLE ${accounts} CASCADE`, async (fixture) => {
           const key = freshKey("no-table")
           const secret = `at-secret-${key.providerAccountId}`
           const wrapped = withTokenSync(fixture.adapter, fixture.db as TokenSyncDatabase)
@@ -587,7 +651,7 @@ export function describeStore(spec: StoreSuiteSpec): void {
       })
 
       test("a missing column: the error names the column, the table and where the column comes from", async () => {
-        await brokenSchema(`ALTER TABLE ${accounts} DROP COLUMN "session_state"`, async (fixture) => {
+        await brokenSchema(other?.dropAccountsColumn("session_state") ?? `ALTER TABLE ${accounts} DROP COLUMN "session_state"`, async (fixture) => {
           const key = freshKey("no-column")
           const userId = await fixture.insertUser(`${key.providerAccountId}@example.test`)
           const secret = `at-secret-${key.providerAccountId}`
