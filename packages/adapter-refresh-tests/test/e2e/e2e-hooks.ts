@@ -17,17 +17,25 @@ export function useE2eDatabase<Db>(
   flavour: Flavour,
   createFixture: (url: string) => Promise<DatabaseFixture<Db>>,
   onReady: (ready: E2eDatabase<Db>) => void,
+  // Default: a database on the PostgreSQL test server with the flavour's schema.
+  other?: { create(prefix: string): Promise<{ url: string; name: string; drop(): Promise<void> }>; applySchema(url: string): Promise<void> },
 ): <T extends { stop(): Promise<void> }>(thing: Promise<T>) => Promise<T> {
   // A whole sign-in (provider, Auth.js, database, first Prisma query) per test: Jest's 5 s default is
   // too tight on a loaded CI machine; every wait inside has its own bound.
   jest.setTimeout(30_000)
   let ready: E2eDatabase<Db> | undefined
-  let database: TestDatabase | undefined
+  let database: { url: string; name: string; drop(): Promise<void> } | undefined
   const running: Array<{ stop(): Promise<void> }> = []
   beforeAll(async () => {
-    database = await testDatabase(databaseName)
-    await applySchema(flavour, database.url)
-    ready = { database, fixture: await createFixture(database.url) }
+    if (other) {
+      database = await other.create(databaseName)
+      await other.applySchema(database.url)
+    } else {
+      database = await testDatabase(databaseName)
+      await applySchema(flavour, database.url)
+    }
+    // The suites read only url and name of a non-PostgreSQL database (the outage scenario is PostgreSQL's).
+    ready = { database: database as TestDatabase, fixture: await createFixture(database.url) }
     onReady(ready)
   }, 30_000)
   afterEach(async () => {
