@@ -16,6 +16,9 @@ import { withTokenSync } from "authjs-adapter-refresh"
 import type { Kysely } from "kysely"
 import type { Pool } from "pg"
 import type { PrismaClient } from "../../generated/prisma/client"
+import type { PrismaClient as MysqlPrismaClient } from "../../generated/prisma-mysql/client"
+import type { PrismaClient as SqlitePrismaClient } from "../../generated/prisma-sqlite/client"
+import { prismaAccountStore } from "authjs-adapter-refresh/stores/prisma"
 
 declare const prisma: PrismaClient
 declare const db: Kysely<Database>
@@ -28,6 +31,16 @@ const kysely = withTokenSync(KyselyAdapter(db), db)
 export const kyselyConfig: AuthConfig = { adapter: kysely, events: kysely.events, providers: [] }
 const pg = withTokenSync(PostgresAdapter(pool), pool)
 export const pgConfig: AuthConfig = { adapter: pg, events: pg.events, providers: [] }
+
+// The Prisma line on MySQL/MariaDB (@prisma/adapter-mariadb) and SQLite (@prisma/adapter-better-sqlite3)
+// clients, and the explicit store for a client whose database cannot be read.
+declare const prismaMysql: MysqlPrismaClient
+declare const prismaSqlite: SqlitePrismaClient
+const onMysql = withTokenSync(PrismaAdapter(prismaMysql), prismaMysql)
+export const mysqlConfig: AuthConfig = { adapter: onMysql, events: onMysql.events, providers: [] }
+const onSqlite = withTokenSync(PrismaAdapter(prismaSqlite), prismaSqlite)
+export const sqliteConfig: AuthConfig = { adapter: onSqlite, events: onSqlite.events, providers: [] }
+export const explicit = withTokenSync(PrismaAdapter(prismaSqlite), prismaAccountStore(prismaSqlite, { database: "sqlite" }))
 
 // The wrapped adapter keeps the input adapter's type.
 export const keepsType: Adapter = adapter
