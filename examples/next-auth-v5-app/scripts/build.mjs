@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * Builds what `next start` runs, once per content: the library's dist (the app imports the built package,
- * as users do), the Prisma client, then `next build`.
+ * as users do; skipped when it is newer than its sources), the Prisma client, then `next build`.
  *
  * The key is a SHA-256 of the example's sources, the library's sources and the lockfile. When .next holds a
  * build made from the same key (.next/example-build-key), nothing runs: the README's command, the browser
@@ -69,8 +69,16 @@ if (built && !process.argv.includes("--force")) {
 const require = createRequire(path.join(appDir, "package.json"))
 const tsc = path.join(path.dirname(require.resolve("typescript/package.json")), "bin", "tsc")
 const nextBin = path.join(path.dirname(require.resolve("next/package.json")), "dist", "bin", "next")
-rmSync(path.join(libraryDir, "dist"), { recursive: true, force: true }) // as the library's own `build` script does
-run("library dist (tsc)", process.execPath, [tsc, "-p", "tsconfig.build.json"], libraryDir)
+// The library's dist, unless it is newer than every file it is built from (CI's build stage and
+// `pnpm test:browser` build it first).
+const distEntry = path.join(libraryDir, "dist", "index.js")
+const newestSource = Math.max(...INPUTS[1][1].flatMap((entry) => filesUnder(libraryDir, entry)).map((file) => statSync(file).mtimeMs))
+if (existsSync(distEntry) && statSync(distEntry).mtimeMs >= newestSource) {
+  console.log("[example build] library dist is up to date")
+} else {
+  rmSync(path.join(libraryDir, "dist"), { recursive: true, force: true }) // as the library's own `build` script does
+  run("library dist (tsc)", process.execPath, [tsc, "-p", "tsconfig.build.json"], libraryDir)
+}
 run("prisma generate", process.execPath, [path.join(appDir, "scripts/prisma-generate.mjs")], appDir)
 run("next build", process.execPath, [nextBin, "build"], appDir)
 writeFileSync(keyFile, `${key}\n`)
