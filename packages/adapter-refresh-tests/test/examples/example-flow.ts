@@ -208,6 +208,12 @@ export interface StartExampleRunOptions {
   storedQuery: string
   /** Extra environment of the server (e.g. NEXTAUTH_URL, which gets `{origin}` replaced). */
   env?: Record<string, string>
+  /**
+   * The host the browser uses (the server listens on 127.0.0.1 either way). Default `127.0.0.1`.
+   * next-auth 5 needs `localhost`: Next.js reports a 127.x host as "localhost" in the request URL that
+   * next-auth 5 builds its form actions from, so on 127.0.0.1 they post to another cookie origin (MissingCSRF).
+   */
+  originHost?: "127.0.0.1" | "localhost"
 }
 
 /** The real provider and a fresh database for this test, the example's real server on them, and Chromium. */
@@ -215,7 +221,7 @@ export async function startExampleRun(options: StartExampleRunOptions): Promise<
   assertLibraryBuilt()
   const dir = exampleDir(options.example)
   const port = await freePort()
-  const origin = `http://127.0.0.1:${port}`
+  const origin = `http://${options.originHost ?? "127.0.0.1"}:${port}`
   const provider = await startOidcProvider({
     clientId: "example-app",
     accessTokenTtl: options.accessTokenTtl,
@@ -260,7 +266,7 @@ export async function startExampleRun(options: StartExampleRunOptions): Promise<
         await client.end()
       }
     }
-    return { provider, database, server, browser, stored, stop: stopAll }
+    return { provider, database, server: { ...server, origin }, browser, stored, stop: stopAll }
   } catch (error) {
     await stopAll()
     throw error
