@@ -68,3 +68,52 @@ export const refreshingConfig: AuthConfig = { adapter: refreshing, events: refre
 withTokenSync({ notAnAdapter: true }, prisma)
 // @ts-expect-error a provider object needs an id
 withTokenSync(PrismaAdapter(prisma), prisma, { refresh: { providers: [{ clientId: "x" }] } })
+
+// The Drizzle lines: the same line on each supported driver, and custom tables passed to both.
+import { DrizzleAdapter } from "@auth/drizzle-adapter"
+import { drizzleAccountStore } from "authjs-adapter-refresh/stores/drizzle"
+import type { NodePgDatabase } from "drizzle-orm/node-postgres"
+import type { PostgresJsDatabase } from "drizzle-orm/postgres-js"
+import type { MySql2Database } from "drizzle-orm/mysql2"
+import type { BetterSQLite3Database } from "drizzle-orm/better-sqlite3"
+import { pgTable, text, integer, timestamp, primaryKey } from "drizzle-orm/pg-core"
+
+declare const drizzlePg: NodePgDatabase
+declare const drizzlePostgresJs: PostgresJsDatabase
+declare const drizzleMysql: MySql2Database
+declare const drizzleSqlite: BetterSQLite3Database
+/** The README line, verbatim, for a db of the given type. */
+function drizzleLine(db: NodePgDatabase | PostgresJsDatabase | MySql2Database | BetterSQLite3Database): AuthConfig {
+  const adapter = withTokenSync(DrizzleAdapter(db), db)           // db = drizzle(...)
+  return { adapter, events: adapter.events, providers: [] }
+}
+export const drizzleConfigs: AuthConfig[] = [drizzlePg, drizzlePostgresJs, drizzleMysql, drizzleSqlite].map(drizzleLine)
+const onDrizzleMysql = withTokenSync(DrizzleAdapter(drizzleMysql), drizzleMysql)
+export const drizzleMysqlConfig: AuthConfig = { adapter: onDrizzleMysql, events: onDrizzleMysql.events, providers: [] }
+const onDrizzleSqlite = withTokenSync(DrizzleAdapter(drizzleSqlite), drizzleSqlite)
+export const drizzleSqliteConfig: AuthConfig = { adapter: onDrizzleSqlite, events: onDrizzleSqlite.events, providers: [] }
+
+const usersTable = pgTable("app_user", { id: text("id").primaryKey(), name: text("name"), email: text("email").unique(), emailVerified: timestamp("email_verified", { mode: "date" }), image: text("image") })
+const accountsTable = pgTable("app_account", {
+  userId: text("user_id").notNull(),
+  type: text("type").$type<"oauth" | "oidc" | "email" | "webauthn">().notNull(),
+  provider: text("provider").notNull(),
+  providerAccountId: text("provider_account_id").notNull(),
+  refresh_token: text("refresh_token"),
+  access_token: text("access_token"),
+  expires_at: integer("expires_at"),
+  token_type: text("token_type"),
+  scope: text("scope"),
+  id_token: text("id_token"),
+  session_state: text("session_state"),
+}, (account) => [primaryKey({ columns: [account.provider, account.providerAccountId] })])
+const sessionsTable = pgTable("app_session", { sessionToken: text("session_token").primaryKey(), userId: text("user_id").notNull(), expires: timestamp("expires", { mode: "date" }).notNull() })
+const verificationTokensTable = pgTable("app_verification_token", { identifier: text("identifier").notNull(), token: text("token").notNull(), expires: timestamp("expires", { mode: "date" }).notNull() })
+function drizzleCustomTables(db: NodePgDatabase): AuthConfig {
+  const adapter = withTokenSync(
+    DrizzleAdapter(db, { usersTable, accountsTable, sessionsTable, verificationTokensTable }),
+    drizzleAccountStore(db, { usersTable, accountsTable }),
+  )
+  return { adapter, events: adapter.events, providers: [] }
+}
+export const drizzleCustomConfig: AuthConfig = drizzleCustomTables(drizzlePg)

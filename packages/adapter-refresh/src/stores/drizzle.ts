@@ -9,7 +9,7 @@
  *
  * What differs by database (SQL, the account lock, error meanings) comes from databases/*; this module
  * is the client part: how a statement and a transaction run through Drizzle, per driver:
- * - node-postgres, postgres.js, mysql2, libsql: the db's own session and `db.transaction(...)`, on the
+ * - node-postgres, postgres.js, mysql2: the db's own session and `db.transaction(...)`, on the
  *   connections the app configured;
  * - better-sqlite3: Drizzle's transactions there are synchronous and share the app's one connection, so
  *   a transaction cannot stay open across an await (a refresh request) without taking in every other
@@ -46,7 +46,7 @@ import { isPgClient } from "./pg.js"
  * here; which database and driver it is comes from the entity kinds Drizzle stamps on its classes.
  */
 export interface DrizzleDatabaseLike {
-  /** The driver's client (a pg Pool, a postgres.js `sql`, a mysql2 Pool, a better-sqlite3 Database, a libsql Client). */
+  /** The driver's client (a pg Pool, a postgres.js `sql`, a mysql2 Pool, a better-sqlite3 Database). */
   readonly $client?: unknown
   transaction: (...args: never[]) => unknown
 }
@@ -102,7 +102,7 @@ const DIALECT_BASES: Readonly<Record<string, SqlDatabase>> = {
   BaseSQLiteDatabase: sqlite,
 }
 
-type DrizzleDriver = "node-postgres" | "postgres.js" | "mysql2" | "better-sqlite3" | "libsql"
+type DrizzleDriver = "node-postgres" | "postgres.js" | "mysql2" | "better-sqlite3"
 
 /** The drivers this store runs on, by the entity kind of their database class. */
 const SUPPORTED_DRIVERS: Readonly<Record<string, DrizzleDriver>> = {
@@ -110,12 +110,11 @@ const SUPPORTED_DRIVERS: Readonly<Record<string, DrizzleDriver>> = {
   PostgresJsDatabase: "postgres.js",
   MySql2Database: "mysql2",
   BetterSQLite3Database: "better-sqlite3",
-  LibSQLDatabase: "libsql",
 }
 
 const SUPPORTED_LIST =
-  "drizzle-orm/node-postgres (on a pg Pool), drizzle-orm/postgres-js, drizzle-orm/mysql2 (on a pool), " +
-  "drizzle-orm/better-sqlite3 (on a database file) or drizzle-orm/libsql"
+  "drizzle-orm/node-postgres (on a pg Pool), drizzle-orm/postgres-js, drizzle-orm/mysql2 (on a pool) " +
+  "or drizzle-orm/better-sqlite3 (on a database file)"
 
 function databaseOfKinds(kinds: readonly string[]): SqlDatabase | undefined {
   for (const kind of kinds) if (kind in DIALECT_BASES) return DIALECT_BASES[kind]
@@ -257,7 +256,7 @@ function driverError(error: unknown): unknown {
 function rowsOf(driver: DrizzleDriver, result: unknown): Record<string, unknown>[] {
   // mysql2: [rows, fields] for a query, [ResultSetHeader, undefined] for a write.
   if (driver === "mysql2") return Array.isArray(result) && Array.isArray(result[0]) ? (result[0] as Record<string, unknown>[]) : []
-  // postgres.js, libsql and better-sqlite3 (`all`): the rows; node-postgres: a QueryResult.
+  // postgres.js and better-sqlite3 (`all`): the rows; node-postgres: a QueryResult.
   if (Array.isArray(result)) return result as Record<string, unknown>[]
   const rows = (result as { rows?: unknown } | null)?.rows
   return Array.isArray(rows) ? (rows as Record<string, unknown>[]) : []
@@ -275,7 +274,6 @@ function sessionRunner(driver: DrizzleDriver, target: DrizzleRunnable): SqlRunne
           return rowsOf(driver, await target.session.prepareQuery(query, undefined, undefined, false).execute())
         case "mysql2":
           return rowsOf(driver, await target.session.prepareQuery(query, undefined).execute())
-        case "libsql":
         case "better-sqlite3":
           // (query, fields, executeMethod, isResponseInArrayMode): `all` returns the rows as objects.
           return rowsOf(driver, await target.session.prepareQuery(query, undefined, "all", false).all())
@@ -304,13 +302,13 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
  * their busy timeout waits on the JavaScript thread, so a wait for a lock that this same process holds
  * across an await (a refresh request) would block the very code that is to release it.
  */
-async function untilNotBusy<T>(attempt: () => Promise<T>, deadline: number, mayRetry: () => boolean = () => true): Promise<T> {
+async function untilNotBusy<T>(attempt: () => Promise<T>, deadline: number): Promise<T> {
   for (let pause = 2; ; pause = Math.min(pause * 2, 50)) {
     try {
       return await attempt()
     } catch (raw) {
       const error = driverError(raw)
-      if (!mayRetry() || sqlite.classifyError(error).kind !== "lock-timeout" || Date.now() + pause > deadline) throw error
+      if (sqlite.classifyError(error).kind !== "lock-timeout" || Date.now() + pause > deadline) throw error
       await sleep(pause + Math.random() * pause)
     }
   }
@@ -341,6 +339,15 @@ function unsupported(message: string): UnsupportedDatabaseError {
 function driverOf(db: DrizzleDatabaseLike, kinds: readonly string[]): DrizzleDriver {
   if (kinds.some((kind) => kind.endsWith("Transaction"))) {
     throw unsupported("got a Drizzle transaction; pass the database itself (the store opens its own transactions).")
+  }
+  if (kinds.includes("LibSQLDatabase")) {
+    // Measured with @libsql/client 0.18 on a local file: two clients' concurrent write transactions fail
+    // at COMMIT with SQLITE_BUSY ("cannot commit transaction - SQL statements in progress"), which no
+    // retry can save (the transaction is closed by then). Refused rather than failing sign-ins under load.
+    throw unsupported(
+      "drizzle-orm/libsql is not supported yet: concurrent write transactions on one file fail at COMMIT with @libsql/client 0.18. " +
+        "For a local file, use drizzle-orm/better-sqlite3 on the same file: drizzle(new Database('app.db')); or pass an object implementing AccountStore.",
+    )
   }
   const driver = kinds.map((kind) => SUPPORTED_DRIVERS[kind]).find((entry) => entry !== undefined)
   if (!driver) {
@@ -376,9 +383,8 @@ function driverOf(db: DrizzleDatabaseLike, kinds: readonly string[]): DrizzleDri
  * - MySQL/MariaDB: the same, opening with a locking read of the key's rows; a first insert that loses a
  *   race to the schema's primary key runs once more (databases/mysql.ts);
  * - SQLite: `BEGIN IMMEDIATE` (the file's write lock), asked for again every few milliseconds until
- *   `lockTimeoutMs`, one transaction at a time per process; better-sqlite3 on a connection of the
- *   store's own to the same file, libsql through `db.transaction()` (its write transactions are
- *   `BEGIN IMMEDIATE` on a connection of their own).
+ *   `lockTimeoutMs`, one transaction at a time per process, on a connection of the store's own to the
+ *   app's better-sqlite3 file (libsql is refused: see driverOf).
  * Commits when `work` resolves; rolls back and rethrows the same error when it throws.
  *
  * Throws `UnsupportedDatabaseError` at construction for a db it cannot serve (another driver, a Drizzle
@@ -426,24 +432,6 @@ export function drizzleAccountStore(db: DrizzleDatabaseLike, options: DrizzleAcc
 
   const oneAtATime = serialQueue()
 
-  /** libsql: `db.transaction()` begins IMMEDIATE on a connection of its own; SQLITE_BUSY there is asked again. */
-  function libsqlTransaction<T>(key: AccountKey, timeout: number | undefined, work: (account: LockedAccount) => Promise<T>): Promise<T> {
-    const deadline = Date.now() + (timeout ?? SQLITE_DEFAULT_LOCK_WAIT_MS)
-    return oneAtATime(() => {
-      // Only a BEGIN that found the file busy is asked again: once `work` ran, its outcome stands.
-      let entered = false
-      return untilNotBusy(
-        () =>
-          runnable.transaction(async (tx) => {
-            entered = true
-            return underLock(sessionRunner(driver, tx), key, timeout, work)
-          }),
-        deadline,
-        () => !entered,
-      )
-    })
-  }
-
   // better-sqlite3: the store's own connection to the app's file, opened on first use.
   let ownConnection: BetterSqliteLike | undefined
   function connection(): BetterSqliteLike {
@@ -486,7 +474,6 @@ export function drizzleAccountStore(db: DrizzleDatabaseLike, options: DrizzleAcc
     async withAccountLock<T>(key: AccountKey, work: (account: LockedAccount) => Promise<T>, lockOptions?: AccountLockOptions): Promise<T> {
       const timeout = lockTimeoutFor(lockOptions, lockTimeoutMs, "drizzleAccountStore")
       if (driver === "better-sqlite3") return betterSqliteTransaction(key, timeout, work)
-      if (driver === "libsql") return libsqlTransaction(key, timeout, work)
       return retryFirstInsertRace(database, () =>
         runnable.transaction((tx) => underLock(sessionRunner(driver, tx), key, timeout, work), { isolationLevel: "read committed" }),
       )

@@ -1,0 +1,44 @@
+/** Matrix cell: Drizzle on SQLite (better-sqlite3), @auth/drizzle-adapter's default tables: the conformance kit and the refresh storm. */
+import { afterAll, beforeAll, describe, expect, it } from "@jest/globals"
+import { testSqliteFile } from "../../src/harness/sqlite.js"
+import { runConformanceSuite } from "../../src/index.js"
+import { describeRefreshStorm } from "../refresh/storm-suite.js"
+
+const fixtureModule = new URL("../../src/fixtures/conformance-drizzle-sqlite.ts", import.meta.url)
+
+runConformanceSuite(
+  { name: "@auth/drizzle-adapter on SQLite (better-sqlite3)", fixtureModule, database: () => testSqliteFile("kit_drizzle_sqlite"), expectedStoreName: "drizzle" },
+  { afterAll, beforeAll, describe, expect, it },
+)
+
+describeRefreshStorm({ name: "drizzle on SQLite (better-sqlite3)", fixtureModule, database: testSqliteFile })
+
+describe("drizzle on SQLite: what the store refuses", () => {
+  it("drizzle-orm/libsql (a real local-file client) is refused at construction, naming better-sqlite3 on the same file instead", async () => {
+    const { createClient } = await import("@libsql/client")
+    const { drizzle } = await import("drizzle-orm/libsql")
+    const { drizzleAccountStore } = await import("authjs-adapter-refresh/stores/drizzle")
+    const { UnsupportedDatabaseError } = await import("authjs-adapter-refresh")
+    const file = await testSqliteFile("drizzle_libsql_refused")
+    const client = createClient({ url: file.url })
+    try {
+      expect(() => drizzleAccountStore(drizzle(client))).toThrow(UnsupportedDatabaseError)
+      expect(() => drizzleAccountStore(drizzle(client))).toThrow(/libsql is not supported yet.*better-sqlite3/)
+    } finally {
+      client.close()
+      await file.drop()
+    }
+  })
+
+  it("an in-memory better-sqlite3 database is refused: the store needs a second connection to the same file", async () => {
+    const { default: Database } = await import("better-sqlite3")
+    const { drizzle } = await import("drizzle-orm/better-sqlite3")
+    const { drizzleAccountStore } = await import("authjs-adapter-refresh/stores/drizzle")
+    const client = new Database(":memory:")
+    try {
+      expect(() => drizzleAccountStore(drizzle(client))).toThrow(/in memory.*use a database file/)
+    } finally {
+      client.close()
+    }
+  })
+})
