@@ -85,13 +85,13 @@ describe.each(FLAVOURS)("encryption at rest, %s store on real PostgreSQL", (flav
       expect(codec.keyIdOf(String(row[field]))).toBe("2026-12")
     }
     const idTokens = [alice, bob].map(async (login) => codec.decode(String((await rowOf(login)).id_token), "id_token", { provider: PROVIDER, providerAccountId: login }))
-    if (flavour === "prisma") {
+    // Prisma's and Drizzle's adapters have getAccount (Kysely's and pg's have none).
+    expect(typeof fixture.adapter.getAccount === "function").toBe(flavour === "prisma" || flavour.startsWith("drizzle"))
+    if (fixture.adapter.getAccount) {
       // The wrapped adapter's own getAccount reads the raw row: the wrapper decrypts it.
       const viaAdapter = await adapter.getAccount!(alice, PROVIDER)
       expect(viaAdapter).toMatchObject({ access_token: refreshed.accessToken, refresh_token: refreshed.account.refresh_token })
       expect(String(viaAdapter!.id_token)).toMatch(/^eyJ/)
-    } else {
-      expect(fixture.adapter.getAccount).toBeUndefined()
     }
 
     expect(op.issued).toHaveLength(2 * 3 + 2) // an access and a refresh token for each of 3 sign-ins and 1 refresh
@@ -130,7 +130,9 @@ describe.each(FLAVOURS)("encryption at rest, %s store on real PostgreSQL", (flav
     const otherUser = await fixture.insertUser(`${randomUUID()}@example.test`)
     const otherKey = { provider: "legacy-oidc", providerAccountId: randomUUID() }
     const linked = await adapter.linkAccount({ ...otherKey, userId: otherUser, type: "oidc", access_token: "at-link", refresh_token: "rt-link" } as AdapterAccount)
-    expect(linked).toMatchObject({ access_token: "at-link", refresh_token: "rt-link" })
+    // @auth/drizzle-adapter's linkAccount resolves to nothing, and so does the wrapped one (a drop-in).
+    if (flavour.startsWith("drizzle")) expect(linked).toBeUndefined()
+    else expect(linked).toMatchObject({ access_token: "at-link", refresh_token: "rt-link" })
     const [linkedRow] = await fixture.accountRows(otherKey)
     expect(String(linkedRow!.refresh_token)).not.toContain("rt-link")
     expect(codec.decode(String(linkedRow!.refresh_token), "refresh_token", otherKey)).toBe("rt-link")
