@@ -13,7 +13,7 @@ import {
 } from "./policy/merge.js"
 import { decideOwnership, ownersToCheck, type OwnershipDecision, type OwnershipMode } from "./policy/ownership.js"
 import { boundedStart } from "./bounded-wait.js"
-import { elapsedMs, errorCodeOf, errorNameOf, publish, type LockWaitEvent } from "./observability.js"
+import { elapsedMs, errorCodeOf, errorNameOf, providerOf, publish, type LockWaitEvent } from "./observability.js"
 import { reauthMarkChange, type TokenWriteSource } from "./policy/reauth.js"
 import type { AccountKey, AccountLockOptions, AccountStore, LockedAccount, StoredAccountRow, UserId } from "./store.js"
 
@@ -294,7 +294,7 @@ export function createAccountSync(store: AccountStore, options: AccountSyncOptio
     async upsert(input, mode) {
       const started = performance.now()
       const counts: WriteCounts = { inserts: 0, updates: 0 }
-      const provider = typeof (input as { provider?: unknown } | null)?.provider === "string" ? (input as { provider: string }).provider : "(none)"
+      const provider = providerOf(input)
       try {
         const result = await upsertOnce(input, mode, counts)
         const outcome = result === null ? "skipped" : counts.inserts > 0 ? "inserted" : counts.updates > 0 ? "updated" : "unchanged"

@@ -118,6 +118,12 @@ export function errorCodeOf(error: unknown): TokenSyncErrorCode | undefined {
   return error instanceof TokenSyncError ? error.code : undefined
 }
 
+/** The provider id of an operation's input (a caller's, so possibly anything), for its events. @internal */
+export function providerOf(input: unknown): string {
+  const provider = typeof input === "object" && input !== null ? (input as { provider?: unknown }).provider : undefined
+  return typeof provider === "string" ? provider : "(none)"
+}
+
 /** The class name of an error, never its message. @internal */
 export function errorNameOf(error: unknown): string {
   return error instanceof Error ? error.name : typeof error

@@ -7,7 +7,7 @@
 import type { AccountKey, AccountPatch, AccountRow, AccountRowScope, AccountScanPage, LockedAccount, StoredAccountRow, UserId } from "./store.js"
 import { AccountSchemaError, InvalidOptionsError, TOKEN_COLUMN_HINT } from "./errors.js"
 import { StatementBuilder, driverCodes, type SqlDatabase } from "./databases/sql-database.js"
-import { checkIdentifier, checkPageLimit, checkTokenColumn, definedEntries, ownerOf, toStoredAccountRow, uniqueByKey } from "./store-support.js"
+import { checkIdentifier, checkPageLimit, checkTokenColumn, definedEntries, ownerOf, scopedLockedAccount, toStoredAccountRow, uniqueByKey } from "./store-support.js"
 
 /** Runs one statement (text in the database's parameter syntax) and returns its rows. @internal */
 export type SqlRunner = (text: string, values: readonly unknown[]) => Promise<Record<string, unknown>[]>
@@ -104,7 +104,7 @@ function on(run: SqlRunner, tables: SqlTables, table: "accounts" | "users"): Sql
  * `SqlDatabase.lockStatements`) and returns what undoes its session settings, to run before the
  * transaction ends (also when it fails). @internal
  */
-export async function lockAccount(run: SqlRunner, tables: SqlTables, key: AccountKey, lockTimeoutMs: number | undefined): Promise<() => Promise<void>> {
+async function lockAccount(run: SqlRunner, tables: SqlTables, key: AccountKey, lockTimeoutMs: number | undefined): Promise<() => Promise<void>> {
   const { take, restore } = tables.database.lockStatements(
     key,
     { accounts: tables.accounts, provider: tables.column("provider"), providerAccountId: tables.column("providerAccountId") },
@@ -121,6 +121,29 @@ export async function lockAccount(run: SqlRunner, tables: SqlTables, key: Accoun
     throw error
   }
   return undo
+}
+
+/**
+ * `work` under the key's lock, on `run` inside a transaction the client has begun: takes the lock, hands
+ * `work` a LockedAccount that refuses use after the callback, and undoes the lock's session settings
+ * before the client ends the transaction. The one sequence every SQL store runs. @internal
+ */
+export async function underAccountLock<T>(
+  run: SqlRunner,
+  tables: SqlTables,
+  key: AccountKey,
+  lockTimeoutMs: number | undefined,
+  insertOptions: SqlInsertOptions,
+  work: (account: LockedAccount) => Promise<T>,
+): Promise<T> {
+  const restore = await lockAccount(run, tables, key, lockTimeoutMs)
+  const scoped = scopedLockedAccount(sqlLockedAccount(run, tables, key, insertOptions), `${tables.store}AccountStore`)
+  try {
+    return await work(scoped.account)
+  } finally {
+    scoped.close()
+    await restore()
+  }
 }
 
 /**
@@ -156,7 +179,7 @@ export interface SqlInsertOptions {
  * The LockedAccount operations as SQL over `run`, which must execute inside the transaction that holds
  * the key's lock. @internal
  */
-export function sqlLockedAccount(run: SqlRunner, tables: SqlTables, key: AccountKey, insertOptions: SqlInsertOptions = {}): LockedAccount {
+function sqlLockedAccount(run: SqlRunner, tables: SqlTables, key: AccountKey, insertOptions: SqlInsertOptions = {}): LockedAccount {
   const { database } = tables
   const insertDefaults = insertOptions.defaults ?? (() => ({}))
   const { returning } = insertOptions

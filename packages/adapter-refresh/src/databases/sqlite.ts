@@ -28,6 +28,12 @@ export const SQLITE_BEGIN_LOCKED = "BEGIN IMMEDIATE"
 /** Reads the connection's busy timeout (one row, one column, in ms). @internal */
 export const SQLITE_READ_BUSY_TIMEOUT = "PRAGMA busy_timeout"
 
+/** The busy timeout in the row `SQLITE_READ_BUSY_TIMEOUT` returns; undefined when it is not a usable number. @internal */
+export function busyTimeoutOf(row: Record<string, unknown> | undefined): number | undefined {
+  const value = Number(row === undefined ? Number.NaN : Object.values(row)[0])
+  return Number.isSafeInteger(value) && value >= 0 ? value : undefined
+}
+
 /** Sets the connection's busy timeout; PRAGMA takes no parameters, so `ms` is checked to be an integer. @internal */
 export function sqliteBusyTimeout(ms: number): string {
   if (!Number.isSafeInteger(ms) || ms < 0) throw new RangeError(`busy timeout must be a non-negative integer of ms, not ${ms}`)

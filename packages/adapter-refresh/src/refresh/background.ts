@@ -16,6 +16,7 @@
 import type { AccountSync } from "../account-sync.js"
 import { InvalidOptionsError, RefreshLockTimeoutError, RefreshNotConfiguredError, RefreshTokenError } from "../errors.js"
 import { isExpiring } from "../policy/expiry.js"
+import type { TokenSet } from "../policy/merge.js"
 import type { AccountKey, AccountStore, StoredAccountRow } from "../store.js"
 import type { RefreshEngine } from "./engine.js"
 
@@ -81,11 +82,12 @@ export function createBackgroundRefresher(store: AccountStore, sync: AccountSync
     const providers = new Set(engine.providerIds)
     const progress: RefreshExpiringProgress = { scanned: 0, due: 0, refreshed: 0, unchangedElsewhere: 0, busy: 0, coolingDown: 0, deadGrants: 0, failed: 0, lastKey: undefined }
 
-    const refreshOne = async (row: StoredAccountRow): Promise<void> => {
+    /** A due account: its row and the tokens the page decoded (what the lock's re-check compares with). */
+    type Due = { row: StoredAccountRow; tokens: TokenSet }
+    const refreshOne = async ({ row, tokens }: Due): Promise<void> => {
       const key = { provider: row.provider, providerAccountId: row.providerAccountId }
       try {
-        const view = await sync.viewOf(row)
-        const outcome = await engine.refreshIfUnchanged(key, row.userId, view.tokens, tryLockMs)
+        const outcome = await engine.refreshIfUnchanged(key, row.userId, tokens, tryLockMs)
         if (outcome === "refreshed") progress.refreshed++
         else progress.unchangedElsewhere++
       } catch (error) {
@@ -94,7 +96,7 @@ export function createBackgroundRefresher(store: AccountStore, sync: AccountSync
         } else if (error instanceof RefreshTokenError) {
           progress.deadGrants++
         } else {
-          // Provider unavailable, store errors, undecryptable rows: counted, and not retried for a while.
+          // Provider unavailable, store errors: counted, and not retried for a while.
           progress.failed++
           cooldowns.set(idOf(key), now() + cooldownMs)
         }
@@ -107,12 +109,13 @@ export function createBackgroundRefresher(store: AccountStore, sync: AccountSync
       const rows = await store.scanAccounts({ ...(after ? { after } : {}), limit: batchSize })
       if (rows.length === 0) break
       progress.scanned += rows.length
-      const due: StoredAccountRow[] = []
+      const due: Due[] = []
       for (const row of rows) {
         if (!providers.has(row.provider)) continue
         const key = { provider: row.provider, providerAccountId: row.providerAccountId }
         const until = cooldowns.get(idOf(key))
-        // Decrypted only to judge the expiry and the mark; an undecryptable row is left to getAccessToken's error.
+        // Decrypted once, to judge the expiry and the mark and for the re-check under the lock; an
+        // undecryptable row is left to getAccessToken's error.
         const tokens = await sync.viewOf(row).then((view) => view.tokens, () => undefined)
         if (!tokens || typeof tokens.refresh_token !== "string" || tokens.refresh_token === "") continue
         if (!isExpiring(tokens.expires_at as number | null, now(), withinSeconds)) continue
@@ -123,7 +126,7 @@ export function createBackgroundRefresher(store: AccountStore, sync: AccountSync
           continue
         }
         cooldowns.delete(idOf(key))
-        due.push(row)
+        due.push({ row, tokens })
       }
       // A small pool: at most `concurrency` accounts of this page at once.
       let next = 0

@@ -38,7 +38,7 @@ import { KeptTokenStore, MAX_PERSIST_ATTEMPTS, persistFailureOf, sameVersion, ve
 import { ProviderClient, resolveProvider, type GrantFailure, type IssuedResponse, type RefreshProviderConfig } from "./provider.js"
 import { isMarkedForReauth, REAUTH_MARK } from "../policy/reauth.js"
 import { readTokenResponse } from "./token-response.js"
-import { elapsedMs, errorCodeOf, errorNameOf, publish, type RefreshRequestEvent } from "../observability.js"
+import { elapsedMs, errorCodeOf, errorNameOf, providerOf, publish, type RefreshRequestEvent } from "../observability.js"
 
 export interface RefreshOptions {
   /** The provider objects the app gives Auth.js (only those whose tokens should be refreshed). */
@@ -124,8 +124,14 @@ export interface RefreshEngine {
   knownRefused(key: AccountKey, tokens: TokenSet): boolean
 }
 
-/** When a locked refresh has nothing to do: the row is fresh (getAccessToken) or moved on (background). */
-type DoneCheck = (current: TokenSet, stored: StoredView) => boolean
+/**
+ * What a locked refresh is for: when it has nothing to do (getAccessToken: the row is fresh; background:
+ * the row moved on since it was read) and how long it waits for the lock.
+ */
+interface RefreshMode {
+  done(current: TokenSet, stored: StoredView): boolean
+  lockOptions: { lockTimeoutMs: number; transactionTimeoutMs: number }
+}
 
 type Outcome = { ok: true; result: AccessTokenResult } | { ok: false; error: TokenSyncError }
 
@@ -244,16 +250,12 @@ export function createRefreshEngine(store: AccountStore, sync: AccountSync, opti
    * The refresh under the account lock. `issued` receives the tokens once the provider has answered, so
    * that a failed write or commit afterwards can keep them (see issued-tokens.ts).
    */
-  function lockedRefresh(
-    key: AccountKey,
-    userId: string,
-    client: ProviderClient,
-    onIssued: (entry: KeptTokens) => void,
-    done: DoneCheck = (current) => freshTokens(current),
-    callLockOptions: typeof lockOptions = lockOptions,
-  ): Promise<Outcome> {
+  /** getAccessToken's mode: nothing to do once the row holds a fresh token. */
+  const onDemand: RefreshMode = { done: (current) => freshTokens(current), lockOptions }
+
+  function lockedRefresh(key: AccountKey, userId: string, client: ProviderClient, onIssued: (entry: KeptTokens) => void, mode: RefreshMode): Promise<Outcome> {
     const id = idOf(key)
-    const bound = 2 * callLockOptions.lockTimeoutMs
+    const bound = 2 * mode.lockOptions.lockTimeoutMs
     return boundedStart(bound, () => new StartTimeout(), (begin) =>
       sync.withStoredAccount(
         key,
@@ -269,7 +271,7 @@ export function createRefreshEngine(store: AccountStore, sync: AccountSync, opti
           const current: TokenSet = entry ? mergeTokens(stored.tokens, entry.tokens).merged : stored.tokens
 
           // Another process (or a sign-in) refreshed while we waited for the lock.
-          if (done(current, stored)) {
+          if (mode.done(current, stored)) {
             return entry ? { ok: true, result: fromKept(key.provider, entry, false) } : success(sync.toAdapterAccount(stored), false)
           }
           if (knownRefused(id, current)) return { ok: false, error: new RefreshTokenError(key.provider, "marked") }
@@ -305,29 +307,22 @@ export function createRefreshEngine(store: AccountStore, sync: AccountSync, opti
           }
           return success(account, true, reading.dropped.length ? { droppedFields: reading.dropped } : {})
         },
-        callLockOptions,
+        mode.lockOptions,
         userId,
       ),
     )
   }
 
   /** Refresh (or re-check) under the lock, within a refresh slot; keeps issued tokens a write refused. */
-  async function refresh(
-    key: AccountKey,
-    userId: string,
-    client: ProviderClient,
-    depth = 0,
-    done?: DoneCheck,
-    callLockOptions: typeof lockOptions = lockOptions,
-  ): Promise<AccessTokenResult> {
+  async function refresh(key: AccountKey, userId: string, client: ProviderClient, mode: RefreshMode = onDemand, depth = 0): Promise<AccessTokenResult> {
     const id = idOf(key)
     let issued: KeptTokens | undefined
     let outcome: Outcome
     try {
-      outcome = await slots.run(queueTimeoutMs, () => lockedRefresh(key, userId, client, (entry) => (issued = entry), done, callLockOptions))
+      outcome = await slots.run(queueTimeoutMs, () => lockedRefresh(key, userId, client, (entry) => (issued = entry), mode))
     } catch (error) {
       if (error instanceof SlotWaitTimeout) throw new RefreshLockTimeoutError(key.provider, queueTimeoutMs, "refresh_slot")
-      if (!issued) throw storeError(error, key.provider, callLockOptions.lockTimeoutMs)
+      if (!issued) throw storeError(error, key.provider, mode.lockOptions.lockTimeoutMs)
       // The write (or the commit) failed after the provider issued new tokens: keep them, retry a little.
       const entry: KeptTokens = issued
       kept.keep(id, entry)
@@ -338,7 +333,7 @@ export function createRefreshEngine(store: AccountStore, sync: AccountSync, opti
         const written = await kept.write(key, id)
         if (written.kind === "written") return { accessToken: written.account.access_token as string, account: written.account, refreshed: true }
         // Superseded by a newer write (a sign-in) meanwhile: start over from what is stored now.
-        if (written.kind === "superseded") return depth < 2 ? refresh(key, userId, client, depth + 1) : fromKept(key.provider, entry, true)
+        if (written.kind === "superseded") return depth < 2 ? refresh(key, userId, client, mode, depth + 1) : fromKept(key.provider, entry, true)
       }
       return fromKept(key.provider, entry, true)
     }
@@ -365,7 +360,7 @@ export function createRefreshEngine(store: AccountStore, sync: AccountSync, opti
   /** `getAccessToken`, reported on the access-token (and, when it fails, failure) channel. */
   async function observed(params: GetAccessTokenParams): Promise<AccessTokenResult> {
     const started = performance.now()
-    const provider = typeof (params as { provider?: unknown } | null)?.provider === "string" ? params.provider : "(none)"
+    const provider = providerOf(params)
     try {
       const result = await getAccessTokenOnce(params)
       publish("accessToken", () => ({
@@ -435,9 +430,8 @@ export function createRefreshEngine(store: AccountStore, sync: AccountSync, opti
       if (!client) throw new RefreshNotConfiguredError(key.provider, "it is not in refresh.providers")
       const seenVersion = versionOf(seen)
       // One flight per account per process, shared with getAccessToken's: the two never race in-process.
-      const result = await flights.run(idOf(key), () =>
-        refresh(key, userId, client, 0, (_current, stored) => !sameVersion(seenVersion, stored.tokens), { ...lockOptions, lockTimeoutMs: tryLockMs }),
-      )
+      const mode: RefreshMode = { done: (_current, stored) => !sameVersion(seenVersion, stored.tokens), lockOptions: { ...lockOptions, lockTimeoutMs: tryLockMs } }
+      const result = await flights.run(idOf(key), () => refresh(key, userId, client, mode))
       return result.refreshed ? "refreshed" : "unchanged-elsewhere"
     },
   }

@@ -24,7 +24,7 @@ import { postgres } from "../databases/postgres.js"
 import type { SqlDatabase } from "../databases/sql-database.js"
 import { SQLITE_BEGIN_LOCKED, sqlite } from "../databases/sqlite.js"
 import { InvalidOptionsError, UnsupportedDatabaseError } from "../errors.js"
-import { lockAccount, retryFirstInsertRace, sqlFindAccounts, sqlLockedAccount, sqlScanAccounts, sqlTables, type SqlRunner, type SqlTables } from "../statements.js"
+import { retryFirstInsertRace, sqlFindAccounts, sqlScanAccounts, sqlTables, underAccountLock, type SqlRunner, type SqlTables } from "../statements.js"
 import {
   STANDARD_TOKEN_FIELDS,
   type AccountKey,
@@ -34,7 +34,7 @@ import {
   type LockedAccount,
   type StoredAccountRow,
 } from "../store.js"
-import { checkLockTimeout, lockTimeoutFor, scopedLockedAccount } from "../store-support.js"
+import { checkLockTimeout, lockTimeoutFor } from "../store-support.js"
 import { isPgClient } from "./pg.js"
 
 // ---------------------------------------------------------------------------------------------------
@@ -418,17 +418,8 @@ export function drizzleAccountStore(db: DrizzleDatabaseLike, options: DrizzleAcc
   const written = new Set<string>([...ACCOUNT_KEY_FIELDS, ...STANDARD_TOKEN_FIELDS])
   const insertDefaults = (): Record<string, unknown> => clientDefaultsOf(accountsTable, written)
 
-  /** `work` under the key's lock, on a runner inside the transaction. */
-  async function underLock<T>(run: SqlRunner, key: AccountKey, timeout: number | undefined, work: (account: LockedAccount) => Promise<T>): Promise<T> {
-    const restore = await lockAccount(run, tables, key, timeout)
-    const scoped = scopedLockedAccount(sqlLockedAccount(run, tables, key, { defaults: insertDefaults }), "drizzleAccountStore")
-    try {
-      return await work(scoped.account)
-    } finally {
-      scoped.close()
-      await restore()
-    }
-  }
+  const underLock = <T,>(run: SqlRunner, key: AccountKey, timeout: number | undefined, work: (account: LockedAccount) => Promise<T>): Promise<T> =>
+    underAccountLock(run, tables, key, timeout, { defaults: insertDefaults }, work)
 
   const oneAtATime = serialQueue()
 

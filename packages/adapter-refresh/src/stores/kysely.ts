@@ -21,10 +21,10 @@ import type { AccountKey, AccountLockOptions, AccountScanPage, AccountStore, Loc
 import { mysql } from "../databases/mysql.js"
 import { postgres } from "../databases/postgres.js"
 import type { SqlDatabase } from "../databases/sql-database.js"
-import { SQLITE_BEGIN_LOCKED, sqlite } from "../databases/sqlite.js"
+import { busyTimeoutOf, SQLITE_BEGIN_LOCKED, SQLITE_READ_BUSY_TIMEOUT, sqlite, sqliteBusyTimeout } from "../databases/sqlite.js"
 import { UnsupportedDatabaseError } from "../errors.js"
-import { lockAccount, retryFirstInsertRace, sqlFindAccounts, sqlLockedAccount, sqlScanAccounts, sqlTables, type SqlRunner, type SqlTables } from "../statements.js"
-import { checkLockTimeout, lockTimeoutFor, scopedLockedAccount } from "../store-support.js"
+import { retryFirstInsertRace, sqlFindAccounts, sqlScanAccounts, sqlTables, underAccountLock, type SqlRunner, type SqlTables } from "../statements.js"
+import { checkLockTimeout, lockTimeoutFor } from "../store-support.js"
 
 // ---------------------------------------------------------------------------------------------------
 // Structural types of the Kysely objects this store uses
@@ -197,17 +197,8 @@ export function kyselyAccountStore(db: KyselyLike, options: KyselyAccountStoreOp
     return { id: generateId === true ? globalThis.crypto.randomUUID() : generateId() }
   }
 
-  /** `work` under the key's lock, on a runner inside the transaction. */
-  async function underLock<T>(run: SqlRunner, key: AccountKey, timeout: number | undefined, work: (account: LockedAccount) => Promise<T>): Promise<T> {
-    const restore = await lockAccount(run, tables, key, timeout)
-    const scoped = scopedLockedAccount(sqlLockedAccount(run, tables, key, { defaults: insertDefaults }), "kyselyAccountStore")
-    try {
-      return await work(scoped.account)
-    } finally {
-      scoped.close()
-      await restore()
-    }
-  }
+  const underLock = <T,>(run: SqlRunner, key: AccountKey, timeout: number | undefined, work: (account: LockedAccount) => Promise<T>): Promise<T> =>
+    underAccountLock(run, tables, key, timeout, { defaults: insertDefaults }, work)
 
   /** SQLite: one held connection, `BEGIN IMMEDIATE` (the write lock, waited for up to the busy timeout). */
   async function sqliteTransaction<T>(key: AccountKey, timeout: number | undefined, work: (account: LockedAccount) => Promise<T>): Promise<T> {
@@ -260,11 +251,10 @@ export function kyselyAccountStore(db: KyselyLike, options: KyselyAccountStoreOp
 
 /** Sets the connection's busy timeout to `ms` and returns what puts the previous one back. */
 async function setBusyTimeout(run: SqlRunner, ms: number): Promise<() => Promise<void>> {
-  const [current] = await run("PRAGMA busy_timeout", [])
-  const previous = Number(current ? Object.values(current)[0] : NaN)
-  // PRAGMA takes no parameters; both values are checked integers.
-  await run(`PRAGMA busy_timeout = ${ms}`, [])
+  const [current] = await run(SQLITE_READ_BUSY_TIMEOUT, [])
+  const previous = busyTimeoutOf(current)
+  await run(sqliteBusyTimeout(ms), [])
   return async () => {
-    if (Number.isSafeInteger(previous) && previous >= 0) await run(`PRAGMA busy_timeout = ${previous}`, []).catch(() => undefined)
+    if (previous !== undefined) await run(sqliteBusyTimeout(previous), []).catch(() => undefined)
   }
 }

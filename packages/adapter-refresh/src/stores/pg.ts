@@ -13,8 +13,8 @@
  */
 import type { AccountKey, AccountLockOptions, AccountScanPage, AccountStore, LockedAccount, StoredAccountRow } from "../store.js"
 import { postgres } from "../databases/postgres.js"
-import { lockAccount, sqlFindAccounts, sqlLockedAccount, sqlScanAccounts, sqlTables, type SqlRunner, type SqlTables } from "../statements.js"
-import { checkLockTimeout, lockTimeoutFor, scopedLockedAccount } from "../store-support.js"
+import { sqlFindAccounts, sqlScanAccounts, sqlTables, underAccountLock, type SqlRunner, type SqlTables } from "../statements.js"
+import { checkLockTimeout, lockTimeoutFor } from "../store-support.js"
 
 /**
  * An inserted row as @auth/pg-adapter's `linkAccount` returns it: the `RETURNING` row with `expires_at`
@@ -139,15 +139,11 @@ export function pgAccountStore(pool: PgPoolLike, options: PgAccountStoreOptions 
         client.release(asError(error))
         throw error
       }
-      const scoped = scopedLockedAccount(sqlLockedAccount(run, tables, key, { returning: asPgAdapterReturns }), "pgAccountStore")
       let result: T
       try {
-        await lockAccount(run, tables, key, timeout)
-        result = await work(scoped.account)
-        scoped.close()
+        result = await underAccountLock(run, tables, key, timeout, { returning: asPgAdapterReturns }, work)
         await client.query("COMMIT")
       } catch (error) {
-        scoped.close()
         try {
           await client.query("ROLLBACK")
         } catch (rollbackError) {

@@ -24,7 +24,7 @@ import { AccountSchemaError, InvalidOptionsError, TOKEN_COLUMN_HINT, Unsupported
 import { mysql, mysqlLockWaitBound } from "../databases/mysql.js"
 import { postgres } from "../databases/postgres.js"
 import type { LockTarget, SqlDatabase, SqlStatement } from "../databases/sql-database.js"
-import { sqlite, sqliteBusyTimeout, SQLITE_READ_BUSY_TIMEOUT } from "../databases/sqlite.js"
+import { busyTimeoutOf, sqlite, sqliteBusyTimeout, SQLITE_READ_BUSY_TIMEOUT } from "../databases/sqlite.js"
 import { retryFirstInsertRace } from "../statements.js"
 import { checkIdentifier, checkMilliseconds, checkPageLimit, checkTokenColumn, definedEntries, ownerOf, scopedLockedAccount, toStoredAccountRow } from "../store-support.js"
 
@@ -277,14 +277,14 @@ const PRISMA_ACCOUNT_LOCKS: Record<PrismaDatabase, PrismaAccountLock> = {
       let previous: number | undefined
       if (lockTimeoutMs !== undefined) {
         const [current] = await tx.$queryRawUnsafe<Record<string, unknown>[]>(SQLITE_READ_BUSY_TIMEOUT)
-        previous = Number(current === undefined ? Number.NaN : Object.values(current)[0])
+        previous = busyTimeoutOf(current)
         await tx.$executeRawUnsafe(sqliteBusyTimeout(lockTimeoutMs))
       }
       try {
         await accounts.updateMany({ where: { provider: key.provider, NOT: { provider: key.provider } }, data: { provider: key.provider } })
       } finally {
         // One connection per client (the adapter's): put its own busy timeout back for everything else.
-        if (previous !== undefined && Number.isSafeInteger(previous) && previous >= 0) await tx.$executeRawUnsafe(sqliteBusyTimeout(previous))
+        if (previous !== undefined) await tx.$executeRawUnsafe(sqliteBusyTimeout(previous))
       }
     },
   },
