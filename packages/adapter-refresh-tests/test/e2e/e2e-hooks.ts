@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, jest } from "@jest/globals"
+import { afterAll, afterEach, beforeAll } from "@jest/globals"
 import { applySchema, type DatabaseFixture, type Flavour } from "../../src/fixtures/databases.js"
 import { testDatabase, type TestDatabase } from "../../src/harness/postgres.js"
 
@@ -20,9 +20,6 @@ export function useE2eDatabase<Db>(
   // Default: a database on the PostgreSQL test server with the flavour's schema.
   other?: { create(prefix: string): Promise<{ url: string; name: string; drop(): Promise<void> }>; applySchema(url: string): Promise<void> },
 ): <T extends { stop(): Promise<void> }>(thing: Promise<T>) => Promise<T> {
-  // A whole sign-in (provider, Auth.js, database, first Prisma query) per test: Jest's 5 s default is
-  // too tight on a loaded CI machine; every wait inside has its own bound.
-  jest.setTimeout(30_000)
   let ready: E2eDatabase<Db> | undefined
   let database: { url: string; name: string; drop(): Promise<void> } | undefined
   const running: Array<{ stop(): Promise<void> }> = []
