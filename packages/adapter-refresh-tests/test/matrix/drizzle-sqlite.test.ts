@@ -14,22 +14,6 @@ runConformanceSuite(
 describeRefreshStorm({ name: "drizzle on SQLite (better-sqlite3)", fixtureModule, database: testSqliteFile })
 
 describe("drizzle on SQLite: what the store refuses", () => {
-  it("drizzle-orm/libsql (a real local-file client) is refused at construction, naming better-sqlite3 on the same file instead", async () => {
-    const { createClient } = await import("@libsql/client")
-    const { drizzle } = await import("drizzle-orm/libsql")
-    const { drizzleAccountStore } = await import("authjs-adapter-refresh/stores/drizzle")
-    const { UnsupportedDatabaseError } = await import("authjs-adapter-refresh")
-    const file = await testSqliteFile("drizzle_libsql_refused")
-    const client = createClient({ url: file.url })
-    try {
-      expect(() => drizzleAccountStore(drizzle(client))).toThrow(UnsupportedDatabaseError)
-      expect(() => drizzleAccountStore(drizzle(client))).toThrow(/libsql is not supported yet.*better-sqlite3/)
-    } finally {
-      client.close()
-      await file.drop()
-    }
-  })
-
   it("an in-memory better-sqlite3 database is refused: the store needs a second connection to the same file", async () => {
     const { default: Database } = await import("better-sqlite3")
     const { drizzle } = await import("drizzle-orm/better-sqlite3")

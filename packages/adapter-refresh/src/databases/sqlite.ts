@@ -25,6 +25,15 @@ const NO_SUCH_COLUMN = /(?:no such column: (?:[A-Za-z_][A-Za-z0-9_]*\.)?|has no 
 /** The statement that begins an account transaction on SQLite. @internal */
 export const SQLITE_BEGIN_LOCKED = "BEGIN IMMEDIATE"
 
+/**
+ * A statement that takes the file's write lock inside a deferred transaction and changes nothing: a write
+ * that matches no row (see above). For clients whose BEGIN IMMEDIATE cannot be asked again safely
+ * (libsql: stores/drizzle.ts); `table` and `column` are quoted identifiers, never values. @internal
+ */
+export function sqliteNoOpWrite(table: string, column: string): string {
+  return `UPDATE ${table} SET ${column} = ${column} WHERE 0`
+}
+
 /** Reads the connection's busy timeout (one row, one column, in ms). @internal */
 export const SQLITE_READ_BUSY_TIMEOUT = "PRAGMA busy_timeout"
 

@@ -14,7 +14,10 @@
  * - better-sqlite3: Drizzle's transactions there are synchronous and share the app's one connection, so
  *   a transaction cannot stay open across an await (a refresh request) without taking in every other
  *   statement the app sends meanwhile. The store opens ONE connection of its own to the same file (with
- *   the app's Database class and file name) for its locked transactions, serialised in-process.
+ *   the app's Database class and file name) for its locked transactions, serialised in-process;
+ * - libsql (@libsql/client on a local file): the app's client (`db.$client`), whose pool lends each
+ *   transaction a connection of its own; the store's own SQL on it, one transaction at a time per
+ *   process, with the write lock taken by a statement that can be asked again (see libsqlTransaction).
  *
  * This module does not import drizzle-orm: the db and the tables are recognised by the
  * `Symbol.for("drizzle:...")` keys Drizzle puts on them.
@@ -22,9 +25,9 @@
 import { mysql } from "../databases/mysql.js"
 import { postgres } from "../databases/postgres.js"
 import type { SqlDatabase } from "../databases/sql-database.js"
-import { SQLITE_BEGIN_LOCKED, sqlite } from "../databases/sqlite.js"
+import { SQLITE_BEGIN_LOCKED, SQLITE_READ_BUSY_TIMEOUT, busyTimeoutOf, sqlite, sqliteBusyTimeout, sqliteNoOpWrite } from "../databases/sqlite.js"
 import { InvalidOptionsError, UnsupportedDatabaseError } from "../errors.js"
-import { retryFirstInsertRace, sqlFindAccounts, sqlScanAccounts, sqlTables, underAccountLock, type SqlRunner, type SqlTables } from "../statements.js"
+import { retryFirstInsertRace, schemaMismatch, sqlFindAccounts, sqlScanAccounts, sqlTables, underAccountLock, type SqlRunner, type SqlTables } from "../statements.js"
 import {
   STANDARD_TOKEN_FIELDS,
   type AccountKey,
@@ -46,7 +49,7 @@ import { isPgClient } from "./pg.js"
  * here; which database and driver it is comes from the entity kinds Drizzle stamps on its classes.
  */
 export interface DrizzleDatabaseLike {
-  /** The driver's client (a pg Pool, a postgres.js `sql`, a mysql2 Pool, a better-sqlite3 Database). */
+  /** The driver's client (a pg Pool, a postgres.js `sql`, a mysql2 Pool, a better-sqlite3 Database, a libsql Client). */
   readonly $client?: unknown
   transaction: (...args: never[]) => unknown
 }
@@ -102,7 +105,7 @@ const DIALECT_BASES: Readonly<Record<string, SqlDatabase>> = {
   BaseSQLiteDatabase: sqlite,
 }
 
-type DrizzleDriver = "node-postgres" | "postgres.js" | "mysql2" | "better-sqlite3"
+type DrizzleDriver = "node-postgres" | "postgres.js" | "mysql2" | "better-sqlite3" | "libsql"
 
 /** The drivers this store runs on, by the entity kind of their database class. */
 const SUPPORTED_DRIVERS: Readonly<Record<string, DrizzleDriver>> = {
@@ -110,11 +113,12 @@ const SUPPORTED_DRIVERS: Readonly<Record<string, DrizzleDriver>> = {
   PostgresJsDatabase: "postgres.js",
   MySql2Database: "mysql2",
   BetterSQLite3Database: "better-sqlite3",
+  LibSQLDatabase: "libsql",
 }
 
 const SUPPORTED_LIST =
-  "drizzle-orm/node-postgres (on a pg Pool), drizzle-orm/postgres-js, drizzle-orm/mysql2 (on a pool) " +
-  "or drizzle-orm/better-sqlite3 (on a database file)"
+  "drizzle-orm/node-postgres (on a pg Pool), drizzle-orm/postgres-js, drizzle-orm/mysql2 (on a pool), " +
+  "drizzle-orm/better-sqlite3 (on a database file) or drizzle-orm/libsql (on a local file)"
 
 function databaseOfKinds(kinds: readonly string[]): SqlDatabase | undefined {
   for (const kind of kinds) if (kind in DIALECT_BASES) return DIALECT_BASES[kind]
@@ -240,6 +244,34 @@ interface BetterSqliteLike {
   close(): void
 }
 
+/** What a libsql statement is given and returns, on the client or on one of its transactions. */
+interface LibsqlExecutor {
+  execute(statement: { sql: string; args: unknown[] }): Promise<{ rows: readonly object[] }>
+  /** Runs SQL text through sqlite3_exec-like batch execution: each statement is finalized, even when it fails. */
+  executeMultiple(sql: string): Promise<unknown>
+}
+
+/** An @libsql/client transaction: it holds one of the client's connections until it settles. */
+interface LibsqlTransactionLike extends LibsqlExecutor {
+  /** Rolls back if still open and gives the connection back to the client; never throws for a settled one. */
+  close(): void
+}
+
+/** An @libsql/client Client (`createClient({ url: "file:..." })`), as far as this store uses it. */
+interface LibsqlClientLike extends LibsqlExecutor {
+  readonly protocol: string
+  transaction(mode: "deferred"): Promise<LibsqlTransactionLike>
+}
+
+function isLibsqlClient(value: unknown): value is LibsqlClientLike {
+  const client = value as Partial<Record<keyof LibsqlClientLike, unknown>> | null | undefined
+  return (
+    typeof client === "object" && client !== null &&
+    typeof client.protocol === "string" && typeof client.execute === "function" &&
+    typeof client.executeMultiple === "function" && typeof client.transaction === "function"
+  )
+}
+
 /**
  * Drizzle wraps a driver's error in a DrizzleQueryError whose message carries the statement's
  * parameters (tokens among them) and whose `code` is gone. The store passes the driver's own error on,
@@ -262,8 +294,8 @@ function rowsOf(driver: DrizzleDriver, result: unknown): Record<string, unknown>
   return Array.isArray(rows) ? (rows as Record<string, unknown>[]) : []
 }
 
-/** A runner over a Drizzle session (the db's, or a transaction's). */
-function sessionRunner(driver: DrizzleDriver, target: DrizzleRunnable): SqlRunner {
+/** A runner over a Drizzle session (the db's, or a transaction's); libsql runs on its client instead (libsqlRunner). */
+function sessionRunner(driver: Exclude<DrizzleDriver, "libsql">, target: DrizzleRunnable): SqlRunner {
   return async (text, values) => {
     const query = { sql: text, params: [...values] }
     try {
@@ -281,6 +313,14 @@ function sessionRunner(driver: DrizzleDriver, target: DrizzleRunnable): SqlRunne
     } catch (error) {
       throw driverError(error)
     }
+  }
+}
+
+/** A runner on a libsql client or transaction. Rows are copied to plain objects (libsql's rows also carry index keys). */
+function libsqlRunner(target: LibsqlExecutor): SqlRunner {
+  return async (text, values) => {
+    const result = await target.execute({ sql: text, args: [...values] })
+    return result.rows.map((row) => ({ ...row }) as Record<string, unknown>)
   }
 }
 
@@ -340,15 +380,6 @@ function driverOf(db: DrizzleDatabaseLike, kinds: readonly string[]): DrizzleDri
   if (kinds.some((kind) => kind.endsWith("Transaction"))) {
     throw unsupported("got a Drizzle transaction; pass the database itself (the store opens its own transactions).")
   }
-  if (kinds.includes("LibSQLDatabase")) {
-    // Measured with @libsql/client 0.18 on a local file: two clients' concurrent write transactions fail
-    // at COMMIT with SQLITE_BUSY ("cannot commit transaction - SQL statements in progress"), which no
-    // retry can save (the transaction is closed by then). Refused rather than failing sign-ins under load.
-    throw unsupported(
-      "drizzle-orm/libsql is not supported yet: concurrent write transactions on one file fail at COMMIT with @libsql/client 0.18. " +
-        "For a local file, use drizzle-orm/better-sqlite3 on the same file: drizzle(new Database('app.db')); or pass an object implementing AccountStore.",
-    )
-  }
   const driver = kinds.map((kind) => SUPPORTED_DRIVERS[kind]).find((entry) => entry !== undefined)
   if (!driver) {
     throw unsupported(`this Drizzle driver (${kinds[0] ?? "unknown"}) is not supported; use ${SUPPORTED_LIST}, or pass an object implementing AccountStore.`)
@@ -364,6 +395,17 @@ function driverOf(db: DrizzleDatabaseLike, kinds: readonly string[]): DrizzleDri
     throw unsupported(
       "this Drizzle database runs on a single mysql2 connection, so concurrent transactions would share it; " +
         "build it on a pool: drizzle(mysql.createPool(url)) or drizzle(url).",
+    )
+  }
+  if (driver === "libsql" && !isLibsqlClient(client)) {
+    throw unsupported("this drizzle-orm/libsql database has no @libsql/client Client as $client; build it with drizzle(createClient({ url: 'file:app.db' })).")
+  }
+  if (driver === "libsql" && (client as LibsqlClientLike).protocol !== "file") {
+    // A remote database (Turso, sqld) runs its transactions over the network with other locking; only the
+    // local file mode has been measured.
+    throw unsupported(
+      `this drizzle-orm/libsql client speaks ${JSON.stringify((client as LibsqlClientLike).protocol)}; only a local file (url "file:...") is supported, ` +
+        "or pass an object implementing AccountStore.",
     )
   }
   if (driver === "better-sqlite3" && (client as BetterSqliteLike | undefined)?.memory !== false) {
@@ -384,12 +426,13 @@ function driverOf(db: DrizzleDatabaseLike, kinds: readonly string[]): DrizzleDri
  *   race to the schema's primary key runs once more (databases/mysql.ts);
  * - SQLite: `BEGIN IMMEDIATE` (the file's write lock), asked for again every few milliseconds until
  *   `lockTimeoutMs`, one transaction at a time per process, on a connection of the store's own to the
- *   app's better-sqlite3 file (libsql is refused: see driverOf).
+ *   app's better-sqlite3 file, or on a connection the app's libsql client lends (libsqlTransaction).
  * Commits when `work` resolves; rolls back and rethrows the same error when it throws.
  *
  * Throws `UnsupportedDatabaseError` at construction for a db it cannot serve (another driver, a Drizzle
- * transaction, a single connection where concurrent transactions need a pool, an in-memory SQLite
- * database), saying what to pass instead.
+ * transaction, a single connection where concurrent transactions need a pool, an in-memory better-sqlite3
+ * database, a remote libsql database), saying what to pass instead; an in-memory libsql database is
+ * refused by the first `withAccountLock` (the client does not say what it opened until asked).
  */
 export function drizzleAccountStore(db: DrizzleDatabaseLike, options: DrizzleAccountStoreOptions = {}): AccountStore {
   const name = "drizzle"
@@ -456,6 +499,71 @@ export function drizzleAccountStore(db: DrizzleDatabaseLike, options: DrizzleAcc
     })
   }
 
+  // libsql: refuse an in-memory database (one connection, which a held transaction would take from the
+  // app), asked once on first use: the client does not say what it opened.
+  let fileChecked: Promise<void> | undefined
+  function checkLibsqlFile(client: LibsqlClientLike): Promise<void> {
+    fileChecked ??= libsqlRunner(client)("PRAGMA database_list", []).then(
+      (rows) => {
+        const main = rows.find((row) => row.name === "main")
+        if (main !== undefined && (main.file === "" || main.file === null)) {
+          throw unsupported("this drizzle-orm/libsql client is on an in-memory database, which has a single connection; use a database file: createClient({ url: 'file:app.db' }).")
+        }
+      },
+      (error: unknown) => {
+        fileChecked = undefined
+        throw error
+      },
+    )
+    return fileChecked
+  }
+
+  /**
+   * libsql (@libsql/client 0.18, local file). Measured: a `client.transaction("write")` whose BEGIN IMMEDIATE
+   * meets another connection's write lock fails with SQLITE_BUSY and leaves that BEGIN statement un-reset
+   * (still "in progress") on the connection, which the pool then lends again; SQLite refuses any COMMIT on
+   * a connection with a write statement in progress ("cannot commit transaction - SQL statements in
+   * progress"), and `commit()` then rolls back. The statement is only finalized when the garbage collector
+   * takes it. So the store never lets a statement of its own fail on the lock through a prepared statement:
+   * - BEGIN DEFERRED (`transaction("deferred")`), which takes no lock and cannot be busy;
+   * - the write lock taken by a no-op write sent through `executeMultiple`, which finalizes its statement
+   *   even when it fails, and asked again from the event loop until the bound (busy timeout 0 meanwhile, set
+   *   and put back: the app's own timeout would block this process's event loop while it waits);
+   * - COMMIT through `executeMultiple` too, asked again on SQLITE_BUSY (a busy COMMIT leaves the
+   *   transaction open; `commit()` would roll it back).
+   * One transaction at a time per process: each holds a pool connection, and a pool whose connections are
+   * all held by transactions refuses the app's next statement.
+   */
+  function libsqlTransaction<T>(key: AccountKey, timeout: number | undefined, work: (account: LockedAccount) => Promise<T>): Promise<T> {
+    const client = db.$client as LibsqlClientLike
+    const deadline = Date.now() + (timeout ?? SQLITE_DEFAULT_LOCK_WAIT_MS)
+    return oneAtATime(async () => {
+      await checkLibsqlFile(client)
+      const tx = await client.transaction("deferred")
+      try {
+        const run = libsqlRunner(tx)
+        const appTimeout = busyTimeoutOf((await run(SQLITE_READ_BUSY_TIMEOUT, []))[0])
+        await tx.executeMultiple(sqliteBusyTimeout(0))
+        try {
+          const lock = sqliteNoOpWrite(tables.accounts, tables.column("provider"))
+          await untilNotBusy(() => tx.executeMultiple(lock), deadline).catch((error: unknown) => {
+            throw schemaMismatch(error, tables, "accounts")
+          })
+        } finally {
+          if (appTimeout !== undefined) await tx.executeMultiple(sqliteBusyTimeout(appTimeout))
+        }
+        const result = await underLock(run, key, timeout, work)
+        await untilNotBusy(() => tx.executeMultiple("COMMIT"), Math.max(deadline, Date.now() + SQLITE_DEFAULT_LOCK_WAIT_MS))
+        return result
+      } finally {
+        // Rolls back unless committed, and gives the connection back to the app's pool.
+        tx.close()
+      }
+    })
+  }
+
+  const findRunner = (): SqlRunner => (driver === "libsql" ? libsqlRunner(db.$client as LibsqlClientLike) : sessionRunner(driver, runnable))
+
   return {
     name,
     // @auth/drizzle-adapter's linkAccount resolves to nothing, on every dialect.
@@ -465,17 +573,18 @@ export function drizzleAccountStore(db: DrizzleDatabaseLike, options: DrizzleAcc
     async withAccountLock<T>(key: AccountKey, work: (account: LockedAccount) => Promise<T>, lockOptions?: AccountLockOptions): Promise<T> {
       const timeout = lockTimeoutFor(lockOptions, lockTimeoutMs, "drizzleAccountStore")
       if (driver === "better-sqlite3") return betterSqliteTransaction(key, timeout, work)
+      if (driver === "libsql") return libsqlTransaction(key, timeout, work)
       return retryFirstInsertRace(database, () =>
         runnable.transaction((tx) => underLock(sessionRunner(driver, tx), key, timeout, work), { isolationLevel: "read committed" }),
       )
     },
 
     async findAccounts(userId: string, provider: string): Promise<StoredAccountRow[]> {
-      return sqlFindAccounts(sessionRunner(driver, runnable), tables, userId, provider)
+      return sqlFindAccounts(findRunner(), tables, userId, provider)
     },
 
     async scanAccounts(page: AccountScanPage): Promise<StoredAccountRow[]> {
-      return sqlScanAccounts(sessionRunner(driver, runnable), tables, page)
+      return sqlScanAccounts(findRunner(), tables, page)
     },
   }
 }
