@@ -153,6 +153,8 @@ export interface TestOidcProvider {
   /** `false`: Google-like, no refresh token on later sign-ins of an account that already got one. */
   setRefreshTokenOnReturn(value: boolean): void
   setRotateRefreshToken(value: boolean): void
+  /** The lifetime, in seconds, of the access tokens issued from now on. */
+  setAccessTokenTtl(seconds: number): void
   /** Clears `issued` and `stats` (not the provider's state). */
   resetRecords(): void
   /** GET the userinfo endpoint with a bearer token. */
@@ -294,7 +296,7 @@ export async function startOidcProvider(options: StartOidcProviderOptions = {}):
   const clientId = options.clientId ?? "test-client"
   const clientSecret = options.clientSecret ?? randomBytes(24).toString("base64url")
   const authMethod: TokenEndpointAuthMethod = options.tokenEndpointAuthMethod ?? "client_secret_basic"
-  const accessTokenTtl = options.accessTokenTtl ?? 5
+  let accessTokenTtl = options.accessTokenTtl ?? 5
   const refreshTokenTtl = options.refreshTokenTtl ?? 24 * 60 * 60
   const issueRefreshTokens = options.issueRefreshTokens ?? true
   let rotate = options.rotateRefreshToken ?? true
@@ -561,6 +563,9 @@ export async function startOidcProvider(options: StartOidcProviderOptions = {}):
     },
     setRotateRefreshToken(value) {
       rotate = value
+    },
+    setAccessTokenTtl(seconds) {
+      accessTokenTtl = seconds
     },
     resetRecords() {
       issued.length = 0
