@@ -217,6 +217,7 @@ export function createAccountSync(store: AccountStore, options: AccountSyncOptio
     owner: string = stored.row.userId,
     adopt: readonly string[] = [],
     ownerAsTyped: UserId = owner,
+    migrateStale = false,
   ): Promise<AdapterAccount> {
     const merge = mergeTokens(stored.tokens, incoming)
     // The one explicit exception to "never write null": clearing the re-authentication mark.
@@ -224,14 +225,46 @@ export function createAccountSync(store: AccountStore, options: AccountSyncOptio
     const merged = { ...merge.merged, ...clear }
     const changes: TokenSet = { ...merge.changes, ...clear }
     // Lazy migration: values in clear (from before encryption) or under an older key are rewritten with
-    // the current key whenever the row is written anyway. An undecryptable value reads as null: skipped.
-    if (Object.keys(changes).length > 0) {
+    // the current key whenever the row is written anyway (also when the one-statement sign-in just wrote
+    // it: `migrateStale`). An undecryptable value reads as null: skipped.
+    if (Object.keys(changes).length > 0 || migrateStale) {
       for (const field of staleFields(stored.row.tokens, codec)) if (!(field in changes) && merged[field] != null) changes[field] = merged[field]
     }
     const tokens = Object.keys(changes).length > 0 ? await encodeTokens(changes, codec, keyOfRow(stored.row)) : {}
     if (Object.keys(tokens).length > 0 && stored.row.userId === owner) await account.update({ tokens }, { userId: owner })
     for (const orphan of adopt) await account.update({ userId: ownerAsTyped, tokens }, { userId: orphan })
     return toAdapterAccount({ ...stored.row, userId: owner }, merged)
+  }
+
+  /**
+   * The common sign-in in one statement (`AccountStore.updateOwnTokens`): the caller's own row exists and
+   * no one else's does. Undefined when it did not apply, for the locked path to decide: no such store
+   * method, nothing to write, a key held by another writer, no row of the caller's, rows of someone else's,
+   * a re-authentication mark to weigh against the stored refresh token (read under the lock only), or
+   * "migrate" when it wrote, but the row holds values the codec rewrites on every locked write (in clear,
+   * or under an older key): the locked path follows at once and rewrites them.
+   */
+  async function writeOwnInOneStatement(key: AccountKey, owner: UserId, incoming: TokenSet): Promise<AdapterAccount | "migrate" | undefined> {
+    if (!store.updateOwnTokens || Object.keys(incoming).length === 0) return undefined
+    if (reauthColumn && incoming.refresh_token !== undefined) return undefined
+    const asked = performance.now()
+    const tokens = await encodeTokens(incoming, codec, key)
+    const update = store.updateOwnTokens.bind(store)
+    // Bounded like the locked path: a pooled connection within 2 x lockTimeoutMs, or AccountBusyError and
+    // nothing sent. In the database it waits for nothing (see AccountStore.updateOwnTokens).
+    const rows = await boundedStart(2 * syncLockTimeoutMs, () => new AccountBusyError(key.provider, syncLockTimeoutMs), (begin) =>
+      update(key, owner, tokens, begin),
+    ).catch((error: unknown) => {
+      if (error instanceof TokenSyncError) throw error
+      throw new AccountStoreError(store.name, "an account write", error)
+    })
+    const [row] = rows
+    if (!row) return undefined
+    // The statement took the key's lock (without waiting) for as long as it ran.
+    publish("lockWait", () => ({ store: store.name, provider: key.provider, purpose: "sync", waitMs: elapsedMs(asked), outcome: "acquired" }))
+    if (rows.some((written) => staleFields(written.tokens, codec).some((field) => !(field in incoming)))) return "migrate"
+    const view = await lenientViewOf(row)
+    return toAdapterAccount(row, view.tokens)
   }
 
   /** One sign-in write or link: validate, lock, decide whose rows, insert or merge. */
@@ -247,9 +280,16 @@ export function createAccountSync(store: AccountStore, options: AccountSyncOptio
     // The mark is ours to write; a token response or account object never sets it.
     if (reauthColumn) delete incoming[reauthColumn]
 
+    const busy = () => new AccountBusyError(key.provider, syncLockTimeoutMs)
+    let migrateStale = false
+    if (mode === "sync" && callerUserId !== undefined) {
+      const written = await writeOwnInOneStatement(key, callerUserId, incoming)
+      if (written) counts.updates++
+      if (written === "migrate") migrateStale = true
+      else if (written) return { ...written, userId: callerUserId as string }
+    }
     // Bounded like every wait: connection + lock, then AccountBusyError (see bounded-wait.ts).
     // lock_timeout bounds the lock; a pooled connection may take as long again before it.
-    const busy = () => new AccountBusyError(key.provider, syncLockTimeoutMs)
     return boundedStart(2 * syncLockTimeoutMs, busy, (begin) => locked(key, async (account) => {
       begin()
       const { rows, decision } = await decide(account, userId, mode, callerUserId)
@@ -278,7 +318,7 @@ export function createAccountSync(store: AccountStore, options: AccountSyncOptio
           const base = rows.find((row) => row.userId === decision.owner) ?? rows.find((row) => decision.adopt.includes(row.userId))!
           const stored = await lenientViewOf(base)
           const ownerAsTyped = callerUserId !== undefined && decision.owner === userId ? callerUserId : decision.owner
-          const merged = await writeMerged(account, stored, incoming, "sign-in", decision.owner, decision.adopt, ownerAsTyped)
+          const merged = await writeMerged(account, stored, incoming, "sign-in", decision.owner, decision.adopt, ownerAsTyped, migrateStale)
           return callerUserId === undefined ? merged : { ...merged, userId: callerUserId as string }
         }
       }

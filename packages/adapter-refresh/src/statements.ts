@@ -4,7 +4,7 @@
  * Drizzle's session. Identifiers are validated and quoted here; values are always parameters.
  * Internal: not part of the package's exports.
  */
-import type { AccountKey, AccountPatch, AccountRow, AccountRowScope, AccountScanPage, LockedAccount, StoredAccountRow, UserId } from "./store.js"
+import type { AccountKey, AccountPatch, AccountRow, AccountRowScope, AccountScanPage, LockedAccount, StoredAccountRow, TokenColumnValue, UserId } from "./store.js"
 import { AccountSchemaError, InvalidOptionsError, TOKEN_COLUMN_HINT } from "./errors.js"
 import { StatementBuilder, driverCodes, type SqlDatabase } from "./databases/sql-database.js"
 import { checkIdentifier, checkPageLimit, checkTokenColumn, definedEntries, ownerOf, scopedLockedAccount, toStoredAccountRow, uniqueByKey } from "./store-support.js"
@@ -239,6 +239,49 @@ function sqlLockedAccount(run: SqlRunner, tables: SqlTables, key: AccountKey, in
       const where = `${byKey(sql)} AND ${database.asText(column("userId"))} = ${sql.param(owner)}`
       await accounts(`UPDATE ${tables.accounts} SET ${assignments.join(", ")} WHERE ${where}`, sql.values)
     },
+  }
+}
+
+/**
+ * `updateOwnTokens` in SQL, for databases with a lock that a condition can take (`tryLockCondition`,
+ * PostgreSQL: this statement's `ctid` and `FOR UPDATE ... SKIP LOCKED` are PostgreSQL's too):
+ *
+ *   UPDATE accounts SET <tokens> WHERE ctid IN (SELECT ctid FROM accounts mine
+ *     WHERE <key> AND userId = <owner> AND <try-lock the key> AND NOT EXISTS (a row of the key owned by
+ *     anyone else) FOR UPDATE OF mine SKIP LOCKED) RETURNING *
+ *
+ * The try-lock is the very lock every locked transaction takes, held until this statement commits, so a
+ * refresh or a first link that holds it makes this match nothing, and none of them can start while this
+ * runs; SKIP LOCKED passes over a row an app transaction holds. So it never waits in the database: what it
+ * cannot write now, the locked path writes, with its bounded wait. Under READ COMMITTED the row lock
+ * re-reads the newest version, so a transaction that committed just before is overwritten only by this,
+ * the later sign-in. Undefined where the database has no such lock. @internal
+ */
+export function sqlUpdateOwnTokens(
+  tables: SqlTables,
+): ((run: SqlRunner, key: AccountKey, userId: UserId, tokens: Record<string, TokenColumnValue>) => Promise<StoredAccountRow[]>) | undefined {
+  const { database } = tables
+  const tryLock = database.tryLockCondition
+  if (!tryLock || !database.insertReturning) return undefined
+  const column = tables.column
+  return async (run, key, userId, tokens) => {
+    const sql = new StatementBuilder(database)
+    const assignments = definedEntries(tokens).map(([field, value]) => `${column(checkTokenColumn(field))} = ${sql.param(value)}`)
+    if (assignments.length === 0) return []
+    // Numbered parameters, each used more than once.
+    const provider = sql.param(key.provider)
+    const providerAccountId = sql.param(key.providerAccountId)
+    const owner = sql.param(String(idParameter(userId)))
+    const ofKey = (alias: string) => `${alias}.${column("provider")} = ${provider} AND ${alias}.${column("providerAccountId")} = ${providerAccountId}`
+    const ownedBy = (alias: string, comparison: "=" | "<>") => `${database.asText(`${alias}.${column("userId")}`)} ${comparison} ${owner}`
+    const rows = await on(run, tables, "accounts")(
+      `UPDATE ${tables.accounts} SET ${assignments.join(", ")} WHERE ctid IN (` +
+        `SELECT mine.ctid FROM ${tables.accounts} mine WHERE ${ofKey("mine")} AND ${ownedBy("mine", "=")} AND ${tryLock(provider, providerAccountId)} ` +
+        `AND NOT EXISTS (SELECT 1 FROM ${tables.accounts} other WHERE ${ofKey("other")} AND ${ownedBy("other", "<>")}) ` +
+        `FOR UPDATE OF mine SKIP LOCKED) RETURNING *`,
+      sql.values,
+    )
+    return rows.map((row) => toStoredAccountRow(tables.fieldsOf(row)))
   }
 }
 

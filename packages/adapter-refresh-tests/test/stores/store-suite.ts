@@ -201,6 +201,9 @@ export function describeStore(spec: StoreSuiteSpec): void {
     await database?.drop()
   })
 
+  // The one-statement sign-in: PostgreSQL stores whose client runs raw SQL (pg, Kysely, Drizzle).
+  const oneStatement = !other && flavour !== "prisma"
+
   describe(`${flavour} AccountStore`, () => {
     test(`is named "${spec.storeName}"`, () => {
       expect(fixtureA.store.name).toBe(spec.storeName)
@@ -362,9 +365,10 @@ export function describeStore(spec: StoreSuiteSpec): void {
       const wrapped = withTokenSync(fixtureA.adapter, fixtureA.db as TokenSyncDatabase)
       const synced = await wrapped.syncAccount({ ...key, userId, access_token: "new" })
       expect(synced?.expires_at).toBe(expiresAtSeconds)
-      // The same expiry arriving in seconds is no change: the row is left as it was written.
+      // The same expiry arriving in seconds is the same instant: the locked path sees no change and leaves
+      // the row as it was written; the one-statement sign-in writes what it is given, in seconds.
       await wrapped.syncAccount({ ...key, userId, expires_at: expiresAtSeconds })
-      expect(Number((await fixtureA.accountRows(key))[0]?.expires_at)).toBe(expiresAtSeconds * 1000)
+      expect(Number((await fixtureA.accountRows(key))[0]?.expires_at)).toBe(oneStatement ? expiresAtSeconds : expiresAtSeconds * 1000)
     })
 
     test("findAccounts returns the user's account rows at that provider only, outside any lock", async () => {
@@ -410,6 +414,115 @@ export function describeStore(spec: StoreSuiteSpec): void {
         },
         (account) => account.update({ tokens: { access_token: "uncommitted" } }, { userId }),
       )
+    })
+
+    test(`${oneStatement ? "offers" : "does not offer"} updateOwnTokens (the one-statement sign-in)`, () => {
+      expect(typeof fixtureA.store.updateOwnTokens).toBe(oneStatement ? "function" : "undefined")
+    })
+    if (oneStatement) describe("updateOwnTokens", () => {
+      type Args = Parameters<NonNullable<AccountStore["updateOwnTokens"]>>
+      const update = (fixture: DatabaseFixture<unknown>, key: Args[0], userId: Args[1], tokens: Args[2]) =>
+        fixture.store.updateOwnTokens!(key, userId, tokens, () => {})
+
+      test("sends nothing when begin() throws (the caller stopped waiting for a connection), and rethrows its error", async () => {
+        const key = freshKey("one-statement-abandoned")
+        const userId = await fixtureA.insertUser(`${key.providerAccountId}@example.test`)
+        await fixtureA.store.withAccountLock(key, (a) => a.insert(row(key, userId, { access_token: "at-1" })))
+        const abandoned = new Error("abandoned")
+        await expect(fixtureB.store.updateOwnTokens!(key, userId, { access_token: "at-2" }, () => { throw abandoned })).rejects.toBe(abandoned)
+        expect(await fixtureA.accountRows(key)).toEqual([expect.objectContaining({ access_token: "at-1" })])
+      })
+
+      test("passes over a row an app transaction holds (FOR UPDATE) instead of waiting for it", async () => {
+        const key = freshKey("one-statement-row-held")
+        const userId = await fixtureA.insertUser(`${key.providerAccountId}@example.test`)
+        await fixtureA.store.withAccountLock(key, (a) => a.insert(row(key, userId, { access_token: "at-1" })))
+        const app = await inspectPool.connect()
+        try {
+          await app.query("BEGIN")
+          await app.query(`SELECT 1 FROM ${SCHEMA_TABLES[flavour].accounts} WHERE "provider" = $1 AND "providerAccountId" = $2 FOR UPDATE`, [key.provider, key.providerAccountId])
+          // The app still holds the row: a call that waited would never return.
+          expect(await update(fixtureB, key, userId, { access_token: "at-2" })).toEqual([])
+        } finally {
+          await app.query("ROLLBACK")
+          app.release()
+        }
+        expect(await update(fixtureB, key, userId, { access_token: "at-2" })).toHaveLength(1)
+      })
+
+      test("writes the given tokens to the owner's row, leaves the others alone, and returns the row as written", async () => {
+        const key = freshKey("one-statement")
+        const userId = await fixtureA.insertUser(`${key.providerAccountId}@example.test`)
+        await fixtureA.store.withAccountLock(key, (a) => a.insert(row(key, userId, { access_token: "at-1", refresh_token: "rt-1", expires_at: 100 })))
+        const written = await update(fixtureB, key, userId, { access_token: "at-2", expires_at: 200 })
+        expect(written).toHaveLength(1)
+        expect(written[0]).toMatchObject({ ...key, userId: String(userId) })
+        expect(written[0]?.tokens).toMatchObject({ access_token: "at-2", refresh_token: "rt-1" })
+        expect(Number(written[0]?.tokens.expires_at)).toBe(200)
+        expect(await fixtureA.accountRows(key)).toEqual([expect.objectContaining({ access_token: "at-2", refresh_token: "rt-1" })])
+      })
+
+      test("writes nothing, without waiting, while a transaction elsewhere holds the key's lock", async () => {
+        const key = freshKey("one-statement-held")
+        const userId = await fixtureA.insertUser(`${key.providerAccountId}@example.test`)
+        await fixtureA.store.withAccountLock(key, (a) => a.insert(row(key, userId, { access_token: "at-1" })))
+        // The holder is released only after the call returns: a call that waited would never return.
+        const written = await whileHolding(fixtureA.store, key, () => update(fixtureB, key, userId, { access_token: "at-2" }))
+        expect(written).toEqual([])
+        expect(await fixtureA.accountRows(key)).toEqual([expect.objectContaining({ access_token: "at-1" })])
+        // Once the lock is free, the same call writes.
+        expect(await update(fixtureB, key, userId, { access_token: "at-2" })).toHaveLength(1)
+      })
+
+      test("writes nothing for a key without a row, or for a row of another user", async () => {
+        const key = freshKey("one-statement-none")
+        const userId = await fixtureA.insertUser(`${key.providerAccountId}@example.test`)
+        const stranger = await fixtureA.insertUser(`${key.providerAccountId}-stranger@example.test`)
+        expect(await update(fixtureB, key, userId, { access_token: "at" })).toEqual([])
+        expect(await fixtureA.accountRows(key)).toEqual([])
+        await fixtureA.store.withAccountLock(key, (a) => a.insert(row(key, stranger, { access_token: "theirs" })))
+        expect(await update(fixtureB, key, userId, { access_token: "mine" })).toEqual([])
+        expect(await fixtureA.accountRows(key)).toEqual([expect.objectContaining({ access_token: "theirs" })])
+      })
+
+      if (spec.allowsDuplicates) test("writes nothing when another user also has a row of the key (the ownership policy decides under the lock)", async () => {
+        const key = freshKey("one-statement-shared")
+        const userId = await fixtureA.insertUser(`${key.providerAccountId}@example.test`)
+        const other = await fixtureA.insertUser(`${key.providerAccountId}-other@example.test`)
+        await fixtureA.store.withAccountLock(key, async (a) => {
+          await a.insert(row(key, userId, { access_token: "mine" }))
+          await a.insert(row(key, other, { access_token: "theirs" }))
+        })
+        expect(await update(fixtureB, key, userId, { access_token: "new" })).toEqual([])
+        const tokens = (await fixtureA.accountRows(key)).map((r) => r.access_token).sort()
+        expect(tokens).toEqual(["mine", "theirs"])
+      })
+    })
+
+    if (!other) test("a sign-in while a refresh holds the key's lock waits and lands after it: the refresh cannot overwrite it", async () => {
+      const key = freshKey("signin-during-refresh")
+      const userId = await fixtureA.insertUser(`${key.providerAccountId}@example.test`)
+      await fixtureA.store.withAccountLock(key, (a) => a.insert(row(key, userId, { access_token: "at-0", refresh_token: "rt-0" })))
+      const inside = deferred()
+      const release = deferred()
+      // What a refresh does under the lock: read, ask the provider (here: wait), write what it got.
+      const refresh = fixtureA.store.withAccountLock(key, async (account) => {
+        const [stored] = await account.readAll()
+        inside.resolve()
+        await release.promise
+        await account.update({ tokens: { access_token: "at-refresh", refresh_token: "rt-refresh" } }, { userId: stored!.userId })
+      })
+      await inside.promise
+      const signIn = withTokenSync(fixtureB.adapter, fixtureB.db as TokenSyncDatabase).syncAccount({ ...key, userId, access_token: "at-sign-in", refresh_token: "rt-sign-in" })
+      try {
+        // Parked on the lock: a sign-in that wrote at once would be overwritten by the refresh below.
+        await waitForAdvisoryWaiters(inspectPool, 1)
+      } finally {
+        release.resolve()
+        await refresh
+      }
+      await signIn
+      expect(await fixtureA.accountRows(key)).toEqual([expect.objectContaining({ access_token: "at-sign-in", refresh_token: "rt-sign-in" })])
     })
 
     describe("withAccountLock", () => {

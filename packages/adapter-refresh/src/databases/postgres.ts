@@ -13,8 +13,12 @@ import { driverCodes, driverMessages, type DatabaseErrorKind, type LockTarget, t
  * database still exclude each other. `$1` is the provider, `$2` the providerAccountId. The prefix keeps
  * our keys apart from advisory locks the application takes for its own reasons.
  */
-export const ADVISORY_LOCK_KEY_SQL =
-  "hashtextextended('authjs-adapter-refresh:' || $1::text || chr(31) || $2::text, 0)"
+export const ADVISORY_LOCK_KEY_SQL = advisoryLockKeySql("$1", "$2")
+
+/** The advisory-lock key of ADVISORY_LOCK_KEY_SQL, with the key's values at the given placeholders. */
+function advisoryLockKeySql(provider: string, providerAccountId: string): string {
+  return `hashtextextended('authjs-adapter-refresh:' || ${provider}::text || chr(31) || ${providerAccountId}::text, 0)`
+}
 
 /** Column names PostgreSQL reports missing are names we sent: plain identifiers, never values. */
 const MISSING_COLUMN = /column "([A-Za-z_][A-Za-z0-9_]*)"/
@@ -35,6 +39,9 @@ export const postgres: SqlDatabase = {
     take.push({ text: `SELECT pg_advisory_xact_lock(${ADVISORY_LOCK_KEY_SQL})`, values: [key.provider, key.providerAccountId] })
     return { take, restore: [] }
   },
+
+  // The same lock as lockStatements', asked for without waiting; it ends with the statement's transaction.
+  tryLockCondition: (provider, providerAccountId) => `pg_try_advisory_xact_lock(${advisoryLockKeySql(provider, providerAccountId)})`,
 
   classifyError(error: unknown): DatabaseErrorKind {
     const codes = driverCodes(error)

@@ -60,6 +60,14 @@ export interface SqlDatabase {
    * statements to run before the transaction ends that undo any session setting the first ones changed.
    */
   lockStatements(key: AccountKey, target: LockTarget, lockTimeoutMs: number | undefined): { take: SqlStatement[]; restore: SqlStatement[] }
+  /**
+   * A condition that takes the key's lock without waiting, inside whatever statement it is part of, and
+   * holds it until that statement's transaction ends: true when taken, false when held elsewhere. Given
+   * the placeholders of the key's two values. Only where such a lock exists (PostgreSQL's
+   * `pg_try_advisory_xact_lock`): it lets one UPDATE stand for a whole locked transaction (see
+   * statements.ts `sqlUpdateOwnTokens`).
+   */
+  tryLockCondition?(provider: string, providerAccountId: string): string
   /** What a driver error (or a Prisma error wrapping one) means. */
   classifyError(error: unknown): DatabaseErrorKind
 }

@@ -27,7 +27,7 @@ import { postgres } from "../databases/postgres.js"
 import type { SqlDatabase } from "../databases/sql-database.js"
 import { SQLITE_BEGIN_LOCKED, SQLITE_READ_BUSY_TIMEOUT, busyTimeoutOf, sqlite, sqliteBusyTimeout, sqliteNoOpWrite } from "../databases/sqlite.js"
 import { InvalidOptionsError, UnsupportedDatabaseError } from "../errors.js"
-import { retryFirstInsertRace, schemaMismatch, sqlFindAccounts, sqlScanAccounts, sqlTables, underAccountLock, type SqlRunner, type SqlTables } from "../statements.js"
+import { retryFirstInsertRace, schemaMismatch, sqlFindAccounts, sqlScanAccounts, sqlTables, sqlUpdateOwnTokens, underAccountLock, type SqlRunner, type SqlTables } from "../statements.js"
 import {
   STANDARD_TOKEN_FIELDS,
   type AccountKey,
@@ -36,9 +36,11 @@ import {
   type AccountStore,
   type LockedAccount,
   type StoredAccountRow,
+  type TokenColumnValue,
+  type UserId,
 } from "../store.js"
 import { checkLockTimeout, lockTimeoutFor } from "../store-support.js"
-import { isPgClient } from "./pg.js"
+import { isPgClient, isPgPool } from "./pg.js"
 
 // ---------------------------------------------------------------------------------------------------
 // Structural types of the Drizzle objects this store uses
@@ -324,6 +326,30 @@ function libsqlRunner(target: LibsqlExecutor): SqlRunner {
   }
 }
 
+/** The part of a postgres.js `sql` this store uses for a held connection (postgres 3.4+). */
+interface PostgresJsLike {
+  reserve(): Promise<{ unsafe(text: string, values: unknown[]): PromiseLike<readonly Record<string, unknown>[]>; release(): void }>
+}
+
+/** A connection of the driver's pool held for one statement, or undefined when the client cannot lend one. */
+function heldConnectionOf(driver: DrizzleDriver, client: unknown): (() => Promise<{ run: SqlRunner; release(): void }>) | undefined {
+  if (driver === "node-postgres" && isPgPool(client)) {
+    return async () => {
+      const connection = await client.connect()
+      return { run: async (text, values) => (await connection.query(text, [...values])).rows, release: () => connection.release() }
+    }
+  }
+  const sql = client as Partial<PostgresJsLike> | undefined
+  if (driver === "postgres.js" && typeof sql?.reserve === "function") {
+    const reserve = sql.reserve.bind(sql)
+    return async () => {
+      const connection = await reserve()
+      return { run: async (text, values) => [...(await connection.unsafe(text, [...values]))], release: () => connection.release() }
+    }
+  }
+  return undefined
+}
+
 /** A runner on a better-sqlite3 connection of the store's own. */
 function betterSqliteRunner(connection: BetterSqliteLike): SqlRunner {
   return async (text, values) => {
@@ -562,6 +588,20 @@ export function drizzleAccountStore(db: DrizzleDatabaseLike, options: DrizzleAcc
     })
   }
 
+  // The one-statement sign-in (PostgreSQL), on a connection held for it so that `begin` comes after the
+  // pool's wait: the node-postgres Pool's `connect`, postgres.js's `reserve`.
+  const updateOwn = sqlUpdateOwnTokens(tables)
+  const ownTokensConnection = updateOwn ? heldConnectionOf(driver, db.$client) : undefined
+  async function updateOwnTokens(key: AccountKey, userId: UserId, tokens: Record<string, TokenColumnValue>, begin: () => void): Promise<StoredAccountRow[]> {
+    const connection = await ownTokensConnection!()
+    try {
+      begin()
+      return await updateOwn!(connection.run, key, userId, tokens)
+    } finally {
+      connection.release()
+    }
+  }
+
   const findRunner = (): SqlRunner => (driver === "libsql" ? libsqlRunner(db.$client as LibsqlClientLike) : sessionRunner(driver, runnable))
 
   return {
@@ -586,5 +626,7 @@ export function drizzleAccountStore(db: DrizzleDatabaseLike, options: DrizzleAcc
     async scanAccounts(page: AccountScanPage): Promise<StoredAccountRow[]> {
       return sqlScanAccounts(findRunner(), tables, page)
     },
+
+    ...(ownTokensConnection && { updateOwnTokens }),
   }
 }

@@ -17,13 +17,13 @@
  * SQLite, `BEGIN IMMEDIATE` on one connection held for the transaction (`db.connection()`), since
  * Kysely's own SQLite transactions begin deferred.
  */
-import type { AccountKey, AccountLockOptions, AccountScanPage, AccountStore, LockedAccount, StoredAccountRow } from "../store.js"
+import type { AccountKey, AccountLockOptions, AccountScanPage, AccountStore, LockedAccount, StoredAccountRow, TokenColumnValue, UserId } from "../store.js"
 import { mysql } from "../databases/mysql.js"
 import { postgres } from "../databases/postgres.js"
 import type { SqlDatabase } from "../databases/sql-database.js"
 import { busyTimeoutOf, SQLITE_BEGIN_LOCKED, SQLITE_READ_BUSY_TIMEOUT, sqlite, sqliteBusyTimeout } from "../databases/sqlite.js"
 import { UnsupportedDatabaseError } from "../errors.js"
-import { retryFirstInsertRace, sqlFindAccounts, sqlScanAccounts, sqlTables, underAccountLock, type SqlRunner, type SqlTables } from "../statements.js"
+import { retryFirstInsertRace, sqlFindAccounts, sqlScanAccounts, sqlTables, sqlUpdateOwnTokens, underAccountLock, type SqlRunner, type SqlTables } from "../statements.js"
 import { checkLockTimeout, lockTimeoutFor } from "../store-support.js"
 
 // ---------------------------------------------------------------------------------------------------
@@ -199,6 +199,8 @@ export function kyselyAccountStore(db: KyselyLike, options: KyselyAccountStoreOp
 
   const underLock = <T,>(run: SqlRunner, key: AccountKey, timeout: number | undefined, work: (account: LockedAccount) => Promise<T>): Promise<T> =>
     underAccountLock(run, tables, key, timeout, { defaults: insertDefaults }, work)
+  // The one-statement sign-in, on a connection held for it (so `begin` comes after the pool's wait).
+  const updateOwnTokens = sqlUpdateOwnTokens(tables)
 
   /** SQLite: one held connection, `BEGIN IMMEDIATE` (the write lock, waited for up to the busy timeout). */
   async function sqliteTransaction<T>(key: AccountKey, timeout: number | undefined, work: (account: LockedAccount) => Promise<T>): Promise<T> {
@@ -246,6 +248,14 @@ export function kyselyAccountStore(db: KyselyLike, options: KyselyAccountStoreOp
     async scanAccounts(page: AccountScanPage): Promise<StoredAccountRow[]> {
       return sqlScanAccounts(runnerOf(db), tables, page)
     },
+
+    ...(updateOwnTokens && {
+      updateOwnTokens: (key: AccountKey, userId: UserId, tokens: Record<string, TokenColumnValue>, begin: () => void) =>
+        db.connection().execute(async (connection) => {
+          begin()
+          return updateOwnTokens(runnerOf(connection), key, userId, tokens)
+        }),
+    }),
   }
 }
 

@@ -11,9 +11,9 @@
  * transaction; the statements are the library's own (../statements.ts), in PostgreSQL's syntax
  * (../databases/postgres.ts), shared with the Kysely and Drizzle stores.
  */
-import type { AccountKey, AccountLockOptions, AccountScanPage, AccountStore, LockedAccount, StoredAccountRow } from "../store.js"
+import type { AccountKey, AccountLockOptions, AccountScanPage, AccountStore, LockedAccount, StoredAccountRow, TokenColumnValue, UserId } from "../store.js"
 import { postgres } from "../databases/postgres.js"
-import { sqlFindAccounts, sqlScanAccounts, sqlTables, underAccountLock, type SqlRunner, type SqlTables } from "../statements.js"
+import { sqlFindAccounts, sqlScanAccounts, sqlTables, sqlUpdateOwnTokens, underAccountLock, type SqlRunner, type SqlTables } from "../statements.js"
 import { checkLockTimeout, lockTimeoutFor } from "../store-support.js"
 
 /**
@@ -124,6 +124,9 @@ export function pgAccountStore(pool: PgPoolLike, options: PgAccountStoreOptions 
     },
   })
   const lockTimeoutMs = checkLockTimeout(options.lockTimeoutMs, "pgAccountStore")
+  /** One statement on any pooled connection, outside a transaction of the store's. */
+  const onPool: SqlRunner = async (text, values) => (await pool.query(text, [...values])).rows
+  const updateOwnTokens = sqlUpdateOwnTokens(tables)!
 
   return {
     name,
@@ -158,13 +161,22 @@ export function pgAccountStore(pool: PgPoolLike, options: PgAccountStoreOptions 
     },
 
     async findAccounts(userId: string, provider: string): Promise<StoredAccountRow[]> {
-      const run: SqlRunner = async (text, values) => (await pool.query(text, [...values])).rows
-      return sqlFindAccounts(run, tables, userId, provider)
+      return sqlFindAccounts(onPool, tables, userId, provider)
     },
 
     async scanAccounts(page: AccountScanPage): Promise<StoredAccountRow[]> {
-      const run: SqlRunner = async (text, values) => (await pool.query(text, [...values])).rows
-      return sqlScanAccounts(run, tables, page)
+      return sqlScanAccounts(onPool, tables, page)
+    },
+
+    async updateOwnTokens(key: AccountKey, userId: UserId, tokens: Record<string, TokenColumnValue>, begin: () => void): Promise<StoredAccountRow[]> {
+      // A connection of its own, so that `begin` comes after the pool's wait.
+      const client = await pool.connect()
+      try {
+        begin()
+        return await updateOwnTokens(async (text, values) => (await client.query(text, [...values])).rows, key, userId, tokens)
+      } finally {
+        client.release()
+      }
     },
   }
 }
