@@ -37,6 +37,12 @@ function taggedTokens(tag: string, expiresAt: number): Record<string, string | n
   }
 }
 
+function deferred(): { promise: Promise<void>; resolve: () => void } {
+  let resolve!: () => void
+  const promise = new Promise<void>((r) => (resolve = r))
+  return { promise, resolve }
+}
+
 /** The tag each token column of a stored row carries (undefined for a column that has no tag). */
 function tagsOf(row: Record<string, unknown>): (string | undefined)[] {
   return TOKEN_FIELDS.map((field) => /(?:^|[. ])(?:at|rt|idt|scope|bearer|ss)\.(\S+)$/.exec(String(row[field] ?? ""))?.[1])
@@ -429,6 +435,49 @@ export function runConformanceSuite(target: ConformanceTarget, runner?: TestRunn
           expect(text).not.toContain(secret)
           expect(text).not.toContain("rt.first")
         }
+      })
+    })
+
+    describe("(b2) the one-statement sign-in (AccountStore.updateOwnTokens), for a store that offers it", () => {
+      it("writes nothing and waits for nothing while the key's lock is held elsewhere; a sign-in meanwhile lands after the holder's write", async () => {
+        const store = adapter.accountStore
+        if (!store.updateOwnTokens) {
+          expect(store.updateOwnTokens).toBeUndefined()
+          return
+        }
+        const user = await newUser()
+        const key = newKey()
+        await linkFresh(user.id, key)
+        const inside = deferred()
+        const release = deferred()
+        // A refresh's shape: read under the lock, wait (the provider), write.
+        const holder = store.withAccountLock(key, async (account) => {
+          const [row] = await account.readAll()
+          inside.resolve()
+          await release.promise
+          await account.update({ tokens: { access_token: "at.holder", refresh_token: "rt.holder" } }, { userId: row!.userId })
+        })
+        await inside.promise
+        let signIn: Promise<unknown> | undefined
+        try {
+          // Released only after this returns: a call that waited for the lock would never return.
+          expect(await store.updateOwnTokens(key, user.id, { access_token: "at.direct" }, () => {})).toEqual([])
+          signIn = adapter.syncAccount({ ...key, userId: user.id, access_token: "at.sign-in", refresh_token: "rt.sign-in" })
+          let settled = false
+          signIn.then(() => (settled = true), () => (settled = true))
+          await new Promise((resolve) => setTimeout(resolve, 300))
+          // Parked on the lock: a sign-in that wrote at once would be overwritten by the holder's write.
+          expect(settled).toBe(false)
+        } finally {
+          release.resolve()
+          await holder
+        }
+        await signIn
+        expect((await rows(key))[0]).toMatchObject({ access_token: "at.sign-in", refresh_token: "rt.sign-in" })
+        // With the lock free, the statement writes the caller's row and returns it as written.
+        const written = await store.updateOwnTokens(key, user.id, { access_token: "at.direct" }, () => {})
+        expect(written.map((row) => row.tokens.access_token)).toEqual(["at.direct"])
+        expect((await rows(key))[0]).toMatchObject({ access_token: "at.direct", refresh_token: "rt.sign-in" })
       })
     })
 
