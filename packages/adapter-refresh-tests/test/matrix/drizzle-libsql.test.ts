@@ -55,12 +55,17 @@ describe("drizzle on SQLite (libsql): write transactions of two processes on one
   }, 120_000)
 })
 
+/** What the refusal tests use, imported when they run. */
+const refusalModules = async () => ({
+  createClient: (await import("@libsql/client")).createClient,
+  drizzle: (await import("drizzle-orm/libsql")).drizzle,
+  drizzleAccountStore: (await import("authjs-adapter-refresh/stores/drizzle")).drizzleAccountStore,
+  UnsupportedDatabaseError: (await import("authjs-adapter-refresh")).UnsupportedDatabaseError,
+})
+
 describe("drizzle on SQLite (libsql): what the store refuses", () => {
   it("a remote libsql database (http, ws) is refused at construction: only the local file mode is supported", async () => {
-    const { createClient } = await import("@libsql/client")
-    const { drizzle } = await import("drizzle-orm/libsql")
-    const { drizzleAccountStore } = await import("authjs-adapter-refresh/stores/drizzle")
-    const { UnsupportedDatabaseError } = await import("authjs-adapter-refresh")
+    const { createClient, drizzle, drizzleAccountStore, UnsupportedDatabaseError } = await refusalModules()
     // Creating a remote client connects to nothing yet.
     const client = createClient({ url: "http://127.0.0.1:9" })
     try {
@@ -72,10 +77,7 @@ describe("drizzle on SQLite (libsql): what the store refuses", () => {
   })
 
   it("an in-memory libsql database is refused by the first withAccountLock, before any transaction", async () => {
-    const { createClient } = await import("@libsql/client")
-    const { drizzle } = await import("drizzle-orm/libsql")
-    const { drizzleAccountStore } = await import("authjs-adapter-refresh/stores/drizzle")
-    const { UnsupportedDatabaseError } = await import("authjs-adapter-refresh")
+    const { createClient, drizzle, drizzleAccountStore, UnsupportedDatabaseError } = await refusalModules()
     const client = createClient({ url: ":memory:" })
     try {
       const store = drizzleAccountStore(drizzle(client))
