@@ -217,7 +217,6 @@ export function createAccountSync(store: AccountStore, options: AccountSyncOptio
     owner: string = stored.row.userId,
     adopt: readonly string[] = [],
     ownerAsTyped: UserId = owner,
-    migrateStale = false,
   ): Promise<AdapterAccount> {
     const merge = mergeTokens(stored.tokens, incoming)
     // The one explicit exception to "never write null": clearing the re-authentication mark.
@@ -225,9 +224,8 @@ export function createAccountSync(store: AccountStore, options: AccountSyncOptio
     const merged = { ...merge.merged, ...clear }
     const changes: TokenSet = { ...merge.changes, ...clear }
     // Lazy migration: values in clear (from before encryption) or under an older key are rewritten with
-    // the current key whenever the row is written anyway (also when the one-statement sign-in just wrote
-    // it: `migrateStale`). An undecryptable value reads as null: skipped.
-    if (Object.keys(changes).length > 0 || migrateStale) {
+    // the current key whenever the row is written anyway. An undecryptable value reads as null: skipped.
+    if (Object.keys(changes).length > 0) {
       for (const field of staleFields(stored.row.tokens, codec)) if (!(field in changes) && merged[field] != null) changes[field] = merged[field]
     }
     const tokens = Object.keys(changes).length > 0 ? await encodeTokens(changes, codec, keyOfRow(stored.row)) : {}
@@ -236,24 +234,25 @@ export function createAccountSync(store: AccountStore, options: AccountSyncOptio
     return toAdapterAccount({ ...stored.row, userId: owner }, merged)
   }
 
+  const accountBusy = (key: AccountKey) => new AccountBusyError(key.provider, syncLockTimeoutMs)
+
   /**
    * The common sign-in in one statement (`AccountStore.updateOwnTokens`): the caller's own row exists and
-   * no one else's does. Undefined when it did not apply, for the locked path to decide: no such store
-   * method, nothing to write, a key held by another writer, no row of the caller's, rows of someone else's,
-   * a re-authentication mark to weigh against the stored refresh token (read under the lock only), or
-   * "migrate" when it wrote, but the row holds values the codec rewrites on every locked write (in clear,
-   * or under an older key): the locked path follows at once and rewrites them.
+   * no one else's does. Resolves to the stored account when it wrote; undefined when it did not apply, for
+   * the locked path to decide: no such store method, nothing to write, a key held by another writer, no
+   * row of the caller's, rows of someone else's, or a re-authentication mark to weigh against the stored
+   * refresh token (which only the locked path reads). Not with a codec: the locked path decodes the stored
+   * row before it writes, so a codec that fails leaves the row unwritten, and it migrates stale values.
    */
-  async function writeOwnInOneStatement(key: AccountKey, owner: UserId, incoming: TokenSet): Promise<AdapterAccount | "migrate" | undefined> {
-    if (!store.updateOwnTokens || Object.keys(incoming).length === 0) return undefined
+  async function writeOwnInOneStatement(key: AccountKey, owner: UserId, incoming: TokenSet): Promise<AdapterAccount | undefined> {
+    if (!store.updateOwnTokens || codec || Object.keys(incoming).length === 0) return undefined
     if (reauthColumn && incoming.refresh_token !== undefined) return undefined
     const asked = performance.now()
-    const tokens = await encodeTokens(incoming, codec, key)
     const update = store.updateOwnTokens.bind(store)
     // Bounded like the locked path: a pooled connection within 2 x lockTimeoutMs, or AccountBusyError and
     // nothing sent. In the database it waits for nothing (see AccountStore.updateOwnTokens).
-    const rows = await boundedStart(2 * syncLockTimeoutMs, () => new AccountBusyError(key.provider, syncLockTimeoutMs), (begin) =>
-      update(key, owner, tokens, begin),
+    const rows = await boundedStart(2 * syncLockTimeoutMs, () => accountBusy(key), (begin) =>
+      update(key, owner, incoming, begin),
     ).catch((error: unknown) => {
       if (error instanceof TokenSyncError) throw error
       throw new AccountStoreError(store.name, "an account write", error)
@@ -262,9 +261,7 @@ export function createAccountSync(store: AccountStore, options: AccountSyncOptio
     if (!row) return undefined
     // The statement took the key's lock (without waiting) for as long as it ran.
     publish("lockWait", () => ({ store: store.name, provider: key.provider, purpose: "sync", waitMs: elapsedMs(asked), outcome: "acquired" }))
-    if (rows.some((written) => staleFields(written.tokens, codec).some((field) => !(field in incoming)))) return "migrate"
-    const view = await lenientViewOf(row)
-    return toAdapterAccount(row, view.tokens)
+    return toAdapterAccount(row, storedTokens(row.tokens, columns))
   }
 
   /** One sign-in write or link: validate, lock, decide whose rows, insert or merge. */
@@ -280,13 +277,13 @@ export function createAccountSync(store: AccountStore, options: AccountSyncOptio
     // The mark is ours to write; a token response or account object never sets it.
     if (reauthColumn) delete incoming[reauthColumn]
 
-    const busy = () => new AccountBusyError(key.provider, syncLockTimeoutMs)
-    let migrateStale = false
+    const busy = () => accountBusy(key)
     if (mode === "sync" && callerUserId !== undefined) {
       const written = await writeOwnInOneStatement(key, callerUserId, incoming)
-      if (written) counts.updates++
-      if (written === "migrate") migrateStale = true
-      else if (written) return { ...written, userId: callerUserId as string }
+      if (written) {
+        counts.updates++
+        return { ...written, userId: callerUserId as string }
+      }
     }
     // Bounded like every wait: connection + lock, then AccountBusyError (see bounded-wait.ts).
     // lock_timeout bounds the lock; a pooled connection may take as long again before it.
@@ -318,7 +315,7 @@ export function createAccountSync(store: AccountStore, options: AccountSyncOptio
           const base = rows.find((row) => row.userId === decision.owner) ?? rows.find((row) => decision.adopt.includes(row.userId))!
           const stored = await lenientViewOf(base)
           const ownerAsTyped = callerUserId !== undefined && decision.owner === userId ? callerUserId : decision.owner
-          const merged = await writeMerged(account, stored, incoming, "sign-in", decision.owner, decision.adopt, ownerAsTyped, migrateStale)
+          const merged = await writeMerged(account, stored, incoming, "sign-in", decision.owner, decision.adopt, ownerAsTyped)
           return callerUserId === undefined ? merged : { ...merged, userId: callerUserId as string }
         }
       }
