@@ -4,7 +4,7 @@
  * Drizzle's session. Identifiers are validated and quoted here; values are always parameters.
  * Internal: not part of the package's exports.
  */
-import type { AccountKey, AccountPatch, AccountRow, AccountRowScope, AccountScanPage, LockedAccount, StoredAccountRow, TokenColumnValue, UserId } from "./store.js"
+import type { AccountKey, AccountPatch, AccountRow, AccountRowScope, AccountScanPage, AccountStore, LockedAccount, StoredAccountRow, TokenColumnValue, UserId } from "./store.js"
 import { AccountSchemaError, InvalidOptionsError, TOKEN_COLUMN_HINT } from "./errors.js"
 import { StatementBuilder, driverCodes, type SqlDatabase } from "./databases/sql-database.js"
 import { checkIdentifier, checkPageLimit, checkTokenColumn, definedEntries, ownerOf, scopedLockedAccount, toStoredAccountRow, uniqueByKey } from "./store-support.js"
@@ -262,7 +262,7 @@ export function sqlUpdateOwnTokens(
 ): ((run: SqlRunner, key: AccountKey, userId: UserId, tokens: Record<string, TokenColumnValue>) => Promise<StoredAccountRow[]>) | undefined {
   const { database } = tables
   const tryLock = database.tryLockCondition
-  if (!tryLock || !database.insertReturning) return undefined
+  if (!tryLock) return undefined
   const column = tables.column
   return async (run, key, userId, tokens) => {
     const sql = new StatementBuilder(database)
@@ -282,6 +282,34 @@ export function sqlUpdateOwnTokens(
       sql.values,
     )
     return rows.map((row) => toStoredAccountRow(tables.fieldsOf(row)))
+  }
+}
+
+/** One pooled connection held for one statement: its runner, and what gives it back. @internal */
+export interface HeldConnection {
+  run: SqlRunner
+  release(): void
+}
+
+/**
+ * `AccountStore.updateOwnTokens` from `sqlUpdateOwnTokens` and a way to hold a pooled connection: `begin`
+ * comes after the pool's wait and before the statement is sent, and the connection is given back after.
+ * Undefined where the database has no try-lock condition. @internal
+ */
+export function updateOwnTokensOn(
+  tables: SqlTables,
+  hold: () => Promise<HeldConnection>,
+): NonNullable<AccountStore["updateOwnTokens"]> | undefined {
+  const update = sqlUpdateOwnTokens(tables)
+  if (!update) return undefined
+  return async (key, userId, tokens, begin) => {
+    const connection = await hold()
+    try {
+      begin()
+      return await update(connection.run, key, userId, tokens)
+    } finally {
+      connection.release()
+    }
   }
 }
 

@@ -27,7 +27,7 @@ import { postgres } from "../databases/postgres.js"
 import type { SqlDatabase } from "../databases/sql-database.js"
 import { SQLITE_BEGIN_LOCKED, SQLITE_READ_BUSY_TIMEOUT, busyTimeoutOf, sqlite, sqliteBusyTimeout, sqliteNoOpWrite } from "../databases/sqlite.js"
 import { InvalidOptionsError, UnsupportedDatabaseError } from "../errors.js"
-import { retryFirstInsertRace, schemaMismatch, sqlFindAccounts, sqlScanAccounts, sqlTables, sqlUpdateOwnTokens, underAccountLock, type SqlRunner, type SqlTables } from "../statements.js"
+import { retryFirstInsertRace, schemaMismatch, sqlFindAccounts, sqlScanAccounts, sqlTables, underAccountLock, updateOwnTokensOn, type HeldConnection, type SqlRunner, type SqlTables } from "../statements.js"
 import {
   STANDARD_TOKEN_FIELDS,
   type AccountKey,
@@ -36,11 +36,9 @@ import {
   type AccountStore,
   type LockedAccount,
   type StoredAccountRow,
-  type TokenColumnValue,
-  type UserId,
 } from "../store.js"
 import { checkLockTimeout, lockTimeoutFor } from "../store-support.js"
-import { isPgClient, isPgPool } from "./pg.js"
+import { holdPgConnection, isPgClient, isPgPool } from "./pg.js"
 
 // ---------------------------------------------------------------------------------------------------
 // Structural types of the Drizzle objects this store uses
@@ -332,13 +330,8 @@ interface PostgresJsLike {
 }
 
 /** A connection of the driver's pool held for one statement, or undefined when the client cannot lend one. */
-function heldConnectionOf(driver: DrizzleDriver, client: unknown): (() => Promise<{ run: SqlRunner; release(): void }>) | undefined {
-  if (driver === "node-postgres" && isPgPool(client)) {
-    return async () => {
-      const connection = await client.connect()
-      return { run: async (text, values) => (await connection.query(text, [...values])).rows, release: () => connection.release() }
-    }
-  }
+function heldConnectionOf(driver: DrizzleDriver, client: unknown): (() => Promise<HeldConnection>) | undefined {
+  if (driver === "node-postgres" && isPgPool(client)) return () => holdPgConnection(client)
   const sql = client as Partial<PostgresJsLike> | undefined
   if (driver === "postgres.js" && typeof sql?.reserve === "function") {
     const reserve = sql.reserve.bind(sql)
@@ -590,17 +583,8 @@ export function drizzleAccountStore(db: DrizzleDatabaseLike, options: DrizzleAcc
 
   // The one-statement sign-in (PostgreSQL), on a connection held for it so that `begin` comes after the
   // pool's wait: the node-postgres Pool's `connect`, postgres.js's `reserve`.
-  const updateOwn = sqlUpdateOwnTokens(tables)
-  const ownTokensConnection = updateOwn ? heldConnectionOf(driver, db.$client) : undefined
-  async function updateOwnTokens(key: AccountKey, userId: UserId, tokens: Record<string, TokenColumnValue>, begin: () => void): Promise<StoredAccountRow[]> {
-    const connection = await ownTokensConnection!()
-    try {
-      begin()
-      return await updateOwn!(connection.run, key, userId, tokens)
-    } finally {
-      connection.release()
-    }
-  }
+  const hold = heldConnectionOf(driver, db.$client)
+  const updateOwnTokens = hold ? updateOwnTokensOn(tables, hold) : undefined
 
   const findRunner = (): SqlRunner => (driver === "libsql" ? libsqlRunner(db.$client as LibsqlClientLike) : sessionRunner(driver, runnable))
 
@@ -627,6 +611,6 @@ export function drizzleAccountStore(db: DrizzleDatabaseLike, options: DrizzleAcc
       return sqlScanAccounts(findRunner(), tables, page)
     },
 
-    ...(ownTokensConnection && { updateOwnTokens }),
+    ...(updateOwnTokens && { updateOwnTokens }),
   }
 }

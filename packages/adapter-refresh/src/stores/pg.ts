@@ -11,9 +11,9 @@
  * transaction; the statements are the library's own (../statements.ts), in PostgreSQL's syntax
  * (../databases/postgres.ts), shared with the Kysely and Drizzle stores.
  */
-import type { AccountKey, AccountLockOptions, AccountScanPage, AccountStore, LockedAccount, StoredAccountRow, TokenColumnValue, UserId } from "../store.js"
+import type { AccountKey, AccountLockOptions, AccountScanPage, AccountStore, LockedAccount, StoredAccountRow } from "../store.js"
 import { postgres } from "../databases/postgres.js"
-import { sqlFindAccounts, sqlScanAccounts, sqlTables, sqlUpdateOwnTokens, underAccountLock, type SqlRunner, type SqlTables } from "../statements.js"
+import { sqlFindAccounts, sqlScanAccounts, sqlTables, underAccountLock, updateOwnTokensOn, type HeldConnection, type SqlRunner, type SqlTables } from "../statements.js"
 import { checkLockTimeout, lockTimeoutFor } from "../store-support.js"
 
 /**
@@ -91,6 +91,17 @@ export function isPgClient(value: unknown): boolean {
 // The store
 // ---------------------------------------------------------------------------------------------------
 
+/** Statements on a node-postgres Pool or checked-out connection. @internal */
+export function pgRunner(target: Pick<PgPoolClientLike, "query">): SqlRunner {
+  return async (text, values) => (await target.query(text, [...values])).rows
+}
+
+/** One connection of a node-postgres Pool, held for one statement. @internal */
+export async function holdPgConnection(pool: PgPoolLike): Promise<HeldConnection> {
+  const client = await pool.connect()
+  return { run: pgRunner(client), release: () => client.release() }
+}
+
 function asError(value: unknown): Error | true {
   return value instanceof Error ? value : true
 }
@@ -125,8 +136,7 @@ export function pgAccountStore(pool: PgPoolLike, options: PgAccountStoreOptions 
   })
   const lockTimeoutMs = checkLockTimeout(options.lockTimeoutMs, "pgAccountStore")
   /** One statement on any pooled connection, outside a transaction of the store's. */
-  const onPool: SqlRunner = async (text, values) => (await pool.query(text, [...values])).rows
-  const updateOwnTokens = sqlUpdateOwnTokens(tables)!
+  const onPool = pgRunner(pool)
 
   return {
     name,
@@ -135,7 +145,7 @@ export function pgAccountStore(pool: PgPoolLike, options: PgAccountStoreOptions 
     async withAccountLock<T>(key: AccountKey, work: (account: LockedAccount) => Promise<T>, lockOptions?: AccountLockOptions): Promise<T> {
       const timeout = lockTimeoutFor(lockOptions, lockTimeoutMs, "pgAccountStore")
       const client = await pool.connect()
-      const run: SqlRunner = async (text, values) => (await client.query(text, [...values])).rows
+      const run = pgRunner(client)
       try {
         await client.query("BEGIN ISOLATION LEVEL READ COMMITTED")
       } catch (error) {
@@ -168,15 +178,7 @@ export function pgAccountStore(pool: PgPoolLike, options: PgAccountStoreOptions 
       return sqlScanAccounts(onPool, tables, page)
     },
 
-    async updateOwnTokens(key: AccountKey, userId: UserId, tokens: Record<string, TokenColumnValue>, begin: () => void): Promise<StoredAccountRow[]> {
-      // A connection of its own, so that `begin` comes after the pool's wait.
-      const client = await pool.connect()
-      try {
-        begin()
-        return await updateOwnTokens(async (text, values) => (await client.query(text, [...values])).rows, key, userId, tokens)
-      } finally {
-        client.release()
-      }
-    },
+    // PostgreSQL has the try-lock, so this is always defined.
+    updateOwnTokens: updateOwnTokensOn(tables, () => holdPgConnection(pool))!,
   }
 }
