@@ -66,8 +66,11 @@ export interface RefreshRequestEvent {
 export interface AccessTokenEvent {
   store: string
   provider: string
-  /** "fresh": the stored token was served; "refreshed": this call's refresh issued it; "failed". */
-  outcome: "fresh" | "refreshed" | "failed"
+  /**
+   * "fresh": the stored token was served; "cached": served from this process's token cache (`refresh.cache`),
+   * no database round trip; "refreshed": this call's refresh issued it; "failed".
+   */
+  outcome: "fresh" | "cached" | "refreshed" | "failed"
   /** The token came from memory because the database refused its write (`result.persistError`). */
   notPersisted: boolean
   durationMs: number

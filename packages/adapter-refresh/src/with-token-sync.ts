@@ -5,6 +5,9 @@ import { checkTokenSyncOptions } from "./options.js"
 import { createRefreshEngine, type AccessTokenResult, type GetAccessTokenParams, type RefreshOptions } from "./refresh/engine.js"
 import { createBackgroundRefresher, type RefreshExpiringOptions, type RefreshExpiringProgress } from "./refresh/background.js"
 import type { AccountKey, AccountStore } from "./store.js"
+import { checkTokenCacheOptions, startTokenCache, type TokenCacheHandle } from "./cache/token-cache.js"
+import { invalidatingSync } from "./cache/local-invalidation.js"
+import type { AccessTokenResult as CachedResult } from "./refresh/engine.js"
 import type { AdapterAccount, AdapterUser, AuthjsAdapter, LinkableAccount, SignInEventMessage } from "./authjs-types.js"
 
 export interface TokenSyncOptions extends Omit<AccountSyncOptions, "reauthColumn"> {
@@ -34,7 +37,11 @@ export interface TokenSyncMethods {
    * Pass as Auth.js `events` (or call it from your own `events.signIn`): on a returning
    * sign-in Auth.js gives the fresh tokens to no adapter method, only to this event.
    */
-  events: { signIn(message: SignInEventMessage): Promise<void> }
+  events: {
+    signIn(message: SignInEventMessage): Promise<void>
+    /** With `refresh.cache`: drops the signed-out user's cached tokens in this process (no-op otherwise). */
+    signOut(message: SignOutEventMessage): Promise<void>
+  }
   /**
    * A valid access token for the user's account at `provider`, refreshed (at most once per expiry across
    * all processes) when it expires within `refresh.skewSeconds`. Requires the `refresh` option.
@@ -51,6 +58,16 @@ export interface TokenSyncMethods {
   refreshExpiring(options?: RefreshExpiringOptions): Promise<RefreshExpiringProgress>
   /** The store in use, for look-ups and for the conformance kit. */
   accountStore: AccountStore
+  /** Present with `refresh.cache`: the token cache's readiness, counts, and `close()` for shutdown. */
+  tokenCache?: TokenCacheHandle
+}
+
+/** What Auth.js passes to `events.signOut`: the session (database sessions) or the JWT. */
+export interface SignOutEventMessage {
+  /** Database sessions: the deleted session (its `userId`). */
+  session?: unknown
+  /** JWT sessions: the token (its `sub`). */
+  token?: unknown
 }
 
 /** The wrapped adapter: the input adapter's own methods, with its type, plus the token-sync methods. */
@@ -81,8 +98,11 @@ export function withTokenSync<A extends AuthjsAdapter>(adapter: A, db: TokenSync
   checkTokenSyncOptions(options)
   const accountStore = resolveAccountStore(db)
   const { refresh, ...syncOptions } = options
-  const sync = createAccountSync(accountStore, { ...syncOptions, ...(refresh?.reauthColumn ? { reauthColumn: refresh.reauthColumn } : {}) })
-  const engine = refresh ? createRefreshEngine(accountStore, sync, refresh, options.now) : undefined
+  const plainSync = createAccountSync(accountStore, { ...syncOptions, ...(refresh?.reauthColumn ? { reauthColumn: refresh.reauthColumn } : {}) })
+  const cached = refresh?.cache !== undefined ? startTokenCache<CachedResult>(checkTokenCacheOptions(refresh.cache), options.now ?? Date.now) : undefined
+  // With the cache every write goes through the invalidating view of the sync (read-your-writes in-process).
+  const sync = cached ? invalidatingSync(plainSync, cached.cache) : plainSync
+  const engine = refresh ? createRefreshEngine(accountStore, sync, refresh, options.now, cached?.cache) : undefined
   const background = engine ? createBackgroundRefresher(accountStore, sync, engine, options.now) : undefined
   const base = passThroughMethods(adapter)
   // Called with the adapter as `this`: a class-based adapter's method may use its own fields.
@@ -107,6 +127,44 @@ export function withTokenSync<A extends AuthjsAdapter>(adapter: A, db: TokenSync
         }),
       }
     : {}
+  // With the cache, the adapter's own deletes drop what they delete from this process's cache too.
+  const cache = cached?.cache
+  const userText = (value: unknown): string | undefined =>
+    typeof value === "string" ? value : typeof value === "number" || typeof value === "bigint" ? String(value) : undefined
+  const unlink = decrypting.unlinkAccount ?? baseUnlinkAccount
+  const baseDeleteUser = (adapter as { deleteUser?: (id: string) => Promise<unknown> }).deleteUser?.bind(adapter)
+  const baseDeleteSession = (adapter as { deleteSession?: (token: string) => Promise<unknown> }).deleteSession?.bind(adapter)
+  const invalidating = cache
+    ? {
+        ...(unlink && {
+          async unlinkAccount(ref: Pick<AdapterAccount, "provider" | "providerAccountId">) {
+            try {
+              return await unlink(ref)
+            } finally {
+              if (ref && typeof ref === "object") cache.invalidateAccount(String(ref.provider), String(ref.providerAccountId))
+            }
+          },
+        }),
+        ...(baseDeleteUser && {
+          async deleteUser(id: string) {
+            try {
+              return await baseDeleteUser(id)
+            } finally {
+              const userId = userText(id)
+              if (userId !== undefined) cache.invalidateUser(userId)
+            }
+          },
+        }),
+        ...(baseDeleteSession && {
+          async deleteSession(sessionToken: string) {
+            const session = await baseDeleteSession(sessionToken)
+            const userId = userText((session as { userId?: unknown } | null | undefined)?.userId)
+            if (userId !== undefined) cache.invalidateUser(userId)
+            return session
+          },
+        }),
+      }
+    : {}
 
   const methods: TokenSyncMethods = {
     async linkAccount<T extends LinkableAccount>(account: T): Promise<T> {
@@ -126,6 +184,11 @@ export function withTokenSync<A extends AuthjsAdapter>(adapter: A, db: TokenSync
         const { userId: _fromProvider, ...tokens } = account
         await sync.upsert(user.id === undefined || user.id === null ? tokens : { ...tokens, userId: user.id }, "sync")
       },
+      async signOut(message) {
+        const field = (value: unknown, name: string): unknown => (typeof value === "object" && value !== null ? (value as Record<string, unknown>)[name] : undefined)
+        const userId = userText(field(message?.session, "userId")) ?? userText(field(message?.token, "sub"))
+        if (cache && userId !== undefined) cache.invalidateUser(userId)
+      },
     },
     async getAccessToken(params) {
       if (!engine) throw new RefreshNotConfiguredError(String(params?.provider), "withTokenSync was called without the refresh option")
@@ -136,6 +199,7 @@ export function withTokenSync<A extends AuthjsAdapter>(adapter: A, db: TokenSync
       return background(options)
     },
     accountStore,
+    ...(cached && { tokenCache: cached.handle }),
   }
-  return { ...base, ...decrypting, ...methods } as unknown as TokenSyncAdapter<A>
+  return { ...base, ...decrypting, ...invalidating, ...methods } as unknown as TokenSyncAdapter<A>
 }

@@ -39,6 +39,7 @@ import { ProviderClient, resolveProvider, type GrantFailure, type IssuedResponse
 import { isMarkedForReauth, REAUTH_MARK } from "../policy/reauth.js"
 import { readTokenResponse } from "./token-response.js"
 import { elapsedMs, errorCodeOf, errorNameOf, providerOf, publish, type RefreshRequestEvent } from "../observability.js"
+import { accountIdOf, TokenCache, type TokenCacheOptions } from "../cache/token-cache.js"
 
 export interface RefreshOptions {
   /** The provider objects the app gives Auth.js (only those whose tokens should be refreshed). */
@@ -84,6 +85,13 @@ export interface RefreshOptions {
   reauthColumn?: string
   /** Allow plain-http issuers/token endpoints other than localhost/127.0.0.1. Default false. */
   allowInsecureRequests?: boolean
+  /**
+   * Opt-in: answer `getAccessToken` for a fresh token this process read recently from memory, with no
+   * database round trip (see cache/token-cache.ts; `{}` for the defaults). Pair it with
+   * `invalidation: pgNotifyInvalidation(...)` on PostgreSQL so other processes' writes are heard within
+   * milliseconds; without a channel, another process's write may go unseen for `maxAgeMs` (default 1 s).
+   */
+  cache?: TokenCacheOptions
 }
 
 export interface GetAccessTokenParams {
@@ -164,7 +172,13 @@ const retrySafe = (failure: GrantFailure): boolean =>
 /** Marks a transaction the caller stopped waiting for (see boundedStart). */
 class StartTimeout extends Error {}
 
-export function createRefreshEngine(store: AccountStore, sync: AccountSync, options: RefreshOptions, now: () => number = Date.now): RefreshEngine {
+export function createRefreshEngine(
+  store: AccountStore,
+  sync: AccountSync,
+  options: RefreshOptions,
+  now: () => number = Date.now,
+  cache?: TokenCache<AccessTokenResult>,
+): RefreshEngine {
   // Every numeric option was checked (non-negative integer) by checkTokenSyncOptions before this runs.
   const skewSeconds = options.skewSeconds ?? 60
   const minRefreshIntervalSeconds = options.minRefreshIntervalSeconds ?? 60
@@ -362,11 +376,12 @@ export function createRefreshEngine(store: AccountStore, sync: AccountSync, opti
     const started = performance.now()
     const provider = providerOf(params)
     try {
-      const result = await getAccessTokenOnce(params)
+      const served = await getAccessTokenOnce(params)
+      const result = served.result
       publish("accessToken", () => ({
         store: store.name,
         provider,
-        outcome: result.refreshed ? "refreshed" : "fresh",
+        outcome: served.cached ? "cached" : result.refreshed ? "refreshed" : "fresh",
         notPersisted: result.persistError !== undefined,
         durationMs: elapsedMs(started),
       }))
@@ -379,13 +394,40 @@ export function createRefreshEngine(store: AccountStore, sync: AccountSync, opti
     }
   }
 
-  async function getAccessTokenOnce(params: GetAccessTokenParams): Promise<AccessTokenResult> {
+  /** A cached answer is a copy: a caller changing its result must not change another caller's. */
+  const cachedFresh = (result: AccessTokenResult): boolean => freshTokens(result.account as unknown as TokenSet)
+
+  async function getAccessTokenOnce(params: GetAccessTokenParams): Promise<{ result: AccessTokenResult; cached: boolean }> {
     if (typeof params !== "object" || params === null) throw new InvalidAccountInputError("params", "must be an object")
     const userId = typeof params.userId === "number" && Number.isSafeInteger(params.userId) ? String(params.userId) : params.userId
     if (typeof userId !== "string" || userId === "") throw new InvalidAccountInputError("userId", "must be a non-empty string")
     if (typeof params.provider !== "string" || params.provider === "") throw new InvalidAccountInputError("provider", "must be a non-empty string")
     const client = clients.get(params.provider)
     if (!client) throw new RefreshNotConfiguredError(params.provider, "it is not in refresh.providers")
+    if (!cache) return { result: await resolveAccessToken(params, userId, client), cached: false }
+
+    const cacheKey = TokenCache.keyOf(userId, params.provider, params.providerAccountId)
+    const hit = cache.get(cacheKey, cachedFresh)
+    if (hit) return { result: { ...hit, account: { ...hit.account }, refreshed: false }, cached: true }
+    // The ticket is taken before the read: an invalidation arriving during it voids the result.
+    const ticket = cache.beginRead(userId)
+    let result: AccessTokenResult
+    try {
+      result = await resolveAccessToken(params, userId, client)
+    } catch (error) {
+      cache.endRead(ticket)
+      throw error
+    }
+    // Only what the database holds is shared: never tokens kept in memory after a refused write.
+    if (result.persistError === undefined) {
+      cache.put(ticket, cacheKey, accountIdOf(result.account.provider, result.account.providerAccountId), { ...result, account: { ...result.account } })
+    } else {
+      cache.endRead(ticket)
+    }
+    return { result, cached: false }
+  }
+
+  async function resolveAccessToken(params: GetAccessTokenParams, userId: string, client: ProviderClient): Promise<AccessTokenResult> {
 
     // Fast path: one unlocked round trip, bounded (a pool the app has exhausted must not hang us).
     let rows
