@@ -10,7 +10,10 @@
  *   - pool starvation (pool-starvation-bench.ts): 40 accounts expiring together on a pool of 10, provider
  *     answering in 1.5 s: p95 of an unrelated SELECT 1 during the storm, and how many got a token.
  *
- * `pnpm bench --only=pool` (or any of trips,latency,storm,encryption,pool, comma-separated) runs some sections.
+ *   - the token cache (cache-bench.ts): a cached fresh getAccessToken vs a plain SELECT, and how long a
+ *     write takes to reach two other processes' caches;
+ *
+ * `pnpm bench --only=pool` (or any of trips,latency,cache,storm,encryption,pool, comma-separated) runs some sections.
  * Uses TEST_DATABASE_URL when set, else starts an embedded PostgreSQL (see harness/postgres.ts).
  */
 import { cpus } from "node:os"
@@ -19,6 +22,7 @@ import { startAuthApp } from "../harness/auth-app.js"
 import { Browser } from "../harness/browser.js"
 import { createDatabase, startPostgres } from "../harness/postgres.js"
 import { SCHEMA_TABLES, type Flavour } from "../fixtures/databases.js"
+import { tokenCacheBench } from "./cache-bench.js"
 import { encryptionOverhead } from "./encryption-bench.js"
 import { poolStarvation } from "./pool-starvation-bench.js"
 import { percentile, runStorm } from "./run-storm.js"
@@ -168,7 +172,7 @@ async function storm(adminUrl: string, mode: "library" | "naive"): Promise<Storm
   }
 }
 
-const SECTIONS = ["trips", "latency", "storm", "encryption", "pool"] as const
+const SECTIONS = ["trips", "latency", "cache", "storm", "encryption", "pool"] as const
 
 function wanted(argv: readonly string[]): (section: (typeof SECTIONS)[number]) => boolean {
   const only = argv.find((arg) => arg.startsWith("--only="))?.slice("--only=".length)
@@ -206,6 +210,7 @@ async function main(): Promise<void> {
       out.push(`| ${fmt(latency.select, 3)} ms | ${fmt(latency.fresh, 3)} ms | ${fmt(latency.ratio)}x |`)
       out.push("")
     }
+    if (want("cache")) out.push(...(await tokenCacheBench(server.url, count)))
     if (want("storm")) {
       log("storms ...")
       const storms = [await storm(server.url, "library"), await storm(server.url, "naive")]
