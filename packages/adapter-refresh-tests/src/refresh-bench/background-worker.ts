@@ -16,6 +16,8 @@ export interface BackgroundWorkerConfig {
   mode: "background" | "access-token"
   /** The refresh window of both modes (refreshExpiring's withinSeconds, getAccessToken's skewSeconds). */
   withinSeconds: number
+  /** For "background": keep-alive mode (refreshExpiring's unusedForSeconds) instead of withinSeconds. */
+  unusedForSeconds?: number
   /** For "access-token": the accounts to ask for. */
   accounts: { userId: string; providerAccountId: string }[]
 }
@@ -47,7 +49,8 @@ await runBarrierWorker(
   async ({ adapter }): Promise<BackgroundOutcome[]> => {
     if (config.mode === "background") {
       try {
-        return [{ ok: true, progress: await adapter.refreshExpiring({ withinSeconds: config.withinSeconds, batchSize: 5, concurrency: 3, tryLockMs: 50 }) }]
+        const due = config.unusedForSeconds === undefined ? { withinSeconds: config.withinSeconds } : { unusedForSeconds: config.unusedForSeconds }
+        return [{ ok: true, progress: await adapter.refreshExpiring({ ...due, batchSize: 5, concurrency: 3, tryLockMs: 50 }) }]
       } catch (error) {
         return [{ ok: false, error: errorLabel(error) }]
       }

@@ -82,7 +82,58 @@ describe("refreshExpiring: many workers, many processes, beside getAccessToken",
     expect(s.op.stats.refreshGrants - grantsBefore).toBe(ACCOUNTS)
   }, 180_000)
 
+  test("keep-alive (unusedForSeconds) from 2 processes at once: only the account unused that long is refreshed, once; the others are left alone", async () => {
+    const logins = ["bg-ka-idle", "bg-ka-recent", "bg-ka-fresh", "bg-ka-noexpiry"]
+    const accounts: { userId: string; providerAccountId: string }[] = []
+    for (const login of logins) {
+      expect((await s.app.signIn(new Browser(), { login })).ok).toBe(true)
+      const [row] = await s.fixture.accountRows({ provider: s.key.provider, providerAccountId: login })
+      accounts.push({ userId: String(row!.userId), providerAccountId: login })
+    }
+    const nowSeconds = Math.floor(Date.now() / 1000)
+    // Idle: expired an hour ago (its refresh token unused since); recent: expired a minute ago; fresh: as
+    // signed in; no expiry: cannot be judged.
+    const setExpiry = (login: string, expiresAt: number | null) =>
+      s.fixture.pool.query(`UPDATE accounts SET expires_at = $1 WHERE provider = $2 AND "providerAccountId" = $3`, [expiresAt, s.key.provider, login])
+    await setExpiry("bg-ka-idle", nowSeconds - 3600)
+    await setExpiry("bg-ka-recent", nowSeconds - 60)
+    await setExpiry("bg-ka-noexpiry", null)
+    const before = new Map<string, Record<string, unknown>>()
+    for (const login of logins) before.set(login, (await s.fixture.accountRows({ provider: s.key.provider, providerAccountId: login }))[0]!)
+
+    const grantsBefore = s.op.stats.refreshGrants
+    const base = { flavour: "pg" as const, databaseUrl: db.url, provider: s.provider, withinSeconds: WITHIN, unusedForSeconds: 600, accounts }
+    const run = await runBarrierWorkers<BackgroundOutcome>(workerFile, [{ ...base, mode: "background" }, { ...base, mode: "background" }], { timeoutMs: 60_000 })
+    const progress = run.processes.flatMap((p) => p.outcomes).flatMap((o) => (o.progress ? [o.progress] : []))
+    expect(progress).toHaveLength(2)
+    expect(s.op.stats.refreshGrants - grantsBefore).toBe(1)
+    expect(s.op.stats.refreshErrors).toEqual([])
+    expect(s.op.stats.grantsRevoked).toBe(0)
+    expect(progress.reduce((sum, p) => sum + p.refreshed, 0)).toBe(1)
+    for (const p of progress) expect(p).toMatchObject({ failed: 0, deadGrants: 0, unknownAge: 1 })
+
+    const idle = (await s.fixture.accountRows({ provider: s.key.provider, providerAccountId: "bg-ka-idle" }))[0]!
+    const issued = s.op.issued.filter((t) => t.accountId === "bg-ka-idle")
+    expect(idle.refresh_token).toBe(issued.filter((t) => t.kind === "refresh_token").at(-1)?.value)
+    expect(idle.refresh_token).not.toBe(before.get("bg-ka-idle")!.refresh_token)
+    expect((await s.op.introspect(String(idle.refresh_token), "refresh_token")).body.active).toBe(true)
+    for (const login of ["bg-ka-recent", "bg-ka-fresh", "bg-ka-noexpiry"]) {
+      const row = (await s.fixture.accountRows({ provider: s.key.provider, providerAccountId: login }))[0]!
+      expect({ login, refresh_token: row.refresh_token, expires_at: row.expires_at }).toEqual({
+        login,
+        refresh_token: before.get(login)!.refresh_token,
+        expires_at: before.get(login)!.expires_at,
+      })
+    }
+    // Control: the default mode refreshes the recently expired account too (and the no-expiry one is never "expiring").
+    const expiring = await s.adapter.refreshExpiring({ withinSeconds: 0 })
+    expect(expiring.refreshed).toBeGreaterThanOrEqual(1)
+    expect((await s.fixture.accountRows({ provider: s.key.provider, providerAccountId: "bg-ka-recent" }))[0]!.refresh_token).not.toBe(before.get("bg-ka-recent")!.refresh_token)
+  }, 120_000)
+
   test("bad options are refused before anything is read", async () => {
+    await expect(s.adapter.refreshExpiring({ withinSeconds: 60, unusedForSeconds: 600 })).rejects.toBeInstanceOf(InvalidOptionsError)
+    await expect(s.adapter.refreshExpiring({ unusedForSeconds: -1 })).rejects.toBeInstanceOf(InvalidOptionsError)
     await expect(s.adapter.refreshExpiring({ batchSize: 0 })).rejects.toBeInstanceOf(InvalidOptionsError)
     await expect(s.adapter.refreshExpiring({ withinSeconds: -1 })).rejects.toBeInstanceOf(InvalidOptionsError)
     await expect(s.adapter.refreshExpiring({ concurrency: Number.NaN })).rejects.toBeInstanceOf(InvalidOptionsError)

@@ -11,7 +11,11 @@
  *   refreshed twice for one expiry (the same guarantee as `getAccessToken`'s, by the same lock);
  * - a transient failure puts the account in a cool-down (this process) instead of retrying it at once;
  *   a refused refresh token is marked by the engine (the reauth column, else this process's memory) and
- *   skipped afterwards.
+ *   skipped afterwards;
+ * - keep-alive mode (`unusedForSeconds`): for providers that revoke a refresh token left unused, the
+ *   accounts due are those whose access token expired at least that long ago. Every refresh and every
+ *   sign-in moves the stored expiry, so such an account's refresh token has not been used since: its age
+ *   is judged from the row as every schema has it, with no column of its own.
  */
 import type { AccountSync } from "../account-sync.js"
 import { InvalidOptionsError, RefreshLockTimeoutError, RefreshNotConfiguredError, RefreshTokenError } from "../errors.js"
@@ -23,6 +27,14 @@ import type { RefreshEngine } from "./engine.js"
 export interface RefreshExpiringOptions {
   /** Refresh tokens that expire within this many seconds (or have expired). Default 300. */
   withinSeconds?: number
+  /**
+   * Keep-alive mode, instead of `withinSeconds`: refresh only the accounts whose access token expired at
+   * least this many seconds ago (nobody has used their refresh token since), for providers that revoke
+   * refresh tokens left unused (Microsoft Entra ID: 90 days of inactivity). A refresh token's idle time
+   * then stays below this + the access token's lifetime + the interval between runs. Rows without a stored
+   * expiry cannot be judged: counted as `unknownAge`, left alone.
+   */
+  unusedForSeconds?: number
   /** Account keys read per page. Default 100. */
   batchSize?: number
   /** Accounts refreshed at once by this call (also capped by `refresh.maxConcurrentRefreshes`). Default 4. */
@@ -41,8 +53,10 @@ export interface RefreshExpiringOptions {
 export interface RefreshExpiringProgress {
   /** Account rows read. */
   scanned: number
-  /** Rows due (expiring within the window, with a refresh token, of a configured provider, not known dead). */
+  /** Rows due (expiring within the window, or unused long enough in keep-alive mode; with a refresh token, of a configured provider, not known dead). */
   due: number
+  /** Keep-alive mode: rows with a refresh token but no stored expiry, whose age cannot be judged. */
+  unknownAge: number
   /** Refreshed by this call. */
   refreshed: number
   /** Written by someone else between the scan and the lock: nothing to do. */
@@ -73,14 +87,18 @@ export function createBackgroundRefresher(store: AccountStore, sync: AccountSync
   const idOf = (key: AccountKey): string => `${key.provider}\u001f${key.providerAccountId}`
 
   return async function refreshExpiring(options: RefreshExpiringOptions = {}): Promise<RefreshExpiringProgress> {
+    if (options.withinSeconds !== undefined && options.unusedForSeconds !== undefined) {
+      throw new InvalidOptionsError("unusedForSeconds", "refreshExpiring: give withinSeconds (refresh what expires soon) or unusedForSeconds (keep-alive), not both.")
+    }
     const withinSeconds = positive(options.withinSeconds, 300, "withinSeconds", true)
+    const unusedForSeconds = options.unusedForSeconds === undefined ? undefined : positive(options.unusedForSeconds, 0, "unusedForSeconds", true)
     const batchSize = Math.floor(positive(options.batchSize, 100, "batchSize"))
     const concurrency = Math.floor(positive(options.concurrency, 4, "concurrency"))
     const tryLockMs = Math.ceil(positive(options.tryLockMs, 50, "tryLockMs"))
     const cooldownMs = positive(options.cooldownSeconds, 60, "cooldownSeconds", true) * 1000
     if (!store.scanAccounts) throw new RefreshNotConfiguredError("(all)", `the ${store.name} account store has no scanAccounts, which refreshExpiring pages with`)
     const providers = new Set(engine.providerIds)
-    const progress: RefreshExpiringProgress = { scanned: 0, due: 0, refreshed: 0, unchangedElsewhere: 0, busy: 0, coolingDown: 0, deadGrants: 0, failed: 0, lastKey: undefined }
+    const progress: RefreshExpiringProgress = { scanned: 0, due: 0, unknownAge: 0, refreshed: 0, unchangedElsewhere: 0, busy: 0, coolingDown: 0, deadGrants: 0, failed: 0, lastKey: undefined }
 
     /** A due account: its row and the tokens the page decoded (what the lock's re-check compares with). */
     type Due = { row: StoredAccountRow; tokens: TokenSet }
@@ -118,7 +136,14 @@ export function createBackgroundRefresher(store: AccountStore, sync: AccountSync
         // undecryptable row is left to getAccessToken's error.
         const tokens = await sync.viewOf(row).then((view) => view.tokens, () => undefined)
         if (!tokens || typeof tokens.refresh_token !== "string" || tokens.refresh_token === "") continue
-        if (!isExpiring(tokens.expires_at as number | null, now(), withinSeconds)) continue
+        if (unusedForSeconds === undefined) {
+          if (!isExpiring(tokens.expires_at as number | null, now(), withinSeconds)) continue
+        } else if (typeof tokens.expires_at !== "number") {
+          progress.unknownAge++
+          continue
+        } else if (tokens.expires_at * 1000 > now() - unusedForSeconds * 1000) {
+          continue
+        }
         if (engine.knownRefused(key, tokens)) continue
         progress.due++
         if (until !== undefined && until > now()) {
