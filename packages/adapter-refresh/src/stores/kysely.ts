@@ -16,6 +16,11 @@
  * transaction, run once more after a duplicate-key error (a concurrent first insert of the same key);
  * SQLite, `BEGIN IMMEDIATE` on one connection held for the transaction (`db.connection()`), since
  * Kysely's own SQLite transactions begin deferred.
+ *
+ * The returning sign-in is one statement on each (`updateOwnTokens`, statements.ts): PostgreSQL's try-lock,
+ * MariaDB's row locks with a lock wait of 0, SQLite's write lock under the connection's busy timeout. On
+ * SQLite it is not sent while a locked transaction of this store holds Kysely's one connection: it would
+ * queue for that connection, so the sign-in takes the locked path at once.
  */
 import type { AccountKey, AccountLockOptions, AccountScanPage, AccountStore, LockedAccount, OwnTokensWritten, StoredAccountRow, TokenColumnValue, UserId } from "../store.js"
 import { mysql } from "../databases/mysql.js"
