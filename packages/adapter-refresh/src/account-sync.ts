@@ -54,8 +54,11 @@ export interface SyncableAccount extends AccountKey {
 
 export interface AccountSync {
   readonly columns: readonly string[]
-  /** Resolves to undefined only for a "link" insert into a store whose `linkAccountResult` is "nothing". */
-  upsert(account: unknown, mode: "link" | "sync"): Promise<AdapterAccount | null | undefined>
+  /**
+   * Resolves to undefined only for a "link" insert into a store whose `linkAccountResult` is "nothing", or,
+   * with `wanted` false (the caller drops the result), for a sync a store wrote without returning the row.
+   */
+  upsert(account: unknown, mode: "link" | "sync", wanted?: boolean): Promise<AdapterAccount | null | undefined>
   /**
    * Runs `work` under the account's lock with a decoded view of the stored row of `owner` (null when
    * `owner` has no row of that key). Without `owner`: the row of the key's only owner, or of its only
@@ -238,34 +241,39 @@ export function createAccountSync(store: AccountStore, options: AccountSyncOptio
 
   /**
    * The common sign-in in one statement (`AccountStore.updateOwnTokens`): the caller's own row exists and
-   * no one else's does. Resolves to the stored account when it wrote; undefined when it did not apply, for
-   * the locked path to decide: no such store method, nothing to write, a key held by another writer, no
-   * row of the caller's, rows of someone else's, or a re-authentication mark to weigh against the stored
-   * refresh token (which only the locked path reads). Not with a codec: the locked path decodes the stored
-   * row before it writes, so a codec that fails leaves the row unwritten, and it migrates stale values.
+   * no one else's does. Resolves to the stored account when it wrote ("written" when the store returned
+   * only a count and the caller does not want the account; with `wanted`, the row is read back, one more
+   * statement); undefined when it did not apply, for the locked path to decide: no such store method,
+   * nothing to write, a key held by another writer, no row of the caller's, rows of someone else's, or a
+   * re-authentication mark to weigh against the stored refresh token (which only the locked path reads).
+   * Not with a codec: the locked path decodes the stored row before it writes, so a codec that fails leaves
+   * the row unwritten, and it migrates stale values.
    */
-  async function writeOwnInOneStatement(key: AccountKey, owner: UserId, incoming: TokenSet): Promise<AdapterAccount | undefined> {
+  async function writeOwnInOneStatement(key: AccountKey, owner: UserId, incoming: TokenSet, wanted: boolean): Promise<AdapterAccount | null | "written" | undefined> {
     if (!store.updateOwnTokens || codec || Object.keys(incoming).length === 0) return undefined
     if (reauthColumn && incoming.refresh_token !== undefined) return undefined
     const asked = performance.now()
     const update = store.updateOwnTokens.bind(store)
     // Bounded like the locked path: a pooled connection within 2 x lockTimeoutMs, or AccountBusyError and
     // nothing sent. In the database it waits for nothing (see AccountStore.updateOwnTokens).
-    const rows = await boundedStart(2 * syncLockTimeoutMs, () => accountBusy(key), (begin) =>
+    const written = await boundedStart(2 * syncLockTimeoutMs, () => accountBusy(key), (begin) =>
       update(key, owner, incoming, begin),
     ).catch((error: unknown) => {
       if (error instanceof TokenSyncError) throw error
       throw new AccountStoreError(store.name, "an account write", error)
     })
-    const [row] = rows
-    if (!row) return undefined
+    if (Array.isArray(written) ? written.length === 0 : written.written === 0) return undefined
     // The statement took the key's lock (without waiting) for as long as it ran.
     publish("lockWait", () => ({ store: store.name, provider: key.provider, purpose: "sync", waitMs: elapsedMs(asked), outcome: "acquired" }))
-    return toAdapterAccount(row, storedTokens(row.tokens, columns))
+    if (Array.isArray(written)) return toAdapterAccount(written[0]!, storedTokens(written[0]!.tokens, columns))
+    if (!wanted) return "written"
+    // Only a count came back (MariaDB): the stored account as it reads now; null if it was unlinked since.
+    const row = (await store.findAccounts(String(owner), key.provider)).find((found) => found.providerAccountId === key.providerAccountId)
+    return row ? toAdapterAccount(row, storedTokens(row.tokens, columns)) : null
   }
 
   /** One sign-in write or link: validate, lock, decide whose rows, insert or merge. */
-  async function upsertOnce(input: unknown, mode: "link" | "sync", counts: WriteCounts): Promise<AdapterAccount | null | undefined> {
+  async function upsertOnce(input: unknown, mode: "link" | "sync", counts: WriteCounts, wanted: boolean): Promise<AdapterAccount | null | undefined> {
     // Validate everything before touching the database: bad input writes nothing.
     const key = accountKeyOf(input)
     const userId = mode === "link" ? requiredField(input, "userId") : optionalUserId(input)
@@ -279,10 +287,11 @@ export function createAccountSync(store: AccountStore, options: AccountSyncOptio
 
     const busy = () => accountBusy(key)
     if (mode === "sync" && callerUserId !== undefined) {
-      const written = await writeOwnInOneStatement(key, callerUserId, incoming)
-      if (written) {
+      const written = await writeOwnInOneStatement(key, callerUserId, incoming, wanted)
+      if (written !== undefined) {
         counts.updates++
-        return { ...written, userId: callerUserId as string }
+        if (written === "written") return undefined
+        return written && { ...written, userId: callerUserId as string }
       }
     }
     // Bounded like every wait: connection + lock, then AccountBusyError (see bounded-wait.ts).
@@ -328,12 +337,12 @@ export function createAccountSync(store: AccountStore, options: AccountSyncOptio
   return {
     columns,
 
-    async upsert(input, mode) {
+    async upsert(input, mode, wanted = true) {
       const started = performance.now()
       const counts: WriteCounts = { inserts: 0, updates: 0 }
       const provider = providerOf(input)
       try {
-        const result = await upsertOnce(input, mode, counts)
+        const result = await upsertOnce(input, mode, counts, wanted)
         const outcome = result === null ? "skipped" : counts.inserts > 0 ? "inserted" : counts.updates > 0 ? "updated" : "unchanged"
         publish("sync", () => ({ store: store.name, provider, mode, outcome, durationMs: elapsedMs(started) }))
         return result

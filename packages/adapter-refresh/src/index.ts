@@ -13,6 +13,7 @@ export type {
   AccountScanPage,
   AccountStore,
   LockedAccount,
+  OwnTokensWritten,
   StandardTokenColumns,
   StoredAccountRow,
   TokenColumnValue,

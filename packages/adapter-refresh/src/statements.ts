@@ -4,7 +4,7 @@
  * Drizzle's session. Identifiers are validated and quoted here; values are always parameters.
  * Internal: not part of the package's exports.
  */
-import type { AccountKey, AccountPatch, AccountRow, AccountRowScope, AccountScanPage, AccountStore, LockedAccount, StoredAccountRow, TokenColumnValue, UserId } from "./store.js"
+import type { AccountKey, AccountPatch, AccountRow, AccountRowScope, AccountScanPage, AccountStore, LockedAccount, OwnTokensWritten, StoredAccountRow, TokenColumnValue, UserId } from "./store.js"
 import { AccountSchemaError, InvalidOptionsError, TOKEN_COLUMN_HINT } from "./errors.js"
 import { StatementBuilder, driverCodes, type SqlDatabase } from "./databases/sql-database.js"
 import { checkIdentifier, checkPageLimit, checkTokenColumn, definedEntries, ownerOf, scopedLockedAccount, toStoredAccountRow, uniqueByKey } from "./store-support.js"
@@ -89,7 +89,7 @@ export function schemaMismatch(error: unknown, tables: SqlTables, table: "accoun
 }
 
 /** `run`, with schema errors of statements on `table` made explicit. */
-function on(run: SqlRunner, tables: SqlTables, table: "accounts" | "users"): SqlRunner {
+function on<R = Record<string, unknown>[]>(run: (text: string, values: readonly unknown[]) => Promise<R>, tables: SqlTables, table: "accounts" | "users"): (text: string, values: readonly unknown[]) => Promise<R> {
   return async (text, values) => {
     try {
       return await run(text, values)
@@ -243,58 +243,137 @@ function sqlLockedAccount(run: SqlRunner, tables: SqlTables, key: AccountKey, in
 }
 
 /**
- * `updateOwnTokens` in SQL, for databases with a lock that a condition can take (`tryLockCondition`,
- * PostgreSQL: this statement's `ctid` and `FOR UPDATE ... SKIP LOCKED` are PostgreSQL's too):
+ * What runs the one-statement sign-in: a runner on one connection and, where the database's UPDATE returns
+ * no rows (MariaDB), what runs a write and resolves to the number of rows it matched. @internal
+ */
+export interface OwnTokensRunner {
+  run: SqlRunner
+  affected?: (text: string, values: readonly unknown[]) => Promise<number>
+}
+
+/**
+ * `updateOwnTokens` in SQL, per database; each statement writes the caller's rows of the key only when no
+ * row of the key is someone else's, and never waits for a lock:
  *
- *   UPDATE accounts SET <tokens> WHERE ctid IN (SELECT ctid FROM accounts mine
- *     WHERE <key> AND userId = <owner> AND <try-lock the key> AND NOT EXISTS (a row of the key owned by
- *     anyone else) FOR UPDATE OF mine SKIP LOCKED) RETURNING *
+ * - PostgreSQL (`tryLockCondition`; `ctid` and `FOR UPDATE ... SKIP LOCKED` are PostgreSQL's too):
+ *     UPDATE accounts SET <tokens> WHERE ctid IN (SELECT ctid FROM accounts mine
+ *       WHERE <key> AND userId = <owner> AND <try-lock the key> AND NOT EXISTS (a row of the key owned by
+ *       anyone else) FOR UPDATE OF mine SKIP LOCKED) RETURNING *
+ *   The try-lock is the very lock every locked transaction takes, held until this statement commits, so a
+ *   refresh or a first link that holds it makes this match nothing, and none of them can start while this
+ *   runs; SKIP LOCKED passes over a row an app transaction holds. Under READ COMMITTED the row lock
+ *   re-reads the newest version, so a transaction that committed just before is overwritten only by this,
+ *   the later sign-in.
+ * - MariaDB: the account lock IS the key's row locks, so the statement takes them itself, with a lock wait
+ *   of 0 for this statement only (`SET STATEMENT innodb_lock_wait_timeout = 0 FOR`): a row a locked
+ *   transaction (or the app) holds fails it at once with 1205, and nothing is written. The rows of other
+ *   owners are read with `FOR UPDATE` too, in a derived table (MySQL's error 1093 forbids the target table
+ *   in a plain subquery), so a row another transaction is inserting or re-pointing fails it the same way.
+ *   No RETURNING (MariaDB has none for UPDATE): it resolves to the count. MySQL has no SET STATEMENT: its
+ *   parse error (1064, nothing run) turns the one-statement path off for the store, once.
+ * - SQLite: an UPDATE starts by taking the file's write lock, the lock every locked transaction holds
+ *   (BEGIN IMMEDIATE), so the whole statement runs under it; a held lock fails it with SQLITE_BUSY (at
+ *   once on a connection with busy timeout 0, else after it), and nothing is written. RETURNING * (3.35+).
  *
- * The try-lock is the very lock every locked transaction takes, held until this statement commits, so a
- * refresh or a first link that holds it makes this match nothing, and none of them can start while this
- * runs; SKIP LOCKED passes over a row an app transaction holds. So it never waits in the database: what it
- * cannot write now, the locked path writes, with its bounded wait. Under READ COMMITTED the row lock
- * re-reads the newest version, so a transaction that committed just before is overwritten only by this,
- * the later sign-in. Undefined where the database has no such lock. @internal
+ * So what it cannot write now, the locked path writes, with its bounded wait. Undefined where the database
+ * has no such statement. @internal
  */
 export function sqlUpdateOwnTokens(
   tables: SqlTables,
-): ((run: SqlRunner, key: AccountKey, userId: UserId, tokens: Record<string, TokenColumnValue>) => Promise<StoredAccountRow[]>) | undefined {
+): ((runner: OwnTokensRunner, key: AccountKey, userId: UserId, tokens: Record<string, TokenColumnValue>) => Promise<OwnTokensWritten>) | undefined {
   const { database } = tables
-  const tryLock = database.tryLockCondition
-  if (!tryLock) return undefined
   const column = tables.column
-  return async (run, key, userId, tokens) => {
-    const sql = new StatementBuilder(database)
-    const assignments = definedEntries(tokens).map(([field, value]) => `${column(checkTokenColumn(field))} = ${sql.param(value)}`)
-    if (assignments.length === 0) return []
-    // Numbered parameters, each used more than once.
-    const provider = sql.param(key.provider)
-    const providerAccountId = sql.param(key.providerAccountId)
-    const owner = sql.param(String(idParameter(userId)))
-    const ofKey = (alias: string) => `${alias}.${column("provider")} = ${provider} AND ${alias}.${column("providerAccountId")} = ${providerAccountId}`
-    const ownedBy = (alias: string, comparison: "=" | "<>") => `${database.asText(`${alias}.${column("userId")}`)} ${comparison} ${owner}`
-    const rows = await on(run, tables, "accounts")(
-      `UPDATE ${tables.accounts} SET ${assignments.join(", ")} WHERE ctid IN (` +
-        `SELECT mine.ctid FROM ${tables.accounts} mine WHERE ${ofKey("mine")} AND ${ownedBy("mine", "=")} AND ${tryLock(provider, providerAccountId)} ` +
-        `AND NOT EXISTS (SELECT 1 FROM ${tables.accounts} other WHERE ${ofKey("other")} AND ${ownedBy("other", "<>")}) ` +
-        `FOR UPDATE OF mine SKIP LOCKED) RETURNING *`,
-      sql.values,
-    )
-    return rows.map((row) => toStoredAccountRow(tables.fieldsOf(row)))
+  const asStored = (rows: Record<string, unknown>[]) => rows.map((row) => toStoredAccountRow(tables.fieldsOf(row)))
+  const couldNotLock = (error: unknown) => database.classifyError(error).kind === "lock-timeout" || driverCodes(error).some((code) => code === "1213" || code === "ER_LOCK_DEADLOCK")
+  const assignmentsOf = (sql: StatementBuilder, tokens: Record<string, TokenColumnValue>) =>
+    definedEntries(tokens).map(([field, value]) => `${column(checkTokenColumn(field))} = ${sql.param(value)}`)
+  const ofKey = (sql: StatementBuilder, key: AccountKey, alias?: string) => {
+    const at = alias ? `${alias}.` : ""
+    return `${at}${column("provider")} = ${sql.param(key.provider)} AND ${at}${column("providerAccountId")} = ${sql.param(key.providerAccountId)}`
   }
+  const owner = (userId: UserId) => String(idParameter(userId))
+
+  if (database.tryLockCondition) {
+    const tryLock = database.tryLockCondition
+    return async ({ run }, key, userId, tokens) => {
+      const sql = new StatementBuilder(database)
+      const assignments = assignmentsOf(sql, tokens)
+      if (assignments.length === 0) return []
+      // Numbered parameters, each used more than once.
+      const provider = sql.param(key.provider)
+      const providerAccountId = sql.param(key.providerAccountId)
+      const ownerId = sql.param(owner(userId))
+      const keyOf = (alias: string) => `${alias}.${column("provider")} = ${provider} AND ${alias}.${column("providerAccountId")} = ${providerAccountId}`
+      const ownedBy = (alias: string, comparison: "=" | "<>") => `${database.asText(`${alias}.${column("userId")}`)} ${comparison} ${ownerId}`
+      const rows = await on(run, tables, "accounts")(
+        `UPDATE ${tables.accounts} SET ${assignments.join(", ")} WHERE ctid IN (` +
+          `SELECT mine.ctid FROM ${tables.accounts} mine WHERE ${keyOf("mine")} AND ${ownedBy("mine", "=")} AND ${tryLock(provider, providerAccountId)} ` +
+          `AND NOT EXISTS (SELECT 1 FROM ${tables.accounts} other WHERE ${keyOf("other")} AND ${ownedBy("other", "<>")}) ` +
+          `FOR UPDATE OF mine SKIP LOCKED) RETURNING *`,
+        sql.values,
+      )
+      return asStored(rows)
+    }
+  }
+
+  if (database.name === "mysql") {
+    // Off once the server turned out to be MySQL (no SET STATEMENT): the locked path then does it all.
+    let serverHasSetStatement = true
+    return async ({ affected }, key, userId, tokens) => {
+      if (!affected) throw new Error(`${tables.store}: the one-statement sign-in on MySQL/MariaDB needs the count of rows written.`)
+      const none = { written: 0 }
+      if (!serverHasSetStatement) return none
+      // `?` parameters are positional: values are added in the order the text uses them.
+      const sql = new StatementBuilder(database)
+      const assignments = assignmentsOf(sql, tokens)
+      if (assignments.length === 0) return none
+      const mine = `${ofKey(sql, key)} AND ${database.asText(column("userId"))} = ${sql.param(owner(userId))}`
+      const keyRows = `SELECT ${column("userId")} AS ${database.quote("owner")} FROM ${tables.accounts} WHERE ${ofKey(sql, key)} FOR UPDATE`
+      const text =
+        `SET STATEMENT innodb_lock_wait_timeout = 0 FOR UPDATE ${tables.accounts} SET ${assignments.join(", ")} WHERE ${mine} ` +
+        `AND NOT EXISTS (SELECT 1 FROM (${keyRows}) ${database.quote("other")} WHERE ${database.asText(`${database.quote("other")}.${database.quote("owner")}`)} <> ${sql.param(owner(userId))})`
+      try {
+        return { written: await on(affected, tables, "accounts")(text, sql.values) }
+      } catch (error) {
+        if (couldNotLock(error)) return none
+        if (driverCodes(error).some((code) => code === "1064" || code === "ER_PARSE_ERROR")) {
+          serverHasSetStatement = false
+          return none
+        }
+        throw error
+      }
+    }
+  }
+
+  if (database.name === "sqlite") {
+    return async ({ run }, key, userId, tokens) => {
+      const sql = new StatementBuilder(database)
+      const assignments = assignmentsOf(sql, tokens)
+      if (assignments.length === 0) return []
+      const other = database.quote("other")
+      const text =
+        `UPDATE ${tables.accounts} SET ${assignments.join(", ")} WHERE ${ofKey(sql, key)} AND ${database.asText(column("userId"))} = ${sql.param(owner(userId))} ` +
+        `AND NOT EXISTS (SELECT 1 FROM ${tables.accounts} AS ${other} WHERE ${ofKey(sql, key, other)} AND ${database.asText(`${other}.${column("userId")}`)} <> ${sql.param(owner(userId))}) RETURNING *`
+      try {
+        return asStored(await on(run, tables, "accounts")(text, sql.values))
+      } catch (error) {
+        if (couldNotLock(error)) return []
+        throw error
+      }
+    }
+  }
+  return undefined
 }
 
-/** One pooled connection held for one statement: its runner, and what gives it back. @internal */
-export interface HeldConnection {
-  run: SqlRunner
+/** One pooled connection held for one statement: its runner(s), and what gives it back. @internal */
+export interface HeldConnection extends OwnTokensRunner {
   release(): void
 }
 
 /**
  * `AccountStore.updateOwnTokens` from `sqlUpdateOwnTokens` and a way to hold a pooled connection: `begin`
  * comes after the pool's wait and before the statement is sent, and the connection is given back after.
- * Undefined where the database has no try-lock condition. @internal
+ * Undefined where the database has no one-statement sign-in. @internal
  */
 export function updateOwnTokensOn(
   tables: SqlTables,
@@ -306,7 +385,7 @@ export function updateOwnTokensOn(
     const connection = await hold()
     try {
       begin()
-      return await update(connection.run, key, userId, tokens)
+      return await update(connection, key, userId, tokens)
     } finally {
       connection.release()
     }

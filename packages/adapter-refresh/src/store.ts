@@ -124,17 +124,20 @@ export interface AccountStore {
   findAccounts(userId: string, provider: string): Promise<StoredAccountRow[]>
   /**
    * Optional, the one-statement sign-in: in ONE statement, outside any transaction of the store's, writes
-   * `tokens` to the rows of `key` that `userId` owns and resolves to them as written. It must take the
-   * key's lock itself, without waiting (a lock held elsewhere: it writes nothing), so that it excludes
-   * and is excluded by `withAccountLock` exactly as two locked transactions are; it waits for no row lock
-   * either; and it writes only when no row of the key belongs to another user. Resolves to [] when it
-   * wrote nothing: the core then takes the locked path, which waits for the lock (bounded) and applies
-   * the ownership policy. `begin()` is called once the store holds a connection, right before the
-   * statement is sent; when it throws (the caller stopped waiting for a connection), nothing is sent and
-   * its error is rethrown. Implemented where the database has such a lock (PostgreSQL's
-   * `pg_try_advisory_xact_lock`); see statements.ts.
+   * `tokens` to the rows of `key` that `userId` owns. It must take the key's lock itself, without waiting
+   * (a lock held elsewhere: it writes nothing), so that it excludes and is excluded by `withAccountLock`
+   * exactly as two locked transactions are; it waits for no row lock either (SQLite: at most the
+   * connection's busy timeout, what any statement of the app waits); and it writes only when no row of the
+   * key belongs to another user. Resolves to the rows as written, or, where the database's UPDATE cannot
+   * return rows (MariaDB), to `{ written }`, the number of rows written. Resolves to [] or
+   * `{ written: 0 }` when it wrote nothing: the core then takes the locked path, which waits for the lock
+   * (bounded) and applies the ownership policy. `begin()` is called once the store holds a connection,
+   * right before the statement is sent; when it throws (the caller stopped waiting for a connection),
+   * nothing is sent and its error is rethrown. Implemented where the database has such a lock or statement
+   * (PostgreSQL's `pg_try_advisory_xact_lock`, MariaDB's per-statement lock wait of 0, SQLite's write
+   * lock); see statements.ts.
    */
-  updateOwnTokens?(key: AccountKey, userId: UserId, tokens: Record<string, TokenColumnValue>, begin: () => void): Promise<StoredAccountRow[]>
+  updateOwnTokens?(key: AccountKey, userId: UserId, tokens: Record<string, TokenColumnValue>, begin: () => void): Promise<OwnTokensWritten>
   /**
    * Optional (used by `reencryptAccounts`): the rows of up to `limit` keys that come after `after` in
    * (provider, providerAccountId) order, in that order, every row of each key (duplicates included),
@@ -143,6 +146,12 @@ export interface AccountStore {
    */
   scanAccounts?(page: AccountScanPage): Promise<StoredAccountRow[]>
 }
+
+/**
+ * What `AccountStore.updateOwnTokens` resolves to: the rows as written, or only how many were written where
+ * the database's UPDATE returns no rows (MariaDB has no UPDATE ... RETURNING).
+ */
+export type OwnTokensWritten = StoredAccountRow[] | { written: number }
 
 /** One page of `AccountStore.scanAccounts`. */
 export interface AccountScanPage {

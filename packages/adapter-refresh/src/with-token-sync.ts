@@ -171,7 +171,8 @@ export function withTokenSync<A extends AuthjsAdapter>(adapter: A, db: TokenSync
       return (await sync.upsert(account, "link")) as unknown as T
     },
     async getUserByAccount(ref) {
-      if (hasTokens(ref, sync.columns)) await sync.upsert(ref, "sync")
+      // The stored account is not returned here: the store need not read it back (see AccountSync.upsert).
+      if (hasTokens(ref, sync.columns)) await sync.upsert(ref, "sync", false)
       const key: AccountKey = { provider: ref.provider, providerAccountId: ref.providerAccountId }
       return baseGetUserByAccount ? (((await baseGetUserByAccount(key)) as AdapterUser | null | undefined) ?? null) : null
     },
@@ -182,7 +183,7 @@ export function withTokenSync<A extends AuthjsAdapter>(adapter: A, db: TokenSync
         // The owner is Auth.js's user, never a field of `account`: Auth.js spreads the provider's raw token
         // response into `account`, so any extra field there (a `userId` among them) is the provider's word.
         const { userId: _fromProvider, ...tokens } = account
-        await sync.upsert(user.id === undefined || user.id === null ? tokens : { ...tokens, userId: user.id }, "sync")
+        await sync.upsert(user.id === undefined || user.id === null ? tokens : { ...tokens, userId: user.id }, "sync", false)
       },
       async signOut(message) {
         const field = (value: unknown, name: string): unknown => (typeof value === "object" && value !== null ? (value as Record<string, unknown>)[name] : undefined)

@@ -6,6 +6,7 @@ import {
   InvalidAccountInputError,
   withTokenSync,
   type AccountKey,
+  type OwnTokensWritten,
   type TokenSyncAdapter,
 } from "authjs-adapter-refresh"
 import type { ConformanceFixture, ConformanceFixtureModule, ConformanceTarget, IsolatedDatabase } from "./fixture.js"
@@ -72,6 +73,8 @@ export function runConformanceSuite(target: ConformanceTarget, runner?: TestRunn
   }
   const newKey = (): AccountKey => ({ provider: "kit-oidc", providerAccountId: `sub-${randomUUID()}` })
   const rows = (key: AccountKey): Promise<Record<string, unknown>[]> => fixture.accountRows(key)
+  /** How many rows `updateOwnTokens` wrote, whether it returned them or only their count. */
+  const writtenCount = (written: OwnTokensWritten): number => (Array.isArray(written) ? written.length : written.written)
   const linkFresh = async (userId: string, key: AccountKey, tag = "first"): Promise<AdapterAccount> =>
     adapter.linkAccount({ ...key, userId, type: "oidc", ...taggedTokens(tag, nowSeconds() + 3600) } as AdapterAccount)
 
@@ -439,6 +442,11 @@ export function runConformanceSuite(target: ConformanceTarget, runner?: TestRunn
     })
 
     describe("(b2) the one-statement sign-in (AccountStore.updateOwnTokens), for a store that offers it", () => {
+      if (target.expectsOneStatementSignIn !== undefined) {
+        it(`${target.expectsOneStatementSignIn ? "offers" : "does not offer"} updateOwnTokens`, () => {
+          expect(typeof adapter.accountStore.updateOwnTokens).toBe(target.expectsOneStatementSignIn ? "function" : "undefined")
+        })
+      }
       it("writes nothing and waits for nothing while the key's lock is held elsewhere; a sign-in meanwhile lands after the holder's write", async () => {
         const store = adapter.accountStore
         if (!store.updateOwnTokens) {
@@ -461,7 +469,7 @@ export function runConformanceSuite(target: ConformanceTarget, runner?: TestRunn
         let signIn: Promise<unknown> | undefined
         try {
           // Released only after this returns: a call that waited for the lock would never return.
-          expect(await store.updateOwnTokens(key, user.id, { access_token: "at.direct" }, () => {})).toEqual([])
+          expect(writtenCount(await store.updateOwnTokens(key, user.id, { access_token: "at.direct" }, () => {}))).toBe(0)
           signIn = adapter.syncAccount({ ...key, userId: user.id, access_token: "at.sign-in", refresh_token: "rt.sign-in" })
           let settled = false
           signIn.then(() => (settled = true), () => (settled = true))
@@ -474,10 +482,36 @@ export function runConformanceSuite(target: ConformanceTarget, runner?: TestRunn
         }
         await signIn
         expect((await rows(key))[0]).toMatchObject({ access_token: "at.sign-in", refresh_token: "rt.sign-in" })
-        // With the lock free, the statement writes the caller's row and returns it as written.
+        // With the lock free, the statement writes the caller's row and returns it as written (or, where
+        // the database's UPDATE returns no rows, how many it wrote).
         const written = await store.updateOwnTokens(key, user.id, { access_token: "at.direct" }, () => {})
-        expect(written.map((row) => row.tokens.access_token)).toEqual(["at.direct"])
+        expect(writtenCount(written)).toBe(1)
+        if (Array.isArray(written)) expect(written.map((row) => row.tokens.access_token)).toEqual(["at.direct"])
         expect((await rows(key))[0]).toMatchObject({ access_token: "at.direct", refresh_token: "rt.sign-in" })
+      })
+
+      it("writes nothing for a key without a row, or for a row of another user (the locked path decides those)", async () => {
+        const store = adapter.accountStore
+        if (!store.updateOwnTokens) return
+        const user = await newUser()
+        const stranger = await newUser()
+        const key = newKey()
+        expect(writtenCount(await store.updateOwnTokens(key, user.id, { access_token: "at.mine" }, () => {}))).toBe(0)
+        expect(await rows(key)).toEqual([])
+        await linkFresh(stranger.id, key)
+        expect(writtenCount(await store.updateOwnTokens(key, user.id, { access_token: "at.mine" }, () => {}))).toBe(0)
+        expect((await rows(key))[0]).toMatchObject({ userId: stranger.id, access_token: "at.first" })
+      })
+
+      it("sends nothing when begin() throws (the caller stopped waiting for a connection), and rethrows its error", async () => {
+        const store = adapter.accountStore
+        if (!store.updateOwnTokens) return
+        const user = await newUser()
+        const key = newKey()
+        await linkFresh(user.id, key)
+        const abandoned = new Error("abandoned")
+        await expect(store.updateOwnTokens(key, user.id, { access_token: "at.late" }, () => { throw abandoned })).rejects.toBe(abandoned)
+        expect((await rows(key))[0]).toMatchObject({ access_token: "at.first" })
       })
     })
 

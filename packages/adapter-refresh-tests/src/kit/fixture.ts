@@ -49,6 +49,11 @@ export interface ConformanceTarget {
   database?: () => Promise<IsolatedDatabase>
   /** The `name` the detected AccountStore must report (e.g. "prisma"), to check `db` detection. */
   expectedStoreName?: string
+  /**
+   * Whether the store must offer the one-statement sign-in (`AccountStore.updateOwnTokens`), to check that
+   * the (b2) tests ran. Default: not checked (they run when the store offers it).
+   */
+  expectsOneStatementSignIn?: boolean
   /** OS processes for the concurrency tests (at least 2). Default 2. */
   processes?: number
   /** Concurrent callers per process. Default 25 (so 50 in all with the default 2 processes). */

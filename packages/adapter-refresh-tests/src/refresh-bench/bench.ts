@@ -1,9 +1,10 @@
 /**
  * `pnpm bench`: what getAccessToken costs, on real PostgreSQL and the local rotating oidc-provider.
  *
- *   - database round trips (statements sent, counted at node-postgres' Client#query, which every fixture's
- *     pool, Kysely and @prisma/adapter-pg go through) per getAccessToken (fresh, expired) and per
- *     returning sign-in, wrapped vs the bare adapter;
+ *   - database round trips (statements sent, counted at the driver: node-postgres' Client#query, mysql2's
+ *     connection query/execute, the mariadb driver's query/execute commands (@prisma/adapter-mariadb),
+ *     better-sqlite3's statement run/get/all/iterate and exec) per getAccessToken (fresh, expired) and per
+ *     returning sign-in, wrapped vs the bare adapter, for each store on PostgreSQL, MariaDB and SQLite;
  *   - latency of getAccessToken on a fresh token vs a plain single-row SELECT through the same pool;
  *   - a 4 x 25 refresh storm: latency p50/p99 and refresh grants at the provider, this library vs naive;
  *   - encryption overhead (encryption-bench.ts);
@@ -16,17 +17,23 @@
  * `pnpm bench --only=pool` (or any of trips,latency,cache,storm,encryption,pool, comma-separated) runs some sections.
  * Uses TEST_DATABASE_URL when set, else starts an embedded PostgreSQL (see harness/postgres.ts).
  */
+import { createRequire } from "node:module"
 import { cpus } from "node:os"
+import Database from "better-sqlite3"
+import mysql2 from "mysql2"
+import mysqlPromise from "mysql2/promise"
 import pg from "pg"
 import { startAuthApp } from "../harness/auth-app.js"
 import { Browser } from "../harness/browser.js"
+import { createMysqlDatabase, startMariaDb } from "../harness/mariadb.js"
 import { createDatabase, startPostgres } from "../harness/postgres.js"
-import { SCHEMA_TABLES, type Flavour } from "../fixtures/databases.js"
+import { testSqliteFile } from "../harness/sqlite.js"
+import { SCHEMA_TABLES } from "../fixtures/databases.js"
 import { tokenCacheBench } from "./cache-bench.js"
 import { encryptionOverhead } from "./encryption-bench.js"
 import { poolStarvation } from "./pool-starvation-bench.js"
 import { percentile, runStorm } from "./run-storm.js"
-import { PROVIDER_ID, startRefreshScenario } from "./scenario.js"
+import { PROVIDER_ID, startRefreshScenario, type RefreshScenario, type ScenarioOptions } from "./scenario.js"
 
 // Count every statement sent to the server.
 let statements = 0
@@ -35,6 +42,40 @@ pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
   statements++
   return (originalQuery as (...a: unknown[]) => unknown).apply(this, args)
 } as typeof pg.Client.prototype.query
+
+/** Counts each call of `names` on `proto` (or on the prototype up its chain that defines each). */
+function countCalls(proto: object, names: readonly string[], counts: (self: unknown, args: unknown[]) => boolean = () => true): void {
+  for (const name of names) {
+    let owner: object | null = proto
+    while (owner && !Object.prototype.hasOwnProperty.call(owner, name)) owner = Object.getPrototypeOf(owner) as object | null
+    if (!owner) throw new Error(`bench: no ${name} to count on ${proto.constructor.name}`)
+    const original = (owner as Record<string, (...args: unknown[]) => unknown>)[name]!
+    Object.defineProperty(owner, name, {
+      configurable: true,
+      writable: true,
+      value: function (this: unknown, ...args: unknown[]) {
+        if (counts(this, args)) statements++
+        return original.apply(this, args)
+      },
+    })
+  }
+}
+// mysql2 (Kysely's MysqlDialect, drizzle-orm/mysql2): every statement is a connection's query or execute.
+countCalls(mysql2.Connection.prototype, ["query", "execute"])
+// better-sqlite3 (Kysely's SqliteDialect, drizzle-orm/better-sqlite3, @prisma/adapter-better-sqlite3).
+{
+  const probe = new Database(":memory:")
+  countCalls(Object.getPrototypeOf(probe.prepare("SELECT 1")) as object, ["run", "get", "all", "iterate"])
+  countCalls(Database.prototype, ["exec"])
+  probe.close()
+}
+// The mariadb driver (@prisma/adapter-mariadb): its Query, Execute and BatchBulk commands, as they are sent.
+{
+  const MariaDbConnection = (createRequire(import.meta.url)("mariadb/lib/connection.js") as { default?: { prototype: object }; prototype?: object })
+  const proto = (MariaDbConnection.prototype ?? MariaDbConnection.default?.prototype) as object
+  const sent = (_self: unknown, args: unknown[]) => ["Query", "Execute", "BatchBulk"].includes((args[0] as { constructor?: { name?: string } })?.constructor?.name ?? "")
+  countCalls(proto, ["addCommandEnable", "addCommandEnablePipeline"], sent)
+}
 
 async function count(work: () => Promise<unknown>): Promise<number> {
   const before = statements
@@ -46,16 +87,26 @@ const log = (line: string) => process.stderr.write(`${line}\n`)
 const fmt = (n: number, digits = 2) => (Number.isFinite(n) ? n.toFixed(digits) : "n/a")
 
 interface RoundTrips {
-  flavour: Flavour
+  store: string
+  database: string
   fresh: number
   expired: number
   signInWrapped: number
   signInBare: number
 }
 
-async function roundTrips(adminUrl: string, flavour: Flavour): Promise<RoundTrips> {
-  const db = await createDatabase(adminUrl, `bench_rt_${flavour}`)
-  const s = await startRefreshScenario({ flavour, databaseUrl: db.url, login: `bench-${flavour}`, skewSeconds: 0, provider: { accessTokenTtl: 600 } })
+/** One cell of the round-trips table: a store on a database, and how its stored token is expired by hand. */
+interface TripsCell {
+  store: string
+  database: "PostgreSQL" | "MariaDB" | "SQLite"
+  scenario: Pick<ScenarioOptions, "flavour" | "fixtureModule" | "databaseUrl">
+  /** Sets the key's stored expires_at (not counted: outside the measured calls). */
+  expire(key: { provider: string; providerAccountId: string }, expiresAt: number, s: RefreshScenario): Promise<void>
+}
+
+async function roundTrips(cell: TripsCell): Promise<RoundTrips> {
+  const login = `bench-${cell.store}-${cell.database}`.toLowerCase()
+  const s = await startRefreshScenario({ ...cell.scenario, login, skewSeconds: 0, provider: { accessTokenTtl: 600 } })
   try {
     const ask = { userId: s.userId, provider: PROVIDER_ID }
     await s.adapter.getAccessToken(ask) // warm (pool)
@@ -64,16 +115,9 @@ async function roundTrips(adminUrl: string, flavour: Flavour): Promise<RoundTrip
     for (let i = 0; i < N; i++) fresh += await count(() => s.adapter.getAccessToken(ask))
     // The stored token expired by hand before each call (not counted): after a refresh the engine keeps the
     // stored expiry past its skew (minRefreshIntervalSeconds), so a large skew alone no longer forces one.
-    const { accounts } = SCHEMA_TABLES[flavour]
-    const expireStoredToken = () =>
-      s.fixture.pool.query(`UPDATE ${accounts} SET "expires_at" = $1 WHERE "provider" = $2 AND "providerAccountId" = $3`, [
-        Math.floor(Date.now() / 1000) - 10,
-        s.key.provider,
-        s.key.providerAccountId,
-      ])
     let expired = 0
     for (let i = 0; i < 5; i++) {
-      await expireStoredToken()
+      await cell.expire(s.key, Math.floor(Date.now() / 1000) - 10, s)
       expired += await count(async () => {
         if (!(await s.adapter.getAccessToken(ask)).refreshed) throw new Error("the expired path did not refresh")
       })
@@ -96,11 +140,79 @@ async function roundTrips(adminUrl: string, flavour: Flavour): Promise<RoundTrip
       })
     }
     await bareApp.stop()
-    return { flavour, fresh: fresh / N, expired: expired / 5, signInWrapped: signInWrapped / 3, signInBare: signInBare / 3 }
+    return { store: cell.store, database: cell.database, fresh: fresh / N, expired: expired / 5, signInWrapped: signInWrapped / 3, signInBare: signInBare / 3 }
   } finally {
     await s.stop()
-    await db.drop()
   }
+}
+
+const fixtureModule = (name: string) => new URL(`../fixtures/${name}.ts`, import.meta.url)
+
+/** Every store on every database the repo runs it on, each on a fresh database. */
+async function allRoundTrips(adminUrl: string): Promise<RoundTrips[]> {
+  const trips: RoundTrips[] = []
+  for (const flavour of ["pg", "kysely", "drizzle", "prisma"] as const) {
+    const db = await createDatabase(adminUrl, `bench_rt_${flavour}`)
+    const { accounts } = SCHEMA_TABLES[flavour]
+    try {
+      trips.push(await roundTrips({
+        store: flavour,
+        database: "PostgreSQL",
+        scenario: { flavour, databaseUrl: db.url },
+        expire: async (key, expiresAt, s) => {
+          await s.fixture.pool.query(`UPDATE ${accounts} SET "expires_at" = $1 WHERE "provider" = $2 AND "providerAccountId" = $3`, [expiresAt, key.provider, key.providerAccountId])
+        },
+      }))
+    } finally {
+      await db.drop()
+    }
+  }
+  const mariadb = await startMariaDb({ log })
+  try {
+    for (const [store, accounts] of [["kysely", "Account"], ["drizzle", "account"], ["prisma", "Account"]] as const) {
+      const db = await createMysqlDatabase(mariadb.url, `bench_rt_${store}`)
+      try {
+        trips.push(await roundTrips({
+          store,
+          database: "MariaDB",
+          scenario: { fixtureModule: fixtureModule(`conformance-${store}-mysql`), databaseUrl: db.url },
+          expire: async (key, expiresAt) => {
+            const connection = await mysqlPromise.createConnection(db.url)
+            try {
+              await connection.query(`UPDATE \`${accounts}\` SET \`expires_at\` = ? WHERE \`provider\` = ? AND \`providerAccountId\` = ?`, [expiresAt, key.provider, key.providerAccountId])
+            } finally {
+              await connection.end()
+            }
+          },
+        }))
+      } finally {
+        await db.drop()
+      }
+    }
+  } finally {
+    await mariadb.stop()
+  }
+  for (const [store, accounts] of [["kysely", "Account"], ["drizzle", "account"], ["prisma", "Account"]] as const) {
+    const file = await testSqliteFile(`bench_rt_${store}`)
+    try {
+      trips.push(await roundTrips({
+        store,
+        database: "SQLite",
+        scenario: { fixtureModule: fixtureModule(`conformance-${store}-sqlite`), databaseUrl: file.url },
+        expire: async (key, expiresAt) => {
+          const db = new Database(file.path, { timeout: 5000 })
+          try {
+            db.prepare(`UPDATE "${accounts}" SET "expires_at" = ? WHERE "provider" = ? AND "providerAccountId" = ?`).run(expiresAt, key.provider, key.providerAccountId)
+          } finally {
+            db.close()
+          }
+        },
+      }))
+    } finally {
+      await file.drop()
+    }
+  }
+  return trips
 }
 
 async function latencyRatio(adminUrl: string): Promise<{ select: number; fresh: number; ratio: number; n: number }> {
@@ -193,12 +305,13 @@ async function main(): Promise<void> {
     out.push("")
     if (want("trips")) {
       log("round trips ...")
-      const trips: RoundTrips[] = []
-      for (const flavour of ["pg", "kysely", "drizzle", "prisma"] as const) trips.push(await roundTrips(server.url, flavour))
-      out.push("Database round trips (statements sent) per operation")
-      out.push("| store  | getAccessToken fresh | getAccessToken expired (refresh) | returning sign-in, wrapped | returning sign-in, bare adapter |")
-      out.push("|--------|---------------------:|---------------------------------:|---------------------------:|--------------------------------:|")
-      for (const t of trips) out.push(`| ${t.flavour.padEnd(6)} | ${fmt(t.fresh, 1)} | ${fmt(t.expired, 1)} | ${fmt(t.signInWrapped, 1)} | ${fmt(t.signInBare, 1)} |`)
+      const trips = await allRoundTrips(server.url)
+      out.push("Database round trips (statements sent, counted at the driver) per operation")
+      out.push("| store   | database   | getAccessToken fresh | getAccessToken expired (refresh) | returning sign-in, wrapped | returning sign-in, bare adapter |")
+      out.push("|---------|------------|---------------------:|---------------------------------:|---------------------------:|--------------------------------:|")
+      for (const t of trips) {
+        out.push(`| ${t.store.padEnd(7)} | ${t.database.padEnd(10)} | ${fmt(t.fresh, 1)} | ${fmt(t.expired, 1)} | ${fmt(t.signInWrapped, 1)} | ${fmt(t.signInBare, 1)} |`)
+      }
       out.push("")
     }
     if (want("latency")) {

@@ -421,8 +421,12 @@ export function describeStore(spec: StoreSuiteSpec): void {
     })
     if (oneStatement) describe("updateOwnTokens", () => {
       type Args = Parameters<NonNullable<AccountStore["updateOwnTokens"]>>
-      const update = (fixture: DatabaseFixture<unknown>, key: Args[0], userId: Args[1], tokens: Args[2]) =>
-        fixture.store.updateOwnTokens!(key, userId, tokens, () => {})
+      // PostgreSQL stores return the rows as written (UPDATE ... RETURNING), never only a count.
+      const update = async (fixture: DatabaseFixture<unknown>, key: Args[0], userId: Args[1], tokens: Args[2]) => {
+        const written = await fixture.store.updateOwnTokens!(key, userId, tokens, () => {})
+        if (!Array.isArray(written)) throw new Error(`expected the rows as written, got ${JSON.stringify(written)}`)
+        return written
+      }
 
       test("sends nothing when begin() throws (the caller stopped waiting for a connection), and rethrows its error", async () => {
         const key = freshKey("one-statement-abandoned")

@@ -21,11 +21,11 @@ export function invalidatingSync(sync: AccountSync, cache: TokenCache<unknown>):
   }
   return {
     ...sync,
-    async upsert(account, mode) {
+    async upsert(account, mode, wanted) {
       const input = typeof account === "object" && account !== null ? (account as Record<string, unknown>) : {}
       let written: string | undefined
       try {
-        const result = await sync.upsert(account, mode)
+        const result = await sync.upsert(account, mode, wanted)
         written = text(result?.userId)
         return result
       } finally {

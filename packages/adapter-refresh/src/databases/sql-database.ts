@@ -65,7 +65,7 @@ export interface SqlDatabase {
    * holds it until that statement's transaction ends: true when taken, false when held elsewhere. Given
    * the placeholders of the key's two values. Only where such a lock exists (PostgreSQL's
    * `pg_try_advisory_xact_lock`): it lets one UPDATE stand for a whole locked transaction (see
-   * statements.ts `sqlUpdateOwnTokens`).
+   * statements.ts `sqlUpdateOwnTokens`, where MariaDB's and SQLite's UPDATE take their lock themselves).
    */
   tryLockCondition?(provider: string, providerAccountId: string): string
   /** What a driver error (or a Prisma error wrapping one) means. */

@@ -27,7 +27,7 @@ import { postgres } from "../databases/postgres.js"
 import type { SqlDatabase } from "../databases/sql-database.js"
 import { SQLITE_BEGIN_LOCKED, SQLITE_READ_BUSY_TIMEOUT, busyTimeoutOf, sqlite, sqliteBusyTimeout, sqliteNoOpWrite } from "../databases/sqlite.js"
 import { InvalidOptionsError, UnsupportedDatabaseError } from "../errors.js"
-import { retryFirstInsertRace, schemaMismatch, sqlFindAccounts, sqlScanAccounts, sqlTables, underAccountLock, updateOwnTokensOn, type HeldConnection, type SqlRunner, type SqlTables } from "../statements.js"
+import { retryFirstInsertRace, schemaMismatch, sqlFindAccounts, sqlScanAccounts, sqlTables, sqlUpdateOwnTokens, underAccountLock, updateOwnTokensOn, type HeldConnection, type SqlRunner, type SqlTables } from "../statements.js"
 import {
   STANDARD_TOKEN_FIELDS,
   type AccountKey,
@@ -239,6 +239,7 @@ interface BetterSqliteLike {
   readonly name: string
   readonly memory: boolean
   readonly open: boolean
+  readonly inTransaction: boolean
   prepare(text: string): { readonly reader: boolean; all(...values: unknown[]): unknown[]; run(...values: unknown[]): unknown }
   pragma(text: string, options?: { simple: boolean }): unknown
   close(): void
@@ -329,9 +330,28 @@ interface PostgresJsLike {
   reserve(): Promise<{ unsafe(text: string, values: unknown[]): PromiseLike<readonly Record<string, unknown>[]>; release(): void }>
 }
 
+/** The part of a mysql2 pool this store uses for a held connection (mysql2/promise, or a callback pool's `.promise()`). */
+interface Mysql2PoolLike {
+  getConnection(): Promise<{ query(text: string, values: unknown[]): Promise<[unknown, unknown]>; release(): void }>
+}
+
 /** A connection of the driver's pool held for one statement, or undefined when the client cannot lend one. */
 function heldConnectionOf(driver: DrizzleDriver, client: unknown): (() => Promise<HeldConnection>) | undefined {
   if (driver === "node-postgres" && isPgPool(client)) return () => holdPgConnection(client)
+  if (driver === "mysql2") {
+    const callbackPool = client as { promise?: () => Mysql2PoolLike }
+    const pool = typeof callbackPool.promise === "function" ? callbackPool.promise() : (client as Mysql2PoolLike)
+    return async () => {
+      const connection = await pool.getConnection()
+      const query = async (text: string, values: readonly unknown[]) => (await connection.query(text, [...values]))[0]
+      return {
+        run: async (text, values) => rowsOf("mysql2", [await query(text, values)]),
+        // A write's ResultSetHeader: affectedRows counts the rows matched (mysql2 sets FOUND_ROWS by default).
+        affected: async (text, values) => Number((await query(text, values) as { affectedRows?: unknown }).affectedRows ?? 0),
+        release: () => connection.release(),
+      }
+    }
+  }
   const sql = client as Partial<PostgresJsLike> | undefined
   if (driver === "postgres.js" && typeof sql?.reserve === "function") {
     const reserve = sql.reserve.bind(sql)
@@ -581,10 +601,24 @@ export function drizzleAccountStore(db: DrizzleDatabaseLike, options: DrizzleAcc
     })
   }
 
-  // The one-statement sign-in (PostgreSQL), on a connection held for it so that `begin` comes after the
-  // pool's wait: the node-postgres Pool's `connect`, postgres.js's `reserve`.
+  // The one-statement sign-in, on a connection held for it so that `begin` comes after the pool's wait:
+  // the node-postgres Pool's `connect`, postgres.js's `reserve`, mysql2's `getConnection`.
+  // better-sqlite3: on the store's own connection (busy timeout 0: a held write lock fails it at once),
+  // never inside one of its transactions (checked in the same synchronous step that runs the statement).
+  // libsql: none; a statement that fails on the lock through `execute` stays in progress on its connection
+  // (see libsqlTransaction), and `executeMultiple`, which finalizes it, returns no rows or count.
   const hold = heldConnectionOf(driver, db.$client)
-  const updateOwnTokens = hold ? updateOwnTokensOn(tables, hold) : undefined
+  const updateOwnTokens = hold ? updateOwnTokensOn(tables, hold) : driver === "better-sqlite3" ? betterSqliteUpdateOwnTokens() : undefined
+
+  function betterSqliteUpdateOwnTokens(): AccountStore["updateOwnTokens"] {
+    const update = sqlUpdateOwnTokens(tables)!
+    return async (key, userId, tokens, begin) => {
+      begin()
+      const own = connection()
+      const run: SqlRunner = async (text, values) => (own.inTransaction ? [] : betterSqliteRunner(own)(text, values))
+      return update({ run }, key, userId, tokens)
+    }
+  }
 
   const findRunner = (): SqlRunner => (driver === "libsql" ? libsqlRunner(db.$client as LibsqlClientLike) : sessionRunner(driver, runnable))
 

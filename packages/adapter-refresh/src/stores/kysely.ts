@@ -16,14 +16,19 @@
  * transaction, run once more after a duplicate-key error (a concurrent first insert of the same key);
  * SQLite, `BEGIN IMMEDIATE` on one connection held for the transaction (`db.connection()`), since
  * Kysely's own SQLite transactions begin deferred.
+ *
+ * The returning sign-in is one statement on each (`updateOwnTokens`, statements.ts): PostgreSQL's try-lock,
+ * MariaDB's row locks with a lock wait of 0, SQLite's write lock under the connection's busy timeout. On
+ * SQLite it is not sent while a locked transaction of this store holds Kysely's one connection: it would
+ * queue for that connection, so the sign-in takes the locked path at once.
  */
-import type { AccountKey, AccountLockOptions, AccountScanPage, AccountStore, LockedAccount, StoredAccountRow, TokenColumnValue, UserId } from "../store.js"
+import type { AccountKey, AccountLockOptions, AccountScanPage, AccountStore, LockedAccount, OwnTokensWritten, StoredAccountRow, TokenColumnValue, UserId } from "../store.js"
 import { mysql } from "../databases/mysql.js"
 import { postgres } from "../databases/postgres.js"
 import type { SqlDatabase } from "../databases/sql-database.js"
 import { busyTimeoutOf, SQLITE_BEGIN_LOCKED, SQLITE_READ_BUSY_TIMEOUT, sqlite, sqliteBusyTimeout } from "../databases/sqlite.js"
 import { UnsupportedDatabaseError } from "../errors.js"
-import { retryFirstInsertRace, sqlFindAccounts, sqlScanAccounts, sqlTables, sqlUpdateOwnTokens, underAccountLock, type SqlRunner, type SqlTables } from "../statements.js"
+import { retryFirstInsertRace, sqlFindAccounts, sqlScanAccounts, sqlTables, sqlUpdateOwnTokens, underAccountLock, type OwnTokensRunner, type SqlRunner, type SqlTables } from "../statements.js"
 import { checkLockTimeout, lockTimeoutFor } from "../store-support.js"
 
 // ---------------------------------------------------------------------------------------------------
@@ -45,6 +50,8 @@ export interface KyselyCompiledQueryLike {
 /** The part of Kysely's `QueryResult` this store reads. */
 export interface KyselyQueryResultLike<R> {
   readonly rows: R[]
+  /** Rows a write changed (matched, with mysql2's default FOUND_ROWS flag); Kysely sets it for writes. */
+  readonly numAffectedRows?: bigint
 }
 
 /** What a Kysely instance and a Kysely `Transaction` both offer, as far as this store is concerned. */
@@ -134,6 +141,15 @@ function runnerOf(executor: KyselyExecutorLike): SqlRunner {
   return async (text, values) => (await plain.executeQuery<Record<string, unknown>>(compile(text, values))).rows
 }
 
+/** A runner and a write-count runner on one executor (the one-statement sign-in; MariaDB returns only the count). */
+function ownTokensRunnerOf(executor: KyselyExecutorLike): OwnTokensRunner {
+  const plain = executor.withoutPlugins()
+  return {
+    run: runnerOf(executor),
+    affected: async (text, values) => Number((await plain.executeQuery<Record<string, unknown>>(compile(text, values))).numAffectedRows ?? 0n),
+  }
+}
+
 const DATABASE_BY_ADAPTER: ReadonlyMap<string, SqlDatabase> = new Map([
   ["PostgresAdapter", postgres],
   ["MysqlAdapter", mysql],
@@ -201,9 +217,13 @@ export function kyselyAccountStore(db: KyselyLike, options: KyselyAccountStoreOp
     underAccountLock(run, tables, key, timeout, { defaults: insertDefaults }, work)
   // The one-statement sign-in, on a connection held for it (so `begin` comes after the pool's wait).
   const updateOwnTokens = sqlUpdateOwnTokens(tables)
+  // SQLite: Kysely's one connection, which a locked transaction of this store holds for its whole length;
+  // the sign-in meanwhile takes the locked path at once instead of queueing for the connection.
+  let sqliteTransactions = 0
 
   /** SQLite: one held connection, `BEGIN IMMEDIATE` (the write lock, waited for up to the busy timeout). */
   async function sqliteTransaction<T>(key: AccountKey, timeout: number | undefined, work: (account: LockedAccount) => Promise<T>): Promise<T> {
+    sqliteTransactions++
     return db.connection().execute(async (connection) => {
       const run = runnerOf(connection)
       const restoreBusyTimeout = timeout === undefined ? undefined : await setBusyTimeout(run, timeout)
@@ -221,7 +241,7 @@ export function kyselyAccountStore(db: KyselyLike, options: KyselyAccountStoreOp
       } finally {
         await restoreBusyTimeout?.()
       }
-    })
+    }).finally(() => sqliteTransactions--)
   }
 
   return {
@@ -250,11 +270,16 @@ export function kyselyAccountStore(db: KyselyLike, options: KyselyAccountStoreOp
     },
 
     ...(updateOwnTokens && {
-      updateOwnTokens: (key: AccountKey, userId: UserId, tokens: Record<string, TokenColumnValue>, begin: () => void) =>
-        db.connection().execute(async (connection) => {
+      async updateOwnTokens(key: AccountKey, userId: UserId, tokens: Record<string, TokenColumnValue>, begin: () => void): Promise<OwnTokensWritten> {
+        if (database === sqlite && sqliteTransactions > 0) {
           begin()
-          return updateOwnTokens(runnerOf(connection), key, userId, tokens)
-        }),
+          return []
+        }
+        return db.connection().execute(async (connection) => {
+          begin()
+          return updateOwnTokens(ownTokensRunnerOf(connection), key, userId, tokens)
+        })
+      },
     }),
   }
 }
