@@ -3,7 +3,9 @@
  * `@auth/prisma-adapter`: models `Account` (with `@@id([provider, providerAccountId])`, compound key
  * name `provider_providerAccountId`) and `User`, reached through the client's `account` and `user`
  * delegates like the adapter does. Going through the delegates, rather than SQL, keeps `@map` /
- * `@@map` column and table names and `@updatedAt` working.
+ * `@@map` column and table names and `@updatedAt` working. The one exception is the one-statement sign-in
+ * on PostgreSQL (`updateOwnTokens`), which is raw SQL on names read from the client's schema text, and is
+ * left out whenever they cannot be read with certainty.
  *
  * This module does not import `@prisma/client`: the client is typed structurally and the model
  * delegates are looked up by name at run time.
