@@ -255,13 +255,10 @@ function sqlLockedAccount(run: SqlRunner, tables: SqlTables, key: AccountKey, in
  * runs; SKIP LOCKED passes over a row an app transaction holds. So it never waits in the database: what it
  * cannot write now, the locked path writes, with its bounded wait. Under READ COMMITTED the row lock
  * re-reads the newest version, so a transaction that committed just before is overwritten only by this,
- * the later sign-in. Undefined where the database has no such lock. `alsoSet` gives columns (fields) the
- * statement sets besides the tokens, on each call (Prisma's `@updatedAt`, which the client sets, not the
- * database). @internal
+ * the later sign-in. Undefined where the database has no such lock. @internal
  */
 export function sqlUpdateOwnTokens(
   tables: SqlTables,
-  alsoSet?: () => Record<string, unknown>,
 ): ((run: SqlRunner, key: AccountKey, userId: UserId, tokens: Record<string, TokenColumnValue>) => Promise<StoredAccountRow[]>) | undefined {
   const { database } = tables
   const tryLock = database.tryLockCondition
@@ -271,7 +268,6 @@ export function sqlUpdateOwnTokens(
     const sql = new StatementBuilder(database)
     const assignments = definedEntries(tokens).map(([field, value]) => `${column(checkTokenColumn(field))} = ${sql.param(value)}`)
     if (assignments.length === 0) return []
-    for (const [field, value] of Object.entries(alsoSet?.() ?? {})) assignments.push(`${column(checkIdentifier(field, "column name"))} = ${sql.param(value)}`)
     // Numbered parameters, each used more than once.
     const provider = sql.param(key.provider)
     const providerAccountId = sql.param(key.providerAccountId)

@@ -391,11 +391,7 @@ function prismaUpdateOwnTokens(prisma: PrismaClientLike, accountModel: string, a
     origin: { accounts: { name: table, option: accountOption }, users: { name: table, option: accountOption } },
     accountColumns: Object.fromEntries(columns),
   })
-  const update = sqlUpdateOwnTokens(tables, () => {
-    // An ISO instant: PostgreSQL reads it the same into timestamp (UTC, as Prisma writes) and timestamptz.
-    const now = new Date().toISOString()
-    return Object.fromEntries(updatedAt.map((field) => [field, now]))
-  })
+  const update = sqlUpdateOwnTokens(tables)
   if (!update) return undefined
   const run: SqlRunner = async (text, values) => prisma.$queryRawUnsafe<Record<string, unknown>[]>(text, ...values)
   let verified: boolean | undefined
@@ -413,8 +409,11 @@ function prismaUpdateOwnTokens(prisma: PrismaClientLike, accountModel: string, a
   return async (key, userId, tokens, begin) => {
     if (!Object.keys(tokens).every((field) => columns.has(field))) return []
     if (!(await verify())) return []
+    // @updatedAt fields written with the tokens, as an ISO instant: PostgreSQL reads it the same into
+    // timestamp (UTC, as Prisma writes it) and timestamptz.
+    const now = new Date().toISOString()
     begin()
-    return update(run, key, userId, tokens)
+    return update(run, key, userId, { ...tokens, ...Object.fromEntries(updatedAt.map((field) => [field, now])) })
   }
 }
 
