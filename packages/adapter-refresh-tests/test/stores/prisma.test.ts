@@ -124,8 +124,12 @@ describeStore({
         } finally {
           await ctx.a().pool.query(`ALTER TABLE "Account" DROP COLUMN "not_in_model"`)
         }
-        // A token field the model lacks: nothing sent, the locked path reports it.
-        expect(await ctx.a().store.updateOwnTokens!(key, userId, { not_a_field: "x" }, () => {})).toEqual([])
+        // A token field the model lacks, or no token at all: nothing sent, the locked path decides.
+        const nothingSent = () => {
+          throw new Error("begin() called")
+        }
+        expect(await ctx.a().store.updateOwnTokens!(key, userId, { not_a_field: "x" }, nothingSent)).toEqual([])
+        expect(await ctx.a().store.updateOwnTokens!(key, userId, { access_token: undefined } as never, nothingSent)).toEqual([])
       })
     })
   },

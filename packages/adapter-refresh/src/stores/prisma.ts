@@ -372,7 +372,7 @@ const TABLE_COLUMNS_SQL = `SELECT column_name::text AS "column" FROM information
  * `AccountStore.updateOwnTokens` for a Prisma Client on PostgreSQL: `sqlUpdateOwnTokens` (the UPDATE that
  * try-locks the key in its WHERE, statements.ts) sent through `$queryRawUnsafe`, values as parameters, on
  * the table and columns `prismaAccountTable` derived; `@updatedAt` fields are set to now as Prisma does.
- * Before its first use in the process it checks, in one information_schema query, that the table has
+ * Before its first use by this store it checks, in one information_schema query, that the table has
  * exactly the model's columns; until that check passes (or when a token field is not in the model) it
  * writes nothing and the core takes the locked path. Prisma owns the pool: `begin()` is called right before
  * the statement is handed to Prisma, so the wait for a connection is Prisma's, as for the adapter's own
@@ -407,13 +407,16 @@ function prismaUpdateOwnTokens(prisma: PrismaClientLike, accountModel: string, a
     return verified
   }
   return async (key, userId, tokens, begin) => {
-    if (!Object.keys(tokens).every((field) => columns.has(field))) return []
+    // Nothing to write (the @updatedAt fields alone are not a write), or a field the model lacks: the
+    // locked path decides, and reports the field.
+    const given = Object.entries(tokens).filter(([, value]) => value !== undefined)
+    if (given.length === 0 || !given.every(([field]) => columns.has(field))) return []
     if (!(await verify())) return []
     // @updatedAt fields written with the tokens, as an ISO instant: PostgreSQL reads it the same into
     // timestamp (UTC, as Prisma writes it) and timestamptz.
     const now = new Date().toISOString()
     begin()
-    return update(run, key, userId, { ...tokens, ...Object.fromEntries(updatedAt.map((field) => [field, now])) })
+    return update(run, key, userId, { ...Object.fromEntries(given), ...Object.fromEntries(updatedAt.map((field) => [field, now])) })
   }
 }
 
