@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 /**
  * Generates the Prisma 7 clients of the test schemas, offline: prisma/schema.prisma (PostgreSQL) into
- * generated/prisma, prisma/schema.mysql.prisma into generated/prisma-mysql and prisma/schema.sqlite.prisma
- * into generated/prisma-sqlite.
+ * generated/prisma, prisma/schema.mysql.prisma into generated/prisma-mysql, prisma/schema.sqlite.prisma
+ * into generated/prisma-sqlite and prisma/schema.mapped.prisma (@map / @@map names) into generated/prisma-mapped.
  *
  * Every Prisma CLI command first makes sure its schema engine binary is on disk and otherwise downloads
  * it from binaries.prisma.sh, even `generate`, which never runs it (the `prisma-client` generator and the
@@ -30,6 +30,7 @@ const schemas = [
   { schema: "schema.prisma", output: "prisma" },
   { schema: "schema.mysql.prisma", output: "prisma-mysql" },
   { schema: "schema.sqlite.prisma", output: "prisma-sqlite" },
+  { schema: "schema.mapped.prisma", output: "prisma-mapped" },
 ]
 
 const require = createRequire(path.join(packageDir, "package.json"))

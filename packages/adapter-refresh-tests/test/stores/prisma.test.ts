@@ -1,8 +1,8 @@
 import { describe, expect, test } from "@jest/globals"
 import { isKysely } from "authjs-adapter-refresh/stores/kysely"
 import { isPgClient, isPgPool } from "authjs-adapter-refresh/stores/pg"
-import { AccountSchemaError } from "authjs-adapter-refresh"
-import { isPrismaClient, prismaAccountStore } from "authjs-adapter-refresh/stores/prisma"
+import { AccountSchemaError, withTokenSync } from "authjs-adapter-refresh"
+import { isPrismaClient, prismaAccountStore, prismaAccountTable } from "authjs-adapter-refresh/stores/prisma"
 import type { PrismaClient } from "../../generated/prisma/client.js"
 import { deferred, describeStore, freshKey } from "./store-suite.js"
 
@@ -76,6 +76,61 @@ describeStore({
       await ctx.a().store.withAccountLock(key, (account) => account.update({ tokens: { access_token: "new" } }, { userId }))
       const [after] = await ctx.a().accountRows(key)
       expect((after?.updatedAt as Date).getTime()).toBeGreaterThan((before?.updatedAt as Date).getTime())
+    })
+
+    describe("the one-statement sign-in's table, read from the client's schema text", () => {
+      test("is the documented model's table and columns, also through $extends", () => {
+        for (const client of [prisma(), prisma().$extends({})]) {
+          const found = prismaAccountTable(client, "account")
+          expect(found).toMatchObject({ ok: true, table: { schema: "public", table: "Account", updatedAt: ["updatedAt"] } })
+          if (found.ok) expect(found.table.columns.get("providerAccountId")).toBe("providerAccountId")
+          expect(typeof prismaAccountStore(client).updateOwnTokens).toBe("function")
+        }
+      })
+
+      test("is not derived where the model or the adapter is not as expected (the store keeps the locked path)", () => {
+        expect(prismaAccountTable(prisma(), "session")).toMatchObject({ ok: false, reason: expect.stringMatching(/no field provider/) })
+        expect(prismaAccountTable(prisma(), "oauthAccount")).toMatchObject({ ok: false })
+        expect(prismaAccountTable({}, "account")).toMatchObject({ ok: false, reason: expect.stringMatching(/adapter-pg/) })
+      })
+
+      test("sets @updatedAt to now, as Prisma does on its own writes", async () => {
+        const key = freshKey("one-statement-updated-at")
+        const userId = await ctx.a().insertUser(`${key.providerAccountId}@example.test`)
+        await ctx.a().store.withAccountLock(key, (account) => account.insert({ ...key, userId, type: "oidc", tokens: { access_token: "old" } }))
+        const read = async () => (await prisma().account.findMany({ where: key }))[0]!.updatedAt.getTime()
+        const before = await read()
+        await new Promise((resolve) => setTimeout(resolve, 20))
+        const asked = Date.now()
+        expect(await ctx.a().store.updateOwnTokens!(key, userId, { access_token: "new" }, () => {})).toHaveLength(1)
+        const after = await read()
+        expect(after).toBeGreaterThan(before)
+        // Read back through Prisma (UTC): the instant itself, not shifted by a time zone.
+        expect(Math.abs(after - asked)).toBeLessThan(5_000)
+      })
+
+      test("writes nothing while the table's columns differ from the model's (checked once, before first use)", async () => {
+        const key = freshKey("one-statement-extra-column")
+        const userId = await ctx.a().insertUser(`${key.providerAccountId}@example.test`)
+        await ctx.a().store.withAccountLock(key, (account) => account.insert({ ...key, userId, type: "oidc", tokens: { access_token: "old" } }))
+        await ctx.a().pool.query(`ALTER TABLE "Account" ADD COLUMN "not_in_model" text`)
+        try {
+          const store = prismaAccountStore(prisma())
+          expect(await store.updateOwnTokens!(key, userId, { access_token: "new" }, () => {})).toEqual([])
+          expect(await ctx.a().accountRows(key)).toEqual([expect.objectContaining({ access_token: "old" })])
+          // The locked path still writes.
+          await withTokenSync(ctx.a().adapter, store).syncAccount({ ...key, userId, access_token: "locked" })
+          expect(await ctx.a().accountRows(key)).toEqual([expect.objectContaining({ access_token: "locked" })])
+        } finally {
+          await ctx.a().pool.query(`ALTER TABLE "Account" DROP COLUMN "not_in_model"`)
+        }
+        // A token field the model lacks, or no token at all: nothing sent, the locked path decides.
+        const nothingSent = () => {
+          throw new Error("begin() called")
+        }
+        expect(await ctx.a().store.updateOwnTokens!(key, userId, { not_a_field: "x" }, nothingSent)).toEqual([])
+        expect(await ctx.a().store.updateOwnTokens!(key, userId, { access_token: undefined } as never, nothingSent)).toEqual([])
+      })
     })
   },
 })

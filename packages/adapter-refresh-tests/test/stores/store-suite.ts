@@ -201,8 +201,9 @@ export function describeStore(spec: StoreSuiteSpec): void {
     await database?.drop()
   })
 
-  // The one-statement sign-in: PostgreSQL stores whose client runs raw SQL (pg, Kysely, Drizzle).
-  const oneStatement = !other && flavour !== "prisma"
+  // The one-statement sign-in: every PostgreSQL store (Prisma's through $queryRawUnsafe on the table and
+  // columns read from the client's schema text).
+  const oneStatement = !other
 
   describe(`${flavour} AccountStore`, () => {
     test(`is named "${spec.storeName}"`, () => {

@@ -3,7 +3,9 @@
  * `@auth/prisma-adapter`: models `Account` (with `@@id([provider, providerAccountId])`, compound key
  * name `provider_providerAccountId`) and `User`, reached through the client's `account` and `user`
  * delegates like the adapter does. Going through the delegates, rather than SQL, keeps `@map` /
- * `@@map` column and table names and `@updatedAt` working.
+ * `@@map` column and table names and `@updatedAt` working. The one exception is the one-statement sign-in
+ * on PostgreSQL (`updateOwnTokens`), which is raw SQL on names read from the client's schema text, and is
+ * left out whenever they cannot be read with certainty.
  *
  * This module does not import `@prisma/client`: the client is typed structurally and the model
  * delegates are looked up by name at run time.
@@ -22,10 +24,11 @@ import {
 } from "../store.js"
 import { AccountSchemaError, InvalidOptionsError, TOKEN_COLUMN_HINT, UnsupportedDatabaseError } from "../errors.js"
 import { mysql, mysqlLockWaitBound } from "../databases/mysql.js"
-import { postgres } from "../databases/postgres.js"
+import { ADVISORY_LOCK_KEY_SQL, postgres } from "../databases/postgres.js"
 import type { LockTarget, SqlDatabase, SqlStatement } from "../databases/sql-database.js"
 import { busyTimeoutOf, sqlite, sqliteBusyTimeout, SQLITE_READ_BUSY_TIMEOUT } from "../databases/sqlite.js"
-import { retryFirstInsertRace } from "../statements.js"
+import { retryFirstInsertRace, sqlTables, sqlUpdateOwnTokens, type SqlRunner, type SqlTables } from "../statements.js"
+import { readPrismaModel } from "./prisma-schema.js"
 import { checkIdentifier, checkMilliseconds, checkPageLimit, checkTokenColumn, definedEntries, ownerOf, scopedLockedAccount, toStoredAccountRow } from "../store-support.js"
 
 // ---------------------------------------------------------------------------------------------------
@@ -242,12 +245,23 @@ const runAll = async (tx: PrismaRawClientLike, statements: readonly SqlStatement
 const NO_TABLE: LockTarget = { accounts: "", provider: "", providerAccountId: "" }
 
 const PRISMA_ACCOUNT_LOCKS: Record<PrismaDatabase, PrismaAccountLock> = {
-  // The transaction-scoped advisory lock on the hashed key that every PostgreSQL store takes.
+  // The transaction-scoped advisory lock on the hashed key that every PostgreSQL store takes. With a
+  // wait bound, its SET LOCAL lock_timeout rides in the same statement: Prisma already spends two round
+  // trips on BEGIN and SET TRANSACTION ISOLATION LEVEL. set_config is volatile, so PostgreSQL cannot pull
+  // the subquery up: it runs first, and the lock's wait then starts under the new lock_timeout.
   postgres: {
     database: postgres,
     readCommitted: true,
     // $executeRaw, not $queryRaw: pg_advisory_xact_lock returns void, which Prisma cannot deserialize.
-    take: (tx, _accounts, key, lockTimeoutMs) => runAll(tx, postgres.lockStatements(key, NO_TABLE, lockTimeoutMs).take),
+    async take(tx, _accounts, key, lockTimeoutMs) {
+      if (lockTimeoutMs === undefined) return runAll(tx, postgres.lockStatements(key, NO_TABLE, undefined).take)
+      await tx.$executeRawUnsafe(
+        `SELECT pg_advisory_xact_lock(${ADVISORY_LOCK_KEY_SQL}) FROM (SELECT set_config('lock_timeout', $3, true)) AS bound`,
+        key.provider,
+        key.providerAccountId,
+        `${lockTimeoutMs}ms`,
+      )
+    },
   },
   // InnoDB's exclusive row lock on the key's row (databases/mysql.ts), taken by an UPDATE of the key
   // through the delegate rather than `SELECT ... FOR UPDATE`: it sets `provider` to itself, and Prisma
@@ -290,6 +304,122 @@ const PRISMA_ACCOUNT_LOCKS: Record<PrismaDatabase, PrismaAccountLock> = {
   },
 }
 
+// ---------------------------------------------------------------------------------------------------
+// The one-statement sign-in (PostgreSQL)
+// ---------------------------------------------------------------------------------------------------
+
+/**
+ * What a generated Prisma 7 client keeps at run time (also through `$extends`) that the one-statement
+ * sign-in reads: the schema text it was generated from, its runtime data model (model and field names,
+ * `dbName` = `@@map`, but no field-level `@map`), and the driver adapter it was given.
+ */
+interface PrismaClientInternals {
+  _engineConfig?: { inlineSchema?: unknown; adapter?: { provider?: unknown; adapterName?: unknown; options?: { schema?: unknown } } }
+  _runtimeDataModel?: { models?: Record<string, { dbName?: unknown; schema?: unknown; fields?: readonly { name?: unknown; kind?: unknown }[] }> }
+}
+
+/** The account model's table as raw SQL must name it. */
+export interface PrismaAccountTable {
+  /** The PostgreSQL schema and table, as information_schema spells them. */
+  schema: string
+  table: string
+  /** Scalar field -> column, every scalar field of the model. */
+  columns: ReadonlyMap<string, string>
+  /** The `@updatedAt` fields. */
+  updatedAt: readonly string[]
+}
+
+const IDENTIFIER_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/
+
+/**
+ * The account model's PostgreSQL table and columns, derived from the schema text the client embeds and
+ * checked against the client's runtime data model (same fields in the same order, relation fields where
+ * it has them, `@@map` = its `dbName`, `@@schema` = its `schema`). Only for `@prisma/adapter-pg`, whose
+ * `schema` option (default "public") qualifies every table Prisma names. Otherwise the reason it is not
+ * derived: the store then keeps the locked path. Never guesses a name.
+ */
+export function prismaAccountTable(prisma: object, accountModel: string): { ok: true; table: PrismaAccountTable } | { ok: false; reason: string } {
+  const internals = prisma as PrismaClientInternals
+  const adapter = internals._engineConfig?.adapter
+  if (adapter?.provider !== "postgres" || adapter.adapterName !== "@prisma/adapter-pg") return { ok: false, reason: "not a client on @prisma/adapter-pg" }
+  const schemaText = internals._engineConfig?.inlineSchema
+  if (typeof schemaText !== "string") return { ok: false, reason: "the client keeps no schema text" }
+  const models = internals._runtimeDataModel?.models ?? {}
+  const names = Object.keys(models).filter((name) => name.charAt(0).toLowerCase() + name.slice(1) === accountModel)
+  if (names.length !== 1) return { ok: false, reason: `no single model for the delegate "${accountModel}"` }
+  const runtime = models[names[0]!]!
+  const reading = readPrismaModel(schemaText, names[0]!)
+  if (!reading.ok) return reading
+  const { model } = reading
+  const runtimeFields = runtime.fields ?? []
+  const sameFields =
+    runtimeFields.length === model.fields.length &&
+    model.fields.every((field, i) => runtimeFields[i]?.name === field.name && (runtimeFields[i]?.kind === "object") === (field.column === undefined))
+  if (!sameFields) return { ok: false, reason: "the schema text's fields differ from the client's data model" }
+  if (runtime.dbName !== (model.mappedTable ?? null)) return { ok: false, reason: "the schema text's @@map differs from the client's data model" }
+  if ((runtime.schema ?? null) !== (model.schema ?? null)) return { ok: false, reason: "the schema text's @@schema differs from the client's data model" }
+  const schema = model.schema ?? adapter.options?.schema ?? "public"
+  if (typeof schema !== "string" || !IDENTIFIER_PATTERN.test(schema)) return { ok: false, reason: "the adapter's schema is not a plain identifier" }
+  const columns = new Map(model.fields.flatMap((field) => (field.column === undefined ? [] : [[field.name, field.column] as const])))
+  for (const field of ["provider", "providerAccountId", "userId"]) if (!columns.has(field)) return { ok: false, reason: `the model has no field ${field}` }
+  return { ok: true, table: { schema, table: model.table, columns, updatedAt: model.fields.filter((field) => field.updatedAt).map((field) => field.name) } }
+}
+
+/** Every column of one table, as the database has it (for the check before first use). */
+const TABLE_COLUMNS_SQL = `SELECT column_name::text AS "column" FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2`
+
+/**
+ * `AccountStore.updateOwnTokens` for a Prisma Client on PostgreSQL: `sqlUpdateOwnTokens` (the UPDATE that
+ * try-locks the key in its WHERE, statements.ts) sent through `$queryRawUnsafe`, values as parameters, on
+ * the table and columns `prismaAccountTable` derived; `@updatedAt` fields are set to now as Prisma does.
+ * Before its first use by this store it checks, in one information_schema query, that the table has
+ * exactly the model's columns; until that check passes (or when a token field is not in the model) it
+ * writes nothing and the core takes the locked path. Prisma owns the pool: `begin()` is called right before
+ * the statement is handed to Prisma, so the wait for a connection is Prisma's, as for the adapter's own
+ * queries. Undefined when the table cannot be derived.
+ */
+function prismaUpdateOwnTokens(prisma: PrismaClientLike, accountModel: string, accountOption: string): AccountStore["updateOwnTokens"] {
+  const found = prismaAccountTable(prisma, accountModel)
+  if (!found.ok) return undefined
+  const { schema, table, columns, updatedAt } = found.table
+  const qualified = `${schema}.${table}`
+  const tables: SqlTables = sqlTables(postgres, {
+    accounts: qualified,
+    // The statement names no users table.
+    users: qualified,
+    store: "prisma",
+    origin: { accounts: { name: table, option: accountOption }, users: { name: table, option: accountOption } },
+    accountColumns: Object.fromEntries(columns),
+  })
+  const update = sqlUpdateOwnTokens(tables)
+  if (!update) return undefined
+  const run: SqlRunner = async (text, values) => prisma.$queryRawUnsafe<Record<string, unknown>[]>(text, ...values)
+  let verified: boolean | undefined
+  const verify = async (): Promise<boolean> => {
+    if (verified !== undefined) return verified
+    try {
+      const present = new Set((await run(TABLE_COLUMNS_SQL, [schema, table])).map((row) => row.column))
+      verified = present.size === columns.size && [...columns.values()].every((column) => present.has(column))
+    } catch {
+      // Not known yet (e.g. the database is down): this sign-in takes the locked path, the next one checks again.
+      return false
+    }
+    return verified
+  }
+  return async (key, userId, tokens, begin) => {
+    // Nothing to write (the @updatedAt fields alone are not a write), or a field the model lacks: the
+    // locked path decides, and reports the field.
+    const given = Object.entries(tokens).filter(([, value]) => value !== undefined)
+    if (given.length === 0 || !given.every(([field]) => columns.has(field))) return []
+    if (!(await verify())) return []
+    // @updatedAt fields written with the tokens, as an ISO instant: PostgreSQL reads it the same into
+    // timestamp (UTC, as Prisma writes it) and timestamptz.
+    const now = new Date().toISOString()
+    begin()
+    return update({ run }, key, userId, { ...Object.fromEntries(given), ...Object.fromEntries(updatedAt.map((field) => [field, now])) })
+  }
+}
+
 /**
  * An AccountStore over a Prisma Client and the `@auth/prisma-adapter` schema of its database.
  *
@@ -315,10 +445,12 @@ export function prismaAccountStore(prisma: PrismaClientLike, options: PrismaAcco
     maxWait: positiveInteger(options.maxWaitMs, 5_000, "maxWaitMs"),
   }
   const lockTimeoutMs = positiveInteger(options.lockTimeoutMs, undefined, "lockTimeoutMs")
+  const updateOwnTokens = lock.database === postgres ? prismaUpdateOwnTokens(prisma, accountModel, accountOption) : undefined
 
   return {
     name,
     linkAccountResult: "inserted-row",
+    ...(updateOwnTokens ? { updateOwnTokens } : {}),
 
     async withAccountLock<T>(key: AccountKey, work: (account: LockedAccount) => Promise<T>, lockOptions?: AccountLockOptions): Promise<T> {
       const lockTimeout = positiveInteger(lockOptions?.lockTimeoutMs, lockTimeoutMs, "lockTimeoutMs")
