@@ -2,8 +2,8 @@
  * `pnpm bench` section "scale" (`--only=scale`): 10,000 accounts with real refresh tokens at the real
  * rotating oidc-provider, asked for tokens by 8 OS processes (scale-worker.ts, the pg store on a
  * node-postgres Pool each), every account by 3 of them. Two phases: expiries spread over a window, and
- * all at once (a cliff). Then curves, on cliffs: against the number of accounts (8 processes) and of
- * processes (3,000 accounts). Per point: expiries, refresh grants counted at the provider (must equal
+ * all at once (a cliff). Then curves, on cliffs: against the number of accounts (300 to 10,000, 8
+ * processes) and of processes (1 to 8, 500 accounts). Per point: expiries, refresh grants counted at the provider (must equal
  * expiries, with no invalid_grant and no revoked grant), getAccessToken p50/p99, pool waits, provider
  * requests per second, and what was busy (event-loop utilisation of the provider and workers, machine CPU).
  * Writes the curves as SVG (docs/bench/ by default) and returns the tables.
@@ -38,9 +38,9 @@ const ACCOUNTS = Math.round(10_000 * FACTOR)
 const PROCESSES = 8
 const ASKERS = 3
 const SPREAD_SECONDS = 30
-const ACCOUNT_CURVE = [1_000, 3_000, 10_000].map((n) => Math.round(n * FACTOR))
+const ACCOUNT_CURVE = [300, 1_000, 3_000, 10_000].map((n) => Math.round(n * FACTOR))
 const PROCESS_CURVE = [1, 2, 4, 8]
-const PROCESS_CURVE_ACCOUNTS = Math.round(3_000 * FACTOR)
+const PROCESS_CURVE_ACCOUNTS = Math.round(500 * FACTOR)
 
 const fmt = (n: number, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : "n/a")
 const log = (line: string) => process.stderr.write(`${line}\n`)

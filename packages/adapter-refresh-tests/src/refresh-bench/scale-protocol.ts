@@ -40,7 +40,7 @@ export interface ScaleOutcome {
   latencies: number[]
   /** Calls whose result said this process's flight refreshed at the provider. */
   refreshed: number
-  /** Failed calls by "ErrorName CODE" plus what a lock timeout waited for (never a message). */
+  /** Failed calls by error code (or "ErrorName") plus what a lock timeout waited for (never a message). */
   failures: Record<string, number>
   /** The accounts whose call failed in this process. */
   failedAccounts: number[]

@@ -78,7 +78,8 @@ await runBarrierWorker(
                 if (result.refreshed) refreshed++
               } catch (error) {
                 const waitedFor = (error as { waitedFor?: unknown } | null)?.waitedFor
-                const label = `${errorLabel(error, (error as { code?: unknown } | null)?.code)}${typeof waitedFor === "string" ? ` (${waitedFor})` : ""}`
+                const code = (error as { code?: unknown } | null)?.code
+                const label = `${typeof code === "string" ? code : errorLabel(error)}${typeof waitedFor === "string" ? ` (${waitedFor})` : ""}`
                 failures[label] = (failures[label] ?? 0) + 1
                 failedAccounts.push(n)
               }
