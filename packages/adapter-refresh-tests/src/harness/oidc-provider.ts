@@ -167,7 +167,23 @@ export interface TestOidcProvider {
   revoke(token: string, tokenTypeHint?: IssuedTokenKind): Promise<HttpResult<string>>
   /** Revokes a whole grant server-side (like a user removing the app's access): all its tokens stop working. */
   revokeGrant(grantId: string): Promise<void>
+  /**
+   * An offline grant for `login` made with oidc-provider's own models (Grant, RefreshToken, AccessToken),
+   * holding what an authorization_code exchange would store, without the login and consent pages. The
+   * provider refreshes, rotates and detects reuse of its refresh token like any other. For seeding many
+   * accounts fast (the scale bench); not counted in `stats.authorizationCodeGrants`.
+   */
+  issueOfflineGrant(login: string): Promise<OfflineGrant>
   stop(): Promise<void>
+}
+
+export interface OfflineGrant {
+  grantId: string
+  accessToken: string
+  refreshToken: string
+  /** The access token's expiry, epoch seconds. */
+  expiresAt: number
+  scope: string
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -194,9 +210,17 @@ interface OidcError {
   message?: string
 }
 
+interface OidcModel {
+  save(): Promise<string>
+}
+
 interface OidcProviderInstance {
   on(event: string, listener: (...args: never[]) => void): unknown
   callback(): (req: IncomingMessage, res: ServerResponse) => void
+  Client: { find(id: string): Promise<unknown> }
+  Grant: new (fields: { accountId: string; clientId: string }) => OidcModel & { addOIDCScope(scope: string): void }
+  RefreshToken: new (fields: Record<string, unknown>) => OidcModel
+  AccessToken: new (fields: Record<string, unknown>) => OidcModel
 }
 
 type OidcProviderConstructor = new (issuer: string, configuration: Record<string, unknown>) => OidcProviderInstance
@@ -609,6 +633,19 @@ export async function startOidcProvider(options: StartOidcProviderOptions = {}):
       await adapterFor("Grant").destroy(grantId)
       stats.grantsRevoked++
       stats.revokedGrantIds.push(grantId)
+    },
+    async issueOfflineGrant(login) {
+      const client = await provider.Client.find(clientId)
+      if (!client) throw new Error("issueOfflineGrant: the client is not registered")
+      const scope = "openid email profile offline_access"
+      const grant = new provider.Grant({ accountId: login, clientId })
+      grant.addOIDCScope(scope)
+      const grantId = await grant.save()
+      // The fields issueTokens (oidc-provider's lib/helpers/grant_common.js) gives the tokens of a code exchange.
+      const common = { accountId: login, client, grantId, gty: "authorization_code", scope, expiresWithSession: false }
+      const refreshToken = await new provider.RefreshToken({ ...common, authTime: epochSeconds(), rotations: 0 }).save()
+      const accessToken = await new provider.AccessToken(common).save()
+      return { grantId, accessToken, refreshToken, expiresAt: epochSeconds() + accessTokenTtl, scope }
     },
     stop,
   }

@@ -9,12 +9,12 @@
  *   - a 4 x 25 refresh storm: latency p50/p99 and refresh grants at the provider, this library vs naive;
  *   - encryption overhead (encryption-bench.ts);
  *   - pool starvation (pool-starvation-bench.ts): 40 accounts expiring together on a pool of 10, provider
- *     answering in 1.5 s: p95 of an unrelated SELECT 1 during the storm, and how many got a token.
- *
+ *     answering in 1.5 s: p95 of an unrelated SELECT 1 during the storm, and how many got a token;
  *   - the token cache (cache-bench.ts): a cached fresh getAccessToken vs a plain SELECT, and how long a
  *     write takes to reach two other processes' caches;
+ *   - scale (scale-bench.ts): 10,000 accounts, 8 processes, expiries spread and at once, curves written as SVG.
  *
- * `pnpm bench --only=pool` (or any of trips,latency,cache,storm,encryption,pool, comma-separated) runs some sections.
+ * `pnpm bench --only=pool` (or any of trips,latency,cache,storm,encryption,pool,scale, comma-separated) runs some sections.
  * Uses TEST_DATABASE_URL when set, else starts an embedded PostgreSQL (see harness/postgres.ts).
  */
 import { createRequire } from "node:module"
@@ -33,6 +33,7 @@ import { tokenCacheBench } from "./cache-bench.js"
 import { encryptionOverhead } from "./encryption-bench.js"
 import { poolStarvation } from "./pool-starvation-bench.js"
 import { percentile, runStorm } from "./run-storm.js"
+import { scaleBench } from "./scale-bench.js"
 import { PROVIDER_ID, startRefreshScenario, type RefreshScenario, type ScenarioOptions } from "./scenario.js"
 
 // Count every statement sent to the server.
@@ -284,7 +285,7 @@ async function storm(adminUrl: string, mode: "library" | "naive"): Promise<Storm
   }
 }
 
-const SECTIONS = ["trips", "latency", "cache", "storm", "encryption", "pool"] as const
+const SECTIONS = ["trips", "latency", "cache", "storm", "encryption", "pool", "scale"] as const
 
 function wanted(argv: readonly string[]): (section: (typeof SECTIONS)[number]) => boolean {
   const only = argv.find((arg) => arg.startsWith("--only="))?.slice("--only=".length)
@@ -340,6 +341,7 @@ async function main(): Promise<void> {
       log("pool starvation ...")
       out.push(...(await poolStarvation(server.url)), "")
     }
+    if (want("scale")) out.push(...(await scaleBench(server.url)), "")
     out.push(`total bench time ${fmt((performance.now() - t0) / 1000, 1)} s`)
     process.stdout.write(`${out.join("\n")}\n`)
   } finally {

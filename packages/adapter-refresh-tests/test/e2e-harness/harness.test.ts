@@ -278,6 +278,31 @@ describe("refresh tokens at the real token endpoint", () => {
     expectCleanRun(s)
   })
 
+  test("issueOfflineGrant (the scale bench's seeding) makes a grant the token endpoint treats like a sign-in's", async () => {
+    const op = await startOidcProvider({ accessTokenTtl: 60 })
+    running.push(op)
+    const before = Math.floor(Date.now() / 1000)
+    const seeded = await op.issueOfflineGrant("ivan")
+    expect(seeded.expiresAt).toBeGreaterThanOrEqual(before + 60)
+    expect(seeded.scope).toBe("openid email profile offline_access")
+    expect((await op.userinfo(seeded.accessToken)).body).toMatchObject({ sub: "ivan" })
+    expect(op.stats.authorizationCodeGrants).toBe(0)
+
+    const first = await op.refresh(seeded.refreshToken)
+    expect(first.status).toBe(200)
+    expect(first.body.refresh_token).toBeDefined()
+    expect(first.body.refresh_token).not.toBe(seeded.refreshToken)
+    expect(first.body.id_token).toBeDefined()
+    expect(op.lastIssued("refresh_token")?.gty).toBe("authorization_code refresh_token")
+
+    // Rotation and reuse detection: the consumed token fails and takes the grant with it.
+    const reuse = await op.refresh(seeded.refreshToken)
+    expect(reuse.body.error).toBe("invalid_grant")
+    expect(op.stats.revokedGrantIds).toEqual([seeded.grantId])
+    expect((await op.refresh(first.body.refresh_token!)).body.error).toBe("invalid_grant")
+    expect(op.stats.serverErrors).toEqual([])
+  })
+
   test("parallel refreshes with the same token: exactly one succeeds, the others get invalid_grant", async () => {
     const s = await setup()
     await signIn(s.app, new Browser(), "grace")

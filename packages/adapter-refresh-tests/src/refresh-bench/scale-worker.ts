@@ -1,0 +1,110 @@
+/**
+ * One OS process of the scale bench: the pg fixture (@auth/pg-adapter on a node-postgres Pool of 10)
+ * wrapped by withTokenSync with the default refresh options (maxConcurrentRefreshes 4). At "go" it reads
+ * the phase (first expiry, window) from the database, then asks getAccessToken for each of its accounts
+ * just after that account's stored token expires, and reports one summary (scale-protocol.ts).
+ */
+import { performance } from "node:perf_hooks"
+import { withTokenSync } from "authjs-adapter-refresh"
+import { createPgFixture } from "../fixtures/databases.js"
+import { errorLabel, runBarrierWorker } from "../kit/barrier-worker.js"
+import { accountNumberOf, asks, expiryOf, PHASE_TABLE, type ScaleOutcome, type ScaleWorkerConfig } from "./scale-protocol.js"
+
+const config = JSON.parse(process.argv[2] ?? "{}") as ScaleWorkerConfig
+const round = (ms: number): number => Math.round(ms * 10) / 10
+
+type ConnectCallback = (error: Error | undefined, client: unknown, done: unknown) => void
+
+await runBarrierWorker(
+  async () => {
+    const fixture = await createPgFixture(config.databaseUrl)
+    const { id, issuer, clientId, clientSecret } = config.provider
+    const adapter = withTokenSync(fixture.adapter, fixture.db, {
+      // The provider's tokens live an hour: every call of a phase finds its account due only because the
+      // bench set expires_at. No minimum interval, so that the next phase can expire them again.
+      refresh: { providers: [{ id, type: "oidc", issuer, clientId, clientSecret }], skewSeconds: 0, minRefreshIntervalSeconds: 0 },
+    })
+    // Time every wait for a pooled connection (pool.query goes through pool.connect too).
+    const poolWaits: number[] = []
+    let measuring = false
+    const pool = fixture.pool
+    const connect = pool.connect.bind(pool) as (callback?: ConnectCallback) => Promise<unknown> | undefined
+    const timed = (callback?: ConnectCallback): Promise<unknown> | undefined => {
+      const started = performance.now()
+      const record = () => measuring && poolWaits.push(round(performance.now() - started))
+      if (callback) return connect((error, client, done) => (record(), callback(error, client, done)))
+      return connect()!.then((client) => (record(), client))
+    }
+    ;(pool as unknown as { connect: typeof timed }).connect = timed
+    const rows = (await pool.query(`SELECT "userId", "providerAccountId" FROM accounts WHERE provider = $1`, [id])).rows as Array<{ userId: number; providerAccountId: string }>
+    const mine = rows
+      .map((row) => ({ userId: String(row.userId), n: accountNumberOf(row.providerAccountId) }))
+      .filter(({ n }) => n < config.accounts && asks(n, config.index, config.processes, config.askers))
+    // Open the pool's connections before the burst, so it measures the operations, not connecting.
+    await Promise.all(Array.from({ length: 10 }, () => pool.query("SELECT 1")))
+    return { fixture, adapter, mine, poolWaits, startMeasuring: () => (measuring = true), stopMeasuring: () => (measuring = false) }
+  },
+  async ({ fixture, adapter, mine, poolWaits, startMeasuring, stopMeasuring }) => {
+    const phase = (await fixture.pool.query(`SELECT start_second, window_seconds FROM ${PHASE_TABLE}`)).rows[0] as { start_second: string; window_seconds: number }
+    const startSecond = Number(phase.start_second)
+    const elu = performance.eventLoopUtilization()
+    const cpu = process.cpuUsage()
+    startMeasuring()
+    let samples = 0
+    let waitingSum = 0
+    let waitingMax = 0
+    const sampler = setInterval(() => {
+      samples++
+      waitingSum += fixture.pool.waitingCount
+      waitingMax = Math.max(waitingMax, fixture.pool.waitingCount)
+    }, 50)
+    const latencies: number[] = []
+    const failures: Record<string, number> = {}
+    const failedAccounts: number[] = []
+    let refreshed = 0
+    let maxLateMs = 0
+    await Promise.all(
+      mine.map(
+        ({ userId, n }) =>
+          new Promise<void>((resolve) => {
+            // Just after the expiry: every process asking for this account aims at the same moment (an
+            // offset within the second fixed per account) plus up to 50 ms of its own.
+            const due = expiryOf(n, config.accounts, startSecond, phase.window_seconds) * 1000 + 20 + ((n * 7919) % 900) + Math.random() * 50
+            setTimeout(async () => {
+              maxLateMs = Math.max(maxLateMs, Date.now() - due)
+              const started = performance.now()
+              try {
+                const result = await adapter.getAccessToken({ userId, provider: config.provider.id })
+                if (result.refreshed) refreshed++
+              } catch (error) {
+                const waitedFor = (error as { waitedFor?: unknown } | null)?.waitedFor
+                const code = (error as { code?: unknown } | null)?.code
+                const label = `${typeof code === "string" ? code : errorLabel(error)}${typeof waitedFor === "string" ? ` (${waitedFor})` : ""}`
+                failures[label] = (failures[label] ?? 0) + 1
+                failedAccounts.push(n)
+              }
+              latencies.push(round(performance.now() - started))
+              resolve()
+            }, Math.max(0, due - Date.now()))
+          }),
+      ),
+    )
+    clearInterval(sampler)
+    stopMeasuring()
+    const outcome: ScaleOutcome = {
+      calls: mine.length,
+      latencies,
+      refreshed,
+      failures,
+      failedAccounts,
+      cpuMs: (({ user, system }) => (user + system) / 1000)(process.cpuUsage(cpu)),
+      poolWaits,
+      waitingMax,
+      waitingMean: samples ? waitingSum / samples : 0,
+      maxLateMs: Math.max(0, maxLateMs),
+      eventLoopUtilization: performance.eventLoopUtilization(elu).utilization,
+    }
+    return [outcome]
+  },
+  ({ fixture }) => fixture.close(),
+)
