@@ -296,7 +296,7 @@ export function createAccountSync(store: AccountStore, options: AccountSyncOptio
     }
     // Bounded like every wait: connection + lock, then AccountBusyError (see bounded-wait.ts).
     // lock_timeout bounds the lock; a pooled connection may take as long again before it.
-    return boundedStart(2 * syncLockTimeoutMs, busy, (begin) => locked(key, async (account) => {
+    return boundedStart(2 * syncLockTimeoutMs, busy, (begin, abandoned) => locked(key, async (account) => {
       begin()
       const { rows, decision } = await decide(account, userId, mode, callerUserId)
       switch (decision.action) {
@@ -328,7 +328,7 @@ export function createAccountSync(store: AccountStore, options: AccountSyncOptio
           return callerUserId === undefined ? merged : { ...merged, userId: callerUserId as string }
         }
       }
-    }, { lockTimeoutMs: syncLockTimeoutMs }, "sync", counts).catch((error: unknown) => {
+    }, { lockTimeoutMs: syncLockTimeoutMs, signal: abandoned }, "sync", counts).catch((error: unknown) => {
       // lock_not_available: our lock_timeout passed (a lock held by the app or another writer).
       throw error instanceof AccountStoreError && error.lockTimeout ? busy() : error
     }))

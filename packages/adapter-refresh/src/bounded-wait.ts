@@ -3,7 +3,7 @@
  * forever by default), BEGIN and the account lock. Used by the sign-in write path and by the refresh.
  */
 
-/** Thrown into a transaction whose caller already gave up waiting for it, so that it rolls back unused. */
+/** Thrown into a transaction whose caller already gave up waiting for it, so that it rolls back unused (or never begins). */
 export class AbandonedWait extends Error {
   override name = "AbandonedWait"
 }
@@ -17,8 +17,11 @@ export class AbandonedWait extends Error {
  * (in particular, without calling the provider). A pool whose every connection is held by the app, or an
  * app transaction holding the account's lock, therefore costs a typed error in bounded time, not a hang.
  */
-export function boundedStart<T>(timeoutMs: number, onTimeout: () => Error, run: (begin: () => void) => Promise<T>): Promise<T> {
+export function boundedStart<T>(timeoutMs: number, onTimeout: () => Error, run: (begin: () => void, abandoned: AbortSignal) => Promise<T>): Promise<T> {
   let state: "waiting" | "started" | "abandoned" = "waiting"
+  // Handed to the store (AccountLockOptions.signal): a connection that arrives after the caller gave up
+  // sends no BEGIN or lock statement, so queued work left behind by timeouts does not pile up.
+  const abandonment = new AbortController()
   const begin = (): void => {
     if (state === "abandoned") throw new AbandonedWait()
     state = "started"
@@ -27,9 +30,10 @@ export function boundedStart<T>(timeoutMs: number, onTimeout: () => Error, run: 
     const timer = setTimeout(() => {
       if (state !== "waiting") return
       state = "abandoned"
+      abandonment.abort()
       reject(onTimeout())
     }, timeoutMs)
-    run(begin).then(
+    run(begin, abandonment.signal).then(
       (value) => {
         clearTimeout(timer)
         resolve(value)

@@ -4,6 +4,7 @@
  * Drizzle's session. Identifiers are validated and quoted here; values are always parameters.
  * Internal: not part of the package's exports.
  */
+import { AbandonedWait } from "./bounded-wait.js"
 import type { AccountKey, AccountPatch, AccountRow, AccountRowScope, AccountScanPage, AccountStore, LockedAccount, OwnTokensWritten, StoredAccountRow, TokenColumnValue, UserId } from "./store.js"
 import { AccountSchemaError, InvalidOptionsError, TOKEN_COLUMN_HINT } from "./errors.js"
 import { StatementBuilder, driverCodes, type SqlDatabase } from "./databases/sql-database.js"
@@ -128,15 +129,23 @@ async function lockAccount(run: SqlRunner, tables: SqlTables, key: AccountKey, l
  * `work` a LockedAccount that refuses use after the callback, and undoes the lock's session settings
  * before the client ends the transaction. The one sequence every SQL store runs. @internal
  */
+/** How long a transaction waits for the key's lock, and whether its caller still waits for it. @internal */
+export interface SqlLockBound {
+  timeoutMs: number | undefined
+  signal?: AbortSignal | undefined
+}
+
 export async function underAccountLock<T>(
   run: SqlRunner,
   tables: SqlTables,
   key: AccountKey,
-  lockTimeoutMs: number | undefined,
+  lock: SqlLockBound,
   insertOptions: SqlInsertOptions,
   work: (account: LockedAccount) => Promise<T>,
 ): Promise<T> {
-  const restore = await lockAccount(run, tables, key, lockTimeoutMs)
+  // The caller already gave up waiting (AccountLockOptions.signal): no lock statement, no read.
+  if (lock.signal?.aborted) throw new AbandonedWait()
+  const restore = await lockAccount(run, tables, key, lock.timeoutMs)
   const scoped = scopedLockedAccount(sqlLockedAccount(run, tables, key, insertOptions), `${tables.store}AccountStore`)
   try {
     return await work(scoped.account)

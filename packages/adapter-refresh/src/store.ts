@@ -174,6 +174,13 @@ export interface AccountLockOptions {
    * refresh request). Stores whose client enforces a transaction timeout (Prisma) use it; others may ignore it.
    */
   transactionTimeoutMs?: number
+  /**
+   * Aborted when the caller stopped waiting for the lock (its bound passed): a store that has not sent its
+   * lock statement yet sends nothing more (no BEGIN, no lock, no read) and rejects; `work` is not called.
+   * Under overload this keeps abandoned calls from taking connections and locks after their callers left.
+   * Optional for custom stores: without it, the core's `begin()` check still rolls such a transaction back.
+   */
+  signal?: AbortSignal
 }
 
 /** Column names of the token fields the core writes by default. */

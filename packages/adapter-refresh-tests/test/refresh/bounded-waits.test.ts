@@ -49,7 +49,7 @@ describe("bounded waits (pg, real oidc-provider with rotation)", () => {
     return { value, ms: Date.now() - started }
   }
 
-  test("a pool of size 1 held by the application: getAccessToken and a sign-in sync fail with typed errors within the bound, the provider is not called, the abandoned sync writes nothing", async () => {
+  test("a pool of size 1 held by the application: getAccessToken and a sign-in sync fail with typed errors within the bound, the provider is not called, the abandoned calls send nothing once the connection frees up", async () => {
     const pool = new pg.Pool({ connectionString: db.url, max: 1 })
     const adapter = adapterOn(pool)
     try {
@@ -57,6 +57,7 @@ describe("bounded waits (pg, real oidc-provider with rotation)", () => {
       const before = await s.row()
       const requests = refreshRequests(s)
       const held = await pool.connect() // the application's own work holds the only connection
+      const lateStatements: string[] = []
       try {
         const refresh = await timed(() => rejection(ask(adapter)))
         expect(refresh.value).toBeInstanceOf(RefreshLockTimeoutError)
@@ -75,11 +76,25 @@ describe("bounded waits (pg, real oidc-provider with rotation)", () => {
         expect((sync.value as AccountBusyError).code).toBe("ACCOUNT_BUSY")
         expect((sync.value as AccountBusyError).message).toMatch(/nothing was written/)
         expect(sync.ms).toBeLessThan(BOUND_MS + 1_500)
+
+        // A sync by key alone (no caller id: the locked transaction, not the one statement) queues a transaction.
+        const byKey = await rejection(adapter.syncAccount({ ...s.key, type: "oidc", access_token: "abandoned-by-key", expires_at: nowSeconds() + 3600 }))
+        expect(byKey).toBeInstanceOf(AccountBusyError)
       } finally {
+        // The same connection goes to the calls still queued in the pool: count what they send on it.
+        const send = held.query.bind(held) as (...args: unknown[]) => unknown
+        ;(held as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
+          const [query] = args
+          lateStatements.push(typeof query === "string" ? query : String((query as { text?: unknown } | null)?.text))
+          return send(...args)
+        }
         held.release()
       }
-      // The queued transactions now get the connection and roll back without doing anything.
+      // The queued transactions now get the connection, see that their callers left, and give it back
+      // unused: no BEGIN, no lock, no read (AccountLockOptions.signal), so timeouts leave no work behind.
       await sleep(300)
+      // Only getAccessToken's fast-path read, a plain SELECT queued before its bound passed, is still sent.
+      expect(lateStatements).toEqual([expect.stringMatching(/^SELECT \* FROM "accounts" WHERE/)])
       expect(refreshRequests(s) - requests).toBe(0)
       expect(await s.row()).toEqual(before)
 

@@ -270,7 +270,7 @@ export function createRefreshEngine(
   function lockedRefresh(key: AccountKey, userId: string, client: ProviderClient, onIssued: (entry: KeptTokens) => void, mode: RefreshMode): Promise<Outcome> {
     const id = idOf(key)
     const bound = 2 * mode.lockOptions.lockTimeoutMs
-    return boundedStart(bound, () => new StartTimeout(), (begin) =>
+    return boundedStart(bound, () => new StartTimeout(), (begin, abandoned) =>
       sync.withStoredAccount(
         key,
         async (stored, locked): Promise<Outcome> => {
@@ -321,7 +321,7 @@ export function createRefreshEngine(
           }
           return success(account, true, reading.dropped.length ? { droppedFields: reading.dropped } : {})
         },
-        mode.lockOptions,
+        { ...mode.lockOptions, signal: abandoned },
         userId,
       ),
     )

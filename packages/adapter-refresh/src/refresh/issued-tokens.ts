@@ -112,7 +112,7 @@ export class KeptTokenStore {
       const account = await boundedStart(
         this.startBoundMs,
         () => new WaitExpired(),
-        (begin) =>
+        (begin, abandoned) =>
           this.sync.withStoredAccount(
             key,
             async (stored, locked) => {
@@ -120,7 +120,7 @@ export class KeptTokenStore {
               if (!stored || !sameVersion(kept.from, stored.tokens)) return null
               return this.sync.writeMerged(locked, stored, kept.tokens, "refresh")
             },
-            this.lockOptions,
+            { ...this.lockOptions, signal: abandoned },
             // The rows of the owner the refresh ran for, only (policy/ownership).
             String(kept.base.row.userId),
           ),

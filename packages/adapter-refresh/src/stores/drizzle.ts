@@ -27,7 +27,8 @@ import { postgres } from "../databases/postgres.js"
 import type { SqlDatabase } from "../databases/sql-database.js"
 import { SQLITE_BEGIN_LOCKED, SQLITE_READ_BUSY_TIMEOUT, busyTimeoutOf, sqlite, sqliteBusyTimeout, sqliteNoOpWrite } from "../databases/sqlite.js"
 import { InvalidOptionsError, UnsupportedDatabaseError } from "../errors.js"
-import { retryFirstInsertRace, schemaMismatch, sqlFindAccounts, sqlScanAccounts, sqlTables, sqlUpdateOwnTokens, underAccountLock, updateOwnTokensOn, type HeldConnection, type SqlRunner, type SqlTables } from "../statements.js"
+import { retryFirstInsertRace, schemaMismatch, sqlFindAccounts, sqlScanAccounts, sqlTables, sqlUpdateOwnTokens, underAccountLock,
+  type SqlLockBound, updateOwnTokensOn, type HeldConnection, type SqlRunner, type SqlTables } from "../statements.js"
 import {
   STANDARD_TOKEN_FIELDS,
   type AccountKey,
@@ -500,8 +501,8 @@ export function drizzleAccountStore(db: DrizzleDatabaseLike, options: DrizzleAcc
   const written = new Set<string>([...ACCOUNT_KEY_FIELDS, ...STANDARD_TOKEN_FIELDS])
   const insertDefaults = (): Record<string, unknown> => clientDefaultsOf(accountsTable, written)
 
-  const underLock = <T,>(run: SqlRunner, key: AccountKey, timeout: number | undefined, work: (account: LockedAccount) => Promise<T>): Promise<T> =>
-    underAccountLock(run, tables, key, timeout, { defaults: insertDefaults }, work)
+  const underLock = <T,>(run: SqlRunner, key: AccountKey, lock: SqlLockBound, work: (account: LockedAccount) => Promise<T>): Promise<T> =>
+    underAccountLock(run, tables, key, lock, { defaults: insertDefaults }, work)
 
   const oneAtATime = serialQueue()
 
@@ -527,7 +528,7 @@ export function drizzleAccountStore(db: DrizzleDatabaseLike, options: DrizzleAcc
       await untilNotBusy(() => run(SQLITE_BEGIN_LOCKED, []), deadline)
       let result: T
       try {
-        result = await underLock(run, key, timeout, work)
+        result = await underLock(run, key, { timeoutMs: timeout }, work)
         // A COMMIT can find readers on the file (rollback journal): it is asked again like the lock.
         await untilNotBusy(() => run("COMMIT", []), Math.max(deadline, Date.now() + SQLITE_DEFAULT_LOCK_WAIT_MS))
       } catch (error) {
@@ -591,7 +592,7 @@ export function drizzleAccountStore(db: DrizzleDatabaseLike, options: DrizzleAcc
         } finally {
           if (appTimeout !== undefined) await tx.executeMultiple(sqliteBusyTimeout(appTimeout))
         }
-        const result = await underLock(run, key, timeout, work)
+        const result = await underLock(run, key, { timeoutMs: timeout }, work)
         await untilNotBusy(() => tx.executeMultiple("COMMIT"), Math.max(deadline, Date.now() + SQLITE_DEFAULT_LOCK_WAIT_MS))
         return result
       } finally {
@@ -633,7 +634,7 @@ export function drizzleAccountStore(db: DrizzleDatabaseLike, options: DrizzleAcc
       if (driver === "better-sqlite3") return betterSqliteTransaction(key, timeout, work)
       if (driver === "libsql") return libsqlTransaction(key, timeout, work)
       return retryFirstInsertRace(database, () =>
-        runnable.transaction((tx) => underLock(sessionRunner(driver, tx), key, timeout, work), { isolationLevel: "read committed" }),
+        runnable.transaction((tx) => underLock(sessionRunner(driver, tx), key, { timeoutMs: timeout, signal: lockOptions?.signal }, work), { isolationLevel: "read committed" }),
       )
     },
 

@@ -28,7 +28,8 @@ import { postgres } from "../databases/postgres.js"
 import type { SqlDatabase } from "../databases/sql-database.js"
 import { busyTimeoutOf, SQLITE_BEGIN_LOCKED, SQLITE_READ_BUSY_TIMEOUT, sqlite, sqliteBusyTimeout } from "../databases/sqlite.js"
 import { UnsupportedDatabaseError } from "../errors.js"
-import { retryFirstInsertRace, sqlFindAccounts, sqlScanAccounts, sqlTables, sqlUpdateOwnTokens, underAccountLock, type OwnTokensRunner, type SqlRunner, type SqlTables } from "../statements.js"
+import { retryFirstInsertRace, sqlFindAccounts, sqlScanAccounts, sqlTables, sqlUpdateOwnTokens, underAccountLock,
+  type SqlLockBound, type OwnTokensRunner, type SqlRunner, type SqlTables } from "../statements.js"
 import { checkLockTimeout, lockTimeoutFor } from "../store-support.js"
 
 // ---------------------------------------------------------------------------------------------------
@@ -213,8 +214,8 @@ export function kyselyAccountStore(db: KyselyLike, options: KyselyAccountStoreOp
     return { id: generateId === true ? globalThis.crypto.randomUUID() : generateId() }
   }
 
-  const underLock = <T,>(run: SqlRunner, key: AccountKey, timeout: number | undefined, work: (account: LockedAccount) => Promise<T>): Promise<T> =>
-    underAccountLock(run, tables, key, timeout, { defaults: insertDefaults }, work)
+  const underLock = <T,>(run: SqlRunner, key: AccountKey, lock: SqlLockBound, work: (account: LockedAccount) => Promise<T>): Promise<T> =>
+    underAccountLock(run, tables, key, lock, { defaults: insertDefaults }, work)
   // The one-statement sign-in, on a connection held for it (so `begin` comes after the pool's wait).
   const updateOwnTokens = sqlUpdateOwnTokens(tables)
   // SQLite: Kysely's one connection, which a locked transaction of this store holds for its whole length;
@@ -231,7 +232,7 @@ export function kyselyAccountStore(db: KyselyLike, options: KyselyAccountStoreOp
         await run(SQLITE_BEGIN_LOCKED, [])
         let result: T
         try {
-          result = await underLock(run, key, timeout, work)
+          result = await underLock(run, key, { timeoutMs: timeout }, work)
         } catch (error) {
           await run("ROLLBACK", []).catch(() => undefined)
           throw error
@@ -257,7 +258,7 @@ export function kyselyAccountStore(db: KyselyLike, options: KyselyAccountStoreOp
         db
           .transaction()
           .setIsolationLevel("read committed")
-          .execute((trx) => underLock(runnerOf(trx), key, timeout, work)),
+          .execute((trx) => underLock(runnerOf(trx), key, { timeoutMs: timeout, signal: lockOptions?.signal }, work)),
       )
     },
 

@@ -11,6 +11,7 @@
  * transaction; the statements are the library's own (../statements.ts), in PostgreSQL's syntax
  * (../databases/postgres.ts), shared with the Kysely and Drizzle stores.
  */
+import { AbandonedWait } from "../bounded-wait.js"
 import type { AccountKey, AccountLockOptions, AccountScanPage, AccountStore, LockedAccount, StoredAccountRow } from "../store.js"
 import { postgres } from "../databases/postgres.js"
 import { sqlFindAccounts, sqlScanAccounts, sqlTables, underAccountLock, updateOwnTokensOn, type HeldConnection, type SqlRunner, type SqlTables } from "../statements.js"
@@ -145,6 +146,11 @@ export function pgAccountStore(pool: PgPoolLike, options: PgAccountStoreOptions 
     async withAccountLock<T>(key: AccountKey, work: (account: LockedAccount) => Promise<T>, lockOptions?: AccountLockOptions): Promise<T> {
       const timeout = lockTimeoutFor(lockOptions, lockTimeoutMs, "pgAccountStore")
       const client = await pool.connect()
+      // The caller stopped waiting while the pool was busy: give the connection back unused.
+      if (lockOptions?.signal?.aborted) {
+        client.release()
+        throw new AbandonedWait()
+      }
       const run = pgRunner(client)
       try {
         await client.query("BEGIN ISOLATION LEVEL READ COMMITTED")
@@ -154,7 +160,7 @@ export function pgAccountStore(pool: PgPoolLike, options: PgAccountStoreOptions 
       }
       let result: T
       try {
-        result = await underAccountLock(run, tables, key, timeout, { returning: asPgAdapterReturns }, work)
+        result = await underAccountLock(run, tables, key, { timeoutMs: timeout, signal: lockOptions?.signal }, { returning: asPgAdapterReturns }, work)
         await client.query("COMMIT")
       } catch (error) {
         try {

@@ -10,6 +10,7 @@
  * This module does not import `@prisma/client`: the client is typed structurally and the model
  * delegates are looked up by name at run time.
  */
+import { AbandonedWait } from "../bounded-wait.js"
 import {
   type AccountKey,
   type AccountLockOptions,
@@ -466,6 +467,8 @@ export function prismaAccountStore(prisma: PrismaClientLike, options: PrismaAcco
       }
       // A concurrent first insert of the key (MySQL: no row to lock yet) is answered by running it once more.
       return retryFirstInsertRace(lock.database, () => Promise.resolve(prisma.$transaction(async (tx) => {
+        // The caller gave up waiting while Prisma found a connection: no lock statement, no read.
+        if (lockOptions?.signal?.aborted) throw new AbandonedWait()
         const accounts = delegate<AccountDelegateLike>(tx, accountModel, ACCOUNT_METHODS, "accountModel")
         await onModel(() => lock.take(tx, accounts, key, lockTimeout), accountModel, accountOption)
 
