@@ -12,6 +12,7 @@
  * refresh token of the rotating provider.
  */
 import { randomBytes } from "node:crypto"
+import { loadavg } from "node:os"
 import pg from "pg"
 import { Browser } from "../harness/browser.js"
 import { createDatabase } from "../harness/postgres.js"
@@ -192,8 +193,12 @@ async function storms(adminUrl: string): Promise<string[]> {
 
 /** The "better-auth" section of `pnpm bench`: both tables, as lines. */
 export async function betterAuthSideBySide(adminUrl: string, log: (line: string) => void): Promise<string[]> {
+  // The machine may be shared: its load is part of the result.
+  const load = () => loadavg().map((n) => n.toFixed(1)).join(" / ")
+  const loadBefore = load()
   log("side by side with Better Auth: fresh path ...")
   const fresh = await freshPath(adminUrl)
   log("side by side with Better Auth: storms ...")
-  return [...fresh, "", ...(await storms(adminUrl))]
+  const storm = await storms(adminUrl)
+  return [`Side by side with Better Auth 1.7 (load average 1/5/15 min: ${loadBefore} before, ${load()} after)`, "", ...fresh, "", ...storm]
 }
