@@ -12,9 +12,11 @@
  *     answering in 1.5 s: p95 of an unrelated SELECT 1 during the storm, and how many got a token;
  *   - the token cache (cache-bench.ts): a cached fresh getAccessToken vs a plain SELECT, and how long a
  *     write takes to reach two other processes' caches;
- *   - scale (scale-bench.ts): 10,000 accounts, 8 processes, expiries spread and at once, curves written as SVG.
+ *   - scale (scale-bench.ts): 10,000 accounts, 8 processes, expiries spread and at once, curves written as SVG;
+ *   - side by side with Better Auth 1.7 (better-auth-bench.ts): fresh path vs a raw SELECT and a 4 x 25 storm,
+ *     this library, naive and Better Auth's getAccessToken on one provider and one database.
  *
- * `pnpm bench --only=pool` (or any of trips,latency,cache,storm,encryption,pool,scale, comma-separated) runs some sections.
+ * `pnpm bench --only=pool` (or any of trips,latency,cache,storm,encryption,pool,scale,better-auth, comma-separated) runs some sections.
  * Uses TEST_DATABASE_URL when set, else starts an embedded PostgreSQL (see harness/postgres.ts).
  */
 import { createRequire } from "node:module"
@@ -29,6 +31,7 @@ import { createMysqlDatabase, startMariaDb } from "../harness/mariadb.js"
 import { createDatabase, startPostgres } from "../harness/postgres.js"
 import { testSqliteFile } from "../harness/sqlite.js"
 import { SCHEMA_TABLES } from "../fixtures/databases.js"
+import { betterAuthSideBySide } from "./better-auth-bench.js"
 import { tokenCacheBench } from "./cache-bench.js"
 import { encryptionOverhead } from "./encryption-bench.js"
 import { poolStarvation } from "./pool-starvation-bench.js"
@@ -285,7 +288,7 @@ async function storm(adminUrl: string, mode: "library" | "naive"): Promise<Storm
   }
 }
 
-const SECTIONS = ["trips", "latency", "cache", "storm", "encryption", "pool", "scale"] as const
+const SECTIONS = ["trips", "latency", "cache", "storm", "encryption", "pool", "scale", "better-auth"] as const
 
 function wanted(argv: readonly string[]): (section: (typeof SECTIONS)[number]) => boolean {
   const only = argv.find((arg) => arg.startsWith("--only="))?.slice("--only=".length)
@@ -342,6 +345,7 @@ async function main(): Promise<void> {
       out.push(...(await poolStarvation(server.url)), "")
     }
     if (want("scale")) out.push(...(await scaleBench(server.url)), "")
+    if (want("better-auth")) out.push(...(await betterAuthSideBySide(server.url, log)), "")
     out.push(`total bench time ${fmt((performance.now() - t0) / 1000, 1)} s`)
     process.stdout.write(`${out.join("\n")}\n`)
   } finally {

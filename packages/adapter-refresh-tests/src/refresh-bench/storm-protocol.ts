@@ -1,6 +1,7 @@
 /** Messages between a storm runner and its worker processes (one JSON object per stdout line). */
 import type { Flavour } from "../fixtures/databases.js"
 import type { BarrierMessage } from "../kit/barrier-workers.js"
+import type { BetterAuthAccount, BetterAuthSettings } from "./better-auth-app.js"
 
 export interface StormProviderSettings {
   id: string
@@ -24,11 +25,16 @@ export interface StormWorkerConfig {
   providerAccountId: string
   /** Concurrent callers in this process. */
   callers: number
-  /** "library": adapter.getAccessToken; "naive": read -> refresh -> write without any coordination (the Auth.js guide). */
-  mode: "library" | "naive"
+  /**
+   * "library": adapter.getAccessToken; "naive": read -> refresh -> write without any coordination (the Auth.js
+   * guide); "better-auth": Better Auth 1.7's server-side `auth.api.getAccessToken` (better-auth-app.ts).
+   */
+  mode: "library" | "naive" | "better-auth"
   skewSeconds: number
   /** When set, the process encrypts tokens at rest with `tokenEncryption({ keys })` (the env-var key string). */
   encryptionKeys?: string
+  /** The "better-auth" mode's instance settings and the account Better Auth linked (its own ids). */
+  betterAuth?: BetterAuthSettings & BetterAuthAccount
 }
 
 export interface StormOutcome {

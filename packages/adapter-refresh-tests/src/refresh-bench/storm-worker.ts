@@ -1,9 +1,10 @@
 /**
  * One OS process of a refresh storm: builds its fixture and adapter, waits for the common "go"
- * (runBarrierWorker), then fires `callers` concurrent getAccessToken calls (or the naive refresh) and
- * reports each outcome.
+ * (runBarrierWorker), then fires `callers` concurrent getAccessToken calls (or the naive refresh, or Better
+ * Auth's getAccessToken) and reports each outcome.
  */
 import { createHash } from "node:crypto"
+import type pg from "pg"
 import { tokenEncryption, withTokenSync } from "authjs-adapter-refresh"
 import { createFixture } from "../fixtures/databases.js"
 import type { ConformanceFixtureModule } from "../kit/fixture.js"
@@ -25,6 +26,20 @@ async function workerFixture() {
   return createFixture(config.flavour, config.databaseUrl)
 }
 
+/**
+ * The "better-auth" mode's instance, on the fixture's pg Pool, initialised before "ready" (its genericOAuth
+ * plugin fetches the provider's discovery document at init, as a server does when it starts).
+ */
+async function betterAuthOf(pool: pg.Pool | undefined) {
+  if (config.mode !== "better-auth") return undefined
+  if (!pool || !config.betterAuth) throw new Error("the better-auth mode needs a PostgreSQL flavour and its settings")
+  const { createBetterAuth } = await import("./better-auth-app.js")
+  const { secret, baseURL, userId, accountId } = config.betterAuth
+  const auth = createBetterAuth(pool, config.provider, { secret, baseURL })
+  await auth.$context
+  return { auth, account: { userId, accountId } }
+}
+
 await runBarrierWorker(
   async () => {
     const fixture = await workerFixture()
@@ -35,9 +50,9 @@ await runBarrierWorker(
     })
     // Open pool connections before the burst, so it measures the operations, not connecting.
     if (fixture.pool) await Promise.all(Array.from({ length: 5 }, () => fixture.pool!.query("SELECT 1")))
-    return { fixture, adapter }
+    return { fixture, adapter, betterAuth: await betterAuthOf(fixture.pool) }
   },
-  ({ fixture, adapter }) => {
+  ({ fixture, adapter, betterAuth }) => {
     const go = performance.now()
     const key = { provider: config.provider.id, providerAccountId: config.providerAccountId }
     return Promise.all(
@@ -48,10 +63,19 @@ await runBarrierWorker(
             const token = await naiveGetAccessToken(fixture.pool, config.flavour, config.provider, key, config.skewSeconds)
             return { ok: true, tokenFingerprint: fingerprint(token), latencyMs: performance.now() - go }
           }
+          if (betterAuth) {
+            const { accountId, userId } = betterAuth.account
+            const result = await betterAuth.auth.api.getAccessToken({ body: { accountId, userId } })
+            return { ok: true, tokenFingerprint: fingerprint(result.accessToken), latencyMs: performance.now() - go }
+          }
           const result = await adapter.getAccessToken({ userId: config.userId, provider: config.provider.id, providerAccountId: config.providerAccountId })
           return { ok: true, tokenFingerprint: fingerprint(result.accessToken), refreshed: result.refreshed, latencyMs: performance.now() - go }
         } catch (error) {
-          const code = (error as { code?: unknown } | null)?.code ?? (error as { oauthError?: unknown } | null)?.oauthError
+          // Better Auth's APIError carries its code in `body.code`.
+          const code =
+            (error as { code?: unknown } | null)?.code ??
+            (error as { oauthError?: unknown } | null)?.oauthError ??
+            (error as { body?: { code?: unknown } } | null)?.body?.code
           return { ok: false, error: errorLabel(error, code), latencyMs: performance.now() - go }
         }
       }),
