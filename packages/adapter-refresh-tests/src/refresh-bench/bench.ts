@@ -38,6 +38,7 @@ import { encryptionOverhead } from "./encryption-bench.js"
 import { poolStarvation } from "./pool-starvation-bench.js"
 import { percentile, runStorm } from "./run-storm.js"
 import { scaleBench } from "./scale-bench.js"
+import { interleavedMedians } from "./timing.js"
 import { PROVIDER_ID, startRefreshScenario, type RefreshScenario, type ScenarioOptions } from "./scenario.js"
 
 // Count every statement sent to the server.
@@ -296,22 +297,10 @@ async function latencyRatio(adminUrl: string): Promise<{ select: number; fresh: 
     const ask = { userId: s.userId, provider: PROVIDER_ID }
     const sql = `SELECT * FROM ${SCHEMA_TABLES.pg.accounts} WHERE "userId" = $1 AND "provider" = $2`
     const N = 2000
-    const selectTimes: number[] = []
-    const freshTimes: number[] = []
-    for (let i = 0; i < 200; i++) {
-      await s.fixture.pool.query(sql, [s.userId, PROVIDER_ID])
-      await s.adapter.getAccessToken(ask)
-    }
-    for (let i = 0; i < N; i++) {
-      let t = performance.now()
-      await s.fixture.pool.query(sql, [s.userId, PROVIDER_ID])
-      selectTimes.push(performance.now() - t)
-      t = performance.now()
-      await s.adapter.getAccessToken(ask)
-      freshTimes.push(performance.now() - t)
-    }
-    const select = percentile(selectTimes, 50)
-    const fresh = percentile(freshTimes, 50)
+    const [select, fresh] = await interleavedMedians(N, 200, [
+      { call: () => s.fixture.pool.query(sql, [s.userId, PROVIDER_ID]) },
+      { call: () => s.adapter.getAccessToken(ask) },
+    ])
     return { select, fresh, ratio: fresh / select, n: N }
   } finally {
     await s.stop()
@@ -415,7 +404,7 @@ async function main(): Promise<void> {
       out.push(...(await poolStarvation(server.url)), "")
     }
     if (want("scale")) out.push(...(await scaleBench(server.url)), "")
-    if (want("better-auth")) out.push(...(await betterAuthSideBySide(server.url, log)), "")
+    if (want("better-auth")) out.push(...(await betterAuthSideBySide(server.url, log, count)), "")
     out.push(`total bench time ${fmt((performance.now() - t0) / 1000, 1)} s`)
     process.stdout.write(`${out.join("\n")}\n`)
   } finally {

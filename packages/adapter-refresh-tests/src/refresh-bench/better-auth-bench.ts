@@ -38,23 +38,8 @@ async function withBetterAuth(s: RefreshScenario, login: string): Promise<{ app:
   return { app, account: await app.signIn(new Browser(), login) }
 }
 
-/** Statements one call sends, counted at node-postgres' Client#query (Better Auth's Kysely goes through it too). */
-async function countStatements(call: () => Promise<unknown>): Promise<number> {
-  let sent = 0
-  const original = pg.Client.prototype.query
-  pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
-    sent++
-    return (original as (...a: unknown[]) => unknown).apply(this, args)
-  } as typeof pg.Client.prototype.query
-  try {
-    await call()
-  } finally {
-    pg.Client.prototype.query = original
-  }
-  return sent
-}
-
-async function freshPath(adminUrl: string): Promise<string[]> {
+/** `count`: the statements one call sends, counted at node-postgres' Client#query (Better Auth's Kysely goes through it too). */
+async function freshPath(adminUrl: string, count: (call: () => Promise<unknown>) => Promise<number>): Promise<string[]> {
   const db = await createDatabase(adminUrl, "bench_ba_latency")
   const s = await startRefreshScenario({ flavour: "pg", databaseUrl: db.url, login: "ba-latency-lib", skewSeconds: 0, provider: { accessTokenTtl: 600 } })
   let ba: BetterAuthApp | undefined
@@ -78,7 +63,7 @@ async function freshPath(adminUrl: string): Promise<string[]> {
     const grantsBefore = s.op.stats.refreshGrants
     for (let i = 0; i < 200; i++) for (const { call } of calls) await call()
     const statements: number[] = []
-    for (const { call } of calls) statements.push(await countStatements(call))
+    for (const { call } of calls) statements.push(await count(call))
     const N = 2000
     const times = calls.map((): number[] => [])
     for (let i = 0; i < N; i++) {
@@ -192,12 +177,12 @@ async function storms(adminUrl: string): Promise<string[]> {
 }
 
 /** The "better-auth" section of `pnpm bench`: both tables, as lines. */
-export async function betterAuthSideBySide(adminUrl: string, log: (line: string) => void): Promise<string[]> {
+export async function betterAuthSideBySide(adminUrl: string, log: (line: string) => void, count: (call: () => Promise<unknown>) => Promise<number>): Promise<string[]> {
   // The machine may be shared: its load is part of the result.
   const load = () => loadavg().map((n) => n.toFixed(1)).join(" / ")
   const loadBefore = load()
   log("side by side with Better Auth: fresh path ...")
-  const fresh = await freshPath(adminUrl)
+  const fresh = await freshPath(adminUrl, count)
   log("side by side with Better Auth: storms ...")
   const storm = await storms(adminUrl)
   return [`Side by side with Better Auth 1.7 (load average 1/5/15 min: ${loadBefore} before, ${load()} after)`, "", ...fresh, "", ...storm]

@@ -15,6 +15,7 @@ import { createDatabase } from "../harness/postgres.js"
 import { SCHEMA_TABLES } from "../fixtures/databases.js"
 import { startCacheWorker } from "./cache-protocol.js"
 import { percentile } from "./run-storm.js"
+import { interleavedMedians } from "./timing.js"
 import { PROVIDER_ID, startRefreshScenario } from "./scenario.js"
 
 const fingerprint = (token: string): string => createHash("sha256").update(token).digest("hex").slice(0, 16)
@@ -43,28 +44,11 @@ export async function tokenCacheBench(adminUrl: string, count: (work: () => Prom
     log("token cache: latency ...")
     const N = 2000
     const BATCH = 100
-    const selectTimes: number[] = []
-    const uncachedTimes: number[] = []
-    const cachedTimes: number[] = []
-    for (let i = 0; i < 200; i++) {
-      await s.fixture.pool.query(sql, [s.userId, PROVIDER_ID])
-      await s.adapter.getAccessToken(ask)
-      await cached.getAccessToken(ask)
-    }
-    for (let i = 0; i < N; i++) {
-      let t = performance.now()
-      await s.fixture.pool.query(sql, [s.userId, PROVIDER_ID])
-      selectTimes.push(performance.now() - t)
-      t = performance.now()
-      await s.adapter.getAccessToken(ask)
-      uncachedTimes.push(performance.now() - t)
-      t = performance.now()
-      for (let j = 0; j < BATCH; j++) await cached.getAccessToken(ask)
-      cachedTimes.push((performance.now() - t) / BATCH)
-    }
-    const select = percentile(selectTimes, 50)
-    const uncached = percentile(uncachedTimes, 50)
-    const hit = percentile(cachedTimes, 50)
+    const [select, uncached, hit] = await interleavedMedians(N, 200, [
+      { call: () => s.fixture.pool.query(sql, [s.userId, PROVIDER_ID]) },
+      { call: () => s.adapter.getAccessToken(ask) },
+      { call: () => cached.getAccessToken(ask), batch: BATCH },
+    ])
     let statements = 0
     for (let i = 0; i < 100; i++) statements += await count(() => cached.getAccessToken(ask))
     const stats = cached.tokenCache!.stats()
