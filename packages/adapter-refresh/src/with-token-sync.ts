@@ -6,8 +6,7 @@ import { createRefreshEngine, type AccessTokenResult, type GetAccessTokenParams,
 import { createBackgroundRefresher, type RefreshExpiringOptions, type RefreshExpiringProgress } from "./refresh/background.js"
 import type { AccountKey, AccountStore } from "./store.js"
 import { checkTokenCacheOptions, startTokenCache, type TokenCacheHandle } from "./cache/token-cache.js"
-import { invalidatingSync } from "./cache/local-invalidation.js"
-import type { AccessTokenResult as CachedResult } from "./refresh/engine.js"
+import { invalidatingSync, asText as userText } from "./cache/local-invalidation.js"
 import type { AdapterAccount, AdapterUser, AuthjsAdapter, LinkableAccount, SignInEventMessage } from "./authjs-types.js"
 
 export interface TokenSyncOptions extends Omit<AccountSyncOptions, "reauthColumn"> {
@@ -99,7 +98,7 @@ export function withTokenSync<A extends AuthjsAdapter>(adapter: A, db: TokenSync
   const accountStore = resolveAccountStore(db)
   const { refresh, ...syncOptions } = options
   const plainSync = createAccountSync(accountStore, { ...syncOptions, ...(refresh?.reauthColumn ? { reauthColumn: refresh.reauthColumn } : {}) })
-  const cached = refresh?.cache !== undefined ? startTokenCache<CachedResult>(checkTokenCacheOptions(refresh.cache), options.now ?? Date.now) : undefined
+  const cached = refresh?.cache !== undefined ? startTokenCache<AccessTokenResult>(checkTokenCacheOptions(refresh.cache), options.now ?? Date.now) : undefined
   // With the cache every write goes through the invalidating view of the sync (read-your-writes in-process).
   const sync = cached ? invalidatingSync(plainSync, cached.cache) : plainSync
   const engine = refresh ? createRefreshEngine(accountStore, sync, refresh, options.now, cached?.cache) : undefined
@@ -129,8 +128,6 @@ export function withTokenSync<A extends AuthjsAdapter>(adapter: A, db: TokenSync
     : {}
   // With the cache, the adapter's own deletes drop what they delete from this process's cache too.
   const cache = cached?.cache
-  const userText = (value: unknown): string | undefined =>
-    typeof value === "string" ? value : typeof value === "number" || typeof value === "bigint" ? String(value) : undefined
   const unlink = decrypting.unlinkAccount ?? baseUnlinkAccount
   const baseDeleteUser = (adapter as { deleteUser?: (id: string) => Promise<unknown> }).deleteUser?.bind(adapter)
   const baseDeleteSession = (adapter as { deleteSession?: (token: string) => Promise<unknown> }).deleteSession?.bind(adapter)

@@ -6,4 +6,5 @@ runConformanceSuite({
   fixtureModule: new URL("../../src/fixtures/conformance-prisma-libsql.ts", import.meta.url),
   database: () => testOtherDatabase("sqlite", "kit_prisma_libsql"),
   expectedStoreName: "prisma",
+  expectsOneStatementSignIn: false,
 })

@@ -6,4 +6,5 @@ runConformanceSuite({
   fixtureModule: new URL("../../src/fixtures/conformance-prisma-mysql.ts", import.meta.url),
   database: () => testMysqlDatabase("kit_prisma_mariadb"),
   expectedStoreName: "prisma",
+  expectsOneStatementSignIn: true,
 })

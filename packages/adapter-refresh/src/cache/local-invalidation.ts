@@ -9,7 +9,8 @@ import type { AccountSync } from "../account-sync.js"
 import type { LockedAccount } from "../store.js"
 import type { TokenCache } from "./token-cache.js"
 
-const text = (value: unknown): string | undefined =>
+/** A string as is, a number or bigint (a user id may be either) as text, anything else undefined. */
+export const asText = (value: unknown): string | undefined =>
   typeof value === "string" ? value : typeof value === "number" || typeof value === "bigint" ? String(value) : undefined
 
 export function invalidatingSync(sync: AccountSync, cache: TokenCache<unknown>): AccountSync {
@@ -26,15 +27,15 @@ export function invalidatingSync(sync: AccountSync, cache: TokenCache<unknown>):
       let written: string | undefined
       try {
         const result = await sync.upsert(account, mode, wanted)
-        written = text(result?.userId)
+        written = asText(result?.userId)
         return result
       } finally {
         // Also when it failed: whether the commit happened is not known then.
         if (written !== undefined) cache.invalidateUser(written)
-        const caller = text(input.userId)
+        const caller = asText(input.userId)
         if (caller !== undefined) cache.invalidateUser(caller)
-        const provider = text(input.provider)
-        const providerAccountId = text(input.providerAccountId)
+        const provider = asText(input.provider)
+        const providerAccountId = asText(input.providerAccountId)
         if (provider !== undefined && providerAccountId !== undefined) cache.invalidateAccount(provider, providerAccountId)
       }
     },

@@ -28,7 +28,7 @@ import { mysql, mysqlLockWaitBound } from "../databases/mysql.js"
 import { ADVISORY_LOCK_KEY_SQL, postgres } from "../databases/postgres.js"
 import type { LockTarget, SqlDatabase, SqlStatement } from "../databases/sql-database.js"
 import { busyTimeoutOf, sqlite, sqliteBusyTimeout, SQLITE_READ_BUSY_TIMEOUT } from "../databases/sqlite.js"
-import { retryFirstInsertRace, sqlTables, sqlUpdateOwnTokens, type SqlRunner, type SqlTables } from "../statements.js"
+import { retryFirstInsertRace, sqlTables, sqlUpdateOwnTokens, type OwnTokensRunner, type SqlRunner, type SqlTables } from "../statements.js"
 import { readPrismaModel } from "./prisma-schema.js"
 import { checkIdentifier, checkMilliseconds, checkPageLimit, checkTokenColumn, definedEntries, ownerOf, scopedLockedAccount, toStoredAccountRow } from "../store-support.js"
 
@@ -321,8 +321,10 @@ interface PrismaClientInternals {
 
 /** The account model's table as raw SQL must name it. */
 export interface PrismaAccountTable {
-  /** The PostgreSQL schema and table, as information_schema spells them. */
-  schema: string
+  /** The database the statement is written for: PostgreSQL (@prisma/adapter-pg) or MariaDB/MySQL (@prisma/adapter-mariadb). */
+  database: "postgres" | "mysql"
+  /** PostgreSQL: the schema qualifying the table, as information_schema spells it. MySQL: none (the connection's database). */
+  schema: string | undefined
   table: string
   /** Scalar field -> column, every scalar field of the model. */
   columns: ReadonlyMap<string, string>
@@ -342,7 +344,9 @@ const IDENTIFIER_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/
 export function prismaAccountTable(prisma: object, accountModel: string): { ok: true; table: PrismaAccountTable } | { ok: false; reason: string } {
   const internals = prisma as PrismaClientInternals
   const adapter = internals._engineConfig?.adapter
-  if (adapter?.provider !== "postgres" || adapter.adapterName !== "@prisma/adapter-pg") return { ok: false, reason: "not a client on @prisma/adapter-pg" }
+  const onPg = adapter?.provider === "postgres" && adapter.adapterName === "@prisma/adapter-pg"
+  const onMariaDb = adapter?.provider === "mysql" && adapter.adapterName === "@prisma/adapter-mariadb"
+  if (!onPg && !onMariaDb) return { ok: false, reason: "not a client on @prisma/adapter-pg or @prisma/adapter-mariadb" }
   const schemaText = internals._engineConfig?.inlineSchema
   if (typeof schemaText !== "string") return { ok: false, reason: "the client keeps no schema text" }
   const models = internals._runtimeDataModel?.models ?? {}
@@ -359,15 +363,20 @@ export function prismaAccountTable(prisma: object, accountModel: string): { ok: 
   if (!sameFields) return { ok: false, reason: "the schema text's fields differ from the client's data model" }
   if (runtime.dbName !== (model.mappedTable ?? null)) return { ok: false, reason: "the schema text's @@map differs from the client's data model" }
   if ((runtime.schema ?? null) !== (model.schema ?? null)) return { ok: false, reason: "the schema text's @@schema differs from the client's data model" }
-  const schema = model.schema ?? adapter.options?.schema ?? "public"
-  if (typeof schema !== "string" || !IDENTIFIER_PATTERN.test(schema)) return { ok: false, reason: "the adapter's schema is not a plain identifier" }
+  // MySQL names no schema: the table is the connection's database's (Prisma's @@schema is PostgreSQL's).
+  const schema = onMariaDb ? undefined : (model.schema ?? adapter?.options?.schema ?? "public")
+  if (onMariaDb && model.schema !== undefined) return { ok: false, reason: "@@schema on MySQL" }
+  if (schema !== undefined && (typeof schema !== "string" || !IDENTIFIER_PATTERN.test(schema))) return { ok: false, reason: "the adapter's schema is not a plain identifier" }
   const columns = new Map(model.fields.flatMap((field) => (field.column === undefined ? [] : [[field.name, field.column] as const])))
   for (const field of ["provider", "providerAccountId", "userId"]) if (!columns.has(field)) return { ok: false, reason: `the model has no field ${field}` }
-  return { ok: true, table: { schema, table: model.table, columns, updatedAt: model.fields.filter((field) => field.updatedAt).map((field) => field.name) } }
+  return { ok: true, table: { database: onMariaDb ? "mysql" : "postgres", schema, table: model.table, columns, updatedAt: model.fields.filter((field) => field.updatedAt).map((field) => field.name) } }
 }
 
 /** Every column of one table, as the database has it (for the check before first use). */
-const TABLE_COLUMNS_SQL = `SELECT column_name::text AS "column" FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2`
+const TABLE_COLUMNS_SQL = {
+  postgres: `SELECT column_name::text AS "column" FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2`,
+  mysql: "SELECT column_name AS `column` FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = ?",
+} as const
 
 /**
  * `AccountStore.updateOwnTokens` for a Prisma Client on PostgreSQL: `sqlUpdateOwnTokens` (the UPDATE that
@@ -383,8 +392,9 @@ function prismaUpdateOwnTokens(prisma: PrismaClientLike, accountModel: string, a
   const found = prismaAccountTable(prisma, accountModel)
   if (!found.ok) return undefined
   const { schema, table, columns, updatedAt } = found.table
-  const qualified = `${schema}.${table}`
-  const tables: SqlTables = sqlTables(postgres, {
+  const database = found.table.database === "mysql" ? mysql : postgres
+  const qualified = schema === undefined ? table : `${schema}.${table}`
+  const tables: SqlTables = sqlTables(database, {
     accounts: qualified,
     // The statement names no users table.
     users: qualified,
@@ -395,11 +405,15 @@ function prismaUpdateOwnTokens(prisma: PrismaClientLike, accountModel: string, a
   const update = sqlUpdateOwnTokens(tables)
   if (!update) return undefined
   const run: SqlRunner = async (text, values) => prisma.$queryRawUnsafe<Record<string, unknown>[]>(text, ...values)
+  // MariaDB's UPDATE returns no rows: the statement resolves to the rows it matched ($executeRawUnsafe's count).
+  const affected = async (text: string, values: readonly unknown[]): Promise<number> => prisma.$executeRawUnsafe(text, ...values)
+  const runner: OwnTokensRunner = found.table.database === "mysql" ? { run, affected } : { run }
   let verified: boolean | undefined
   const verify = async (): Promise<boolean> => {
     if (verified !== undefined) return verified
     try {
-      const present = new Set((await run(TABLE_COLUMNS_SQL, [schema, table])).map((row) => row.column))
+      const check = found.table.database === "mysql" ? run(TABLE_COLUMNS_SQL.mysql, [table]) : run(TABLE_COLUMNS_SQL.postgres, [schema, table])
+      const present = new Set((await check).map((row) => row.column))
       verified = present.size === columns.size && [...columns.values()].every((column) => present.has(column))
     } catch {
       // Not known yet (e.g. the database is down): this sign-in takes the locked path, the next one checks again.
@@ -413,11 +427,12 @@ function prismaUpdateOwnTokens(prisma: PrismaClientLike, accountModel: string, a
     const given = Object.entries(tokens).filter(([, value]) => value !== undefined)
     if (given.length === 0 || !given.every(([field]) => columns.has(field))) return []
     if (!(await verify())) return []
-    // @updatedAt fields written with the tokens, as an ISO instant: PostgreSQL reads it the same into
-    // timestamp (UTC, as Prisma writes it) and timestamptz.
-    const now = new Date().toISOString()
+    // @updatedAt fields written with the tokens, in UTC as Prisma writes them: an ISO instant, which
+    // PostgreSQL reads the same into timestamp and timestamptz; MySQL's DATETIME takes no "T" or "Z".
+    const iso = new Date().toISOString()
+    const now = found.table.database === "mysql" ? iso.replace("T", " ").replace("Z", "") : iso
     begin()
-    return update({ run }, key, userId, { ...Object.fromEntries(given), ...Object.fromEntries(updatedAt.map((field) => [field, now])) })
+    return update(runner, key, userId, { ...Object.fromEntries(given), ...Object.fromEntries(updatedAt.map((field) => [field, now])) })
   }
 }
 
@@ -446,7 +461,9 @@ export function prismaAccountStore(prisma: PrismaClientLike, options: PrismaAcco
     maxWait: positiveInteger(options.maxWaitMs, 5_000, "maxWaitMs"),
   }
   const lockTimeoutMs = positiveInteger(options.lockTimeoutMs, undefined, "lockTimeoutMs")
-  const updateOwnTokens = lock.database === postgres ? prismaUpdateOwnTokens(prisma, accountModel, accountOption) : undefined
+  // SQLite stays on the locked path: Prisma's SQLite adapters run every query on one connection, which a
+  // locked transaction holds for its whole length, so the statement would queue behind a refresh.
+  const updateOwnTokens = lock.database === postgres || lock.database === mysql ? prismaUpdateOwnTokens(prisma, accountModel, accountOption) : undefined
 
   return {
     name,
