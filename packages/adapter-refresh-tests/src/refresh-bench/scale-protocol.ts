@@ -21,6 +21,11 @@ export interface ScaleWorkerConfig {
   askers: number
   /** The phase uses accounts 0 .. accounts - 1. */
   accounts: number
+  /**
+   * Callers that wait as long as it takes (a background job's settings: `queueTimeoutMs` 600 s,
+   * `lockTimeoutMs` 120 s) instead of the defaults, to count grants against expiries past capacity.
+   */
+  patient?: boolean
 }
 
 /** Whether process `index` of `processes` asks for account `n` when `askers` processes ask for each. */

@@ -22,7 +22,12 @@ await runBarrierWorker(
     const adapter = withTokenSync(fixture.adapter, fixture.db, {
       // The provider's tokens live an hour: every call of a phase finds its account due only because the
       // bench set expires_at. No minimum interval, so that the next phase can expire them again.
-      refresh: { providers: [{ id, type: "oidc", issuer, clientId, clientSecret }], skewSeconds: 0, minRefreshIntervalSeconds: 0 },
+      refresh: {
+        providers: [{ id, type: "oidc", issuer, clientId, clientSecret }],
+        skewSeconds: 0,
+        minRefreshIntervalSeconds: 0,
+        ...(config.patient ? { queueTimeoutMs: 600_000, lockTimeoutMs: 120_000 } : {}),
+      },
     })
     // Time every wait for a pooled connection (pool.query goes through pool.connect too).
     const poolWaits: number[] = []
