@@ -13,7 +13,6 @@
  */
 import { randomBytes } from "node:crypto"
 import { loadavg } from "node:os"
-import pg from "pg"
 import { Browser } from "../harness/browser.js"
 import { createDatabase } from "../harness/postgres.js"
 import { SCHEMA_TABLES } from "../fixtures/databases.js"

@@ -13,6 +13,7 @@
  * `pnpm bench --only=cache`), and never longer than `maxAgeMs`. While the listening connection is down
  * (lost, being re-established, heartbeat unanswered), the cache serves nothing.
  */
+import { boundedRead } from "../bounded-wait.js"
 import { InvalidOptionsError } from "../errors.js"
 import type { InvalidationListener, TokenCacheInvalidation } from "./token-cache.js"
 
@@ -152,6 +153,14 @@ export function pgNotifyInvalidation(options: PgNotifyInvalidationOptions): Toke
         else listener.all()
       }
 
+      /** The next attempt to listen, after a delay doubled each time up to 10 s (reset once listening). */
+      const scheduleReconnect = () => {
+        if (closed || retry) return
+        retry = setTimeout(connect, delayMs)
+        retry.unref()
+        delayMs = Math.min(delayMs * 2, 10_000)
+      }
+
       const teardown = (held: PgListenClient, error?: Error) => {
         if (client !== held) return
         client = undefined
@@ -159,11 +168,7 @@ export function pgNotifyInvalidation(options: PgNotifyInvalidationOptions): Toke
         heartbeat = undefined
         listener.listening(false)
         held.release(error ?? true)
-        if (!closed) {
-          retry = setTimeout(connect, delayMs)
-          retry.unref()
-          delayMs = Math.min(delayMs * 2, 10_000)
-        }
+        scheduleReconnect()
       }
 
       const connect = async () => {
@@ -190,8 +195,7 @@ export function pgNotifyInvalidation(options: PgNotifyInvalidationOptions): Toke
           if (closed || client !== current) return
           delayMs = firstDelayMs
           heartbeat = setInterval(() => {
-            const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error("heartbeat unanswered")), heartbeatMs / 2).unref())
-            Promise.race([current.query("SELECT 1"), timeout]).catch((error: Error) => teardown(current, error))
+            boundedRead(heartbeatMs / 2, () => new Error("heartbeat unanswered"), () => current.query("SELECT 1")).catch((error: Error) => teardown(current, error))
           }, heartbeatMs)
           heartbeat.unref()
           listener.listening(true)
@@ -200,11 +204,7 @@ export function pgNotifyInvalidation(options: PgNotifyInvalidationOptions): Toke
           // The error names what is wrong (the pool's own error, or the missing trigger); no token is in scope here.
           listener.failed(failure)
           if (held && client === held) teardown(held, failure)
-          else if (!closed && !retry) {
-            retry = setTimeout(connect, delayMs)
-          retry.unref()
-            delayMs = Math.min(delayMs * 2, 10_000)
-          }
+          else scheduleReconnect()
         }
       }
 

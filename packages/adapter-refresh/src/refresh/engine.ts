@@ -394,8 +394,10 @@ export function createRefreshEngine(
     }
   }
 
-  /** A cached answer is a copy: a caller changing its result must not change another caller's. */
+  /** Whether a cached answer may still be served: the same freshness rule as the stored row's. */
   const cachedFresh = (result: AccessTokenResult): boolean => freshTokens(result.account as unknown as TokenSet)
+  /** The cache holds and hands out copies: a caller changing its result must not change another caller's. */
+  const copyOf = (result: AccessTokenResult, refreshed = result.refreshed): AccessTokenResult => ({ ...result, account: { ...result.account }, refreshed })
 
   async function getAccessTokenOnce(params: GetAccessTokenParams): Promise<{ result: AccessTokenResult; cached: boolean }> {
     if (typeof params !== "object" || params === null) throw new InvalidAccountInputError("params", "must be an object")
@@ -408,7 +410,7 @@ export function createRefreshEngine(
 
     const cacheKey = TokenCache.keyOf(userId, params.provider, params.providerAccountId)
     const hit = cache.get(cacheKey, cachedFresh)
-    if (hit) return { result: { ...hit, account: { ...hit.account }, refreshed: false }, cached: true }
+    if (hit) return { result: copyOf(hit, false), cached: true }
     // The ticket is taken before the read: an invalidation arriving during it voids the result.
     const ticket = cache.beginRead(userId)
     let result: AccessTokenResult
@@ -420,7 +422,7 @@ export function createRefreshEngine(
     }
     // Only what the database holds is shared: never tokens kept in memory after a refused write.
     if (result.persistError === undefined) {
-      cache.put(ticket, cacheKey, accountIdOf(result.account.provider, result.account.providerAccountId), { ...result, account: { ...result.account } })
+      cache.put(ticket, cacheKey, accountIdOf(result.account.provider, result.account.providerAccountId), copyOf(result))
     } else {
       cache.endRead(ticket)
     }

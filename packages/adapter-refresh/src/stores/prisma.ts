@@ -4,8 +4,8 @@
  * name `provider_providerAccountId`) and `User`, reached through the client's `account` and `user`
  * delegates like the adapter does. Going through the delegates, rather than SQL, keeps `@map` /
  * `@@map` column and table names and `@updatedAt` working. The one exception is the one-statement sign-in
- * on PostgreSQL (`updateOwnTokens`), which is raw SQL on names read from the client's schema text, and is
- * left out whenever they cannot be read with certainty.
+ * on PostgreSQL and MariaDB (`updateOwnTokens`), which is raw SQL on names read from the client's schema
+ * text, and is left out whenever they cannot be read with certainty.
  *
  * This module does not import `@prisma/client`: the client is typed structurally and the model
  * delegates are looked up by name at run time.
@@ -306,7 +306,7 @@ const PRISMA_ACCOUNT_LOCKS: Record<PrismaDatabase, PrismaAccountLock> = {
 }
 
 // ---------------------------------------------------------------------------------------------------
-// The one-statement sign-in (PostgreSQL)
+// The one-statement sign-in (PostgreSQL, MariaDB)
 // ---------------------------------------------------------------------------------------------------
 
 /**
@@ -335,11 +335,12 @@ export interface PrismaAccountTable {
 const IDENTIFIER_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/
 
 /**
- * The account model's PostgreSQL table and columns, derived from the schema text the client embeds and
- * checked against the client's runtime data model (same fields in the same order, relation fields where
- * it has them, `@@map` = its `dbName`, `@@schema` = its `schema`). Only for `@prisma/adapter-pg`, whose
- * `schema` option (default "public") qualifies every table Prisma names. Otherwise the reason it is not
- * derived: the store then keeps the locked path. Never guesses a name.
+ * The account model's table and columns, derived from the schema text the client embeds and checked
+ * against the client's runtime data model (same fields in the same order, relation fields where it has
+ * them, `@@map` = its `dbName`, `@@schema` = its `schema`). Only for `@prisma/adapter-pg`, whose `schema`
+ * option (default "public") qualifies every table Prisma names, and `@prisma/adapter-mariadb` (the
+ * connection's database, no qualifier). Otherwise the reason it is not derived: the store then keeps the
+ * locked path. Never guesses a name.
  */
 export function prismaAccountTable(prisma: object, accountModel: string): { ok: true; table: PrismaAccountTable } | { ok: false; reason: string } {
   const internals = prisma as PrismaClientInternals
@@ -372,15 +373,38 @@ export function prismaAccountTable(prisma: object, accountModel: string): { ok: 
   return { ok: true, table: { database: onMariaDb ? "mysql" : "postgres", schema, table: model.table, columns, updatedAt: model.fields.filter((field) => field.updatedAt).map((field) => field.name) } }
 }
 
-/** Every column of one table, as the database has it (for the check before first use). */
-const TABLE_COLUMNS_SQL = {
-  postgres: `SELECT column_name::text AS "column" FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2`,
-  mysql: "SELECT column_name AS `column` FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = ?",
-} as const
+/** What the raw one-statement sign-in differs in by database. */
+interface PrismaRawSignIn {
+  database: SqlDatabase
+  /** Every column of the table, as the database has it (for the check before first use). */
+  columnsQuery(schema: string | undefined, table: string): [text: string, values: unknown[]]
+  /** An `@updatedAt` value for now, in UTC as Prisma writes it. */
+  timestamp(now: Date): string
+  /** MariaDB's UPDATE returns no rows: the statement resolves to the rows it matched ($executeRawUnsafe's count). */
+  countOnly: boolean
+}
+
+const PRISMA_RAW_SIGN_IN: Record<PrismaAccountTable["database"], PrismaRawSignIn> = {
+  postgres: {
+    database: postgres,
+    columnsQuery: (schema, table) => [`SELECT column_name::text AS "column" FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2`, [schema, table]],
+    // An ISO instant: PostgreSQL reads it the same into timestamp and timestamptz.
+    timestamp: (now) => now.toISOString(),
+    countOnly: false,
+  },
+  mysql: {
+    database: mysql,
+    columnsQuery: (_schema, table) => ["SELECT column_name AS `column` FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = ?", [table]],
+    // DATETIME takes no "T" or "Z".
+    timestamp: (now) => now.toISOString().replace("T", " ").replace("Z", ""),
+    countOnly: true,
+  },
+}
 
 /**
- * `AccountStore.updateOwnTokens` for a Prisma Client on PostgreSQL: `sqlUpdateOwnTokens` (the UPDATE that
- * try-locks the key in its WHERE, statements.ts) sent through `$queryRawUnsafe`, values as parameters, on
+ * `AccountStore.updateOwnTokens` for a Prisma Client on PostgreSQL or MariaDB: `sqlUpdateOwnTokens` (the
+ * UPDATE that takes the key's lock without waiting, statements.ts) sent through `$queryRawUnsafe`
+ * (MariaDB: `$executeRawUnsafe`), values as parameters, on
  * the table and columns `prismaAccountTable` derived; `@updatedAt` fields are set to now as Prisma does.
  * Before its first use by this store it checks, in one information_schema query, that the table has
  * exactly the model's columns; until that check passes (or when a token field is not in the model) it
@@ -392,9 +416,9 @@ function prismaUpdateOwnTokens(prisma: PrismaClientLike, accountModel: string, a
   const found = prismaAccountTable(prisma, accountModel)
   if (!found.ok) return undefined
   const { schema, table, columns, updatedAt } = found.table
-  const database = found.table.database === "mysql" ? mysql : postgres
+  const raw = PRISMA_RAW_SIGN_IN[found.table.database]
   const qualified = schema === undefined ? table : `${schema}.${table}`
-  const tables: SqlTables = sqlTables(database, {
+  const tables: SqlTables = sqlTables(raw.database, {
     accounts: qualified,
     // The statement names no users table.
     users: qualified,
@@ -405,15 +429,13 @@ function prismaUpdateOwnTokens(prisma: PrismaClientLike, accountModel: string, a
   const update = sqlUpdateOwnTokens(tables)
   if (!update) return undefined
   const run: SqlRunner = async (text, values) => prisma.$queryRawUnsafe<Record<string, unknown>[]>(text, ...values)
-  // MariaDB's UPDATE returns no rows: the statement resolves to the rows it matched ($executeRawUnsafe's count).
   const affected = async (text: string, values: readonly unknown[]): Promise<number> => prisma.$executeRawUnsafe(text, ...values)
-  const runner: OwnTokensRunner = found.table.database === "mysql" ? { run, affected } : { run }
+  const runner: OwnTokensRunner = raw.countOnly ? { run, affected } : { run }
   let verified: boolean | undefined
   const verify = async (): Promise<boolean> => {
     if (verified !== undefined) return verified
     try {
-      const check = found.table.database === "mysql" ? run(TABLE_COLUMNS_SQL.mysql, [table]) : run(TABLE_COLUMNS_SQL.postgres, [schema, table])
-      const present = new Set((await check).map((row) => row.column))
+      const present = new Set((await run(...raw.columnsQuery(schema, table))).map((row) => row.column))
       verified = present.size === columns.size && [...columns.values()].every((column) => present.has(column))
     } catch {
       // Not known yet (e.g. the database is down): this sign-in takes the locked path, the next one checks again.
@@ -427,10 +449,8 @@ function prismaUpdateOwnTokens(prisma: PrismaClientLike, accountModel: string, a
     const given = Object.entries(tokens).filter(([, value]) => value !== undefined)
     if (given.length === 0 || !given.every(([field]) => columns.has(field))) return []
     if (!(await verify())) return []
-    // @updatedAt fields written with the tokens, in UTC as Prisma writes them: an ISO instant, which
-    // PostgreSQL reads the same into timestamp and timestamptz; MySQL's DATETIME takes no "T" or "Z".
-    const iso = new Date().toISOString()
-    const now = found.table.database === "mysql" ? iso.replace("T", " ").replace("Z", "") : iso
+    // @updatedAt fields are written with the tokens.
+    const now = raw.timestamp(new Date())
     begin()
     return update(runner, key, userId, { ...Object.fromEntries(given), ...Object.fromEntries(updatedAt.map((field) => [field, now])) })
   }
