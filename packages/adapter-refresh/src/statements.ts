@@ -260,6 +260,9 @@ export interface OwnTokensRunner {
   affected?: (text: string, values: readonly unknown[]) => Promise<number>
 }
 
+/** A value the one-statement sign-in writes: a token column's, or a Date the driver formats (Prisma's `@updatedAt` on SQLite). @internal */
+export type OwnTokensValue = TokenColumnValue | Date
+
 /**
  * `updateOwnTokens` in SQL, per database; each statement writes the caller's rows of the key only when no
  * row of the key is someone else's, and never waits for a lock:
@@ -289,12 +292,12 @@ export interface OwnTokensRunner {
  */
 export function sqlUpdateOwnTokens(
   tables: SqlTables,
-): ((runner: OwnTokensRunner, key: AccountKey, userId: UserId, tokens: Record<string, TokenColumnValue>) => Promise<OwnTokensWritten>) | undefined {
+): ((runner: OwnTokensRunner, key: AccountKey, userId: UserId, tokens: Record<string, OwnTokensValue>) => Promise<OwnTokensWritten>) | undefined {
   const { database } = tables
   const column = tables.column
   const asStored = (rows: Record<string, unknown>[]) => rows.map((row) => toStoredAccountRow(tables.fieldsOf(row)))
   const couldNotLock = (error: unknown) => database.classifyError(error).kind === "lock-timeout" || driverCodes(error).some((code) => code === "1213" || code === "ER_LOCK_DEADLOCK")
-  const assignmentsOf = (sql: StatementBuilder, tokens: Record<string, TokenColumnValue>) =>
+  const assignmentsOf = (sql: StatementBuilder, tokens: Record<string, OwnTokensValue>) =>
     definedEntries(tokens).map(([field, value]) => `${column(checkTokenColumn(field))} = ${sql.param(value)}`)
   const ofKey = (sql: StatementBuilder, key: AccountKey, alias?: string) => {
     const at = alias ? `${alias}.` : ""

@@ -121,3 +121,39 @@ export function scopedLockedAccount(account: LockedAccount, store: string): { ac
     },
   }
 }
+
+/**
+ * Keeps a store's one-statement sign-in and its locked transactions apart on a client with one
+ * connection that a transaction holds to its end. Prisma's better-sqlite3 adapter runs a statement sent
+ * outside a transaction inside whichever transaction is open on that connection, so a sign-in's UPDATE
+ * sent during a refresh would join the refresh and be overwritten by it. A transaction counts from the
+ * moment it is asked for and starts once the statements in flight have ended (each is one statement,
+ * bounded by the connection's busy timeout); a statement asked for while a transaction counts is not sent,
+ * and the sign-in takes the locked path. @internal
+ */
+export class OneConnectionGate {
+  #transactions = 0
+  #statements = 0
+  #waiting: (() => void)[] = []
+
+  async transaction<T>(run: () => Promise<T>): Promise<T> {
+    this.#transactions++
+    try {
+      while (this.#statements > 0) await new Promise<void>((resolve) => this.#waiting.push(resolve))
+      return await run()
+    } finally {
+      this.#transactions--
+    }
+  }
+
+  /** `run`'s result, or `skipped` without running it while a transaction counts. */
+  async statement<T>(run: () => Promise<T>, skipped: T): Promise<T> {
+    if (this.#transactions > 0) return skipped
+    this.#statements++
+    try {
+      return await run()
+    } finally {
+      if (--this.#statements === 0) for (const resume of this.#waiting.splice(0)) resume()
+    }
+  }
+}

@@ -6,5 +6,5 @@ runConformanceSuite({
   fixtureModule: new URL("../../src/fixtures/conformance-prisma-sqlite.ts", import.meta.url),
   database: () => testOtherDatabase("sqlite", "kit_prisma_sqlite"),
   expectedStoreName: "prisma",
-  expectsOneStatementSignIn: false,
+  expectsOneStatementSignIn: true,
 })

@@ -1,6 +1,6 @@
 /**
  * The one-statement sign-in (AccountStore.updateOwnTokens) of the Kysely and Drizzle stores on MariaDB and
- * SQLite, against what the kit cannot hold from outside the store: a lock the APP holds on another
+ * SQLite, and of Prisma on SQLite, against what the kit cannot hold from outside the store: a lock the APP holds on another
  * connection (MariaDB: `SELECT ... FOR UPDATE` on the row; SQLite: a write transaction on the file). The
  * statement must write nothing and return within its bound (MariaDB and Drizzle's own SQLite connection: at
  * once; Kysely on SQLite: the connection's busy timeout), then write once the app lets go.
@@ -11,6 +11,7 @@ import { withTokenSync, type AccountStore, type OwnTokensWritten } from "authjs-
 import mysql from "mysql2/promise"
 import { testMysqlDatabase } from "../../src/harness/mariadb.js"
 import { openSqlite, testSqliteFile } from "../../src/harness/sqlite.js"
+import { testOtherDatabase } from "../../src/fixtures/prisma-databases.js"
 import type { ConformanceFixture, ConformanceFixtureModule, IsolatedDatabase } from "../../src/kit/fixture.js"
 
 /** What the app's own connection does while the statement runs: hold the key's lock, then let go. */
@@ -41,6 +42,8 @@ const cells: { name: string; module: string; database: (prefix: string) => Promi
   // Kysely's SQLite connection (openSqlite: busy timeout 5000 ms) waits its busy timeout, as any statement of the app does.
   { name: "kysely on SQLite", module: "conformance-kysely-sqlite", database: testSqliteFile, accounts: "Account", hold: holdSqliteFile, boundMs: 8000 },
   { name: "drizzle on SQLite (better-sqlite3)", module: "conformance-drizzle-sqlite", database: testSqliteFile, accounts: "account", hold: holdSqliteFile, boundMs: 1000 },
+  // Prisma's connection (@prisma/adapter-better-sqlite3: better-sqlite3's busy timeout, 5000 ms) waits as the adapter's own writes do.
+  { name: "prisma on SQLite (better-sqlite3)", module: "conformance-prisma-sqlite", database: (prefix) => testOtherDatabase("sqlite", prefix), accounts: "Account", hold: holdSqliteFile, boundMs: 8000 },
 ]
 
 const count = (written: OwnTokensWritten): number => (Array.isArray(written) ? written.length : written.written)

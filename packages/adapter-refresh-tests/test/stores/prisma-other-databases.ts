@@ -74,7 +74,8 @@ export function detectionTests(ctx: StoreSuiteContext, database: PrismaOtherData
     })
 
     test("a provider this store cannot lock on (SQL Server) is refused at construction, naming it", () => {
-      const sqlServer = Object.assign(Object.create(prisma() as object) as object, { _activeProvider: "sqlserver" }) as unknown as PrismaClientLike
+      // An own property (defineProperty): an assignment would reach the client itself through its proxy's set trap.
+      const sqlServer = Object.create(prisma() as object, { _activeProvider: { value: "sqlserver" } }) as PrismaClientLike
       expect(() => prismaAccountStore(sqlServer)).toThrow(/provider is "sqlserver"/)
     })
   })

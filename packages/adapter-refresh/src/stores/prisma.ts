@@ -4,8 +4,8 @@
  * name `provider_providerAccountId`) and `User`, reached through the client's `account` and `user`
  * delegates like the adapter does. Going through the delegates, rather than SQL, keeps `@map` /
  * `@@map` column and table names and `@updatedAt` working. The one exception is the one-statement sign-in
- * on PostgreSQL and MariaDB (`updateOwnTokens`), which is raw SQL on names read from the client's schema
- * text, and is left out whenever they cannot be read with certainty.
+ * (`updateOwnTokens`: PostgreSQL, MariaDB, SQLite on better-sqlite3), which is raw SQL on names read from the
+ * client's schema text, and is left out whenever they cannot be read with certainty.
  *
  * This module does not import `@prisma/client`: the client is typed structurally and the model
  * delegates are looked up by name at run time.
@@ -30,7 +30,7 @@ import type { LockTarget, SqlDatabase, SqlStatement } from "../databases/sql-dat
 import { busyTimeoutOf, sqlite, sqliteBusyTimeout, SQLITE_READ_BUSY_TIMEOUT } from "../databases/sqlite.js"
 import { retryFirstInsertRace, sqlTables, sqlUpdateOwnTokens, type OwnTokensRunner, type SqlRunner, type SqlTables } from "../statements.js"
 import { readPrismaModel } from "./prisma-schema.js"
-import { checkIdentifier, checkMilliseconds, checkPageLimit, checkTokenColumn, definedEntries, ownerOf, scopedLockedAccount, toStoredAccountRow } from "../store-support.js"
+import { checkIdentifier, checkMilliseconds, checkPageLimit, checkTokenColumn, definedEntries, OneConnectionGate, ownerOf, scopedLockedAccount, toStoredAccountRow } from "../store-support.js"
 
 // ---------------------------------------------------------------------------------------------------
 // Structural types of the Prisma objects this store uses
@@ -306,7 +306,7 @@ const PRISMA_ACCOUNT_LOCKS: Record<PrismaDatabase, PrismaAccountLock> = {
 }
 
 // ---------------------------------------------------------------------------------------------------
-// The one-statement sign-in (PostgreSQL, MariaDB)
+// The one-statement sign-in (PostgreSQL, MariaDB, SQLite on better-sqlite3)
 // ---------------------------------------------------------------------------------------------------
 
 /**
@@ -321,9 +321,12 @@ interface PrismaClientInternals {
 
 /** The account model's table as raw SQL must name it. */
 export interface PrismaAccountTable {
-  /** The database the statement is written for: PostgreSQL (@prisma/adapter-pg) or MariaDB/MySQL (@prisma/adapter-mariadb). */
-  database: "postgres" | "mysql"
-  /** PostgreSQL: the schema qualifying the table, as information_schema spells it. MySQL: none (the connection's database). */
+  /**
+   * The database the statement is written for: PostgreSQL (@prisma/adapter-pg), MariaDB/MySQL
+   * (@prisma/adapter-mariadb) or SQLite (@prisma/adapter-better-sqlite3).
+   */
+  database: "postgres" | "mysql" | "sqlite"
+  /** PostgreSQL: the schema qualifying the table, as information_schema spells it. MySQL, SQLite: none (the connection's database). */
   schema: string | undefined
   table: string
   /** Scalar field -> column, every scalar field of the model. */
@@ -338,16 +341,19 @@ const IDENTIFIER_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/
  * The account model's table and columns, derived from the schema text the client embeds and checked
  * against the client's runtime data model (same fields in the same order, relation fields where it has
  * them, `@@map` = its `dbName`, `@@schema` = its `schema`). Only for `@prisma/adapter-pg`, whose `schema`
- * option (default "public") qualifies every table Prisma names, and `@prisma/adapter-mariadb` (the
- * connection's database, no qualifier). Otherwise the reason it is not derived: the store then keeps the
- * locked path. Never guesses a name.
+ * option (default "public") qualifies every table Prisma names, `@prisma/adapter-mariadb` (the
+ * connection's database, no qualifier) and `@prisma/adapter-better-sqlite3` (the file, no qualifier).
+ * Not `@prisma/adapter-libsql`: a statement that fails on the file's lock through libsql's `execute` stays
+ * in progress on its connection. Otherwise the reason it is not derived: the store then keeps the locked
+ * path. Never guesses a name.
  */
 export function prismaAccountTable(prisma: object, accountModel: string): { ok: true; table: PrismaAccountTable } | { ok: false; reason: string } {
   const internals = prisma as PrismaClientInternals
   const adapter = internals._engineConfig?.adapter
   const onPg = adapter?.provider === "postgres" && adapter.adapterName === "@prisma/adapter-pg"
   const onMariaDb = adapter?.provider === "mysql" && adapter.adapterName === "@prisma/adapter-mariadb"
-  if (!onPg && !onMariaDb) return { ok: false, reason: "not a client on @prisma/adapter-pg or @prisma/adapter-mariadb" }
+  const onSqlite = adapter?.provider === "sqlite" && adapter.adapterName === "@prisma/adapter-better-sqlite3"
+  if (!onPg && !onMariaDb && !onSqlite) return { ok: false, reason: "not a client on @prisma/adapter-pg, @prisma/adapter-mariadb or @prisma/adapter-better-sqlite3" }
   const schemaText = internals._engineConfig?.inlineSchema
   if (typeof schemaText !== "string") return { ok: false, reason: "the client keeps no schema text" }
   const models = internals._runtimeDataModel?.models ?? {}
@@ -364,13 +370,13 @@ export function prismaAccountTable(prisma: object, accountModel: string): { ok: 
   if (!sameFields) return { ok: false, reason: "the schema text's fields differ from the client's data model" }
   if (runtime.dbName !== (model.mappedTable ?? null)) return { ok: false, reason: "the schema text's @@map differs from the client's data model" }
   if ((runtime.schema ?? null) !== (model.schema ?? null)) return { ok: false, reason: "the schema text's @@schema differs from the client's data model" }
-  // MySQL names no schema: the table is the connection's database's (Prisma's @@schema is PostgreSQL's).
-  const schema = onMariaDb ? undefined : (model.schema ?? adapter?.options?.schema ?? "public")
-  if (onMariaDb && model.schema !== undefined) return { ok: false, reason: "@@schema on MySQL" }
+  // MySQL and SQLite name no schema: the table is the connection's database's (Prisma's @@schema is PostgreSQL's).
+  const schema = onPg ? (model.schema ?? adapter?.options?.schema ?? "public") : undefined
+  if (!onPg && model.schema !== undefined) return { ok: false, reason: "@@schema on a database other than PostgreSQL" }
   if (schema !== undefined && (typeof schema !== "string" || !IDENTIFIER_PATTERN.test(schema))) return { ok: false, reason: "the adapter's schema is not a plain identifier" }
   const columns = new Map(model.fields.flatMap((field) => (field.column === undefined ? [] : [[field.name, field.column] as const])))
   for (const field of ["provider", "providerAccountId", "userId"]) if (!columns.has(field)) return { ok: false, reason: `the model has no field ${field}` }
-  return { ok: true, table: { database: onMariaDb ? "mysql" : "postgres", schema, table: model.table, columns, updatedAt: model.fields.filter((field) => field.updatedAt).map((field) => field.name) } }
+  return { ok: true, table: { database: onPg ? "postgres" : onMariaDb ? "mysql" : "sqlite", schema, table: model.table, columns, updatedAt: model.fields.filter((field) => field.updatedAt).map((field) => field.name) } }
 }
 
 /** What the raw one-statement sign-in differs in by database. */
@@ -378,8 +384,8 @@ interface PrismaRawSignIn {
   database: SqlDatabase
   /** Every column of the table, as the database has it (for the check before first use). */
   columnsQuery(schema: string | undefined, table: string): [text: string, values: unknown[]]
-  /** An `@updatedAt` value for now, in UTC as Prisma writes it. */
-  timestamp(now: Date): string
+  /** An `@updatedAt` value for now, in UTC as Prisma writes it (a Date: the driver adapter formats it). */
+  timestamp(now: Date): string | Date
   /** MariaDB's UPDATE returns no rows: the statement resolves to the rows it matched ($executeRawUnsafe's count). */
   countOnly: boolean
 }
@@ -399,10 +405,18 @@ const PRISMA_RAW_SIGN_IN: Record<PrismaAccountTable["database"], PrismaRawSignIn
     timestamp: (now) => now.toISOString().replace("T", " ").replace("Z", ""),
     countOnly: true,
   },
+  sqlite: {
+    database: sqlite,
+    columnsQuery: (_schema, table) => [`SELECT name AS "column" FROM pragma_table_info(?)`, [table]],
+    // The adapter writes a Date in its own timestampFormat (ISO text by default, or epoch milliseconds),
+    // as it does for the model's writes.
+    timestamp: (now) => now,
+    countOnly: false,
+  },
 }
 
 /**
- * `AccountStore.updateOwnTokens` for a Prisma Client on PostgreSQL or MariaDB: `sqlUpdateOwnTokens` (the
+ * `AccountStore.updateOwnTokens` for a Prisma Client on PostgreSQL, MariaDB or SQLite: `sqlUpdateOwnTokens` (the
  * UPDATE that takes the key's lock without waiting, statements.ts) sent through `$queryRawUnsafe`
  * (MariaDB: `$executeRawUnsafe`), values as parameters, on
  * the table and columns `prismaAccountTable` derived; `@updatedAt` fields are set to now as Prisma does.
@@ -456,6 +470,17 @@ function prismaUpdateOwnTokens(prisma: PrismaClientLike, accountModel: string, a
   }
 }
 
+/** One gate per client: stores made on the same client (or on its `$extends` copies, which share its engine config) share it. */
+const GATES = new WeakMap<object, OneConnectionGate>()
+
+function oneConnectionGateOf(prisma: PrismaClientLike): OneConnectionGate {
+  const engineConfig = (prisma as PrismaClientInternals)._engineConfig
+  const owner: object = typeof engineConfig === "object" && engineConfig !== null ? engineConfig : prisma
+  let gate = GATES.get(owner)
+  if (!gate) GATES.set(owner, (gate = new OneConnectionGate()))
+  return gate
+}
+
 /**
  * An AccountStore over a Prisma Client and the `@auth/prisma-adapter` schema of its database.
  *
@@ -481,9 +506,16 @@ export function prismaAccountStore(prisma: PrismaClientLike, options: PrismaAcco
     maxWait: positiveInteger(options.maxWaitMs, 5_000, "maxWaitMs"),
   }
   const lockTimeoutMs = positiveInteger(options.lockTimeoutMs, undefined, "lockTimeoutMs")
-  // SQLite stays on the locked path: Prisma's SQLite adapters run every query on one connection, which a
-  // locked transaction holds for its whole length, so the statement would queue behind a refresh.
-  const updateOwnTokens = lock.database === postgres || lock.database === mysql ? prismaUpdateOwnTokens(prisma, accountModel, accountOption) : undefined
+  const oneStatement = prismaUpdateOwnTokens(prisma, accountModel, accountOption)
+  // SQLite: Prisma's adapter runs every query on one connection, which a locked transaction holds to its
+  // end, and runs a statement sent meanwhile inside that transaction. The gate keeps this client's
+  // sign-in statements and locked transactions apart (OneConnectionGate), for every store on the client.
+  const gate = lock.database === sqlite ? oneConnectionGateOf(prisma) : undefined
+  const updateOwnTokens: AccountStore["updateOwnTokens"] =
+    oneStatement && gate
+      ? (key, userId, tokens, begin) => gate.statement(() => oneStatement(key, userId, tokens, begin), [])
+      : oneStatement
+  const inTransaction = <T,>(run: () => Promise<T>): Promise<T> => (gate ? gate.transaction(run) : run())
 
   return {
     name,
@@ -503,7 +535,7 @@ export function prismaAccountStore(prisma: PrismaClientLike, options: PrismaAcco
         ...(callTimeout !== undefined ? { timeout: callTimeout } : {}),
       }
       // A concurrent first insert of the key (MySQL: no row to lock yet) is answered by running it once more.
-      return retryFirstInsertRace(lock.database, () => Promise.resolve(prisma.$transaction(async (tx) => {
+      return retryFirstInsertRace(lock.database, () => inTransaction(() => Promise.resolve(prisma.$transaction(async (tx) => {
         // The caller gave up waiting while Prisma found a connection: no lock statement, no read.
         if (lockOptions?.signal?.aborted) throw new AbandonedWait()
         const accounts = delegate<AccountDelegateLike>(tx, accountModel, ACCOUNT_METHODS, "accountModel")
@@ -548,7 +580,7 @@ export function prismaAccountStore(prisma: PrismaClientLike, options: PrismaAcco
         } finally {
           scoped.close()
         }
-      }, callOptions)))
+      }, callOptions))))
     },
 
     async findAccounts(userId: string, provider: string): Promise<StoredAccountRow[]> {
