@@ -26,6 +26,7 @@ import { mysql } from "../databases/mysql.js"
 import { postgres } from "../databases/postgres.js"
 import type { SqlDatabase } from "../databases/sql-database.js"
 import { SQLITE_BEGIN_LOCKED, SQLITE_READ_BUSY_TIMEOUT, busyTimeoutOf, sqlite, sqliteBusyTimeout, sqliteNoOpWrite } from "../databases/sqlite.js"
+import { AbandonedWait } from "../bounded-wait.js"
 import { InvalidOptionsError, UnsupportedDatabaseError } from "../errors.js"
 import { retryFirstInsertRace, schemaMismatch, sqlFindAccounts, sqlScanAccounts, sqlTables, sqlUpdateOwnTokens, underAccountLock,
   type SqlLockBound, updateOwnTokensOn, type HeldConnection, type SqlRunner, type SqlTables } from "../statements.js"
@@ -520,15 +521,18 @@ export function drizzleAccountStore(db: DrizzleDatabaseLike, options: DrizzleAcc
     return opened
   }
 
-  function betterSqliteTransaction<T>(key: AccountKey, timeout: number | undefined, work: (account: LockedAccount) => Promise<T>): Promise<T> {
+  function betterSqliteTransaction<T>(key: AccountKey, lock: SqlLockBound, work: (account: LockedAccount) => Promise<T>): Promise<T> {
+    const timeout = lock.timeoutMs
     const deadline = Date.now() + (timeout ?? SQLITE_DEFAULT_LOCK_WAIT_MS)
     return oneAtATime(async () => {
+      // The caller gave up while this waited its turn: no BEGIN, no read.
+      if (lock.signal?.aborted) throw new AbandonedWait()
       const own = connection()
       const run = betterSqliteRunner(own)
       await untilNotBusy(() => run(SQLITE_BEGIN_LOCKED, []), deadline)
       let result: T
       try {
-        result = await underLock(run, key, { timeoutMs: timeout }, work)
+        result = await underLock(run, key, lock, work)
         // A COMMIT can find readers on the file (rollback journal): it is asked again like the lock.
         await untilNotBusy(() => run("COMMIT", []), Math.max(deadline, Date.now() + SQLITE_DEFAULT_LOCK_WAIT_MS))
       } catch (error) {
@@ -574,10 +578,13 @@ export function drizzleAccountStore(db: DrizzleDatabaseLike, options: DrizzleAcc
    * One transaction at a time per process: each holds a pool connection, and a pool whose connections are
    * all held by transactions refuses the app's next statement.
    */
-  function libsqlTransaction<T>(key: AccountKey, timeout: number | undefined, work: (account: LockedAccount) => Promise<T>): Promise<T> {
+  function libsqlTransaction<T>(key: AccountKey, lock: SqlLockBound, work: (account: LockedAccount) => Promise<T>): Promise<T> {
     const client = db.$client as LibsqlClientLike
+    const timeout = lock.timeoutMs
     const deadline = Date.now() + (timeout ?? SQLITE_DEFAULT_LOCK_WAIT_MS)
     return oneAtATime(async () => {
+      // The caller gave up while this waited its turn: no BEGIN, no read.
+      if (lock.signal?.aborted) throw new AbandonedWait()
       await checkLibsqlFile(client)
       const tx = await client.transaction("deferred")
       try {
@@ -592,7 +599,7 @@ export function drizzleAccountStore(db: DrizzleDatabaseLike, options: DrizzleAcc
         } finally {
           if (appTimeout !== undefined) await tx.executeMultiple(sqliteBusyTimeout(appTimeout))
         }
-        const result = await underLock(run, key, { timeoutMs: timeout }, work)
+        const result = await underLock(run, key, lock, work)
         await untilNotBusy(() => tx.executeMultiple("COMMIT"), Math.max(deadline, Date.now() + SQLITE_DEFAULT_LOCK_WAIT_MS))
         return result
       } finally {
@@ -631,8 +638,9 @@ export function drizzleAccountStore(db: DrizzleDatabaseLike, options: DrizzleAcc
     // async: a bad option must reject the returned promise, not throw synchronously.
     async withAccountLock<T>(key: AccountKey, work: (account: LockedAccount) => Promise<T>, lockOptions?: AccountLockOptions): Promise<T> {
       const timeout = lockTimeoutFor(lockOptions, lockTimeoutMs, "drizzleAccountStore")
-      if (driver === "better-sqlite3") return betterSqliteTransaction(key, timeout, work)
-      if (driver === "libsql") return libsqlTransaction(key, timeout, work)
+      const lock: SqlLockBound = { timeoutMs: timeout, signal: lockOptions?.signal }
+      if (driver === "better-sqlite3") return betterSqliteTransaction(key, lock, work)
+      if (driver === "libsql") return libsqlTransaction(key, lock, work)
       return retryFirstInsertRace(database, () =>
         runnable.transaction((tx) => underLock(sessionRunner(driver, tx), key, { timeoutMs: timeout, signal: lockOptions?.signal }, work), { isolationLevel: "read committed" }),
       )

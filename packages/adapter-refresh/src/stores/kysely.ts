@@ -27,6 +27,7 @@ import { mysql } from "../databases/mysql.js"
 import { postgres } from "../databases/postgres.js"
 import type { SqlDatabase } from "../databases/sql-database.js"
 import { busyTimeoutOf, SQLITE_BEGIN_LOCKED, SQLITE_READ_BUSY_TIMEOUT, sqlite, sqliteBusyTimeout } from "../databases/sqlite.js"
+import { AbandonedWait } from "../bounded-wait.js"
 import { UnsupportedDatabaseError } from "../errors.js"
 import { retryFirstInsertRace, sqlFindAccounts, sqlScanAccounts, sqlTables, sqlUpdateOwnTokens, underAccountLock,
   type SqlLockBound, type OwnTokensRunner, type SqlRunner, type SqlTables } from "../statements.js"
@@ -223,16 +224,19 @@ export function kyselyAccountStore(db: KyselyLike, options: KyselyAccountStoreOp
   let sqliteTransactions = 0
 
   /** SQLite: one held connection, `BEGIN IMMEDIATE` (the write lock, waited for up to the busy timeout). */
-  async function sqliteTransaction<T>(key: AccountKey, timeout: number | undefined, work: (account: LockedAccount) => Promise<T>): Promise<T> {
+  async function sqliteTransaction<T>(key: AccountKey, lock: SqlLockBound, work: (account: LockedAccount) => Promise<T>): Promise<T> {
     sqliteTransactions++
     return db.connection().execute(async (connection) => {
+      // The caller gave up while this waited for Kysely's one connection: no BEGIN, no read.
+      if (lock.signal?.aborted) throw new AbandonedWait()
       const run = runnerOf(connection)
+      const timeout = lock.timeoutMs
       const restoreBusyTimeout = timeout === undefined ? undefined : await setBusyTimeout(run, timeout)
       try {
         await run(SQLITE_BEGIN_LOCKED, [])
         let result: T
         try {
-          result = await underLock(run, key, { timeoutMs: timeout }, work)
+          result = await underLock(run, key, lock, work)
         } catch (error) {
           await run("ROLLBACK", []).catch(() => undefined)
           throw error
@@ -253,7 +257,7 @@ export function kyselyAccountStore(db: KyselyLike, options: KyselyAccountStoreOp
     // async: a bad option must reject the returned promise, not throw synchronously.
     async withAccountLock<T>(key: AccountKey, work: (account: LockedAccount) => Promise<T>, lockOptions?: AccountLockOptions): Promise<T> {
       const timeout = lockTimeoutFor(lockOptions, lockTimeoutMs, "kyselyAccountStore")
-      if (database === sqlite) return sqliteTransaction(key, timeout, work)
+      if (database === sqlite) return sqliteTransaction(key, { timeoutMs: timeout, signal: lockOptions?.signal }, work)
       return retryFirstInsertRace(database, () =>
         db
           .transaction()
