@@ -49,14 +49,13 @@ describe("parameters and quoting", () => {
 })
 
 describe("the account lock of each database", () => {
-  test("PostgreSQL: SET LOCAL lock_timeout, then the transaction-scoped advisory lock on the hashed key; nothing to restore", () => {
+  test("PostgreSQL: the transaction-scoped advisory lock on the hashed key, its SET LOCAL lock_timeout in the same statement; nothing to restore", () => {
     const { take, restore } = postgres.lockStatements(key, target, 1500)
     expect(take).toEqual([
-      { text: "SELECT set_config('lock_timeout', $1, true)", values: ["1500ms"] },
-      { text: `SELECT pg_advisory_xact_lock(${ADVISORY_LOCK_KEY_SQL})`, values: ["p", "a"] },
+      { text: `SELECT pg_advisory_xact_lock(${ADVISORY_LOCK_KEY_SQL}) FROM (SELECT set_config('lock_timeout', $3, true)) AS bound`, values: ["p", "a", "1500ms"] },
     ])
     expect(restore).toEqual([])
-    expect(postgres.lockStatements(key, target, undefined).take).toHaveLength(1)
+    expect(postgres.lockStatements(key, target, undefined).take).toEqual([{ text: `SELECT pg_advisory_xact_lock(${ADVISORY_LOCK_KEY_SQL})`, values: ["p", "a"] }])
   })
 
   test("MySQL/MariaDB: a locking read of the key; a bound rounds UP to whole seconds and is restored", () => {

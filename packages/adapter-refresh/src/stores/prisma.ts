@@ -25,7 +25,7 @@ import {
 } from "../store.js"
 import { AccountSchemaError, InvalidOptionsError, TOKEN_COLUMN_HINT, UnsupportedDatabaseError } from "../errors.js"
 import { mysql, mysqlLockWaitBound } from "../databases/mysql.js"
-import { ADVISORY_LOCK_KEY_SQL, postgres } from "../databases/postgres.js"
+import { postgres } from "../databases/postgres.js"
 import type { LockTarget, SqlDatabase, SqlStatement } from "../databases/sql-database.js"
 import { busyTimeoutOf, sqlite, sqliteBusyTimeout, SQLITE_READ_BUSY_TIMEOUT } from "../databases/sqlite.js"
 import { retryFirstInsertRace, sqlTables, sqlUpdateOwnTokens, type OwnTokensRunner, type SqlRunner, type SqlTables } from "../statements.js"
@@ -246,23 +246,13 @@ const runAll = async (tx: PrismaRawClientLike, statements: readonly SqlStatement
 const NO_TABLE: LockTarget = { accounts: "", provider: "", providerAccountId: "" }
 
 const PRISMA_ACCOUNT_LOCKS: Record<PrismaDatabase, PrismaAccountLock> = {
-  // The transaction-scoped advisory lock on the hashed key that every PostgreSQL store takes. With a
-  // wait bound, its SET LOCAL lock_timeout rides in the same statement: Prisma already spends two round
-  // trips on BEGIN and SET TRANSACTION ISOLATION LEVEL. set_config is volatile, so PostgreSQL cannot pull
-  // the subquery up: it runs first, and the lock's wait then starts under the new lock_timeout.
+  // The transaction-scoped advisory lock on the hashed key that every PostgreSQL store takes, its wait
+  // bound in the same statement (databases/postgres.ts).
   postgres: {
     database: postgres,
     readCommitted: true,
     // $executeRaw, not $queryRaw: pg_advisory_xact_lock returns void, which Prisma cannot deserialize.
-    async take(tx, _accounts, key, lockTimeoutMs) {
-      if (lockTimeoutMs === undefined) return runAll(tx, postgres.lockStatements(key, NO_TABLE, undefined).take)
-      await tx.$executeRawUnsafe(
-        `SELECT pg_advisory_xact_lock(${ADVISORY_LOCK_KEY_SQL}) FROM (SELECT set_config('lock_timeout', $3, true)) AS bound`,
-        key.provider,
-        key.providerAccountId,
-        `${lockTimeoutMs}ms`,
-      )
-    },
+    take: (tx, _accounts, key, lockTimeoutMs) => runAll(tx, postgres.lockStatements(key, NO_TABLE, lockTimeoutMs).take),
   },
   // InnoDB's exclusive row lock on the key's row (databases/mysql.ts), taken by an UPDATE of the key
   // through the delegate rather than `SELECT ... FOR UPDATE`: it sets `provider` to itself, and Prisma
