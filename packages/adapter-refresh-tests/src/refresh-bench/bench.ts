@@ -3,8 +3,9 @@
  *
  *   - database round trips (statements sent, counted at the driver: node-postgres' Client#query, mysql2's
  *     connection query/execute, the mariadb driver's query/execute commands (@prisma/adapter-mariadb),
- *     better-sqlite3's statement run/get/all/iterate and exec) per getAccessToken (fresh, expired) and per
- *     returning sign-in, wrapped vs the bare adapter, for each store on PostgreSQL, MariaDB and SQLite;
+ *     better-sqlite3's statement run/get/all/iterate and exec, libsql's run/get/iterate and exec) per
+ *     getAccessToken (fresh, expired) and per returning sign-in, wrapped vs the bare adapter, for each store
+ *     on PostgreSQL, MariaDB and SQLite (better-sqlite3, and libsql for Drizzle and Prisma);
  *   - latency of getAccessToken on a fresh token vs a plain single-row SELECT through the same pool;
  *   - a 4 x 25 refresh storm: latency p50/p99 and refresh grants at the provider, this library vs naive;
  *   - encryption overhead (encryption-bench.ts);
@@ -75,6 +76,15 @@ countCalls(mysql2.Connection.prototype, ["query", "execute"])
   countCalls(Database.prototype, ["exec"])
   probe.close()
 }
+// libsql's local file mode (@libsql/client, under drizzle-orm/libsql and @prisma/adapter-libsql): its
+// Statement's run, get and iterate (its all() runs iterate, so it is not counted again) and Database's exec.
+{
+  const Libsql = createRequire(createRequire(import.meta.url).resolve("@libsql/client"))("libsql") as new (path: string) => { prepare(sql: string): object; close(): void }
+  const probe = new Libsql(":memory:")
+  countCalls(Object.getPrototypeOf(probe.prepare("SELECT 1")) as object, ["run", "get", "iterate"])
+  countCalls(Libsql.prototype, ["exec"])
+  probe.close()
+}
 // The mariadb driver (@prisma/adapter-mariadb): its Query, Execute and BatchBulk commands, as they are sent.
 {
   const MariaDbConnection = (createRequire(import.meta.url)("mariadb/lib/connection.js") as { default?: { prototype: object }; prototype?: object })
@@ -108,7 +118,7 @@ interface RoundTrips {
 /** One cell of the round-trips table: a store on a database, and how its stored token is expired by hand. */
 interface TripsCell {
   store: string
-  database: "PostgreSQL" | "MariaDB" | "SQLite"
+  database: "PostgreSQL" | "MariaDB" | "SQLite" | "SQLite (libsql)"
   scenario: Pick<ScenarioOptions, "flavour" | "fixtureModule" | "databaseUrl">
   /** Sets the key's stored expires_at (not counted: outside the measured calls). */
   expire(key: { provider: string; providerAccountId: string }, expiresAt: number, s: RefreshScenario): Promise<void>
@@ -273,13 +283,20 @@ async function allRoundTrips(adminUrl: string): Promise<RoundTrips[]> {
   } finally {
     await mariadb.stop()
   }
-  for (const [store, accounts] of [["kysely", "Account"], ["drizzle", "account"], ["prisma", "Account"]] as const) {
-    const file = await testSqliteFile(`bench_rt_${store}`)
+  const sqliteCells = [
+    ["kysely", "Account", "SQLite", "sqlite"],
+    ["drizzle", "account", "SQLite", "sqlite"],
+    ["prisma", "Account", "SQLite", "sqlite"],
+    ["drizzle", "account", "SQLite (libsql)", "libsql"],
+    ["prisma", "Account", "SQLite (libsql)", "libsql"],
+  ] as const
+  for (const [store, accounts, database, driver] of sqliteCells) {
+    const file = await testSqliteFile(`bench_rt_${store}_${driver}`)
     try {
       trips.push(await roundTrips({
         store,
-        database: "SQLite",
-        scenario: { fixtureModule: fixtureModule(`conformance-${store}-sqlite`), databaseUrl: file.url },
+        database,
+        scenario: { fixtureModule: fixtureModule(`conformance-${store}-${driver}`), databaseUrl: file.url },
         expire: async (key, expires_at) => sqliteSet(file.path, accounts, key, { expires_at }),
         workaround: store === "prisma" ? prismaWorkaround : async (key, tokens) => sqliteSet(file.path, accounts, key, tokens),
       }))
