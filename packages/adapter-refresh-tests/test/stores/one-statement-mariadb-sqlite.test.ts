@@ -5,14 +5,15 @@
  * statement must write nothing and return within its bound (MariaDB and Drizzle's own SQLite connection: at
  * once; Kysely on SQLite: the connection's busy timeout), then write once the app lets go.
  */
-import { afterAll, beforeAll, describe, expect, test } from "@jest/globals"
+import { describe, expect, test } from "@jest/globals"
 import { randomUUID } from "node:crypto"
-import { withTokenSync, type AccountStore, type OwnTokensWritten } from "authjs-adapter-refresh"
+import type { OwnTokensWritten } from "authjs-adapter-refresh"
 import mysql from "mysql2/promise"
 import { testMysqlDatabase } from "../../src/harness/mariadb.js"
 import { openSqlite, testSqliteFile } from "../../src/harness/sqlite.js"
 import { testOtherDatabase } from "../../src/fixtures/prisma-databases.js"
-import type { ConformanceFixture, ConformanceFixtureModule, IsolatedDatabase } from "../../src/kit/fixture.js"
+import type { IsolatedDatabase } from "../../src/kit/fixture.js"
+import { useFixtureCell } from "./fixture-cell.js"
 
 /** What the app's own connection does while the statement runs: hold the key's lock, then let go. */
 type AppHold = (databaseUrl: string, accounts: string, key: { provider: string; providerAccountId: string }) => Promise<() => Promise<void>>
@@ -49,51 +50,35 @@ const cells: { name: string; module: string; database: (prefix: string) => Promi
 const count = (written: OwnTokensWritten): number => (Array.isArray(written) ? written.length : written.written)
 
 describe.each(cells)("updateOwnTokens, $name", (cell) => {
-  let database: IsolatedDatabase
-  let fixture: ConformanceFixture
-  let store: AccountStore
-  let wrapped: ReturnType<typeof withTokenSync>
-
-  beforeAll(async () => {
-    const module = (await import(new URL(`../../src/fixtures/${cell.module}.ts`, import.meta.url).href)) as ConformanceFixtureModule
-    database = await cell.database(`one_statement_${cell.module.replace(/-/g, "_")}`)
-    await module.prepareDatabase(database.url)
-    fixture = await module.createFixture(database.url)
-    wrapped = withTokenSync(fixture.adapter, fixture.db)
-    store = wrapped.accountStore
-  })
-  afterAll(async () => {
-    await fixture?.close()
-    await database?.drop()
-  })
+  const cf = useFixtureCell(cell, "one_statement")
 
   async function linkedAccount() {
-    const user = await fixture.adapter.createUser!({ id: randomUUID(), email: `${randomUUID()}@example.test`, emailVerified: null })
+    const user = await cf.fixture.adapter.createUser!({ id: randomUUID(), email: `${randomUUID()}@example.test`, emailVerified: null })
     const key = { provider: "one-statement", providerAccountId: randomUUID() }
-    await wrapped.linkAccount({ ...key, userId: user.id, type: "oidc", access_token: "at-1", refresh_token: "rt-1" })
+    await cf.wrapped.linkAccount({ ...key, userId: user.id, type: "oidc", access_token: "at-1", refresh_token: "rt-1" })
     return { userId: user.id, key }
   }
 
   test("writes nothing within its bound while the app holds the key's lock, then writes once it is free", async () => {
     const { userId, key } = await linkedAccount()
-    const release = await cell.hold(database.url, cell.accounts, key)
+    const release = await cell.hold(cf.database.url, cell.accounts, key)
     let written: OwnTokensWritten
     const started = performance.now()
     try {
-      written = await store.updateOwnTokens!(key, userId, { access_token: "at-2" }, () => {})
+      written = await cf.store.updateOwnTokens!(key, userId, { access_token: "at-2" }, () => {})
     } finally {
       await release()
     }
     expect(performance.now() - started).toBeLessThan(cell.boundMs)
     expect(count(written)).toBe(0)
-    expect(await fixture.accountRows(key)).toEqual([expect.objectContaining({ access_token: "at-1" })])
-    expect(count(await store.updateOwnTokens!(key, userId, { access_token: "at-2" }, () => {}))).toBe(1)
-    expect(await fixture.accountRows(key)).toEqual([expect.objectContaining({ access_token: "at-2", refresh_token: "rt-1" })])
+    expect(await cf.fixture.accountRows(key)).toEqual([expect.objectContaining({ access_token: "at-1" })])
+    expect(count(await cf.store.updateOwnTokens!(key, userId, { access_token: "at-2" }, () => {}))).toBe(1)
+    expect(await cf.fixture.accountRows(key)).toEqual([expect.objectContaining({ access_token: "at-2", refresh_token: "rt-1" })])
   }, 20_000)
 
   test("syncAccount through it returns the stored account, the columns it did not write included", async () => {
     const { userId, key } = await linkedAccount()
-    const stored = await wrapped.syncAccount({ ...key, userId, access_token: "at-3" })
+    const stored = await cf.wrapped.syncAccount({ ...key, userId, access_token: "at-3" })
     expect(stored).toMatchObject({ ...key, userId, type: "oidc", access_token: "at-3", refresh_token: "rt-1" })
   })
 })

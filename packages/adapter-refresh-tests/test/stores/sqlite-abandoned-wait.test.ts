@@ -1,14 +1,15 @@
 /**
  * AccountLockOptions.signal on every SQLite store: a call whose caller gave up while it waited its turn
  * (another locked transaction of the same process held the file's write lock) sends no BEGIN and no read
- * once its turn comes, and never runs its work; the holder's write is the only one. Real database files.
+ * once its turn comes, and never runs its work. Real database files.
  */
-import { afterAll, beforeAll, describe, expect, test } from "@jest/globals"
+import { describe, expect, test } from "@jest/globals"
 import { randomUUID } from "node:crypto"
-import { withTokenSync, type AccountStore } from "authjs-adapter-refresh"
 import { testSqliteFile } from "../../src/harness/sqlite.js"
 import { testOtherDatabase } from "../../src/fixtures/prisma-databases.js"
-import type { ConformanceFixture, ConformanceFixtureModule, IsolatedDatabase } from "../../src/kit/fixture.js"
+import type { IsolatedDatabase } from "../../src/kit/fixture.js"
+import { useFixtureCell } from "./fixture-cell.js"
+import { whileHolding } from "./store-suite.js"
 
 const prismaFile = (prefix: string) => testOtherDatabase("sqlite", prefix)
 
@@ -20,63 +21,32 @@ const cells: { name: string; module: string; database: (prefix: string) => Promi
   { name: "prisma on SQLite (libsql)", module: "conformance-prisma-libsql", database: prismaFile },
 ]
 
-const deferred = () => {
-  let resolve!: () => void
-  const promise = new Promise<void>((r) => (resolve = r))
-  return { promise, resolve }
-}
-
 describe.each(cells)("an abandoned wait for the lock, $name", (cell) => {
-  let database: IsolatedDatabase
-  let fixture: ConformanceFixture
-  let store: AccountStore
-  let wrapped: ReturnType<typeof withTokenSync>
+  const cf = useFixtureCell(cell, "abandoned")
 
-  beforeAll(async () => {
-    const module = (await import(new URL(`../../src/fixtures/${cell.module}.ts`, import.meta.url).href)) as ConformanceFixtureModule
-    database = await cell.database(`abandoned_${cell.module.replace(/-/g, "_")}`)
-    await module.prepareDatabase(database.url)
-    fixture = await module.createFixture(database.url)
-    wrapped = withTokenSync(fixture.adapter, fixture.db)
-    store = wrapped.accountStore
-  })
-  afterAll(async () => {
-    await fixture?.close()
-    await database?.drop()
-  })
-
-  test("runs no work and writes nothing once its turn comes; the holder's write stands", async () => {
-    const user = await fixture.adapter.createUser!({ id: randomUUID(), email: `${randomUUID()}@example.test`, emailVerified: null })
+  test("runs no work and writes nothing once its turn comes", async () => {
+    const user = await cf.fixture.adapter.createUser!({ id: randomUUID(), email: `${randomUUID()}@example.test`, emailVerified: null })
     const key = { provider: "abandoned", providerAccountId: randomUUID() }
-    await wrapped.linkAccount({ ...key, userId: user.id, type: "oidc", access_token: "at-1", refresh_token: "rt-1" })
-    const inside = deferred()
-    const release = deferred()
-    const holder = store.withAccountLock(key, async (account) => {
-      const [row] = await account.readAll()
-      inside.resolve()
-      await release.promise
-      await account.update({ tokens: { access_token: "at-holder" } }, { userId: row!.userId })
-    })
-    await inside.promise
-    const gaveUp = new AbortController()
+    await cf.wrapped.linkAccount({ ...key, userId: user.id, type: "oidc", access_token: "at-1", refresh_token: "rt-1" })
     let workRan = false
-    const late = store.withAccountLock(
-      key,
-      async (account) => {
-        workRan = true
-        const [row] = await account.readAll()
-        await account.update({ tokens: { access_token: "at-late" } }, { userId: row!.userId })
-      },
-      { signal: gaveUp.signal },
-    )
-    const settled = late.then(() => "resolved", (error: unknown) => (error as Error).name)
-    // Its caller leaves while it still waits for the holder.
-    await new Promise((resolve) => setTimeout(resolve, 50))
-    gaveUp.abort()
-    release.resolve()
-    await holder
-    expect(await settled).toBe("AbandonedWait")
+    const settled = await whileHolding(cf.store, key, async () => {
+      const gaveUp = new AbortController()
+      const late = cf.store.withAccountLock(
+        key,
+        async (account) => {
+          workRan = true
+          const [row] = await account.readAll()
+          await account.update({ tokens: { access_token: "at-late" } }, { userId: row!.userId })
+        },
+        { signal: gaveUp.signal },
+      )
+      // Its caller leaves while it still waits for the holder; it settles once the holder lets go.
+      await new Promise((resolve) => setTimeout(resolve, 50))
+      gaveUp.abort()
+      return { outcome: late.then(() => "resolved", (error: unknown) => (error as Error).name) }
+    })
+    expect(await settled.outcome).toBe("AbandonedWait")
     expect(workRan).toBe(false)
-    expect(await fixture.accountRows(key)).toEqual([expect.objectContaining({ access_token: "at-holder", refresh_token: "rt-1" })])
+    expect(await cf.fixture.accountRows(key)).toEqual([expect.objectContaining({ access_token: "at-1", refresh_token: "rt-1" })])
   }, 20_000)
 })
