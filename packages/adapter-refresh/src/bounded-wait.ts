@@ -47,11 +47,18 @@ export function boundedStart<T>(timeoutMs: number, onTimeout: () => Error, run: 
   })
 }
 
-/** Bounds a read that needs no cleanup: past `timeoutMs` it rejects with `onTimeout()`; a late answer is ignored. */
-export function boundedRead<T>(timeoutMs: number, onTimeout: () => Error, read: () => Promise<T>): Promise<T> {
+/**
+ * Bounds a read that needs no cleanup: past `timeoutMs` it rejects with `onTimeout()` and aborts the signal
+ * it gave `read` (a store can then skip a read it has not sent yet); a late answer is ignored.
+ */
+export function boundedRead<T>(timeoutMs: number, onTimeout: () => Error, read: (abandoned: AbortSignal) => Promise<T>): Promise<T> {
+  const abandonment = new AbortController()
   return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(onTimeout()), timeoutMs)
-    read().then(
+    const timer = setTimeout(() => {
+      abandonment.abort()
+      reject(onTimeout())
+    }, timeoutMs)
+    read(abandonment.signal).then(
       (value) => {
         clearTimeout(timer)
         resolve(value)

@@ -7,6 +7,7 @@ export type { TokenSyncDatabase } from "./detect-store.js"
 export type {
   AccountKey,
   AccountLockOptions,
+  AccountReadOptions,
   AccountPatch,
   AccountRowScope,
   AccountRow,

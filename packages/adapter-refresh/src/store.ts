@@ -121,7 +121,7 @@ export interface AccountStore {
    * refresh fast path: a fresh token needs no lock). Each key at most once, even when the table holds
    * duplicates. Empty when there is none.
    */
-  findAccounts(userId: string, provider: string): Promise<StoredAccountRow[]>
+  findAccounts(userId: string, provider: string, options?: AccountReadOptions): Promise<StoredAccountRow[]>
   /**
    * Optional, the one-statement sign-in: in ONE statement, outside any transaction of the store's, writes
    * `tokens` to the rows of `key` that `userId` owns. It must take the key's lock itself, without waiting
@@ -159,6 +159,16 @@ export interface AccountScanPage {
   after?: AccountKey
   /** Most keys in the page; a positive integer. */
   limit: number
+}
+
+/** Per-call options of `findAccounts`. */
+export interface AccountReadOptions {
+  /**
+   * Aborted when the caller stopped waiting for the read (its bound passed): a store that has not sent the
+   * read yet (it still waits for a pooled connection) sends nothing and rejects. Under overload this keeps
+   * the reads of callers that left from taking connections after them. Optional for custom stores.
+   */
+  signal?: AbortSignal
 }
 
 /** Per-call bounds for `withAccountLock`; each overrides the store's own default for that call. */

@@ -517,6 +517,7 @@ export function runConformanceSuite(target: ConformanceTarget, runner?: TestRunn
 
     describe("(c) concurrency across OS processes", () => {
       const total = processes * callersPerProcess
+      const STORM_ATTEMPTS = 3
 
       function storm(userId: string, key: AccountKey): WorkerOperation[][] {
         const base = nowSeconds() + 3600
@@ -532,27 +533,35 @@ export function runConformanceSuite(target: ConformanceTarget, runner?: TestRunn
       it(
         `${total} concurrent links and syncs of one new account from ${processes} processes leave one row holding one input entire`,
         async () => {
-          const user = await newUser()
-          const key = newKey()
-          const operations = storm(user.id, key)
-          const result = await runInWorkerProcesses({ fixtureModule: moduleUrl(), databaseUrl: database.url, mode: "wrapped", workerExecArgv: target.workerExecArgv }, operations)
+          // Every run must end correct. On a loaded machine one process can be scheduled so late that the
+          // runs barely overlap; such a run proves nothing about concurrency, so the storm runs again on a
+          // new account, at most STORM_ATTEMPTS times, until one overlaps as required.
+          let overlap = { operations: 0, processes: 0 }
+          for (let attempt = 1; attempt <= STORM_ATTEMPTS; attempt++) {
+            const user = await newUser()
+            const key = newKey()
+            const operations = storm(user.id, key)
+            const result = await runInWorkerProcesses({ fixtureModule: moduleUrl(), databaseUrl: database.url, mode: "wrapped", workerExecArgv: target.workerExecArgv }, operations)
 
-          const outcomes = result.flatMap((r) => r.outcomes)
-          expect(outcomes).toHaveLength(total)
-          expect(outcomes.filter((o) => !o.ok)).toEqual([])
-          // The operations really ran at the same time, in more than one process.
-          const overlap = peakOverlap(result)
+            const outcomes = result.flatMap((r) => r.outcomes)
+            expect(outcomes).toHaveLength(total)
+            expect(outcomes.filter((o) => !o.ok)).toEqual([])
+
+            const stored = await rows(key)
+            expect(stored).toHaveLength(1)
+            const tags = tagsOf(stored[0]!)
+            expect(new Set(tags).size).toBe(1)
+            const winner = operations.flat().find((o) => (o.account.access_token as string) === `at.${tags[0]}`)
+            expect(winner).toBeDefined()
+            expect(Number(stored[0]!.expires_at)).toBe(winner!.account.expires_at)
+            expect(stored[0]!.userId).toBe(user.id)
+
+            overlap = peakOverlap(result)
+            if (overlap.processes >= 2 && overlap.operations > callersPerProcess) break
+          }
+          // The operations really ran at the same time, in more than one process, in at least one run.
           expect(overlap.processes).toBeGreaterThanOrEqual(2)
           expect(overlap.operations).toBeGreaterThan(callersPerProcess)
-
-          const stored = await rows(key)
-          expect(stored).toHaveLength(1)
-          const tags = tagsOf(stored[0]!)
-          expect(new Set(tags).size).toBe(1)
-          const winner = operations.flat().find((o) => (o.account.access_token as string) === `at.${tags[0]}`)
-          expect(winner).toBeDefined()
-          expect(Number(stored[0]!.expires_at)).toBe(winner!.account.expires_at)
-          expect(stored[0]!.userId).toBe(user.id)
         },
         120_000,
       )

@@ -374,6 +374,16 @@ export function describeStore(spec: StoreSuiteSpec): void {
       expect(Number((await fixtureA.accountRows(key))[0]?.expires_at)).toBe(expiresAtSeconds)
     })
 
+    test("findAccounts for a caller that already left (an aborted AccountReadOptions.signal) sends nothing and rejects", async () => {
+      const key = freshKey("find-abandoned")
+      const userId = await fixtureA.insertUser(`${key.providerAccountId}@example.test`)
+      await fixtureA.store.withAccountLock(key, (account) => account.insert(row(key, userId, { access_token: "at" })))
+      await expect(fixtureA.store.findAccounts(userId, key.provider, { signal: AbortSignal.abort() })).rejects.toMatchObject({ name: "AbandonedWait" })
+      // The signal is the only difference: the same read with a live one answers.
+      const rows = await fixtureA.store.findAccounts(userId, key.provider, { signal: new AbortController().signal })
+      expect(rows.map((found) => found.tokens.access_token)).toEqual(["at"])
+    })
+
     test("findAccounts returns the user's account rows at that provider only, outside any lock", async () => {
       const base = freshKey("find")
       const userId = await fixtureA.insertUser(`${base.providerAccountId}@example.test`)

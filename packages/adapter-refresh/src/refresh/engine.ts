@@ -434,7 +434,7 @@ export function createRefreshEngine(
     // Fast path: one unlocked round trip, bounded (a pool the app has exhausted must not hang us).
     let rows
     try {
-      rows = await boundedRead(startBoundMs, () => new StartTimeout(), () => store.findAccounts(userId, params.provider))
+      rows = await boundedRead(startBoundMs, () => new StartTimeout(), (signal) => store.findAccounts(userId, params.provider, { signal }))
     } catch (error) {
       throw storeError(error, params.provider)
     }

@@ -34,6 +34,7 @@ import {
   STANDARD_TOKEN_FIELDS,
   type AccountKey,
   type AccountLockOptions,
+  type AccountReadOptions,
   type AccountScanPage,
   type AccountStore,
   type LockedAccount,
@@ -646,7 +647,19 @@ export function drizzleAccountStore(db: DrizzleDatabaseLike, options: DrizzleAcc
       )
     },
 
-    async findAccounts(userId: string, provider: string): Promise<StoredAccountRow[]> {
+    async findAccounts(userId: string, provider: string, readOptions?: AccountReadOptions): Promise<StoredAccountRow[]> {
+      const signal = readOptions?.signal
+      if (signal && hold) {
+        // On a pooled connection held for it: a caller that left while the pool was busy gets no read sent.
+        const held = await hold()
+        try {
+          if (signal.aborted) throw new AbandonedWait()
+          return await sqlFindAccounts(held.run, tables, userId, provider)
+        } finally {
+          held.release()
+        }
+      }
+      if (signal?.aborted) throw new AbandonedWait()
       return sqlFindAccounts(findRunner(), tables, userId, provider)
     },
 

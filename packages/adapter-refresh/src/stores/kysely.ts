@@ -22,7 +22,7 @@
  * SQLite it is not sent while a locked transaction of this store holds Kysely's one connection: it would
  * queue for that connection, so the sign-in takes the locked path at once.
  */
-import type { AccountKey, AccountLockOptions, AccountScanPage, AccountStore, LockedAccount, OwnTokensWritten, StoredAccountRow, TokenColumnValue, UserId } from "../store.js"
+import type { AccountKey, AccountLockOptions, AccountReadOptions, AccountScanPage, AccountStore, LockedAccount, OwnTokensWritten, StoredAccountRow, TokenColumnValue, UserId } from "../store.js"
 import { mysql } from "../databases/mysql.js"
 import { postgres } from "../databases/postgres.js"
 import type { SqlDatabase } from "../databases/sql-database.js"
@@ -266,8 +266,14 @@ export function kyselyAccountStore(db: KyselyLike, options: KyselyAccountStoreOp
       )
     },
 
-    async findAccounts(userId: string, provider: string): Promise<StoredAccountRow[]> {
-      return sqlFindAccounts(runnerOf(db), tables, userId, provider)
+    async findAccounts(userId: string, provider: string, readOptions?: AccountReadOptions): Promise<StoredAccountRow[]> {
+      const signal = readOptions?.signal
+      if (!signal) return sqlFindAccounts(runnerOf(db), tables, userId, provider)
+      // On a connection held for it: a caller that left while the pool was busy gets no read sent.
+      return db.connection().execute(async (connection) => {
+        if (signal.aborted) throw new AbandonedWait()
+        return sqlFindAccounts(runnerOf(connection), tables, userId, provider)
+      })
     },
 
     async scanAccounts(page: AccountScanPage): Promise<StoredAccountRow[]> {

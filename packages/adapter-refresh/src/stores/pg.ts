@@ -12,7 +12,7 @@
  * (../databases/postgres.ts), shared with the Kysely and Drizzle stores.
  */
 import { AbandonedWait } from "../bounded-wait.js"
-import type { AccountKey, AccountLockOptions, AccountScanPage, AccountStore, LockedAccount, StoredAccountRow } from "../store.js"
+import type { AccountKey, AccountLockOptions, AccountReadOptions, AccountScanPage, AccountStore, LockedAccount, StoredAccountRow } from "../store.js"
 import { postgres } from "../databases/postgres.js"
 import { sqlFindAccounts, sqlScanAccounts, sqlTables, underAccountLock, updateOwnTokensOn, type HeldConnection, type SqlRunner, type SqlTables } from "../statements.js"
 import { checkLockTimeout, lockTimeoutFor } from "../store-support.js"
@@ -176,8 +176,17 @@ export function pgAccountStore(pool: PgPoolLike, options: PgAccountStoreOptions 
       return result
     },
 
-    async findAccounts(userId: string, provider: string): Promise<StoredAccountRow[]> {
-      return sqlFindAccounts(onPool, tables, userId, provider)
+    async findAccounts(userId: string, provider: string, readOptions?: AccountReadOptions): Promise<StoredAccountRow[]> {
+      if (!readOptions?.signal) return sqlFindAccounts(onPool, tables, userId, provider)
+      // What pool.query does, with a look at the caller in between: one that left while the pool was
+      // busy gets no read sent on its behalf.
+      const held = await holdPgConnection(pool)
+      try {
+        if (readOptions.signal.aborted) throw new AbandonedWait()
+        return await sqlFindAccounts(held.run, tables, userId, provider)
+      } finally {
+        held.release()
+      }
     },
 
     async scanAccounts(page: AccountScanPage): Promise<StoredAccountRow[]> {

@@ -15,6 +15,7 @@ import {
   type AccountKey,
   type AccountLockOptions,
   type AccountPatch,
+  type AccountReadOptions,
   type AccountRow,
   type AccountRowScope,
   type AccountScanPage,
@@ -573,7 +574,9 @@ export function prismaAccountStore(prisma: PrismaClientLike, options: PrismaAcco
       }, callOptions))))
     },
 
-    async findAccounts(userId: string, provider: string): Promise<StoredAccountRow[]> {
+    async findAccounts(userId: string, provider: string, readOptions?: AccountReadOptions): Promise<StoredAccountRow[]> {
+      // Prisma's wait for a connection is its own; a caller that already left gets nothing sent.
+      if (readOptions?.signal?.aborted) throw new AbandonedWait()
       const accounts = delegate<AccountDelegateLike>(prisma, accountModel, ACCOUNT_METHODS, "accountModel")
       // @@id([provider, providerAccountId]) makes keys unique here; no de-duplication needed.
       const rows = await onModel(() => accounts.findMany({ where: { userId, provider } }), accountModel, accountOption)
