@@ -48,6 +48,8 @@ export interface PgPoolLike {
   connect(): Promise<PgPoolClientLike>
   query(text: string, values?: unknown[]): Promise<PgQueryResultLike>
   readonly totalCount: number
+  /** Connections idle in the pool (node-postgres has it; a pool without it is treated as having none). */
+  readonly idleCount?: number
 }
 
 export interface PgAccountStoreOptions {
@@ -177,9 +179,11 @@ export function pgAccountStore(pool: PgPoolLike, options: PgAccountStoreOptions 
     },
 
     async findAccounts(userId: string, provider: string, readOptions?: AccountReadOptions): Promise<StoredAccountRow[]> {
-      if (!readOptions?.signal) return sqlFindAccounts(onPool, tables, userId, provider)
-      // What pool.query does, with a look at the caller in between: one that left while the pool was
-      // busy gets no read sent on its behalf.
+      if (readOptions?.signal?.aborted) throw new AbandonedWait()
+      // An idle connection takes the read at once, so it cannot be sent late: pool.query, the cheapest way.
+      if (!readOptions?.signal || (pool.idleCount ?? 0) > 0) return sqlFindAccounts(onPool, tables, userId, provider)
+      // A read that would queue: what pool.query does, with a look at the caller in between, so a caller
+      // that left while the pool was busy gets no read sent on its behalf.
       const held = await holdPgConnection(pool)
       try {
         if (readOptions.signal.aborted) throw new AbandonedWait()
