@@ -419,6 +419,26 @@ export async function sqlFindAccounts(run: SqlRunner, tables: SqlTables, userId:
 }
 
 /**
+ * `sqlFindAccounts` on a pooled connection held for it, looked at in between: a caller that left while the
+ * pool was busy (AccountReadOptions.signal) gets no read sent on its behalf. @internal
+ */
+export async function sqlFindAccountsHeld(
+  hold: () => Promise<HeldConnection>,
+  signal: AbortSignal,
+  tables: SqlTables,
+  userId: string,
+  provider: string,
+): Promise<StoredAccountRow[]> {
+  const held = await hold()
+  try {
+    if (signal.aborted) throw new AbandonedWait()
+    return await sqlFindAccounts(held.run, tables, userId, provider)
+  } finally {
+    held.release()
+  }
+}
+
+/**
  * `scanAccounts` in SQL: a keyset page of up to `limit` keys and every row of each (a schema without a
  * unique key may hold duplicates; a page never splits a key's rows). @internal
  */

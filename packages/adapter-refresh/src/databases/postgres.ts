@@ -33,15 +33,16 @@ export const postgres: SqlDatabase = {
   lockKind: "advisory",
 
   lockStatements(key: AccountKey, _target: LockTarget, lockTimeoutMs: number | undefined) {
+    const lock = `SELECT pg_advisory_xact_lock(${ADVISORY_LOCK_KEY_SQL})`
     const values = [key.provider, key.providerAccountId]
-    if (lockTimeoutMs === undefined) return { take: [{ text: `SELECT pg_advisory_xact_lock(${ADVISORY_LOCK_KEY_SQL})`, values }], restore: [] }
     // The bound rides in the lock statement (one round trip, not two). set_config(..., true) is SET LOCAL:
     // it ends with the transaction, so nothing needs restoring. It is volatile, so PostgreSQL cannot pull
     // the subquery up: it runs first, and the lock's wait then starts under the new lock_timeout.
-    const take: SqlStatement[] = [
-      { text: `SELECT pg_advisory_xact_lock(${ADVISORY_LOCK_KEY_SQL}) FROM (SELECT set_config('lock_timeout', $3, true)) AS bound`, values: [...values, `${lockTimeoutMs}ms`] },
-    ]
-    return { take, restore: [] }
+    const take: SqlStatement =
+      lockTimeoutMs === undefined
+        ? { text: lock, values }
+        : { text: `${lock} FROM (SELECT set_config('lock_timeout', $3, true)) AS bound`, values: [...values, `${lockTimeoutMs}ms`] }
+    return { take: [take], restore: [] }
   },
 
   // The same lock as lockStatements', asked for without waiting; it ends with the statement's transaction.

@@ -28,7 +28,7 @@ import type { SqlDatabase } from "../databases/sql-database.js"
 import { SQLITE_BEGIN_LOCKED, SQLITE_READ_BUSY_TIMEOUT, busyTimeoutOf, sqlite, sqliteBusyTimeout, sqliteNoOpWrite } from "../databases/sqlite.js"
 import { AbandonedWait } from "../bounded-wait.js"
 import { InvalidOptionsError, UnsupportedDatabaseError } from "../errors.js"
-import { retryFirstInsertRace, schemaMismatch, sqlFindAccounts, sqlScanAccounts, sqlTables, sqlUpdateOwnTokens, underAccountLock,
+import { retryFirstInsertRace, schemaMismatch, sqlFindAccounts, sqlFindAccountsHeld, sqlScanAccounts, sqlTables, sqlUpdateOwnTokens, underAccountLock,
   type SqlLockBound, updateOwnTokensOn, type HeldConnection, type SqlRunner, type SqlTables } from "../statements.js"
 import {
   STANDARD_TOKEN_FIELDS,
@@ -643,22 +643,13 @@ export function drizzleAccountStore(db: DrizzleDatabaseLike, options: DrizzleAcc
       if (driver === "better-sqlite3") return betterSqliteTransaction(key, lock, work)
       if (driver === "libsql") return libsqlTransaction(key, lock, work)
       return retryFirstInsertRace(database, () =>
-        runnable.transaction((tx) => underLock(sessionRunner(driver, tx), key, { timeoutMs: timeout, signal: lockOptions?.signal }, work), { isolationLevel: "read committed" }),
+        runnable.transaction((tx) => underLock(sessionRunner(driver, tx), key, lock, work), { isolationLevel: "read committed" }),
       )
     },
 
     async findAccounts(userId: string, provider: string, readOptions?: AccountReadOptions): Promise<StoredAccountRow[]> {
       const signal = readOptions?.signal
-      if (signal && hold) {
-        // On a pooled connection held for it: a caller that left while the pool was busy gets no read sent.
-        const held = await hold()
-        try {
-          if (signal.aborted) throw new AbandonedWait()
-          return await sqlFindAccounts(held.run, tables, userId, provider)
-        } finally {
-          held.release()
-        }
-      }
+      if (signal && hold) return sqlFindAccountsHeld(hold, signal, tables, userId, provider)
       if (signal?.aborted) throw new AbandonedWait()
       return sqlFindAccounts(findRunner(), tables, userId, provider)
     },

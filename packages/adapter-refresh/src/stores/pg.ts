@@ -14,7 +14,7 @@
 import { AbandonedWait } from "../bounded-wait.js"
 import type { AccountKey, AccountLockOptions, AccountReadOptions, AccountScanPage, AccountStore, LockedAccount, StoredAccountRow } from "../store.js"
 import { postgres } from "../databases/postgres.js"
-import { sqlFindAccounts, sqlScanAccounts, sqlTables, underAccountLock, updateOwnTokensOn, type HeldConnection, type SqlRunner, type SqlTables } from "../statements.js"
+import { sqlFindAccounts, sqlFindAccountsHeld, sqlScanAccounts, sqlTables, underAccountLock, updateOwnTokensOn, type HeldConnection, type SqlRunner, type SqlTables } from "../statements.js"
 import { checkLockTimeout, lockTimeoutFor } from "../store-support.js"
 
 /**
@@ -182,15 +182,8 @@ export function pgAccountStore(pool: PgPoolLike, options: PgAccountStoreOptions 
       if (readOptions?.signal?.aborted) throw new AbandonedWait()
       // An idle connection takes the read at once, so it cannot be sent late: pool.query, the cheapest way.
       if (!readOptions?.signal || (pool.idleCount ?? 0) > 0) return sqlFindAccounts(onPool, tables, userId, provider)
-      // A read that would queue: what pool.query does, with a look at the caller in between, so a caller
-      // that left while the pool was busy gets no read sent on its behalf.
-      const held = await holdPgConnection(pool)
-      try {
-        if (readOptions.signal.aborted) throw new AbandonedWait()
-        return await sqlFindAccounts(held.run, tables, userId, provider)
-      } finally {
-        held.release()
-      }
+      // A read that would queue: what pool.query does, with a look at the caller in between.
+      return sqlFindAccountsHeld(() => holdPgConnection(pool), readOptions.signal, tables, userId, provider)
     },
 
     async scanAccounts(page: AccountScanPage): Promise<StoredAccountRow[]> {

@@ -328,6 +328,13 @@ export interface PrismaAccountTable {
 
 const IDENTIFIER_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/
 
+/** The driver adapters the raw sign-in is written for, by `adapterName`, with the `provider` each reports. */
+const RAW_SIGN_IN_ADAPTERS = new Map<unknown, { provider: string; database: PrismaAccountTable["database"] }>([
+  ["@prisma/adapter-pg", { provider: "postgres", database: "postgres" }],
+  ["@prisma/adapter-mariadb", { provider: "mysql", database: "mysql" }],
+  ["@prisma/adapter-better-sqlite3", { provider: "sqlite", database: "sqlite" }],
+])
+
 /**
  * The account model's table and columns, derived from the schema text the client embeds and checked
  * against the client's runtime data model (same fields in the same order, relation fields where it has
@@ -341,10 +348,10 @@ const IDENTIFIER_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/
 export function prismaAccountTable(prisma: object, accountModel: string): { ok: true; table: PrismaAccountTable } | { ok: false; reason: string } {
   const internals = prisma as PrismaClientInternals
   const adapter = internals._engineConfig?.adapter
-  const onPg = adapter?.provider === "postgres" && adapter.adapterName === "@prisma/adapter-pg"
-  const onMariaDb = adapter?.provider === "mysql" && adapter.adapterName === "@prisma/adapter-mariadb"
-  const onSqlite = adapter?.provider === "sqlite" && adapter.adapterName === "@prisma/adapter-better-sqlite3"
-  if (!onPg && !onMariaDb && !onSqlite) return { ok: false, reason: "not a client on @prisma/adapter-pg, @prisma/adapter-mariadb or @prisma/adapter-better-sqlite3" }
+  const known = RAW_SIGN_IN_ADAPTERS.get(adapter?.adapterName)
+  if (!known || known.provider !== adapter?.provider) return { ok: false, reason: "not a client on @prisma/adapter-pg, @prisma/adapter-mariadb or @prisma/adapter-better-sqlite3" }
+  const { database } = known
+  const onPg = database === "postgres"
   const schemaText = internals._engineConfig?.inlineSchema
   if (typeof schemaText !== "string") return { ok: false, reason: "the client keeps no schema text" }
   const models = internals._runtimeDataModel?.models ?? {}
@@ -367,7 +374,7 @@ export function prismaAccountTable(prisma: object, accountModel: string): { ok: 
   if (schema !== undefined && (typeof schema !== "string" || !IDENTIFIER_PATTERN.test(schema))) return { ok: false, reason: "the adapter's schema is not a plain identifier" }
   const columns = new Map(model.fields.flatMap((field) => (field.column === undefined ? [] : [[field.name, field.column] as const])))
   for (const field of ["provider", "providerAccountId", "userId"]) if (!columns.has(field)) return { ok: false, reason: `the model has no field ${field}` }
-  return { ok: true, table: { database: onPg ? "postgres" : onMariaDb ? "mysql" : "sqlite", schema, table: model.table, columns, updatedAt: model.fields.filter((field) => field.updatedAt).map((field) => field.name) } }
+  return { ok: true, table: { database, schema, table: model.table, columns, updatedAt: model.fields.filter((field) => field.updatedAt).map((field) => field.name) } }
 }
 
 /** What the raw one-statement sign-in differs in by database. */
