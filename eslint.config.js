@@ -1,0 +1,37 @@
+// One lint configuration for the whole workspace (`pnpm lint`). Formatting is Prettier's job
+// (`pnpm format`); this file holds the rules that catch defects, most of all in concurrent code.
+import js from "@eslint/js"
+import tseslint from "typescript-eslint"
+
+export default tseslint.config(
+  {
+    ignores: ["**/node_modules/**", "**/dist/**", "**/.next/**", "**/generated/**", "docs/api/**", "**/next-env.d.ts"],
+  },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    languageOptions: {
+      parserOptions: { projectService: { allowDefaultProject: ["*.js", "*.mjs", "*.cjs", "*.ts"] } },
+      globals: { process: "readonly", console: "readonly", URL: "readonly", setTimeout: "readonly" },
+    },
+    rules: {
+      // A promise nobody awaits loses its rejection and races what follows: the bugs this library exists to fix.
+      "@typescript-eslint/no-floating-promises": "error",
+      // An async callback where a plain one is expected (an event listener, Array#forEach) is never awaited.
+      "@typescript-eslint/no-misused-promises": "error",
+      "@typescript-eslint/await-thenable": "error",
+      "@typescript-eslint/require-await": "off",
+      // Unused names are errors, but a leading underscore says "unused on purpose".
+      "@typescript-eslint/no-unused-vars": [
+        "error",
+        { argsIgnorePattern: "^_", varsIgnorePattern: "^_", caughtErrorsIgnorePattern: "^_" },
+      ],
+      // Prettier wraps code at 120; this catches what it cannot wrap: strings, comments, template literals.
+      "max-len": ["error", { code: 120, ignoreUrls: true, ignoreRegExpLiterals: true }],
+    },
+  },
+  {
+    files: ["**/*.js", "**/*.mjs", "**/*.cjs"],
+    ...tseslint.configs.disableTypeChecked,
+  },
+)
