@@ -26,7 +26,12 @@ const config: Config = {
   // handler took over Jest's 5 s default. Time goals live in `pnpm bench`, not in test timeouts.
   testTimeout: 30_000,
   projects: [
-    { ...shared, displayName: "adapter-refresh", rootDir: "<rootDir>/packages/adapter-refresh", testMatch: ["<rootDir>/test/**/*.test.ts"] },
+    {
+      ...shared,
+      displayName: "adapter-refresh",
+      rootDir: "<rootDir>/packages/adapter-refresh",
+      testMatch: ["<rootDir>/test/**/*.test.ts"],
+    },
     {
       ...shared,
       displayName: "adapter-refresh-tests",

@@ -41,7 +41,11 @@ function buildKey(inputs) {
 
 function run(label, command, args, cwd) {
   const started = performance.now()
-  const result = spawnSync(command, args, { cwd, stdio: "inherit", env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1" } })
+  const result = spawnSync(command, args, {
+    cwd,
+    stdio: "inherit",
+    env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1" },
+  })
   if (result.error) throw result.error
   if (result.status !== 0) {
     console.error(`[example build] ${label} failed (exit ${result.status ?? result.signal})`)
@@ -63,7 +67,10 @@ export function buildNextExample(buildScriptUrl, appInputs) {
     [libraryDir, LIBRARY_INPUTS],
     [repoDir, ["pnpm-lock.yaml", "tsconfig.base.json"]],
   ])
-  const built = existsSync(path.join(appDir, ".next", "BUILD_ID")) && existsSync(keyFile) && readFileSync(keyFile, "utf8").trim() === key
+  const built =
+    existsSync(path.join(appDir, ".next", "BUILD_ID")) &&
+    existsSync(keyFile) &&
+    readFileSync(keyFile, "utf8").trim() === key
   if (built && !process.argv.includes("--force")) {
     console.log(`[example build] .next is up to date (key ${key.slice(0, 12)}); nothing to build.`)
     return
@@ -75,7 +82,9 @@ export function buildNextExample(buildScriptUrl, appInputs) {
   // The library's dist, unless it is newer than every file it is built from (CI's build stage and
   // `pnpm test:browser` build it first).
   const distEntry = path.join(libraryDir, "dist", "index.js")
-  const newestSource = Math.max(...LIBRARY_INPUTS.flatMap((entry) => filesUnder(libraryDir, entry)).map((file) => statSync(file).mtimeMs))
+  const newestSource = Math.max(
+    ...LIBRARY_INPUTS.flatMap((entry) => filesUnder(libraryDir, entry)).map((file) => statSync(file).mtimeMs),
+  )
   if (existsSync(distEntry) && statSync(distEntry).mtimeMs >= newestSource) {
     console.log("[example build] library dist is up to date")
   } else {
@@ -85,5 +94,7 @@ export function buildNextExample(buildScriptUrl, appInputs) {
   run("prisma generate", process.execPath, [path.join(appDir, "scripts/prisma-generate.mjs")], appDir)
   run("next build", process.execPath, [nextBin, "build"], appDir)
   writeFileSync(keyFile, `${key}\n`)
-  console.log(`[example build] done in ${((performance.now() - started) / 1000).toFixed(1)} s (key ${key.slice(0, 12)}).`)
+  console.log(
+    `[example build] done in ${((performance.now() - started) / 1000).toFixed(1)} s (key ${key.slice(0, 12)}).`,
+  )
 }

@@ -42,5 +42,7 @@ try {
   console.log(`[node-gyp headers] ${main()}`)
 } catch (error) {
   // Never fail the install here: if the cache cannot be written, node-gyp reports its own error later.
-  console.log(`[node-gyp headers] could not set up node-gyp's header cache: ${error instanceof Error ? error.message : String(error)}`)
+  console.log(
+    `[node-gyp headers] could not set up node-gyp's header cache: ${error instanceof Error ? error.message : String(error)}`,
+  )
 }

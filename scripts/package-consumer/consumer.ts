@@ -6,7 +6,12 @@ import { type AccountStore, type TokenSyncAdapter, TokenSyncError, withTokenSync
 import { pgAccountStore } from "authjs-adapter-refresh/stores/pg"
 import type { kyselyAccountStore } from "authjs-adapter-refresh/stores/kysely"
 import type { prismaAccountStore } from "authjs-adapter-refresh/stores/prisma"
-import { type ConformanceFixture, type ConformanceTarget, runConformanceSuite, type TestRunner } from "authjs-adapter-refresh-tests"
+import {
+  type ConformanceFixture,
+  type ConformanceTarget,
+  runConformanceSuite,
+  type TestRunner,
+} from "authjs-adapter-refresh-tests"
 import { type StartedPostgres, startPostgres } from "authjs-adapter-refresh-tests/postgres"
 
 const pool = new pg.Pool({ connectionString: "postgres://localhost/app" })
@@ -18,9 +23,20 @@ const accessToken: Promise<string> = adapter.getAccessToken({ userId: "1", provi
 const isTyped = (error: unknown): string | undefined => (error instanceof TokenSyncError ? error.code : undefined)
 
 declare const runner: TestRunner
-const target: ConformanceTarget = { name: "pg", fixtureModule: new URL("./pg-fixture.js", import.meta.url), workerExecArgv: [] }
+const target: ConformanceTarget = {
+  name: "pg",
+  fixtureModule: new URL("./pg-fixture.js", import.meta.url),
+  workerExecArgv: [],
+}
 runConformanceSuite(target, runner)
-const fixture = (): Promise<ConformanceFixture> => Promise.resolve({ adapter: bare, db: pool, accountRows: async () => [], orphanAccountsOf: async () => {}, close: () => pool.end() })
+const fixture = (): Promise<ConformanceFixture> =>
+  Promise.resolve({
+    adapter: bare,
+    db: pool,
+    accountRows: async () => [],
+    orphanAccountsOf: async () => {},
+    close: () => pool.end(),
+  })
 const server: Promise<StartedPostgres> = startPostgres()
 
 export type Stores = [typeof kyselyAccountStore, typeof prismaAccountStore]

@@ -3,6 +3,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { runConformanceSuite } from "authjs-adapter-refresh-tests"
 
 runConformanceSuite(
-  { name: "@auth/pg-adapter from the tarball", fixtureModule: new URL("./pg-fixture.js", import.meta.url), expectedStoreName: "pg" },
+  {
+    name: "@auth/pg-adapter from the tarball",
+    fixtureModule: new URL("./pg-fixture.js", import.meta.url),
+    expectedStoreName: "pg",
+  },
   { afterAll, beforeAll, describe, expect, it },
 )

@@ -20,7 +20,10 @@ export async function createFixture(url) {
     adapter: PostgresAdapter(pool),
     db: pool,
     async accountRows(key) {
-      const result = await pool.query(`SELECT * FROM accounts WHERE provider = $1 AND "providerAccountId" = $2`, [key.provider, key.providerAccountId])
+      const result = await pool.query(`SELECT * FROM accounts WHERE provider = $1 AND "providerAccountId" = $2`, [
+        key.provider,
+        key.providerAccountId,
+      ])
       return result.rows
     },
     async orphanAccountsOf(userId) {

@@ -19,13 +19,29 @@ try {
   const user = await adapter.createUser({ id: "ignored", email: "smoke@example.test", emailVerified: null })
   const key = { provider: "smoke-oidc", providerAccountId: "sub-1" }
   const expiresAt = Math.floor(Date.now() / 1000) + 3600
-  await adapter.linkAccount({ ...key, userId: user.id, type: "oidc", access_token: "at.first", refresh_token: "rt.first", expires_at: expiresAt })
+  await adapter.linkAccount({
+    ...key,
+    userId: user.id,
+    type: "oidc",
+    access_token: "at.first",
+    refresh_token: "rt.first",
+    expires_at: expiresAt,
+  })
   // A returning sign-in: Auth.js hands the new tokens only to events.signIn.
-  await adapter.events.signIn({ user, account: { ...key, type: "oidc", access_token: "at.second", expires_at: expiresAt + 60 }, isNewUser: false })
-  const { rows } = await pool.query(`SELECT access_token, refresh_token FROM accounts WHERE "providerAccountId" = $1`, [key.providerAccountId])
+  await adapter.events.signIn({
+    user,
+    account: { ...key, type: "oidc", access_token: "at.second", expires_at: expiresAt + 60 },
+    isNewUser: false,
+  })
+  const { rows } = await pool.query(`SELECT access_token, refresh_token FROM accounts WHERE "providerAccountId" = $1`, [
+    key.providerAccountId,
+  ])
   assert.deepEqual(rows, [{ access_token: "at.second", refresh_token: "rt.first" }])
 
-  assert.throws(() => withTokenSync(PostgresAdapter(pool), {}), (error) => error instanceof TokenSyncError && typeof error.code === "string")
+  assert.throws(
+    () => withTokenSync(PostgresAdapter(pool), {}),
+    (error) => error instanceof TokenSyncError && typeof error.code === "string",
+  )
   console.log(`smoke: withTokenSync over @auth/pg-adapter stored a returning sign-in's tokens (${server.backend})`)
 } finally {
   await pool.end()

@@ -13,7 +13,15 @@ import express, { type Express, type Request } from "express"
 import pg from "pg"
 
 import { chooseProvider } from "./config.js"
-import { ACCOUNT_TABLE_HEAD, PAGE_STYLE, accountRows, escapeHtml, recordActivity, shorten, type StoredAccount } from "./token-state.js"
+import {
+  ACCOUNT_TABLE_HEAD,
+  PAGE_STYLE,
+  accountRows,
+  escapeHtml,
+  recordActivity,
+  shorten,
+  type StoredAccount,
+} from "./token-state.js"
 
 export interface ExampleApp {
   app: Express
@@ -97,7 +105,11 @@ export function createApp(env: NodeJS.ProcessEnv = process.env): ExampleApp {
         return
       }
       const upstream = await fetch(await userinfoUrl(), {
-        headers: { authorization: `Bearer ${accessToken}`, accept: "application/json", "user-agent": "authjs-adapter-refresh-example" },
+        headers: {
+          authorization: `Bearer ${accessToken}`,
+          accept: "application/json",
+          "user-agent": "authjs-adapter-refresh-example",
+        },
         signal: AbortSignal.timeout(10_000),
       })
       const body = (await upstream.json().catch(() => ({}))) as Record<string, unknown>
@@ -135,10 +147,12 @@ export function createApp(env: NodeJS.ProcessEnv = process.env): ExampleApp {
           `<p><a class="button" id="call-userinfo" href="/api/userinfo">GET /api/userinfo</a>` +
           `<a class="button" id="signout" href="/auth/signout">Sign out</a></p>`
       }
-      res.type("html").send(
-        `<!DOCTYPE html><html><head><meta charset="utf-8"><title>@auth/express + withTokenSync</title><style>${PAGE_STYLE}</style></head>` +
-          `<body><h1>@auth/express example</h1><p>Adapter: ${mode} &middot; provider: ${escapeHtml(provider.name)}</p>${body}</body></html>`,
-      )
+      res
+        .type("html")
+        .send(
+          `<!DOCTYPE html><html><head><meta charset="utf-8"><title>@auth/express + withTokenSync</title><style>${PAGE_STYLE}</style></head>` +
+            `<body><h1>@auth/express example</h1><p>Adapter: ${mode} &middot; provider: ${escapeHtml(provider.name)}</p>${body}</body></html>`,
+        )
     } catch (error) {
       next(error)
     }

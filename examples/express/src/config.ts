@@ -33,7 +33,9 @@ function discoveredUserinfo(issuer: string): () => Promise<string> {
   let endpoint: Promise<string> | undefined
   return () =>
     (endpoint ??= (async () => {
-      const response = await fetch(`${issuer.replace(/\/$/, "")}/.well-known/openid-configuration`, { signal: AbortSignal.timeout(10_000) })
+      const response = await fetch(`${issuer.replace(/\/$/, "")}/.well-known/openid-configuration`, {
+        signal: AbortSignal.timeout(10_000),
+      })
       const document = (await response.json()) as { userinfo_endpoint?: unknown }
       if (typeof document.userinfo_endpoint !== "string") throw new Error(`${issuer} names no userinfo_endpoint`)
       return document.userinfo_endpoint
@@ -69,7 +71,10 @@ export function chooseProvider(env: NodeJS.ProcessEnv = process.env): ProviderCh
       }
     case "github":
       return {
-        provider: GitHub({ clientId: required(env, "AUTH_GITHUB_ID"), clientSecret: required(env, "AUTH_GITHUB_SECRET") }) as ProviderConfig,
+        provider: GitHub({
+          clientId: required(env, "AUTH_GITHUB_ID"),
+          clientSecret: required(env, "AUTH_GITHUB_SECRET"),
+        }) as ProviderConfig,
         userinfoUrl: async () => "https://api.github.com/user",
       }
     case "keycloak": {

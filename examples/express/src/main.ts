@@ -5,7 +5,9 @@ const { app, tokenSync, close } = createApp()
 const port = Number(process.env.PORT) || 3000
 const host = process.env.HOST?.trim() || "127.0.0.1"
 const server = app.listen(port, host, () => {
-  console.log(`[example-express] listening on http://${host}:${port} (${tokenSync ? "withTokenSync" : "control: bare adapter"})`)
+  console.log(
+    `[example-express] listening on http://${host}:${port} (${tokenSync ? "withTokenSync" : "control: bare adapter"})`,
+  )
 })
 const shutdown = (): void => {
   server.close(() => void close().finally(() => process.exit(0)))

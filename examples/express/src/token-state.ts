@@ -19,7 +19,8 @@ export interface AccountActivity {
 /** Per account key, since this process started. */
 export const activity = new Map<string, AccountActivity>()
 
-export const accountKey = (provider: string, providerAccountId: string): string => `${provider}\u0000${providerAccountId}`
+export const accountKey = (provider: string, providerAccountId: string): string =>
+  `${provider}\u0000${providerAccountId}`
 
 export function recordActivity(provider: string, providerAccountId: string, update: AccountActivity): void {
   const key = accountKey(provider, providerAccountId)
@@ -56,7 +57,15 @@ export function accountRows(accounts: StoredAccount[]): string {
         seen.lastRefreshAt ? seen.lastRefreshAt.toISOString() : "none since the server started",
         seen.lastUserinfo ? `${seen.lastUserinfo.status} at ${seen.lastUserinfo.at.toISOString()}` : "not called yet",
       ]
-      const ids = ["provider", "account-id", "access-token", "refresh-token", "expires-at", "last-refresh", "last-userinfo"]
+      const ids = [
+        "provider",
+        "account-id",
+        "access-token",
+        "refresh-token",
+        "expires-at",
+        "last-refresh",
+        "last-userinfo",
+      ]
       return `<tr>${cells.map((cell, i) => `<td class="${ids[i]}">${escapeHtml(cell)}</td>`).join("")}</tr>`
     })
     .join("\n")

@@ -46,8 +46,15 @@ export const getServerSideProps: GetServerSideProps<Props> = async ({ req, res }
 
 const cell = { border: "1px solid #ccc", padding: ".35rem .6rem", textAlign: "left", fontSize: ".9rem" } as const
 const button = {
-  display: "inline-block", marginRight: ".6rem", padding: ".4rem .8rem", border: "1px solid #888", borderRadius: ".3rem",
-  background: "#fafafa", color: "#000", textDecoration: "none", fontSize: ".9rem",
+  display: "inline-block",
+  marginRight: ".6rem",
+  padding: ".4rem .8rem",
+  border: "1px solid #888",
+  borderRadius: ".3rem",
+  background: "#fafafa",
+  color: "#000",
+  textDecoration: "none",
+  fontSize: ".9rem",
 } as const
 
 export default function Home({ tokenSync, providerName, user, accounts }: Props) {
@@ -57,7 +64,10 @@ export default function Home({ tokenSync, providerName, user, accounts }: Props)
       <h1>next-auth 4 (pages router) example</h1>
       <p>
         Adapter:{" "}
-        <span id="mode" style={{ padding: ".2rem .5rem", borderRadius: ".3rem", background: tokenSync ? "#e7f5e7" : "#fbe3e3" }}>
+        <span
+          id="mode"
+          style={{ padding: ".2rem .5rem", borderRadius: ".3rem", background: tokenSync ? "#e7f5e7" : "#fbe3e3" }}
+        >
           {tokenSync ? "withTokenSync(PrismaAdapter(prisma), prisma)" : "control: bare PrismaAdapter (TOKEN_SYNC=off)"}
         </span>{" "}
         · provider: {providerName}
@@ -70,35 +80,65 @@ export default function Home({ tokenSync, providerName, user, accounts }: Props)
           <table id="accounts" style={{ borderCollapse: "collapse", margin: "1rem 0" }}>
             <thead>
               <tr>
-                {["provider", "account", "access token", "refresh token", "expires", "last refresh", "last userinfo call"].map((head) => (
-                  <th key={head} style={{ ...cell, background: "#f3f3f3" }}>{head}</th>
+                {[
+                  "provider",
+                  "account",
+                  "access token",
+                  "refresh token",
+                  "expires",
+                  "last refresh",
+                  "last userinfo call",
+                ].map((head) => (
+                  <th key={head} style={{ ...cell, background: "#f3f3f3" }}>
+                    {head}
+                  </th>
                 ))}
               </tr>
             </thead>
             <tbody>
               {accounts.map((account) => (
                 <tr key={account.providerAccountId}>
-                  <td className="provider" style={cell}>{account.provider}</td>
-                  <td className="account-id" style={cell}>{account.providerAccountId}</td>
-                  <td className="access-token" style={cell}>{account.accessToken}</td>
-                  <td className="refresh-token" style={cell}>{account.refreshToken}</td>
-                  <td className="expires-at" style={cell}>{account.expires}</td>
-                  <td className="last-refresh" style={cell}>{account.lastRefresh}</td>
-                  <td className="last-userinfo" style={cell}>{account.lastUserinfo}</td>
+                  <td className="provider" style={cell}>
+                    {account.provider}
+                  </td>
+                  <td className="account-id" style={cell}>
+                    {account.providerAccountId}
+                  </td>
+                  <td className="access-token" style={cell}>
+                    {account.accessToken}
+                  </td>
+                  <td className="refresh-token" style={cell}>
+                    {account.refreshToken}
+                  </td>
+                  <td className="expires-at" style={cell}>
+                    {account.expires}
+                  </td>
+                  <td className="last-refresh" style={cell}>
+                    {account.lastRefresh}
+                  </td>
+                  <td className="last-userinfo" style={cell}>
+                    {account.lastUserinfo}
+                  </td>
                 </tr>
               ))}
             </tbody>
           </table>
           <p>
-            <a id="call-userinfo" style={button} href="/api/userinfo">GET /api/userinfo</a>
-            <a id="signout" style={button} href="/api/auth/signout">Sign out</a>
+            <a id="call-userinfo" style={button} href="/api/userinfo">
+              GET /api/userinfo
+            </a>
+            <a id="signout" style={button} href="/api/auth/signout">
+              Sign out
+            </a>
           </p>
         </>
       ) : (
         <>
           <p id="signed-out">Not signed in.</p>
           <p>
-            <a id="signin" style={button} href="/api/auth/signin">Sign in</a>
+            <a id="signin" style={button} href="/api/auth/signin">
+              Sign in
+            </a>
           </p>
         </>
       )}

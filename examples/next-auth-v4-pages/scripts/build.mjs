@@ -7,4 +7,13 @@
  */
 import { buildNextExample } from "../../../scripts/build-next-example.mjs"
 
-buildNextExample(import.meta.url, ["pages", "lib", "types", "next.config.ts", "tsconfig.json", "package.json", "prisma/schema.prisma", "scripts"])
+buildNextExample(import.meta.url, [
+  "pages",
+  "lib",
+  "types",
+  "next.config.ts",
+  "tsconfig.json",
+  "package.json",
+  "prisma/schema.prisma",
+  "scripts",
+])

@@ -19,7 +19,8 @@ import Google from "next-auth/providers/google"
 import Keycloak from "next-auth/providers/keycloak"
 import { requiredEnv } from "./env"
 
-type ProviderConfig = OIDCConfig<Profile> | ReturnType<typeof Keycloak> | ReturnType<typeof Google> | ReturnType<typeof GitHub>
+type ProviderConfig =
+  OIDCConfig<Profile> | ReturnType<typeof Keycloak> | ReturnType<typeof Google> | ReturnType<typeof GitHub>
 
 export interface ProviderChoice {
   /** The provider object given to Auth.js AND to withTokenSync's refresh engine (the same object). */
@@ -65,12 +66,20 @@ export function providerFromEnv(): ProviderChoice {
         clientSecret: requiredEnv("AUTH_GOOGLE_SECRET"),
         authorization: { params: { access_type: "offline", prompt: "consent", scope: "openid email profile" } },
       })
-      return { provider, id: provider.id, name: provider.name, userinfoUrl: async () => "https://openidconnect.googleapis.com/v1/userinfo" }
+      return {
+        provider,
+        id: provider.id,
+        name: provider.name,
+        userinfoUrl: async () => "https://openidconnect.googleapis.com/v1/userinfo",
+      }
     }
     case "github": {
       // A GitHub App's user tokens (with "expire user authorization tokens") expire and are refreshed; an
       // OAuth App's never expire, so getAccessToken returns the stored one.
-      const provider = GitHub({ clientId: requiredEnv("AUTH_GITHUB_ID"), clientSecret: requiredEnv("AUTH_GITHUB_SECRET") })
+      const provider = GitHub({
+        clientId: requiredEnv("AUTH_GITHUB_ID"),
+        clientSecret: requiredEnv("AUTH_GITHUB_SECRET"),
+      })
       return { provider, id: provider.id, name: provider.name, userinfoUrl: async () => "https://api.github.com/user" }
     }
     default:
@@ -84,7 +93,10 @@ function discoveredUserinfo(issuer: string): () => Promise<string> {
   return () =>
     (endpoint ??= (async () => {
       const url = `${issuer.replace(/\/+$/, "")}/.well-known/openid-configuration`
-      const response = await fetch(url, { headers: { accept: "application/json" }, signal: AbortSignal.timeout(10_000) })
+      const response = await fetch(url, {
+        headers: { accept: "application/json" },
+        signal: AbortSignal.timeout(10_000),
+      })
       if (!response.ok) throw new Error(`${url} answered ${response.status}`)
       const document = (await response.json()) as { userinfo_endpoint?: unknown }
       if (typeof document.userinfo_endpoint !== "string") throw new Error(`${issuer} names no userinfo_endpoint`)

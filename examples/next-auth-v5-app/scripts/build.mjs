@@ -7,4 +7,12 @@
  */
 import { buildNextExample } from "../../../scripts/build-next-example.mjs"
 
-buildNextExample(import.meta.url, ["app", "lib", "auth.ts", "next.config.ts", "tsconfig.json", "package.json", "prisma/schema.prisma"])
+buildNextExample(import.meta.url, [
+  "app",
+  "lib",
+  "auth.ts",
+  "next.config.ts",
+  "tsconfig.json",
+  "package.json",
+  "prisma/schema.prisma",
+])

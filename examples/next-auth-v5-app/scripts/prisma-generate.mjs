@@ -18,7 +18,8 @@ const require = createRequire(path.join(appDir, "package.json"))
 const prismaCli = path.join(path.dirname(require.resolve("prisma/package.json")), "build", "index.js")
 
 const env = { ...process.env, CHECKPOINT_DISABLE: "1", PRISMA_HIDE_UPDATE_MESSAGE: "1" }
-if (!env.PRISMA_SCHEMA_ENGINE_BINARY || !existsSync(env.PRISMA_SCHEMA_ENGINE_BINARY)) env.PRISMA_SCHEMA_ENGINE_BINARY = process.execPath
+if (!env.PRISMA_SCHEMA_ENGINE_BINARY || !existsSync(env.PRISMA_SCHEMA_ENGINE_BINARY))
+  env.PRISMA_SCHEMA_ENGINE_BINARY = process.execPath
 
 const result = spawnSync(process.execPath, [prismaCli, "generate", "--schema", "prisma/schema.prisma", "--no-hints"], {
   cwd: appDir,

@@ -27,7 +27,9 @@ export default async function setup(): Promise<void> {
   const failure = [pgResult, mysqlResult].find((r): r is PromiseRejectedResult => r.status === "rejected")
   if (failure) {
     // One failed: stop the other before reporting, so nothing outlives the run.
-    await Promise.allSettled([pgResult, mysqlResult].map((r) => (r.status === "fulfilled" ? r.value.stop() : undefined)))
+    await Promise.allSettled(
+      [pgResult, mysqlResult].map((r) => (r.status === "fulfilled" ? r.value.stop() : undefined)),
+    )
     throw failure.reason
   }
   const pgServer = (pgResult as PromiseFulfilledResult<Awaited<ReturnType<PgHarness["startPostgres"]>>>).value

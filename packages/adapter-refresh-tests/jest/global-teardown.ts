@@ -38,7 +38,8 @@ function tolerateTerminatedConnections(): void {
   let swallowed = 0
   process.on("uncaughtException", (error) => {
     if (serverGone(error)) {
-      if (swallowed++ === 0) console.warn(`[teardown] a leaked connection was terminated: ${(error as Error).message.split("\n")[0]}`)
+      if (swallowed++ === 0)
+        console.warn(`[teardown] a leaked connection was terminated: ${(error as Error).message.split("\n")[0]}`)
       return
     }
     // Anything else keeps Node's default behaviour: report and exit non-zero.

@@ -57,7 +57,10 @@ for (const { schema, output } of schemas) {
     .update(readFileSync(fileURLToPath(import.meta.url)))
     .digest("hex")
   const upToDate =
-    !force && existsSync(path.join(outputDir, "client.ts")) && existsSync(stampPath) && readFileSync(stampPath, "utf8").trim() === stamp
+    !force &&
+    existsSync(path.join(outputDir, "client.ts")) &&
+    existsSync(stampPath) &&
+    readFileSync(stampPath, "utf8").trim() === stamp
   if (upToDate) {
     console.log(`[prisma-generate] generated/${output} is up to date (Prisma ${prismaVersion}); nothing to do.`)
     continue
@@ -70,9 +73,13 @@ for (const { schema, output } of schemas) {
   })
   if (result.error) throw result.error
   if (result.status !== 0) {
-    console.error(`[prisma-generate] prisma generate --schema prisma/${schema} failed (exit ${result.status ?? result.signal}).`)
+    console.error(
+      `[prisma-generate] prisma generate --schema prisma/${schema} failed (exit ${result.status ?? result.signal}).`,
+    )
     process.exit(result.status ?? 1)
   }
   writeFileSync(stampPath, `${stamp}\n`)
-  console.log(`[prisma-generate] generated/${output} in ${((performance.now() - started) / 1000).toFixed(2)} s (Prisma ${prismaVersion}).`)
+  console.log(
+    `[prisma-generate] generated/${output} in ${((performance.now() - started) / 1000).toFixed(2)} s (Prisma ${prismaVersion}).`,
+  )
 }

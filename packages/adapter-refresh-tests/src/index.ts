@@ -8,7 +8,12 @@
  */
 export { runConformanceSuite } from "./kit/conformance.js"
 export type { TestFunction, TestRunner } from "./kit/test-runner.js"
-export type { ConformanceFixture, ConformanceFixtureModule, ConformanceTarget, IsolatedDatabase } from "./kit/fixture.js"
+export type {
+  ConformanceFixture,
+  ConformanceFixtureModule,
+  ConformanceTarget,
+  IsolatedDatabase,
+} from "./kit/fixture.js"
 export { peakOverlap, runInWorkerProcesses } from "./kit/run-workers.js"
 export type { ProcessOutcome } from "./kit/run-workers.js"
 export type { OperationOutcome, WorkerConfig, WorkerOperation } from "./kit/worker-protocol.js"

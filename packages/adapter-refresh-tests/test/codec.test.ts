@@ -32,17 +32,31 @@ describe("token codec seam (encryption at rest), Kysely on real PostgreSQL", () 
   test("stores the codec's fields encoded, returns them decoded, and merges on plaintext", async () => {
     const userId = await fixture.insertUser(`${randomUUID()}@example.test`)
     const key = { provider: "codec-oidc", providerAccountId: randomUUID() }
-    const linked = await adapter.linkAccount({ ...key, userId, type: "oidc", access_token: "at-1", refresh_token: "rt-1", scope: "openid" } as AdapterAccount)
+    const linked = await adapter.linkAccount({
+      ...key,
+      userId,
+      type: "oidc",
+      access_token: "at-1",
+      refresh_token: "rt-1",
+      scope: "openid",
+    } as AdapterAccount)
     expect(linked).toMatchObject({ access_token: "at-1", refresh_token: "rt-1" })
 
     const [row] = await fixture.accountRows(key)
-    expect(row).toMatchObject({ access_token: codec.encode("at-1", "access_token"), refresh_token: codec.encode("rt-1", "refresh_token"), scope: "openid" })
+    expect(row).toMatchObject({
+      access_token: codec.encode("at-1", "access_token"),
+      refresh_token: codec.encode("rt-1", "refresh_token"),
+      scope: "openid",
+    })
 
     // A returning sign-in without a refresh token: the encoded refresh token is kept, not re-encoded or lost.
     const synced = await adapter.syncAccount({ ...key, access_token: "at-2" })
     expect(synced).toMatchObject({ access_token: "at-2", refresh_token: "rt-1" })
     const [after] = await fixture.accountRows(key)
-    expect(after).toMatchObject({ access_token: codec.encode("at-2", "access_token"), refresh_token: codec.encode("rt-1", "refresh_token") })
+    expect(after).toMatchObject({
+      access_token: codec.encode("at-2", "access_token"),
+      refresh_token: codec.encode("rt-1", "refresh_token"),
+    })
   })
 
   describe("a codec that fails: a typed error naming the column, never the value, and nothing written", () => {
@@ -57,7 +71,8 @@ describe("token codec seam (encryption at rest), Kysely on real PostgreSQL", () 
       return {
         fields: ["access_token", "refresh_token"],
         encode: (value, field) => (direction === "encode" ? fail(value) : codec.encode(value, field)),
-        decode: (stored, field) => (direction === "decode" ? fail(codec.decode(stored, field)) : codec.decode(stored, field)),
+        decode: (stored, field) =>
+          direction === "decode" ? fail(codec.decode(stored, field)) : codec.decode(stored, field),
       }
     }
     const provider = {
@@ -72,7 +87,15 @@ describe("token codec seam (encryption at rest), Kysely on real PostgreSQL", () 
       const userId = await fixture.insertUser(`${randomUUID()}@example.test`)
       const key = { provider: "codec-oidc", providerAccountId: randomUUID() }
       const expires_at = Math.floor(Date.now() / 1000) + 3600
-      await adapter.linkAccount({ ...key, userId, type: "oidc", access_token: SECRET, refresh_token: `rt-${SECRET}`, expires_at, ...tokens } as AdapterAccount)
+      await adapter.linkAccount({
+        ...key,
+        userId,
+        type: "oidc",
+        access_token: SECRET,
+        refresh_token: `rt-${SECRET}`,
+        expires_at,
+        ...tokens,
+      } as AdapterAccount)
       return { userId, key }
     }
     const expectCodecError = (failure: unknown, field: string, direction: "encode" | "decode") => {
@@ -84,7 +107,10 @@ describe("token codec seam (encryption at rest), Kysely on real PostgreSQL", () 
 
     test("decode throws on the refresh fast path (getAccessToken of a fresh token)", async () => {
       const { userId } = await linkWith()
-      const broken = withTokenSync(fixture.adapter, fixture.db as object, { codec: failing("decode"), refresh: { providers: [provider] } })
+      const broken = withTokenSync(fixture.adapter, fixture.db as object, {
+        codec: failing("decode"),
+        refresh: { providers: [provider] },
+      })
       const failure = await broken.getAccessToken({ userId, provider: "codec-oidc" }).catch((error: unknown) => error)
       expectCodecError(failure, "access_token", "decode")
     })
@@ -93,7 +119,9 @@ describe("token codec seam (encryption at rest), Kysely on real PostgreSQL", () 
       const { userId, key } = await linkWith()
       const before = await fixture.accountRows(key)
       const broken = withTokenSync(fixture.adapter, fixture.db as object, { codec: failing("decode", { returns: 42 }) })
-      const failure = await broken.syncAccount({ ...key, userId, access_token: "at-new" }).catch((error: unknown) => error)
+      const failure = await broken
+        .syncAccount({ ...key, userId, access_token: "at-new" })
+        .catch((error: unknown) => error)
       expectCodecError(failure, "access_token", "decode")
       expect(await fixture.accountRows(key)).toEqual(before)
     })

@@ -1,6 +1,12 @@
 import type { AdapterAccount, AdapterAccountType } from "./authjs-types.js"
 import { decodeTokens, decodeTokensLeniently, encodeTokens, staleFields, type TokenCodec } from "./codec.js"
-import { AccountBusyError, AccountLinkedToAnotherUserError, AccountStoreError, AmbiguousAccountOwnerError, TokenSyncError } from "./errors.js"
+import {
+  AccountBusyError,
+  AccountLinkedToAnotherUserError,
+  AccountStoreError,
+  AmbiguousAccountOwnerError,
+  TokenSyncError,
+} from "./errors.js"
 import {
   accountKeyOf,
   incomingTokens,
@@ -74,7 +80,12 @@ export interface AccountSync {
    * Merges and writes `tokens` inside a `withStoredAccount` callback, to the rows of the view's owner
    * only; returns the stored account.
    */
-  writeMerged(locked: LockedAccount, stored: StoredView, tokens: TokenSet, source?: TokenWriteSource): Promise<AdapterAccount>
+  writeMerged(
+    locked: LockedAccount,
+    stored: StoredView,
+    tokens: TokenSet,
+    source?: TokenWriteSource,
+  ): Promise<AdapterAccount>
   /** A decoded view of a row read outside the lock (the refresh fast path). */
   viewOf(row: StoredAccountRow): Promise<StoredView>
   /** The AdapterAccount of a view. */
@@ -140,13 +151,26 @@ export function createAccountSync(store: AccountStore, options: AccountSyncOptio
         key,
         (account) => {
           acquired = true
-          publish("lockWait", () => ({ store: store.name, provider: key.provider, purpose, waitMs: elapsedMs(asked), outcome: "acquired" }))
+          publish("lockWait", () => ({
+            store: store.name,
+            provider: key.provider,
+            purpose,
+            waitMs: elapsedMs(asked),
+            outcome: "acquired",
+          }))
           return work(counts ? counting(account, counts) : account)
         },
         lockOptions,
       )
     } catch (error) {
-      if (!acquired) publish("lockWait", () => ({ store: store.name, provider: key.provider, purpose, waitMs: elapsedMs(asked), outcome: "failed" }))
+      if (!acquired)
+        publish("lockWait", () => ({
+          store: store.name,
+          provider: key.provider,
+          purpose,
+          waitMs: elapsedMs(asked),
+          outcome: "failed",
+        }))
       if (error instanceof TokenSyncError) throw error
       throw new AccountStoreError(store.name, "an account write", error)
     }
@@ -168,7 +192,10 @@ export function createAccountSync(store: AccountStore, options: AccountSyncOptio
     }
   }
 
-  const keyOfRow = (row: StoredAccountRow): AccountKey => ({ provider: row.provider, providerAccountId: row.providerAccountId })
+  const keyOfRow = (row: StoredAccountRow): AccountKey => ({
+    provider: row.provider,
+    providerAccountId: row.providerAccountId,
+  })
 
   /** Decrypts every codec column; a value that fails throws `TokenDecryptionError` (reads, refresh). */
   async function viewOf(row: StoredAccountRow): Promise<StoredView> {
@@ -181,7 +208,11 @@ export function createAccountSync(store: AccountStore, options: AccountSyncOptio
    * out for good), while a column they do not bring is never written.
    */
   async function lenientViewOf(row: StoredAccountRow): Promise<StoredView> {
-    const { tokens, undecryptable } = await decodeTokensLeniently(storedTokens(row.tokens, columns), codec, keyOfRow(row))
+    const { tokens, undecryptable } = await decodeTokensLeniently(
+      storedTokens(row.tokens, columns),
+      codec,
+      keyOfRow(row),
+    )
     return { row, tokens, undecryptable }
   }
 
@@ -197,7 +228,10 @@ export function createAccountSync(store: AccountStore, options: AccountSyncOptio
     const exists = new Map<string, boolean>()
     for (const userId of ownersToCheck(owners, caller, mode)) {
       // The caller's id goes to the store as typed (a Prisma `Int` id must be a number).
-      exists.set(userId, await account.userExists(userId === caller && callerAsTyped !== undefined ? callerAsTyped : userId))
+      exists.set(
+        userId,
+        await account.userExists(userId === caller && callerAsTyped !== undefined ? callerAsTyped : userId),
+      )
     }
     return { rows, decision: decideOwnership({ owners, caller, mode, exists }) }
   }
@@ -229,10 +263,12 @@ export function createAccountSync(store: AccountStore, options: AccountSyncOptio
     // Lazy migration: values in clear (from before encryption) or under an older key are rewritten with
     // the current key whenever the row is written anyway. An undecryptable value reads as null: skipped.
     if (Object.keys(changes).length > 0) {
-      for (const field of staleFields(stored.row.tokens, codec)) if (!(field in changes) && merged[field] != null) changes[field] = merged[field]
+      for (const field of staleFields(stored.row.tokens, codec))
+        if (!(field in changes) && merged[field] != null) changes[field] = merged[field]
     }
     const tokens = Object.keys(changes).length > 0 ? await encodeTokens(changes, codec, keyOfRow(stored.row)) : {}
-    if (Object.keys(tokens).length > 0 && stored.row.userId === owner) await account.update({ tokens }, { userId: owner })
+    if (Object.keys(tokens).length > 0 && stored.row.userId === owner)
+      await account.update({ tokens }, { userId: owner })
     for (const orphan of adopt) await account.update({ userId: ownerAsTyped, tokens }, { userId: orphan })
     return toAdapterAccount({ ...stored.row, userId: owner }, merged)
   }
@@ -249,31 +285,51 @@ export function createAccountSync(store: AccountStore, options: AccountSyncOptio
    * Not with a codec: the locked path decodes the stored row before it writes, so a codec that fails leaves
    * the row unwritten, and it migrates stale values.
    */
-  async function writeOwnInOneStatement(key: AccountKey, owner: UserId, incoming: TokenSet, wanted: boolean): Promise<AdapterAccount | null | "written" | undefined> {
+  async function writeOwnInOneStatement(
+    key: AccountKey,
+    owner: UserId,
+    incoming: TokenSet,
+    wanted: boolean,
+  ): Promise<AdapterAccount | null | "written" | undefined> {
     if (!store.updateOwnTokens || codec || Object.keys(incoming).length === 0) return undefined
     if (reauthColumn && incoming.refresh_token !== undefined) return undefined
     const asked = performance.now()
     const update = store.updateOwnTokens.bind(store)
     // Bounded like the locked path: a pooled connection within 2 x lockTimeoutMs, or AccountBusyError and
     // nothing sent. In the database it waits for nothing (see AccountStore.updateOwnTokens).
-    const written = await boundedStart(2 * syncLockTimeoutMs, () => accountBusy(key), (begin) =>
-      update(key, owner, incoming, begin),
+    const written = await boundedStart(
+      2 * syncLockTimeoutMs,
+      () => accountBusy(key),
+      (begin) => update(key, owner, incoming, begin),
     ).catch((error: unknown) => {
       if (error instanceof TokenSyncError) throw error
       throw new AccountStoreError(store.name, "an account write", error)
     })
     if (Array.isArray(written) ? written.length === 0 : written.written === 0) return undefined
     // The statement took the key's lock (without waiting) for as long as it ran.
-    publish("lockWait", () => ({ store: store.name, provider: key.provider, purpose: "sync", waitMs: elapsedMs(asked), outcome: "acquired" }))
+    publish("lockWait", () => ({
+      store: store.name,
+      provider: key.provider,
+      purpose: "sync",
+      waitMs: elapsedMs(asked),
+      outcome: "acquired",
+    }))
     if (Array.isArray(written)) return toAdapterAccount(written[0]!, storedTokens(written[0]!.tokens, columns))
     if (!wanted) return "written"
     // Only a count came back (MariaDB): the stored account as it reads now; null if it was unlinked since.
-    const row = (await store.findAccounts(String(owner), key.provider)).find((found) => found.providerAccountId === key.providerAccountId)
+    const row = (await store.findAccounts(String(owner), key.provider)).find(
+      (found) => found.providerAccountId === key.providerAccountId,
+    )
     return row ? toAdapterAccount(row, storedTokens(row.tokens, columns)) : null
   }
 
   /** One sign-in write or link: validate, lock, decide whose rows, insert or merge. */
-  async function upsertOnce(input: unknown, mode: "link" | "sync", counts: WriteCounts, wanted: boolean): Promise<AdapterAccount | null | undefined> {
+  async function upsertOnce(
+    input: unknown,
+    mode: "link" | "sync",
+    counts: WriteCounts,
+    wanted: boolean,
+  ): Promise<AdapterAccount | null | undefined> {
     // Validate everything before touching the database: bad input writes nothing.
     const key = accountKeyOf(input)
     const userId = mode === "link" ? requiredField(input, "userId") : optionalUserId(input)
@@ -296,42 +352,67 @@ export function createAccountSync(store: AccountStore, options: AccountSyncOptio
     }
     // Bounded like every wait: connection + lock, then AccountBusyError (see bounded-wait.ts).
     // lock_timeout bounds the lock; a pooled connection may take as long again before it.
-    return boundedStart(2 * syncLockTimeoutMs, busy, (begin, abandoned) => locked(key, async (account) => {
-      begin()
-      const { rows, decision } = await decide(account, userId, mode, callerUserId)
-      switch (decision.action) {
-        // A sync without an (existing) owner has nothing to attach the tokens to.
-        case "skip":
-          return null
-        case "refuse":
-          throw refusal(decision, key)
-        case "insert": {
-          const type = requiredField(input, "type")
-          const inserted = await account.insert({ ...key, userId: callerUserId ?? decision.owner, type, tokens: await encodeTokens(incoming, codec, key) })
-          // A drop-in returns what the wrapped adapter's own linkAccount returns (AccountStore.linkAccountResult).
-          if (mode === "link" && store.linkAccountResult === "input") return input as AdapterAccount
-          if (mode === "link" && store.linkAccountResult === "nothing") return undefined
-          if (mode === "link" && store.linkAccountResult === "inserted-row" && inserted) {
-            // The row holds the codec's ciphertext; the caller gets back the plaintext it gave.
-            const plaintext: Record<string, unknown> = { ...inserted }
-            for (const field of codec?.fields ?? []) if (field in plaintext) plaintext[field] = incoming[field] ?? null
-            return plaintext as unknown as AdapterAccount
+    return boundedStart(2 * syncLockTimeoutMs, busy, (begin, abandoned) =>
+      locked(
+        key,
+        async (account) => {
+          begin()
+          const { rows, decision } = await decide(account, userId, mode, callerUserId)
+          switch (decision.action) {
+            // A sync without an (existing) owner has nothing to attach the tokens to.
+            case "skip":
+              return null
+            case "refuse":
+              throw refusal(decision, key)
+            case "insert": {
+              const type = requiredField(input, "type")
+              const inserted = await account.insert({
+                ...key,
+                userId: callerUserId ?? decision.owner,
+                type,
+                tokens: await encodeTokens(incoming, codec, key),
+              })
+              // A drop-in returns what the wrapped adapter's own linkAccount returns (AccountStore.linkAccountResult).
+              if (mode === "link" && store.linkAccountResult === "input") return input as AdapterAccount
+              if (mode === "link" && store.linkAccountResult === "nothing") return undefined
+              if (mode === "link" && store.linkAccountResult === "inserted-row" && inserted) {
+                // The row holds the codec's ciphertext; the caller gets back the plaintext it gave.
+                const plaintext: Record<string, unknown> = { ...inserted }
+                for (const field of codec?.fields ?? [])
+                  if (field in plaintext) plaintext[field] = incoming[field] ?? null
+                return plaintext as unknown as AdapterAccount
+              }
+              return toAdapterAccount({ ...key, userId: callerUserId ?? decision.owner, type }, incoming)
+            }
+            case "write": {
+              // Merge over the owner's own row; when every row is adopted, over an adopted one.
+              const base =
+                rows.find((row) => row.userId === decision.owner) ??
+                rows.find((row) => decision.adopt.includes(row.userId))!
+              const stored = await lenientViewOf(base)
+              const ownerAsTyped =
+                callerUserId !== undefined && decision.owner === userId ? callerUserId : decision.owner
+              const merged = await writeMerged(
+                account,
+                stored,
+                incoming,
+                "sign-in",
+                decision.owner,
+                decision.adopt,
+                ownerAsTyped,
+              )
+              return callerUserId === undefined ? merged : { ...merged, userId: callerUserId as string }
+            }
           }
-          return toAdapterAccount({ ...key, userId: callerUserId ?? decision.owner, type }, incoming)
-        }
-        case "write": {
-          // Merge over the owner's own row; when every row is adopted, over an adopted one.
-          const base = rows.find((row) => row.userId === decision.owner) ?? rows.find((row) => decision.adopt.includes(row.userId))!
-          const stored = await lenientViewOf(base)
-          const ownerAsTyped = callerUserId !== undefined && decision.owner === userId ? callerUserId : decision.owner
-          const merged = await writeMerged(account, stored, incoming, "sign-in", decision.owner, decision.adopt, ownerAsTyped)
-          return callerUserId === undefined ? merged : { ...merged, userId: callerUserId as string }
-        }
-      }
-    }, { lockTimeoutMs: syncLockTimeoutMs, signal: abandoned }, "sync", counts).catch((error: unknown) => {
-      // lock_not_available: our lock_timeout passed (a lock held by the app or another writer).
-      throw error instanceof AccountStoreError && error.lockTimeout ? busy() : error
-    }))
+        },
+        { lockTimeoutMs: syncLockTimeoutMs, signal: abandoned },
+        "sync",
+        counts,
+      ).catch((error: unknown) => {
+        // lock_not_available: our lock_timeout passed (a lock held by the app or another writer).
+        throw error instanceof AccountStoreError && error.lockTimeout ? busy() : error
+      }),
+    )
   }
 
   return {
@@ -343,12 +424,26 @@ export function createAccountSync(store: AccountStore, options: AccountSyncOptio
       const provider = providerOf(input)
       try {
         const result = await upsertOnce(input, mode, counts, wanted)
-        const outcome = result === null ? "skipped" : counts.inserts > 0 ? "inserted" : counts.updates > 0 ? "updated" : "unchanged"
+        const outcome =
+          result === null ? "skipped" : counts.inserts > 0 ? "inserted" : counts.updates > 0 ? "updated" : "unchanged"
         publish("sync", () => ({ store: store.name, provider, mode, outcome, durationMs: elapsedMs(started) }))
         return result
       } catch (error) {
-        publish("sync", () => ({ store: store.name, provider, mode, outcome: "failed", durationMs: elapsedMs(started), errorCode: errorCodeOf(error) }))
-        publish("failure", () => ({ operation: mode, store: store.name, provider, errorCode: errorCodeOf(error), errorName: errorNameOf(error) }))
+        publish("sync", () => ({
+          store: store.name,
+          provider,
+          mode,
+          outcome: "failed",
+          durationMs: elapsedMs(started),
+          errorCode: errorCodeOf(error),
+        }))
+        publish("failure", () => ({
+          operation: mode,
+          store: store.name,
+          provider,
+          errorCode: errorCodeOf(error),
+          errorName: errorNameOf(error),
+        }))
         throw error
       }
     },

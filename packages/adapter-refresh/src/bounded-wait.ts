@@ -17,7 +17,11 @@ export class AbandonedWait extends Error {
  * (in particular, without calling the provider). A pool whose every connection is held by the app, or an
  * app transaction holding the account's lock, therefore costs a typed error in bounded time, not a hang.
  */
-export function boundedStart<T>(timeoutMs: number, onTimeout: () => Error, run: (begin: () => void, abandoned: AbortSignal) => Promise<T>): Promise<T> {
+export function boundedStart<T>(
+  timeoutMs: number,
+  onTimeout: () => Error,
+  run: (begin: () => void, abandoned: AbortSignal) => Promise<T>,
+): Promise<T> {
   let state: "waiting" | "started" | "abandoned" = "waiting"
   // Handed to the store (AccountLockOptions.signal): a connection that arrives after the caller gave up
   // sends no BEGIN or lock statement, so queued work left behind by timeouts does not pile up.
@@ -51,7 +55,11 @@ export function boundedStart<T>(timeoutMs: number, onTimeout: () => Error, run: 
  * Bounds a read that needs no cleanup: past `timeoutMs` it rejects with `onTimeout()` and aborts the signal
  * it gave `read` (a store can then skip a read it has not sent yet); a late answer is ignored.
  */
-export function boundedRead<T>(timeoutMs: number, onTimeout: () => Error, read: (abandoned: AbortSignal) => Promise<T>): Promise<T> {
+export function boundedRead<T>(
+  timeoutMs: number,
+  onTimeout: () => Error,
+  read: (abandoned: AbortSignal) => Promise<T>,
+): Promise<T> {
   const abandonment = new AbortController()
   return new Promise<T>((resolve, reject) => {
     const timer = setTimeout(() => {

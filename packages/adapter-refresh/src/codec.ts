@@ -30,15 +30,32 @@ type Values = Record<string, string | number | null>
  * whatever the codec throws, other than our own typed errors, and anything it returns that is not a
  * string, becomes a `TokenCodecError` naming the column, never the value.
  */
-async function callCodec(codec: TokenCodec, direction: "encode" | "decode", value: string, field: string, account: AccountKey): Promise<string> {
+async function callCodec(
+  codec: TokenCodec,
+  direction: "encode" | "decode",
+  value: string,
+  field: string,
+  account: AccountKey,
+): Promise<string> {
   let out: unknown
   try {
     out = await codec[direction](value, field, account)
   } catch (error) {
     if (error instanceof TokenSyncError) throw error
-    throw new TokenCodecError(field, direction, account?.provider, `threw ${error instanceof Error ? error.name : typeof error}`)
+    throw new TokenCodecError(
+      field,
+      direction,
+      account?.provider,
+      `threw ${error instanceof Error ? error.name : typeof error}`,
+    )
   }
-  if (typeof out !== "string") throw new TokenCodecError(field, direction, account?.provider, `returned ${out === null ? "null" : typeof out}, not a string`)
+  if (typeof out !== "string")
+    throw new TokenCodecError(
+      field,
+      direction,
+      account?.provider,
+      `returned ${out === null ? "null" : typeof out}, not a string`,
+    )
   return out
 }
 

@@ -29,7 +29,9 @@ export type TokenSyncDatabase = AccountStore | object
  */
 export function resolveAccountStore(db: unknown): AccountStore {
   if (db === null || db === undefined || typeof db !== "object") {
-    throw new UnsupportedDatabaseError(`withTokenSync(adapter, db): db is ${db === null ? "null" : typeof db}; expected ${ACCEPTED}.`)
+    throw new UnsupportedDatabaseError(
+      `withTokenSync(adapter, db): db is ${db === null ? "null" : typeof db}; expected ${ACCEPTED}.`,
+    )
   }
   const matches: { kind: string; create: () => AccountStore }[] = []
   if (isAccountStore(db)) matches.push({ kind: "AccountStore", create: () => db })

@@ -120,7 +120,8 @@ export class AccountStoreError extends TokenSyncError {
   readonly lockTimeout: boolean
   constructor(store: string, operation: string, driverError: unknown) {
     const name = driverError instanceof Error ? driverError.name : undefined
-    const rawCode = typeof driverError === "object" && driverError !== null ? (driverError as { code?: unknown }).code : undefined
+    const rawCode =
+      typeof driverError === "object" && driverError !== null ? (driverError as { code?: unknown }).code : undefined
     const code = typeof rawCode === "string" || typeof rawCode === "number" ? String(rawCode) : undefined
     // Prisma's own codes ("P2010") look like SQLSTATEs, so its nested SQLSTATE is asked for first.
     const sqlState = prismaSqlState(driverError) ?? (code !== undefined && SQLSTATE.test(code) ? code : undefined)
@@ -151,14 +152,28 @@ export class AccountSchemaError extends TokenSyncError {
   readonly option: string
   /** The SQLSTATE (42P01, 42703) or Prisma code (P2021, P2022) reported. */
   readonly driverErrorCode: string | undefined
-  constructor(details: { store: string; table: string; column?: string; option: string; driverErrorCode?: string; hint?: string; atConstruction?: boolean; kind?: "table" | "model" }) {
+  constructor(details: {
+    store: string
+    table: string
+    column?: string
+    option: string
+    driverErrorCode?: string
+    hint?: string
+    atConstruction?: boolean
+    kind?: "table" | "model"
+  }) {
     const { store, table, column, option, driverErrorCode } = details
-    const what = column === undefined ? `${details.kind ?? "table"} "${table}", which does not exist` : `column "${column}" in "${table}", which has no such column`
+    const what =
+      column === undefined
+        ? `${details.kind ?? "table"} "${table}", which does not exist`
+        : `column "${column}" in "${table}", which has no such column`
     super(
       "ACCOUNT_SCHEMA_MISMATCH",
       `The ${store} account store looked for the ${what}${driverErrorCode ? ` (${driverErrorCode})` : ""}. ` +
         `${column === undefined ? `The name is set by ${option}` : `The table is set by ${option}; ${details.hint ?? "the column is part of the adapter's documented schema"}`}. ` +
-        (details.atConstruction ? "The store was not created." : "The transaction was rolled back and nothing was written."),
+        (details.atConstruction
+          ? "The store was not created."
+          : "The transaction was rolled back and nothing was written."),
     )
     this.store = store
     this.table = table
@@ -179,9 +194,14 @@ const SQLSTATE = /^[0-9A-Z]{5}$/
 function prismaSqlState(driverError: unknown): string | undefined {
   if (typeof driverError !== "object" || driverError === null) return undefined
   const meta = (driverError as { meta?: unknown }).meta
-  const adapterError = typeof meta === "object" && meta !== null ? (meta as { driverAdapterError?: unknown }).driverAdapterError : undefined
-  const cause = typeof adapterError === "object" && adapterError !== null ? (adapterError as { cause?: unknown }).cause : undefined
-  const originalCode = typeof cause === "object" && cause !== null ? (cause as { originalCode?: unknown }).originalCode : undefined
+  const adapterError =
+    typeof meta === "object" && meta !== null
+      ? (meta as { driverAdapterError?: unknown }).driverAdapterError
+      : undefined
+  const cause =
+    typeof adapterError === "object" && adapterError !== null ? (adapterError as { cause?: unknown }).cause : undefined
+  const originalCode =
+    typeof cause === "object" && cause !== null ? (cause as { originalCode?: unknown }).originalCode : undefined
   return typeof originalCode === "string" && SQLSTATE.test(originalCode) ? originalCode : undefined
 }
 
@@ -210,14 +230,18 @@ export class RefreshTokenError extends TokenSyncError {
         : reason === "marked"
           ? "the provider already refused this refresh token (invalid_grant); it was not sent again"
           : "the provider refused the refresh token (invalid_grant)"
-    super("REFRESH_INVALID_GRANT", `Cannot refresh the ${provider} access token: ${why}. The user must sign in again; stored tokens were kept.`)
+    super(
+      "REFRESH_INVALID_GRANT",
+      `Cannot refresh the ${provider} access token: ${why}. The user must sign in again; stored tokens were kept.`,
+    )
     this.provider = provider
     this.reason = reason
   }
 }
 
 /** What went wrong talking to the provider. */
-export type ProviderFailureKind = "timeout" | "network" | "http_status" | "oauth_error" | "malformed_response" | "discovery"
+export type ProviderFailureKind =
+  "timeout" | "network" | "http_status" | "oauth_error" | "malformed_response" | "discovery"
 
 /**
  * The provider could not be used right now (timeout, connection error, 5xx, an OAuth error other than
@@ -232,7 +256,11 @@ export class ProviderUnavailableError extends TokenSyncError {
   readonly oauthError: string | undefined
   /** How many requests were sent to the provider (1 + retries). */
   readonly attempts: number
-  constructor(provider: string, failure: { kind: ProviderFailureKind; status?: number; oauthError?: string; detail?: string }, attempts: number) {
+  constructor(
+    provider: string,
+    failure: { kind: ProviderFailureKind; status?: number; oauthError?: string; detail?: string },
+    attempts: number,
+  ) {
     const facts = [
       failure.status !== undefined ? `HTTP ${failure.status}` : undefined,
       failure.oauthError ? `error=${failure.oauthError}` : undefined,
@@ -264,7 +292,10 @@ export class AmbiguousAccountError extends TokenSyncError {
   readonly provider: string
   readonly count: number
   constructor(provider: string, count: number) {
-    super("AMBIGUOUS_ACCOUNT", `The user has ${count} ${provider} accounts linked; pass providerAccountId to choose one.`)
+    super(
+      "AMBIGUOUS_ACCOUNT",
+      `The user has ${count} ${provider} accounts linked; pass providerAccountId to choose one.`,
+    )
     this.provider = provider
     this.count = count
   }
@@ -301,7 +332,10 @@ export class RefreshLockTimeoutError extends TokenSyncError {
         : waitedFor === "connection_or_lock"
           ? `a database connection and the ${provider} account's refresh lock`
           : `the ${provider} account's refresh lock`
-    super("REFRESH_LOCK_TIMEOUT", `Waited more than ${lockTimeoutMs} ms for ${what}; the provider was not called and nothing was changed.`)
+    super(
+      "REFRESH_LOCK_TIMEOUT",
+      `Waited more than ${lockTimeoutMs} ms for ${what}; the provider was not called and nothing was changed.`,
+    )
     this.provider = provider
     this.lockTimeoutMs = lockTimeoutMs
     this.waitedFor = waitedFor
@@ -326,7 +360,12 @@ export class RefreshPersistError extends TokenSyncError {
   readonly willRetry: boolean
   readonly driverErrorName: string | undefined
   readonly sqlState: string | undefined
-  constructor(provider: string, failure: { driverErrorName?: string | undefined; sqlState?: string | undefined; lockTimeout?: boolean }, attempts: number, maxAttempts: number) {
+  constructor(
+    provider: string,
+    failure: { driverErrorName?: string | undefined; sqlState?: string | undefined; lockTimeout?: boolean },
+    attempts: number,
+    maxAttempts: number,
+  ) {
     const willRetry = attempts < maxAttempts
     const why = failure.lockTimeout
       ? "a lock on the account row was not granted in time"
@@ -380,7 +419,12 @@ export class EncryptionConfigError extends TokenSyncError {
   readonly index: number | undefined
   /** The key's id, when it has a valid one. Key ids are not secret (every envelope stores one in clear). */
   readonly keyId: string | undefined
-  constructor(option: "keys" | "fields" | "cacheSize", index: number | undefined, keyId: string | undefined, reason: string) {
+  constructor(
+    option: "keys" | "fields" | "cacheSize",
+    index: number | undefined,
+    keyId: string | undefined,
+    reason: string,
+  ) {
     const which =
       index === undefined
         ? `The ${option === "keys" ? "encryption key list" : `${option} option`}`

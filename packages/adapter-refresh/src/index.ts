@@ -1,6 +1,13 @@
 export { withTokenSync } from "./with-token-sync.js"
 export type { TokenSyncAdapter, TokenSyncMethods, TokenSyncOptions } from "./with-token-sync.js"
-export type { AdapterAccount as TokenSyncAccount, AdapterUser as TokenSyncUser, AuthjsAdapter, LinkableAccount, SignInAccount, SignInEventMessage } from "./authjs-types.js"
+export type {
+  AdapterAccount as TokenSyncAccount,
+  AdapterUser as TokenSyncUser,
+  AuthjsAdapter,
+  LinkableAccount,
+  SignInAccount,
+  SignInEventMessage,
+} from "./authjs-types.js"
 export type { SyncableAccount } from "./account-sync.js"
 export { resolveAccountStore, isAccountStore } from "./detect-store.js"
 export type { TokenSyncDatabase } from "./detect-store.js"
@@ -52,7 +59,13 @@ export {
   RefreshPersistError,
   AccountBusyError,
 } from "./errors.js"
-export type { TokenSyncErrorCode, RefreshTokenErrorReason, ProviderFailureKind, TokenDecryptionFailure, WaitedFor } from "./errors.js"
+export type {
+  TokenSyncErrorCode,
+  RefreshTokenErrorReason,
+  ProviderFailureKind,
+  TokenDecryptionFailure,
+  WaitedFor,
+} from "./errors.js"
 export type { RefreshOptions, GetAccessTokenParams, AccessTokenResult } from "./refresh/engine.js"
 export type { RefreshExpiringOptions, RefreshExpiringProgress } from "./refresh/background.js"
 export type { RefreshProviderConfig } from "./refresh/provider.js"
@@ -62,12 +75,35 @@ export { reauthMarkChange, isMarkedForReauth, REAUTH_MARK } from "./policy/reaut
 export type { TokenWriteSource } from "./policy/reauth.js"
 export { mergeTokens, incomingTokens, storedTokens, tokenColumns } from "./policy/merge.js"
 export type { TokenSet, MergeResult } from "./policy/merge.js"
-export { expiresAtToSeconds, resolveExpiresAt, storedExpiresAt, isExpiring, MILLISECONDS_THRESHOLD } from "./policy/expiry.js"
+export {
+  expiresAtToSeconds,
+  resolveExpiresAt,
+  storedExpiresAt,
+  isExpiring,
+  MILLISECONDS_THRESHOLD,
+} from "./policy/expiry.js"
 export { prismaAccountStore } from "./stores/prisma.js"
 export { kyselyAccountStore } from "./stores/kysely.js"
 export { pgAccountStore } from "./stores/pg.js"
 export { drizzleAccountStore } from "./stores/drizzle.js"
 export type { SignOutEventMessage } from "./with-token-sync.js"
-export type { TokenCacheOptions, TokenCacheInvalidation, InvalidationListener, TokenCacheHandle, TokenCacheStats } from "./cache/token-cache.js"
-export { pgNotifyInvalidation, pgNotifyTriggerSql, TOKEN_CACHE_CHANNEL, TOKEN_CACHE_TRIGGER } from "./cache/pg-notify.js"
-export type { PgNotifyTables, PgNotifyInvalidationOptions, PgListenPool, PgListenClient, PgNotification } from "./cache/pg-notify.js"
+export type {
+  TokenCacheOptions,
+  TokenCacheInvalidation,
+  InvalidationListener,
+  TokenCacheHandle,
+  TokenCacheStats,
+} from "./cache/token-cache.js"
+export {
+  pgNotifyInvalidation,
+  pgNotifyTriggerSql,
+  TOKEN_CACHE_CHANNEL,
+  TOKEN_CACHE_TRIGGER,
+} from "./cache/pg-notify.js"
+export type {
+  PgNotifyTables,
+  PgNotifyInvalidationOptions,
+  PgListenPool,
+  PgListenClient,
+  PgNotification,
+} from "./cache/pg-notify.js"

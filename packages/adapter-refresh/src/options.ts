@@ -27,15 +27,18 @@ const describe = (value: unknown): string => (typeof value === "string" ? JSON.s
 
 /** A column name another option names: a plain identifier that is not a key column. */
 function checkColumn(option: string, name: unknown): string {
-  if (typeof name !== "string" || !IDENTIFIER.test(name)) refuse(option, `contains ${describe(name)}, which is not a plain column name`)
+  if (typeof name !== "string" || !IDENTIFIER.test(name))
+    refuse(option, `contains ${describe(name)}, which is not a plain column name`)
   const column = name as string
-  if (KEY_COLUMNS.includes(column)) refuse(option, `names "${column}", a key column of the account row, not a token column`)
+  if (KEY_COLUMNS.includes(column))
+    refuse(option, `names "${column}", a key column of the account row, not a token column`)
   return column
 }
 
 export function checkTokenSyncOptions(options: unknown): void {
   if (options === undefined) return
-  if (typeof options !== "object" || options === null || Array.isArray(options)) refuse("(options)", "must be an object")
+  if (typeof options !== "object" || options === null || Array.isArray(options))
+    refuse("(options)", "must be an object")
   const { tokenFields, codec, now, refresh } = options as CheckedOptions
 
   const extras: string[] = []
@@ -43,7 +46,8 @@ export function checkTokenSyncOptions(options: unknown): void {
     if (!Array.isArray(tokenFields)) refuse("tokenFields", "must be an array of column names")
     for (const field of tokenFields as unknown[]) {
       const column = checkColumn("tokenFields", field)
-      if (STANDARD.includes(column)) refuse("tokenFields", `names "${column}", one of the seven standard token columns, which are always written`)
+      if (STANDARD.includes(column))
+        refuse("tokenFields", `names "${column}", one of the seven standard token columns, which are always written`)
       if (extras.includes(column)) refuse("tokenFields", `names "${column}" twice`)
       extras.push(column)
     }
@@ -51,7 +55,10 @@ export function checkTokenSyncOptions(options: unknown): void {
 
   if (now !== undefined && typeof now !== "function") refuse("now", "must be a function returning epoch milliseconds")
   const { lockTimeoutMs } = options as { lockTimeoutMs?: unknown }
-  if (lockTimeoutMs !== undefined && (typeof lockTimeoutMs !== "number" || !Number.isSafeInteger(lockTimeoutMs) || lockTimeoutMs <= 0)) {
+  if (
+    lockTimeoutMs !== undefined &&
+    (typeof lockTimeoutMs !== "number" || !Number.isSafeInteger(lockTimeoutMs) || lockTimeoutMs <= 0)
+  ) {
     refuse("lockTimeoutMs", "must be a positive integer (milliseconds)")
   }
 
@@ -59,13 +66,31 @@ export function checkTokenSyncOptions(options: unknown): void {
   if (refresh !== undefined) {
     if (typeof refresh !== "object" || refresh === null) refuse("refresh", "must be an object")
     const { reauthColumn: mark, providers } = refresh as { reauthColumn?: unknown; providers?: unknown }
-    if (!Array.isArray(providers)) refuse("refresh.providers", "must be an array of the provider objects given to Auth.js")
+    if (!Array.isArray(providers))
+      refuse("refresh.providers", "must be an array of the provider objects given to Auth.js")
     if (mark !== undefined) {
       reauthColumn = checkColumn("refresh.reauthColumn", mark)
-      if (STANDARD.includes(reauthColumn)) refuse("refresh.reauthColumn", `names "${reauthColumn}", a standard token column; the mark needs a column of its own`)
-      if (extras.includes(reauthColumn)) refuse("refresh.reauthColumn", `names "${reauthColumn}", which tokenFields also names; the mark needs a column of its own`)
+      if (STANDARD.includes(reauthColumn))
+        refuse(
+          "refresh.reauthColumn",
+          `names "${reauthColumn}", a standard token column; the mark needs a column of its own`,
+        )
+      if (extras.includes(reauthColumn))
+        refuse(
+          "refresh.reauthColumn",
+          `names "${reauthColumn}", which tokenFields also names; the mark needs a column of its own`,
+        )
     }
-    for (const name of ["skewSeconds", "minRefreshIntervalSeconds", "lockTimeoutMs", "requestTimeoutMs", "maxConcurrentRefreshes", "queueTimeoutMs", "retries", "backoffMs"] as const) {
+    for (const name of [
+      "skewSeconds",
+      "minRefreshIntervalSeconds",
+      "lockTimeoutMs",
+      "requestTimeoutMs",
+      "maxConcurrentRefreshes",
+      "queueTimeoutMs",
+      "retries",
+      "backoffMs",
+    ] as const) {
       const value = (refresh as Record<string, unknown>)[name]
       if (value !== undefined && (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0)) {
         refuse(`refresh.${name}`, "must be a non-negative integer")
@@ -76,12 +101,15 @@ export function checkTokenSyncOptions(options: unknown): void {
   if (codec !== undefined) {
     if (typeof codec !== "object" || codec === null) refuse("codec", "must be an object with fields, encode and decode")
     const { fields, encode, decode } = codec as { fields?: unknown; encode?: unknown; decode?: unknown }
-    if (typeof encode !== "function" || typeof decode !== "function") refuse("codec", "must have encode and decode functions")
+    if (typeof encode !== "function" || typeof decode !== "function")
+      refuse("codec", "must have encode and decode functions")
     if (!Array.isArray(fields)) refuse("codec.fields", "must be an array of token column names")
     for (const field of fields as unknown[]) {
       const column = checkColumn("codec.fields", field)
-      if (column === "expires_at") refuse("codec.fields", `names "expires_at", a number column that cannot hold an encoded value`)
-      if (column === reauthColumn) refuse("codec.fields", `names "${column}", the re-authentication mark column, which is written as is`)
+      if (column === "expires_at")
+        refuse("codec.fields", `names "expires_at", a number column that cannot hold an encoded value`)
+      if (column === reauthColumn)
+        refuse("codec.fields", `names "${column}", the re-authentication mark column, which is written as is`)
       if (!STANDARD.includes(column) && !extras.includes(column)) {
         refuse("codec.fields", `names "${column}", which is not a token column (the standard ones or tokenFields)`)
       }

@@ -5,10 +5,31 @@
  * Internal: not part of the package's exports.
  */
 import { AbandonedWait } from "./bounded-wait.js"
-import type { AccountKey, AccountPatch, AccountRow, AccountRowScope, AccountScanPage, AccountStore, LockedAccount, OwnTokensWritten, StoredAccountRow, TokenColumnValue, UserId } from "./store.js"
+import type {
+  AccountKey,
+  AccountPatch,
+  AccountRow,
+  AccountRowScope,
+  AccountScanPage,
+  AccountStore,
+  LockedAccount,
+  OwnTokensWritten,
+  StoredAccountRow,
+  TokenColumnValue,
+  UserId,
+} from "./store.js"
 import { AccountSchemaError, InvalidOptionsError, TOKEN_COLUMN_HINT } from "./errors.js"
 import { StatementBuilder, driverCodes, type SqlDatabase } from "./databases/sql-database.js"
-import { checkIdentifier, checkPageLimit, checkTokenColumn, definedEntries, ownerOf, scopedLockedAccount, toStoredAccountRow, uniqueByKey } from "./store-support.js"
+import {
+  checkIdentifier,
+  checkPageLimit,
+  checkTokenColumn,
+  definedEntries,
+  ownerOf,
+  scopedLockedAccount,
+  toStoredAccountRow,
+  uniqueByKey,
+} from "./store-support.js"
 
 /** Runs one statement (text in the database's parameter syntax) and returns its rows. @internal */
 export type SqlRunner = (text: string, values: readonly unknown[]) => Promise<Record<string, unknown>[]>
@@ -72,7 +93,9 @@ export function sqlTables(database: SqlDatabase, names: SqlTableNames): SqlTable
     userId: database.quote(checkIdentifier(names.userIdColumn ?? "id", "users id column name")),
     fieldsOf(row) {
       if (fieldOfColumn.size === 0) return row
-      return Object.fromEntries(Object.entries(row).map(([column, value]) => [fieldOfColumn.get(column) ?? column, value]))
+      return Object.fromEntries(
+        Object.entries(row).map(([column, value]) => [fieldOfColumn.get(column) ?? column, value]),
+      )
     },
   }
 }
@@ -86,11 +109,22 @@ export function schemaMismatch(error: unknown, tables: SqlTables, table: "accoun
   if (meaning.kind !== "missing-table" && meaning.kind !== "missing-column") return error
   const { name, option } = tables.origin[table]
   const column = meaning.kind === "missing-column" ? (meaning.column ?? "(unknown)") : undefined
-  return new AccountSchemaError({ store: tables.store, table: name, column, option, driverErrorCode: driverCodes(error)[0], hint: TOKEN_COLUMN_HINT })
+  return new AccountSchemaError({
+    store: tables.store,
+    table: name,
+    column,
+    option,
+    driverErrorCode: driverCodes(error)[0],
+    hint: TOKEN_COLUMN_HINT,
+  })
 }
 
 /** `run`, with schema errors of statements on `table` made explicit. */
-function on<R = Record<string, unknown>[]>(run: (text: string, values: readonly unknown[]) => Promise<R>, tables: SqlTables, table: "accounts" | "users"): (text: string, values: readonly unknown[]) => Promise<R> {
+function on<R = Record<string, unknown>[]>(
+  run: (text: string, values: readonly unknown[]) => Promise<R>,
+  tables: SqlTables,
+  table: "accounts" | "users",
+): (text: string, values: readonly unknown[]) => Promise<R> {
   return async (text, values) => {
     try {
       return await run(text, values)
@@ -105,10 +139,19 @@ function on<R = Record<string, unknown>[]>(run: (text: string, values: readonly 
  * `SqlDatabase.lockStatements`) and returns what undoes its session settings, to run before the
  * transaction ends (also when it fails). @internal
  */
-async function lockAccount(run: SqlRunner, tables: SqlTables, key: AccountKey, lockTimeoutMs: number | undefined): Promise<() => Promise<void>> {
+async function lockAccount(
+  run: SqlRunner,
+  tables: SqlTables,
+  key: AccountKey,
+  lockTimeoutMs: number | undefined,
+): Promise<() => Promise<void>> {
   const { take, restore } = tables.database.lockStatements(
     key,
-    { accounts: tables.accounts, provider: tables.column("provider"), providerAccountId: tables.column("providerAccountId") },
+    {
+      accounts: tables.accounts,
+      provider: tables.column("provider"),
+      providerAccountId: tables.column("providerAccountId"),
+    },
     lockTimeoutMs,
   )
   const accounts = on(run, tables, "accounts")
@@ -188,14 +231,21 @@ export interface SqlInsertOptions {
  * The LockedAccount operations as SQL over `run`, which must execute inside the transaction that holds
  * the key's lock. @internal
  */
-function sqlLockedAccount(run: SqlRunner, tables: SqlTables, key: AccountKey, insertOptions: SqlInsertOptions = {}): LockedAccount {
+function sqlLockedAccount(
+  run: SqlRunner,
+  tables: SqlTables,
+  key: AccountKey,
+  insertOptions: SqlInsertOptions = {},
+): LockedAccount {
   const { database } = tables
   const insertDefaults = insertOptions.defaults ?? (() => ({}))
   const { returning } = insertOptions
-  if (returning && !database.insertReturning) throw new Error(`${tables.store}: INSERT ... RETURNING is not available on ${database.name}.`)
+  if (returning && !database.insertReturning)
+    throw new Error(`${tables.store}: INSERT ... RETURNING is not available on ${database.name}.`)
   const column = tables.column
   const tokenColumn = (field: string) => column(checkTokenColumn(field))
-  const byKey = (sql: StatementBuilder) => `${column("provider")} = ${sql.param(key.provider)} AND ${column("providerAccountId")} = ${sql.param(key.providerAccountId)}`
+  const byKey = (sql: StatementBuilder) =>
+    `${column("provider")} = ${sql.param(key.provider)} AND ${column("providerAccountId")} = ${sql.param(key.providerAccountId)}`
   const accounts = on(run, tables, "accounts")
   const users = on(run, tables, "users")
   const rowOf = (row: Record<string, unknown>) => toStoredAccountRow(tables.fieldsOf(row))
@@ -208,7 +258,10 @@ function sqlLockedAccount(run: SqlRunner, tables: SqlTables, key: AccountKey, in
 
     async userExists(userId: UserId) {
       const sql = new StatementBuilder(database)
-      const rows = await users(`SELECT 1 AS ${database.quote("found")} FROM ${tables.users} WHERE ${tables.userId} = ${sql.param(idParameter(userId))} LIMIT 1`, sql.values)
+      const rows = await users(
+        `SELECT 1 AS ${database.quote("found")} FROM ${tables.users} WHERE ${tables.userId} = ${sql.param(idParameter(userId))} LIMIT 1`,
+        sql.values,
+      )
       return rows.length > 0
     },
 
@@ -220,7 +273,8 @@ function sqlLockedAccount(run: SqlRunner, tables: SqlTables, key: AccountKey, in
         columns.push(quotedColumn)
         placeholders.push(sql.param(value))
       }
-      for (const [field, value] of Object.entries(insertDefaults())) add(column(checkIdentifier(field, "column name")), value)
+      for (const [field, value] of Object.entries(insertDefaults()))
+        add(column(checkIdentifier(field, "column name")), value)
       // The row's own key, not the caller's: the lock covers exactly this key.
       add(column("userId"), idParameter(row.userId))
       add(column("provider"), key.provider)
@@ -241,7 +295,8 @@ function sqlLockedAccount(run: SqlRunner, tables: SqlTables, key: AccountKey, in
       const sql = new StatementBuilder(database)
       const assignments: string[] = []
       if (patch.userId !== undefined) assignments.push(`${column("userId")} = ${sql.param(idParameter(patch.userId))}`)
-      for (const [field, value] of definedEntries(patch.tokens)) assignments.push(`${tokenColumn(field)} = ${sql.param(value)}`)
+      for (const [field, value] of definedEntries(patch.tokens))
+        assignments.push(`${tokenColumn(field)} = ${sql.param(value)}`)
       if (assignments.length === 0) return
       // Scoped to the owner: rows of the key that belong to anyone else are never touched. Compared as
       // text, so that integer ids (serial users.id) match the strings the interface speaks.
@@ -292,11 +347,20 @@ export type OwnTokensValue = TokenColumnValue | Date
  */
 export function sqlUpdateOwnTokens(
   tables: SqlTables,
-): ((runner: OwnTokensRunner, key: AccountKey, userId: UserId, tokens: Record<string, OwnTokensValue>) => Promise<OwnTokensWritten>) | undefined {
+):
+  | ((
+      runner: OwnTokensRunner,
+      key: AccountKey,
+      userId: UserId,
+      tokens: Record<string, OwnTokensValue>,
+    ) => Promise<OwnTokensWritten>)
+  | undefined {
   const { database } = tables
   const column = tables.column
   const asStored = (rows: Record<string, unknown>[]) => rows.map((row) => toStoredAccountRow(tables.fieldsOf(row)))
-  const couldNotLock = (error: unknown) => database.classifyError(error).kind === "lock-timeout" || driverCodes(error).some((code) => code === "1213" || code === "ER_LOCK_DEADLOCK")
+  const couldNotLock = (error: unknown) =>
+    database.classifyError(error).kind === "lock-timeout" ||
+    driverCodes(error).some((code) => code === "1213" || code === "ER_LOCK_DEADLOCK")
   const assignmentsOf = (sql: StatementBuilder, tokens: Record<string, OwnTokensValue>) =>
     definedEntries(tokens).map(([field, value]) => `${column(checkTokenColumn(field))} = ${sql.param(value)}`)
   const ofKey = (sql: StatementBuilder, key: AccountKey, alias?: string) => {
@@ -315,9 +379,15 @@ export function sqlUpdateOwnTokens(
       const provider = sql.param(key.provider)
       const providerAccountId = sql.param(key.providerAccountId)
       const ownerId = sql.param(owner(userId))
-      const keyOf = (alias: string) => `${alias}.${column("provider")} = ${provider} AND ${alias}.${column("providerAccountId")} = ${providerAccountId}`
-      const ownedBy = (alias: string, comparison: "=" | "<>") => `${database.asText(`${alias}.${column("userId")}`)} ${comparison} ${ownerId}`
-      const rows = await on(run, tables, "accounts")(
+      const keyOf = (alias: string) =>
+        `${alias}.${column("provider")} = ${provider} AND ${alias}.${column("providerAccountId")} = ${providerAccountId}`
+      const ownedBy = (alias: string, comparison: "=" | "<>") =>
+        `${database.asText(`${alias}.${column("userId")}`)} ${comparison} ${ownerId}`
+      const rows = await on(
+        run,
+        tables,
+        "accounts",
+      )(
         `UPDATE ${tables.accounts} SET ${assignments.join(", ")} WHERE ctid IN (` +
           `SELECT mine.ctid FROM ${tables.accounts} mine WHERE ${keyOf("mine")} AND ${ownedBy("mine", "=")} AND ${tryLock(provider, providerAccountId)} ` +
           `AND NOT EXISTS (SELECT 1 FROM ${tables.accounts} other WHERE ${keyOf("other")} AND ${ownedBy("other", "<>")}) ` +
@@ -332,7 +402,8 @@ export function sqlUpdateOwnTokens(
     // Off once the server turned out to be MySQL (no SET STATEMENT): the locked path then does it all.
     let serverHasSetStatement = true
     return async ({ affected }, key, userId, tokens) => {
-      if (!affected) throw new Error(`${tables.store}: the one-statement sign-in on MySQL/MariaDB needs the count of rows written.`)
+      if (!affected)
+        throw new Error(`${tables.store}: the one-statement sign-in on MySQL/MariaDB needs the count of rows written.`)
       const none = { written: 0 }
       if (!serverHasSetStatement) return none
       // `?` parameters are positional: values are added in the order the text uses them.
@@ -408,10 +479,19 @@ export function updateOwnTokensOn(
  * `findAccounts` in SQL: one statement, each key once even when the table holds duplicates (the first
  * row of a key wins). @internal
  */
-export async function sqlFindAccounts(run: SqlRunner, tables: SqlTables, userId: string, provider: string): Promise<StoredAccountRow[]> {
+export async function sqlFindAccounts(
+  run: SqlRunner,
+  tables: SqlTables,
+  userId: string,
+  provider: string,
+): Promise<StoredAccountRow[]> {
   const sql = new StatementBuilder(tables.database)
   const column = tables.column
-  const rows = await on(run, tables, "accounts")(
+  const rows = await on(
+    run,
+    tables,
+    "accounts",
+  )(
     `SELECT * FROM ${tables.accounts} WHERE ${column("userId")} = ${sql.param(userId)} AND ${column("provider")} = ${sql.param(provider)}`,
     sql.values,
   )
@@ -442,14 +522,24 @@ export async function sqlFindAccountsHeld(
  * `scanAccounts` in SQL: a keyset page of up to `limit` keys and every row of each (a schema without a
  * unique key may hold duplicates; a page never splits a key's rows). @internal
  */
-export async function sqlScanAccounts(run: SqlRunner, tables: SqlTables, page: AccountScanPage): Promise<StoredAccountRow[]> {
+export async function sqlScanAccounts(
+  run: SqlRunner,
+  tables: SqlTables,
+  page: AccountScanPage,
+): Promise<StoredAccountRow[]> {
   // A checked integer, written into the text: drivers that prepare statements differ on `LIMIT ?`.
   const limit = checkPageLimit(page.limit)
   const sql = new StatementBuilder(tables.database)
   const provider = tables.column("provider")
   const providerAccountId = tables.column("providerAccountId")
-  const after = page.after ? `WHERE (${provider}, ${providerAccountId}) > (${sql.param(page.after.provider)}, ${sql.param(page.after.providerAccountId)})` : ""
-  const rows = await on(run, tables, "accounts")(
+  const after = page.after
+    ? `WHERE (${provider}, ${providerAccountId}) > (${sql.param(page.after.provider)}, ${sql.param(page.after.providerAccountId)})`
+    : ""
+  const rows = await on(
+    run,
+    tables,
+    "accounts",
+  )(
     `SELECT a.* FROM ${tables.accounts} a JOIN (SELECT DISTINCT ${provider}, ${providerAccountId} FROM ${tables.accounts} ${after} ` +
       `ORDER BY ${provider}, ${providerAccountId} LIMIT ${limit}) page USING (${provider}, ${providerAccountId}) ORDER BY a.${provider}, a.${providerAccountId}`,
     sql.values,

@@ -4,7 +4,15 @@
  * the owner an update is scoped to, and the guard that refuses a LockedAccount once its transaction is
  * over. Internal: not part of the package's exports.
  */
-import type { AccountLockOptions, AccountPatch, AccountRow, AccountRowScope, LockedAccount, StoredAccountRow, UserId } from "./store.js"
+import type {
+  AccountLockOptions,
+  AccountPatch,
+  AccountRow,
+  AccountRowScope,
+  LockedAccount,
+  StoredAccountRow,
+  UserId,
+} from "./store.js"
 import { InvalidOptionsError } from "./errors.js"
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/
@@ -12,7 +20,10 @@ const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/
 /** Returns `name` after checking it is a plain identifier; anything else is refused, never interpolated. @internal */
 export function checkIdentifier(name: string, what: string): string {
   if (typeof name !== "string" || !IDENTIFIER.test(name)) {
-    throw new InvalidOptionsError(what, `Invalid ${what} ${JSON.stringify(name)}: expected a plain identifier matching ${IDENTIFIER}.`)
+    throw new InvalidOptionsError(
+      what,
+      `Invalid ${what} ${JSON.stringify(name)}: expected a plain identifier matching ${IDENTIFIER}.`,
+    )
   }
   return name
 }
@@ -26,7 +37,10 @@ const NON_TOKEN_FIELDS: ReadonlySet<string> = new Set<string>([...KEY_FIELDS, "i
 export function checkTokenColumn(name: string): string {
   checkIdentifier(name, "token column name")
   if (NON_TOKEN_FIELDS.has(name)) {
-    throw new InvalidOptionsError("token column name", `Invalid token column name ${JSON.stringify(name)}: "${name}" is not a token column.`)
+    throw new InvalidOptionsError(
+      "token column name",
+      `Invalid token column name ${JSON.stringify(name)}: "${name}" is not a token column.`,
+    )
   }
   return name
 }
@@ -54,7 +68,12 @@ export function toStoredAccountRow(row: Record<string, unknown>): StoredAccountR
 }
 
 /** Checks a duration option (a positive integer of ms); `fallback` when it is not given. @internal */
-export function checkMilliseconds(value: number | undefined, fallback: number | undefined, store: string, option: string): number | undefined {
+export function checkMilliseconds(
+  value: number | undefined,
+  fallback: number | undefined,
+  store: string,
+  option: string,
+): number | undefined {
   if (value === undefined) return fallback
   if (!Number.isSafeInteger(value) || value <= 0) {
     throw new InvalidOptionsError(option, `${store}: ${option} must be a positive integer number of milliseconds.`)
@@ -68,7 +87,11 @@ export function checkLockTimeout(value: number | undefined, store: string): numb
 }
 
 /** The lock timeout of one call: the call's own, else the store's default. @internal */
-export function lockTimeoutFor(options: AccountLockOptions | undefined, fallback: number | undefined, store: string): number | undefined {
+export function lockTimeoutFor(
+  options: AccountLockOptions | undefined,
+  fallback: number | undefined,
+  store: string,
+): number | undefined {
   return options?.lockTimeoutMs !== undefined ? checkLockTimeout(options.lockTimeoutMs, store) : fallback
 }
 
@@ -104,9 +127,13 @@ export function ownerOf(scope: AccountRowScope | undefined): string {
  */
 export function scopedLockedAccount(account: LockedAccount, store: string): { account: LockedAccount; close(): void } {
   let open = true
-  const guard = <A extends unknown[], R>(method: (...args: A) => Promise<R>) =>
+  const guard =
+    <A extends unknown[], R>(method: (...args: A) => Promise<R>) =>
     (...args: A): Promise<R> => {
-      if (!open) return Promise.reject(new Error(`${store}: this LockedAccount was used after its withAccountLock callback ended.`))
+      if (!open)
+        return Promise.reject(
+          new Error(`${store}: this LockedAccount was used after its withAccountLock callback ended.`),
+        )
       return method(...args)
     }
   return {

@@ -115,7 +115,11 @@ export interface AccountStore {
    * constraint on (provider, providerAccountId). Commits when `work` resolves, rolls back when it throws
    * (and rethrows the same error).
    */
-  withAccountLock<T>(key: AccountKey, work: (account: LockedAccount) => Promise<T>, options?: AccountLockOptions): Promise<T>
+  withAccountLock<T>(
+    key: AccountKey,
+    work: (account: LockedAccount) => Promise<T>,
+    options?: AccountLockOptions,
+  ): Promise<T>
   /**
    * The accounts a user has linked at a provider, read in ONE statement outside any lock (the token
    * refresh fast path: a fresh token needs no lock). Each key at most once, even when the table holds
@@ -137,7 +141,12 @@ export interface AccountStore {
    * (PostgreSQL's `pg_try_advisory_xact_lock`, MariaDB's per-statement lock wait of 0, SQLite's write
    * lock); see statements.ts.
    */
-  updateOwnTokens?(key: AccountKey, userId: UserId, tokens: Record<string, TokenColumnValue>, begin: () => void): Promise<OwnTokensWritten>
+  updateOwnTokens?(
+    key: AccountKey,
+    userId: UserId,
+    tokens: Record<string, TokenColumnValue>,
+    begin: () => void,
+  ): Promise<OwnTokensWritten>
   /**
    * Optional (used by `reencryptAccounts`): the rows of up to `limit` keys that come after `after` in
    * (provider, providerAccountId) order, in that order, every row of each key (duplicates included),

@@ -2,8 +2,17 @@ import { createAccountSync, type AccountSyncOptions, type SyncableAccount } from
 import { resolveAccountStore, type TokenSyncDatabase } from "./detect-store.js"
 import { RefreshNotConfiguredError } from "./errors.js"
 import { checkTokenSyncOptions } from "./options.js"
-import { createRefreshEngine, type AccessTokenResult, type GetAccessTokenParams, type RefreshOptions } from "./refresh/engine.js"
-import { createBackgroundRefresher, type RefreshExpiringOptions, type RefreshExpiringProgress } from "./refresh/background.js"
+import {
+  createRefreshEngine,
+  type AccessTokenResult,
+  type GetAccessTokenParams,
+  type RefreshOptions,
+} from "./refresh/engine.js"
+import {
+  createBackgroundRefresher,
+  type RefreshExpiringOptions,
+  type RefreshExpiringProgress,
+} from "./refresh/background.js"
 import type { AccountKey, AccountStore } from "./store.js"
 import { checkTokenCacheOptions, startTokenCache, type TokenCacheHandle } from "./cache/token-cache.js"
 import { invalidatingSync, asText as userText } from "./cache/local-invalidation.js"
@@ -70,12 +79,17 @@ export interface SignOutEventMessage {
 }
 
 /** The wrapped adapter: the input adapter's own methods, with its type, plus the token-sync methods. */
-export type TokenSyncAdapter<A extends AuthjsAdapter = AuthjsAdapter> = Omit<A, keyof TokenSyncMethods> & TokenSyncMethods
+export type TokenSyncAdapter<A extends AuthjsAdapter = AuthjsAdapter> = Omit<A, keyof TokenSyncMethods> &
+  TokenSyncMethods
 
 /** Own enumerable methods as they are; methods of a class-based adapter bound to it (Auth.js calls them unbound). */
 function passThroughMethods(adapter: AuthjsAdapter): Record<string, unknown> {
   const out: Record<string, unknown> = {}
-  for (let proto = Object.getPrototypeOf(adapter); proto && proto !== Object.prototype; proto = Object.getPrototypeOf(proto)) {
+  for (
+    let proto = Object.getPrototypeOf(adapter);
+    proto && proto !== Object.prototype;
+    proto = Object.getPrototypeOf(proto)
+  ) {
     for (const name of Object.getOwnPropertyNames(proto)) {
       const value = (adapter as Record<string, unknown>)[name]
       if (name !== "constructor" && typeof value === "function" && !(name in out)) out[name] = value.bind(adapter)
@@ -85,7 +99,8 @@ function passThroughMethods(adapter: AuthjsAdapter): Record<string, unknown> {
 }
 
 const hasTokens = (ref: Record<string, unknown>, columns: readonly string[]): boolean =>
-  columns.some((column) => ref[column] !== undefined && ref[column] !== null && ref[column] !== "") || ref.expires_in != null
+  columns.some((column) => ref[column] !== undefined && ref[column] !== null && ref[column] !== "") ||
+  ref.expires_in != null
 
 /**
  * Decorates any Auth.js adapter so that OAuth tokens are stored on every sign-in, not only the first.
@@ -93,12 +108,22 @@ const hasTokens = (ref: Record<string, unknown>, columns: readonly string[]): bo
  *   const adapter = withTokenSync(PrismaAdapter(prisma), prisma)
  *   NextAuth({ adapter, events: adapter.events, providers: [...] })
  */
-export function withTokenSync<A extends AuthjsAdapter>(adapter: A, db: TokenSyncDatabase, options: TokenSyncOptions = {}): TokenSyncAdapter<A> {
+export function withTokenSync<A extends AuthjsAdapter>(
+  adapter: A,
+  db: TokenSyncDatabase,
+  options: TokenSyncOptions = {},
+): TokenSyncAdapter<A> {
   checkTokenSyncOptions(options)
   const accountStore = resolveAccountStore(db)
   const { refresh, ...syncOptions } = options
-  const plainSync = createAccountSync(accountStore, { ...syncOptions, ...(refresh?.reauthColumn ? { reauthColumn: refresh.reauthColumn } : {}) })
-  const cached = refresh?.cache !== undefined ? startTokenCache<AccessTokenResult>(checkTokenCacheOptions(refresh.cache), options.now ?? Date.now) : undefined
+  const plainSync = createAccountSync(accountStore, {
+    ...syncOptions,
+    ...(refresh?.reauthColumn ? { reauthColumn: refresh.reauthColumn } : {}),
+  })
+  const cached =
+    refresh?.cache !== undefined
+      ? startTokenCache<AccessTokenResult>(checkTokenCacheOptions(refresh.cache), options.now ?? Date.now)
+      : undefined
   // With the cache every write goes through the invalidating view of the sync (read-your-writes in-process).
   const sync = cached ? invalidatingSync(plainSync, cached.cache) : plainSync
   const engine = refresh ? createRefreshEngine(accountStore, sync, refresh, options.now, cached?.cache) : undefined
@@ -130,7 +155,9 @@ export function withTokenSync<A extends AuthjsAdapter>(adapter: A, db: TokenSync
   const cache = cached?.cache
   const unlink = decrypting.unlinkAccount ?? baseUnlinkAccount
   const baseDeleteUser = (adapter as { deleteUser?: (id: string) => Promise<unknown> }).deleteUser?.bind(adapter)
-  const baseDeleteSession = (adapter as { deleteSession?: (token: string) => Promise<unknown> }).deleteSession?.bind(adapter)
+  const baseDeleteSession = (adapter as { deleteSession?: (token: string) => Promise<unknown> }).deleteSession?.bind(
+    adapter,
+  )
   const invalidating = cache
     ? {
         ...(unlink && {
@@ -138,7 +165,8 @@ export function withTokenSync<A extends AuthjsAdapter>(adapter: A, db: TokenSync
             try {
               return await unlink(ref)
             } finally {
-              if (ref && typeof ref === "object") cache.invalidateAccount(String(ref.provider), String(ref.providerAccountId))
+              if (ref && typeof ref === "object")
+                cache.invalidateAccount(String(ref.provider), String(ref.providerAccountId))
             }
           },
         }),
@@ -171,7 +199,9 @@ export function withTokenSync<A extends AuthjsAdapter>(adapter: A, db: TokenSync
       // The stored account is not returned here: the store need not read it back (see AccountSync.upsert).
       if (hasTokens(ref, sync.columns)) await sync.upsert(ref, "sync", false)
       const key: AccountKey = { provider: ref.provider, providerAccountId: ref.providerAccountId }
-      return baseGetUserByAccount ? (((await baseGetUserByAccount(key)) as AdapterUser | null | undefined) ?? null) : null
+      return baseGetUserByAccount
+        ? (((await baseGetUserByAccount(key)) as AdapterUser | null | undefined) ?? null)
+        : null
     },
     syncAccount: async (account) => (await sync.upsert(account, "sync")) ?? null,
     events: {
@@ -180,20 +210,30 @@ export function withTokenSync<A extends AuthjsAdapter>(adapter: A, db: TokenSync
         // The owner is Auth.js's user, never a field of `account`: Auth.js spreads the provider's raw token
         // response into `account`, so any extra field there (a `userId` among them) is the provider's word.
         const { userId: _fromProvider, ...tokens } = account
-        await sync.upsert(user.id === undefined || user.id === null ? tokens : { ...tokens, userId: user.id }, "sync", false)
+        await sync.upsert(
+          user.id === undefined || user.id === null ? tokens : { ...tokens, userId: user.id },
+          "sync",
+          false,
+        )
       },
       async signOut(message) {
-        const field = (value: unknown, name: string): unknown => (typeof value === "object" && value !== null ? (value as Record<string, unknown>)[name] : undefined)
+        const field = (value: unknown, name: string): unknown =>
+          typeof value === "object" && value !== null ? (value as Record<string, unknown>)[name] : undefined
         const userId = userText(field(message?.session, "userId")) ?? userText(field(message?.token, "sub"))
         if (cache && userId !== undefined) cache.invalidateUser(userId)
       },
     },
     async getAccessToken(params) {
-      if (!engine) throw new RefreshNotConfiguredError(String(params?.provider), "withTokenSync was called without the refresh option")
+      if (!engine)
+        throw new RefreshNotConfiguredError(
+          String(params?.provider),
+          "withTokenSync was called without the refresh option",
+        )
       return engine.getAccessToken(params)
     },
     async refreshExpiring(options) {
-      if (!background) throw new RefreshNotConfiguredError("(all)", "withTokenSync was called without the refresh option")
+      if (!background)
+        throw new RefreshNotConfiguredError("(all)", "withTokenSync was called without the refresh option")
       return background(options)
     },
     accountStore,

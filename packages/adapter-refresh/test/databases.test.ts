@@ -10,7 +10,11 @@ import { sqlTables } from "../src/statements.js"
 
 const key = { provider: "p", providerAccountId: "a" }
 const target = { accounts: "`Account`", provider: "`provider`", providerAccountId: "`providerAccountId`" }
-const prismaWrapped = (originalCode: string, originalMessage = "") => Object.assign(new Error("prisma"), { code: "P2010", meta: { driverAdapterError: { cause: { originalCode, originalMessage } } } })
+const prismaWrapped = (originalCode: string, originalMessage = "") =>
+  Object.assign(new Error("prisma"), {
+    code: "P2010",
+    meta: { driverAdapterError: { cause: { originalCode, originalMessage } } },
+  })
 
 describe("parameters and quoting", () => {
   test("PostgreSQL numbers its parameters; MySQL and SQLite use positional ?", () => {
@@ -26,9 +30,15 @@ describe("parameters and quoting", () => {
   })
 
   test("identifiers are quoted per database, and names that are not plain identifiers are refused", () => {
-    expect(sqlTables(mysql, { accounts: "auth.Account", users: "User", store: "t", origin: {} as never }).accounts).toBe("`auth`.`Account`")
-    expect(sqlTables(sqlite, { accounts: "Account", users: "User", store: "t", origin: {} as never }).accounts).toBe(`"Account"`)
-    expect(() => sqlTables(mysql, { accounts: "Account`; DROP", users: "User", store: "t", origin: {} as never })).toThrow(/Invalid accounts table name/)
+    expect(
+      sqlTables(mysql, { accounts: "auth.Account", users: "User", store: "t", origin: {} as never }).accounts,
+    ).toBe("`auth`.`Account`")
+    expect(sqlTables(sqlite, { accounts: "Account", users: "User", store: "t", origin: {} as never }).accounts).toBe(
+      `"Account"`,
+    )
+    expect(() =>
+      sqlTables(mysql, { accounts: "Account`; DROP", users: "User", store: "t", origin: {} as never }),
+    ).toThrow(/Invalid accounts table name/)
   })
 
   test("a table's own column names replace Auth.js's field names, and rows read back get the field names again", () => {
@@ -43,8 +53,20 @@ describe("parameters and quoting", () => {
     expect(tables.column("providerAccountId")).toBe(`"provider_account_id"`)
     expect(tables.column("provider")).toBe(`"provider"`)
     expect(tables.userId).toBe(`"user_id"`)
-    expect(tables.fieldsOf({ provider_account_id: "x", accessToken: "at", provider: "p" })).toEqual({ providerAccountId: "x", access_token: "at", provider: "p" })
-    expect(() => sqlTables(postgres, { accounts: "a", users: "u", store: "t", origin: {} as never, accountColumns: { access_token: "bad name" } })).toThrow(/account column name/)
+    expect(tables.fieldsOf({ provider_account_id: "x", accessToken: "at", provider: "p" })).toEqual({
+      providerAccountId: "x",
+      access_token: "at",
+      provider: "p",
+    })
+    expect(() =>
+      sqlTables(postgres, {
+        accounts: "a",
+        users: "u",
+        store: "t",
+        origin: {} as never,
+        accountColumns: { access_token: "bad name" },
+      }),
+    ).toThrow(/account column name/)
   })
 })
 
@@ -52,16 +74,24 @@ describe("the account lock of each database", () => {
   test("PostgreSQL: the transaction-scoped advisory lock on the hashed key, its SET LOCAL lock_timeout in the same statement; nothing to restore", () => {
     const { take, restore } = postgres.lockStatements(key, target, 1500)
     expect(take).toEqual([
-      { text: `SELECT pg_advisory_xact_lock(${ADVISORY_LOCK_KEY_SQL}) FROM (SELECT set_config('lock_timeout', $3, true)) AS bound`, values: ["p", "a", "1500ms"] },
+      {
+        text: `SELECT pg_advisory_xact_lock(${ADVISORY_LOCK_KEY_SQL}) FROM (SELECT set_config('lock_timeout', $3, true)) AS bound`,
+        values: ["p", "a", "1500ms"],
+      },
     ])
     expect(restore).toEqual([])
-    expect(postgres.lockStatements(key, target, undefined).take).toEqual([{ text: `SELECT pg_advisory_xact_lock(${ADVISORY_LOCK_KEY_SQL})`, values: ["p", "a"] }])
+    expect(postgres.lockStatements(key, target, undefined).take).toEqual([
+      { text: `SELECT pg_advisory_xact_lock(${ADVISORY_LOCK_KEY_SQL})`, values: ["p", "a"] },
+    ])
   })
 
   test("MySQL/MariaDB: a locking read of the key; a bound rounds UP to whole seconds and is restored", () => {
     const { take, restore } = mysql.lockStatements(key, target, 1500)
     expect(take[0]).toEqual({ text: expect.stringContaining("SESSION innodb_lock_wait_timeout = ?"), values: [2] })
-    expect(take[1]).toEqual({ text: "SELECT 1 AS `locked` FROM `Account` WHERE `provider` = ? AND `providerAccountId` = ? FOR UPDATE", values: ["p", "a"] })
+    expect(take[1]).toEqual({
+      text: "SELECT 1 AS `locked` FROM `Account` WHERE `provider` = ? AND `providerAccountId` = ? FOR UPDATE",
+      values: ["p", "a"],
+    })
     expect(restore).toEqual([{ text: expect.stringContaining("SET SESSION innodb_lock_wait_timeout = @"), values: [] }])
     expect(mysql.lockStatements(key, target, 1).take[0]?.values).toEqual([1])
     expect(mysql.lockStatements(key, target, undefined)).toEqual({ take: [take[1]], restore: [] })
@@ -75,19 +105,41 @@ describe("the account lock of each database", () => {
 
 describe("what a driver error means", () => {
   test("missing tables and columns, with the column name taken from the message", () => {
-    expect(postgres.classifyError(Object.assign(new Error('relation "x" does not exist'), { code: "42P01" }))).toEqual({ kind: "missing-table" })
-    expect(postgres.classifyError(Object.assign(new Error('column "refresh_token_expires_in" of relation "a" does not exist'), { code: "42703" }))).toEqual({
+    expect(postgres.classifyError(Object.assign(new Error('relation "x" does not exist'), { code: "42P01" }))).toEqual({
+      kind: "missing-table",
+    })
+    expect(
+      postgres.classifyError(
+        Object.assign(new Error('column "refresh_token_expires_in" of relation "a" does not exist'), { code: "42703" }),
+      ),
+    ).toEqual({
       kind: "missing-column",
       column: "refresh_token_expires_in",
     })
-    expect(mysql.classifyError(Object.assign(new Error("Table 'db.Account' doesn't exist"), { code: "ER_NO_SUCH_TABLE", errno: 1146 }))).toEqual({ kind: "missing-table" })
-    expect(mysql.classifyError(Object.assign(new Error("Unknown column 'extra' in 'field list'"), { code: "ER_BAD_FIELD_ERROR", errno: 1054 }))).toEqual({
+    expect(
+      mysql.classifyError(
+        Object.assign(new Error("Table 'db.Account' doesn't exist"), { code: "ER_NO_SUCH_TABLE", errno: 1146 }),
+      ),
+    ).toEqual({ kind: "missing-table" })
+    expect(
+      mysql.classifyError(
+        Object.assign(new Error("Unknown column 'extra' in 'field list'"), { code: "ER_BAD_FIELD_ERROR", errno: 1054 }),
+      ),
+    ).toEqual({
       kind: "missing-column",
       column: "extra",
     })
-    expect(sqlite.classifyError(Object.assign(new Error("no such table: Account"), { code: "SQLITE_ERROR" }))).toEqual({ kind: "missing-table" })
-    expect(sqlite.classifyError(Object.assign(new Error("table Account has no column named extra"), { code: "SQLITE_ERROR" }))).toEqual({ kind: "missing-column", column: "extra" })
-    expect(sqlite.classifyError(Object.assign(new Error("no such column: a.extra"), { code: "SQLITE_ERROR" }))).toEqual({ kind: "missing-column", column: "extra" })
+    expect(sqlite.classifyError(Object.assign(new Error("no such table: Account"), { code: "SQLITE_ERROR" }))).toEqual({
+      kind: "missing-table",
+    })
+    expect(
+      sqlite.classifyError(
+        Object.assign(new Error("table Account has no column named extra"), { code: "SQLITE_ERROR" }),
+      ),
+    ).toEqual({ kind: "missing-column", column: "extra" })
+    expect(sqlite.classifyError(Object.assign(new Error("no such column: a.extra"), { code: "SQLITE_ERROR" }))).toEqual(
+      { kind: "missing-column", column: "extra" },
+    )
   })
 
   test("lock timeouts and duplicate keys, also when Prisma wraps the driver's error", () => {
@@ -110,7 +162,12 @@ describe("what a driver error means", () => {
   })
 
   test("AccountStoreError.lockTimeout is set for any database's lock timeout, and only for those", () => {
-    for (const error of [{ code: "55P03" }, { code: "ER_LOCK_WAIT_TIMEOUT", errno: 1205 }, { code: "SQLITE_BUSY" }, prismaWrapped("55P03")]) {
+    for (const error of [
+      { code: "55P03" },
+      { code: "ER_LOCK_WAIT_TIMEOUT", errno: 1205 },
+      { code: "SQLITE_BUSY" },
+      prismaWrapped("55P03"),
+    ]) {
       expect(isLockWaitTimeout(error)).toBe(true)
       expect(new AccountStoreError("s", "x", error).lockTimeout).toBe(true)
     }

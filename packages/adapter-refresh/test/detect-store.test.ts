@@ -45,16 +45,26 @@ describe("withTokenSync(adapter, db): db detection", () => {
   })
 
   it("passes the wrapped adapter's other methods through as the same functions, as own enumerable properties", () => {
-    const store: AccountStore = { name: "custom", withAccountLock: async () => undefined as never, findAccounts: async () => [] }
+    const store: AccountStore = {
+      name: "custom",
+      withAccountLock: async () => undefined as never,
+      findAccounts: async () => [],
+    }
     const wrapped = withTokenSync(adapter, store)
     expect(wrapped.getUser).toBe(adapter.getUser)
-    expect(Object.keys(wrapped)).toEqual(expect.arrayContaining(["getUser", "linkAccount", "getUserByAccount", "syncAccount", "events"]))
+    expect(Object.keys(wrapped)).toEqual(
+      expect.arrayContaining(["getUser", "linkAccount", "getUserByAccount", "syncAccount", "events"]),
+    )
   })
 })
 
 describe("types: the wrapper drops into an Auth.js config as the README shows", () => {
   it("is accepted as AuthConfig's adapter and events (checked by tsc; the run checks the values)", () => {
-    const store: AccountStore = { name: "custom", withAccountLock: async () => undefined as never, findAccounts: async () => [] }
+    const store: AccountStore = {
+      name: "custom",
+      withAccountLock: async () => undefined as never,
+      findAccounts: async () => [],
+    }
     const wrapped = withTokenSync({ getUser: async () => null } satisfies Adapter, store)
     const config: AuthConfig = { adapter: wrapped, events: wrapped.events, providers: [] }
     expect(config.adapter).toBe(wrapped)

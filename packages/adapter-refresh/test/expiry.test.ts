@@ -1,6 +1,12 @@
 import { describe, expect, it } from "@jest/globals"
 import { InvalidAccountInputError } from "../src/errors.js"
-import { MILLISECONDS_THRESHOLD, expiresAtToSeconds, isExpiring, resolveExpiresAt, storedExpiresAt } from "../src/policy/expiry.js"
+import {
+  MILLISECONDS_THRESHOLD,
+  expiresAtToSeconds,
+  isExpiring,
+  resolveExpiresAt,
+  storedExpiresAt,
+} from "../src/policy/expiry.js"
 
 const NOW_MS = Date.UTC(2026, 10, 27, 12, 0, 0)
 const NOW_S = NOW_MS / 1000
@@ -21,7 +27,11 @@ describe("expiresAtToSeconds", () => {
     ["a negative fraction, cut off towards zero as Prisma does", -2.5, -2],
     ["a 1990 time in seconds", 631_152_000, 631_152_000],
     ["a time past 2200 in seconds (bigint columns take it)", 7_258_118_400 * 10, 72_581_184_000],
-    ["the last second below the milliseconds threshold, as seconds", MILLISECONDS_THRESHOLD - 1, MILLISECONDS_THRESHOLD - 1],
+    [
+      "the last second below the milliseconds threshold, as seconds",
+      MILLISECONDS_THRESHOLD - 1,
+      MILLISECONDS_THRESHOLD - 1,
+    ],
     ["the milliseconds threshold itself, as milliseconds (1978-01-11)", MILLISECONDS_THRESHOLD, 253_402_300],
     ["microseconds, read as milliseconds (no other unit is guessed)", NOW_MS * 1000, NOW_MS],
   ])("reads %s", (_label, input, expected) => {
@@ -74,7 +84,9 @@ describe("resolveExpiresAt", () => {
     expect(resolveExpiresAt({ expires_at: null, expires_in: null }, NOW_MS)).toBeUndefined()
   })
   it.each([[-1], [315_360_001], ["soon"], [Number.NaN]])("refuses expires_in %p", (value) => {
-    expect(() => resolveExpiresAt({ expires_in: value }, NOW_MS)).toThrow(expect.objectContaining({ field: "expires_in" }) as unknown as Error)
+    expect(() => resolveExpiresAt({ expires_in: value }, NOW_MS)).toThrow(
+      expect.objectContaining({ field: "expires_in" }) as unknown as Error,
+    )
   })
 })
 

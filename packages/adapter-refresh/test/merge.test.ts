@@ -34,10 +34,21 @@ const rawAccount = {
 
 describe("tokenColumns", () => {
   it("lists the seven standard token columns by default", () => {
-    expect(STANDARD).toEqual(["access_token", "refresh_token", "expires_at", "id_token", "scope", "token_type", "session_state"])
+    expect(STANDARD).toEqual([
+      "access_token",
+      "refresh_token",
+      "expires_at",
+      "id_token",
+      "scope",
+      "token_type",
+      "session_state",
+    ])
   })
   it("appends configured extras once", () => {
-    expect(tokenColumns(["refresh_token_expires_in", "access_token"])).toEqual([...STANDARD, "refresh_token_expires_in"])
+    expect(tokenColumns(["refresh_token_expires_in", "access_token"])).toEqual([
+      ...STANDARD,
+      "refresh_token_expires_in",
+    ])
   })
   it("refuses a column name that is not a plain identifier", () => {
     expect(() => tokenColumns(['x"; drop table "Account'])).toThrow(InvalidAccountInputError)
@@ -56,12 +67,23 @@ describe("incomingTokens", () => {
       token_type: "Bearer",
       session_state: "ss-2",
     })
-    for (const extra of ["expires_in", "refresh_expires_in", "not-before-policy", "provider", "type", "providerAccountId"]) {
+    for (const extra of [
+      "expires_in",
+      "refresh_expires_in",
+      "not-before-policy",
+      "provider",
+      "type",
+      "providerAccountId",
+    ]) {
       expect(tokens).not.toHaveProperty(extra)
     }
   })
   it("leaves out undefined, null and empty values so they cannot erase anything", () => {
-    const tokens = incomingTokens({ access_token: "at", refresh_token: "", id_token: null, scope: undefined }, STANDARD, NOW_MS)
+    const tokens = incomingTokens(
+      { access_token: "at", refresh_token: "", id_token: null, scope: undefined },
+      STANDARD,
+      NOW_MS,
+    )
     expect(tokens).toEqual({ access_token: "at" })
   })
   it("normalises milliseconds and expires_in to epoch seconds", () => {
@@ -99,9 +121,21 @@ describe("accountKeyOf", () => {
   })
   it.each([
     // The bare adapters take a numeric id (pg and Kysely store its decimal text) and an empty string.
-    ["a numeric providerAccountId as its decimal text", { provider: "github", providerAccountId: 583231 }, { provider: "github", providerAccountId: "583231" }],
-    ["a bigint providerAccountId", { provider: "github", providerAccountId: 9007199254740993n }, { provider: "github", providerAccountId: "9007199254740993" }],
-    ["empty strings (a value of a text column)", { provider: "", providerAccountId: "" }, { provider: "", providerAccountId: "" }],
+    [
+      "a numeric providerAccountId as its decimal text",
+      { provider: "github", providerAccountId: 583231 },
+      { provider: "github", providerAccountId: "583231" },
+    ],
+    [
+      "a bigint providerAccountId",
+      { provider: "github", providerAccountId: 9007199254740993n },
+      { provider: "github", providerAccountId: "9007199254740993" },
+    ],
+    [
+      "empty strings (a value of a text column)",
+      { provider: "", providerAccountId: "" },
+      { provider: "", providerAccountId: "" },
+    ],
   ])("takes %s", (_label, input, expected) => {
     expect(accountKeyOf(input)).toEqual(expected)
   })
@@ -134,7 +168,9 @@ describe("requiredField", () => {
     ["an object", { id: 1 }],
     ["a NUL", "u\u0000"],
   ])("refuses %s", (_label, userId) => {
-    expect(() => requiredField({ userId }, "userId")).toThrow(expect.objectContaining({ field: "userId" }) as unknown as Error)
+    expect(() => requiredField({ userId }, "userId")).toThrow(
+      expect.objectContaining({ field: "userId" }) as unknown as Error,
+    )
   })
 })
 
@@ -152,13 +188,17 @@ describe("strings PostgreSQL cannot store as given", () => {
   })
   it("takes well-formed text, astral characters included", () => {
     expect(unstorableStringReason("at.\ud83d\ude00.é")).toBeUndefined()
-    expect(incomingTokens({ access_token: "at.\ud83d\ude00" }, STANDARD, NOW_MS)).toEqual({ access_token: "at.\ud83d\ude00" })
+    expect(incomingTokens({ access_token: "at.\ud83d\ude00" }, STANDARD, NOW_MS)).toEqual({
+      access_token: "at.\ud83d\ude00",
+    })
   })
 })
 
 describe("storedTokens", () => {
   it("canonicalises a driver's row: every column present, bigint strings as numbers, empty as null", () => {
-    expect(storedTokens({ access_token: "a", expires_at: String(NOW_S), scope: "", id_token: undefined }, STANDARD, )).toEqual({
+    expect(
+      storedTokens({ access_token: "a", expires_at: String(NOW_S), scope: "", id_token: undefined }, STANDARD),
+    ).toEqual({
       access_token: "a",
       refresh_token: null,
       expires_at: NOW_S,
@@ -172,12 +212,23 @@ describe("storedTokens", () => {
 
 describe("mergeTokens", () => {
   const stored: TokenSet = storedTokens(
-    { access_token: "at-1", refresh_token: "rt-1", expires_at: NOW_S - 10, id_token: "idt-1", scope: "openid", token_type: "Bearer", session_state: null },
+    {
+      access_token: "at-1",
+      refresh_token: "rt-1",
+      expires_at: NOW_S - 10,
+      id_token: "idt-1",
+      scope: "openid",
+      token_type: "Bearer",
+      session_state: null,
+    },
     STANDARD,
   )
 
   it("keeps the stored refresh_token when the sign-in brings none (Google's returning sign-in)", () => {
-    const { merged, changes } = mergeTokens(stored, incomingTokens({ access_token: "at-2", expires_in: 3600 }, STANDARD, NOW_MS))
+    const { merged, changes } = mergeTokens(
+      stored,
+      incomingTokens({ access_token: "at-2", expires_in: 3600 }, STANDARD, NOW_MS),
+    )
     expect(merged.refresh_token).toBe("rt-1")
     expect(merged.access_token).toBe("at-2")
     expect(merged.expires_at).toBe(NOW_S + 3600)

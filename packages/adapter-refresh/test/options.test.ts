@@ -11,18 +11,42 @@ const refresh = (extra: Record<string, unknown>) => ({ providers: [], ...extra }
 const refused: [string, unknown, string][] = [
   ["options that are not an object", "tokenFields", "(options)"],
   ["tokenFields that is not an array", { tokenFields: "scope" }, "tokenFields"],
-  ...["provider", "providerAccountId", "userId", "type", "id"].map((key): [string, unknown, string] => [`tokenFields naming the key column ${key}`, { tokenFields: [key] }, "tokenFields"]),
+  ...["provider", "providerAccountId", "userId", "type", "id"].map((key): [string, unknown, string] => [
+    `tokenFields naming the key column ${key}`,
+    { tokenFields: [key] },
+    "tokenFields",
+  ]),
   ["tokenFields naming a standard token column", { tokenFields: ["refresh_token"] }, "tokenFields"],
   ["tokenFields naming a column twice", { tokenFields: ["a_col", "a_col"] }, "tokenFields"],
   ["tokenFields with a non-identifier", { tokenFields: ['x"; DROP TABLE users; --'] }, "tokenFields"],
   ["tokenFields with a non-string", { tokenFields: [42] }, "tokenFields"],
-  ["refresh.reauthColumn naming a key column", { refresh: refresh({ reauthColumn: "userId" }) }, "refresh.reauthColumn"],
-  ["refresh.reauthColumn naming a standard token column", { refresh: refresh({ reauthColumn: "access_token" }) }, "refresh.reauthColumn"],
-  ["refresh.reauthColumn naming one of tokenFields", { tokenFields: ["needs_reauth"], refresh: refresh({ reauthColumn: "needs_reauth" }) }, "refresh.reauthColumn"],
-  ["refresh.reauthColumn that is no identifier", { refresh: refresh({ reauthColumn: "needs reauth" }) }, "refresh.reauthColumn"],
+  [
+    "refresh.reauthColumn naming a key column",
+    { refresh: refresh({ reauthColumn: "userId" }) },
+    "refresh.reauthColumn",
+  ],
+  [
+    "refresh.reauthColumn naming a standard token column",
+    { refresh: refresh({ reauthColumn: "access_token" }) },
+    "refresh.reauthColumn",
+  ],
+  [
+    "refresh.reauthColumn naming one of tokenFields",
+    { tokenFields: ["needs_reauth"], refresh: refresh({ reauthColumn: "needs_reauth" }) },
+    "refresh.reauthColumn",
+  ],
+  [
+    "refresh.reauthColumn that is no identifier",
+    { refresh: refresh({ reauthColumn: "needs reauth" }) },
+    "refresh.reauthColumn",
+  ],
   ["refresh without providers", { refresh: {} }, "refresh.providers"],
   ["a negative refresh.lockTimeoutMs", { refresh: refresh({ lockTimeoutMs: -1 }) }, "refresh.lockTimeoutMs"],
-  ["a fractional refresh.requestTimeoutMs", { refresh: refresh({ requestTimeoutMs: 1.5 }) }, "refresh.requestTimeoutMs"],
+  [
+    "a fractional refresh.requestTimeoutMs",
+    { refresh: refresh({ requestTimeoutMs: 1.5 }) },
+    "refresh.requestTimeoutMs",
+  ],
   ["a string refresh.skewSeconds", { refresh: refresh({ skewSeconds: "60" }) }, "refresh.skewSeconds"],
   ["NaN refresh.retries", { refresh: refresh({ retries: Number.NaN }) }, "refresh.retries"],
   ["Infinity refresh.backoffMs", { refresh: refresh({ backoffMs: Number.POSITIVE_INFINITY }) }, "refresh.backoffMs"],
@@ -30,7 +54,11 @@ const refused: [string, unknown, string][] = [
   ["codec.fields naming a non-token column", { codec: codec(["userId"]) }, "codec.fields"],
   ["codec.fields naming a column that is not configured", { codec: codec(["private_notes"]) }, "codec.fields"],
   ["codec.fields naming expires_at", { codec: codec(["expires_at"]) }, "codec.fields"],
-  ["codec.fields naming the reauth column", { tokenFields: [], codec: codec(["needs_reauth"]), refresh: refresh({ reauthColumn: "needs_reauth" }) }, "codec.fields"],
+  [
+    "codec.fields naming the reauth column",
+    { tokenFields: [], codec: codec(["needs_reauth"]), refresh: refresh({ reauthColumn: "needs_reauth" }) },
+    "codec.fields",
+  ],
   ["codec.fields that is not an array", { codec: codec("access_token") }, "codec.fields"],
   ["now that is not a function", { now: 1_700_000_000_000 }, "now"],
 ]
@@ -64,7 +92,9 @@ describe("checkTokenSyncOptions", () => {
 
   it("withTokenSync refuses them at construction, before looking at db", () => {
     expect(() => withTokenSync({}, {}, { tokenFields: ["userId"] })).toThrow(InvalidOptionsError)
-    expect(() => withTokenSync({}, {}, { refresh: { providers: [], reauthColumn: "scope" } })).toThrow(InvalidOptionsError)
+    expect(() => withTokenSync({}, {}, { refresh: { providers: [], reauthColumn: "scope" } })).toThrow(
+      InvalidOptionsError,
+    )
   })
 })
 
@@ -72,7 +102,9 @@ describe("store options", () => {
   const pool = { connect: async () => ({}), query: async () => ({}), totalCount: 0 } as unknown as PgPoolLike
   it("a bad table name or timeout is an InvalidOptionsError naming the option", () => {
     expect(() => pgAccountStore(pool, { accountsTable: "a b" })).toThrow(InvalidOptionsError)
-    expect(() => pgAccountStore(pool, { lockTimeoutMs: -5 })).toThrow(expect.objectContaining({ option: "lockTimeoutMs" }))
+    expect(() => pgAccountStore(pool, { lockTimeoutMs: -5 })).toThrow(
+      expect.objectContaining({ option: "lockTimeoutMs" }),
+    )
     expect(() => pgAccountStore(pool, { lockTimeoutMs: 2.5 })).toThrow(InvalidOptionsError)
   })
 })

@@ -45,20 +45,36 @@ describe("decideOwnership", () => {
       expect(decide(["a", "a"], "a", mode)).toEqual({ action: "write", owner: "a", adopt: [] })
     })
 
-    it.each(["link", "sync"] as const)("%s: refuses when another live user owns the key and the caller owns none of it", (mode) => {
-      expect(decide(["b"], "a", mode, ["a", "b"])).toEqual({ action: "refuse", reason: "linked-to-another-user" })
-      expect(decide(["b", "c"], "a", mode, ["a", "c"])).toEqual({ action: "refuse", reason: "linked-to-another-user" })
-    })
+    it.each(["link", "sync"] as const)(
+      "%s: refuses when another live user owns the key and the caller owns none of it",
+      (mode) => {
+        expect(decide(["b"], "a", mode, ["a", "b"])).toEqual({ action: "refuse", reason: "linked-to-another-user" })
+        expect(decide(["b", "c"], "a", mode, ["a", "c"])).toEqual({
+          action: "refuse",
+          reason: "linked-to-another-user",
+        })
+      },
+    )
 
-    it.each(["link", "sync"] as const)("%s: writes only the caller's rows when another live user also owns some; orphans stay", (mode) => {
-      expect(decide(["a", "b"], "a", mode, ["a", "b"])).toEqual({ action: "write", owner: "a", adopt: [] })
-      expect(decide(["a", "b", "gone"], "a", mode, ["a", "b"])).toEqual({ action: "write", owner: "a", adopt: [] })
-    })
+    it.each(["link", "sync"] as const)(
+      "%s: writes only the caller's rows when another live user also owns some; orphans stay",
+      (mode) => {
+        expect(decide(["a", "b"], "a", mode, ["a", "b"])).toEqual({ action: "write", owner: "a", adopt: [] })
+        expect(decide(["a", "b", "gone"], "a", mode, ["a", "b"])).toEqual({ action: "write", owner: "a", adopt: [] })
+      },
+    )
 
-    it.each(["link", "sync"] as const)("%s: adopts orphaned rows (their users deleted), with or without rows of its own", (mode) => {
-      expect(decide(["gone"], "a", mode, ["a"])).toEqual({ action: "write", owner: "a", adopt: ["gone"] })
-      expect(decide(["a", "gone", "gone2"], "a", mode, ["a"])).toEqual({ action: "write", owner: "a", adopt: ["gone", "gone2"] })
-    })
+    it.each(["link", "sync"] as const)(
+      "%s: adopts orphaned rows (their users deleted), with or without rows of its own",
+      (mode) => {
+        expect(decide(["gone"], "a", mode, ["a"])).toEqual({ action: "write", owner: "a", adopt: ["gone"] })
+        expect(decide(["a", "gone", "gone2"], "a", mode, ["a"])).toEqual({
+          action: "write",
+          owner: "a",
+          adopt: ["gone", "gone2"],
+        })
+      },
+    )
 
     it("a sync for a user who does not exist adopts nothing", () => {
       expect(decide(["gone"], "ghost", "sync", [])).toEqual({ action: "skip" })
@@ -78,15 +94,28 @@ describe("decideOwnership", () => {
       expect(decide(["a", "gone"], undefined, "sync", ["a"])).toEqual({ action: "write", owner: "a", adopt: [] })
     })
     it("refuses when several live users own rows, or several orphans and nobody live", () => {
-      expect(decide(["a", "b"], undefined, "sync", ["a", "b"])).toEqual({ action: "refuse", reason: "ambiguous-owner", owners: 2 })
-      expect(decide(["a", "b", "gone"], undefined, "sync", ["a", "b"])).toEqual({ action: "refuse", reason: "ambiguous-owner", owners: 2 })
-      expect(decide(["gone", "gone2"], undefined, "sync", [])).toEqual({ action: "refuse", reason: "ambiguous-owner", owners: 2 })
+      expect(decide(["a", "b"], undefined, "sync", ["a", "b"])).toEqual({
+        action: "refuse",
+        reason: "ambiguous-owner",
+        owners: 2,
+      })
+      expect(decide(["a", "b", "gone"], undefined, "sync", ["a", "b"])).toEqual({
+        action: "refuse",
+        reason: "ambiguous-owner",
+        owners: 2,
+      })
+      expect(decide(["gone", "gone2"], undefined, "sync", [])).toEqual({
+        action: "refuse",
+        reason: "ambiguous-owner",
+        owners: 2,
+      })
     })
   })
 
   it("never writes or adopts a row of a live user other than the owner it returns (exhaustive over small sets)", () => {
     const users = ["a", "b", "c"]
-    const subsets = <T,>(items: T[]): T[][] => items.reduce<T[][]>((all, item) => all.concat(all.map((s) => [...s, item])), [[]])
+    const subsets = <T>(items: T[]): T[][] =>
+      items.reduce<T[][]>((all, item) => all.concat(all.map((s) => [...s, item])), [[]])
     for (const owners of subsets(users)) {
       for (const live of subsets(users)) {
         for (const caller of [undefined, ...users]) {

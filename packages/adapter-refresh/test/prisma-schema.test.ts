@@ -31,7 +31,15 @@ model Account {
   @@id([provider, providerAccountId])
 }`)
     expect(m).toMatchObject({ name: "Account", table: "Account", mappedTable: undefined, schema: undefined })
-    expect(columnsOf(m)).toEqual({ userId: "userId", provider: "provider", providerAccountId: "providerAccountId", access_token: "access_token", expires_at: "expires_at", updatedAt: "updatedAt", user: undefined })
+    expect(columnsOf(m)).toEqual({
+      userId: "userId",
+      provider: "provider",
+      providerAccountId: "providerAccountId",
+      access_token: "access_token",
+      expires_at: "expires_at",
+      updatedAt: "updatedAt",
+      user: undefined,
+    })
     expect(m.fields.filter((field) => field.updatedAt).map((field) => field.name)).toEqual(["updatedAt"])
   })
 
@@ -53,11 +61,21 @@ model   Account    {
 }
 model Other { id Int @id }`)
     expect(m).toMatchObject({ table: "accounts", mappedTable: "accounts", schema: "auth" })
-    expect(columnsOf(m)).toEqual({ userId: "user_id", provider: "provider", providerAccountId: "provider_account_id", access_token: "access_token_", note: "note", updatedAt: "updated_at", user: undefined })
+    expect(columnsOf(m)).toEqual({
+      userId: "user_id",
+      provider: "provider",
+      providerAccountId: "provider_account_id",
+      access_token: "access_token_",
+      note: "note",
+      updatedAt: "updated_at",
+      user: undefined,
+    })
   })
 
   test("enum fields are columns", () => {
-    const m = model(`enum Kind {\n  oauth\n  oidc\n}\n${USER}model Account {\n  type Kind @map("kind")\n  user User @relation(fields: [type], references: [id])\n}`)
+    const m = model(
+      `enum Kind {\n  oauth\n  oidc\n}\n${USER}model Account {\n  type Kind @map("kind")\n  user User @relation(fields: [type], references: [id])\n}`,
+    )
     expect(columnsOf(m)).toEqual({ type: "kind", user: undefined })
   })
 

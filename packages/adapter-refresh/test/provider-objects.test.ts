@@ -26,28 +26,49 @@ const resolve = (provider: RefreshProviderConfig) => resolveProvider(provider, f
 
 describe("next-auth 4.24 provider objects", () => {
   it("the generic OAuth config with only wellKnown resolves to discovery from that URL", () => {
-    const custom = { id: "custom", name: "Custom", type: "oauth", wellKnown: "https://idp.example.test/.well-known/openid-configuration", ...secrets }
-    expect(resolve(custom)).toMatchObject({ id: "custom", issuer: undefined, tokenEndpoint: undefined, discoveryUrl: custom.wellKnown })
+    const custom = {
+      id: "custom",
+      name: "Custom",
+      type: "oauth",
+      wellKnown: "https://idp.example.test/.well-known/openid-configuration",
+      ...secrets,
+    }
+    expect(resolve(custom)).toMatchObject({
+      id: "custom",
+      issuer: undefined,
+      tokenEndpoint: undefined,
+      discoveryUrl: custom.wellKnown,
+    })
   })
 
   it("GoogleProvider (wellKnown, no issuer) resolves to Google's discovery document", () => {
     const google = v4("google")(secrets)
     expect(google).toMatchObject({ wellKnown: "https://accounts.google.com/.well-known/openid-configuration" })
     expect(google).not.toHaveProperty("issuer")
-    expect(resolve(google)).toMatchObject({ id: "google", discoveryUrl: "https://accounts.google.com/.well-known/openid-configuration", clientId: "client-id" })
+    expect(resolve(google)).toMatchObject({
+      id: "google",
+      discoveryUrl: "https://accounts.google.com/.well-known/openid-configuration",
+      clientId: "client-id",
+    })
   })
 
   it("AzureADProvider (wellKnown with a query, default and explicit tenant) resolves to that document URL", () => {
     expect(resolve(v4("azure-ad")(secrets)).discoveryUrl).toBe(
       "https://login.microsoftonline.com/common/v2.0/.well-known/openid-configuration?appid=client-id",
     )
-    expect(resolve(v4("azure-ad")({ ...secrets, tenantId: "contoso.onmicrosoft.com" })).discoveryUrl).toContain("/contoso.onmicrosoft.com/v2.0/")
+    expect(resolve(v4("azure-ad")({ ...secrets, tenantId: "contoso.onmicrosoft.com" })).discoveryUrl).toContain(
+      "/contoso.onmicrosoft.com/v2.0/",
+    )
   })
 
   it("Keycloak, Auth0, Okta, Cognito (options.issuer) resolve to issuer discovery", () => {
     for (const name of ["keycloak", "auth0", "okta", "cognito"]) {
       const resolved = resolve(v4(name)({ ...secrets, issuer: "https://idp.example.test/realms/app" }))
-      expect(resolved).toMatchObject({ issuer: "https://idp.example.test/realms/app", tokenEndpoint: undefined, discoveryUrl: undefined })
+      expect(resolved).toMatchObject({
+        issuer: "https://idp.example.test/realms/app",
+        tokenEndpoint: undefined,
+        discoveryUrl: undefined,
+      })
     }
   })
 
@@ -56,40 +77,74 @@ describe("next-auth 4.24 provider objects", () => {
     expect(resolve(v4("gitlab")(secrets)).tokenEndpoint).toBe("https://gitlab.com/oauth/token")
     expect(resolve(v4("discord")(secrets)).tokenEndpoint).toBe("https://discord.com/api/oauth2/token")
     expect(resolve(v4("spotify")(secrets)).tokenEndpoint).toBe("https://accounts.spotify.com/api/token")
-    expect(resolve(v4("linkedin")(secrets))).toMatchObject({ tokenEndpoint: "https://www.linkedin.com/oauth/v2/accessToken", authMethod: "client_secret_post" })
+    expect(resolve(v4("linkedin")(secrets))).toMatchObject({
+      tokenEndpoint: "https://www.linkedin.com/oauth/v2/accessToken",
+      authMethod: "client_secret_post",
+    })
   })
 
   it("Twitter's OAuth 1.0a default is refused with what to set; its OAuth 2.0 variant resolves", () => {
-    expect(() => resolve(v4("twitter")(secrets))).toThrow(/OAuth 1\.0A provider, which has no refresh tokens \(for Twitter, use version: "2\.0"\)/)
-    expect(resolve(v4("twitter")({ ...secrets, version: "2.0" })).tokenEndpoint).toBe("https://api.twitter.com/2/oauth2/token")
+    expect(() => resolve(v4("twitter")(secrets))).toThrow(
+      /OAuth 1\.0A provider, which has no refresh tokens \(for Twitter, use version: "2\.0"\)/,
+    )
+    expect(resolve(v4("twitter")({ ...secrets, version: "2.0" })).tokenEndpoint).toBe(
+      "https://api.twitter.com/2/oauth2/token",
+    )
   })
 
   it("a provider with neither token, issuer nor wellKnown is refused with the three fields to add; a token.request without URL says so", () => {
-    expect(() => resolve({ id: "bare", type: "oauth", ...secrets })).toThrow(/add token \(the token endpoint URL\), issuer \(for OpenID discovery\) or wellKnown/)
-    expect(() => resolve({ id: "custom-request", type: "oauth", token: { request: async () => ({}) }, ...secrets })).toThrow(/its token\.request function has no URL/)
-    // A token.request customises the sign-in's code exchange; the refresh grant goes to token.url.
-    expect(resolve({ id: "r", type: "oauth", token: { url: "https://idp.example.test/token", request: async () => ({}) }, ...secrets }).tokenEndpoint).toBe(
-      "https://idp.example.test/token",
+    expect(() => resolve({ id: "bare", type: "oauth", ...secrets })).toThrow(
+      /add token \(the token endpoint URL\), issuer \(for OpenID discovery\) or wellKnown/,
     )
+    expect(() =>
+      resolve({ id: "custom-request", type: "oauth", token: { request: async () => ({}) }, ...secrets }),
+    ).toThrow(/its token\.request function has no URL/)
+    // A token.request customises the sign-in's code exchange; the refresh grant goes to token.url.
+    expect(
+      resolve({
+        id: "r",
+        type: "oauth",
+        token: { url: "https://idp.example.test/token", request: async () => ({}) },
+        ...secrets,
+      }).tokenEndpoint,
+    ).toBe("https://idp.example.test/token")
   })
 
   it("a built-in needing issuer, built without it, is refused with the hint to pass issuer; plain-http wellKnown only on loopback", () => {
     expect(() => resolve(v4("keycloak")(secrets))).toThrow(RefreshNotConfiguredError)
     expect(() => resolve(v4("keycloak")(secrets))).toThrow(/pass issuer/)
-    expect(() => resolve({ id: "w", type: "oauth", wellKnown: "http://idp.example.test/.well-known/openid-configuration", ...secrets })).toThrow(/plain http/)
-    expect(resolve({ id: "w", type: "oauth", wellKnown: "http://127.0.0.1:9/.well-known/openid-configuration", ...secrets }).allowInsecure).toBe(true)
+    expect(() =>
+      resolve({
+        id: "w",
+        type: "oauth",
+        wellKnown: "http://idp.example.test/.well-known/openid-configuration",
+        ...secrets,
+      }),
+    ).toThrow(/plain http/)
+    expect(
+      resolve({ id: "w", type: "oauth", wellKnown: "http://127.0.0.1:9/.well-known/openid-configuration", ...secrets })
+        .allowInsecure,
+    ).toBe(true)
   })
 
   it("email and credentials providers are refused: they have no tokens", () => {
-    expect(() => resolve(v4("credentials")({ ...secrets, authorize: async () => null }))).toThrow(/"credentials" provider: only OAuth and OIDC providers/)
+    expect(() => resolve(v4("credentials")({ ...secrets, authorize: async () => null }))).toThrow(
+      /"credentials" provider: only OAuth and OIDC providers/,
+    )
   })
 
   it("every OAuth provider next-auth 4.24 ships resolves, or is refused saying what to add", () => {
-    const names = readdirSync(v4Dir).filter((f) => f.endsWith(".js") && !["index.js", "oauth.js", "oauth-types.js", "email.js", "credentials.js"].includes(f))
+    const names = readdirSync(v4Dir).filter(
+      (f) => f.endsWith(".js") && !["index.js", "oauth.js", "oauth-types.js", "email.js", "credentials.js"].includes(f),
+    )
     expect(names.length).toBeGreaterThan(60)
     const outcome: Record<string, string> = {}
     for (const file of names) {
-      const provider = v4(file.replace(/\.js$/, ""))({ ...secrets, issuer: "https://idp.example.test/realm", tenantId: "tenant" })
+      const provider = v4(file.replace(/\.js$/, ""))({
+        ...secrets,
+        issuer: "https://idp.example.test/realm",
+        tenantId: "tenant",
+      })
       try {
         const r = resolve(provider)
         outcome[file] = r.tokenEndpoint ? "token" : r.issuer ? "issuer" : "wellKnown"
@@ -100,23 +155,37 @@ describe("next-auth 4.24 provider objects", () => {
       }
     }
     // Only the OAuth 1.0a providers cannot refresh.
-    expect(Object.entries(outcome).filter(([, o]) => o === "refused").map(([f]) => f).sort()).toEqual(["twitter.js"])
+    expect(
+      Object.entries(outcome)
+        .filter(([, o]) => o === "refused")
+        .map(([f]) => f)
+        .sort(),
+    ).toEqual(["twitter.js"])
   })
 })
 
 describe("@auth/core 0.41 provider objects (next-auth 5)", () => {
   it("Google, Keycloak, GitHub, Microsoft Entra ID resolve as before", async () => {
-    const load = async (name: string) => ((await import(`@auth/core/providers/${name}`)) as { default: Factory }).default
-    expect(resolve((await load("google"))(secrets))).toMatchObject({ issuer: "https://accounts.google.com", discoveryUrl: undefined })
-    expect(resolve((await load("keycloak"))({ ...secrets, issuer: "https://kc.example.test/realms/r" })).issuer).toBe("https://kc.example.test/realms/r")
-    expect(resolve((await load("github"))(secrets)).tokenEndpoint).toBe("https://github.com/login/oauth/access_token")
-    expect(resolve((await load("microsoft-entra-id"))({ ...secrets, issuer: "https://login.microsoftonline.com/t/v2.0" })).issuer).toBe(
-      "https://login.microsoftonline.com/t/v2.0",
+    const load = async (name: string) =>
+      ((await import(`@auth/core/providers/${name}`)) as { default: Factory }).default
+    expect(resolve((await load("google"))(secrets))).toMatchObject({
+      issuer: "https://accounts.google.com",
+      discoveryUrl: undefined,
+    })
+    expect(resolve((await load("keycloak"))({ ...secrets, issuer: "https://kc.example.test/realms/r" })).issuer).toBe(
+      "https://kc.example.test/realms/r",
     )
+    expect(resolve((await load("github"))(secrets)).tokenEndpoint).toBe("https://github.com/login/oauth/access_token")
+    expect(
+      resolve((await load("microsoft-entra-id"))({ ...secrets, issuer: "https://login.microsoftonline.com/t/v2.0" }))
+        .issuer,
+    ).toBe("https://login.microsoftonline.com/t/v2.0")
   })
 
   it("every OAuth/OIDC provider @auth/core ships resolves, or is refused saying what to add", async () => {
-    const files = readdirSync(coreDir).filter((f) => f.endsWith(".js") && !["index.js", "oauth.js", "provider-types.js"].includes(f))
+    const files = readdirSync(coreDir).filter(
+      (f) => f.endsWith(".js") && !["index.js", "oauth.js", "provider-types.js"].includes(f),
+    )
     expect(files.length).toBeGreaterThan(90)
     const refused: string[] = []
     const unloadable: string[] = []
@@ -130,7 +199,12 @@ describe("@auth/core 0.41 provider objects (next-auth 5)", () => {
         continue
       }
       if (typeof factory !== "function") continue
-      const provider = (factory as Factory)({ ...secrets, issuer: "https://idp.example.test/realm", apiKey: "k", server: "smtp://x" })
+      const provider = (factory as Factory)({
+        ...secrets,
+        issuer: "https://idp.example.test/realm",
+        apiKey: "k",
+        server: "smtp://x",
+      })
       if (provider.type !== "oauth" && provider.type !== "oidc") {
         expect(() => resolve(provider)).toThrow(/only OAuth and OIDC providers have tokens to refresh/)
         continue
@@ -146,6 +220,8 @@ describe("@auth/core 0.41 provider objects (next-auth 5)", () => {
     }
     expect(oauthCount).toBeGreaterThan(80)
     expect(refused).toEqual([])
-    expect(unloadable.filter((f) => !["email.js", "nodemailer.js", "passkey.js", "webauthn.js"].includes(f))).toEqual([])
+    expect(unloadable.filter((f) => !["email.js", "nodemailer.js", "passkey.js", "webauthn.js"].includes(f))).toEqual(
+      [],
+    )
   })
 })

@@ -4,7 +4,12 @@
  * adapter-refresh-tests/test/cache/cross-process.test.ts.
  */
 import { describe, expect, test } from "@jest/globals"
-import { checkTokenCacheOptions, startTokenCache, TokenCache, type InvalidationListener } from "../src/cache/token-cache.js"
+import {
+  checkTokenCacheOptions,
+  startTokenCache,
+  TokenCache,
+  type InvalidationListener,
+} from "../src/cache/token-cache.js"
 import { pgNotifyTriggerSql } from "../src/cache/pg-notify.js"
 import { InvalidOptionsError } from "../src/errors.js"
 
@@ -42,7 +47,9 @@ describe("TokenCache", () => {
 
   test("maxAgeMs defaults to 1 s without a channel and 60 s with one", () => {
     expect(new TokenCache({}, Date.now).maxAgeMs).toBe(1_000)
-    expect(new TokenCache({ invalidation: { subscribe: () => ({ close: async () => {} }) } }, Date.now).maxAgeMs).toBe(60_000)
+    expect(new TokenCache({ invalidation: { subscribe: () => ({ close: async () => {} }) } }, Date.now).maxAgeMs).toBe(
+      60_000,
+    )
   })
 
   test("bounded: the least recently used entry goes first", () => {
@@ -92,7 +99,10 @@ describe("TokenCache", () => {
 
   test("with a channel nothing is served or stored until it listens; losing it drops everything", () => {
     let listener: InvalidationListener | undefined
-    const { cache, handle } = startTokenCache<string>({ invalidation: { subscribe: (l) => ((listener = l), { close: async () => {} }) } }, clock().now)
+    const { cache, handle } = startTokenCache<string>(
+      { invalidation: { subscribe: (l) => ((listener = l), { close: async () => {} }) } },
+      clock().now,
+    )
     filled(cache, "u1", "t1")
     expect(cache.stats()).toMatchObject({ entries: 0, listening: false })
     listener!.listening(true)
@@ -108,12 +118,18 @@ describe("TokenCache", () => {
 
   test("ready() resolves once listening, rejects with the channel's failure, and has a bound", async () => {
     let listener: InvalidationListener | undefined
-    const { handle } = startTokenCache<string>({ invalidation: { subscribe: (l) => ((listener = l), { close: async () => {} }) } }, Date.now)
+    const { handle } = startTokenCache<string>(
+      { invalidation: { subscribe: (l) => ((listener = l), { close: async () => {} }) } },
+      Date.now,
+    )
     const ready = handle.ready(5_000)
     listener!.listening(true)
     await expect(ready).resolves.toBeUndefined()
 
-    const second = startTokenCache<string>({ invalidation: { subscribe: (l) => ((listener = l), { close: async () => {} }) } }, Date.now)
+    const second = startTokenCache<string>(
+      { invalidation: { subscribe: (l) => ((listener = l), { close: async () => {} }) } },
+      Date.now,
+    )
     const failing = second.handle.ready(5_000)
     listener!.failed(new InvalidOptionsError("refresh.cache.invalidation", "no trigger"))
     await expect(failing).rejects.toThrow("no trigger")
@@ -125,7 +141,10 @@ describe("TokenCache", () => {
   test("close() stops the channel and the cache serves nothing afterwards", async () => {
     let closed = 0
     let listener: InvalidationListener | undefined
-    const { cache, handle } = startTokenCache<string>({ invalidation: { subscribe: (l) => ((listener = l), { close: async () => void closed++ }) } }, Date.now)
+    const { cache, handle } = startTokenCache<string>(
+      { invalidation: { subscribe: (l) => ((listener = l), { close: async () => void closed++ }) } },
+      Date.now,
+    )
     listener!.listening(true)
     filled(cache, "u1", "t1")
     await handle.close()
@@ -154,7 +173,12 @@ describe("refresh.cache options", () => {
 
 describe("pgNotifyTriggerSql", () => {
   test("quotes the names it is given (a quote in a name cannot end the identifier)", () => {
-    const sql = pgNotifyTriggerSql({ accountsTable: 'Acc"ount', schema: "auth", sessionsTable: "Session", userIdColumn: "user_id" })
+    const sql = pgNotifyTriggerSql({
+      accountsTable: 'Acc"ount',
+      schema: "auth",
+      sessionsTable: "Session",
+      userIdColumn: "user_id",
+    })
     expect(sql).toContain(`ON "auth"."Acc""ount" FOR EACH ROW`)
     expect(sql).toContain(`AFTER DELETE ON "auth"."Session"`)
     expect(sql).toContain(`('authjs_token_cache', 'user_id')`)

@@ -9,13 +9,34 @@ const NOW_MS = 1_800_000_000_000
 const NOW = NOW_MS / 1000
 const columns = tokenColumns(["refresh_expires_in", "refresh_error"])
 const read = (body: Record<string, unknown>, extra: Partial<Parameters<typeof readTokenResponse>[1]> = {}) =>
-  readTokenResponse(body, { columns, nowMs: NOW_MS, minFreshSeconds: 120, idTokenValid: true, reservedColumn: "refresh_error", ...extra })
+  readTokenResponse(body, {
+    columns,
+    nowMs: NOW_MS,
+    minFreshSeconds: 120,
+    idTokenValid: true,
+    reservedColumn: "refresh_error",
+    ...extra,
+  })
 
 describe("readTokenResponse: a refresh answer is read field by field", () => {
   test("a well-formed answer is kept as is (token_type lower-cased like Auth.js stores it)", () => {
-    const reading = read({ access_token: "at", refresh_token: "rt", id_token: "h.p.s", scope: "openid", token_type: "Bearer", expires_in: 3600 })
+    const reading = read({
+      access_token: "at",
+      refresh_token: "rt",
+      id_token: "h.p.s",
+      scope: "openid",
+      token_type: "Bearer",
+      expires_in: 3600,
+    })
     expect(reading).toEqual({
-      tokens: { access_token: "at", refresh_token: "rt", id_token: "h.p.s", scope: "openid", token_type: "bearer", expires_at: NOW + 3600 },
+      tokens: {
+        access_token: "at",
+        refresh_token: "rt",
+        id_token: "h.p.s",
+        scope: "openid",
+        token_type: "bearer",
+        expires_at: NOW + 3600,
+      },
       accessToken: "at",
       dropped: [],
       expirySource: "provider",
@@ -30,7 +51,9 @@ describe("readTokenResponse: a refresh answer is read field by field", () => {
       expect(reading.dropped).toEqual(["expires_in"])
       expect(reading.expirySource).toBe("floor")
     }
-    expect(read({ access_token: "at", expires_in: 1e15 }).tokens.expires_at).toBe(Math.min(NOW + 315_360_000, MAX_STORED_EXPIRES_AT))
+    expect(read({ access_token: "at", expires_in: 1e15 }).tokens.expires_at).toBe(
+      Math.min(NOW + 315_360_000, MAX_STORED_EXPIRES_AT),
+    )
   })
 
   test("expires_in 0 or no expiry at all: the floor (skew + minimum refresh interval), so no refresh on every call", () => {
@@ -70,7 +93,13 @@ describe("readTokenResponse: a refresh answer is read field by field", () => {
   })
 
   test("extras: only configured columns, string or finite number; the reserved mark column never from the provider", () => {
-    const reading = read({ access_token: "at", refresh_expires_in: 1800, refresh_error: null, "not-before-policy": 0, other: { a: 1 } })
+    const reading = read({
+      access_token: "at",
+      refresh_expires_in: 1800,
+      refresh_error: null,
+      "not-before-policy": 0,
+      other: { a: 1 },
+    })
     expect(reading.tokens).toEqual({ access_token: "at", refresh_expires_in: 1800, expires_at: NOW + 120 })
     expect(read({ access_token: "at", refresh_error: "x" }).tokens.refresh_error).toBeUndefined()
     expect(read({ access_token: "at", refresh_expires_in: { a: 1 } }).dropped).toEqual(["refresh_expires_in"])
@@ -93,7 +122,8 @@ describe("untrusted provider text and endpoints", () => {
   test("OAuth error codes: RFC 6749 §5.2 characters only, at most 64", () => {
     expect(safeOAuthErrorCode("invalid_grant")).toBe("invalid_grant")
     expect(safeOAuthErrorCode("server_error")).toBe("server_error")
-    for (const bad of ['bad"quote', "back\\slash", "new\nline", "é", "x".repeat(65), "", 42, undefined]) expect(safeOAuthErrorCode(bad)).toBeUndefined()
+    for (const bad of ['bad"quote', "back\\slash", "new\nline", "é", "x".repeat(65), "", 42, undefined])
+      expect(safeOAuthErrorCode(bad)).toBeUndefined()
   })
 
   test("discovered endpoints: https anywhere, plain http only on loopback unless allowed", () => {
@@ -104,7 +134,8 @@ describe("untrusted provider text and endpoints", () => {
     expect(endpointAllowed("http://idp.example.com/token", false)).toBe(false)
     expect(endpointAllowed("http://10.0.0.1/token", false)).toBe(false)
     expect(endpointAllowed("http://idp.example.com/token", true)).toBe(true)
-    for (const bad of ["ftp://x/token", "javascript:alert(1)", "not a url", undefined]) expect(endpointAllowed(bad, true)).toBe(false)
+    for (const bad of ["ftp://x/token", "javascript:alert(1)", "not a url", undefined])
+      expect(endpointAllowed(bad, true)).toBe(false)
   })
 })
 
@@ -139,20 +170,30 @@ describe("coordination primitives", () => {
     let lateError: unknown
     const started = Date.now()
     await expect(
-      boundedStart(30, () => new Error("timed out"), async (begin) => {
-        await new Promise((resolve) => setTimeout(resolve, 80))
-        try {
-          begin()
-        } catch (error) {
-          lateError = error
-          throw error
-        }
-        return "ran"
-      }),
+      boundedStart(
+        30,
+        () => new Error("timed out"),
+        async (begin) => {
+          await new Promise((resolve) => setTimeout(resolve, 80))
+          try {
+            begin()
+          } catch (error) {
+            lateError = error
+            throw error
+          }
+          return "ran"
+        },
+      ),
     ).rejects.toThrow("timed out")
     expect(Date.now() - started).toBeLessThan(75)
     await new Promise((resolve) => setTimeout(resolve, 100))
     expect(lateError).toBeInstanceOf(AbandonedWait)
-    await expect(boundedStart(50, () => new Error("timed out"), async (begin) => (begin(), "ran"))).resolves.toBe("ran")
+    await expect(
+      boundedStart(
+        50,
+        () => new Error("timed out"),
+        async (begin) => (begin(), "ran"),
+      ),
+    ).resolves.toBe("ran")
   })
 })

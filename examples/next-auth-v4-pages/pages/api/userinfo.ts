@@ -27,7 +27,9 @@ export default async function userinfo(req: NextApiRequest, res: NextApiResponse
       refreshed = result.refreshed
     } catch (error) {
       if (error instanceof RefreshTokenError) {
-        return res.status(401).json({ error: "the provider refused the refresh token: sign in again", code: error.code })
+        return res
+          .status(401)
+          .json({ error: "the provider refused the refresh token: sign in again", code: error.code })
       }
       throw error
     }
@@ -36,15 +38,23 @@ export default async function userinfo(req: NextApiRequest, res: NextApiResponse
     accessToken = account?.access_token
     providerAccountId = account?.providerAccountId
   }
-  if (!accessToken || !providerAccountId) return res.status(404).json({ error: "no access token stored for this account" })
+  if (!accessToken || !providerAccountId)
+    return res.status(404).json({ error: "no access token stored for this account" })
 
   const upstream = await fetch(await auth.userinfoUrl(), {
-    headers: { authorization: `Bearer ${accessToken}`, accept: "application/json", "user-agent": "authjs-adapter-refresh-example" },
+    headers: {
+      authorization: `Bearer ${accessToken}`,
+      accept: "application/json",
+      "user-agent": "authjs-adapter-refresh-example",
+    },
     signal: AbortSignal.timeout(10_000),
   })
   const body = (await upstream.json().catch(() => ({}))) as Record<string, unknown>
   const at = new Date().toISOString()
-  recordActivity(auth.provider.id, providerAccountId, { ...(refreshed ? { lastRefreshAt: at } : {}), lastUserinfo: { status: upstream.status, at } })
+  recordActivity(auth.provider.id, providerAccountId, {
+    ...(refreshed ? { lastRefreshAt: at } : {}),
+    lastUserinfo: { status: upstream.status, at },
+  })
   return res.status(upstream.status).json({
     status: upstream.status,
     tokenSync: auth.tokenSync,

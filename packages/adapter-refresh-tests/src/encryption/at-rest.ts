@@ -15,7 +15,9 @@ export function randomKeyString(...ids: string[]): string {
 
 /** Every row of every table of the public schema, as PostgreSQL's text form of the row. */
 export async function copyEveryTable(pool: pg.Pool): Promise<string> {
-  const tables = await pool.query<{ name: string }>(`SELECT quote_ident(tablename) AS name FROM pg_tables WHERE schemaname = 'public' ORDER BY 1`)
+  const tables = await pool.query<{ name: string }>(
+    `SELECT quote_ident(tablename) AS name FROM pg_tables WHERE schemaname = 'public' ORDER BY 1`,
+  )
   const parts: string[] = []
   for (const { name } of tables.rows) {
     const rows = await pool.query<{ row: string }>(`SELECT t::text AS row FROM ${name} t`)
@@ -34,8 +36,11 @@ export async function findPgDump(pool: pg.Pool): Promise<string | undefined> {
 /** `pg_dump` of the whole database (schema and data), bounded to 60 s. */
 export function pgDump(binary: string, databaseUrl: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile(binary, ["--no-owner", `--dbname=${databaseUrl}`], { timeout: 60_000, maxBuffer: 64 * 1024 * 1024 }, (error, stdout) =>
-      error ? reject(new Error(`pg_dump failed: ${error.message}`)) : resolve(stdout),
+    execFile(
+      binary,
+      ["--no-owner", `--dbname=${databaseUrl}`],
+      { timeout: 60_000, maxBuffer: 64 * 1024 * 1024 },
+      (error, stdout) => (error ? reject(new Error(`pg_dump failed: ${error.message}`)) : resolve(stdout)),
     )
   })
 }

@@ -20,18 +20,34 @@ export interface ReencryptProcess {
   /** Resolves at the first progress report matching `predicate` (bounded by `timeoutMs`). */
   waitForProgress(predicate: (p: ReencryptProgress) => boolean, timeoutMs: number): Promise<ReencryptProgress>
   /** Resolves when the process exits: its result line, if it printed one, and the exit signal. */
-  exited: Promise<{ result: ReencryptResult | undefined; code: number | null; signal: NodeJS.Signals | null; stderr: string }>
+  exited: Promise<{
+    result: ReencryptResult | undefined
+    code: number | null
+    signal: NodeJS.Signals | null
+    stderr: string
+  }>
 }
 
 const workerFile = join(dirname(fileURLToPath(import.meta.url)), "reencrypt-worker.ts")
 const packageDir = join(dirname(fileURLToPath(import.meta.url)), "..", "..")
 
 export function startReencryptProcess(config: ReencryptWorkerConfig): ReencryptProcess {
-  const child = spawn(process.execPath, ["--conditions=@authjs-adapter-refresh/source", "--import", "tsx", "--no-warnings", workerFile, JSON.stringify(config)], {
-    cwd: packageDir,
-    stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, NODE_OPTIONS: "" },
-  })
+  const child = spawn(
+    process.execPath,
+    [
+      "--conditions=@authjs-adapter-refresh/source",
+      "--import",
+      "tsx",
+      "--no-warnings",
+      workerFile,
+      JSON.stringify(config),
+    ],
+    {
+      cwd: packageDir,
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, NODE_OPTIONS: "" },
+    },
+  )
   const progress: ReencryptProgress[] = []
   const waiters: Array<{ predicate: (p: ReencryptProgress) => boolean; resolve: (p: ReencryptProgress) => void }> = []
   let result: ReencryptResult | undefined
@@ -49,13 +65,16 @@ export function startReencryptProcess(config: ReencryptWorkerConfig): ReencryptP
       if (type === "result") result = body
       else {
         progress.push(body)
-        for (const waiter of waiters.splice(0)) (waiter.predicate(body) ? waiter.resolve(body) : waiters.push(waiter))
+        for (const waiter of waiters.splice(0)) waiter.predicate(body) ? waiter.resolve(body) : waiters.push(waiter)
       }
     }
   })
-  const exited = new Promise<{ result: ReencryptResult | undefined; code: number | null; signal: NodeJS.Signals | null; stderr: string }>((resolve) =>
-    child.on("exit", (code, signal) => resolve({ result, code, signal, stderr })),
-  )
+  const exited = new Promise<{
+    result: ReencryptResult | undefined
+    code: number | null
+    signal: NodeJS.Signals | null
+    stderr: string
+  }>((resolve) => child.on("exit", (code, signal) => resolve({ result, code, signal, stderr })))
   return {
     child,
     progress,
@@ -64,9 +83,17 @@ export function startReencryptProcess(config: ReencryptWorkerConfig): ReencryptP
       const seen = progress.find(predicate)
       if (seen) return Promise.resolve(seen)
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no matching progress within ${timeoutMs} ms; stderr: ${stderr.slice(-2000)}`)), timeoutMs)
+        const timer = setTimeout(
+          () => reject(new Error(`no matching progress within ${timeoutMs} ms; stderr: ${stderr.slice(-2000)}`)),
+          timeoutMs,
+        )
         waiters.push({ predicate, resolve: (p) => (clearTimeout(timer), resolve(p)) })
-        void exited.then(() => (clearTimeout(timer), reject(new Error(`the worker exited before a matching progress; stderr: ${stderr.slice(-2000)}`))))
+        void exited.then(
+          () => (
+            clearTimeout(timer),
+            reject(new Error(`the worker exited before a matching progress; stderr: ${stderr.slice(-2000)}`))
+          ),
+        )
       })
     },
   }

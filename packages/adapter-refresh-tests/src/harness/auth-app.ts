@@ -129,7 +129,11 @@ export function describeError(error: Error): string {
   if (cause && typeof cause === "object") {
     const { err, ...details } = cause as { err?: unknown; [key: string]: unknown }
     // The whole chain: Drizzle, for one, wraps the driver's error in its own (DrizzleQueryError.cause).
-    for (let next: unknown = err instanceof Error ? err : cause, depth = 0; next instanceof Error && depth < 5; next = next.cause, depth++) {
+    for (
+      let next: unknown = err instanceof Error ? err : cause, depth = 0;
+      next instanceof Error && depth < 5;
+      next = next.cause, depth++
+    ) {
       text += `\n  caused by ${next.stack ?? String(next)}`
     }
     if (Object.keys(details).length && !(cause instanceof Error)) text += `\n  details: ${JSON.stringify(details)}`
@@ -168,7 +172,11 @@ async function sendWebResponse(res: ServerResponse, response: Response): Promise
   res.end(Buffer.from(await response.arrayBuffer()))
 }
 
-function oidcProvider(id: string, settings: OidcClientSettings, overrides?: Partial<OIDCConfig<Profile>>): OIDCConfig<Profile> {
+function oidcProvider(
+  id: string,
+  settings: OidcClientSettings,
+  overrides?: Partial<OIDCConfig<Profile>>,
+): OIDCConfig<Profile> {
   const base: OIDCConfig<Profile> = {
     id,
     name: id,
@@ -177,7 +185,9 @@ function oidcProvider(id: string, settings: OidcClientSettings, overrides?: Part
     clientId: settings.clientId,
     clientSecret: settings.clientSecret,
     authorization: { params: { scope: "openid email profile offline_access", prompt: "consent" } },
-    ...(settings.tokenEndpointAuthMethod ? { client: { token_endpoint_auth_method: settings.tokenEndpointAuthMethod } } : {}),
+    ...(settings.tokenEndpointAuthMethod
+      ? { client: { token_endpoint_auth_method: settings.tokenEndpointAuthMethod } }
+      : {}),
   }
   return { ...base, ...overrides }
 }
@@ -212,7 +222,12 @@ export async function startAuthApp(options: StartAuthAppOptions): Promise<AuthAp
     events: {
       ...userEvents,
       async signIn(message) {
-        signIns.push({ user: message.user, account: message.account, profile: message.profile, isNewUser: message.isNewUser })
+        signIns.push({
+          user: message.user,
+          account: message.account,
+          profile: message.profile,
+          isNewUser: message.isNewUser,
+        })
         await userEvents.signIn?.(message)
       },
     },
@@ -237,7 +252,9 @@ export async function startAuthApp(options: StartAuthAppOptions): Promise<AuthAp
       return
     }
     if (url.pathname === "/") {
-      res.writeHead(200, { "content-type": "text/html; charset=utf-8" }).end("<!DOCTYPE html><title>home</title><h1>home</h1>")
+      res
+        .writeHead(200, { "content-type": "text/html; charset=utf-8" })
+        .end("<!DOCTYPE html><title>home</title><h1>home</h1>")
       return
     }
     res.writeHead(404, { "content-type": "text/plain" }).end("not found")
@@ -329,7 +346,10 @@ export async function startAuthApp(options: StartAuthAppOptions): Promise<AuthAp
     if (!isAppUrl(page.url)) {
       const opError = /<p id="error">([^<]*)<\/p>/.exec(page.body)?.[1]
       const opDescription = /<p id="error_description">([^<]*)<\/p>/.exec(page.body)?.[1]
-      providerError ??= { error: opError ?? `stuck on provider page (status ${page.status})`, description: opDescription }
+      providerError ??= {
+        error: opError ?? `stuck on provider page (status ${page.status})`,
+        description: opDescription,
+      }
     }
     const authErrors = errors.slice(errorCountBefore).map(describeError)
     const failed = Boolean(error || providerError || !sessionCookieSet || page.status >= 400)

@@ -64,7 +64,16 @@ export interface CookieInfo {
 
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308])
 
-const ENTITIES: Record<string, string> = { amp: "&", lt: "<", gt: ">", quot: '"', apos: "'", "#39": "'", "#x27": "'", "#x2F": "/" }
+const ENTITIES: Record<string, string> = {
+  amp: "&",
+  lt: "<",
+  gt: ">",
+  quot: '"',
+  apos: "'",
+  "#39": "'",
+  "#x27": "'",
+  "#x2F": "/",
+}
 
 export function decodeHtml(value: string): string {
   return value.replace(/&(#x[0-9a-f]+|#[0-9]+|[a-z]+);/gi, (match, entity: string) => {
@@ -133,7 +142,11 @@ export class Browser {
   }
 
   /** POSTs an `application/x-www-form-urlencoded` body. */
-  post(url: string, form: Record<string, string> | URLSearchParams, options: RequestOptions = {}): Promise<BrowserResponse> {
+  post(
+    url: string,
+    form: Record<string, string> | URLSearchParams,
+    options: RequestOptions = {},
+  ): Promise<BrowserResponse> {
     const body = form instanceof URLSearchParams ? form : new URLSearchParams(form)
     return this.request("POST", url, body, options)
   }
@@ -254,7 +267,9 @@ export function findForm(
   const forms = parseForms(page.body, page.url)
   if (!match) return forms[0]
   if (typeof match === "function") return forms.find(match)
-  return forms.find((form) => match.field in form.fields && (match.value === undefined || form.fields[match.field] === match.value))
+  return forms.find(
+    (form) => match.field in form.fields && (match.value === undefined || form.fields[match.field] === match.value),
+  )
 }
 
 export function describeHop(hop: Hop): string {

@@ -119,7 +119,9 @@ export async function launchChromium(options: LaunchChromiumOptions = {}): Promi
         await withTimeout(context.close(), closeTimeoutMs, "closing Chromium")
       } catch {
         // A browser that does not close in time is killed: it must never outlive the test.
-        await withTimeout(browser?.close() ?? Promise.resolve(), closeTimeoutMs, "closing Chromium again").catch(() => {})
+        await withTimeout(browser?.close() ?? Promise.resolve(), closeTimeoutMs, "closing Chromium again").catch(
+          () => {},
+        )
       } finally {
         await rm(userDataDir, { recursive: true, force: true, maxRetries: 3 })
       }

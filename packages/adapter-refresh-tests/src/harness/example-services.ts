@@ -78,7 +78,10 @@ export async function startExampleServices(options: ExampleServicesOptions): Pro
       const accessTokenTtl = options.accessTokenTtl ?? (Number(env.OIDC_ACCESS_TOKEN_TTL) || 60)
       provider = await startOidcProvider({
         clientId: "example-app",
-        redirectUris: [`http://127.0.0.1:${options.port}${options.callbackPath}`, `http://localhost:${options.port}${options.callbackPath}`],
+        redirectUris: [
+          `http://127.0.0.1:${options.port}${options.callbackPath}`,
+          `http://localhost:${options.port}${options.callbackPath}`,
+        ],
         accessTokenTtl,
         rotateRefreshToken: true,
       })
@@ -87,7 +90,9 @@ export async function startExampleServices(options: ExampleServicesOptions): Pro
       out.OIDC_ISSUER = provider.issuer
       out.OIDC_CLIENT_ID = provider.clientId
       out.OIDC_CLIENT_SECRET = provider.clientSecret
-      log(`local OpenID provider at ${provider.issuer} (access tokens live ${accessTokenTtl} s, refresh tokens rotate; any login name, any password)`)
+      log(
+        `local OpenID provider at ${provider.issuer} (access tokens live ${accessTokenTtl} s, refresh tokens rotate; any login name, any password)`,
+      )
     }
     if (!env.AUTH_SECRET) out.AUTH_SECRET = randomBytes(32).toString("base64url")
     // next-auth 4 builds its URLs from NEXTAUTH_URL (the express app and next-auth 5 read the request's host).
@@ -139,7 +144,9 @@ async function main(): Promise<void> {
   }
   process.on("SIGINT", shutdown)
   process.on("SIGTERM", shutdown)
-  const code = await new Promise<number>((resolve) => child.once("exit", (exitCode, signal) => resolve(exitCode ?? (signal ? 0 : 1))))
+  const code = await new Promise<number>((resolve) =>
+    child.once("exit", (exitCode, signal) => resolve(exitCode ?? (signal ? 0 : 1))),
+  )
   await services.stop()
   process.exit(code)
 }

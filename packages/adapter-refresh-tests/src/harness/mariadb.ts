@@ -93,7 +93,9 @@ export async function startMariaDb(opts: StartMariaDbOptions = {}): Promise<Star
   const external = process.env[TEST_MYSQL_URL_ENV]?.trim()
   if (external && !forced) {
     const version = await waitForMysql(external, 10_000)
-    log(`${PREFIX} backend: ${TEST_MYSQL_URL_ENV} (${redact(external)}, ${version}); not started or stopped by the tests`)
+    log(
+      `${PREFIX} backend: ${TEST_MYSQL_URL_ENV} (${redact(external)}, ${version}); not started or stopped by the tests`,
+    )
     return { url: external, backend: "AUTHJS_REFRESH_TEST_MYSQL_URL", version, stop: async () => {} }
   }
 
@@ -127,9 +129,16 @@ export async function startMariaDb(opts: StartMariaDbOptions = {}): Promise<Star
 
 /** Creates a fresh, uniquely named utf8mb4 database on the server behind `adminUrl`. */
 export async function createMysqlDatabase(adminUrl: string, prefix: string): Promise<TestMysqlDatabase> {
-  const stem = prefix.toLowerCase().replace(/[^a-z0-9_]+/g, "_").replace(/^_+|_+$/g, "").slice(0, 32) || "test"
+  const stem =
+    prefix
+      .toLowerCase()
+      .replace(/[^a-z0-9_]+/g, "_")
+      .replace(/^_+|_+$/g, "")
+      .slice(0, 32) || "test"
   const name = `${stem}_${Date.now().toString(36)}_${randomBytes(4).toString("hex")}`
-  await withConnection(adminUrl, (c) => c.query(`CREATE DATABASE ${quoteIdent(name)} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`))
+  await withConnection(adminUrl, (c) =>
+    c.query(`CREATE DATABASE ${quoteIdent(name)} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`),
+  )
   const url = new URL(adminUrl)
   url.pathname = `/${encodeURIComponent(name)}`
   let dropped: Promise<void> | undefined
@@ -184,7 +193,9 @@ export async function openMysqlConnections(adminUrl: string): Promise<OpenMysqlC
       id: Number(r.id),
       database: String(r.db ?? ""),
       command: String(r.command ?? ""),
-      info: String(r.info ?? "").replace(/\s+/g, " ").slice(0, 120),
+      info: String(r.info ?? "")
+        .replace(/\s+/g, " ")
+        .slice(0, 120),
     }))
   })
 }
@@ -193,7 +204,12 @@ export async function openMysqlConnections(adminUrl: string): Promise<OpenMysqlC
 // Docker / Testcontainers
 // ---------------------------------------------------------------------------------------------------------
 
-async function startTestcontainers(log: (line: string) => void, host: string, image: string, t0: number): Promise<StartedMysql> {
+async function startTestcontainers(
+  log: (line: string) => void,
+  host: string,
+  image: string,
+  t0: number,
+): Promise<StartedMysql> {
   // No registry here: the Ryuk reaper image cannot be pulled. The watchdog does its job instead.
   process.env.TESTCONTAINERS_RYUK_DISABLED = "true"
   if (host.startsWith("unix:") && process.env.TESTCONTAINERS_HOST_OVERRIDE === undefined) {
@@ -254,7 +270,13 @@ async function startTestcontainers(log: (line: string) => void, host: string, im
 
 /** Finds a program of Debian's mariadb-server on PATH or in the directories Debian installs it to. */
 function findProgram(names: string[]): string | undefined {
-  const dirs = [...(process.env.PATH ?? "").split(path.delimiter), "/usr/sbin", "/usr/bin", "/usr/local/sbin", "/usr/local/bin"]
+  const dirs = [
+    ...(process.env.PATH ?? "").split(path.delimiter),
+    "/usr/sbin",
+    "/usr/bin",
+    "/usr/local/sbin",
+    "/usr/local/bin",
+  ]
   for (const name of names) {
     for (const dir of dirs) {
       if (!dir) continue
@@ -274,7 +296,13 @@ function childEnv(): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {}
   for (const [key, value] of Object.entries(process.env)) {
     // MYSQL_PWD, MYSQL_HOST, MYSQL_TCP_PORT ... must not reach the server or its install script.
-    if (!key.startsWith("MYSQL") && !key.startsWith("MARIADB") && !key.startsWith("LC_") && key !== "LANG" && key !== "NODE_OPTIONS") {
+    if (
+      !key.startsWith("MYSQL") &&
+      !key.startsWith("MARIADB") &&
+      !key.startsWith("LC_") &&
+      key !== "LANG" &&
+      key !== "NODE_OPTIONS"
+    ) {
       env[key] = value
     }
   }
@@ -292,7 +320,9 @@ const ENSURE_SCRIPT = fileURLToPath(new URL("../../../../scripts/ensure-mariadb-
 function installServerPackage(log: (line: string) => void): void {
   const apt = findProgram(["apt-get"])
   if (process.getuid?.() !== 0 || !apt || !fs.existsSync(ENSURE_SCRIPT)) return
-  log(`${PREFIX} mariadbd not found: installing Debian's mariadb-server (${path.relative(process.cwd(), ENSURE_SCRIPT)}, up to 10 min)`)
+  log(
+    `${PREFIX} mariadbd not found: installing Debian's mariadb-server (${path.relative(process.cwd(), ENSURE_SCRIPT)}, up to 10 min)`,
+  )
   const result = spawnSync("bash", [ENSURE_SCRIPT], { stdio: ["ignore", "inherit", "inherit"], timeout: 600_000 })
   if (result.status !== 0) log(`${PREFIX} installing mariadb-server failed (exit ${result.status ?? result.signal})`)
 }
@@ -418,7 +448,11 @@ async function startBinaries(log: (line: string) => void, t0: number): Promise<S
   }
 }
 
-function runToLog(file: string, args: string[], options: { cwd: string; logFile: string; timeoutMs: number }): Promise<void> {
+function runToLog(
+  file: string,
+  args: string[],
+  options: { cwd: string; logFile: string; timeoutMs: number },
+): Promise<void> {
   return new Promise((resolve, reject) => {
     const out = fs.openSync(options.logFile, "a")
     const child = spawn(file, args, { cwd: options.cwd, env: childEnv(), stdio: ["ignore", out, out] })
@@ -467,7 +501,9 @@ async function waitForMysql(url: string, timeoutMs: number, gaveUp: () => boolea
       await new Promise((r) => setTimeout(r, 50))
     }
   }
-  throw new Error(`no answer from ${redact(url)} within ${timeoutMs} ms: ${(lastError as Error | undefined)?.message ?? "timeout"}`)
+  throw new Error(
+    `no answer from ${redact(url)} within ${timeoutMs} ms: ${(lastError as Error | undefined)?.message ?? "timeout"}`,
+  )
 }
 
 function quoteIdent(name: string): string {

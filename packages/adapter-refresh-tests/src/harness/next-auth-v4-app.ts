@@ -15,7 +15,13 @@ import type { OidcClientSettings } from "./auth-app.js"
 /** What next-auth 4 gives `events.signIn` (typed here: importing its types would pull in next's globals). */
 export interface V4SignInMessage {
   user: { id: string; email?: string | null }
-  account: { type: string; provider: string; providerAccountId: string; access_token?: string; [field: string]: unknown } | null
+  account: {
+    type: string
+    provider: string
+    providerAccountId: string
+    access_token?: string
+    [field: string]: unknown
+  } | null
   isNewUser?: boolean
 }
 
@@ -67,7 +73,10 @@ async function readForm(req: IncomingMessage): Promise<Record<string, string> | 
 /** The parts of a Next.js API route's `req`/`res` that next-auth 4's handler uses. */
 async function asNextApiRoute(req: IncomingMessage, res: ServerResponse, origin: string) {
   const url = new URL(req.url ?? "/", origin)
-  const segments = url.pathname.slice(BASE_PATH.length + 1).split("/").filter(Boolean)
+  const segments = url.pathname
+    .slice(BASE_PATH.length + 1)
+    .split("/")
+    .filter(Boolean)
   const apiReq = {
     method: req.method,
     headers: { ...req.headers, "x-forwarded-proto": "http" },
@@ -111,7 +120,11 @@ export async function startNextAuthV4App(options: StartNextAuthV4Options): Promi
     authorization: { params: { scope: "openid email profile offline_access", prompt: "consent" } },
     idToken: true,
     checks: ["pkce", "state"],
-    profile: (profile: { sub: string; email?: string; name?: string }) => ({ id: profile.sub, email: profile.email ?? null, name: profile.name ?? null }),
+    profile: (profile: { sub: string; email?: string; name?: string }) => ({
+      id: profile.sub,
+      email: profile.email ?? null,
+      name: profile.name ?? null,
+    }),
   }
   const authOptions = {
     secret: "authjs-adapter-refresh-tests-v4-secret-0123456789abcdef",
@@ -125,7 +138,8 @@ export async function startNextAuthV4App(options: StartNextAuthV4Options): Promi
       },
     },
     logger: {
-      error: (code: string, metadata: unknown) => errors.push(`${code}: ${metadata instanceof Error ? metadata.message : JSON.stringify(metadata)}`),
+      error: (code: string, metadata: unknown) =>
+        errors.push(`${code}: ${metadata instanceof Error ? metadata.message : JSON.stringify(metadata)}`),
       warn: () => {},
       debug: () => {},
     },
@@ -166,7 +180,9 @@ export async function startNextAuthV4App(options: StartNextAuthV4Options): Promi
     }
     const csrf = await browser.get(`${origin}${BASE_PATH}/csrf`)
     const { csrfToken } = csrf.json<{ csrfToken: string }>()
-    let page = track(await browser.post(`${origin}${BASE_PATH}/signin/${providerId}`, { csrfToken, callbackUrl: `${origin}/` }))
+    let page = track(
+      await browser.post(`${origin}${BASE_PATH}/signin/${providerId}`, { csrfToken, callbackUrl: `${origin}/` }),
+    )
     for (let step = 0; step < 6 && !isAppUrl(page.url); step++) {
       const loginForm = findForm(page, { field: "prompt", value: "login" })
       const consentForm = findForm(page, { field: "prompt", value: "consent" })
@@ -177,7 +193,8 @@ export async function startNextAuthV4App(options: StartNextAuthV4Options): Promi
     const sessionCookieSet = hops.some((hop) => isAppUrl(hop.url) && hop.setCookies.some((c) => SESSION_COOKIE.test(c)))
     const failedUrl = hops.some((hop) => hop.location?.includes("/api/auth/error") || hop.location?.includes("error="))
     const newErrors = errors.slice(errorsBefore)
-    const ok = isAppUrl(page.url) && !failedUrl && newErrors.length === 0 && (sessionCookieSet || options.session === "jwt")
+    const ok =
+      isAppUrl(page.url) && !failedUrl && newErrors.length === 0 && (sessionCookieSet || options.session === "jwt")
     return { ok, trace: [...hops.map(describeHop), ...newErrors.map((e) => `next-auth logged: ${e}`)].join("\n") }
   }
 

@@ -308,7 +308,13 @@ function escapeHtml(value: string): string {
   return value.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
 }
 
-const GRANTABLE = new Set(["AccessToken", "AuthorizationCode", "RefreshToken", "DeviceCode", "BackchannelAuthenticationRequest"])
+const GRANTABLE = new Set([
+  "AccessToken",
+  "AuthorizationCode",
+  "RefreshToken",
+  "DeviceCode",
+  "BackchannelAuthenticationRequest",
+])
 
 // ---------------------------------------------------------------------------------------------------------
 // startOidcProvider
@@ -548,7 +554,6 @@ export async function startOidcProvider(options: StartOidcProviderOptions = {}):
 
   handler = provider.callback()
 
-
   const clientAuth = (body: URLSearchParams): Record<string, string> => {
     if (authMethod === "client_secret_post") {
       body.set("client_id", clientId)
@@ -560,12 +565,15 @@ export async function startOidcProvider(options: StartOidcProviderOptions = {}):
   }
   const postForm = async <T>(url: string, params: Record<string, string>): Promise<HttpResult<T>> => {
     const body = new URLSearchParams(params)
-    const headers = { "content-type": "application/x-www-form-urlencoded", accept: "application/json", ...clientAuth(body) }
+    const headers = {
+      "content-type": "application/x-www-form-urlencoded",
+      accept: "application/json",
+      ...clientAuth(body),
+    }
     const response = await fetch(url, { method: "POST", headers, body })
     const text = await response.text()
     return { status: response.status, headers: response.headers, body: (text ? JSON.parse(text) : "") as T }
   }
-
 
   return {
     issuer,
@@ -623,10 +631,16 @@ export async function startOidcProvider(options: StartOidcProviderOptions = {}):
       return postForm<TokenEndpointBody>(endpoints.token, params)
     },
     introspect(token, tokenTypeHint) {
-      return postForm<IntrospectionBody>(endpoints.introspection, { token, ...(tokenTypeHint ? { token_type_hint: tokenTypeHint } : {}) })
+      return postForm<IntrospectionBody>(endpoints.introspection, {
+        token,
+        ...(tokenTypeHint ? { token_type_hint: tokenTypeHint } : {}),
+      })
     },
     revoke(token, tokenTypeHint) {
-      return postForm<string>(endpoints.revocation, { token, ...(tokenTypeHint ? { token_type_hint: tokenTypeHint } : {}) })
+      return postForm<string>(endpoints.revocation, {
+        token,
+        ...(tokenTypeHint ? { token_type_hint: tokenTypeHint } : {}),
+      })
     },
     async revokeGrant(grantId) {
       for (const model of GRANTABLE) await adapterFor(model).revokeByGrantId(grantId)

@@ -163,7 +163,10 @@ async function stopEmbedded() {
       }
       return pids
     }
-    for (const [signal, waitMs] of [["SIGTERM", 2000], ["SIGKILL", 1000]]) {
+    for (const [signal, waitMs] of [
+      ["SIGTERM", 2000],
+      ["SIGKILL", 1000],
+    ]) {
       const pids = leftovers()
       if (pids.length === 0) break
       log(`${signal} to leftover processes ${pids.join(", ")}`)
@@ -247,10 +250,13 @@ if (cfg.cleanupNow) {
 }
 
 log(`watching parent ${parentPid}`)
-const timer = setInterval(() => {
-  if (alive(parentPid, parentStart)) return
-  clearInterval(timer)
-  cleanup()
-    .catch((error) => log(`cleanup failed: ${error?.stack ?? error}`))
-    .finally(() => process.exit(0))
-}, Number(cfg.pollMs) || 250)
+const timer = setInterval(
+  () => {
+    if (alive(parentPid, parentStart)) return
+    clearInterval(timer)
+    cleanup()
+      .catch((error) => log(`cleanup failed: ${error?.stack ?? error}`))
+      .finally(() => process.exit(0))
+  },
+  Number(cfg.pollMs) || 250,
+)

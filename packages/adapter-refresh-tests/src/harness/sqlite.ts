@@ -25,7 +25,12 @@ export interface OpenSqliteOptions {
 
 /** A fresh database file path in a new temporary folder; the file is named after `prefix`. */
 export async function testSqliteFile(prefix: string): Promise<TestSqliteFile> {
-  const stem = prefix.toLowerCase().replace(/[^a-z0-9_]+/g, "_").replace(/^_+|_+$/g, "").slice(0, 32) || "test"
+  const stem =
+    prefix
+      .toLowerCase()
+      .replace(/[^a-z0-9_]+/g, "_")
+      .replace(/^_+|_+$/g, "")
+      .slice(0, 32) || "test"
   const dir = await fsp.mkdtemp(path.join(os.tmpdir(), "authjs-refresh-sqlite-"))
   const file = path.join(dir, `${stem}.db`)
   let dropped: Promise<void> | undefined

@@ -23,7 +23,11 @@ export async function runBarrierWorker<State, Outcome>(
     send({ type: "done", pid: process.pid, outcomes: await burst(state) })
     await cleanup(state)
   } catch (error) {
-    send({ type: "failed", pid: process.pid, reason: error instanceof Error ? `${error.name}: ${error.message}` : String(error) })
+    send({
+      type: "failed",
+      pid: process.pid,
+      reason: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+    })
     process.exitCode = 1
   }
 }

@@ -34,7 +34,11 @@ const packageDir = join(dirname(fileURLToPath(import.meta.url)), "..", "..")
  */
 export function workerNodeFlags(workerFile: string, extra: readonly string[] = []): string[] {
   const fromSource = /\.[cm]?ts$/.test(workerFile)
-  return [...(fromSource ? ["--conditions=@authjs-adapter-refresh/source", "--import", "tsx"] : []), ...extra, "--no-warnings"]
+  return [
+    ...(fromSource ? ["--conditions=@authjs-adapter-refresh/source", "--import", "tsx"] : []),
+    ...extra,
+    "--no-warnings",
+  ]
 }
 
 export async function runBarrierWorkers<Outcome>(
@@ -81,7 +85,8 @@ export async function runBarrierWorkers<Outcome>(
       child.stderr!.setEncoding("utf8")
       child.stderr!.on("data", (chunk: string) => stderr.push(chunk))
       child.on("exit", (code) => {
-        if (code !== 0 && !results.some((r) => r.pid === child.pid)) fail(new Error(`worker ${child.pid} exited with ${code}`))
+        if (code !== 0 && !results.some((r) => r.pid === child.pid))
+          fail(new Error(`worker ${child.pid} exited with ${code}`))
       })
       let buffer = ""
       child.stdout!.setEncoding("utf8")

@@ -46,7 +46,9 @@ function deferred(): { promise: Promise<void>; resolve: () => void } {
 
 /** The tag each token column of a stored row carries (undefined for a column that has no tag). */
 function tagsOf(row: Record<string, unknown>): (string | undefined)[] {
-  return TOKEN_FIELDS.map((field) => /(?:^|[. ])(?:at|rt|idt|scope|bearer|ss)\.(\S+)$/.exec(String(row[field] ?? ""))?.[1])
+  return TOKEN_FIELDS.map(
+    (field) => /(?:^|[. ])(?:at|rt|idt|scope|bearer|ss)\.(\S+)$/.exec(String(row[field] ?? ""))?.[1],
+  )
 }
 
 /**
@@ -65,7 +67,8 @@ export function runConformanceSuite(target: ConformanceTarget, runner?: TestRunn
   let fixtureModule: ConformanceFixtureModule
   let fixture: ConformanceFixture
   let adapter: TokenSyncAdapter<Adapter>
-  const moduleUrl = (): string => (target.fixtureModule instanceof URL ? target.fixtureModule.href : target.fixtureModule)
+  const moduleUrl = (): string =>
+    target.fixtureModule instanceof URL ? target.fixtureModule.href : target.fixtureModule
 
   const newUser = async (): Promise<AdapterUser> => {
     const id = randomUUID()
@@ -74,7 +77,8 @@ export function runConformanceSuite(target: ConformanceTarget, runner?: TestRunn
   const newKey = (): AccountKey => ({ provider: "kit-oidc", providerAccountId: `sub-${randomUUID()}` })
   const rows = (key: AccountKey): Promise<Record<string, unknown>[]> => fixture.accountRows(key)
   /** How many rows `updateOwnTokens` wrote, whether it returned them or only their count. */
-  const writtenCount = (written: OwnTokensWritten): number => (Array.isArray(written) ? written.length : written.written)
+  const writtenCount = (written: OwnTokensWritten): number =>
+    Array.isArray(written) ? written.length : written.written
   const linkFresh = async (userId: string, key: AccountKey, tag = "first"): Promise<AdapterAccount> =>
     adapter.linkAccount({ ...key, userId, type: "oidc", ...taggedTokens(tag, nowSeconds() + 3600) } as AdapterAccount)
 
@@ -114,7 +118,10 @@ export function runConformanceSuite(target: ConformanceTarget, runner?: TestRunn
         const user = await newUser()
         expect(await adapter.getUser!(user.id)).toMatchObject({ id: user.id, email: user.email })
         expect(await adapter.getUserByEmail!(user.email)).toMatchObject({ id: user.id })
-        expect(await adapter.updateUser!({ id: user.id, name: "Renamed" })).toMatchObject({ id: user.id, name: "Renamed" })
+        expect(await adapter.updateUser!({ id: user.id, name: "Renamed" })).toMatchObject({
+          id: user.id,
+          name: "Renamed",
+        })
         await adapter.deleteUser?.(user.id)
         expect(await adapter.getUser!(user.id)).toBeNull()
       })
@@ -158,7 +165,11 @@ export function runConformanceSuite(target: ConformanceTarget, runner?: TestRunn
         expect(more).toHaveLength(0)
         expect({ ...row, expires_at: Number(row!.expires_at) }).toMatchObject(input)
         expect(await adapter.getUserByAccount(key)).toMatchObject({ id: user.id, email: user.email })
-        if (adapter.getAccount) expect(await adapter.getAccount(key.providerAccountId, key.provider)).toMatchObject({ ...key, expires_at: 2_592_000 })
+        if (adapter.getAccount)
+          expect(await adapter.getAccount(key.providerAccountId, key.provider)).toMatchObject({
+            ...key,
+            expires_at: 2_592_000,
+          })
       })
 
       it("takes a numeric providerAccountId, stored as its decimal text as the bare adapters that take one store it", async () => {
@@ -167,12 +178,24 @@ export function runConformanceSuite(target: ConformanceTarget, runner?: TestRunn
         const bareId = numericId()
         // The bare adapter may refuse a number (Prisma checks types); where it takes one, compare rows.
         const bareLink = fixture.adapter.linkAccount!.bind(fixture.adapter) as (account: unknown) => Promise<unknown>
-        const bareTook = await bareLink({ provider: "kit-numeric", providerAccountId: bareId, userId: bareUser.id, type: "oauth", access_token: "at.bare" }).then(
+        const bareTook = await bareLink({
+          provider: "kit-numeric",
+          providerAccountId: bareId,
+          userId: bareUser.id,
+          type: "oauth",
+          access_token: "at.bare",
+        }).then(
           () => true,
           () => false,
         )
         const id = numericId()
-        await adapter.linkAccount({ provider: "kit-numeric", providerAccountId: id, userId: user.id, type: "oauth", access_token: "at.n" } as never)
+        await adapter.linkAccount({
+          provider: "kit-numeric",
+          providerAccountId: id,
+          userId: user.id,
+          type: "oauth",
+          access_token: "at.n",
+        } as never)
         const key = { provider: "kit-numeric", providerAccountId: String(id) }
         const [row] = await rows(key)
         expect(row).toMatchObject({ ...key, access_token: "at.n" })
@@ -192,7 +215,15 @@ export function runConformanceSuite(target: ConformanceTarget, runner?: TestRunn
         return Object.fromEntries(
           Object.entries(result).map(([field, value]) => [
             field,
-            ["id", "userId", "providerAccountId", "access_token", "refresh_token", "id_token", "session_state"].includes(field) || value instanceof Date
+            [
+              "id",
+              "userId",
+              "providerAccountId",
+              "access_token",
+              "refresh_token",
+              "id_token",
+              "session_state",
+            ].includes(field) || value instanceof Date
               ? `<${value instanceof Date ? "Date" : typeof value}>`
               : value,
           ]),
@@ -200,17 +231,23 @@ export function runConformanceSuite(target: ConformanceTarget, runner?: TestRunn
       }
       it.each([
         ["the Auth.js adapter suite's account", (key: AccountKey, userId: string) => authjsSuiteAccount(key, userId)],
-        ["an account with only an access token", (key: AccountKey, userId: string) => ({ ...key, userId, type: "oidc", access_token: `at.${randomUUID()}` })],
-      ])("linkAccount returns what the bare adapter's own linkAccount returns for %s (shape, id types, nulls)", async (_label, build) => {
-        const [bareUser, user] = [await newUser(), await newUser()]
-        const bareInput = build(newKey(), bareUser.id)
-        const bareResult: unknown = await fixture.adapter.linkAccount!(bareInput as unknown as AdapterAccount)
-        const input = build(newKey(), user.id)
-        const result: unknown = await adapter.linkAccount(input as unknown as AdapterAccount)
-        expect(comparable(result)).toEqual(comparable(bareResult))
-        // An adapter that hands back the very object it was given (Kysely's) is matched exactly.
-        if (bareResult === bareInput) expect(result).toBe(input)
-      })
+        [
+          "an account with only an access token",
+          (key: AccountKey, userId: string) => ({ ...key, userId, type: "oidc", access_token: `at.${randomUUID()}` }),
+        ],
+      ])(
+        "linkAccount returns what the bare adapter's own linkAccount returns for %s (shape, id types, nulls)",
+        async (_label, build) => {
+          const [bareUser, user] = [await newUser(), await newUser()]
+          const bareInput = build(newKey(), bareUser.id)
+          const bareResult: unknown = await fixture.adapter.linkAccount!(bareInput as unknown as AdapterAccount)
+          const input = build(newKey(), user.id)
+          const result: unknown = await adapter.linkAccount(input as unknown as AdapterAccount)
+          expect(comparable(result)).toEqual(comparable(bareResult))
+          // An adapter that hands back the very object it was given (Kysely's) is matched exactly.
+          if (bareResult === bareInput) expect(result).toBe(input)
+        },
+      )
 
       it("deleteUser removes the user's accounts and sessions, also one linked through the wrapper", async () => {
         const user = await newUser()
@@ -242,9 +279,15 @@ export function runConformanceSuite(target: ConformanceTarget, runner?: TestRunn
       })
 
       it("uses a verification token exactly once", async () => {
-        const token = { identifier: `${randomUUID()}@example.test`, token: randomUUID(), expires: new Date(Date.now() + 60_000) }
+        const token = {
+          identifier: `${randomUUID()}@example.test`,
+          token: randomUUID(),
+          expires: new Date(Date.now() + 60_000),
+        }
         await adapter.createVerificationToken!(token)
-        expect(await adapter.useVerificationToken!({ identifier: token.identifier, token: token.token })).toMatchObject({ token: token.token })
+        expect(await adapter.useVerificationToken!({ identifier: token.identifier, token: token.token })).toMatchObject(
+          { token: token.token },
+        )
         expect(await adapter.useVerificationToken!({ identifier: token.identifier, token: token.token })).toBeNull()
       })
     })
@@ -259,7 +302,10 @@ export function runConformanceSuite(target: ConformanceTarget, runner?: TestRunn
         expect(found?.id).toBe(user.id)
         // One expiry for the input and the assertion: a second boundary may pass between the two.
         const expiresAt = nowSeconds() + 7200
-        await adapter.events.signIn({ user: found!, account: { ...key, type: "oidc", ...taggedTokens("second", expiresAt) } })
+        await adapter.events.signIn({
+          user: found!,
+          account: { ...key, type: "oidc", ...taggedTokens("second", expiresAt) },
+        })
         const [row, ...more] = await rows(key)
         expect(more).toHaveLength(0)
         expect(tagsOf(row!)).toEqual(TOKEN_FIELDS.map(() => "second"))
@@ -272,7 +318,12 @@ export function runConformanceSuite(target: ConformanceTarget, runner?: TestRunn
         const key = newKey()
         await linkFresh(user.id, key)
         // Auth.js spreads the provider's raw token response into `account`: its extras are the provider's word.
-        const account = { ...key, type: "oidc" as const, userId: other.id, ...taggedTokens("second", nowSeconds() + 7200) }
+        const account = {
+          ...key,
+          type: "oidc" as const,
+          userId: other.id,
+          ...taggedTokens("second", nowSeconds() + 7200),
+        }
         await adapter.events.signIn({ user, account })
         const [row, ...more] = await rows(key)
         expect(more).toHaveLength(0)
@@ -293,9 +344,21 @@ export function runConformanceSuite(target: ConformanceTarget, runner?: TestRunn
         const user = await newUser()
         const key = newKey()
         await linkFresh(user.id, key)
-        await adapter.syncAccount({ ...key, userId: user.id, access_token: "at.google-2", refresh_token: undefined, id_token: null, scope: "" })
+        await adapter.syncAccount({
+          ...key,
+          userId: user.id,
+          access_token: "at.google-2",
+          refresh_token: undefined,
+          id_token: null,
+          scope: "",
+        })
         const [row] = await rows(key)
-        expect(row).toMatchObject({ access_token: "at.google-2", refresh_token: "rt.first", id_token: "idt.first", scope: "openid scope.first" })
+        expect(row).toMatchObject({
+          access_token: "at.google-2",
+          refresh_token: "rt.first",
+          id_token: "idt.first",
+          scope: "openid scope.first",
+        })
       })
 
       it("replaces the refresh_token when a new one is issued", async () => {
@@ -337,7 +400,8 @@ export function runConformanceSuite(target: ConformanceTarget, runner?: TestRunn
         expect(stored).not.toHaveProperty("refresh_expires_in")
         const [row] = await rows(key)
         expect(row!.access_token).toBe("at.extras")
-        for (const extra of ["expires_in", "refresh_expires_in", "not-before-policy", "upstream_idp"]) expect(row).not.toHaveProperty(extra)
+        for (const extra of ["expires_in", "refresh_expires_in", "not-before-policy", "upstream_idp"])
+          expect(row).not.toHaveProperty(extra)
       })
 
       it("linking the same account twice leaves one row with the newer tokens", async () => {
@@ -356,9 +420,9 @@ export function runConformanceSuite(target: ConformanceTarget, runner?: TestRunn
         const key = newKey()
         await linkFresh(owner.id, key, "owner")
         await expect(linkFresh(intruder.id, key, "intruder")).rejects.toBeInstanceOf(AccountLinkedToAnotherUserError)
-        await expect(adapter.syncAccount({ ...key, userId: intruder.id, access_token: "at.intruder" })).rejects.toBeInstanceOf(
-          AccountLinkedToAnotherUserError,
-        )
+        await expect(
+          adapter.syncAccount({ ...key, userId: intruder.id, access_token: "at.intruder" }),
+        ).rejects.toBeInstanceOf(AccountLinkedToAnotherUserError)
         const stored = await rows(key)
         expect(stored).toHaveLength(1)
         expect(stored[0]!.userId).toBe(owner.id)
@@ -390,14 +454,46 @@ export function runConformanceSuite(target: ConformanceTarget, runner?: TestRunn
       const badInputs: [string, (key: AccountKey, userId: string) => Record<string, unknown>, string][] = [
         ["a missing userId on link", (key) => ({ ...key, type: "oidc", access_token: "at.bad" }), "userId"],
         ["a missing type on link", (key, userId) => ({ ...key, userId, access_token: "at.bad" }), "type"],
-        ["a missing providerAccountId", (_key, userId) => ({ provider: "kit-oidc", userId, type: "oidc" }), "providerAccountId"],
-        ["an object providerAccountId", (_key, userId) => ({ provider: "kit-oidc", providerAccountId: { id: 1 }, userId, type: "oidc" }), "providerAccountId"],
-        ["a provider with a NUL character", (key, userId) => ({ ...key, provider: "kit\u0000oidc", userId, type: "oidc" }), "provider"],
-        ["a non-string access_token", (key, userId) => ({ ...key, userId, type: "oidc", access_token: 42 }), "access_token"],
-        ["an access_token with a NUL character (PostgreSQL text cannot hold it)", (key, userId) => ({ ...key, userId, type: "oidc", access_token: "at\u0000x" }), "access_token"],
-        ["an id_token with a lone surrogate (it would be stored as U+FFFD)", (key, userId) => ({ ...key, userId, type: "oidc", id_token: "idt\ud800" }), "id_token"],
-        ["an expires_at that is no time", (key, userId) => ({ ...key, userId, type: "oidc", expires_at: "next tuesday" }), "expires_at"],
-        ["an expires_at that is NaN", (key, userId) => ({ ...key, userId, type: "oidc", expires_at: Number.NaN }), "expires_at"],
+        [
+          "a missing providerAccountId",
+          (_key, userId) => ({ provider: "kit-oidc", userId, type: "oidc" }),
+          "providerAccountId",
+        ],
+        [
+          "an object providerAccountId",
+          (_key, userId) => ({ provider: "kit-oidc", providerAccountId: { id: 1 }, userId, type: "oidc" }),
+          "providerAccountId",
+        ],
+        [
+          "a provider with a NUL character",
+          (key, userId) => ({ ...key, provider: "kit\u0000oidc", userId, type: "oidc" }),
+          "provider",
+        ],
+        [
+          "a non-string access_token",
+          (key, userId) => ({ ...key, userId, type: "oidc", access_token: 42 }),
+          "access_token",
+        ],
+        [
+          "an access_token with a NUL character (PostgreSQL text cannot hold it)",
+          (key, userId) => ({ ...key, userId, type: "oidc", access_token: "at\u0000x" }),
+          "access_token",
+        ],
+        [
+          "an id_token with a lone surrogate (it would be stored as U+FFFD)",
+          (key, userId) => ({ ...key, userId, type: "oidc", id_token: "idt\ud800" }),
+          "id_token",
+        ],
+        [
+          "an expires_at that is no time",
+          (key, userId) => ({ ...key, userId, type: "oidc", expires_at: "next tuesday" }),
+          "expires_at",
+        ],
+        [
+          "an expires_at that is NaN",
+          (key, userId) => ({ ...key, userId, type: "oidc", expires_at: Number.NaN }),
+          "expires_at",
+        ],
         ["a negative expires_in", (key, userId) => ({ ...key, userId, type: "oidc", expires_in: -30 }), "expires_in"],
       ]
       it.each(badInputs)("refuses %s with a typed error and writes nothing", async (_label, build, field) => {
@@ -417,7 +513,8 @@ export function runConformanceSuite(target: ConformanceTarget, runner?: TestRunn
         const before = await rows(linkedKey)
         const syncInput = { ...build(linkedKey, user.id), refresh_token: secret }
         const tokenError = !["userId", "type", "provider", "providerAccountId"].includes(field)
-        if (tokenError) await expect(adapter.syncAccount(syncInput as never)).rejects.toBeInstanceOf(InvalidAccountInputError)
+        if (tokenError)
+          await expect(adapter.syncAccount(syncInput as never)).rejects.toBeInstanceOf(InvalidAccountInputError)
         expect(await rows(linkedKey)).toEqual(before)
       })
 
@@ -444,7 +541,9 @@ export function runConformanceSuite(target: ConformanceTarget, runner?: TestRunn
     describe("(b2) the one-statement sign-in (AccountStore.updateOwnTokens), for a store that offers it", () => {
       if (target.expectsOneStatementSignIn !== undefined) {
         it(`${target.expectsOneStatementSignIn ? "offers" : "does not offer"} updateOwnTokens`, () => {
-          expect(typeof adapter.accountStore.updateOwnTokens).toBe(target.expectsOneStatementSignIn ? "function" : "undefined")
+          expect(typeof adapter.accountStore.updateOwnTokens).toBe(
+            target.expectsOneStatementSignIn ? "function" : "undefined",
+          )
         })
       }
       it("writes nothing and waits for nothing while the key's lock is held elsewhere; a sign-in meanwhile lands after the holder's write", async () => {
@@ -463,16 +562,29 @@ export function runConformanceSuite(target: ConformanceTarget, runner?: TestRunn
           const [row] = await account.readAll()
           inside.resolve()
           await release.promise
-          await account.update({ tokens: { access_token: "at.holder", refresh_token: "rt.holder" } }, { userId: row!.userId })
+          await account.update(
+            { tokens: { access_token: "at.holder", refresh_token: "rt.holder" } },
+            { userId: row!.userId },
+          )
         })
         await inside.promise
         let signIn: Promise<unknown> | undefined
         try {
           // Released only after this returns: a call that waited for the lock would never return.
-          expect(writtenCount(await store.updateOwnTokens(key, user.id, { access_token: "at.direct" }, () => {}))).toBe(0)
-          signIn = adapter.syncAccount({ ...key, userId: user.id, access_token: "at.sign-in", refresh_token: "rt.sign-in" })
+          expect(writtenCount(await store.updateOwnTokens(key, user.id, { access_token: "at.direct" }, () => {}))).toBe(
+            0,
+          )
+          signIn = adapter.syncAccount({
+            ...key,
+            userId: user.id,
+            access_token: "at.sign-in",
+            refresh_token: "rt.sign-in",
+          })
           let settled = false
-          signIn.then(() => (settled = true), () => (settled = true))
+          signIn.then(
+            () => (settled = true),
+            () => (settled = true),
+          )
           await new Promise((resolve) => setTimeout(resolve, 300))
           // Parked on the lock: a sign-in that wrote at once would be overwritten by the holder's write.
           expect(settled).toBe(false)
@@ -510,7 +622,11 @@ export function runConformanceSuite(target: ConformanceTarget, runner?: TestRunn
         const key = newKey()
         await linkFresh(user.id, key)
         const abandoned = new Error("abandoned")
-        await expect(store.updateOwnTokens(key, user.id, { access_token: "at.late" }, () => { throw abandoned })).rejects.toBe(abandoned)
+        await expect(
+          store.updateOwnTokens(key, user.id, { access_token: "at.late" }, () => {
+            throw abandoned
+          }),
+        ).rejects.toBe(abandoned)
         expect((await rows(key))[0]).toMatchObject({ access_token: "at.first" })
       })
     })
@@ -530,55 +646,63 @@ export function runConformanceSuite(target: ConformanceTarget, runner?: TestRunn
         )
       }
 
-      it(
-        `${total} concurrent links and syncs of one new account from ${processes} processes leave one row holding one input entire`,
-        async () => {
-          // Every run must end correct. On a loaded machine one process can be scheduled so late that the
-          // runs barely overlap; such a run proves nothing about concurrency, so the storm runs again on a
-          // new account, at most STORM_ATTEMPTS times, until one overlaps as required.
-          let overlap = { operations: 0, processes: 0 }
-          for (let attempt = 1; attempt <= STORM_ATTEMPTS; attempt++) {
-            const user = await newUser()
-            const key = newKey()
-            const operations = storm(user.id, key)
-            const result = await runInWorkerProcesses({ fixtureModule: moduleUrl(), databaseUrl: database.url, mode: "wrapped", workerExecArgv: target.workerExecArgv }, operations)
-
-            const outcomes = result.flatMap((r) => r.outcomes)
-            expect(outcomes).toHaveLength(total)
-            expect(outcomes.filter((o) => !o.ok)).toEqual([])
-
-            const stored = await rows(key)
-            expect(stored).toHaveLength(1)
-            const tags = tagsOf(stored[0]!)
-            expect(new Set(tags).size).toBe(1)
-            const winner = operations.flat().find((o) => (o.account.access_token as string) === `at.${tags[0]}`)
-            expect(winner).toBeDefined()
-            expect(Number(stored[0]!.expires_at)).toBe(winner!.account.expires_at)
-            expect(stored[0]!.userId).toBe(user.id)
-
-            overlap = peakOverlap(result)
-            if (overlap.processes >= 2 && overlap.operations > callersPerProcess) break
-          }
-          // The operations really ran at the same time, in more than one process, in at least one run.
-          expect(overlap.processes).toBeGreaterThanOrEqual(2)
-          expect(overlap.operations).toBeGreaterThan(callersPerProcess)
-        },
-        120_000,
-      )
-
-      it(
-        `control: the same storm through the bare adapter's linkAccount does not end in one clean row`,
-        async () => {
+      it(`${total} concurrent links and syncs of one new account from ${processes} processes leave one row holding one input entire`, async () => {
+        // Every run must end correct. On a loaded machine one process can be scheduled so late that the
+        // runs barely overlap; such a run proves nothing about concurrency, so the storm runs again on a
+        // new account, at most STORM_ATTEMPTS times, until one overlaps as required.
+        let overlap = { operations: 0, processes: 0 }
+        for (let attempt = 1; attempt <= STORM_ATTEMPTS; attempt++) {
           const user = await newUser()
           const key = newKey()
-          const result = await runInWorkerProcesses({ fixtureModule: moduleUrl(), databaseUrl: database.url, mode: "bare", workerExecArgv: target.workerExecArgv }, storm(user.id, key))
-          const failures = result.flatMap((r) => r.outcomes).filter((o) => !o.ok).length
+          const operations = storm(user.id, key)
+          const result = await runInWorkerProcesses(
+            {
+              fixtureModule: moduleUrl(),
+              databaseUrl: database.url,
+              mode: "wrapped",
+              workerExecArgv: target.workerExecArgv,
+            },
+            operations,
+          )
+
+          const outcomes = result.flatMap((r) => r.outcomes)
+          expect(outcomes).toHaveLength(total)
+          expect(outcomes.filter((o) => !o.ok)).toEqual([])
+
           const stored = await rows(key)
-          // Without the wrapper: duplicate rows (schemas without a unique key) or failed sign-ins (with one).
-          expect({ rows: stored.length, failures }).not.toEqual({ rows: 1, failures: 0 })
-        },
-        120_000,
-      )
+          expect(stored).toHaveLength(1)
+          const tags = tagsOf(stored[0]!)
+          expect(new Set(tags).size).toBe(1)
+          const winner = operations.flat().find((o) => (o.account.access_token as string) === `at.${tags[0]}`)
+          expect(winner).toBeDefined()
+          expect(Number(stored[0]!.expires_at)).toBe(winner!.account.expires_at)
+          expect(stored[0]!.userId).toBe(user.id)
+
+          overlap = peakOverlap(result)
+          if (overlap.processes >= 2 && overlap.operations > callersPerProcess) break
+        }
+        // The operations really ran at the same time, in more than one process, in at least one run.
+        expect(overlap.processes).toBeGreaterThanOrEqual(2)
+        expect(overlap.operations).toBeGreaterThan(callersPerProcess)
+      }, 120_000)
+
+      it(`control: the same storm through the bare adapter's linkAccount does not end in one clean row`, async () => {
+        const user = await newUser()
+        const key = newKey()
+        const result = await runInWorkerProcesses(
+          {
+            fixtureModule: moduleUrl(),
+            databaseUrl: database.url,
+            mode: "bare",
+            workerExecArgv: target.workerExecArgv,
+          },
+          storm(user.id, key),
+        )
+        const failures = result.flatMap((r) => r.outcomes).filter((o) => !o.ok).length
+        const stored = await rows(key)
+        // Without the wrapper: duplicate rows (schemas without a unique key) or failed sign-ins (with one).
+        expect({ rows: stored.length, failures }).not.toEqual({ rows: 1, failures: 0 })
+      }, 120_000)
     })
   })
 }

@@ -1,4 +1,10 @@
-import type { afterAll as jestAfterAll, beforeAll as jestBeforeAll, describe as jestDescribe, expect as jestExpect, it as jestIt } from "@jest/globals"
+import type {
+  afterAll as jestAfterAll,
+  beforeAll as jestBeforeAll,
+  describe as jestDescribe,
+  expect as jestExpect,
+  it as jestIt,
+} from "@jest/globals"
 import type { TestRunner } from "./test-runner.js"
 
 // Kept apart from test-runner.ts: the declarations of this module name @jest/globals, which a user's

@@ -14,11 +14,15 @@ const config = JSON.parse(process.argv[2] ?? "{}") as WorkerConfig
 
 await runBarrierWorker(
   async () => {
-    const moduleUrl = config.fixtureModule.startsWith("file:") ? config.fixtureModule : pathToFileURL(config.fixtureModule).href
+    const moduleUrl = config.fixtureModule.startsWith("file:")
+      ? config.fixtureModule
+      : pathToFileURL(config.fixtureModule).href
     const fixture = await ((await import(moduleUrl)) as ConformanceFixtureModule).createFixture(config.databaseUrl)
     if (config.mode === "bare" && !fixture.adapter.linkAccount) throw new Error("the bare adapter has no linkAccount")
     // Open the pool's connections before the burst, so the burst measures the operations, not connecting.
-    await Promise.all(config.operations.slice(0, 5).map(() => fixture.accountRows({ provider: "-", providerAccountId: "-" })))
+    await Promise.all(
+      config.operations.slice(0, 5).map(() => fixture.accountRows({ provider: "-", providerAccountId: "-" })),
+    )
     return { fixture, adapter: withTokenSync(fixture.adapter, fixture.db) }
   },
   ({ fixture, adapter }) =>

@@ -41,7 +41,11 @@ await runBarrierWorker(
     const fixture = await createFixture(config.flavour, config.databaseUrl)
     const { id, issuer, clientId, clientSecret } = config.provider
     const adapter = withTokenSync(fixture.adapter, fixture.db as object, {
-      refresh: { providers: [{ id, type: "oidc", issuer, clientId, clientSecret }], skewSeconds: config.withinSeconds, minRefreshIntervalSeconds: 0 },
+      refresh: {
+        providers: [{ id, type: "oidc", issuer, clientId, clientSecret }],
+        skewSeconds: config.withinSeconds,
+        minRefreshIntervalSeconds: 0,
+      },
     })
     await Promise.all(Array.from({ length: 5 }, () => fixture.pool.query("SELECT 1")))
     return { fixture, adapter }
@@ -49,8 +53,16 @@ await runBarrierWorker(
   async ({ adapter }): Promise<BackgroundOutcome[]> => {
     if (config.mode === "background") {
       try {
-        const due = config.unusedForSeconds === undefined ? { withinSeconds: config.withinSeconds } : { unusedForSeconds: config.unusedForSeconds }
-        return [{ ok: true, progress: await adapter.refreshExpiring({ ...due, batchSize: 5, concurrency: 3, tryLockMs: 50 }) }]
+        const due =
+          config.unusedForSeconds === undefined
+            ? { withinSeconds: config.withinSeconds }
+            : { unusedForSeconds: config.unusedForSeconds }
+        return [
+          {
+            ok: true,
+            progress: await adapter.refreshExpiring({ ...due, batchSize: 5, concurrency: 3, tryLockMs: 50 }),
+          },
+        ]
       } catch (error) {
         return [{ ok: false, error: errorLabel(error) }]
       }
@@ -59,7 +71,12 @@ await runBarrierWorker(
       config.accounts.map(async ({ userId, providerAccountId }): Promise<BackgroundOutcome> => {
         try {
           const result = await adapter.getAccessToken({ userId, provider: config.provider.id, providerAccountId })
-          return { ok: true, providerAccountId, refreshed: result.refreshed, tokenFingerprint: fingerprint(result.accessToken) }
+          return {
+            ok: true,
+            providerAccountId,
+            refreshed: result.refreshed,
+            tokenFingerprint: fingerprint(result.accessToken),
+          }
         } catch (error) {
           return { ok: false, providerAccountId, error: errorLabel(error) }
         }

@@ -51,10 +51,15 @@ pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
 } as typeof pg.Client.prototype.query
 
 /** Counts each call of `names` on `proto` (or on the prototype up its chain that defines each). */
-function countCalls(proto: object, names: readonly string[], counts: (self: unknown, args: unknown[]) => boolean = () => true): void {
+function countCalls(
+  proto: object,
+  names: readonly string[],
+  counts: (self: unknown, args: unknown[]) => boolean = () => true,
+): void {
   for (const name of names) {
     let owner: object | null = proto
-    while (owner && !Object.prototype.hasOwnProperty.call(owner, name)) owner = Object.getPrototypeOf(owner) as object | null
+    while (owner && !Object.prototype.hasOwnProperty.call(owner, name))
+      owner = Object.getPrototypeOf(owner) as object | null
     if (!owner) throw new Error(`bench: no ${name} to count on ${proto.constructor.name}`)
     const original = (owner as Record<string, (...args: unknown[]) => unknown>)[name]!
     Object.defineProperty(owner, name, {
@@ -79,7 +84,9 @@ countCalls(mysql2.Connection.prototype, ["query", "execute"])
 // libsql's local file mode (@libsql/client, under drizzle-orm/libsql and @prisma/adapter-libsql): its
 // Statement's run, get and iterate (its all() runs iterate, so it is not counted again) and Database's exec.
 {
-  const Libsql = createRequire(createRequire(import.meta.url).resolve("@libsql/client"))("libsql") as new (path: string) => { prepare(sql: string): object; close(): void }
+  const Libsql = createRequire(createRequire(import.meta.url).resolve("@libsql/client"))("libsql") as new (
+    path: string,
+  ) => { prepare(sql: string): object; close(): void }
   const probe = new Libsql(":memory:")
   countCalls(Object.getPrototypeOf(probe.prepare("SELECT 1")) as object, ["run", "get", "iterate"])
   countCalls(Libsql.prototype, ["exec"])
@@ -87,9 +94,15 @@ countCalls(mysql2.Connection.prototype, ["query", "execute"])
 }
 // The mariadb driver (@prisma/adapter-mariadb): its Query, Execute and BatchBulk commands, as they are sent.
 {
-  const MariaDbConnection = (createRequire(import.meta.url)("mariadb/lib/connection.js") as { default?: { prototype: object }; prototype?: object })
+  const MariaDbConnection = createRequire(import.meta.url)("mariadb/lib/connection.js") as {
+    default?: { prototype: object }
+    prototype?: object
+  }
   const proto = (MariaDbConnection.prototype ?? MariaDbConnection.default?.prototype) as object
-  const sent = (_self: unknown, args: unknown[]) => ["Query", "Execute", "BatchBulk"].includes((args[0] as { constructor?: { name?: string } })?.constructor?.name ?? "")
+  const sent = (_self: unknown, args: unknown[]) =>
+    ["Query", "Execute", "BatchBulk"].includes(
+      (args[0] as { constructor?: { name?: string } })?.constructor?.name ?? "",
+    )
   countCalls(proto, ["addCommandEnable", "addCommandEnablePipeline"], sent)
 }
 
@@ -126,13 +139,20 @@ interface TripsCell {
    * The seed's workaround's write, as an app's signIn callback does it through its own client: Prisma's
    * `account.updateMany`, else one UPDATE of the row's tokens.
    */
-  workaround(key: { provider: string; providerAccountId: string }, tokens: { access_token: unknown; refresh_token: unknown; expires_at: unknown }, s: RefreshScenario): Promise<void>
+  workaround(
+    key: { provider: string; providerAccountId: string },
+    tokens: { access_token: unknown; refresh_token: unknown; expires_at: unknown },
+    s: RefreshScenario,
+  ): Promise<void>
 }
 
 /** Prisma cells: the blog's workaround as written, `prisma.account.updateMany` in the signIn callback. */
 const prismaWorkaround: TripsCell["workaround"] = async (key, tokens, s) => {
   const prisma = s.fixture.db as { account: { updateMany(args: { where: object; data: object }): Promise<unknown> } }
-  await prisma.account.updateMany({ where: { provider: key.provider, providerAccountId: key.providerAccountId }, data: tokens })
+  await prisma.account.updateMany({
+    where: { provider: key.provider, providerAccountId: key.providerAccountId },
+    data: tokens,
+  })
 }
 
 async function roundTrips(cell: TripsCell): Promise<RoundTrips> {
@@ -145,7 +165,9 @@ async function roundTrips(cell: TripsCell): Promise<RoundTrips> {
     let fresh = 0
     for (let i = 0; i < N; i++) fresh += await count(() => s.adapter.getAccessToken(ask))
     // The same store with the token cache on (no channel: every database has this mode).
-    const cachedAdapter = withTokenSync(s.fixture.adapter, s.fixture.db as object, { refresh: { providers: [s.providerConfig], skewSeconds: 0, cache: { maxAgeMs: 60_000 } } })
+    const cachedAdapter = withTokenSync(s.fixture.adapter, s.fixture.db as object, {
+      refresh: { providers: [s.providerConfig], skewSeconds: 0, cache: { maxAgeMs: 60_000 } },
+    })
     await cachedAdapter.getAccessToken(ask) // the one read that fills it
     let cached = 0
     for (let i = 0; i < N; i++) cached += await count(() => cachedAdapter.getAccessToken(ask))
@@ -160,7 +182,12 @@ async function roundTrips(cell: TripsCell): Promise<RoundTrips> {
     }
 
     // Returning sign-in: the wrapped app (scenario) vs an app on the bare adapter, same account.
-    const bareApp = await startAuthApp({ provider: s.op, providerId: PROVIDER_ID, session: "database", adapter: s.fixture.adapter })
+    const bareApp = await startAuthApp({
+      provider: s.op,
+      providerId: PROVIDER_ID,
+      session: "database",
+      adapter: s.fixture.adapter,
+    })
     const bareBrowser = new Browser()
     await bareApp.signIn(bareBrowser, { login: s.login }) // warm
     let signInWrapped = 0
@@ -184,7 +211,16 @@ async function roundTrips(cell: TripsCell): Promise<RoundTrips> {
       adapter: s.fixture.adapter,
       callbacks: {
         async signIn({ account }) {
-          if (account) await cell.workaround(s.key, { access_token: account.access_token, refresh_token: account.refresh_token, expires_at: account.expires_at }, s)
+          if (account)
+            await cell.workaround(
+              s.key,
+              {
+                access_token: account.access_token,
+                refresh_token: account.refresh_token,
+                expires_at: account.expires_at,
+              },
+              s,
+            )
           return true
         },
       },
@@ -217,18 +253,28 @@ async function roundTrips(cell: TripsCell): Promise<RoundTrips> {
 type Key = { provider: string; providerAccountId: string }
 /** One UPDATE of the key's row, setting `values` (column names are the bench's own, never input). */
 const assignments = (values: Record<string, unknown>, quote: (name: string) => string, param: (i: number) => string) =>
-  Object.keys(values).map((column, i) => `${quote(column)} = ${param(i + 1)}`).join(", ")
+  Object.keys(values)
+    .map((column, i) => `${quote(column)} = ${param(i + 1)}`)
+    .join(", ")
 async function pgSet(s: RefreshScenario, accounts: string, key: Key, values: Record<string, unknown>): Promise<void> {
   const n = Object.keys(values).length
   await s.fixture.pool.query(
-    `UPDATE ${accounts} SET ${assignments(values, (c) => `"${c}"`, (i) => `$${i}`)} WHERE "provider" = $${n + 1} AND "providerAccountId" = $${n + 2}`,
+    `UPDATE ${accounts} SET ${assignments(
+      values,
+      (c) => `"${c}"`,
+      (i) => `$${i}`,
+    )} WHERE "provider" = $${n + 1} AND "providerAccountId" = $${n + 2}`,
     [...Object.values(values), key.provider, key.providerAccountId],
   )
 }
 async function mysqlSet(url: string, accounts: string, key: Key, values: Record<string, unknown>): Promise<void> {
   const connection = await mysqlPromise.createConnection(url)
   try {
-    const sql = `UPDATE \`${accounts}\` SET ${assignments(values, (c) => `\`${c}\``, () => "?")} WHERE \`provider\` = ? AND \`providerAccountId\` = ?`
+    const sql = `UPDATE \`${accounts}\` SET ${assignments(
+      values,
+      (c) => `\`${c}\``,
+      () => "?",
+    )} WHERE \`provider\` = ? AND \`providerAccountId\` = ?`
     await connection.query(sql, [...Object.values(values), key.provider, key.providerAccountId])
   } finally {
     await connection.end()
@@ -237,8 +283,16 @@ async function mysqlSet(url: string, accounts: string, key: Key, values: Record<
 function sqliteSet(path: string, accounts: string, key: Key, values: Record<string, unknown>): void {
   const db = new Database(path, { timeout: 5000 })
   try {
-    const sql = `UPDATE "${accounts}" SET ${assignments(values, (c) => `"${c}"`, () => "?")} WHERE "provider" = ? AND "providerAccountId" = ?`
-    db.prepare(sql).run(...Object.values(values).map((v) => (v === undefined ? null : v)), key.provider, key.providerAccountId)
+    const sql = `UPDATE "${accounts}" SET ${assignments(
+      values,
+      (c) => `"${c}"`,
+      () => "?",
+    )} WHERE "provider" = ? AND "providerAccountId" = ?`
+    db.prepare(sql).run(
+      ...Object.values(values).map((v) => (v === undefined ? null : v)),
+      key.provider,
+      key.providerAccountId,
+    )
   } finally {
     db.close()
   }
@@ -253,29 +307,38 @@ async function allRoundTrips(adminUrl: string): Promise<RoundTrips[]> {
     const db = await createDatabase(adminUrl, `bench_rt_${flavour}`)
     const { accounts } = SCHEMA_TABLES[flavour]
     try {
-      trips.push(await roundTrips({
-        store: flavour,
-        database: "PostgreSQL",
-        scenario: { flavour, databaseUrl: db.url },
-        expire: (key, expires_at, s) => pgSet(s, accounts, key, { expires_at }),
-        workaround: flavour === "prisma" ? prismaWorkaround : (key, tokens, s) => pgSet(s, accounts, key, tokens),
-      }))
+      trips.push(
+        await roundTrips({
+          store: flavour,
+          database: "PostgreSQL",
+          scenario: { flavour, databaseUrl: db.url },
+          expire: (key, expires_at, s) => pgSet(s, accounts, key, { expires_at }),
+          workaround: flavour === "prisma" ? prismaWorkaround : (key, tokens, s) => pgSet(s, accounts, key, tokens),
+        }),
+      )
     } finally {
       await db.drop()
     }
   }
   const mariadb = await startMariaDb({ log })
   try {
-    for (const [store, accounts] of [["kysely", "Account"], ["drizzle", "account"], ["prisma", "Account"]] as const) {
+    for (const [store, accounts] of [
+      ["kysely", "Account"],
+      ["drizzle", "account"],
+      ["prisma", "Account"],
+    ] as const) {
       const db = await createMysqlDatabase(mariadb.url, `bench_rt_${store}`)
       try {
-        trips.push(await roundTrips({
-          store,
-          database: "MariaDB",
-          scenario: { fixtureModule: fixtureModule(`conformance-${store}-mysql`), databaseUrl: db.url },
-          expire: (key, expires_at) => mysqlSet(db.url, accounts, key, { expires_at }),
-          workaround: store === "prisma" ? prismaWorkaround : (key, tokens) => mysqlSet(db.url, accounts, key, tokens),
-        }))
+        trips.push(
+          await roundTrips({
+            store,
+            database: "MariaDB",
+            scenario: { fixtureModule: fixtureModule(`conformance-${store}-mysql`), databaseUrl: db.url },
+            expire: (key, expires_at) => mysqlSet(db.url, accounts, key, { expires_at }),
+            workaround:
+              store === "prisma" ? prismaWorkaround : (key, tokens) => mysqlSet(db.url, accounts, key, tokens),
+          }),
+        )
       } finally {
         await db.drop()
       }
@@ -293,13 +356,16 @@ async function allRoundTrips(adminUrl: string): Promise<RoundTrips[]> {
   for (const [store, accounts, database, driver] of sqliteCells) {
     const file = await testSqliteFile(`bench_rt_${store}_${driver}`)
     try {
-      trips.push(await roundTrips({
-        store,
-        database,
-        scenario: { fixtureModule: fixtureModule(`conformance-${store}-${driver}`), databaseUrl: file.url },
-        expire: async (key, expires_at) => sqliteSet(file.path, accounts, key, { expires_at }),
-        workaround: store === "prisma" ? prismaWorkaround : async (key, tokens) => sqliteSet(file.path, accounts, key, tokens),
-      }))
+      trips.push(
+        await roundTrips({
+          store,
+          database,
+          scenario: { fixtureModule: fixtureModule(`conformance-${store}-${driver}`), databaseUrl: file.url },
+          expire: async (key, expires_at) => sqliteSet(file.path, accounts, key, { expires_at }),
+          workaround:
+            store === "prisma" ? prismaWorkaround : async (key, tokens) => sqliteSet(file.path, accounts, key, tokens),
+        }),
+      )
     } finally {
       await file.drop()
     }
@@ -309,7 +375,13 @@ async function allRoundTrips(adminUrl: string): Promise<RoundTrips[]> {
 
 async function latencyRatio(adminUrl: string): Promise<{ select: number; fresh: number; ratio: number; n: number }> {
   const db = await createDatabase(adminUrl, "bench_latency")
-  const s = await startRefreshScenario({ flavour: "pg", databaseUrl: db.url, login: "bench-latency", skewSeconds: 0, provider: { accessTokenTtl: 600 } })
+  const s = await startRefreshScenario({
+    flavour: "pg",
+    databaseUrl: db.url,
+    login: "bench-latency",
+    skewSeconds: 0,
+    provider: { accessTokenTtl: 600 },
+  })
   try {
     const ask = { userId: s.userId, provider: PROVIDER_ID }
     const sql = `SELECT * FROM ${SCHEMA_TABLES.pg.accounts} WHERE "userId" = $1 AND "provider" = $2`
@@ -339,11 +411,25 @@ interface StormStats {
 
 async function storm(adminUrl: string, mode: "library" | "naive"): Promise<StormStats> {
   const db = await createDatabase(adminUrl, `bench_storm_${mode}`)
-  const s = await startRefreshScenario({ flavour: "pg", databaseUrl: db.url, login: `bench-storm-${mode}`, skewSeconds: 0, provider: { accessTokenTtl: 3 } })
+  const s = await startRefreshScenario({
+    flavour: "pg",
+    databaseUrl: db.url,
+    login: `bench-storm-${mode}`,
+    skewSeconds: 0,
+    provider: { accessTokenTtl: 3 },
+  })
   try {
     const grants = s.op.stats.refreshGrants
     const run = await runStorm(
-      { flavour: "pg", databaseUrl: db.url, provider: s.provider, userId: s.userId, providerAccountId: s.key.providerAccountId, mode, skewSeconds: 0 },
+      {
+        flavour: "pg",
+        databaseUrl: db.url,
+        provider: s.provider,
+        userId: s.userId,
+        providerAccountId: s.key.providerAccountId,
+        mode,
+        skewSeconds: 0,
+      },
       { processes: 4, callersPerProcess: 25, beforeGo: () => s.waitForExpiry(0) },
     )
     const latencies = run.outcomes.map((o) => o.latencyMs)
@@ -370,7 +456,9 @@ function wanted(argv: readonly string[]): (section: (typeof SECTIONS)[number]) =
   const only = argv.find((arg) => arg.startsWith("--only="))?.slice("--only=".length)
   if (!only) return () => true
   const names = only.split(",").map((name) => name.trim())
-  for (const name of names) if (!(SECTIONS as readonly string[]).includes(name)) throw new Error(`unknown bench section "${name}"; known: ${SECTIONS.join(", ")}`)
+  for (const name of names)
+    if (!(SECTIONS as readonly string[]).includes(name))
+      throw new Error(`unknown bench section "${name}"; known: ${SECTIONS.join(", ")}`)
   return (section) => names.includes(section)
 }
 
@@ -387,17 +475,23 @@ async function main(): Promise<void> {
       log("round trips ...")
       const trips = await allRoundTrips(server.url)
       out.push("Database round trips (statements sent, counted at the driver) per operation")
-      out.push("| store   | database   | getAccessToken fresh | fresh, refresh.cache | expired (refresh) | returning sign-in, wrapped | bare adapter | seed's workaround (signIn callback) |")
+      out.push(
+        "| store   | database   | getAccessToken fresh | fresh, refresh.cache | expired (refresh) | returning sign-in, wrapped | bare adapter | seed's workaround (signIn callback) |",
+      )
       out.push("|---------|------------|-----:|-----:|-----:|-----:|-----:|-----:|")
       for (const t of trips) {
-        out.push(`| ${t.store.padEnd(7)} | ${t.database.padEnd(10)} | ${fmt(t.fresh, 1)} | ${fmt(t.cached, 1)} | ${fmt(t.expired, 1)} | ${fmt(t.signInWrapped, 1)} | ${fmt(t.signInBare, 1)} | ${fmt(t.signInWorkaround, 1)} |`)
+        out.push(
+          `| ${t.store.padEnd(7)} | ${t.database.padEnd(10)} | ${fmt(t.fresh, 1)} | ${fmt(t.cached, 1)} | ${fmt(t.expired, 1)} | ${fmt(t.signInWrapped, 1)} | ${fmt(t.signInBare, 1)} | ${fmt(t.signInWorkaround, 1)} |`,
+        )
       }
       out.push("")
     }
     if (want("latency")) {
       log("latency ...")
       const latency = await latencyRatio(server.url)
-      out.push(`getAccessToken (fresh) vs plain single-row SELECT, same pg Pool, median of ${latency.n} sequential calls each`)
+      out.push(
+        `getAccessToken (fresh) vs plain single-row SELECT, same pg Pool, median of ${latency.n} sequential calls each`,
+      )
       out.push("| plain SELECT | getAccessToken fresh | ratio |")
       out.push("|-------------:|---------------------:|------:|")
       out.push(`| ${fmt(latency.select, 3)} ms | ${fmt(latency.fresh, 3)} ms | ${fmt(latency.ratio)}x |`)
@@ -407,11 +501,19 @@ async function main(): Promise<void> {
     if (want("storm")) {
       log("storms ...")
       const storms = [await storm(server.url, "library"), await storm(server.url, "naive")]
-      out.push("Refresh storm: 4 OS processes x 25 concurrent callers, one expired account (pg store), rotating provider")
-      out.push("| approach | callers ok | failed | refresh grants OK | refresh errors | grants revoked | distinct tokens | p50 | p99 |")
-      out.push("|----------|-----------:|-------:|------------------:|---------------:|---------------:|----------------:|----:|----:|")
+      out.push(
+        "Refresh storm: 4 OS processes x 25 concurrent callers, one expired account (pg store), rotating provider",
+      )
+      out.push(
+        "| approach | callers ok | failed | refresh grants OK | refresh errors | grants revoked | distinct tokens | p50 | p99 |",
+      )
+      out.push(
+        "|----------|-----------:|-------:|------------------:|---------------:|---------------:|----------------:|----:|----:|",
+      )
       for (const r of storms) {
-        out.push(`| ${r.mode === "library" ? "this library" : "naive (guide)"} | ${r.ok} | ${r.failed} | ${r.grants} | ${r.grantErrors} | ${r.revoked} | ${r.distinctTokens} | ${fmt(r.p50, 1)} ms | ${fmt(r.p99, 1)} ms |`)
+        out.push(
+          `| ${r.mode === "library" ? "this library" : "naive (guide)"} | ${r.ok} | ${r.failed} | ${r.grants} | ${r.grantErrors} | ${r.revoked} | ${r.distinctTokens} | ${fmt(r.p50, 1)} ms | ${fmt(r.p99, 1)} ms |`,
+        )
       }
       out.push("")
     }

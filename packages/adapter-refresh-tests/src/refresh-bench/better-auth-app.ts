@@ -70,7 +70,11 @@ export function createBetterAuth(pool: pg.Pool, provider: StormProviderSettings,
 export type BetterAuthInstance = ReturnType<typeof createBetterAuth>
 
 /** Creates Better Auth's tables in the pool's database with Better Auth's own migration API. */
-export async function migrateBetterAuth(pool: pg.Pool, provider: StormProviderSettings, settings: BetterAuthSettings): Promise<void> {
+export async function migrateBetterAuth(
+  pool: pg.Pool,
+  provider: StormProviderSettings,
+  settings: BetterAuthSettings,
+): Promise<void> {
   const { runMigrations } = await getMigrations(betterAuthOptions(pool, provider, settings))
   await runMigrations()
 }
@@ -94,7 +98,12 @@ export async function startBetterAuthApp(options: {
   secret: string
 }): Promise<BetterAuthApp> {
   // The base URL must be known before the instance exists: listen first, then hand requests over.
-  let handler: ((req: Parameters<ReturnType<typeof toNodeHandler>>[0], res: Parameters<ReturnType<typeof toNodeHandler>>[1]) => Promise<void>) | undefined
+  let handler:
+    | ((
+        req: Parameters<ReturnType<typeof toNodeHandler>>[0],
+        res: Parameters<ReturnType<typeof toNodeHandler>>[1],
+      ) => Promise<void>)
+    | undefined
   const server: Server = createServer((req, res) => {
     if (!handler) {
       res.statusCode = 503
@@ -122,7 +131,8 @@ export async function startBetterAuthApp(options: {
       headers: { "content-type": "application/json", origin },
       body: JSON.stringify({ provider: options.provider.id, callbackURL: `${origin}/` }),
     })
-    for (const cookie of start.headers.getSetCookie()) await browser.jar.setCookie(cookie, origin, { ignoreError: true })
+    for (const cookie of start.headers.getSetCookie())
+      await browser.jar.setCookie(cookie, origin, { ignoreError: true })
     const body = (await start.json()) as { url?: string; code?: string }
     if (!start.ok || !body.url) throw new Error(`Better Auth sign-in/social -> ${start.status} ${body.code ?? ""}`)
 
@@ -142,7 +152,9 @@ export async function startBetterAuthApp(options: {
     }
     const callbackHop = page.hops.find((hop) => hop.url.startsWith(`${origin}/api/auth/callback/`))
     if (!callbackHop || !callbackHop.location || new URL(callbackHop.location).searchParams.has("error")) {
-      throw new Error(`Better Auth sign-in did not complete: ${page.hops.map((hop) => `${hop.method} ${new URL(hop.url).pathname} -> ${hop.status}`).join(", ")}`)
+      throw new Error(
+        `Better Auth sign-in did not complete: ${page.hops.map((hop) => `${hop.method} ${new URL(hop.url).pathname} -> ${hop.status}`).join(", ")}`,
+      )
     }
     const { rows } = await options.pool.query<{ id: string; userId: string }>(
       `SELECT "id", "userId" FROM "account" WHERE "providerId" = $1 AND "accountId" = $2`,

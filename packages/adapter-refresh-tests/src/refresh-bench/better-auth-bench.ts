@@ -27,7 +27,10 @@ const fmt = (n: number, digits = 2) => (Number.isFinite(n) ? n.toFixed(digits) :
 /** Better Auth refreshes when the stored access token expires within 5 s (getValidAccessToken in account.mjs). */
 const BETTER_AUTH_SKEW_SECONDS = 5
 
-async function withBetterAuth(s: RefreshScenario, login: string): Promise<{ app: BetterAuthApp; account: BetterAuthAccount }> {
+async function withBetterAuth(
+  s: RefreshScenario,
+  login: string,
+): Promise<{ app: BetterAuthApp; account: BetterAuthAccount }> {
   const app = await startBetterAuthApp({
     pool: s.fixture.pool,
     provider: s.provider,
@@ -38,9 +41,18 @@ async function withBetterAuth(s: RefreshScenario, login: string): Promise<{ app:
 }
 
 /** `count`: the statements one call sends, counted at node-postgres' Client#query (Better Auth's Kysely goes through it too). */
-async function freshPath(adminUrl: string, count: (call: () => Promise<unknown>) => Promise<number>): Promise<string[]> {
+async function freshPath(
+  adminUrl: string,
+  count: (call: () => Promise<unknown>) => Promise<number>,
+): Promise<string[]> {
   const db = await createDatabase(adminUrl, "bench_ba_latency")
-  const s = await startRefreshScenario({ flavour: "pg", databaseUrl: db.url, login: "ba-latency-lib", skewSeconds: 0, provider: { accessTokenTtl: 600 } })
+  const s = await startRefreshScenario({
+    flavour: "pg",
+    databaseUrl: db.url,
+    login: "ba-latency-lib",
+    skewSeconds: 0,
+    provider: { accessTokenTtl: 600 },
+  })
   let ba: BetterAuthApp | undefined
   try {
     const better = await withBetterAuth(s, "ba-latency-ba")
@@ -53,11 +65,27 @@ async function freshPath(adminUrl: string, count: (call: () => Promise<unknown>)
     const authJsSelect = `SELECT * FROM ${SCHEMA_TABLES.pg.accounts} WHERE "userId" = $1 AND "provider" = $2`
     const betterAuthSelect = `SELECT * FROM "account" WHERE "userId" = $1`
     const calls: Array<{ name: string; baseline: number; call: () => Promise<unknown> }> = [
-      { name: "raw SELECT of the Auth.js row", baseline: 0, call: () => pool.query(authJsSelect, [s.userId, PROVIDER_ID]) },
-      { name: "raw SELECT of the Better Auth row", baseline: 1, call: () => pool.query(betterAuthSelect, [better.account.userId]) },
+      {
+        name: "raw SELECT of the Auth.js row",
+        baseline: 0,
+        call: () => pool.query(authJsSelect, [s.userId, PROVIDER_ID]),
+      },
+      {
+        name: "raw SELECT of the Better Auth row",
+        baseline: 1,
+        call: () => pool.query(betterAuthSelect, [better.account.userId]),
+      },
       { name: "this library: getAccessToken", baseline: 0, call: () => s.adapter.getAccessToken(ask) },
-      { name: "naive (guide): read, compare", baseline: 0, call: () => naiveGetAccessToken(pool, "pg", s.provider, s.key, 0) },
-      { name: "Better Auth 1.7: auth.api.getAccessToken", baseline: 1, call: () => auth.api.getAccessToken({ body: better.account }) },
+      {
+        name: "naive (guide): read, compare",
+        baseline: 0,
+        call: () => naiveGetAccessToken(pool, "pg", s.provider, s.key, 0),
+      },
+      {
+        name: "Better Auth 1.7: auth.api.getAccessToken",
+        baseline: 1,
+        call: () => auth.api.getAccessToken({ body: better.account }),
+      },
     ]
     const grantsBefore = s.op.stats.refreshGrants
     for (let i = 0; i < 200; i++) for (const { call } of calls) await call()
@@ -75,13 +103,17 @@ async function freshPath(adminUrl: string, count: (call: () => Promise<unknown>)
       }
     }
     // The fresh path must not have refreshed: the provider saw no refresh grant.
-    if (s.op.stats.refreshGrants !== grantsBefore) throw new Error(`the fresh path refreshed (${s.op.stats.refreshGrants - grantsBefore} grants)`)
+    if (s.op.stats.refreshGrants !== grantsBefore)
+      throw new Error(`the fresh path refreshed (${s.op.stats.refreshGrants - grantsBefore} grants)`)
     const medians = times.map((t) => percentile(t, 50))
     return [
       `Fresh path vs a raw single-row SELECT of the same row, same database and pg Pool, ${N} rounds of the five calls interleaved (order rotated each round) after 200 warm-up rounds; medians`,
       "| call | statements sent | median | ratio to the raw SELECT of its row |",
       "|------|----------------:|-------:|-----------------------------------:|",
-      ...calls.map(({ name, baseline }, j) => `| ${name} | ${statements[j]} | ${fmt(medians[j]!, 3)} ms | ${fmt(medians[j]! / medians[baseline]!)}x |`),
+      ...calls.map(
+        ({ name, baseline }, j) =>
+          `| ${name} | ${statements[j]} | ${fmt(medians[j]!, 3)} ms | ${fmt(medians[j]! / medians[baseline]!)}x |`,
+      ),
     ]
   } finally {
     await ba?.stop()
@@ -114,7 +146,13 @@ async function storms(adminUrl: string): Promise<string[]> {
   const db = await createDatabase(adminUrl, "bench_ba_storm")
   // Access tokens live 8 s: longer than Better Auth's 5 s skew, so a token it has just refreshed is fresh to it.
   const ttl = 8
-  const s = await startRefreshScenario({ flavour: "pg", databaseUrl: db.url, login: "ba-storm-lib", skewSeconds: 0, provider: { accessTokenTtl: ttl } })
+  const s = await startRefreshScenario({
+    flavour: "pg",
+    databaseUrl: db.url,
+    login: "ba-storm-lib",
+    skewSeconds: 0,
+    provider: { accessTokenTtl: ttl },
+  })
   let ba: BetterAuthApp | undefined
   try {
     // Three accounts, three grants, one provider and one database: the library's (the scenario's sign-in), the
@@ -128,8 +166,12 @@ async function storms(adminUrl: string): Promise<string[]> {
     ba = better.app
     // Wait until every stored access token is expired for all three (the last sign-in's, plus margin).
     await new Promise((resolve) => setTimeout(resolve, (ttl + 1) * 1000))
-    const { rows } = await s.fixture.pool.query<{ at: Date }>(`SELECT "accessTokenExpiresAt" AS at FROM "account" WHERE "id" = $1`, [better.account.accountId])
-    if (!rows[0] || rows[0].at.getTime() - BETTER_AUTH_SKEW_SECONDS * 1000 > Date.now()) throw new Error("Better Auth's stored token is not due yet")
+    const { rows } = await s.fixture.pool.query<{ at: Date }>(
+      `SELECT "accessTokenExpiresAt" AS at FROM "account" WHERE "id" = $1`,
+      [better.account.accountId],
+    )
+    if (!rows[0] || rows[0].at.getTime() - BETTER_AUTH_SKEW_SECONDS * 1000 > Date.now())
+      throw new Error("Better Auth's stored token is not due yet")
 
     const base = { flavour: "pg" as const, databaseUrl: db.url, provider: s.provider, skewSeconds: 0 }
     const runs: Array<[string, Omit<StormWorkerConfig, "callers">]> = [
@@ -137,12 +179,22 @@ async function storms(adminUrl: string): Promise<string[]> {
       ["naive (guide)", { ...base, mode: "naive", userId: String(naiveRow.userId), providerAccountId: naiveLogin }],
       [
         "Better Auth 1.7",
-        { ...base, mode: "better-auth", userId: better.account.userId, providerAccountId: "ba-storm-ba", betterAuth: { ...better.app.settings, ...better.account } },
+        {
+          ...base,
+          mode: "better-auth",
+          userId: better.account.userId,
+          providerAccountId: "ba-storm-ba",
+          betterAuth: { ...better.app.settings, ...better.account },
+        },
       ],
     ]
     const out: StormRow[] = []
     for (const [approach, config] of runs) {
-      const before = { grants: s.op.stats.refreshGrants, errors: s.op.stats.refreshErrors.length, revoked: s.op.stats.grantsRevoked }
+      const before = {
+        grants: s.op.stats.refreshGrants,
+        errors: s.op.stats.refreshErrors.length,
+        revoked: s.op.stats.grantsRevoked,
+      }
       const run = await runStorm(config, { processes: 4, callersPerProcess: 25 })
       const latencies = run.outcomes.map((o) => o.latencyMs)
       out.push({
@@ -176,13 +228,26 @@ async function storms(adminUrl: string): Promise<string[]> {
 }
 
 /** The "better-auth" section of `pnpm bench`: both tables, as lines. */
-export async function betterAuthSideBySide(adminUrl: string, log: (line: string) => void, count: (call: () => Promise<unknown>) => Promise<number>): Promise<string[]> {
+export async function betterAuthSideBySide(
+  adminUrl: string,
+  log: (line: string) => void,
+  count: (call: () => Promise<unknown>) => Promise<number>,
+): Promise<string[]> {
   // The machine may be shared: its load is part of the result.
-  const load = () => loadavg().map((n) => n.toFixed(1)).join(" / ")
+  const load = () =>
+    loadavg()
+      .map((n) => n.toFixed(1))
+      .join(" / ")
   const loadBefore = load()
   log("side by side with Better Auth: fresh path ...")
   const fresh = await freshPath(adminUrl, count)
   log("side by side with Better Auth: storms ...")
   const storm = await storms(adminUrl)
-  return [`Side by side with Better Auth 1.7 (load average 1/5/15 min: ${loadBefore} before, ${load()} after)`, "", ...fresh, "", ...storm]
+  return [
+    `Side by side with Better Auth 1.7 (load average 1/5/15 min: ${loadBefore} before, ${load()} after)`,
+    "",
+    ...fresh,
+    "",
+    ...storm,
+  ]
 }

@@ -22,9 +22,18 @@ const fingerprint = (token: string): string => createHash("sha256").update(token
 const fmt = (n: number, digits = 2) => (Number.isFinite(n) ? n.toFixed(digits) : "n/a")
 const log = (line: string) => process.stderr.write(`${line}\n`)
 
-export async function tokenCacheBench(adminUrl: string, count: (work: () => Promise<unknown>) => Promise<number>): Promise<string[]> {
+export async function tokenCacheBench(
+  adminUrl: string,
+  count: (work: () => Promise<unknown>) => Promise<number>,
+): Promise<string[]> {
   const db = await createDatabase(adminUrl, "bench_cache")
-  const s = await startRefreshScenario({ flavour: "pg", databaseUrl: db.url, login: "bench-cache", skewSeconds: 0, provider: { accessTokenTtl: 3600 } })
+  const s = await startRefreshScenario({
+    flavour: "pg",
+    databaseUrl: db.url,
+    login: "bench-cache",
+    skewSeconds: 0,
+    provider: { accessTokenTtl: 3600 },
+  })
   const listenPool = new pg.Pool({ connectionString: db.url, max: 1 })
   const out: string[] = []
   try {
@@ -33,7 +42,13 @@ export async function tokenCacheBench(adminUrl: string, count: (work: () => Prom
       refresh: {
         providers: [s.providerConfig],
         skewSeconds: 60,
-        cache: { invalidation: pgNotifyInvalidation({ pool: listenPool, accountsTable: "accounts", sessionsTable: "sessions" }) },
+        cache: {
+          invalidation: pgNotifyInvalidation({
+            pool: listenPool,
+            accountsTable: "accounts",
+            sessionsTable: "sessions",
+          }),
+        },
       },
     })
     await cached.tokenCache!.ready()
@@ -52,17 +67,33 @@ export async function tokenCacheBench(adminUrl: string, count: (work: () => Prom
     let statements = 0
     for (let i = 0; i < 100; i++) statements += await count(() => cached.getAccessToken(ask))
     const stats = cached.tokenCache!.stats()
-    out.push(`Token cache (refresh.cache + pgNotifyInvalidation): fresh getAccessToken, median of ${N} interleaved rounds (cached: batches of ${BATCH})`)
-    out.push("| plain SELECT | getAccessToken, no cache | getAccessToken, cached | cached / SELECT | statements per cached call |")
-    out.push("|-------------:|-------------------------:|-----------------------:|----------------:|---------------------------:|")
-    out.push(`| ${fmt(select, 3)} ms | ${fmt(uncached, 3)} ms | ${fmt(hit * 1000, 2)} µs | ${fmt((hit / select) * 100, 2)}% | ${fmt(statements / 100, 1)} |`)
+    out.push(
+      `Token cache (refresh.cache + pgNotifyInvalidation): fresh getAccessToken, median of ${N} interleaved rounds (cached: batches of ${BATCH})`,
+    )
+    out.push(
+      "| plain SELECT | getAccessToken, no cache | getAccessToken, cached | cached / SELECT | statements per cached call |",
+    )
+    out.push(
+      "|-------------:|-------------------------:|-----------------------:|----------------:|---------------------------:|",
+    )
+    out.push(
+      `| ${fmt(select, 3)} ms | ${fmt(uncached, 3)} ms | ${fmt(hit * 1000, 2)} µs | ${fmt((hit / select) * 100, 2)}% | ${fmt(statements / 100, 1)} |`,
+    )
     out.push(`(cache: ${stats.hits} hits, ${stats.misses} misses in this section)`)
     out.push("")
 
     // 2. The invalidation bound across processes.
     log("token cache: invalidation across processes ...")
     const workers = await Promise.all(
-      [0, 1].map(() => startCacheWorker({ databaseUrl: db.url, provider: s.provider, userId: s.userId, skewSeconds: 60, invalidation: true })),
+      [0, 1].map(() =>
+        startCacheWorker({
+          databaseUrl: db.url,
+          provider: s.provider,
+          userId: s.userId,
+          skewSeconds: 60,
+          invalidation: true,
+        }),
+      ),
     )
     try {
       await Promise.all(workers.map((worker) => worker.ask({ type: "ready", timeoutMs: 10_000 }, "ok")))
@@ -72,21 +103,34 @@ export async function tokenCacheBench(adminUrl: string, count: (work: () => Prom
       for (let i = 0; i < WRITES; i++) {
         const current = String((await s.row()).access_token)
         for (const worker of workers) await worker.ask({ type: "get" }, "got")
-        const watching = workers.map((worker) => worker.ask({ type: "watch", from: fingerprint(current), timeoutMs: 10_000 }, "changed", 20_000))
+        const watching = workers.map((worker) =>
+          worker.ask({ type: "watch", from: fingerprint(current), timeoutMs: 10_000 }, "changed", 20_000),
+        )
         await new Promise((resolve) => setTimeout(resolve, 20))
         const token = `bench-cache-write-${i}-${Date.now()}`
-        await s.adapter.syncAccount({ ...s.key, userId: s.userId, type: "oidc", access_token: token, expires_at: Math.floor(Date.now() / 1000) + 3600 })
+        await s.adapter.syncAccount({
+          ...s.key,
+          userId: s.userId,
+          type: "oidc",
+          access_token: token,
+          expires_at: Math.floor(Date.now() / 1000) + 3600,
+        })
         const committed = performance.timeOrigin + performance.now()
         for (const change of await Promise.all(watching)) {
-          if (change.label !== fingerprint(token)) throw new Error(`a worker moved to an unexpected token after write ${i}`)
+          if (change.label !== fingerprint(token))
+            throw new Error(`a worker moved to an unexpected token after write ${i}`)
           delays.push(change.at - committed)
           calls += change.calls
         }
       }
-      out.push(`Invalidation across processes: ${WRITES} writes (syncAccount) in this process, 2 worker processes asking back to back (${calls} calls)`)
+      out.push(
+        `Invalidation across processes: ${WRITES} writes (syncAccount) in this process, 2 worker processes asking back to back (${calls} calls)`,
+      )
       out.push("| samples | delay from commit to the new token, p50 | p95 | max |")
       out.push("|--------:|----------------------------------------:|----:|----:|")
-      out.push(`| ${delays.length} | ${fmt(percentile(delays, 50), 2)} ms | ${fmt(percentile(delays, 95), 2)} ms | ${fmt(Math.max(...delays), 2)} ms |`)
+      out.push(
+        `| ${delays.length} | ${fmt(percentile(delays, 50), 2)} ms | ${fmt(percentile(delays, 95), 2)} ms | ${fmt(Math.max(...delays), 2)} ms |`,
+      )
       out.push("")
     } finally {
       await Promise.all(workers.map((worker) => worker.stop()))

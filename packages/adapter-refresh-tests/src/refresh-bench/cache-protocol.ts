@@ -28,7 +28,14 @@ export type CacheWorkerRequest =
 export type CacheWorkerReply =
   | { type: "started" }
   | ({ type: "ok" } & Seq)
-  | ({ type: "got"; fingerprint?: string; error?: string; refreshed?: boolean; cached: boolean; stats: TokenCacheStats } & Seq)
+  | ({
+      type: "got"
+      fingerprint?: string
+      error?: string
+      refreshed?: boolean
+      cached: boolean
+      stats: TokenCacheStats
+    } & Seq)
   | ({ type: "changed"; label: string; at: number; calls: number; stats: TokenCacheStats } & Seq)
   | ({ type: "unchanged"; calls: number; stats: TokenCacheStats } & Seq)
   | ({ type: "failed"; reason: string } & Seq)
@@ -36,20 +43,30 @@ export type CacheWorkerReply =
 type Request = CacheWorkerRequest extends infer R ? (R extends Seq ? Omit<R, "seq"> : never) : never
 
 export interface CacheWorker {
-  ask<T extends CacheWorkerReply["type"]>(request: Request, expect: T, timeoutMs?: number): Promise<Extract<CacheWorkerReply, { type: T }>>
+  ask<T extends CacheWorkerReply["type"]>(
+    request: Request,
+    expect: T,
+    timeoutMs?: number,
+  ): Promise<Extract<CacheWorkerReply, { type: T }>>
   stop(): Promise<void>
 }
 
 const workerFile = fileURLToPath(new URL("./cache-worker.ts", import.meta.url))
 
 export async function startCacheWorker(config: CacheWorkerConfig, startTimeoutMs = 30_000): Promise<CacheWorker> {
-  const child: ChildProcess = fork(workerFile, [JSON.stringify(config)], { execArgv: workerNodeFlags(workerFile), stdio: ["ignore", "inherit", "pipe", "ipc"] })
+  const child: ChildProcess = fork(workerFile, [JSON.stringify(config)], {
+    execArgv: workerNodeFlags(workerFile),
+    stdio: ["ignore", "inherit", "pipe", "ipc"],
+  })
   let stderr = ""
   child.stderr?.on("data", (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)))
   const pending = new Map<number, (reply: CacheWorkerReply) => void>()
   let seq = 0
   const started = new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`cache worker did not start within ${startTimeoutMs} ms; stderr: ${stderr}`)), startTimeoutMs)
+    const timer = setTimeout(
+      () => reject(new Error(`cache worker did not start within ${startTimeoutMs} ms; stderr: ${stderr}`)),
+      startTimeoutMs,
+    )
     child.on("message", (reply: CacheWorkerReply) => {
       if (reply.type === "started") {
         clearTimeout(timer)

@@ -15,7 +15,11 @@ const now = () => performance.timeOrigin + performance.now()
 const reply = (message: CacheWorkerReply) => process.send?.(message)
 
 const fixture = await createFixture("pg", config.databaseUrl)
-const listenPool = new pg.Pool({ connectionString: config.databaseUrl, max: 1, application_name: "token-cache-listener" })
+const listenPool = new pg.Pool({
+  connectionString: config.databaseUrl,
+  max: 1,
+  application_name: "token-cache-listener",
+})
 const { id, issuer, clientId, clientSecret } = config.provider
 const adapter = withTokenSync(fixture.adapter, fixture.db as object, {
   refresh: {
@@ -24,7 +28,15 @@ const adapter = withTokenSync(fixture.adapter, fixture.db as object, {
     minRefreshIntervalSeconds: 0,
     cache: {
       ...(config.maxAgeMs ? { maxAgeMs: config.maxAgeMs } : {}),
-      ...(config.invalidation ? { invalidation: pgNotifyInvalidation({ pool: listenPool, accountsTable: "accounts", sessionsTable: "sessions" }) } : {}),
+      ...(config.invalidation
+        ? {
+            invalidation: pgNotifyInvalidation({
+              pool: listenPool,
+              accountsTable: "accounts",
+              sessionsTable: "sessions",
+            }),
+          }
+        : {}),
     },
   },
 })
@@ -59,8 +71,17 @@ process.on("message", async (request: CacheWorkerRequest) => {
           const answer = await get()
           calls++
           const label = answer.fingerprint ?? `error:${answer.error}`
-          if (label !== request.from) return reply({ type: "changed", seq: request.seq, label, at: now(), calls, stats: adapter.tokenCache!.stats() })
-          if (now() > deadline) return reply({ type: "unchanged", seq: request.seq, calls, stats: adapter.tokenCache!.stats() })
+          if (label !== request.from)
+            return reply({
+              type: "changed",
+              seq: request.seq,
+              label,
+              at: now(),
+              calls,
+              stats: adapter.tokenCache!.stats(),
+            })
+          if (now() > deadline)
+            return reply({ type: "unchanged", seq: request.seq, calls, stats: adapter.tokenCache!.stats() })
           await new Promise((resolve) => setImmediate(resolve))
         }
       }
@@ -72,7 +93,11 @@ process.on("message", async (request: CacheWorkerRequest) => {
         return process.disconnect()
     }
   } catch (error) {
-    reply({ type: "failed", seq: request.seq, reason: error instanceof Error ? `${error.name}: ${error.message}` : String(error) })
+    reply({
+      type: "failed",
+      seq: request.seq,
+      reason: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+    })
   }
 })
 reply({ type: "started" })

@@ -50,12 +50,24 @@ export async function encryptionOverhead(adminUrl: string): Promise<string[]> {
   try {
     const keyString = `bench:${randomBytes(32).toString("base64")}`
     const codec = tokenEncryption({ keys: keyString })
-    const provider = { id: "bench-oidc", type: "oidc" as const, issuer: "http://127.0.0.1:9", clientId: "c", clientSecret: "s" }
+    const provider = {
+      id: "bench-oidc",
+      type: "oidc" as const,
+      issuer: "http://127.0.0.1:9",
+      clientId: "c",
+      clientSecret: "s",
+    }
     const plain = withTokenSync(fixture.adapter, fixture.db as object, { refresh: { providers: [provider] } })
-    const encrypted = withTokenSync(fixture.adapter, fixture.db as object, { codec, refresh: { providers: [provider] } })
+    const encrypted = withTokenSync(fixture.adapter, fixture.db as object, {
+      codec,
+      refresh: { providers: [provider] },
+    })
     // The same keys without the decrypted-value cache: every read decrypts (a row another process wrote).
     const uncached = tokenEncryption({ keys: keyString, cacheSize: 0 })
-    const encryptedCold = withTokenSync(fixture.adapter, fixture.db as object, { codec: uncached, refresh: { providers: [provider] } })
+    const encryptedCold = withTokenSync(fixture.adapter, fixture.db as object, {
+      codec: uncached,
+      refresh: { providers: [provider] },
+    })
     const link = async (adapter: typeof plain) => {
       const userId = await fixture.insertUser(`${randomUUID()}@example.test`)
       const key = { provider: provider.id, providerAccountId: randomUUID() }
@@ -67,16 +79,40 @@ export async function encryptionOverhead(adminUrl: string): Promise<string[]> {
 
     // A returning sign-in's sync: new access, refresh and id tokens written through the lock.
     const warm = 200
-    await interleaved(warm, () => plain.syncAccount({ ...a.key, ...tokens() }), () => encrypted.syncAccount({ ...b.key, ...tokens() }))
+    await interleaved(
+      warm,
+      () => plain.syncAccount({ ...a.key, ...tokens() }),
+      () => encrypted.syncAccount({ ...b.key, ...tokens() }),
+    )
     const N = 1500
-    const signIn = await interleaved(N, () => plain.syncAccount({ ...a.key, ...tokens() }), () => encrypted.syncAccount({ ...b.key, ...tokens() }))
+    const signIn = await interleaved(
+      N,
+      () => plain.syncAccount({ ...a.key, ...tokens() }),
+      () => encrypted.syncAccount({ ...b.key, ...tokens() }),
+    )
     // getAccessToken on a fresh token: one SELECT, then (with the codec) three decryptions.
     const askA = { userId: a.userId, provider: provider.id }
     const askB = { userId: b.userId, provider: provider.id }
-    await interleaved(warm, () => plain.getAccessToken(askA), () => encrypted.getAccessToken(askB))
-    const fresh = await interleaved(N * 2, () => plain.getAccessToken(askA), () => encrypted.getAccessToken(askB))
-    await interleaved(warm, () => plain.getAccessToken(askA), () => encryptedCold.getAccessToken(askB))
-    const freshCold = await interleaved(N * 2, () => plain.getAccessToken(askA), () => encryptedCold.getAccessToken(askB))
+    await interleaved(
+      warm,
+      () => plain.getAccessToken(askA),
+      () => encrypted.getAccessToken(askB),
+    )
+    const fresh = await interleaved(
+      N * 2,
+      () => plain.getAccessToken(askA),
+      () => encrypted.getAccessToken(askB),
+    )
+    await interleaved(
+      warm,
+      () => plain.getAccessToken(askA),
+      () => encryptedCold.getAccessToken(askB),
+    )
+    const freshCold = await interleaved(
+      N * 2,
+      () => plain.getAccessToken(askA),
+      () => encryptedCold.getAccessToken(askB),
+    )
 
     // The codec alone, per call (3 fields), to show where the difference comes from.
     const sample = tokens()

@@ -8,7 +8,10 @@ import { SCHEMA_TABLES, type Flavour } from "../fixtures/databases.js"
 import type { StormProviderSettings } from "./storm-protocol.js"
 
 export class NaiveRefreshError extends Error {
-  constructor(readonly oauthError: string, readonly status: number) {
+  constructor(
+    readonly oauthError: string,
+    readonly status: number,
+  ) {
     super(`naive refresh failed: HTTP ${status} ${oauthError}`)
     this.name = "NaiveRefreshError"
   }
@@ -23,7 +26,10 @@ export async function naiveGetAccessToken(
 ): Promise<string> {
   const { accounts } = SCHEMA_TABLES[flavour]
   const where = `"provider" = $1 AND "providerAccountId" = $2`
-  const { rows } = await pool.query(`SELECT access_token, refresh_token, expires_at FROM ${accounts} WHERE ${where}`, [key.provider, key.providerAccountId])
+  const { rows } = await pool.query(`SELECT access_token, refresh_token, expires_at FROM ${accounts} WHERE ${where}`, [
+    key.provider,
+    key.providerAccountId,
+  ])
   const row = rows[0] as { access_token: string; refresh_token: string; expires_at: string | number } | undefined
   if (!row) throw new Error("naive refresh: no account")
   if (Number(row.expires_at) * 1000 - skewSeconds * 1000 > Date.now()) return row.access_token
@@ -36,7 +42,12 @@ export async function naiveGetAccessToken(
     },
     body: new URLSearchParams({ grant_type: "refresh_token", refresh_token: row.refresh_token }),
   })
-  const body = (await response.json()) as { access_token?: string; refresh_token?: string; expires_in?: number; error?: string }
+  const body = (await response.json()) as {
+    access_token?: string
+    refresh_token?: string
+    expires_in?: number
+    error?: string
+  }
   if (!response.ok || !body.access_token) throw new NaiveRefreshError(body.error ?? "unknown", response.status)
   await pool.query(`UPDATE ${accounts} SET access_token = $3, refresh_token = $4, expires_at = $5 WHERE ${where}`, [
     key.provider,

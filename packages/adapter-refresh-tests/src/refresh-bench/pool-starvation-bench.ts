@@ -42,10 +42,19 @@ const PROVIDER_DELAY_MS = 1_500
  * runs `SELECT 1` on the same pool, back to back; their latency is what the storm costs the app.
  * Run for each cap in `caps` on the same accounts (they expire again between runs).
  */
-async function measure(adminUrl: string, caps: Array<{ label: string; maxConcurrentRefreshes: number }>): Promise<StarvationStats[]> {
+async function measure(
+  adminUrl: string,
+  caps: Array<{ label: string; maxConcurrentRefreshes: number }>,
+): Promise<StarvationStats[]> {
   const db = await createDatabase(adminUrl, "bench_pool_starvation")
   const TTL = 8
-  const s = await startRefreshScenario({ flavour: "pg", databaseUrl: db.url, login: "starve-0", skewSeconds: 0, provider: { accessTokenTtl: TTL } })
+  const s = await startRefreshScenario({
+    flavour: "pg",
+    databaseUrl: db.url,
+    login: "starve-0",
+    skewSeconds: 0,
+    provider: { accessTokenTtl: TTL },
+  })
   const proxy = await startRewritingProxy(s.op.endpoints.token)
   proxy.delayMs = PROVIDER_DELAY_MS
   const pool = new pg.Pool({ connectionString: db.url, max: POOL_SIZE })
@@ -57,7 +66,11 @@ async function measure(adminUrl: string, caps: Array<{ label: string; maxConcurr
       if (!r.ok) throw new Error(`sign-in failed:\n${r.trace}`)
     }
     const accountsSql = `SELECT "userId", "providerAccountId", expires_at FROM ${SCHEMA_TABLES.pg.accounts} WHERE provider = $1`
-    const rows = (await pool.query(accountsSql, [PROVIDER_ID])).rows as Array<{ userId: unknown; providerAccountId: string; expires_at: unknown }>
+    const rows = (await pool.query(accountsSql, [PROVIDER_ID])).rows as Array<{
+      userId: unknown
+      providerAccountId: string
+      expires_at: unknown
+    }>
     if (rows.length !== STORM_ACCOUNTS) throw new Error(`expected ${STORM_ACCOUNTS} accounts, found ${rows.length}`)
     const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
@@ -93,11 +106,15 @@ async function measure(adminUrl: string, caps: Array<{ label: string; maxConcurr
       if (wait > 0) await sleep(wait)
       const grants = s.op.stats.refreshGrants
       const started = performance.now()
-      const storm = Promise.allSettled(rows.map((row) => engine.getAccessToken({ userId: String(row.userId), provider: PROVIDER_ID })))
+      const storm = Promise.allSettled(
+        rows.map((row) => engine.getAccessToken({ userId: String(row.userId), provider: PROVIDER_ID })),
+      )
       const during = await probe(storm)
       const results = await storm
       const stormSeconds = (performance.now() - started) / 1000
-      const failures = results.flatMap((r) => (r.status === "rejected" ? [String((r.reason as { code?: unknown })?.code ?? (r.reason as Error)?.name)] : []))
+      const failures = results.flatMap((r) =>
+        r.status === "rejected" ? [String((r.reason as { code?: unknown })?.code ?? (r.reason as Error)?.name)] : [],
+      )
       out.push({
         label: cap.label,
         maxConcurrentRefreshes: cap.maxConcurrentRefreshes,
@@ -124,9 +141,15 @@ async function measure(adminUrl: string, caps: Array<{ label: string; maxConcurr
 
 function table(rows: StarvationStats[]): string[] {
   const out: string[] = []
-  out.push(`Pool starvation: ${STORM_ACCOUNTS} accounts expiring together, one pg Pool of ${POOL_SIZE}, provider answering in ${PROVIDER_DELAY_MS / 1000} s (delaying proxy in front of the real provider)`)
-  out.push("| refreshes per process | got a token | failed | refresh grants | storm took | SELECT 1 during storm: p50 | p95 | max | (n) | SELECT 1 idle p95 |")
-  out.push("|-----------------------|------------:|-------:|---------------:|-----------:|---------------------------:|----:|----:|----:|------------------:|")
+  out.push(
+    `Pool starvation: ${STORM_ACCOUNTS} accounts expiring together, one pg Pool of ${POOL_SIZE}, provider answering in ${PROVIDER_DELAY_MS / 1000} s (delaying proxy in front of the real provider)`,
+  )
+  out.push(
+    "| refreshes per process | got a token | failed | refresh grants | storm took | SELECT 1 during storm: p50 | p95 | max | (n) | SELECT 1 idle p95 |",
+  )
+  out.push(
+    "|-----------------------|------------:|-------:|---------------:|-----------:|---------------------------:|----:|----:|----:|------------------:|",
+  )
   for (const r of rows) {
     const failed = r.failures.length ? `${r.failures.length} (${[...new Set(r.failures)].join(", ")})` : "0"
     out.push(
@@ -135,7 +158,6 @@ function table(rows: StarvationStats[]): string[] {
   }
   return out
 }
-
 
 /** Runs the section and returns its table. */
 export async function poolStarvation(adminUrl: string): Promise<string[]> {

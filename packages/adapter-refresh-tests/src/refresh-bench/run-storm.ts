@@ -22,8 +22,16 @@ export async function runStorm(
   options: { processes: number; callersPerProcess: number; beforeGo?: () => Promise<void>; timeoutMs?: number },
 ): Promise<StormRun> {
   const config: StormWorkerConfig = { ...base, callers: options.callersPerProcess }
-  const run = await runBarrierWorkers<StormOutcome>(workerFile, Array.from({ length: options.processes }, () => config), options)
-  return { outcomes: run.processes.flatMap((p) => p.outcomes), processes: options.processes, wallMs: performance.now() - run.goAt }
+  const run = await runBarrierWorkers<StormOutcome>(
+    workerFile,
+    Array.from({ length: options.processes }, () => config),
+    options,
+  )
+  return {
+    outcomes: run.processes.flatMap((p) => p.outcomes),
+    processes: options.processes,
+    wallMs: performance.now() - run.goAt,
+  }
 }
 
 export function percentile(values: number[], p: number): number {

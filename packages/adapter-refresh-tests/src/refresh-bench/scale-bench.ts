@@ -82,7 +82,8 @@ interface Point {
 }
 
 /** One refresh per expiry: a grant for every account some call got a token for, none twice, none refused. */
-const okOf = (p: Point) => p.grants === p.accounts - p.unserved && p.invalidGrant === 0 && p.revoked === 0 && p.storedFresh === p.grants
+const okOf = (p: Point) =>
+  p.grants === p.accounts - p.unserved && p.invalidGrant === 0 && p.revoked === 0 && p.storedFresh === p.grants
 
 /** Busy share of all CPUs between two os.cpus() readings. */
 function cpuBusy(before: ReturnType<typeof cpus>, after: ReturnType<typeof cpus>): number {
@@ -133,7 +134,15 @@ async function runPoint(
 ): Promise<Point> {
   const askers = Math.min(ASKERS, processes)
   const windowSeconds = phase === "spread" ? SPREAD_SECONDS : 0
-  const configs: ScaleWorkerConfig[] = Array.from({ length: processes }, (_, index) => ({ databaseUrl, provider, index, processes, askers, accounts, patient }))
+  const configs: ScaleWorkerConfig[] = Array.from({ length: processes }, (_, index) => ({
+    databaseUrl,
+    provider,
+    index,
+    processes,
+    askers,
+    accounts,
+    patient,
+  }))
   let elu = performance.eventLoopUtilization()
   let cpuBefore = cpus()
   let ownCpu = process.cpuUsage()
@@ -162,7 +171,8 @@ async function runPoint(
   const busy = cpuBusy(cpuBefore, cpus())
   const outcomes = run.processes.flatMap((p) => p.outcomes)
   const failures: Record<string, number> = {}
-  for (const o of outcomes) for (const [label, count] of Object.entries(o.failures)) failures[label] = (failures[label] ?? 0) + count
+  for (const o of outcomes)
+    for (const [label, count] of Object.entries(o.failures)) failures[label] = (failures[label] ?? 0) + count
   const latencies = outcomes.flatMap((o) => o.latencies)
   const failedCalls = new Map<number, number>()
   for (const o of outcomes) for (const n of o.failedAccounts) failedCalls.set(n, (failedCalls.get(n) ?? 0) + 1)
@@ -171,7 +181,8 @@ async function runPoint(
   const stats = op.stats
   const requests = stats.refreshGrants + stats.grantErrors.length
   const perSecond = new Map<number, number>()
-  for (const token of op.issuedOf("refresh_token")) perSecond.set(Math.floor(token.issuedAt / 1000), (perSecond.get(Math.floor(token.issuedAt / 1000)) ?? 0) + 1)
+  for (const token of op.issuedOf("refresh_token"))
+    perSecond.set(Math.floor(token.issuedAt / 1000), (perSecond.get(Math.floor(token.issuedAt / 1000)) ?? 0) + 1)
   const fresh = await pool.query(
     `SELECT count(*)::int AS n FROM accounts WHERE provider = $1 AND substring("providerAccountId" from 7)::int < $2::int AND expires_at > $3`,
     [PROVIDER_ID, accounts, Math.floor(Date.now() / 1000) + 600],
@@ -215,8 +226,13 @@ const HEADER = [
 
 function row(p: Point): string {
   const failed = Object.values(p.failures).reduce((a, b) => a + b, 0)
-  const failedText = failed ? `${failed} (${Object.entries(p.failures).map(([label, n]) => `${label}: ${n}`).join(", ")})` : "0"
-  const phase = (p.phase === "spread" ? `spread over ${p.windowSeconds} s` : "cliff") + (p.patient ? ", patient callers" : "")
+  const failedText = failed
+    ? `${failed} (${Object.entries(p.failures)
+        .map(([label, n]) => `${label}: ${n}`)
+        .join(", ")})`
+    : "0"
+  const phase =
+    (p.phase === "spread" ? `spread over ${p.windowSeconds} s` : "cliff") + (p.patient ? ", patient callers" : "")
   const pct = (x: number) => `${fmt(x * 100, 0)}%`
   return (
     `| ${phase} | ${p.accounts} | ${p.processes} (${p.askers}) | ${p.accounts} | ${p.grants}${okOf(p) ? "" : " MISMATCH"} | ${p.unserved} | ${p.invalidGrant} | ${p.revoked} | ${p.calls} | ${failedText} | ` +
@@ -228,14 +244,28 @@ function row(p: Point): string {
 function charts(points: readonly Point[], x: (p: Point) => number, xLabel: string, caption: string): string {
   const series = (name: string, y: (p: Point) => number) => ({ name, points: points.map((p) => [x(p), y(p)] as const) })
   const panels: Panel[] = [
-    { title: "getAccessToken latency", xLabel, yLabel: "ms", series: [series("p50", (p) => p.p50), series("p99", (p) => p.p99)] },
+    {
+      title: "getAccessToken latency",
+      xLabel,
+      yLabel: "ms",
+      series: [series("p50", (p) => p.p50), series("p99", (p) => p.p99)],
+    },
     {
       title: "Refresh grants at the provider",
       xLabel,
       yLabel: "count",
-      series: [series("expiries", (p) => p.accounts), series("refresh grants", (p) => p.grants), series("unserved (timed out)", (p) => p.unserved)],
+      series: [
+        series("expiries", (p) => p.accounts),
+        series("refresh grants", (p) => p.grants),
+        series("unserved (timed out)", (p) => p.unserved),
+      ],
     },
-    { title: "Provider token requests", xLabel, yLabel: "per second", series: [series("mean", (p) => p.requestsPerSecond), series("peak second", (p) => p.peakRequestsPerSecond)] },
+    {
+      title: "Provider token requests",
+      xLabel,
+      yLabel: "per second",
+      series: [series("mean", (p) => p.requestsPerSecond), series("peak second", (p) => p.peakRequestsPerSecond)],
+    },
   ]
   return lineCharts(panels, caption)
 }
@@ -248,12 +278,25 @@ export async function scaleBench(adminUrl: string): Promise<string[]> {
   pool.on("error", () => {})
   try {
     await applySchema("pg", db.url)
-    await pool.query(`CREATE TABLE ${PHASE_TABLE} (start_second BIGINT NOT NULL, window_seconds INTEGER NOT NULL); INSERT INTO ${PHASE_TABLE} VALUES (0, 0)`)
+    await pool.query(
+      `CREATE TABLE ${PHASE_TABLE} (start_second BIGINT NOT NULL, window_seconds INTEGER NOT NULL); INSERT INTO ${PHASE_TABLE} VALUES (0, 0)`,
+    )
     const seedStarted = performance.now()
     await seed(pool, op, ACCOUNTS)
     const seedSeconds = (performance.now() - seedStarted) / 1000
-    const provider: StormProviderSettings = { id: PROVIDER_ID, issuer: op.issuer, clientId: op.clientId, clientSecret: op.clientSecret, tokenEndpoint: op.endpoints.token }
-    const point = async (phase: Point["phase"], accounts: number, processes: number, patient = false): Promise<Point> => {
+    const provider: StormProviderSettings = {
+      id: PROVIDER_ID,
+      issuer: op.issuer,
+      clientId: op.clientId,
+      clientSecret: op.clientSecret,
+      tokenEndpoint: op.endpoints.token,
+    }
+    const point = async (
+      phase: Point["phase"],
+      accounts: number,
+      processes: number,
+      patient = false,
+    ): Promise<Point> => {
       log(`scale: ${phase}${patient ? " (patient callers)" : ""}, ${accounts} accounts, ${processes} processes ...`)
       return runPoint(pool, op, provider, db.url, phase, accounts, processes, patient)
     }
@@ -272,8 +315,24 @@ export async function scaleBench(adminUrl: string): Promise<string[]> {
     await mkdir(SVG_DIR, { recursive: true })
     const accountsSvg = join(SVG_DIR, "scale-accounts.svg")
     const processesSvg = join(SVG_DIR, "scale-processes.svg")
-    await writeFile(accountsSvg, charts(byAccounts, (p) => p.accounts, "accounts expiring at once", `Cliff, ${PROCESSES} processes, ${ASKERS} ask for each account; ${cpus().length} CPUs`))
-    await writeFile(processesSvg, charts(byProcesses, (p) => p.processes, "processes", `Cliff, ${PROCESS_CURVE_ACCOUNTS} accounts, min(3, processes) ask for each; ${cpus().length} CPUs`))
+    await writeFile(
+      accountsSvg,
+      charts(
+        byAccounts,
+        (p) => p.accounts,
+        "accounts expiring at once",
+        `Cliff, ${PROCESSES} processes, ${ASKERS} ask for each account; ${cpus().length} CPUs`,
+      ),
+    )
+    await writeFile(
+      processesSvg,
+      charts(
+        byProcesses,
+        (p) => p.processes,
+        "processes",
+        `Cliff, ${PROCESS_CURVE_ACCOUNTS} accounts, min(3, processes) ask for each; ${cpus().length} CPUs`,
+      ),
+    )
 
     const all = [spread, patientCliff, ...byAccounts, ...byProcesses.filter((p) => !byAccounts.includes(p))]
     const out: string[] = []
@@ -284,7 +343,9 @@ export async function scaleBench(adminUrl: string): Promise<string[]> {
     )
     out.push("Headline (8 processes, 10,000 accounts):")
     out.push(...HEADER, row(spread), row(cliff), row(patientCliff), "")
-    out.push(`Curves (cliffs): accounts ${ACCOUNT_CURVE.join(", ")} at ${PROCESSES} processes; processes ${PROCESS_CURVE.join(", ")} at ${PROCESS_CURVE_ACCOUNTS} accounts`)
+    out.push(
+      `Curves (cliffs): accounts ${ACCOUNT_CURVE.join(", ")} at ${PROCESSES} processes; processes ${PROCESS_CURVE.join(", ")} at ${PROCESS_CURVE_ACCOUNTS} accounts`,
+    )
     out.push(...HEADER, ...all.filter((p) => p !== spread && p !== patientCliff).map(row), "")
     const one = byProcesses[0]!
     const eight = byProcesses.at(-1)!
@@ -298,8 +359,11 @@ export async function scaleBench(adminUrl: string): Promise<string[]> {
     out.push(`Plots: ${relative(process.cwd(), accountsSvg)}, ${relative(process.cwd(), processesSvg)}`)
     const bad = all.filter((p) => !okOf(p))
     if (bad.length) {
-      const what = (p: Point) => `${p.phase} ${p.accounts}x${p.processes}: grants ${p.grants}, unserved ${p.unserved}, invalid_grant ${p.invalidGrant}, revoked ${p.revoked}, fresh rows ${p.storedFresh}`
-      out.push(`MISMATCH: refresh grants != expiries - unserved (or invalid_grant / revoked / rows not refreshed) in ${bad.length} point(s): ${bad.map(what).join("; ")}`)
+      const what = (p: Point) =>
+        `${p.phase} ${p.accounts}x${p.processes}: grants ${p.grants}, unserved ${p.unserved}, invalid_grant ${p.invalidGrant}, revoked ${p.revoked}, fresh rows ${p.storedFresh}`
+      out.push(
+        `MISMATCH: refresh grants != expiries - unserved (or invalid_grant / revoked / rows not refreshed) in ${bad.length} point(s): ${bad.map(what).join("; ")}`,
+      )
       process.exitCode = 1
     }
     return out

@@ -8,7 +8,14 @@ import { performance } from "node:perf_hooks"
 import { withTokenSync } from "authjs-adapter-refresh"
 import { createPgFixture } from "../fixtures/databases.js"
 import { errorLabel, runBarrierWorker } from "../kit/barrier-worker.js"
-import { accountNumberOf, asks, expiryOf, PHASE_TABLE, type ScaleOutcome, type ScaleWorkerConfig } from "./scale-protocol.js"
+import {
+  accountNumberOf,
+  asks,
+  expiryOf,
+  PHASE_TABLE,
+  type ScaleOutcome,
+  type ScaleWorkerConfig,
+} from "./scale-protocol.js"
 
 const config = JSON.parse(process.argv[2] ?? "{}") as ScaleWorkerConfig
 const round = (ms: number): number => Math.round(ms * 10) / 10
@@ -41,16 +48,27 @@ await runBarrierWorker(
       return connect()!.then((client) => (record(), client))
     }
     ;(pool as unknown as { connect: typeof timed }).connect = timed
-    const rows = (await pool.query(`SELECT "userId", "providerAccountId" FROM accounts WHERE provider = $1`, [id])).rows as Array<{ userId: number; providerAccountId: string }>
+    const rows = (await pool.query(`SELECT "userId", "providerAccountId" FROM accounts WHERE provider = $1`, [id]))
+      .rows as Array<{ userId: number; providerAccountId: string }>
     const mine = rows
       .map((row) => ({ userId: String(row.userId), n: accountNumberOf(row.providerAccountId) }))
       .filter(({ n }) => n < config.accounts && asks(n, config.index, config.processes, config.askers))
     // Open the pool's connections before the burst, so it measures the operations, not connecting.
     await Promise.all(Array.from({ length: 10 }, () => pool.query("SELECT 1")))
-    return { fixture, adapter, mine, poolWaits, startMeasuring: () => (measuring = true), stopMeasuring: () => (measuring = false) }
+    return {
+      fixture,
+      adapter,
+      mine,
+      poolWaits,
+      startMeasuring: () => (measuring = true),
+      stopMeasuring: () => (measuring = false),
+    }
   },
   async ({ fixture, adapter, mine, poolWaits, startMeasuring, stopMeasuring }) => {
-    const phase = (await fixture.pool.query(`SELECT start_second, window_seconds FROM ${PHASE_TABLE}`)).rows[0] as { start_second: string; window_seconds: number }
+    const phase = (await fixture.pool.query(`SELECT start_second, window_seconds FROM ${PHASE_TABLE}`)).rows[0] as {
+      start_second: string
+      window_seconds: number
+    }
     const startSecond = Number(phase.start_second)
     const elu = performance.eventLoopUtilization()
     const cpu = process.cpuUsage()
@@ -74,23 +92,30 @@ await runBarrierWorker(
           new Promise<void>((resolve) => {
             // Just after the expiry: every process asking for this account aims at the same moment (an
             // offset within the second fixed per account) plus up to 50 ms of its own.
-            const due = expiryOf(n, config.accounts, startSecond, phase.window_seconds) * 1000 + 20 + ((n * 7919) % 900) + Math.random() * 50
-            setTimeout(async () => {
-              maxLateMs = Math.max(maxLateMs, Date.now() - due)
-              const started = performance.now()
-              try {
-                const result = await adapter.getAccessToken({ userId, provider: config.provider.id })
-                if (result.refreshed) refreshed++
-              } catch (error) {
-                const waitedFor = (error as { waitedFor?: unknown } | null)?.waitedFor
-                const code = (error as { code?: unknown } | null)?.code
-                const label = `${typeof code === "string" ? code : errorLabel(error)}${typeof waitedFor === "string" ? ` (${waitedFor})` : ""}`
-                failures[label] = (failures[label] ?? 0) + 1
-                failedAccounts.push(n)
-              }
-              latencies.push(round(performance.now() - started))
-              resolve()
-            }, Math.max(0, due - Date.now()))
+            const due =
+              expiryOf(n, config.accounts, startSecond, phase.window_seconds) * 1000 +
+              20 +
+              ((n * 7919) % 900) +
+              Math.random() * 50
+            setTimeout(
+              async () => {
+                maxLateMs = Math.max(maxLateMs, Date.now() - due)
+                const started = performance.now()
+                try {
+                  const result = await adapter.getAccessToken({ userId, provider: config.provider.id })
+                  if (result.refreshed) refreshed++
+                } catch (error) {
+                  const waitedFor = (error as { waitedFor?: unknown } | null)?.waitedFor
+                  const code = (error as { code?: unknown } | null)?.code
+                  const label = `${typeof code === "string" ? code : errorLabel(error)}${typeof waitedFor === "string" ? ` (${waitedFor})` : ""}`
+                  failures[label] = (failures[label] ?? 0) + 1
+                  failedAccounts.push(n)
+                }
+                latencies.push(round(performance.now() - started))
+                resolve()
+              },
+              Math.max(0, due - Date.now()),
+            )
           }),
       ),
     )

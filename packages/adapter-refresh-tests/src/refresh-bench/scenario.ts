@@ -88,14 +88,26 @@ export async function startRefreshScenario(options: ScenarioOptions): Promise<Re
   const op = await startOidcProvider({ accessTokenTtl: 3, rotateRefreshToken: true, ...options.provider })
   const fixture = await scenarioFixture(options)
   if (options.setupSql) await fixture.pool.query(options.setupSql)
-  const providerConfig = { id: PROVIDER_ID, type: "oidc" as const, issuer: op.issuer, clientId: op.clientId, clientSecret: op.clientSecret }
+  const providerConfig = {
+    id: PROVIDER_ID,
+    type: "oidc" as const,
+    issuer: op.issuer,
+    clientId: op.clientId,
+    clientSecret: op.clientSecret,
+  }
   const adapter = withTokenSync(fixture.adapter, fixture.db as object, {
     ...(options.tokenFields ? { tokenFields: options.tokenFields } : {}),
     ...(options.codec ? { codec: options.codec } : {}),
     // The provider's tokens live 2-3 s here: no minimum interval, unless a test asks for one.
     refresh: { providers: [providerConfig], skewSeconds, minRefreshIntervalSeconds: 0, ...options.refresh },
   })
-  const app = await startAuthApp({ provider: op, providerId: PROVIDER_ID, session: "database", adapter, events: adapter.events })
+  const app = await startAuthApp({
+    provider: op,
+    providerId: PROVIDER_ID,
+    session: "database",
+    adapter,
+    events: adapter.events,
+  })
   const browser = new Browser()
   const result = await app.signIn(browser, { login })
   if (!result.ok) throw new Error(`sign-in failed:\n${result.trace}`)
@@ -109,7 +121,13 @@ export async function startRefreshScenario(options: ScenarioOptions): Promise<Re
     fixture,
     adapter,
     app,
-    provider: { id: PROVIDER_ID, issuer: op.issuer, clientId: op.clientId, clientSecret: op.clientSecret, tokenEndpoint: op.endpoints.token },
+    provider: {
+      id: PROVIDER_ID,
+      issuer: op.issuer,
+      clientId: op.clientId,
+      clientSecret: op.clientSecret,
+      tokenEndpoint: op.endpoints.token,
+    },
     providerConfig,
     key,
     userId,

@@ -46,7 +46,11 @@ await runBarrierWorker(
     const { id, issuer, clientId, clientSecret } = config.provider
     const adapter = withTokenSync(fixture.adapter, fixture.db as object, {
       ...(config.encryptionKeys ? { codec: tokenEncryption({ keys: config.encryptionKeys }) } : {}),
-      refresh: { providers: [{ id, type: "oidc", issuer, clientId, clientSecret }], skewSeconds: config.skewSeconds, minRefreshIntervalSeconds: 0 },
+      refresh: {
+        providers: [{ id, type: "oidc", issuer, clientId, clientSecret }],
+        skewSeconds: config.skewSeconds,
+        minRefreshIntervalSeconds: 0,
+      },
     })
     // Open pool connections before the burst, so it measures the operations, not connecting.
     if (fixture.pool) await Promise.all(Array.from({ length: 5 }, () => fixture.pool!.query("SELECT 1")))
@@ -60,7 +64,13 @@ await runBarrierWorker(
         try {
           if (config.mode === "naive") {
             if (!fixture.pool || !config.flavour) throw new Error("the naive mode runs on the PostgreSQL flavours only")
-            const token = await naiveGetAccessToken(fixture.pool, config.flavour, config.provider, key, config.skewSeconds)
+            const token = await naiveGetAccessToken(
+              fixture.pool,
+              config.flavour,
+              config.provider,
+              key,
+              config.skewSeconds,
+            )
             return { ok: true, tokenFingerprint: fingerprint(token), latencyMs: performance.now() - go }
           }
           if (betterAuth) {
@@ -68,8 +78,17 @@ await runBarrierWorker(
             const result = await betterAuth.auth.api.getAccessToken({ body: { accountId, userId } })
             return { ok: true, tokenFingerprint: fingerprint(result.accessToken), latencyMs: performance.now() - go }
           }
-          const result = await adapter.getAccessToken({ userId: config.userId, provider: config.provider.id, providerAccountId: config.providerAccountId })
-          return { ok: true, tokenFingerprint: fingerprint(result.accessToken), refreshed: result.refreshed, latencyMs: performance.now() - go }
+          const result = await adapter.getAccessToken({
+            userId: config.userId,
+            provider: config.provider.id,
+            providerAccountId: config.providerAccountId,
+          })
+          return {
+            ok: true,
+            tokenFingerprint: fingerprint(result.accessToken),
+            refreshed: result.refreshed,
+            latencyMs: performance.now() - go,
+          }
         } catch (error) {
           // Better Auth's APIError carries its code in `body.code`.
           const code =

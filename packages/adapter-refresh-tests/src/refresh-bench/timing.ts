@@ -11,7 +11,11 @@ export interface TimedCall {
 }
 
 /** After `warmup` untimed rounds, `rounds` timed ones; the median per call of each, in ms, in the order given. */
-export async function interleavedMedians<const C extends readonly TimedCall[]>(rounds: number, warmup: number, calls: C): Promise<{ [K in keyof C]: number }> {
+export async function interleavedMedians<const C extends readonly TimedCall[]>(
+  rounds: number,
+  warmup: number,
+  calls: C,
+): Promise<{ [K in keyof C]: number }> {
   for (let i = 0; i < warmup; i++) for (const { call } of calls) await call()
   const times = calls.map((): number[] => [])
   for (let i = 0; i < rounds; i++) {

@@ -24,10 +24,14 @@ describe("token cache across processes (pg, LISTEN/NOTIFY)", () => {
   let a: CacheWorker
   let b: CacheWorker
 
-  useRefreshScenario("token_cache_xproc", { flavour: "pg", login: "cache-user", skewSeconds: 5, provider: { accessTokenTtl: 600 } }, (started) => {
-    ;({ s } = started)
-    databaseUrl = started.db.url
-  })
+  useRefreshScenario(
+    "token_cache_xproc",
+    { flavour: "pg", login: "cache-user", skewSeconds: 5, provider: { accessTokenTtl: 600 } },
+    (started) => {
+      ;({ s } = started)
+      databaseUrl = started.db.url
+    },
+  )
 
   const config = (overrides: Partial<CacheWorkerConfig> = {}): CacheWorkerConfig => ({
     databaseUrl,
@@ -95,7 +99,10 @@ describe("token cache across processes (pg, LISTEN/NOTIFY)", () => {
     const before = fingerprint((await s.row()).access_token)
     for (const worker of [a, b]) await cachedGet(worker)
     const changes = await afterWrite(before, () =>
-      s.fixture.pool.query(`UPDATE accounts SET access_token = 'app-written-token' WHERE provider = $1 AND "providerAccountId" = $2`, [s.key.provider, s.key.providerAccountId]),
+      s.fixture.pool.query(
+        `UPDATE accounts SET access_token = 'app-written-token' WHERE provider = $1 AND "providerAccountId" = $2`,
+        [s.key.provider, s.key.providerAccountId],
+      ),
     )
     for (const change of changes) {
       expect(change.label).toBe(fingerprint("app-written-token"))
@@ -117,7 +124,9 @@ describe("token cache across processes (pg, LISTEN/NOTIFY)", () => {
       })
       const signedIn = seen[0]!.label
       expect(seen.map((change) => change.label)).toEqual([signedIn, signedIn])
-      const changes = await Promise.all([a, b].map((worker) => worker.ask({ type: "watch", from: signedIn, timeoutMs: 15_000 }, "changed", 25_000)))
+      const changes = await Promise.all(
+        [a, b].map((worker) => worker.ask({ type: "watch", from: signedIn, timeoutMs: 15_000 }, "changed", 25_000)),
+      )
       const refreshed = fingerprint((await s.row()).access_token)
       expect(changes.map((change) => change.label)).toEqual([refreshed, refreshed])
       expect(s.op.stats.refreshGrants - grants).toBe(1)
@@ -132,8 +141,13 @@ describe("token cache across processes (pg, LISTEN/NOTIFY)", () => {
 
   test("a sign-out (database session deleted) drops the user's entries in both processes", async () => {
     for (const worker of [a, b]) await cachedGet(worker)
-    const invalidations = await Promise.all([a, b].map(async (worker) => (await worker.ask({ type: "get" }, "got")).stats.invalidations))
-    const sessions = async () => Number((await s.fixture.pool.query(`SELECT count(*) AS n FROM sessions WHERE "userId" = $1`, [s.userId])).rows[0].n)
+    const invalidations = await Promise.all(
+      [a, b].map(async (worker) => (await worker.ask({ type: "get" }, "got")).stats.invalidations),
+    )
+    const sessions = async () =>
+      Number(
+        (await s.fixture.pool.query(`SELECT count(*) AS n FROM sessions WHERE "userId" = $1`, [s.userId])).rows[0].n,
+      )
     const before = await sessions()
     expect(before).toBeGreaterThan(0)
     await s.app.signOut(s.browser)
@@ -179,11 +193,17 @@ describe("token cache across processes (pg, LISTEN/NOTIFY)", () => {
 
   test("a listening connection killed by the server: nothing is served until it listens again, then writes are heard", async () => {
     for (const worker of [a, b]) await cachedGet(worker)
-    const killed = await s.fixture.pool.query(`SELECT pg_terminate_backend(pid) AS done FROM pg_stat_activity WHERE application_name = 'token-cache-listener'`)
+    const killed = await s.fixture.pool.query(
+      `SELECT pg_terminate_backend(pid) AS done FROM pg_stat_activity WHERE application_name = 'token-cache-listener'`,
+    )
     expect(killed.rows.length).toBeGreaterThanOrEqual(2)
     // Until it listens again (at least the 250 ms reconnect delay) every answer comes from the database.
     let down: { cached: boolean; fingerprint?: string } | undefined
-    for (const deadline = Date.now() + 3_000; !down && Date.now() < deadline; await new Promise((resolve) => setTimeout(resolve, 20))) {
+    for (
+      const deadline = Date.now() + 3_000;
+      !down && Date.now() < deadline;
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    ) {
       const answer = await a.ask({ type: "get" }, "got")
       if (!answer.stats.listening) down = answer
     }
@@ -203,7 +223,9 @@ describe("token cache across processes (pg, LISTEN/NOTIFY)", () => {
   test("an unlink elsewhere: both processes stop serving the token", async () => {
     const before = fingerprint((await s.row()).access_token)
     for (const worker of [a, b]) await cachedGet(worker)
-    const changes = await afterWrite(before, async () => s.fixture.adapter.unlinkAccount!({ provider: s.key.provider, providerAccountId: s.key.providerAccountId }))
+    const changes = await afterWrite(before, async () =>
+      s.fixture.adapter.unlinkAccount!({ provider: s.key.provider, providerAccountId: s.key.providerAccountId }),
+    )
     for (const change of changes) {
       expect(change.label).toBe("error:AccountNotLinkedError")
       expect(change.delayMs).toBeLessThan(BOUND_MS)

@@ -13,13 +13,61 @@ const scripts = Object.keys((JSON.parse(read("package.json")) as { scripts: Reco
 // pnpm's own commands that shadow a script of the same name (pnpm 12 `pnpm help`); `test`, `start`,
 // `restart` and `stop` run the script and are not listed.
 const PNPM_COMMANDS = new Set([
-  "add", "audit", "bin", "bugs", "cache", "cat-file", "cat-index", "config", "create", "dedupe", "deploy", "dlx", "docs",
-  "env", "exec", "fetch", "find-hash", "home", "import", "info", "init", "install", "install-test", "licenses", "link",
-  "list", "ls", "outdated", "pack", "patch", "patch-commit", "patch-remove", "prune", "publish", "rebuild", "remove",
-  "repo", "root", "run", "self-update", "server", "setup", "store", "unlink", "update", "view", "why",
+  "add",
+  "audit",
+  "bin",
+  "bugs",
+  "cache",
+  "cat-file",
+  "cat-index",
+  "config",
+  "create",
+  "dedupe",
+  "deploy",
+  "dlx",
+  "docs",
+  "env",
+  "exec",
+  "fetch",
+  "find-hash",
+  "home",
+  "import",
+  "info",
+  "init",
+  "install",
+  "install-test",
+  "licenses",
+  "link",
+  "list",
+  "ls",
+  "outdated",
+  "pack",
+  "patch",
+  "patch-commit",
+  "patch-remove",
+  "prune",
+  "publish",
+  "rebuild",
+  "remove",
+  "repo",
+  "root",
+  "run",
+  "self-update",
+  "server",
+  "setup",
+  "store",
+  "unlink",
+  "update",
+  "view",
+  "why",
 ])
 
-const documents = ["README.md", ...readdirSync(new URL("docs/", root)).filter((name) => name.endsWith(".md")).map((name) => `docs/${name}`)]
+const documents = [
+  "README.md",
+  ...readdirSync(new URL("docs/", root))
+    .filter((name) => name.endsWith(".md"))
+    .map((name) => `docs/${name}`),
+]
 
 describe("commands the README and docs name", () => {
   test.each(documents)("%s names no script as `pnpm <name>` where pnpm has a command of that name", (document) => {

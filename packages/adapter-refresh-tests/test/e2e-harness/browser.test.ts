@@ -26,7 +26,9 @@ beforeAll(async () => {
         res.writeHead(status, { location: "/landing", "set-cookie": [`hop${status}=1; Path=/`] }).end()
         return
       case "/chain":
-        res.writeHead(302, { location: `${base}/redirect?status=303`, "set-cookie": "chain=yes; Path=/; HttpOnly" }).end()
+        res
+          .writeHead(302, { location: `${base}/redirect?status=303`, "set-cookie": "chain=yes; Path=/; HttpOnly" })
+          .end()
         return
       case "/loop":
         res.writeHead(302, { location: "/loop" }).end()

@@ -8,7 +8,11 @@ import type { Account } from "@auth/core/types"
 
 import { startAuthApp, type AuthApp, type StartAuthAppOptions } from "../../src/harness/auth-app.js"
 import { Browser } from "../../src/harness/browser.js"
-import { startOidcProvider, type StartOidcProviderOptions, type TestOidcProvider } from "../../src/harness/oidc-provider.js"
+import {
+  startOidcProvider,
+  type StartOidcProviderOptions,
+  type TestOidcProvider,
+} from "../../src/harness/oidc-provider.js"
 
 const running: Array<{ stop(): Promise<void> }> = []
 afterEach(async () => {
@@ -23,7 +27,10 @@ interface Setup {
   accounts: Account[]
 }
 
-async function setup(opOptions: StartOidcProviderOptions = {}, appOptions: Partial<StartAuthAppOptions> = {}): Promise<Setup> {
+async function setup(
+  opOptions: StartOidcProviderOptions = {},
+  appOptions: Partial<StartAuthAppOptions> = {},
+): Promise<Setup> {
   const op = await startOidcProvider(opOptions)
   running.push(op)
   const accounts: Account[] = []
@@ -264,7 +271,9 @@ describe("refresh tokens at the real token endpoint", () => {
     const reuse = await s.op.refresh(rt0)
     expect(reuse.status).toBe(400)
     expect(reuse.body.error).toBe("invalid_grant")
-    expect(s.op.stats.refreshErrors.map((e) => [e.error, e.detail])).toEqual([["invalid_grant", "refresh token already used"]])
+    expect(s.op.stats.refreshErrors.map((e) => [e.error, e.detail])).toEqual([
+      ["invalid_grant", "refresh token already used"],
+    ])
     expect(s.op.stats.grantsRevoked).toBe(1)
     expect(s.op.stats.revokedGrantIds).toEqual([s.op.lastIssued("refresh_token")?.grantId])
 
@@ -407,7 +416,11 @@ describe("harness mechanics", () => {
     expect(app.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/)
     expect(app.callbackUrl()).toBe(`${app.url}/auth/callback/local-oidc`)
     const discovery = await fetch(op.endpoints.discovery).then((r) => r.json() as Promise<Record<string, unknown>>)
-    expect(discovery).toMatchObject({ issuer: op.issuer, token_endpoint: op.endpoints.token, userinfo_endpoint: op.endpoints.userinfo })
+    expect(discovery).toMatchObject({
+      issuer: op.issuer,
+      token_endpoint: op.endpoints.token,
+      userinfo_endpoint: op.endpoints.userinfo,
+    })
     await Promise.all([app.stop(), app.stop()])
     await op.stop()
     await op.stop()

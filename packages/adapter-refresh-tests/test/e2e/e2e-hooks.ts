@@ -18,7 +18,10 @@ export function useE2eDatabase<Db>(
   createFixture: (url: string) => Promise<DatabaseFixture<Db>>,
   onReady: (ready: E2eDatabase<Db>) => void,
   // Default: a database on the PostgreSQL test server with the flavour's schema.
-  other?: { create(prefix: string): Promise<{ url: string; name: string; drop(): Promise<void> }>; applySchema(url: string): Promise<void> },
+  other?: {
+    create(prefix: string): Promise<{ url: string; name: string; drop(): Promise<void> }>
+    applySchema(url: string): Promise<void>
+  },
 ): <T extends { stop(): Promise<void> }>(thing: Promise<T>) => Promise<T> {
   let ready: E2eDatabase<Db> | undefined
   let database: { url: string; name: string; drop(): Promise<void> } | undefined

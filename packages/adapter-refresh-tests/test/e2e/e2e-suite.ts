@@ -15,7 +15,13 @@ import pg from "pg"
 
 import { startAuthApp, type AuthApp, type SignInResult, type StartAuthAppOptions } from "../../src/harness/auth-app.js"
 import { Browser } from "../../src/harness/browser.js"
-import { startOidcProvider, type IssuedToken, type IssuedTokenKind, type StartOidcProviderOptions, type TestOidcProvider } from "../../src/harness/oidc-provider.js"
+import {
+  startOidcProvider,
+  type IssuedToken,
+  type IssuedTokenKind,
+  type StartOidcProviderOptions,
+  type TestOidcProvider,
+} from "../../src/harness/oidc-provider.js"
 import { TEST_PG_URL_ENV, type TestDatabase } from "../../src/harness/postgres.js"
 import type { DatabaseFixture, Flavour } from "../../src/fixtures/databases.js"
 import { useE2eDatabase } from "./e2e-hooks.js"
@@ -80,12 +86,15 @@ export function defineE2eSuite<Db>(spec: E2eFlavour<Db>): void {
     /** The README wiring: `withTokenSync(OfficialAdapter(db), db)` + `events: adapter.events`. */
     const wrappedApp = (op: TestOidcProvider, extra: Partial<StartAuthAppOptions> = {}): Promise<AuthApp> => {
       const adapter = withTokenSync(spec.officialAdapter(fixture.db), fixture.db as object)
-      return start(startAuthApp({ provider: op, providerId: PROVIDER, session, adapter, events: adapter.events, ...extra }))
+      return start(
+        startAuthApp({ provider: op, providerId: PROVIDER, session, adapter, events: adapter.events, ...extra }),
+      )
     }
     /** The control: the official adapter alone, no events. */
     const bareApp = (op: TestOidcProvider): Promise<AuthApp> =>
       start(startAuthApp({ provider: op, providerId: PROVIDER, session, adapter: spec.officialAdapter(fixture.db) }))
-    const provider = (options: StartOidcProviderOptions = {}) => start(startOidcProvider({ accessTokenTtl: 60, ...options }))
+    const provider = (options: StartOidcProviderOptions = {}) =>
+      start(startOidcProvider({ accessTokenTtl: 60, ...options }))
 
     const rowOf = async (login: string, providerId = PROVIDER): Promise<Record<string, unknown>> => {
       const rows = await fixture.accountRows({ provider: providerId, providerAccountId: login })
@@ -95,11 +104,19 @@ export function defineE2eSuite<Db>(spec: E2eFlavour<Db>): void {
     const usersWithEmail = async (email: string): Promise<Array<{ id: unknown }>> =>
       other
         ? other.usersWithEmail(fixture, email)
-        : ((await fixture.pool.query(`SELECT "id" FROM ${tables.users} WHERE "email" = $1`, [email])).rows as Array<{ id: unknown }>)
+        : ((await fixture.pool.query(`SELECT "id" FROM ${tables.users} WHERE "email" = $1`, [email])).rows as Array<{
+            id: unknown
+          }>)
     const sessionCount = async (userId: unknown): Promise<number> =>
       other
         ? other.sessionCount(fixture, userId)
-        : Number((await fixture.pool.query(`SELECT count(*)::int AS n FROM ${tables.sessions} WHERE "userId" = $1`, [userId])).rows[0].n)
+        : Number(
+            (
+              await fixture.pool.query(`SELECT count(*)::int AS n FROM ${tables.sessions} WHERE "userId" = $1`, [
+                userId,
+              ])
+            ).rows[0].n,
+          )
     const expectedSessions = (n: number) => (session === "database" ? n : 0)
 
     test("1. first sign-in creates User, Account (access_token, refresh_token, expires_at) and, for database sessions, a Session", async () => {
@@ -115,7 +132,12 @@ export function defineE2eSuite<Db>(spec: E2eFlavour<Db>): void {
       const row = await rowOf(login)
       const [at] = issuedFor(op, login, "access_token")
       const [rt] = issuedFor(op, login, "refresh_token")
-      expect(row).toMatchObject({ userId: users[0]!.id, type: "oidc", access_token: at!.value, refresh_token: rt!.value })
+      expect(row).toMatchObject({
+        userId: users[0]!.id,
+        type: "oidc",
+        access_token: at!.value,
+        refresh_token: rt!.value,
+      })
       expect(Number(row.expires_at)).toBeGreaterThanOrEqual(before + 60)
       expect(Math.abs(Number(row.expires_at) - at!.expiresAt!)).toBeLessThanOrEqual(1)
       expect((await op.userinfo(String(row.access_token))).status).toBe(200)
@@ -130,7 +152,10 @@ export function defineE2eSuite<Db>(spec: E2eFlavour<Db>): void {
       const w = `return-w-${session}`
       const b = `return-b-${session}`
 
-      for (const [app, login] of [[wrapped, w], [bare, b]] as const) {
+      for (const [app, login] of [
+        [wrapped, w],
+        [bare, b],
+      ] as const) {
         expectOk(await app.signIn(new Browser(), { login }))
         expectOk(await app.signIn(new Browser(), { login }))
         const ats = issuedFor(op, login, "access_token")
@@ -144,7 +169,10 @@ export function defineE2eSuite<Db>(spec: E2eFlavour<Db>): void {
       const [, atW2] = issuedFor(op, w, "access_token")
       const [, rtW2] = issuedFor(op, w, "refresh_token")
       const rowW = await rowOf(w)
-      expect({ access_token: rowW.access_token, refresh_token: rowW.refresh_token }).toEqual({ access_token: atW2!.value, refresh_token: rtW2!.value })
+      expect({ access_token: rowW.access_token, refresh_token: rowW.refresh_token }).toEqual({
+        access_token: atW2!.value,
+        refresh_token: rtW2!.value,
+      })
       expect(Math.abs(Number(rowW.expires_at) - atW2!.expiresAt!)).toBeLessThanOrEqual(1)
       expect(rowW.access_token).toBe(wrapped.signIns[1]!.account!.access_token)
 
@@ -152,7 +180,10 @@ export function defineE2eSuite<Db>(spec: E2eFlavour<Db>): void {
       const [atB1, atB2] = issuedFor(op, b, "access_token")
       const [rtB1] = issuedFor(op, b, "refresh_token")
       const rowB = await rowOf(b)
-      expect({ access_token: rowB.access_token, refresh_token: rowB.refresh_token }).toEqual({ access_token: atB1!.value, refresh_token: rtB1!.value })
+      expect({ access_token: rowB.access_token, refresh_token: rowB.refresh_token }).toEqual({
+        access_token: atB1!.value,
+        refresh_token: rtB1!.value,
+      })
       expect(rowB.access_token).not.toBe(atB2!.value)
       expect(wrapped.errorMessages()).toEqual([])
       expect(bare.errorMessages()).toEqual([])
@@ -164,10 +195,14 @@ export function defineE2eSuite<Db>(spec: E2eFlavour<Db>): void {
       const bare = await bareApp(op)
       const w = `expiry-w-${session}`
       const b = `expiry-b-${session}`
-      await Promise.all([wrapped.signIn(new Browser(), { login: w }), bare.signIn(new Browser(), { login: b })]).then((r) => r.forEach(expectOk))
+      await Promise.all([wrapped.signIn(new Browser(), { login: w }), bare.signIn(new Browser(), { login: b })]).then(
+        (r) => r.forEach(expectOk),
+      )
       // The second sign-ins' tokens live a minute: however slow the machine, they are still valid at the check.
       op.setAccessTokenTtl(60)
-      await Promise.all([wrapped.signIn(new Browser(), { login: w }), bare.signIn(new Browser(), { login: b })]).then((r) => r.forEach(expectOk))
+      await Promise.all([wrapped.signIn(new Browser(), { login: w }), bare.signIn(new Browser(), { login: b })]).then(
+        (r) => r.forEach(expectOk),
+      )
 
       const firstExpiry = Math.max(...[w, b].map((login) => issuedFor(op, login, "access_token")[0]!.expiresAt!))
       await sleep(Math.max(0, firstExpiry * 1000 + 100 - Date.now()))
@@ -176,7 +211,10 @@ export function defineE2eSuite<Db>(spec: E2eFlavour<Db>): void {
       const rowB = await rowOf(b)
       expect(rowW.access_token).toBe(issuedFor(op, w, "access_token")[1]!.value)
       expect(rowB.access_token).toBe(issuedFor(op, b, "access_token")[0]!.value)
-      const [okW, staleB] = await Promise.all([op.userinfo(String(rowW.access_token)), op.userinfo(String(rowB.access_token))])
+      const [okW, staleB] = await Promise.all([
+        op.userinfo(String(rowW.access_token)),
+        op.userinfo(String(rowB.access_token)),
+      ])
       expect(okW.status).toBe(200)
       expect(okW.body).toMatchObject({ sub: w })
       expect(staleB.status).toBe(401)
@@ -260,60 +298,68 @@ export function defineE2eSuite<Db>(spec: E2eFlavour<Db>): void {
     })
 
     // Taking one database offline mid-run is done with PostgreSQL's ALLOW_CONNECTIONS here.
-    if (!other) test("6. a returning sign-in while the database is unavailable fails cleanly; the next sign-in heals the stored tokens", async () => {
-      const op = await provider()
-      const app = await wrappedApp(op)
-      const login = `outage-${session}`
-      expectOk(await app.signIn(new Browser(), { login }))
-      const [user] = await usersWithEmail(`${login}@example.test`)
-      const firstRow = await rowOf(login)
-      expect(firstRow.access_token).toBe(issuedFor(op, login, "access_token")[0]!.value)
+    if (!other)
+      test("6. a returning sign-in while the database is unavailable fails cleanly; the next sign-in heals the stored tokens", async () => {
+        const op = await provider()
+        const app = await wrappedApp(op)
+        const login = `outage-${session}`
+        expectOk(await app.signIn(new Browser(), { login }))
+        const [user] = await usersWithEmail(`${login}@example.test`)
+        const firstRow = await rowOf(login)
+        expect(firstRow.access_token).toBe(issuedFor(op, login, "access_token")[0]!.value)
 
-      const admin = new pg.Client({ connectionString: process.env[TEST_PG_URL_ENV] })
-      await admin.connect()
-      let failed: SignInResult
-      try {
-        await admin.query(`ALTER DATABASE "${database.name}" ALLOW_CONNECTIONS false`)
-        await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`, [database.name])
-        // Wait until the pool has noticed that its connections were killed (so no request reuses a dead one).
-        for (let i = 0; i < 100 && fixture.pool.totalCount > 0; i++) await sleep(20)
-        expect(fixture.pool.totalCount).toBe(0)
-        const grantsBefore = op.stats.authorizationCodeGrants
-        failed = await app.signIn(new Browser(), { login })
-        // The provider really issued new tokens: the failure is on our side.
-        expect(op.stats.authorizationCodeGrants).toBe(grantsBefore + 1)
-      } finally {
-        await admin.query(`ALTER DATABASE "${database.name}" ALLOW_CONNECTIONS true`).catch(() => {})
-        await admin.end()
-      }
+        const admin = new pg.Client({ connectionString: process.env[TEST_PG_URL_ENV] })
+        await admin.connect()
+        let failed: SignInResult
+        try {
+          await admin.query(`ALTER DATABASE "${database.name}" ALLOW_CONNECTIONS false`)
+          await admin.query(
+            `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`,
+            [database.name],
+          )
+          // Wait until the pool has noticed that its connections were killed (so no request reuses a dead one).
+          for (let i = 0; i < 100 && fixture.pool.totalCount > 0; i++) await sleep(20)
+          expect(fixture.pool.totalCount).toBe(0)
+          const grantsBefore = op.stats.authorizationCodeGrants
+          failed = await app.signIn(new Browser(), { login })
+          // The provider really issued new tokens: the failure is on our side.
+          expect(op.stats.authorizationCodeGrants).toBe(grantsBefore + 1)
+        } finally {
+          await admin.query(`ALTER DATABASE "${database.name}" ALLOW_CONNECTIONS true`).catch(() => {})
+          await admin.end()
+        }
 
-      // "Fails cleanly": the very first adapter call of the callback (getUserByAccount) cannot connect, so
-      // Auth.js aborts the whole callback: an error page, no session cookie, events.signIn never runs.
-      expect(failed.ok).toBe(false)
-      expect(failed.sessionCookieSet).toBe(false)
-      expect(failed.error).toBe("Configuration")
-      expect(failed.authErrors.length).toBeGreaterThan(0)
-      for (const e of failed.authErrors) expect(e).toMatch(/^AdapterError[\s\S]*not currently accepting connections/)
-      expect(app.signIns).toHaveLength(1)
-      // No partial rows: still one account row holding the first tokens, no new session, no new user.
-      const afterOutage = await rowOf(login)
-      expect({ access_token: afterOutage.access_token, refresh_token: afterOutage.refresh_token, expires_at: afterOutage.expires_at }).toEqual({
-        access_token: firstRow.access_token,
-        refresh_token: firstRow.refresh_token,
-        expires_at: firstRow.expires_at,
+        // "Fails cleanly": the very first adapter call of the callback (getUserByAccount) cannot connect, so
+        // Auth.js aborts the whole callback: an error page, no session cookie, events.signIn never runs.
+        expect(failed.ok).toBe(false)
+        expect(failed.sessionCookieSet).toBe(false)
+        expect(failed.error).toBe("Configuration")
+        expect(failed.authErrors.length).toBeGreaterThan(0)
+        for (const e of failed.authErrors) expect(e).toMatch(/^AdapterError[\s\S]*not currently accepting connections/)
+        expect(app.signIns).toHaveLength(1)
+        // No partial rows: still one account row holding the first tokens, no new session, no new user.
+        const afterOutage = await rowOf(login)
+        expect({
+          access_token: afterOutage.access_token,
+          refresh_token: afterOutage.refresh_token,
+          expires_at: afterOutage.expires_at,
+        }).toEqual({
+          access_token: firstRow.access_token,
+          refresh_token: firstRow.refresh_token,
+          expires_at: firstRow.expires_at,
+        })
+        expect(await usersWithEmail(`${login}@example.test`)).toHaveLength(1)
+        expect(await sessionCount(user!.id)).toBe(expectedSessions(1))
+        const outageTokens = issuedFor(op, login, "access_token")[1]!.value
+        expect(afterOutage.access_token).not.toBe(outageTokens)
+
+        // The next sign-in heals: the newest tokens the provider issued are stored.
+        expectOk(await app.signIn(new Browser(), { login }))
+        const healed = await rowOf(login)
+        expect(healed.access_token).toBe(issuedFor(op, login, "access_token").at(-1)!.value)
+        expect(healed.refresh_token).toBe(issuedFor(op, login, "refresh_token").at(-1)!.value)
+        expect((await op.userinfo(String(healed.access_token))).status).toBe(200)
+        expect(await sessionCount(user!.id)).toBe(expectedSessions(2))
       })
-      expect(await usersWithEmail(`${login}@example.test`)).toHaveLength(1)
-      expect(await sessionCount(user!.id)).toBe(expectedSessions(1))
-      const outageTokens = issuedFor(op, login, "access_token")[1]!.value
-      expect(afterOutage.access_token).not.toBe(outageTokens)
-
-      // The next sign-in heals: the newest tokens the provider issued are stored.
-      expectOk(await app.signIn(new Browser(), { login }))
-      const healed = await rowOf(login)
-      expect(healed.access_token).toBe(issuedFor(op, login, "access_token").at(-1)!.value)
-      expect(healed.refresh_token).toBe(issuedFor(op, login, "refresh_token").at(-1)!.value)
-      expect((await op.userinfo(String(healed.access_token))).status).toBe(200)
-      expect(await sessionCount(user!.id)).toBe(expectedSessions(2))
-    })
   })
 }

@@ -3,4 +3,8 @@ import { KyselyAdapter } from "@auth/kysely-adapter"
 import { createKyselyFixture } from "../../src/fixtures/databases.js"
 import { defineE2eSuite } from "./e2e-suite.js"
 
-defineE2eSuite({ flavour: "kysely", createFixture: (url) => createKyselyFixture(url), officialAdapter: (db) => KyselyAdapter(db) })
+defineE2eSuite({
+  flavour: "kysely",
+  createFixture: (url) => createKyselyFixture(url),
+  officialAdapter: (db) => KyselyAdapter(db),
+})

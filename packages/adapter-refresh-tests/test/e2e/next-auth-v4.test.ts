@@ -19,7 +19,9 @@ import { useE2eDatabase } from "./e2e-hooks.js"
 
 // CommonJS, loaded untyped: its types import next-auth 4's, which pull next's global types into this program.
 const require = createRequire(import.meta.url)
-const { PrismaAdapter } = require("@next-auth/prisma-adapter") as { PrismaAdapter: (prisma: unknown) => Record<string, unknown> }
+const { PrismaAdapter } = require("@next-auth/prisma-adapter") as {
+  PrismaAdapter: (prisma: unknown) => Record<string, unknown>
+}
 
 const PROVIDER = "local-oidc"
 type Session = "database" | "jwt"
@@ -27,15 +29,22 @@ const adapters: Record<string, (prisma: unknown) => object> = {
   "@next-auth/prisma-adapter": (prisma) => PrismaAdapter(prisma),
   "@auth/prisma-adapter": (prisma) => AuthPrismaAdapter(prisma as Parameters<typeof AuthPrismaAdapter>[0]),
 }
-const cases = Object.keys(adapters).flatMap((name) => (["database", "jwt"] as const).map((session): [string, Session] => [name, session]))
+const cases = Object.keys(adapters).flatMap((name) =>
+  (["database", "jwt"] as const).map((session): [string, Session] => [name, session]),
+)
 
 describe.each(cases)("next-auth 4.24 handler + %s (%s sessions)", (adapterName, session) => {
   const bareAdapter = (prisma: unknown) => adapters[adapterName]!(prisma)
   const tag = `${adapterName.startsWith("@next-auth") ? "na" : "auth"}-${session}`
   let fixture: DatabaseFixture<unknown>
-  const start = useE2eDatabase(`e2e_next_auth_v4_${tag.replace("-", "_")}`, "prisma", (url) => createFixture("prisma", url), (ready) => {
-    fixture = ready.fixture
-  })
+  const start = useE2eDatabase(
+    `e2e_next_auth_v4_${tag.replace("-", "_")}`,
+    "prisma",
+    (url) => createFixture("prisma", url),
+    (ready) => {
+      fixture = ready.fixture
+    },
+  )
   const issued = (op: TestOidcProvider, login: string, kind: "access_token" | "refresh_token") =>
     op.issued.filter((t) => t.kind === kind && t.accountId === login).map((t) => t.value)
   const rowOf = async (login: string) => {
@@ -48,11 +57,23 @@ describe.each(cases)("next-auth 4.24 handler + %s (%s sessions)", (adapterName, 
     const op = await start(startOidcProvider({ accessTokenTtl: 60 }))
     const prisma = fixture.db
     const adapter = withTokenSync(bareAdapter(prisma), prisma as object)
-    const synced = await start(startNextAuthV4App({ provider: op, providerId: PROVIDER, adapter, events: adapter.events, session }))
+    const synced = await start(
+      startNextAuthV4App({ provider: op, providerId: PROVIDER, adapter, events: adapter.events, session }),
+    )
     // The control: the same wrapped adapter, but the README's events line left out.
-    const control = await start(startNextAuthV4App({ provider: op, providerId: PROVIDER, adapter: withTokenSync(bareAdapter(prisma), prisma as object), session }))
+    const control = await start(
+      startNextAuthV4App({
+        provider: op,
+        providerId: PROVIDER,
+        adapter: withTokenSync(bareAdapter(prisma), prisma as object),
+        session,
+      }),
+    )
 
-    for (const [app, login] of [[synced, `synced-${tag}`], [control, `control-${tag}`]] as const) {
+    for (const [app, login] of [
+      [synced, `synced-${tag}`],
+      [control, `control-${tag}`],
+    ] as const) {
       for (let i = 0; i < 2; i++) {
         const result = await app.signIn(new Browser(), { login })
         expect({ ok: result.ok, trace: result.trace }).toEqual({ ok: true, trace: result.trace })
@@ -66,7 +87,10 @@ describe.each(cases)("next-auth 4.24 handler + %s (%s sessions)", (adapterName, 
     const [, rt2] = issued(op, `synced-${tag}`, "refresh_token")
     expect(synced.signIns[1]!.account!.access_token).toBe(at2)
     const row = await rowOf(`synced-${tag}`)
-    expect({ access_token: row.access_token, refresh_token: row.refresh_token }).toEqual({ access_token: at2, refresh_token: rt2 })
+    expect({ access_token: row.access_token, refresh_token: row.refresh_token }).toEqual({
+      access_token: at2,
+      refresh_token: rt2,
+    })
     expect(row.access_token).not.toBe(at1)
     expect((await op.userinfo(String(row.access_token))).status).toBe(200)
 
@@ -82,9 +106,13 @@ describe.each(cases)("next-auth 4.24 handler + %s (%s sessions)", (adapterName, 
     const op = await start(startOidcProvider({ accessTokenTtl: 2, rotateRefreshToken: true }))
     const prisma = fixture.db
     const adapter = withTokenSync(bareAdapter(prisma), prisma as object)
-    const app = await start(startNextAuthV4App({ provider: op, providerId: PROVIDER, adapter, events: adapter.events, session }))
+    const app = await start(
+      startNextAuthV4App({ provider: op, providerId: PROVIDER, adapter, events: adapter.events, session }),
+    )
     // The same provider object next-auth 4 signs in with.
-    const refreshing = withTokenSync(bareAdapter(prisma), prisma as object, { refresh: { providers: [app.provider], skewSeconds: 0 } })
+    const refreshing = withTokenSync(bareAdapter(prisma), prisma as object, {
+      refresh: { providers: [app.provider], skewSeconds: 0 },
+    })
     const login = `refresh-${tag}`
     const result = await app.signIn(new Browser(), { login })
     expect({ ok: result.ok, trace: result.trace }).toEqual({ ok: true, trace: result.trace })

@@ -3,7 +3,12 @@
  * @prisma/adapter-mariadb, through the real Auth.js handler (scenarios 1-5 of e2e-suite.ts).
  */
 import { PrismaAdapter } from "@auth/prisma-adapter"
-import { applyPrismaSchema, createPrismaOtherFixture, testOtherDatabase, type PrismaOtherFixture } from "../../src/fixtures/prisma-databases.js"
+import {
+  applyPrismaSchema,
+  createPrismaOtherFixture,
+  testOtherDatabase,
+  type PrismaOtherFixture,
+} from "../../src/fixtures/prisma-databases.js"
 import type { DatabaseFixture } from "../../src/fixtures/databases.js"
 import { defineE2eSuite } from "./e2e-suite.js"
 
@@ -17,8 +22,11 @@ defineE2eSuite({
     label: "MariaDB",
     create: (prefix) => testOtherDatabase("mysql", prefix),
     applySchema: (url) => applyPrismaSchema("mysql", url),
-    usersWithEmail: async (fixture, email) => (await direct(fixture).query("SELECT `id` FROM `User` WHERE `email` = ?", [email])) as Array<{ id: unknown }>,
+    usersWithEmail: async (fixture, email) =>
+      (await direct(fixture).query("SELECT `id` FROM `User` WHERE `email` = ?", [email])) as Array<{ id: unknown }>,
     sessionCount: async (fixture, userId) =>
-      Number((await direct(fixture).query("SELECT COUNT(*) AS n FROM `Session` WHERE `userId` = ?", [userId]))[0]?.n ?? 0),
+      Number(
+        (await direct(fixture).query("SELECT COUNT(*) AS n FROM `Session` WHERE `userId` = ?", [userId]))[0]?.n ?? 0,
+      ),
   },
 })

@@ -4,7 +4,12 @@
  * 1-5 of e2e-suite.ts).
  */
 import { PrismaAdapter } from "@auth/prisma-adapter"
-import { applyPrismaSchema, createPrismaOtherFixture, testOtherDatabase, type PrismaOtherFixture } from "../../src/fixtures/prisma-databases.js"
+import {
+  applyPrismaSchema,
+  createPrismaOtherFixture,
+  testOtherDatabase,
+  type PrismaOtherFixture,
+} from "../../src/fixtures/prisma-databases.js"
 import type { DatabaseFixture } from "../../src/fixtures/databases.js"
 import { defineE2eSuite } from "./e2e-suite.js"
 
@@ -18,8 +23,11 @@ defineE2eSuite({
     label: "SQLite",
     create: (prefix) => testOtherDatabase("sqlite", prefix),
     applySchema: (url) => applyPrismaSchema("sqlite", url),
-    usersWithEmail: async (fixture, email) => (await direct(fixture).query(`SELECT "id" FROM "User" WHERE "email" = ?`, [email])) as Array<{ id: unknown }>,
+    usersWithEmail: async (fixture, email) =>
+      (await direct(fixture).query(`SELECT "id" FROM "User" WHERE "email" = ?`, [email])) as Array<{ id: unknown }>,
     sessionCount: async (fixture, userId) =>
-      Number((await direct(fixture).query(`SELECT COUNT(*) AS n FROM "Session" WHERE "userId" = ?`, [userId]))[0]?.n ?? 0),
+      Number(
+        (await direct(fixture).query(`SELECT COUNT(*) AS n FROM "Session" WHERE "userId" = ?`, [userId]))[0]?.n ?? 0,
+      ),
   },
 })

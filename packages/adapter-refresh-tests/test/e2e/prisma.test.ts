@@ -3,4 +3,8 @@ import { PrismaAdapter } from "@auth/prisma-adapter"
 import { createPrismaFixture } from "../../src/fixtures/databases.js"
 import { defineE2eSuite } from "./e2e-suite.js"
 
-defineE2eSuite({ flavour: "prisma", createFixture: (url) => createPrismaFixture(url), officialAdapter: (db) => PrismaAdapter(db) })
+defineE2eSuite({
+  flavour: "prisma",
+  createFixture: (url) => createPrismaFixture(url),
+  officialAdapter: (db) => PrismaAdapter(db),
+})

@@ -6,7 +6,13 @@
 import { afterAll, beforeAll, describe, expect, test } from "@jest/globals"
 import { randomUUID } from "node:crypto"
 import type { Adapter, AdapterAccount } from "@auth/core/adapters"
-import { ENVELOPE_MARK, tokenEncryption, withTokenSync, type TokenEncryptionCodec, type TokenSyncAdapter } from "authjs-adapter-refresh"
+import {
+  ENVELOPE_MARK,
+  tokenEncryption,
+  withTokenSync,
+  type TokenEncryptionCodec,
+  type TokenSyncAdapter,
+} from "authjs-adapter-refresh"
 import { copyEveryTable, findPgDump, pgDump, randomKeyString } from "../../src/encryption/at-rest.js"
 import { startAuthApp, type AuthApp } from "../../src/harness/auth-app.js"
 import { Browser } from "../../src/harness/browser.js"
@@ -35,10 +41,27 @@ describe.each(FLAVOURS)("encryption at rest, %s store on real PostgreSQL", (flav
     // As in the README: the key list comes from an environment variable.
     process.env.TEST_TOKEN_ENCRYPTION_KEYS = randomKeyString("2026-12", "2026-06")
     codec = tokenEncryption({ keys: process.env.TEST_TOKEN_ENCRYPTION_KEYS })
-    const providerConfig = { id: PROVIDER, type: "oidc" as const, issuer: op.issuer, clientId: op.clientId, clientSecret: op.clientSecret }
-    adapter = withTokenSync(fixture.adapter, fixture.db as object, { codec, refresh: { providers: [providerConfig], skewSeconds: 0 } })
-    plainAdapter = withTokenSync(fixture.adapter, fixture.db as object, { refresh: { providers: [providerConfig], skewSeconds: 0 } })
-    app = await startAuthApp({ provider: op, providerId: PROVIDER, session: "database", adapter, events: adapter.events })
+    const providerConfig = {
+      id: PROVIDER,
+      type: "oidc" as const,
+      issuer: op.issuer,
+      clientId: op.clientId,
+      clientSecret: op.clientSecret,
+    }
+    adapter = withTokenSync(fixture.adapter, fixture.db as object, {
+      codec,
+      refresh: { providers: [providerConfig], skewSeconds: 0 },
+    })
+    plainAdapter = withTokenSync(fixture.adapter, fixture.db as object, {
+      refresh: { providers: [providerConfig], skewSeconds: 0 },
+    })
+    app = await startAuthApp({
+      provider: op,
+      providerId: PROVIDER,
+      session: "database",
+      adapter,
+      events: adapter.events,
+    })
   }, 60_000)
   afterAll(async () => {
     await app?.stop()
@@ -77,20 +100,28 @@ describe.each(FLAVOURS)("encryption at rest, %s store on real PostgreSQL", (flav
     expect(refreshed.account.refresh_token).toBe(op.lastIssued("refresh_token")!.value)
     // The fast path (no lock, no refresh) decrypts too.
     const fresh = await adapter.getAccessToken({ userId, provider: PROVIDER })
-    expect({ refreshed: fresh.refreshed, accessToken: fresh.accessToken }).toEqual({ refreshed: false, accessToken: refreshed.accessToken })
+    expect({ refreshed: fresh.refreshed, accessToken: fresh.accessToken }).toEqual({
+      refreshed: false,
+      accessToken: refreshed.accessToken,
+    })
 
     const row = await rowOf(alice)
     for (const field of ENCRYPTED) {
       expect(String(row[field]).startsWith(ENVELOPE_MARK)).toBe(true)
       expect(codec.keyIdOf(String(row[field]))).toBe("2026-12")
     }
-    const idTokens = [alice, bob].map(async (login) => codec.decode(String((await rowOf(login)).id_token), "id_token", { provider: PROVIDER, providerAccountId: login }))
+    const idTokens = [alice, bob].map(async (login) =>
+      codec.decode(String((await rowOf(login)).id_token), "id_token", { provider: PROVIDER, providerAccountId: login }),
+    )
     // Prisma's and Drizzle's adapters have getAccount (Kysely's and pg's have none).
     expect(typeof fixture.adapter.getAccount === "function").toBe(flavour === "prisma" || flavour.startsWith("drizzle"))
     if (fixture.adapter.getAccount) {
       // The wrapped adapter's own getAccount reads the raw row: the wrapper decrypts it.
       const viaAdapter = await adapter.getAccount!(alice, PROVIDER)
-      expect(viaAdapter).toMatchObject({ access_token: refreshed.accessToken, refresh_token: refreshed.account.refresh_token })
+      expect(viaAdapter).toMatchObject({
+        access_token: refreshed.accessToken,
+        refresh_token: refreshed.account.refresh_token,
+      })
       expect(String(viaAdapter!.id_token)).toMatch(/^eyJ/)
     }
 
@@ -100,23 +131,39 @@ describe.each(FLAVOURS)("encryption at rest, %s store on real PostgreSQL", (flav
     expect(copied).toContain(String(row.refresh_token)) // the copy does hold the account rows
     const dumpBinary = await findPgDump(fixture.pool)
     const dumps = [copied, ...(dumpBinary ? [await pgDump(dumpBinary, database.url)] : [])]
-    for (const dump of dumps) for (const secret of secrets) expect(dump.includes(secret) ? `plaintext token in dump` : "absent").toBe("absent")
+    for (const dump of dumps)
+      for (const secret of secrets) expect(dump.includes(secret) ? `plaintext token in dump` : "absent").toBe("absent")
   }, 60_000)
 
   test("linkAccount returns plaintext and stores ciphertext; a plaintext row from before encryption is read as is and encrypted on its next write", async () => {
     const userId = await fixture.insertUser(`${randomUUID()}@example.test`)
     const key = { provider: "legacy-oidc", providerAccountId: randomUUID() }
     const expiresAt = Math.floor(Date.now() / 1000) + 3600
-    await plainAdapter.linkAccount({ ...key, userId, type: "oidc", access_token: "legacy-at", refresh_token: "legacy-rt", expires_at: expiresAt } as AdapterAccount)
+    await plainAdapter.linkAccount({
+      ...key,
+      userId,
+      type: "oidc",
+      access_token: "legacy-at",
+      refresh_token: "legacy-rt",
+      expires_at: expiresAt,
+    } as AdapterAccount)
     expect((await fixture.accountRows(key))[0]).toMatchObject({ access_token: "legacy-at", refresh_token: "legacy-rt" })
 
     // Read as plaintext through every path.
     const { accessToken } = await withTokenSync(fixture.adapter, fixture.db as object, {
       codec,
-      refresh: { providers: [{ id: key.provider, type: "oidc", issuer: op.issuer, clientId: op.clientId, clientSecret: op.clientSecret }] },
+      refresh: {
+        providers: [
+          { id: key.provider, type: "oidc", issuer: op.issuer, clientId: op.clientId, clientSecret: op.clientSecret },
+        ],
+      },
     }).getAccessToken({ userId, provider: key.provider })
     expect(accessToken).toBe("legacy-at")
-    if (adapter.getAccount) expect(await adapter.getAccount(key.providerAccountId, key.provider)).toMatchObject({ access_token: "legacy-at", refresh_token: "legacy-rt" })
+    if (adapter.getAccount)
+      expect(await adapter.getAccount(key.providerAccountId, key.provider)).toMatchObject({
+        access_token: "legacy-at",
+        refresh_token: "legacy-rt",
+      })
 
     // The next write (a sign-in bringing only a new access token) encrypts the whole row.
     const synced = await adapter.syncAccount({ ...key, access_token: "new-at" })
@@ -129,7 +176,13 @@ describe.each(FLAVOURS)("encryption at rest, %s store on real PostgreSQL", (flav
     // linkAccount's result is plaintext; the row is not.
     const otherUser = await fixture.insertUser(`${randomUUID()}@example.test`)
     const otherKey = { provider: "legacy-oidc", providerAccountId: randomUUID() }
-    const linked = await adapter.linkAccount({ ...otherKey, userId: otherUser, type: "oidc", access_token: "at-link", refresh_token: "rt-link" } as AdapterAccount)
+    const linked = await adapter.linkAccount({
+      ...otherKey,
+      userId: otherUser,
+      type: "oidc",
+      access_token: "at-link",
+      refresh_token: "rt-link",
+    } as AdapterAccount)
     // @auth/drizzle-adapter's linkAccount resolves to nothing, and so does the wrapped one (a drop-in).
     if (flavour.startsWith("drizzle")) expect(linked).toBeUndefined()
     else expect(linked).toMatchObject({ access_token: "at-link", refresh_token: "rt-link" })
@@ -139,7 +192,10 @@ describe.each(FLAVOURS)("encryption at rest, %s store on real PostgreSQL", (flav
 
     // unlinkAccount's result (Prisma returns the deleted row) is plaintext too.
     if (flavour === "prisma") {
-      expect(await adapter.unlinkAccount!(otherKey)).toMatchObject({ access_token: "at-link", refresh_token: "rt-link" })
+      expect(await adapter.unlinkAccount!(otherKey)).toMatchObject({
+        access_token: "at-link",
+        refresh_token: "rt-link",
+      })
     }
   }, 30_000)
 })

@@ -7,14 +7,30 @@
 import { afterAll, beforeAll, describe, expect, test } from "@jest/globals"
 import { randomUUID } from "node:crypto"
 import type { AdapterAccount } from "@auth/core/adapters"
-import { InvalidOptionsError, reencryptAccounts, tokenEncryption, withTokenSync, type ReencryptProgress, type TokenSyncAdapter } from "authjs-adapter-refresh"
+import {
+  InvalidOptionsError,
+  reencryptAccounts,
+  tokenEncryption,
+  withTokenSync,
+  type ReencryptProgress,
+  type TokenSyncAdapter,
+} from "authjs-adapter-refresh"
 import { randomKeyString } from "../../src/encryption/at-rest.js"
 import { startReencryptProcess } from "../../src/encryption/reencrypt-process.js"
 import { testDatabase, type TestDatabase } from "../../src/harness/postgres.js"
-import { applySchema, createFixture, FLAVOURS, SCHEMA_TABLES, type DatabaseFixture } from "../../src/fixtures/databases.js"
+import {
+  applySchema,
+  createFixture,
+  FLAVOURS,
+  SCHEMA_TABLES,
+  type DatabaseFixture,
+} from "../../src/fixtures/databases.js"
 
 const FIELDS = ["access_token", "refresh_token"] as const
-type Expected = Map<string, { provider: string; providerAccountId: string; access_token: string; refresh_token: string }>
+type Expected = Map<
+  string,
+  { provider: string; providerAccountId: string; access_token: string; refresh_token: string }
+>
 
 describe.each(FLAVOURS)("reencryptAccounts, %s store on real PostgreSQL", (flavour) => {
   let database: TestDatabase
@@ -28,7 +44,8 @@ describe.each(FLAVOURS)("reencryptAccounts, %s store on real PostgreSQL", (flavo
     database = await testDatabase(`reenc_${flavour}`)
     await applySchema(flavour, database.url)
     fixture = await createFixture(flavour, database.url)
-    const wrap = (keys?: string) => withTokenSync(fixture.adapter, fixture.db as object, keys ? { codec: tokenEncryption({ keys }) } : {})
+    const wrap = (keys?: string) =>
+      withTokenSync(fixture.adapter, fixture.db as object, keys ? { codec: tokenEncryption({ keys }) } : {})
     adapters = { plain: wrap(), old: wrap(oldKeys), current: wrap(newKeys) }
   }, 60_000)
   afterAll(async () => {
@@ -42,7 +59,12 @@ describe.each(FLAVOURS)("reencryptAccounts, %s store on real PostgreSQL", (flavo
     for (const adapter of [adapters.plain, adapters.old, adapters.current]) {
       for (let i = 0; i < perKind; i++) {
         const userId = await fixture.insertUser(`${randomUUID()}@example.test`)
-        const account = { provider, providerAccountId: randomUUID(), access_token: `at-${randomUUID()}`, refresh_token: `rt-${randomUUID()}` }
+        const account = {
+          provider,
+          providerAccountId: randomUUID(),
+          access_token: `at-${randomUUID()}`,
+          refresh_token: `rt-${randomUUID()}`,
+        }
         await adapter.linkAccount({ ...account, userId, type: "oidc" } as AdapterAccount)
         expected.set(account.providerAccountId, account)
       }
@@ -79,7 +101,10 @@ describe.each(FLAVOURS)("reencryptAccounts, %s store on real PostgreSQL", (flavo
 
   async function rowsAt(provider: string) {
     const { accounts } = SCHEMA_TABLES[flavour]
-    return (await fixture.pool.query(`SELECT * FROM ${accounts} WHERE "provider" = $1`, [provider])).rows as Record<string, unknown>[]
+    return (await fixture.pool.query(`SELECT * FROM ${accounts} WHERE "provider" = $1`, [provider])).rows as Record<
+      string,
+      unknown
+    >[]
   }
   const staleCount = async (provider: string) =>
     (await rowsAt(provider)).filter((row) => FIELDS.some((field) => !codec.isCurrent(String(row[field])))).length
@@ -132,7 +157,13 @@ describe.each(FLAVOURS)("reencryptAccounts, %s store on real PostgreSQL", (flavo
   test("its process killed (SIGKILL) mid-run and started again from the last reported cursor: every row on the current key, no value lost", async () => {
     const provider = "reenc-kill"
     const expected = await populate(provider, 10)
-    const killed = startReencryptProcess({ flavour, databaseUrl: database.url, keys: newKeys, batchSize: 4, pauseMs: 150 })
+    const killed = startReencryptProcess({
+      flavour,
+      databaseUrl: database.url,
+      keys: newKeys,
+      batchSize: 4,
+      pauseMs: 150,
+    })
     await killed.waitForProgress(() => true, 30_000)
     const stopSignIns = signInsMeanwhile(expected)
     try {
@@ -144,7 +175,13 @@ describe.each(FLAVOURS)("reencryptAccounts, %s store on real PostgreSQL", (flavo
 
       const cursor = killed.progress.at(-1)!.cursor!
       expect(killed.progress.at(-1)!.scanned).toBeGreaterThanOrEqual(seen.scanned)
-      const restarted = startReencryptProcess({ flavour, databaseUrl: database.url, keys: newKeys, batchSize: 4, after: cursor })
+      const restarted = startReencryptProcess({
+        flavour,
+        databaseUrl: database.url,
+        keys: newKeys,
+        batchSize: 4,
+        after: cursor,
+      })
       const done = await restarted.exited
       expect(await stopSignIns()).toBeGreaterThan(0)
       expect({ code: done.code, stderr: done.stderr }).toEqual({ code: 0, stderr: "" })
@@ -152,7 +189,8 @@ describe.each(FLAVOURS)("reencryptAccounts, %s store on real PostgreSQL", (flavo
       await expectAllCurrentAndIntact(provider, expected)
     } finally {
       await stopSignIns()
-      for (const run of [killed]) if (run.child.exitCode === null && run.child.signalCode === null) run.child.kill("SIGKILL")
+      for (const run of [killed])
+        if (run.child.exitCode === null && run.child.signalCode === null) run.child.kill("SIGKILL")
     }
   }, 90_000)
 
@@ -163,7 +201,10 @@ describe.each(FLAVOURS)("reencryptAccounts, %s store on real PostgreSQL", (flavo
       [{ codec, batchSize: 0 }, "batchSize"],
       [{ codec, batchSize: 2.5 }, "batchSize"],
     ] as const) {
-      const error = await reencryptAccounts(fixture.db as object, options).then(() => undefined, (caught: unknown) => caught)
+      const error = await reencryptAccounts(fixture.db as object, options).then(
+        () => undefined,
+        (caught: unknown) => caught,
+      )
       expect(error).toBeInstanceOf(InvalidOptionsError)
       expect(error).toMatchObject({ code: "INVALID_OPTIONS", option })
     }
@@ -176,13 +217,26 @@ describe.each(FLAVOURS)("reencryptAccounts, %s store on real PostgreSQL", (flavo
     const { accounts } = SCHEMA_TABLES[flavour]
     const [row] = await fixture.accountRows(victim)
     const tampered = `${String(row!.refresh_token).slice(0, -4)}AAAA`
-    await fixture.pool.query(`UPDATE ${accounts} SET "refresh_token" = $3 WHERE "provider" = $1 AND "providerAccountId" = $2`, [provider, victim.providerAccountId, tampered])
+    await fixture.pool.query(
+      `UPDATE ${accounts} SET "refresh_token" = $3 WHERE "provider" = $1 AND "providerAccountId" = $2`,
+      [provider, victim.providerAccountId, tampered],
+    )
 
     const result = await reencryptAccounts(fixture.db as object, { codec, batchSize: 2 })
-    expect(result.failures).toEqual([{ provider, providerAccountId: victim.providerAccountId, field: "refresh_token", reason: "authentication_failed" }])
+    expect(result.failures).toEqual([
+      {
+        provider,
+        providerAccountId: victim.providerAccountId,
+        field: "refresh_token",
+        reason: "authentication_failed",
+      },
+    ])
     expect(result.done).toBe(true)
     const [after] = await fixture.accountRows(victim)
-    expect({ access_token: after!.access_token, refresh_token: after!.refresh_token }).toEqual({ access_token: row!.access_token, refresh_token: tampered })
+    expect({ access_token: after!.access_token, refresh_token: after!.refresh_token }).toEqual({
+      access_token: row!.access_token,
+      refresh_token: tampered,
+    })
     expect(JSON.stringify(result)).not.toContain(victim.refresh_token)
   }, 30_000)
 })

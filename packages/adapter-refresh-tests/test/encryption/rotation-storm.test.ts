@@ -37,7 +37,13 @@ describe.each(FLAVOURS)("key rotation during a refresh storm, %s store", (flavou
 
   useRefreshScenario(
     `enc_storm_${flavour}`,
-    { flavour, login: `rotate-${flavour}`, skewSeconds: 0, provider: { accessTokenTtl: 3 }, codec: tokenEncryption({ keys: beforeRotation }) },
+    {
+      flavour,
+      login: `rotate-${flavour}`,
+      skewSeconds: 0,
+      provider: { accessTokenTtl: 3 },
+      codec: tokenEncryption({ keys: beforeRotation }),
+    },
     (started) => {
       ;({ db, s } = started)
     },
@@ -88,7 +94,10 @@ describe.each(FLAVOURS)("key rotation during a refresh storm, %s store", (flavou
     }
     // All rotated: the stored tokens are on the new key, and the grant is alive.
     const stored = await s.row()
-    expect([reader.keyIdOf(String(stored.access_token)), reader.keyIdOf(String(stored.refresh_token))]).toEqual(["2026-12", "2026-12"])
+    expect([reader.keyIdOf(String(stored.access_token)), reader.keyIdOf(String(stored.refresh_token))]).toEqual([
+      "2026-12",
+      "2026-12",
+    ])
     expect((await s.op.refresh(reader.decode(String(stored.refresh_token), "refresh_token", s.key))).status).toBe(200)
   }, 150_000)
 })

@@ -1,7 +1,13 @@
 import { describe, expect, test } from "@jest/globals"
 import { randomBytes } from "node:crypto"
 import { inspect } from "node:util"
-import { EncryptionConfigError, ENVELOPE_MARK, TokenDecryptionError, tokenEncryption, type TokenDecryptionFailure } from "authjs-adapter-refresh"
+import {
+  EncryptionConfigError,
+  ENVELOPE_MARK,
+  TokenDecryptionError,
+  tokenEncryption,
+  type TokenDecryptionFailure,
+} from "authjs-adapter-refresh"
 
 // Pure unit tests of the codec (no database): envelope, associated data, rotation, key parsing.
 
@@ -61,15 +67,53 @@ describe("tokenEncryption: AES-256-GCM envelope bound to its row and column", ()
     const sameIdOtherKey = tokenEncryption({ keys: [{ id: "2026-12", key: randomBytes(32) }] })
     const otherKeys = tokenEncryption({ keys: [{ id: "2027-01", key: randomBytes(32) }] })
     const cases: [string, () => unknown, TokenDecryptionFailure][] = [
-      ["ciphertext byte flipped", () => codec.decode(flip(stored, payloadAt + 20), "refresh_token", account), "authentication_failed"],
-      ["tag byte flipped", () => codec.decode(flip(stored, stored.length - 2), "refresh_token", account), "authentication_failed"],
-      ["truncated payload", () => codec.decode(stored.slice(0, stored.length - 6), "refresh_token", account), "authentication_failed"],
-      ["truncated to the header", () => codec.decode(stored.slice(0, payloadAt + 4), "refresh_token", account), "malformed"],
-      ["truncated inside the key id", () => codec.decode(stored.slice(0, payloadAt - 3), "refresh_token", account), "malformed"],
-      ["bad base64", () => codec.decode(`${stored.slice(0, payloadAt)}!!${stored.slice(payloadAt)}`, "refresh_token", account), "malformed"],
+      [
+        "ciphertext byte flipped",
+        () => codec.decode(flip(stored, payloadAt + 20), "refresh_token", account),
+        "authentication_failed",
+      ],
+      [
+        "tag byte flipped",
+        () => codec.decode(flip(stored, stored.length - 2), "refresh_token", account),
+        "authentication_failed",
+      ],
+      [
+        "truncated payload",
+        () => codec.decode(stored.slice(0, stored.length - 6), "refresh_token", account),
+        "authentication_failed",
+      ],
+      [
+        "truncated to the header",
+        () => codec.decode(stored.slice(0, payloadAt + 4), "refresh_token", account),
+        "malformed",
+      ],
+      [
+        "truncated inside the key id",
+        () => codec.decode(stored.slice(0, payloadAt - 3), "refresh_token", account),
+        "malformed",
+      ],
+      [
+        "bad base64",
+        () => codec.decode(`${stored.slice(0, payloadAt)}!!${stored.slice(payloadAt)}`, "refresh_token", account),
+        "malformed",
+      ],
       ["unknown version", () => codec.decode(stored.replace(":v1:", ":v9:"), "refresh_token", account), "malformed"],
-      ["key id relabelled", () => tokenEncryption({ keys: [{ id: "2026-12", key: keyNew }, { id: "x", key: keyNew }] }).decode(stored.replace(":2026-12:", ":x:"), "refresh_token", account), "authentication_failed"],
-      ["a different key under the same id", () => sameIdOtherKey.decode(stored, "refresh_token", account), "authentication_failed"],
+      [
+        "key id relabelled",
+        () =>
+          tokenEncryption({
+            keys: [
+              { id: "2026-12", key: keyNew },
+              { id: "x", key: keyNew },
+            ],
+          }).decode(stored.replace(":2026-12:", ":x:"), "refresh_token", account),
+        "authentication_failed",
+      ],
+      [
+        "a different key under the same id",
+        () => sameIdOtherKey.decode(stored, "refresh_token", account),
+        "authentication_failed",
+      ],
       ["a key id that is not configured", () => otherKeys.decode(stored, "refresh_token", account), "unknown_key"],
       ["no account given", () => codec.decode(stored, "refresh_token"), "missing_account"],
     ]
@@ -100,10 +144,15 @@ describe("tokenEncryption: the decrypted-value cache never bypasses authenticati
     const cached = tokenEncryption({ keys: [{ id: "k1", key: keyNew }] })
     const stored = cached.encode(token, "refresh_token", account) // encode fills the cache
     expect(cached.decode(stored, "refresh_token", account)).toBe(token)
-    expect(decryptionFailure(() => cached.decode(stored, "refresh_token", { ...account, providerAccountId: "user-2" })).reason).toBe("authentication_failed")
+    expect(
+      decryptionFailure(() => cached.decode(stored, "refresh_token", { ...account, providerAccountId: "user-2" }))
+        .reason,
+    ).toBe("authentication_failed")
     expect(decryptionFailure(() => cached.decode(stored, "access_token", account)).reason).toBe("authentication_failed")
     const altered = stored.slice(0, -3) + (stored.at(-3) === "A" ? "B" : "A") + stored.slice(-2)
-    expect(decryptionFailure(() => cached.decode(altered, "refresh_token", account)).reason).toBe("authentication_failed")
+    expect(decryptionFailure(() => cached.decode(altered, "refresh_token", account)).reason).toBe(
+      "authentication_failed",
+    )
     const uncached = tokenEncryption({ keys: [{ id: "k1", key: keyNew }], cacheSize: 0 })
     expect(uncached.decode(stored, "refresh_token", account)).toBe(token)
     for (const cacheSize of [-1, 1.5, Number.NaN]) {
@@ -134,10 +183,28 @@ describe("tokenEncryption: malformed configuration is refused at construction", 
     ["an unset environment variable", undefined, "keys", /no key is given/],
     ["an empty string", " , ", "keys", /no key is given/],
     ["an empty list", [], "keys", /non-empty/],
-    ["a key of 16 bytes", [{ id: "k1", key: randomBytes(16).toString("base64") }], "keys", /16 bytes; AES-256 needs exactly 32/],
+    [
+      "a key of 16 bytes",
+      [{ id: "k1", key: randomBytes(16).toString("base64") }],
+      "keys",
+      /16 bytes; AES-256 needs exactly 32/,
+    ],
     ["a key of 33 bytes", `k1:${randomBytes(33).toString("base64")}`, "keys", /33 bytes/],
-    ["a key that is not base64", [{ id: "k1", key: `${b64(secretKey).slice(0, 20)} %$${b64(secretKey).slice(20)}` }], "keys", /neither bytes nor a base64 string/],
-    ["a duplicate key id", [{ id: "k1", key: secretKey }, { id: "k1", key: randomBytes(32) }], "keys", /repeats a key id/],
+    [
+      "a key that is not base64",
+      [{ id: "k1", key: `${b64(secretKey).slice(0, 20)} %$${b64(secretKey).slice(20)}` }],
+      "keys",
+      /neither bytes nor a base64 string/,
+    ],
+    [
+      "a duplicate key id",
+      [
+        { id: "k1", key: secretKey },
+        { id: "k1", key: randomBytes(32) },
+      ],
+      "keys",
+      /repeats a key id/,
+    ],
     ["a key id with a colon", [{ id: "k:1", key: secretKey }], "keys", /invalid id/],
     ["an empty key id", `:${b64(secretKey)}`, "keys", /invalid id/],
     ["an entry without a colon", b64(secretKey), "keys", /not of the form/],

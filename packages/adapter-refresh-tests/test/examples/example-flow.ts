@@ -24,7 +24,9 @@ export const exampleDir = (name: string): string => path.join(REPO_ROOT, "exampl
 export function assertLibraryBuilt(): void {
   const dist = path.join(REPO_ROOT, "packages", "adapter-refresh", "dist", "index.js")
   if (!existsSync(dist)) {
-    throw new Error(`${dist} is missing: the examples run the built library. Run \`pnpm build\` (pnpm test:browser does).`)
+    throw new Error(
+      `${dist} is missing: the examples run the built library. Run \`pnpm build\` (pnpm test:browser does).`,
+    )
   }
 }
 
@@ -116,7 +118,9 @@ export async function startExampleServer(options: StartExampleServerOptions): Pr
     if (exited) throw new Error(`the example server exited during start-up:\n${output.slice(-3000)}`)
     if (Date.now() > deadline) {
       await stop()
-      throw new Error(`the example server did not answer within ${options.timeoutMs ?? 120_000} ms:\n${output.slice(-3000)}`)
+      throw new Error(
+        `the example server did not answer within ${options.timeoutMs ?? 120_000} ms:\n${output.slice(-3000)}`,
+      )
     }
     try {
       const response = await fetch(`${origin}/`, { signal: AbortSignal.timeout(5_000), redirect: "manual" })
@@ -133,7 +137,11 @@ export async function startExampleServer(options: StartExampleServerOptions): Pr
  * Signs in from the app's sign-in page through the provider's real login and consent forms, and waits
  * until the browser is back on the app's home page. `signInPath` is Auth.js's sign-in page.
  */
-export async function signInThroughProvider(page: Page, origin: string, options: { signInPath: string; login: string }): Promise<{ loginFormShown: boolean }> {
+export async function signInThroughProvider(
+  page: Page,
+  origin: string,
+  options: { signInPath: string; login: string },
+): Promise<{ loginFormShown: boolean }> {
   await page.goto(`${origin}${options.signInPath}`)
   await page.locator("button", { hasText: "Sign in with" }).first().click()
   let loginFormShown = false
@@ -236,7 +244,9 @@ export async function startExampleRun(options: StartExampleRunOptions): Promise<
     const database = await testDatabase(`${options.example}_${options.tokenSync ? "sync" : "control"}`)
     stops.push(() => database.drop())
     await applySchema(database.url, await readFile(path.join(dir, options.schemaFile), "utf8"))
-    const extraEnv = Object.fromEntries(Object.entries(options.env ?? {}).map(([name, value]) => [name, value.replace("{origin}", origin)]))
+    const extraEnv = Object.fromEntries(
+      Object.entries(options.env ?? {}).map(([name, value]) => [name, value.replace("{origin}", origin)]),
+    )
     const server = await startExampleServer({
       cwd: dir,
       command: options.command,
@@ -254,7 +264,9 @@ export async function startExampleRun(options: StartExampleRunOptions): Promise<
       },
     })
     stops.unshift(() => server.stop())
-    console.log(`[${options.example}${options.tokenSync ? "" : ", control"}] server answered ${server.startupMs} ms after spawn`)
+    console.log(
+      `[${options.example}${options.tokenSync ? "" : ", control"}] server answered ${server.startupMs} ms after spawn`,
+    )
     const browser = await launchChromium()
     stops.unshift(() => browser.close())
     const stored = async (): Promise<StoredTokens[]> => {
@@ -274,7 +286,11 @@ export async function startExampleRun(options: StartExampleRunOptions): Promise<
 }
 
 /** Sign in through the provider's login form, sign out, sign in again (screenshots of both signed-in pages). */
-export async function signInTwice(run: ExampleRun, paths: { signIn: string; signOut: string }, shots: string): Promise<{ firstLoginFormShown: boolean }> {
+export async function signInTwice(
+  run: ExampleRun,
+  paths: { signIn: string; signOut: string },
+  shots: string,
+): Promise<{ firstLoginFormShown: boolean }> {
   const { page } = run.browser
   const first = await signInThroughProvider(page, run.server.origin, { signInPath: paths.signIn, login: "alice" })
   await run.browser.screenshot(`${shots}/1-signed-in`)
@@ -297,6 +313,9 @@ export function buildExample(example: string, timeoutMs = 20 * 60_000): { ms: nu
     env: { ...process.env, NODE_OPTIONS: "", NEXT_TELEMETRY_DISABLED: "1" },
   })
   const output = `${result.stdout ?? ""}${result.stderr ?? ""}`
-  if (result.status !== 0) throw new Error(`building examples/${example} failed (${result.error?.message ?? `exit ${result.status}`}):\n${output.slice(-4000)}`)
+  if (result.status !== 0)
+    throw new Error(
+      `building examples/${example} failed (${result.error?.message ?? `exit ${result.status}`}):\n${output.slice(-4000)}`,
+    )
   return { ms: Math.round(performance.now() - started), output }
 }

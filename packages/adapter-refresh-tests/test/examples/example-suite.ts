@@ -5,7 +5,13 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "@jest/globals"
 
-import { signInTwice, startExampleRun, waitUntilExpired, type ExampleRun, type StartExampleRunOptions } from "./example-flow.js"
+import {
+  signInTwice,
+  startExampleRun,
+  waitUntilExpired,
+  type ExampleRun,
+  type StartExampleRunOptions,
+} from "./example-flow.js"
 
 export const ACCESS_TOKEN_TTL = 8
 
@@ -19,7 +25,8 @@ export interface ExampleSuite extends Omit<StartExampleRunOptions, "tokenSync" |
 }
 
 export function defineExampleSuite(suite: ExampleSuite): void {
-  const start = (tokenSync: boolean): Promise<ExampleRun> => startExampleRun({ ...suite, tokenSync, accessTokenTtl: ACCESS_TOKEN_TTL })
+  const start = (tokenSync: boolean): Promise<ExampleRun> =>
+    startExampleRun({ ...suite, tokenSync, accessTokenTtl: ACCESS_TOKEN_TTL })
 
   describe(suite.title, () => {
     if (suite.prepare) beforeAll(() => suite.prepare!(), 25 * 60_000)

@@ -11,7 +11,12 @@ import { buildExample, exampleDir } from "./example-flow.js"
 import { defineExampleSuite } from "./example-suite.js"
 
 const EXAMPLE = "next-auth-v4-pages"
-const nextBin = path.join(path.dirname(createRequire(path.join(exampleDir(EXAMPLE), "package.json")).resolve("next/package.json")), "dist", "bin", "next")
+const nextBin = path.join(
+  path.dirname(createRequire(path.join(exampleDir(EXAMPLE), "package.json")).resolve("next/package.json")),
+  "dist",
+  "bin",
+  "next",
+)
 
 defineExampleSuite({
   title: "examples/next-auth-v4-pages in Chromium",

@@ -21,7 +21,9 @@ beforeAll(async () => {
       let body = ""
       for await (const chunk of req) body += String(chunk)
       const login = new URLSearchParams(body).get("login") ?? ""
-      res.writeHead(303, { location: "/done", "set-cookie": `who=${encodeURIComponent(login)}; Path=/; HttpOnly` }).end()
+      res
+        .writeHead(303, { location: "/done", "set-cookie": `who=${encodeURIComponent(login)}; Path=/; HttpOnly` })
+        .end()
       return
     }
     if (req.url === "/done") {
@@ -29,9 +31,11 @@ beforeAll(async () => {
       return
     }
     // The page builds its form with a script, so only a browser that runs JavaScript can submit it.
-    res.writeHead(200, { "content-type": "text/html" }).end(
-      `<!DOCTYPE html><body><script>document.body.innerHTML = '<form method="post"><input name="login"><button>Go</button></form>'</script></body>`,
-    )
+    res
+      .writeHead(200, { "content-type": "text/html" })
+      .end(
+        `<!DOCTYPE html><body><script>document.body.innerHTML = '<form method="post"><input name="login"><button>Go</button></form>'</script></body>`,
+      )
   })
   const started = await listenOnLoopback(server)
   stopServer = started.stop

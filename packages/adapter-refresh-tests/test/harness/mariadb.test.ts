@@ -33,7 +33,9 @@ afterAll(async () => {
 
 describe("MariaDB test harness", () => {
   test("the global-setup server answers and is MariaDB 10.11", async () => {
-    expect(process.env[TEST_MYSQL_BACKEND_ENV]).toMatch(/^(AUTHJS_REFRESH_TEST_MYSQL_URL|testcontainers|mariadb-binaries)$/)
+    expect(process.env[TEST_MYSQL_BACKEND_ENV]).toMatch(
+      /^(AUTHJS_REFRESH_TEST_MYSQL_URL|testcontainers|mariadb-binaries)$/,
+    )
     const admin = await connect(process.env[TEST_MYSQL_URL_ENV] ?? "")
     const row = await one<{ v: string; c: string }>(admin, "SELECT VERSION() AS v, @@character_set_server AS c")
     expect(row.v).toMatch(/^10\.11\.\d+-MariaDB/)
@@ -75,7 +77,11 @@ describe("MariaDB test harness", () => {
       await c.drop()
       await c.drop()
       const admin = await connect(process.env[TEST_MYSQL_URL_ENV] ?? "")
-      const row = await one<{ n: number }>(admin, "SELECT COUNT(*) AS n FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?", [c.name])
+      const row = await one<{ n: number }>(
+        admin,
+        "SELECT COUNT(*) AS n FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?",
+        [c.name],
+      )
       expect(Number(row.n)).toBe(0)
     })
   })
@@ -86,7 +92,9 @@ describe("MariaDB test harness", () => {
     const holder = await connect(db.url)
     const waiter = await connect(db.url)
     const late = await connect(db.url)
-    await holder.query("CREATE TABLE accounts (provider VARCHAR(50), id VARCHAR(50), n INT, PRIMARY KEY (provider, id)) ENGINE=InnoDB")
+    await holder.query(
+      "CREATE TABLE accounts (provider VARCHAR(50), id VARCHAR(50), n INT, PRIMARY KEY (provider, id)) ENGINE=InnoDB",
+    )
     await holder.query("INSERT INTO accounts VALUES ('p', 'a', 0)")
     for (const c of [holder, waiter, late]) await c.query("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED")
     await waiter.query("SET SESSION innodb_lock_wait_timeout = 30")
@@ -123,7 +131,9 @@ describe("MariaDB test harness", () => {
     // A third one with a 1 s bound gives up with ER_LOCK_WAIT_TIMEOUT, and its transaction stays usable.
     await late.query("BEGIN")
     const t0 = Date.now()
-    await expect(late.query("SELECT n FROM accounts WHERE provider = 'p' AND id = 'a' FOR UPDATE")).rejects.toMatchObject({
+    await expect(
+      late.query("SELECT n FROM accounts WHERE provider = 'p' AND id = 'a' FOR UPDATE"),
+    ).rejects.toMatchObject({
       errno: 1205,
       code: "ER_LOCK_WAIT_TIMEOUT",
     })
@@ -143,10 +153,14 @@ describe("MariaDB test harness", () => {
     delete env[TEST_MYSQL_URL_ENV] // the child must start its own server, with the run's backend choice
     delete env.NODE_OPTIONS
     const tsx = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href
-    const child = spawn(process.execPath, ["--import", tsx, fileURLToPath(new URL("./mariadb-owner.ts", import.meta.url))], {
-      env,
-      stdio: ["ignore", "pipe", "pipe"],
-    })
+    const child = spawn(
+      process.execPath,
+      ["--import", tsx, fileURLToPath(new URL("./mariadb-owner.ts", import.meta.url))],
+      {
+        env,
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    )
     let stdout = ""
     let stderr = ""
     child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk))
@@ -194,7 +208,10 @@ describe("MariaDB test harness", () => {
       expect(started.backend).toBe("testcontainers")
       const id = /container ([0-9a-f]{12})/.exec(started.log)?.[1] ?? "missing"
       const remaining = async () =>
-        new Promise<string>((resolve) => execFile("docker", ["ps", "-aq", "--filter", `id=${id}`], (error, out) => resolve(error ? `docker ps failed: ${error.message}` : String(out).trim())),
+        new Promise<string>((resolve) =>
+          execFile("docker", ["ps", "-aq", "--filter", `id=${id}`], (error, out) =>
+            resolve(error ? `docker ps failed: ${error.message}` : String(out).trim()),
+          ),
         )
       const gone = Date.now() + 15_000
       while ((await remaining()) !== "" && Date.now() < gone) await new Promise((r) => setTimeout(r, 200))

@@ -95,7 +95,8 @@ describe("SQLite test harness", () => {
     })
     try {
       const until = Date.now() + 20_000
-      while (!messages.some((m) => m.state === "waiting") && Date.now() < until) await new Promise((r) => setTimeout(r, 20))
+      while (!messages.some((m) => m.state === "waiting") && Date.now() < until)
+        await new Promise((r) => setTimeout(r, 20))
       expect(messages.map((m) => m.state)).toEqual(["waiting"])
       // Give the waiter ample time to (wrongly) get through.
       await new Promise((r) => setTimeout(r, 750))

@@ -9,7 +9,13 @@ import { workerNodeFlags } from "../../src/kit/barrier-workers.js"
 // the conformance suites and in scripts/check-packages.sh from the packed tarball.
 describe("the kit's test runner", () => {
   it("uses the functions it is given", () => {
-    const runner = { describe: () => {}, it: Object.assign(() => {}, { each: () => () => {} }), beforeAll: () => {}, afterAll: () => {}, expect: () => ({}) }
+    const runner = {
+      describe: () => {},
+      it: Object.assign(() => {}, { each: () => () => {} }),
+      beforeAll: () => {},
+      afterAll: () => {},
+      expect: () => ({}),
+    }
     expect(resolveTestRunner(runner)).toBe(runner)
   })
 
@@ -28,7 +34,12 @@ describe("the kit's worker processes", () => {
   const builtWorker = "/somewhere/node_modules/authjs-adapter-refresh-tests/dist/kit/worker.js"
 
   it("run the workspace's TypeScript worker under tsx with the source condition", () => {
-    expect(workerNodeFlags("/repo/src/kit/worker.ts")).toEqual(["--conditions=@authjs-adapter-refresh/source", "--import", "tsx", "--no-warnings"])
+    expect(workerNodeFlags("/repo/src/kit/worker.ts")).toEqual([
+      "--conditions=@authjs-adapter-refresh/source",
+      "--import",
+      "tsx",
+      "--no-warnings",
+    ])
   })
 
   it("run a built worker as plain JavaScript: no tsx, no source condition", () => {

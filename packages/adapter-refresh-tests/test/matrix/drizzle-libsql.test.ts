@@ -10,18 +10,31 @@ import { describeRefreshStorm } from "../refresh/storm-suite.js"
 const fixtureModule = new URL("../../src/fixtures/conformance-drizzle-libsql.ts", import.meta.url)
 
 runConformanceSuite(
-  { name: "@auth/drizzle-adapter on SQLite (drizzle-orm/libsql, a local file)", fixtureModule, database: () => testSqliteFile("kit_drizzle_libsql"), expectedStoreName: "drizzle", expectsOneStatementSignIn: false },
+  {
+    name: "@auth/drizzle-adapter on SQLite (drizzle-orm/libsql, a local file)",
+    fixtureModule,
+    database: () => testSqliteFile("kit_drizzle_libsql"),
+    expectedStoreName: "drizzle",
+    expectsOneStatementSignIn: false,
+  },
   { afterAll, beforeAll, describe, expect, it },
 )
 
 // As for Prisma on SQLite (storm-prisma-sqlite.test.ts): the storm is serialized by the file's write lock.
-describeRefreshStorm({ name: "drizzle on SQLite (libsql)", fixtureModule, database: testSqliteFile, accessTokenTtl: 10 })
+describeRefreshStorm({
+  name: "drizzle on SQLite (libsql)",
+  fixtureModule,
+  database: testSqliteFile,
+  accessTokenTtl: 10,
+})
 
 describe("drizzle on SQLite (libsql): write transactions of two processes on one file", () => {
   let file: TestSqliteFile
   beforeAll(async () => {
     file = await testSqliteFile("drizzle_libsql_links")
-    const { prepareDatabase } = (await import(fixtureModule.href)) as { prepareDatabase: (url: string) => Promise<void> }
+    const { prepareDatabase } = (await import(fixtureModule.href)) as {
+      prepareDatabase: (url: string) => Promise<void>
+    }
     await prepareDatabase(file.url)
   })
   afterAll(() => file?.drop())
@@ -30,23 +43,42 @@ describe("drizzle on SQLite (libsql): write transactions of two processes on one
   // with the other process's. @libsql/client's own write transaction leaves a BEGIN that lost that race
   // un-reset on its pooled connection, and a later COMMIT there fails ("SQL statements in progress").
   it("40 first links of distinct accounts, 20 from each of 2 processes at once, all succeed and every row is stored", async () => {
-    const { createFixture } = (await import(fixtureModule.href)) as typeof import("../../src/fixtures/conformance-drizzle-libsql.js")
+    const { createFixture } = (await import(
+      fixtureModule.href
+    )) as typeof import("../../src/fixtures/conformance-drizzle-libsql.js")
     const fixture = await createFixture(file.url)
     try {
-      const user = await fixture.adapter.createUser!({ id: crypto.randomUUID(), email: `links-${Date.now()}@example.test`, emailVerified: null })
+      const user = await fixture.adapter.createUser!({
+        id: crypto.randomUUID(),
+        email: `links-${Date.now()}@example.test`,
+        emailVerified: null,
+      })
       const operations: WorkerOperation[][] = [0, 1].map((p) =>
         Array.from({ length: 20 }, (_, i): WorkerOperation => ({
           kind: "link",
-          account: { userId: user.id, type: "oidc", provider: "libsql-links", providerAccountId: `p${p}-${i}`, access_token: `at.p${p}-${i}`, token_type: "bearer" },
+          account: {
+            userId: user.id,
+            type: "oidc",
+            provider: "libsql-links",
+            providerAccountId: `p${p}-${i}`,
+            access_token: `at.p${p}-${i}`,
+            token_type: "bearer",
+          },
         })),
       )
-      const result = await runInWorkerProcesses({ fixtureModule: fixtureModule.href, databaseUrl: file.url, mode: "wrapped" }, operations)
+      const result = await runInWorkerProcesses(
+        { fixtureModule: fixtureModule.href, databaseUrl: file.url, mode: "wrapped" },
+        operations,
+      )
       const outcomes = result.flatMap((r) => r.outcomes)
       expect(outcomes).toHaveLength(40)
       expect(outcomes.filter((o) => !o.ok)).toEqual([])
       expect(peakOverlap(result).processes).toBe(2)
       for (const account of operations.flat().map((o) => o.account)) {
-        const rows = await fixture.accountRows({ provider: "libsql-links", providerAccountId: account.providerAccountId as string })
+        const rows = await fixture.accountRows({
+          provider: "libsql-links",
+          providerAccountId: account.providerAccountId as string,
+        })
         expect(rows.map((row) => [row.userId, row.access_token])).toEqual([[user.id, account.access_token]])
       }
     } finally {

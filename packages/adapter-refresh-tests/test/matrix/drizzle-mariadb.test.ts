@@ -7,7 +7,13 @@ import { describeRefreshStorm } from "../refresh/storm-suite.js"
 const fixtureModule = new URL("../../src/fixtures/conformance-drizzle-mysql.ts", import.meta.url)
 
 runConformanceSuite(
-  { name: "@auth/drizzle-adapter on MariaDB", fixtureModule, database: () => testMysqlDatabase("kit_drizzle_mariadb"), expectedStoreName: "drizzle", expectsOneStatementSignIn: true },
+  {
+    name: "@auth/drizzle-adapter on MariaDB",
+    fixtureModule,
+    database: () => testMysqlDatabase("kit_drizzle_mariadb"),
+    expectedStoreName: "drizzle",
+    expectsOneStatementSignIn: true,
+  },
   { afterAll, beforeAll, describe, expect, it },
 )
 

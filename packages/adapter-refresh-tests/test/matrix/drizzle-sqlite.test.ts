@@ -7,7 +7,13 @@ import { describeRefreshStorm } from "../refresh/storm-suite.js"
 const fixtureModule = new URL("../../src/fixtures/conformance-drizzle-sqlite.ts", import.meta.url)
 
 runConformanceSuite(
-  { name: "@auth/drizzle-adapter on SQLite (better-sqlite3)", fixtureModule, database: () => testSqliteFile("kit_drizzle_sqlite"), expectedStoreName: "drizzle", expectsOneStatementSignIn: true },
+  {
+    name: "@auth/drizzle-adapter on SQLite (better-sqlite3)",
+    fixtureModule,
+    database: () => testSqliteFile("kit_drizzle_sqlite"),
+    expectedStoreName: "drizzle",
+    expectsOneStatementSignIn: true,
+  },
   { afterAll, beforeAll, describe, expect, it },
 )
 

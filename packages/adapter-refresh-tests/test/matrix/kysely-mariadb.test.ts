@@ -7,7 +7,13 @@ import { describeRefreshStorm } from "../refresh/storm-suite.js"
 const fixtureModule = new URL("../../src/fixtures/conformance-kysely-mysql.ts", import.meta.url)
 
 runConformanceSuite(
-  { name: "@auth/kysely-adapter on MariaDB", fixtureModule, database: () => testMysqlDatabase("kit_kysely_mysql"), expectedStoreName: "kysely", expectsOneStatementSignIn: true },
+  {
+    name: "@auth/kysely-adapter on MariaDB",
+    fixtureModule,
+    database: () => testMysqlDatabase("kit_kysely_mysql"),
+    expectedStoreName: "kysely",
+    expectsOneStatementSignIn: true,
+  },
   { afterAll, beforeAll, describe, expect, it },
 )
 

@@ -7,7 +7,13 @@ import { describeRefreshStorm } from "../refresh/storm-suite.js"
 const fixtureModule = new URL("../../src/fixtures/conformance-kysely-sqlite.ts", import.meta.url)
 
 runConformanceSuite(
-  { name: "@auth/kysely-adapter on SQLite", fixtureModule, database: () => testSqliteFile("kit_kysely_sqlite"), expectedStoreName: "kysely", expectsOneStatementSignIn: true },
+  {
+    name: "@auth/kysely-adapter on SQLite",
+    fixtureModule,
+    database: () => testSqliteFile("kit_kysely_sqlite"),
+    expectedStoreName: "kysely",
+    expectsOneStatementSignIn: true,
+  },
   { afterAll, beforeAll, describe, expect, it },
 )
 

@@ -5,7 +5,15 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "@jest/globals"
 import diagnostics from "node:diagnostics_channel"
-import { AccountNotLinkedError, RefreshTokenError, TOKEN_SYNC_CHANNELS, type AccessTokenEvent, type LockWaitEvent, type RefreshRequestEvent, type SyncEvent } from "authjs-adapter-refresh"
+import {
+  AccountNotLinkedError,
+  RefreshTokenError,
+  TOKEN_SYNC_CHANNELS,
+  type AccessTokenEvent,
+  type LockWaitEvent,
+  type RefreshRequestEvent,
+  type SyncEvent,
+} from "authjs-adapter-refresh"
 import type { RefreshScenario } from "../../src/refresh-bench/scenario.js"
 import { useRefreshScenario } from "../refresh/scenario-hooks.js"
 
@@ -30,18 +38,30 @@ const take = (channel: string): Record<string, unknown>[] => {
 
 describe("diagnostics_channel events", () => {
   let s: RefreshScenario
-  useRefreshScenario("observability", { flavour: "pg", login: "observed", skewSeconds: 0, provider: { accessTokenTtl: 3 } }, (started) => {
-    ;({ s } = started)
-  })
+  useRefreshScenario(
+    "observability",
+    { flavour: "pg", login: "observed", skewSeconds: 0, provider: { accessTokenTtl: 3 } },
+    (started) => {
+      ;({ s } = started)
+    },
+  )
 
   test("a returning sign-in publishes one lock wait and one sync event: updated, with a duration", async () => {
     received.length = 0
     const again = await s.app.signIn(s.browser, { login: s.login })
     expect(again.ok).toBe(true)
-    const syncs = received.filter((r) => r.channel === TOKEN_SYNC_CHANNELS.sync).map((r) => r.event as unknown as SyncEvent)
-    const waits = received.filter((r) => r.channel === TOKEN_SYNC_CHANNELS.lockWait).map((r) => r.event as unknown as LockWaitEvent)
-    expect(syncs).toEqual([{ store: "pg", provider: s.key.provider, mode: "sync", outcome: "updated", durationMs: expect.any(Number) }])
-    expect(waits).toEqual([{ store: "pg", provider: s.key.provider, purpose: "sync", waitMs: expect.any(Number), outcome: "acquired" }])
+    const syncs = received
+      .filter((r) => r.channel === TOKEN_SYNC_CHANNELS.sync)
+      .map((r) => r.event as unknown as SyncEvent)
+    const waits = received
+      .filter((r) => r.channel === TOKEN_SYNC_CHANNELS.lockWait)
+      .map((r) => r.event as unknown as LockWaitEvent)
+    expect(syncs).toEqual([
+      { store: "pg", provider: s.key.provider, mode: "sync", outcome: "updated", durationMs: expect.any(Number) },
+    ])
+    expect(waits).toEqual([
+      { store: "pg", provider: s.key.provider, purpose: "sync", waitMs: expect.any(Number), outcome: "acquired" },
+    ])
     expect(syncs[0]!.durationMs).toBeGreaterThanOrEqual(waits[0]!.waitMs)
     received.length = 0
   })
@@ -50,30 +70,57 @@ describe("diagnostics_channel events", () => {
     await s.adapter.getAccessToken({ userId: s.userId, provider: s.key.provider })
     const events = received.map((r) => r.channel)
     expect(events).toEqual([TOKEN_SYNC_CHANNELS.accessToken])
-    expect(take(TOKEN_SYNC_CHANNELS.accessToken)).toEqual([{ store: "pg", provider: s.key.provider, outcome: "fresh", notPersisted: false, durationMs: expect.any(Number) }])
+    expect(take(TOKEN_SYNC_CHANNELS.accessToken)).toEqual([
+      { store: "pg", provider: s.key.provider, outcome: "fresh", notPersisted: false, durationMs: expect.any(Number) },
+    ])
   })
 
   test("ten concurrent calls at expiry: one refresh request (issued), ten access-token events, lock waits for the refresh", async () => {
     await s.waitForExpiry(0)
     received.length = 0
-    const results = await Promise.all(Array.from({ length: 10 }, () => s.adapter.getAccessToken({ userId: s.userId, provider: s.key.provider })))
+    const results = await Promise.all(
+      Array.from({ length: 10 }, () => s.adapter.getAccessToken({ userId: s.userId, provider: s.key.provider })),
+    )
     expect(new Set(results.map((r) => r.accessToken)).size).toBe(1)
-    const refreshes = received.filter((r) => r.channel === TOKEN_SYNC_CHANNELS.refresh).map((r) => r.event as unknown as RefreshRequestEvent)
-    expect(refreshes).toEqual([{ store: "pg", provider: s.key.provider, outcome: "issued", failureKind: undefined, attempts: 1, durationMs: expect.any(Number) }])
-    const tokens = received.filter((r) => r.channel === TOKEN_SYNC_CHANNELS.accessToken).map((r) => r.event as unknown as AccessTokenEvent)
+    const refreshes = received
+      .filter((r) => r.channel === TOKEN_SYNC_CHANNELS.refresh)
+      .map((r) => r.event as unknown as RefreshRequestEvent)
+    expect(refreshes).toEqual([
+      {
+        store: "pg",
+        provider: s.key.provider,
+        outcome: "issued",
+        failureKind: undefined,
+        attempts: 1,
+        durationMs: expect.any(Number),
+      },
+    ])
+    const tokens = received
+      .filter((r) => r.channel === TOKEN_SYNC_CHANNELS.accessToken)
+      .map((r) => r.event as unknown as AccessTokenEvent)
     expect(tokens).toHaveLength(10)
     expect(tokens.filter((t) => t.outcome === "refreshed").length).toBeGreaterThanOrEqual(1)
     expect(tokens.every((t) => t.outcome !== "failed")).toBe(true)
-    const waits = received.filter((r) => r.channel === TOKEN_SYNC_CHANNELS.lockWait).map((r) => r.event as unknown as LockWaitEvent)
+    const waits = received
+      .filter((r) => r.channel === TOKEN_SYNC_CHANNELS.lockWait)
+      .map((r) => r.event as unknown as LockWaitEvent)
     expect(waits.length).toBeGreaterThanOrEqual(1)
     expect(waits.every((w) => w.purpose === "refresh" && w.outcome === "acquired")).toBe(true)
   })
 
   test("failures: an unknown user and a dead refresh token publish failure events with the library's codes", async () => {
     received.length = 0
-    await expect(s.adapter.getAccessToken({ userId: "987654321", provider: s.key.provider })).rejects.toBeInstanceOf(AccountNotLinkedError)
+    await expect(s.adapter.getAccessToken({ userId: "987654321", provider: s.key.provider })).rejects.toBeInstanceOf(
+      AccountNotLinkedError,
+    )
     expect(take(TOKEN_SYNC_CHANNELS.failure)).toEqual([
-      { operation: "access-token", store: "pg", provider: s.key.provider, errorCode: "ACCOUNT_NOT_LINKED", errorName: "AccountNotLinkedError" },
+      {
+        operation: "access-token",
+        store: "pg",
+        provider: s.key.provider,
+        errorCode: "ACCOUNT_NOT_LINKED",
+        errorName: "AccountNotLinkedError",
+      },
     ])
     // Kill the grant at the provider, then ask after expiry: the refresh request fails with invalid_grant.
     const grantId = s.op.lastIssued("refresh_token")?.grantId
@@ -81,11 +128,30 @@ describe("diagnostics_channel events", () => {
     await s.op.revokeGrant(grantId!)
     await s.waitForExpiry(0)
     received.length = 0
-    await expect(s.adapter.getAccessToken({ userId: s.userId, provider: s.key.provider })).rejects.toBeInstanceOf(RefreshTokenError)
+    await expect(s.adapter.getAccessToken({ userId: s.userId, provider: s.key.provider })).rejects.toBeInstanceOf(
+      RefreshTokenError,
+    )
     const refreshes = received.filter((r) => r.channel === TOKEN_SYNC_CHANNELS.refresh).map((r) => r.event)
-    expect(refreshes).toEqual([{ store: "pg", provider: s.key.provider, outcome: "invalid_grant", failureKind: undefined, attempts: 1, durationMs: expect.any(Number) }])
+    expect(refreshes).toEqual([
+      {
+        store: "pg",
+        provider: s.key.provider,
+        outcome: "invalid_grant",
+        failureKind: undefined,
+        attempts: 1,
+        durationMs: expect.any(Number),
+      },
+    ])
     const failures = received.filter((r) => r.channel === TOKEN_SYNC_CHANNELS.failure).map((r) => r.event)
-    expect(failures).toEqual([{ operation: "access-token", store: "pg", provider: s.key.provider, errorCode: "REFRESH_INVALID_GRANT", errorName: "RefreshTokenError" }])
+    expect(failures).toEqual([
+      {
+        operation: "access-token",
+        store: "pg",
+        provider: s.key.provider,
+        errorCode: "REFRESH_INVALID_GRANT",
+        errorName: "RefreshTokenError",
+      },
+    ])
   })
 
   test("no event ever carried a token value the provider issued", () => {
@@ -100,7 +166,10 @@ describe("diagnostics_channel events", () => {
 
 // A second, never-cleared record of every event, for the leak check.
 const collectedSoFar: unknown[] = []
-const leakListeners = Object.values(TOKEN_SYNC_CHANNELS).map((channel) => ({ channel, listener: (event: unknown) => collectedSoFar.push(event) }))
+const leakListeners = Object.values(TOKEN_SYNC_CHANNELS).map((channel) => ({
+  channel,
+  listener: (event: unknown) => collectedSoFar.push(event),
+}))
 beforeAll(() => {
   for (const { channel, listener } of leakListeners) diagnostics.subscribe(channel, listener)
 })

@@ -40,7 +40,10 @@ const onMysql = withTokenSync(PrismaAdapter(prismaMysql), prismaMysql)
 export const mysqlConfig: AuthConfig = { adapter: onMysql, events: onMysql.events, providers: [] }
 const onSqlite = withTokenSync(PrismaAdapter(prismaSqlite), prismaSqlite)
 export const sqliteConfig: AuthConfig = { adapter: onSqlite, events: onSqlite.events, providers: [] }
-export const explicit = withTokenSync(PrismaAdapter(prismaSqlite), prismaAccountStore(prismaSqlite, { database: "sqlite" }))
+export const explicit = withTokenSync(
+  PrismaAdapter(prismaSqlite),
+  prismaAccountStore(prismaSqlite, { database: "sqlite" }),
+)
 
 // The wrapped adapter keeps the input adapter's type.
 export const keepsType: Adapter = adapter
@@ -59,7 +62,11 @@ export const ownEvents: AuthConfig = {
 
 // README, getAccessToken: the same provider objects as Auth.js.
 const google = Google({ clientId: "id", clientSecret: "secret" })
-const providers = [google, Keycloak({ clientId: "id", clientSecret: "s", issuer: "https://kc.example/realms/r" }), GitHub({ clientId: "id", clientSecret: "s" })]
+const providers = [
+  google,
+  Keycloak({ clientId: "id", clientSecret: "s", issuer: "https://kc.example/realms/r" }),
+  GitHub({ clientId: "id", clientSecret: "s" }),
+]
 export const refreshing = withTokenSync(PrismaAdapter(prisma), prisma, { refresh: { providers } })
 export const refreshingConfig: AuthConfig = { adapter: refreshing, events: refreshing.events, providers }
 
@@ -84,31 +91,53 @@ declare const drizzleMysql: MySql2Database
 declare const drizzleSqlite: BetterSQLite3Database
 /** The README line, verbatim, for a db of the given type. */
 function drizzleLine(db: NodePgDatabase | PostgresJsDatabase | MySql2Database | BetterSQLite3Database): AuthConfig {
-  const adapter = withTokenSync(DrizzleAdapter(db), db)           // db = drizzle(...)
+  const adapter = withTokenSync(DrizzleAdapter(db), db) // db = drizzle(...)
   return { adapter, events: adapter.events, providers: [] }
 }
 export const drizzleConfigs: AuthConfig[] = [drizzlePg, drizzlePostgresJs, drizzleMysql, drizzleSqlite].map(drizzleLine)
 const onDrizzleMysql = withTokenSync(DrizzleAdapter(drizzleMysql), drizzleMysql)
 export const drizzleMysqlConfig: AuthConfig = { adapter: onDrizzleMysql, events: onDrizzleMysql.events, providers: [] }
 const onDrizzleSqlite = withTokenSync(DrizzleAdapter(drizzleSqlite), drizzleSqlite)
-export const drizzleSqliteConfig: AuthConfig = { adapter: onDrizzleSqlite, events: onDrizzleSqlite.events, providers: [] }
+export const drizzleSqliteConfig: AuthConfig = {
+  adapter: onDrizzleSqlite,
+  events: onDrizzleSqlite.events,
+  providers: [],
+}
 
-const usersTable = pgTable("app_user", { id: text("id").primaryKey(), name: text("name"), email: text("email").unique(), emailVerified: timestamp("email_verified", { mode: "date" }), image: text("image") })
-const accountsTable = pgTable("app_account", {
+const usersTable = pgTable("app_user", {
+  id: text("id").primaryKey(),
+  name: text("name"),
+  email: text("email").unique(),
+  emailVerified: timestamp("email_verified", { mode: "date" }),
+  image: text("image"),
+})
+const accountsTable = pgTable(
+  "app_account",
+  {
+    userId: text("user_id").notNull(),
+    type: text("type").$type<"oauth" | "oidc" | "email" | "webauthn">().notNull(),
+    provider: text("provider").notNull(),
+    providerAccountId: text("provider_account_id").notNull(),
+    refresh_token: text("refresh_token"),
+    access_token: text("access_token"),
+    expires_at: integer("expires_at"),
+    token_type: text("token_type"),
+    scope: text("scope"),
+    id_token: text("id_token"),
+    session_state: text("session_state"),
+  },
+  (account) => [primaryKey({ columns: [account.provider, account.providerAccountId] })],
+)
+const sessionsTable = pgTable("app_session", {
+  sessionToken: text("session_token").primaryKey(),
   userId: text("user_id").notNull(),
-  type: text("type").$type<"oauth" | "oidc" | "email" | "webauthn">().notNull(),
-  provider: text("provider").notNull(),
-  providerAccountId: text("provider_account_id").notNull(),
-  refresh_token: text("refresh_token"),
-  access_token: text("access_token"),
-  expires_at: integer("expires_at"),
-  token_type: text("token_type"),
-  scope: text("scope"),
-  id_token: text("id_token"),
-  session_state: text("session_state"),
-}, (account) => [primaryKey({ columns: [account.provider, account.providerAccountId] })])
-const sessionsTable = pgTable("app_session", { sessionToken: text("session_token").primaryKey(), userId: text("user_id").notNull(), expires: timestamp("expires", { mode: "date" }).notNull() })
-const verificationTokensTable = pgTable("app_verification_token", { identifier: text("identifier").notNull(), token: text("token").notNull(), expires: timestamp("expires", { mode: "date" }).notNull() })
+  expires: timestamp("expires", { mode: "date" }).notNull(),
+})
+const verificationTokensTable = pgTable("app_verification_token", {
+  identifier: text("identifier").notNull(),
+  token: text("token").notNull(),
+  expires: timestamp("expires", { mode: "date" }).notNull(),
+})
 function drizzleCustomTables(db: NodePgDatabase): AuthConfig {
   const adapter = withTokenSync(
     DrizzleAdapter(db, { usersTable, accountsTable, sessionsTable, verificationTokensTable }),

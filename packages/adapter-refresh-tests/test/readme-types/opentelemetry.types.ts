@@ -5,7 +5,14 @@
 // README: Observability
 import diagnostics from "node:diagnostics_channel"
 import { metrics } from "@opentelemetry/api"
-import { TOKEN_SYNC_CHANNELS, type AccessTokenEvent, type FailureEvent, type LockWaitEvent, type RefreshRequestEvent, type SyncEvent } from "authjs-adapter-refresh"
+import {
+  TOKEN_SYNC_CHANNELS,
+  type AccessTokenEvent,
+  type FailureEvent,
+  type LockWaitEvent,
+  type RefreshRequestEvent,
+  type SyncEvent,
+} from "authjs-adapter-refresh"
 
 const meter = metrics.getMeter("authjs-adapter-refresh")
 const accessToken = meter.createHistogram("authjs_refresh.access_token.duration", { unit: "ms" })

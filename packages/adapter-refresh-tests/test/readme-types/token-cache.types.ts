@@ -22,7 +22,11 @@ const adapter = withTokenSync(PostgresAdapter(pool), pool, {
   refresh: {
     providers: [google], // the provider objects you give Auth.js
     cache: {
-      invalidation: pgNotifyInvalidation({ pool: new pg.Pool({ connectionString, max: 1 }), accountsTable: "accounts", sessionsTable: "sessions" }),
+      invalidation: pgNotifyInvalidation({
+        pool: new pg.Pool({ connectionString, max: 1 }),
+        accountsTable: "accounts",
+        sessionsTable: "sessions",
+      }),
     },
   },
 })

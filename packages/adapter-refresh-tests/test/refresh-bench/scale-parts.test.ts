@@ -16,7 +16,9 @@ describe("scale bench schedule", () => {
     const accounts = 1_000
     const perProcess = Array.from({ length: processes }, () => 0)
     for (let n = 0; n < accounts; n++) {
-      const askingProcesses = Array.from({ length: processes }, (_, index) => index).filter((index) => asks(n, index, processes, askers))
+      const askingProcesses = Array.from({ length: processes }, (_, index) => index).filter((index) =>
+        asks(n, index, processes, askers),
+      )
       expect(askingProcesses).toHaveLength(askers)
       for (const index of askingProcesses) perProcess[index]!++
     }
@@ -32,7 +34,9 @@ describe("scale bench schedule", () => {
     }
     expect([...perSecond.keys()].sort((a, b) => a - b)).toEqual(Array.from({ length: 30 }, (_, i) => 1_000 + i))
     for (const count of perSecond.values()) expect(Math.abs(count - accounts / 30)).toBeLessThanOrEqual(1)
-    expect(new Set(Array.from({ length: accounts }, (_, n) => expiryOf(n, accounts, 1_000, 0)))).toEqual(new Set([1_000]))
+    expect(new Set(Array.from({ length: accounts }, (_, n) => expiryOf(n, accounts, 1_000, 0)))).toEqual(
+      new Set([1_000]),
+    )
   })
 
   test("account ids round-trip", () => {
@@ -44,8 +48,36 @@ describe("svg-chart", () => {
   test("one panel per chart, one polyline and one marker per point per series, text escaped", () => {
     const svg = lineCharts(
       [
-        { title: "a <b>", xLabel: "x", yLabel: "y", series: [{ name: "s & t", points: [[1, 2], [2, 4], [4, 8]] }] },
-        { title: "c", xLabel: "x", yLabel: "y", series: [{ name: "u", points: [[1, 0], [2, NaN]] }, { name: "v", points: [[1, 1]] }] },
+        {
+          title: "a <b>",
+          xLabel: "x",
+          yLabel: "y",
+          series: [
+            {
+              name: "s & t",
+              points: [
+                [1, 2],
+                [2, 4],
+                [4, 8],
+              ],
+            },
+          ],
+        },
+        {
+          title: "c",
+          xLabel: "x",
+          yLabel: "y",
+          series: [
+            {
+              name: "u",
+              points: [
+                [1, 0],
+                [2, NaN],
+              ],
+            },
+            { name: "v", points: [[1, 1]] },
+          ],
+        },
       ],
       "caption",
     )

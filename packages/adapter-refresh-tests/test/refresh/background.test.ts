@@ -23,9 +23,13 @@ const WITHIN = 25
 describe("refreshExpiring: many workers, many processes, beside getAccessToken", () => {
   let db: TestDatabase
   let s: RefreshScenario
-  useRefreshScenario("background_refresh", { flavour: "pg", login: "bg-0", skewSeconds: 0, provider: { accessTokenTtl: TTL } }, (started) => {
-    ;({ db, s } = started)
-  })
+  useRefreshScenario(
+    "background_refresh",
+    { flavour: "pg", login: "bg-0", skewSeconds: 0, provider: { accessTokenTtl: TTL } },
+    (started) => {
+      ;({ db, s } = started)
+    },
+  )
 
   test(`3 background workers + 1 process of getAccessToken on ${ACCOUNTS} due accounts: one refresh grant each, grants alive, stored tokens the newest`, async () => {
     const accounts = [{ userId: s.userId, providerAccountId: s.key.providerAccountId }]
@@ -37,7 +41,14 @@ describe("refreshExpiring: many workers, many processes, beside getAccessToken",
       accounts.push({ userId: String(row!.userId), providerAccountId: login })
     }
     // Wait until the last account is due (expires within WITHIN seconds).
-    const expiries = await Promise.all(accounts.map(async (a) => Number((await s.fixture.accountRows({ provider: s.key.provider, providerAccountId: a.providerAccountId }))[0]!.expires_at)))
+    const expiries = await Promise.all(
+      accounts.map(async (a) =>
+        Number(
+          (await s.fixture.accountRows({ provider: s.key.provider, providerAccountId: a.providerAccountId }))[0]!
+            .expires_at,
+        ),
+      ),
+    )
     const dueAt = Math.max(...expiries) * 1000 - WITHIN * 1000 + 200
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, dueAt - Date.now())))
 
@@ -69,7 +80,10 @@ describe("refreshExpiring: many workers, many processes, beside getAccessToken",
 
     // Each account's stored tokens are the last the provider issued for it, and they work.
     for (const account of accounts) {
-      const [row] = await s.fixture.accountRows({ provider: s.key.provider, providerAccountId: account.providerAccountId })
+      const [row] = await s.fixture.accountRows({
+        provider: s.key.provider,
+        providerAccountId: account.providerAccountId,
+      })
       const issued = s.op.issued.filter((t) => t.accountId === account.providerAccountId)
       expect(row!.access_token).toBe(issued.filter((t) => t.kind === "access_token").at(-1)?.value)
       expect(row!.refresh_token).toBe(issued.filter((t) => t.kind === "refresh_token").at(-1)?.value)
@@ -94,16 +108,35 @@ describe("refreshExpiring: many workers, many processes, beside getAccessToken",
     // Idle: expired an hour ago (its refresh token unused since); recent: expired a minute ago; fresh: as
     // signed in; no expiry: cannot be judged.
     const setExpiry = (login: string, expiresAt: number | null) =>
-      s.fixture.pool.query(`UPDATE accounts SET expires_at = $1 WHERE provider = $2 AND "providerAccountId" = $3`, [expiresAt, s.key.provider, login])
+      s.fixture.pool.query(`UPDATE accounts SET expires_at = $1 WHERE provider = $2 AND "providerAccountId" = $3`, [
+        expiresAt,
+        s.key.provider,
+        login,
+      ])
     await setExpiry("bg-ka-idle", nowSeconds - 3600)
     await setExpiry("bg-ka-recent", nowSeconds - 60)
     await setExpiry("bg-ka-noexpiry", null)
     const before = new Map<string, Record<string, unknown>>()
-    for (const login of logins) before.set(login, (await s.fixture.accountRows({ provider: s.key.provider, providerAccountId: login }))[0]!)
+    for (const login of logins)
+      before.set(login, (await s.fixture.accountRows({ provider: s.key.provider, providerAccountId: login }))[0]!)
 
     const grantsBefore = s.op.stats.refreshGrants
-    const base = { flavour: "pg" as const, databaseUrl: db.url, provider: s.provider, withinSeconds: WITHIN, unusedForSeconds: 600, accounts }
-    const run = await runBarrierWorkers<BackgroundOutcome>(workerFile, [{ ...base, mode: "background" }, { ...base, mode: "background" }], { timeoutMs: 60_000 })
+    const base = {
+      flavour: "pg" as const,
+      databaseUrl: db.url,
+      provider: s.provider,
+      withinSeconds: WITHIN,
+      unusedForSeconds: 600,
+      accounts,
+    }
+    const run = await runBarrierWorkers<BackgroundOutcome>(
+      workerFile,
+      [
+        { ...base, mode: "background" },
+        { ...base, mode: "background" },
+      ],
+      { timeoutMs: 60_000 },
+    )
     const progress = run.processes.flatMap((p) => p.outcomes).flatMap((o) => (o.progress ? [o.progress] : []))
     expect(progress).toHaveLength(2)
     expect(s.op.stats.refreshGrants - grantsBefore).toBe(1)
@@ -128,11 +161,15 @@ describe("refreshExpiring: many workers, many processes, beside getAccessToken",
     // Control: the default mode refreshes the recently expired account too (and the no-expiry one is never "expiring").
     const expiring = await s.adapter.refreshExpiring({ withinSeconds: 0 })
     expect(expiring.refreshed).toBeGreaterThanOrEqual(1)
-    expect((await s.fixture.accountRows({ provider: s.key.provider, providerAccountId: "bg-ka-recent" }))[0]!.refresh_token).not.toBe(before.get("bg-ka-recent")!.refresh_token)
+    expect(
+      (await s.fixture.accountRows({ provider: s.key.provider, providerAccountId: "bg-ka-recent" }))[0]!.refresh_token,
+    ).not.toBe(before.get("bg-ka-recent")!.refresh_token)
   }, 120_000)
 
   test("bad options are refused before anything is read", async () => {
-    await expect(s.adapter.refreshExpiring({ withinSeconds: 60, unusedForSeconds: 600 })).rejects.toBeInstanceOf(InvalidOptionsError)
+    await expect(s.adapter.refreshExpiring({ withinSeconds: 60, unusedForSeconds: 600 })).rejects.toBeInstanceOf(
+      InvalidOptionsError,
+    )
     await expect(s.adapter.refreshExpiring({ unusedForSeconds: -1 })).rejects.toBeInstanceOf(InvalidOptionsError)
     await expect(s.adapter.refreshExpiring({ batchSize: 0 })).rejects.toBeInstanceOf(InvalidOptionsError)
     await expect(s.adapter.refreshExpiring({ withinSeconds: -1 })).rejects.toBeInstanceOf(InvalidOptionsError)

@@ -9,7 +9,11 @@ import { randomBytes } from "node:crypto"
 import { afterAll, beforeAll, describe, expect, test } from "@jest/globals"
 import { Browser } from "../../src/harness/browser.js"
 import type { TestDatabase } from "../../src/harness/postgres.js"
-import { startBetterAuthApp, type BetterAuthAccount, type BetterAuthApp } from "../../src/refresh-bench/better-auth-app.js"
+import {
+  startBetterAuthApp,
+  type BetterAuthAccount,
+  type BetterAuthApp,
+} from "../../src/refresh-bench/better-auth-app.js"
 import { runStorm } from "../../src/refresh-bench/run-storm.js"
 import type { RefreshScenario } from "../../src/refresh-bench/scenario.js"
 import { refreshRequests, useRefreshScenario } from "./scenario-hooks.js"
@@ -28,9 +32,13 @@ describe("Better Auth 1.7 on the rotating provider (the bench's third contender)
   const login = "better-auth-user"
 
   // The provider's access tokens live 8 s, more than Better Auth's 5 s refresh skew.
-  useRefreshScenario("refresh_better_auth", { flavour: "pg", login: "authjs-user", skewSeconds: 0, provider: { accessTokenTtl: 8 } }, (started) => {
-    ;({ db, s } = started)
-  })
+  useRefreshScenario(
+    "refresh_better_auth",
+    { flavour: "pg", login: "authjs-user", skewSeconds: 0, provider: { accessTokenTtl: 8 } },
+    (started) => {
+      ;({ db, s } = started)
+    },
+  )
   beforeAll(async () => {
     app = await startBetterAuthApp({
       pool: s.fixture.pool,
@@ -45,9 +53,10 @@ describe("Better Auth 1.7 on the rotating provider (the bench's third contender)
   })
 
   const row = async (): Promise<BetterAuthRow> => {
-    const { rows } = await s.fixture.pool.query<BetterAuthRow>(`SELECT "accessToken", "refreshToken", "accessTokenExpiresAt" FROM "account" WHERE "id" = $1`, [
-      account.accountId,
-    ])
+    const { rows } = await s.fixture.pool.query<BetterAuthRow>(
+      `SELECT "accessToken", "refreshToken", "accessTokenExpiresAt" FROM "account" WHERE "id" = $1`,
+      [account.accountId],
+    )
     return rows[0]!
   }
 
@@ -63,7 +72,9 @@ describe("Better Auth 1.7 on the rotating provider (the bench's third contender)
   test("an expiring token is refreshed at the provider and the rotated refresh token stored", async () => {
     const stored = await row()
     // Due for Better Auth once less than 5 s are left.
-    await new Promise((resolve) => setTimeout(resolve, Math.max(0, stored.accessTokenExpiresAt.getTime() - 5000 - Date.now() + 100)))
+    await new Promise((resolve) =>
+      setTimeout(resolve, Math.max(0, stored.accessTokenExpiresAt.getTime() - 5000 - Date.now() + 100)),
+    )
     const grants = s.op.stats.refreshGrants
     const result = await app.auth.api.getAccessToken({ body: account })
     expect(s.op.stats.refreshGrants).toBe(grants + 1)
@@ -75,8 +86,14 @@ describe("Better Auth 1.7 on the rotating provider (the bench's third contender)
 
   test("the bench's storm (4 processes x 25 callers, expired token): refresh-token reuse, invalid_grant, grant revoked", async () => {
     const stored = await row()
-    await new Promise((resolve) => setTimeout(resolve, Math.max(0, stored.accessTokenExpiresAt.getTime() - 5000 - Date.now() + 100)))
-    const before = { grants: s.op.stats.refreshGrants, errors: s.op.stats.refreshErrors.length, revoked: s.op.stats.grantsRevoked }
+    await new Promise((resolve) =>
+      setTimeout(resolve, Math.max(0, stored.accessTokenExpiresAt.getTime() - 5000 - Date.now() + 100)),
+    )
+    const before = {
+      grants: s.op.stats.refreshGrants,
+      errors: s.op.stats.refreshErrors.length,
+      revoked: s.op.stats.grantsRevoked,
+    }
     const storm = await runStorm(
       {
         flavour: "pg",

@@ -30,9 +30,13 @@ describe("bounded waits (pg, real oidc-provider with rotation)", () => {
   let db: TestDatabase
   let s: RefreshScenario
 
-  useRefreshScenario("refresh_bounded_waits", { flavour: "pg", login: "bounded-waits-user", skewSeconds: 0, provider: { accessTokenTtl: 2 } }, (started) => {
-    ;({ db, s } = started)
-  })
+  useRefreshScenario(
+    "refresh_bounded_waits",
+    { flavour: "pg", login: "bounded-waits-user", skewSeconds: 0, provider: { accessTokenTtl: 2 } },
+    (started) => {
+      ;({ db, s } = started)
+    },
+  )
 
   const adapterOn = (database: object): TokenSyncAdapter =>
     withTokenSync(s.fixture.adapter, database, {
@@ -41,7 +45,13 @@ describe("bounded waits (pg, real oidc-provider with rotation)", () => {
     })
   const ask = (adapter: TokenSyncAdapter) => adapter.getAccessToken({ userId: s.userId, provider: s.key.provider })
   const signInSync = (adapter: TokenSyncAdapter, accessToken: string) =>
-    adapter.syncAccount({ ...s.key, userId: s.userId, type: "oidc", access_token: accessToken, expires_at: nowSeconds() + 3600 })
+    adapter.syncAccount({
+      ...s.key,
+      userId: s.userId,
+      type: "oidc",
+      access_token: accessToken,
+      expires_at: nowSeconds() + 3600,
+    })
 
   async function timed<T>(work: () => Promise<T>): Promise<{ value: T; ms: number }> {
     const started = Date.now()
@@ -78,7 +88,14 @@ describe("bounded waits (pg, real oidc-provider with rotation)", () => {
         expect(sync.ms).toBeLessThan(BOUND_MS + 1_500)
 
         // A sync by key alone (no caller id: the locked transaction, not the one statement) queues a transaction.
-        const byKey = await rejection(adapter.syncAccount({ ...s.key, type: "oidc", access_token: "abandoned-by-key", expires_at: nowSeconds() + 3600 }))
+        const byKey = await rejection(
+          adapter.syncAccount({
+            ...s.key,
+            type: "oidc",
+            access_token: "abandoned-by-key",
+            expires_at: nowSeconds() + 3600,
+          }),
+        )
         expect(byKey).toBeInstanceOf(AccountBusyError)
       } finally {
         // The same connection goes to the calls still queued in the pool: count what they send on it.
@@ -116,7 +133,10 @@ describe("bounded waits (pg, real oidc-provider with rotation)", () => {
     await app.connect()
     try {
       await app.query("BEGIN")
-      await app.query(`SELECT * FROM accounts WHERE provider = $1 AND "providerAccountId" = $2 FOR UPDATE`, [s.key.provider, s.key.providerAccountId])
+      await app.query(`SELECT * FROM accounts WHERE provider = $1 AND "providerAccountId" = $2 FOR UPDATE`, [
+        s.key.provider,
+        s.key.providerAccountId,
+      ])
 
       const refresh = await timed(() => ask(adapter))
       expect(refresh.value.refreshed).toBe(true)
@@ -125,7 +145,9 @@ describe("bounded waits (pg, real oidc-provider with rotation)", () => {
       const persistError = refresh.value.persistError
       expect(persistError).toBeInstanceOf(RefreshPersistError)
       expect(persistError?.providerCalled).toBe(true)
-      expect(persistError?.message).toMatch(/provider had already issued new tokens, but a lock on the account row was not granted in time/)
+      expect(persistError?.message).toMatch(
+        /provider had already issued new tokens, but a lock on the account row was not granted in time/,
+      )
       expect(refresh.ms).toBeLessThan(BOUND_MS + 2_000)
       expect(s.op.stats.refreshGrants - grants).toBe(1)
 
@@ -155,7 +177,10 @@ describe("bounded waits (pg, real oidc-provider with rotation)", () => {
     await app.connect()
     try {
       await app.query("BEGIN")
-      await app.query(`SELECT pg_advisory_xact_lock(${ADVISORY_LOCK_KEY_SQL})`, [s.key.provider, s.key.providerAccountId])
+      await app.query(`SELECT pg_advisory_xact_lock(${ADVISORY_LOCK_KEY_SQL})`, [
+        s.key.provider,
+        s.key.providerAccountId,
+      ])
       const sync = await timed(() => rejection(signInSync(adapter, "locked-out-sign-in-token")))
       expect(sync.value).toBeInstanceOf(AccountBusyError)
       expect(sync.ms).toBeGreaterThanOrEqual(BOUND_MS - 50)
@@ -176,7 +201,10 @@ describe("bounded waits (pg, real oidc-provider with rotation)", () => {
     await app.connect()
     try {
       await app.query("BEGIN")
-      await app.query(`SELECT pg_advisory_xact_lock(${ADVISORY_LOCK_KEY_SQL})`, [s.key.provider, s.key.providerAccountId])
+      await app.query(`SELECT pg_advisory_xact_lock(${ADVISORY_LOCK_KEY_SQL})`, [
+        s.key.provider,
+        s.key.providerAccountId,
+      ])
       const sync = await timed(() => rejection(signInSync(adapter, "default-bound-token")))
       expect(sync.value).toBeInstanceOf(AccountBusyError)
       expect((sync.value as AccountBusyError).lockTimeoutMs).toBe(10_000)

@@ -82,9 +82,11 @@ async function startFaultyProxy(target: string): Promise<FaultyProxy> {
     if (fault === "503") return void res.writeHead(503, { "content-type": "text/plain" }).end("unavailable")
     if (fault === "500") return void res.writeHead(500, { "content-type": "text/html" }).end("<h1>oops</h1>")
     if (fault === "hang") return void hanging.push(res)
-    if (fault === "malformed") return void res.writeHead(200, { "content-type": "application/json" }).end(`{"hello":"world"}`)
+    if (fault === "malformed")
+      return void res.writeHead(200, { "content-type": "application/json" }).end(`{"hello":"world"}`)
     const headers: Record<string, string> = {}
-    for (const name of ["authorization", "content-type", "accept"]) if (req.headers[name]) headers[name] = String(req.headers[name])
+    for (const name of ["authorization", "content-type", "accept"])
+      if (req.headers[name]) headers[name] = String(req.headers[name])
     const upstream = await fetch(target, { method: "POST", headers, body: Buffer.concat(chunks) })
     res.writeHead(upstream.status, { "content-type": upstream.headers.get("content-type") ?? "application/json" })
     res.end(Buffer.from(await upstream.arrayBuffer()))
@@ -183,11 +185,20 @@ describe("getAccessToken failures (pg, real oidc-provider with rotation)", () =>
     await s.waitForExpiry(0)
     const adapter = proxiedAdapter({ retries: 2, requestTimeoutMs: 300 })
     const before = await tokensOf()
-    for (const [fault, kind] of [["500", "http_status"], ["malformed", "malformed_response"], ["hang", "timeout"]] as const) {
+    for (const [fault, kind] of [
+      ["500", "http_status"],
+      ["malformed", "malformed_response"],
+      ["hang", "timeout"],
+    ] as const) {
       const requests = proxy.requests
       proxy.faults.push(fault)
       const error = await expectThrows(ask(adapter), ProviderUnavailableError)
-      expect({ fault, kind: error.kind, code: error.code, attempts: error.attempts }).toEqual({ fault, kind, code: "PROVIDER_UNAVAILABLE", attempts: 1 })
+      expect({ fault, kind: error.kind, code: error.code, attempts: error.attempts }).toEqual({
+        fault,
+        kind,
+        code: "PROVIDER_UNAVAILABLE",
+        attempts: 1,
+      })
       expect(proxy.requests - requests).toBe(1)
       expect(await tokensOf()).toEqual(before)
     }
@@ -203,7 +214,13 @@ describe("getAccessToken failures (pg, real oidc-provider with rotation)", () =>
     const port = (closed.address() as AddressInfo).port
     await new Promise<void>((resolve) => closed.close(() => resolve()))
     const adapter = withTokenSync(s.fixture.adapter, s.fixture.db as object, {
-      refresh: { providers: [{ ...s.providerConfig, token: `http://127.0.0.1:${port}/token` }], skewSeconds: 0, minRefreshIntervalSeconds: 0, retries: 2, backoffMs: 10 },
+      refresh: {
+        providers: [{ ...s.providerConfig, token: `http://127.0.0.1:${port}/token` }],
+        skewSeconds: 0,
+        minRefreshIntervalSeconds: 0,
+        retries: 2,
+        backoffMs: 10,
+      },
     })
     const error = await expectThrows(ask(adapter), ProviderUnavailableError)
     expect({ kind: error.kind, attempts: error.attempts }).toEqual({ kind: "network", attempts: 3 })
@@ -217,8 +234,14 @@ describe("getAccessToken failures (pg, real oidc-provider with rotation)", () =>
     await s.op.revokeGrant(grantId!) // the user removed the app's access at the provider
     const errorsBefore = s.op.stats.refreshErrors.length
 
-    const error = await expectThrows(s.adapter.getAccessToken({ userId: s.userId, provider: s.key.provider }), RefreshTokenError)
-    expect({ code: error.code, reason: error.reason }).toEqual({ code: "REFRESH_INVALID_GRANT", reason: "invalid_grant" })
+    const error = await expectThrows(
+      s.adapter.getAccessToken({ userId: s.userId, provider: s.key.provider }),
+      RefreshTokenError,
+    )
+    expect({ code: error.code, reason: error.reason }).toEqual({
+      code: "REFRESH_INVALID_GRANT",
+      reason: "invalid_grant",
+    })
     expect(s.op.stats.refreshErrors.length - errorsBefore).toBe(1)
     const row = await s.row()
     expect(row.refresh_error).toBe("invalid_grant")
@@ -262,7 +285,9 @@ describe("getAccessToken failures (pg, real oidc-provider with rotation)", () =>
       const grants = s.op.stats.refreshGrants
       const result = await s.adapter.getAccessToken({ userId: s.userId, provider: s.key.provider })
       expect(result.refreshed).toBe(true)
-      expect(Number((await s.fixture.pool.query("SELECT last_value FROM refresh_fail_once")).rows[0].last_value)).toBeGreaterThanOrEqual(2)
+      expect(
+        Number((await s.fixture.pool.query("SELECT last_value FROM refresh_fail_once")).rows[0].last_value),
+      ).toBeGreaterThanOrEqual(2)
       expect(s.op.stats.refreshGrants - grants).toBe(1)
       const row = await s.row()
       expect(row.access_token).toBe(s.op.lastIssued("access_token")?.value)
@@ -282,7 +307,14 @@ describe("getAccessToken failures (pg, real oidc-provider with rotation)", () =>
       CREATE OR REPLACE FUNCTION refresh_fail_always() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN RAISE EXCEPTION 'injected failure on UPDATE of the account row'; END $$;
       CREATE TRIGGER refresh_fail_always BEFORE UPDATE ON ${ACCOUNTS} FOR EACH ROW EXECUTE FUNCTION refresh_fail_always();`)
-    const adapter = withTokenSync(s.fixture.adapter, s.fixture.db as object, { refresh: { providers: [s.providerConfig], skewSeconds: 0, minRefreshIntervalSeconds: 0, reauthColumn: "refresh_error" } })
+    const adapter = withTokenSync(s.fixture.adapter, s.fixture.db as object, {
+      refresh: {
+        providers: [s.providerConfig],
+        skewSeconds: 0,
+        minRefreshIntervalSeconds: 0,
+        reauthColumn: "refresh_error",
+      },
+    })
     await s.waitForExpiry(0)
     const grants = s.op.stats.refreshGrants
     try {
@@ -291,7 +323,11 @@ describe("getAccessToken failures (pg, real oidc-provider with rotation)", () =>
       expect(first.accessToken).toBe(s.op.lastIssued("access_token")?.value)
       expect(first.persistError).toBeInstanceOf(RefreshPersistError)
       caught.push(first.persistError)
-      expect({ code: first.persistError?.code, providerCalled: first.persistError?.providerCalled, sqlState: first.persistError?.sqlState }).toEqual({
+      expect({
+        code: first.persistError?.code,
+        providerCalled: first.persistError?.providerCalled,
+        sqlState: first.persistError?.sqlState,
+      }).toEqual({
         code: "REFRESH_NOT_PERSISTED",
         providerCalled: true,
         sqlState: "P0001",
@@ -313,11 +349,28 @@ describe("getAccessToken failures (pg, real oidc-provider with rotation)", () =>
     await expectThrows(s.adapter.getAccessToken({ userId: s.userId, provider: "github" }), RefreshNotConfiguredError)
     const other = await s.fixture.insertUser("nobody@example.test")
     await expectThrows(s.adapter.getAccessToken({ userId: other, provider: s.key.provider }), AccountNotLinkedError)
-    await expectThrows(s.adapter.getAccessToken({ userId: s.userId, provider: s.key.provider, providerAccountId: "someone-else" }), AccountNotLinkedError)
-    await s.adapter.syncAccount({ ...s.key, providerAccountId: "second-account", userId: s.userId, type: "oidc", access_token: "x", expires_at: 4_000_000_000 })
-    const ambiguous = await expectThrows(s.adapter.getAccessToken({ userId: s.userId, provider: s.key.provider }), AmbiguousAccountError)
+    await expectThrows(
+      s.adapter.getAccessToken({ userId: s.userId, provider: s.key.provider, providerAccountId: "someone-else" }),
+      AccountNotLinkedError,
+    )
+    await s.adapter.syncAccount({
+      ...s.key,
+      providerAccountId: "second-account",
+      userId: s.userId,
+      type: "oidc",
+      access_token: "x",
+      expires_at: 4_000_000_000,
+    })
+    const ambiguous = await expectThrows(
+      s.adapter.getAccessToken({ userId: s.userId, provider: s.key.provider }),
+      AmbiguousAccountError,
+    )
     expect(ambiguous.count).toBe(2)
-    const chosen = await s.adapter.getAccessToken({ userId: s.userId, provider: s.key.provider, providerAccountId: "second-account" })
+    const chosen = await s.adapter.getAccessToken({
+      userId: s.userId,
+      provider: s.key.provider,
+      providerAccountId: "second-account",
+    })
     expect(chosen.accessToken).toBe("x")
     const bare = withTokenSync(s.fixture.adapter, s.fixture.db as object)
     await expectThrows(bare.getAccessToken({ userId: s.userId, provider: s.key.provider }), RefreshNotConfiguredError)

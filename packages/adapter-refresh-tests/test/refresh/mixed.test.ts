@@ -19,10 +19,16 @@ describe.each<Flavour>(["kysely", "prisma"])("sign-ins interleaved with refreshe
   let s: RefreshScenario
   let second: TokenSyncAdapter
 
-  useRefreshScenario(`refresh_mixed_${flavour}`, { flavour, login: `mixed-${flavour}`, skewSeconds: 0, provider: { accessTokenTtl: 2 } }, (started) => {
-    ;({ s } = started)
-    second = withTokenSync(s.fixture.adapter, s.fixture.db as object, { refresh: { providers: [s.providerConfig], skewSeconds: 0, minRefreshIntervalSeconds: 0 } })
-  })
+  useRefreshScenario(
+    `refresh_mixed_${flavour}`,
+    { flavour, login: `mixed-${flavour}`, skewSeconds: 0, provider: { accessTokenTtl: 2 } },
+    (started) => {
+      ;({ s } = started)
+      second = withTokenSync(s.fixture.adapter, s.fixture.db as object, {
+        refresh: { providers: [s.providerConfig], skewSeconds: 0, minRefreshIntervalSeconds: 0 },
+      })
+    },
+  )
 
   test(`${ROUNDS} rounds of one sign-in racing ${CALLERS} getAccessToken calls from two engines`, async () => {
     const issuedAt = (value: unknown) => s.op.issued.find((t) => t.value === value)?.issuedAt ?? -1

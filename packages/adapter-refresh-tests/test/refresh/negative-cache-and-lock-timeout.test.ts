@@ -28,9 +28,13 @@ describe("negative cache of refused refresh tokens, without reauthColumn (pg, re
   let s: RefreshScenario
 
   // No `reauthColumn`: the "needs re-authentication" memory is per process.
-  useRefreshScenario("refresh_negative_cache", { flavour: "pg", login: "negative-cache-user", skewSeconds: 0, provider: { accessTokenTtl: 2 } }, (started) => {
-    ;({ s } = started)
-  })
+  useRefreshScenario(
+    "refresh_negative_cache",
+    { flavour: "pg", login: "negative-cache-user", skewSeconds: 0, provider: { accessTokenTtl: 2 } },
+    (started) => {
+      ;({ s } = started)
+    },
+  )
 
   const ask = (adapter: TokenSyncAdapter) => adapter.getAccessToken({ userId: s.userId, provider: s.key.provider })
 
@@ -70,7 +74,9 @@ describe("negative cache of refused refresh tokens, without reauthColumn (pg, re
 
     // Another adapter instance (another process, no shared memory) does not know: it sends the dead token
     // once (the trade-off of having no reauthColumn), then remembers it too.
-    const other = withTokenSync(s.fixture.adapter, s.fixture.db as object, { refresh: { providers: [s.providerConfig], skewSeconds: 0, minRefreshIntervalSeconds: 0 } })
+    const other = withTokenSync(s.fixture.adapter, s.fixture.db as object, {
+      refresh: { providers: [s.providerConfig], skewSeconds: 0, minRefreshIntervalSeconds: 0 },
+    })
     const otherFirst = await rejection(ask(other))
     expect(otherFirst).toBeInstanceOf(RefreshTokenError)
     expect((otherFirst as RefreshTokenError).reason).toBe("invalid_grant")
@@ -102,11 +108,20 @@ describe.each<Flavour>(["pg", "kysely", "prisma"])("lock timeout (%s, real oidc-
   let s: RefreshScenario
   let adapter: TokenSyncAdapter
 
-  useRefreshScenario(`refresh_lock_timeout_${flavour}`, { flavour, login: `lock-timeout-${flavour}`, skewSeconds: 0, provider: { accessTokenTtl: 2 } }, (started) => {
-    ;({ db, s } = started)
-    const refresh: Partial<RefreshOptions> = { providers: [s.providerConfig], skewSeconds: 0, minRefreshIntervalSeconds: 0, lockTimeoutMs: LOCK_TIMEOUT_MS }
-    adapter = withTokenSync(s.fixture.adapter, s.fixture.db as object, { refresh: refresh as RefreshOptions })
-  })
+  useRefreshScenario(
+    `refresh_lock_timeout_${flavour}`,
+    { flavour, login: `lock-timeout-${flavour}`, skewSeconds: 0, provider: { accessTokenTtl: 2 } },
+    (started) => {
+      ;({ db, s } = started)
+      const refresh: Partial<RefreshOptions> = {
+        providers: [s.providerConfig],
+        skewSeconds: 0,
+        minRefreshIntervalSeconds: 0,
+        lockTimeoutMs: LOCK_TIMEOUT_MS,
+      }
+      adapter = withTokenSync(s.fixture.adapter, s.fixture.db as object, { refresh: refresh as RefreshOptions })
+    },
+  )
 
   test(`a held account lock fails the refresh within a bound with RefreshLockTimeoutError; nothing sent, nothing written`, async () => {
     await s.waitForExpiry(0) // the stored access token is really expired
@@ -118,7 +133,10 @@ describe.each<Flavour>(["pg", "kysely", "prisma"])("lock timeout (%s, real oidc-
     await holder.connect()
     try {
       await holder.query("BEGIN")
-      await holder.query(`SELECT pg_advisory_xact_lock(${ADVISORY_LOCK_KEY_SQL})`, [s.key.provider, s.key.providerAccountId])
+      await holder.query(`SELECT pg_advisory_xact_lock(${ADVISORY_LOCK_KEY_SQL})`, [
+        s.key.provider,
+        s.key.providerAccountId,
+      ])
 
       const started = Date.now()
       const error = await rejection(adapter.getAccessToken({ userId: s.userId, provider: s.key.provider }))

@@ -9,7 +9,13 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "@jest/globals"
 import { inspect } from "node:util"
-import { RefreshPersistError, withTokenSync, type AccessTokenResult, type RefreshOptions, type TokenSyncAdapter } from "authjs-adapter-refresh"
+import {
+  RefreshPersistError,
+  withTokenSync,
+  type AccessTokenResult,
+  type RefreshOptions,
+  type TokenSyncAdapter,
+} from "authjs-adapter-refresh"
 import { startRewritingProxy, type RewritingProxy } from "../../src/harness/rewriting-proxy.js"
 import type { RefreshScenario } from "../../src/refresh-bench/scenario.js"
 import { useRefreshScenario } from "./scenario-hooks.js"
@@ -29,9 +35,13 @@ describe("a rotated refresh token is never lost (pg, real oidc-provider with rot
   let s: RefreshScenario
   let proxy: RewritingProxy
 
-  useRefreshScenario("refresh_rotated_kept", { flavour: "pg", login: "rotated-kept-user", skewSeconds: 0, provider: { accessTokenTtl: 2 } }, (started) => {
-    ;({ s } = started)
-  })
+  useRefreshScenario(
+    "refresh_rotated_kept",
+    { flavour: "pg", login: "rotated-kept-user", skewSeconds: 0, provider: { accessTokenTtl: 2 } },
+    (started) => {
+      ;({ s } = started)
+    },
+  )
   beforeAll(async () => {
     proxy = await startRewritingProxy(s.op.endpoints.token)
   })
@@ -42,7 +52,12 @@ describe("a rotated refresh token is never lost (pg, real oidc-provider with rot
   /** An adapter whose refresh requests go through the proxy (explicit token endpoint, no discovery). */
   function proxiedAdapter(refresh: Partial<RefreshOptions> = {}): TokenSyncAdapter {
     return withTokenSync(s.fixture.adapter, s.fixture.db as object, {
-      refresh: { providers: [{ ...s.providerConfig, token: proxy.url }], skewSeconds: 0, minRefreshIntervalSeconds: 0, ...refresh },
+      refresh: {
+        providers: [{ ...s.providerConfig, token: proxy.url }],
+        skewSeconds: 0,
+        minRefreshIntervalSeconds: 0,
+        ...refresh,
+      },
     })
   }
   const ask = (adapter: TokenSyncAdapter) => adapter.getAccessToken({ userId: s.userId, provider: s.key.provider })
@@ -63,12 +78,28 @@ describe("a rotated refresh token is never lost (pg, real oidc-provider with rot
   const ODD_ANSWERS: Array<[string, (body: Record<string, unknown>) => Record<string, unknown>, string[]]> = [
     ["a non-numeric expires_in", (b) => ({ ...b, expires_in: "soon" }), ["expires_in"]],
     ["a negative expires_in", (b) => ({ ...b, expires_in: -5 }), ["expires_in"]],
-    ["an expires_at string instead of expires_in", ({ expires_in: _drop, ...b }) => ({ ...b, expires_at: "tomorrow" }), ["expires_at"]],
-    ["unknown extras (objects, arrays, odd names)", (b) => ({ ...b, "not-before-policy": { at: 0 }, refresh_expires_in: [1, 2], x_debug: null }), []],
-    ["an id_token that fails validation (wrong audience)", (b) => ({ ...b, id_token: withClaim(String(b.id_token), "aud", "someone-else") }), ["id_token"]],
+    [
+      "an expires_at string instead of expires_in",
+      ({ expires_in: _drop, ...b }) => ({ ...b, expires_at: "tomorrow" }),
+      ["expires_at"],
+    ],
+    [
+      "unknown extras (objects, arrays, odd names)",
+      (b) => ({ ...b, "not-before-policy": { at: 0 }, refresh_expires_in: [1, 2], x_debug: null }),
+      [],
+    ],
+    [
+      "an id_token that fails validation (wrong audience)",
+      (b) => ({ ...b, id_token: withClaim(String(b.id_token), "aud", "someone-else") }),
+      ["id_token"],
+    ],
     ["an id_token that is not a JWT", (b) => ({ ...b, id_token: "not-a-jwt" }), ["id_token"]],
     ["a NUL in scope (PostgreSQL text refuses it)", (b) => ({ ...b, scope: "openid\u0000offline_access" }), ["scope"]],
-    ["a lone surrogate in token_type, no expiry at all", ({ expires_in: _drop, ...b }) => ({ ...b, token_type: "Bearer\uD800" }), ["token_type"]],
+    [
+      "a lone surrogate in token_type, no expiry at all",
+      ({ expires_in: _drop, ...b }) => ({ ...b, token_type: "Bearer\uD800" }),
+      ["token_type"],
+    ],
   ]
 
   test("[rewriting proxy in front of the real token endpoint] each odd field is dropped, never a reason to throw the rotated refresh token away", async () => {
@@ -85,7 +116,12 @@ describe("a rotated refresh token is never lost (pg, real oidc-provider with rot
       } finally {
         proxy.rewrite = undefined
       }
-      expect({ label, refreshed: result.refreshed, persistError: result.persistError, dropped: result.droppedFields ?? [] }).toEqual({
+      expect({
+        label,
+        refreshed: result.refreshed,
+        persistError: result.persistError,
+        dropped: result.droppedFields ?? [],
+      }).toEqual({
         label,
         refreshed: true,
         persistError: undefined,
@@ -124,7 +160,10 @@ describe("a rotated refresh token is never lost (pg, real oidc-provider with rot
     const MIN_INTERVAL = 3
     const one = proxiedAdapter({ minRefreshIntervalSeconds: MIN_INTERVAL })
     const two = proxiedAdapter({ minRefreshIntervalSeconds: MIN_INTERVAL }) // as in another process
-    for (const rewrite of [(b: Record<string, unknown>) => ({ ...b, expires_in: 0 }), ({ expires_in: _drop, ...b }: Record<string, unknown>) => b]) {
+    for (const rewrite of [
+      (b: Record<string, unknown>) => ({ ...b, expires_in: 0 }),
+      ({ expires_in: _drop, ...b }: Record<string, unknown>) => b,
+    ]) {
       await s.waitForExpiry(0)
       proxy.rewrite = (body, status) => (status === 200 ? rewrite(body) : undefined)
       try {
@@ -158,7 +197,10 @@ describe("a rotated refresh token is never lost (pg, real oidc-provider with rot
       BEGIN PERFORM nextval('persist_attempts'); RETURN NEW; END $$;
       CREATE TRIGGER count_persist_attempts BEFORE UPDATE ON accounts FOR EACH ROW EXECUTE FUNCTION count_persist_attempts();`)
     const attempts = async (): Promise<number> =>
-      Number((await pool.query("SELECT CASE WHEN is_called THEN last_value ELSE 0 END AS n FROM persist_attempts")).rows[0].n)
+      Number(
+        (await pool.query("SELECT CASE WHEN is_called THEN last_value ELSE 0 END AS n FROM persist_attempts")).rows[0]
+          .n,
+      )
     const adapter = proxiedAdapter()
     try {
       await s.waitForExpiry(0)
@@ -171,7 +213,12 @@ describe("a rotated refresh token is never lost (pg, real oidc-provider with rot
       expect(first.accessToken).toBe(s.op.lastIssued("access_token")?.value)
       expect((await s.op.userinfo(first.accessToken)).status).toBe(200)
       expect(first.persistError).toBeInstanceOf(RefreshPersistError)
-      expect({ code: first.persistError?.code, providerCalled: first.persistError?.providerCalled, sqlState: first.persistError?.sqlState, willRetry: first.persistError?.willRetry }).toEqual({
+      expect({
+        code: first.persistError?.code,
+        providerCalled: first.persistError?.providerCalled,
+        sqlState: first.persistError?.sqlState,
+        willRetry: first.persistError?.willRetry,
+      }).toEqual({
         code: "REFRESH_NOT_PERSISTED",
         providerCalled: true,
         sqlState: "23514",
@@ -206,7 +253,9 @@ describe("a rotated refresh token is never lost (pg, real oidc-provider with rot
       await expectNewestStoredAndWorking(next)
     } finally {
       proxy.rewrite = undefined
-      await pool.query("ALTER TABLE accounts DROP CONSTRAINT IF EXISTS scope_short; DROP TRIGGER IF EXISTS count_persist_attempts ON accounts")
+      await pool.query(
+        "ALTER TABLE accounts DROP CONSTRAINT IF EXISTS scope_short; DROP TRIGGER IF EXISTS count_persist_attempts ON accounts",
+      )
     }
   }, 60_000)
 })

@@ -48,4 +48,5 @@ export async function rejection(promise: Promise<unknown>): Promise<unknown> {
 }
 
 /** Every token request that reached the provider's refresh_token grant (successful or refused). */
-export const refreshRequests = (s: RefreshScenario): number => s.op.stats.refreshGrants + s.op.stats.refreshErrors.length
+export const refreshRequests = (s: RefreshScenario): number =>
+  s.op.stats.refreshGrants + s.op.stats.refreshErrors.length

@@ -25,14 +25,26 @@ describe("control: the naive read -> refresh -> write (no lock, no single-flight
   let db: TestDatabase
   let s: RefreshScenario
 
-  useRefreshScenario("refresh_control", { flavour: "pg", login: "control-user", skewSeconds: 0, provider: { accessTokenTtl: 3 } }, (started) => {
-    ;({ db, s } = started)
-  })
+  useRefreshScenario(
+    "refresh_control",
+    { flavour: "pg", login: "control-user", skewSeconds: 0, provider: { accessTokenTtl: 3 } },
+    (started) => {
+      ;({ db, s } = started)
+    },
+  )
 
   test("the same storm breaks the grant: refresh-token reuse, invalid_grant, grant revoked", async () => {
     const grantsBefore = s.op.stats.refreshGrants
     const storm = await runStorm(
-      { flavour: "pg", databaseUrl: db.url, provider: s.provider, userId: s.userId, providerAccountId: s.key.providerAccountId, mode: "naive", skewSeconds: 0 },
+      {
+        flavour: "pg",
+        databaseUrl: db.url,
+        provider: s.provider,
+        userId: s.userId,
+        providerAccountId: s.key.providerAccountId,
+        mode: "naive",
+        skewSeconds: 0,
+      },
       { processes: PROCESSES, callersPerProcess: CALLERS, beforeGo: () => s.waitForExpiry(0) },
     )
     const refreshRequests = s.op.stats.refreshGrants - grantsBefore + s.op.stats.refreshErrors.length

@@ -16,9 +16,13 @@ describe("untrusted provider text (pg, real oidc-provider with rotation)", () =>
   let s: RefreshScenario
   const proxies: RewritingProxy[] = []
 
-  useRefreshScenario("refresh_untrusted_text", { flavour: "pg", login: "untrusted-text-user", skewSeconds: 0, provider: { accessTokenTtl: 2 } }, (started) => {
-    ;({ s } = started)
-  })
+  useRefreshScenario(
+    "refresh_untrusted_text",
+    { flavour: "pg", login: "untrusted-text-user", skewSeconds: 0, provider: { accessTokenTtl: 2 } },
+    (started) => {
+      ;({ s } = started)
+    },
+  )
   afterAll(async () => {
     for (const proxy of proxies) await proxy.stop()
   })
@@ -27,25 +31,36 @@ describe("untrusted provider text (pg, real oidc-provider with rotation)", () =>
     const proxy = await startRewritingProxy(s.op.endpoints.token)
     proxies.push(proxy)
     const adapter = withTokenSync(s.fixture.adapter, s.fixture.db as object, {
-      refresh: { providers: [{ ...s.providerConfig, token: proxy.url }], skewSeconds: 0, minRefreshIntervalSeconds: 0, retries: 0 },
+      refresh: {
+        providers: [{ ...s.providerConfig, token: proxy.url }],
+        skewSeconds: 0,
+        minRefreshIntervalSeconds: 0,
+        retries: 0,
+      },
     })
     await s.waitForExpiry(0)
     const before = await s.row()
     const grantId = s.op.issuedOf("refresh_token").find((t) => t.value === before.refresh_token)?.grantId
     await s.op.revokeGrant(grantId!) // the provider now really answers 400 invalid_grant
     const DESCRIPTION = "DESCRIPTION-FROM-THE-PROVIDER <script>alert(1)</script>"
-    proxy.rewrite = (body, status) => (status === 200 ? undefined : { error: 'invalid_grant"\n<b>', error_description: DESCRIPTION })
+    proxy.rewrite = (body, status) =>
+      status === 200 ? undefined : { error: 'invalid_grant"\n<b>', error_description: DESCRIPTION }
     const error = await rejection(adapter.getAccessToken({ userId: s.userId, provider: s.key.provider }))
     expect(error).toBeInstanceOf(ProviderUnavailableError)
     expect(error).not.toBeInstanceOf(RefreshTokenError) // an unverifiable code decides nothing
     const typed = error as ProviderUnavailableError
-    expect({ kind: typed.kind, status: typed.status, oauthError: typed.oauthError }).toEqual({ kind: "http_status", status: 400, oauthError: undefined })
+    expect({ kind: typed.kind, status: typed.status, oauthError: typed.oauthError }).toEqual({
+      kind: "http_status",
+      status: 400,
+      oauthError: undefined,
+    })
     const text = `${typed.message}\n${inspect(typed, { depth: 10, showHidden: true })}\n${JSON.stringify(typed)}`
     expect(text).not.toContain("DESCRIPTION-FROM-THE-PROVIDER")
     expect(text).not.toContain("<b>")
 
     // The same answer with a well-formed code is understood: the user must sign in again.
-    proxy.rewrite = (body, status) => (status === 200 ? undefined : { error: "invalid_grant", error_description: DESCRIPTION })
+    proxy.rewrite = (body, status) =>
+      status === 200 ? undefined : { error: "invalid_grant", error_description: DESCRIPTION }
     const refused = await rejection(adapter.getAccessToken({ userId: s.userId, provider: s.key.provider }))
     expect(refused).toBeInstanceOf(RefreshTokenError)
     expect((refused as Error).message).not.toContain("DESCRIPTION-FROM-THE-PROVIDER")
@@ -56,9 +71,15 @@ describe("untrusted provider text (pg, real oidc-provider with rotation)", () =>
     const proxy = await startRewritingProxy(s.op.issuer)
     proxies.push(proxy)
     const issuer = proxy.url.replace(/\/$/, "")
-    proxy.rewrite = (body) => ("token_endpoint" in body ? { ...body, issuer, token_endpoint: "http://10.1.2.3/token" } : undefined)
+    proxy.rewrite = (body) =>
+      "token_endpoint" in body ? { ...body, issuer, token_endpoint: "http://10.1.2.3/token" } : undefined
     const adapter = withTokenSync(s.fixture.adapter, s.fixture.db as object, {
-      refresh: { providers: [{ ...s.providerConfig, issuer }], skewSeconds: 0, minRefreshIntervalSeconds: 0, retries: 0 },
+      refresh: {
+        providers: [{ ...s.providerConfig, issuer }],
+        skewSeconds: 0,
+        minRefreshIntervalSeconds: 0,
+        retries: 0,
+      },
     })
     await s.waitForExpiry(0)
     const before = await s.row()

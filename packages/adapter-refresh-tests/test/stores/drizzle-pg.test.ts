@@ -42,7 +42,8 @@ for (const flavour of ["drizzle", "drizzle-postgres-js"] as const) {
           expect(isPgPool(db)).toBe(false)
           expect(isPgClient(db)).toBe(false)
           expect(resolveAccountStore(db).name).toBe("drizzle")
-          for (const other of [null, undefined, {}, ctx.a().pool, { transaction() {}, select() {} }]) expect(isDrizzleDatabase(other)).toBe(false)
+          for (const other of [null, undefined, {}, ctx.a().pool, { transaction() {}, select() {} }])
+            expect(isDrizzleDatabase(other)).toBe(false)
         })
 
         test("refuses a Drizzle transaction, saying to pass the database", async () => {
@@ -55,7 +56,7 @@ for (const flavour of ["drizzle", "drizzle-postgres-js"] as const) {
         })
       })
 
-      test("withTokenSync(DrizzleAdapter(db), db) writes to the adapter's \"account\" table and never to a table named \"accounts\"", async () => {
+      test('withTokenSync(DrizzleAdapter(db), db) writes to the adapter\'s "account" table and never to a table named "accounts"', async () => {
         // The old failure: the pg store's default tables ("accounts"/"users") used for a Drizzle app. A
         // decoy "accounts" table that would take the row, so the check cannot pass by an error.
         const inspect = ctx.inspect()
@@ -64,11 +65,19 @@ for (const flavour of ["drizzle", "drizzle-postgres-js"] as const) {
         const wrapped = withTokenSync(DrizzleAdapter(db as unknown as NodePgDatabase), db)
         const key = freshKey("default-tables")
         const userId = await ctx.a().insertUser(`${key.providerAccountId}@example.test`)
-        const linked = await wrapped.linkAccount({ ...key, userId, type: "oidc", access_token: "at-default", refresh_token: "rt-default" })
+        const linked = await wrapped.linkAccount({
+          ...key,
+          userId,
+          type: "oidc",
+          access_token: "at-default",
+          refresh_token: "rt-default",
+        })
         // DrizzleAdapter's own linkAccount resolves to nothing; so does the wrapped one.
         expect(linked).toBeUndefined()
         await wrapped.syncAccount({ ...key, access_token: "at-synced" })
-        expect(await ctx.a().accountRows(key)).toEqual([expect.objectContaining({ userId, access_token: "at-synced", refresh_token: "rt-default" })])
+        expect(await ctx.a().accountRows(key)).toEqual([
+          expect.objectContaining({ userId, access_token: "at-synced", refresh_token: "rt-default" }),
+        ])
         expect((await inspect.query(`SELECT count(*)::int AS n FROM accounts`)).rows[0]).toEqual({ n: 0 })
         expect(await wrapped.getUserByAccount(key)).toMatchObject({ id: userId })
       })
@@ -102,14 +111,27 @@ for (const flavour of ["drizzle", "drizzle-postgres-js"] as const) {
         const read = await store.withAccountLock(key, async (account) => {
           expect(await account.userExists("p-1")).toBe(true)
           expect(await account.userExists("p-2")).toBe(false)
-          await account.insert({ ...key, userId: "p-1", type: "oidc", tokens: { access_token: "at-c", expires_at: 1_700_000_000 } })
+          await account.insert({
+            ...key,
+            userId: "p-1",
+            type: "oidc",
+            tokens: { access_token: "at-c", expires_at: 1_700_000_000 },
+          })
           await account.update({ tokens: { refresh_token: "rt-c" } }, { userId: "p-1" })
           return account.readAll()
         })
         expect(read).toEqual([expect.objectContaining({ ...key, userId: "p-1", type: "oidc" })])
-        expect(read[0]?.tokens).toMatchObject({ access_token: "at-c", refresh_token: "rt-c", expires_at: 1_700_000_000 })
-        expect(await store.findAccounts("p-1", key.provider)).toEqual([expect.objectContaining({ ...key, userId: "p-1" })])
-        const { rows } = await inspect.query(`SELECT owner, kind, subject FROM logins_${suffix} WHERE subject = $1`, [key.providerAccountId])
+        expect(read[0]?.tokens).toMatchObject({
+          access_token: "at-c",
+          refresh_token: "rt-c",
+          expires_at: 1_700_000_000,
+        })
+        expect(await store.findAccounts("p-1", key.provider)).toEqual([
+          expect.objectContaining({ ...key, userId: "p-1" }),
+        ])
+        const { rows } = await inspect.query(`SELECT owner, kind, subject FROM logins_${suffix} WHERE subject = $1`, [
+          key.providerAccountId,
+        ])
         expect(rows).toEqual([{ owner: "p-1", kind: "oidc", subject: key.providerAccountId }])
         expect(await ctx.a().accountRows(key)).toEqual([])
       })
@@ -119,10 +141,14 @@ for (const flavour of ["drizzle", "drizzle-postgres-js"] as const) {
 
 describe("drizzleAccountStore refuses what it cannot serve, saying what to pass instead", () => {
   test("a node-postgres db on a single Client: pass a Pool", () => {
-    const error = thrownBy(() => drizzleAccountStore(drizzleNodePg(new pg.Client({ connectionString: "postgres://127.0.0.1:1/none" }))))
+    const error = thrownBy(() =>
+      drizzleAccountStore(drizzleNodePg(new pg.Client({ connectionString: "postgres://127.0.0.1:1/none" }))),
+    )
     expect(error).toBeInstanceOf(UnsupportedDatabaseError)
     expect((error as Error).message).toMatch(/single node-postgres Client.*Pool/)
-    expect(() => withTokenSync({}, drizzleNodePg(new pg.Client({ connectionString: "postgres://127.0.0.1:1/none" })))).toThrow(/Pool/)
+    expect(() =>
+      withTokenSync({}, drizzleNodePg(new pg.Client({ connectionString: "postgres://127.0.0.1:1/none" }))),
+    ).toThrow(/Pool/)
   })
 
   test("a driver it does not run on (pg-proxy): the supported drivers are named", () => {
@@ -130,13 +156,21 @@ describe("drizzleAccountStore refuses what it cannot serve, saying what to pass 
     expect(isDrizzleDatabase(db)).toBe(true)
     const error = thrownBy(() => withTokenSync({}, db))
     expect(error).toBeInstanceOf(UnsupportedDatabaseError)
-    expect((error as Error).message).toMatch(/PgRemoteDatabase.*not supported.*node-postgres.*postgres-js.*mysql2.*better-sqlite3.*AccountStore/)
+    expect((error as Error).message).toMatch(
+      /PgRemoteDatabase.*not supported.*node-postgres.*postgres-js.*mysql2.*better-sqlite3.*AccountStore/,
+    )
   })
 
   test("a table option that is not a Drizzle table", () => {
     const db = drizzleNodePg(new pg.Pool({ connectionString: "postgres://127.0.0.1:1/none" }))
-    expect(() => drizzleAccountStore(db, { accountsTable: { _: { name: "account" } } })).toThrow(/accountsTable must be a Drizzle table/)
-    const noUserId = pgTable("account", { provider: text("provider"), providerAccountId: text("providerAccountId"), type: text("type") })
+    expect(() => drizzleAccountStore(db, { accountsTable: { _: { name: "account" } } })).toThrow(
+      /accountsTable must be a Drizzle table/,
+    )
+    const noUserId = pgTable("account", {
+      provider: text("provider"),
+      providerAccountId: text("providerAccountId"),
+      type: text("type"),
+    })
     expect(() => drizzleAccountStore(db, { accountsTable: noUserId })).toThrow(/has no "userId" column/)
   })
 })

@@ -29,7 +29,9 @@ export function useFixtureCell(cell: FixtureCell, prefix: string): CellFixture {
   let fixture: ConformanceFixture | undefined
   let wrapped: ReturnType<typeof withTokenSync> | undefined
   beforeAll(async () => {
-    const module = (await import(new URL(`../../src/fixtures/${cell.module}.ts`, import.meta.url).href)) as ConformanceFixtureModule
+    const module = (await import(
+      new URL(`../../src/fixtures/${cell.module}.ts`, import.meta.url).href
+    )) as ConformanceFixtureModule
     database = await cell.database(`${prefix}_${cell.module.replace(/-/g, "_")}`)
     await module.prepareDatabase(database.url)
     fixture = await module.createFixture(database.url)
@@ -39,8 +41,9 @@ export function useFixtureCell(cell: FixtureCell, prefix: string): CellFixture {
     await fixture?.close()
     await database?.drop()
   })
-  const ready = <T,>(value: T | undefined): T => {
-    if (value === undefined) throw new Error(`useFixtureCell(${cell.module}): used outside the tests of its describe block`)
+  const ready = <T>(value: T | undefined): T => {
+    if (value === undefined)
+      throw new Error(`useFixtureCell(${cell.module}): used outside the tests of its describe block`)
     return value
   }
   return {

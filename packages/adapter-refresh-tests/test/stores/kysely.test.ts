@@ -32,10 +32,12 @@ describeStore({
     })
 
     describe("ids of inserted rows", () => {
-      test("by default the insert leaves \"id\" to the schema's gen_random_uuid() default, like linkAccount", async () => {
+      test('by default the insert leaves "id" to the schema\'s gen_random_uuid() default, like linkAccount', async () => {
         const key = freshKey("db-id")
         const userId = await ctx.a().insertUser(`${key.providerAccountId}@example.test`)
-        await ctx.a().store.withAccountLock(key, (account) => account.insert({ ...key, userId, type: "oidc", tokens: {} }))
+        await ctx
+          .a()
+          .store.withAccountLock(key, (account) => account.insert({ ...key, userId, type: "oidc", tokens: {} }))
         const [stored] = await ctx.a().accountRows(key)
         expect(stored?.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
       })
@@ -49,14 +51,18 @@ describeStore({
         const insert = (store: ReturnType<typeof kyselyAccountStore>, k = key) =>
           store.withAccountLock(k, (account) => account.insert({ ...k, userId, type: "oidc", tokens: {} }))
 
-        await expect(insert(kyselyAccountStore(kysely() as KyselyLike, { accountTable: "AccountNoDefault" }))).rejects.toMatchObject({
+        await expect(
+          insert(kyselyAccountStore(kysely() as KyselyLike, { accountTable: "AccountNoDefault" })),
+        ).rejects.toMatchObject({
           code: "23502", // not_null_violation on "id"
         })
         await insert(kyselyAccountStore(kysely(), { accountTable: "AccountNoDefault", generateId: true }))
         const key2 = freshKey("own-id")
         const ownId = globalThis.crypto.randomUUID()
         await insert(kyselyAccountStore(kysely(), { accountTable: "AccountNoDefault", generateId: () => ownId }), key2)
-        const { rows } = await pool.query(`SELECT id, "providerAccountId" FROM "AccountNoDefault" ORDER BY "providerAccountId"`)
+        const { rows } = await pool.query(
+          `SELECT id, "providerAccountId" FROM "AccountNoDefault" ORDER BY "providerAccountId"`,
+        )
         expect(rows).toHaveLength(2)
         expect(rows.find((r) => r.providerAccountId === key.providerAccountId)?.id).toMatch(/^[0-9a-f-]{36}$/)
         expect(rows.find((r) => r.providerAccountId === key2.providerAccountId)?.id).toBe(ownId)

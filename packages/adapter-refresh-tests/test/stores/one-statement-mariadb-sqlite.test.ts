@@ -16,12 +16,19 @@ import type { IsolatedDatabase } from "../../src/kit/fixture.js"
 import { useFixtureCell } from "./fixture-cell.js"
 
 /** What the app's own connection does while the statement runs: hold the key's lock, then let go. */
-type AppHold = (databaseUrl: string, accounts: string, key: { provider: string; providerAccountId: string }) => Promise<() => Promise<void>>
+type AppHold = (
+  databaseUrl: string,
+  accounts: string,
+  key: { provider: string; providerAccountId: string },
+) => Promise<() => Promise<void>>
 
 const holdRowOnMariaDb: AppHold = async (databaseUrl, accounts, key) => {
   const app = await mysql.createConnection(databaseUrl)
   await app.query("START TRANSACTION")
-  await app.query(`SELECT 1 FROM \`${accounts}\` WHERE \`provider\` = ? AND \`providerAccountId\` = ? FOR UPDATE`, [key.provider, key.providerAccountId])
+  await app.query(`SELECT 1 FROM \`${accounts}\` WHERE \`provider\` = ? AND \`providerAccountId\` = ? FOR UPDATE`, [
+    key.provider,
+    key.providerAccountId,
+  ])
   return async () => {
     await app.query("ROLLBACK")
     await app.end()
@@ -37,14 +44,56 @@ const holdSqliteFile: AppHold = async (databaseUrl) => {
   }
 }
 
-const cells: { name: string; module: string; database: (prefix: string) => Promise<IsolatedDatabase>; accounts: string; hold: AppHold; boundMs: number }[] = [
-  { name: "kysely on MariaDB", module: "conformance-kysely-mysql", database: testMysqlDatabase, accounts: "Account", hold: holdRowOnMariaDb, boundMs: 1000 },
-  { name: "drizzle on MariaDB", module: "conformance-drizzle-mysql", database: testMysqlDatabase, accounts: "account", hold: holdRowOnMariaDb, boundMs: 1000 },
+const cells: {
+  name: string
+  module: string
+  database: (prefix: string) => Promise<IsolatedDatabase>
+  accounts: string
+  hold: AppHold
+  boundMs: number
+}[] = [
+  {
+    name: "kysely on MariaDB",
+    module: "conformance-kysely-mysql",
+    database: testMysqlDatabase,
+    accounts: "Account",
+    hold: holdRowOnMariaDb,
+    boundMs: 1000,
+  },
+  {
+    name: "drizzle on MariaDB",
+    module: "conformance-drizzle-mysql",
+    database: testMysqlDatabase,
+    accounts: "account",
+    hold: holdRowOnMariaDb,
+    boundMs: 1000,
+  },
   // Kysely's SQLite connection (openSqlite: busy timeout 5000 ms) waits its busy timeout, as any statement of the app does.
-  { name: "kysely on SQLite", module: "conformance-kysely-sqlite", database: testSqliteFile, accounts: "Account", hold: holdSqliteFile, boundMs: 8000 },
-  { name: "drizzle on SQLite (better-sqlite3)", module: "conformance-drizzle-sqlite", database: testSqliteFile, accounts: "account", hold: holdSqliteFile, boundMs: 1000 },
+  {
+    name: "kysely on SQLite",
+    module: "conformance-kysely-sqlite",
+    database: testSqliteFile,
+    accounts: "Account",
+    hold: holdSqliteFile,
+    boundMs: 8000,
+  },
+  {
+    name: "drizzle on SQLite (better-sqlite3)",
+    module: "conformance-drizzle-sqlite",
+    database: testSqliteFile,
+    accounts: "account",
+    hold: holdSqliteFile,
+    boundMs: 1000,
+  },
   // Prisma's connection (@prisma/adapter-better-sqlite3: better-sqlite3's busy timeout, 5000 ms) waits as the adapter's own writes do.
-  { name: "prisma on SQLite (better-sqlite3)", module: "conformance-prisma-sqlite", database: (prefix) => testOtherDatabase("sqlite", prefix), accounts: "Account", hold: holdSqliteFile, boundMs: 8000 },
+  {
+    name: "prisma on SQLite (better-sqlite3)",
+    module: "conformance-prisma-sqlite",
+    database: (prefix) => testOtherDatabase("sqlite", prefix),
+    accounts: "Account",
+    hold: holdSqliteFile,
+    boundMs: 8000,
+  },
 ]
 
 const count = (written: OwnTokensWritten): number => (Array.isArray(written) ? written.length : written.written)
@@ -53,7 +102,11 @@ describe.each(cells)("updateOwnTokens, $name", (cell) => {
   const cf = useFixtureCell(cell, "one_statement")
 
   async function linkedAccount() {
-    const user = await cf.fixture.adapter.createUser!({ id: randomUUID(), email: `${randomUUID()}@example.test`, emailVerified: null })
+    const user = await cf.fixture.adapter.createUser!({
+      id: randomUUID(),
+      email: `${randomUUID()}@example.test`,
+      emailVerified: null,
+    })
     const key = { provider: "one-statement", providerAccountId: randomUUID() }
     await cf.wrapped.linkAccount({ ...key, userId: user.id, type: "oidc", access_token: "at-1", refresh_token: "rt-1" })
     return { userId: user.id, key }
@@ -73,7 +126,9 @@ describe.each(cells)("updateOwnTokens, $name", (cell) => {
     expect(count(written)).toBe(0)
     expect(await cf.fixture.accountRows(key)).toEqual([expect.objectContaining({ access_token: "at-1" })])
     expect(count(await cf.store.updateOwnTokens!(key, userId, { access_token: "at-2" }, () => {}))).toBe(1)
-    expect(await cf.fixture.accountRows(key)).toEqual([expect.objectContaining({ access_token: "at-2", refresh_token: "rt-1" })])
+    expect(await cf.fixture.accountRows(key)).toEqual([
+      expect.objectContaining({ access_token: "at-2", refresh_token: "rt-1" }),
+    ])
   }, 20_000)
 
   test("syncAccount through it returns the stored account, the columns it did not write included", async () => {

@@ -18,7 +18,8 @@ describeStore({
         expect(isPgClient(db)).toBe(false)
         expect(isPrismaClient(db)).toBe(false)
         expect(isKysely(db)).toBe(false)
-        for (const other of [null, undefined, {}, "postgres://", { query() {}, connect() {} }]) expect(isPgPool(other)).toBe(false)
+        for (const other of [null, undefined, {}, "postgres://", { query() {}, connect() {} }])
+          expect(isPgPool(other)).toBe(false)
       })
 
       test("isPgClient recognises a bare pg.Client and a checked-out PoolClient, which pgAccountStore refuses", async () => {
@@ -52,15 +53,22 @@ describeStore({
         await pool.query(`CREATE SCHEMA IF NOT EXISTS auth`)
         await pool.query(`CREATE TABLE auth.oauth_accounts (LIKE accounts INCLUDING ALL)`)
         await pool.query(`CREATE TABLE auth.app_users (LIKE users INCLUDING ALL)`)
-        const store = pgAccountStore(ctx.a().pool, { accountsTable: "auth.oauth_accounts", usersTable: "auth.app_users" })
+        const store = pgAccountStore(ctx.a().pool, {
+          accountsTable: "auth.oauth_accounts",
+          usersTable: "auth.app_users",
+        })
         const key = freshKey("qualified")
-        const { rows } = await pool.query<{ id: number }>(`INSERT INTO auth.app_users (email) VALUES ('q@example.test') RETURNING id`)
+        const { rows } = await pool.query<{ id: number }>(
+          `INSERT INTO auth.app_users (email) VALUES ('q@example.test') RETURNING id`,
+        )
         const userId = String(rows[0]?.id)
         await store.withAccountLock(key, async (account) => {
           expect(await account.userExists(userId)).toBe(true)
           await account.insert({ ...key, userId, type: "oauth", tokens: { access_token: "q" } })
         })
-        const stored = await pool.query(`SELECT * FROM auth.oauth_accounts WHERE "providerAccountId" = $1`, [key.providerAccountId])
+        const stored = await pool.query(`SELECT * FROM auth.oauth_accounts WHERE "providerAccountId" = $1`, [
+          key.providerAccountId,
+        ])
         expect(stored.rows).toEqual([expect.objectContaining({ access_token: "q", userId: Number(userId) })])
         expect(await store.findAccounts(userId, key.provider)).toEqual([expect.objectContaining({ ...key, userId })])
       })

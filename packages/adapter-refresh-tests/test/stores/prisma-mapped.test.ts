@@ -52,16 +52,33 @@ describe("Prisma store on @map / @@map names (PostgreSQL)", () => {
   const newUser = async (key: { providerAccountId: string }) =>
     (await prisma.user.create({ data: { email: `${key.providerAccountId}@example.test` } })).id
   const stored = async (key: { provider: string; providerAccountId: string }) =>
-    (await inspect.query(`SELECT * FROM "oauth_accounts" WHERE "idp" = $1 AND "idp_subject" = $2`, [key.provider, key.providerAccountId])).rows
+    (
+      await inspect.query(`SELECT * FROM "oauth_accounts" WHERE "idp" = $1 AND "idp_subject" = $2`, [
+        key.provider,
+        key.providerAccountId,
+      ])
+    ).rows
 
   test("the table and columns are read from the client's schema text", () => {
     const found = prismaAccountTable(prisma, "account")
-    expect(found).toMatchObject({ ok: true, table: { schema: "public", table: "oauth_accounts", updatedAt: ["updatedAt"] } })
+    expect(found).toMatchObject({
+      ok: true,
+      table: { schema: "public", table: "oauth_accounts", updatedAt: ["updatedAt"] },
+    })
     if (!found.ok) return
     expect(Object.fromEntries(found.table.columns)).toEqual({
-      userId: "owner_id", type: "type", provider: "idp", providerAccountId: "idp_subject", refresh_token: "refresh_tok",
-      access_token: "access_tok", expires_at: "expires_at_s", token_type: "token_type", scope: "scope", id_token: "id_tok",
-      session_state: "session_state", updatedAt: "changed_at",
+      userId: "owner_id",
+      type: "type",
+      provider: "idp",
+      providerAccountId: "idp_subject",
+      refresh_token: "refresh_tok",
+      access_token: "access_tok",
+      expires_at: "expires_at_s",
+      token_type: "token_type",
+      scope: "scope",
+      id_token: "id_tok",
+      session_state: "session_state",
+      updatedAt: "changed_at",
     })
     expect(typeof store.updateOwnTokens).toBe("function")
   })
@@ -69,7 +86,14 @@ describe("Prisma store on @map / @@map names (PostgreSQL)", () => {
   test("updateOwnTokens writes the mapped columns, sets the mapped @updatedAt and returns the row by field names", async () => {
     const key = freshKey("mapped")
     const userId = await newUser(key)
-    await store.withAccountLock(key, (account) => account.insert({ ...key, userId, type: "oidc", tokens: { access_token: "at-1", refresh_token: "rt-1", expires_at: 100 } }))
+    await store.withAccountLock(key, (account) =>
+      account.insert({
+        ...key,
+        userId,
+        type: "oidc",
+        tokens: { access_token: "at-1", refresh_token: "rt-1", expires_at: 100 },
+      }),
+    )
     const before = (await prisma.account.findMany({ where: key }))[0]!.updatedAt.getTime()
     await new Promise((resolve) => setTimeout(resolve, 20))
     const result = await store.updateOwnTokens!(key, userId, { access_token: "at-2", expires_at: 200 }, () => {})
@@ -79,18 +103,25 @@ describe("Prisma store on @map / @@map names (PostgreSQL)", () => {
     expect(written).toHaveLength(1)
     expect(written[0]).toMatchObject({ ...key, userId, type: "oidc" })
     expect(written[0]?.tokens).toMatchObject({ access_token: "at-2", refresh_token: "rt-1", expires_at: 200 })
-    expect(await stored(key)).toEqual([expect.objectContaining({ owner_id: userId, access_tok: "at-2", refresh_tok: "rt-1", expires_at_s: 200 })])
+    expect(await stored(key)).toEqual([
+      expect.objectContaining({ owner_id: userId, access_tok: "at-2", refresh_tok: "rt-1", expires_at_s: 200 }),
+    ])
     expect((await prisma.account.findMany({ where: key }))[0]!.updatedAt.getTime()).toBeGreaterThan(before)
   })
 
   test("writes nothing, without waiting, while another session holds the key's lock", async () => {
     const key = freshKey("mapped-held")
     const userId = await newUser(key)
-    await store.withAccountLock(key, (account) => account.insert({ ...key, userId, type: "oidc", tokens: { access_token: "at-1" } }))
+    await store.withAccountLock(key, (account) =>
+      account.insert({ ...key, userId, type: "oidc", tokens: { access_token: "at-1" } }),
+    )
     const holder = await inspect.connect()
     try {
       await holder.query("BEGIN")
-      await holder.query(`SELECT pg_advisory_xact_lock(${ADVISORY_LOCK_KEY_SQL})`, [key.provider, key.providerAccountId])
+      await holder.query(`SELECT pg_advisory_xact_lock(${ADVISORY_LOCK_KEY_SQL})`, [
+        key.provider,
+        key.providerAccountId,
+      ])
       expect(await store.updateOwnTokens!(key, userId, { access_token: "at-2" }, () => {})).toEqual([])
     } finally {
       await holder.query("ROLLBACK")

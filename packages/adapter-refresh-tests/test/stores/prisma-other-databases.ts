@@ -37,7 +37,9 @@ export function otherDatabase(database: PrismaOtherDatabase): StoreSuiteDatabase
     exec: (url, sql) => execSql(database, url, sql),
     fixture: async (url, options) => suiteFixture(await createPrismaOtherFixture(database, url, options)),
     lockKind: database === "mysql" ? "row" : "database",
-    ...(database === "mysql" ? { waitForLockWaiters: (url: string, count: number) => waitForMysqlLockWaiters(url, count) } : {}),
+    ...(database === "mysql"
+      ? { waitForLockWaiters: (url: string, count: number) => waitForMysqlLockWaiters(url, count) }
+      : {}),
     dropAccountsTable: `DROP TABLE ${q("Account")}`,
     dropAccountsColumn: (column) => `ALTER TABLE ${q("Account")} DROP COLUMN ${q(column)}`,
   }
@@ -69,13 +71,17 @@ export function detectionTests(ctx: StoreSuiteContext, database: PrismaOtherData
       const store = prismaAccountStore(facade, { database })
       const key = { provider: "test-oidc", providerAccountId: `facade-${Date.now().toString(36)}` }
       const userId = await ctx.a().insertUser(`${key.providerAccountId}@example.test`)
-      await store.withAccountLock(key, (account) => account.insert({ ...key, userId, type: "oidc", tokens: { access_token: "via-facade" } }))
+      await store.withAccountLock(key, (account) =>
+        account.insert({ ...key, userId, type: "oidc", tokens: { access_token: "via-facade" } }),
+      )
       expect(await ctx.a().accountRows(key)).toEqual([expect.objectContaining({ access_token: "via-facade" })])
     })
 
     test("a provider this store cannot lock on (SQL Server) is refused at construction, naming it", () => {
       // An own property (defineProperty): an assignment would reach the client itself through its proxy's set trap.
-      const sqlServer = Object.create(prisma() as object, { _activeProvider: { value: "sqlserver" } }) as PrismaClientLike
+      const sqlServer = Object.create(prisma() as object, {
+        _activeProvider: { value: "sqlserver" },
+      }) as PrismaClientLike
       expect(() => prismaAccountStore(sqlServer)).toThrow(/provider is "sqlserver"/)
     })
   })

@@ -54,7 +54,9 @@ describeStore({
         const db = openSqlite(ctx.url().replace(/^file:/, ""))
         try {
           return db
-            .prepare(`SELECT access_token, updatedAt, typeof(updatedAt) AS kind FROM "Account" WHERE provider = ? AND providerAccountId = ?`)
+            .prepare(
+              `SELECT access_token, updatedAt, typeof(updatedAt) AS kind FROM "Account" WHERE provider = ? AND providerAccountId = ?`,
+            )
             .get(key.provider, key.providerAccountId) as Row | undefined
         } finally {
           db.close()
@@ -63,7 +65,11 @@ describeStore({
       const linked = async (label: string) => {
         const key = freshKey(label)
         const userId = await ctx.a().insertUser(`${key.providerAccountId}@example.test`)
-        await ctx.a().store.withAccountLock(key, (account) => account.insert({ ...key, userId, type: "oidc", tokens: { access_token: "old" } }))
+        await ctx
+          .a()
+          .store.withAccountLock(key, (account) =>
+            account.insert({ ...key, userId, type: "oidc", tokens: { access_token: "old" } }),
+          )
         return { key, userId }
       }
 
@@ -97,7 +103,11 @@ describeStore({
         const { key } = await linked("sqlite-gate-control")
         const prisma = ctx.a().db as PrismaClientLike
         const readInside = await ctx.a().store.withAccountLock(key, async (account) => {
-          await prisma.$executeRawUnsafe(`UPDATE "Account" SET access_token = 'joined' WHERE provider = ? AND providerAccountId = ?`, key.provider, key.providerAccountId)
+          await prisma.$executeRawUnsafe(
+            `UPDATE "Account" SET access_token = 'joined' WHERE provider = ? AND providerAccountId = ?`,
+            key.provider,
+            key.providerAccountId,
+          )
           // Another connection would wait on the write lock; this one is the holder's own.
           return (await account.readAll())[0]?.tokens.access_token
         })
@@ -107,7 +117,9 @@ describeStore({
       test("a locked transaction asked for while a statement is in flight starts after it, and reads what it wrote", async () => {
         const { key, userId } = await linked("sqlite-gate-order")
         const statement = ctx.a().store.updateOwnTokens!(key, userId, { access_token: "first" }, () => {})
-        const transaction = ctx.a().store.withAccountLock(key, async (account) => (await account.readAll())[0]?.tokens.access_token)
+        const transaction = ctx
+          .a()
+          .store.withAccountLock(key, async (account) => (await account.readAll())[0]?.tokens.access_token)
         expect(await statement).toHaveLength(1)
         expect(await transaction).toBe("first")
       })

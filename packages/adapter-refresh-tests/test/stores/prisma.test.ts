@@ -27,9 +27,13 @@ describeStore({
 
     describe("options", () => {
       test("a missing model delegate is reported at construction, naming the option", () => {
-        expect(() => prismaAccountStore(prisma(), { accountModel: "oauthAccount" })).toThrow(/no model delegate "oauthAccount".*accountModel/)
+        expect(() => prismaAccountStore(prisma(), { accountModel: "oauthAccount" })).toThrow(
+          /no model delegate "oauthAccount".*accountModel/,
+        )
         expect(() => prismaAccountStore(prisma(), { accountModel: "oauthAccount" })).toThrow(AccountSchemaError)
-        expect(() => prismaAccountStore(prisma(), { userModel: "person" })).toThrow(/no model delegate "person".*userModel/)
+        expect(() => prismaAccountStore(prisma(), { userModel: "person" })).toThrow(
+          /no model delegate "person".*userModel/,
+        )
         expect(() => prismaAccountStore(prisma(), { accountModel: "account; --" })).toThrow(/Invalid accountModel/)
         expect(() => prismaAccountStore(prisma(), { transactionTimeoutMs: 0 })).toThrow(/transactionTimeoutMs/)
       })
@@ -38,7 +42,9 @@ describeStore({
         const store = prismaAccountStore(prisma().$extends({}))
         const key = freshKey("extended")
         const userId = await ctx.a().insertUser(`${key.providerAccountId}@example.test`)
-        await store.withAccountLock(key, (account) => account.insert({ ...key, userId, type: "oidc", tokens: { access_token: "x" } }))
+        await store.withAccountLock(key, (account) =>
+          account.insert({ ...key, userId, type: "oidc", tokens: { access_token: "x" } }),
+        )
         expect(await ctx.a().accountRows(key)).toEqual([expect.objectContaining({ access_token: "x" })])
       })
 
@@ -48,9 +54,13 @@ describeStore({
           await new Promise((resolve) => setTimeout(resolve, ms))
           return "done"
         }
-        await expect(store.withAccountLock(freshKey("call-tx-long"), slow(600), { transactionTimeoutMs: 5_000 })).resolves.toBe("done")
+        await expect(
+          store.withAccountLock(freshKey("call-tx-long"), slow(600), { transactionTimeoutMs: 5_000 }),
+        ).resolves.toBe("done")
         const patient = prismaAccountStore(prisma(), { transactionTimeoutMs: 5_000 })
-        await expect(patient.withAccountLock(freshKey("call-tx-short"), slow(800), { transactionTimeoutMs: 200 })).rejects.toThrow()
+        await expect(
+          patient.withAccountLock(freshKey("call-tx-short"), slow(800), { transactionTimeoutMs: 200 }),
+        ).rejects.toThrow()
       })
 
       test("transactionTimeoutMs bounds the whole transaction; what ran is rolled back", async () => {
@@ -70,10 +80,14 @@ describeStore({
     test("writes through Prisma, so @updatedAt is maintained", async () => {
       const key = freshKey("updated-at")
       const userId = await ctx.a().insertUser(`${key.providerAccountId}@example.test`)
-      await ctx.a().store.withAccountLock(key, (account) => account.insert({ ...key, userId, type: "oidc", tokens: {} }))
+      await ctx
+        .a()
+        .store.withAccountLock(key, (account) => account.insert({ ...key, userId, type: "oidc", tokens: {} }))
       const [before] = await ctx.a().accountRows(key)
       await new Promise((resolve) => setTimeout(resolve, 20))
-      await ctx.a().store.withAccountLock(key, (account) => account.update({ tokens: { access_token: "new" } }, { userId }))
+      await ctx
+        .a()
+        .store.withAccountLock(key, (account) => account.update({ tokens: { access_token: "new" } }, { userId }))
       const [after] = await ctx.a().accountRows(key)
       expect((after?.updatedAt as Date).getTime()).toBeGreaterThan((before?.updatedAt as Date).getTime())
     })
@@ -82,22 +96,35 @@ describeStore({
       test("is the documented model's table and columns, also through $extends", () => {
         for (const client of [prisma(), prisma().$extends({})]) {
           const found = prismaAccountTable(client, "account")
-          expect(found).toMatchObject({ ok: true, table: { schema: "public", table: "Account", updatedAt: ["updatedAt"] } })
+          expect(found).toMatchObject({
+            ok: true,
+            table: { schema: "public", table: "Account", updatedAt: ["updatedAt"] },
+          })
           if (found.ok) expect(found.table.columns.get("providerAccountId")).toBe("providerAccountId")
           expect(typeof prismaAccountStore(client).updateOwnTokens).toBe("function")
         }
       })
 
       test("is not derived where the model or the adapter is not as expected (the store keeps the locked path)", () => {
-        expect(prismaAccountTable(prisma(), "session")).toMatchObject({ ok: false, reason: expect.stringMatching(/no field provider/) })
+        expect(prismaAccountTable(prisma(), "session")).toMatchObject({
+          ok: false,
+          reason: expect.stringMatching(/no field provider/),
+        })
         expect(prismaAccountTable(prisma(), "oauthAccount")).toMatchObject({ ok: false })
-        expect(prismaAccountTable({}, "account")).toMatchObject({ ok: false, reason: expect.stringMatching(/adapter-pg/) })
+        expect(prismaAccountTable({}, "account")).toMatchObject({
+          ok: false,
+          reason: expect.stringMatching(/adapter-pg/),
+        })
       })
 
       test("sets @updatedAt to now, as Prisma does on its own writes", async () => {
         const key = freshKey("one-statement-updated-at")
         const userId = await ctx.a().insertUser(`${key.providerAccountId}@example.test`)
-        await ctx.a().store.withAccountLock(key, (account) => account.insert({ ...key, userId, type: "oidc", tokens: { access_token: "old" } }))
+        await ctx
+          .a()
+          .store.withAccountLock(key, (account) =>
+            account.insert({ ...key, userId, type: "oidc", tokens: { access_token: "old" } }),
+          )
         const read = async () => (await prisma().account.findMany({ where: key }))[0]!.updatedAt.getTime()
         const before = await read()
         await new Promise((resolve) => setTimeout(resolve, 20))
@@ -112,7 +139,11 @@ describeStore({
       test("writes nothing while the table's columns differ from the model's (checked once, before first use)", async () => {
         const key = freshKey("one-statement-extra-column")
         const userId = await ctx.a().insertUser(`${key.providerAccountId}@example.test`)
-        await ctx.a().store.withAccountLock(key, (account) => account.insert({ ...key, userId, type: "oidc", tokens: { access_token: "old" } }))
+        await ctx
+          .a()
+          .store.withAccountLock(key, (account) =>
+            account.insert({ ...key, userId, type: "oidc", tokens: { access_token: "old" } }),
+          )
         await ctx.a().pool.query(`ALTER TABLE "Account" ADD COLUMN "not_in_model" text`)
         try {
           const store = prismaAccountStore(prisma())
@@ -129,7 +160,9 @@ describeStore({
           throw new Error("begin() called")
         }
         expect(await ctx.a().store.updateOwnTokens!(key, userId, { not_a_field: "x" }, nothingSent)).toEqual([])
-        expect(await ctx.a().store.updateOwnTokens!(key, userId, { access_token: undefined } as never, nothingSent)).toEqual([])
+        expect(
+          await ctx.a().store.updateOwnTokens!(key, userId, { access_token: undefined } as never, nothingSent),
+        ).toEqual([])
       })
     })
   },

@@ -25,7 +25,11 @@ describe.each(cells)("an abandoned wait for the lock, $name", (cell) => {
   const cf = useFixtureCell(cell, "abandoned")
 
   test("runs no work and writes nothing once its turn comes", async () => {
-    const user = await cf.fixture.adapter.createUser!({ id: randomUUID(), email: `${randomUUID()}@example.test`, emailVerified: null })
+    const user = await cf.fixture.adapter.createUser!({
+      id: randomUUID(),
+      email: `${randomUUID()}@example.test`,
+      emailVerified: null,
+    })
     const key = { provider: "abandoned", providerAccountId: randomUUID() }
     await cf.wrapped.linkAccount({ ...key, userId: user.id, type: "oidc", access_token: "at-1", refresh_token: "rt-1" })
     let workRan = false
@@ -43,10 +47,17 @@ describe.each(cells)("an abandoned wait for the lock, $name", (cell) => {
       // Its caller leaves while it still waits for the holder; it settles once the holder lets go.
       await new Promise((resolve) => setTimeout(resolve, 50))
       gaveUp.abort()
-      return { outcome: late.then(() => "resolved", (error: unknown) => (error as Error).name) }
+      return {
+        outcome: late.then(
+          () => "resolved",
+          (error: unknown) => (error as Error).name,
+        ),
+      }
     })
     expect(await settled.outcome).toBe("AbandonedWait")
     expect(workRan).toBe(false)
-    expect(await cf.fixture.accountRows(key)).toEqual([expect.objectContaining({ access_token: "at-1", refresh_token: "rt-1" })])
+    expect(await cf.fixture.accountRows(key)).toEqual([
+      expect.objectContaining({ access_token: "at-1", refresh_token: "rt-1" }),
+    ])
   }, 20_000)
 })

@@ -158,7 +158,9 @@ export function describeStore(spec: StoreSuiteSpec): void {
     b: () => fixtureB,
     inspect: () => inspectPool,
     async fixture(options) {
-      const fixture = other ? await other.fixture(database.url, options) : await createFixture(flavour, database.url, options)
+      const fixture = other
+        ? await other.fixture(database.url, options)
+        : await createFixture(flavour, database.url, options)
       opened.push(fixture)
       return fixture
     },
@@ -233,12 +235,20 @@ export function describeStore(spec: StoreSuiteSpec): void {
         )
         const stored = (await account.readAll())[0]
         expect(stored).toMatchObject({ ...key, userId, type: "oidc" })
-        expect(stored?.tokens).toMatchObject({ access_token: "at-1", refresh_token: "rt-1", session_state: null, [EXTRA_COLUMN]: 3600 })
+        expect(stored?.tokens).toMatchObject({
+          access_token: "at-1",
+          refresh_token: "rt-1",
+          session_state: null,
+          [EXTRA_COLUMN]: 3600,
+        })
       })
 
       // Visible after commit, from another client; only the given columns change.
       await fixtureB.store.withAccountLock(key, async (account) => {
-        await account.update({ tokens: { access_token: "at-2", expires_at: 1_700_003_600, [EXTRA_COLUMN]: 7200 } }, { userId })
+        await account.update(
+          { tokens: { access_token: "at-2", expires_at: 1_700_003_600, [EXTRA_COLUMN]: 7200 } },
+          { userId },
+        )
         const stored = (await account.readAll())[0]
         expect(stored?.tokens).toMatchObject({
           access_token: "at-2",
@@ -301,14 +311,18 @@ export function describeStore(spec: StoreSuiteSpec): void {
         expect(stored?.tokens).toMatchObject({ access_token: "adapter-at", refresh_token: "adapter-rt" })
         await account.update({ tokens: { access_token: "store-at" } }, { userId })
       })
-      expect(await fixtureA.accountRows(key)).toEqual([expect.objectContaining({ access_token: "store-at", refresh_token: "adapter-rt" })])
+      expect(await fixtureA.accountRows(key)).toEqual([
+        expect.objectContaining({ access_token: "store-at", refresh_token: "adapter-rt" }),
+      ])
     })
 
     test("update can re-point the owner (userId) and leaves tokens it is not given alone", async () => {
       const key = freshKey("repoint")
       const first = await fixtureA.insertUser(`${key.providerAccountId}-1@example.test`)
       const second = await fixtureA.insertUser(`${key.providerAccountId}-2@example.test`)
-      await fixtureA.store.withAccountLock(key, (account) => account.insert(row(key, first, { access_token: "at", refresh_token: "rt" })))
+      await fixtureA.store.withAccountLock(key, (account) =>
+        account.insert(row(key, first, { access_token: "at", refresh_token: "rt" })),
+      )
       await fixtureA.store.withAccountLock(key, (account) => account.update({ userId: second }, { userId: first }))
       const rows = await fixtureA.accountRows(key)
       expect(rows).toEqual([expect.objectContaining({ access_token: "at", refresh_token: "rt" })])
@@ -329,7 +343,8 @@ export function describeStore(spec: StoreSuiteSpec): void {
     test("userExists tells existing users from missing ones", async () => {
       const key = freshKey("user-exists")
       const userId = await fixtureA.insertUser(`${key.providerAccountId}@example.test`)
-      const missing = flavour === "pg" ? "2147483000" : flavour === "kysely" ? globalThis.crypto.randomUUID() : "no-such-user"
+      const missing =
+        flavour === "pg" ? "2147483000" : flavour === "kysely" ? globalThis.crypto.randomUUID() : "no-such-user"
       const [exists, doesNot] = await fixtureA.store.withAccountLock(key, async (account) =>
         Promise.all([account.userExists(userId), account.userExists(missing)]),
       )
@@ -339,46 +354,61 @@ export function describeStore(spec: StoreSuiteSpec): void {
 
     // Serial ids: only the pg-adapter schema has integer user ids here (a second Prisma schema with an
     // `Int` id is not generated); the Prisma store hands Prisma the id as it read it for the same reason.
-    if (flavour === "pg") test("integer user ids, as numbers and bigints, are looked up, inserted and re-pointed (serial users.id)", async () => {
-      const key = freshKey("int-id")
-      const first = Number(await fixtureA.insertUser(`${key.providerAccountId}-1@example.test`))
-      const second = BigInt(await fixtureA.insertUser(`${key.providerAccountId}-2@example.test`))
-      await fixtureA.store.withAccountLock(key, async (account) => {
-        expect(await account.userExists(first)).toBe(true)
-        expect(await account.userExists(second)).toBe(true)
-        await account.insert({ ...key, userId: first, type: "oidc", tokens: { access_token: "at" } })
+    if (flavour === "pg")
+      test("integer user ids, as numbers and bigints, are looked up, inserted and re-pointed (serial users.id)", async () => {
+        const key = freshKey("int-id")
+        const first = Number(await fixtureA.insertUser(`${key.providerAccountId}-1@example.test`))
+        const second = BigInt(await fixtureA.insertUser(`${key.providerAccountId}-2@example.test`))
+        await fixtureA.store.withAccountLock(key, async (account) => {
+          expect(await account.userExists(first)).toBe(true)
+          expect(await account.userExists(second)).toBe(true)
+          await account.insert({ ...key, userId: first, type: "oidc", tokens: { access_token: "at" } })
+        })
+        await fixtureA.store.withAccountLock(key, (account) =>
+          account.update({ userId: second }, { userId: String(first) }),
+        )
+        expect((await fixtureA.accountRows(key)).map((r) => String(r.userId))).toEqual([String(second)])
+        // Through the wrapper, as Auth.js calls it with the number createUser returned.
+        const wrapped = withTokenSync(fixtureA.adapter, fixtureA.db as TokenSyncDatabase)
+        const other = freshKey("int-id-link")
+        const linked = await wrapped.linkAccount({
+          ...other,
+          userId: first as unknown as string,
+          type: "oauth",
+          access_token: "at.n",
+        })
+        expect(linked).toMatchObject({ ...other, userId: first, access_token: "at.n" })
+        expect(await wrapped.syncAccount({ ...other, userId: first, access_token: "at.m" })).toMatchObject({
+          access_token: "at.m",
+        })
       })
-      await fixtureA.store.withAccountLock(key, (account) => account.update({ userId: second }, { userId: String(first) }))
-      expect((await fixtureA.accountRows(key)).map((r) => String(r.userId))).toEqual([String(second)])
-      // Through the wrapper, as Auth.js calls it with the number createUser returned.
-      const wrapped = withTokenSync(fixtureA.adapter, fixtureA.db as TokenSyncDatabase)
-      const other = freshKey("int-id-link")
-      const linked = await wrapped.linkAccount({ ...other, userId: first as unknown as string, type: "oauth", access_token: "at.n" })
-      expect(linked).toMatchObject({ ...other, userId: first, access_token: "at.n" })
-      expect(await wrapped.syncAccount({ ...other, userId: first, access_token: "at.m" })).toMatchObject({ access_token: "at.m" })
-    })
 
     // Prisma's `Int` expires_at cannot hold a millisecond value at all (P2020), nor can the 32-bit integer
     // column of @auth/drizzle-adapter's tables, so no such row can exist there.
-    if (spec.expiresAtHoldsMilliseconds ?? flavour !== "prisma") test("an expires_at written in milliseconds by older code is read as milliseconds", async () => {
-      const key = freshKey("ms-row")
-      const userId = await fixtureA.insertUser(`${key.providerAccountId}@example.test`)
-      const expiresAtSeconds = Math.floor(Date.now() / 1000) + 30
-      await fixtureA.store.withAccountLock(key, (account) => account.insert(row(key, userId, { access_token: "old", expires_at: expiresAtSeconds * 1000 })))
-      const wrapped = withTokenSync(fixtureA.adapter, fixtureA.db as TokenSyncDatabase)
-      const synced = await wrapped.syncAccount({ ...key, userId, access_token: "new" })
-      expect(synced?.expires_at).toBe(expiresAtSeconds)
-      // The same expiry arriving in seconds is the same instant: the locked path sees no change and leaves
-      // the row as it was written; the one-statement sign-in writes what it is given, in seconds.
-      await wrapped.syncAccount({ ...key, userId, expires_at: expiresAtSeconds })
-      expect(Number((await fixtureA.accountRows(key))[0]?.expires_at)).toBe(expiresAtSeconds)
-    })
+    if (spec.expiresAtHoldsMilliseconds ?? flavour !== "prisma")
+      test("an expires_at written in milliseconds by older code is read as milliseconds", async () => {
+        const key = freshKey("ms-row")
+        const userId = await fixtureA.insertUser(`${key.providerAccountId}@example.test`)
+        const expiresAtSeconds = Math.floor(Date.now() / 1000) + 30
+        await fixtureA.store.withAccountLock(key, (account) =>
+          account.insert(row(key, userId, { access_token: "old", expires_at: expiresAtSeconds * 1000 })),
+        )
+        const wrapped = withTokenSync(fixtureA.adapter, fixtureA.db as TokenSyncDatabase)
+        const synced = await wrapped.syncAccount({ ...key, userId, access_token: "new" })
+        expect(synced?.expires_at).toBe(expiresAtSeconds)
+        // The same expiry arriving in seconds is the same instant: the locked path sees no change and leaves
+        // the row as it was written; the one-statement sign-in writes what it is given, in seconds.
+        await wrapped.syncAccount({ ...key, userId, expires_at: expiresAtSeconds })
+        expect(Number((await fixtureA.accountRows(key))[0]?.expires_at)).toBe(expiresAtSeconds)
+      })
 
     test("findAccounts for a caller that already left (an aborted AccountReadOptions.signal) sends nothing and rejects", async () => {
       const key = freshKey("find-abandoned")
       const userId = await fixtureA.insertUser(`${key.providerAccountId}@example.test`)
       await fixtureA.store.withAccountLock(key, (account) => account.insert(row(key, userId, { access_token: "at" })))
-      await expect(fixtureA.store.findAccounts(userId, key.provider, { signal: AbortSignal.abort() })).rejects.toMatchObject({ name: "AbandonedWait" })
+      await expect(
+        fixtureA.store.findAccounts(userId, key.provider, { signal: AbortSignal.abort() }),
+      ).rejects.toMatchObject({ name: "AbandonedWait" })
       // The signal is the only difference: the same read with a live one answers.
       const rows = await fixtureA.store.findAccounts(userId, key.provider, { signal: new AbortController().signal })
       expect(rows.map((found) => found.tokens.access_token)).toEqual(["at"])
@@ -395,7 +425,9 @@ export function describeStore(spec: StoreSuiteSpec): void {
       const elsewhere = { provider: "another-provider", providerAccountId: `${base.providerAccountId}-c` }
       const notMine = { provider: base.provider, providerAccountId: `${base.providerAccountId}-d` }
       for (const key of [...keys, elsewhere]) {
-        await fixtureA.store.withAccountLock(key, (a) => a.insert(row(key, userId, { access_token: `at-${key.providerAccountId}`, expires_at: 1_700_000_000 })))
+        await fixtureA.store.withAccountLock(key, (a) =>
+          a.insert(row(key, userId, { access_token: `at-${key.providerAccountId}`, expires_at: 1_700_000_000 })),
+        )
       }
       await fixtureA.store.withAccountLock(notMine, (a) => a.insert(row(notMine, other)))
 
@@ -432,115 +464,143 @@ export function describeStore(spec: StoreSuiteSpec): void {
     test("offers updateOwnTokens (the one-statement sign-in)", () => {
       expect(typeof fixtureA.store.updateOwnTokens).toBe("function")
     })
-    if (postgresOneStatement) describe("updateOwnTokens", () => {
-      type Args = Parameters<NonNullable<AccountStore["updateOwnTokens"]>>
-      // PostgreSQL stores return the rows as written (UPDATE ... RETURNING), never only a count.
-      const update = async (fixture: DatabaseFixture<unknown>, key: Args[0], userId: Args[1], tokens: Args[2]) => {
-        const written = await fixture.store.updateOwnTokens!(key, userId, tokens, () => {})
-        if (!Array.isArray(written)) throw new Error(`expected the rows as written, got ${JSON.stringify(written)}`)
-        return written
-      }
-
-      test("sends nothing when begin() throws (the caller stopped waiting for a connection), and rethrows its error", async () => {
-        const key = freshKey("one-statement-abandoned")
-        const userId = await fixtureA.insertUser(`${key.providerAccountId}@example.test`)
-        await fixtureA.store.withAccountLock(key, (a) => a.insert(row(key, userId, { access_token: "at-1" })))
-        const abandoned = new Error("abandoned")
-        await expect(fixtureB.store.updateOwnTokens!(key, userId, { access_token: "at-2" }, () => { throw abandoned })).rejects.toBe(abandoned)
-        expect(await fixtureA.accountRows(key)).toEqual([expect.objectContaining({ access_token: "at-1" })])
-      })
-
-      test("passes over a row an app transaction holds (FOR UPDATE) instead of waiting for it", async () => {
-        const key = freshKey("one-statement-row-held")
-        const userId = await fixtureA.insertUser(`${key.providerAccountId}@example.test`)
-        await fixtureA.store.withAccountLock(key, (a) => a.insert(row(key, userId, { access_token: "at-1" })))
-        const app = await inspectPool.connect()
-        try {
-          await app.query("BEGIN")
-          await app.query(`SELECT 1 FROM ${SCHEMA_TABLES[flavour].accounts} WHERE "provider" = $1 AND "providerAccountId" = $2 FOR UPDATE`, [key.provider, key.providerAccountId])
-          // The app still holds the row: a call that waited would never return.
-          expect(await update(fixtureB, key, userId, { access_token: "at-2" })).toEqual([])
-        } finally {
-          await app.query("ROLLBACK")
-          app.release()
+    if (postgresOneStatement)
+      describe("updateOwnTokens", () => {
+        type Args = Parameters<NonNullable<AccountStore["updateOwnTokens"]>>
+        // PostgreSQL stores return the rows as written (UPDATE ... RETURNING), never only a count.
+        const update = async (fixture: DatabaseFixture<unknown>, key: Args[0], userId: Args[1], tokens: Args[2]) => {
+          const written = await fixture.store.updateOwnTokens!(key, userId, tokens, () => {})
+          if (!Array.isArray(written)) throw new Error(`expected the rows as written, got ${JSON.stringify(written)}`)
+          return written
         }
-        expect(await update(fixtureB, key, userId, { access_token: "at-2" })).toHaveLength(1)
-      })
 
-      test("writes the given tokens to the owner's row, leaves the others alone, and returns the row as written", async () => {
-        const key = freshKey("one-statement")
-        const userId = await fixtureA.insertUser(`${key.providerAccountId}@example.test`)
-        await fixtureA.store.withAccountLock(key, (a) => a.insert(row(key, userId, { access_token: "at-1", refresh_token: "rt-1", expires_at: 100 })))
-        const written = await update(fixtureB, key, userId, { access_token: "at-2", expires_at: 200 })
-        expect(written).toHaveLength(1)
-        expect(written[0]).toMatchObject({ ...key, userId: String(userId) })
-        expect(written[0]?.tokens).toMatchObject({ access_token: "at-2", refresh_token: "rt-1" })
-        expect(Number(written[0]?.tokens.expires_at)).toBe(200)
-        expect(await fixtureA.accountRows(key)).toEqual([expect.objectContaining({ access_token: "at-2", refresh_token: "rt-1" })])
-      })
-
-      test("writes nothing, without waiting, while a transaction elsewhere holds the key's lock", async () => {
-        const key = freshKey("one-statement-held")
-        const userId = await fixtureA.insertUser(`${key.providerAccountId}@example.test`)
-        await fixtureA.store.withAccountLock(key, (a) => a.insert(row(key, userId, { access_token: "at-1" })))
-        // The holder is released only after the call returns: a call that waited would never return.
-        const written = await whileHolding(fixtureA.store, key, () => update(fixtureB, key, userId, { access_token: "at-2" }))
-        expect(written).toEqual([])
-        expect(await fixtureA.accountRows(key)).toEqual([expect.objectContaining({ access_token: "at-1" })])
-        // Once the lock is free, the same call writes.
-        expect(await update(fixtureB, key, userId, { access_token: "at-2" })).toHaveLength(1)
-      })
-
-      test("writes nothing for a key without a row, or for a row of another user", async () => {
-        const key = freshKey("one-statement-none")
-        const userId = await fixtureA.insertUser(`${key.providerAccountId}@example.test`)
-        const stranger = await fixtureA.insertUser(`${key.providerAccountId}-stranger@example.test`)
-        expect(await update(fixtureB, key, userId, { access_token: "at" })).toEqual([])
-        expect(await fixtureA.accountRows(key)).toEqual([])
-        await fixtureA.store.withAccountLock(key, (a) => a.insert(row(key, stranger, { access_token: "theirs" })))
-        expect(await update(fixtureB, key, userId, { access_token: "mine" })).toEqual([])
-        expect(await fixtureA.accountRows(key)).toEqual([expect.objectContaining({ access_token: "theirs" })])
-      })
-
-      if (spec.allowsDuplicates) test("writes nothing when another user also has a row of the key (the ownership policy decides under the lock)", async () => {
-        const key = freshKey("one-statement-shared")
-        const userId = await fixtureA.insertUser(`${key.providerAccountId}@example.test`)
-        const other = await fixtureA.insertUser(`${key.providerAccountId}-other@example.test`)
-        await fixtureA.store.withAccountLock(key, async (a) => {
-          await a.insert(row(key, userId, { access_token: "mine" }))
-          await a.insert(row(key, other, { access_token: "theirs" }))
+        test("sends nothing when begin() throws (the caller stopped waiting for a connection), and rethrows its error", async () => {
+          const key = freshKey("one-statement-abandoned")
+          const userId = await fixtureA.insertUser(`${key.providerAccountId}@example.test`)
+          await fixtureA.store.withAccountLock(key, (a) => a.insert(row(key, userId, { access_token: "at-1" })))
+          const abandoned = new Error("abandoned")
+          await expect(
+            fixtureB.store.updateOwnTokens!(key, userId, { access_token: "at-2" }, () => {
+              throw abandoned
+            }),
+          ).rejects.toBe(abandoned)
+          expect(await fixtureA.accountRows(key)).toEqual([expect.objectContaining({ access_token: "at-1" })])
         })
-        expect(await update(fixtureB, key, userId, { access_token: "new" })).toEqual([])
-        const tokens = (await fixtureA.accountRows(key)).map((r) => r.access_token).sort()
-        expect(tokens).toEqual(["mine", "theirs"])
-      })
-    })
 
-    if (!other) test("a sign-in while a refresh holds the key's lock waits and lands after it: the refresh cannot overwrite it", async () => {
-      const key = freshKey("signin-during-refresh")
-      const userId = await fixtureA.insertUser(`${key.providerAccountId}@example.test`)
-      await fixtureA.store.withAccountLock(key, (a) => a.insert(row(key, userId, { access_token: "at-0", refresh_token: "rt-0" })))
-      const inside = deferred()
-      const release = deferred()
-      // What a refresh does under the lock: read, ask the provider (here: wait), write what it got.
-      const refresh = fixtureA.store.withAccountLock(key, async (account) => {
-        const [stored] = await account.readAll()
-        inside.resolve()
-        await release.promise
-        await account.update({ tokens: { access_token: "at-refresh", refresh_token: "rt-refresh" } }, { userId: stored!.userId })
+        test("passes over a row an app transaction holds (FOR UPDATE) instead of waiting for it", async () => {
+          const key = freshKey("one-statement-row-held")
+          const userId = await fixtureA.insertUser(`${key.providerAccountId}@example.test`)
+          await fixtureA.store.withAccountLock(key, (a) => a.insert(row(key, userId, { access_token: "at-1" })))
+          const app = await inspectPool.connect()
+          try {
+            await app.query("BEGIN")
+            await app.query(
+              `SELECT 1 FROM ${SCHEMA_TABLES[flavour].accounts} WHERE "provider" = $1 AND "providerAccountId" = $2 FOR UPDATE`,
+              [key.provider, key.providerAccountId],
+            )
+            // The app still holds the row: a call that waited would never return.
+            expect(await update(fixtureB, key, userId, { access_token: "at-2" })).toEqual([])
+          } finally {
+            await app.query("ROLLBACK")
+            app.release()
+          }
+          expect(await update(fixtureB, key, userId, { access_token: "at-2" })).toHaveLength(1)
+        })
+
+        test("writes the given tokens to the owner's row, leaves the others alone, and returns the row as written", async () => {
+          const key = freshKey("one-statement")
+          const userId = await fixtureA.insertUser(`${key.providerAccountId}@example.test`)
+          await fixtureA.store.withAccountLock(key, (a) =>
+            a.insert(row(key, userId, { access_token: "at-1", refresh_token: "rt-1", expires_at: 100 })),
+          )
+          const written = await update(fixtureB, key, userId, { access_token: "at-2", expires_at: 200 })
+          expect(written).toHaveLength(1)
+          expect(written[0]).toMatchObject({ ...key, userId: String(userId) })
+          expect(written[0]?.tokens).toMatchObject({ access_token: "at-2", refresh_token: "rt-1" })
+          expect(Number(written[0]?.tokens.expires_at)).toBe(200)
+          expect(await fixtureA.accountRows(key)).toEqual([
+            expect.objectContaining({ access_token: "at-2", refresh_token: "rt-1" }),
+          ])
+        })
+
+        test("writes nothing, without waiting, while a transaction elsewhere holds the key's lock", async () => {
+          const key = freshKey("one-statement-held")
+          const userId = await fixtureA.insertUser(`${key.providerAccountId}@example.test`)
+          await fixtureA.store.withAccountLock(key, (a) => a.insert(row(key, userId, { access_token: "at-1" })))
+          // The holder is released only after the call returns: a call that waited would never return.
+          const written = await whileHolding(fixtureA.store, key, () =>
+            update(fixtureB, key, userId, { access_token: "at-2" }),
+          )
+          expect(written).toEqual([])
+          expect(await fixtureA.accountRows(key)).toEqual([expect.objectContaining({ access_token: "at-1" })])
+          // Once the lock is free, the same call writes.
+          expect(await update(fixtureB, key, userId, { access_token: "at-2" })).toHaveLength(1)
+        })
+
+        test("writes nothing for a key without a row, or for a row of another user", async () => {
+          const key = freshKey("one-statement-none")
+          const userId = await fixtureA.insertUser(`${key.providerAccountId}@example.test`)
+          const stranger = await fixtureA.insertUser(`${key.providerAccountId}-stranger@example.test`)
+          expect(await update(fixtureB, key, userId, { access_token: "at" })).toEqual([])
+          expect(await fixtureA.accountRows(key)).toEqual([])
+          await fixtureA.store.withAccountLock(key, (a) => a.insert(row(key, stranger, { access_token: "theirs" })))
+          expect(await update(fixtureB, key, userId, { access_token: "mine" })).toEqual([])
+          expect(await fixtureA.accountRows(key)).toEqual([expect.objectContaining({ access_token: "theirs" })])
+        })
+
+        if (spec.allowsDuplicates)
+          test("writes nothing when another user also has a row of the key (the ownership policy decides under the lock)", async () => {
+            const key = freshKey("one-statement-shared")
+            const userId = await fixtureA.insertUser(`${key.providerAccountId}@example.test`)
+            const other = await fixtureA.insertUser(`${key.providerAccountId}-other@example.test`)
+            await fixtureA.store.withAccountLock(key, async (a) => {
+              await a.insert(row(key, userId, { access_token: "mine" }))
+              await a.insert(row(key, other, { access_token: "theirs" }))
+            })
+            expect(await update(fixtureB, key, userId, { access_token: "new" })).toEqual([])
+            const tokens = (await fixtureA.accountRows(key)).map((r) => r.access_token).sort()
+            expect(tokens).toEqual(["mine", "theirs"])
+          })
       })
-      await inside.promise
-      const signIn = withTokenSync(fixtureB.adapter, fixtureB.db as TokenSyncDatabase).syncAccount({ ...key, userId, access_token: "at-sign-in", refresh_token: "rt-sign-in" })
-      try {
-        // Parked on the lock: a sign-in that wrote at once would be overwritten by the refresh below.
-        await waitForAdvisoryWaiters(inspectPool, 1)
-      } finally {
-        release.resolve()
-        await refresh
-      }
-      await signIn
-      expect(await fixtureA.accountRows(key)).toEqual([expect.objectContaining({ access_token: "at-sign-in", refresh_token: "rt-sign-in" })])
-    })
+
+    if (!other)
+      test("a sign-in while a refresh holds the key's lock waits and lands after it: the refresh cannot overwrite it", async () => {
+        const key = freshKey("signin-during-refresh")
+        const userId = await fixtureA.insertUser(`${key.providerAccountId}@example.test`)
+        await fixtureA.store.withAccountLock(key, (a) =>
+          a.insert(row(key, userId, { access_token: "at-0", refresh_token: "rt-0" })),
+        )
+        const inside = deferred()
+        const release = deferred()
+        // What a refresh does under the lock: read, ask the provider (here: wait), write what it got.
+        const refresh = fixtureA.store.withAccountLock(key, async (account) => {
+          const [stored] = await account.readAll()
+          inside.resolve()
+          await release.promise
+          await account.update(
+            { tokens: { access_token: "at-refresh", refresh_token: "rt-refresh" } },
+            { userId: stored!.userId },
+          )
+        })
+        await inside.promise
+        const signIn = withTokenSync(fixtureB.adapter, fixtureB.db as TokenSyncDatabase).syncAccount({
+          ...key,
+          userId,
+          access_token: "at-sign-in",
+          refresh_token: "rt-sign-in",
+        })
+        try {
+          // Parked on the lock: a sign-in that wrote at once would be overwritten by the refresh below.
+          await waitForAdvisoryWaiters(inspectPool, 1)
+        } finally {
+          release.resolve()
+          await refresh
+        }
+        await signIn
+        expect(await fixtureA.accountRows(key)).toEqual([
+          expect.objectContaining({ access_token: "at-sign-in", refresh_token: "rt-sign-in" }),
+        ])
+      })
 
     describe("withAccountLock", () => {
       test(`serialises two callers on the same key ${other?.lockKind === "database" ? "on one client" : "across separate pools"}: the second waits until the first commits`, async () => {
@@ -550,7 +610,10 @@ export function describeStore(spec: StoreSuiteSpec): void {
         const aInside = deferred()
         const releaseA = deferred()
         const seeded = other?.lockKind === "row"
-        if (seeded) await fixtureA.store.withAccountLock(key, (account) => account.insert(row(key, userId, { access_token: "before" })))
+        if (seeded)
+          await fixtureA.store.withAccountLock(key, (account) =>
+            account.insert(row(key, userId, { access_token: "before" })),
+          )
 
         const first = fixtureA.store.withAccountLock(key, async (account) => {
           events.push("A enters")
@@ -582,37 +645,44 @@ export function describeStore(spec: StoreSuiteSpec): void {
         expect(seenByB?.tokens.access_token).toBe("from-A")
       })
 
-      if (other?.lockKind !== "database") test("does not serialise callers on different keys", async () => {
-        const key1 = freshKey("independent-1")
-        const key2 = freshKey("independent-2")
-        const userId = await fixtureA.insertUser(`${key1.providerAccountId}@example.test`)
-        await whileHolding(fixtureA.store, key1, async () => {
-          // Completes while A still holds key1's lock.
-          await fixtureB.store.withAccountLock(key2, (account) => account.insert(row(key2, userId, { access_token: "b" })))
-          expect(await fixtureB.accountRows(key2)).toHaveLength(1)
-        })
-      })
-
-      if (!other) test("excludes a session holding the shared ADVISORY_LOCK_KEY_SQL lock (stores of any ORM exclude each other)", async () => {
-        const key = freshKey("shared-key")
-        const holder = await inspectPool.connect()
-        try {
-          await holder.query("BEGIN")
-          await holder.query(`SELECT pg_advisory_xact_lock(${ADVISORY_LOCK_KEY_SQL})`, [key.provider, key.providerAccountId])
-          let entered = false
-          const waiting = fixtureA.store.withAccountLock(key, async () => {
-            entered = true
+      if (other?.lockKind !== "database")
+        test("does not serialise callers on different keys", async () => {
+          const key1 = freshKey("independent-1")
+          const key2 = freshKey("independent-2")
+          const userId = await fixtureA.insertUser(`${key1.providerAccountId}@example.test`)
+          await whileHolding(fixtureA.store, key1, async () => {
+            // Completes while A still holds key1's lock.
+            await fixtureB.store.withAccountLock(key2, (account) =>
+              account.insert(row(key2, userId, { access_token: "b" })),
+            )
+            expect(await fixtureB.accountRows(key2)).toHaveLength(1)
           })
-          await waitForAdvisoryWaiters(inspectPool, 1)
-          expect(entered).toBe(false)
-          await holder.query("COMMIT")
-          await waiting
-          expect(entered).toBe(true)
-        } finally {
-          await holder.query("ROLLBACK").catch(() => {}) // no-op after COMMIT; frees the lock if an assertion failed
-          holder.release()
-        }
-      })
+        })
+
+      if (!other)
+        test("excludes a session holding the shared ADVISORY_LOCK_KEY_SQL lock (stores of any ORM exclude each other)", async () => {
+          const key = freshKey("shared-key")
+          const holder = await inspectPool.connect()
+          try {
+            await holder.query("BEGIN")
+            await holder.query(`SELECT pg_advisory_xact_lock(${ADVISORY_LOCK_KEY_SQL})`, [
+              key.provider,
+              key.providerAccountId,
+            ])
+            let entered = false
+            const waiting = fixtureA.store.withAccountLock(key, async () => {
+              entered = true
+            })
+            await waitForAdvisoryWaiters(inspectPool, 1)
+            expect(entered).toBe(false)
+            await holder.query("COMMIT")
+            await waiting
+            expect(entered).toBe(true)
+          } finally {
+            await holder.query("ROLLBACK").catch(() => {}) // no-op after COMMIT; frees the lock if an assertion failed
+            holder.release()
+          }
+        })
 
       test("rolls back and rethrows the same error when work throws: nothing is written", async () => {
         const key = freshKey("rollback")
@@ -627,7 +697,9 @@ export function describeStore(spec: StoreSuiteSpec): void {
         expect(await fixtureA.accountRows(key)).toEqual([])
 
         // An update rolled back leaves the row as it was.
-        await fixtureA.store.withAccountLock(key, (account) => account.insert(row(key, userId, { access_token: "kept" })))
+        await fixtureA.store.withAccountLock(key, (account) =>
+          account.insert(row(key, userId, { access_token: "kept" })),
+        )
         await expect(
           fixtureA.store.withAccountLock(key, async (account) => {
             await account.update({ tokens: { access_token: "discarded" } }, { userId })
@@ -637,7 +709,9 @@ export function describeStore(spec: StoreSuiteSpec): void {
         expect(await fixtureA.accountRows(key)).toEqual([expect.objectContaining({ access_token: "kept" })])
 
         // And the lock is free again: the pool's connections are healthy and usable.
-        await expect(fixtureA.store.withAccountLock(key, async (account) => (await account.readAll())[0])).resolves.toMatchObject({ ...key })
+        await expect(
+          fixtureA.store.withAccountLock(key, async (account) => (await account.readAll())[0]),
+        ).resolves.toMatchObject({ ...key })
       })
 
       test("rolls back when a statement fails (constraint violation) and the store stays usable", async () => {
@@ -651,7 +725,9 @@ export function describeStore(spec: StoreSuiteSpec): void {
           }),
         ).rejects.toThrow()
         expect(await fixtureA.accountRows(key)).toEqual([])
-        await fixtureA.store.withAccountLock(key, (account) => account.insert(row(key, userId, { access_token: "second" })))
+        await fixtureA.store.withAccountLock(key, (account) =>
+          account.insert(row(key, userId, { access_token: "second" })),
+        )
         expect(await fixtureA.accountRows(key)).toEqual([expect.objectContaining({ access_token: "second" })])
       })
 
@@ -684,11 +760,18 @@ export function describeStore(spec: StoreSuiteSpec): void {
         const patient = await ctx.fixture({ store: { lockTimeoutMs: 60_000 } })
         await whileHolding(fixtureA.store, key, async () => {
           const started = Date.now()
-          const failure = await patient.store.withAccountLock(key, async () => "entered", { lockTimeoutMs: 150 }).then(() => undefined, (error: unknown) => error)
+          const failure = await patient.store
+            .withAccountLock(key, async () => "entered", { lockTimeoutMs: 150 })
+            .then(
+              () => undefined,
+              (error: unknown) => error,
+            )
           // The driver's own lock-wait error, which the core reads as a lock timeout (AccountStoreError.lockTimeout).
           expect(isLockTimeout(failure)).toBe(true)
           expect(Date.now() - started).toBeLessThan(3_000)
-          await expect(fixtureB.store.withAccountLock(key, async () => "entered", { lockTimeoutMs: 0 })).rejects.toThrow(/lockTimeoutMs/)
+          await expect(
+            fixtureB.store.withAccountLock(key, async () => "entered", { lockTimeoutMs: 0 }),
+          ).rejects.toThrow(/lockTimeoutMs/)
         })
         // The setting was transaction-local: the next transaction on those connections waits normally.
         await expect(patient.store.withAccountLock(key, async () => "entered")).resolves.toBe("entered")
@@ -705,7 +788,10 @@ export function describeStore(spec: StoreSuiteSpec): void {
             .withAccountLock(key, async () => {
               entered = true
             })
-            .then(() => undefined, (error: unknown) => error)
+            .then(
+              () => undefined,
+              (error: unknown) => error,
+            )
           expect(isLockTimeout(failure)).toBe(true)
           expect(entered).toBe(false)
           expect(Date.now() - started).toBeLessThan(3_000)
@@ -717,23 +803,33 @@ export function describeStore(spec: StoreSuiteSpec): void {
       const key = freshKey("scoped-update")
       const owner = await fixtureA.insertUser(`${key.providerAccountId}@example.test`)
       const stranger = await fixtureA.insertUser(`${key.providerAccountId}-stranger@example.test`)
-      await fixtureA.store.withAccountLock(key, (account) => account.insert(row(key, owner, { access_token: "owner-at" })))
+      await fixtureA.store.withAccountLock(key, (account) =>
+        account.insert(row(key, owner, { access_token: "owner-at" })),
+      )
       const before = await fixtureA.accountRows(key)
       await fixtureA.store.withAccountLock(key, async (account) => {
         await account.update({ userId: stranger, tokens: { access_token: "stranger-at" } }, { userId: stranger })
         // A scope is required: an unscoped update would touch every user's rows.
-        await expect(account.update({ tokens: { access_token: "x" } }, undefined as never)).rejects.toThrow(/scope\.userId/)
+        await expect(account.update({ tokens: { access_token: "x" } }, undefined as never)).rejects.toThrow(
+          /scope\.userId/,
+        )
       })
       // The Prisma store's MySQL row lock is an UPDATE of the key through the delegate, so Prisma moves
       // @updatedAt when the lock is taken (documented); every other column must be as it was.
-      const comparable = (rows: Record<string, unknown>[]) => (other?.lockKind === "row" ? rows.map(({ updatedAt: _moved, ...rest }) => rest) : rows)
+      const comparable = (rows: Record<string, unknown>[]) =>
+        other?.lockKind === "row" ? rows.map(({ updatedAt: _moved, ...rest }) => rest) : rows
       expect(comparable(await fixtureA.accountRows(key))).toEqual(comparable(before))
     })
 
     describe("a schema that lacks what the store looks for", () => {
       /** A database with the flavour's schema, changed by `alter`, and a fixture on it; dropped afterwards. */
-      async function brokenSchema<T>(alter: string, body: (fixture: DatabaseFixture<unknown>) => Promise<T>): Promise<T> {
-        const broken = other ? await other.create(`stores ${flavour} broken`) : await testDatabase(`stores ${flavour} broken`)
+      async function brokenSchema<T>(
+        alter: string,
+        body: (fixture: DatabaseFixture<unknown>) => Promise<T>,
+      ): Promise<T> {
+        const broken = other
+          ? await other.create(`stores ${flavour} broken`)
+          : await testDatabase(`stores ${flavour} broken`)
         let fixture: DatabaseFixture<unknown> | undefined
         try {
           if (other) {
@@ -770,7 +866,10 @@ export function describeStore(spec: StoreSuiteSpec): void {
             () => wrapped.syncAccount({ ...key, userId: "1", access_token: secret }),
             () => fixture.store.findAccounts("1", key.provider),
           ]) {
-            const failure = await attempt().then(() => undefined, (error: unknown) => error)
+            const failure = await attempt().then(
+              () => undefined,
+              (error: unknown) => error,
+            )
             expect(failure).toBeInstanceOf(AccountSchemaError)
             const message = (failure as Error).message
             expect(message).toMatch(flavour === "pg" ? /"accounts"/ : flavour === "kysely" ? /"Account"/ : /"account"/)
@@ -781,31 +880,42 @@ export function describeStore(spec: StoreSuiteSpec): void {
       })
 
       test("a missing column: the error names the column, the table and where the column comes from", async () => {
-        await brokenSchema(other?.dropAccountsColumn("session_state") ?? `ALTER TABLE ${accounts} DROP COLUMN "session_state"`, async (fixture) => {
-          const key = freshKey("no-column")
-          const userId = await fixture.insertUser(`${key.providerAccountId}@example.test`)
-          const secret = `at-secret-${key.providerAccountId}`
-          const wrapped = withTokenSync(fixture.adapter, fixture.db as TokenSyncDatabase)
-          const failure = await wrapped
-            .linkAccount({ ...key, userId, type: "oidc", access_token: secret, session_state: "ss" })
-            .then(() => undefined, (error: unknown) => error)
-          expect(failure).toBeInstanceOf(AccountSchemaError)
-          expect((failure as AccountSchemaError).column).toBe("session_state")
-          expect((failure as Error).message).toMatch(/"session_state"/)
-          expect((failure as Error).message).toMatch(optionOf[flavour])
-          expect((failure as Error).message).toMatch(/tokenFields/)
-          expect(inspect(failure, { depth: 10 })).not.toContain(secret)
-          expect(await fixture.accountRows(key)).toEqual([])
-        })
+        await brokenSchema(
+          other?.dropAccountsColumn("session_state") ?? `ALTER TABLE ${accounts} DROP COLUMN "session_state"`,
+          async (fixture) => {
+            const key = freshKey("no-column")
+            const userId = await fixture.insertUser(`${key.providerAccountId}@example.test`)
+            const secret = `at-secret-${key.providerAccountId}`
+            const wrapped = withTokenSync(fixture.adapter, fixture.db as TokenSyncDatabase)
+            const failure = await wrapped
+              .linkAccount({ ...key, userId, type: "oidc", access_token: secret, session_state: "ss" })
+              .then(
+                () => undefined,
+                (error: unknown) => error,
+              )
+            expect(failure).toBeInstanceOf(AccountSchemaError)
+            expect((failure as AccountSchemaError).column).toBe("session_state")
+            expect((failure as Error).message).toMatch(/"session_state"/)
+            expect((failure as Error).message).toMatch(optionOf[flavour])
+            expect((failure as Error).message).toMatch(/tokenFields/)
+            expect(inspect(failure, { depth: 10 })).not.toContain(secret)
+            expect(await fixture.accountRows(key)).toEqual([])
+          },
+        )
       })
 
       test("a tokenFields column the table lacks: the error names it", async () => {
         const key = freshKey("no-extra")
         const userId = await fixtureA.insertUser(`${key.providerAccountId}@example.test`)
-        const wrapped = withTokenSync(fixtureA.adapter, fixtureA.db as TokenSyncDatabase, { tokenFields: ["not_in_schema"] })
+        const wrapped = withTokenSync(fixtureA.adapter, fixtureA.db as TokenSyncDatabase, {
+          tokenFields: ["not_in_schema"],
+        })
         const failure = await wrapped
           .linkAccount({ ...key, userId, type: "oidc", access_token: "at", not_in_schema: "x" } as never)
-          .then(() => undefined, (error: unknown) => error)
+          .then(
+            () => undefined,
+            (error: unknown) => error,
+          )
         expect(failure).toBeInstanceOf(AccountSchemaError)
         expect((failure as AccountSchemaError).column).toBe("not_in_schema")
         expect((failure as Error).message).toMatch(/tokenFields/)
@@ -837,7 +947,13 @@ export function describeStore(spec: StoreSuiteSpec): void {
         const userId = await fixtureA.insertUser(`${key.providerAccountId}@example.test`)
         const other = await fixtureA.insertUser(`${key.providerAccountId}-other@example.test`)
         for (const token of ["dup-1", "dup-2", "dup-3"]) {
-          await fixtureA.adapter.linkAccount?.({ ...key, userId, type: "oidc", access_token: token, refresh_token: `rt-${token}` })
+          await fixtureA.adapter.linkAccount?.({
+            ...key,
+            userId,
+            type: "oidc",
+            access_token: token,
+            refresh_token: `rt-${token}`,
+          })
         }
         await insertRaw(key, other, "other")
         const othersBefore = await rowsOf(key, other)
@@ -867,7 +983,9 @@ export function describeStore(spec: StoreSuiteSpec): void {
           const before = await rowsOf(key, b)
           await wrapped().syncAccount({ ...key, userId: a, access_token: "at-a-2", expires_at: 1_800_000_000 })
           await wrapped().linkAccount({ ...key, userId: a, type: "oidc", refresh_token: "rt-a-3" })
-          expect(await rowsOf(key, a)).toEqual([expect.objectContaining({ access_token: "at-a-2", refresh_token: "rt-a-3" })])
+          expect(await rowsOf(key, a)).toEqual([
+            expect.objectContaining({ access_token: "at-a-2", refresh_token: "rt-a-3" }),
+          ])
           expect(await rowsOf(key, b)).toEqual(before)
         })
 
@@ -876,9 +994,9 @@ export function describeStore(spec: StoreSuiteSpec): void {
           await twoUsers(key)
           const intruder = await fixtureA.insertUser(`${key.providerAccountId}-c@example.test`)
           const before = await fixtureA.accountRows(key)
-          await expect(wrapped().linkAccount({ ...key, userId: intruder, type: "oidc", access_token: "at-c" })).rejects.toBeInstanceOf(
-            AccountLinkedToAnotherUserError,
-          )
+          await expect(
+            wrapped().linkAccount({ ...key, userId: intruder, type: "oidc", access_token: "at-c" }),
+          ).rejects.toBeInstanceOf(AccountLinkedToAnotherUserError)
           expect(await fixtureA.accountRows(key)).toEqual(before)
         })
 
@@ -892,15 +1010,20 @@ export function describeStore(spec: StoreSuiteSpec): void {
           await wrapped().linkAccount({ ...key, userId: a, type: "oidc", access_token: "at-new" })
           const stored = await fixtureA.accountRows(key)
           expect(stored).toHaveLength(2)
-          for (const one of stored) expect(one).toMatchObject({ userId: Number.isNaN(Number(a)) ? a : Number(a), access_token: "at-new" })
+          for (const one of stored)
+            expect(one).toMatchObject({ userId: Number.isNaN(Number(a)) ? a : Number(a), access_token: "at-new" })
         })
 
         test("a sync naming no user, with rows of two live users, is refused with AmbiguousAccountOwnerError, nothing written", async () => {
           const key = freshKey("dup-ambiguous")
           await twoUsers(key)
           const before = await fixtureA.accountRows(key)
-          await expect(wrapped().syncAccount({ ...key, access_token: "at-who" })).rejects.toBeInstanceOf(AmbiguousAccountOwnerError)
-          await expect(wrapped().getUserByAccount({ ...key, access_token: "at-who" })).rejects.toBeInstanceOf(AmbiguousAccountOwnerError)
+          await expect(wrapped().syncAccount({ ...key, access_token: "at-who" })).rejects.toBeInstanceOf(
+            AmbiguousAccountOwnerError,
+          )
+          await expect(wrapped().getUserByAccount({ ...key, access_token: "at-who" })).rejects.toBeInstanceOf(
+            AmbiguousAccountOwnerError,
+          )
           expect(await fixtureA.accountRows(key)).toEqual(before)
         })
 
@@ -922,7 +1045,10 @@ export function describeStore(spec: StoreSuiteSpec): void {
           const { a, b } = await twoUsers(key)
           const before = await rowsOf(key, b)
           // What a provider's raw token response could add: Auth.js spreads it into `account`.
-          await wrapped().events.signIn({ user: { id: a }, account: { ...key, type: "oidc", userId: b, access_token: "at-signin" } })
+          await wrapped().events.signIn({
+            user: { id: a },
+            account: { ...key, type: "oidc", userId: b, access_token: "at-signin" },
+          })
           expect(await rowsOf(key, a)).toEqual([expect.objectContaining({ access_token: "at-signin" })])
           expect(await rowsOf(key, b)).toEqual(before)
         })

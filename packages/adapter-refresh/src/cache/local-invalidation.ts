@@ -36,7 +36,8 @@ export function invalidatingSync(sync: AccountSync, cache: TokenCache<unknown>):
         if (caller !== undefined) cache.invalidateUser(caller)
         const provider = asText(input.provider)
         const providerAccountId = asText(input.providerAccountId)
-        if (provider !== undefined && providerAccountId !== undefined) cache.invalidateAccount(provider, providerAccountId)
+        if (provider !== undefined && providerAccountId !== undefined)
+          cache.invalidateAccount(provider, providerAccountId)
       }
     },
     async withStoredAccount(key, work, lockOptions, owner) {

@@ -45,13 +45,19 @@ function checkName(option: string, value: unknown): string {
 }
 
 function resolveTables(tables: PgNotifyTables) {
-  if (typeof tables !== "object" || tables === null) throw new InvalidOptionsError("tables", "pgNotify: pass { accountsTable, sessionsTable?, schema?, userIdColumn?, channel? }.")
+  if (typeof tables !== "object" || tables === null)
+    throw new InvalidOptionsError(
+      "tables",
+      "pgNotify: pass { accountsTable, sessionsTable?, schema?, userIdColumn?, channel? }.",
+    )
   const schema = tables.schema === undefined ? undefined : checkName("schema", tables.schema)
-  const qualified = (table: string) => (schema ? `${quoteIdentifier(schema)}.${quoteIdentifier(table)}` : quoteIdentifier(table))
+  const qualified = (table: string) =>
+    schema ? `${quoteIdentifier(schema)}.${quoteIdentifier(table)}` : quoteIdentifier(table)
   const channel = tables.channel === undefined ? TOKEN_CACHE_CHANNEL : checkName("channel", tables.channel)
   return {
     accounts: qualified(checkName("accountsTable", tables.accountsTable)),
-    sessions: tables.sessionsTable === undefined ? undefined : qualified(checkName("sessionsTable", tables.sessionsTable)),
+    sessions:
+      tables.sessionsTable === undefined ? undefined : qualified(checkName("sessionsTable", tables.sessionsTable)),
     functionName: schema ? `${quoteIdentifier(schema)}.${TOKEN_CACHE_TRIGGER}` : TOKEN_CACHE_TRIGGER,
     userIdColumn: tables.userIdColumn === undefined ? "userId" : checkName("userIdColumn", tables.userIdColumn),
     channel,
@@ -132,7 +138,8 @@ export interface PgNotifyInvalidationOptions extends PgNotifyTables {
  */
 export function pgNotifyInvalidation(options: PgNotifyInvalidationOptions): TokenCacheInvalidation {
   const t = resolveTables(options)
-  if (typeof options.pool?.connect !== "function") throw new InvalidOptionsError("pool", "pgNotifyInvalidation: pool must be a node-postgres Pool.")
+  if (typeof options.pool?.connect !== "function")
+    throw new InvalidOptionsError("pool", "pgNotifyInvalidation: pool must be a node-postgres Pool.")
   const heartbeatMs = options.heartbeatMs ?? 10_000
   const firstDelayMs = options.reconnectMs ?? 250
   const tables = [t.accounts, ...(t.sessions ? [t.sessions] : [])]
@@ -184,7 +191,10 @@ export function pgNotifyInvalidation(options: PgNotifyInvalidationOptions): Toke
           current.on("end", () => teardown(current))
           await current.query(`LISTEN ${quoteIdentifier(t.channel)}`)
           for (const table of tables) {
-            const found = await current.query("SELECT 1 FROM pg_trigger WHERE tgname = $1 AND tgrelid = to_regclass($2)", [TOKEN_CACHE_TRIGGER, table])
+            const found = await current.query(
+              "SELECT 1 FROM pg_trigger WHERE tgname = $1 AND tgrelid = to_regclass($2)",
+              [TOKEN_CACHE_TRIGGER, table],
+            )
             if (found.rows.length === 0) {
               throw new InvalidOptionsError(
                 "refresh.cache.invalidation",
@@ -195,7 +205,11 @@ export function pgNotifyInvalidation(options: PgNotifyInvalidationOptions): Toke
           if (closed || client !== current) return
           delayMs = firstDelayMs
           heartbeat = setInterval(() => {
-            boundedRead(heartbeatMs / 2, () => new Error("heartbeat unanswered"), () => current.query("SELECT 1")).catch((error: Error) => teardown(current, error))
+            boundedRead(
+              heartbeatMs / 2,
+              () => new Error("heartbeat unanswered"),
+              () => current.query("SELECT 1"),
+            ).catch((error: Error) => teardown(current, error))
           }, heartbeatMs)
           heartbeat.unref()
           listener.listening(true)

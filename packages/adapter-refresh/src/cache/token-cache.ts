@@ -88,7 +88,10 @@ const DEFAULT_MAX_ENTRIES = 10_000
 function checkPositiveInteger(name: string, value: unknown): number | undefined {
   if (value === undefined) return undefined
   if (typeof value !== "number" || !Number.isSafeInteger(value) || value <= 0) {
-    throw new InvalidOptionsError(`refresh.cache.${name}`, `withTokenSync: option refresh.cache.${name} must be a positive integer.`)
+    throw new InvalidOptionsError(
+      `refresh.cache.${name}`,
+      `withTokenSync: option refresh.cache.${name} must be a positive integer.`,
+    )
   }
   return value
 }
@@ -96,18 +99,30 @@ function checkPositiveInteger(name: string, value: unknown): number | undefined 
 /** Checks `refresh.cache` at construction (InvalidOptionsError naming the option). */
 export function checkTokenCacheOptions(options: unknown): TokenCacheOptions {
   if (typeof options !== "object" || options === null || Array.isArray(options)) {
-    throw new InvalidOptionsError("refresh.cache", "withTokenSync: option refresh.cache must be an object ({} for the defaults).")
+    throw new InvalidOptionsError(
+      "refresh.cache",
+      "withTokenSync: option refresh.cache must be an object ({} for the defaults).",
+    )
   }
   const { maxEntries, maxAgeMs, invalidation } = options as Record<string, unknown>
   checkPositiveInteger("maxEntries", maxEntries)
   checkPositiveInteger("maxAgeMs", maxAgeMs)
-  if (invalidation !== undefined && (typeof invalidation !== "object" || invalidation === null || typeof (invalidation as { subscribe?: unknown }).subscribe !== "function")) {
-    throw new InvalidOptionsError("refresh.cache.invalidation", "withTokenSync: option refresh.cache.invalidation must have a subscribe(listener) method (see pgNotifyInvalidation).")
+  if (
+    invalidation !== undefined &&
+    (typeof invalidation !== "object" ||
+      invalidation === null ||
+      typeof (invalidation as { subscribe?: unknown }).subscribe !== "function")
+  ) {
+    throw new InvalidOptionsError(
+      "refresh.cache.invalidation",
+      "withTokenSync: option refresh.cache.invalidation must have a subscribe(listener) method (see pgNotifyInvalidation).",
+    )
   }
   return options as TokenCacheOptions
 }
 
-export const accountIdOf = (provider: string, providerAccountId: string): string => `${provider}\u001f${providerAccountId}`
+export const accountIdOf = (provider: string, providerAccountId: string): string =>
+  `${provider}\u001f${providerAccountId}`
 
 /**
  * The cache itself, independent of what it holds (the engine stores `AccessTokenResult`s). Entries are
@@ -266,7 +281,10 @@ function removeFrom(index: Map<string, Set<string>>, name: string, key: string):
 }
 
 /** The cache and its channel, as the engine uses them, plus the handle the adapter exposes. */
-export function startTokenCache<V>(options: TokenCacheOptions, now: () => number): { cache: TokenCache<V>; handle: TokenCacheHandle } {
+export function startTokenCache<V>(
+  options: TokenCacheOptions,
+  now: () => number,
+): { cache: TokenCache<V>; handle: TokenCacheHandle } {
   const cache = new TokenCache<V>(options, now)
   let lastError: Error | undefined
   let closed = false

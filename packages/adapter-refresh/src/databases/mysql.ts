@@ -15,7 +15,14 @@
  * ends. @internal
  */
 import type { AccountKey } from "../store.js"
-import { driverCodes, driverMessages, type DatabaseErrorKind, type LockTarget, type SqlDatabase, type SqlStatement } from "./sql-database.js"
+import {
+  driverCodes,
+  driverMessages,
+  type DatabaseErrorKind,
+  type LockTarget,
+  type SqlDatabase,
+  type SqlStatement,
+} from "./sql-database.js"
 
 /** Column names MySQL reports unknown are names we sent: plain identifiers, never values. */
 const UNKNOWN_COLUMN = /Unknown column '(?:[A-Za-z_][A-Za-z0-9_]*\.)?([A-Za-z_][A-Za-z0-9_]*)'/
@@ -28,11 +35,19 @@ const SAVED_WAIT = "@authjs_refresh_saved_lock_wait"
  * seconds, at least 1, since innodb_lock_wait_timeout counts seconds: never shorter than asked), and the
  * ones that put the session's own value back; none without a bound. @internal
  */
-export function mysqlLockWaitBound(lockTimeoutMs: number | undefined): { take: SqlStatement[]; restore: SqlStatement[] } {
+export function mysqlLockWaitBound(lockTimeoutMs: number | undefined): {
+  take: SqlStatement[]
+  restore: SqlStatement[]
+} {
   if (lockTimeoutMs === undefined) return { take: [], restore: [] }
   const seconds = Math.max(1, Math.ceil(lockTimeoutMs / 1000))
   return {
-    take: [{ text: `SET ${SAVED_WAIT} = @@SESSION.innodb_lock_wait_timeout, SESSION innodb_lock_wait_timeout = ?`, values: [seconds] }],
+    take: [
+      {
+        text: `SET ${SAVED_WAIT} = @@SESSION.innodb_lock_wait_timeout, SESSION innodb_lock_wait_timeout = ?`,
+        values: [seconds],
+      },
+    ],
     restore: [{ text: `SET SESSION innodb_lock_wait_timeout = ${SAVED_WAIT}`, values: [] }],
   }
 }
@@ -60,7 +75,9 @@ export const mysql: SqlDatabase = {
     const codes = driverCodes(error)
     if (codes.includes("1146") || codes.includes("ER_NO_SUCH_TABLE")) return { kind: "missing-table" }
     if (codes.includes("1054") || codes.includes("ER_BAD_FIELD_ERROR")) {
-      const column = driverMessages(error).map((message) => UNKNOWN_COLUMN.exec(message)?.[1]).find(Boolean)
+      const column = driverMessages(error)
+        .map((message) => UNKNOWN_COLUMN.exec(message)?.[1])
+        .find(Boolean)
       return { kind: "missing-column", column }
     }
     if (codes.includes("1205") || codes.includes("ER_LOCK_WAIT_TIMEOUT")) return { kind: "lock-timeout" }

@@ -6,7 +6,14 @@
  * that have no unique key on it. @internal
  */
 import type { AccountKey } from "../store.js"
-import { driverCodes, driverMessages, type DatabaseErrorKind, type LockTarget, type SqlDatabase, type SqlStatement } from "./sql-database.js"
+import {
+  driverCodes,
+  driverMessages,
+  type DatabaseErrorKind,
+  type LockTarget,
+  type SqlDatabase,
+  type SqlStatement,
+} from "./sql-database.js"
 
 /**
  * The 64-bit advisory-lock key SQL every PostgreSQL store uses, so that stores of different ORMs on one
@@ -41,18 +48,24 @@ export const postgres: SqlDatabase = {
     const take: SqlStatement =
       lockTimeoutMs === undefined
         ? { text: lock, values }
-        : { text: `${lock} FROM (SELECT set_config('lock_timeout', $3, true)) AS bound`, values: [...values, `${lockTimeoutMs}ms`] }
+        : {
+            text: `${lock} FROM (SELECT set_config('lock_timeout', $3, true)) AS bound`,
+            values: [...values, `${lockTimeoutMs}ms`],
+          }
     return { take: [take], restore: [] }
   },
 
   // The same lock as lockStatements', asked for without waiting; it ends with the statement's transaction.
-  tryLockCondition: (provider, providerAccountId) => `pg_try_advisory_xact_lock(${advisoryLockKeySql(provider, providerAccountId)})`,
+  tryLockCondition: (provider, providerAccountId) =>
+    `pg_try_advisory_xact_lock(${advisoryLockKeySql(provider, providerAccountId)})`,
 
   classifyError(error: unknown): DatabaseErrorKind {
     const codes = driverCodes(error)
     if (codes.includes("42P01")) return { kind: "missing-table" }
     if (codes.includes("42703")) {
-      const column = driverMessages(error).map((message) => MISSING_COLUMN.exec(message)?.[1]).find(Boolean)
+      const column = driverMessages(error)
+        .map((message) => MISSING_COLUMN.exec(message)?.[1])
+        .find(Boolean)
       return { kind: "missing-column", column }
     }
     // 55P03 lock_not_available: our lock_timeout expired while another transaction held the lock.

@@ -59,7 +59,11 @@ export interface SqlDatabase {
    * (empty for "database": the BEGIN itself is the lock), with the wait bound when one is given, and the
    * statements to run before the transaction ends that undo any session setting the first ones changed.
    */
-  lockStatements(key: AccountKey, target: LockTarget, lockTimeoutMs: number | undefined): { take: SqlStatement[]; restore: SqlStatement[] }
+  lockStatements(
+    key: AccountKey,
+    target: LockTarget,
+    lockTimeoutMs: number | undefined,
+  ): { take: SqlStatement[]; restore: SqlStatement[] }
   /**
    * A condition that takes the key's lock without waiting, inside whatever statement it is part of, and
    * holds it until that statement's transaction ends: true when taken, false when held elsewhere. Given
@@ -103,7 +107,8 @@ export function driverCodes(error: unknown): string[] {
   const record = error as { code?: unknown; errno?: unknown; rawCode?: unknown; meta?: unknown; cause?: unknown }
   add(record.code)
   add(record.errno)
-  const meta = record.meta as { driverAdapterError?: { cause?: { originalCode?: unknown; code?: unknown; kind?: unknown } } } | undefined
+  const meta = record.meta as
+    { driverAdapterError?: { cause?: { originalCode?: unknown; code?: unknown; kind?: unknown } } } | undefined
   const cause = typeof meta === "object" && meta !== null ? meta.driverAdapterError?.cause : undefined
   if (cause) {
     add(cause.originalCode)

@@ -45,7 +45,8 @@ export function busyTimeoutOf(row: Record<string, unknown> | undefined): number 
 
 /** Sets the connection's busy timeout; PRAGMA takes no parameters, so `ms` is checked to be an integer. @internal */
 export function sqliteBusyTimeout(ms: number): string {
-  if (!Number.isSafeInteger(ms) || ms < 0) throw new RangeError(`busy timeout must be a non-negative integer of ms, not ${ms}`)
+  if (!Number.isSafeInteger(ms) || ms < 0)
+    throw new RangeError(`busy timeout must be a non-negative integer of ms, not ${ms}`)
   return `PRAGMA busy_timeout = ${ms}`
 }
 
@@ -65,7 +66,12 @@ export const sqlite: SqlDatabase = {
     const codes = driverCodes(error)
     const messages = driverMessages(error)
     if (codes.some((code) => code.startsWith("SQLITE_BUSY"))) return { kind: "lock-timeout" }
-    if (codes.some((code) => code.startsWith("SQLITE_CONSTRAINT_PRIMARYKEY") || code.startsWith("SQLITE_CONSTRAINT_UNIQUE"))) return { kind: "duplicate-key" }
+    if (
+      codes.some(
+        (code) => code.startsWith("SQLITE_CONSTRAINT_PRIMARYKEY") || code.startsWith("SQLITE_CONSTRAINT_UNIQUE"),
+      )
+    )
+      return { kind: "duplicate-key" }
     if (messages.some((message) => NO_SUCH_TABLE.test(message))) return { kind: "missing-table" }
     const column = messages.map((message) => NO_SUCH_COLUMN.exec(message)?.[1]).find(Boolean)
     if (column !== undefined) return { kind: "missing-column", column }

@@ -34,20 +34,40 @@ const BASE64 = /^[A-Za-z0-9+/_-]+={0,2}$/
 export function parseEncryptionKeys(input: EncryptionKeysInput | undefined): ParsedKey[] {
   const entries = typeof input === "string" ? splitKeyString(input) : input
   if (!Array.isArray(entries) || entries.length === 0) {
-    throw new EncryptionConfigError("keys", undefined, undefined, typeof input === "string" || input === undefined ? "no key is given (empty or unset key list)" : "keys must be a non-empty array or a key string")
+    throw new EncryptionConfigError(
+      "keys",
+      undefined,
+      undefined,
+      typeof input === "string" || input === undefined
+        ? "no key is given (empty or unset key list)"
+        : "keys must be a non-empty array or a key string",
+    )
   }
   const seen = new Set<string>()
   return (entries as readonly EncryptionKey[]).map((entry, index) => {
-    if (typeof entry !== "object" || entry === null) throw new EncryptionConfigError("keys", index, undefined, "is not an { id, key } object")
+    if (typeof entry !== "object" || entry === null)
+      throw new EncryptionConfigError("keys", index, undefined, "is not an { id, key } object")
     const { id, key } = entry
     if (typeof id !== "string" || !KEY_ID.test(id)) {
-      throw new EncryptionConfigError("keys", index, undefined, `has an invalid id: expected 1 to 32 characters of A-Z a-z 0-9 . _ -`)
+      throw new EncryptionConfigError(
+        "keys",
+        index,
+        undefined,
+        `has an invalid id: expected 1 to 32 characters of A-Z a-z 0-9 . _ -`,
+      )
     }
     if (seen.has(id)) throw new EncryptionConfigError("keys", index, id, "repeats a key id already listed")
     seen.add(id)
     const bytes = keyBytes(key)
-    if (bytes === undefined) throw new EncryptionConfigError("keys", index, id, "has a key that is neither bytes nor a base64 string")
-    if (bytes.length !== KEY_BYTES) throw new EncryptionConfigError("keys", index, id, `has a key of ${bytes.length} bytes; AES-256 needs exactly ${KEY_BYTES}`)
+    if (bytes === undefined)
+      throw new EncryptionConfigError("keys", index, id, "has a key that is neither bytes nor a base64 string")
+    if (bytes.length !== KEY_BYTES)
+      throw new EncryptionConfigError(
+        "keys",
+        index,
+        id,
+        `has a key of ${bytes.length} bytes; AES-256 needs exactly ${KEY_BYTES}`,
+      )
     return { id, bytes }
   })
 }

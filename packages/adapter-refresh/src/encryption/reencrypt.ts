@@ -1,6 +1,13 @@
 import { staleFields, type TokenCodec } from "../codec.js"
 import { resolveAccountStore, type TokenSyncDatabase } from "../detect-store.js"
-import { AccountStoreError, InvalidOptionsError, TokenDecryptionError, TokenSyncError, UnsupportedDatabaseError, type TokenDecryptionFailure } from "../errors.js"
+import {
+  AccountStoreError,
+  InvalidOptionsError,
+  TokenDecryptionError,
+  TokenSyncError,
+  UnsupportedDatabaseError,
+  type TokenDecryptionFailure,
+} from "../errors.js"
 import type { AccountKey, AccountStore, LockedAccount, StoredAccountRow, TokenColumnValue } from "../store.js"
 
 /**
@@ -61,18 +68,37 @@ export interface ReencryptResult extends ReencryptProgress {
 export async function reencryptAccounts(db: TokenSyncDatabase, options: ReencryptOptions): Promise<ReencryptResult> {
   const store = resolveAccountStore(db)
   const { codec, signal, onProgress } = options
-  if (!store.scanAccounts) throw new UnsupportedDatabaseError(`The ${store.name} account store has no scanAccounts; reencryptAccounts needs it.`)
-  if (typeof codec?.isCurrent !== "function") throw new InvalidOptionsError("codec", "reencryptAccounts needs a codec with isCurrent, such as tokenEncryption(...).")
+  if (!store.scanAccounts)
+    throw new UnsupportedDatabaseError(
+      `The ${store.name} account store has no scanAccounts; reencryptAccounts needs it.`,
+    )
+  if (typeof codec?.isCurrent !== "function")
+    throw new InvalidOptionsError(
+      "codec",
+      "reencryptAccounts needs a codec with isCurrent, such as tokenEncryption(...).",
+    )
   const batchSize = options.batchSize ?? 100
-  if (!Number.isSafeInteger(batchSize) || batchSize <= 0) throw new InvalidOptionsError("batchSize", "reencryptAccounts: batchSize must be a positive integer.")
+  if (!Number.isSafeInteger(batchSize) || batchSize <= 0)
+    throw new InvalidOptionsError("batchSize", "reencryptAccounts: batchSize must be a positive integer.")
 
-  const progress: ReencryptProgress = { scanned: 0, rewritten: 0, current: 0, failed: 0, cursor: options.after, done: false }
+  const progress: ReencryptProgress = {
+    scanned: 0,
+    rewritten: 0,
+    current: 0,
+    failed: 0,
+    cursor: options.after,
+    done: false,
+  }
   const failures: ReencryptFailure[] = []
   let aborted = false
   const report = async () => onProgress?.({ ...progress })
 
   walk: for (;;) {
-    const page = groupByKey(await storeCall(store, () => store.scanAccounts!({ ...(progress.cursor ? { after: progress.cursor } : {}), limit: batchSize })))
+    const page = groupByKey(
+      await storeCall(store, () =>
+        store.scanAccounts!({ ...(progress.cursor ? { after: progress.cursor } : {}), limit: batchSize }),
+      ),
+    )
     for (const { key, rows } of page) {
       if (signal?.aborted) {
         aborted = true
@@ -106,7 +132,9 @@ async function rewrite(
 ): Promise<"rewritten" | "current" | { field: string; reason: TokenDecryptionFailure }> {
   const lockOptions = lockTimeoutMs !== undefined ? { lockTimeoutMs } : undefined
   try {
-    return await storeCall(store, () => store.withAccountLock(key, (account) => rewriteLocked(account, codec, key), lockOptions))
+    return await storeCall(store, () =>
+      store.withAccountLock(key, (account) => rewriteLocked(account, codec, key), lockOptions),
+    )
   } catch (error) {
     if (error instanceof Undecryptable) return { field: error.field, reason: error.reason }
     throw error
@@ -114,7 +142,11 @@ async function rewrite(
 }
 
 /** Under the key's lock: re-encrypts the stale values of each owner's rows. */
-async function rewriteLocked(account: LockedAccount, codec: TokenCodec, key: AccountKey): Promise<"rewritten" | "current"> {
+async function rewriteLocked(
+  account: LockedAccount,
+  codec: TokenCodec,
+  key: AccountKey,
+): Promise<"rewritten" | "current"> {
   // Re-read under the lock: a sign-in or refresh may have written since the page was read.
   const rows = await account.readAll()
   // Updates are scoped per owner: the first row of each owner speaks for that owner's rows.
@@ -156,7 +188,8 @@ function groupByKey(rows: StoredAccountRow[]): { key: AccountKey; rows: StoredAc
   const groups: { key: AccountKey; rows: StoredAccountRow[] }[] = []
   for (const row of rows) {
     const last = groups.at(-1)
-    if (last && last.key.provider === row.provider && last.key.providerAccountId === row.providerAccountId) last.rows.push(row)
+    if (last && last.key.provider === row.provider && last.key.providerAccountId === row.providerAccountId)
+      last.rows.push(row)
     else groups.push({ key: { provider: row.provider, providerAccountId: row.providerAccountId }, rows: [row] })
   }
   return groups

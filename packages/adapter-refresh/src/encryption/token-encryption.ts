@@ -77,7 +77,9 @@ export function tokenEncryption(options: TokenEncryptionOptions): TokenEncryptio
   const fields = checkFields(options.fields ?? DEFAULT_ENCRYPTED_FIELDS)
   const cache = new PlaintextCache(checkCacheSize(options.cacheSize))
   // KeyObjects once: createCipheriv with a raw Buffer re-imports the key on every call.
-  const byId = new Map<string, { id: string; secret: KeyObject }>(keys.map((key: ParsedKey) => [key.id, { id: key.id, secret: createSecretKey(key.bytes) }]))
+  const byId = new Map<string, { id: string; secret: KeyObject }>(
+    keys.map((key: ParsedKey) => [key.id, { id: key.id, secret: createSecretKey(key.bytes) }]),
+  )
   const current = byId.get(keys[0]!.id)!
   const currentPrefix = `${PREFIX}${current.id}:`
 
@@ -111,11 +113,16 @@ export function tokenEncryption(options: TokenEncryptionOptions): TokenEncryptio
       const key = byId.get(envelope.keyId)
       if (!key) throw new TokenDecryptionError(field, provider, envelope.keyId, "unknown_key")
       const { sealed } = envelope
-      const decipher = createDecipheriv("aes-256-gcm", key.secret, sealed.subarray(0, NONCE_BYTES), { authTagLength: TAG_BYTES })
+      const decipher = createDecipheriv("aes-256-gcm", key.secret, sealed.subarray(0, NONCE_BYTES), {
+        authTagLength: TAG_BYTES,
+      })
       decipher.setAAD(associatedData(key.id, account, field))
       decipher.setAuthTag(sealed.subarray(sealed.length - TAG_BYTES))
       try {
-        const plain = Buffer.concat([decipher.update(sealed.subarray(NONCE_BYTES, sealed.length - TAG_BYTES)), decipher.final()]).toString("utf8")
+        const plain = Buffer.concat([
+          decipher.update(sealed.subarray(NONCE_BYTES, sealed.length - TAG_BYTES)),
+          decipher.final(),
+        ]).toString("utf8")
         cache.set(remembered!, stored, plain)
         return plain
       } catch {
@@ -176,7 +183,8 @@ const cacheKey = (field: string, account: AccountKey): string =>
 
 function checkCacheSize(size: unknown): number {
   if (size === undefined) return 1000
-  if (!Number.isSafeInteger(size) || (size as number) < 0) throw new EncryptionConfigError("cacheSize", undefined, undefined, "must be a non-negative integer")
+  if (!Number.isSafeInteger(size) || (size as number) < 0)
+    throw new EncryptionConfigError("cacheSize", undefined, undefined, "must be a non-negative integer")
   return size as number
 }
 
@@ -199,7 +207,9 @@ function parseEnvelope(stored: string): { keyId: string; sealed: Buffer } | unde
 
 /** Length-prefixed (u32 big-endian) UTF-8 parts: no separator a provider's account id could contain. */
 function associatedData(keyId: string, account: AccountKey, field: string): Buffer {
-  const parts = [AAD_DOMAIN, VERSION, keyId, account.provider, account.providerAccountId, field].map((part) => Buffer.from(part, "utf8"))
+  const parts = [AAD_DOMAIN, VERSION, keyId, account.provider, account.providerAccountId, field].map((part) =>
+    Buffer.from(part, "utf8"),
+  )
   const out = Buffer.alloc(parts.reduce((sum, part) => sum + 4 + part.length, 0))
   let offset = 0
   for (const part of parts) {
@@ -212,16 +222,26 @@ function associatedData(keyId: string, account: AccountKey, field: string): Buff
 function isAccount(account: unknown): account is AccountKey {
   if (typeof account !== "object" || account === null) return false
   const { provider, providerAccountId } = account as Record<string, unknown>
-  return typeof provider === "string" && provider !== "" && typeof providerAccountId === "string" && providerAccountId !== ""
+  return (
+    typeof provider === "string" && provider !== "" && typeof providerAccountId === "string" && providerAccountId !== ""
+  )
 }
 
 function checkFields(fields: unknown): readonly string[] {
-  if (!Array.isArray(fields) || fields.length === 0) throw new EncryptionConfigError("fields", undefined, undefined, "must be a non-empty list of column names")
+  if (!Array.isArray(fields) || fields.length === 0)
+    throw new EncryptionConfigError("fields", undefined, undefined, "must be a non-empty list of column names")
   const seen = new Set<string>()
   fields.forEach((field: unknown, index) => {
-    if (typeof field !== "string" || !COLUMN.test(field)) throw new EncryptionConfigError("fields", index, undefined, "is not a plain column name")
+    if (typeof field !== "string" || !COLUMN.test(field))
+      throw new EncryptionConfigError("fields", index, undefined, "is not a plain column name")
     // expires_at is a number column; the codec only ever sees strings.
-    if (field === "expires_at") throw new EncryptionConfigError("fields", index, undefined, `is "expires_at", a number column that cannot hold ciphertext`)
+    if (field === "expires_at")
+      throw new EncryptionConfigError(
+        "fields",
+        index,
+        undefined,
+        `is "expires_at", a number column that cannot hold ciphertext`,
+      )
     if (seen.has(field)) throw new EncryptionConfigError("fields", index, undefined, `repeats "${field}"`)
     seen.add(field)
   })

@@ -52,7 +52,8 @@ function wholeSeconds(n: number): number {
  */
 export function expiresAtToSeconds(value: unknown, field = "expires_at"): number {
   const n = toFiniteNumber(value)
-  if (n === undefined) throw new InvalidAccountInputError(field, "must be a finite number of epoch seconds or milliseconds")
+  if (n === undefined)
+    throw new InvalidAccountInputError(field, "must be a finite number of epoch seconds or milliseconds")
   const seconds = wholeSeconds(n)
   if (!Number.isSafeInteger(seconds)) throw new InvalidAccountInputError(field, "is too large to be stored exactly")
   return seconds
@@ -62,7 +63,10 @@ export function expiresAtToSeconds(value: unknown, field = "expires_at"): number
  * The absolute expiry to store for an incoming token set, or undefined when it carries none.
  * `expires_at` wins over `expires_in` (Auth.js derives one from the other, so both agree when both exist).
  */
-export function resolveExpiresAt(input: { expires_at?: unknown; expires_in?: unknown }, nowMs: number): number | undefined {
+export function resolveExpiresAt(
+  input: { expires_at?: unknown; expires_in?: unknown },
+  nowMs: number,
+): number | undefined {
   if (!isAbsent(input.expires_at)) return expiresAtToSeconds(input.expires_at)
   if (isAbsent(input.expires_in)) return undefined
   const lifetime = toFiniteNumber(input.expires_in)

@@ -70,7 +70,9 @@ export function accountKeyOf(input: unknown): AccountKey {
   const record = input as Record<string, unknown>
   const id = record.providerAccountId
   const providerAccountId =
-    (typeof id === "number" && Number.isFinite(id)) || typeof id === "bigint" ? String(id) : requireString(record, "providerAccountId")
+    (typeof id === "number" && Number.isFinite(id)) || typeof id === "bigint"
+      ? String(id)
+      : requireString(record, "providerAccountId")
   return { provider: requireString(record, "provider"), providerAccountId }
 }
 
@@ -117,7 +119,11 @@ export function incomingTokens(input: unknown, columns: readonly string[], nowMs
     const isStandard = (STANDARD_TOKEN_FIELDS as readonly string[]).includes(column)
     if (typeof value === "string") tokens[column] = storableString(column, value)
     else if (!isStandard && typeof value === "number" && Number.isFinite(value)) tokens[column] = value
-    else throw new InvalidAccountInputError(column, isStandard ? "must be a string" : "must be a string or a finite number")
+    else
+      throw new InvalidAccountInputError(
+        column,
+        isStandard ? "must be a string" : "must be a string or a finite number",
+      )
   }
   return tokens
 }

@@ -74,7 +74,9 @@ export function decideOwnership(input: OwnershipInput): OwnershipDecision {
   const liveOthers = others.filter(isLive)
   if (liveOthers.length > 0) {
     // The caller's own rows may be written; nothing else is, not even orphans (whose would they be?).
-    return callerOwns ? { action: "write", owner: caller, adopt: [] } : { action: "refuse", reason: "linked-to-another-user" }
+    return callerOwns
+      ? { action: "write", owner: caller, adopt: [] }
+      : { action: "refuse", reason: "linked-to-another-user" }
   }
   const callerExists = mode === "link" || callerOwns || isLive(caller)
   if (!callerExists) return { action: "skip" }

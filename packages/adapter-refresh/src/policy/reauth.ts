@@ -20,12 +20,18 @@ export type TokenWriteSource = "sign-in" | "refresh"
  * - A sign-in clears only when it brings a NEW refresh token. A sign-in without one (Google's returning
  *   sign-ins) leaves the refused refresh token in place, so the account will still fail at expiry: keep.
  */
-export function reauthMarkChange(stored: TokenSet, incoming: TokenSet, column: string, source: TokenWriteSource): TokenSet {
+export function reauthMarkChange(
+  stored: TokenSet,
+  incoming: TokenSet,
+  column: string,
+  source: TokenWriteSource,
+): TokenSet {
   const mark = stored[column]
   if (mark === null || mark === undefined || mark === "") return {}
   if (source === "refresh") return { [column]: null }
   const incomingRefresh = incoming.refresh_token
-  const bringsNewRefreshToken = typeof incomingRefresh === "string" && incomingRefresh !== "" && incomingRefresh !== stored.refresh_token
+  const bringsNewRefreshToken =
+    typeof incomingRefresh === "string" && incomingRefresh !== "" && incomingRefresh !== stored.refresh_token
   return bringsNewRefreshToken ? { [column]: null } : {}
 }
 

@@ -18,7 +18,12 @@
  *   is judged from the row as every schema has it, with no column of its own.
  */
 import type { AccountSync } from "../account-sync.js"
-import { InvalidOptionsError, RefreshLockTimeoutError, RefreshNotConfiguredError, RefreshTokenError } from "../errors.js"
+import {
+  InvalidOptionsError,
+  RefreshLockTimeoutError,
+  RefreshNotConfiguredError,
+  RefreshTokenError,
+} from "../errors.js"
 import { isExpiring } from "../policy/expiry.js"
 import type { TokenSet } from "../policy/merge.js"
 import type { AccountKey, AccountStore, StoredAccountRow } from "../store.js"
@@ -76,29 +81,58 @@ export interface RefreshExpiringProgress {
 const positive = (value: number | undefined, fallback: number, name: string, allowZero = false): number => {
   if (value === undefined) return fallback
   if (!Number.isFinite(value) || value < 0 || (!allowZero && value === 0)) {
-    throw new InvalidOptionsError(name, `refreshExpiring: ${name} must be a ${allowZero ? "non-negative" : "positive"} number.`)
+    throw new InvalidOptionsError(
+      name,
+      `refreshExpiring: ${name} must be a ${allowZero ? "non-negative" : "positive"} number.`,
+    )
   }
   return value
 }
 
-export function createBackgroundRefresher(store: AccountStore, sync: AccountSync, engine: RefreshEngine, now: () => number = Date.now) {
+export function createBackgroundRefresher(
+  store: AccountStore,
+  sync: AccountSync,
+  engine: RefreshEngine,
+  now: () => number = Date.now,
+) {
   /** key -> until (ms): accounts that failed recently in this process. */
   const cooldowns = new Map<string, number>()
   const idOf = (key: AccountKey): string => `${key.provider}\u001f${key.providerAccountId}`
 
   return async function refreshExpiring(options: RefreshExpiringOptions = {}): Promise<RefreshExpiringProgress> {
     if (options.withinSeconds !== undefined && options.unusedForSeconds !== undefined) {
-      throw new InvalidOptionsError("unusedForSeconds", "refreshExpiring: give withinSeconds (refresh what expires soon) or unusedForSeconds (keep-alive), not both.")
+      throw new InvalidOptionsError(
+        "unusedForSeconds",
+        "refreshExpiring: give withinSeconds (refresh what expires soon) or unusedForSeconds (keep-alive), not both.",
+      )
     }
     const withinSeconds = positive(options.withinSeconds, 300, "withinSeconds", true)
-    const unusedForSeconds = options.unusedForSeconds === undefined ? undefined : positive(options.unusedForSeconds, 0, "unusedForSeconds", true)
+    const unusedForSeconds =
+      options.unusedForSeconds === undefined
+        ? undefined
+        : positive(options.unusedForSeconds, 0, "unusedForSeconds", true)
     const batchSize = Math.floor(positive(options.batchSize, 100, "batchSize"))
     const concurrency = Math.floor(positive(options.concurrency, 4, "concurrency"))
     const tryLockMs = Math.ceil(positive(options.tryLockMs, 50, "tryLockMs"))
     const cooldownMs = positive(options.cooldownSeconds, 60, "cooldownSeconds", true) * 1000
-    if (!store.scanAccounts) throw new RefreshNotConfiguredError("(all)", `the ${store.name} account store has no scanAccounts, which refreshExpiring pages with`)
+    if (!store.scanAccounts)
+      throw new RefreshNotConfiguredError(
+        "(all)",
+        `the ${store.name} account store has no scanAccounts, which refreshExpiring pages with`,
+      )
     const providers = new Set(engine.providerIds)
-    const progress: RefreshExpiringProgress = { scanned: 0, due: 0, unknownAge: 0, refreshed: 0, unchangedElsewhere: 0, busy: 0, coolingDown: 0, deadGrants: 0, failed: 0, lastKey: undefined }
+    const progress: RefreshExpiringProgress = {
+      scanned: 0,
+      due: 0,
+      unknownAge: 0,
+      refreshed: 0,
+      unchangedElsewhere: 0,
+      busy: 0,
+      coolingDown: 0,
+      deadGrants: 0,
+      failed: 0,
+      lastKey: undefined,
+    }
 
     /** A due account: its row and the tokens the page decoded (what the lock's re-check compares with). */
     type Due = { row: StoredAccountRow; tokens: TokenSet }
@@ -134,7 +168,10 @@ export function createBackgroundRefresher(store: AccountStore, sync: AccountSync
         const until = cooldowns.get(idOf(key))
         // Decrypted once, to judge the expiry and the mark and for the re-check under the lock; an
         // undecryptable row is left to getAccessToken's error.
-        const tokens = await sync.viewOf(row).then((view) => view.tokens, () => undefined)
+        const tokens = await sync.viewOf(row).then(
+          (view) => view.tokens,
+          () => undefined,
+        )
         if (!tokens || typeof tokens.refresh_token !== "string" || tokens.refresh_token === "") continue
         if (unusedForSeconds === undefined) {
           if (!isExpiring(tokens.expires_at as number | null, now(), withinSeconds)) continue

@@ -33,12 +33,14 @@ export function templateMatches(template: string, issuer: string): boolean {
   const [before, after, ...more] = withoutTrailingSlash(template).split("{tenantid}")
   const actual = withoutTrailingSlash(issuer)
   if (before === undefined || after === undefined || more.length) return false
-  if (!actual.startsWith(before) || !actual.endsWith(after) || actual.length <= before.length + after.length) return false
+  if (!actual.startsWith(before) || !actual.endsWith(after) || actual.length <= before.length + after.length)
+    return false
   return /^[^/?#]+$/.test(actual.slice(before.length, actual.length - after.length))
 }
 
 /** Whether a URL names this machine: the only hosts plain http is ever allowed for. */
-export const isLoopbackUrl = (url: URL): boolean => url.hostname === "localhost" || url.hostname === "127.0.0.1" || url.hostname === "[::1]"
+export const isLoopbackUrl = (url: URL): boolean =>
+  url.hostname === "localhost" || url.hostname === "127.0.0.1" || url.hostname === "[::1]"
 
 const MAX_DOCUMENT_BYTES = 512 * 1024
 
@@ -69,7 +71,11 @@ export async function discoverFromWellKnown(
   options: { signal: AbortSignal; allowInsecure: boolean },
 ): Promise<oauth.AuthorizationServer> {
   const url = new URL(wellKnown)
-  const response = await fetch(url, { headers: { accept: "application/json" }, redirect: "manual", signal: options.signal })
+  const response = await fetch(url, {
+    headers: { accept: "application/json" },
+    redirect: "manual",
+    signal: options.signal,
+  })
   if (response.status !== 200) {
     await response.body?.cancel()
     throw new DiscoveryDocumentError(`HTTP status ${response.status}`)
@@ -92,7 +98,11 @@ export async function discoverFromWellKnown(
  * The authorization server metadata refresh needs, checked: `issuer` equal to the expected one (when one is
  * expected) or a `{tenantid}` template of it, and an https `token_endpoint` (http only on loopback).
  */
-export function checkedMetadata(document: Record<string, unknown>, expectedIssuer: string | undefined, allowInsecure: boolean): oauth.AuthorizationServer {
+export function checkedMetadata(
+  document: Record<string, unknown>,
+  expectedIssuer: string | undefined,
+  allowInsecure: boolean,
+): oauth.AuthorizationServer {
   const { issuer, token_endpoint: tokenEndpoint } = document
   absoluteUrl(issuer, "issuer")
   const claimed = issuer as string

@@ -34,8 +34,21 @@ import { mergeTokens, type TokenSet } from "../policy/merge.js"
 import type { AccountKey, AccountStore } from "../store.js"
 import { boundedRead, boundedStart } from "../bounded-wait.js"
 import { Semaphore, SingleFlight, SlotWaitTimeout } from "./coordination.js"
-import { KeptTokenStore, MAX_PERSIST_ATTEMPTS, persistFailureOf, sameVersion, versionOf, type KeptTokens } from "./issued-tokens.js"
-import { ProviderClient, resolveProvider, type GrantFailure, type IssuedResponse, type RefreshProviderConfig } from "./provider.js"
+import {
+  KeptTokenStore,
+  MAX_PERSIST_ATTEMPTS,
+  persistFailureOf,
+  sameVersion,
+  versionOf,
+  type KeptTokens,
+} from "./issued-tokens.js"
+import {
+  ProviderClient,
+  resolveProvider,
+  type GrantFailure,
+  type IssuedResponse,
+  type RefreshProviderConfig,
+} from "./provider.js"
 import { isMarkedForReauth, REAUTH_MARK } from "../policy/reauth.js"
 import { readTokenResponse } from "./token-response.js"
 import { elapsedMs, errorCodeOf, errorNameOf, providerOf, publish, type RefreshRequestEvent } from "../observability.js"
@@ -125,7 +138,12 @@ export interface RefreshEngine {
    * worker, a getAccessToken or a sign-in wrote it meanwhile: this expiry is handled). Failures throw
    * like getAccessToken's; a lock not granted within `lockTimeoutMs` throws RefreshLockTimeoutError.
    */
-  refreshIfUnchanged(key: AccountKey, userId: string, seen: TokenSet, lockTimeoutMs: number): Promise<"refreshed" | "unchanged-elsewhere">
+  refreshIfUnchanged(
+    key: AccountKey,
+    userId: string,
+    seen: TokenSet,
+    lockTimeoutMs: number,
+  ): Promise<"refreshed" | "unchanged-elsewhere">
   /** The configured provider ids. */
   readonly providerIds: readonly string[]
   /** Whether the provider already refused the row's refresh token (mark column or this process's memory). */
@@ -212,7 +230,9 @@ export function createRefreshEngine(
   const idOf = (key: AccountKey): string => `${key.provider}\u001f${key.providerAccountId}`
 
   const freshTokens = (tokens: TokenSet): boolean =>
-    typeof tokens.access_token === "string" && tokens.access_token !== "" && !isExpiring(tokens.expires_at as number | null, now(), skewSeconds)
+    typeof tokens.access_token === "string" &&
+    tokens.access_token !== "" &&
+    !isExpiring(tokens.expires_at as number | null, now(), skewSeconds)
 
   const success = (account: AdapterAccount, refreshed: boolean, extra: Partial<AccessTokenResult> = {}): Outcome => ({
     ok: true,
@@ -225,7 +245,12 @@ export function createRefreshEngine(
   /** The answer served from kept (unwritten) tokens. */
   const fromKept = (provider: string, entry: KeptTokens, refreshed: boolean): AccessTokenResult => {
     const account = kept.accountOf(entry)
-    return { accessToken: account.access_token as string, account, refreshed, persistError: persistErrorOf(provider, entry) }
+    return {
+      accessToken: account.access_token as string,
+      account,
+      refreshed,
+      persistError: persistErrorOf(provider, entry),
+    }
   }
 
   /** Whether the provider already refused the stored refresh token (mark column or memory). */
@@ -235,16 +260,28 @@ export function createRefreshEngine(
   /** A store failure BEFORE the provider was called, as a typed error. */
   function storeError(error: unknown, provider: string, lockWaitMs: number = lockTimeoutMs): unknown {
     // The database gave up waiting for the lock (55P03, 1205, SQLITE_BUSY) while another caller held it.
-    if (error instanceof AccountStoreError && error.lockTimeout) return new RefreshLockTimeoutError(provider, lockWaitMs, "lock")
-    if (error instanceof StartTimeout) return new RefreshLockTimeoutError(provider, 2 * lockWaitMs, "connection_or_lock")
+    if (error instanceof AccountStoreError && error.lockTimeout)
+      return new RefreshLockTimeoutError(provider, lockWaitMs, "lock")
+    if (error instanceof StartTimeout)
+      return new RefreshLockTimeoutError(provider, 2 * lockWaitMs, "connection_or_lock")
     if (error instanceof TokenSyncError) return error
     return new AccountStoreError(store.name, "a token refresh", error)
   }
 
-  async function grant(client: ProviderClient, refreshToken: string): Promise<{ ok: true; issued: IssuedResponse } | { ok: false; failure: GrantFailure; attempts: number }> {
+  async function grant(
+    client: ProviderClient,
+    refreshToken: string,
+  ): Promise<{ ok: true; issued: IssuedResponse } | { ok: false; failure: GrantFailure; attempts: number }> {
     const started = performance.now()
     const report = (outcome: RefreshRequestEvent["outcome"], attempts: number, failureKind?: string) =>
-      publish("refresh", () => ({ store: store.name, provider: client.provider.id, outcome, failureKind, attempts, durationMs: elapsedMs(started) }))
+      publish("refresh", () => ({
+        store: store.name,
+        provider: client.provider.id,
+        outcome,
+        failureKind,
+        attempts,
+        durationMs: elapsedMs(started),
+      }))
     for (let attempt = 1; ; attempt++) {
       const result = await client.refresh(refreshToken, requestTimeoutMs)
       if (result.ok) {
@@ -267,87 +304,124 @@ export function createRefreshEngine(
   /** getAccessToken's mode: nothing to do once the row holds a fresh token. */
   const onDemand: RefreshMode = { done: (current) => freshTokens(current), lockOptions }
 
-  function lockedRefresh(key: AccountKey, userId: string, client: ProviderClient, onIssued: (entry: KeptTokens) => void, mode: RefreshMode): Promise<Outcome> {
+  function lockedRefresh(
+    key: AccountKey,
+    userId: string,
+    client: ProviderClient,
+    onIssued: (entry: KeptTokens) => void,
+    mode: RefreshMode,
+  ): Promise<Outcome> {
     const id = idOf(key)
     const bound = 2 * mode.lockOptions.lockTimeoutMs
-    return boundedStart(bound, () => new StartTimeout(), (begin, abandoned) =>
-      sync.withStoredAccount(
-        key,
-        async (stored, locked): Promise<Outcome> => {
-          begin()
-          if (!stored || stored.row.userId !== userId) return { ok: false, error: new AccountNotLinkedError(key.provider) }
-          // Kept tokens still apply only while the row holds what their refresh started from.
-          let entry = kept.get(id)
-          if (entry && !sameVersion(entry.from, stored.tokens)) {
-            kept.drop(id)
-            entry = undefined
-          }
-          const current: TokenSet = entry ? mergeTokens(stored.tokens, entry.tokens).merged : stored.tokens
-
-          // Another process (or a sign-in) refreshed while we waited for the lock.
-          if (mode.done(current, stored)) {
-            return entry ? { ok: true, result: fromKept(key.provider, entry, false) } : success(sync.toAdapterAccount(stored), false)
-          }
-          if (knownRefused(id, current)) return { ok: false, error: new RefreshTokenError(key.provider, "marked") }
-          const refreshToken = current.refresh_token
-          if (typeof refreshToken !== "string" || refreshToken === "") {
-            return { ok: false, error: new RefreshTokenError(key.provider, "missing_refresh_token") }
-          }
-
-          const result = await grant(client, refreshToken)
-          if (!result.ok) {
-            if (result.failure.kind === "invalid_grant") {
-              // Mark, never wipe: the tokens stay for inspection and a later sign-in replaces them.
-              if (reauthColumn) await sync.writeMark(locked, stored, reauthColumn, REAUTH_MARK)
-              else refused.set(id, refreshToken)
-              return { ok: false, error: new RefreshTokenError(key.provider, "invalid_grant") }
+    return boundedStart(
+      bound,
+      () => new StartTimeout(),
+      (begin, abandoned) =>
+        sync.withStoredAccount(
+          key,
+          async (stored, locked): Promise<Outcome> => {
+            begin()
+            if (!stored || stored.row.userId !== userId)
+              return { ok: false, error: new AccountNotLinkedError(key.provider) }
+            // Kept tokens still apply only while the row holds what their refresh started from.
+            let entry = kept.get(id)
+            if (entry && !sameVersion(entry.from, stored.tokens)) {
+              kept.drop(id)
+              entry = undefined
             }
-            return { ok: false, error: new ProviderUnavailableError(key.provider, failureDetails(result.failure), result.attempts) }
-          }
-          // From here on the provider may have rotated the refresh token: these tokens must not be lost.
-          const reading = readTokenResponse(result.issued.body, {
-            columns: sync.columns,
-            nowMs: now(),
-            minFreshSeconds: skewSeconds + minRefreshIntervalSeconds,
-            idTokenValid: result.issued.idTokenValid,
-            reservedColumn: reauthColumn,
-          })
-          const tokens = entry ? { ...entry.tokens, ...reading.tokens } : reading.tokens
-          onIssued({ from: versionOf(stored.tokens), base: stored, tokens, attempts: 0, lastFailure: {} })
-          const account = await sync.writeMerged(locked, stored, tokens, "refresh")
-          if (reading.accessToken === undefined) {
-            // Stored what was usable (the new refresh token); the caller still has no access token.
-            return { ok: false, error: new ProviderUnavailableError(key.provider, { kind: "malformed_response", detail: "no usable access_token" }, 1) }
-          }
-          return success(account, true, reading.dropped.length ? { droppedFields: reading.dropped } : {})
-        },
-        { ...mode.lockOptions, signal: abandoned },
-        userId,
-      ),
+            const current: TokenSet = entry ? mergeTokens(stored.tokens, entry.tokens).merged : stored.tokens
+
+            // Another process (or a sign-in) refreshed while we waited for the lock.
+            if (mode.done(current, stored)) {
+              return entry
+                ? { ok: true, result: fromKept(key.provider, entry, false) }
+                : success(sync.toAdapterAccount(stored), false)
+            }
+            if (knownRefused(id, current)) return { ok: false, error: new RefreshTokenError(key.provider, "marked") }
+            const refreshToken = current.refresh_token
+            if (typeof refreshToken !== "string" || refreshToken === "") {
+              return { ok: false, error: new RefreshTokenError(key.provider, "missing_refresh_token") }
+            }
+
+            const result = await grant(client, refreshToken)
+            if (!result.ok) {
+              if (result.failure.kind === "invalid_grant") {
+                // Mark, never wipe: the tokens stay for inspection and a later sign-in replaces them.
+                if (reauthColumn) await sync.writeMark(locked, stored, reauthColumn, REAUTH_MARK)
+                else refused.set(id, refreshToken)
+                return { ok: false, error: new RefreshTokenError(key.provider, "invalid_grant") }
+              }
+              return {
+                ok: false,
+                error: new ProviderUnavailableError(key.provider, failureDetails(result.failure), result.attempts),
+              }
+            }
+            // From here on the provider may have rotated the refresh token: these tokens must not be lost.
+            const reading = readTokenResponse(result.issued.body, {
+              columns: sync.columns,
+              nowMs: now(),
+              minFreshSeconds: skewSeconds + minRefreshIntervalSeconds,
+              idTokenValid: result.issued.idTokenValid,
+              reservedColumn: reauthColumn,
+            })
+            const tokens = entry ? { ...entry.tokens, ...reading.tokens } : reading.tokens
+            onIssued({ from: versionOf(stored.tokens), base: stored, tokens, attempts: 0, lastFailure: {} })
+            const account = await sync.writeMerged(locked, stored, tokens, "refresh")
+            if (reading.accessToken === undefined) {
+              // Stored what was usable (the new refresh token); the caller still has no access token.
+              return {
+                ok: false,
+                error: new ProviderUnavailableError(
+                  key.provider,
+                  { kind: "malformed_response", detail: "no usable access_token" },
+                  1,
+                ),
+              }
+            }
+            return success(account, true, reading.dropped.length ? { droppedFields: reading.dropped } : {})
+          },
+          { ...mode.lockOptions, signal: abandoned },
+          userId,
+        ),
     )
   }
 
   /** Refresh (or re-check) under the lock, within a refresh slot; keeps issued tokens a write refused. */
-  async function refresh(key: AccountKey, userId: string, client: ProviderClient, mode: RefreshMode = onDemand, depth = 0): Promise<AccessTokenResult> {
+  async function refresh(
+    key: AccountKey,
+    userId: string,
+    client: ProviderClient,
+    mode: RefreshMode = onDemand,
+    depth = 0,
+  ): Promise<AccessTokenResult> {
     const id = idOf(key)
     let issued: KeptTokens | undefined
     let outcome: Outcome
     try {
-      outcome = await slots.run(queueTimeoutMs, () => lockedRefresh(key, userId, client, (entry) => (issued = entry), mode))
+      outcome = await slots.run(queueTimeoutMs, () =>
+        lockedRefresh(key, userId, client, (entry) => (issued = entry), mode),
+      )
     } catch (error) {
-      if (error instanceof SlotWaitTimeout) throw new RefreshLockTimeoutError(key.provider, queueTimeoutMs, "refresh_slot")
+      if (error instanceof SlotWaitTimeout)
+        throw new RefreshLockTimeoutError(key.provider, queueTimeoutMs, "refresh_slot")
       if (!issued) throw storeError(error, key.provider, mode.lockOptions.lockTimeoutMs)
       // The write (or the commit) failed after the provider issued new tokens: keep them, retry a little.
       const entry: KeptTokens = issued
       kept.keep(id, entry)
       kept.failed(entry, persistFailureOf(error, error instanceof StartTimeout))
       // A lock not granted in time will not be granted right away either: no immediate retries then.
-      for (let retry = 0; retry < IMMEDIATE_RETRIES && !entry.lastFailure.lockTimeout && kept.writable(entry); retry++) {
+      for (
+        let retry = 0;
+        retry < IMMEDIATE_RETRIES && !entry.lastFailure.lockTimeout && kept.writable(entry);
+        retry++
+      ) {
         await sleep(100 * 2 ** retry)
         const written = await kept.write(key, id)
-        if (written.kind === "written") return { accessToken: written.account.access_token as string, account: written.account, refreshed: true }
+        if (written.kind === "written")
+          return { accessToken: written.account.access_token as string, account: written.account, refreshed: true }
         // Superseded by a newer write (a sign-in) meanwhile: start over from what is stored now.
-        if (written.kind === "superseded") return depth < 2 ? refresh(key, userId, client, mode, depth + 1) : fromKept(key.provider, entry, true)
+        if (written.kind === "superseded")
+          return depth < 2 ? refresh(key, userId, client, mode, depth + 1) : fromKept(key.provider, entry, true)
       }
       return fromKept(key.provider, entry, true)
     }
@@ -366,7 +440,8 @@ export function createRefreshEngine(
       if (written.kind === "written" && freshTokens(written.account as unknown as TokenSet)) {
         return { accessToken: written.account.access_token as string, account: written.account, refreshed: false }
       }
-      if (written.kind === "failed" && freshTokens(kept.accountOf(entry) as unknown as TokenSet)) return fromKept(key.provider, entry, false)
+      if (written.kind === "failed" && freshTokens(kept.accountOf(entry) as unknown as TokenSet))
+        return fromKept(key.provider, entry, false)
     }
     return refresh(key, userId, client)
   }
@@ -388,8 +463,21 @@ export function createRefreshEngine(
       return result
     } catch (error) {
       const errorCode = errorCodeOf(error)
-      publish("accessToken", () => ({ store: store.name, provider, outcome: "failed", notPersisted: false, durationMs: elapsedMs(started), errorCode }))
-      publish("failure", () => ({ operation: "access-token", store: store.name, provider, errorCode, errorName: errorNameOf(error) }))
+      publish("accessToken", () => ({
+        store: store.name,
+        provider,
+        outcome: "failed",
+        notPersisted: false,
+        durationMs: elapsedMs(started),
+        errorCode,
+      }))
+      publish("failure", () => ({
+        operation: "access-token",
+        store: store.name,
+        provider,
+        errorCode,
+        errorName: errorNameOf(error),
+      }))
       throw error
     }
   }
@@ -397,13 +485,22 @@ export function createRefreshEngine(
   /** Whether a cached answer may still be served: the same freshness rule as the stored row's. */
   const cachedFresh = (result: AccessTokenResult): boolean => freshTokens(result.account as unknown as TokenSet)
   /** The cache holds and hands out copies: a caller changing its result must not change another caller's. */
-  const copyOf = (result: AccessTokenResult, refreshed = result.refreshed): AccessTokenResult => ({ ...result, account: { ...result.account }, refreshed })
+  const copyOf = (result: AccessTokenResult, refreshed = result.refreshed): AccessTokenResult => ({
+    ...result,
+    account: { ...result.account },
+    refreshed,
+  })
 
-  async function getAccessTokenOnce(params: GetAccessTokenParams): Promise<{ result: AccessTokenResult; cached: boolean }> {
+  async function getAccessTokenOnce(
+    params: GetAccessTokenParams,
+  ): Promise<{ result: AccessTokenResult; cached: boolean }> {
     if (typeof params !== "object" || params === null) throw new InvalidAccountInputError("params", "must be an object")
-    const userId = typeof params.userId === "number" && Number.isSafeInteger(params.userId) ? String(params.userId) : params.userId
-    if (typeof userId !== "string" || userId === "") throw new InvalidAccountInputError("userId", "must be a non-empty string")
-    if (typeof params.provider !== "string" || params.provider === "") throw new InvalidAccountInputError("provider", "must be a non-empty string")
+    const userId =
+      typeof params.userId === "number" && Number.isSafeInteger(params.userId) ? String(params.userId) : params.userId
+    if (typeof userId !== "string" || userId === "")
+      throw new InvalidAccountInputError("userId", "must be a non-empty string")
+    if (typeof params.provider !== "string" || params.provider === "")
+      throw new InvalidAccountInputError("provider", "must be a non-empty string")
     const client = clients.get(params.provider)
     if (!client) throw new RefreshNotConfiguredError(params.provider, "it is not in refresh.providers")
     if (!cache) return { result: await resolveAccessToken(params, userId, client), cached: false }
@@ -422,23 +519,38 @@ export function createRefreshEngine(
     }
     // Only what the database holds is shared: never tokens kept in memory after a refused write.
     if (result.persistError === undefined) {
-      cache.put(ticket, cacheKey, accountIdOf(result.account.provider, result.account.providerAccountId), copyOf(result))
+      cache.put(
+        ticket,
+        cacheKey,
+        accountIdOf(result.account.provider, result.account.providerAccountId),
+        copyOf(result),
+      )
     } else {
       cache.endRead(ticket)
     }
     return { result, cached: false }
   }
 
-  async function resolveAccessToken(params: GetAccessTokenParams, userId: string, client: ProviderClient): Promise<AccessTokenResult> {
-
+  async function resolveAccessToken(
+    params: GetAccessTokenParams,
+    userId: string,
+    client: ProviderClient,
+  ): Promise<AccessTokenResult> {
     // Fast path: one unlocked round trip, bounded (a pool the app has exhausted must not hang us).
     let rows
     try {
-      rows = await boundedRead(startBoundMs, () => new StartTimeout(), (signal) => store.findAccounts(userId, params.provider, { signal }))
+      rows = await boundedRead(
+        startBoundMs,
+        () => new StartTimeout(),
+        (signal) => store.findAccounts(userId, params.provider, { signal }),
+      )
     } catch (error) {
       throw storeError(error, params.provider)
     }
-    const candidates = params.providerAccountId === undefined ? rows : rows.filter((row) => row.providerAccountId === params.providerAccountId)
+    const candidates =
+      params.providerAccountId === undefined
+        ? rows
+        : rows.filter((row) => row.providerAccountId === params.providerAccountId)
     const row = candidates[0]
     if (!row) throw new AccountNotLinkedError(params.provider)
     if (candidates.length > 1) throw new AmbiguousAccountError(params.provider, candidates.length)
@@ -452,7 +564,12 @@ export function createRefreshEngine(
       entry = undefined
     }
     if (!entry) {
-      if (freshTokens(view.tokens)) return { accessToken: view.tokens.access_token as string, account: sync.toAdapterAccount(view), refreshed: false }
+      if (freshTokens(view.tokens))
+        return {
+          accessToken: view.tokens.access_token as string,
+          account: sync.toAdapterAccount(view),
+          refreshed: false,
+        }
       // Known dead refresh token: fail without a lock or a provider request (no hammering).
       if (knownRefused(id, view.tokens)) throw new RefreshTokenError(key.provider, "marked")
       if (!view.tokens.refresh_token) throw new RefreshTokenError(key.provider, "missing_refresh_token")
@@ -474,7 +591,10 @@ export function createRefreshEngine(
       if (!client) throw new RefreshNotConfiguredError(key.provider, "it is not in refresh.providers")
       const seenVersion = versionOf(seen)
       // One flight per account per process, shared with getAccessToken's: the two never race in-process.
-      const mode: RefreshMode = { done: (_current, stored) => !sameVersion(seenVersion, stored.tokens), lockOptions: { ...lockOptions, lockTimeoutMs: tryLockMs } }
+      const mode: RefreshMode = {
+        done: (_current, stored) => !sameVersion(seenVersion, stored.tokens),
+        lockOptions: { ...lockOptions, lockTimeoutMs: tryLockMs },
+      }
       const result = await flights.run(idOf(key), () => refresh(key, userId, client, mode))
       return result.refreshed ? "refreshed" : "unchanged-elsewhere"
     },

@@ -27,7 +27,10 @@ export interface RowVersion {
   refresh_token: TokenSet[string]
 }
 
-export const versionOf = (tokens: TokenSet): RowVersion => ({ access_token: tokens.access_token ?? null, refresh_token: tokens.refresh_token ?? null })
+export const versionOf = (tokens: TokenSet): RowVersion => ({
+  access_token: tokens.access_token ?? null,
+  refresh_token: tokens.refresh_token ?? null,
+})
 export const sameVersion = (a: RowVersion, tokens: TokenSet): boolean =>
   a.access_token === (tokens.access_token ?? null) && a.refresh_token === (tokens.refresh_token ?? null)
 
@@ -50,9 +53,7 @@ export interface PersistFailure {
 }
 
 export type PersistOutcome =
-  | { kind: "written"; account: AdapterAccount }
-  | { kind: "superseded" }
-  | { kind: "failed"; failure: PersistFailure }
+  { kind: "written"; account: AdapterAccount } | { kind: "superseded" } | { kind: "failed"; failure: PersistFailure }
 
 /** The safe facts of a failed write: never the driver's message (it may echo token values). */
 export function persistFailureOf(error: unknown, timedOut: boolean): PersistFailure {

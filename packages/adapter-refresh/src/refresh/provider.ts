@@ -6,7 +6,13 @@
  */
 import * as oauth from "oauth4webapi"
 import { RefreshNotConfiguredError } from "../errors.js"
-import { DiscoveryDocumentError, checkedMetadata, discoverFromWellKnown, isIssuerTemplate, isLoopbackUrl } from "./discovery.js"
+import {
+  DiscoveryDocumentError,
+  checkedMetadata,
+  discoverFromWellKnown,
+  isIssuerTemplate,
+  isLoopbackUrl,
+} from "./discovery.js"
 
 /**
  * The provider objects the app gives Auth.js, as far as refresh needs them. Built-in provider functions
@@ -73,7 +79,11 @@ function isLoopback(url: string | undefined): boolean {
 }
 
 export function resolveProvider(input: RefreshProviderConfig, allowInsecureRequests: boolean): ResolvedProvider {
-  const merged: RefreshProviderConfig = { ...input, ...(input.options ?? {}), client: { ...input.client, ...input.options?.client } }
+  const merged: RefreshProviderConfig = {
+    ...input,
+    ...(input.options ?? {}),
+    client: { ...input.client, ...input.options?.client },
+  }
   if (typeof merged.id !== "string" || merged.id === "") {
     throw new RefreshNotConfiguredError("(unnamed)", "a provider in refresh.providers has no id")
   }
@@ -81,32 +91,50 @@ export function resolveProvider(input: RefreshProviderConfig, allowInsecureReque
     throw new RefreshNotConfiguredError(merged.id, "the provider has no clientId")
   }
   if (merged.type !== undefined && merged.type !== "oauth" && merged.type !== "oidc") {
-    throw new RefreshNotConfiguredError(merged.id, `it is a "${merged.type}" provider: only OAuth and OIDC providers have tokens to refresh`)
+    throw new RefreshNotConfiguredError(
+      merged.id,
+      `it is a "${merged.type}" provider: only OAuth and OIDC providers have tokens to refresh`,
+    )
   }
   if (typeof merged.version === "string" && merged.version.startsWith("1.")) {
-    throw new RefreshNotConfiguredError(merged.id, `it is an OAuth ${merged.version} provider, which has no refresh tokens (for Twitter, use version: "2.0")`)
+    throw new RefreshNotConfiguredError(
+      merged.id,
+      `it is an OAuth ${merged.version} provider, which has no refresh tokens (for Twitter, use version: "2.0")`,
+    )
   }
   const tokenEndpoint = urlOf(merged.token)
   const discoveryUrl = !tokenEndpoint && !merged.issuer ? merged.wellKnown : undefined
   if (!tokenEndpoint && !merged.issuer && !discoveryUrl) {
-    const custom = typeof merged.token === "object" && !(merged.token instanceof URL) && typeof merged.token.request === "function"
+    const custom =
+      typeof merged.token === "object" && !(merged.token instanceof URL) && typeof merged.token.request === "function"
     throw new RefreshNotConfiguredError(
       merged.id,
       `the provider names no token endpoint to refresh at${custom ? " (its token.request function has no URL)" : ""}: add token (the token endpoint URL), issuer (for OpenID discovery) or wellKnown (the discovery document URL)`,
     )
   }
-  for (const [field, url] of [["token", tokenEndpoint], ["issuer", merged.issuer], ["wellKnown", discoveryUrl]] as const) {
+  for (const [field, url] of [
+    ["token", tokenEndpoint],
+    ["issuer", merged.issuer],
+    ["wellKnown", discoveryUrl],
+  ] as const) {
     if (url !== undefined && !URL.canParse(url)) {
-      const hint = field === "wellKnown" ? " (built-in next-auth 4 providers derive it from the issuer option: pass issuer)" : ""
+      const hint =
+        field === "wellKnown" ? " (built-in next-auth 4 providers derive it from the issuer option: pass issuer)" : ""
       throw new RefreshNotConfiguredError(merged.id, `its ${field} is not an absolute URL${hint}`)
     }
   }
   if (discoveryUrl?.startsWith("http:") && !isLoopback(discoveryUrl) && !allowInsecureRequests) {
-    throw new RefreshNotConfiguredError(merged.id, "its wellKnown URL is plain http: use https (http is accepted for loopback hosts only)")
+    throw new RefreshNotConfiguredError(
+      merged.id,
+      "its wellKnown URL is plain http: use https (http is accepted for loopback hosts only)",
+    )
   }
   const method = merged.client?.token_endpoint_auth_method ?? "client_secret_basic"
   if (method !== "client_secret_basic" && method !== "client_secret_post" && method !== "none") {
-    throw new RefreshNotConfiguredError(merged.id, `token_endpoint_auth_method "${method}" is not supported for refresh`)
+    throw new RefreshNotConfiguredError(
+      merged.id,
+      `token_endpoint_auth_method "${method}" is not supported for refresh`,
+    )
   }
   if (method !== "none" && !merged.clientSecret) {
     throw new RefreshNotConfiguredError(merged.id, `the provider has no clientSecret (needed for ${method})`)
@@ -219,7 +247,8 @@ function classify(error: unknown): GrantFailure {
     }
     return { kind: "malformed_response", detail: error.code ?? "OperationProcessingError" }
   }
-  if (error instanceof oauth.UnsupportedOperationError) return { kind: "malformed_response", detail: "unsupported token_type" }
+  if (error instanceof oauth.UnsupportedOperationError)
+    return { kind: "malformed_response", detail: "unsupported token_type" }
   const code = networkCode(error)
   if (code) return { kind: "network", retrySafe: NOT_SENT_CODES.has(code), detail: code }
   if (error instanceof TypeError) return { kind: "network", retrySafe: false, detail: "fetch failed" }
@@ -263,7 +292,10 @@ export class ProviderClient {
     }
     this.metadata ??= (async () => {
       if (discoveryUrl) {
-        return discoverFromWellKnown(discoveryUrl, { signal: AbortSignal.timeout(timeoutMs), allowInsecure: this.provider.allowInsecure })
+        return discoverFromWellKnown(discoveryUrl, {
+          signal: AbortSignal.timeout(timeoutMs),
+          allowInsecure: this.provider.allowInsecure,
+        })
       }
       const issuerUrl = new URL(issuer!)
       const response = await oauth.discoveryRequest(issuerUrl, { ...this.httpOptions(timeoutMs), algorithm: "oidc" })
@@ -273,7 +305,10 @@ export class ProviderClient {
       } catch (error) {
         // Microsoft's multi-tenant document (issuer ".../common/v2.0", the default of next-auth 5's
         // MicrosoftEntraID) names a "{tenantid}" template as its issuer: accepted when it matches the issuer.
-        const body = error instanceof oauth.OperationProcessingError ? (error.cause as { attribute?: unknown; body?: unknown } | undefined) : undefined
+        const body =
+          error instanceof oauth.OperationProcessingError
+            ? (error.cause as { attribute?: unknown; body?: unknown } | undefined)
+            : undefined
         const claimed = body?.attribute === "issuer" ? (body.body as Record<string, unknown> | undefined) : undefined
         if (claimed && typeof claimed.issuer === "string" && isIssuerTemplate(claimed.issuer)) {
           return checkedMetadata(claimed, issuer!, this.provider.allowInsecure)
@@ -304,9 +339,13 @@ export class ProviderClient {
     try {
       as = await this.authorizationServer(timeoutMs)
     } catch (error) {
-      if (error instanceof DiscoveryDocumentError) return { ok: false, failure: { kind: "discovery", detail: error.detail } }
+      if (error instanceof DiscoveryDocumentError)
+        return { ok: false, failure: { kind: "discovery", detail: error.detail } }
       const failure = classify(error)
-      return { ok: false, failure: { kind: "discovery", detail: failure.kind === "network" ? failure.detail : failure.kind } }
+      return {
+        ok: false,
+        failure: { kind: "discovery", detail: failure.kind === "network" ? failure.detail : failure.kind },
+      }
     }
     const client: oauth.Client = {
       client_id: this.provider.clientId,
@@ -314,7 +353,13 @@ export class ProviderClient {
     }
     let response: Response
     try {
-      response = await oauth.refreshTokenGrantRequest(as, client, this.clientAuth(), refreshToken, this.httpOptions(timeoutMs))
+      response = await oauth.refreshTokenGrantRequest(
+        as,
+        client,
+        this.clientAuth(),
+        refreshToken,
+        this.httpOptions(timeoutMs),
+      )
       // Not 200: oauth4webapi reads the OAuth error (or throws on the status); classify() keeps only safe facts.
       if (response.status !== 200) {
         await oauth.processRefreshTokenResponse(as, client, response)
@@ -331,13 +376,22 @@ export class ProviderClient {
    * by our tolerant rules rather than refused as a whole on one odd field: oauth4webapi's processing runs on
    * a copy only to validate the id_token (its claims), and when it refuses, the id_token is what is dropped.
    */
-  private async readIssued(as: oauth.AuthorizationServer, client: oauth.Client, response: Response): Promise<GrantResult> {
+  private async readIssued(
+    as: oauth.AuthorizationServer,
+    client: oauth.Client,
+    response: Response,
+  ): Promise<GrantResult> {
     let text: string | undefined
     try {
       text = await boundedText(response)
     } catch (error) {
       // The body was cut off (timeout, reset): what the provider issued never arrived.
-      return { ok: false, failure: isTimeout(error) ? { kind: "timeout", retrySafe: false } : { kind: "malformed_response", detail: "body not received" } }
+      return {
+        ok: false,
+        failure: isTimeout(error)
+          ? { kind: "timeout", retrySafe: false }
+          : { kind: "malformed_response", detail: "body not received" },
+      }
     }
     if (text === undefined) return { ok: false, failure: { kind: "malformed_response", detail: "body too large" } }
     let body: unknown

@@ -2,7 +2,12 @@
  * Helpers for the Auth.js `session` and `jwt` callbacks: turn getAccessToken's typed failures into the
  * `error` string the client checks (`session.error === "RefreshTokenError"` -> sign in again).
  */
-import { AccountNotLinkedError, ProviderUnavailableError, RefreshLockTimeoutError, RefreshTokenError } from "../errors.js"
+import {
+  AccountNotLinkedError,
+  ProviderUnavailableError,
+  RefreshLockTimeoutError,
+  RefreshTokenError,
+} from "../errors.js"
 import type { AccessTokenResult, GetAccessTokenParams } from "./engine.js"
 
 /** "RefreshTokenError": the user must sign in again. "RefreshUnavailableError": try again later. */
@@ -19,7 +24,8 @@ export interface SessionAccessToken {
 /** The error string for a session, or null when `error` is not a refresh failure (then rethrow it). */
 export function sessionErrorOf(error: unknown): SessionTokenError | null {
   if (error instanceof RefreshTokenError) return "RefreshTokenError"
-  if (error instanceof ProviderUnavailableError || error instanceof RefreshLockTimeoutError) return "RefreshUnavailableError"
+  if (error instanceof ProviderUnavailableError || error instanceof RefreshLockTimeoutError)
+    return "RefreshUnavailableError"
   return null
 }
 

@@ -27,7 +27,12 @@ export function wellFormedText(value: unknown, maxLength = MAX_PROVIDER_TEXT_LEN
 
 /** A lifetime in seconds from a number or a plain decimal string; undefined when negative or not a number. */
 function lifetimeOf(value: unknown): number | undefined {
-  const n = typeof value === "number" ? value : typeof value === "string" && /^\s*\d+(\.\d+)?\s*$/.test(value) ? Number(value) : NaN
+  const n =
+    typeof value === "number"
+      ? value
+      : typeof value === "string" && /^\s*\d+(\.\d+)?\s*$/.test(value)
+        ? Number(value)
+        : NaN
   if (!Number.isFinite(n) || n < 0) return undefined
   return Math.min(Math.floor(n), MAX_LIFETIME_SECONDS)
 }
@@ -107,5 +112,10 @@ export function readTokenResponse(body: Record<string, unknown>, options: TokenR
   tokens.expires_at = Math.min(Math.max(expiresAt ?? floor, floor), MAX_STORED_EXPIRES_AT)
 
   const accessToken = typeof tokens.access_token === "string" ? tokens.access_token : undefined
-  return { tokens, accessToken, dropped, expirySource: expiresAt === undefined || expiresAt < floor ? "floor" : "provider" }
+  return {
+    tokens,
+    accessToken,
+    dropped,
+    expirySource: expiresAt === undefined || expiresAt < floor ? "floor" : "provider",
+  }
 }

@@ -25,11 +25,31 @@
 import { mysql } from "../databases/mysql.js"
 import { postgres } from "../databases/postgres.js"
 import type { SqlDatabase } from "../databases/sql-database.js"
-import { SQLITE_BEGIN_LOCKED, SQLITE_READ_BUSY_TIMEOUT, busyTimeoutOf, sqlite, sqliteBusyTimeout, sqliteNoOpWrite } from "../databases/sqlite.js"
+import {
+  SQLITE_BEGIN_LOCKED,
+  SQLITE_READ_BUSY_TIMEOUT,
+  busyTimeoutOf,
+  sqlite,
+  sqliteBusyTimeout,
+  sqliteNoOpWrite,
+} from "../databases/sqlite.js"
 import { AbandonedWait } from "../bounded-wait.js"
 import { InvalidOptionsError, UnsupportedDatabaseError } from "../errors.js"
-import { retryFirstInsertRace, schemaMismatch, sqlFindAccounts, sqlFindAccountsHeld, sqlScanAccounts, sqlTables, sqlUpdateOwnTokens, underAccountLock,
-  type SqlLockBound, updateOwnTokensOn, type HeldConnection, type SqlRunner, type SqlTables } from "../statements.js"
+import {
+  retryFirstInsertRace,
+  schemaMismatch,
+  sqlFindAccounts,
+  sqlFindAccountsHeld,
+  sqlScanAccounts,
+  sqlTables,
+  sqlUpdateOwnTokens,
+  underAccountLock,
+  type SqlLockBound,
+  updateOwnTokensOn,
+  type HeldConnection,
+  type SqlRunner,
+  type SqlTables,
+} from "../statements.js"
 import {
   STANDARD_TOKEN_FIELDS,
   type AccountKey,
@@ -94,7 +114,9 @@ function entityKinds(value: object): string[] {
   const kinds: string[] = []
   let cls: unknown = Object.getPrototypeOf(value)?.constructor
   while (typeof cls === "function") {
-    const kind = Object.prototype.hasOwnProperty.call(cls, ENTITY_KIND) ? (cls as unknown as Record<symbol, unknown>)[ENTITY_KIND] : undefined
+    const kind = Object.prototype.hasOwnProperty.call(cls, ENTITY_KIND)
+      ? (cls as unknown as Record<symbol, unknown>)[ENTITY_KIND]
+      : undefined
     if (typeof kind === "string") kinds.push(kind)
     cls = Object.getPrototypeOf(cls)
   }
@@ -135,7 +157,10 @@ function databaseOfKinds(kinds: readonly string[]): SqlDatabase | undefined {
  */
 export function isDrizzleDatabase(value: unknown): value is DrizzleDatabaseLike {
   if (typeof value !== "object" || value === null) return false
-  return databaseOfKinds(entityKinds(value)) !== undefined && typeof (value as { transaction?: unknown }).transaction === "function"
+  return (
+    databaseOfKinds(entityKinds(value)) !== undefined &&
+    typeof (value as { transaction?: unknown }).transaction === "function"
+  )
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -174,14 +199,24 @@ function columnName(db: object, column: ColumnLike): string {
   return column.name
 }
 
-function resolveTable(db: object, table: DrizzleTableLike | undefined, fallback: string, option: string, required: readonly string[]): ResolvedTable {
+function resolveTable(
+  db: object,
+  table: DrizzleTableLike | undefined,
+  fallback: string,
+  option: string,
+  required: readonly string[],
+): ResolvedTable {
   if (table === undefined) return { name: fallback, columns: undefined, clientDefaults: new Map() }
   if (!isDrizzleTable(table)) {
-    throw new InvalidOptionsError(option, `drizzleAccountStore: ${option} must be a Drizzle table (the one given to DrizzleAdapter).`)
+    throw new InvalidOptionsError(
+      option,
+      `drizzleAccountStore: ${option} must be a Drizzle table (the one given to DrizzleAdapter).`,
+    )
   }
   const name = table[TABLE_NAME]
   const schema = table[TABLE_SCHEMA]
-  if (typeof name !== "string") throw new InvalidOptionsError(option, `drizzleAccountStore: ${option} has no table name.`)
+  if (typeof name !== "string")
+    throw new InvalidOptionsError(option, `drizzleAccountStore: ${option} has no table name.`)
   const qualified = typeof schema === "string" && schema !== "" ? `${schema}.${name}` : name
   const columns = new Map<string, string>()
   const clientDefaults = new Map<string, ColumnLike>()
@@ -191,7 +226,10 @@ function resolveTable(db: object, table: DrizzleTableLike | undefined, fallback:
   }
   for (const field of required) {
     if (!columns.has(field)) {
-      throw new InvalidOptionsError(option, `drizzleAccountStore: ${option} ${JSON.stringify(qualified)} has no "${field}" column, which Auth.js needs.`)
+      throw new InvalidOptionsError(
+        option,
+        `drizzleAccountStore: ${option} ${JSON.stringify(qualified)} has no "${field}" column, which Auth.js needs.`,
+      )
     }
   }
   return { name: qualified, columns, clientDefaults }
@@ -243,7 +281,11 @@ interface BetterSqliteLike {
   readonly memory: boolean
   readonly open: boolean
   readonly inTransaction: boolean
-  prepare(text: string): { readonly reader: boolean; all(...values: unknown[]): unknown[]; run(...values: unknown[]): unknown }
+  prepare(text: string): {
+    readonly reader: boolean
+    all(...values: unknown[]): unknown[]
+    run(...values: unknown[]): unknown
+  }
   pragma(text: string, options?: { simple: boolean }): unknown
   close(): void
 }
@@ -270,9 +312,12 @@ interface LibsqlClientLike extends LibsqlExecutor {
 function isLibsqlClient(value: unknown): value is LibsqlClientLike {
   const client = value as Partial<Record<keyof LibsqlClientLike, unknown>> | null | undefined
   return (
-    typeof client === "object" && client !== null &&
-    typeof client.protocol === "string" && typeof client.execute === "function" &&
-    typeof client.executeMultiple === "function" && typeof client.transaction === "function"
+    typeof client === "object" &&
+    client !== null &&
+    typeof client.protocol === "string" &&
+    typeof client.execute === "function" &&
+    typeof client.executeMultiple === "function" &&
+    typeof client.transaction === "function"
   )
 }
 
@@ -282,7 +327,12 @@ function isLibsqlClient(value: unknown): value is LibsqlClientLike {
  * which is what the databases classify and the core reduces to its class name and code.
  */
 function driverError(error: unknown): unknown {
-  if (error instanceof Error && error.constructor.name === "DrizzleQueryError" && "params" in error && error.cause !== undefined) {
+  if (
+    error instanceof Error &&
+    error.constructor.name === "DrizzleQueryError" &&
+    "params" in error &&
+    error.cause !== undefined
+  ) {
     return error.cause
   }
   return error
@@ -291,7 +341,8 @@ function driverError(error: unknown): unknown {
 /** Rows of a statement's result, per driver. */
 function rowsOf(driver: DrizzleDriver, result: unknown): Record<string, unknown>[] {
   // mysql2: [rows, fields] for a query, [ResultSetHeader, undefined] for a write.
-  if (driver === "mysql2") return Array.isArray(result) && Array.isArray(result[0]) ? (result[0] as Record<string, unknown>[]) : []
+  if (driver === "mysql2")
+    return Array.isArray(result) && Array.isArray(result[0]) ? (result[0] as Record<string, unknown>[]) : []
   // postgres.js and better-sqlite3 (`all`): the rows; node-postgres: a QueryResult.
   if (Array.isArray(result)) return result as Record<string, unknown>[]
   const rows = (result as { rows?: unknown } | null)?.rows
@@ -330,7 +381,10 @@ function libsqlRunner(target: LibsqlExecutor): SqlRunner {
 
 /** The part of a postgres.js `sql` this store uses for a held connection (postgres 3.4+). */
 interface PostgresJsLike {
-  reserve(): Promise<{ unsafe(text: string, values: unknown[]): PromiseLike<readonly Record<string, unknown>[]>; release(): void }>
+  reserve(): Promise<{
+    unsafe(text: string, values: unknown[]): PromiseLike<readonly Record<string, unknown>[]>
+    release(): void
+  }>
 }
 
 /** The part of a mysql2 pool this store uses for a held connection (mysql2/promise, or a callback pool's `.promise()`). */
@@ -350,7 +404,8 @@ function heldConnectionOf(driver: DrizzleDriver, client: unknown): (() => Promis
       return {
         run: async (text, values) => rowsOf("mysql2", [await query(text, values)]),
         // A write's ResultSetHeader: affectedRows counts the rows matched (mysql2 sets FOUND_ROWS by default).
-        affected: async (text, values) => Number((await query(text, values) as { affectedRows?: unknown }).affectedRows ?? 0),
+        affected: async (text, values) =>
+          Number(((await query(text, values)) as { affectedRows?: unknown }).affectedRows ?? 0),
         release: () => connection.release(),
       }
     }
@@ -360,7 +415,10 @@ function heldConnectionOf(driver: DrizzleDriver, client: unknown): (() => Promis
     const reserve = sql.reserve.bind(sql)
     return async () => {
       const connection = await reserve()
-      return { run: async (text, values) => [...(await connection.unsafe(text, [...values]))], release: () => connection.release() }
+      return {
+        run: async (text, values) => [...(await connection.unsafe(text, [...values]))],
+        release: () => connection.release(),
+      }
     }
   }
   return undefined
@@ -424,7 +482,9 @@ function driverOf(db: DrizzleDatabaseLike, kinds: readonly string[]): DrizzleDri
   }
   const driver = kinds.map((kind) => SUPPORTED_DRIVERS[kind]).find((entry) => entry !== undefined)
   if (!driver) {
-    throw unsupported(`this Drizzle driver (${kinds[0] ?? "unknown"}) is not supported; use ${SUPPORTED_LIST}, or pass an object implementing AccountStore.`)
+    throw unsupported(
+      `this Drizzle driver (${kinds[0] ?? "unknown"}) is not supported; use ${SUPPORTED_LIST}, or pass an object implementing AccountStore.`,
+    )
   }
   const client = db.$client
   if (driver === "node-postgres" && isPgClient(client)) {
@@ -440,7 +500,9 @@ function driverOf(db: DrizzleDatabaseLike, kinds: readonly string[]): DrizzleDri
     )
   }
   if (driver === "libsql" && !isLibsqlClient(client)) {
-    throw unsupported("this drizzle-orm/libsql database has no @libsql/client Client as $client; build it with drizzle(createClient({ url: 'file:app.db' })).")
+    throw unsupported(
+      "this drizzle-orm/libsql database has no @libsql/client Client as $client; build it with drizzle(createClient({ url: 'file:app.db' })).",
+    )
   }
   if (driver === "libsql" && (client as LibsqlClientLike).protocol !== "file") {
     // A remote database (Turso, sqld) runs its transactions over the network with other locking; only the
@@ -503,8 +565,12 @@ export function drizzleAccountStore(db: DrizzleDatabaseLike, options: DrizzleAcc
   const written = new Set<string>([...ACCOUNT_KEY_FIELDS, ...STANDARD_TOKEN_FIELDS])
   const insertDefaults = (): Record<string, unknown> => clientDefaultsOf(accountsTable, written)
 
-  const underLock = <T,>(run: SqlRunner, key: AccountKey, lock: SqlLockBound, work: (account: LockedAccount) => Promise<T>): Promise<T> =>
-    underAccountLock(run, tables, key, lock, { defaults: insertDefaults }, work)
+  const underLock = <T>(
+    run: SqlRunner,
+    key: AccountKey,
+    lock: SqlLockBound,
+    work: (account: LockedAccount) => Promise<T>,
+  ): Promise<T> => underAccountLock(run, tables, key, lock, { defaults: insertDefaults }, work)
 
   const oneAtATime = serialQueue()
 
@@ -513,7 +579,10 @@ export function drizzleAccountStore(db: DrizzleDatabaseLike, options: DrizzleAcc
   function connection(): BetterSqliteLike {
     const appClient = db.$client as BetterSqliteLike
     if (ownConnection?.open) return ownConnection
-    const Database = Object.getPrototypeOf(appClient).constructor as new (file: string, options: { timeout: number }) => BetterSqliteLike
+    const Database = Object.getPrototypeOf(appClient).constructor as new (
+      file: string,
+      options: { timeout: number },
+    ) => BetterSqliteLike
     // timeout 0: a busy file answers at once, and the store asks again from the event loop (untilNotBusy).
     const opened = new Database(appClient.name, { timeout: 0 })
     // Foreign keys are a per-connection setting: the store's connection enforces what the app's does.
@@ -522,7 +591,11 @@ export function drizzleAccountStore(db: DrizzleDatabaseLike, options: DrizzleAcc
     return opened
   }
 
-  function betterSqliteTransaction<T>(key: AccountKey, lock: SqlLockBound, work: (account: LockedAccount) => Promise<T>): Promise<T> {
+  function betterSqliteTransaction<T>(
+    key: AccountKey,
+    lock: SqlLockBound,
+    work: (account: LockedAccount) => Promise<T>,
+  ): Promise<T> {
     const timeout = lock.timeoutMs
     const deadline = Date.now() + (timeout ?? SQLITE_DEFAULT_LOCK_WAIT_MS)
     return oneAtATime(async () => {
@@ -552,7 +625,9 @@ export function drizzleAccountStore(db: DrizzleDatabaseLike, options: DrizzleAcc
       (rows) => {
         const main = rows.find((row) => row.name === "main")
         if (main !== undefined && (main.file === "" || main.file === null)) {
-          throw unsupported("this drizzle-orm/libsql client is on an in-memory database, which has a single connection; use a database file: createClient({ url: 'file:app.db' }).")
+          throw unsupported(
+            "this drizzle-orm/libsql client is on an in-memory database, which has a single connection; use a database file: createClient({ url: 'file:app.db' }).",
+          )
         }
       },
       (error: unknown) => {
@@ -579,7 +654,11 @@ export function drizzleAccountStore(db: DrizzleDatabaseLike, options: DrizzleAcc
    * One transaction at a time per process: each holds a pool connection, and a pool whose connections are
    * all held by transactions refuses the app's next statement.
    */
-  function libsqlTransaction<T>(key: AccountKey, lock: SqlLockBound, work: (account: LockedAccount) => Promise<T>): Promise<T> {
+  function libsqlTransaction<T>(
+    key: AccountKey,
+    lock: SqlLockBound,
+    work: (account: LockedAccount) => Promise<T>,
+  ): Promise<T> {
     const client = db.$client as LibsqlClientLike
     const timeout = lock.timeoutMs
     const deadline = Date.now() + (timeout ?? SQLITE_DEFAULT_LOCK_WAIT_MS)
@@ -601,7 +680,10 @@ export function drizzleAccountStore(db: DrizzleDatabaseLike, options: DrizzleAcc
           if (appTimeout !== undefined) await tx.executeMultiple(sqliteBusyTimeout(appTimeout))
         }
         const result = await underLock(run, key, lock, work)
-        await untilNotBusy(() => tx.executeMultiple("COMMIT"), Math.max(deadline, Date.now() + SQLITE_DEFAULT_LOCK_WAIT_MS))
+        await untilNotBusy(
+          () => tx.executeMultiple("COMMIT"),
+          Math.max(deadline, Date.now() + SQLITE_DEFAULT_LOCK_WAIT_MS),
+        )
         return result
       } finally {
         // Rolls back unless committed, and gives the connection back to the app's pool.
@@ -617,7 +699,11 @@ export function drizzleAccountStore(db: DrizzleDatabaseLike, options: DrizzleAcc
   // libsql: none; a statement that fails on the lock through `execute` stays in progress on its connection
   // (see libsqlTransaction), and `executeMultiple`, which finalizes it, returns no rows or count.
   const hold = heldConnectionOf(driver, db.$client)
-  const updateOwnTokens = hold ? updateOwnTokensOn(tables, hold) : driver === "better-sqlite3" ? betterSqliteUpdateOwnTokens() : undefined
+  const updateOwnTokens = hold
+    ? updateOwnTokensOn(tables, hold)
+    : driver === "better-sqlite3"
+      ? betterSqliteUpdateOwnTokens()
+      : undefined
 
   function betterSqliteUpdateOwnTokens(): AccountStore["updateOwnTokens"] {
     const update = sqlUpdateOwnTokens(tables)!
@@ -629,7 +715,8 @@ export function drizzleAccountStore(db: DrizzleDatabaseLike, options: DrizzleAcc
     }
   }
 
-  const findRunner = (): SqlRunner => (driver === "libsql" ? libsqlRunner(db.$client as LibsqlClientLike) : sessionRunner(driver, runnable))
+  const findRunner = (): SqlRunner =>
+    driver === "libsql" ? libsqlRunner(db.$client as LibsqlClientLike) : sessionRunner(driver, runnable)
 
   return {
     name,
@@ -637,17 +724,27 @@ export function drizzleAccountStore(db: DrizzleDatabaseLike, options: DrizzleAcc
     linkAccountResult: "nothing",
 
     // async: a bad option must reject the returned promise, not throw synchronously.
-    async withAccountLock<T>(key: AccountKey, work: (account: LockedAccount) => Promise<T>, lockOptions?: AccountLockOptions): Promise<T> {
+    async withAccountLock<T>(
+      key: AccountKey,
+      work: (account: LockedAccount) => Promise<T>,
+      lockOptions?: AccountLockOptions,
+    ): Promise<T> {
       const timeout = lockTimeoutFor(lockOptions, lockTimeoutMs, "drizzleAccountStore")
       const lock: SqlLockBound = { timeoutMs: timeout, signal: lockOptions?.signal }
       if (driver === "better-sqlite3") return betterSqliteTransaction(key, lock, work)
       if (driver === "libsql") return libsqlTransaction(key, lock, work)
       return retryFirstInsertRace(database, () =>
-        runnable.transaction((tx) => underLock(sessionRunner(driver, tx), key, lock, work), { isolationLevel: "read committed" }),
+        runnable.transaction((tx) => underLock(sessionRunner(driver, tx), key, lock, work), {
+          isolationLevel: "read committed",
+        }),
       )
     },
 
-    async findAccounts(userId: string, provider: string, readOptions?: AccountReadOptions): Promise<StoredAccountRow[]> {
+    async findAccounts(
+      userId: string,
+      provider: string,
+      readOptions?: AccountReadOptions,
+    ): Promise<StoredAccountRow[]> {
       const signal = readOptions?.signal
       if (signal && hold) return sqlFindAccountsHeld(hold, signal, tables, userId, provider)
       if (signal?.aborted) throw new AbandonedWait()

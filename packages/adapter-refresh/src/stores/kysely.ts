@@ -22,15 +22,42 @@
  * SQLite it is not sent while a locked transaction of this store holds Kysely's one connection: it would
  * queue for that connection, so the sign-in takes the locked path at once.
  */
-import type { AccountKey, AccountLockOptions, AccountReadOptions, AccountScanPage, AccountStore, LockedAccount, OwnTokensWritten, StoredAccountRow, TokenColumnValue, UserId } from "../store.js"
+import type {
+  AccountKey,
+  AccountLockOptions,
+  AccountReadOptions,
+  AccountScanPage,
+  AccountStore,
+  LockedAccount,
+  OwnTokensWritten,
+  StoredAccountRow,
+  TokenColumnValue,
+  UserId,
+} from "../store.js"
 import { mysql } from "../databases/mysql.js"
 import { postgres } from "../databases/postgres.js"
 import type { SqlDatabase } from "../databases/sql-database.js"
-import { busyTimeoutOf, SQLITE_BEGIN_LOCKED, SQLITE_READ_BUSY_TIMEOUT, sqlite, sqliteBusyTimeout } from "../databases/sqlite.js"
+import {
+  busyTimeoutOf,
+  SQLITE_BEGIN_LOCKED,
+  SQLITE_READ_BUSY_TIMEOUT,
+  sqlite,
+  sqliteBusyTimeout,
+} from "../databases/sqlite.js"
 import { AbandonedWait } from "../bounded-wait.js"
 import { UnsupportedDatabaseError } from "../errors.js"
-import { retryFirstInsertRace, sqlFindAccounts, sqlScanAccounts, sqlTables, sqlUpdateOwnTokens, underAccountLock,
-  type SqlLockBound, type OwnTokensRunner, type SqlRunner, type SqlTables } from "../statements.js"
+import {
+  retryFirstInsertRace,
+  sqlFindAccounts,
+  sqlScanAccounts,
+  sqlTables,
+  sqlUpdateOwnTokens,
+  underAccountLock,
+  type SqlLockBound,
+  type OwnTokensRunner,
+  type SqlRunner,
+  type SqlTables,
+} from "../statements.js"
 import { checkLockTimeout, lockTimeoutFor } from "../store-support.js"
 
 // ---------------------------------------------------------------------------------------------------
@@ -148,7 +175,8 @@ function ownTokensRunnerOf(executor: KyselyExecutorLike): OwnTokensRunner {
   const plain = executor.withoutPlugins()
   return {
     run: runnerOf(executor),
-    affected: async (text, values) => Number((await plain.executeQuery<Record<string, unknown>>(compile(text, values))).numAffectedRows ?? 0n),
+    affected: async (text, values) =>
+      Number((await plain.executeQuery<Record<string, unknown>>(compile(text, values))).numAffectedRows ?? 0n),
   }
 }
 
@@ -164,12 +192,19 @@ function databaseOf(db: KyselyLike, option: KyselyStoreDatabase | undefined): Sq
   const what = "kyselyAccountStore(db, { database })"
   if (option !== undefined) {
     const chosen = (DATABASE_BY_NAME as Record<string, SqlDatabase | undefined>)[option]
-    if (!chosen) throw new UnsupportedDatabaseError(`${what}: database must be "postgres", "mysql" or "sqlite", not ${JSON.stringify(option)}.`)
+    if (!chosen)
+      throw new UnsupportedDatabaseError(
+        `${what}: database must be "postgres", "mysql" or "sqlite", not ${JSON.stringify(option)}.`,
+      )
     return chosen
   }
   const adapter = db.getExecutor().adapter
   const names: string[] = []
-  for (let proto: unknown = Object.getPrototypeOf(adapter); proto && proto !== Object.prototype; proto = Object.getPrototypeOf(proto)) {
+  for (
+    let proto: unknown = Object.getPrototypeOf(adapter);
+    proto && proto !== Object.prototype;
+    proto = Object.getPrototypeOf(proto)
+  ) {
     const name = (proto as { constructor?: { name?: unknown } }).constructor?.name
     if (typeof name !== "string") continue
     names.push(name)
@@ -195,7 +230,9 @@ export function kyselyAccountStore(db: KyselyLike, options: KyselyAccountStoreOp
   const name = "kysely"
   if (!isKysely(db)) throw new TypeError("kyselyAccountStore: expected a Kysely instance.")
   if ((db as unknown as { isTransaction?: unknown }).isTransaction === true) {
-    throw new TypeError("kyselyAccountStore: got a Kysely Transaction; pass the Kysely instance itself (the store opens its own transactions).")
+    throw new TypeError(
+      "kyselyAccountStore: got a Kysely Transaction; pass the Kysely instance itself (the store opens its own transactions).",
+    )
   }
   const database = databaseOf(db, options.database)
   const tables: SqlTables = sqlTables(database, {
@@ -215,8 +252,12 @@ export function kyselyAccountStore(db: KyselyLike, options: KyselyAccountStoreOp
     return { id: generateId === true ? globalThis.crypto.randomUUID() : generateId() }
   }
 
-  const underLock = <T,>(run: SqlRunner, key: AccountKey, lock: SqlLockBound, work: (account: LockedAccount) => Promise<T>): Promise<T> =>
-    underAccountLock(run, tables, key, lock, { defaults: insertDefaults }, work)
+  const underLock = <T>(
+    run: SqlRunner,
+    key: AccountKey,
+    lock: SqlLockBound,
+    work: (account: LockedAccount) => Promise<T>,
+  ): Promise<T> => underAccountLock(run, tables, key, lock, { defaults: insertDefaults }, work)
   // The one-statement sign-in, on a connection held for it (so `begin` comes after the pool's wait).
   const updateOwnTokens = sqlUpdateOwnTokens(tables)
   // SQLite: Kysely's one connection, which a locked transaction of this store holds for its whole length;
@@ -224,29 +265,36 @@ export function kyselyAccountStore(db: KyselyLike, options: KyselyAccountStoreOp
   let sqliteTransactions = 0
 
   /** SQLite: one held connection, `BEGIN IMMEDIATE` (the write lock, waited for up to the busy timeout). */
-  async function sqliteTransaction<T>(key: AccountKey, lock: SqlLockBound, work: (account: LockedAccount) => Promise<T>): Promise<T> {
+  async function sqliteTransaction<T>(
+    key: AccountKey,
+    lock: SqlLockBound,
+    work: (account: LockedAccount) => Promise<T>,
+  ): Promise<T> {
     sqliteTransactions++
-    return db.connection().execute(async (connection) => {
-      // The caller gave up while this waited for Kysely's one connection: no BEGIN, no read.
-      if (lock.signal?.aborted) throw new AbandonedWait()
-      const run = runnerOf(connection)
-      const timeout = lock.timeoutMs
-      const restoreBusyTimeout = timeout === undefined ? undefined : await setBusyTimeout(run, timeout)
-      try {
-        await run(SQLITE_BEGIN_LOCKED, [])
-        let result: T
+    return db
+      .connection()
+      .execute(async (connection) => {
+        // The caller gave up while this waited for Kysely's one connection: no BEGIN, no read.
+        if (lock.signal?.aborted) throw new AbandonedWait()
+        const run = runnerOf(connection)
+        const timeout = lock.timeoutMs
+        const restoreBusyTimeout = timeout === undefined ? undefined : await setBusyTimeout(run, timeout)
         try {
-          result = await underLock(run, key, lock, work)
-        } catch (error) {
-          await run("ROLLBACK", []).catch(() => undefined)
-          throw error
+          await run(SQLITE_BEGIN_LOCKED, [])
+          let result: T
+          try {
+            result = await underLock(run, key, lock, work)
+          } catch (error) {
+            await run("ROLLBACK", []).catch(() => undefined)
+            throw error
+          }
+          await run("COMMIT", [])
+          return result
+        } finally {
+          await restoreBusyTimeout?.()
         }
-        await run("COMMIT", [])
-        return result
-      } finally {
-        await restoreBusyTimeout?.()
-      }
-    }).finally(() => sqliteTransactions--)
+      })
+      .finally(() => sqliteTransactions--)
   }
 
   return {
@@ -255,7 +303,11 @@ export function kyselyAccountStore(db: KyselyLike, options: KyselyAccountStoreOp
     linkAccountResult: "input",
 
     // async: a bad option must reject the returned promise, not throw synchronously.
-    async withAccountLock<T>(key: AccountKey, work: (account: LockedAccount) => Promise<T>, lockOptions?: AccountLockOptions): Promise<T> {
+    async withAccountLock<T>(
+      key: AccountKey,
+      work: (account: LockedAccount) => Promise<T>,
+      lockOptions?: AccountLockOptions,
+    ): Promise<T> {
       const timeout = lockTimeoutFor(lockOptions, lockTimeoutMs, "kyselyAccountStore")
       if (database === sqlite) return sqliteTransaction(key, { timeoutMs: timeout, signal: lockOptions?.signal }, work)
       return retryFirstInsertRace(database, () =>
@@ -266,7 +318,11 @@ export function kyselyAccountStore(db: KyselyLike, options: KyselyAccountStoreOp
       )
     },
 
-    async findAccounts(userId: string, provider: string, readOptions?: AccountReadOptions): Promise<StoredAccountRow[]> {
+    async findAccounts(
+      userId: string,
+      provider: string,
+      readOptions?: AccountReadOptions,
+    ): Promise<StoredAccountRow[]> {
       const signal = readOptions?.signal
       if (!signal) return sqlFindAccounts(runnerOf(db), tables, userId, provider)
       // On a connection held for it: a caller that left while the pool was busy gets no read sent.
@@ -281,7 +337,12 @@ export function kyselyAccountStore(db: KyselyLike, options: KyselyAccountStoreOp
     },
 
     ...(updateOwnTokens && {
-      async updateOwnTokens(key: AccountKey, userId: UserId, tokens: Record<string, TokenColumnValue>, begin: () => void): Promise<OwnTokensWritten> {
+      async updateOwnTokens(
+        key: AccountKey,
+        userId: UserId,
+        tokens: Record<string, TokenColumnValue>,
+        begin: () => void,
+      ): Promise<OwnTokensWritten> {
         if (database === sqlite && sqliteTransactions > 0) {
           begin()
           return []

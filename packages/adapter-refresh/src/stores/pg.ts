@@ -12,9 +12,27 @@
  * (../databases/postgres.ts), shared with the Kysely and Drizzle stores.
  */
 import { AbandonedWait } from "../bounded-wait.js"
-import type { AccountKey, AccountLockOptions, AccountReadOptions, AccountScanPage, AccountStore, LockedAccount, StoredAccountRow } from "../store.js"
+import type {
+  AccountKey,
+  AccountLockOptions,
+  AccountReadOptions,
+  AccountScanPage,
+  AccountStore,
+  LockedAccount,
+  StoredAccountRow,
+} from "../store.js"
 import { postgres } from "../databases/postgres.js"
-import { sqlFindAccounts, sqlFindAccountsHeld, sqlScanAccounts, sqlTables, underAccountLock, updateOwnTokensOn, type HeldConnection, type SqlRunner, type SqlTables } from "../statements.js"
+import {
+  sqlFindAccounts,
+  sqlFindAccountsHeld,
+  sqlScanAccounts,
+  sqlTables,
+  underAccountLock,
+  updateOwnTokensOn,
+  type HeldConnection,
+  type SqlRunner,
+  type SqlTables,
+} from "../statements.js"
 import { checkLockTimeout, lockTimeoutFor } from "../store-support.js"
 
 /**
@@ -145,7 +163,11 @@ export function pgAccountStore(pool: PgPoolLike, options: PgAccountStoreOptions 
     name,
     linkAccountResult: "inserted-row",
 
-    async withAccountLock<T>(key: AccountKey, work: (account: LockedAccount) => Promise<T>, lockOptions?: AccountLockOptions): Promise<T> {
+    async withAccountLock<T>(
+      key: AccountKey,
+      work: (account: LockedAccount) => Promise<T>,
+      lockOptions?: AccountLockOptions,
+    ): Promise<T> {
       const timeout = lockTimeoutFor(lockOptions, lockTimeoutMs, "pgAccountStore")
       const client = await pool.connect()
       // The caller stopped waiting while the pool was busy: give the connection back unused.
@@ -162,7 +184,14 @@ export function pgAccountStore(pool: PgPoolLike, options: PgAccountStoreOptions 
       }
       let result: T
       try {
-        result = await underAccountLock(run, tables, key, { timeoutMs: timeout, signal: lockOptions?.signal }, { returning: asPgAdapterReturns }, work)
+        result = await underAccountLock(
+          run,
+          tables,
+          key,
+          { timeoutMs: timeout, signal: lockOptions?.signal },
+          { returning: asPgAdapterReturns },
+          work,
+        )
         await client.query("COMMIT")
       } catch (error) {
         try {
@@ -178,7 +207,11 @@ export function pgAccountStore(pool: PgPoolLike, options: PgAccountStoreOptions 
       return result
     },
 
-    async findAccounts(userId: string, provider: string, readOptions?: AccountReadOptions): Promise<StoredAccountRow[]> {
+    async findAccounts(
+      userId: string,
+      provider: string,
+      readOptions?: AccountReadOptions,
+    ): Promise<StoredAccountRow[]> {
       if (readOptions?.signal?.aborted) throw new AbandonedWait()
       // An idle connection takes the read at once, so it cannot be sent late: pool.query, the cheapest way.
       if (!readOptions?.signal || (pool.idleCount ?? 0) > 0) return sqlFindAccounts(onPool, tables, userId, provider)

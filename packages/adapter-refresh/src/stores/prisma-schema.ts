@@ -149,7 +149,8 @@ function readModel(schemaText: string, modelName: string): PrismaSchemaModel {
     else if (kind === "model" || kind === "view") models.add(name)
     if (kind === "model" && name === modelName) bodies.push(blockBody(text, match.index + whole.length - 1))
   }
-  if (bodies.length !== 1) refuse(bodies.length === 0 ? `no model ${modelName}` : `model ${modelName} declared ${bodies.length} times`)
+  if (bodies.length !== 1)
+    refuse(bodies.length === 0 ? `no model ${modelName}` : `model ${modelName} declared ${bodies.length} times`)
 
   const fields: PrismaSchemaField[] = []
   let mappedTable: string | undefined
@@ -175,7 +176,8 @@ function readModel(schemaText: string, modelName: string): PrismaSchemaModel {
     const [, name, type, , rest] = field as unknown as [string, string, string, string | undefined, string | undefined]
     if (fields.some((known) => known.name === name)) refuse(`field ${name} declared twice`)
     const relation = models.has(type)
-    if (!relation && !SCALAR_TYPES.has(type) && !enums.has(type)) refuse(`field ${name} has type ${type}, neither a scalar, an enum nor a model`)
+    if (!relation && !SCALAR_TYPES.has(type) && !enums.has(type))
+      refuse(`field ${name} has type ${type}, neither a scalar, an enum nor a model`)
     let column: string | undefined = relation ? undefined : name
     let updatedAt = false
     let mapped = false
@@ -202,7 +204,8 @@ function readModel(schemaText: string, modelName: string): PrismaSchemaModel {
  * Never throws.
  */
 export function readPrismaModel(schemaText: string, modelName: string): PrismaSchemaReading {
-  if (typeof schemaText !== "string" || !IDENTIFIER.test(modelName)) return { ok: false, reason: "no schema text or no model name" }
+  if (typeof schemaText !== "string" || !IDENTIFIER.test(modelName))
+    return { ok: false, reason: "no schema text or no model name" }
   try {
     return { ok: true, model: readModel(schemaText, modelName) }
   } catch (error) {

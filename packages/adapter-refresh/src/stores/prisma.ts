@@ -29,9 +29,26 @@ import { mysql, mysqlLockWaitBound } from "../databases/mysql.js"
 import { postgres } from "../databases/postgres.js"
 import type { LockTarget, SqlDatabase, SqlStatement } from "../databases/sql-database.js"
 import { busyTimeoutOf, sqlite, sqliteBusyTimeout, SQLITE_READ_BUSY_TIMEOUT } from "../databases/sqlite.js"
-import { retryFirstInsertRace, sqlTables, sqlUpdateOwnTokens, type OwnTokensRunner, type SqlRunner, type SqlTables } from "../statements.js"
+import {
+  retryFirstInsertRace,
+  sqlTables,
+  sqlUpdateOwnTokens,
+  type OwnTokensRunner,
+  type SqlRunner,
+  type SqlTables,
+} from "../statements.js"
 import { readPrismaModel } from "./prisma-schema.js"
-import { checkIdentifier, checkMilliseconds, checkPageLimit, checkTokenColumn, definedEntries, OneConnectionGate, ownerOf, scopedLockedAccount, toStoredAccountRow } from "../store-support.js"
+import {
+  checkIdentifier,
+  checkMilliseconds,
+  checkPageLimit,
+  checkTokenColumn,
+  definedEntries,
+  OneConnectionGate,
+  ownerOf,
+  scopedLockedAccount,
+  toStoredAccountRow,
+} from "../store-support.js"
 
 // ---------------------------------------------------------------------------------------------------
 // Structural types of the Prisma objects this store uses
@@ -139,13 +156,21 @@ export function prismaProviderOf(prisma: object): string | undefined {
   return typeof provider === "string" ? provider : undefined
 }
 
-const DATABASE_OF_PROVIDER: Record<string, PrismaDatabase> = { postgresql: "postgres", postgres: "postgres", mysql: "mysql", sqlite: "sqlite" }
+const DATABASE_OF_PROVIDER: Record<string, PrismaDatabase> = {
+  postgresql: "postgres",
+  postgres: "postgres",
+  mysql: "mysql",
+  sqlite: "sqlite",
+}
 const DATABASES: readonly PrismaDatabase[] = ["postgres", "mysql", "sqlite"]
 
 function prismaDatabase(prisma: object, option: PrismaDatabase | undefined): PrismaDatabase {
   if (option !== undefined) {
     if (!DATABASES.includes(option)) {
-      throw new InvalidOptionsError("database", `prismaAccountStore(prisma, { database }): database must be one of ${DATABASES.map((d) => `"${d}"`).join(", ")}.`)
+      throw new InvalidOptionsError(
+        "database",
+        `prismaAccountStore(prisma, { database }): database must be one of ${DATABASES.map((d) => `"${d}"`).join(", ")}.`,
+      )
     }
     return option
   }
@@ -170,7 +195,8 @@ function tokenData(tokens: Record<string, unknown> | undefined): Record<string, 
 function delegate<D>(client: unknown, property: string, methods: readonly string[], option: string): D {
   const candidate = (client as Record<string, unknown>)[property]
   const ok =
-    typeof candidate === "object" && candidate !== null &&
+    typeof candidate === "object" &&
+    candidate !== null &&
     methods.every((method) => typeof (candidate as Record<string, unknown>)[method] === "function")
   if (!ok) {
     // Typed like a missing table: the store looked for a model that is not there.
@@ -196,23 +222,43 @@ const UNKNOWN_ARGUMENT = /Unknown argument `([A-Za-z_][A-Za-z0-9_]*)`/
  */
 function schemaMismatch(error: unknown, model: string, option: string, sent: readonly string[] = []): unknown {
   if (typeof error !== "object" || error === null) return error
-  const { code, meta, name, message } = error as { code?: unknown; meta?: { driverAdapterError?: { cause?: { column?: unknown } }; column?: unknown }; name?: unknown; message?: unknown }
+  const { code, meta, name, message } = error as {
+    code?: unknown
+    meta?: { driverAdapterError?: { cause?: { column?: unknown } }; column?: unknown }
+    name?: unknown
+    message?: unknown
+  }
   const store = "prisma"
-  if (code === "P2021") return new AccountSchemaError({ store, kind: "model", table: model, option, driverErrorCode: code })
+  if (code === "P2021")
+    return new AccountSchemaError({ store, kind: "model", table: model, option, driverErrorCode: code })
   if (code === "P2022") {
     const raw = meta?.column ?? meta?.driverAdapterError?.cause?.column
     const column = (typeof raw === "string" ? IDENTIFIER_AT_END.exec(raw)?.[1] : undefined) ?? "(unknown)"
-    return new AccountSchemaError({ store, kind: "model", table: model, column, option, driverErrorCode: code, hint: TOKEN_COLUMN_HINT })
+    return new AccountSchemaError({
+      store,
+      kind: "model",
+      table: model,
+      column,
+      option,
+      driverErrorCode: code,
+      hint: TOKEN_COLUMN_HINT,
+    })
   }
   if (name === "PrismaClientValidationError" && typeof message === "string") {
     const column = UNKNOWN_ARGUMENT.exec(message)?.[1]
-    if (column !== undefined && sent.includes(column)) return new AccountSchemaError({ store, kind: "model", table: model, column, option, hint: TOKEN_COLUMN_HINT })
+    if (column !== undefined && sent.includes(column))
+      return new AccountSchemaError({ store, kind: "model", table: model, column, option, hint: TOKEN_COLUMN_HINT })
   }
   return error
 }
 
 /** Runs a delegate call, with schema errors made explicit. */
-async function onModel<T>(call: () => PromiseLike<T>, model: string, option: string, sent?: readonly string[]): Promise<T> {
+async function onModel<T>(
+  call: () => PromiseLike<T>,
+  model: string,
+  option: string,
+  sent?: readonly string[],
+): Promise<T> {
   try {
     return await call()
   } catch (error) {
@@ -236,7 +282,12 @@ interface PrismaAccountLock {
   readonly database: SqlDatabase
   /** Prisma's SQLite adapters refuse any isolation level but their own (SERIALIZABLE). */
   readonly readCommitted: boolean
-  take(tx: PrismaRawClientLike, accounts: AccountDelegateLike, key: AccountKey, lockTimeoutMs: number | undefined): Promise<void>
+  take(
+    tx: PrismaRawClientLike,
+    accounts: AccountDelegateLike,
+    key: AccountKey,
+    lockTimeoutMs: number | undefined,
+  ): Promise<void>
 }
 
 const runAll = async (tx: PrismaRawClientLike, statements: readonly SqlStatement[]): Promise<void> => {
@@ -266,7 +317,10 @@ const PRISMA_ACCOUNT_LOCKS: Record<PrismaDatabase, PrismaAccountLock> = {
       const bound = mysqlLockWaitBound(lockTimeoutMs)
       await runAll(tx, bound.take)
       try {
-        await accounts.updateMany({ where: { provider: key.provider, providerAccountId: key.providerAccountId }, data: { provider: key.provider } })
+        await accounts.updateMany({
+          where: { provider: key.provider, providerAccountId: key.providerAccountId },
+          data: { provider: key.provider },
+        })
       } finally {
         // The bound is for the account's lock only; the session's own value back before anything else runs.
         await runAll(tx, bound.restore)
@@ -287,7 +341,10 @@ const PRISMA_ACCOUNT_LOCKS: Record<PrismaDatabase, PrismaAccountLock> = {
         await tx.$executeRawUnsafe(sqliteBusyTimeout(lockTimeoutMs))
       }
       try {
-        await accounts.updateMany({ where: { provider: key.provider, NOT: { provider: key.provider } }, data: { provider: key.provider } })
+        await accounts.updateMany({
+          where: { provider: key.provider, NOT: { provider: key.provider } },
+          data: { provider: key.provider },
+        })
       } finally {
         // One connection per client (the adapter's): put its own busy timeout back for everything else.
         if (previous !== undefined) await tx.$executeRawUnsafe(sqliteBusyTimeout(previous))
@@ -306,8 +363,16 @@ const PRISMA_ACCOUNT_LOCKS: Record<PrismaDatabase, PrismaAccountLock> = {
  * `dbName` = `@@map`, but no field-level `@map`), and the driver adapter it was given.
  */
 interface PrismaClientInternals {
-  _engineConfig?: { inlineSchema?: unknown; adapter?: { provider?: unknown; adapterName?: unknown; options?: { schema?: unknown } } }
-  _runtimeDataModel?: { models?: Record<string, { dbName?: unknown; schema?: unknown; fields?: readonly { name?: unknown; kind?: unknown }[] }> }
+  _engineConfig?: {
+    inlineSchema?: unknown
+    adapter?: { provider?: unknown; adapterName?: unknown; options?: { schema?: unknown } }
+  }
+  _runtimeDataModel?: {
+    models?: Record<
+      string,
+      { dbName?: unknown; schema?: unknown; fields?: readonly { name?: unknown; kind?: unknown }[] }
+    >
+  }
 }
 
 /** The account model's table as raw SQL must name it. */
@@ -345,11 +410,18 @@ const RAW_SIGN_IN_ADAPTERS = new Map<unknown, { provider: string; database: Pris
  * in progress on its connection. Otherwise the reason it is not derived: the store then keeps the locked
  * path. Never guesses a name.
  */
-export function prismaAccountTable(prisma: object, accountModel: string): { ok: true; table: PrismaAccountTable } | { ok: false; reason: string } {
+export function prismaAccountTable(
+  prisma: object,
+  accountModel: string,
+): { ok: true; table: PrismaAccountTable } | { ok: false; reason: string } {
   const internals = prisma as PrismaClientInternals
   const adapter = internals._engineConfig?.adapter
   const known = RAW_SIGN_IN_ADAPTERS.get(adapter?.adapterName)
-  if (!known || known.provider !== adapter?.provider) return { ok: false, reason: "not a client on @prisma/adapter-pg, @prisma/adapter-mariadb or @prisma/adapter-better-sqlite3" }
+  if (!known || known.provider !== adapter?.provider)
+    return {
+      ok: false,
+      reason: "not a client on @prisma/adapter-pg, @prisma/adapter-mariadb or @prisma/adapter-better-sqlite3",
+    }
   const { database } = known
   const onPg = database === "postgres"
   const schemaText = internals._engineConfig?.inlineSchema
@@ -364,17 +436,35 @@ export function prismaAccountTable(prisma: object, accountModel: string): { ok: 
   const runtimeFields = runtime.fields ?? []
   const sameFields =
     runtimeFields.length === model.fields.length &&
-    model.fields.every((field, i) => runtimeFields[i]?.name === field.name && (runtimeFields[i]?.kind === "object") === (field.column === undefined))
+    model.fields.every(
+      (field, i) =>
+        runtimeFields[i]?.name === field.name && (runtimeFields[i]?.kind === "object") === (field.column === undefined),
+    )
   if (!sameFields) return { ok: false, reason: "the schema text's fields differ from the client's data model" }
-  if (runtime.dbName !== (model.mappedTable ?? null)) return { ok: false, reason: "the schema text's @@map differs from the client's data model" }
-  if ((runtime.schema ?? null) !== (model.schema ?? null)) return { ok: false, reason: "the schema text's @@schema differs from the client's data model" }
+  if (runtime.dbName !== (model.mappedTable ?? null))
+    return { ok: false, reason: "the schema text's @@map differs from the client's data model" }
+  if ((runtime.schema ?? null) !== (model.schema ?? null))
+    return { ok: false, reason: "the schema text's @@schema differs from the client's data model" }
   // MySQL and SQLite name no schema: the table is the connection's database's (Prisma's @@schema is PostgreSQL's).
   const schema = onPg ? (model.schema ?? adapter?.options?.schema ?? "public") : undefined
   if (!onPg && model.schema !== undefined) return { ok: false, reason: "@@schema on a database other than PostgreSQL" }
-  if (schema !== undefined && (typeof schema !== "string" || !IDENTIFIER_PATTERN.test(schema))) return { ok: false, reason: "the adapter's schema is not a plain identifier" }
-  const columns = new Map(model.fields.flatMap((field) => (field.column === undefined ? [] : [[field.name, field.column] as const])))
-  for (const field of ["provider", "providerAccountId", "userId"]) if (!columns.has(field)) return { ok: false, reason: `the model has no field ${field}` }
-  return { ok: true, table: { database, schema, table: model.table, columns, updatedAt: model.fields.filter((field) => field.updatedAt).map((field) => field.name) } }
+  if (schema !== undefined && (typeof schema !== "string" || !IDENTIFIER_PATTERN.test(schema)))
+    return { ok: false, reason: "the adapter's schema is not a plain identifier" }
+  const columns = new Map(
+    model.fields.flatMap((field) => (field.column === undefined ? [] : [[field.name, field.column] as const])),
+  )
+  for (const field of ["provider", "providerAccountId", "userId"])
+    if (!columns.has(field)) return { ok: false, reason: `the model has no field ${field}` }
+  return {
+    ok: true,
+    table: {
+      database,
+      schema,
+      table: model.table,
+      columns,
+      updatedAt: model.fields.filter((field) => field.updatedAt).map((field) => field.name),
+    },
+  }
 }
 
 /** What the raw one-statement sign-in differs in by database. */
@@ -391,14 +481,20 @@ interface PrismaRawSignIn {
 const PRISMA_RAW_SIGN_IN: Record<PrismaAccountTable["database"], PrismaRawSignIn> = {
   postgres: {
     database: postgres,
-    columnsQuery: (schema, table) => [`SELECT column_name::text AS "column" FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2`, [schema, table]],
+    columnsQuery: (schema, table) => [
+      `SELECT column_name::text AS "column" FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2`,
+      [schema, table],
+    ],
     // An ISO instant: PostgreSQL reads it the same into timestamp and timestamptz.
     timestamp: (now) => now.toISOString(),
     countOnly: false,
   },
   mysql: {
     database: mysql,
-    columnsQuery: (_schema, table) => ["SELECT column_name AS `column` FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = ?", [table]],
+    columnsQuery: (_schema, table) => [
+      "SELECT column_name AS `column` FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = ?",
+      [table],
+    ],
     // DATETIME takes no "T" or "Z".
     timestamp: (now) => now.toISOString().replace("T", " ").replace("Z", ""),
     countOnly: true,
@@ -424,7 +520,11 @@ const PRISMA_RAW_SIGN_IN: Record<PrismaAccountTable["database"], PrismaRawSignIn
  * the statement is handed to Prisma, so the wait for a connection is Prisma's, as for the adapter's own
  * queries. Undefined when the table cannot be derived.
  */
-function prismaUpdateOwnTokens(prisma: PrismaClientLike, accountModel: string, accountOption: string): AccountStore["updateOwnTokens"] {
+function prismaUpdateOwnTokens(
+  prisma: PrismaClientLike,
+  accountModel: string,
+  accountOption: string,
+): AccountStore["updateOwnTokens"] {
   const found = prismaAccountTable(prisma, accountModel)
   if (!found.ok) return undefined
   const { schema, table, columns, updatedAt } = found.table
@@ -441,7 +541,8 @@ function prismaUpdateOwnTokens(prisma: PrismaClientLike, accountModel: string, a
   const update = sqlUpdateOwnTokens(tables)
   if (!update) return undefined
   const run: SqlRunner = async (text, values) => prisma.$queryRawUnsafe<Record<string, unknown>[]>(text, ...values)
-  const affected = async (text: string, values: readonly unknown[]): Promise<number> => prisma.$executeRawUnsafe(text, ...values)
+  const affected = async (text: string, values: readonly unknown[]): Promise<number> =>
+    prisma.$executeRawUnsafe(text, ...values)
   const runner: OwnTokensRunner = raw.countOnly ? { run, affected } : { run }
   let verified: boolean | undefined
   const verify = async (): Promise<boolean> => {
@@ -464,7 +565,10 @@ function prismaUpdateOwnTokens(prisma: PrismaClientLike, accountModel: string, a
     // @updatedAt fields are written with the tokens.
     const now = raw.timestamp(new Date())
     begin()
-    return update(runner, key, userId, { ...Object.fromEntries(given), ...Object.fromEntries(updatedAt.map((field) => [field, now])) })
+    return update(runner, key, userId, {
+      ...Object.fromEntries(given),
+      ...Object.fromEntries(updatedAt.map((field) => [field, now])),
+    })
   }
 }
 
@@ -513,14 +617,18 @@ export function prismaAccountStore(prisma: PrismaClientLike, options: PrismaAcco
     oneStatement && gate
       ? (key, userId, tokens, begin) => gate.statement(() => oneStatement(key, userId, tokens, begin), [])
       : oneStatement
-  const inTransaction = <T,>(run: () => Promise<T>): Promise<T> => (gate ? gate.transaction(run) : run())
+  const inTransaction = <T>(run: () => Promise<T>): Promise<T> => (gate ? gate.transaction(run) : run())
 
   return {
     name,
     linkAccountResult: "inserted-row",
     ...(updateOwnTokens ? { updateOwnTokens } : {}),
 
-    async withAccountLock<T>(key: AccountKey, work: (account: LockedAccount) => Promise<T>, lockOptions?: AccountLockOptions): Promise<T> {
+    async withAccountLock<T>(
+      key: AccountKey,
+      work: (account: LockedAccount) => Promise<T>,
+      lockOptions?: AccountLockOptions,
+    ): Promise<T> {
       const lockTimeout = positiveInteger(lockOptions?.lockTimeoutMs, lockTimeoutMs, "lockTimeoutMs")
       const callTimeout = positiveInteger(lockOptions?.transactionTimeoutMs, undefined, "transactionTimeoutMs")
       // Per-call bounds override the store's defaults (AccountLockOptions). The caller's transaction
@@ -529,59 +637,83 @@ export function prismaAccountStore(prisma: PrismaClientLike, options: PrismaAcco
       // contention every waiter holds a connection), so it may last as long as the lock wait.
       const callOptions: PrismaTransactionOptionsLike = {
         ...transactionOptions,
-        ...(lockOptions?.lockTimeoutMs !== undefined ? { maxWait: Math.max(transactionOptions.maxWait ?? 0, lockOptions.lockTimeoutMs) } : {}),
+        ...(lockOptions?.lockTimeoutMs !== undefined
+          ? { maxWait: Math.max(transactionOptions.maxWait ?? 0, lockOptions.lockTimeoutMs) }
+          : {}),
         ...(callTimeout !== undefined ? { timeout: callTimeout } : {}),
       }
       // A concurrent first insert of the key (MySQL: no row to lock yet) is answered by running it once more.
-      return retryFirstInsertRace(lock.database, () => inTransaction(() => Promise.resolve(prisma.$transaction(async (tx) => {
-        // The caller gave up waiting while Prisma found a connection: no lock statement, no read.
-        if (lockOptions?.signal?.aborted) throw new AbandonedWait()
-        const accounts = delegate<AccountDelegateLike>(tx, accountModel, ACCOUNT_METHODS, "accountModel")
-        await onModel(() => lock.take(tx, accounts, key, lockTimeout), accountModel, accountOption)
+      return retryFirstInsertRace(lock.database, () =>
+        inTransaction(() =>
+          Promise.resolve(
+            prisma.$transaction(async (tx) => {
+              // The caller gave up waiting while Prisma found a connection: no lock statement, no read.
+              if (lockOptions?.signal?.aborted) throw new AbandonedWait()
+              const accounts = delegate<AccountDelegateLike>(tx, accountModel, ACCOUNT_METHODS, "accountModel")
+              await onModel(() => lock.take(tx, accounts, key, lockTimeout), accountModel, accountOption)
 
-        const users = delegate<UserDelegateLike>(tx, userModel, USER_METHODS, "userModel")
-        const where = { provider: key.provider, providerAccountId: key.providerAccountId }
-        const onAccounts = <R,>(call: () => PromiseLike<R>, sent?: readonly string[]) => onModel(call, accountModel, accountOption, sent)
-        // Prisma checks argument types: an `Int` / `BigInt` user id must be passed as a number / bigint.
-        // Callers' ids arrive as they typed them; a row's `userId` reaches the core as a string, so the
-        // id as Prisma read it is kept and handed back whenever the core passes that string.
-        const idsAsRead = new Map<string, unknown>()
-        const asRead = (userId: UserId): unknown => (typeof userId === "string" && idsAsRead.has(userId) ? idsAsRead.get(userId) : userId)
-        const scoped = scopedLockedAccount(
-          {
-            async readAll() {
-              // @@id([provider, providerAccountId]) allows one row; a schema without it may hold more.
-              const rows = await onAccounts(() => accounts.findMany({ where }))
-              for (const row of rows) idsAsRead.set(String(row.userId), row.userId)
-              return rows.map(toStoredAccountRow)
-            },
-            userExists: async (userId: UserId) =>
-              (await onModel(() => users.findFirst({ where: { id: asRead(userId) }, select: { id: true } }), userModel, userOption)) != null,
-            async insert(row: AccountRow) {
-              const data = { ...tokenData(row.tokens), ...where, userId: row.userId, type: row.type }
-              // `create` returns the created record, which is what @auth/prisma-adapter's linkAccount returns.
-              return (await onAccounts(() => accounts.create({ data }), Object.keys(data))) as Record<string, unknown>
-            },
-            async update(patch: AccountPatch, scope: AccountRowScope) {
-              const owner = asRead(ownerOf(scope))
-              const data = tokenData(patch.tokens)
-              if (patch.userId !== undefined) data.userId = asRead(patch.userId)
-              if (Object.keys(data).length === 0) return
-              // Scoped to the owner: another user's row of the same key is never touched.
-              await onAccounts(() => accounts.updateMany({ where: { ...where, userId: owner }, data }), Object.keys(data))
-            },
-          },
-          "prismaAccountStore",
-        )
-        try {
-          return await work(scoped.account)
-        } finally {
-          scoped.close()
-        }
-      }, callOptions))))
+              const users = delegate<UserDelegateLike>(tx, userModel, USER_METHODS, "userModel")
+              const where = { provider: key.provider, providerAccountId: key.providerAccountId }
+              const onAccounts = <R>(call: () => PromiseLike<R>, sent?: readonly string[]) =>
+                onModel(call, accountModel, accountOption, sent)
+              // Prisma checks argument types: an `Int` / `BigInt` user id must be passed as a number / bigint.
+              // Callers' ids arrive as they typed them; a row's `userId` reaches the core as a string, so the
+              // id as Prisma read it is kept and handed back whenever the core passes that string.
+              const idsAsRead = new Map<string, unknown>()
+              const asRead = (userId: UserId): unknown =>
+                typeof userId === "string" && idsAsRead.has(userId) ? idsAsRead.get(userId) : userId
+              const scoped = scopedLockedAccount(
+                {
+                  async readAll() {
+                    // @@id([provider, providerAccountId]) allows one row; a schema without it may hold more.
+                    const rows = await onAccounts(() => accounts.findMany({ where }))
+                    for (const row of rows) idsAsRead.set(String(row.userId), row.userId)
+                    return rows.map(toStoredAccountRow)
+                  },
+                  userExists: async (userId: UserId) =>
+                    (await onModel(
+                      () => users.findFirst({ where: { id: asRead(userId) }, select: { id: true } }),
+                      userModel,
+                      userOption,
+                    )) != null,
+                  async insert(row: AccountRow) {
+                    const data = { ...tokenData(row.tokens), ...where, userId: row.userId, type: row.type }
+                    // `create` returns the created record, which is what @auth/prisma-adapter's linkAccount returns.
+                    return (await onAccounts(() => accounts.create({ data }), Object.keys(data))) as Record<
+                      string,
+                      unknown
+                    >
+                  },
+                  async update(patch: AccountPatch, scope: AccountRowScope) {
+                    const owner = asRead(ownerOf(scope))
+                    const data = tokenData(patch.tokens)
+                    if (patch.userId !== undefined) data.userId = asRead(patch.userId)
+                    if (Object.keys(data).length === 0) return
+                    // Scoped to the owner: another user's row of the same key is never touched.
+                    await onAccounts(
+                      () => accounts.updateMany({ where: { ...where, userId: owner }, data }),
+                      Object.keys(data),
+                    )
+                  },
+                },
+                "prismaAccountStore",
+              )
+              try {
+                return await work(scoped.account)
+              } finally {
+                scoped.close()
+              }
+            }, callOptions),
+          ),
+        ),
+      )
     },
 
-    async findAccounts(userId: string, provider: string, readOptions?: AccountReadOptions): Promise<StoredAccountRow[]> {
+    async findAccounts(
+      userId: string,
+      provider: string,
+      readOptions?: AccountReadOptions,
+    ): Promise<StoredAccountRow[]> {
       // Prisma's wait for a connection is its own; a caller that already left gets nothing sent.
       if (readOptions?.signal?.aborted) throw new AbandonedWait()
       const accounts = delegate<AccountDelegateLike>(prisma, accountModel, ACCOUNT_METHODS, "accountModel")
@@ -594,10 +726,20 @@ export function prismaAccountStore(prisma: PrismaClientLike, options: PrismaAcco
       const accounts = delegate<AccountDelegateLike>(prisma, accountModel, ACCOUNT_METHODS, "accountModel")
       const after = page.after
       const where = after
-        ? { OR: [{ provider: { gt: after.provider } }, { provider: after.provider, providerAccountId: { gt: after.providerAccountId } }] }
+        ? {
+            OR: [
+              { provider: { gt: after.provider } },
+              { provider: after.provider, providerAccountId: { gt: after.providerAccountId } },
+            ],
+          }
         : {}
       const rows = await onModel(
-        () => accounts.findMany({ where, orderBy: [{ provider: "asc" }, { providerAccountId: "asc" }], take: checkPageLimit(page.limit) }),
+        () =>
+          accounts.findMany({
+            where,
+            orderBy: [{ provider: "asc" }, { providerAccountId: "asc" }],
+            take: checkPageLimit(page.limit),
+          }),
         accountModel,
         accountOption,
       )

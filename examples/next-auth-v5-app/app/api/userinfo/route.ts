@@ -30,7 +30,8 @@ export async function GET(): Promise<Response> {
       refreshed = result.refreshed
     } catch (error) {
       // Typed, and never carrying a token: safe to answer with. RefreshTokenError means "sign in again".
-      if (error instanceof TokenSyncError) return Response.json({ error: error.code, message: error.message }, { status: 502 })
+      if (error instanceof TokenSyncError)
+        return Response.json({ error: error.code, message: error.message }, { status: 502 })
       throw error
     }
     if (refreshed) recordActivity(provider, providerAccountId, { lastRefreshAt: new Date() })
