@@ -49,9 +49,10 @@ export const refreshingOptions: AuthOptions = { adapter: refreshing, events: ref
 // Negative checks: these must stay errors, or the test above proves nothing.
 // @ts-expect-error a value that shares no method with an Auth.js adapter is not an adapter
 withTokenSync({ notAnAdapter: true }, prisma)
+type V4AccountType = NonNullable<
+  Parameters<NonNullable<NonNullable<AuthOptions["events"]>["signIn"]>>[0]["account"]
+>["type"]
 // @ts-expect-error v4's account types have no "oidc": a README that compared with it would not compile
-export const noOidc = (
-  type: NonNullable<Parameters<NonNullable<NonNullable<AuthOptions["events"]>["signIn"]>>[0]["account"]>["type"],
-) => type === "oidc"
+export const noOidc = (type: V4AccountType) => type === "oidc"
 // @ts-expect-error events.signIn needs the user
 adapter.events.signIn({ account: null })
