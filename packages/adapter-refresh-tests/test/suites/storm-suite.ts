@@ -9,7 +9,7 @@ import { createHash } from "node:crypto"
 import type { Flavour } from "../../src/fixtures/databases.js"
 import { runStorm } from "../../src/refresh-bench/run-storm.js"
 import type { RefreshScenario } from "../../src/refresh-bench/scenario.js"
-import { useRefreshScenario, type ScenarioDatabase } from "./scenario-hooks.js"
+import { useRefreshScenario, type ScenarioDatabase } from "../refresh/scenario-hooks.js"
 
 export const STORM_PROCESSES = 4
 export const STORM_CALLERS = 25

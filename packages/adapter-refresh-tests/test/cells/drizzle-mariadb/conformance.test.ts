@@ -1,10 +1,10 @@
 /** Matrix cell: Drizzle on MariaDB, @auth/drizzle-adapter's default tables: the conformance kit and the refresh storm. */
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals"
-import { testMysqlDatabase } from "../../src/harness/mariadb.js"
-import { runConformanceSuite } from "../../src/index.js"
-import { describeRefreshStorm } from "../refresh/storm-suite.js"
+import { testMysqlDatabase } from "../../../src/harness/mariadb.js"
+import { runConformanceSuite } from "../../../src/index.js"
+import { describeRefreshStorm } from "../../suites/storm-suite.js"
 
-const fixtureModule = new URL("../../src/fixtures/conformance-drizzle-mysql.ts", import.meta.url)
+const fixtureModule = new URL("../../../src/fixtures/conformance-drizzle-mysql.ts", import.meta.url)
 
 runConformanceSuite(
   {

@@ -10,7 +10,7 @@ import { drizzle as drizzleNodePg, type NodePgDatabase } from "drizzle-orm/node-
 import { drizzle as drizzleProxy } from "drizzle-orm/pg-proxy"
 import { integer, pgTable, text } from "drizzle-orm/pg-core"
 import pg from "pg"
-import { describeStore, freshKey } from "./store-suite.js"
+import { describeStore, freshKey } from "../../suites/store-suite.js"
 
 /** What `fn` throws (or undefined). */
 function thrownBy(fn: () => unknown): unknown {

@@ -3,11 +3,11 @@
  * default tables: the conformance kit, the refresh storm, and many first links from two processes at once.
  */
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals"
-import { testSqliteFile, type TestSqliteFile } from "../../src/harness/sqlite.js"
-import { peakOverlap, runConformanceSuite, runInWorkerProcesses, type WorkerOperation } from "../../src/index.js"
-import { describeRefreshStorm } from "../refresh/storm-suite.js"
+import { testSqliteFile, type TestSqliteFile } from "../../../src/harness/sqlite.js"
+import { peakOverlap, runConformanceSuite, runInWorkerProcesses, type WorkerOperation } from "../../../src/index.js"
+import { describeRefreshStorm } from "../../suites/storm-suite.js"
 
-const fixtureModule = new URL("../../src/fixtures/conformance-drizzle-libsql.ts", import.meta.url)
+const fixtureModule = new URL("../../../src/fixtures/conformance-drizzle-libsql.ts", import.meta.url)
 
 runConformanceSuite(
   {
@@ -45,7 +45,7 @@ describe("drizzle on SQLite (libsql): write transactions of two processes on one
   it("40 first links of distinct accounts, 20 from each of 2 processes at once, all succeed and every row is stored", async () => {
     const { createFixture } = (await import(
       fixtureModule.href
-    )) as typeof import("../../src/fixtures/conformance-drizzle-libsql.js")
+    )) as typeof import("../../../src/fixtures/conformance-drizzle-libsql.js")
     const fixture = await createFixture(file.url)
     try {
       const user = await fixture.adapter.createUser!({

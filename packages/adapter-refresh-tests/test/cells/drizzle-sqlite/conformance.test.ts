@@ -1,10 +1,10 @@
 /** Matrix cell: Drizzle on SQLite (better-sqlite3), @auth/drizzle-adapter's default tables: the conformance kit and the refresh storm. */
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals"
-import { testSqliteFile } from "../../src/harness/sqlite.js"
-import { runConformanceSuite } from "../../src/index.js"
-import { describeRefreshStorm } from "../refresh/storm-suite.js"
+import { testSqliteFile } from "../../../src/harness/sqlite.js"
+import { runConformanceSuite } from "../../../src/index.js"
+import { describeRefreshStorm } from "../../suites/storm-suite.js"
 
-const fixtureModule = new URL("../../src/fixtures/conformance-drizzle-sqlite.ts", import.meta.url)
+const fixtureModule = new URL("../../../src/fixtures/conformance-drizzle-sqlite.ts", import.meta.url)
 
 runConformanceSuite(
   {

@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals"
-import { runConformanceSuite } from "../../src/index.js"
+import { runConformanceSuite } from "../../../src/index.js"
 
 // Jest's functions passed explicitly (pg.test.ts relies on the globals Jest injects; test/vitest/ passes Vitest's).
 runConformanceSuite(
   {
     name: "@auth/kysely-adapter",
-    fixtureModule: new URL("../../src/fixtures/conformance-kysely.ts", import.meta.url),
+    fixtureModule: new URL("../../../src/fixtures/conformance-kysely.ts", import.meta.url),
     expectedStoreName: "kysely",
   },
   { afterAll, beforeAll, describe, expect, it },

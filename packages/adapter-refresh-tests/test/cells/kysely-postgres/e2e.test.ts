@@ -1,7 +1,7 @@
 /** End to end, Kysely flavour: `withTokenSync(KyselyAdapter(db), db)` through the real Auth.js handler. */
 import { KyselyAdapter } from "@auth/kysely-adapter"
-import { createKyselyFixture } from "../../src/fixtures/databases.js"
-import { defineE2eSuite } from "./e2e-suite.js"
+import { createKyselyFixture } from "../../../src/fixtures/databases.js"
+import { defineE2eSuite } from "../../suites/e2e-suite.js"
 
 defineE2eSuite({
   flavour: "kysely",

@@ -3,7 +3,7 @@ import { isKysely, kyselyAccountStore, type KyselyLike } from "authjs-adapter-re
 import { isPgClient, isPgPool } from "authjs-adapter-refresh/stores/pg"
 import { isPrismaClient } from "authjs-adapter-refresh/stores/prisma"
 import type { Kysely } from "kysely"
-import { describeStore, freshKey } from "./store-suite.js"
+import { describeStore, freshKey } from "../../suites/store-suite.js"
 
 describeStore({
   flavour: "kysely",

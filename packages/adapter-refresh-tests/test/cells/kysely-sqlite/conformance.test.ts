@@ -1,10 +1,10 @@
 /** Matrix cell: Kysely (SqliteDialect, better-sqlite3, WAL) on SQLite files: the conformance kit and the refresh storm. */
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals"
-import { testSqliteFile } from "../../src/harness/sqlite.js"
-import { runConformanceSuite } from "../../src/index.js"
-import { describeRefreshStorm } from "../refresh/storm-suite.js"
+import { testSqliteFile } from "../../../src/harness/sqlite.js"
+import { runConformanceSuite } from "../../../src/index.js"
+import { describeRefreshStorm } from "../../suites/storm-suite.js"
 
-const fixtureModule = new URL("../../src/fixtures/conformance-kysely-sqlite.ts", import.meta.url)
+const fixtureModule = new URL("../../../src/fixtures/conformance-kysely-sqlite.ts", import.meta.url)
 
 runConformanceSuite(
   {

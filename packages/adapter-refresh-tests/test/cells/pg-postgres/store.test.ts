@@ -3,7 +3,7 @@ import { isKysely } from "authjs-adapter-refresh/stores/kysely"
 import { isPgClient, isPgPool, pgAccountStore, type PgPoolLike } from "authjs-adapter-refresh/stores/pg"
 import { isPrismaClient } from "authjs-adapter-refresh/stores/prisma"
 import pg from "pg"
-import { describeStore, freshKey } from "./store-suite.js"
+import { describeStore, freshKey } from "../../suites/store-suite.js"
 
 describeStore({
   flavour: "pg",

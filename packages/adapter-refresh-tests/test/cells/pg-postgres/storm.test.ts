@@ -8,12 +8,12 @@
  * proves nothing.
  */
 import { describe, expect, test } from "@jest/globals"
-import type { TestDatabase } from "../../src/harness/postgres.js"
-import { runStorm } from "../../src/refresh-bench/run-storm.js"
-import type { RefreshScenario } from "../../src/refresh-bench/scenario.js"
-import { useRefreshScenario } from "./scenario-hooks.js"
-import { describeRefreshStorm, STORM_CALLERS, STORM_PROCESSES } from "./storm-suite.js"
-import type { Flavour } from "../../src/fixtures/databases.js"
+import type { TestDatabase } from "../../../src/harness/postgres.js"
+import { runStorm } from "../../../src/refresh-bench/run-storm.js"
+import type { RefreshScenario } from "../../../src/refresh-bench/scenario.js"
+import { useRefreshScenario } from "../../refresh/scenario-hooks.js"
+import { describeRefreshStorm, STORM_CALLERS, STORM_PROCESSES } from "../../suites/storm-suite.js"
+import type { Flavour } from "../../../src/fixtures/databases.js"
 
 const PROCESSES = STORM_PROCESSES
 const CALLERS = STORM_CALLERS

@@ -11,11 +11,11 @@ import { describe, expect, test } from "@jest/globals"
 import { createRequire } from "node:module"
 import { withTokenSync } from "authjs-adapter-refresh"
 import { PrismaAdapter as AuthPrismaAdapter } from "@auth/prisma-adapter"
-import { createFixture, type DatabaseFixture } from "../../src/fixtures/databases.js"
-import { Browser } from "../../src/harness/browser.js"
-import { startNextAuthV4App } from "../../src/harness/next-auth-v4-app.js"
-import { startOidcProvider, type TestOidcProvider } from "../../src/harness/oidc-provider.js"
-import { useE2eDatabase } from "./e2e-hooks.js"
+import { createFixture, type DatabaseFixture } from "../../../src/fixtures/databases.js"
+import { Browser } from "../../../src/harness/browser.js"
+import { startNextAuthV4App } from "../../../src/harness/next-auth-v4-app.js"
+import { startOidcProvider, type TestOidcProvider } from "../../../src/harness/oidc-provider.js"
+import { useE2eDatabase } from "../../suites/e2e-hooks.js"
 
 // CommonJS, loaded untyped: its types import next-auth 4's, which pull next's global types into this program.
 const require = createRequire(import.meta.url)

@@ -1,7 +1,7 @@
 /** End to end, Prisma flavour: `withTokenSync(PrismaAdapter(prisma), prisma)` through the real Auth.js handler. */
 import { PrismaAdapter } from "@auth/prisma-adapter"
-import { createPrismaFixture } from "../../src/fixtures/databases.js"
-import { defineE2eSuite } from "./e2e-suite.js"
+import { createPrismaFixture } from "../../../src/fixtures/databases.js"
+import { defineE2eSuite } from "../../suites/e2e-suite.js"
 
 defineE2eSuite({
   flavour: "prisma",

@@ -9,9 +9,9 @@ import { PrismaPg } from "@prisma/adapter-pg"
 import pg from "pg"
 import { ADVISORY_LOCK_KEY_SQL, withTokenSync, type AccountStore } from "authjs-adapter-refresh"
 import { prismaAccountStore, prismaAccountTable } from "authjs-adapter-refresh/stores/prisma"
-import { testDatabase, type TestDatabase } from "../../src/harness/postgres.js"
-import { PrismaClient } from "../../generated/prisma-mapped/client.js"
-import { freshKey } from "./store-suite.js"
+import { testDatabase, type TestDatabase } from "../../../src/harness/postgres.js"
+import { PrismaClient } from "../../../generated/prisma-mapped/client.js"
+import { freshKey } from "../../suites/store-suite.js"
 
 // What `prisma migrate` would create for prisma/schema.mapped.prisma (the tables the tests use).
 const TABLES = `

@@ -3,8 +3,8 @@ import { isKysely } from "authjs-adapter-refresh/stores/kysely"
 import { isPgClient, isPgPool } from "authjs-adapter-refresh/stores/pg"
 import { AccountSchemaError, withTokenSync } from "authjs-adapter-refresh"
 import { isPrismaClient, prismaAccountStore, prismaAccountTable } from "authjs-adapter-refresh/stores/prisma"
-import type { PrismaClient } from "../../generated/prisma/client.js"
-import { deferred, describeStore, freshKey } from "./store-suite.js"
+import type { PrismaClient } from "../../../generated/prisma/client.js"
+import { deferred, describeStore, freshKey } from "../../suites/store-suite.js"
 
 describeStore({
   flavour: "prisma",

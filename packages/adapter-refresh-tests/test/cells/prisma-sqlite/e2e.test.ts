@@ -9,9 +9,9 @@ import {
   createPrismaOtherFixture,
   testOtherDatabase,
   type PrismaOtherFixture,
-} from "../../src/fixtures/prisma-databases.js"
-import type { DatabaseFixture } from "../../src/fixtures/databases.js"
-import { defineE2eSuite } from "./e2e-suite.js"
+} from "../../../src/fixtures/prisma-databases.js"
+import type { DatabaseFixture } from "../../../src/fixtures/databases.js"
+import { defineE2eSuite } from "../../suites/e2e-suite.js"
 
 const direct = (fixture: DatabaseFixture<unknown>) => (fixture as unknown as PrismaOtherFixture).direct
 

@@ -1,9 +1,9 @@
 /** The store suite on SQLite: @auth/prisma-adapter's SQLite schema, Prisma 7 + @prisma/adapter-better-sqlite3 on a real file. */
 import { describe, expect, test } from "@jest/globals"
 import { prismaAccountStore, type PrismaClientLike } from "authjs-adapter-refresh/stores/prisma"
-import { openSqlite } from "../../src/harness/sqlite.js"
-import { detectionTests, otherDatabase } from "./prisma-other-databases.js"
-import { describeStore, freshKey, whileHolding } from "./store-suite.js"
+import { openSqlite } from "../../../src/harness/sqlite.js"
+import { detectionTests, otherDatabase } from "../../suites/prisma-other-databases.js"
+import { describeStore, freshKey, whileHolding } from "../../suites/store-suite.js"
 
 describeStore({
   flavour: "prisma",
