@@ -1,11 +1,10 @@
 /**
- * Matrix cell: Drizzle on SQLite through drizzle-orm/libsql (@libsql/client, a local file), @auth/drizzle-adapter's
- * default tables: the conformance kit, the refresh storm, and many first links from two processes at once.
+ * Drizzle on SQLite through drizzle-orm/libsql (@libsql/client, a local file), @auth/drizzle-adapter's
+ * default tables: the conformance kit (the refresh storm: storm-libsql.test.ts) and many first links from two processes at once.
  */
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals"
 import { testSqliteFile, type TestSqliteFile } from "../../../src/harness/sqlite.js"
 import { peakOverlap, runConformanceSuite, runInWorkerProcesses, type WorkerOperation } from "../../../src/index.js"
-import { describeRefreshStorm } from "../../suites/storm-suite.js"
 
 const fixtureModule = new URL("../../../src/fixtures/conformance-drizzle-libsql.ts", import.meta.url)
 
@@ -19,14 +18,6 @@ runConformanceSuite(
   },
   { afterAll, beforeAll, describe, expect, it },
 )
-
-// As for Prisma on SQLite (storm-prisma-sqlite.test.ts): the storm is serialized by the file's write lock.
-describeRefreshStorm({
-  name: "drizzle on SQLite (libsql)",
-  fixtureModule,
-  database: testSqliteFile,
-  accessTokenTtl: 10,
-})
 
 describe("drizzle on SQLite (libsql): write transactions of two processes on one file", () => {
   let file: TestSqliteFile

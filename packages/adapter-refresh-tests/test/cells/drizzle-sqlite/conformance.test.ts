@@ -1,8 +1,7 @@
-/** Matrix cell: Drizzle on SQLite (better-sqlite3), @auth/drizzle-adapter's default tables: the conformance kit and the refresh storm. */
+/** Drizzle on SQLite (better-sqlite3), @auth/drizzle-adapter's default tables: the conformance kit (the refresh storm: storm.test.ts). */
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals"
 import { testSqliteFile } from "../../../src/harness/sqlite.js"
 import { runConformanceSuite } from "../../../src/index.js"
-import { describeRefreshStorm } from "../../suites/storm-suite.js"
 
 const fixtureModule = new URL("../../../src/fixtures/conformance-drizzle-sqlite.ts", import.meta.url)
 
@@ -16,8 +15,6 @@ runConformanceSuite(
   },
   { afterAll, beforeAll, describe, expect, it },
 )
-
-describeRefreshStorm({ name: "drizzle on SQLite (better-sqlite3)", fixtureModule, database: testSqliteFile })
 
 describe("drizzle on SQLite: what the store refuses", () => {
   it("an in-memory better-sqlite3 database is refused: the store needs a second connection to the same file", async () => {

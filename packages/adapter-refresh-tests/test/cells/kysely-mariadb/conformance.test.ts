@@ -1,8 +1,7 @@
-/** Matrix cell: Kysely (MysqlDialect, mysql2) on MariaDB: the conformance kit and the refresh storm. */
+/** Kysely (MysqlDialect, mysql2) on MariaDB: the conformance kit (the refresh storm: storm.test.ts). */
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals"
 import { testMysqlDatabase } from "../../../src/harness/mariadb.js"
 import { runConformanceSuite } from "../../../src/index.js"
-import { describeRefreshStorm } from "../../suites/storm-suite.js"
 
 const fixtureModule = new URL("../../../src/fixtures/conformance-kysely-mysql.ts", import.meta.url)
 
@@ -16,5 +15,3 @@ runConformanceSuite(
   },
   { afterAll, beforeAll, describe, expect, it },
 )
-
-describeRefreshStorm({ name: "kysely on MariaDB", fixtureModule, database: testMysqlDatabase })

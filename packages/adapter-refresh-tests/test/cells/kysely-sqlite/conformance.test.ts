@@ -1,8 +1,7 @@
-/** Matrix cell: Kysely (SqliteDialect, better-sqlite3, WAL) on SQLite files: the conformance kit and the refresh storm. */
+/** Kysely (SqliteDialect, better-sqlite3, WAL) on SQLite files: the conformance kit (the refresh storm: storm.test.ts). */
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals"
 import { testSqliteFile } from "../../../src/harness/sqlite.js"
 import { runConformanceSuite } from "../../../src/index.js"
-import { describeRefreshStorm } from "../../suites/storm-suite.js"
 
 const fixtureModule = new URL("../../../src/fixtures/conformance-kysely-sqlite.ts", import.meta.url)
 
@@ -16,5 +15,3 @@ runConformanceSuite(
   },
   { afterAll, beforeAll, describe, expect, it },
 )
-
-describeRefreshStorm({ name: "kysely on SQLite", fixtureModule, database: testSqliteFile })

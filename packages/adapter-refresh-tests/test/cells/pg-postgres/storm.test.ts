@@ -3,7 +3,7 @@
  * rotateRefreshToken: true: reusing a consumed refresh token fails with invalid_grant and revokes the grant).
  *
  * Storm (storm-suite.ts): 4 processes x 25 concurrent callers on one expired account, over 3 consecutive
- * expiries, for each PostgreSQL flavour; the other (client x database) cells run it from their own files.
+ * expiries, on the pg cell; every other cell runs it from its own folder (test/cells/<cell>/storm.test.ts).
  * Control: the naive read -> refresh -> write run by the same harness must break the grant, or the storm
  * proves nothing.
  */
@@ -13,13 +13,11 @@ import { runStorm } from "../../../src/refresh-bench/run-storm.js"
 import type { RefreshScenario } from "../../../src/refresh-bench/scenario.js"
 import { useRefreshScenario } from "../../refresh/scenario-hooks.js"
 import { describeRefreshStorm, STORM_CALLERS, STORM_PROCESSES } from "../../suites/storm-suite.js"
-import type { Flavour } from "../../../src/fixtures/databases.js"
 
 const PROCESSES = STORM_PROCESSES
 const CALLERS = STORM_CALLERS
 
-const FLAVOURS: Flavour[] = ["pg", "kysely", "prisma"]
-for (const flavour of FLAVOURS) describeRefreshStorm({ name: flavour, flavour })
+describeRefreshStorm({ name: "pg", flavour: "pg" })
 
 describe("control: the naive read -> refresh -> write (no lock, no single-flight)", () => {
   let db: TestDatabase

@@ -6,6 +6,6 @@ describeRefreshStorm({
   name: "prisma on SQLite (libsql)",
   fixtureModule: new URL("../../../src/fixtures/conformance-prisma-libsql.ts", import.meta.url),
   database: (prefix) => testOtherDatabase("sqlite", prefix),
-  // As for better-sqlite3 (storm-prisma-sqlite.test.ts): the storm is serialized by the file's write lock.
+  // As for better-sqlite3 (storm.test.ts): the storm is serialized by the file's write lock.
   accessTokenTtl: 10,
 })
