@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll } from "@jest/globals"
-import { applySchema, type DatabaseFixture, type Flavour } from "../../src/fixtures/databases.js"
+import { applySchema, type DatabaseFixture, type PgCell } from "../../src/fixtures/databases.js"
 import { testDatabase, type TestDatabase } from "../../src/harness/postgres.js"
 
 export interface E2eDatabase<Db> {
@@ -8,16 +8,16 @@ export interface E2eDatabase<Db> {
 }
 
 /**
- * Registers the hooks every end-to-end suite needs: a fresh database with the flavour's schema and its
+ * Registers the hooks every end-to-end suite needs: a fresh database with the cell's schema and its
  * fixture before the suite (`onReady` receives them: assign them to the suite's variables), both closed
  * after it, and everything handed to the returned `start` (provider, app) stopped after each test.
  */
 export function useE2eDatabase<Db>(
   databaseName: string,
-  flavour: Flavour,
+  cell: PgCell,
   createFixture: (url: string) => Promise<DatabaseFixture<Db>>,
   onReady: (ready: E2eDatabase<Db>) => void,
-  // Default: a database on the PostgreSQL test server with the flavour's schema.
+  // Default: a database on the PostgreSQL test server with the cell's schema.
   other?: {
     create(prefix: string): Promise<{ url: string; name: string; drop(): Promise<void> }>
     applySchema(url: string): Promise<void>
@@ -32,7 +32,7 @@ export function useE2eDatabase<Db>(
       await other.applySchema(database.url)
     } else {
       database = await testDatabase(databaseName)
-      await applySchema(flavour, database.url)
+      await applySchema(cell, database.url)
     }
     // The suites read only url and name of a non-PostgreSQL database (the outage scenario is PostgreSQL's).
     ready = { database: database as TestDatabase, fixture: await createFixture(database.url) }

@@ -1,5 +1,5 @@
 /**
- * End-to-end suite shared by the per-flavour test files: a REAL oidc-provider, the REAL @auth/core `Auth()`
+ * End-to-end suite shared by the per-cell test files: a REAL oidc-provider, the REAL @auth/core `Auth()`
  * served over HTTP, a cookie-jar browser and a REAL database (PostgreSQL, or the one a cell names). Nothing is mocked.
  *
  * The app is wired exactly as the README tells users:
@@ -23,7 +23,7 @@ import {
   type TestOidcProvider,
 } from "../../src/harness/oidc-provider.js"
 import { TEST_PG_URL_ENV, type TestDatabase } from "../../src/harness/postgres.js"
-import type { DatabaseFixture, Flavour } from "../../src/fixtures/databases.js"
+import type { DatabaseFixture, PgCell } from "../../src/fixtures/databases.js"
 import { useE2eDatabase } from "./e2e-hooks.js"
 
 export type SessionStrategy = "database" | "jwt"
@@ -40,8 +40,8 @@ export interface E2eDatabase {
   sessionCount(fixture: DatabaseFixture<unknown>, userId: unknown): Promise<number>
 }
 
-export interface E2eFlavour<Db> {
-  flavour: Extract<Flavour, "prisma" | "kysely" | "drizzle">
+export interface E2eCell<Db> {
+  cell: Extract<PgCell, "prisma" | "kysely" | "drizzle">
   /** The users and sessions tables, quoted. Default `"User"` and `"Session"` (Prisma's and Kysely's schemas). */
   tables?: { users: string; sessions: string }
   createFixture(url: string): Promise<DatabaseFixture<Db>>
@@ -66,16 +66,16 @@ function expectOk(result: SignInResult): void {
   expect({ ok: result.ok, trace: result.trace }).toEqual({ ok: true, trace: result.trace })
 }
 
-export function defineE2eSuite<Db>(spec: E2eFlavour<Db>): void {
+export function defineE2eSuite<Db>(spec: E2eCell<Db>): void {
   const tables = spec.tables ?? { users: `"User"`, sessions: `"Session"` }
   const other = spec.database
-  const title = other ? `${spec.flavour} on ${other.label}` : spec.flavour
+  const title = other ? `${spec.cell} on ${other.label}` : spec.cell
   describe.each<SessionStrategy>(["database", "jwt"])(`e2e ${title} (%s sessions)`, (session) => {
     let database: TestDatabase
     let fixture: DatabaseFixture<Db>
     const start = useE2eDatabase(
       `e2e_${title.replace(/[^a-z0-9]+/gi, "_").toLowerCase()}_${session}`,
-      spec.flavour,
+      spec.cell,
       (url) => spec.createFixture(url),
       (ready) => {
         ;({ database, fixture } = ready)

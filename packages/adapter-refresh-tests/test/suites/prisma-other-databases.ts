@@ -1,6 +1,6 @@
 /**
- * The store suite's cells for the Prisma store on MariaDB and SQLite (prisma-mariadb.test.ts,
- * prisma-sqlite.test.ts): the suite's database hooks, and the tests only these databases have.
+ * The store suite's cells for the Prisma store on MariaDB and SQLite (test/cells/prisma-mariadb/store.test.ts,
+ * test/cells/prisma-sqlite/store.test.ts): the suite's database hooks, and the tests only these databases have.
  */
 import { describe, expect, test } from "@jest/globals"
 import { UnsupportedDatabaseError } from "authjs-adapter-refresh"
@@ -21,7 +21,7 @@ import type { StoreSuiteContext, StoreSuiteDatabase } from "./store-suite.js"
 function suiteFixture(fixture: PrismaOtherFixture): DatabaseFixture<unknown> {
   return {
     ...fixture,
-    flavour: "prisma",
+    cell: "prisma",
     get pool(): never {
       throw new Error(`the Prisma ${fixture.database} fixture has no pg Pool`)
     },

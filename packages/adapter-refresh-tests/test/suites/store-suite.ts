@@ -1,7 +1,7 @@
 /**
  * The behaviour every AccountStore of this library must have, run against a real database with the
  * official adapter's documented schema: PostgreSQL by default, or the database a cell names in
- * `database` (MariaDB, SQLite). Each test/stores/<cell>.test.ts calls `describeStore`.
+ * `database` (MariaDB, SQLite). Each test/cells/<cell>/store.test.ts calls `describeStore`.
  */
 import { afterAll, beforeAll, describe, expect, test } from "@jest/globals"
 import {
@@ -25,7 +25,7 @@ import {
   SCHEMA_TABLES,
   type AnyStoreOptions,
   type DatabaseFixture,
-  type Flavour,
+  type PgCell,
   type FixtureOptions,
 } from "../../src/fixtures/databases.js"
 import { testDatabase, type TestDatabase } from "../../src/harness/postgres.js"
@@ -34,7 +34,7 @@ import { testDatabase, type TestDatabase } from "../../src/harness/postgres.js"
 export const EXTRA_COLUMN = "refresh_token_expires_in"
 
 export interface StoreSuiteContext {
-  flavour: Flavour
+  cell: PgCell
   /** Database URL of this test file's database (schema applied, extra column added). */
   url(): string
   /** Two fixtures on separate pools/clients. */
@@ -128,7 +128,8 @@ export interface StoreSuiteDatabase {
 }
 
 export interface StoreSuiteSpec {
-  flavour: Flavour
+  /** The client, named by its PostgreSQL cell; with `database`, that client on another database. */
+  cell: PgCell
   storeName: string
   /** How the driver returns `expires_at`: a string for bigint (node-postgres), a number for Prisma's Int. */
   expiresAtAs: "string" | "number"
@@ -136,14 +137,14 @@ export interface StoreSuiteSpec {
   allowsDuplicates: boolean
   /** Whether the schema's expires_at can hold a millisecond value (a bigint column). Default: all but Prisma's. */
   expiresAtHoldsMilliseconds?: boolean
-  /** Another database than PostgreSQL (default: PostgreSQL with the flavour's schema). */
+  /** Another database than PostgreSQL (default: PostgreSQL with the cell's schema). */
   database?: StoreSuiteDatabase
   /** More tests with the same context. */
   extra?: (ctx: StoreSuiteContext) => void
 }
 
 export function describeStore(spec: StoreSuiteSpec): void {
-  const { flavour } = spec
+  const { cell } = spec
   const other = spec.database
   let database: { url: string; drop(): Promise<void> }
   let fixtureA: DatabaseFixture<unknown>
@@ -152,7 +153,7 @@ export function describeStore(spec: StoreSuiteSpec): void {
   const opened: DatabaseFixture<unknown>[] = []
 
   const ctx: StoreSuiteContext = {
-    flavour,
+    cell,
     url: () => database.url,
     a: () => fixtureA,
     b: () => fixtureB,
@@ -160,7 +161,7 @@ export function describeStore(spec: StoreSuiteSpec): void {
     async fixture(options) {
       const fixture = other
         ? await other.fixture(database.url, options)
-        : await createFixture(flavour, database.url, options)
+        : await createFixture(cell, database.url, options)
       opened.push(fixture)
       return fixture
     },
@@ -168,16 +169,16 @@ export function describeStore(spec: StoreSuiteSpec): void {
 
   beforeAll(async () => {
     if (other) {
-      database = await other.create(`stores ${flavour} ${other.name}`)
+      database = await other.create(`stores ${cell} ${other.name}`)
       await other.applySchema(database.url)
     } else {
-      database = await testDatabase(`stores ${flavour}`)
-      await applySchema(flavour, database.url)
+      database = await testDatabase(`stores ${cell}`)
+      await applySchema(cell, database.url)
       inspectPool = new pg.Pool({ connectionString: database.url })
       inspectPool.on("error", () => {})
     }
-    if (flavour !== "prisma") {
-      await inspectPool.query(`ALTER TABLE ${SCHEMA_TABLES[flavour].accounts} ADD COLUMN "${EXTRA_COLUMN}" integer`)
+    if (cell !== "prisma") {
+      await inspectPool.query(`ALTER TABLE ${SCHEMA_TABLES[cell].accounts} ADD COLUMN "${EXTRA_COLUMN}" integer`)
     }
     fixtureA = await ctx.fixture({})
     fixtureB = await ctx.fixture({})
@@ -209,7 +210,7 @@ export function describeStore(spec: StoreSuiteSpec): void {
   // (b2) runs on every cell that offers it.
   const postgresOneStatement = !other
 
-  describe(`${flavour} AccountStore`, () => {
+  describe(`${cell} AccountStore`, () => {
     test(`is named "${spec.storeName}"`, () => {
       expect(fixtureA.store.name).toBe(spec.storeName)
     })
@@ -343,8 +344,7 @@ export function describeStore(spec: StoreSuiteSpec): void {
     test("userExists tells existing users from missing ones", async () => {
       const key = freshKey("user-exists")
       const userId = await fixtureA.insertUser(`${key.providerAccountId}@example.test`)
-      const missing =
-        flavour === "pg" ? "2147483000" : flavour === "kysely" ? globalThis.crypto.randomUUID() : "no-such-user"
+      const missing = cell === "pg" ? "2147483000" : cell === "kysely" ? globalThis.crypto.randomUUID() : "no-such-user"
       const [exists, doesNot] = await fixtureA.store.withAccountLock(key, async (account) =>
         Promise.all([account.userExists(userId), account.userExists(missing)]),
       )
@@ -354,7 +354,7 @@ export function describeStore(spec: StoreSuiteSpec): void {
 
     // Serial ids: only the pg-adapter schema has integer user ids here (a second Prisma schema with an
     // `Int` id is not generated); the Prisma store hands Prisma the id as it read it for the same reason.
-    if (flavour === "pg")
+    if (cell === "pg")
       test("integer user ids, as numbers and bigints, are looked up, inserted and re-pointed (serial users.id)", async () => {
         const key = freshKey("int-id")
         const first = Number(await fixtureA.insertUser(`${key.providerAccountId}-1@example.test`))
@@ -385,7 +385,7 @@ export function describeStore(spec: StoreSuiteSpec): void {
 
     // Prisma's `Int` expires_at cannot hold a millisecond value at all (P2020), nor can the 32-bit integer
     // column of @auth/drizzle-adapter's tables, so no such row can exist there.
-    if (spec.expiresAtHoldsMilliseconds ?? flavour !== "prisma")
+    if (spec.expiresAtHoldsMilliseconds ?? cell !== "prisma")
       test("an expires_at written in milliseconds by older code is read as milliseconds", async () => {
         const key = freshKey("ms-row")
         const userId = await fixtureA.insertUser(`${key.providerAccountId}@example.test`)
@@ -495,7 +495,7 @@ export function describeStore(spec: StoreSuiteSpec): void {
           try {
             await app.query("BEGIN")
             await app.query(
-              `SELECT 1 FROM ${SCHEMA_TABLES[flavour].accounts} WHERE "provider" = $1 AND "providerAccountId" = $2 FOR UPDATE`,
+              `SELECT 1 FROM ${SCHEMA_TABLES[cell].accounts} WHERE "provider" = $1 AND "providerAccountId" = $2 FOR UPDATE`,
               [key.provider, key.providerAccountId],
             )
             // The app still holds the row: a call that waited would never return.
@@ -822,14 +822,12 @@ export function describeStore(spec: StoreSuiteSpec): void {
     })
 
     describe("a schema that lacks what the store looks for", () => {
-      /** A database with the flavour's schema, changed by `alter`, and a fixture on it; dropped afterwards. */
+      /** A database with the cell's schema, changed by `alter`, and a fixture on it; dropped afterwards. */
       async function brokenSchema<T>(
         alter: string,
         body: (fixture: DatabaseFixture<unknown>) => Promise<T>,
       ): Promise<T> {
-        const broken = other
-          ? await other.create(`stores ${flavour} broken`)
-          : await testDatabase(`stores ${flavour} broken`)
+        const broken = other ? await other.create(`stores ${cell} broken`) : await testDatabase(`stores ${cell} broken`)
         let fixture: DatabaseFixture<unknown> | undefined
         try {
           if (other) {
@@ -837,10 +835,10 @@ export function describeStore(spec: StoreSuiteSpec): void {
             await other.exec(broken.url, alter)
             fixture = await other.fixture(broken.url, {})
           } else {
-            await applySchema(flavour, broken.url)
+            await applySchema(cell, broken.url)
             const pool = new pg.Pool({ connectionString: broken.url })
             await pool.query(alter).finally(() => pool.end())
-            fixture = await createFixture(flavour, broken.url)
+            fixture = await createFixture(cell, broken.url)
           }
           return await body(fixture)
         } finally {
@@ -848,8 +846,8 @@ export function describeStore(spec: StoreSuiteSpec): void {
           await broken.drop()
         }
       }
-      const accounts = SCHEMA_TABLES[flavour].accounts
-      const optionOf: Record<Flavour, RegExp> = {
+      const accounts = SCHEMA_TABLES[cell].accounts
+      const optionOf: Record<PgCell, RegExp> = {
         pg: /pgAccountStore\(pool, \{ accountsTable \}\)/,
         kysely: /kyselyAccountStore\(db, \{ accountTable \}\)/,
         prisma: /prismaAccountStore\(prisma, \{ accountModel \}\)/,
@@ -872,8 +870,8 @@ export function describeStore(spec: StoreSuiteSpec): void {
             )
             expect(failure).toBeInstanceOf(AccountSchemaError)
             const message = (failure as Error).message
-            expect(message).toMatch(flavour === "pg" ? /"accounts"/ : flavour === "kysely" ? /"Account"/ : /"account"/)
-            expect(message).toMatch(optionOf[flavour])
+            expect(message).toMatch(cell === "pg" ? /"accounts"/ : cell === "kysely" ? /"Account"/ : /"account"/)
+            expect(message).toMatch(optionOf[cell])
             expect(inspect(failure, { depth: 10 })).not.toContain(secret)
           }
         })
@@ -896,7 +894,7 @@ export function describeStore(spec: StoreSuiteSpec): void {
             expect(failure).toBeInstanceOf(AccountSchemaError)
             expect((failure as AccountSchemaError).column).toBe("session_state")
             expect((failure as Error).message).toMatch(/"session_state"/)
-            expect((failure as Error).message).toMatch(optionOf[flavour])
+            expect((failure as Error).message).toMatch(optionOf[cell])
             expect((failure as Error).message).toMatch(/tokenFields/)
             expect(inspect(failure, { depth: 10 })).not.toContain(secret)
             expect(await fixture.accountRows(key)).toEqual([])
@@ -927,7 +925,7 @@ export function describeStore(spec: StoreSuiteSpec): void {
       /** Inserts an account row with plain SQL, as the bare adapter (or a race in it) leaves duplicates. */
       const insertRaw = async (key: AccountKey, userId: string, tag: string): Promise<void> => {
         await inspectPool.query(
-          `INSERT INTO ${SCHEMA_TABLES[flavour].accounts} ("userId", "type", "provider", "providerAccountId", "access_token", "refresh_token", "expires_at")
+          `INSERT INTO ${SCHEMA_TABLES[cell].accounts} ("userId", "type", "provider", "providerAccountId", "access_token", "refresh_token", "expires_at")
            VALUES ($1, 'oidc', $2, $3, $4, $5, $6)`,
           [userId, key.provider, key.providerAccountId, `at-${tag}`, `rt-${tag}`, 1_700_000_000],
         )

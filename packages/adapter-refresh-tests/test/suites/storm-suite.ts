@@ -1,12 +1,12 @@
 /**
  * The refresh storm, for any (client x database) cell: exactly one refresh grant per expiry across OS
  * processes, against the real rotating provider (oidc-provider, rotateRefreshToken: true: a consumed
- * refresh token fails with invalid_grant and revokes the grant). Each cell's test file calls
- * `describeRefreshStorm` with its target; storm.test.ts runs the PostgreSQL flavours and the control.
+ * refresh token fails with invalid_grant and revokes the grant). Each cell's storm.test.ts
+ * (test/cells/<cell>/) calls `describeRefreshStorm`; the pg cell's also runs the control.
  */
 import { describe, expect, test } from "@jest/globals"
 import { createHash } from "node:crypto"
-import type { Flavour } from "../../src/fixtures/databases.js"
+import type { PgCell } from "../../src/fixtures/databases.js"
 import { runStorm } from "../../src/refresh-bench/run-storm.js"
 import type { RefreshScenario } from "../../src/refresh-bench/scenario.js"
 import { useRefreshScenario, type ScenarioDatabase } from "../refresh/scenario-hooks.js"
@@ -16,9 +16,9 @@ export const STORM_CALLERS = 25
 const EXPIRIES = 3
 const fingerprint = (token: string): string => createHash("sha256").update(token).digest("hex").slice(0, 16)
 
-/** What a storm runs on: a PostgreSQL flavour, or a conformance fixture module with its own database. */
-export type StormTarget = (
-  | { name: string; flavour: Flavour }
+/** What a storm runs on: a PostgreSQL cell, or a conformance fixture module with its own database. */
+export type StormCell = (
+  | { name: string; cell: PgCell }
   | { name: string; fixtureModule: URL; database: (prefix: string) => Promise<ScenarioDatabase> }
 ) & {
   /**
@@ -28,13 +28,13 @@ export type StormTarget = (
   accessTokenTtl?: number
 }
 
-export function describeRefreshStorm(target: StormTarget): void {
+export function describeRefreshStorm(target: StormCell): void {
   const slug = target.name.replace(/[^a-z0-9]+/gi, "_").toLowerCase()
   describe(`refresh storm on ${target.name}`, () => {
     let db: ScenarioDatabase
     let s: RefreshScenario
 
-    const source = "flavour" in target ? { flavour: target.flavour } : { fixtureModule: target.fixtureModule }
+    const source = "cell" in target ? { cell: target.cell } : { fixtureModule: target.fixtureModule }
     useRefreshScenario(
       `refresh_storm_${slug}`,
       { ...source, login: `storm-${slug}`, skewSeconds: 0, provider: { accessTokenTtl: target.accessTokenTtl ?? 3 } },
@@ -49,7 +49,7 @@ export function describeRefreshStorm(target: StormTarget): void {
         const grantsBefore = s.op.stats.refreshGrants
         const storm = await runStorm(
           {
-            ...("flavour" in target ? { flavour: target.flavour } : { fixtureModule: target.fixtureModule.href }),
+            ...("cell" in target ? { cell: target.cell } : { fixtureModule: target.fixtureModule.href }),
             databaseUrl: db.url,
             provider: s.provider,
             userId: s.userId,

@@ -1,4 +1,4 @@
-/** Drizzle on MariaDB, @auth/drizzle-adapter's default tables: the conformance kit (the refresh storm: storm.test.ts). */
+/** Drizzle on MariaDB, @auth/drizzle-adapter's default tables: the conformance kit (its storm: storm.test.ts). */
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals"
 import { testMysqlDatabase } from "../../../src/harness/mariadb.js"
 import { runConformanceSuite } from "../../../src/index.js"

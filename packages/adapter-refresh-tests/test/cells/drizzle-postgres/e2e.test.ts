@@ -4,7 +4,7 @@ import { createDrizzlePgFixture } from "../../../src/fixtures/drizzle.js"
 import { defineE2eSuite } from "../../suites/e2e-suite.js"
 
 defineE2eSuite({
-  flavour: "drizzle",
+  cell: "drizzle",
   createFixture: (url) => createDrizzlePgFixture("node-postgres", url),
   officialAdapter: (db) => DrizzleAdapter(db),
   tables: { users: `"user"`, sessions: `"session"` },

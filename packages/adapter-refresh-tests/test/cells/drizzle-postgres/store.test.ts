@@ -22,9 +22,9 @@ function thrownBy(fn: () => unknown): unknown {
   return undefined
 }
 
-for (const flavour of ["drizzle", "drizzle-postgres-js"] as const) {
+for (const cell of ["drizzle", "drizzle-postgres-js"] as const) {
   describeStore({
-    flavour,
+    cell,
     storeName: "drizzle",
     // expires_at is an integer column in the adapter's tables: both drivers return a number.
     expiresAtAs: "number",
@@ -84,7 +84,7 @@ for (const flavour of ["drizzle", "drizzle-postgres-js"] as const) {
 
       test("custom tables with other table and column names are honoured (and the default tables are left alone)", async () => {
         const inspect = ctx.inspect()
-        const suffix = flavour.replace(/-/g, "_")
+        const suffix = cell.replace(/-/g, "_")
         await inspect.query(`CREATE TABLE people_${suffix} (person_id text PRIMARY KEY, email text)`)
         await inspect.query(
           `CREATE TABLE logins_${suffix} (owner text NOT NULL REFERENCES people_${suffix}(person_id), kind text NOT NULL, provider text NOT NULL,

@@ -1,6 +1,7 @@
 /**
  * Drizzle on SQLite through drizzle-orm/libsql (@libsql/client, a local file), @auth/drizzle-adapter's
- * default tables: the conformance kit (the refresh storm: storm-libsql.test.ts) and many first links from two processes at once.
+ * default tables: the conformance kit (its storm: storm-libsql.test.ts) and many first links from two processes
+ * at once.
  */
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals"
 import { testSqliteFile, type TestSqliteFile } from "../../../src/harness/sqlite.js"

@@ -1,4 +1,7 @@
-/** Drizzle on SQLite (better-sqlite3), @auth/drizzle-adapter's default tables: the conformance kit (the refresh storm: storm.test.ts). */
+/**
+ * Drizzle on SQLite (better-sqlite3), @auth/drizzle-adapter's default tables: the conformance kit (its storm:
+ * storm.test.ts).
+ */
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals"
 import { testSqliteFile } from "../../../src/harness/sqlite.js"
 import { runConformanceSuite } from "../../../src/index.js"

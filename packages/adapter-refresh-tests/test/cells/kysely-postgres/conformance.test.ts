@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals"
 import { runConformanceSuite } from "../../../src/index.js"
 
-// Jest's functions passed explicitly (pg.test.ts relies on the globals Jest injects; test/vitest/ passes Vitest's).
+// Jest's functions passed explicitly (../pg-postgres/conformance.test.ts relies on the globals Jest injects;
+// test/vitest/ passes Vitest's).
 runConformanceSuite(
   {
     name: "@auth/kysely-adapter",

@@ -6,7 +6,7 @@ import type { Kysely } from "kysely"
 import { describeStore, freshKey } from "../../suites/store-suite.js"
 
 describeStore({
-  flavour: "kysely",
+  cell: "kysely",
   storeName: "kysely",
   expiresAtAs: "string",
   allowsDuplicates: true,

@@ -1,4 +1,4 @@
-/** Kysely (SqliteDialect, better-sqlite3, WAL) on SQLite files: the conformance kit (the refresh storm: storm.test.ts). */
+/** Kysely (SqliteDialect, better-sqlite3, WAL) on SQLite files: the conformance kit (its storm: storm.test.ts). */
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals"
 import { testSqliteFile } from "../../../src/harness/sqlite.js"
 import { runConformanceSuite } from "../../../src/index.js"

@@ -6,7 +6,7 @@ import pg from "pg"
 import { describeStore, freshKey } from "../../suites/store-suite.js"
 
 describeStore({
-  flavour: "pg",
+  cell: "pg",
   storeName: "pg",
   expiresAtAs: "string",
   allowsDuplicates: true,

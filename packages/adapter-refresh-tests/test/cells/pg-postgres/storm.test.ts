@@ -17,7 +17,7 @@ import { describeRefreshStorm, STORM_CALLERS, STORM_PROCESSES } from "../../suit
 const PROCESSES = STORM_PROCESSES
 const CALLERS = STORM_CALLERS
 
-describeRefreshStorm({ name: "pg", flavour: "pg" })
+describeRefreshStorm({ name: "pg", cell: "pg" })
 
 describe("control: the naive read -> refresh -> write (no lock, no single-flight)", () => {
   let db: TestDatabase
@@ -25,7 +25,7 @@ describe("control: the naive read -> refresh -> write (no lock, no single-flight
 
   useRefreshScenario(
     "refresh_control",
-    { flavour: "pg", login: "control-user", skewSeconds: 0, provider: { accessTokenTtl: 3 } },
+    { cell: "pg", login: "control-user", skewSeconds: 0, provider: { accessTokenTtl: 3 } },
     (started) => {
       ;({ db, s } = started)
     },
@@ -35,7 +35,7 @@ describe("control: the naive read -> refresh -> write (no lock, no single-flight
     const grantsBefore = s.op.stats.refreshGrants
     const storm = await runStorm(
       {
-        flavour: "pg",
+        cell: "pg",
         databaseUrl: db.url,
         provider: s.provider,
         userId: s.userId,

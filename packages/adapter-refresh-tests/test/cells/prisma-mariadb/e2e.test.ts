@@ -15,7 +15,7 @@ import { defineE2eSuite } from "../../suites/e2e-suite.js"
 const direct = (fixture: DatabaseFixture<unknown>) => (fixture as unknown as PrismaOtherFixture).direct
 
 defineE2eSuite({
-  flavour: "prisma",
+  cell: "prisma",
   createFixture: async (url) => (await createPrismaOtherFixture("mysql", url)) as unknown as DatabaseFixture<never>,
   officialAdapter: (db) => PrismaAdapter(db),
   database: {

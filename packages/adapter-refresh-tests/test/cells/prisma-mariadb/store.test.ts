@@ -3,7 +3,7 @@ import { detectionTests, otherDatabase } from "../../suites/prisma-other-databas
 import { describeStore } from "../../suites/store-suite.js"
 
 describeStore({
-  flavour: "prisma",
+  cell: "prisma",
   storeName: "prisma",
   expiresAtAs: "number",
   allowsDuplicates: false,

@@ -7,7 +7,7 @@ import type { PrismaClient } from "../../../generated/prisma/client.js"
 import { deferred, describeStore, freshKey } from "../../suites/store-suite.js"
 
 describeStore({
-  flavour: "prisma",
+  cell: "prisma",
   storeName: "prisma",
   expiresAtAs: "number",
   allowsDuplicates: false,

@@ -6,7 +6,7 @@ import { detectionTests, otherDatabase } from "../../suites/prisma-other-databas
 import { describeStore, freshKey, whileHolding } from "../../suites/store-suite.js"
 
 describeStore({
-  flavour: "prisma",
+  cell: "prisma",
   storeName: "prisma",
   expiresAtAs: "number",
   allowsDuplicates: false,
