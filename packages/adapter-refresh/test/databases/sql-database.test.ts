@@ -1,12 +1,15 @@
-/** The database modules (databases/*) and the statement builder: pure, so tested without a server. */
+/**
+ * The database modules (databases/*): each implementation of sql-database.ts's SqlDatabase side by side, and
+ * the statement builder. Pure, so tested without a server.
+ */
 import { describe, expect, test } from "@jest/globals"
-import { mysql } from "../src/databases/mysql.js"
-import { ADVISORY_LOCK_KEY_SQL, postgres } from "../src/databases/postgres.js"
-import { StatementBuilder, driverCodes } from "../src/databases/sql-database.js"
-import { sqlite } from "../src/databases/sqlite.js"
-import { isLockWaitTimeout } from "../src/databases/all.js"
-import { AccountStoreError } from "../src/errors.js"
-import { sqlTables } from "../src/statements.js"
+import { mysql } from "../../src/databases/mysql.js"
+import { ADVISORY_LOCK_KEY_SQL, postgres } from "../../src/databases/postgres.js"
+import { StatementBuilder, driverCodes } from "../../src/databases/sql-database.js"
+import { sqlite } from "../../src/databases/sqlite.js"
+import { isLockWaitTimeout } from "../../src/databases/all.js"
+import { AccountStoreError } from "../../src/errors.js"
+import { sqlTables } from "../../src/statements.js"
 
 const key = { provider: "p", providerAccountId: "a" }
 const target = { accounts: "`Account`", provider: "`provider`", providerAccountId: "`providerAccountId`" }

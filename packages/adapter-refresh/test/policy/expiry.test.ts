@@ -1,12 +1,12 @@
 import { describe, expect, it } from "@jest/globals"
-import { InvalidAccountInputError } from "../src/errors.js"
+import { InvalidAccountInputError } from "../../src/errors.js"
 import {
   MILLISECONDS_THRESHOLD,
   expiresAtToSeconds,
   isExpiring,
   resolveExpiresAt,
   storedExpiresAt,
-} from "../src/policy/expiry.js"
+} from "../../src/policy/expiry.js"
 
 const NOW_MS = Date.UTC(2026, 10, 27, 12, 0, 0)
 const NOW_S = NOW_MS / 1000

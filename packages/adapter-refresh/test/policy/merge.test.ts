@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@jest/globals"
-import { InvalidAccountInputError } from "../src/errors.js"
+import { InvalidAccountInputError } from "../../src/errors.js"
 import {
   accountKeyOf,
   incomingTokens,
@@ -9,7 +9,7 @@ import {
   tokenColumns,
   unstorableStringReason,
   type TokenSet,
-} from "../src/policy/merge.js"
+} from "../../src/policy/merge.js"
 
 const NOW_MS = Date.UTC(2026, 10, 27, 12, 0, 0)
 const NOW_S = NOW_MS / 1000

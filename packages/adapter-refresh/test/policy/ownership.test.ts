@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@jest/globals"
-import { decideOwnership, ownersToCheck, type OwnershipMode } from "../src/policy/ownership.js"
+import { decideOwnership, ownersToCheck, type OwnershipMode } from "../../src/policy/ownership.js"
 
 /** Runs the policy the way the core does: asks whom to check, answers from `live`, then decides. */
 function decide(owners: string[], caller: string | undefined, mode: OwnershipMode, live: string[] = []) {

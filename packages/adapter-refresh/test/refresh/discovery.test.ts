@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@jest/globals"
-import { checkedMetadata, issuerOfWellKnown, templateMatches } from "../src/refresh/discovery.js"
+import { checkedMetadata, issuerOfWellKnown, templateMatches } from "../../src/refresh/discovery.js"
 
 describe("wellKnown discovery rules (pure)", () => {
   it("derives the issuer only from the standard URL form", () => {

@@ -2,15 +2,22 @@
  * `refresh.providers` takes the provider objects apps give Auth.js: the REAL objects built by next-auth 4.24
  * (`next-auth/providers/*`) and by @auth/core 0.41 (`@auth/core/providers/*`, what next-auth 5 re-exports).
  * Each one resolves to somewhere a refresh grant can go, or is refused at construction by a
- * RefreshNotConfiguredError whose message says what to add.
+ * RefreshNotConfiguredError whose message says what to add. Also the rules on hand-made provider objects, and
+ * what is kept of a provider's untrusted text (error codes) and discovered endpoints (refresh/provider.ts).
  */
-import { describe, expect, it } from "@jest/globals"
+import { describe, expect, it, test } from "@jest/globals"
 import { readdirSync } from "node:fs"
 import { createRequire } from "node:module"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
-import { RefreshNotConfiguredError } from "../src/errors.js"
-import { resolveProvider, type RefreshProviderConfig } from "../src/refresh/provider.js"
+import { inspect } from "node:util"
+import { RefreshNotConfiguredError } from "../../src/errors.js"
+import {
+  endpointAllowed,
+  resolveProvider,
+  safeOAuthErrorCode,
+  type RefreshProviderConfig,
+} from "../../src/refresh/provider.js"
 
 const require = createRequire(import.meta.url)
 // next-auth 4 is CommonJS; its provider modules export the factory as `default`. Loaded untyped on
@@ -19,7 +26,7 @@ type Factory = (options: Record<string, unknown>) => RefreshProviderConfig
 const v4 = (name: string): Factory => (require(`next-auth/providers/${name}`) as { default: Factory }).default
 const v4Dir = join(dirname(require.resolve("next-auth/providers/google")))
 // @auth/core's exports map has no CommonJS or package.json entry: its folder, as pnpm links it here.
-const coreDir = fileURLToPath(new URL("../node_modules/@auth/core/providers", import.meta.url))
+const coreDir = fileURLToPath(new URL("../../node_modules/@auth/core/providers", import.meta.url))
 
 const secrets = { clientId: "client-id", clientSecret: "client-secret" }
 const resolve = (provider: RefreshProviderConfig) => resolveProvider(provider, false)
@@ -223,5 +230,105 @@ describe("@auth/core 0.41 provider objects (next-auth 5)", () => {
     expect(unloadable.filter((f) => !["email.js", "nodemailer.js", "passkey.js", "webauthn.js"].includes(f))).toEqual(
       [],
     )
+  })
+})
+
+describe("provider resolution", () => {
+  test("an OIDC provider object as given to Auth.js", () => {
+    const p = resolveProvider(
+      {
+        id: "op",
+        type: "oidc",
+        issuer: "https://op.example",
+        clientId: "c",
+        clientSecret: "s",
+        client: { token_endpoint_auth_method: "client_secret_post" },
+      },
+      false,
+    )
+    expect(p).toMatchObject({
+      id: "op",
+      issuer: "https://op.example",
+      tokenEndpoint: undefined,
+      authMethod: "client_secret_post",
+      allowInsecure: false,
+    })
+  })
+  test("a built-in provider function's result: credentials in options", () => {
+    const p = resolveProvider(
+      {
+        id: "google",
+        type: "oidc",
+        issuer: "https://accounts.google.com",
+        options: { clientId: "c", clientSecret: "s" },
+      },
+      false,
+    )
+    expect(p).toMatchObject({ clientId: "c", clientSecret: "s", authMethod: "client_secret_basic" })
+  })
+  test("an OAuth provider with an explicit token endpoint (string or { url })", () => {
+    expect(
+      resolveProvider({ id: "gh", clientId: "c", clientSecret: "s", token: "https://gh.example/token" }, false)
+        .tokenEndpoint,
+    ).toBe("https://gh.example/token")
+    expect(
+      resolveProvider({ id: "gh", clientId: "c", clientSecret: "s", token: { url: "https://gh.example/t" } }, false)
+        .tokenEndpoint,
+    ).toBe("https://gh.example/t")
+  })
+  test("plain http only for loopback hosts unless allowed explicitly", () => {
+    expect(
+      resolveProvider({ id: "a", issuer: "http://127.0.0.1:3000", clientId: "c", clientSecret: "s" }, false)
+        .allowInsecure,
+    ).toBe(true)
+    expect(
+      resolveProvider({ id: "a", issuer: "http://op.internal", clientId: "c", clientSecret: "s" }, false).allowInsecure,
+    ).toBe(false)
+    expect(
+      resolveProvider({ id: "a", issuer: "http://op.internal", clientId: "c", clientSecret: "s" }, true).allowInsecure,
+    ).toBe(true)
+  })
+  test("unusable configurations are refused at start-up, without echoing the secret", () => {
+    expect(() => resolveProvider({ id: "a", clientId: "c", clientSecret: "s" }, false)).toThrow(
+      RefreshNotConfiguredError,
+    )
+    expect(() => resolveProvider({ id: "a", issuer: "https://x", clientId: "c" }, false)).toThrow(
+      RefreshNotConfiguredError,
+    )
+    try {
+      resolveProvider(
+        {
+          id: "a",
+          issuer: "https://x",
+          clientId: "c",
+          clientSecret: "TOPSECRET",
+          client: { token_endpoint_auth_method: "private_key_jwt" },
+        },
+        false,
+      )
+    } catch (error) {
+      expect(inspect(error, { depth: 10 })).not.toContain("TOPSECRET")
+    }
+  })
+})
+
+describe("untrusted provider text and endpoints", () => {
+  test("OAuth error codes: RFC 6749 §5.2 characters only, at most 64", () => {
+    expect(safeOAuthErrorCode("invalid_grant")).toBe("invalid_grant")
+    expect(safeOAuthErrorCode("server_error")).toBe("server_error")
+    for (const bad of ['bad"quote', "back\\slash", "new\nline", "é", "x".repeat(65), "", 42, undefined])
+      expect(safeOAuthErrorCode(bad)).toBeUndefined()
+  })
+
+  test("discovered endpoints: https anywhere, plain http only on loopback unless allowed", () => {
+    expect(endpointAllowed("https://idp.example.com/token", false)).toBe(true)
+    expect(endpointAllowed("http://127.0.0.1:3000/token", false)).toBe(true)
+    expect(endpointAllowed("http://localhost/token", false)).toBe(true)
+    expect(endpointAllowed("http://[::1]:8080/token", false)).toBe(true)
+    expect(endpointAllowed("http://idp.example.com/token", false)).toBe(false)
+    expect(endpointAllowed("http://10.0.0.1/token", false)).toBe(false)
+    expect(endpointAllowed("http://idp.example.com/token", true)).toBe(true)
+    for (const bad of ["ftp://x/token", "javascript:alert(1)", "not a url", undefined])
+      expect(endpointAllowed(bad, true)).toBe(false)
   })
 })

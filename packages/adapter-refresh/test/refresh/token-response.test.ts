@@ -1,9 +1,6 @@
 import { describe, expect, test } from "@jest/globals"
-import { tokenColumns } from "../src/policy/merge.js"
-import { MAX_STORED_EXPIRES_AT, readTokenResponse, wellFormedText } from "../src/refresh/token-response.js"
-import { endpointAllowed, safeOAuthErrorCode } from "../src/refresh/provider.js"
-import { Semaphore, SlotWaitTimeout } from "../src/refresh/coordination.js"
-import { AbandonedWait, boundedStart } from "../src/bounded-wait.js"
+import { tokenColumns } from "../../src/policy/merge.js"
+import { MAX_STORED_EXPIRES_AT, readTokenResponse, wellFormedText } from "../../src/refresh/token-response.js"
 
 const NOW_MS = 1_800_000_000_000
 const NOW = NOW_MS / 1000
@@ -115,85 +112,5 @@ describe("readTokenResponse: a refresh answer is read field by field", () => {
     expect(wellFormedText("ok")).toBe("ok")
     expect(wellFormedText("\uD83D\uDE00")).toBe("\uD83D\uDE00") // a surrogate pair is fine
     for (const bad of ["", "a\u0000", "\uDC00a", 5, null]) expect(wellFormedText(bad)).toBeUndefined()
-  })
-})
-
-describe("untrusted provider text and endpoints", () => {
-  test("OAuth error codes: RFC 6749 §5.2 characters only, at most 64", () => {
-    expect(safeOAuthErrorCode("invalid_grant")).toBe("invalid_grant")
-    expect(safeOAuthErrorCode("server_error")).toBe("server_error")
-    for (const bad of ['bad"quote', "back\\slash", "new\nline", "é", "x".repeat(65), "", 42, undefined])
-      expect(safeOAuthErrorCode(bad)).toBeUndefined()
-  })
-
-  test("discovered endpoints: https anywhere, plain http only on loopback unless allowed", () => {
-    expect(endpointAllowed("https://idp.example.com/token", false)).toBe(true)
-    expect(endpointAllowed("http://127.0.0.1:3000/token", false)).toBe(true)
-    expect(endpointAllowed("http://localhost/token", false)).toBe(true)
-    expect(endpointAllowed("http://[::1]:8080/token", false)).toBe(true)
-    expect(endpointAllowed("http://idp.example.com/token", false)).toBe(false)
-    expect(endpointAllowed("http://10.0.0.1/token", false)).toBe(false)
-    expect(endpointAllowed("http://idp.example.com/token", true)).toBe(true)
-    for (const bad of ["ftp://x/token", "javascript:alert(1)", "not a url", undefined])
-      expect(endpointAllowed(bad, true)).toBe(false)
-  })
-})
-
-describe("coordination primitives", () => {
-  test("Semaphore: at most `limit` at once, first come first served, bounded wait", async () => {
-    const slots = new Semaphore(2)
-    let active = 0
-    let peak = 0
-    const order: number[] = []
-    await Promise.all(
-      Array.from({ length: 6 }, (_, i) =>
-        slots.run(1_000, async () => {
-          active++
-          peak = Math.max(peak, active)
-          order.push(i)
-          await new Promise((resolve) => setTimeout(resolve, 10))
-          active--
-        }),
-      ),
-    )
-    expect(peak).toBe(2)
-    expect(order).toEqual([0, 1, 2, 3, 4, 5])
-    const release = await slots.acquire(10)
-    const release2 = await slots.acquire(10)
-    await expect(slots.acquire(20)).rejects.toBeInstanceOf(SlotWaitTimeout)
-    release()
-    release2()
-    ;(await slots.acquire(10))()
-  })
-
-  test("boundedStart: a start that comes too late is refused (AbandonedWait), the caller already has its typed error", async () => {
-    let lateError: unknown
-    const started = Date.now()
-    await expect(
-      boundedStart(
-        30,
-        () => new Error("timed out"),
-        async (begin) => {
-          await new Promise((resolve) => setTimeout(resolve, 80))
-          try {
-            begin()
-          } catch (error) {
-            lateError = error
-            throw error
-          }
-          return "ran"
-        },
-      ),
-    ).rejects.toThrow("timed out")
-    expect(Date.now() - started).toBeLessThan(75)
-    await new Promise((resolve) => setTimeout(resolve, 100))
-    expect(lateError).toBeInstanceOf(AbandonedWait)
-    await expect(
-      boundedStart(
-        50,
-        () => new Error("timed out"),
-        async (begin) => (begin(), "ran"),
-      ),
-    ).resolves.toBe("ran")
   })
 })

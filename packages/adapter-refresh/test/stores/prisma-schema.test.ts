@@ -1,6 +1,6 @@
 /** Reading a model's table and columns out of Prisma schema text (stores/prisma-schema.ts): pure, no server. */
 import { describe, expect, test } from "@jest/globals"
-import { readPrismaModel, type PrismaSchemaModel } from "../src/stores/prisma-schema.js"
+import { readPrismaModel, type PrismaSchemaModel } from "../../src/stores/prisma-schema.js"
 
 const model = (text: string, name = "Account"): PrismaSchemaModel => {
   const reading = readPrismaModel(text, name)
