@@ -8,6 +8,7 @@ import type { kyselyAccountStore } from "authjs-adapter-refresh/stores/kysely"
 import type { prismaAccountStore } from "authjs-adapter-refresh/stores/prisma"
 import {
   type ConformanceFixture,
+  type ConformanceCell,
   type ConformanceTarget,
   runConformanceSuite,
   type TestRunner,
@@ -23,12 +24,15 @@ const accessToken: Promise<string> = adapter.getAccessToken({ userId: "1", provi
 const isTyped = (error: unknown): string | undefined => (error instanceof TokenSyncError ? error.code : undefined)
 
 declare const runner: TestRunner
-const target: ConformanceTarget = {
+const cell: ConformanceCell = {
   name: "pg",
   fixtureModule: new URL("./pg-fixture.js", import.meta.url),
   workerExecArgv: [],
 }
-runConformanceSuite(target, runner)
+runConformanceSuite(cell, runner)
+// The former name still compiles (a deprecated alias).
+const formerName: ConformanceTarget = cell
+runConformanceSuite(formerName, runner)
 const fixture = (): Promise<ConformanceFixture> =>
   Promise.resolve({
     adapter: bare,

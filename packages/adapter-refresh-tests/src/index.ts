@@ -11,6 +11,7 @@ export type { TestFunction, TestRunner } from "./kit/test-runner.js"
 export type {
   ConformanceFixture,
   ConformanceFixtureModule,
+  ConformanceCell,
   ConformanceTarget,
   IsolatedDatabase,
 } from "./kit/fixture.js"

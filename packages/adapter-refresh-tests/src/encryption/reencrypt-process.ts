@@ -3,10 +3,10 @@ import { spawn, type ChildProcess } from "node:child_process"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
 import type { AccountKey, ReencryptProgress, ReencryptResult } from "authjs-adapter-refresh"
-import type { Flavour } from "../fixtures/databases.js"
+import type { PgCell } from "../fixtures/databases.js"
 
 export interface ReencryptWorkerConfig {
-  flavour: Flavour
+  cell: PgCell
   databaseUrl: string
   keys: string
   batchSize: number

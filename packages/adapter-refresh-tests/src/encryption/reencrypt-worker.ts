@@ -8,7 +8,7 @@ import { createFixture } from "../fixtures/databases.js"
 import type { ReencryptWorkerConfig } from "./reencrypt-process.js"
 
 const config = JSON.parse(process.argv[2]!) as ReencryptWorkerConfig
-const fixture = await createFixture(config.flavour, config.databaseUrl, { poolSize: 2 })
+const fixture = await createFixture(config.cell, config.databaseUrl, { poolSize: 2 })
 try {
   const result = await reencryptAccounts(fixture.db as object, {
     codec: tokenEncryption({ keys: config.keys }),

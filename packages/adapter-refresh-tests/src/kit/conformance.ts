@@ -9,7 +9,7 @@ import {
   type OwnTokensWritten,
   type TokenSyncAdapter,
 } from "authjs-adapter-refresh"
-import type { ConformanceFixture, ConformanceFixtureModule, ConformanceTarget, IsolatedDatabase } from "./fixture.js"
+import type { ConformanceFixture, ConformanceFixtureModule, ConformanceCell, IsolatedDatabase } from "./fixture.js"
 import { resolveTestRunner } from "./resolve-test-runner.js"
 import { peakOverlap, runInWorkerProcesses } from "./run-workers.js"
 import type { TestRunner } from "./test-runner.js"
@@ -52,23 +52,22 @@ function tagsOf(row: Record<string, unknown>): (string | undefined)[] {
 }
 
 /**
- * Runs the conformance kit for one adapter + store pair:
+ * Runs the conformance kit for one cell (an adapter + store pair on a database):
  * (a) the wrapped adapter still honours the Auth.js adapter contract, (b) the token-sync behaviour,
  * (c) concurrency from several OS processes. Call it at the top level of a test file.
  *
  * @param runner The test runner's functions (Vitest's or Jest's `describe`, `it`, `expect`, `beforeAll`,
  *   `afterAll`). Default: the runner's globals (Jest injects them; Vitest with `globals: true`).
  */
-export function runConformanceSuite(target: ConformanceTarget, runner?: TestRunner): void {
+export function runConformanceSuite(cell: ConformanceCell, runner?: TestRunner): void {
   const { afterAll, beforeAll, describe, expect, it } = resolveTestRunner(runner)
-  const processes = Math.max(2, target.processes ?? 2)
-  const callersPerProcess = target.callersPerProcess ?? 25
+  const processes = Math.max(2, cell.processes ?? 2)
+  const callersPerProcess = cell.callersPerProcess ?? 25
   let database: IsolatedDatabase
   let fixtureModule: ConformanceFixtureModule
   let fixture: ConformanceFixture
   let adapter: TokenSyncAdapter<Adapter>
-  const moduleUrl = (): string =>
-    target.fixtureModule instanceof URL ? target.fixtureModule.href : target.fixtureModule
+  const moduleUrl = (): string => (cell.fixtureModule instanceof URL ? cell.fixtureModule.href : cell.fixtureModule)
 
   const newUser = async (): Promise<AdapterUser> => {
     const id = randomUUID()
@@ -82,9 +81,9 @@ export function runConformanceSuite(target: ConformanceTarget, runner?: TestRunn
   const linkFresh = async (userId: string, key: AccountKey, tag = "first"): Promise<AdapterAccount> =>
     adapter.linkAccount({ ...key, userId, type: "oidc", ...taggedTokens(tag, nowSeconds() + 3600) } as AdapterAccount)
 
-  describe(`authjs-adapter-refresh conformance: ${target.name}`, () => {
+  describe(`authjs-adapter-refresh conformance: ${cell.name}`, () => {
     beforeAll(async () => {
-      database = await (target.database ?? (() => defaultDatabase(target.name)))()
+      database = await (cell.database ?? (() => defaultDatabase(cell.name)))()
       fixtureModule = (await import(moduleUrl())) as ConformanceFixtureModule
       await fixtureModule.prepareDatabase(database.url)
       fixture = await fixtureModule.createFixture(database.url)
@@ -108,9 +107,9 @@ export function runConformanceSuite(target: ConformanceTarget, runner?: TestRunn
         }
       })
 
-      if (target.expectedStoreName) {
-        it(`recognises the client as a ${target.expectedStoreName} store`, () => {
-          expect(adapter.accountStore.name).toBe(target.expectedStoreName)
+      if (cell.expectedStoreName) {
+        it(`recognises the client as a ${cell.expectedStoreName} store`, () => {
+          expect(adapter.accountStore.name).toBe(cell.expectedStoreName)
         })
       }
 
@@ -539,10 +538,10 @@ export function runConformanceSuite(target: ConformanceTarget, runner?: TestRunn
     })
 
     describe("(b2) the one-statement sign-in (AccountStore.updateOwnTokens), for a store that offers it", () => {
-      if (target.expectsOneStatementSignIn !== undefined) {
-        it(`${target.expectsOneStatementSignIn ? "offers" : "does not offer"} updateOwnTokens`, () => {
+      if (cell.expectsOneStatementSignIn !== undefined) {
+        it(`${cell.expectsOneStatementSignIn ? "offers" : "does not offer"} updateOwnTokens`, () => {
           expect(typeof adapter.accountStore.updateOwnTokens).toBe(
-            target.expectsOneStatementSignIn ? "function" : "undefined",
+            cell.expectsOneStatementSignIn ? "function" : "undefined",
           )
         })
       }
@@ -660,7 +659,7 @@ export function runConformanceSuite(target: ConformanceTarget, runner?: TestRunn
               fixtureModule: moduleUrl(),
               databaseUrl: database.url,
               mode: "wrapped",
-              workerExecArgv: target.workerExecArgv,
+              workerExecArgv: cell.workerExecArgv,
             },
             operations,
           )
@@ -694,7 +693,7 @@ export function runConformanceSuite(target: ConformanceTarget, runner?: TestRunn
             fixtureModule: moduleUrl(),
             databaseUrl: database.url,
             mode: "bare",
-            workerExecArgv: target.workerExecArgv,
+            workerExecArgv: cell.workerExecArgv,
           },
           storm(user.id, key),
         )

@@ -2,7 +2,7 @@ import type { Adapter } from "@auth/core/adapters"
 import type { AccountKey, TokenSyncDatabase } from "authjs-adapter-refresh"
 
 /**
- * What a conformance target provides: the bare Auth.js adapter, the `db` an app would pass to
+ * What a cell (your client on your database) provides: the bare Auth.js adapter, the `db` an app would pass to
  * `withTokenSync`, and two direct database helpers the kit uses to check results without going through
  * the code under test.
  */
@@ -23,7 +23,7 @@ export interface ConformanceFixture {
 }
 
 /**
- * The module a target names in `fixtureModule`. It is imported by the test file AND by the worker
+ * The module a cell names in `fixtureModule`. It is imported by the test file AND by the worker
  * processes of the cross-process tests, so it must build everything from the database URL alone.
  */
 export interface ConformanceFixtureModule {
@@ -37,7 +37,11 @@ export interface IsolatedDatabase {
   drop(): Promise<void>
 }
 
-export interface ConformanceTarget {
+/**
+ * A cell for `runConformanceSuite`: one client (its Auth.js adapter and what `withTokenSync` gets as `db`)
+ * on one database, named by its fixture module and the database it gets.
+ */
+export interface ConformanceCell {
   /** Shown in test names, e.g. "@auth/kysely-adapter". */
   name: string
   /** Absolute path or file URL of a module implementing `ConformanceFixtureModule`. */
@@ -66,3 +70,10 @@ export interface ConformanceTarget {
    */
   workerExecArgv?: readonly string[]
 }
+
+/**
+ * The former name of {@link ConformanceCell}, kept so code that names it still compiles.
+ *
+ * @deprecated Use `ConformanceCell`; this alias will be removed in the next major version.
+ */
+export type ConformanceTarget = ConformanceCell

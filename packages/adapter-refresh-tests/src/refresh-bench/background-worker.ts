@@ -5,12 +5,12 @@
  */
 import { createHash } from "node:crypto"
 import { withTokenSync, type RefreshExpiringProgress } from "authjs-adapter-refresh"
-import { createFixture, type Flavour } from "../fixtures/databases.js"
+import { createFixture, type PgCell } from "../fixtures/databases.js"
 import { errorLabel, runBarrierWorker } from "../kit/barrier-worker.js"
 import type { StormProviderSettings } from "./storm-protocol.js"
 
 export interface BackgroundWorkerConfig {
-  flavour: Flavour
+  cell: PgCell
   databaseUrl: string
   provider: StormProviderSettings
   mode: "background" | "access-token"
@@ -38,7 +38,7 @@ const config = JSON.parse(process.argv[2] ?? "{}") as BackgroundWorkerConfig
 
 await runBarrierWorker(
   async () => {
-    const fixture = await createFixture(config.flavour, config.databaseUrl)
+    const fixture = await createFixture(config.cell, config.databaseUrl)
     const { id, issuer, clientId, clientSecret } = config.provider
     const adapter = withTokenSync(fixture.adapter, fixture.db as object, {
       refresh: {

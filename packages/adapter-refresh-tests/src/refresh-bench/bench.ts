@@ -132,7 +132,7 @@ interface RoundTrips {
 interface TripsCell {
   store: string
   database: "PostgreSQL" | "MariaDB" | "SQLite" | "SQLite (libsql)"
-  scenario: Pick<ScenarioOptions, "flavour" | "fixtureModule" | "databaseUrl">
+  scenario: Pick<ScenarioOptions, "cell" | "fixtureModule" | "databaseUrl">
   /** Sets the key's stored expires_at (not counted: outside the measured calls). */
   expire(key: { provider: string; providerAccountId: string }, expiresAt: number, s: RefreshScenario): Promise<void>
   /**
@@ -303,17 +303,17 @@ const fixtureModule = (name: string) => new URL(`../fixtures/${name}.ts`, import
 /** Every store on every database the repo runs it on, each on a fresh database. */
 async function allRoundTrips(adminUrl: string): Promise<RoundTrips[]> {
   const trips: RoundTrips[] = []
-  for (const flavour of ["pg", "kysely", "drizzle", "prisma"] as const) {
-    const db = await createDatabase(adminUrl, `bench_rt_${flavour}`)
-    const { accounts } = SCHEMA_TABLES[flavour]
+  for (const cell of ["pg", "kysely", "drizzle", "prisma"] as const) {
+    const db = await createDatabase(adminUrl, `bench_rt_${cell}`)
+    const { accounts } = SCHEMA_TABLES[cell]
     try {
       trips.push(
         await roundTrips({
-          store: flavour,
+          store: cell,
           database: "PostgreSQL",
-          scenario: { flavour, databaseUrl: db.url },
+          scenario: { cell, databaseUrl: db.url },
           expire: (key, expires_at, s) => pgSet(s, accounts, key, { expires_at }),
-          workaround: flavour === "prisma" ? prismaWorkaround : (key, tokens, s) => pgSet(s, accounts, key, tokens),
+          workaround: cell === "prisma" ? prismaWorkaround : (key, tokens, s) => pgSet(s, accounts, key, tokens),
         }),
       )
     } finally {
@@ -376,7 +376,7 @@ async function allRoundTrips(adminUrl: string): Promise<RoundTrips[]> {
 async function latencyRatio(adminUrl: string): Promise<{ select: number; fresh: number; ratio: number; n: number }> {
   const db = await createDatabase(adminUrl, "bench_latency")
   const s = await startRefreshScenario({
-    flavour: "pg",
+    cell: "pg",
     databaseUrl: db.url,
     login: "bench-latency",
     skewSeconds: 0,
@@ -412,7 +412,7 @@ interface StormStats {
 async function storm(adminUrl: string, mode: "library" | "naive"): Promise<StormStats> {
   const db = await createDatabase(adminUrl, `bench_storm_${mode}`)
   const s = await startRefreshScenario({
-    flavour: "pg",
+    cell: "pg",
     databaseUrl: db.url,
     login: `bench-storm-${mode}`,
     skewSeconds: 0,
@@ -422,7 +422,7 @@ async function storm(adminUrl: string, mode: "library" | "naive"): Promise<Storm
     const grants = s.op.stats.refreshGrants
     const run = await runStorm(
       {
-        flavour: "pg",
+        cell: "pg",
         databaseUrl: db.url,
         provider: s.provider,
         userId: s.userId,

@@ -47,7 +47,7 @@ async function freshPath(
 ): Promise<string[]> {
   const db = await createDatabase(adminUrl, "bench_ba_latency")
   const s = await startRefreshScenario({
-    flavour: "pg",
+    cell: "pg",
     databaseUrl: db.url,
     login: "ba-latency-lib",
     skewSeconds: 0,
@@ -147,7 +147,7 @@ async function storms(adminUrl: string): Promise<string[]> {
   // Access tokens live 8 s: longer than Better Auth's 5 s skew, so a token it has just refreshed is fresh to it.
   const ttl = 8
   const s = await startRefreshScenario({
-    flavour: "pg",
+    cell: "pg",
     databaseUrl: db.url,
     login: "ba-storm-lib",
     skewSeconds: 0,
@@ -173,7 +173,7 @@ async function storms(adminUrl: string): Promise<string[]> {
     if (!rows[0] || rows[0].at.getTime() - BETTER_AUTH_SKEW_SECONDS * 1000 > Date.now())
       throw new Error("Better Auth's stored token is not due yet")
 
-    const base = { flavour: "pg" as const, databaseUrl: db.url, provider: s.provider, skewSeconds: 0 }
+    const base = { cell: "pg" as const, databaseUrl: db.url, provider: s.provider, skewSeconds: 0 }
     const runs: Array<[string, Omit<StormWorkerConfig, "callers">]> = [
       ["this library", { ...base, mode: "library", userId: s.userId, providerAccountId: s.key.providerAccountId }],
       ["naive (guide)", { ...base, mode: "naive", userId: String(naiveRow.userId), providerAccountId: naiveLogin }],

@@ -28,7 +28,7 @@ export async function tokenCacheBench(
 ): Promise<string[]> {
   const db = await createDatabase(adminUrl, "bench_cache")
   const s = await startRefreshScenario({
-    flavour: "pg",
+    cell: "pg",
     databaseUrl: db.url,
     login: "bench-cache",
     skewSeconds: 0,

@@ -4,7 +4,7 @@
  * No lock, no single-flight. Kept here only as the CONTROL of the storm test and the benchmark.
  */
 import type pg from "pg"
-import { SCHEMA_TABLES, type Flavour } from "../fixtures/databases.js"
+import { SCHEMA_TABLES, type PgCell } from "../fixtures/databases.js"
 import type { StormProviderSettings } from "./storm-protocol.js"
 
 export class NaiveRefreshError extends Error {
@@ -19,12 +19,12 @@ export class NaiveRefreshError extends Error {
 
 export async function naiveGetAccessToken(
   pool: pg.Pool,
-  flavour: Flavour,
+  cell: PgCell,
   provider: StormProviderSettings,
   key: { provider: string; providerAccountId: string },
   skewSeconds: number,
 ): Promise<string> {
-  const { accounts } = SCHEMA_TABLES[flavour]
+  const { accounts } = SCHEMA_TABLES[cell]
   const where = `"provider" = $1 AND "providerAccountId" = $2`
   const { rows } = await pool.query(`SELECT access_token, refresh_token, expires_at FROM ${accounts} WHERE ${where}`, [
     key.provider,

@@ -49,7 +49,7 @@ async function measure(
   const db = await createDatabase(adminUrl, "bench_pool_starvation")
   const TTL = 8
   const s = await startRefreshScenario({
-    flavour: "pg",
+    cell: "pg",
     databaseUrl: db.url,
     login: "starve-0",
     skewSeconds: 0,

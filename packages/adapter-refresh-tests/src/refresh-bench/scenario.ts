@@ -7,7 +7,7 @@ import { withTokenSync, type RefreshOptions, type TokenCodec, type TokenSyncAdap
 import { startAuthApp, type AuthApp } from "../harness/auth-app.js"
 import { Browser } from "../harness/browser.js"
 import { startOidcProvider, type StartOidcProviderOptions, type TestOidcProvider } from "../harness/oidc-provider.js"
-import { applySchema, createFixture, type DatabaseFixture, type Flavour } from "../fixtures/databases.js"
+import { applySchema, createFixture, type DatabaseFixture, type PgCell } from "../fixtures/databases.js"
 import type { ConformanceFixtureModule } from "../kit/fixture.js"
 import type { StormProviderSettings } from "./storm-protocol.js"
 
@@ -33,8 +33,8 @@ export interface RefreshScenario {
 }
 
 export interface ScenarioOptions {
-  /** One of the PostgreSQL flavours of fixtures/databases.ts (their fixtures have a pg Pool)... */
-  flavour?: Flavour
+  /** One of the PostgreSQL cells of fixtures/databases.ts (their fixtures have a pg Pool)... */
+  cell?: PgCell
   /**
    * ...or a conformance fixture module (any client on any database, see src/kit/fixture.ts). Its
    * scenario's `fixture.pool` throws, and `setupSql` is not available.
@@ -52,17 +52,17 @@ export interface ScenarioOptions {
   setupSql?: string
 }
 
-/** The scenario's fixture, its schema applied: a flavour's, or a fixture module's without a pg Pool. */
+/** The scenario's fixture, its schema applied: a cell's, or a fixture module's without a pg Pool. */
 async function scenarioFixture(options: ScenarioOptions): Promise<DatabaseFixture<unknown>> {
   if (options.fixtureModule) {
     const module = (await import(options.fixtureModule.href)) as ConformanceFixtureModule
     await module.prepareDatabase(options.databaseUrl)
     const fixture = await module.createFixture(options.databaseUrl)
     const noPool = (): never => {
-      throw new Error(`the scenario of ${options.fixtureModule!.href} has no pg Pool (it is not a PostgreSQL flavour)`)
+      throw new Error(`the scenario of ${options.fixtureModule!.href} has no pg Pool (it is not a PostgreSQL cell)`)
     }
     return {
-      flavour: undefined as unknown as Flavour,
+      cell: undefined as unknown as PgCell,
       adapter: fixture.adapter,
       db: fixture.db,
       get store(): never {
@@ -77,9 +77,9 @@ async function scenarioFixture(options: ScenarioOptions): Promise<DatabaseFixtur
       close: () => fixture.close(),
     }
   }
-  if (!options.flavour) throw new Error("startRefreshScenario: give a flavour or a fixtureModule")
-  await applySchema(options.flavour, options.databaseUrl)
-  return createFixture(options.flavour, options.databaseUrl)
+  if (!options.cell) throw new Error("startRefreshScenario: give a cell or a fixtureModule")
+  await applySchema(options.cell, options.databaseUrl)
+  return createFixture(options.cell, options.databaseUrl)
 }
 
 export async function startRefreshScenario(options: ScenarioOptions): Promise<RefreshScenario> {

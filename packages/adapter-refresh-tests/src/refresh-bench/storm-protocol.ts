@@ -1,5 +1,5 @@
 /** Messages between a storm runner and its worker processes (one JSON object per stdout line). */
-import type { Flavour } from "../fixtures/databases.js"
+import type { PgCell } from "../fixtures/databases.js"
 import type { BarrierMessage } from "../kit/barrier-workers.js"
 import type { BetterAuthAccount, BetterAuthSettings } from "./better-auth-app.js"
 
@@ -12,10 +12,10 @@ export interface StormProviderSettings {
 }
 
 export interface StormWorkerConfig {
-  /** One of the PostgreSQL flavours of fixtures/databases.ts, or undefined with `fixtureModule`. */
-  flavour?: Flavour
+  /** One of the PostgreSQL cells of fixtures/databases.ts, or undefined with `fixtureModule`. */
+  cell?: PgCell
   /**
-   * Instead of a flavour: the href of a conformance fixture module (any client on any database: see
+   * Instead of a cell: the href of a conformance fixture module (any client on any database: see
    * src/kit/fixture.ts), which the worker imports and builds its fixture from. Library mode only.
    */
   fixtureModule?: string

@@ -15,15 +15,15 @@ import type { StormOutcome, StormWorkerConfig } from "./storm-protocol.js"
 const fingerprint = (token: string): string => createHash("sha256").update(token).digest("hex").slice(0, 16)
 const config = JSON.parse(process.argv[2] ?? "{}") as StormWorkerConfig
 
-/** The process's fixture: a PostgreSQL flavour's (with its pg Pool) or a conformance fixture module's. */
+/** The process's fixture: a PostgreSQL cell's (with its pg Pool) or a conformance fixture module's. */
 async function workerFixture() {
   if (config.fixtureModule) {
     const module = (await import(config.fixtureModule)) as ConformanceFixtureModule
     const fixture = await module.createFixture(config.databaseUrl)
     return { adapter: fixture.adapter, db: fixture.db, pool: undefined, close: () => fixture.close() }
   }
-  if (!config.flavour) throw new Error("storm worker: neither flavour nor fixtureModule given")
-  return createFixture(config.flavour, config.databaseUrl)
+  if (!config.cell) throw new Error("storm worker: neither cell nor fixtureModule given")
+  return createFixture(config.cell, config.databaseUrl)
 }
 
 /**
@@ -32,7 +32,7 @@ async function workerFixture() {
  */
 async function betterAuthOf(pool: pg.Pool | undefined) {
   if (config.mode !== "better-auth") return undefined
-  if (!pool || !config.betterAuth) throw new Error("the better-auth mode needs a PostgreSQL flavour and its settings")
+  if (!pool || !config.betterAuth) throw new Error("the better-auth mode needs a PostgreSQL cell and its settings")
   const { createBetterAuth } = await import("./better-auth-app.js")
   const { secret, baseURL, userId, accountId } = config.betterAuth
   const auth = createBetterAuth(pool, config.provider, { secret, baseURL })
@@ -63,14 +63,8 @@ await runBarrierWorker(
       Array.from({ length: config.callers }, async (): Promise<StormOutcome> => {
         try {
           if (config.mode === "naive") {
-            if (!fixture.pool || !config.flavour) throw new Error("the naive mode runs on the PostgreSQL flavours only")
-            const token = await naiveGetAccessToken(
-              fixture.pool,
-              config.flavour,
-              config.provider,
-              key,
-              config.skewSeconds,
-            )
+            if (!fixture.pool || !config.cell) throw new Error("the naive mode runs on the PostgreSQL cells only")
+            const token = await naiveGetAccessToken(fixture.pool, config.cell, config.provider, key, config.skewSeconds)
             return { ok: true, tokenFingerprint: fingerprint(token), latencyMs: performance.now() - go }
           }
           if (betterAuth) {

@@ -26,7 +26,7 @@ describe("token cache across processes (pg, LISTEN/NOTIFY)", () => {
 
   useRefreshScenario(
     "token_cache_xproc",
-    { flavour: "pg", login: "cache-user", skewSeconds: 5, provider: { accessTokenTtl: 600 } },
+    { cell: "pg", login: "cache-user", skewSeconds: 5, provider: { accessTokenTtl: 600 } },
     (started) => {
       ;({ s } = started)
       databaseUrl = started.db.url

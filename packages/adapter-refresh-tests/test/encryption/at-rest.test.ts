@@ -18,12 +18,12 @@ import { startAuthApp, type AuthApp } from "../../src/harness/auth-app.js"
 import { Browser } from "../../src/harness/browser.js"
 import { startOidcProvider, type TestOidcProvider } from "../../src/harness/oidc-provider.js"
 import { testDatabase, type TestDatabase } from "../../src/harness/postgres.js"
-import { applySchema, createFixture, FLAVOURS, type DatabaseFixture } from "../../src/fixtures/databases.js"
+import { applySchema, createFixture, PG_CELLS, type DatabaseFixture } from "../../src/fixtures/databases.js"
 
 const PROVIDER = "local-oidc"
 const ENCRYPTED = ["access_token", "refresh_token", "id_token"] as const
 
-describe.each(FLAVOURS)("encryption at rest, %s store on real PostgreSQL", (flavour) => {
+describe.each(PG_CELLS)("encryption at rest, %s store on real PostgreSQL", (cell) => {
   let database: TestDatabase
   let fixture: DatabaseFixture<unknown>
   let op: TestOidcProvider
@@ -34,9 +34,9 @@ describe.each(FLAVOURS)("encryption at rest, %s store on real PostgreSQL", (flav
   let plainAdapter: TokenSyncAdapter<Adapter>
 
   beforeAll(async () => {
-    database = await testDatabase(`enc_${flavour}`)
-    await applySchema(flavour, database.url)
-    fixture = await createFixture(flavour, database.url)
+    database = await testDatabase(`enc_${cell}`)
+    await applySchema(cell, database.url)
+    fixture = await createFixture(cell, database.url)
     op = await startOidcProvider({ accessTokenTtl: 2, rotateRefreshToken: true })
     // As in the README: the key list comes from an environment variable.
     process.env.TEST_TOKEN_ENCRYPTION_KEYS = randomKeyString("2026-12", "2026-06")
@@ -86,8 +86,8 @@ describe.each(FLAVOURS)("encryption at rest, %s store on real PostgreSQL", (flav
   }
 
   test("after sign-ins and refreshes no token's plaintext is in any column nor in a dump, and every read path returns plaintext", async () => {
-    const alice = `alice-${flavour}`
-    const bob = `bob-${flavour}`
+    const alice = `alice-${cell}`
+    const bob = `bob-${cell}`
     await signIn(alice)
     await signIn(alice) // a returning sign-in: new tokens through events.signIn
     await signIn(bob)
@@ -114,7 +114,7 @@ describe.each(FLAVOURS)("encryption at rest, %s store on real PostgreSQL", (flav
       codec.decode(String((await rowOf(login)).id_token), "id_token", { provider: PROVIDER, providerAccountId: login }),
     )
     // Prisma's and Drizzle's adapters have getAccount (Kysely's and pg's have none).
-    expect(typeof fixture.adapter.getAccount === "function").toBe(flavour === "prisma" || flavour.startsWith("drizzle"))
+    expect(typeof fixture.adapter.getAccount === "function").toBe(cell === "prisma" || cell.startsWith("drizzle"))
     if (fixture.adapter.getAccount) {
       // The wrapped adapter's own getAccount reads the raw row: the wrapper decrypts it.
       const viaAdapter = await adapter.getAccount!(alice, PROVIDER)
@@ -184,14 +184,14 @@ describe.each(FLAVOURS)("encryption at rest, %s store on real PostgreSQL", (flav
       refresh_token: "rt-link",
     } as AdapterAccount)
     // @auth/drizzle-adapter's linkAccount resolves to nothing, and so does the wrapped one (a drop-in).
-    if (flavour.startsWith("drizzle")) expect(linked).toBeUndefined()
+    if (cell.startsWith("drizzle")) expect(linked).toBeUndefined()
     else expect(linked).toMatchObject({ access_token: "at-link", refresh_token: "rt-link" })
     const [linkedRow] = await fixture.accountRows(otherKey)
     expect(String(linkedRow!.refresh_token)).not.toContain("rt-link")
     expect(codec.decode(String(linkedRow!.refresh_token), "refresh_token", otherKey)).toBe("rt-link")
 
     // unlinkAccount's result (Prisma returns the deleted row) is plaintext too.
-    if (flavour === "prisma") {
+    if (cell === "prisma") {
       expect(await adapter.unlinkAccount!(otherKey)).toMatchObject({
         access_token: "at-link",
         refresh_token: "rt-link",

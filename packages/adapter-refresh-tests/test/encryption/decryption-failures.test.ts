@@ -22,7 +22,7 @@ import { testDatabase, type TestDatabase } from "../../src/harness/postgres.js"
 import {
   applySchema,
   createFixture,
-  FLAVOURS,
+  PG_CELLS,
   SCHEMA_TABLES,
   type DatabaseFixture,
 } from "../../src/fixtures/databases.js"
@@ -47,11 +47,11 @@ async function decryptionError(run: () => unknown): Promise<TokenDecryptionError
   return error as TokenDecryptionError
 }
 
-describe.each(FLAVOURS)("undecryptable stored tokens, %s store on real PostgreSQL", (flavour) => {
+describe.each(PG_CELLS)("undecryptable stored tokens, %s store on real PostgreSQL", (cell) => {
   let database: TestDatabase
   let fixture: DatabaseFixture<unknown>
   let op: TestOidcProvider
-  const { accounts } = SCHEMA_TABLES[flavour]
+  const { accounts } = SCHEMA_TABLES[cell]
   const wrap = (keys: { id: string; key: Buffer }[]): TokenSyncAdapter =>
     withTokenSync(fixture.adapter, fixture.db as object, {
       codec: tokenEncryption({ keys }),
@@ -64,9 +64,9 @@ describe.each(FLAVOURS)("undecryptable stored tokens, %s store on real PostgreSQ
     })
 
   beforeAll(async () => {
-    database = await testDatabase(`encfail_${flavour}`)
-    await applySchema(flavour, database.url)
-    fixture = await createFixture(flavour, database.url)
+    database = await testDatabase(`encfail_${cell}`)
+    await applySchema(cell, database.url)
+    fixture = await createFixture(cell, database.url)
     op = await startOidcProvider({ accessTokenTtl: 60 })
   }, 60_000)
   afterAll(async () => {

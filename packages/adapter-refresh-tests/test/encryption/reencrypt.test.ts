@@ -21,7 +21,7 @@ import { testDatabase, type TestDatabase } from "../../src/harness/postgres.js"
 import {
   applySchema,
   createFixture,
-  FLAVOURS,
+  PG_CELLS,
   SCHEMA_TABLES,
   type DatabaseFixture,
 } from "../../src/fixtures/databases.js"
@@ -32,7 +32,7 @@ type Expected = Map<
   { provider: string; providerAccountId: string; access_token: string; refresh_token: string }
 >
 
-describe.each(FLAVOURS)("reencryptAccounts, %s store on real PostgreSQL", (flavour) => {
+describe.each(PG_CELLS)("reencryptAccounts, %s store on real PostgreSQL", (cell) => {
   let database: TestDatabase
   let fixture: DatabaseFixture<unknown>
   const oldKeys = randomKeyString("2026-06")
@@ -41,9 +41,9 @@ describe.each(FLAVOURS)("reencryptAccounts, %s store on real PostgreSQL", (flavo
   let adapters: { plain: TokenSyncAdapter; old: TokenSyncAdapter; current: TokenSyncAdapter }
 
   beforeAll(async () => {
-    database = await testDatabase(`reenc_${flavour}`)
-    await applySchema(flavour, database.url)
-    fixture = await createFixture(flavour, database.url)
+    database = await testDatabase(`reenc_${cell}`)
+    await applySchema(cell, database.url)
+    fixture = await createFixture(cell, database.url)
     const wrap = (keys?: string) =>
       withTokenSync(fixture.adapter, fixture.db as object, keys ? { codec: tokenEncryption({ keys }) } : {})
     adapters = { plain: wrap(), old: wrap(oldKeys), current: wrap(newKeys) }
@@ -100,7 +100,7 @@ describe.each(FLAVOURS)("reencryptAccounts, %s store on real PostgreSQL", (flavo
   }
 
   async function rowsAt(provider: string) {
-    const { accounts } = SCHEMA_TABLES[flavour]
+    const { accounts } = SCHEMA_TABLES[cell]
     return (await fixture.pool.query(`SELECT * FROM ${accounts} WHERE "provider" = $1`, [provider])).rows as Record<
       string,
       unknown
@@ -158,7 +158,7 @@ describe.each(FLAVOURS)("reencryptAccounts, %s store on real PostgreSQL", (flavo
     const provider = "reenc-kill"
     const expected = await populate(provider, 10)
     const killed = startReencryptProcess({
-      flavour,
+      cell,
       databaseUrl: database.url,
       keys: newKeys,
       batchSize: 4,
@@ -176,7 +176,7 @@ describe.each(FLAVOURS)("reencryptAccounts, %s store on real PostgreSQL", (flavo
       const cursor = killed.progress.at(-1)!.cursor!
       expect(killed.progress.at(-1)!.scanned).toBeGreaterThanOrEqual(seen.scanned)
       const restarted = startReencryptProcess({
-        flavour,
+        cell,
         databaseUrl: database.url,
         keys: newKeys,
         batchSize: 4,
@@ -214,7 +214,7 @@ describe.each(FLAVOURS)("reencryptAccounts, %s store on real PostgreSQL", (flavo
     const provider = "reenc-bad"
     const expected = await populate(provider, 2)
     const victim = [...expected.values()][2]! // under the old key
-    const { accounts } = SCHEMA_TABLES[flavour]
+    const { accounts } = SCHEMA_TABLES[cell]
     const [row] = await fixture.accountRows(victim)
     const tampered = `${String(row!.refresh_token).slice(0, -4)}AAAA`
     await fixture.pool.query(

@@ -16,7 +16,7 @@ import type { TestDatabase } from "../../src/harness/postgres.js"
 import { runBarrierWorkers } from "../../src/kit/barrier-workers.js"
 import type { StormOutcome, StormWorkerConfig } from "../../src/refresh-bench/storm-protocol.js"
 import type { RefreshScenario } from "../../src/refresh-bench/scenario.js"
-import { FLAVOURS } from "../../src/fixtures/databases.js"
+import { PG_CELLS } from "../../src/fixtures/databases.js"
 import { useRefreshScenario } from "../refresh/scenario-hooks.js"
 
 const PROCESSES = 4
@@ -30,16 +30,16 @@ const newKey = randomKeyString("2026-12")
 const beforeRotation = `${oldKey},${newKey}` // phase 1: the new key is known everywhere, not used yet
 const afterRotation = `${newKey},${oldKey}` // phase 2: the new key encrypts
 
-describe.each(FLAVOURS)("key rotation during a refresh storm, %s store", (flavour) => {
+describe.each(PG_CELLS)("key rotation during a refresh storm, %s store", (cell) => {
   let db: TestDatabase
   let s: RefreshScenario
   const reader = tokenEncryption({ keys: afterRotation })
 
   useRefreshScenario(
-    `enc_storm_${flavour}`,
+    `enc_storm_${cell}`,
     {
-      flavour,
-      login: `rotate-${flavour}`,
+      cell,
+      login: `rotate-${cell}`,
       skewSeconds: 0,
       provider: { accessTokenTtl: 3 },
       codec: tokenEncryption({ keys: beforeRotation }),
@@ -53,7 +53,7 @@ describe.each(FLAVOURS)("key rotation during a refresh storm, %s store", (flavou
     expect(reader.keyIdOf(String((await s.row()).refresh_token))).toBe("2026-06")
     for (let expiry = 1; expiry <= EXPIRIES; expiry++) {
       const base: StormWorkerConfig = {
-        flavour,
+        cell,
         databaseUrl: db.url,
         provider: s.provider,
         userId: s.userId,

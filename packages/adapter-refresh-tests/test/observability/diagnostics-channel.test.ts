@@ -40,7 +40,7 @@ describe("diagnostics_channel events", () => {
   let s: RefreshScenario
   useRefreshScenario(
     "observability",
-    { flavour: "pg", login: "observed", skewSeconds: 0, provider: { accessTokenTtl: 3 } },
+    { cell: "pg", login: "observed", skewSeconds: 0, provider: { accessTokenTtl: 3 } },
     (started) => {
       ;({ s } = started)
     },

@@ -25,7 +25,7 @@ describe("refreshExpiring: many workers, many processes, beside getAccessToken",
   let s: RefreshScenario
   useRefreshScenario(
     "background_refresh",
-    { flavour: "pg", login: "bg-0", skewSeconds: 0, provider: { accessTokenTtl: TTL } },
+    { cell: "pg", login: "bg-0", skewSeconds: 0, provider: { accessTokenTtl: TTL } },
     (started) => {
       ;({ db, s } = started)
     },
@@ -53,7 +53,7 @@ describe("refreshExpiring: many workers, many processes, beside getAccessToken",
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, dueAt - Date.now())))
 
     const grantsBefore = s.op.stats.refreshGrants
-    const base = { flavour: "pg" as const, databaseUrl: db.url, provider: s.provider, withinSeconds: WITHIN, accounts }
+    const base = { cell: "pg" as const, databaseUrl: db.url, provider: s.provider, withinSeconds: WITHIN, accounts }
     const configs: BackgroundWorkerConfig[] = [
       { ...base, mode: "background" },
       { ...base, mode: "background" },
@@ -122,7 +122,7 @@ describe("refreshExpiring: many workers, many processes, beside getAccessToken",
 
     const grantsBefore = s.op.stats.refreshGrants
     const base = {
-      flavour: "pg" as const,
+      cell: "pg" as const,
       databaseUrl: db.url,
       provider: s.provider,
       withinSeconds: WITHIN,

@@ -34,7 +34,7 @@ describe("Better Auth 1.7 on the rotating provider (the bench's third contender)
   // The provider's access tokens live 8 s, more than Better Auth's 5 s refresh skew.
   useRefreshScenario(
     "refresh_better_auth",
-    { flavour: "pg", login: "authjs-user", skewSeconds: 0, provider: { accessTokenTtl: 8 } },
+    { cell: "pg", login: "authjs-user", skewSeconds: 0, provider: { accessTokenTtl: 8 } },
     (started) => {
       ;({ db, s } = started)
     },
@@ -96,7 +96,7 @@ describe("Better Auth 1.7 on the rotating provider (the bench's third contender)
     }
     const storm = await runStorm(
       {
-        flavour: "pg",
+        cell: "pg",
         databaseUrl: db.url,
         provider: s.provider,
         userId: account.userId,

@@ -32,7 +32,7 @@ describe("bounded waits (pg, real oidc-provider with rotation)", () => {
 
   useRefreshScenario(
     "refresh_bounded_waits",
-    { flavour: "pg", login: "bounded-waits-user", skewSeconds: 0, provider: { accessTokenTtl: 2 } },
+    { cell: "pg", login: "bounded-waits-user", skewSeconds: 0, provider: { accessTokenTtl: 2 } },
     (started) => {
       ;({ db, s } = started)
     },

@@ -114,7 +114,7 @@ describe("getAccessToken failures (pg, real oidc-provider with rotation)", () =>
   beforeAll(async () => {
     db = await testDatabase("refresh_failures")
     s = await startRefreshScenario({
-      flavour: "pg",
+      cell: "pg",
       databaseUrl: db.url,
       login: "failures-user",
       skewSeconds: 0,

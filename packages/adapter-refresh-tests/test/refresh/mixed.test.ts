@@ -9,19 +9,19 @@ import { describe, expect, test } from "@jest/globals"
 import { withTokenSync, type TokenSyncAdapter } from "authjs-adapter-refresh"
 import type { RefreshScenario } from "../../src/refresh-bench/scenario.js"
 import { useRefreshScenario } from "./scenario-hooks.js"
-import type { Flavour } from "../../src/fixtures/databases.js"
+import type { PgCell } from "../../src/fixtures/databases.js"
 
 const ROUNDS = 5
 const CALLERS = 20
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
-describe.each<Flavour>(["kysely", "prisma"])("sign-ins interleaved with refreshes (%s)", (flavour) => {
+describe.each<PgCell>(["kysely", "prisma"])("sign-ins interleaved with refreshes (%s)", (cell) => {
   let s: RefreshScenario
   let second: TokenSyncAdapter
 
   useRefreshScenario(
-    `refresh_mixed_${flavour}`,
-    { flavour, login: `mixed-${flavour}`, skewSeconds: 0, provider: { accessTokenTtl: 2 } },
+    `refresh_mixed_${cell}`,
+    { cell, login: `mixed-${cell}`, skewSeconds: 0, provider: { accessTokenTtl: 2 } },
     (started) => {
       ;({ s } = started)
       second = withTokenSync(s.fixture.adapter, s.fixture.db as object, {

@@ -6,7 +6,7 @@
  *      adapter instance (another process: no shared memory) does send it once. Stored tokens are kept and
  *      a new sign-in (a new refresh token) makes refreshing work again.
  *   2. A refresh that cannot get the account lock within `refresh.lockTimeoutMs` (held by another
- *      session) fails fast with RefreshLockTimeoutError, for each store flavour, without calling the
+ *      session) fails fast with RefreshLockTimeoutError, for each store cell, without calling the
  *      provider or touching the row; once the lock is free the next call refreshes.
  */
 import { describe, expect, test } from "@jest/globals"
@@ -19,7 +19,7 @@ import {
   type TokenSyncAdapter,
 } from "authjs-adapter-refresh"
 import pg from "pg"
-import type { Flavour } from "../../src/fixtures/databases.js"
+import type { PgCell } from "../../src/fixtures/databases.js"
 import type { TestDatabase } from "../../src/harness/postgres.js"
 import type { RefreshScenario } from "../../src/refresh-bench/scenario.js"
 import { rejection, refreshRequests, useRefreshScenario } from "./scenario-hooks.js"
@@ -30,7 +30,7 @@ describe("negative cache of refused refresh tokens, without reauthColumn (pg, re
   // No `reauthColumn`: the "needs re-authentication" memory is per process.
   useRefreshScenario(
     "refresh_negative_cache",
-    { flavour: "pg", login: "negative-cache-user", skewSeconds: 0, provider: { accessTokenTtl: 2 } },
+    { cell: "pg", login: "negative-cache-user", skewSeconds: 0, provider: { accessTokenTtl: 2 } },
     (started) => {
       ;({ s } = started)
     },
@@ -102,15 +102,15 @@ describe("negative cache of refused refresh tokens, without reauthColumn (pg, re
   }, 30_000)
 })
 
-describe.each<Flavour>(["pg", "kysely", "prisma"])("lock timeout (%s, real oidc-provider with rotation)", (flavour) => {
+describe.each<PgCell>(["pg", "kysely", "prisma"])("lock timeout (%s, real oidc-provider with rotation)", (cell) => {
   const LOCK_TIMEOUT_MS = 300
   let db: TestDatabase
   let s: RefreshScenario
   let adapter: TokenSyncAdapter
 
   useRefreshScenario(
-    `refresh_lock_timeout_${flavour}`,
-    { flavour, login: `lock-timeout-${flavour}`, skewSeconds: 0, provider: { accessTokenTtl: 2 } },
+    `refresh_lock_timeout_${cell}`,
+    { cell, login: `lock-timeout-${cell}`, skewSeconds: 0, provider: { accessTokenTtl: 2 } },
     (started) => {
       ;({ db, s } = started)
       const refresh: Partial<RefreshOptions> = {

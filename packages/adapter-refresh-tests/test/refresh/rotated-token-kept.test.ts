@@ -37,7 +37,7 @@ describe("a rotated refresh token is never lost (pg, real oidc-provider with rot
 
   useRefreshScenario(
     "refresh_rotated_kept",
-    { flavour: "pg", login: "rotated-kept-user", skewSeconds: 0, provider: { accessTokenTtl: 2 } },
+    { cell: "pg", login: "rotated-kept-user", skewSeconds: 0, provider: { accessTokenTtl: 2 } },
     (started) => {
       ;({ s } = started)
     },

@@ -18,7 +18,7 @@ describe("untrusted provider text (pg, real oidc-provider with rotation)", () =>
 
   useRefreshScenario(
     "refresh_untrusted_text",
-    { flavour: "pg", login: "untrusted-text-user", skewSeconds: 0, provider: { accessTokenTtl: 2 } },
+    { cell: "pg", login: "untrusted-text-user", skewSeconds: 0, provider: { accessTokenTtl: 2 } },
     (started) => {
       ;({ s } = started)
     },

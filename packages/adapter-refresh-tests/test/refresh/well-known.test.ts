@@ -35,7 +35,7 @@ describe("refresh with a next-auth 4 provider object that carries only wellKnown
 
   useRefreshScenario(
     "refresh_well_known",
-    { flavour: "prisma", login: "well-known-user", skewSeconds: 0, provider: { accessTokenTtl: 2 } },
+    { cell: "prisma", login: "well-known-user", skewSeconds: 0, provider: { accessTokenTtl: 2 } },
     (started) => {
       ;({ s } = started)
     },

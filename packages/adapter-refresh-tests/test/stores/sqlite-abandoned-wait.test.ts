@@ -9,7 +9,7 @@ import { testSqliteFile } from "../../src/harness/sqlite.js"
 import { testOtherDatabase } from "../../src/fixtures/prisma-databases.js"
 import type { IsolatedDatabase } from "../../src/kit/fixture.js"
 import { useFixtureCell } from "./fixture-cell.js"
-import { whileHolding } from "./store-suite.js"
+import { whileHolding } from "../suites/store-suite.js"
 
 const prismaFile = (prefix: string) => testOtherDatabase("sqlite", prefix)
 

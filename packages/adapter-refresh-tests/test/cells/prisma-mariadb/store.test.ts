@@ -1,0 +1,14 @@
+/** The store suite on MariaDB: @auth/prisma-adapter's MySQL schema, Prisma 7 + @prisma/adapter-mariadb on a real server. */
+import { detectionTests, otherDatabase } from "../../suites/prisma-other-databases.js"
+import { describeStore } from "../../suites/store-suite.js"
+
+describeStore({
+  cell: "prisma",
+  storeName: "prisma",
+  expiresAtAs: "number",
+  allowsDuplicates: false,
+  database: otherDatabase("mysql"),
+  extra(ctx) {
+    detectionTests(ctx, "mysql")
+  },
+})

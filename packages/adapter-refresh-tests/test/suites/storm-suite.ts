@@ -1,0 +1,88 @@
+/**
+ * The refresh storm, for any (client x database) cell: exactly one refresh grant per expiry across OS
+ * processes, against the real rotating provider (oidc-provider, rotateRefreshToken: true: a consumed
+ * refresh token fails with invalid_grant and revokes the grant). Each cell's storm.test.ts
+ * (test/cells/<cell>/) calls `describeRefreshStorm`; the pg cell's also runs the control.
+ */
+import { describe, expect, test } from "@jest/globals"
+import { createHash } from "node:crypto"
+import type { PgCell } from "../../src/fixtures/databases.js"
+import { runStorm } from "../../src/refresh-bench/run-storm.js"
+import type { RefreshScenario } from "../../src/refresh-bench/scenario.js"
+import { useRefreshScenario, type ScenarioDatabase } from "../refresh/scenario-hooks.js"
+
+export const STORM_PROCESSES = 4
+export const STORM_CALLERS = 25
+const EXPIRIES = 3
+const fingerprint = (token: string): string => createHash("sha256").update(token).digest("hex").slice(0, 16)
+
+/** What a storm runs on: a PostgreSQL cell, or a conformance fixture module with its own database. */
+export type StormCell = (
+  | { name: string; cell: PgCell }
+  | { name: string; fixtureModule: URL; database: (prefix: string) => Promise<ScenarioDatabase> }
+) & {
+  /**
+   * Lifetime of the provider's access tokens, in seconds (default 3). Each storm must end within it: when
+   * a storm outlasts the token it refreshed, a second refresh is due within the same "expiry".
+   */
+  accessTokenTtl?: number
+}
+
+export function describeRefreshStorm(target: StormCell): void {
+  const slug = target.name.replace(/[^a-z0-9]+/gi, "_").toLowerCase()
+  describe(`refresh storm on ${target.name}`, () => {
+    let db: ScenarioDatabase
+    let s: RefreshScenario
+
+    const source = "cell" in target ? { cell: target.cell } : { fixtureModule: target.fixtureModule }
+    useRefreshScenario(
+      `refresh_storm_${slug}`,
+      { ...source, login: `storm-${slug}`, skewSeconds: 0, provider: { accessTokenTtl: target.accessTokenTtl ?? 3 } },
+      (started) => {
+        ;({ db, s } = started)
+      },
+      "database" in target ? target.database : undefined,
+    )
+
+    test(`${STORM_PROCESSES} processes x ${STORM_CALLERS} callers, ${EXPIRIES} consecutive expiries: one refresh grant each, one token for all, grant alive`, async () => {
+      for (let expiry = 1; expiry <= EXPIRIES; expiry++) {
+        const grantsBefore = s.op.stats.refreshGrants
+        const storm = await runStorm(
+          {
+            ...("cell" in target ? { cell: target.cell } : { fixtureModule: target.fixtureModule.href }),
+            databaseUrl: db.url,
+            provider: s.provider,
+            userId: s.userId,
+            providerAccountId: s.key.providerAccountId,
+            mode: "library",
+            skewSeconds: 0,
+          },
+          { processes: STORM_PROCESSES, callersPerProcess: STORM_CALLERS, beforeGo: () => s.waitForExpiry(0) },
+        )
+        const failures = storm.outcomes.filter((o) => !o.ok).map((o) => o.error)
+        expect({ expiry, failures }).toEqual({ expiry, failures: [] })
+        expect(storm.outcomes).toHaveLength(STORM_PROCESSES * STORM_CALLERS)
+        expect({ expiry, refreshGrants: s.op.stats.refreshGrants - grantsBefore }).toEqual({ expiry, refreshGrants: 1 })
+        const stored = await s.row()
+        const tokens = new Set(storm.outcomes.map((o) => o.tokenFingerprint))
+        expect([...tokens]).toEqual([fingerprint(String(stored.access_token))])
+        // The stored tokens are the newest the provider issued, and they work.
+        expect(stored.access_token).toBe(s.op.lastIssued("access_token")?.value)
+        expect(stored.refresh_token).toBe(s.op.lastIssued("refresh_token")?.value)
+        // It works, unless the storm outlasted its short lifetime on a loaded machine (then the provider
+        // rightly says 401; the last-issued checks above are the claim, the grant check below its health).
+        const issued = s.op.lastIssued("access_token")
+        if (issued?.expiresAt === undefined || issued.expiresAt * 1000 > Date.now() + 500) {
+          expect((await s.op.userinfo(String(stored.access_token))).status).toBe(200)
+        }
+        expect(s.op.stats.refreshErrors).toEqual([])
+        expect(s.op.stats.grantsRevoked).toBe(0)
+      }
+      // The grant is still alive: a later refresh with the stored refresh token succeeds.
+      const stored = await s.row()
+      const later = await s.op.refresh(String(stored.refresh_token))
+      expect(later.status).toBe(200)
+      expect(s.op.stats.grantsRevoked).toBe(0)
+    }, 180_000)
+  })
+}
