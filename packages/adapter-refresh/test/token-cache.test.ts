@@ -5,12 +5,13 @@
  */
 import { describe, expect, test } from "@jest/globals"
 import {
+  accountIdOf,
   checkTokenCacheOptions,
   startTokenCache,
   TokenCache,
   type InvalidationListener,
 } from "../src/cache/token-cache.js"
-import { pgNotifyTriggerSql } from "../src/cache/pg-notify.js"
+import { pgNotifyInvalidation, pgNotifyTriggerSql } from "../src/cache/pg-notify.js"
 import { InvalidOptionsError } from "../src/errors.js"
 
 const always = () => true
@@ -21,7 +22,7 @@ const clock = () => {
 
 function filled(cache: TokenCache<string>, userId: string, value: string, provider = "p", account = "a") {
   const ticket = cache.beginRead(userId)
-  cache.put(ticket, TokenCache.keyOf(userId, provider, undefined), `${provider}\u001f${account}`, value)
+  cache.put(ticket, TokenCache.keyOf(userId, provider, undefined), accountIdOf(provider, account), value)
 }
 
 describe("TokenCache", () => {
@@ -68,13 +69,13 @@ describe("TokenCache", () => {
     const cache = new TokenCache<string>({}, clock().now)
     const ticket = cache.beginRead("u1")
     cache.invalidateUser("u1") // a write committed while the read was in flight
-    cache.put(ticket, TokenCache.keyOf("u1", "p", undefined), "p\u001fa", "maybe-old")
+    cache.put(ticket, TokenCache.keyOf("u1", "p", undefined), accountIdOf("p", "a"), "maybe-old")
     expect(cache.get(TokenCache.keyOf("u1", "p", undefined), always)).toBeUndefined()
     expect(cache.stats().voidedReads).toBe(1)
     // Another user's invalidation does not void it.
     const other = cache.beginRead("u1")
     cache.invalidateUser("u2")
-    cache.put(other, TokenCache.keyOf("u1", "p", undefined), "p\u001fa", "fine")
+    cache.put(other, TokenCache.keyOf("u1", "p", undefined), accountIdOf("p", "a"), "fine")
     expect(cache.get(TokenCache.keyOf("u1", "p", undefined), always)).toBe("fine")
   })
 
@@ -111,7 +112,7 @@ describe("TokenCache", () => {
     const read = cache.beginRead("u9")
     listener!.listening(false)
     expect(cache.stats()).toMatchObject({ entries: 0, listening: false })
-    cache.put(read, TokenCache.keyOf("u9", "p", undefined), "p\u001fa", "t9")
+    cache.put(read, TokenCache.keyOf("u9", "p", undefined), accountIdOf("p", "a"), "t9")
     expect(cache.stats().entries).toBe(0)
     expect(handle.stats().listening).toBe(false)
   })
@@ -190,5 +191,30 @@ describe("pgNotifyTriggerSql", () => {
   })
   test("refuses an empty table name", () => {
     expect(() => pgNotifyTriggerSql({ accountsTable: "" })).toThrow(InvalidOptionsError)
+  })
+  test("a channel of 64 bytes or more is refused with a typed error, counted in UTF-8 bytes, not characters", () => {
+    const refused = (channel: string) => {
+      try {
+        pgNotifyTriggerSql({ accountsTable: "accounts", channel })
+      } catch (error) {
+        return error
+      }
+      return undefined
+    }
+    expect(pgNotifyTriggerSql({ accountsTable: "accounts", channel: "c".repeat(63) })).toContain("c".repeat(63))
+    expect(refused("c".repeat(64))).toMatchObject({ code: "INVALID_OPTIONS", option: "channel" })
+    // 32 characters, 64 bytes: what PostgreSQL measures.
+    const wide = "\u00e9".repeat(32)
+    expect(wide.length).toBe(32)
+    expect(refused(wide)).toBeInstanceOf(InvalidOptionsError)
+    expect(String(refused(wide))).toMatch(/channel is 64 bytes in UTF-8; PostgreSQL allows at most 63/)
+    const pool = { connect: () => Promise.reject(new Error("not reached")) }
+    expect(() => pgNotifyInvalidation({ pool, accountsTable: "accounts", channel: wide })).toThrow(InvalidOptionsError)
+  })
+  test("the installed function pins its search_path, qualifies its calls, and never serialises the row", () => {
+    const sql = pgNotifyTriggerSql({ accountsTable: "accounts" })
+    expect(sql).toContain("SET search_path = pg_catalog, pg_temp")
+    expect(sql).not.toMatch(/to_jsonb|row_to_json|hstore/)
+    expect(sql).not.toMatch(/(?<!pg_catalog\.)\bpg_notify\(/)
   })
 })

@@ -12,6 +12,10 @@
  * The bound: an entry may be served until the notification reaches the process (measured by
  * `pnpm bench --only=cache`), and never longer than `maxAgeMs`. While the listening connection is down
  * (lost, being re-established, heartbeat unanswered), the cache serves nothing.
+ *
+ * Why the trigger function pins its search_path and reads one column: it runs with the rights of whoever
+ * writes the row. Unqualified calls on the whole row (to_jsonb(NEW)) would let a role that can create a
+ * function in a schema on the writer's search_path receive every account row, tokens included.
  */
 import { boundedRead } from "../bounded-wait.js"
 import { InvalidOptionsError } from "../errors.js"
@@ -30,9 +34,12 @@ export interface PgNotifyTables {
   schema?: string
   /** The user id column of both tables. Default "userId". */
   userIdColumn?: string
-  /** The NOTIFY channel. Default "authjs_token_cache". */
+  /** The NOTIFY channel. Default "authjs_token_cache". At most 63 bytes in UTF-8 (PostgreSQL's identifier limit). */
   channel?: string
 }
+
+/** PostgreSQL truncates identifiers, LISTEN's channel among them, to 63 bytes (NAMEDATALEN - 1). */
+const MAX_CHANNEL_BYTES = 63
 
 const quoteIdentifier = (name: string): string => `"${name.replaceAll('"', '""')}"`
 const quoteLiteral = (text: string): string => `'${text.replaceAll("'", "''")}'`
@@ -54,6 +61,15 @@ function resolveTables(tables: PgNotifyTables) {
   const qualified = (table: string) =>
     schema ? `${quoteIdentifier(schema)}.${quoteIdentifier(table)}` : quoteIdentifier(table)
   const channel = tables.channel === undefined ? TOKEN_CACHE_CHANNEL : checkName("channel", tables.channel)
+  // LISTEN would silently listen on the truncated name while pg_notify refuses the long one, failing every write.
+  const channelBytes = Buffer.byteLength(channel, "utf8")
+  if (channelBytes > MAX_CHANNEL_BYTES) {
+    throw new InvalidOptionsError(
+      "channel",
+      `pgNotify: channel is ${channelBytes} bytes in UTF-8; PostgreSQL allows at most ${MAX_CHANNEL_BYTES} ` +
+        "(LISTEN would truncate it and pg_notify would refuse it, failing every account write).",
+    )
+  }
   return {
     accounts: qualified(checkName("accountsTable", tables.accountsTable)),
     sessions:
@@ -72,17 +88,35 @@ export function pgNotifyTriggerSql(tables: PgNotifyTables): string {
   const t = resolveTables(tables)
   const args = `${quoteLiteral(t.channel)}, ${quoteLiteral(t.userIdColumn)}`
   const statements = [
-    `CREATE OR REPLACE FUNCTION ${t.functionName}() RETURNS trigger LANGUAGE plpgsql AS $authjs$
+    // SECURITY INVOKER runs as the writer: the search_path is pinned and every call qualified, so no
+    // function planted in a schema on the writer's path is reached; only the user id column is read
+    // (EXECUTE ... USING NEW), never the token columns.
+    `CREATE OR REPLACE FUNCTION ${t.functionName}() RETURNS trigger LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp AS $authjs$
+DECLARE
+  user_id text;
 BEGIN
   IF TG_LEVEL = 'STATEMENT' THEN
-    PERFORM pg_notify(TG_ARGV[0], '*');
+    PERFORM pg_catalog.pg_notify(TG_ARGV[0], '*');
     RETURN NULL;
   END IF;
   IF TG_OP IN ('UPDATE', 'DELETE') THEN
-    PERFORM pg_notify(TG_ARGV[0], coalesce('u:' || (to_jsonb(OLD) ->> TG_ARGV[1]), '*'));
+    BEGIN
+      EXECUTE pg_catalog.format('SELECT ($1).%I::text', TG_ARGV[1]) INTO user_id USING OLD;
+    EXCEPTION WHEN undefined_column THEN
+      user_id := NULL;
+    END;
+    PERFORM pg_catalog.pg_notify(TG_ARGV[0],
+      CASE WHEN user_id IS NULL THEN '*' ELSE pg_catalog.concat('u:', user_id) END);
   END IF;
   IF TG_OP IN ('INSERT', 'UPDATE') THEN
-    PERFORM pg_notify(TG_ARGV[0], coalesce('u:' || (to_jsonb(NEW) ->> TG_ARGV[1]), '*'));
+    BEGIN
+      EXECUTE pg_catalog.format('SELECT ($1).%I::text', TG_ARGV[1]) INTO user_id USING NEW;
+    EXCEPTION WHEN undefined_column THEN
+      user_id := NULL;
+    END;
+    PERFORM pg_catalog.pg_notify(TG_ARGV[0],
+      CASE WHEN user_id IS NULL THEN '*' ELSE pg_catalog.concat('u:', user_id) END);
   END IF;
   RETURN NULL;
 END
