@@ -218,3 +218,14 @@ describe("pgNotifyTriggerSql", () => {
     expect(sql).not.toMatch(/(?<!pg_catalog\.)\bpg_notify\(/)
   })
 })
+
+describe("cache keys", () => {
+  test("ids holding any separator cannot make two users' questions one key", () => {
+    // Joined with \u001f these two questions were the same string.
+    const alice = TokenCache.keyOf("alice", "oidc", "x\u001foidc\u001f")
+    const mallory = TokenCache.keyOf("alice\u001foidc\u001fx", "oidc", undefined)
+    expect(alice).not.toBe(mallory)
+    expect(TokenCache.keyOf("u", "p", "")).not.toBe(TokenCache.keyOf("u", "p", undefined))
+    expect(accountIdOf("a\u001fb", "c")).not.toBe(accountIdOf("a", "b\u001fc"))
+  })
+})
