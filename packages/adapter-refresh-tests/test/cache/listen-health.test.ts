@@ -78,8 +78,16 @@ describe("token cache health: listening that hears nothing is detected (pg 15, P
     )
 
   /** An adapter with the cache, its LISTEN connection from `listenUrl`, its heartbeat NOTIFY from the app's pool. */
-  function cachedAdapter(listenUrl: string, heartbeatMs: number | "default" = HEARTBEAT_MS) {
-    const listenPool = new pg.Pool({ connectionString: listenUrl, max: 1, application_name: "cache-health-listener" })
+  function cachedAdapter(
+    listenUrl: string,
+    heartbeatMs: number | "default" = HEARTBEAT_MS,
+    { listenMax = 1, notifyPool = true }: { listenMax?: number; notifyPool?: boolean } = {},
+  ) {
+    const listenPool = new pg.Pool({
+      connectionString: listenUrl,
+      max: listenMax,
+      application_name: "cache-health-listener",
+    })
     listenPool.on("error", () => {})
     const adapter = withTokenSync(fixture.adapter, fixture.pool, {
       refresh: {
@@ -87,7 +95,7 @@ describe("token cache health: listening that hears nothing is detected (pg 15, P
         cache: {
           invalidation: pgNotifyInvalidation({
             pool: listenPool,
-            notifyPool: fixture.pool,
+            ...(notifyPool ? { notifyPool: fixture.pool } : {}),
             accountsTable: "accounts",
             sessionsTable: "sessions",
             ...(heartbeatMs === "default" ? {} : { heartbeatMs }),
@@ -144,6 +152,15 @@ describe("token cache health: listening that hears nothing is detected (pg 15, P
     const deadline = Date.now() + 2_000
     while ((await token(adapter)) !== "healthy-2" && Date.now() < deadline) await sleep(10)
     expect(await token(adapter)).toBe("healthy-2")
+  })
+
+  test("without notifyPool the heartbeat takes a second connection of pool; a pool of one says so", async () => {
+    const roomy = cachedAdapter(database.url, HEARTBEAT_MS, { listenMax: 2, notifyPool: false })
+    await roomy.tokenCache!.ready(5_000)
+    expect(roomy.tokenCache!.stats().listening).toBe(true)
+    const single = cachedAdapter(database.url, HEARTBEAT_MS, { listenMax: 1, notifyPool: false })
+    await expect(single.tokenCache!.ready(5_000)).rejects.toThrow(/pool has no second connection for it/)
+    expect(await servedAfterWrite(single, "single")).toBe("single-after")
   })
 
   describe("PgBouncer in transaction mode in front of the LISTEN pool", () => {
@@ -251,6 +268,50 @@ describe("token cache health: listening that hears nothing is detected (pg 15, P
     while ((await token(adapter)) !== "padded-2" && Date.now() < deadline) await sleep(10)
     expect(await token(adapter)).toBe("padded-2")
     expect(await token(adapter, padded)).toBe("padded-2")
+  })
+
+  test("entries only under the stored id: an upper-case UUID is answered, never cached", async () => {
+    // A copy of the accounts table with uuid user ids (as the Kysely and Prisma-on-uuid schemas have).
+    await fixture.pool.query(`CREATE SCHEMA IF NOT EXISTS uuids`)
+    await fixture.pool.query(`CREATE TABLE IF NOT EXISTS uuids.accounts (LIKE public.accounts INCLUDING ALL)`)
+    await fixture.pool.query(`ALTER TABLE uuids.accounts ALTER COLUMN "userId" TYPE uuid USING NULL`)
+    await fixture.pool.query(pgNotifyTriggerSql({ accountsTable: "accounts", schema: "uuids" }))
+    const stored = "6f1c2a3e-5b4d-4c8e-9a7f-0123456789ab"
+    await fixture.pool.query(
+      `INSERT INTO uuids.accounts ("userId", type, provider, "providerAccountId", access_token, expires_at)
+       VALUES ($1, 'oidc', 'oidc', 'uuid-sub', 'uuid-1', extract(epoch from now())::bigint + 3600)`,
+      [stored],
+    )
+    const listenPool = newPool(database.url, 1)
+    const adapter = withTokenSync(fixture.adapter, pgAccountStore(fixture.pool, { accountsTable: "uuids.accounts" }), {
+      refresh: {
+        providers: [PROVIDER],
+        cache: {
+          invalidation: pgNotifyInvalidation({
+            pool: listenPool,
+            notifyPool: fixture.pool,
+            accountsTable: "accounts",
+            schema: "uuids",
+          }),
+        },
+      },
+    })
+    closers.push(async () => {
+      await adapter.tokenCache!.close()
+      await listenPool.end()
+    })
+    await adapter.tokenCache!.ready(5_000)
+    const ask = async (who: string) => (await adapter.getAccessToken({ userId: who, provider: "oidc" })).accessToken
+    const upper = stored.toUpperCase()
+    expect(await ask(upper)).toBe("uuid-1")
+    expect(await ask(upper)).toBe("uuid-1")
+    expect(await ask(stored)).toBe("uuid-1")
+    await fixture.pool.query(`UPDATE uuids.accounts SET access_token = 'uuid-2'`)
+    // The trigger names the lower-case form: once that entry has heard the write, ask in upper case.
+    const deadline = Date.now() + 2_000
+    while ((await ask(stored)) !== "uuid-2" && Date.now() < deadline) await sleep(10)
+    expect(await ask(stored)).toBe("uuid-2")
+    expect(await ask(upper)).toBe("uuid-2")
   })
 
   test("crafted ids holding the key separator do not get another user's cached token", async () => {

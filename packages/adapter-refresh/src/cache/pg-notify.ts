@@ -265,7 +265,8 @@ export function pgNotifyInvalidation(options: PgNotifyInvalidationOptions): Toke
       }
 
       /** The triggers are there and enabled with our arguments; a NOTIFY from elsewhere is heard here. */
-      const checkPath = async (held: PgListenClient, signal?: AbortSignal): Promise<void> => {
+      const checkPath = async (held: PgListenClient, step: { now: string }, signal?: AbortSignal): Promise<void> => {
+        step.now = "the triggers were not read on the listening connection"
         for (const table of tables) {
           const found = await held.query(
             "SELECT t.tgenabled::text AS enabled, t.tgargs AS args, p.proname::text AS function " +
@@ -289,9 +290,21 @@ export function pgNotifyInvalidation(options: PgNotifyInvalidationOptions): Toke
         }
         if (signal?.aborted) return
         const payload = `h:${randomUUID()}`
-        const heard = new Promise<void>((resolve) => probes.set(payload, resolve))
+        const heard = new Promise<void>((resolve, reject) => {
+          probes.set(payload, resolve)
+          // Given up on: settle, so that nothing waits on (or keeps) a heartbeat that was never heard.
+          signal?.addEventListener("abort", () => reject(new Error("heartbeat abandoned")), { once: true })
+        })
+        heard.catch(() => {})
         try {
+          step.now = options.notifyPool
+            ? "the heartbeat's NOTIFY was not sent through notifyPool"
+            : "the heartbeat's NOTIFY was not sent: pool has no second connection for it (pass notifyPool)"
           await sendProbe(payload)
+          step.now =
+            "a NOTIFY sent from another connection was not heard on the listening one; the listening " +
+            "connection must reach PostgreSQL directly or through a session-mode pooler (not a " +
+            "transaction-mode one such as PgBouncer or Supavisor)"
           await heard
         } finally {
           probes.delete(payload)
@@ -299,17 +312,14 @@ export function pgNotifyInvalidation(options: PgNotifyInvalidationOptions): Toke
       }
 
       /** The whole check, bounded by half the heartbeat. */
-      const boundedCheck = (held: PgListenClient) =>
-        boundedRead(
+      const boundedCheck = (held: PgListenClient) => {
+        const step = { now: "" }
+        return boundedRead(
           checkMs,
-          () =>
-            new Error(
-              `pgNotifyInvalidation: a NOTIFY sent from another connection was not heard on the listening one ` +
-                `within ${checkMs} ms; the listening connection must reach PostgreSQL directly or through a ` +
-                "session-mode pooler (not a transaction-mode one such as PgBouncer or Supavisor)",
-            ),
-          (signal) => checkPath(held, signal),
+          () => new Error(`pgNotifyInvalidation: heartbeat failed within ${checkMs} ms: ${step.now}`),
+          (signal) => checkPath(held, step, signal),
         )
+      }
 
       /** The next attempt to listen, after a delay doubled each time up to 10 s (reset once listening). */
       const scheduleReconnect = () => {
