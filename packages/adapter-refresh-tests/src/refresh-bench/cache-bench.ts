@@ -45,6 +45,7 @@ export async function tokenCacheBench(
         cache: {
           invalidation: pgNotifyInvalidation({
             pool: listenPool,
+            notifyPool: s.fixture.pool,
             accountsTable: "accounts",
             sessionsTable: "sessions",
           }),

@@ -32,6 +32,8 @@ const adapter = withTokenSync(fixture.adapter, fixture.db as object, {
         ? {
             invalidation: pgNotifyInvalidation({
               pool: listenPool,
+              // The heartbeat's NOTIFY comes from the app's pool, as a real write would.
+              notifyPool: fixture.pool,
               accountsTable: "accounts",
               sessionsTable: "sessions",
             }),

@@ -192,6 +192,16 @@ describe("token cache across processes (pg, LISTEN/NOTIFY)", () => {
   })
 
   test("a listening connection killed by the server: nothing is served until it listens again, then writes are heard", async () => {
+    // The heartbeat saw the previous test's missing trigger: ready() rejects with that until each worker has
+    // reconnected (with backoff) and listens again.
+    const untilReady = async (worker: CacheWorker) => {
+      for (const deadline = Date.now() + 20_000; ; await new Promise((resolve) => setTimeout(resolve, 100))) {
+        const answer = await worker.ask({ type: "ready", timeoutMs: 1_000 }, "ok").catch((error: Error) => error)
+        if (!(answer instanceof Error)) return
+        if (Date.now() > deadline) throw answer
+      }
+    }
+    await Promise.all([a, b].map(untilReady))
     for (const worker of [a, b]) await cachedGet(worker)
     const killed = await s.fixture.pool.query(
       `SELECT pg_terminate_backend(pid) AS done FROM pg_stat_activity WHERE application_name = 'token-cache-listener'`,

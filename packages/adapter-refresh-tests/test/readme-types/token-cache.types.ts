@@ -24,6 +24,7 @@ const adapter = withTokenSync(PostgresAdapter(pool), pool, {
     cache: {
       invalidation: pgNotifyInvalidation({
         pool: new pg.Pool({ connectionString, max: 1 }),
+        notifyPool: pool,
         accountsTable: "accounts",
         sessionsTable: "sessions",
       }),

@@ -121,8 +121,9 @@ export function checkTokenCacheOptions(options: unknown): TokenCacheOptions {
   return options as TokenCacheOptions
 }
 
+/** The index key of one linked account: JSON, not a separator, so no two (provider, account id) pairs collide. */
 export const accountIdOf = (provider: string, providerAccountId: string): string =>
-  `${provider}\u001f${providerAccountId}`
+  JSON.stringify([provider, providerAccountId])
 
 /**
  * The cache itself, independent of what it holds (the engine stores `AccessTokenResult`s). Entries are
@@ -150,8 +151,12 @@ export class TokenCache<V> {
     this.live = !options.invalidation
   }
 
+  /**
+   * The key of a question. JSON, not parts joined with a separator: ids holding the separator (a
+   * providerAccountId is the provider's word) could otherwise make two users' questions one key.
+   */
   static keyOf(userId: string, provider: string, providerAccountId: string | undefined): string {
-    return `${userId}\u001f${provider}\u001f${providerAccountId ?? ""}`
+    return JSON.stringify([userId, provider, providerAccountId ?? null])
   }
 
   /** The entry for `key` when it is young enough and `usable` accepts it; else drops it. */

@@ -506,7 +506,12 @@ export function createRefreshEngine(
     if (!cache) return { result: await resolveAccessToken(params, userId, client), cached: false }
 
     const cacheKey = TokenCache.keyOf(userId, params.provider, params.providerAccountId)
-    const hit = cache.get(cacheKey, cachedFresh)
+    // A hit answers only the question it was stored for: this user's account at this provider.
+    const answers = (result: AccessTokenResult): boolean =>
+      String(result.account.userId) === userId &&
+      result.account.provider === params.provider &&
+      (params.providerAccountId === undefined || result.account.providerAccountId === params.providerAccountId)
+    const hit = cache.get(cacheKey, (result) => answers(result) && cachedFresh(result))
     if (hit) return { result: copyOf(hit, false), cached: true }
     // The ticket is taken before the read: an invalidation arriving during it voids the result.
     const ticket = cache.beginRead(userId)
@@ -517,8 +522,10 @@ export function createRefreshEngine(
       cache.endRead(ticket)
       throw error
     }
-    // Only what the database holds is shared: never tokens kept in memory after a refused write.
-    if (result.persistError === undefined) {
+    // Only what the database holds is shared: never tokens kept in memory after a refused write. And only
+    // under the user id as the database stores it ("7", not "007"; a uuid in lower case): the trigger's
+    // NOTIFY and every invalidation name that form, so an entry under another spelling would go unheard.
+    if (result.persistError === undefined && answers(result)) {
       cache.put(
         ticket,
         cacheKey,

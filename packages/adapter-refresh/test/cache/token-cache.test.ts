@@ -5,6 +5,7 @@
  */
 import { describe, expect, test } from "@jest/globals"
 import {
+  accountIdOf,
   checkTokenCacheOptions,
   startTokenCache,
   TokenCache,
@@ -20,7 +21,7 @@ const clock = () => {
 
 function filled(cache: TokenCache<string>, userId: string, value: string, provider = "p", account = "a") {
   const ticket = cache.beginRead(userId)
-  cache.put(ticket, TokenCache.keyOf(userId, provider, undefined), `${provider}\u001f${account}`, value)
+  cache.put(ticket, TokenCache.keyOf(userId, provider, undefined), accountIdOf(provider, account), value)
 }
 
 describe("TokenCache", () => {
@@ -67,13 +68,13 @@ describe("TokenCache", () => {
     const cache = new TokenCache<string>({}, clock().now)
     const ticket = cache.beginRead("u1")
     cache.invalidateUser("u1") // a write committed while the read was in flight
-    cache.put(ticket, TokenCache.keyOf("u1", "p", undefined), "p\u001fa", "maybe-old")
+    cache.put(ticket, TokenCache.keyOf("u1", "p", undefined), accountIdOf("p", "a"), "maybe-old")
     expect(cache.get(TokenCache.keyOf("u1", "p", undefined), always)).toBeUndefined()
     expect(cache.stats().voidedReads).toBe(1)
     // Another user's invalidation does not void it.
     const other = cache.beginRead("u1")
     cache.invalidateUser("u2")
-    cache.put(other, TokenCache.keyOf("u1", "p", undefined), "p\u001fa", "fine")
+    cache.put(other, TokenCache.keyOf("u1", "p", undefined), accountIdOf("p", "a"), "fine")
     expect(cache.get(TokenCache.keyOf("u1", "p", undefined), always)).toBe("fine")
   })
 
@@ -110,7 +111,7 @@ describe("TokenCache", () => {
     const read = cache.beginRead("u9")
     listener!.listening(false)
     expect(cache.stats()).toMatchObject({ entries: 0, listening: false })
-    cache.put(read, TokenCache.keyOf("u9", "p", undefined), "p\u001fa", "t9")
+    cache.put(read, TokenCache.keyOf("u9", "p", undefined), accountIdOf("p", "a"), "t9")
     expect(cache.stats().entries).toBe(0)
     expect(handle.stats().listening).toBe(false)
   })
@@ -167,5 +168,16 @@ describe("refresh.cache options", () => {
     } catch (error) {
       expect((error as InvalidOptionsError).option).toBe(option)
     }
+  })
+})
+
+describe("cache keys", () => {
+  test("ids holding any separator cannot make two users' questions one key", () => {
+    // Joined with \u001f these two questions were the same string.
+    const alice = TokenCache.keyOf("alice", "oidc", "x\u001foidc\u001f")
+    const mallory = TokenCache.keyOf("alice\u001foidc\u001fx", "oidc", undefined)
+    expect(alice).not.toBe(mallory)
+    expect(TokenCache.keyOf("u", "p", "")).not.toBe(TokenCache.keyOf("u", "p", undefined))
+    expect(accountIdOf("a\u001fb", "c")).not.toBe(accountIdOf("a", "b\u001fc"))
   })
 })
