@@ -1,6 +1,7 @@
 import { createAccountSync, type AccountSyncOptions, type SyncableAccount } from "./account-sync.js"
 import { resolveAccountStore, type TokenSyncDatabase } from "./detect-store.js"
 import { RefreshNotConfiguredError } from "./errors.js"
+import { isMissingClient, missingClientError } from "./missing-client.js"
 import { checkTokenSyncOptions } from "./options.js"
 import {
   createRefreshEngine,
@@ -103,16 +104,58 @@ const hasTokens = (ref: Record<string, unknown>, columns: readonly string[]): bo
   ref.expires_in != null
 
 /**
- * Decorates any Auth.js adapter so that OAuth tokens are stored on every sign-in, not only the first.
+ * What the compiler shows for `withTokenSync(adapter)` without the client: a one-argument call is
+ * checked against this type, so the error message carries the two-argument line.
+ */
+export type WithTokenSyncNeedsTheClient =
+  "withTokenSync(adapter) needs the adapter's database client too: withTokenSync(PrismaAdapter(prisma), prisma)"
+
+/**
+ * Not supported: the adapter alone. An official adapter keeps its database client in a closure, and the
+ * lock and the upsert must run on that same client, so `withTokenSync` needs it as its second argument.
+ * This signature exists only so that the compiler's error shows the two-argument line.
  *
- *   const adapter = withTokenSync(PrismaAdapter(prisma), prisma)
- *   NextAuth({ adapter, events: adapter.events, providers: [...] })
+ * @throws {@link UnsupportedDatabaseError} always, naming the two-argument line for the adapter at hand.
+ * @deprecated Pass the client too: `withTokenSync(PrismaAdapter(prisma), prisma)`.
+ */
+export function withTokenSync(adapter: WithTokenSyncNeedsTheClient): never
+/**
+ * Decorates an Auth.js adapter so that OAuth tokens are stored on every sign-in, not only the first, and
+ * (with `options.refresh`) refreshed at most once per expiry across all processes.
+ *
+ * `db` is the database client the adapter was built on (a PrismaClient, a Kysely instance, a Drizzle
+ * database, a node-postgres `Pool`) or an {@link AccountStore}: token writes take a lock and upsert on
+ * that client, in one transaction.
+ *
+ * @param adapter Any Auth.js adapter (v5 `@auth/*` or next-auth v4); its own methods are kept.
+ * @param db The adapter's client, or a store built by `prismaAccountStore`, `drizzleAccountStore`, ...
+ * @param options Extra token columns, encryption (`codec`), lock bound, and `refresh` for `getAccessToken`.
+ * @returns The adapter with `linkAccount` and `getUserByAccount` replaced by upserting versions, plus
+ *   `events` (pass them to Auth.js), `syncAccount`, `getAccessToken`, `refreshExpiring` and `accountStore`.
+ * @throws {@link UnsupportedDatabaseError} when `db` is missing or not a client it can use.
+ * @throws {@link InvalidOptionsError} when an option cannot work (raised here, before anything runs).
+ * @see [RFC 6749 §5.1](https://www.rfc-editor.org/rfc/rfc6749#section-5.1) for the token fields stored.
+ * @example
+ * ```ts
+ * import { PrismaAdapter } from "@auth/prisma-adapter"
+ * import { withTokenSync } from "authjs-adapter-refresh"
+ *
+ * const adapter = withTokenSync(PrismaAdapter(prisma), prisma)
+ * export const { handlers, auth } = NextAuth({ adapter, events: adapter.events, providers: [GitHub] })
+ * ```
  */
 export function withTokenSync<A extends AuthjsAdapter>(
   adapter: A,
   db: TokenSyncDatabase,
+  options?: TokenSyncOptions,
+): TokenSyncAdapter<A>
+export function withTokenSync<A extends AuthjsAdapter>(
+  adapter: A,
+  db?: TokenSyncDatabase,
   options: TokenSyncOptions = {},
 ): TokenSyncAdapter<A> {
+  // JavaScript callers reach here with one argument (or options in db's place): say which line to write.
+  if (isMissingClient(db)) throw missingClientError(adapter, db)
   checkTokenSyncOptions(options)
   const accountStore = resolveAccountStore(db)
   const { refresh, ...syncOptions } = options
