@@ -108,7 +108,7 @@ const hasTokens = (ref: Record<string, unknown>, columns: readonly string[]): bo
  * checked against this type, so the error message carries the two-argument line.
  */
 export type WithTokenSyncNeedsTheClient =
-  "withTokenSync(adapter) needs the adapter's database client too: withTokenSync(PrismaAdapter(prisma), prisma)"
+  "withTokenSync(adapter) needs the client the adapter was built on, e.g. withTokenSync(PrismaAdapter(prisma), prisma)"
 
 /**
  * Not supported: the adapter alone. An official adapter keeps its database client in a closure, and the
