@@ -3,6 +3,7 @@
  * providers and reasons, never token values: Auth.js logs errors thrown from events and adapter calls.
  */
 import { isLockWaitTimeout } from "./databases/all.js"
+/** The stable `code` of every {@link TokenSyncError}: match on it, not on messages (which may change). */
 export type TokenSyncErrorCode =
   | "INVALID_ACCOUNT_INPUT"
   | "ACCOUNT_LINKED_TO_ANOTHER_USER"
@@ -23,6 +24,7 @@ export type TokenSyncErrorCode =
   | "REFRESH_NOT_PERSISTED"
   | "ACCOUNT_BUSY"
 
+/** The base class of every error this library throws; `code` says which. */
 export class TokenSyncError extends Error {
   readonly code: TokenSyncErrorCode
   constructor(code: TokenSyncErrorCode, message: string, options?: { cause?: unknown }) {

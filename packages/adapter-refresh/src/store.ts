@@ -24,6 +24,7 @@ export interface StandardTokenColumns {
   session_state: string | null
 }
 
+/** A token column's value as written: text, an integer (`expires_at`), or null. */
 export type TokenColumnValue = string | number | null
 
 /**
@@ -94,6 +95,11 @@ export interface LockedAccount {
   update(patch: AccountPatch, scope: AccountRowScope): Promise<void>
 }
 
+/**
+ * The persistence seam: one implementation per data layer. The built-in stores implement it for Prisma,
+ * Kysely, Drizzle and node-postgres; implement it yourself for any other, pass it as `withTokenSync`'s
+ * second argument, and check it with the conformance kit (`authjs-adapter-refresh-tests`).
+ */
 export interface AccountStore {
   /** Short name used in errors and logs, e.g. "prisma", "kysely", "pg". */
   readonly name: string

@@ -19,11 +19,13 @@ import { checkTokenCacheOptions, startTokenCache, type TokenCacheHandle } from "
 import { invalidatingSync, asText as userText } from "./cache/local-invalidation.js"
 import type { AdapterAccount, AdapterUser, AuthjsAdapter, LinkableAccount, SignInEventMessage } from "./authjs-types.js"
 
+/** Options of {@link withTokenSync}. Every option is checked when `withTokenSync` is called. */
 export interface TokenSyncOptions extends Omit<AccountSyncOptions, "reauthColumn"> {
   /** Enables `getAccessToken`: which providers to refresh and how. */
   refresh?: RefreshOptions
 }
 
+/** What {@link withTokenSync} adds to (or puts in place of) the adapter's own methods. */
 export interface TokenSyncMethods {
   /**
    * An upsert on (provider, providerAccountId): a new account is inserted; the same user's existing row
@@ -54,15 +56,28 @@ export interface TokenSyncMethods {
   /**
    * A valid access token for the user's account at `provider`, refreshed (at most once per expiry across
    * all processes) when it expires within `refresh.skewSeconds`. Requires the `refresh` option.
-   * Throws `RefreshTokenError` (sign in again), `ProviderUnavailableError`, `AccountNotLinkedError`,
-   * `AmbiguousAccountError`, `RefreshLockTimeoutError`, `RefreshNotConfiguredError`, `AccountStoreError`.
+   *
+   * @returns The access token, its expiry and whether this call refreshed it.
+   * @throws {@link RefreshTokenError} the provider refused the refresh token (`invalid_grant`): sign in again.
+   * @throws {@link ProviderUnavailableError} the provider did not answer usably; try again later.
+   * @throws {@link AccountNotLinkedError} / {@link AmbiguousAccountError} no account, or several, for the user.
+   * @throws {@link RefreshLockTimeoutError} another process held the account's lock beyond the bound.
+   * @throws {@link RefreshNotConfiguredError} without the `refresh` option, or for a provider not in it.
+   * @throws {@link AccountStoreError} the database failed; nothing was written.
+   * @see [RFC 6749 §6](https://www.rfc-editor.org/rfc/rfc6749#section-6) (refreshing an access token) and
+   *   [§5.2](https://www.rfc-editor.org/rfc/rfc6749#section-5.2) (the error answer).
    */
   getAccessToken(params: GetAccessTokenParams): Promise<AccessTokenResult>
   /**
    * Refreshes the tokens of every account that expires within `withinSeconds` (default 300), for jobs
    * that call provider APIs for users who are offline. Safe to run from many workers at once and beside
    * `getAccessToken`: an account is refreshed at most once per expiry. Requires the `refresh` option and
-   * a store with `scanAccounts` (all built-in stores). Resolves to the counts (see refresh/background.ts).
+   * a store with `scanAccounts` (all built-in stores).
+   *
+   * @returns The counts: accounts scanned, due, refreshed, busy, cooling down, dead grants, failed.
+   * @throws {@link RefreshNotConfiguredError} without the `refresh` option.
+   * @throws {@link AccountStoreError} when the scan itself fails (a failed account is counted, not thrown).
+   * @see [RFC 6749 §6](https://www.rfc-editor.org/rfc/rfc6749#section-6)
    */
   refreshExpiring(options?: RefreshExpiringOptions): Promise<RefreshExpiringProgress>
   /** The store in use, for look-ups and for the conformance kit. */
@@ -134,6 +149,7 @@ export function withTokenSync(adapter: WithTokenSyncNeedsTheClient): never
  *   `events` (pass them to Auth.js), `syncAccount`, `getAccessToken`, `refreshExpiring` and `accountStore`.
  * @throws {@link UnsupportedDatabaseError} when `db` is missing or not a client it can use.
  * @throws {@link InvalidOptionsError} when an option cannot work (raised here, before anything runs).
+ * @throws {@link RefreshNotConfiguredError} when a provider in `refresh.providers` lacks what a refresh needs.
  * @see [RFC 6749 §5.1](https://www.rfc-editor.org/rfc/rfc6749#section-5.1) for the token fields stored.
  * @example
  * ```ts

@@ -59,8 +59,8 @@ function kindOf(checker: ts.TypeChecker, exported: ts.Symbol): string {
   return `${value ? "value" : "type "} ${kind}`
 }
 
-/** One text per package: its published entry points, each with its sorted exports. */
-function listExports(): Map<string, string> {
+/** The compiler's view of every published entry point of both packages. */
+function compileEntries() {
   const entries = PACKAGES.map((dir) => ({ dir, entries: publishedEntries(dir) }))
   const config = ts.getParsedCommandLineOfConfigFile(
     join(root, "packages/adapter-refresh/tsconfig.json"),
@@ -76,6 +76,18 @@ function listExports(): Map<string, string> {
     { ...config.options, noEmit: true },
   )
   const checker = program.getTypeChecker()
+  const exportsOf = (file: string): ts.Symbol[] => {
+    const source = program.getSourceFile(file)
+    const moduleSymbol = source && checker.getSymbolAtLocation(source)
+    if (!moduleSymbol) throw new Error(`${file}: not a module`)
+    return checker.getExportsOfModule(moduleSymbol)
+  }
+  return { entries, checker, exportsOf }
+}
+
+/** One text per package: its published entry points, each with its sorted exports. */
+function listExports(): Map<string, string> {
+  const { entries, checker, exportsOf } = compileEntries()
   const out = new Map<string, string>()
   for (const { dir, entries: list } of entries) {
     const pkg = readPackage(dir)
@@ -84,11 +96,8 @@ function listExports(): Map<string, string> {
       "# Checked by packages/adapter-refresh/test/public-exports.test.ts; after a deliberate change: pnpm api:update",
     ]
     for (const { subpath, file } of list) {
-      const source = program.getSourceFile(file)
-      const moduleSymbol = source && checker.getSymbolAtLocation(source)
-      if (!moduleSymbol) throw new Error(`${file}: not a module`)
       lines.push("", `## ${subpath === "." ? pkg.name : `${pkg.name}/${subpath.slice(2)}`}`)
-      const names = checker.getExportsOfModule(moduleSymbol).map((s) => `${kindOf(checker, s)} ${s.name}`)
+      const names = exportsOf(file).map((s) => `${kindOf(checker, s)} ${s.name}`)
       lines.push(...names.sort((a, b) => a.split(" ").at(-1)!.localeCompare(b.split(" ").at(-1)!)))
     }
     out.set(dir, lines.join("\n") + "\n")
@@ -115,6 +124,27 @@ describe("public exports", () => {
       }
       expect(actual).toBe(expected)
     }
+  }, 120_000)
+
+  test("every public export has TSDoc, and every exported function says what it returns", () => {
+    const { entries, checker, exportsOf } = compileEntries()
+    const missing: string[] = []
+    for (const { entries: list } of entries) {
+      for (const { file } of list) {
+        for (const exported of exportsOf(file)) {
+          const symbol = exported.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(exported) : exported
+          if (ts.displayPartsToString(symbol.getDocumentationComment(checker)).trim() === "") {
+            missing.push(`${exported.name}: no TSDoc`)
+          } else if (
+            symbol.flags & ts.SymbolFlags.Function &&
+            !symbol.getJsDocTags(checker).some((tag) => tag.name === "returns")
+          ) {
+            missing.push(`${exported.name}: no @returns`)
+          }
+        }
+      }
+    }
+    expect([...new Set(missing)]).toEqual([])
   }, 120_000)
 
   test("the workspace-only ./internal entry is never published", () => {

@@ -32,11 +32,15 @@ export interface ConformanceFixtureModule {
   createFixture(databaseUrl: string): Promise<ConformanceFixture>
 }
 
+/** A database of its own for one suite run: its connection URL, and how to drop it. */
 export interface IsolatedDatabase {
+  /** Connection URL of the database. */
   url: string
+  /** Drops the database. */
   drop(): Promise<void>
 }
 
+/** What {@link runConformanceSuite} runs against: the fixture module, and where and how hard to run it. */
 export interface ConformanceTarget {
   /** Shown in test names, e.g. "@auth/kysely-adapter". */
   name: string
