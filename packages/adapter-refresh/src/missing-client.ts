@@ -55,7 +55,8 @@ export function missingClientError(adapter: unknown, db: unknown): UnsupportedDa
   const got = db === undefined ? "was called with the adapter only" : "was given options where the client goes"
   const line = twoArgumentLine(adapter)
   return new UnsupportedDatabaseError(
-    `withTokenSync ${got}. Pass the database client the adapter was built on as the second argument` +
+    `withTokenSync ${got}. Pass the database client the adapter was built on (a PrismaClient, a Kysely ` +
+      "instance, a Drizzle database, a node-postgres Pool) or an AccountStore built on it as the second argument" +
       (line ? `: ${line}. ` : `, e.g. ${COMMON_LINES}. `) +
       "The adapter keeps its client to itself, and the lock and the upsert must run on that same client " +
       "(README: Why withTokenSync needs the client).",
