@@ -221,6 +221,8 @@ export type RefreshTokenErrorReason = "invalid_grant" | "marked" | "missing_refr
 /**
  * The user must sign in again: the refresh token was refused (or is absent). Stored tokens were NOT
  * wiped. Surface it in the session as `error: "RefreshTokenError"`.
+ *
+ * @see [RFC 6749 §5.2](https://www.rfc-editor.org/rfc/rfc6749#section-5.2) (`invalid_grant`)
  */
 export class RefreshTokenError extends TokenSyncError {
   readonly provider: string
@@ -249,6 +251,8 @@ export type ProviderFailureKind =
  * The provider could not be used right now (timeout, connection error, 5xx, an OAuth error other than
  * invalid_grant, a malformed response, failed discovery). Stored tokens are unchanged. Only the status,
  * the OAuth error code and a short detail are kept: never the response body.
+ *
+ * @see [RFC 6749 §5.2](https://www.rfc-editor.org/rfc/rfc6749#section-5.2) (the error codes)
  */
 export class ProviderUnavailableError extends TokenSyncError {
   readonly provider: string

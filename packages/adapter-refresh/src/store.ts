@@ -12,7 +12,11 @@ export type AccountKey = {
   providerAccountId: string
 }
 
-/** The token columns of an account row. Extra columns may be added through `tokenFields`. */
+/**
+ * The token columns of an account row. Extra columns may be added through `tokenFields`.
+ *
+ * @see [RFC 6749 §5.1](https://www.rfc-editor.org/rfc/rfc6749#section-5.1) (the token response these come from)
+ */
 export interface StandardTokenColumns {
   access_token: string | null
   refresh_token: string | null

@@ -117,7 +117,11 @@ export interface GetAccessTokenParams {
   providerAccountId?: string
 }
 
-/** What `getAccessToken` resolves to. */
+/**
+ * What `getAccessToken` resolves to.
+ *
+ * @see [RFC 6750 §2.1](https://www.rfc-editor.org/rfc/rfc6750#section-2.1) (sending `accessToken` as a Bearer token)
+ */
 export interface AccessTokenResult {
   accessToken: string
   /** The stored account after the call, tokens decoded (with unwritten issued tokens merged in). */
