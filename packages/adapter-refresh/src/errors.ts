@@ -3,6 +3,7 @@
  * providers and reasons, never token values: Auth.js logs errors thrown from events and adapter calls.
  */
 import { isLockWaitTimeout } from "./databases/all.js"
+/** The stable `code` of every {@link TokenSyncError}: match on it, not on messages (which may change). */
 export type TokenSyncErrorCode =
   | "INVALID_ACCOUNT_INPUT"
   | "ACCOUNT_LINKED_TO_ANOTHER_USER"
@@ -23,6 +24,7 @@ export type TokenSyncErrorCode =
   | "REFRESH_NOT_PERSISTED"
   | "ACCOUNT_BUSY"
 
+/** The base class of every error this library throws; `code` says which. */
 export class TokenSyncError extends Error {
   readonly code: TokenSyncErrorCode
   constructor(code: TokenSyncErrorCode, message: string, options?: { cause?: unknown }) {
@@ -219,6 +221,8 @@ export type RefreshTokenErrorReason = "invalid_grant" | "marked" | "missing_refr
 /**
  * The user must sign in again: the refresh token was refused (or is absent). Stored tokens were NOT
  * wiped. Surface it in the session as `error: "RefreshTokenError"`.
+ *
+ * @see [RFC 6749 §5.2](https://www.rfc-editor.org/rfc/rfc6749#section-5.2) (`invalid_grant`)
  */
 export class RefreshTokenError extends TokenSyncError {
   readonly provider: string
@@ -247,6 +251,8 @@ export type ProviderFailureKind =
  * The provider could not be used right now (timeout, connection error, 5xx, an OAuth error other than
  * invalid_grant, a malformed response, failed discovery). Stored tokens are unchanged. Only the status,
  * the OAuth error code and a short detail are kept: never the response body.
+ *
+ * @see [RFC 6749 §5.2](https://www.rfc-editor.org/rfc/rfc6749#section-5.2) (the error codes)
  */
 export class ProviderUnavailableError extends TokenSyncError {
   readonly provider: string

@@ -1,5 +1,18 @@
+/**
+ * authjs-adapter-refresh: decorates an Auth.js adapter so that OAuth tokens are stored on every sign-in and
+ * refreshed at most once per expiry across processes. Start with {@link withTokenSync}.
+ *
+ * Internals are not exported here; the `AccountStore` seam is, for custom stores (see docs/VERSIONING.md).
+ * @module
+ */
 export { withTokenSync } from "./with-token-sync.js"
-export type { TokenSyncAdapter, TokenSyncMethods, TokenSyncOptions } from "./with-token-sync.js"
+export type {
+  SignOutEventMessage,
+  TokenSyncAdapter,
+  TokenSyncMethods,
+  TokenSyncOptions,
+  WithTokenSyncNeedsTheClient,
+} from "./with-token-sync.js"
 export type {
   AdapterAccount as TokenSyncAccount,
   AdapterUser as TokenSyncUser,
@@ -9,8 +22,9 @@ export type {
   SignInEventMessage,
 } from "./authjs-types.js"
 export type { SyncableAccount } from "./account-sync.js"
-export { resolveAccountStore, isAccountStore } from "./detect-store.js"
 export type { TokenSyncDatabase } from "./detect-store.js"
+
+// The AccountStore seam: public, so that custom stores can be written (and checked with the kit).
 export type {
   AccountKey,
   AccountLockOptions,
@@ -27,17 +41,54 @@ export type {
   TokenColumnValue,
   UserId,
 } from "./store.js"
-export { STANDARD_TOKEN_FIELDS, ADVISORY_LOCK_KEY_SQL } from "./store.js"
-export { TOKEN_SYNC_CHANNELS } from "./observability.js"
-export type { SyncEvent, LockWaitEvent, RefreshRequestEvent, AccessTokenEvent, FailureEvent } from "./observability.js"
+export { STANDARD_TOKEN_FIELDS } from "./store.js"
+export { prismaAccountStore } from "./stores/prisma.js"
+export { kyselyAccountStore } from "./stores/kysely.js"
+export { pgAccountStore } from "./stores/pg.js"
+export { drizzleAccountStore } from "./stores/drizzle.js"
+
+// Refresh: options, results and the session helpers.
+export type { RefreshOptions, GetAccessTokenParams, AccessTokenResult } from "./refresh/engine.js"
+export type { RefreshExpiringOptions, RefreshExpiringProgress } from "./refresh/background.js"
+export type { RefreshProviderConfig } from "./refresh/provider.js"
+export { getSessionAccessToken, sessionErrorOf } from "./refresh/session.js"
+export type { SessionAccessToken, SessionTokenError } from "./refresh/session.js"
+
+// Encryption at rest.
 export type { TokenCodec } from "./codec.js"
-export { tokenEncryption, DEFAULT_ENCRYPTED_FIELDS, ENVELOPE_MARK } from "./encryption/token-encryption.js"
+export { tokenEncryption, DEFAULT_ENCRYPTED_FIELDS } from "./encryption/token-encryption.js"
 export type { TokenEncryptionCodec, TokenEncryptionOptions } from "./encryption/token-encryption.js"
+export type { EncryptionKey, EncryptionKeysInput } from "./encryption/keys.js"
 export { reencryptAccounts } from "./encryption/reencrypt.js"
 export type { ReencryptOptions, ReencryptProgress, ReencryptResult, ReencryptFailure } from "./encryption/reencrypt.js"
-export { parseEncryptionKeys } from "./encryption/keys.js"
-export type { ParsedKey } from "./encryption/keys.js"
-export type { EncryptionKey, EncryptionKeysInput } from "./encryption/keys.js"
+
+// Token cache.
+export type {
+  TokenCacheOptions,
+  TokenCacheInvalidation,
+  InvalidationListener,
+  TokenCacheHandle,
+  TokenCacheStats,
+} from "./cache/token-cache.js"
+export {
+  pgNotifyInvalidation,
+  pgNotifyTriggerSql,
+  TOKEN_CACHE_CHANNEL,
+  TOKEN_CACHE_TRIGGER,
+} from "./cache/pg-notify.js"
+export type {
+  PgNotifyTables,
+  PgNotifyInvalidationOptions,
+  PgListenPool,
+  PgListenClient,
+  PgNotification,
+} from "./cache/pg-notify.js"
+
+// Observability.
+export { TOKEN_SYNC_CHANNELS } from "./observability.js"
+export type { SyncEvent, LockWaitEvent, RefreshRequestEvent, AccessTokenEvent, FailureEvent } from "./observability.js"
+
+// Errors: every failure is a TokenSyncError with a stable `code`.
 export {
   TokenSyncError,
   InvalidAccountInputError,
@@ -66,44 +117,3 @@ export type {
   TokenDecryptionFailure,
   WaitedFor,
 } from "./errors.js"
-export type { RefreshOptions, GetAccessTokenParams, AccessTokenResult } from "./refresh/engine.js"
-export type { RefreshExpiringOptions, RefreshExpiringProgress } from "./refresh/background.js"
-export type { RefreshProviderConfig } from "./refresh/provider.js"
-export { getSessionAccessToken, sessionErrorOf } from "./refresh/session.js"
-export type { SessionAccessToken, SessionTokenError } from "./refresh/session.js"
-export { reauthMarkChange, isMarkedForReauth, REAUTH_MARK } from "./policy/reauth.js"
-export type { TokenWriteSource } from "./policy/reauth.js"
-export { mergeTokens, incomingTokens, storedTokens, tokenColumns } from "./policy/merge.js"
-export type { TokenSet, MergeResult } from "./policy/merge.js"
-export {
-  expiresAtToSeconds,
-  resolveExpiresAt,
-  storedExpiresAt,
-  isExpiring,
-  MILLISECONDS_THRESHOLD,
-} from "./policy/expiry.js"
-export { prismaAccountStore } from "./stores/prisma.js"
-export { kyselyAccountStore } from "./stores/kysely.js"
-export { pgAccountStore } from "./stores/pg.js"
-export { drizzleAccountStore } from "./stores/drizzle.js"
-export type { SignOutEventMessage } from "./with-token-sync.js"
-export type {
-  TokenCacheOptions,
-  TokenCacheInvalidation,
-  InvalidationListener,
-  TokenCacheHandle,
-  TokenCacheStats,
-} from "./cache/token-cache.js"
-export {
-  pgNotifyInvalidation,
-  pgNotifyTriggerSql,
-  TOKEN_CACHE_CHANNEL,
-  TOKEN_CACHE_TRIGGER,
-} from "./cache/pg-notify.js"
-export type {
-  PgNotifyTables,
-  PgNotifyInvalidationOptions,
-  PgListenPool,
-  PgListenClient,
-  PgNotification,
-} from "./cache/pg-notify.js"

@@ -12,7 +12,11 @@ export type AccountKey = {
   providerAccountId: string
 }
 
-/** The token columns of an account row. Extra columns may be added through `tokenFields`. */
+/**
+ * The token columns of an account row. Extra columns may be added through `tokenFields`.
+ *
+ * @see [RFC 6749 §5.1](https://www.rfc-editor.org/rfc/rfc6749#section-5.1) (the token response these come from)
+ */
 export interface StandardTokenColumns {
   access_token: string | null
   refresh_token: string | null
@@ -24,6 +28,7 @@ export interface StandardTokenColumns {
   session_state: string | null
 }
 
+/** A token column's value as written: text, an integer (`expires_at`), or null. */
 export type TokenColumnValue = string | number | null
 
 /**
@@ -94,6 +99,11 @@ export interface LockedAccount {
   update(patch: AccountPatch, scope: AccountRowScope): Promise<void>
 }
 
+/**
+ * The persistence seam: one implementation per data layer. The built-in stores implement it for Prisma,
+ * Kysely, Drizzle and node-postgres; implement it yourself for any other, pass it as `withTokenSync`'s
+ * second argument, and check it with the conformance kit (`authjs-adapter-refresh-tests`).
+ */
 export interface AccountStore {
   /** Short name used in errors and logs, e.g. "prisma", "kysely", "pg". */
   readonly name: string

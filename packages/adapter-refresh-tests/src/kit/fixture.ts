@@ -32,8 +32,11 @@ export interface ConformanceFixtureModule {
   createFixture(databaseUrl: string): Promise<ConformanceFixture>
 }
 
+/** A database of its own for one suite run: its connection URL, and how to drop it. */
 export interface IsolatedDatabase {
+  /** Connection URL of the database. */
   url: string
+  /** Drops the database. */
   drop(): Promise<void>
 }
 

@@ -37,7 +37,13 @@ export function fixtureLoaderFlags(fixtureModule: string, explicit?: readonly st
   )
 }
 
-/** Runs each list of operations in its own OS process, all released at once (see runBarrierWorkers). */
+/**
+ * Runs each list of operations in its own OS process, all released at once (see runBarrierWorkers), to
+ * test an adapter + store pair under real cross-process concurrency.
+ *
+ * @returns One outcome list per process, with each operation's start and end times.
+ * @throws Error when a worker cannot load the fixture module or does not finish within `timeoutMs`.
+ */
 export async function runInWorkerProcesses(
   base: Omit<WorkerConfig, "operations"> & { workerExecArgv?: readonly string[] | undefined },
   operationsPerProcess: WorkerOperation[][],
@@ -48,7 +54,11 @@ export async function runInWorkerProcesses(
   const execArgv = fixtureLoaderFlags(shared.fixtureModule, workerExecArgv)
   return (await runBarrierWorkers<OperationOutcome>(workerFile, configs, { timeoutMs, execArgv })).processes
 }
-/** Largest number of operations in flight at one instant, and largest number of processes with operations in flight at one instant. */
+/**
+ * How concurrent a run really was, to check that a test raced what it meant to race.
+ *
+ * @returns The largest number of operations in flight at one instant, and of processes with an operation in flight.
+ */
 export function peakOverlap(processes: ProcessOutcome[]): { operations: number; processes: number } {
   const events: { at: number; delta: 1 | -1; pid: number }[] = []
   for (const { pid, outcomes } of processes) {

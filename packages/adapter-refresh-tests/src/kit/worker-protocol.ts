@@ -2,11 +2,13 @@ import type { BarrierMessage } from "./barrier-workers.js"
 
 /** Messages between the kit and its worker processes (one JSON object per stdout line). */
 
+/** One operation a worker process runs: a `linkAccount` or a sign-in sync of `account`. */
 export interface WorkerOperation {
   kind: "link" | "sync"
   account: Record<string, unknown>
 }
 
+/** What one worker process runs: the fixture, the database, the mode and its operations. */
 export interface WorkerConfig {
   fixtureModule: string
   databaseUrl: string
@@ -15,6 +17,7 @@ export interface WorkerConfig {
   operations: WorkerOperation[]
 }
 
+/** How one operation of a worker ended, and when it started and ended. */
 export interface OperationOutcome {
   index: number
   ok: boolean

@@ -7,12 +7,12 @@ import { afterAll, beforeAll, describe, expect, test } from "@jest/globals"
 import { randomUUID } from "node:crypto"
 import type { Adapter, AdapterAccount } from "@auth/core/adapters"
 import {
-  ENVELOPE_MARK,
   tokenEncryption,
   withTokenSync,
   type TokenEncryptionCodec,
   type TokenSyncAdapter,
 } from "authjs-adapter-refresh"
+import { ENVELOPE_MARK } from "authjs-adapter-refresh/internal"
 import { copyEveryTable, findPgDump, pgDump, randomKeyString } from "../../src/encryption/at-rest.js"
 import { startAuthApp, type AuthApp } from "../../src/harness/auth-app.js"
 import { Browser } from "../../src/harness/browser.js"

@@ -3,11 +3,11 @@ import { randomBytes } from "node:crypto"
 import { inspect } from "node:util"
 import {
   EncryptionConfigError,
-  ENVELOPE_MARK,
   TokenDecryptionError,
   tokenEncryption,
   type TokenDecryptionFailure,
 } from "authjs-adapter-refresh"
+import { ENVELOPE_MARK } from "authjs-adapter-refresh/internal"
 
 // Pure unit tests of the codec (no database): envelope, associated data, rotation, key parsing.
 

@@ -10,13 +10,13 @@
  */
 import { describe, expect, test } from "@jest/globals"
 import {
-  ADVISORY_LOCK_KEY_SQL,
   AccountBusyError,
   RefreshLockTimeoutError,
   RefreshPersistError,
   withTokenSync,
   type TokenSyncAdapter,
 } from "authjs-adapter-refresh"
+import { ADVISORY_LOCK_KEY_SQL } from "authjs-adapter-refresh/internal"
 import pg from "pg"
 import type { TestDatabase } from "../../src/harness/postgres.js"
 import type { RefreshScenario } from "../../src/refresh-bench/scenario.js"

@@ -11,13 +11,13 @@
  */
 import { describe, expect, test } from "@jest/globals"
 import {
-  ADVISORY_LOCK_KEY_SQL,
   RefreshLockTimeoutError,
   RefreshTokenError,
   withTokenSync,
   type RefreshOptions,
   type TokenSyncAdapter,
 } from "authjs-adapter-refresh"
+import { ADVISORY_LOCK_KEY_SQL } from "authjs-adapter-refresh/internal"
 import pg from "pg"
 import type { PgCell } from "../../src/fixtures/databases.js"
 import type { TestDatabase } from "../../src/harness/postgres.js"

@@ -4,7 +4,8 @@
  */
 import { describe, expect, test } from "@jest/globals"
 import { UnsupportedDatabaseError } from "authjs-adapter-refresh"
-import { prismaAccountStore, prismaProviderOf, type PrismaClientLike } from "authjs-adapter-refresh/stores/prisma"
+import { prismaAccountStore, type PrismaClientLike } from "authjs-adapter-refresh/stores/prisma"
+import { prismaProviderOf } from "authjs-adapter-refresh/internal"
 import type { DatabaseFixture } from "../../src/fixtures/databases.js"
 import {
   applyPrismaSchema,

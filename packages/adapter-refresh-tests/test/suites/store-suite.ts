@@ -5,7 +5,6 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "@jest/globals"
 import {
-  ADVISORY_LOCK_KEY_SQL,
   AccountLinkedToAnotherUserError,
   AccountStoreError,
   AccountSchemaError,
@@ -17,6 +16,7 @@ import {
   type LockedAccount,
   type TokenSyncDatabase,
 } from "authjs-adapter-refresh"
+import { ADVISORY_LOCK_KEY_SQL } from "authjs-adapter-refresh/internal"
 import { inspect } from "node:util"
 import pg from "pg"
 import {

@@ -26,10 +26,12 @@ import { boundedRead } from "../bounded-wait.js"
 import { InvalidOptionsError } from "../errors.js"
 import type { InvalidationListener, TokenCacheInvalidation } from "./token-cache.js"
 
-/** The channel, trigger and function names the SQL below creates. */
+/** The default NOTIFY channel of {@link pgNotifyTriggerSql} and {@link pgNotifyInvalidation}. */
 export const TOKEN_CACHE_CHANNEL = "authjs_token_cache"
+/** The name of the trigger and of its function that {@link pgNotifyTriggerSql} creates. */
 export const TOKEN_CACHE_TRIGGER = "authjs_token_cache_notify"
 
+/** The tables whose writes invalidate cached tokens, as named in the database. */
 export interface PgNotifyTables {
   /** The accounts table as named in the database (unquoted, case as created), e.g. "accounts" or "Account". */
   accountsTable: string
@@ -88,6 +90,9 @@ function resolveTables(tables: PgNotifyTables) {
 /**
  * The migration that installs the triggers: run it once (it is idempotent), e.g. in a Prisma or Drizzle
  * migration. The payload is "u:" and the user id, or "*" (TRUNCATE, or a row without the column): drop all.
+ *
+ * @returns The SQL text (CREATE OR REPLACE FUNCTION and the triggers), one statement per line group.
+ * @throws {@link InvalidOptionsError} for a table, schema, column or channel name it cannot quote safely.
  */
 export function pgNotifyTriggerSql(tables: PgNotifyTables): string {
   const t = resolveTables(tables)
@@ -161,6 +166,7 @@ export interface PgListenPool {
   connect(): Promise<PgListenClient>
 }
 
+/** Options of {@link pgNotifyInvalidation}: the tables, the pool to LISTEN on, and its health checks. */
 export interface PgNotifyInvalidationOptions extends PgNotifyTables {
   /**
    * Where the listening connection comes from (one is held while the cache runs). It must reach the
@@ -200,6 +206,14 @@ const triggerProblem = (table: string, problem: string, channel: string, column:
  * heard (a failure: `adapter.tokenCache.ready()` rejects naming it, and the cache serves nothing);
  * reconnects when the connection is lost or a check fails, dropping every entry, since notifications may
  * have been missed meanwhile.
+ *
+ * @returns The value to pass as `refresh.cache.invalidation`.
+ * @throws {@link InvalidOptionsError} for a name it cannot quote safely, a channel over 63 bytes, or a `pool` that
+ *   is not a Pool; a failed check rejects `adapter.tokenCache.ready()`.
+ * @example
+ * ```ts
+ * refresh: { providers, cache: { invalidation: pgNotifyInvalidation({ pool, accountsTable: "accounts" }) } }
+ * ```
  */
 export function pgNotifyInvalidation(options: PgNotifyInvalidationOptions): TokenCacheInvalidation {
   const t = resolveTables(options)

@@ -14,6 +14,7 @@
  */
 import { InvalidOptionsError } from "../errors.js"
 
+/** The `refresh.cache` option: an in-process cache of access tokens, kept true by `invalidation`. */
 export interface TokenCacheOptions {
   /** Most entries kept; the least recently used go first. Default 10 000. */
   maxEntries?: number
@@ -57,6 +58,7 @@ export interface TokenCacheHandle {
   close(): Promise<void>
 }
 
+/** Counts of the token cache since it started, from `adapter.tokenCache.stats()`. */
 export interface TokenCacheStats {
   entries: number
   hits: number

@@ -33,6 +33,7 @@ export interface ReencryptOptions {
   lockTimeoutMs?: number
 }
 
+/** Counts and resume cursor, reported after every page by {@link reencryptAccounts}. */
 export interface ReencryptProgress {
   /** Rows looked at. */
   scanned: number
@@ -48,11 +49,13 @@ export interface ReencryptProgress {
   done: boolean
 }
 
+/** A value that did not decrypt: its account, column and reason (never the value). */
 export interface ReencryptFailure extends AccountKey {
   field: string
   reason: TokenDecryptionFailure
 }
 
+/** What {@link reencryptAccounts} resolves to. */
 export interface ReencryptResult extends ReencryptProgress {
   aborted: boolean
   /** Rows that could not be decrypted, by key and column (never values). */
@@ -64,6 +67,15 @@ export interface ReencryptResult extends ReencryptProgress {
  * `AccountStore` with `scanAccounts`) to the codec's current key. Resumable: it is idempotent, and
  * `after` skips the rows already walked. Throws `AccountStoreError` when the store fails (the rows done
  * so far stay done; resume from the last reported cursor).
+ *
+ * @returns The counts, the failures (by key and column) and the cursor to resume from.
+ * @throws {@link UnsupportedDatabaseError} for a `db` it cannot use, or a store without `scanAccounts`.
+ * @throws {@link InvalidOptionsError} for a codec without `isCurrent`, or a batch size that cannot work.
+ * @throws {@link AccountStoreError} when the store fails.
+ * @example
+ * ```ts
+ * const result = await reencryptAccounts(prisma, { codec: tokenEncryption({ keys: process.env.TOKEN_KEYS }) })
+ * ```
  */
 export async function reencryptAccounts(db: TokenSyncDatabase, options: ReencryptOptions): Promise<ReencryptResult> {
   const store = resolveAccountStore(db)

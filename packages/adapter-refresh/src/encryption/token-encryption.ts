@@ -50,6 +50,7 @@ export interface TokenEncryptionCodec extends TokenCodec {
   keyIdOf(stored: string): string | null | undefined
 }
 
+/** The columns `tokenEncryption` encrypts when `fields` is not given. */
 export const DEFAULT_ENCRYPTED_FIELDS = ["access_token", "refresh_token", "id_token"] as const
 
 /** Every envelope starts with this; no RFC 6749 token does (see above). */
@@ -71,6 +72,9 @@ const AAD_DOMAIN = "authjs-adapter-refresh/token"
  *
  * `decode` throws `TokenDecryptionError` (reason "malformed", "unknown_key", "authentication_failed",
  * "missing_account") and returns plaintext values (rows from before encryption) as they are.
+ *
+ * @returns An AES-256-GCM codec bound to each account's key, to pass as `codec`.
+ * @throws {@link EncryptionConfigError} for a malformed key list or fields list (key material never in the message).
  */
 export function tokenEncryption(options: TokenEncryptionOptions): TokenEncryptionCodec {
   const keys = parseEncryptionKeys(options?.keys)

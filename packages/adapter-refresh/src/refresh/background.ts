@@ -29,6 +29,7 @@ import type { TokenSet } from "../policy/merge.js"
 import type { AccountKey, AccountStore, StoredAccountRow } from "../store.js"
 import type { RefreshEngine } from "./engine.js"
 
+/** Options of `refreshExpiring`: how far ahead to look, page size, concurrency, lock wait, a stop signal. */
 export interface RefreshExpiringOptions {
   /** Refresh tokens that expire within this many seconds (or have expired). Default 300. */
   withinSeconds?: number

@@ -54,6 +54,7 @@ import { readTokenResponse } from "./token-response.js"
 import { elapsedMs, errorCodeOf, errorNameOf, providerOf, publish, type RefreshRequestEvent } from "../observability.js"
 import { accountIdOf, TokenCache, type TokenCacheOptions } from "../cache/token-cache.js"
 
+/** The `refresh` option of {@link withTokenSync}: which providers to refresh, and how. */
 export interface RefreshOptions {
   /** The provider objects the app gives Auth.js (only those whose tokens should be refreshed). */
   providers: readonly RefreshProviderConfig[]
@@ -107,6 +108,7 @@ export interface RefreshOptions {
   cache?: TokenCacheOptions
 }
 
+/** Whose token `getAccessToken` returns: a user and a provider id. */
 export interface GetAccessTokenParams {
   userId: string | number
   /** The provider id, e.g. "google". */
@@ -115,6 +117,11 @@ export interface GetAccessTokenParams {
   providerAccountId?: string
 }
 
+/**
+ * What `getAccessToken` resolves to.
+ *
+ * @see [RFC 6750 §2.1](https://www.rfc-editor.org/rfc/rfc6750#section-2.1) (sending `accessToken` as a Bearer token)
+ */
 export interface AccessTokenResult {
   accessToken: string
   /** The stored account after the call, tokens decoded (with unwritten issued tokens merged in). */

@@ -13,6 +13,7 @@ import type { AccessTokenResult, GetAccessTokenParams } from "./engine.js"
 /** "RefreshTokenError": the user must sign in again. "RefreshUnavailableError": try again later. */
 export type SessionTokenError = "RefreshTokenError" | "RefreshUnavailableError"
 
+/** What {@link getSessionAccessToken} resolves to, ready to copy into a session or JWT. */
 export interface SessionAccessToken {
   /** A valid access token, or null (not linked, or an error). */
   accessToken: string | null
@@ -21,7 +22,13 @@ export interface SessionAccessToken {
   error: SessionTokenError | null
 }
 
-/** The error string for a session, or null when `error` is not a refresh failure (then rethrow it). */
+/**
+ * The error string for a session, for a `catch` around your own `getAccessToken` call.
+ *
+ * @param error What `getAccessToken` threw.
+ * @returns "RefreshTokenError" (sign in again), "RefreshUnavailableError" (try later), or null when `error`
+ *   is not a refresh failure: then rethrow it.
+ */
 export function sessionErrorOf(error: unknown): SessionTokenError | null {
   if (error instanceof RefreshTokenError) return "RefreshTokenError"
   if (error instanceof ProviderUnavailableError || error instanceof RefreshLockTimeoutError)
@@ -33,6 +40,21 @@ export function sessionErrorOf(error: unknown): SessionTokenError | null {
  * Calls `adapter.getAccessToken` and never throws for expected outcomes: a refused refresh token becomes
  * `error: "RefreshTokenError"`, a provider outage `error: "RefreshUnavailableError"`, an unlinked account
  * `accessToken: null`. Anything else (a database failure) is rethrown.
+ *
+ * @param adapter The adapter `withTokenSync` returned.
+ * @param params Whose token: `{ userId, provider }` (and `providerAccountId` when the user has several).
+ * @returns The token and its expiry, or `accessToken: null` with the error string the client checks.
+ * @throws {@link AccountStoreError} and any other failure that is not a refresh outcome.
+ * @see [RFC 6749 §5.2](https://www.rfc-editor.org/rfc/rfc6749#section-5.2) (`invalid_grant`).
+ * @example
+ * ```ts
+ * callbacks: {
+ *   async session({ session, user }) {
+ *     const token = await getSessionAccessToken(adapter, { userId: user.id, provider: "google" })
+ *     return { ...session, accessToken: token.accessToken, error: token.error }
+ *   },
+ * }
+ * ```
  */
 export async function getSessionAccessToken(
   adapter: { getAccessToken(params: GetAccessTokenParams): Promise<AccessTokenResult> },

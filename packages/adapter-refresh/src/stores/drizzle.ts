@@ -85,6 +85,7 @@ export interface DrizzleTableLike {
   readonly _: { readonly name: string }
 }
 
+/** Options of {@link drizzleAccountStore}: the tables given to `DrizzleAdapter`, and the lock bound. */
 export interface DrizzleAccountStoreOptions {
   /** The users table given to `DrizzleAdapter(db, { usersTable })`. Default: the adapter's own `user` table. */
   usersTable?: DrizzleTableLike
@@ -537,6 +538,12 @@ function driverOf(db: DrizzleDatabaseLike, kinds: readonly string[]): DrizzleDri
  * transaction, a single connection where concurrent transactions need a pool, an in-memory better-sqlite3
  * database, a remote libsql database), saying what to pass instead; an in-memory libsql database is
  * refused by the first `withAccountLock` (the client does not say what it opened until asked).
+ *
+ * @param db The same Drizzle database given to `DrizzleAdapter(db, tables)`.
+ * @param options The same tables given to `DrizzleAdapter`, when they are not the adapter's defaults.
+ * @returns The store to pass as `withTokenSync(adapter, store)` or `reencryptAccounts(store, ...)`.
+ * @throws {@link UnsupportedDatabaseError} for a db it cannot serve (see above).
+ * @throws {@link InvalidOptionsError} for a table that is not a Drizzle table, or a lock bound that cannot work.
  */
 export function drizzleAccountStore(db: DrizzleDatabaseLike, options: DrizzleAccountStoreOptions = {}): AccountStore {
   const name = "drizzle"

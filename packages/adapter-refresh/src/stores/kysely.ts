@@ -105,6 +105,7 @@ export interface KyselyLike extends KyselyExecutorLike {
 /** The databases this store speaks. */
 export type KyselyStoreDatabase = "postgres" | "mysql" | "sqlite"
 
+/** Options of {@link kyselyAccountStore}: table names, how ids are made, the database, the lock bound. */
 export interface KyselyAccountStoreOptions {
   /** Accounts table, optionally schema-qualified (`"auth.Account"`). Default `"Account"`. */
   accountTable?: string
@@ -225,6 +226,12 @@ function databaseOf(db: KyselyLike, option: KyselyStoreDatabase | undefined): Sq
  * each database), READ COMMITTED where the database has isolation levels (each statement after the lock
  * sees what the previous holder committed). It commits when `work` resolves and rolls back and rethrows
  * the same error when it throws.
+ *
+ * @param db The same Kysely instance given to `KyselyAdapter(db)`.
+ * @returns The store to pass as `withTokenSync(adapter, store)` or `reencryptAccounts(store, ...)`.
+ * @throws {@link UnsupportedDatabaseError} when the dialect is none of PostgreSQL, MySQL/MariaDB, SQLite
+ *   and `options.database` does not say which it speaks.
+ * @throws {@link InvalidOptionsError} for an option that cannot work (a lock bound that is not a positive integer).
  */
 export function kyselyAccountStore(db: KyselyLike, options: KyselyAccountStoreOptions = {}): AccountStore {
   const name = "kysely"

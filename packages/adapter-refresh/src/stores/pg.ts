@@ -70,6 +70,7 @@ export interface PgPoolLike {
   readonly idleCount?: number
 }
 
+/** Options of {@link pgAccountStore}: table names and the lock bound. */
 export interface PgAccountStoreOptions {
   /** Accounts table, optionally schema-qualified (`"auth.accounts"`). Default `"accounts"`. */
   accountsTable?: string
@@ -135,6 +136,10 @@ function asError(value: unknown): Error | true {
  * `pg_advisory_xact_lock` on the key, runs `work`, then `COMMIT`s. When `work` throws, it rolls back and
  * rethrows the same error. The connection goes back to the pool, or is destroyed when BEGIN, COMMIT or
  * ROLLBACK failed (its state is then unknown).
+ *
+ * @param pool The same Pool given to `PostgresAdapter(pool)` (a single `Client` cannot run concurrent transactions).
+ * @returns The store to pass as `withTokenSync(adapter, store)` or `reencryptAccounts(store, ...)`.
+ * @throws {@link InvalidOptionsError} for an option that cannot work (a table name, a lock bound).
  */
 export function pgAccountStore(pool: PgPoolLike, options: PgAccountStoreOptions = {}): AccountStore {
   const name = "pg"

@@ -99,6 +99,7 @@ interface UserDelegateLike {
 /** The databases this store can lock accounts on. */
 export type PrismaDatabase = "postgres" | "mysql" | "sqlite"
 
+/** Options of {@link prismaAccountStore}: where the account and user models are, and the time bounds. */
 export interface PrismaAccountStoreOptions {
   /**
    * The database the client talks to. Default: read from the client (the provider of the schema it was
@@ -590,6 +591,16 @@ function oneConnectionGateOf(prisma: PrismaClientLike): OneConnectionGate {
  * each statement after the lock sees what the previous holder committed) whose first statements take
  * the account's lock (PRISMA_ACCOUNT_LOCKS). Prisma commits when `work` resolves and rolls back when it
  * throws; the same error is rethrown.
+ *
+ * @param prisma The same client given to `PrismaAdapter(prisma)`.
+ * @returns The store to pass as `withTokenSync(adapter, store)` or `reencryptAccounts(store, ...)`.
+ * @throws {@link UnsupportedDatabaseError} when the client's database is not PostgreSQL, MySQL/MariaDB or SQLite.
+ * @throws {@link InvalidOptionsError} for an option that cannot work (a lock bound that is not a positive integer).
+ * @throws {@link AccountSchemaError} from the first operation, when the account model lacks a column it writes.
+ * @example
+ * ```ts
+ * const adapter = withTokenSync(PrismaAdapter(prisma), prismaAccountStore(prisma, { transactionTimeoutMs: 20_000 }))
+ * ```
  */
 export function prismaAccountStore(prisma: PrismaClientLike, options: PrismaAccountStoreOptions = {}): AccountStore {
   const name = "prisma"

@@ -1,11 +1,16 @@
 /** The store suite on Drizzle's PostgreSQL drivers (node-postgres, postgres.js), @auth/drizzle-adapter's default tables. */
 import { describe, expect, test } from "@jest/globals"
 import { DrizzleAdapter } from "@auth/drizzle-adapter"
-import { resolveAccountStore, UnsupportedDatabaseError, withTokenSync } from "authjs-adapter-refresh"
-import { drizzleAccountStore, isDrizzleDatabase, type DrizzleDatabaseLike } from "authjs-adapter-refresh/stores/drizzle"
-import { isKysely } from "authjs-adapter-refresh/stores/kysely"
-import { isPgClient, isPgPool } from "authjs-adapter-refresh/stores/pg"
-import { isPrismaClient } from "authjs-adapter-refresh/stores/prisma"
+import { UnsupportedDatabaseError, withTokenSync } from "authjs-adapter-refresh"
+import {
+  isDrizzleDatabase,
+  isKysely,
+  isPgClient,
+  isPgPool,
+  isPrismaClient,
+  resolveAccountStore,
+} from "authjs-adapter-refresh/internal"
+import { drizzleAccountStore, type DrizzleDatabaseLike } from "authjs-adapter-refresh/stores/drizzle"
 import { drizzle as drizzleNodePg, type NodePgDatabase } from "drizzle-orm/node-postgres"
 import { drizzle as drizzleProxy } from "drizzle-orm/pg-proxy"
 import { integer, pgTable, text } from "drizzle-orm/pg-core"

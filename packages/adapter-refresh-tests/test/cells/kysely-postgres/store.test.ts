@@ -1,7 +1,6 @@
 import { describe, expect, test } from "@jest/globals"
-import { isKysely, kyselyAccountStore, type KyselyLike } from "authjs-adapter-refresh/stores/kysely"
-import { isPgClient, isPgPool } from "authjs-adapter-refresh/stores/pg"
-import { isPrismaClient } from "authjs-adapter-refresh/stores/prisma"
+import { kyselyAccountStore, type KyselyLike } from "authjs-adapter-refresh/stores/kysely"
+import { isKysely, isPgClient, isPgPool, isPrismaClient } from "authjs-adapter-refresh/internal"
 import type { Kysely } from "kysely"
 import { describeStore, freshKey } from "../../suites/store-suite.js"
 

@@ -1,7 +1,6 @@
 import { describe, expect, test } from "@jest/globals"
-import { isKysely } from "authjs-adapter-refresh/stores/kysely"
-import { isPgClient, isPgPool, pgAccountStore, type PgPoolLike } from "authjs-adapter-refresh/stores/pg"
-import { isPrismaClient } from "authjs-adapter-refresh/stores/prisma"
+import { isKysely, isPgClient, isPgPool, isPrismaClient } from "authjs-adapter-refresh/internal"
+import { pgAccountStore, type PgPoolLike } from "authjs-adapter-refresh/stores/pg"
 import pg from "pg"
 import { describeStore, freshKey } from "../../suites/store-suite.js"
 

@@ -1,8 +1,7 @@
 import { describe, expect, test } from "@jest/globals"
-import { isKysely } from "authjs-adapter-refresh/stores/kysely"
-import { isPgClient, isPgPool } from "authjs-adapter-refresh/stores/pg"
+import { isKysely, isPgClient, isPgPool, isPrismaClient, prismaAccountTable } from "authjs-adapter-refresh/internal"
 import { AccountSchemaError, withTokenSync } from "authjs-adapter-refresh"
-import { isPrismaClient, prismaAccountStore, prismaAccountTable } from "authjs-adapter-refresh/stores/prisma"
+import { prismaAccountStore } from "authjs-adapter-refresh/stores/prisma"
 import type { PrismaClient } from "../../../generated/prisma/client.js"
 import { deferred, describeStore, freshKey } from "../../suites/store-suite.js"
 
