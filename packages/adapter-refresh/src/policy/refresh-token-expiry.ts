@@ -51,7 +51,9 @@ function expiresAt(receivedAt: number, lifetime: number): number {
  *
  * - `refresh_token_expires_in` wins when it holds a positive lifetime. Its `0` is not "never" (no provider
  *   documents it so): it reads as unknown, so nothing is ever treated as expired on a guess.
- * - `refresh_expires_in`: a positive lifetime gives `at`; exactly `0` gives `never` (Keycloak's offline token).
+ * - `refresh_expires_in`: a positive lifetime gives `at`; exactly `0` gives `never` (Keycloak's offline token),
+ *   but only next to a `refresh_token`: Keycloak's field is a primitive that stays 0 when no refresh token was
+ *   built (a client with "Use refresh tokens" off, client_credentials), and that 0 says nothing.
  * - Fractions are cut off, lifetimes above ten years are capped to ten years, decimal strings are accepted.
  *
  * Never throws on the response's content (it is provider text); throws a `TypeError` only when
@@ -70,8 +72,11 @@ export function readRefreshTokenExpiry(response: unknown, receivedAtMs: number):
     return { kind: "at", expiresAt: expiresAt(receivedAt, github), field: "refresh_token_expires_in" }
   }
   const keycloak = lifetimeOf(body.refresh_expires_in)
-  // Exactly 0 (not a fraction that rounds to it) is Keycloak's "no exp": an offline token.
-  if (keycloak === 0) return { kind: "never", field: "refresh_expires_in" }
+  // Exactly 0 (not a fraction that rounds to it) next to a refresh token is Keycloak's "no exp": an offline token.
+  if (keycloak === 0) {
+    const carriesRefreshToken = typeof body.refresh_token === "string" && body.refresh_token !== ""
+    return carriesRefreshToken ? { kind: "never", field: "refresh_expires_in" } : { kind: "unknown" }
+  }
   if (keycloak !== undefined) {
     return { kind: "at", expiresAt: expiresAt(receivedAt, keycloak), field: "refresh_expires_in" }
   }

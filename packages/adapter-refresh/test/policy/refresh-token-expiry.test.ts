@@ -24,8 +24,18 @@ describe("readRefreshTokenExpiry", () => {
     ],
     [
       "Keycloak offline token: refresh_expires_in 0 is 'never', not unknown",
-      { access_token: "a", refresh_expires_in: 0, scope: "openid offline_access" },
+      { access_token: "a", refresh_token: "r", refresh_expires_in: 0, scope: "openid offline_access" },
       { kind: "never", field: "refresh_expires_in" },
+    ],
+    [
+      "Keycloak's 0 with no refresh token in the answer ('Use refresh tokens' off) says nothing: unknown",
+      { access_token: "a", refresh_expires_in: 0, "not-before-policy": 0 },
+      { kind: "unknown" },
+    ],
+    [
+      "Keycloak's 0 next to an empty refresh_token: unknown",
+      { refresh_token: "", refresh_expires_in: 0 },
+      { kind: "unknown" },
     ],
     [
       "a decimal string",
@@ -34,7 +44,7 @@ describe("readRefreshTokenExpiry", () => {
     ],
     [
       "the string '0' (Keycloak's 0 as text)",
-      { refresh_expires_in: "0" },
+      { refresh_token: "r", refresh_expires_in: "0" },
       { kind: "never", field: "refresh_expires_in" },
     ],
     [
@@ -54,7 +64,7 @@ describe("readRefreshTokenExpiry", () => {
     ],
     [
       "both names: refresh_token_expires_in wins",
-      { refresh_token_expires_in: 100, refresh_expires_in: 0 },
+      { refresh_token: "r", refresh_token_expires_in: 100, refresh_expires_in: 0 },
       { kind: "at", expiresAt: RECEIVED_S + 100, field: "refresh_token_expires_in" },
     ],
     [
