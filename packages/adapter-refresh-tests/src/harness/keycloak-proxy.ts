@@ -129,6 +129,12 @@ export interface KeycloakProxy {
   onlineSession: boolean
   /** While set, every refresh_token grant is refused with it, before reaching the provider (as Keycloak does). */
   refusal: KeycloakRefusal | undefined
+  /**
+   * How the provider's own refusal of a refresh is worded to the client. oidc-provider says "grant request
+   * is invalid" where Keycloak names the cause; default "Session not active" (a grant ended at the provider
+   * is, in Keycloak, a session an admin or the user ended).
+   */
+  providerRefusal: KeycloakRefusal
   /** The client's "Use refresh tokens" off: refresh answers carry no refresh_token. */
   omitRefreshToken: boolean
   /** The grant type and body of the last successful answer sent (test-only: it holds tokens). */
@@ -171,6 +177,7 @@ export async function startKeycloakProxy(
     },
     onlineSession: false,
     refusal: undefined,
+    providerRefusal: KEYCLOAK_REFUSALS["Session not active"],
     omitRefreshToken: false,
     get lastAnswer() {
       return lastAnswer
@@ -186,8 +193,13 @@ export async function startKeycloakProxy(
   }
 
   inner.rewrite = (body, status, request) => {
-    if (status !== 200 || typeof body.access_token !== "string") return undefined
     const grantType = request.form.get("grant_type") ?? ""
+    if (status === 400 && body.error === "invalid_grant" && grantType === "refresh_token") {
+      // The provider really refused the grant: answer with Keycloak's words for it.
+      const { error, error_description } = keycloak.providerRefusal
+      return { error, error_description }
+    }
+    if (status !== 200 || typeof body.access_token !== "string") return undefined
     // A login makes a new user session (a new session_state), started now.
     if (grantType === "authorization_code") session = { id: randomUUID(), startedAt: nowSeconds() }
     const answer: Record<string, unknown> = { ...body }

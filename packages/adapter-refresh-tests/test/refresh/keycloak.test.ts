@@ -247,6 +247,28 @@ describe(SUITE, () => {
   )
 
   test(
+    "[Keycloak proxy] a grant really ended at the provider, worded as Keycloak's 'Session not active': " +
+      "RefreshTokenError (invalid_grant), marked, tokens kept",
+    async () => {
+      await waitForExpiry()
+      const before = await tokensOf()
+      const grantId = op.issuedOf("refresh_token").find((t) => t.value === before.refresh_token)?.grantId
+      expect(grantId).toBeDefined()
+      await op.revokeGrant(grantId!) // an admin ended the session
+      const refusals = op.stats.refreshErrors.length
+      const error = await rejection(ask(tokenSync()))
+      expect(op.stats.refreshErrors.length - refusals).toBe(1) // the provider itself refused it
+      expect(error).toBeInstanceOf(RefreshTokenError)
+      expect((error as RefreshTokenError).reason).toBe("invalid_grant")
+      expect((await row()).refresh_error).toBe("invalid_grant")
+      expect(await tokensOf()).toEqual(before)
+      await signInAgain()
+      expect((await row()).refresh_error).toBeNull()
+    },
+    30_000,
+  )
+
+  test(
     "[Keycloak proxy] without refresh.reauthColumn an invalid_grant is remembered only by the process " + "that saw it",
     async () => {
       await waitForExpiry()
