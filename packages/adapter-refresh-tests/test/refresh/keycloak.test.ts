@@ -1,0 +1,321 @@
+/**
+ * Keycloak (issue 19, part 5): the provider of the next-auth 4 setup this project started from. No Keycloak
+ * server runs here, so the real oidc-provider issues and validates every token and a real proxy in front of
+ * its token endpoint answers as Keycloak does (src/harness/keycloak-proxy.ts names the Keycloak commit and
+ * file of each shape). Every test using the proxy says so in its name.
+ *
+ * Through the real path: real Auth.js sign-ins (their token request goes through the proxy too), the
+ * pg cell's documented schema on real PostgreSQL, withTokenSync and getAccessToken.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "@jest/globals"
+import { inspect } from "node:util"
+import {
+  ProviderUnavailableError,
+  RefreshTokenError,
+  withTokenSync,
+  type RefreshOptions,
+  type TokenSyncAdapter,
+} from "authjs-adapter-refresh"
+import { startAuthApp, type AuthApp } from "../../src/harness/auth-app.js"
+import { Browser } from "../../src/harness/browser.js"
+import {
+  KEYCLOAK_REFUSALS,
+  startKeycloakProxy,
+  type KeycloakProxy,
+  type KeycloakRefusalName,
+} from "../../src/harness/keycloak-proxy.js"
+import { startOidcProvider, type TestOidcProvider } from "../../src/harness/oidc-provider.js"
+import { testDatabase, type TestDatabase } from "../../src/harness/postgres.js"
+import { applySchema, createFixture, type DatabaseFixture } from "../../src/fixtures/databases.js"
+import { rejection } from "./scenario-hooks.js"
+
+const PROVIDER_ID = "keycloak"
+const LOGIN = "keycloak-user"
+const SSO_SESSION_IDLE = 1800
+
+const SUITE = "Keycloak's answers and refusals (pg, real Auth.js, real oidc-provider behind a Keycloak-answering proxy)"
+
+describe(SUITE, () => {
+  let db: TestDatabase
+  let op: TestOidcProvider
+  let kc: KeycloakProxy
+  let fixture: DatabaseFixture<unknown>
+  let app: AuthApp
+  let browser: Browser
+  let userId: string
+
+  beforeAll(async () => {
+    op = await startOidcProvider({ accessTokenTtl: 2, rotateRefreshToken: true })
+    kc = await startKeycloakProxy(op.endpoints.token, { ssoSessionIdleSeconds: SSO_SESSION_IDLE })
+    db = await testDatabase("keycloak_proxy")
+    await applySchema("pg", db.url)
+    fixture = await createFixture("pg", db.url)
+    await fixture.pool.query("ALTER TABLE accounts ADD COLUMN refresh_error text")
+    const adapter = tokenSync()
+    app = await startAuthApp({
+      provider: op,
+      providerId: PROVIDER_ID,
+      session: "database",
+      adapter,
+      events: adapter.events,
+      // Auth.js's code exchange goes through the proxy as well: its sign-ins see Keycloak's answer.
+      providerOverrides: { token: kc.url, userinfo: op.endpoints.userinfo },
+    })
+    browser = new Browser()
+    const signIn = await app.signIn(browser, { login: LOGIN })
+    if (!signIn.ok) throw new Error(`sign-in failed:\n${signIn.trace}`)
+    userId = String((await row()).userId)
+  }, 60_000)
+  afterAll(async () => {
+    await app?.stop()
+    await fixture?.close()
+    await kc?.stop()
+    await op?.stop()
+    await db?.drop()
+  })
+
+  /** A withTokenSync instance (as in its own process: no shared memory) refreshing through the proxy. */
+  function tokenSync(refresh: Partial<RefreshOptions> = {}) {
+    const provider = {
+      id: PROVIDER_ID,
+      type: "oidc" as const,
+      issuer: op.issuer,
+      clientId: op.clientId,
+      clientSecret: op.clientSecret,
+      token: kc.url,
+    }
+    return withTokenSync(fixture.adapter, fixture.db as object, {
+      refresh: {
+        providers: [provider],
+        skewSeconds: 0,
+        minRefreshIntervalSeconds: 0,
+        reauthColumn: "refresh_error",
+        ...refresh,
+      },
+    })
+  }
+  const key = { provider: PROVIDER_ID, providerAccountId: LOGIN }
+  const row = async (): Promise<Record<string, unknown>> => (await fixture.accountRows(key))[0]!
+  const ask = (adapter: TokenSyncAdapter) => adapter.getAccessToken({ userId, provider: PROVIDER_ID })
+  const tokensOf = async () => {
+    const r = await row()
+    return { access_token: r.access_token, refresh_token: r.refresh_token, expires_at: r.expires_at }
+  }
+  async function waitForExpiry(): Promise<void> {
+    const wait = Number((await row()).expires_at) * 1000 - Date.now() + 50
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait))
+  }
+  async function signInAgain(): Promise<void> {
+    const result = await app.signIn(browser, { login: LOGIN, forceLogin: true })
+    if (!result.ok) throw new Error(`sign-in failed:\n${result.trace}`)
+  }
+
+  test(
+    "[Keycloak proxy] a sign-in: Keycloak's extras reach Auth.js and the sync, break nothing; " +
+      "session_state is stored",
+    async () => {
+      const errors = app.errors.length
+      await signInAgain()
+      expect(app.errorMessages().slice(errors)).toEqual([])
+      // What Auth.js received is Keycloak's answer (offline: the scope holds offline_access).
+      const account = app.signIns.at(-1)!.account as Record<string, unknown>
+      expect({
+        refresh_expires_in: account.refresh_expires_in,
+        notBeforePolicy: account["not-before-policy"],
+        session_state: account.session_state,
+      }).toEqual({ refresh_expires_in: 0, notBeforePolicy: 0, session_state: kc.sessionState })
+      // The sync stored the sign-in's tokens; the extras have no column and were written nowhere.
+      const stored = await row()
+      expect(stored.refresh_token).toBe(op.lastIssued("refresh_token")?.value)
+      expect(stored.access_token).toBe(op.lastIssued("access_token")?.value)
+      expect(stored.session_state).toBe(kc.sessionState)
+      expect(stored.refresh_error).toBeNull()
+      expect(Object.keys(stored).filter((column) => /expires_in|before/.test(column))).toEqual([])
+    },
+    30_000,
+  )
+
+  test(
+    "[Keycloak proxy] refreshes: online (refresh_expires_in = the SSO bound) and offline (0); " +
+      "extras ignored, nothing dropped",
+    async () => {
+      for (const online of [true, false]) {
+        kc.onlineSession = online
+        try {
+          await waitForExpiry()
+          const result = await ask(tokenSync())
+          const answer = kc.lastAnswer!
+          expect({ online, grantType: answer.grantType, refreshed: result.refreshed }).toEqual({
+            online,
+            grantType: "refresh_token",
+            refreshed: true,
+          })
+          expect(result.droppedFields ?? []).toEqual([])
+          expect(result.persistError).toBeUndefined()
+          const refreshExpiresIn = answer.body.refresh_expires_in as number
+          if (online) expect(refreshExpiresIn > 0 && refreshExpiresIn <= SSO_SESSION_IDLE).toBe(true)
+          else expect(refreshExpiresIn).toBe(0)
+          const stored = await row()
+          expect(stored.refresh_token).toBe(answer.body.refresh_token)
+          expect(stored.access_token).toBe(answer.body.access_token)
+          expect(stored.scope).toBe(answer.body.scope)
+          expect(stored.session_state).toBe(kc.sessionState)
+          expect((await op.userinfo(String(stored.access_token))).status).toBe(200)
+        } finally {
+          kc.onlineSession = false
+        }
+      }
+    },
+    30_000,
+  )
+
+  test(
+    "[Keycloak proxy] a refresh answer without refresh_token (client 'Use refresh tokens' off): " +
+      "the stored one is kept and works",
+    async () => {
+      // Without rotation the provider keeps the refresh token valid, as Keycloak does with Revoke Refresh Token off.
+      op.setRotateRefreshToken(false)
+      kc.omitRefreshToken = true
+      try {
+        await waitForExpiry()
+        const before = await row()
+        const result = await ask(tokenSync())
+        expect(result.refreshed).toBe(true)
+        expect(kc.lastAnswer!.body.refresh_token).toBeUndefined()
+        expect(kc.lastAnswer!.body.refresh_expires_in).toBe(0) // Keycloak's primitive field, no refresh token built
+        const stored = await row()
+        expect(stored.refresh_token).toBe(before.refresh_token)
+        expect(stored.access_token).toBe(result.accessToken)
+        expect(stored.access_token).not.toBe(before.access_token)
+        kc.omitRefreshToken = false
+        await waitForExpiry()
+        const grants = op.stats.refreshGrants
+        expect((await ask(tokenSync())).refreshed).toBe(true) // the kept refresh token still works
+        expect(op.stats.refreshGrants - grants).toBe(1)
+      } finally {
+        kc.omitRefreshToken = false
+        op.setRotateRefreshToken(true)
+      }
+    },
+    30_000,
+  )
+
+  const INVALID_GRANT_REFUSALS = (Object.keys(KEYCLOAK_REFUSALS) as KeycloakRefusalName[]).filter(
+    (name) => KEYCLOAK_REFUSALS[name].error === "invalid_grant",
+  )
+
+  test.each(INVALID_GRANT_REFUSALS)(
+    "[Keycloak proxy] refusal '%s': RefreshTokenError (invalid_grant), account marked for re-authentication, " +
+      "tokens kept, not asked again; a sign-in clears it",
+    async (name) => {
+      await waitForExpiry()
+      const before = await tokensOf()
+      const requests = kc.requests
+      const grants = op.stats.refreshGrants + op.stats.refreshErrors.length
+      kc.refusal = KEYCLOAK_REFUSALS[name]
+      try {
+        const error = await rejection(ask(tokenSync()))
+        expect(error).toBeInstanceOf(RefreshTokenError)
+        const refused = error as RefreshTokenError
+        expect({ code: refused.code, reason: refused.reason, provider: refused.provider }).toEqual({
+          code: "REFRESH_INVALID_GRANT",
+          reason: "invalid_grant",
+          provider: PROVIDER_ID,
+        })
+        // No token and not the provider's description in the error.
+        const text = `${inspect(error, { depth: 10, showHidden: true })}${JSON.stringify(error)}`
+        for (const secret of [before.access_token, before.refresh_token, KEYCLOAK_REFUSALS[name].error_description])
+          expect(text.includes(String(secret))).toBe(false)
+        expect(kc.requests - requests).toBe(1)
+        expect(op.stats.refreshGrants + op.stats.refreshErrors.length).toBe(grants) // Keycloak refused it first
+        expect((await row()).refresh_error).toBe("invalid_grant")
+        expect(await tokensOf()).toEqual(before)
+
+        // Another process: the mark says it, the dead refresh token is not sent again.
+        const again = await rejection(ask(tokenSync()))
+        expect((again as RefreshTokenError).reason).toBe("marked")
+        expect(kc.requests - requests).toBe(1)
+      } finally {
+        kc.refusal = undefined
+      }
+      // The user signs in again (through Keycloak's answer): new tokens, the mark is cleared.
+      await signInAgain()
+      expect((await row()).refresh_error).toBeNull()
+      expect((await row()).refresh_token).not.toBe(before.refresh_token)
+    },
+    30_000,
+  )
+
+  test(
+    "[Keycloak proxy] a grant really ended at the provider, worded as Keycloak's 'Session not active': " +
+      "RefreshTokenError (invalid_grant), marked, tokens kept",
+    async () => {
+      await waitForExpiry()
+      const before = await tokensOf()
+      const grantId = op.issuedOf("refresh_token").find((t) => t.value === before.refresh_token)?.grantId
+      expect(grantId).toBeDefined()
+      await op.revokeGrant(grantId!) // an admin ended the session
+      const refusals = op.stats.refreshErrors.length
+      const error = await rejection(ask(tokenSync()))
+      expect(op.stats.refreshErrors.length - refusals).toBe(1) // the provider itself refused it
+      expect(error).toBeInstanceOf(RefreshTokenError)
+      expect((error as RefreshTokenError).reason).toBe("invalid_grant")
+      expect((await row()).refresh_error).toBe("invalid_grant")
+      expect(await tokensOf()).toEqual(before)
+      await signInAgain()
+      expect((await row()).refresh_error).toBeNull()
+    },
+    30_000,
+  )
+
+  test(
+    "[Keycloak proxy] without refresh.reauthColumn an invalid_grant is remembered only by the process " + "that saw it",
+    async () => {
+      await waitForExpiry()
+      const before = await tokensOf()
+      const requests = kc.requests
+      kc.refusal = KEYCLOAK_REFUSALS["Session not active"]
+      try {
+        const noColumn = tokenSync({ reauthColumn: undefined })
+        expect(((await rejection(ask(noColumn))) as RefreshTokenError).reason).toBe("invalid_grant")
+        expect(((await rejection(ask(noColumn))) as RefreshTokenError).reason).toBe("marked")
+        expect(kc.requests - requests).toBe(1)
+        expect((await row()).refresh_error).toBeNull() // nothing written
+        // Another process has no memory of it and asks Keycloak again.
+        expect(((await rejection(ask(tokenSync({ reauthColumn: undefined })))) as RefreshTokenError).reason).toBe(
+          "invalid_grant",
+        )
+        expect(kc.requests - requests).toBe(2)
+        expect(await tokensOf()).toEqual(before)
+      } finally {
+        kc.refusal = undefined
+      }
+    },
+    30_000,
+  )
+
+  test(
+    "[Keycloak proxy] today: Keycloak's revoked consent (invalid_scope, not invalid_grant) is a " +
+      "ProviderUnavailableError and marks nothing",
+    async () => {
+      await waitForExpiry()
+      const before = await tokensOf()
+      kc.refusal = KEYCLOAK_REFUSALS["Client no longer has requested consent from user"]
+      try {
+        const error = await rejection(ask(tokenSync()))
+        expect(error).toBeInstanceOf(ProviderUnavailableError)
+        const unavailable = error as ProviderUnavailableError
+        expect({ kind: unavailable.kind, oauthError: unavailable.oauthError, status: unavailable.status }).toEqual({
+          kind: "oauth_error",
+          oauthError: "invalid_scope",
+          status: 400,
+        })
+        expect((await row()).refresh_error).toBeNull()
+        expect(await tokensOf()).toEqual(before)
+      } finally {
+        kc.refusal = undefined
+      }
+    },
+    30_000,
+  )
+})
