@@ -58,6 +58,7 @@ export {
   TokenCodecError,
   RefreshPersistError,
   AccountBusyError,
+  InsufficientScopeError,
 } from "./errors.js"
 export type {
   TokenSyncErrorCode,
@@ -65,6 +66,7 @@ export type {
   ProviderFailureKind,
   TokenDecryptionFailure,
   WaitedFor,
+  InsufficientScopeSource,
 } from "./errors.js"
 export type { RefreshOptions, GetAccessTokenParams, AccessTokenResult } from "./refresh/engine.js"
 export type { RefreshExpiringOptions, RefreshExpiringProgress } from "./refresh/background.js"

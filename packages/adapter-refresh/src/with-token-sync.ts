@@ -53,8 +53,11 @@ export interface TokenSyncMethods {
   /**
    * A valid access token for the user's account at `provider`, refreshed (at most once per expiry across
    * all processes) when it expires within `refresh.skewSeconds`. Requires the `refresh` option.
-   * Throws `RefreshTokenError` (sign in again), `ProviderUnavailableError`, `AccountNotLinkedError`,
-   * `AmbiguousAccountError`, `RefreshLockTimeoutError`, `RefreshNotConfiguredError`, `AccountStoreError`.
+   * With `params.scopes`, the stored grant must hold those scopes (RFC 6749 §3.3), else
+   * `InsufficientScopeError` names the missing ones and no token is returned.
+   * Throws `RefreshTokenError` (sign in again), `InsufficientScopeError` (authorize more scopes),
+   * `ProviderUnavailableError`, `AccountNotLinkedError`, `AmbiguousAccountError`, `RefreshLockTimeoutError`,
+   * `RefreshNotConfiguredError`, `AccountStoreError`, `InvalidAccountInputError` (bad params).
    */
   getAccessToken(params: GetAccessTokenParams): Promise<AccessTokenResult>
   /**
