@@ -10,7 +10,7 @@
  * Each has its control: the same call without the missing scope, or with a known stored scope.
  */
 import { describe, expect, test } from "@jest/globals"
-import { InsufficientScopeError, type AccessTokenResult } from "authjs-adapter-refresh"
+import { InsufficientScopeError, withTokenSync, type AccessTokenResult } from "authjs-adapter-refresh"
 import type { RefreshScenario } from "../../src/refresh-bench/scenario.js"
 import { rejection, refreshRequests, useRefreshScenario } from "./scenario-hooks.js"
 
@@ -78,6 +78,38 @@ describe("getAccessToken with scopes (pg, real oidc-provider with rotation)", ()
     // Control: case matters (RFC 6749 §3.3), so "Email" is missing while "email" is not.
     expect(((await rejection(ask(["Email"]))) as InsufficientScopeError).missingScopes).toEqual(["Email"])
     expect((await ask(["email"])).accessToken).toBe(result.accessToken)
+  }, 30_000)
+
+  test("with refresh.cache, a cached answer is checked too", async () => {
+    const cached = withTokenSync(s.fixture.adapter, s.fixture.db as object, {
+      refresh: { providers: [s.providerConfig], skewSeconds: 0, minRefreshIntervalSeconds: 0, cache: {} },
+    })
+    // The stored token counts as fresh for the whole test (it is never sent to the provider here).
+    const expiresAt = (await s.row()).expires_at
+    const setExpiry = (value: unknown) =>
+      s.fixture.pool.query(`UPDATE accounts SET expires_at = $3 WHERE provider = $1 AND "providerAccountId" = $2`, [
+        s.key.provider,
+        s.key.providerAccountId,
+        value,
+      ])
+    await setExpiry(Math.floor(Date.now() / 1000) + 600)
+    try {
+      const params = { userId: s.userId, provider: s.key.provider }
+      // A call without scopes caches the answer.
+      const first = await cached.getAccessToken(params)
+      const requests = refreshRequests(s)
+      const hits = cached.tokenCache!.stats().hits
+      const error = await rejection(cached.getAccessToken({ ...params, scopes: ["calendar"] }))
+      expect(cached.tokenCache!.stats().hits - hits).toBe(1) // answered from the cache, and refused
+      expect((error as InsufficientScopeError).missingScopes).toEqual(["calendar"])
+      // Control: the same cached answer with a granted scope is returned.
+      expect((await cached.getAccessToken({ ...params, scopes: ["openid"] })).accessToken).toBe(first.accessToken)
+      expect(cached.tokenCache!.stats().hits - hits).toBe(2)
+      expect(refreshRequests(s) - requests).toBe(0)
+    } finally {
+      await cached.tokenCache?.close()
+      await setExpiry(expiresAt)
+    }
   }, 30_000)
 
   test("an unknown stored scope (NULL) is not a missing one", async () => {

@@ -122,6 +122,7 @@ export interface GetAccessTokenParams {
    * The check runs on the stored scope before any refresh, and again on the scope a refresh answer
    * reports, which may be narrower (RFC 6749 §5.1). An unknown stored scope (null) passes. Google's long
    * names for `email` and `profile`, and GitHub's comma-separated, nested scopes, count as what they grant.
+   * @see RFC 6749 §3.3, §5.1, §6
    */
   scopes?: readonly string[] | string
 }
