@@ -23,6 +23,7 @@ export type TokenSyncErrorCode =
   | "TOKEN_CODEC_FAILED"
   | "REFRESH_NOT_PERSISTED"
   | "ACCOUNT_BUSY"
+  | "INSUFFICIENT_SCOPE"
 
 /** The base class of every error this library throws; `code` says which. */
 export class TokenSyncError extends Error {
@@ -240,6 +241,62 @@ export class RefreshTokenError extends TokenSyncError {
     )
     this.provider = provider
     this.reason = reason
+  }
+}
+
+/**
+ * Where scopes were found missing: in the stored grant, before any request to the provider ("stored"); in
+ * the scope a refresh answer reported, which may be narrower than the stored one ("refresh", RFC 6749
+ * §5.1); or in an API's refusal of the access token ("resource_server", RFC 6750 §3.1 `insufficient_scope`).
+ */
+export type InsufficientScopeSource = "stored" | "refresh" | "resource_server"
+
+/** Scopes named in an InsufficientScopeError's message; the property holds them all. */
+const SCOPES_IN_MESSAGE = 10
+/** Longest scope quoted in the message, in characters. */
+const SCOPE_LENGTH_IN_MESSAGE = 120
+
+/**
+ * The account's grant lacks scopes the caller asked for: start incremental authorization (sign in again
+ * asking for `missingScopes`). The access token was not returned. Scopes are not secrets, so they are
+ * named here; no token is.
+ *
+ * @see RFC 6749 §3.3 (scopes: space-delimited, case-sensitive, order-free), RFC 6750 §3.1 (`insufficient_scope`)
+ */
+export class InsufficientScopeError extends TokenSyncError {
+  readonly provider: string
+  /**
+   * The scopes the grant lacks, as the caller asked for them. For `source: "resource_server"`, the scopes the
+   * API said the request needs (its `scope` attribute): some of them may be granted already.
+   */
+  readonly missingScopes: readonly string[]
+  readonly source: InsufficientScopeSource
+  /** Whether a request reached the provider during this call: true only for `source: "refresh"`. */
+  readonly providerCalled: boolean
+  constructor(provider: string, missingScopes: readonly string[], source: InsufficientScopeSource) {
+    const shown = missingScopes
+      .slice(0, SCOPES_IN_MESSAGE)
+      .map(
+        (scope) =>
+          `"${scope.length > SCOPE_LENGTH_IN_MESSAGE ? `${scope.slice(0, SCOPE_LENGTH_IN_MESSAGE)}...` : scope}"`,
+      )
+    const more = missingScopes.length > SCOPES_IN_MESSAGE ? ` and ${missingScopes.length - SCOPES_IN_MESSAGE} more` : ""
+    const list = missingScopes.length ? `${shown.join(", ")}${more}` : "(none named)"
+    const where =
+      source === "resource_server"
+        ? `The API refused the ${provider} access token for insufficient scope; it needs ${list}`
+        : source === "refresh"
+          ? `The ${provider} provider narrowed the grant on refresh; it lacks ${list}`
+          : `The stored ${provider} grant lacks ${list} (the provider was not called)`
+    const tail =
+      source === "resource_server"
+        ? "a refresh cannot add scopes: ask the user to authorize them (sign in again)."
+        : "the access token was not returned: ask the user to authorize them (sign in again)."
+    super("INSUFFICIENT_SCOPE", `${where}; ${tail}`)
+    this.provider = provider
+    this.missingScopes = Object.freeze([...missingScopes])
+    this.source = source
+    this.providerCalled = source === "refresh"
   }
 }
 

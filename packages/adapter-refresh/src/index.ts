@@ -109,6 +109,7 @@ export {
   TokenCodecError,
   RefreshPersistError,
   AccountBusyError,
+  InsufficientScopeError,
 } from "./errors.js"
 export type {
   TokenSyncErrorCode,
@@ -116,4 +117,5 @@ export type {
   ProviderFailureKind,
   TokenDecryptionFailure,
   WaitedFor,
+  InsufficientScopeSource,
 } from "./errors.js"

@@ -57,13 +57,18 @@ export interface TokenSyncMethods {
    * A valid access token for the user's account at `provider`, refreshed (at most once per expiry across
    * all processes) when it expires within `refresh.skewSeconds`. Requires the `refresh` option.
    *
+   * With `params.scopes`, the stored grant must hold those scopes (RFC 6749 §3.3), else
+   * `InsufficientScopeError` names the missing ones and no token is returned.
+   *
    * @returns The access token, its expiry and whether this call refreshed it.
    * @throws {@link RefreshTokenError} the provider refused the refresh token (`invalid_grant`): sign in again.
+   * @throws {@link InsufficientScopeError} the grant lacks a scope asked for in `params.scopes`: authorize more.
    * @throws {@link ProviderUnavailableError} the provider did not answer usably; try again later.
    * @throws {@link AccountNotLinkedError} / {@link AmbiguousAccountError} no account, or several, for the user.
    * @throws {@link RefreshLockTimeoutError} another process held the account's lock beyond the bound.
    * @throws {@link RefreshNotConfiguredError} without the `refresh` option, or for a provider not in it.
    * @throws {@link AccountStoreError} the database failed; nothing was written.
+   * @throws {@link InvalidAccountInputError} bad params.
    * @see [RFC 6749 §6](https://www.rfc-editor.org/rfc/rfc6749#section-6) (refreshing an access token) and
    *   [§5.2](https://www.rfc-editor.org/rfc/rfc6749#section-5.2) (the error answer).
    */

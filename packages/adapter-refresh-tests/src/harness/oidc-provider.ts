@@ -168,6 +168,11 @@ export interface TestOidcProvider {
   /** Revokes a whole grant server-side (like a user removing the app's access): all its tokens stop working. */
   revokeGrant(grantId: string): Promise<void>
   /**
+   * Takes one scope back from a grant server-side (like a user unticking a permission): the grant's later
+   * refreshes answer with a narrower `scope` (oidc-provider filters the new access token's scope by its grant).
+   */
+  rejectGrantScope(grantId: string, scope: string): Promise<void>
+  /**
    * An offline grant for `login` made with oidc-provider's own models (Grant, RefreshToken, AccessToken),
    * holding what an authorization_code exchange would store, without the login and consent pages. The
    * provider refreshes, rotates and detects reuse of its refresh token like any other. For seeding many
@@ -218,7 +223,12 @@ interface OidcProviderInstance {
   on(event: string, listener: (...args: never[]) => void): unknown
   callback(): (req: IncomingMessage, res: ServerResponse) => void
   Client: { find(id: string): Promise<unknown> }
-  Grant: new (fields: { accountId: string; clientId: string }) => OidcModel & { addOIDCScope(scope: string): void }
+  Grant: (new (fields: {
+    accountId: string
+    clientId: string
+  }) => OidcModel & { addOIDCScope(scope: string): void }) & {
+    find(id: string): Promise<(OidcModel & { rejectOIDCScope(scope: string): void }) | undefined>
+  }
   RefreshToken: new (fields: Record<string, unknown>) => OidcModel
   AccessToken: new (fields: Record<string, unknown>) => OidcModel
 }
@@ -647,6 +657,12 @@ export async function startOidcProvider(options: StartOidcProviderOptions = {}):
       await adapterFor("Grant").destroy(grantId)
       stats.grantsRevoked++
       stats.revokedGrantIds.push(grantId)
+    },
+    async rejectGrantScope(grantId, scope) {
+      const grant = await provider.Grant.find(grantId)
+      if (!grant) throw new Error(`rejectGrantScope: no grant ${grantId}`)
+      grant.rejectOIDCScope(scope)
+      await grant.save()
     },
     async issueOfflineGrant(login) {
       const client = await provider.Client.find(clientId)

@@ -146,3 +146,20 @@ function drizzleCustomTables(db: NodePgDatabase): AuthConfig {
   return { adapter, events: adapter.events, providers: [] }
 }
 export const drizzleCustomConfig: AuthConfig = drizzleCustomTables(drizzlePg)
+
+// README, "Scopes": the option (an array or a space-delimited string) and the error's fields.
+import { InsufficientScopeError } from "authjs-adapter-refresh"
+declare const userId: string
+export async function withScopes(): Promise<string> {
+  const calendar = "https://www.googleapis.com/auth/calendar.readonly"
+  try {
+    const { accessToken } = await refreshing.getAccessToken({ userId, provider: "google", scopes: ["email", calendar] })
+    return accessToken
+  } catch (e) {
+    if (!(e instanceof InsufficientScopeError)) throw e
+    return ["openid", "email", ...e.missingScopes].join(" ")
+  }
+}
+export const asString = refreshing.getAccessToken({ userId, provider: "google", scopes: "openid email" })
+// @ts-expect-error scopes are strings
+export const notStrings = refreshing.getAccessToken({ userId, provider: "google", scopes: [1] })

@@ -21,6 +21,7 @@ import {
   AccountNotLinkedError,
   AccountStoreError,
   AmbiguousAccountError,
+  InsufficientScopeError,
   InvalidAccountInputError,
   ProviderUnavailableError,
   RefreshLockTimeoutError,
@@ -30,6 +31,7 @@ import {
   TokenSyncError,
 } from "../errors.js"
 import { isExpiring } from "../policy/expiry.js"
+import { missingScopes, requiredScopesOf, scopeDialectOf, type ScopeDialect } from "../policy/scopes.js"
 import { mergeTokens, type TokenSet } from "../policy/merge.js"
 import type { AccountKey, AccountStore } from "../store.js"
 import { boundedRead, boundedStart } from "../bounded-wait.js"
@@ -115,6 +117,16 @@ export interface GetAccessTokenParams {
   provider: string
   /** Needed only when the user has several accounts at the provider. */
   providerAccountId?: string
+  /**
+   * Scopes the caller needs, as an array or one space-delimited string (RFC 6749 §3.3: case-sensitive,
+   * order-free). When the stored grant lacks one, `getAccessToken` throws `InsufficientScopeError` naming
+   * the missing scopes, with no request to the provider: a refresh cannot widen a grant (RFC 6749 §6).
+   * The check runs on the stored scope before any refresh, and again on the scope a refresh answer
+   * reports, which may be narrower (RFC 6749 §5.1). An unknown stored scope (null) passes. Google's long
+   * names for `email` and `profile`, and GitHub's comma-separated, nested scopes, count as what they grant.
+   * @see RFC 6749 §3.3, §5.1, §6
+   */
+  scopes?: readonly string[] | string
 }
 
 /**
@@ -167,6 +179,9 @@ interface RefreshMode {
 }
 
 type Outcome = { ok: true; result: AccessTokenResult } | { ok: false; error: TokenSyncError }
+
+/** Throws InsufficientScopeError when the scope given lacks a required one. */
+type ScopeCheck = (storedScope: unknown, source: "stored" | "refresh") => void
 
 /** Write retries right after a failed write under the refresh's lock (a transient failure). */
 const IMMEDIATE_RETRIES = 2
@@ -223,9 +238,11 @@ export function createRefreshEngine(
 
   // Fail at start-up, not at the first expiry, on a provider that cannot be refreshed.
   const clients = new Map<string, ProviderClient>()
+  const dialects = new Map<string, ScopeDialect>()
   for (const provider of options.providers) {
     const resolved = resolveProvider(provider, options.allowInsecureRequests === true)
     clients.set(resolved.id, new ProviderClient(resolved))
+    dialects.set(resolved.id, scopeDialectOf(resolved))
   }
 
   const flights = new SingleFlight<AccessTokenResult>()
@@ -510,7 +527,13 @@ export function createRefreshEngine(
       throw new InvalidAccountInputError("provider", "must be a non-empty string")
     const client = clients.get(params.provider)
     if (!client) throw new RefreshNotConfiguredError(params.provider, "it is not in refresh.providers")
-    if (!cache) return { result: await resolveAccessToken(params, userId, client), cached: false }
+    const required = requiredScopesOf(params.scopes)
+    const scopeCheck = required.length ? scopeCheckOf(params.provider, required) : undefined
+    if (!cache) {
+      const result = await resolveAccessToken(params, userId, client, scopeCheck)
+      scopeCheck?.(result.account.scope, result.refreshed ? "refresh" : "stored")
+      return { result, cached: false }
+    }
 
     const cacheKey = TokenCache.keyOf(userId, params.provider, params.providerAccountId)
     // A hit answers only the question it was stored for: this user's account at this provider.
@@ -519,12 +542,15 @@ export function createRefreshEngine(
       result.account.provider === params.provider &&
       (params.providerAccountId === undefined || result.account.providerAccountId === params.providerAccountId)
     const hit = cache.get(cacheKey, (result) => answers(result) && cachedFresh(result))
-    if (hit) return { result: copyOf(hit, false), cached: true }
+    if (hit) {
+      scopeCheck?.(hit.account.scope, "stored")
+      return { result: copyOf(hit, false), cached: true }
+    }
     // The ticket is taken before the read: an invalidation arriving during it voids the result.
     const ticket = cache.beginRead(userId)
     let result: AccessTokenResult
     try {
-      result = await resolveAccessToken(params, userId, client)
+      result = await resolveAccessToken(params, userId, client, scopeCheck)
     } catch (error) {
       cache.endRead(ticket)
       throw error
@@ -542,13 +568,25 @@ export function createRefreshEngine(
     } else {
       cache.endRead(ticket)
     }
+    // After the cache took the result: the tokens are valid for other callers, only not for these scopes.
+    scopeCheck?.(result.account.scope, result.refreshed ? "refresh" : "stored")
     return { result, cached: false }
+  }
+
+  /** Throws InsufficientScopeError when a known stored scope lacks one of `required` (see policy/scopes.ts). */
+  function scopeCheckOf(provider: string, required: readonly string[]): ScopeCheck {
+    const dialect = dialects.get(provider)
+    return (storedScope, source) => {
+      const missing = missingScopes(required, storedScope, dialect)
+      if (missing?.length) throw new InsufficientScopeError(provider, missing, source)
+    }
   }
 
   async function resolveAccessToken(
     params: GetAccessTokenParams,
     userId: string,
     client: ProviderClient,
+    scopeCheck: ScopeCheck | undefined,
   ): Promise<AccessTokenResult> {
     // Fast path: one unlocked round trip, bounded (a pool the app has exhausted must not hang us).
     let rows
@@ -571,6 +609,8 @@ export function createRefreshEngine(
     const key: AccountKey = { provider: row.provider, providerAccountId: row.providerAccountId }
     const id = idOf(key)
     const view: StoredView = await sync.viewOf(row)
+    // Before any refresh: a refresh cannot add scopes the grant lacks (RFC 6749 §6), so no request is sent.
+    scopeCheck?.(view.tokens.scope, "stored")
 
     let entry = kept.get(id)
     if (entry && !sameVersion(entry.from, view.tokens)) {
