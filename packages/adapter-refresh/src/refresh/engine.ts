@@ -172,7 +172,7 @@ function failureDetails(failure: GrantFailure): ConstructorParameters<typeof Pro
     case "oauth_error":
       return { kind: "oauth_error", status: failure.status, oauthError: failure.oauthError }
     case "http_status":
-      return { kind: "http_status", status: failure.status }
+      return { kind: "http_status", status: failure.status, detail: failure.detail }
     case "timeout":
       return { kind: "timeout" }
     case "network":
