@@ -221,7 +221,8 @@ export function createRefreshEngine(
     clients.set(resolved.id, new ProviderClient(resolved))
   }
 
-  const flights = new SingleFlight<AccessTokenResult>()
+  /** One flight per account; its meta is the flight's lock bound (ms). */
+  const flights = new SingleFlight<AccessTokenResult, number>()
   const slots = new Semaphore(maxConcurrentRefreshes)
   const kept = new KeptTokenStore(sync, lockOptions, startBoundMs)
   /** Per-process "needs re-authentication" memory: key -> the refresh token the provider refused. */
@@ -579,7 +580,25 @@ export function createRefreshEngine(
     }
 
     // Expired (or kept tokens to write): one flight per account per process.
-    return flights.run(id, () => slowPath(key, userId, client))
+    return onDemandFlight(id, () => slowPath(key, userId, client))
+  }
+
+  /**
+   * getAccessToken's flight. A caller that joined a flight with a shorter lock bound (refreshExpiring's
+   * `tryLockMs`) that gave up on the lock has not had its own wait: it starts (or joins) another flight, so
+   * every caller keeps its own bound. Bounded: a few tries, each ending at a lock bound.
+   */
+  async function onDemandFlight(id: string, start: () => Promise<AccessTokenResult>): Promise<AccessTokenResult> {
+    for (let attempt = 1; ; attempt++) {
+      const flight = flights.join(id, lockTimeoutMs, start)
+      try {
+        return await flight.promise
+      } catch (error) {
+        const shorterWait =
+          flight.meta < lockTimeoutMs && error instanceof RefreshLockTimeoutError && error.waitedFor !== "refresh_slot"
+        if (!shorterWait || attempt >= 3) throw error
+      }
+    }
   }
 
   return {
@@ -595,7 +614,7 @@ export function createRefreshEngine(
         done: (_current, stored) => !sameVersion(seenVersion, stored.tokens),
         lockOptions: { ...lockOptions, lockTimeoutMs: tryLockMs },
       }
-      const result = await flights.run(idOf(key), () => refresh(key, userId, client, mode))
+      const result = await flights.run(idOf(key), tryLockMs, () => refresh(key, userId, client, mode))
       return result.refreshed ? "refreshed" : "unchanged-elsewhere"
     },
   }
