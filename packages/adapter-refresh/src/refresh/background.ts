@@ -19,10 +19,12 @@
  */
 import type { AccountSync } from "../account-sync.js"
 import {
+  AccountStoreError,
   InvalidOptionsError,
   RefreshLockTimeoutError,
   RefreshNotConfiguredError,
   RefreshTokenError,
+  TokenSyncError,
 } from "../errors.js"
 import { isExpiring } from "../policy/expiry.js"
 import type { TokenSet } from "../policy/merge.js"
@@ -158,7 +160,14 @@ export function createBackgroundRefresher(
     let after: AccountKey | undefined
     for (;;) {
       if (options.signal?.aborted) break
-      const rows = await store.scanAccounts({ ...(after ? { after } : {}), limit: batchSize })
+      let rows: StoredAccountRow[]
+      try {
+        rows = await store.scanAccounts({ ...(after ? { after } : {}), limit: batchSize })
+      } catch (error) {
+        // A driver's own error (its message may quote row values) becomes the store error with safe facts.
+        if (error instanceof TokenSyncError) throw error
+        throw new AccountStoreError(store.name, "refreshExpiring's account scan", error)
+      }
       if (rows.length === 0) break
       progress.scanned += rows.length
       const due: Due[] = []
