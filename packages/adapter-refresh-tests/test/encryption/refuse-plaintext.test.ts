@@ -31,7 +31,7 @@ describe("refusePlaintext (pg store, real PostgreSQL, real oidc-provider)", () =
       refresh: { providers: [s.providerConfig], skewSeconds: 0, minRefreshIntervalSeconds: 0 },
     })
 
-  test("a planted plaintext token is refused (TokenDecryptionError, plaintext); without the option, returned", async () => {
+  test("a planted plaintext token is refused (TokenDecryptionError); without the option, returned", async () => {
     expect(String((await s.row()).access_token)).toMatch(/^\u00a7enc:v1:/) // every row encrypted
     // Someone with write access to the table, but no key, plants a token that looks fresh.
     await s.fixture.pool.query(
