@@ -30,6 +30,7 @@ import { isExpiring } from "../policy/expiry.js"
 import type { TokenSet } from "../policy/merge.js"
 import type { AccountKey, AccountStore, StoredAccountRow } from "../store.js"
 import type { RefreshEngine } from "./engine.js"
+import { BoundedMap, MAX_COOLDOWNS } from "./bounded-map.js"
 
 export interface RefreshExpiringOptions {
   /** Refresh tokens that expire within this many seconds (or have expired). Default 300. */
@@ -97,8 +98,11 @@ export function createBackgroundRefresher(
   engine: RefreshEngine,
   now: () => number = Date.now,
 ) {
-  /** key -> until (ms): accounts that failed recently in this process. */
-  const cooldowns = new Map<string, number>()
+  /**
+   * key -> until (ms): accounts that failed recently in this process. Bounded: an evicted account may be
+   * tried again before its cool-down ends (one more provider request).
+   */
+  const cooldowns = new BoundedMap<string, number>(MAX_COOLDOWNS)
   const idOf = (key: AccountKey): string => `${key.provider}\u001f${key.providerAccountId}`
 
   return async function refreshExpiring(options: RefreshExpiringOptions = {}): Promise<RefreshExpiringProgress> {

@@ -34,6 +34,7 @@ import { mergeTokens, type TokenSet } from "../policy/merge.js"
 import type { AccountKey, AccountStore } from "../store.js"
 import { boundedRead, boundedStart } from "../bounded-wait.js"
 import { Semaphore, SingleFlight, SlotWaitTimeout } from "./coordination.js"
+import { BoundedMap, MAX_REFUSED_TOKENS } from "./bounded-map.js"
 import {
   KeptTokenStore,
   MAX_PERSIST_ATTEMPTS,
@@ -225,8 +226,11 @@ export function createRefreshEngine(
   const flights = new SingleFlight<AccessTokenResult, number>()
   const slots = new Semaphore(maxConcurrentRefreshes)
   const kept = new KeptTokenStore(sync, lockOptions, startBoundMs)
-  /** Per-process "needs re-authentication" memory: key -> the refresh token the provider refused. */
-  const refused = new Map<string, string>()
+  /**
+   * Per-process "needs re-authentication" memory: key -> the refresh token the provider refused. Bounded:
+   * an evicted entry costs one more request with that dead token, refused again and remembered again.
+   */
+  const refused = new BoundedMap<string, string>(MAX_REFUSED_TOKENS)
 
   const idOf = (key: AccountKey): string => `${key.provider}\u001f${key.providerAccountId}`
 
