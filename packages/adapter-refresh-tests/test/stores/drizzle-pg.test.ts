@@ -82,7 +82,7 @@ for (const flavour of ["drizzle", "drizzle-postgres-js"] as const) {
         expect(await wrapped.getUserByAccount(key)).toMatchObject({ id: userId })
       })
 
-      test('a table named "x.acc" beside a decoy x.acc (schema x): the adapter and the store use the same table', async () => {
+      test('a table named "x.acc" and a decoy x.acc (schema x): adapter and store use the same table', async () => {
         // Drizzle quotes a table's name whole ("x.acc"); a store splitting it at the "." would write to x.acc.
         const inspect = ctx.inspect()
         const schema = `dotted_${flavour.replace(/-/g, "_")}`
