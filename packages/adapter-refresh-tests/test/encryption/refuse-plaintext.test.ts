@@ -6,7 +6,13 @@
  */
 import { describe, expect, test } from "@jest/globals"
 import { randomBytes } from "node:crypto"
-import { EncryptionConfigError, TokenDecryptionError, tokenEncryption, withTokenSync } from "authjs-adapter-refresh"
+import {
+  EncryptionConfigError,
+  reencryptAccounts,
+  TokenDecryptionError,
+  tokenEncryption,
+  withTokenSync,
+} from "authjs-adapter-refresh"
 import { SCHEMA_TABLES } from "../../src/fixtures/databases.js"
 import type { RefreshScenario } from "../../src/refresh-bench/scenario.js"
 import { rejection, useRefreshScenario } from "../refresh/scenario-hooks.js"
@@ -47,6 +53,13 @@ describe("refusePlaintext (pg store, real PostgreSQL, real oidc-provider)", () =
     expect(error).toMatchObject({ code: "TOKEN_DECRYPTION_FAILED", reason: "plaintext", field: "access_token" })
     expect((error as Error).message).not.toContain(PLANTED)
     expect((await s.row()).access_token).toBe(PLANTED) // nothing written
+
+    // reencryptAccounts with the refusing codec reports the planted value instead of encrypting it.
+    const reencrypted = await reencryptAccounts(s.fixture.db as object, {
+      codec: tokenEncryption({ keys, refusePlaintext: true }),
+    })
+    expect(reencrypted.failures).toEqual([{ ...s.key, field: "access_token", reason: "plaintext" }])
+    expect((await s.row()).access_token).toBe(PLANTED)
 
     // Control: the same keys without the option take the plaintext for a row from before encryption.
     expect((await adapterWith(false).getAccessToken(ask)).accessToken).toBe(PLANTED)
