@@ -477,13 +477,13 @@ export class AccountBusyError extends TokenSyncError {
  * the entry (position, id) but never key material.
  */
 export class EncryptionConfigError extends TokenSyncError {
-  readonly option: "keys" | "fields" | "cacheSize"
+  readonly option: "keys" | "fields" | "cacheSize" | "refusePlaintext"
   /** Position of the offending entry in its list, when one is at fault. */
   readonly index: number | undefined
   /** The key's id, when it has a valid one. Key ids are not secret (every envelope stores one in clear). */
   readonly keyId: string | undefined
   constructor(
-    option: "keys" | "fields" | "cacheSize",
+    option: "keys" | "fields" | "cacheSize" | "refusePlaintext",
     index: number | undefined,
     keyId: string | undefined,
     reason: string,
@@ -507,9 +507,12 @@ export class EncryptionConfigError extends TokenSyncError {
  * - "unknown_key": its key id is not in the configured keys (a key was removed too early);
  * - "authentication_failed": AES-GCM rejected it: the ciphertext was altered, the key with that id is a
  *   different key, or the value was copied from another row or column;
- * - "missing_account": the codec was called without the account it belongs to.
+ * - "missing_account": the codec was called without the account it belongs to;
+ * - "plaintext": it is not encrypted at all, and `tokenEncryption({ refusePlaintext: true })` refuses such
+ *   values (someone wrote it to the table without the key).
  */
-export type TokenDecryptionFailure = "malformed" | "unknown_key" | "authentication_failed" | "missing_account"
+export type TokenDecryptionFailure =
+  "malformed" | "unknown_key" | "authentication_failed" | "missing_account" | "plaintext"
 
 /**
  * A stored token could not be decrypted. Nothing was written; the stored value is left as it is. The
@@ -528,7 +531,10 @@ export class TokenDecryptionError extends TokenSyncError {
           ? `its key "${keyId}" is not among the configured keys`
           : reason === "missing_account"
             ? "the codec was not told which account it belongs to"
-            : `authentication failed with key "${keyId}" (altered, encrypted with a different key of that id, or copied from another row or column)`
+            : reason === "plaintext"
+              ? "it is not encrypted, and refusePlaintext refuses plaintext values (written without the key)"
+              : `authentication failed with key "${keyId}" (altered, encrypted with a different key of that id, ` +
+                "or copied from another row or column)"
     super(
       "TOKEN_DECRYPTION_FAILED",
       `Cannot decrypt the stored ${field}${provider !== undefined ? ` of a ${provider} account` : ""}: ${what}. Nothing was written.`,

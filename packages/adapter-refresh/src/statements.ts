@@ -23,6 +23,7 @@ import { StatementBuilder, driverCodes, type SqlDatabase } from "./databases/sql
 import {
   checkIdentifier,
   checkPageLimit,
+  checkQuotableIdentifier,
   checkTokenColumn,
   definedEntries,
   ownerOf,
@@ -52,10 +53,20 @@ export interface SqlTables {
   fieldsOf(row: Record<string, unknown>): Record<string, unknown>
 }
 
+/**
+ * A table named by its parts, as Drizzle keeps them: each part is one identifier, a "." in it included
+ * (never split into schema and table). @internal
+ */
+export interface TableName {
+  schema: string | undefined
+  name: string
+}
+
 /** Names of a store's tables and, where they differ from Auth.js's field names, of its columns. @internal */
 export interface SqlTableNames {
-  accounts: string
-  users: string
+  /** "table" or "schema.table" (plain identifiers), or the parts apart. */
+  accounts: string | TableName
+  users: string | TableName
   store: string
   origin: SqlTables["origin"]
   /** Auth.js accounts field -> column name, for the columns named otherwise (e.g. Drizzle's custom tables). */
@@ -66,8 +77,15 @@ export interface SqlTableNames {
   tableLabels?: { accounts: string; users: string }
 }
 
-/** Quotes a table name, optionally schema-qualified (`schema.table`), each part a plain identifier. @internal */
-export function quoteTableName(database: SqlDatabase, name: string, what: string): string {
+/**
+ * Quotes a table name: "table" or "schema.table", each part a plain identifier; or its parts apart, each
+ * quoted whole. @internal
+ */
+export function quoteTableName(database: SqlDatabase, name: string | TableName, what: string): string {
+  if (typeof name === "object" && name !== null) {
+    const parts = name.schema === undefined ? [name.name] : [name.schema, name.name]
+    return parts.map((part) => database.quote(checkQuotableIdentifier(part, what))).join(".")
+  }
   const parts = typeof name === "string" ? name.split(".") : []
   if (parts.length < 1 || parts.length > 2) {
     throw new InvalidOptionsError(what, `Invalid ${what} ${JSON.stringify(name)}: expected "table" or "schema.table".`)

@@ -28,6 +28,21 @@ export function checkIdentifier(name: string, what: string): string {
   return name
 }
 
+/**
+ * Returns `name` after checking it can be quoted as one identifier: a non-empty string without NUL, of at
+ * most 128 characters. For names taken whole from code (a Drizzle table's name or schema, where a "." is
+ * part of the name), which `SqlDatabase.quote` quotes with their quote characters doubled. @internal
+ */
+export function checkQuotableIdentifier(name: string, what: string): string {
+  if (typeof name !== "string" || name === "" || name.length > 128 || name.includes("\0")) {
+    throw new InvalidOptionsError(
+      what,
+      `Invalid ${what} ${JSON.stringify(name)}: expected a non-empty name without NUL, of at most 128 characters.`,
+    )
+  }
+  return name
+}
+
 /** Fields that identify and own an account row; never written or returned as tokens. */
 const KEY_FIELDS = ["provider", "providerAccountId", "userId", "type"] as const
 /** Fields left out of `StoredAccountRow.tokens` on read. */

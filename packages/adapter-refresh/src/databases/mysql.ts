@@ -55,7 +55,7 @@ export function mysqlLockWaitBound(lockTimeoutMs: number | undefined): {
 /** @internal */
 export const mysql: SqlDatabase = {
   name: "mysql",
-  quote: (identifier) => `\`${identifier}\``,
+  quote: (identifier) => `\`${identifier.replaceAll("`", "``")}\``,
   placeholder: () => "?",
   asText: (column) => `CAST(${column} AS CHAR)`,
   // MariaDB 10.5+ has INSERT ... RETURNING, MySQL has not: statements never rely on it here.

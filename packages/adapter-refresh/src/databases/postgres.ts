@@ -33,7 +33,7 @@ const MISSING_COLUMN = /column "([A-Za-z_][A-Za-z0-9_]*)"/
 /** @internal */
 export const postgres: SqlDatabase = {
   name: "postgres",
-  quote: (identifier) => `"${identifier}"`,
+  quote: (identifier) => `"${identifier.replaceAll('"', '""')}"`,
   placeholder: (position) => `$${position}`,
   asText: (column) => `${column}::text`,
   insertReturning: true,

@@ -45,7 +45,10 @@ export interface LockTarget {
 /** @internal */
 export interface SqlDatabase {
   readonly name: "postgres" | "mysql" | "sqlite"
-  /** Quotes a name already checked to be a plain identifier. */
+  /**
+   * Quotes a checked name as one identifier: a plain identifier, or a name taken whole from code (a Drizzle
+   * table's), whose quote characters are doubled.
+   */
   quote(identifier: string): string
   /** The text of the `position`-th parameter (1-based) of a statement. */
   placeholder(position: number): string

@@ -53,7 +53,7 @@ export function sqliteBusyTimeout(ms: number): string {
 /** @internal */
 export const sqlite: SqlDatabase = {
   name: "sqlite",
-  quote: (identifier) => `"${identifier}"`,
+  quote: (identifier) => `"${identifier.replaceAll('"', '""')}"`,
   placeholder: () => "?",
   asText: (column) => `CAST(${column} AS TEXT)`,
   insertReturning: true,

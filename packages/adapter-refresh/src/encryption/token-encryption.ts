@@ -34,13 +34,25 @@ export interface TokenEncryptionOptions {
    * holds them anyway. 0 disables it. Default 1000.
    */
   cacheSize?: number
+  /**
+   * Refuse stored values that are not encrypted: reading one fails with `TokenDecryptionError` (reason
+   * "plaintext") instead of returning it as a token. Without it, a plaintext value (a row from before
+   * encryption) is returned as it is, so anyone who can write to the table, without the key, can plant a
+   * token of their choosing. Turn it on once `reencryptAccounts` has encrypted every row (its result says
+   * when nothing is left); a sign-in still replaces a refused value with the provider's new token, and
+   * `reencryptAccounts` reports such a value as undecryptable instead of encrypting it. Default false.
+   */
+  refusePlaintext?: boolean
 }
 
 /** The codec `tokenEncryption` returns: a `TokenCodec` that also says which key a stored value uses. */
 export interface TokenEncryptionCodec extends TokenCodec {
   /** Synchronous: AES-GCM through node:crypto needs no await. */
   encode(value: string, field: string, account?: AccountKey): string
-  /** Throws `TokenDecryptionError`; returns a value without the envelope mark (plaintext from before encryption) as is. */
+  /**
+   * Throws `TokenDecryptionError`; returns a value without the envelope mark (plaintext from before
+   * encryption) as is, unless `refusePlaintext` is set.
+   */
   decode(stored: string, field: string, account?: AccountKey): string
   /** Id of the key new values are encrypted with (the first listed). */
   readonly currentKeyId: string
@@ -71,7 +83,8 @@ const AAD_DOMAIN = "authjs-adapter-refresh/token"
  *   codec: tokenEncryption({ keys: process.env.TOKEN_ENCRYPTION_KEYS })
  *
  * `decode` throws `TokenDecryptionError` (reason "malformed", "unknown_key", "authentication_failed",
- * "missing_account") and returns plaintext values (rows from before encryption) as they are.
+ * "missing_account", "plaintext") and returns plaintext values (rows from before encryption) as they are,
+ * unless `refusePlaintext` is set.
  *
  * @returns An AES-256-GCM codec bound to each account's key, to pass as `codec`.
  * @throws {@link EncryptionConfigError} for a malformed key list or fields list (key material never in the message).
@@ -80,6 +93,9 @@ export function tokenEncryption(options: TokenEncryptionOptions): TokenEncryptio
   const keys = parseEncryptionKeys(options?.keys)
   const fields = checkFields(options.fields ?? DEFAULT_ENCRYPTED_FIELDS)
   const cache = new PlaintextCache(checkCacheSize(options.cacheSize))
+  const refusePlaintext = options.refusePlaintext ?? false
+  if (typeof refusePlaintext !== "boolean")
+    throw new EncryptionConfigError("refusePlaintext", undefined, undefined, "must be true or false")
   // KeyObjects once: createCipheriv with a raw Buffer re-imports the key on every call.
   const byId = new Map<string, { id: string; secret: KeyObject }>(
     keys.map((key: ParsedKey) => [key.id, { id: key.id, secret: createSecretKey(key.bytes) }]),
@@ -104,7 +120,10 @@ export function tokenEncryption(options: TokenEncryptionOptions): TokenEncryptio
     },
 
     decode(stored, field, account) {
-      if (!stored.startsWith(ENVELOPE_MARK)) return stored
+      if (!stored.startsWith(ENVELOPE_MARK)) {
+        if (!refusePlaintext) return stored
+        throw new TokenDecryptionError(field, isAccount(account) ? account.provider : undefined, undefined, "plaintext")
+      }
       // Keyed by the exact envelope AND its row and column: a value copied or altered never hits. Looked
       // up before parsing: decoding the base64 of a 1 kB id token costs more than the look-up.
       const remembered = isAccount(account) ? cacheKey(field, account) : undefined

@@ -19,15 +19,18 @@
  */
 import type { AccountSync } from "../account-sync.js"
 import {
+  AccountStoreError,
   InvalidOptionsError,
   RefreshLockTimeoutError,
   RefreshNotConfiguredError,
   RefreshTokenError,
+  TokenSyncError,
 } from "../errors.js"
 import { isExpiring } from "../policy/expiry.js"
 import type { TokenSet } from "../policy/merge.js"
 import type { AccountKey, AccountStore, StoredAccountRow } from "../store.js"
 import type { RefreshEngine } from "./engine.js"
+import { BoundedMap, MAX_COOLDOWNS } from "./bounded-map.js"
 
 /** Options of `refreshExpiring`: how far ahead to look, page size, concurrency, lock wait, a stop signal. */
 export interface RefreshExpiringOptions {
@@ -96,8 +99,11 @@ export function createBackgroundRefresher(
   engine: RefreshEngine,
   now: () => number = Date.now,
 ) {
-  /** key -> until (ms): accounts that failed recently in this process. */
-  const cooldowns = new Map<string, number>()
+  /**
+   * key -> until (ms): accounts that failed recently in this process. Bounded: an evicted account may be
+   * tried again before its cool-down ends (one more provider request).
+   */
+  const cooldowns = new BoundedMap<string, number>(MAX_COOLDOWNS)
   const idOf = (key: AccountKey): string => `${key.provider}\u001f${key.providerAccountId}`
 
   return async function refreshExpiring(options: RefreshExpiringOptions = {}): Promise<RefreshExpiringProgress> {
@@ -159,7 +165,14 @@ export function createBackgroundRefresher(
     let after: AccountKey | undefined
     for (;;) {
       if (options.signal?.aborted) break
-      const rows = await store.scanAccounts({ ...(after ? { after } : {}), limit: batchSize })
+      let rows: StoredAccountRow[]
+      try {
+        rows = await store.scanAccounts({ ...(after ? { after } : {}), limit: batchSize })
+      } catch (error) {
+        // A driver's own error (its message may quote row values) becomes the store error with safe facts.
+        if (error instanceof TokenSyncError) throw error
+        throw new AccountStoreError(store.name, "refreshExpiring's account scan", error)
+      }
       if (rows.length === 0) break
       progress.scanned += rows.length
       const due: Due[] = []

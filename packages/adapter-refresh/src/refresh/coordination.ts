@@ -4,17 +4,25 @@
  * account lock.
  */
 
-/** Callers asking for the same key while a flight is under way share its promise. */
-export class SingleFlight<T> {
-  private readonly flights = new Map<string, Promise<T>>()
+/**
+ * Callers asking for the same key while a flight is under way share its promise. Each flight carries the
+ * `meta` it was started with (e.g. its lock bound), so a caller that joined one knows what it joined.
+ */
+export class SingleFlight<T, M = undefined> {
+  private readonly flights = new Map<string, { promise: Promise<T>; meta: M }>()
 
-  run(key: string, start: () => Promise<T>): Promise<T> {
+  /** The flight under way for `key`, or a new one started with `meta`; returned with the flight's own meta. */
+  join(key: string, meta: M, start: () => Promise<T>): { promise: Promise<T>; meta: M } {
     let flight = this.flights.get(key)
     if (!flight) {
-      flight = start().finally(() => this.flights.delete(key))
+      flight = { promise: start().finally(() => this.flights.delete(key)), meta }
       this.flights.set(key, flight)
     }
     return flight
+  }
+
+  run(key: string, meta: M, start: () => Promise<T>): Promise<T> {
+    return this.join(key, meta, start).promise
   }
 }
 

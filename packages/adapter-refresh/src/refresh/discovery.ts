@@ -9,6 +9,7 @@
  * https unless plain http is allowed (loopback, or `allowInsecureRequests`). Redirects are not followed.
  */
 import type * as oauth from "oauth4webapi"
+import { MAX_DISCOVERY_BODY_BYTES, readBoundedText } from "./bounded-body.js"
 
 /** A discovery failure: a short, loggable reason, never the document's text. */
 export class DiscoveryDocumentError extends Error {
@@ -41,8 +42,6 @@ export function templateMatches(template: string, issuer: string): boolean {
 /** Whether a URL names this machine: the only hosts plain http is ever allowed for. */
 export const isLoopbackUrl = (url: URL): boolean =>
   url.hostname === "localhost" || url.hostname === "127.0.0.1" || url.hostname === "[::1]"
-
-const MAX_DOCUMENT_BYTES = 512 * 1024
 
 /** The issuer a standard wellKnown URL is derived from (`<issuer>/.well-known/openid-configuration`), if it is one. */
 export function issuerOfWellKnown(wellKnown: URL): string | undefined {
@@ -80,8 +79,9 @@ export async function discoverFromWellKnown(
     await response.body?.cancel()
     throw new DiscoveryDocumentError(`HTTP status ${response.status}`)
   }
-  const text = await response.text()
-  if (text.length > MAX_DOCUMENT_BYTES) throw new DiscoveryDocumentError("the document is too large")
+  const text = await readBoundedText(response, MAX_DISCOVERY_BODY_BYTES)
+  if (text === undefined)
+    throw new DiscoveryDocumentError(`the document is larger than ${MAX_DISCOVERY_BODY_BYTES} bytes`)
   let document: unknown
   try {
     document = JSON.parse(text)

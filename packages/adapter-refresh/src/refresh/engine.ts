@@ -36,6 +36,7 @@ import { mergeTokens, type TokenSet } from "../policy/merge.js"
 import type { AccountKey, AccountStore } from "../store.js"
 import { boundedRead, boundedStart } from "../bounded-wait.js"
 import { Semaphore, SingleFlight, SlotWaitTimeout } from "./coordination.js"
+import { BoundedMap, MAX_REFUSED_TOKENS } from "./bounded-map.js"
 import {
   KeptTokenStore,
   MAX_PERSIST_ATTEMPTS,
@@ -194,7 +195,7 @@ function failureDetails(failure: GrantFailure): ConstructorParameters<typeof Pro
     case "oauth_error":
       return { kind: "oauth_error", status: failure.status, oauthError: failure.oauthError }
     case "http_status":
-      return { kind: "http_status", status: failure.status }
+      return { kind: "http_status", status: failure.status, detail: failure.detail }
     case "timeout":
       return { kind: "timeout" }
     case "network":
@@ -245,11 +246,15 @@ export function createRefreshEngine(
     dialects.set(resolved.id, scopeDialectOf(resolved))
   }
 
-  const flights = new SingleFlight<AccessTokenResult>()
+  /** One flight per account; its meta is the flight's lock bound (ms). */
+  const flights = new SingleFlight<AccessTokenResult, number>()
   const slots = new Semaphore(maxConcurrentRefreshes)
   const kept = new KeptTokenStore(sync, lockOptions, startBoundMs)
-  /** Per-process "needs re-authentication" memory: key -> the refresh token the provider refused. */
-  const refused = new Map<string, string>()
+  /**
+   * Per-process "needs re-authentication" memory: key -> the refresh token the provider refused. Bounded:
+   * an evicted entry costs one more request with that dead token, refused again and remembered again.
+   */
+  const refused = new BoundedMap<string, string>(MAX_REFUSED_TOKENS)
 
   const idOf = (key: AccountKey): string => `${key.provider}\u001f${key.providerAccountId}`
 
@@ -633,7 +638,25 @@ export function createRefreshEngine(
     }
 
     // Expired (or kept tokens to write): one flight per account per process.
-    return flights.run(id, () => slowPath(key, userId, client))
+    return onDemandFlight(id, () => slowPath(key, userId, client))
+  }
+
+  /**
+   * getAccessToken's flight. A caller that joined a flight with a shorter lock bound (refreshExpiring's
+   * `tryLockMs`) that gave up on the lock has not had its own wait: it starts (or joins) another flight, so
+   * every caller keeps its own bound. Bounded: a few tries, each ending at a lock bound.
+   */
+  async function onDemandFlight(id: string, start: () => Promise<AccessTokenResult>): Promise<AccessTokenResult> {
+    for (let attempt = 1; ; attempt++) {
+      const flight = flights.join(id, lockTimeoutMs, start)
+      try {
+        return await flight.promise
+      } catch (error) {
+        const shorterWait =
+          flight.meta < lockTimeoutMs && error instanceof RefreshLockTimeoutError && error.waitedFor !== "refresh_slot"
+        if (!shorterWait || attempt >= 3) throw error
+      }
+    }
   }
 
   return {
@@ -649,7 +672,7 @@ export function createRefreshEngine(
         done: (_current, stored) => !sameVersion(seenVersion, stored.tokens),
         lockOptions: { ...lockOptions, lockTimeoutMs: tryLockMs },
       }
-      const result = await flights.run(idOf(key), () => refresh(key, userId, client, mode))
+      const result = await flights.run(idOf(key), tryLockMs, () => refresh(key, userId, client, mode))
       return result.refreshed ? "refreshed" : "unchanged-elsewhere"
     },
   }

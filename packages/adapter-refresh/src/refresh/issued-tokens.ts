@@ -17,6 +17,7 @@ import { AccountStoreError } from "../errors.js"
 import { mergeTokens, type TokenSet } from "../policy/merge.js"
 import type { AccountKey, AccountLockOptions } from "../store.js"
 import { boundedStart } from "../bounded-wait.js"
+import { BoundedMap, MAX_KEPT_TOKEN_SETS } from "./bounded-map.js"
 
 /** Writes of one kept token set, in all: the one under the refresh's lock plus the retries. */
 export const MAX_PERSIST_ATTEMPTS = 5
@@ -66,15 +67,29 @@ export function persistFailureOf(error: unknown, timedOut: boolean): PersistFail
 
 class WaitExpired extends Error {}
 
+/**
+ * The kept token sets of one process, at most `limit` (default `MAX_KEPT_TOKEN_SETS`), the oldest evicted
+ * first. Eviction is the one costly case: the evicted account's issued tokens were never stored, so with a
+ * rotating provider its stored refresh token is already consumed and the user must sign in again. It takes
+ * that many accounts whose writes the database refused at once, each already reported (`persistError`).
+ */
 export class KeptTokenStore {
-  private readonly kept = new Map<string, KeptTokens>()
+  private readonly kept: BoundedMap<string, KeptTokens>
 
   constructor(
     private readonly sync: AccountSync,
     private readonly lockOptions: AccountLockOptions,
     /** Bound on the wait for a connection + the lock (see bounded-wait.ts). */
     private readonly startBoundMs: number,
-  ) {}
+    limit: number = MAX_KEPT_TOKEN_SETS,
+  ) {
+    this.kept = new BoundedMap(limit)
+  }
+
+  /** How many token sets are kept. */
+  get size(): number {
+    return this.kept.size
+  }
 
   get(id: string): KeptTokens | undefined {
     return this.kept.get(id)

@@ -13,6 +13,7 @@ import {
   isIssuerTemplate,
   isLoopbackUrl,
 } from "./discovery.js"
+import { MAX_DISCOVERY_BODY_BYTES, MAX_TOKEN_BODY_BYTES, boundedCopy, readBoundedText } from "./bounded-body.js"
 
 /**
  * The provider objects the app gives Auth.js, as far as refresh needs them. Built-in provider functions
@@ -159,7 +160,7 @@ export function resolveProvider(input: RefreshProviderConfig, allowInsecureReque
 export type GrantFailure =
   | { kind: "invalid_grant" }
   | { kind: "oauth_error"; oauthError: string; status: number; retrySafe: boolean }
-  | { kind: "http_status"; status: number; retrySafe: boolean }
+  | { kind: "http_status"; status: number; retrySafe: boolean; detail?: string }
   | { kind: "timeout"; retrySafe: false }
   | { kind: "network"; retrySafe: boolean; detail: string }
   | { kind: "malformed_response"; detail: string }
@@ -177,9 +178,6 @@ export interface IssuedResponse {
 
 export type GrantResult = { ok: true; issued: IssuedResponse } | { ok: false; failure: GrantFailure }
 
-/** Largest token response body read, in bytes: anything longer is not a token response. */
-const MAX_RESPONSE_BYTES = 1_048_576
-
 /**
  * RFC 6749 §5.2: `error` is 1*NQSCHAR (printable ASCII without `"` and `\`). A code outside it, or longer
  * than 64 characters, is not kept: it would end up in an error message. `error_description` never is.
@@ -187,25 +185,6 @@ const MAX_RESPONSE_BYTES = 1_048_576
 const OAUTH_ERROR_CODE = /^[\x20-\x21\x23-\x5B\x5D-\x7E]{1,64}$/
 export function safeOAuthErrorCode(value: unknown): string | undefined {
   return typeof value === "string" && OAUTH_ERROR_CODE.test(value) ? value : undefined
-}
-
-/** The body as text, read up to `MAX_RESPONSE_BYTES`; undefined when longer. */
-async function boundedText(response: Response): Promise<string | undefined> {
-  if (!response.body) return ""
-  const reader = response.body.getReader()
-  const chunks: Uint8Array[] = []
-  let size = 0
-  for (;;) {
-    const { done, value } = await reader.read()
-    if (done) break
-    size += value.byteLength
-    if (size > MAX_RESPONSE_BYTES) {
-      await reader.cancel().catch(() => {})
-      return undefined
-    }
-    chunks.push(value)
-  }
-  return new TextDecoder().decode(Buffer.concat(chunks))
 }
 
 /** Node's codes for a connection that was never established: nothing reached the server. */
@@ -298,7 +277,10 @@ export class ProviderClient {
         })
       }
       const issuerUrl = new URL(issuer!)
-      const response = await oauth.discoveryRequest(issuerUrl, { ...this.httpOptions(timeoutMs), algorithm: "oidc" })
+      const sent = await oauth.discoveryRequest(issuerUrl, { ...this.httpOptions(timeoutMs), algorithm: "oidc" })
+      // oauth4webapi reads a body whole: it gets a copy read within the bound.
+      const response = await boundedCopy(sent, MAX_DISCOVERY_BODY_BYTES)
+      if (!response) throw new DiscoveryDocumentError(`the document is larger than ${MAX_DISCOVERY_BODY_BYTES} bytes`)
       let metadata: oauth.AuthorizationServer
       try {
         metadata = await oauth.processDiscoveryResponse(issuerUrl, response)
@@ -362,8 +344,18 @@ export class ProviderClient {
       )
       // Not 200: oauth4webapi reads the OAuth error (or throws on the status); classify() keeps only safe facts.
       if (response.status !== 200) {
-        await oauth.processRefreshTokenResponse(as, client, response)
-        return { ok: false, failure: { kind: "http_status", status: response.status, retrySafe: false } }
+        const status = response.status
+        // oauth4webapi reads an error body whole: it gets a copy read within the bound.
+        const copy = await boundedCopy(response, MAX_TOKEN_BODY_BYTES)
+        if (!copy) {
+          const detail = `error body larger than ${MAX_TOKEN_BODY_BYTES} bytes, not read`
+          return {
+            ok: false,
+            failure: { kind: "http_status", status, retrySafe: status === 429 || status === 503, detail },
+          }
+        }
+        await oauth.processRefreshTokenResponse(as, client, copy)
+        return { ok: false, failure: { kind: "http_status", status, retrySafe: false } }
       }
     } catch (error) {
       return { ok: false, failure: classify(error) }
@@ -383,7 +375,7 @@ export class ProviderClient {
   ): Promise<GrantResult> {
     let text: string | undefined
     try {
-      text = await boundedText(response)
+      text = await readBoundedText(response, MAX_TOKEN_BODY_BYTES)
     } catch (error) {
       // The body was cut off (timeout, reset): what the provider issued never arrived.
       return {
@@ -393,7 +385,11 @@ export class ProviderClient {
           : { kind: "malformed_response", detail: "body not received" },
       }
     }
-    if (text === undefined) return { ok: false, failure: { kind: "malformed_response", detail: "body too large" } }
+    if (text === undefined)
+      return {
+        ok: false,
+        failure: { kind: "malformed_response", detail: `body larger than ${MAX_TOKEN_BODY_BYTES} bytes` },
+      }
     let body: unknown
     try {
       body = JSON.parse(text)

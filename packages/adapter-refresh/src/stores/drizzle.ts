@@ -49,6 +49,7 @@ import {
   type HeldConnection,
   type SqlRunner,
   type SqlTables,
+  type TableName,
 } from "../statements.js"
 import {
   STANDARD_TOKEN_FIELDS,
@@ -181,8 +182,10 @@ interface ColumnLike {
 
 /** A table as the statements need it. */
 interface ResolvedTable {
-  /** "table" or "schema.table". */
+  /** "table" or "schema.table", for messages only. */
   name: string
+  /** The schema and the name apart, as Drizzle keeps them: a "." inside a name is part of it. */
+  parts: TableName
   /** Field (the table's property) -> column name, for the columns the table declares; absent for a default table. */
   columns: Map<string, string> | undefined
   /** Columns Drizzle fills in the client on insert (`$defaultFn`), by field. */
@@ -207,7 +210,13 @@ function resolveTable(
   option: string,
   required: readonly string[],
 ): ResolvedTable {
-  if (table === undefined) return { name: fallback, columns: undefined, clientDefaults: new Map() }
+  if (table === undefined)
+    return {
+      name: fallback,
+      parts: { schema: undefined, name: fallback },
+      columns: undefined,
+      clientDefaults: new Map(),
+    }
   if (!isDrizzleTable(table)) {
     throw new InvalidOptionsError(
       option,
@@ -218,7 +227,8 @@ function resolveTable(
   const schema = table[TABLE_SCHEMA]
   if (typeof name !== "string")
     throw new InvalidOptionsError(option, `drizzleAccountStore: ${option} has no table name.`)
-  const qualified = typeof schema === "string" && schema !== "" ? `${schema}.${name}` : name
+  const schemaName = typeof schema === "string" && schema !== "" ? schema : undefined
+  const qualified = schemaName === undefined ? name : `${schemaName}.${name}`
   const columns = new Map<string, string>()
   const clientDefaults = new Map<string, ColumnLike>()
   for (const [field, column] of Object.entries((table[TABLE_COLUMNS] ?? {}) as Record<string, ColumnLike>)) {
@@ -233,7 +243,7 @@ function resolveTable(
       )
     }
   }
-  return { name: qualified, columns, clientDefaults }
+  return { name: qualified, parts: { schema: schemaName, name }, columns, clientDefaults }
 }
 
 /**
@@ -556,8 +566,8 @@ export function drizzleAccountStore(db: DrizzleDatabaseLike, options: DrizzleAcc
   const accountsTable = resolveTable(db, options.accountsTable, "account", "accountsTable", ACCOUNT_KEY_FIELDS)
   const usersTable = resolveTable(db, options.usersTable, "user", "usersTable", ["id"])
   const tables: SqlTables = sqlTables(database, {
-    accounts: accountsTable.name,
-    users: usersTable.name,
+    accounts: accountsTable.parts,
+    users: usersTable.parts,
     store: name,
     origin: {
       accounts: { name: accountsTable.name, option: "drizzleAccountStore(db, { accountsTable })" },

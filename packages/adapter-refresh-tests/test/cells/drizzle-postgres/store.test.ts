@@ -87,6 +87,46 @@ for (const cell of ["drizzle", "drizzle-postgres-js"] as const) {
         expect(await wrapped.getUserByAccount(key)).toMatchObject({ id: userId })
       })
 
+      test('a table named "x.acc" and a decoy x.acc (schema x): adapter and store use the same table', async () => {
+        // Drizzle quotes a table's name whole ("x.acc"); a store splitting it at the "." would write to x.acc.
+        const inspect = ctx.inspect()
+        const schema = `dotted_${cell.replace(/-/g, "_")}`
+        const dotted = `${schema}.acc`
+        await inspect.query(`CREATE TABLE "${dotted}" (LIKE "account" INCLUDING ALL)`)
+        await inspect.query(`CREATE SCHEMA "${schema}"`)
+        await inspect.query(`CREATE TABLE "${schema}"."acc" (LIKE "account" INCLUDING ALL)`)
+        const accountsTable = pgTable(dotted, {
+          userId: text("userId").notNull(),
+          type: text("type").notNull(),
+          provider: text("provider").notNull(),
+          providerAccountId: text("providerAccountId").notNull(),
+          refresh_token: text("refresh_token"),
+          access_token: text("access_token"),
+          expires_at: integer("expires_at"),
+          token_type: text("token_type"),
+          scope: text("scope"),
+          id_token: text("id_token"),
+          session_state: text("session_state"),
+        })
+        const db = drizzleDb()
+        const wrapped = withTokenSync(
+          DrizzleAdapter(db as unknown as NodePgDatabase, { accountsTable } as never),
+          drizzleAccountStore(db, { accountsTable }),
+        )
+        const key = freshKey("dotted")
+        const userId = await ctx.a().insertUser(`${key.providerAccountId}@example.test`)
+        await wrapped.linkAccount({ ...key, userId, type: "oidc", access_token: "at-1", refresh_token: "rt-1" })
+        await wrapped.syncAccount({ ...key, access_token: "at-synced" })
+
+        const tokensIn = async (table: string) =>
+          (await inspect.query(`SELECT access_token, refresh_token FROM ${table}`)).rows as unknown[]
+        expect(await tokensIn(`"${dotted}"`)).toEqual([{ access_token: "at-synced", refresh_token: "rt-1" }])
+        expect(await tokensIn(`"${schema}"."acc"`)).toEqual([])
+        expect(await wrapped.getAccount?.(key.providerAccountId, key.provider)).toMatchObject({
+          access_token: "at-synced",
+        })
+      })
+
       test("custom tables with other table and column names are honoured (and the default tables are left alone)", async () => {
         const inspect = ctx.inspect()
         const suffix = cell.replace(/-/g, "_")
