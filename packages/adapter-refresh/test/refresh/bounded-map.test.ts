@@ -1,6 +1,6 @@
 import { describe, expect, test } from "@jest/globals"
-import { BoundedMap, MAX_KEPT_TOKEN_SETS } from "../src/refresh/bounded-map.js"
-import { KeptTokenStore, type KeptTokens } from "../src/refresh/issued-tokens.js"
+import { BoundedMap, MAX_KEPT_TOKEN_SETS } from "../../src/refresh/bounded-map.js"
+import { KeptTokenStore, type KeptTokens } from "../../src/refresh/issued-tokens.js"
 
 describe("BoundedMap: the cap of the refresh path's per-process memories", () => {
   test("at most `limit` entries, the oldest evicted first; setting a key again makes it the newest", () => {
