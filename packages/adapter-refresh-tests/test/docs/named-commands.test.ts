@@ -11,15 +11,16 @@ const read = (path: string): string => readFileSync(new URL(path, root), "utf8")
 const scripts = Object.keys((JSON.parse(read("package.json")) as { scripts: Record<string, string> }).scripts)
 
 // pnpm's own commands and their aliases, which shadow a script of the same name (pnpm 12.4.2's `pnpm help`);
-// `test`, `start`, `restart` and `stop` (and their aliases) run the script and are not listed.
+// `test`, `start`, `restart`, `stop` (and their aliases) and, since pnpm 11, `clean`, `setup`, `deploy` and `rebuild`
+// run the script and are not listed.
 const PNPM_COMMANDS = new Set(
   `
-  access add adduser approve-builds audit bin bugs c cache cat-file cat-index change ci clean clean-install
-  completion config create dedupe deploy deprecate dislink dist-tag dist-tags dlx docs doctor edit env exec
+  access add adduser approve-builds audit bin bugs c cache cat-file cat-index change ci clean-install
+  completion config create dedupe deprecate dislink dist-tag dist-tags dlx docs doctor edit env exec
   fetch find find-hash get help home i ic ignored-builds import info init install install-clean install-test
   issues it la lane licences licenses link list ll ln login logout ls m multi outdated owner owners pack
-  pack-app patch patch-commit patch-remove peers ping pipeline pkg prefix profile prune publish purge rb rebuild
-  recursive remove repo rm root run runtime s sbom se search self-update set set-script setup shim show ss stage
+  pack-app patch patch-commit patch-remove peers ping pipeline pkg prefix profile prune publish purge rb
+  recursive remove repo rm root run runtime s sbom se search self-update set set-script shim show ss stage
   star stars store team token un undeprecate uni uninstall unlink unpublish unstar up update upgrade v version
   view whoami why with xmas
   `
