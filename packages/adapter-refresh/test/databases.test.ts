@@ -71,11 +71,16 @@ describe("parameters and quoting", () => {
 })
 
 describe("the account lock of each database", () => {
-  test("PostgreSQL: the transaction-scoped advisory lock on the hashed key, its SET LOCAL lock_timeout in the same statement; nothing to restore", () => {
+  const postgreSQLTransactionScopedAdvisoryTitle =
+    "PostgreSQL: the transaction-scoped advisory lock on the hashed key, " +
+    "its SET LOCAL lock_timeout in the same statement; nothing to restore"
+  test(postgreSQLTransactionScopedAdvisoryTitle, () => {
     const { take, restore } = postgres.lockStatements(key, target, 1500)
     expect(take).toEqual([
       {
-        text: `SELECT pg_advisory_xact_lock(${ADVISORY_LOCK_KEY_SQL}) FROM (SELECT set_config('lock_timeout', $3, true)) AS bound`,
+        text:
+          `SELECT pg_advisory_xact_lock(${ADVISORY_LOCK_KEY_SQL}) ` +
+          `FROM (SELECT set_config('lock_timeout', $3, true)) AS bound`,
         values: ["p", "a", "1500ms"],
       },
     ])

@@ -244,7 +244,9 @@ describe("mergeTokens", () => {
   it("fills columns that were empty", () => {
     expect(mergeTokens(stored, { session_state: "ss" }).changes).toEqual({ session_state: "ss" })
   })
-  it("never erases: for random stored/incoming pairs every stored value survives unless replaced by a non-empty one", () => {
+  const neverErasesForRandomTitle =
+    "never erases: for random stored/incoming pairs every stored value survives unless replaced by a non-empty one"
+  it(neverErasesForRandomTitle, () => {
     let seed = 20261127
     const random = (): number => {
       seed = (seed * 1103515245 + 12345) % 2 ** 31

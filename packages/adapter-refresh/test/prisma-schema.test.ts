@@ -17,7 +17,9 @@ const columnsOf = (m: PrismaSchemaModel) => Object.fromEntries(m.fields.map((fie
 const USER = `model User {\n  id String @id\n  accounts Account[]\n}\n`
 
 describe("readPrismaModel", () => {
-  test("the documented schema: table = model name, columns = field names, the relation has no column, @updatedAt found", () => {
+  const documentedSchemaTableModelTitle =
+    "the documented schema: table = model name, columns = field names, the relation has no column, @updatedAt found"
+  test(documentedSchemaTableModelTitle, () => {
     const m = model(`${USER}
 model Account {
   userId            String
@@ -74,7 +76,8 @@ model Other { id Int @id }`)
 
   test("enum fields are columns", () => {
     const m = model(
-      `enum Kind {\n  oauth\n  oidc\n}\n${USER}model Account {\n  type Kind @map("kind")\n  user User @relation(fields: [type], references: [id])\n}`,
+      `enum Kind {\n  oauth\n  oidc\n}\n${USER}model Account {\n  type Kind ` +
+        `@map("kind")\n  user User @relation(fields: [type], references: [id])\n}`,
     )
     expect(columnsOf(m)).toEqual({ type: "kind", user: undefined })
   })

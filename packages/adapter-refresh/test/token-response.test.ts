@@ -43,7 +43,9 @@ describe("readTokenResponse: a refresh answer is read field by field", () => {
     })
   })
 
-  test("expires_in: decimal strings accepted; non-numeric and negative dropped (floor stored); absurd capped to ten years", () => {
+  const expiresDecimalStringsAcceptedTitle =
+    "expires_in: decimal strings accepted; non-numeric and negative dropped (floor stored); absurd capped to ten years"
+  test(expiresDecimalStringsAcceptedTitle, () => {
     expect(read({ access_token: "at", expires_in: "3600" }).tokens.expires_at).toBe(NOW + 3600)
     for (const odd of ["soon", -5, Number.NaN, { n: 1 }, true]) {
       const reading = read({ access_token: "at", expires_in: odd })
@@ -56,7 +58,9 @@ describe("readTokenResponse: a refresh answer is read field by field", () => {
     )
   })
 
-  test("expires_in 0 or no expiry at all: the floor (skew + minimum refresh interval), so no refresh on every call", () => {
+  const expiresOrNoExpiryTitle =
+    "expires_in 0 or no expiry at all: the floor (skew + minimum refresh interval), so no refresh on every call"
+  test(expiresOrNoExpiryTitle, () => {
     expect(read({ access_token: "at", expires_in: 0 }).tokens.expires_at).toBe(NOW + 120)
     expect(read({ access_token: "at" }).tokens.expires_at).toBe(NOW + 120)
     expect(read({ access_token: "at" }).expirySource).toBe("floor")
@@ -92,7 +96,9 @@ describe("readTokenResponse: a refresh answer is read field by field", () => {
     expect(reading.dropped).toEqual(["id_token"])
   })
 
-  test("extras: only configured columns, string or finite number; the reserved mark column never from the provider", () => {
+  const extrasOnlyConfiguredColumnsTitle =
+    "extras: only configured columns, string or finite number; the reserved mark column never from the provider"
+  test(extrasOnlyConfiguredColumnsTitle, () => {
     const reading = read({
       access_token: "at",
       refresh_expires_in: 1800,
@@ -166,7 +172,9 @@ describe("coordination primitives", () => {
     ;(await slots.acquire(10))()
   })
 
-  test("boundedStart: a start that comes too late is refused (AbandonedWait), the caller already has its typed error", async () => {
+  const boundedStartStartThatComesTitle =
+    "boundedStart: a start that comes too late is refused (AbandonedWait), the caller already has its typed error"
+  test(boundedStartStartThatComesTitle, async () => {
     let lateError: unknown
     const started = Date.now()
     await expect(

@@ -88,15 +88,18 @@ BEGIN
 END
 $authjs$`,
     `DROP TRIGGER IF EXISTS ${TOKEN_CACHE_TRIGGER} ON ${t.accounts}`,
-    `CREATE TRIGGER ${TOKEN_CACHE_TRIGGER} AFTER INSERT OR UPDATE OR DELETE ON ${t.accounts} FOR EACH ROW EXECUTE FUNCTION ${t.functionName}(${args})`,
+    `CREATE TRIGGER ${TOKEN_CACHE_TRIGGER} AFTER INSERT OR UPDATE OR DELETE ` +
+      `ON ${t.accounts} FOR EACH ROW EXECUTE FUNCTION ${t.functionName}(${args})`,
     `DROP TRIGGER IF EXISTS ${TOKEN_CACHE_TRIGGER}_truncate ON ${t.accounts}`,
-    `CREATE TRIGGER ${TOKEN_CACHE_TRIGGER}_truncate AFTER TRUNCATE ON ${t.accounts} FOR EACH STATEMENT EXECUTE FUNCTION ${t.functionName}(${args})`,
+    `CREATE TRIGGER ${TOKEN_CACHE_TRIGGER}_truncate AFTER TRUNCATE ON ` +
+      `${t.accounts} FOR EACH STATEMENT EXECUTE FUNCTION ${t.functionName}(${args})`,
   ]
   if (t.sessions) {
     // Only deletes: database sessions are updated on every request, and an expiry change says nothing about tokens.
     statements.push(
       `DROP TRIGGER IF EXISTS ${TOKEN_CACHE_TRIGGER} ON ${t.sessions}`,
-      `CREATE TRIGGER ${TOKEN_CACHE_TRIGGER} AFTER DELETE ON ${t.sessions} FOR EACH ROW EXECUTE FUNCTION ${t.functionName}(${args})`,
+      `CREATE TRIGGER ${TOKEN_CACHE_TRIGGER} AFTER DELETE ON ${t.sessions} ` +
+        `FOR EACH ROW EXECUTE FUNCTION ${t.functionName}(${args})`,
     )
   }
   return statements.map((statement) => `${statement};\n`).join("")
@@ -124,7 +127,9 @@ export interface PgListenPool {
 
 export interface PgNotifyInvalidationOptions extends PgNotifyTables {
   pool: PgListenPool
-  /** How often the held connection is checked with `SELECT 1`, ms; unanswered in half of it: reconnect. Default 10 000. */
+  /**
+   * How often the held connection is checked with `SELECT 1`, ms; unanswered in half of it: reconnect. Default 10 000.
+   */
   heartbeatMs?: number
   /** First delay before reconnecting, ms, doubled up to 10 s. Default 250. */
   reconnectMs?: number
@@ -163,7 +168,7 @@ export function pgNotifyInvalidation(options: PgNotifyInvalidationOptions): Toke
       /** The next attempt to listen, after a delay doubled each time up to 10 s (reset once listening). */
       const scheduleReconnect = () => {
         if (closed || retry) return
-        retry = setTimeout(connect, delayMs)
+        retry = setTimeout(() => void connect(), delayMs)
         retry.unref()
         delayMs = Math.min(delayMs * 2, 10_000)
       }
@@ -198,7 +203,8 @@ export function pgNotifyInvalidation(options: PgNotifyInvalidationOptions): Toke
             if (found.rows.length === 0) {
               throw new InvalidOptionsError(
                 "refresh.cache.invalidation",
-                `pgNotifyInvalidation: the table ${table} has no ${TOKEN_CACHE_TRIGGER} trigger, so writes elsewhere would go unheard; run the SQL of pgNotifyTriggerSql(...) once (a migration).`,
+                `pgNotifyInvalidation: the table ${table} has no ${TOKEN_CACHE_TRIGGER} trigger, so writes ` +
+                  `elsewhere would go unheard; run the SQL of pgNotifyTriggerSql(...) once (a migration).`,
               )
             }
           }
