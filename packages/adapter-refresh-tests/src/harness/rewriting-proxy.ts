@@ -29,7 +29,7 @@ export interface RewritingProxy {
 export async function startRewritingProxy(target: string): Promise<RewritingProxy> {
   const targetUrl = new URL(target)
   const proxy: RewritingProxy = { url: "", requests: 0, rewrite: undefined, delayMs: 0, stop: async () => {} }
-  const server: Server = createServer(async (req: IncomingMessage, res: ServerResponse) => {
+  const respond = async (req: IncomingMessage, res: ServerResponse) => {
     proxy.requests++
     try {
       const chunks: Buffer[] = []
@@ -67,7 +67,9 @@ export async function startRewritingProxy(target: string): Promise<RewritingProx
       if (!res.headersSent) res.writeHead(502).end()
       else res.destroy()
     }
-  })
+  }
+  // respond() answers its own failures with a 502; a throw from that answer still ends the socket.
+  const server: Server = createServer((req, res) => void respond(req, res).catch(() => res.destroy()))
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
   proxy.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}${targetUrl.pathname}`
   proxy.stop = () =>

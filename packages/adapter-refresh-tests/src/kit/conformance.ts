@@ -134,7 +134,8 @@ export function runConformanceSuite(target: ConformanceTarget, runner?: TestRunn
         const [stored] = await rows(key)
         // Ids compared as text: serial ids (@auth/pg-adapter) are numbers in the row and in Auth.js's user.
         expect({ ...stored, userId: String(stored?.userId) }).toMatchObject({ ...expected, userId: String(user.id) })
-        // What linkAccount resolves to is the bare adapter's (checked below): @auth/drizzle-adapter's resolves to nothing.
+        // What linkAccount resolves to is the bare adapter's (checked below): @auth/drizzle-adapter's resolves to
+        // nothing.
         if (linked !== undefined) expect(linked).toMatchObject(expected)
         expect(await adapter.getUserByAccount(key)).toMatchObject({ id: user.id })
         await adapter.unlinkAccount!(key)
@@ -156,7 +157,9 @@ export function runConformanceSuite(target: ConformanceTarget, runner?: TestRunn
         session_state: `ss.${randomUUID()}`,
       })
 
-      it("stores the Auth.js adapter suite's account (expires_at 2592000, a 1970 date) as given and finds it again", async () => {
+      const storesAuthJsAdapterTitle =
+        "stores the Auth.js adapter suite's account (expires_at 2592000, a 1970 date) as given and finds it again"
+      it(storesAuthJsAdapterTitle, async () => {
         const user = await newUser()
         const key = newKey()
         const input = authjsSuiteAccount(key, user.id)
@@ -172,7 +175,9 @@ export function runConformanceSuite(target: ConformanceTarget, runner?: TestRunn
           })
       })
 
-      it("takes a numeric providerAccountId, stored as its decimal text as the bare adapters that take one store it", async () => {
+      const takesNumericProviderAccountIdStoredTitle =
+        "takes a numeric providerAccountId, stored as its decimal text as the bare adapters that take one store it"
+      it(takesNumericProviderAccountIdStoredTitle, async () => {
         const numericId = (): number => 100_000_000 + Math.floor(Math.random() * 800_000_000)
         const [bareUser, user] = [await newUser(), await newUser()]
         const bareId = numericId()
@@ -312,7 +317,9 @@ export function runConformanceSuite(target: ConformanceTarget, runner?: TestRunn
         expect(Number(row!.expires_at)).toBe(expiresAt)
       })
 
-      it("events.signIn takes the owner from Auth.js's user, not from a userId the provider put into account", async () => {
+      const eventsSignInTakesOwnerTitle =
+        "events.signIn takes the owner from Auth.js's user, not from a userId the provider put into account"
+      it(eventsSignInTakesOwnerTitle, async () => {
         const user = await newUser()
         const other = await newUser()
         const key = newKey()
@@ -443,7 +450,9 @@ export function runConformanceSuite(target: ConformanceTarget, runner?: TestRunn
         expect(tagsOf(stored[0]!)).toEqual(TOKEN_FIELDS.map(() => "new"))
       })
 
-      it("returns null from syncAccount for an account that is not linked and has no userId, writing nothing", async () => {
+      const returnsNullFromSyncAccountTitle =
+        "returns null from syncAccount for an account that is not linked and has no userId, writing nothing"
+      it(returnsNullFromSyncAccountTitle, async () => {
         const key = newKey()
         expect(await adapter.syncAccount({ ...key, access_token: "at.nobody" })).toBeNull()
         expect(await rows(key)).toHaveLength(0)
@@ -546,7 +555,10 @@ export function runConformanceSuite(target: ConformanceTarget, runner?: TestRunn
           )
         })
       }
-      it("writes nothing and waits for nothing while the key's lock is held elsewhere; a sign-in meanwhile lands after the holder's write", async () => {
+      const writesNothingWaitsForTitle =
+        "writes nothing and waits for nothing while the key's lock is " +
+        "held elsewhere; a sign-in meanwhile lands after the holder's write"
+      it(writesNothingWaitsForTitle, async () => {
         const store = adapter.accountStore
         if (!store.updateOwnTokens) {
           expect(store.updateOwnTokens).toBeUndefined()
@@ -602,7 +614,9 @@ export function runConformanceSuite(target: ConformanceTarget, runner?: TestRunn
         expect((await rows(key))[0]).toMatchObject({ access_token: "at.direct", refresh_token: "rt.sign-in" })
       })
 
-      it("writes nothing for a key without a row, or for a row of another user (the locked path decides those)", async () => {
+      const writesNothingForKeyTitle =
+        "writes nothing for a key without a row, or for a row of another user (the locked path decides those)"
+      it(writesNothingForKeyTitle, async () => {
         const store = adapter.accountStore
         if (!store.updateOwnTokens) return
         const user = await newUser()
@@ -615,7 +629,9 @@ export function runConformanceSuite(target: ConformanceTarget, runner?: TestRunn
         expect((await rows(key))[0]).toMatchObject({ userId: stranger.id, access_token: "at.first" })
       })
 
-      it("sends nothing when begin() throws (the caller stopped waiting for a connection), and rethrows its error", async () => {
+      const sendsNothingWhenBeginTitle =
+        "sends nothing when begin() throws (the caller stopped waiting for a connection), and rethrows its error"
+      it(sendsNothingWhenBeginTitle, async () => {
         const store = adapter.accountStore
         if (!store.updateOwnTokens) return
         const user = await newUser()
@@ -646,7 +662,10 @@ export function runConformanceSuite(target: ConformanceTarget, runner?: TestRunn
         )
       }
 
-      it(`${total} concurrent links and syncs of one new account from ${processes} processes leave one row holding one input entire`, async () => {
+      const concurrentLinksSyncsOneTitle =
+        `${total} concurrent links and syncs of one new account from ` +
+        `${processes} processes leave one row holding one input entire`
+      it(`${concurrentLinksSyncsOneTitle}`, async () => {
         // Every run must end correct. On a loaded machine one process can be scheduled so late that the
         // runs barely overlap; such a run proves nothing about concurrency, so the storm runs again on a
         // new account, at most STORM_ATTEMPTS times, until one overlaps as required.

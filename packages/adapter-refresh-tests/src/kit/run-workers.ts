@@ -48,7 +48,10 @@ export async function runInWorkerProcesses(
   const execArgv = fixtureLoaderFlags(shared.fixtureModule, workerExecArgv)
   return (await runBarrierWorkers<OperationOutcome>(workerFile, configs, { timeoutMs, execArgv })).processes
 }
-/** Largest number of operations in flight at one instant, and largest number of processes with operations in flight at one instant. */
+/**
+ * Largest number of operations in flight at one instant, and largest number of processes with operations in flight at
+ * one instant.
+ */
 export function peakOverlap(processes: ProcessOutcome[]): { operations: number; processes: number } {
   const events: { at: number; delta: 1 | -1; pid: number }[] = []
   for (const { pid, outcomes } of processes) {

@@ -51,7 +51,10 @@ describe("token cache across processes (pg, LISTEN/NOTIFY)", () => {
     const second = await worker.ask({ type: "get" }, "got")
     return second
   }
-  /** Starts both workers watching, runs `write`, and returns each worker's delay from the write's commit to its first new answer. */
+  /**
+   * Starts both workers watching, runs `write`, and returns each worker's delay from the write's commit to its first
+   * new answer.
+   */
   const afterWrite = async (from: string, write: () => Promise<unknown>) => {
     const watching = [a, b].map((worker) => worker.ask({ type: "watch", from, timeoutMs: 10_000 }, "changed", 20_000))
     await new Promise((resolve) => setTimeout(resolve, 100)) // both are asking, and served from the cache
@@ -110,7 +113,9 @@ describe("token cache across processes (pg, LISTEN/NOTIFY)", () => {
     }
   })
 
-  test("the cache never serves a token within the refresh skew: expiry refreshes exactly once across both processes", async () => {
+  const cacheNeverServesTokenTitle =
+    "the cache never serves a token within the refresh skew: expiry refreshes exactly once across both processes"
+  test(cacheNeverServesTokenTitle, async () => {
     // A token living 8 s with a 5 s skew: cached for about 3 s, then due in every process at once.
     s.op.setAccessTokenTtl(8)
     try {
@@ -191,7 +196,9 @@ describe("token cache across processes (pg, LISTEN/NOTIFY)", () => {
     }
   })
 
-  test("a listening connection killed by the server: nothing is served until it listens again, then writes are heard", async () => {
+  const listeningConnectionKilledServerTitle =
+    "a listening connection killed by the server: nothing is served until it listens again, then writes are heard"
+  test(listeningConnectionKilledServerTitle, async () => {
     for (const worker of [a, b]) await cachedGet(worker)
     const killed = await s.fixture.pool.query(
       `SELECT pg_terminate_backend(pid) AS done FROM pg_stat_activity WHERE application_name = 'token-cache-listener'`,

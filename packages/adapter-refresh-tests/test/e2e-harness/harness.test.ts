@@ -60,7 +60,9 @@ function expectCleanRun({ op, app }: Setup): void {
 }
 
 describe("sign-in through the real Auth.js callback", () => {
-  test("a first sign-in succeeds and the jwt callback receives fresh access_token, refresh_token and expires_at", async () => {
+  const firstSignSucceedsJwtTitle =
+    "a first sign-in succeeds and the jwt callback receives fresh access_token, refresh_token and expires_at"
+  test(firstSignSucceedsJwtTitle, async () => {
     const s = await setup({ accessTokenTtl: 30 })
     const browser = new Browser()
     const before = Math.floor(Date.now() / 1000)
@@ -112,7 +114,9 @@ describe("sign-in through the real Auth.js callback", () => {
     expectCleanRun(s)
   })
 
-  test("a returning sign-in in the same browser after sign-out skips the login form and still gets new tokens", async () => {
+  const returningSignSameBrowserTitle =
+    "a returning sign-in in the same browser after sign-out skips the login form and still gets new tokens"
+  test(returningSignSameBrowserTitle, async () => {
     const s = await setup()
     const browser = new Browser()
     await signIn(s.app, browser, "carol")
@@ -232,7 +236,9 @@ describe("database sessions (in-memory adapter, only to check the harness drives
     }
   }
 
-  test("a first sign-in links the account; a returning one only creates a session (the gap this project closes)", async () => {
+  const firstSignLinksAccountTitle =
+    "a first sign-in links the account; a returning one only creates a session (the gap this project closes)"
+  test(firstSignLinksAccountTitle, async () => {
     const calls: string[] = []
     const s = await setup({}, { session: "database", adapter: memoryAdapter(calls), callbacks: {} })
     const browser = new Browser()
@@ -251,7 +257,9 @@ describe("database sessions (in-memory adapter, only to check the harness drives
 })
 
 describe("refresh tokens at the real token endpoint", () => {
-  test("with rotation, a refresh works once; reusing the consumed token gives invalid_grant and revokes the grant", async () => {
+  const rotationRefreshWorksOnceTitle =
+    "with rotation, a refresh works once; reusing the consumed token gives invalid_grant and revokes the grant"
+  test(rotationRefreshWorksOnceTitle, async () => {
     const s = await setup()
     await signIn(s.app, new Browser(), "frank")
     const rt0 = s.accounts[0]!.refresh_token!
@@ -287,7 +295,9 @@ describe("refresh tokens at the real token endpoint", () => {
     expectCleanRun(s)
   })
 
-  test("issueOfflineGrant (the scale bench's seeding) makes a grant the token endpoint treats like a sign-in's", async () => {
+  const issueOfflineGrantScaleBenchSeedingTitle =
+    "issueOfflineGrant (the scale bench's seeding) makes a grant the token endpoint treats like a sign-in's"
+  test(issueOfflineGrantScaleBenchSeedingTitle, async () => {
     const op = await startOidcProvider({ accessTokenTtl: 60 })
     running.push(op)
     const before = Math.floor(Date.now() / 1000)

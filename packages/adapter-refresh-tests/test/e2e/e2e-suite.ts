@@ -119,7 +119,10 @@ export function defineE2eSuite<Db>(spec: E2eFlavour<Db>): void {
           )
     const expectedSessions = (n: number) => (session === "database" ? n : 0)
 
-    test("1. first sign-in creates User, Account (access_token, refresh_token, expires_at) and, for database sessions, a Session", async () => {
+    const firstSignCreatesUserTitle =
+      "1. first sign-in creates User, Account (access_token, " +
+      "refresh_token, expires_at) and, for database sessions, a Session"
+    test(firstSignCreatesUserTitle, async () => {
       const op = await provider()
       const app = await wrappedApp(op)
       const login = `first-${session}`
@@ -145,7 +148,9 @@ export function defineE2eSuite<Db>(spec: E2eFlavour<Db>): void {
       expect(app.errorMessages()).toEqual([])
     })
 
-    test("2. a returning sign-in stores exactly the newly issued tokens; control: the bare adapter keeps the first ones", async () => {
+    const returningSignStoresExactlyTitle =
+      "2. a returning sign-in stores exactly the newly issued tokens; control: the bare adapter keeps the first ones"
+    test(returningSignStoresExactlyTitle, async () => {
       const op = await provider()
       const wrapped = await wrappedApp(op)
       const bare = await bareApp(op)
@@ -189,7 +194,10 @@ export function defineE2eSuite<Db>(spec: E2eFlavour<Db>): void {
       expect(bare.errorMessages()).toEqual([])
     })
 
-    test("3. after the first access token expired, userinfo accepts the wrapper's stored token and rejects the bare adapter's", async () => {
+    const afterFirstAccessTokenTitle =
+      "3. after the first access token expired, userinfo accepts " +
+      "the wrapper's stored token and rejects the bare adapter's"
+    test(afterFirstAccessTokenTitle, async () => {
       const op = await provider({ accessTokenTtl: 2 })
       const wrapped = await wrappedApp(op)
       const bare = await bareApp(op)
@@ -221,7 +229,9 @@ export function defineE2eSuite<Db>(spec: E2eFlavour<Db>): void {
       expect(staleB.headers.get("www-authenticate")).toMatch(/invalid_token/)
     })
 
-    test("4. Google-like provider: no refresh_token on the returning sign-in; the stored one is kept and still works", async () => {
+    const googleLikeProviderNoTitle =
+      "4. Google-like provider: no refresh_token on the returning sign-in; the stored one is kept and still works"
+    test(googleLikeProviderNoTitle, async () => {
       const op = await provider({ refreshTokenOnReturn: false })
       const app = await wrappedApp(op)
       const login = `google-${session}`
@@ -244,7 +254,10 @@ export function defineE2eSuite<Db>(spec: E2eFlavour<Db>): void {
       expect(app.errorMessages()).toEqual([])
     })
 
-    test("5. a signed-in user links a second provider; allowDangerousEmailAccountLinking links by email (and not without it)", async () => {
+    const signedUserLinksSecondTitle =
+      "5. a signed-in user links a second provider; " +
+      "allowDangerousEmailAccountLinking links by email (and not without it)"
+    test(signedUserLinksSecondTitle, async () => {
       const op1 = await provider()
       const op2 = await provider()
       const configure = (config: AuthConfig) => {
@@ -298,8 +311,10 @@ export function defineE2eSuite<Db>(spec: E2eFlavour<Db>): void {
     })
 
     // Taking one database offline mid-run is done with PostgreSQL's ALLOW_CONNECTIONS here.
+    const returningSignWhileDatabaseTitle =
+      "6. a returning sign-in while the database is unavailable fails cleanly; the next sign-in heals the stored tokens"
     if (!other)
-      test("6. a returning sign-in while the database is unavailable fails cleanly; the next sign-in heals the stored tokens", async () => {
+      test(returningSignWhileDatabaseTitle, async () => {
         const op = await provider()
         const app = await wrappedApp(op)
         const login = `outage-${session}`

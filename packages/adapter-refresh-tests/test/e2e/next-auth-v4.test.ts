@@ -53,7 +53,9 @@ describe.each(cases)("next-auth 4.24 handler + %s (%s sessions)", (adapterName, 
     return rows[0]!
   }
 
-  test("with events: adapter.events, the second sign-in's tokens are stored; without it (control) the first ones stay", async () => {
+  const eventsAdapterEventsSecondTitle =
+    "with events: adapter.events, the second sign-in's tokens are stored; without it (control) the first ones stay"
+  test(`${eventsAdapterEventsSecondTitle}`, async () => {
     const op = await start(startOidcProvider({ accessTokenTtl: 60 }))
     const prisma = fixture.db
     const adapter = withTokenSync(bareAdapter(prisma), prisma as object)
@@ -102,7 +104,10 @@ describe.each(cases)("next-auth 4.24 handler + %s (%s sessions)", (adapterName, 
     expect([...synced.errors, ...control.errors]).toEqual([])
   }, 60_000)
 
-  test("getAccessToken refreshes with the very provider object given to next-auth 4 (wellKnown only) and stores the rotated tokens", async () => {
+  const getAccessTokenRefreshesVeryProviderTitle =
+    "getAccessToken refreshes with the very provider object given " +
+    "to next-auth 4 (wellKnown only) and stores the rotated tokens"
+  test(`${getAccessTokenRefreshesVeryProviderTitle}`, async () => {
     const op = await start(startOidcProvider({ accessTokenTtl: 2, rotateRefreshToken: true }))
     const prisma = fixture.db
     const adapter = withTokenSync(bareAdapter(prisma), prisma as object)

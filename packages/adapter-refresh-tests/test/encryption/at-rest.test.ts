@@ -85,7 +85,10 @@ describe.each(FLAVOURS)("encryption at rest, %s store on real PostgreSQL", (flav
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait))
   }
 
-  test("after sign-ins and refreshes no token's plaintext is in any column nor in a dump, and every read path returns plaintext", async () => {
+  const afterSignInsRefreshesTitle =
+    "after sign-ins and refreshes no token's plaintext is in any " +
+    "column nor in a dump, and every read path returns plaintext"
+  test(`${afterSignInsRefreshesTitle}`, async () => {
     const alice = `alice-${flavour}`
     const bob = `bob-${flavour}`
     await signIn(alice)
@@ -135,7 +138,10 @@ describe.each(FLAVOURS)("encryption at rest, %s store on real PostgreSQL", (flav
       for (const secret of secrets) expect(dump.includes(secret) ? `plaintext token in dump` : "absent").toBe("absent")
   }, 60_000)
 
-  test("linkAccount returns plaintext and stores ciphertext; a plaintext row from before encryption is read as is and encrypted on its next write", async () => {
+  const linkAccountReturnsPlaintextStoresTitle =
+    "linkAccount returns plaintext and stores ciphertext; a plaintext row " +
+    "from before encryption is read as is and encrypted on its next write"
+  test(`${linkAccountReturnsPlaintextStoresTitle}`, async () => {
     const userId = await fixture.insertUser(`${randomUUID()}@example.test`)
     const key = { provider: "legacy-oidc", providerAccountId: randomUUID() }
     const expiresAt = Math.floor(Date.now() / 1000) + 3600

@@ -121,7 +121,10 @@ describe.each(FLAVOURS)("reencryptAccounts, %s store on real PostgreSQL", (flavo
     }
   }
 
-  test("aborted by its AbortSignal mid-run and resumed from the cursor, with sign-ins going on: every row on the current key, no value lost", async () => {
+  const abortedAbortSignalMidRunTitle =
+    "aborted by its AbortSignal mid-run and resumed from the cursor, " +
+    "with sign-ins going on: every row on the current key, no value lost"
+  test(`${abortedAbortSignalMidRunTitle}`, async () => {
     const provider = "reenc-abort"
     const expected = await populate(provider, 8)
     const before = await staleCount(provider)
@@ -154,7 +157,10 @@ describe.each(FLAVOURS)("reencryptAccounts, %s store on real PostgreSQL", (flavo
     }
   }, 60_000)
 
-  test("its process killed (SIGKILL) mid-run and started again from the last reported cursor: every row on the current key, no value lost", async () => {
+  const processKilledSigkillMidTitle =
+    "its process killed (SIGKILL) mid-run and started again from the " +
+    "last reported cursor: every row on the current key, no value lost"
+  test(`${processKilledSigkillMidTitle}`, async () => {
     const provider = "reenc-kill"
     const expected = await populate(provider, 10)
     const killed = startReencryptProcess({
@@ -210,7 +216,9 @@ describe.each(FLAVOURS)("reencryptAccounts, %s store on real PostgreSQL", (flavo
     }
   })
 
-  test("a row that does not decrypt is reported by key and column, left as it is, and does not stop the job", async () => {
+  const rowThatDoesNotTitle =
+    "a row that does not decrypt is reported by key and column, left as it is, and does not stop the job"
+  test(`${rowThatDoesNotTitle}`, async () => {
     const provider = "reenc-bad"
     const expected = await populate(provider, 2)
     const victim = [...expected.values()][2]! // under the old key

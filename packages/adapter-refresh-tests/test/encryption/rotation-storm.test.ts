@@ -49,7 +49,10 @@ describe.each(FLAVOURS)("key rotation during a refresh storm, %s store", (flavou
     },
   )
 
-  test(`${PROCESSES} processes x ${CALLERS} callers over ${EXPIRIES} expiries, half on each key, the job mid-storm: no token lost, one grant per expiry`, async () => {
+  const processesCallersOverExpiriesTitle =
+    `${PROCESSES} processes x ${CALLERS} callers over ${EXPIRIES} expiries, ` +
+    `half on each key, the job mid-storm: no token lost, one grant per expiry`
+  test(`${processesCallersOverExpiriesTitle}`, async () => {
     expect(reader.keyIdOf(String((await s.row()).refresh_token))).toBe("2026-06")
     for (let expiry = 1; expiry <= EXPIRIES; expiry++) {
       const base: StormWorkerConfig = {

@@ -60,7 +60,9 @@ describe("tokenEncryption: AES-256-GCM envelope bound to its row and column", ()
     expectNoSecrets(error, [token, stored, b64(keyNew)])
   })
 
-  test("tampered, truncated, relabelled, wrong-key and unknown-key values fail with typed errors that leak nothing", () => {
+  const tamperedTruncatedRelabelledWrongTitle =
+    "tampered, truncated, relabelled, wrong-key and unknown-key values fail with typed errors that leak nothing"
+  test(tamperedTruncatedRelabelledWrongTitle, () => {
     const stored = codec.encode(token, "refresh_token", account) as string
     const payloadAt = stored.lastIndexOf(":") + 1
     const flip = (text: string, at: number) => text.slice(0, at) + (text[at] === "A" ? "B" : "A") + text.slice(at + 1)

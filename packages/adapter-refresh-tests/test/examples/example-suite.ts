@@ -40,7 +40,10 @@ export function defineExampleSuite(suite: ExampleSuite): void {
         await run?.stop()
       }, 60_000)
 
-      test("sign in, sign out, sign in again, access token expires: /api/userinfo answers 200 and the database holds the tokens the provider issued last", async () => {
+      const signSignOutSignTitle =
+        "sign in, sign out, sign in again, access token expires: /api/userinfo " +
+        "answers 200 and the database holds the tokens the provider issued last"
+      test(`${signSignOutSignTitle}`, async () => {
         const r = run!
         const { page } = r.browser
         const { firstLoginFormShown } = await signInTwice(r, suite.paths, suite.shots)
@@ -93,7 +96,9 @@ export function defineExampleSuite(suite: ExampleSuite): void {
         await run?.stop()
       }, 60_000)
 
-      test("the database keeps the first sign-in's tokens (stale) and /api/userinfo gets the provider's 401", async () => {
+      const databaseKeepsFirstSignTitle =
+        "the database keeps the first sign-in's tokens (stale) and /api/userinfo gets the provider's 401"
+      test(`${databaseKeepsFirstSignTitle}`, async () => {
         const r = run!
         const { page } = r.browser
         await signInTwice(r, suite.paths, `${suite.shots}-control`)

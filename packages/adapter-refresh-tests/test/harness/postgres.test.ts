@@ -65,7 +65,9 @@ describe("PostgreSQL test harness", () => {
     })
   })
 
-  test("pg_advisory_xact_lock blocks a second connection until the first commits (a real server, not PGlite)", async () => {
+  const pgAdvisoryXactLockTitle =
+    "pg_advisory_xact_lock blocks a second connection until the first commits (a real server, not PGlite)"
+  test(pgAdvisoryXactLockTitle, async () => {
     const db = await testDatabase("harness locks")
     dropLater.push(db)
     const first = await connect(db.url)

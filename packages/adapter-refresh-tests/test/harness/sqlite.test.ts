@@ -44,7 +44,10 @@ afterAll(() => {
 })
 
 describe("SQLite test harness", () => {
-  test("testSqliteFile() gives a fresh file path per call, opened in WAL mode; drop() removes it with its -wal and -shm files", async () => {
+  const testSqliteFileGivesFreshFileTitle =
+    "testSqliteFile() gives a fresh file path per call, opened " +
+    "in WAL mode; drop() removes it with its -wal and -shm files"
+  test(testSqliteFileGivesFreshFileTitle, async () => {
     const other = await testSqliteFile("harness sqlite")
     expect(other.path).not.toBe(file.path)
     expect(other.url).toBe(`file:${other.path}`)
@@ -64,7 +67,10 @@ describe("SQLite test harness", () => {
     expect(fs.existsSync(`${file.path}-shm`)).toBe(false)
   })
 
-  test("BEGIN IMMEDIATE in another thread waits for this connection's BEGIN IMMEDIATE until COMMIT, then sees the committed write", async () => {
+  const beginImmediateAnotherThreadTitle =
+    "BEGIN IMMEDIATE in another thread waits for this connection's " +
+    "BEGIN IMMEDIATE until COMMIT, then sees the committed write"
+  test(`${beginImmediateAnotherThreadTitle}`, async () => {
     const holder = connect()
     holder.exec("BEGIN IMMEDIATE")
     // A real second connection on its own thread: better-sqlite3 is synchronous, so a waiter on this
@@ -113,7 +119,9 @@ describe("SQLite test harness", () => {
     }
   }, 60_000)
 
-  test("the busy timeout bounds the wait: a second BEGIN IMMEDIATE fails with SQLITE_BUSY after about busy_timeout", () => {
+  const busyTimeoutBoundsWaitTitle =
+    "the busy timeout bounds the wait: a second BEGIN IMMEDIATE fails with SQLITE_BUSY after about busy_timeout"
+  test(busyTimeoutBoundsWaitTitle, () => {
     const holder = connect()
     const waiter = connect(400)
     holder.exec("BEGIN IMMEDIATE")
@@ -126,7 +134,9 @@ describe("SQLite test harness", () => {
     waiter.exec("COMMIT")
   })
 
-  describe("which first statement of a deferred BEGIN takes the write lock up front (for clients that only issue BEGIN)", () => {
+  const whichFirstStatementDeferredTitle =
+    "which first statement of a deferred BEGIN takes the write lock up front (for clients that only issue BEGIN)"
+  describe(whichFirstStatementDeferredTitle, () => {
     const probe = (first: string) => {
       const holder = connect()
       const other = connect(200)
@@ -157,7 +167,10 @@ describe("SQLite test harness", () => {
       expect(probe("SELECT x FROM t WHERE k = 'a'")).toBe("other writer got the lock")
     })
 
-    test("a deferred transaction that read first and then writes while another holds the lock fails with SQLITE_BUSY at once, without waiting out its busy timeout", () => {
+    const deferredTransactionThatReadTitle =
+      "a deferred transaction that read first and then writes while another holds " +
+      "the lock fails with SQLITE_BUSY at once, without waiting out its busy timeout"
+    test(deferredTransactionThatReadTitle, () => {
       const reader = connect(3000)
       const writer = connect()
       reader.exec("BEGIN")

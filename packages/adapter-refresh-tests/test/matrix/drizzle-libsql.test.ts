@@ -42,7 +42,9 @@ describe("drizzle on SQLite (libsql): write transactions of two processes on one
   // Each link is its own write transaction on a new key, so every one contends for the file's write lock
   // with the other process's. @libsql/client's own write transaction leaves a BEGIN that lost that race
   // un-reset on its pooled connection, and a later COMMIT there fails ("SQL statements in progress").
-  it("40 first links of distinct accounts, 20 from each of 2 processes at once, all succeed and every row is stored", async () => {
+  const firstLinksDistinctAccountsTitle =
+    "40 first links of distinct accounts, 20 from each of 2 processes at once, all succeed and every row is stored"
+  it(`${firstLinksDistinctAccountsTitle}`, async () => {
     const { createFixture } = (await import(
       fixtureModule.href
     )) as typeof import("../../src/fixtures/conformance-drizzle-libsql.js")
@@ -96,7 +98,9 @@ const refusalModules = async () => ({
 })
 
 describe("drizzle on SQLite (libsql): what the store refuses", () => {
-  it("a remote libsql database (http, ws) is refused at construction: only the local file mode is supported", async () => {
+  const remoteLibsqlDatabaseHttpTitle =
+    "a remote libsql database (http, ws) is refused at construction: only the local file mode is supported"
+  it(remoteLibsqlDatabaseHttpTitle, async () => {
     const { createClient, drizzle, drizzleAccountStore, UnsupportedDatabaseError } = await refusalModules()
     // Creating a remote client connects to nothing yet.
     const client = createClient({ url: "http://127.0.0.1:9" })

@@ -1,4 +1,6 @@
-/** Matrix cell: Drizzle on MariaDB, @auth/drizzle-adapter's default tables: the conformance kit and the refresh storm. */
+/**
+ * Matrix cell: Drizzle on MariaDB, @auth/drizzle-adapter's default tables: the conformance kit and the refresh storm.
+ */
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals"
 import { testMysqlDatabase } from "../../src/harness/mariadb.js"
 import { runConformanceSuite } from "../../src/index.js"

@@ -1,4 +1,7 @@
-/** Matrix cell: Drizzle on SQLite (better-sqlite3), @auth/drizzle-adapter's default tables: the conformance kit and the refresh storm. */
+/**
+ * Matrix cell: Drizzle on SQLite (better-sqlite3), @auth/drizzle-adapter's default tables: the conformance kit and the
+ * refresh storm.
+ */
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals"
 import { testSqliteFile } from "../../src/harness/sqlite.js"
 import { runConformanceSuite } from "../../src/index.js"
@@ -20,7 +23,9 @@ runConformanceSuite(
 describeRefreshStorm({ name: "drizzle on SQLite (better-sqlite3)", fixtureModule, database: testSqliteFile })
 
 describe("drizzle on SQLite: what the store refuses", () => {
-  it("an in-memory better-sqlite3 database is refused: the store needs a second connection to the same file", async () => {
+  const memoryBetterSqlite3DatabaseTitle =
+    "an in-memory better-sqlite3 database is refused: the store needs a second connection to the same file"
+  it(memoryBetterSqlite3DatabaseTitle, async () => {
     const { default: Database } = await import("better-sqlite3")
     const { drizzle } = await import("drizzle-orm/better-sqlite3")
     const { drizzleAccountStore } = await import("authjs-adapter-refresh/stores/drizzle")

@@ -1,4 +1,6 @@
-/** Matrix cell: Kysely (SqliteDialect, better-sqlite3, WAL) on SQLite files: the conformance kit and the refresh storm. */
+/**
+ * Matrix cell: Kysely (SqliteDialect, better-sqlite3, WAL) on SQLite files: the conformance kit and the refresh storm.
+ */
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals"
 import { testSqliteFile } from "../../src/harness/sqlite.js"
 import { runConformanceSuite } from "../../src/index.js"

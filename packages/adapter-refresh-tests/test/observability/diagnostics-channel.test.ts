@@ -75,7 +75,9 @@ describe("diagnostics_channel events", () => {
     ])
   })
 
-  test("ten concurrent calls at expiry: one refresh request (issued), ten access-token events, lock waits for the refresh", async () => {
+  const tenConcurrentCallsAtTitle =
+    "ten concurrent calls at expiry: one refresh request (issued), ten access-token events, lock waits for the refresh"
+  test(tenConcurrentCallsAtTitle, async () => {
     await s.waitForExpiry(0)
     received.length = 0
     const results = await Promise.all(
@@ -108,7 +110,9 @@ describe("diagnostics_channel events", () => {
     expect(waits.every((w) => w.purpose === "refresh" && w.outcome === "acquired")).toBe(true)
   })
 
-  test("failures: an unknown user and a dead refresh token publish failure events with the library's codes", async () => {
+  const failuresUnknownUserDeadTitle =
+    "failures: an unknown user and a dead refresh token publish failure events with the library's codes"
+  test(failuresUnknownUserDeadTitle, async () => {
     received.length = 0
     await expect(s.adapter.getAccessToken({ userId: "987654321", provider: s.key.provider })).rejects.toBeInstanceOf(
       AccountNotLinkedError,

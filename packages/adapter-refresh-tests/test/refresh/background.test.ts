@@ -31,7 +31,10 @@ describe("refreshExpiring: many workers, many processes, beside getAccessToken",
     },
   )
 
-  test(`3 background workers + 1 process of getAccessToken on ${ACCOUNTS} due accounts: one refresh grant each, grants alive, stored tokens the newest`, async () => {
+  const backgroundWorkersProcessGetAccessTokenTitle =
+    `3 background workers + 1 process of getAccessToken on ${ACCOUNTS} due ` +
+    `accounts: one refresh grant each, grants alive, stored tokens the newest`
+  test(`${backgroundWorkersProcessGetAccessTokenTitle}`, async () => {
     const accounts = [{ userId: s.userId, providerAccountId: s.key.providerAccountId }]
     for (let i = 1; i < ACCOUNTS; i++) {
       const login = `bg-${i}`
@@ -96,7 +99,10 @@ describe("refreshExpiring: many workers, many processes, beside getAccessToken",
     expect(s.op.stats.refreshGrants - grantsBefore).toBe(ACCOUNTS)
   }, 180_000)
 
-  test("keep-alive (unusedForSeconds) from 2 processes at once: only the account unused that long is refreshed, once; the others are left alone", async () => {
+  const keepAliveUnusedForSecondsFromTitle =
+    "keep-alive (unusedForSeconds) from 2 processes at once: only the " +
+    "account unused that long is refreshed, once; the others are left alone"
+  test(`${keepAliveUnusedForSecondsFromTitle}`, async () => {
     const logins = ["bg-ka-idle", "bg-ka-recent", "bg-ka-fresh", "bg-ka-noexpiry"]
     const accounts: { userId: string; providerAccountId: string }[] = []
     for (const login of logins) {

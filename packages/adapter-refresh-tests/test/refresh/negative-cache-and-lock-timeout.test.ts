@@ -24,7 +24,9 @@ import type { TestDatabase } from "../../src/harness/postgres.js"
 import type { RefreshScenario } from "../../src/refresh-bench/scenario.js"
 import { rejection, refreshRequests, useRefreshScenario } from "./scenario-hooks.js"
 
-describe("negative cache of refused refresh tokens, without reauthColumn (pg, real oidc-provider with rotation)", () => {
+const negativeCacheRefusedRefreshTitle =
+  "negative cache of refused refresh tokens, without reauthColumn (pg, real oidc-provider with rotation)"
+describe(negativeCacheRefusedRefreshTitle, () => {
   let s: RefreshScenario
 
   // No `reauthColumn`: the "needs re-authentication" memory is per process.
@@ -38,7 +40,9 @@ describe("negative cache of refused refresh tokens, without reauthColumn (pg, re
 
   const ask = (adapter: TokenSyncAdapter) => adapter.getAccessToken({ userId: s.userId, provider: s.key.provider })
 
-  test("invalid_grant is sent once per process; stored tokens kept; a new sign-in makes refresh work again", async () => {
+  const invalidGrantSentOnceTitle =
+    "invalid_grant is sent once per process; stored tokens kept; a new sign-in makes refresh work again"
+  test(`${invalidGrantSentOnceTitle}`, async () => {
     // A working refresh first: the cache is empty and the engine does refresh.
     await s.waitForExpiry(0)
     expect((await ask(s.adapter)).refreshed).toBe(true)
@@ -123,7 +127,10 @@ describe.each<Flavour>(["pg", "kysely", "prisma"])("lock timeout (%s, real oidc-
     },
   )
 
-  test(`a held account lock fails the refresh within a bound with RefreshLockTimeoutError; nothing sent, nothing written`, async () => {
+  const heldAccountLockFailsTitle =
+    `a held account lock fails the refresh within a bound with ` +
+    `RefreshLockTimeoutError; nothing sent, nothing written`
+  test(`${heldAccountLockFailsTitle}`, async () => {
     await s.waitForExpiry(0) // the stored access token is really expired
     const before = await s.row()
     const requests = refreshRequests(s)

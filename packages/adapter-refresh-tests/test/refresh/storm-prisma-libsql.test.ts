@@ -1,4 +1,6 @@
-/** The refresh storm (storm-suite.ts) for @auth/prisma-adapter on SQLite through @prisma/adapter-libsql (a local file). */
+/**
+ * The refresh storm (storm-suite.ts) for @auth/prisma-adapter on SQLite through @prisma/adapter-libsql (a local file).
+ */
 import { testOtherDatabase } from "../../src/fixtures/prisma-databases.js"
 import { describeRefreshStorm } from "./storm-suite.js"
 

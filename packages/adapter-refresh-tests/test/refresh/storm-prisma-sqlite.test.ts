@@ -1,4 +1,7 @@
-/** The refresh storm (storm-suite.ts) for @auth/prisma-adapter on SQLite (@prisma/adapter-better-sqlite3, a database file). */
+/**
+ * The refresh storm (storm-suite.ts) for @auth/prisma-adapter on SQLite (@prisma/adapter-better-sqlite3, a database
+ * file).
+ */
 import { testOtherDatabase } from "../../src/fixtures/prisma-databases.js"
 import { describeRefreshStorm } from "./storm-suite.js"
 

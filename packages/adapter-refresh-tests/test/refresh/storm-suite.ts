@@ -44,7 +44,10 @@ export function describeRefreshStorm(target: StormTarget): void {
       "database" in target ? target.database : undefined,
     )
 
-    test(`${STORM_PROCESSES} processes x ${STORM_CALLERS} callers, ${EXPIRIES} consecutive expiries: one refresh grant each, one token for all, grant alive`, async () => {
+    const processesCallersConsecutiveExpiriesTitle =
+      `${STORM_PROCESSES} processes x ${STORM_CALLERS} callers, ${EXPIRIES} ` +
+      `consecutive expiries: one refresh grant each, one token for all, grant alive`
+    test(`${processesCallersConsecutiveExpiriesTitle}`, async () => {
       for (let expiry = 1; expiry <= EXPIRIES; expiry++) {
         const grantsBefore = s.op.stats.refreshGrants
         const storm = await runStorm(

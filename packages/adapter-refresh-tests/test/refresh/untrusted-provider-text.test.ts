@@ -27,7 +27,10 @@ describe("untrusted provider text (pg, real oidc-provider with rotation)", () =>
     for (const proxy of proxies) await proxy.stop()
   })
 
-  test("[rewriting proxy: the real invalid_grant answer with an odd error code and a description] the code is not kept, the description is in no message", async () => {
+  const rewritingProxyRealInvalidTitle =
+    "[rewriting proxy: the real invalid_grant answer with an odd error code " +
+    "and a description] the code is not kept, the description is in no message"
+  test(`${rewritingProxyRealInvalidTitle}`, async () => {
     const proxy = await startRewritingProxy(s.op.endpoints.token)
     proxies.push(proxy)
     const adapter = withTokenSync(s.fixture.adapter, s.fixture.db as object, {
@@ -67,7 +70,10 @@ describe("untrusted provider text (pg, real oidc-provider with rotation)", () =>
     expect((await s.app.signIn(s.browser, { login: s.login, forceLogin: true })).ok).toBe(true)
   }, 30_000)
 
-  test("[rewriting proxy: the real discovery document with a plain-http, non-loopback token_endpoint] refused before any token request; no grant, nothing written", async () => {
+  const rewritingProxyRealDiscoveryTitle =
+    "[rewriting proxy: the real discovery document with a plain-http, non-loopback " +
+    "token_endpoint] refused before any token request; no grant, nothing written"
+  test(`${rewritingProxyRealDiscoveryTitle}`, async () => {
     const proxy = await startRewritingProxy(s.op.issuer)
     proxies.push(proxy)
     const issuer = proxy.url.replace(/\/$/, "")

@@ -86,7 +86,10 @@ describe("refresh with a next-auth 4 provider object that carries only wellKnown
     },
   )
 
-  test("a wellKnown URL that serves no discovery document (404) fails the refresh cleanly; no grant is sent, nothing written", async () => {
+  const wellKnownUrlThatServesTitle =
+    "a wellKnown URL that serves no discovery document (404) " +
+    "fails the refresh cleanly; no grant is sent, nothing written"
+  test(wellKnownUrlThatServesTitle, async () => {
     const adapter = withTokenSync(s.fixture.adapter, s.fixture.db as object, {
       refresh: {
         providers: [v4Style(`${s.op.issuer}/other-tenant/.well-known/openid-configuration`)],
@@ -105,7 +108,10 @@ describe("refresh with a next-auth 4 provider object that carries only wellKnown
     expect(await s.row()).toEqual(before)
   })
 
-  test("Azure AD multi-tenant: a {tenantid} issuer template (real HTTP proxy rewriting the document) refreshes; the unverifiable refreshed id_token is not stored", async () => {
+  const azureAdMultiTenantTitle =
+    "Azure AD multi-tenant: a {tenantid} issuer template (real HTTP proxy rewriting " +
+    "the document) refreshes; the unverifiable refreshed id_token is not stored"
+  test(azureAdMultiTenantTitle, async () => {
     discovery.proxy.rewrite = (doc, proxyUrl) => ({ ...doc, issuer: `${proxyUrl}/{tenantid}/v2.0` })
     const wellKnown = `${discovery.proxy.url}/common/v2.0/.well-known/openid-configuration?appid=${s.op.clientId}`
     const adapter = withTokenSync(s.fixture.adapter, s.fixture.db as object, {
@@ -127,7 +133,10 @@ describe("refresh with a next-auth 4 provider object that carries only wellKnown
     expect(after.id_token).toBe(before.id_token)
   })
 
-  test("a standard wellKnown URL whose document names another issuer (real HTTP proxy serving the real document elsewhere) is refused: no grant, nothing written", async () => {
+  const standardWellKnownUrlWhoseTitle =
+    "a standard wellKnown URL whose document names another issuer (real HTTP proxy " +
+    "serving the real document elsewhere) is refused: no grant, nothing written"
+  test(standardWellKnownUrlWhoseTitle, async () => {
     discovery.proxy.rewrite = (doc) => doc // issuer stays the provider's, the URL says ${proxy}/tenant-x
     const adapter = withTokenSync(s.fixture.adapter, s.fixture.db as object, {
       refresh: {
@@ -150,7 +159,10 @@ describe("refresh with a next-auth 4 provider object that carries only wellKnown
     expect(await s.row()).toEqual(before)
   })
 
-  test("a document whose token_endpoint is plain http on a non-loopback host (real HTTP proxy rewriting it) is refused before any request", async () => {
+  const documentWhoseTokenEndpointTitle =
+    "a document whose token_endpoint is plain http on a non-loopback " +
+    "host (real HTTP proxy rewriting it) is refused before any request"
+  test(documentWhoseTokenEndpointTitle, async () => {
     discovery.proxy.rewrite = (doc) => ({ ...doc, token_endpoint: "http://token.example.test/token" })
     const adapter = withTokenSync(s.fixture.adapter, s.fixture.db as object, {
       refresh: {
@@ -171,7 +183,10 @@ describe("refresh with a next-auth 4 provider object that carries only wellKnown
     expect(await s.row()).toEqual(before)
   })
 
-  test("next-auth 5's MicrosoftEntraID default (issuer .../common/v2.0, a {tenantid} template in the document; real HTTP proxy rewriting it) refreshes", async () => {
+  const nextAuthMicrosoftEntraIDDefaultTitle =
+    "next-auth 5's MicrosoftEntraID default (issuer .../common/v2.0, a " +
+    "{tenantid} template in the document; real HTTP proxy rewriting it) refreshes"
+  test(nextAuthMicrosoftEntraIDDefaultTitle, async () => {
     discovery.proxy.rewrite = (doc, proxyUrl) => ({ ...doc, issuer: `${proxyUrl}/{tenantid}/v2.0` })
     const entra = {
       id: PROVIDER_ID,

@@ -32,7 +32,9 @@ describeStore({
     })
 
     describe("ids of inserted rows", () => {
-      test('by default the insert leaves "id" to the schema\'s gen_random_uuid() default, like linkAccount', async () => {
+      const defaultInsertLeavesIdTitle =
+        'by default the insert leaves "id" to the schema\'s gen_random_uuid() default, like linkAccount'
+      test(defaultInsertLeavesIdTitle, async () => {
         const key = freshKey("db-id")
         const userId = await ctx.a().insertUser(`${key.providerAccountId}@example.test`)
         await ctx
@@ -42,7 +44,9 @@ describeStore({
         expect(stored?.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
       })
 
-      test("generateId: true sets a crypto.randomUUID() for schemas without a default; a function supplies its own", async () => {
+      const generateIdTrueSetsCryptoTitle =
+        "generateId: true sets a crypto.randomUUID() for schemas without a default; a function supplies its own"
+      test(generateIdTrueSetsCryptoTitle, async () => {
         const pool = ctx.inspect()
         await pool.query(`CREATE TABLE "AccountNoDefault" (LIKE "Account" INCLUDING CONSTRAINTS)`)
         await pool.query(`ALTER TABLE "AccountNoDefault" ADD PRIMARY KEY ("id")`)

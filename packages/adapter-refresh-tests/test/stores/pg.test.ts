@@ -22,7 +22,9 @@ describeStore({
           expect(isPgPool(other)).toBe(false)
       })
 
-      test("isPgClient recognises a bare pg.Client and a checked-out PoolClient, which pgAccountStore refuses", async () => {
+      const isPgClientRecognisesBarePgTitle =
+        "isPgClient recognises a bare pg.Client and a checked-out PoolClient, which pgAccountStore refuses"
+      test(isPgClientRecognisesBarePgTitle, async () => {
         const client = new pg.Client({ connectionString: ctx.url() })
         expect(isPgClient(client)).toBe(true)
         expect(isPgPool(client)).toBe(false)

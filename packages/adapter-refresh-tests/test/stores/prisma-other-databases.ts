@@ -54,7 +54,10 @@ export function detectionTests(ctx: StoreSuiteContext, database: PrismaOtherData
       expect(prismaProviderOf(prisma().$extends({}))).toBe(database)
     })
 
-    test("a client whose database cannot be read fails at construction, saying to pass { database }; the option is taken as given", async () => {
+    const clientWhoseDatabaseCannotTitle =
+      "a client whose database cannot be read fails at construction, " +
+      "saying to pass { database }; the option is taken as given"
+    test(clientWhoseDatabaseCannotTitle, async () => {
       // A wrapper that forwards the client's methods and models but not its internals (what a proxy or
       // a hand-rolled facade of an app may do).
       const real = prisma() as unknown as Record<string, unknown>

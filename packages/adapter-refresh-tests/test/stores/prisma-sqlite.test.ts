@@ -1,4 +1,7 @@
-/** The store suite on SQLite: @auth/prisma-adapter's SQLite schema, Prisma 7 + @prisma/adapter-better-sqlite3 on a real file. */
+/**
+ * The store suite on SQLite: @auth/prisma-adapter's SQLite schema, Prisma 7 + @prisma/adapter-better-sqlite3 on a real
+ * file.
+ */
 import { describe, expect, test } from "@jest/globals"
 import { prismaAccountStore, type PrismaClientLike } from "authjs-adapter-refresh/stores/prisma"
 import { openSqlite } from "../../src/harness/sqlite.js"
@@ -29,7 +32,10 @@ describeStore({
         }
       }
 
-      test("while withAccountLock's callback runs, another connection cannot begin a write (SQLITE_BUSY after its busy timeout)", async () => {
+      const whileWithAccountLockCallbackRunsTitle =
+        "while withAccountLock's callback runs, another connection " +
+        "cannot begin a write (SQLITE_BUSY after its busy timeout)"
+      test(whileWithAccountLockCallbackRunsTitle, async () => {
         const key = freshKey("file-lock")
         const outcome = await whileHolding(ctx.a().store, key, async () => otherConnectionCanWrite())
         expect(outcome).toBe("SQLITE_BUSY")
@@ -37,7 +43,9 @@ describeStore({
         expect(otherConnectionCanWrite()).toBe(true)
       })
 
-      test("control: a Prisma transaction whose first statement reads holds no write lock (why the store writes first)", async () => {
+      const controlPrismaTransactionWhoseTitle =
+        "control: a Prisma transaction whose first statement reads holds no write lock (why the store writes first)"
+      test(controlPrismaTransactionWhoseTitle, async () => {
         const prisma = ctx.a().db as PrismaClientLike & { account: { findMany(args: object): Promise<unknown[]> } }
         const outcome = await prisma.$transaction(async (tx) => {
           await (tx as unknown as typeof prisma).account.findMany({ where: { provider: "nobody" } })
@@ -55,7 +63,8 @@ describeStore({
         try {
           return db
             .prepare(
-              `SELECT access_token, updatedAt, typeof(updatedAt) AS kind FROM "Account" WHERE provider = ? AND providerAccountId = ?`,
+              `SELECT access_token, updatedAt, typeof(updatedAt) AS kind ` +
+                `FROM "Account" WHERE provider = ? AND providerAccountId = ?`,
             )
             .get(key.provider, key.providerAccountId) as Row | undefined
         } finally {
@@ -89,7 +98,9 @@ describeStore({
         expect(Math.abs(Date.parse(String(after.updatedAt)) - asked)).toBeLessThan(5_000)
       })
 
-      test("a store's statement is not sent while another store on the same client holds a locked transaction", async () => {
+      const storeStatementNotSentTitle =
+        "a store's statement is not sent while another store on the same client holds a locked transaction"
+      test(storeStatementNotSentTitle, async () => {
         const { key, userId } = await linked("sqlite-gate")
         const other = prismaAccountStore(ctx.a().db as PrismaClientLike)
         const seenInside = await whileHolding(other, key, async () =>
@@ -99,7 +110,9 @@ describeStore({
         expect(rawRow(key)?.access_token).toBe("old")
       })
 
-      test("control: a statement sent outside the gate during a locked transaction runs inside it (why the gate exists)", async () => {
+      const controlStatementSentOutsideTitle =
+        "control: a statement sent outside the gate during a locked transaction runs inside it (why the gate exists)"
+      test(controlStatementSentOutsideTitle, async () => {
         const { key } = await linked("sqlite-gate-control")
         const prisma = ctx.a().db as PrismaClientLike
         const readInside = await ctx.a().store.withAccountLock(key, async (account) => {
@@ -114,7 +127,9 @@ describeStore({
         expect(readInside).toBe("joined")
       })
 
-      test("a locked transaction asked for while a statement is in flight starts after it, and reads what it wrote", async () => {
+      const lockedTransactionAskedForTitle =
+        "a locked transaction asked for while a statement is in flight starts after it, and reads what it wrote"
+      test(lockedTransactionAskedForTitle, async () => {
         const { key, userId } = await linked("sqlite-gate-order")
         const statement = ctx.a().store.updateOwnTokens!(key, userId, { access_token: "first" }, () => {})
         const transaction = ctx

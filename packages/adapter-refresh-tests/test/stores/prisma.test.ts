@@ -136,7 +136,9 @@ describeStore({
         expect(Math.abs(after - asked)).toBeLessThan(5_000)
       })
 
-      test("writes nothing while the table's columns differ from the model's (checked once, before first use)", async () => {
+      const writesNothingWhileTableTitle =
+        "writes nothing while the table's columns differ from the model's (checked once, before first use)"
+      test(writesNothingWhileTableTitle, async () => {
         const key = freshKey("one-statement-extra-column")
         const userId = await ctx.a().insertUser(`${key.providerAccountId}@example.test`)
         await ctx

@@ -28,7 +28,7 @@ import {
   type Flavour,
   type FixtureOptions,
 } from "../../src/fixtures/databases.js"
-import { testDatabase, type TestDatabase } from "../../src/harness/postgres.js"
+import { testDatabase } from "../../src/harness/postgres.js"
 
 /** The extra token column the tests write: in schema.prisma, and added by the suite to the other schemas. */
 export const EXTRA_COLUMN = "refresh_token_expires_in"
@@ -354,8 +354,10 @@ export function describeStore(spec: StoreSuiteSpec): void {
 
     // Serial ids: only the pg-adapter schema has integer user ids here (a second Prisma schema with an
     // `Int` id is not generated); the Prisma store hands Prisma the id as it read it for the same reason.
+    const integerUserIdsAsTitle =
+      "integer user ids, as numbers and bigints, are looked up, inserted and re-pointed (serial users.id)"
     if (flavour === "pg")
-      test("integer user ids, as numbers and bigints, are looked up, inserted and re-pointed (serial users.id)", async () => {
+      test(integerUserIdsAsTitle, async () => {
         const key = freshKey("int-id")
         const first = Number(await fixtureA.insertUser(`${key.providerAccountId}-1@example.test`))
         const second = BigInt(await fixtureA.insertUser(`${key.providerAccountId}-2@example.test`))
@@ -402,7 +404,9 @@ export function describeStore(spec: StoreSuiteSpec): void {
         expect(Number((await fixtureA.accountRows(key))[0]?.expires_at)).toBe(expiresAtSeconds)
       })
 
-    test("findAccounts for a caller that already left (an aborted AccountReadOptions.signal) sends nothing and rejects", async () => {
+    const findAccountsForCallerThatTitle =
+      "findAccounts for a caller that already left (an aborted AccountReadOptions.signal) sends nothing and rejects"
+    test(findAccountsForCallerThatTitle, async () => {
       const key = freshKey("find-abandoned")
       const userId = await fixtureA.insertUser(`${key.providerAccountId}@example.test`)
       await fixtureA.store.withAccountLock(key, (account) => account.insert(row(key, userId, { access_token: "at" })))
@@ -474,7 +478,9 @@ export function describeStore(spec: StoreSuiteSpec): void {
           return written
         }
 
-        test("sends nothing when begin() throws (the caller stopped waiting for a connection), and rethrows its error", async () => {
+        const sendsNothingWhenBeginTitle =
+          "sends nothing when begin() throws (the caller stopped waiting for a connection), and rethrows its error"
+        test(sendsNothingWhenBeginTitle, async () => {
           const key = freshKey("one-statement-abandoned")
           const userId = await fixtureA.insertUser(`${key.providerAccountId}@example.test`)
           await fixtureA.store.withAccountLock(key, (a) => a.insert(row(key, userId, { access_token: "at-1" })))
@@ -495,7 +501,8 @@ export function describeStore(spec: StoreSuiteSpec): void {
           try {
             await app.query("BEGIN")
             await app.query(
-              `SELECT 1 FROM ${SCHEMA_TABLES[flavour].accounts} WHERE "provider" = $1 AND "providerAccountId" = $2 FOR UPDATE`,
+              `SELECT 1 FROM ${SCHEMA_TABLES[flavour].accounts} WHERE ` +
+                `"provider" = $1 AND "providerAccountId" = $2 FOR UPDATE`,
               [key.provider, key.providerAccountId],
             )
             // The app still holds the row: a call that waited would never return.
@@ -507,7 +514,9 @@ export function describeStore(spec: StoreSuiteSpec): void {
           expect(await update(fixtureB, key, userId, { access_token: "at-2" })).toHaveLength(1)
         })
 
-        test("writes the given tokens to the owner's row, leaves the others alone, and returns the row as written", async () => {
+        const writesGivenTokensOwnerTitle =
+          "writes the given tokens to the owner's row, leaves the others alone, and returns the row as written"
+        test(writesGivenTokensOwnerTitle, async () => {
           const key = freshKey("one-statement")
           const userId = await fixtureA.insertUser(`${key.providerAccountId}@example.test`)
           await fixtureA.store.withAccountLock(key, (a) =>
@@ -548,8 +557,10 @@ export function describeStore(spec: StoreSuiteSpec): void {
           expect(await fixtureA.accountRows(key)).toEqual([expect.objectContaining({ access_token: "theirs" })])
         })
 
+        const writesNothingWhenAnotherTitle =
+          "writes nothing when another user also has a row of the key (the ownership policy decides under the lock)"
         if (spec.allowsDuplicates)
-          test("writes nothing when another user also has a row of the key (the ownership policy decides under the lock)", async () => {
+          test(writesNothingWhenAnotherTitle, async () => {
             const key = freshKey("one-statement-shared")
             const userId = await fixtureA.insertUser(`${key.providerAccountId}@example.test`)
             const other = await fixtureA.insertUser(`${key.providerAccountId}-other@example.test`)
@@ -563,8 +574,10 @@ export function describeStore(spec: StoreSuiteSpec): void {
           })
       })
 
+    const signWhileRefreshHoldsTitle =
+      "a sign-in while a refresh holds the key's lock waits and lands after it: the refresh cannot overwrite it"
     if (!other)
-      test("a sign-in while a refresh holds the key's lock waits and lands after it: the refresh cannot overwrite it", async () => {
+      test(signWhileRefreshHoldsTitle, async () => {
         const key = freshKey("signin-during-refresh")
         const userId = await fixtureA.insertUser(`${key.providerAccountId}@example.test`)
         await fixtureA.store.withAccountLock(key, (a) =>
@@ -603,7 +616,11 @@ export function describeStore(spec: StoreSuiteSpec): void {
       })
 
     describe("withAccountLock", () => {
-      test(`serialises two callers on the same key ${other?.lockKind === "database" ? "on one client" : "across separate pools"}: the second waits until the first commits`, async () => {
+      const serialisesTwoCallersSameTitle =
+        `serialises two callers on the same key ` +
+        `${other?.lockKind === "database" ? "on one client" : "across separate pools"}: ` +
+        `the second waits until the first commits`
+      test(serialisesTwoCallersSameTitle, async () => {
         const key = freshKey("serialise")
         const userId = await fixtureA.insertUser(`${key.providerAccountId}@example.test`)
         const events: string[] = []
@@ -659,8 +676,10 @@ export function describeStore(spec: StoreSuiteSpec): void {
           })
         })
 
+      const excludesSessionHoldingSharedTitle =
+        "excludes a session holding the shared ADVISORY_LOCK_KEY_SQL lock (stores of any ORM exclude each other)"
       if (!other)
-        test("excludes a session holding the shared ADVISORY_LOCK_KEY_SQL lock (stores of any ORM exclude each other)", async () => {
+        test(excludesSessionHoldingSharedTitle, async () => {
           const key = freshKey("shared-key")
           const holder = await inspectPool.connect()
           try {
@@ -857,7 +876,9 @@ export function describeStore(spec: StoreSuiteSpec): void {
         "drizzle-postgres-js": /drizzleAccountStore\(db, \{ accountsTable \}\)/,
       }
 
-      test("a missing accounts table: the error names the table the store looked for and the option that sets it", async () => {
+      const missingAccountsTableErrorTitle =
+        "a missing accounts table: the error names the table the store looked for and the option that sets it"
+      test(missingAccountsTableErrorTitle, async () => {
         await brokenSchema(other?.dropAccountsTable ?? `DROP TABLE ${accounts} CASCADE`, async (fixture) => {
           const key = freshKey("no-table")
           const secret = `at-secret-${key.providerAccountId}`
@@ -927,7 +948,8 @@ export function describeStore(spec: StoreSuiteSpec): void {
       /** Inserts an account row with plain SQL, as the bare adapter (or a race in it) leaves duplicates. */
       const insertRaw = async (key: AccountKey, userId: string, tag: string): Promise<void> => {
         await inspectPool.query(
-          `INSERT INTO ${SCHEMA_TABLES[flavour].accounts} ("userId", "type", "provider", "providerAccountId", "access_token", "refresh_token", "expires_at")
+          `INSERT INTO ${SCHEMA_TABLES[flavour].accounts}
+             ("userId", "type", "provider", "providerAccountId", "access_token", "refresh_token", "expires_at")
            VALUES ($1, 'oidc', $2, $3, $4, $5, $6)`,
           [userId, key.provider, key.providerAccountId, `at-${tag}`, `rt-${tag}`, 1_700_000_000],
         )
@@ -942,7 +964,10 @@ export function describeStore(spec: StoreSuiteSpec): void {
         return { a, b }
       }
 
-      test("duplicates left by the bare adapter (no unique key): readAll returns every row, update changes the owner's rows only", async () => {
+      const duplicatesLeftBareAdapterTitle =
+        "duplicates left by the bare adapter (no unique key): readAll " +
+        "returns every row, update changes the owner's rows only"
+      test(duplicatesLeftBareAdapterTitle, async () => {
         const key = freshKey("duplicates")
         const userId = await fixtureA.insertUser(`${key.providerAccountId}@example.test`)
         const other = await fixtureA.insertUser(`${key.providerAccountId}-other@example.test`)
@@ -977,7 +1002,9 @@ export function describeStore(spec: StoreSuiteSpec): void {
       describe("withTokenSync on duplicate rows of different users", () => {
         const wrapped = () => withTokenSync(fixtureA.adapter, fixtureA.db as TokenSyncDatabase)
 
-        test("a sync or link as one user writes that user's row only; the other live user's row is byte-for-byte unchanged", async () => {
+        const syncOrLinkAsTitle =
+          "a sync or link as one user writes that user's row only; the other live user's row is byte-for-byte unchanged"
+        test(syncOrLinkAsTitle, async () => {
           const key = freshKey("dup-two-users")
           const { a, b } = await twoUsers(key)
           const before = await rowsOf(key, b)
@@ -989,7 +1016,9 @@ export function describeStore(spec: StoreSuiteSpec): void {
           expect(await rowsOf(key, b)).toEqual(before)
         })
 
-        test("a link as a third live user is refused with AccountLinkedToAnotherUserError, nothing written", async () => {
+        const linkAsThirdLiveTitle =
+          "a link as a third live user is refused with AccountLinkedToAnotherUserError, nothing written"
+        test(linkAsThirdLiveTitle, async () => {
           const key = freshKey("dup-intruder")
           await twoUsers(key)
           const intruder = await fixtureA.insertUser(`${key.providerAccountId}-c@example.test`)
@@ -1000,7 +1029,10 @@ export function describeStore(spec: StoreSuiteSpec): void {
           expect(await fixtureA.accountRows(key)).toEqual(before)
         })
 
-        test("an orphaned duplicate (its user deleted) is re-pointed to the user linking the account; a live user's row is not", async () => {
+        const orphanedDuplicateUserDeletedTitle =
+          "an orphaned duplicate (its user deleted) is re-pointed " +
+          "to the user linking the account; a live user's row is not"
+        test(orphanedDuplicateUserDeletedTitle, async () => {
           const key = freshKey("dup-orphan")
           const a = await fixtureA.insertUser(`${key.providerAccountId}-a@example.test`)
           const gone = await fixtureA.insertUser(`${key.providerAccountId}-gone@example.test`)
@@ -1014,7 +1046,10 @@ export function describeStore(spec: StoreSuiteSpec): void {
             expect(one).toMatchObject({ userId: Number.isNaN(Number(a)) ? a : Number(a), access_token: "at-new" })
         })
 
-        test("a sync naming no user, with rows of two live users, is refused with AmbiguousAccountOwnerError, nothing written", async () => {
+        const syncNamingNoUserTitle =
+          "a sync naming no user, with rows of two live users, is " +
+          "refused with AmbiguousAccountOwnerError, nothing written"
+        test(syncNamingNoUserTitle, async () => {
           const key = freshKey("dup-ambiguous")
           await twoUsers(key)
           const before = await fixtureA.accountRows(key)
