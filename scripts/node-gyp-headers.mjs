@@ -43,6 +43,7 @@ try {
 } catch (error) {
   // Never fail the install here: if the cache cannot be written, node-gyp reports its own error later.
   console.log(
-    `[node-gyp headers] could not set up node-gyp's header cache: ${error instanceof Error ? error.message : String(error)}`,
+    `[node-gyp headers] could not set up node-gyp's header cache: ` +
+      `${error instanceof Error ? error.message : String(error)}`,
   )
 }
