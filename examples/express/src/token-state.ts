@@ -72,10 +72,13 @@ export function accountRows(accounts: StoredAccount[]): string {
 }
 
 export const ACCOUNT_TABLE_HEAD =
-  "<tr><th>provider</th><th>account</th><th>access token</th><th>refresh token</th><th>expires</th><th>last refresh</th><th>last userinfo call</th></tr>"
+  "<tr><th>provider</th><th>account</th><th>access token</th><th>refresh " +
+  "token</th><th>expires</th><th>last refresh</th><th>last userinfo call</th></tr>"
 
 export const PAGE_STYLE =
   "body{font-family:system-ui,sans-serif;margin:2rem;max-width:72rem}table{border-collapse:collapse;margin:1rem 0}" +
   "td,th{border:1px solid #ccc;padding:.35rem .6rem;text-align:left;font-size:.9rem}th{background:#f3f3f3}" +
-  ".mode{display:inline-block;padding:.2rem .5rem;border-radius:.3rem;background:#e7f5e7}.mode.control{background:#fbe3e3}" +
-  "a.button,button{display:inline-block;margin-right:.6rem;padding:.4rem .8rem;border:1px solid #888;border-radius:.3rem;background:#fafafa;color:#000;text-decoration:none;font-size:.9rem}"
+  ".mode{display:inline-block;padding:.2rem " +
+  ".5rem;border-radius:.3rem;background:#e7f5e7}.mode.control{background:#fbe3e3}" +
+  "a.button,button{display:inline-block;margin-right:.6rem;padding:.4rem .8rem;border:1px solid " +
+  "#888;border-radius:.3rem;background:#fafafa;color:#000;text-decoration:none;font-size:.9rem}"

@@ -14,7 +14,7 @@ import GitHubProvider from "next-auth/providers/github"
 import GoogleProvider from "next-auth/providers/google"
 import KeycloakProvider from "next-auth/providers/keycloak"
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- next-auth 4's provider factories return OAuthConfig<any>
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- next-auth 4's providers return OAuthConfig<any>
 export type ProviderConfig = OAuthConfig<any>
 
 export interface ProviderChoice {

@@ -28,7 +28,7 @@ export default async function setup(): Promise<void> {
   if (failure) {
     // One failed: stop the other before reporting, so nothing outlives the run.
     await Promise.allSettled(
-      [pgResult, mysqlResult].map((r) => (r.status === "fulfilled" ? r.value.stop() : undefined)),
+      [pgResult, mysqlResult].map((r) => (r.status === "fulfilled" ? r.value.stop() : Promise.resolve())),
     )
     throw failure.reason
   }

@@ -80,6 +80,7 @@ for (const { schema, output } of schemas) {
   }
   writeFileSync(stampPath, `${stamp}\n`)
   console.log(
-    `[prisma-generate] generated/${output} in ${((performance.now() - started) / 1000).toFixed(2)} s (Prisma ${prismaVersion}).`,
+    `[prisma-generate] generated/${output} in ` +
+      `${((performance.now() - started) / 1000).toFixed(2)} s (Prisma ${prismaVersion}).`,
   )
 }

@@ -3,7 +3,10 @@
  * forever by default), BEGIN and the account lock. Used by the sign-in write path and by the refresh.
  */
 
-/** Thrown into a transaction whose caller already gave up waiting for it, so that it rolls back unused (or never begins). */
+/**
+ * Thrown into a transaction whose caller already gave up waiting for it, so that it rolls back unused (or never
+ * begins).
+ */
 export class AbandonedWait extends Error {
   override name = "AbandonedWait"
 }

@@ -7,7 +7,8 @@ import { isPrismaClient, prismaAccountStore } from "./stores/prisma.js"
 
 /** Accepted `db` values, in the words of the error message. */
 const ACCEPTED =
-  "a PrismaClient, a Kysely instance, a Drizzle database, a node-postgres Pool, or an object implementing AccountStore " +
+  "a PrismaClient, a Kysely instance, a Drizzle database, a " +
+  "node-postgres Pool, or an object implementing AccountStore " +
   "({ name, withAccountLock(key, work), findAccounts(userId, provider) })"
 
 export function isAccountStore(value: unknown): value is AccountStore {
@@ -37,7 +38,8 @@ export function resolveAccountStore(db: unknown): AccountStore {
   if (isAccountStore(db)) matches.push({ kind: "AccountStore", create: () => db })
   if (isPrismaClient(db)) matches.push({ kind: "PrismaClient", create: () => prismaAccountStore(db) })
   if (isKysely(db)) matches.push({ kind: "Kysely", create: () => kyselyAccountStore(db) })
-  // Drizzle with @auth/drizzle-adapter's default tables; custom tables: drizzleAccountStore(db, { usersTable, accountsTable }).
+  // Drizzle with @auth/drizzle-adapter's default tables; custom tables: drizzleAccountStore(db, { usersTable,
+  // accountsTable }).
   if (isDrizzleDatabase(db)) matches.push({ kind: "Drizzle database", create: () => drizzleAccountStore(db) })
   if (isPgPool(db)) matches.push({ kind: "pg Pool", create: () => pgAccountStore(db) })
 
@@ -45,13 +47,15 @@ export function resolveAccountStore(db: unknown): AccountStore {
   if (only && others.length === 0) return only.create()
   if (only) {
     throw new UnsupportedDatabaseError(
-      `withTokenSync(adapter, db): db looks like more than one kind of client (${matches.map((m) => m.kind).join(", ")}); ` +
+      `withTokenSync(adapter, db): db looks like more than one ` +
+        `kind of client (${matches.map((m) => m.kind).join(", ")}); ` +
         "build the store explicitly (e.g. pgAccountStore(pool)) and pass that instead.",
     )
   }
   if (isPgClient(db)) {
     throw new UnsupportedDatabaseError(
-      "withTokenSync(adapter, db): db is a single node-postgres Client; pass a Pool, so that concurrent sign-ins and refreshes each get their own transaction.",
+      "withTokenSync(adapter, db): db is a single node-postgres Client; pass a Pool, " +
+        "so that concurrent sign-ins and refreshes each get their own transaction.",
     )
   }
   throw new UnsupportedDatabaseError(`withTokenSync(adapter, db): db is not a supported client; expected ${ACCEPTED}.`)

@@ -72,7 +72,8 @@ export class AmbiguousAccountOwnerError extends TokenSyncError {
   constructor(provider: string, owners: number) {
     super(
       "AMBIGUOUS_ACCOUNT_OWNER",
-      `This ${provider} account has rows owned by ${owners} different users and the call names no userId; refusing to guess whose tokens these are. Nothing was written.`,
+      `This ${provider} account has rows owned by ${owners} different users and the call ` +
+        `names no userId; refusing to guess whose tokens these are. Nothing was written.`,
     )
     this.provider = provider
     this.owners = owners
@@ -131,7 +132,8 @@ export class AccountStoreError extends TokenSyncError {
     const detail = [name, code, sqlState === code ? undefined : sqlState].filter(Boolean).join(" ")
     super(
       "ACCOUNT_STORE_FAILED",
-      `The ${store} account store failed during ${operation}${detail ? ` (${detail})` : ""}; the transaction was rolled back and nothing was written.`,
+      `The ${store} account store failed during ${operation}${detail ? ` (${detail})` : ""}; ` +
+        `the transaction was rolled back and nothing was written.`,
     )
     this.store = store
     this.driverErrorName = name
@@ -173,7 +175,10 @@ export class AccountSchemaError extends TokenSyncError {
     super(
       "ACCOUNT_SCHEMA_MISMATCH",
       `The ${store} account store looked for the ${what}${driverErrorCode ? ` (${driverErrorCode})` : ""}. ` +
-        `${column === undefined ? `The name is set by ${option}` : `The table is set by ${option}; ${details.hint ?? "the column is part of the adapter's documented schema"}`}. ` +
+        (column === undefined
+          ? `The name is set by ${option}. `
+          : `The table is set by ${option}; ` +
+            `${details.hint ?? "the column is part of the adapter's documented schema"}. `) +
         (details.atConstruction
           ? "The store was not created."
           : "The transaction was rolled back and nothing was written."),
@@ -188,7 +193,8 @@ export class AccountSchemaError extends TokenSyncError {
 
 /** Where token columns beyond the standard ones come from, for a missing-column message. */
 export const TOKEN_COLUMN_HINT =
-  "token columns besides the seven standard ones come from withTokenSync's tokenFields and refresh.reauthColumn, and must exist in your schema"
+  "token columns besides the seven standard ones come from withTokenSync's " +
+  "tokenFields and refresh.reauthColumn, and must exist in your schema"
 
 /** Five digits or upper-case letters: only a well-formed SQLSTATE is kept, never free text from a driver. */
 const SQLSTATE = /^[0-9A-Z]{5}$/
@@ -331,7 +337,9 @@ export class ProviderUnavailableError extends TokenSyncError {
     ].filter(Boolean)
     super(
       "PROVIDER_UNAVAILABLE",
-      `Refreshing the ${provider} access token failed (${failure.kind}${facts.length ? `: ${facts.join(", ")}` : ""}) after ${attempts} attempt(s); stored tokens are unchanged.`,
+      `Refreshing the ${provider} access token failed ` +
+        `(${failure.kind}${facts.length ? `: ${facts.join(", ")}` : ""}) ` +
+        `after ${attempts} attempt(s); stored tokens are unchanged.`,
     )
     this.provider = provider
     this.kind = failure.kind
@@ -432,12 +440,16 @@ export class RefreshPersistError extends TokenSyncError {
     const willRetry = attempts < maxAttempts
     const why = failure.lockTimeout
       ? "a lock on the account row was not granted in time"
-      : `the database refused the write${failure.driverErrorName || failure.sqlState ? ` (${[failure.driverErrorName, failure.sqlState].filter(Boolean).join(" ")})` : ""}`
+      : "the database refused the write" +
+        (failure.driverErrorName || failure.sqlState
+          ? ` (${[failure.driverErrorName, failure.sqlState].filter(Boolean).join(" ")})`
+          : "")
     super(
       "REFRESH_NOT_PERSISTED",
       `The ${provider} provider had already issued new tokens, but ${why}. The new access token was returned; ` +
         (willRetry
-          ? `the issued tokens are kept in this process and will be written by a later call (attempt ${attempts} of ${maxAttempts}).`
+          ? `the issued tokens are kept in this process and will be written ` +
+            `by a later call (attempt ${attempts} of ${maxAttempts}).`
           : `after ${attempts} attempts they are no longer written (this process keeps using them until they expire).`),
     )
     this.provider = provider
@@ -460,7 +472,8 @@ export class AccountBusyError extends TokenSyncError {
   constructor(provider: string, lockTimeoutMs: number) {
     super(
       "ACCOUNT_BUSY",
-      `Waited more than ${lockTimeoutMs} ms for a database connection and the lock of this ${provider} account; nothing was written.`,
+      `Waited more than ${lockTimeoutMs} ms for a database connection ` +
+        `and the lock of this ${provider} account; nothing was written.`,
     )
     this.provider = provider
     this.lockTimeoutMs = lockTimeoutMs
@@ -537,7 +550,8 @@ export class TokenDecryptionError extends TokenSyncError {
                 "or copied from another row or column)"
     super(
       "TOKEN_DECRYPTION_FAILED",
-      `Cannot decrypt the stored ${field}${provider !== undefined ? ` of a ${provider} account` : ""}: ${what}. Nothing was written.`,
+      `Cannot decrypt the stored ${field}${provider !== undefined ? ` of a ${provider} account` : ""}: ` +
+        `${what}. Nothing was written.`,
     )
     this.field = field
     this.provider = provider
@@ -560,7 +574,8 @@ export class TokenCodecError extends TokenSyncError {
   constructor(field: string, direction: "encode" | "decode", provider: string | undefined, reason: string) {
     super(
       "TOKEN_CODEC_FAILED",
-      `The token codec failed to ${direction} ${field}${provider !== undefined ? ` of a ${provider} account` : ""}: it ${reason}. Nothing was written.`,
+      `The token codec failed to ${direction} ` +
+        `${field}${provider !== undefined ? ` of a ${provider} account` : ""}: it ${reason}. Nothing was written.`,
     )
     this.field = field
     this.direction = direction

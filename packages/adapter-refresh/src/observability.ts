@@ -30,7 +30,10 @@ export interface SyncEvent {
   store: string
   provider: string
   mode: "link" | "sync"
-  /** "inserted" a new row; "updated" the stored tokens; "unchanged": nothing newer to write; "skipped": no owner to write for; "failed". */
+  /**
+   * "inserted" a new row; "updated" the stored tokens; "unchanged": nothing newer to write; "skipped": no owner to
+   * write for; "failed".
+   */
   outcome: "inserted" | "updated" | "unchanged" | "skipped" | "failed"
   /** From the call to its commit (or failure), ms. */
   durationMs: number

@@ -263,7 +263,8 @@ function sqlLockedAccount(
   const column = tables.column
   const tokenColumn = (field: string) => column(checkTokenColumn(field))
   const byKey = (sql: StatementBuilder) =>
-    `${column("provider")} = ${sql.param(key.provider)} AND ${column("providerAccountId")} = ${sql.param(key.providerAccountId)}`
+    `${column("provider")} = ${sql.param(key.provider)} AND ` +
+    `${column("providerAccountId")} = ${sql.param(key.providerAccountId)}`
   const accounts = on(run, tables, "accounts")
   const users = on(run, tables, "users")
   const rowOf = (row: Record<string, unknown>) => toStoredAccountRow(tables.fieldsOf(row))
@@ -277,7 +278,8 @@ function sqlLockedAccount(
     async userExists(userId: UserId) {
       const sql = new StatementBuilder(database)
       const rows = await users(
-        `SELECT 1 AS ${database.quote("found")} FROM ${tables.users} WHERE ${tables.userId} = ${sql.param(idParameter(userId))} LIMIT 1`,
+        `SELECT 1 AS ${database.quote("found")} FROM ${tables.users} ` +
+          `WHERE ${tables.userId} = ${sql.param(idParameter(userId))} LIMIT 1`,
         sql.values,
       )
       return rows.length > 0
@@ -333,7 +335,10 @@ export interface OwnTokensRunner {
   affected?: (text: string, values: readonly unknown[]) => Promise<number>
 }
 
-/** A value the one-statement sign-in writes: a token column's, or a Date the driver formats (Prisma's `@updatedAt` on SQLite). @internal */
+/**
+ * A value the one-statement sign-in writes: a token column's, or a Date the driver formats (Prisma's `@updatedAt` on
+ * SQLite). @internal
+ */
 export type OwnTokensValue = TokenColumnValue | Date
 
 /**
@@ -383,7 +388,10 @@ export function sqlUpdateOwnTokens(
     definedEntries(tokens).map(([field, value]) => `${column(checkTokenColumn(field))} = ${sql.param(value)}`)
   const ofKey = (sql: StatementBuilder, key: AccountKey, alias?: string) => {
     const at = alias ? `${alias}.` : ""
-    return `${at}${column("provider")} = ${sql.param(key.provider)} AND ${at}${column("providerAccountId")} = ${sql.param(key.providerAccountId)}`
+    return (
+      `${at}${column("provider")} = ${sql.param(key.provider)} AND ` +
+      `${at}${column("providerAccountId")} = ${sql.param(key.providerAccountId)}`
+    )
   }
   const owner = (userId: UserId) => String(idParameter(userId))
 
@@ -398,7 +406,8 @@ export function sqlUpdateOwnTokens(
       const providerAccountId = sql.param(key.providerAccountId)
       const ownerId = sql.param(owner(userId))
       const keyOf = (alias: string) =>
-        `${alias}.${column("provider")} = ${provider} AND ${alias}.${column("providerAccountId")} = ${providerAccountId}`
+        `${alias}.${column("provider")} = ${provider} AND ` +
+        `${alias}.${column("providerAccountId")} = ${providerAccountId}`
       const ownedBy = (alias: string, comparison: "=" | "<>") =>
         `${database.asText(`${alias}.${column("userId")}`)} ${comparison} ${ownerId}`
       const rows = await on(
@@ -407,8 +416,10 @@ export function sqlUpdateOwnTokens(
         "accounts",
       )(
         `UPDATE ${tables.accounts} SET ${assignments.join(", ")} WHERE ctid IN (` +
-          `SELECT mine.ctid FROM ${tables.accounts} mine WHERE ${keyOf("mine")} AND ${ownedBy("mine", "=")} AND ${tryLock(provider, providerAccountId)} ` +
-          `AND NOT EXISTS (SELECT 1 FROM ${tables.accounts} other WHERE ${keyOf("other")} AND ${ownedBy("other", "<>")}) ` +
+          `SELECT mine.ctid FROM ${tables.accounts} mine WHERE ${keyOf("mine")} ` +
+          `AND ${ownedBy("mine", "=")} AND ${tryLock(provider, providerAccountId)} ` +
+          `AND NOT EXISTS (SELECT 1 FROM ${tables.accounts} other ` +
+          `WHERE ${keyOf("other")} AND ${ownedBy("other", "<>")}) ` +
           `FOR UPDATE OF mine SKIP LOCKED) RETURNING *`,
         sql.values,
       )
@@ -429,10 +440,15 @@ export function sqlUpdateOwnTokens(
       const assignments = assignmentsOf(sql, tokens)
       if (assignments.length === 0) return none
       const mine = `${ofKey(sql, key)} AND ${database.asText(column("userId"))} = ${sql.param(owner(userId))}`
-      const keyRows = `SELECT ${column("userId")} AS ${database.quote("owner")} FROM ${tables.accounts} WHERE ${ofKey(sql, key)} FOR UPDATE`
+      const keyRows =
+        `SELECT ${column("userId")} AS ${database.quote("owner")} ` +
+        `FROM ${tables.accounts} WHERE ${ofKey(sql, key)} FOR UPDATE`
       const text =
-        `SET STATEMENT innodb_lock_wait_timeout = 0 FOR UPDATE ${tables.accounts} SET ${assignments.join(", ")} WHERE ${mine} ` +
-        `AND NOT EXISTS (SELECT 1 FROM (${keyRows}) ${database.quote("other")} WHERE ${database.asText(`${database.quote("other")}.${database.quote("owner")}`)} <> ${sql.param(owner(userId))})`
+        `SET STATEMENT innodb_lock_wait_timeout = 0 FOR UPDATE ` +
+        `${tables.accounts} SET ${assignments.join(", ")} WHERE ${mine} ` +
+        `AND NOT EXISTS (SELECT 1 FROM (${keyRows}) ${database.quote("other")} ` +
+        `WHERE ${database.asText(`${database.quote("other")}.${database.quote("owner")}`)} ` +
+        `<> ${sql.param(owner(userId))})`
       try {
         return { written: await on(affected, tables, "accounts")(text, sql.values) }
       } catch (error) {
@@ -453,8 +469,10 @@ export function sqlUpdateOwnTokens(
       if (assignments.length === 0) return []
       const other = database.quote("other")
       const text =
-        `UPDATE ${tables.accounts} SET ${assignments.join(", ")} WHERE ${ofKey(sql, key)} AND ${database.asText(column("userId"))} = ${sql.param(owner(userId))} ` +
-        `AND NOT EXISTS (SELECT 1 FROM ${tables.accounts} AS ${other} WHERE ${ofKey(sql, key, other)} AND ${database.asText(`${other}.${column("userId")}`)} <> ${sql.param(owner(userId))}) RETURNING *`
+        `UPDATE ${tables.accounts} SET ${assignments.join(", ")} WHERE ${ofKey(sql, key)} ` +
+        `AND ${database.asText(column("userId"))} = ${sql.param(owner(userId))} ` +
+        `AND NOT EXISTS (SELECT 1 FROM ${tables.accounts} AS ${other} WHERE ${ofKey(sql, key, other)} AND ` +
+        `${database.asText(`${other}.${column("userId")}`)} <> ${sql.param(owner(userId))}) RETURNING *`
       try {
         return asStored(await on(run, tables, "accounts")(text, sql.values))
       } catch (error) {
@@ -510,7 +528,8 @@ export async function sqlFindAccounts(
     tables,
     "accounts",
   )(
-    `SELECT * FROM ${tables.accounts} WHERE ${column("userId")} = ${sql.param(userId)} AND ${column("provider")} = ${sql.param(provider)}`,
+    `SELECT * FROM ${tables.accounts} WHERE ${column("userId")} = ` +
+      `${sql.param(userId)} AND ${column("provider")} = ${sql.param(provider)}`,
     sql.values,
   )
   return uniqueByKey(rows.map((row) => toStoredAccountRow(tables.fieldsOf(row))))
@@ -551,15 +570,18 @@ export async function sqlScanAccounts(
   const provider = tables.column("provider")
   const providerAccountId = tables.column("providerAccountId")
   const after = page.after
-    ? `WHERE (${provider}, ${providerAccountId}) > (${sql.param(page.after.provider)}, ${sql.param(page.after.providerAccountId)})`
+    ? `WHERE (${provider}, ${providerAccountId}) > ` +
+      `(${sql.param(page.after.provider)}, ${sql.param(page.after.providerAccountId)})`
     : ""
   const rows = await on(
     run,
     tables,
     "accounts",
   )(
-    `SELECT a.* FROM ${tables.accounts} a JOIN (SELECT DISTINCT ${provider}, ${providerAccountId} FROM ${tables.accounts} ${after} ` +
-      `ORDER BY ${provider}, ${providerAccountId} LIMIT ${limit}) page USING (${provider}, ${providerAccountId}) ORDER BY a.${provider}, a.${providerAccountId}`,
+    `SELECT a.* FROM ${tables.accounts} a JOIN (SELECT DISTINCT ` +
+      `${provider}, ${providerAccountId} FROM ${tables.accounts} ${after} ` +
+      `ORDER BY ${provider}, ${providerAccountId} LIMIT ${limit}) page USING ` +
+      `(${provider}, ${providerAccountId}) ORDER BY a.${provider}, a.${providerAccountId}`,
     sql.values,
   )
   return rows.map((row) => toStoredAccountRow(tables.fieldsOf(row)))

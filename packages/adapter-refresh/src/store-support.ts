@@ -48,7 +48,10 @@ const KEY_FIELDS = ["provider", "providerAccountId", "userId", "type"] as const
 /** Fields left out of `StoredAccountRow.tokens` on read. */
 const NON_TOKEN_FIELDS: ReadonlySet<string> = new Set<string>([...KEY_FIELDS, "id"])
 
-/** Returns a token field name after refusing non-identifiers and the key fields (written through their own fields). @internal */
+/**
+ * Returns a token field name after refusing non-identifiers and the key fields (written through their own fields).
+ * @internal
+ */
 export function checkTokenColumn(name: string): string {
   checkIdentifier(name, "token column name")
   if (NON_TOKEN_FIELDS.has(name)) {

@@ -98,7 +98,8 @@ async function main(): Promise<boolean> {
   cleanups.push(() => op.stop())
   const [bareDb, syncDb] = await Promise.all([database(server.url, "demo_bare"), database(server.url, "demo_sync")])
   console.log(
-    `PostgreSQL: ${backend || server.backend}; OpenID provider: oidc-provider on ${op.issuer}; Auth.js: @auth/core + @auth/kysely-adapter`,
+    `PostgreSQL: ${backend || server.backend}; OpenID provider: ` +
+      `oidc-provider on ${op.issuer}; Auth.js: @auth/core + @auth/kysely-adapter`,
   )
 
   // 1. Bare adapter, as most apps run today.
@@ -172,7 +173,8 @@ async function main(): Promise<boolean> {
     const old = await storedRow(syncDb.fixture)
     const wait = Number(old.expires_at) * 1000 - Date.now() + 100
     console.log(
-      `\nRefresh: waiting ${(Math.max(0, wait) / 1000).toFixed(1)} s for the stored access token to expire (TTL ${ACCESS_TOKEN_TTL} s)…`,
+      `\nRefresh: waiting ${(Math.max(0, wait) / 1000).toFixed(1)} s ` +
+        `for the stored access token to expire (TTL ${ACCESS_TOKEN_TTL} s)…`,
     )
     await sleep(Math.max(0, wait))
     const grantsBefore = op.stats.refreshGrants
@@ -192,7 +194,8 @@ async function main(): Promise<boolean> {
     console.log(
       `  refreshed: ${result.refreshed ? "yes" : "no"}; refresh grants at the provider: ${grants}; ` +
         `stored = returned: ${now.access_token === result.accessToken ? "yes" : "no"}; ` +
-        `stored refresh token = provider's newest: ${now.refresh_token === op.lastIssued("refresh_token")?.value ? "yes" : "no"}`,
+        `stored refresh token = provider's newest: ` +
+        `${now.refresh_token === op.lastIssued("refresh_token")?.value ? "yes" : "no"}`,
     )
   } else {
     console.log("\n(getAccessToken is not available in this version: refresh step skipped)")

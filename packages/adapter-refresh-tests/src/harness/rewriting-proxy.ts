@@ -50,7 +50,7 @@ export async function startRewritingProxy(target: string): Promise<RewritingProx
     intercept: undefined,
     stop: async () => {},
   }
-  const server: Server = createServer(async (req: IncomingMessage, res: ServerResponse) => {
+  const respond = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     proxy.requests++
     try {
       const chunks: Buffer[] = []
@@ -102,7 +102,9 @@ export async function startRewritingProxy(target: string): Promise<RewritingProx
       if (!res.headersSent) res.writeHead(502).end()
       else res.destroy()
     }
-  })
+  }
+  // respond() answers its own failures with a 502; a throw from that answer still ends the socket.
+  const server: Server = createServer((req, res) => void respond(req, res).catch(() => res.destroy()))
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
   proxy.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}${targetUrl.pathname}`
   proxy.stop = () =>

@@ -58,7 +58,10 @@ export function sqliteBackendLine(): string {
   const db = new Database(":memory:")
   try {
     const { v } = db.prepare("SELECT sqlite_version() AS v").get() as { v: string }
-    return `[sqlite] backend: files (better-sqlite3 ${driverVersion}, SQLite ${v}, WAL journal, one file per test database under ${os.tmpdir()})`
+    return (
+      `[sqlite] backend: files (better-sqlite3 ${driverVersion}, SQLite ` +
+      `${v}, WAL journal, one file per test database under ${os.tmpdir()})`
+    )
   } finally {
     db.close()
   }

@@ -145,7 +145,8 @@ export function runConformanceSuite(cell: ConformanceCell, runner?: TestRunner):
         const [stored] = await rows(key)
         // Ids compared as text: serial ids (@auth/pg-adapter) are numbers in the row and in Auth.js's user.
         expect({ ...stored, userId: String(stored?.userId) }).toMatchObject({ ...expected, userId: String(user.id) })
-        // What linkAccount resolves to is the bare adapter's (checked below): @auth/drizzle-adapter's resolves to nothing.
+        // What linkAccount resolves to is the bare adapter's (checked below): @auth/drizzle-adapter's resolves to
+        // nothing.
         if (linked !== undefined) expect(linked).toMatchObject(expected)
         expect(await adapter.getUserByAccount(key)).toMatchObject({ id: user.id })
         await adapter.unlinkAccount!(key)
@@ -166,7 +167,6 @@ export function runConformanceSuite(cell: ConformanceCell, runner?: TestRunner):
         scope: "user",
         session_state: `ss.${randomUUID()}`,
       })
-
       it("stores the Auth.js adapter suite's account (expires_at 2592000, a 1970 date) as given and finds it again", async () => {
         const user = await newUser()
         const key = newKey()
@@ -182,7 +182,6 @@ export function runConformanceSuite(cell: ConformanceCell, runner?: TestRunner):
             expires_at: 2_592_000,
           })
       })
-
       it("takes a numeric providerAccountId, stored as its decimal text as the bare adapters that take one store it", async () => {
         const numericId = (): number => 100_000_000 + Math.floor(Math.random() * 800_000_000)
         const [bareUser, user] = [await newUser(), await newUser()]
@@ -322,7 +321,6 @@ export function runConformanceSuite(cell: ConformanceCell, runner?: TestRunner):
         expect(tagsOf(row!)).toEqual(TOKEN_FIELDS.map(() => "second"))
         expect(Number(row!.expires_at)).toBe(expiresAt)
       })
-
       it("events.signIn takes the owner from Auth.js's user, not from a userId the provider put into account", async () => {
         const user = await newUser()
         const other = await newUser()
@@ -453,7 +451,6 @@ export function runConformanceSuite(cell: ConformanceCell, runner?: TestRunner):
         expect(stored[0]!.userId).toBe(heir.id)
         expect(tagsOf(stored[0]!)).toEqual(TOKEN_FIELDS.map(() => "new"))
       })
-
       it("returns null from syncAccount for an account that is not linked and has no userId, writing nothing", async () => {
         const key = newKey()
         expect(await adapter.syncAccount({ ...key, access_token: "at.nobody" })).toBeNull()
@@ -612,7 +609,6 @@ export function runConformanceSuite(cell: ConformanceCell, runner?: TestRunner):
         if (Array.isArray(written)) expect(written.map((row) => row.tokens.access_token)).toEqual(["at.direct"])
         expect((await rows(key))[0]).toMatchObject({ access_token: "at.direct", refresh_token: "rt.sign-in" })
       })
-
       it("writes nothing for a key without a row, or for a row of another user (the locked path decides those)", async () => {
         const store = adapter.accountStore
         if (!store.updateOwnTokens) return
@@ -625,7 +621,6 @@ export function runConformanceSuite(cell: ConformanceCell, runner?: TestRunner):
         expect(writtenCount(await store.updateOwnTokens(key, user.id, { access_token: "at.mine" }, () => {}))).toBe(0)
         expect((await rows(key))[0]).toMatchObject({ userId: stranger.id, access_token: "at.first" })
       })
-
       it("sends nothing when begin() throws (the caller stopped waiting for a connection), and rethrows its error", async () => {
         const store = adapter.accountStore
         if (!store.updateOwnTokens) return
@@ -656,7 +651,6 @@ export function runConformanceSuite(cell: ConformanceCell, runner?: TestRunner):
           }),
         )
       }
-
       it(`${total} concurrent links and syncs of one new account from ${processes} processes leave one row holding one input entire`, async () => {
         // Every run must end correct. On a loaded machine one process can be scheduled so late that the
         // runs barely overlap; such a run proves nothing about concurrency, so the storm runs again on a

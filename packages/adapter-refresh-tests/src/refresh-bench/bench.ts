@@ -17,8 +17,8 @@
  *   - side by side with Better Auth 1.7 (better-auth-bench.ts): fresh path vs a raw SELECT and a 4 x 25 storm,
  *     this library, naive and Better Auth's getAccessToken on one provider and one database.
  *
- * `pnpm bench --only=pool` (or any of trips,latency,cache,storm,encryption,pool,scale,better-auth, comma-separated) runs some sections.
- * Uses TEST_DATABASE_URL when set, else starts an embedded PostgreSQL (see harness/postgres.ts).
+ * `pnpm bench --only=pool` (or any of trips,latency,cache,storm,encryption,pool,scale,better-auth, comma-separated)
+ * runs some sections. Uses TEST_DATABASE_URL when set, else starts an embedded PostgreSQL (see harness/postgres.ts).
  */
 import { createRequire } from "node:module"
 import { cpus } from "node:os"
@@ -476,12 +476,15 @@ async function main(): Promise<void> {
       const trips = await allRoundTrips(server.url)
       out.push("Database round trips (statements sent, counted at the driver) per operation")
       out.push(
-        "| store   | database   | getAccessToken fresh | fresh, refresh.cache | expired (refresh) | returning sign-in, wrapped | bare adapter | seed's workaround (signIn callback) |",
+        "| store   | database   | getAccessToken fresh | fresh, refresh.cache | expired (refresh) " +
+          "| returning sign-in, wrapped | bare adapter | seed's workaround (signIn callback) |",
       )
       out.push("|---------|------------|-----:|-----:|-----:|-----:|-----:|-----:|")
       for (const t of trips) {
         out.push(
-          `| ${t.store.padEnd(7)} | ${t.database.padEnd(10)} | ${fmt(t.fresh, 1)} | ${fmt(t.cached, 1)} | ${fmt(t.expired, 1)} | ${fmt(t.signInWrapped, 1)} | ${fmt(t.signInBare, 1)} | ${fmt(t.signInWorkaround, 1)} |`,
+          `| ${t.store.padEnd(7)} | ${t.database.padEnd(10)} | ${fmt(t.fresh, 1)} ` +
+            `| ${fmt(t.cached, 1)} | ${fmt(t.expired, 1)} | ${fmt(t.signInWrapped, 1)} ` +
+            `| ${fmt(t.signInBare, 1)} | ${fmt(t.signInWorkaround, 1)} |`,
         )
       }
       out.push("")
@@ -505,14 +508,17 @@ async function main(): Promise<void> {
         "Refresh storm: 4 OS processes x 25 concurrent callers, one expired account (pg store), rotating provider",
       )
       out.push(
-        "| approach | callers ok | failed | refresh grants OK | refresh errors | grants revoked | distinct tokens | p50 | p99 |",
+        "| approach | callers ok | failed | refresh grants OK | " +
+          "refresh errors | grants revoked | distinct tokens | p50 | p99 |",
       )
       out.push(
-        "|----------|-----------:|-------:|------------------:|---------------:|---------------:|----------------:|----:|----:|",
+        "|----------|-----------:|-------:|------------------:|" +
+          "---------------:|---------------:|----------------:|----:|----:|",
       )
       for (const r of storms) {
         out.push(
-          `| ${r.mode === "library" ? "this library" : "naive (guide)"} | ${r.ok} | ${r.failed} | ${r.grants} | ${r.grantErrors} | ${r.revoked} | ${r.distinctTokens} | ${fmt(r.p50, 1)} ms | ${fmt(r.p99, 1)} ms |`,
+          `| ${r.mode === "library" ? "this library" : "naive (guide)"} | ${r.ok} | ${r.failed} | ${r.grants} ` +
+            `| ${r.grantErrors} | ${r.revoked} | ${r.distinctTokens} | ${fmt(r.p50, 1)} ms | ${fmt(r.p99, 1)} ms |`,
         )
       }
       out.push("")

@@ -103,7 +103,7 @@ export async function startBetterAuthApp(options: {
         req: Parameters<ReturnType<typeof toNodeHandler>>[0],
         res: Parameters<ReturnType<typeof toNodeHandler>>[1],
       ) => Promise<void>)
-    | undefined
+    | undefined = undefined
   const server: Server = createServer((req, res) => {
     if (!handler) {
       res.statusCode = 503
@@ -153,7 +153,8 @@ export async function startBetterAuthApp(options: {
     const callbackHop = page.hops.find((hop) => hop.url.startsWith(`${origin}/api/auth/callback/`))
     if (!callbackHop || !callbackHop.location || new URL(callbackHop.location).searchParams.has("error")) {
       throw new Error(
-        `Better Auth sign-in did not complete: ${page.hops.map((hop) => `${hop.method} ${new URL(hop.url).pathname} -> ${hop.status}`).join(", ")}`,
+        `Better Auth sign-in did not complete: ` +
+          `${page.hops.map((hop) => `${hop.method} ${new URL(hop.url).pathname} -> ${hop.status}`).join(", ")}`,
       )
     }
     const { rows } = await options.pool.query<{ id: string; userId: string }>(

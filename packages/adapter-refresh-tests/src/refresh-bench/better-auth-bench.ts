@@ -40,7 +40,10 @@ async function withBetterAuth(
   return { app, account: await app.signIn(new Browser(), login) }
 }
 
-/** `count`: the statements one call sends, counted at node-postgres' Client#query (Better Auth's Kysely goes through it too). */
+/**
+ * `count`: the statements one call sends, counted at node-postgres' Client#query (Better Auth's Kysely goes through it
+ * too).
+ */
 async function freshPath(
   adminUrl: string,
   count: (call: () => Promise<unknown>) => Promise<number>,
@@ -107,7 +110,8 @@ async function freshPath(
       throw new Error(`the fresh path refreshed (${s.op.stats.refreshGrants - grantsBefore} grants)`)
     const medians = times.map((t) => percentile(t, 50))
     return [
-      `Fresh path vs a raw single-row SELECT of the same row, same database and pg Pool, ${N} rounds of the five calls interleaved (order rotated each round) after 200 warm-up rounds; medians`,
+      `Fresh path vs a raw single-row SELECT of the same row, same database and pg Pool, ${N} rounds ` +
+        `of the five calls interleaved (order rotated each round) after 200 warm-up rounds; medians`,
       "| call | statements sent | median | ratio to the raw SELECT of its row |",
       "|------|----------------:|-------:|-----------------------------------:|",
       ...calls.map(
@@ -211,13 +215,17 @@ async function storms(adminUrl: string): Promise<string[]> {
       })
     }
     return [
-      "Refresh storm side by side: one rotating provider, one database, one account (grant) per approach, all three expired;",
+      "Refresh storm side by side: one rotating provider, one " +
+        "database, one account (grant) per approach, all three expired;",
       "per approach 4 OS processes x 25 concurrent callers released together",
-      "| approach | callers ok | failed | refresh grants OK | refresh errors (provider) | grants revoked | distinct tokens | caller errors | p50 | p99 |",
-      "|----------|-----------:|-------:|------------------:|--------------------------:|---------------:|----------------:|---------------|----:|----:|",
+      "| approach | callers ok | failed | refresh grants OK | refresh errors " +
+        "(provider) | grants revoked | distinct tokens | caller errors | p50 | p99 |",
+      "|----------|-----------:|-------:|------------------:|--------------------------:|" +
+        "---------------:|----------------:|---------------|----:|----:|",
       ...out.map(
         (r) =>
-          `| ${r.approach} | ${r.ok} | ${r.failed} | ${r.grants} | ${r.grantErrors} | ${r.revoked} | ${r.distinctTokens} | ${r.errors} | ${fmt(r.p50, 1)} ms | ${fmt(r.p99, 1)} ms |`,
+          `| ${r.approach} | ${r.ok} | ${r.failed} | ${r.grants} | ${r.grantErrors} | ${r.revoked} ` +
+          `| ${r.distinctTokens} | ${r.errors} | ${fmt(r.p50, 1)} ms | ${fmt(r.p99, 1)} ms |`,
       ),
     ]
   } finally {

@@ -69,16 +69,20 @@ export async function tokenCacheBench(
     for (let i = 0; i < 100; i++) statements += await count(() => cached.getAccessToken(ask))
     const stats = cached.tokenCache!.stats()
     out.push(
-      `Token cache (refresh.cache + pgNotifyInvalidation): fresh getAccessToken, median of ${N} interleaved rounds (cached: batches of ${BATCH})`,
+      `Token cache (refresh.cache + pgNotifyInvalidation): fresh getAccessToken, ` +
+        `median of ${N} interleaved rounds (cached: batches of ${BATCH})`,
     )
     out.push(
-      "| plain SELECT | getAccessToken, no cache | getAccessToken, cached | cached / SELECT | statements per cached call |",
+      "| plain SELECT | getAccessToken, no cache | getAccessToken, " +
+        "cached | cached / SELECT | statements per cached call |",
     )
     out.push(
-      "|-------------:|-------------------------:|-----------------------:|----------------:|---------------------------:|",
+      "|-------------:|-------------------------:|-----------------------:|" +
+        "----------------:|---------------------------:|",
     )
     out.push(
-      `| ${fmt(select, 3)} ms | ${fmt(uncached, 3)} ms | ${fmt(hit * 1000, 2)} µs | ${fmt((hit / select) * 100, 2)}% | ${fmt(statements / 100, 1)} |`,
+      `| ${fmt(select, 3)} ms | ${fmt(uncached, 3)} ms | ${fmt(hit * 1000, 2)} ` +
+        `µs | ${fmt((hit / select) * 100, 2)}% | ${fmt(statements / 100, 1)} |`,
     )
     out.push(`(cache: ${stats.hits} hits, ${stats.misses} misses in this section)`)
     out.push("")
@@ -125,12 +129,14 @@ export async function tokenCacheBench(
         }
       }
       out.push(
-        `Invalidation across processes: ${WRITES} writes (syncAccount) in this process, 2 worker processes asking back to back (${calls} calls)`,
+        `Invalidation across processes: ${WRITES} writes (syncAccount) in ` +
+          `this process, 2 worker processes asking back to back (${calls} calls)`,
       )
       out.push("| samples | delay from commit to the new token, p50 | p95 | max |")
       out.push("|--------:|----------------------------------------:|----:|----:|")
       out.push(
-        `| ${delays.length} | ${fmt(percentile(delays, 50), 2)} ms | ${fmt(percentile(delays, 95), 2)} ms | ${fmt(Math.max(...delays), 2)} ms |`,
+        `| ${delays.length} | ${fmt(percentile(delays, 50), 2)} ms | ` +
+          `${fmt(percentile(delays, 95), 2)} ms | ${fmt(Math.max(...delays), 2)} ms |`,
       )
       out.push("")
     } finally {

@@ -53,7 +53,7 @@ async function get(): Promise<{ fingerprint?: string; error?: string; refreshed?
   }
 }
 
-process.on("message", async (request: CacheWorkerRequest) => {
+const handle = async (request: CacheWorkerRequest) => {
   try {
     switch (request.type) {
       case "ready":
@@ -101,5 +101,7 @@ process.on("message", async (request: CacheWorkerRequest) => {
       reason: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
     })
   }
-})
+}
+// handle() answers its own failures; if even that answer fails, the parent sees this process exit instead.
+process.on("message", (request: CacheWorkerRequest) => void handle(request).catch(() => process.exit(1)))
 reply({ type: "started" })

@@ -127,15 +127,18 @@ export async function encryptionOverhead(adminUrl: string): Promise<string[]> {
     const decodeUs = ((performance.now() - t) / M) * 1000
 
     const row = (name: string, p: Pair) =>
-      `| ${name} | ${fmt(p.plain)} ms | ${fmt(p.encrypted)} ms | ${fmt((p.encrypted - p.plain) * 1000, 0)} µs | ${fmt((p.encrypted / p.plain - 1) * 100, 1)}% |`
+      `| ${name} | ${fmt(p.plain)} ms | ${fmt(p.encrypted)} ms | ` +
+      `${fmt((p.encrypted - p.plain) * 1000, 0)} µs | ${fmt((p.encrypted / p.plain - 1) * 100, 1)}% |`
     return [
-      `Encryption at rest (tokenEncryption, AES-256-GCM, 3 fields incl. a ~1 kB id token), pg store, medians of ${N} (sign-in) / ${N * 2} (fresh) interleaved calls`,
+      `Encryption at rest (tokenEncryption, AES-256-GCM, 3 fields incl. a ~1 kB id ` +
+        `token), pg store, medians of ${N} (sign-in) / ${N * 2} (fresh) interleaved calls`,
       "| operation | without codec | with codec | difference | overhead |",
       "|-----------|--------------:|-----------:|-----------:|---------:|",
       row("sign-in sync (syncAccount, all 3 tokens new)", signIn),
       row("getAccessToken, fresh token (row seen before by this process: decrypted-value cache)", fresh),
       row("getAccessToken, fresh token, cacheSize: 0 (every read decrypts)", freshCold),
-      `codec alone (no cache): encrypt 3 fields ${fmt(encodeUs, 1)} µs, decrypt 3 fields ${fmt(decodeUs, 1)} µs per call`,
+      `codec alone (no cache): encrypt 3 fields ${fmt(encodeUs, 1)} ` +
+        `µs, decrypt 3 fields ${fmt(decodeUs, 1)} µs per call`,
     ]
   } finally {
     await fixture.close()

@@ -34,11 +34,12 @@ export async function naiveGetAccessToken(
   if (!row) throw new Error("naive refresh: no account")
   if (Number(row.expires_at) * 1000 - skewSeconds * 1000 > Date.now()) return row.access_token
 
+  const credentials = `${encodeURIComponent(provider.clientId)}:${encodeURIComponent(provider.clientSecret)}`
   const response = await fetch(provider.tokenEndpoint, {
     method: "POST",
     headers: {
       "content-type": "application/x-www-form-urlencoded",
-      authorization: `Basic ${Buffer.from(`${encodeURIComponent(provider.clientId)}:${encodeURIComponent(provider.clientSecret)}`).toString("base64")}`,
+      authorization: `Basic ${Buffer.from(credentials).toString("base64")}`,
     },
     body: new URLSearchParams({ grant_type: "refresh_token", refresh_token: row.refresh_token }),
   })

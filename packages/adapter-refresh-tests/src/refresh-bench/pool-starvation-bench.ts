@@ -65,7 +65,8 @@ async function measure(
       const r = await s.app.signIn(new Browser(), { login })
       if (!r.ok) throw new Error(`sign-in failed:\n${r.trace}`)
     }
-    const accountsSql = `SELECT "userId", "providerAccountId", expires_at FROM ${SCHEMA_TABLES.pg.accounts} WHERE provider = $1`
+    const accountsSql =
+      `SELECT "userId", "providerAccountId", expires_at ` + `FROM ${SCHEMA_TABLES.pg.accounts} WHERE provider = $1`
     const rows = (await pool.query(accountsSql, [PROVIDER_ID])).rows as Array<{
       userId: unknown
       providerAccountId: string
@@ -142,18 +143,23 @@ async function measure(
 function table(rows: StarvationStats[]): string[] {
   const out: string[] = []
   out.push(
-    `Pool starvation: ${STORM_ACCOUNTS} accounts expiring together, one pg Pool of ${POOL_SIZE}, provider answering in ${PROVIDER_DELAY_MS / 1000} s (delaying proxy in front of the real provider)`,
+    `Pool starvation: ${STORM_ACCOUNTS} accounts expiring together, one pg Pool of ${POOL_SIZE}, ` +
+      `provider answering in ${PROVIDER_DELAY_MS / 1000} s (delaying proxy in front of the real provider)`,
   )
   out.push(
-    "| refreshes per process | got a token | failed | refresh grants | storm took | SELECT 1 during storm: p50 | p95 | max | (n) | SELECT 1 idle p95 |",
+    "| refreshes per process | got a token | failed | refresh grants | storm " +
+      "took | SELECT 1 during storm: p50 | p95 | max | (n) | SELECT 1 idle p95 |",
   )
   out.push(
-    "|-----------------------|------------:|-------:|---------------:|-----------:|---------------------------:|----:|----:|----:|------------------:|",
+    "|-----------------------|------------:|-------:|---------------:|-----------:|" +
+      "---------------------------:|----:|----:|----:|------------------:|",
   )
   for (const r of rows) {
     const failed = r.failures.length ? `${r.failures.length} (${[...new Set(r.failures)].join(", ")})` : "0"
     out.push(
-      `| ${r.label} | ${r.gotToken}/${r.accounts} | ${failed} | ${r.grants} | ${fmt(r.stormSeconds, 1)} s | ${fmt(r.p50, 1)} ms | ${fmt(r.p95, 1)} ms | ${fmt(r.max, 1)} ms | ${r.selects} | ${fmt(r.baselineP95, 2)} ms |`,
+      `| ${r.label} | ${r.gotToken}/${r.accounts} | ${failed} | ${r.grants} ` +
+        `| ${fmt(r.stormSeconds, 1)} s | ${fmt(r.p50, 1)} ms | ${fmt(r.p95, 1)} ` +
+        `ms | ${fmt(r.max, 1)} ms | ${r.selects} | ${fmt(r.baselineP95, 2)} ms |`,
     )
   }
   return out

@@ -3,8 +3,8 @@
  * rotating oidc-provider, asked for tokens by 8 OS processes (scale-worker.ts, the pg store on a
  * node-postgres Pool each), every account by 3 of them. Two phases: expiries spread over a window, and
  * all at once (a cliff). Then curves, on cliffs: against the number of accounts (300 to 10,000, 8
- * processes) and of processes (1 to 8, 500 accounts). Per point: expiries, refresh grants counted at the provider (must equal
- * expiries, with no invalid_grant and no revoked grant), getAccessToken p50/p99, pool waits, provider
+ * processes) and of processes (1 to 8, 500 accounts). Per point: expiries, refresh grants counted at the provider
+ * (must equal expiries, with no invalid_grant and no revoked grant), getAccessToken p50/p99, pool waits, provider
  * requests per second, and what was busy (event-loop utilisation of the provider and workers, machine CPU).
  * Writes the curves as SVG (docs/bench/ by default) and returns the tables.
  *
@@ -110,14 +110,17 @@ async function seed(pool: pg.Pool, op: TestOidcProvider, accounts: number): Prom
     expiries.push(grant.expiresAt)
   }
   await pool.query(
-    `INSERT INTO users (id, name, email, "emailVerified") SELECT n + 1, 'Scale user ' || n, 'scale-' || n || '@example.test', now() FROM generate_series(0, $1::int - 1) n`,
+    `INSERT INTO users (id, name, email, "emailVerified") SELECT n + 1, 'Scale user ' ` +
+      `|| n, 'scale-' || n || '@example.test', now() FROM generate_series(0, $1::int - 1) n`,
     [accounts],
   )
   await pool.query(`SELECT setval(pg_get_serial_sequence('users', 'id'), $1)`, [accounts])
   const numbers = Array.from({ length: accounts }, (_, n) => n)
   await pool.query(
-    `INSERT INTO accounts ("userId", type, provider, "providerAccountId", refresh_token, access_token, expires_at, scope, token_type)
-     SELECT n + 1, 'oidc', $2, 'scale-' || n, r, a, e, $3, 'bearer' FROM unnest($1::int[], $4::text[], $5::text[], $6::bigint[]) AS t(n, r, a, e)`,
+    `INSERT INTO accounts ("userId", type, provider, "providerAccountId", refresh_token, access_token, expires_at,
+       scope, token_type)
+     SELECT n + 1, 'oidc', $2, 'scale-' || n, r, a, e, $3, 'bearer'
+     FROM unnest($1::int[], $4::text[], $5::text[], $6::bigint[]) AS t(n, r, a, e)`,
     [numbers, PROVIDER_ID, "openid email profile offline_access", refreshTokens, accessTokens, expiries],
   )
 }
@@ -184,7 +187,8 @@ async function runPoint(
   for (const token of op.issuedOf("refresh_token"))
     perSecond.set(Math.floor(token.issuedAt / 1000), (perSecond.get(Math.floor(token.issuedAt / 1000)) ?? 0) + 1)
   const fresh = await pool.query(
-    `SELECT count(*)::int AS n FROM accounts WHERE provider = $1 AND substring("providerAccountId" from 7)::int < $2::int AND expires_at > $3`,
+    `SELECT count(*)::int AS n FROM accounts WHERE provider = $1 AND ` +
+      `substring("providerAccountId" from 7)::int < $2::int AND expires_at > $3`,
     [PROVIDER_ID, accounts, Math.floor(Date.now() / 1000) + 600],
   )
   return {
@@ -220,8 +224,12 @@ async function runPoint(
 }
 
 const HEADER = [
-  "| phase | accounts | processes (askers each) | expiries | refresh grants | unserved | invalid_grant | revoked | calls | failed | getAccessToken p50 | p99 | pool wait p50 | p99 | waiting max | provider req/s mean | peak | took | provider loop busy | CPU ms/grant workers | provider | machine CPU busy |",
-  "|-------|---------:|------------------------:|---------:|---------------:|---------:|--------------:|--------:|------:|-------:|-------------------:|----:|--------------:|----:|------------:|--------------------:|-----:|-----:|-------------------:|---------------------:|---------:|-----------------:|",
+  "| phase | accounts | processes (askers each) | expiries | refresh grants | unserved | invalid_grant " +
+    "| revoked | calls | failed | getAccessToken p50 | p99 | pool wait p50 | p99 | waiting max | provider " +
+    "req/s mean | peak | took | provider loop busy | CPU ms/grant workers | provider | machine CPU busy |",
+  "|-------|---------:|------------------------:|---------:|---------------:|---------:|--------------:|" +
+    "--------:|------:|-------:|-------------------:|----:|--------------:|----:|------------:|" +
+    "--------------------:|-----:|-----:|-------------------:|---------------------:|---------:|-----------------:|",
 ]
 
 function row(p: Point): string {
@@ -235,8 +243,11 @@ function row(p: Point): string {
     (p.phase === "spread" ? `spread over ${p.windowSeconds} s` : "cliff") + (p.patient ? ", patient callers" : "")
   const pct = (x: number) => `${fmt(x * 100, 0)}%`
   return (
-    `| ${phase} | ${p.accounts} | ${p.processes} (${p.askers}) | ${p.accounts} | ${p.grants}${okOf(p) ? "" : " MISMATCH"} | ${p.unserved} | ${p.invalidGrant} | ${p.revoked} | ${p.calls} | ${failedText} | ` +
-    `${fmt(p.p50)} ms | ${fmt(p.p99)} ms | ${fmt(p.poolWaitP50, 2)} ms | ${fmt(p.poolWaitP99)} ms | ${p.waitingMax} | ${fmt(p.requestsPerSecond, 0)} | ${p.peakRequestsPerSecond} | ${fmt(p.seconds)} s | ` +
+    `| ${phase} | ${p.accounts} | ${p.processes} (${p.askers}) | ` +
+    `${p.accounts} | ${p.grants}${okOf(p) ? "" : " MISMATCH"} | ${p.unserved} ` +
+    `| ${p.invalidGrant} | ${p.revoked} | ${p.calls} | ${failedText} | ` +
+    `${fmt(p.p50)} ms | ${fmt(p.p99)} ms | ${fmt(p.poolWaitP50, 2)} ms | ${fmt(p.poolWaitP99)} ms | ` +
+    `${p.waitingMax} | ${fmt(p.requestsPerSecond, 0)} | ${p.peakRequestsPerSecond} | ${fmt(p.seconds)} s | ` +
     `${pct(p.providerElu)} | ${fmt(p.workerCpuPerGrant)} | ${fmt(p.providerCpuPerGrant)} | ${pct(p.cpuBusy)} |`
   )
 }
@@ -279,7 +290,8 @@ export async function scaleBench(adminUrl: string): Promise<string[]> {
   try {
     await applySchema("pg", db.url)
     await pool.query(
-      `CREATE TABLE ${PHASE_TABLE} (start_second BIGINT NOT NULL, window_seconds INTEGER NOT NULL); INSERT INTO ${PHASE_TABLE} VALUES (0, 0)`,
+      `CREATE TABLE ${PHASE_TABLE} (start_second BIGINT NOT NULL, ` +
+        `window_seconds INTEGER NOT NULL); INSERT INTO ${PHASE_TABLE} VALUES (0, 0)`,
     )
     const seedStarted = performance.now()
     await seed(pool, op, ACCOUNTS)
@@ -337,32 +349,41 @@ export async function scaleBench(adminUrl: string): Promise<string[]> {
     const all = [spread, patientCliff, ...byAccounts, ...byProcesses.filter((p) => !byAccounts.includes(p))]
     const out: string[] = []
     out.push(
-      `Scale: ${ACCOUNTS} accounts seeded in ${fmt(seedSeconds)} s (grants made with oidc-provider's own models, rows with one INSERT each); ` +
-        `pg store, one node-postgres Pool of 10 per process, maxConcurrentRefreshes 4 (default), provider tokens rotate and live 1 h; ` +
-        `each phase re-expires the accounts by SQL, then every asking process calls getAccessToken once per account just after its expiry`,
+      `Scale: ${ACCOUNTS} accounts seeded in ${fmt(seedSeconds)} s (grants ` +
+        `made with oidc-provider's own models, rows with one INSERT each); ` +
+        `pg store, one node-postgres Pool of 10 per process, ` +
+        `maxConcurrentRefreshes 4 (default), provider tokens rotate and live 1 h; ` +
+        `each phase re-expires the accounts by SQL, then every asking ` +
+        `process calls getAccessToken once per account just after its expiry`,
     )
     out.push("Headline (8 processes, 10,000 accounts):")
     out.push(...HEADER, row(spread), row(cliff), row(patientCliff), "")
     out.push(
-      `Curves (cliffs): accounts ${ACCOUNT_CURVE.join(", ")} at ${PROCESSES} processes; processes ${PROCESS_CURVE.join(", ")} at ${PROCESS_CURVE_ACCOUNTS} accounts`,
+      `Curves (cliffs): accounts ${ACCOUNT_CURVE.join(", ")} at ${PROCESSES} processes; ` +
+        `processes ${PROCESS_CURVE.join(", ")} at ${PROCESS_CURVE_ACCOUNTS} accounts`,
     )
     out.push(...HEADER, ...all.filter((p) => p !== spread && p !== patientCliff).map(row), "")
     const one = byProcesses[0]!
     const eight = byProcesses.at(-1)!
     const small = byAccounts[0]!
     out.push(
-      `Ratios (same run): cliff vs spread p99 ${fmt(cliff.p99 / spread.p99, 1)}x, p50 ${fmt(cliff.p50 / spread.p50, 1)}x; ` +
-        `cliff ${ACCOUNTS} vs ${small.accounts} accounts: p50 ${fmt(cliff.p50 / small.p50, 1)}x, took ${fmt(cliff.seconds / small.seconds, 1)}x; ` +
-        `provider req/s at ${eight.processes} vs ${one.processes} process: ${fmt(eight.requestsPerSecond / one.requestsPerSecond, 2)}x; ` +
+      `Ratios (same run): cliff vs spread p99 ${fmt(cliff.p99 / spread.p99, 1)}x, ` +
+        `p50 ${fmt(cliff.p50 / spread.p50, 1)}x; ` +
+        `cliff ${ACCOUNTS} vs ${small.accounts} accounts: p50 ` +
+        `${fmt(cliff.p50 / small.p50, 1)}x, took ${fmt(cliff.seconds / small.seconds, 1)}x; ` +
+        `provider req/s at ${eight.processes} vs ${one.processes} process: ` +
+        `${fmt(eight.requestsPerSecond / one.requestsPerSecond, 2)}x; ` +
         `worst call start lag ${fmt(Math.max(...all.map((p) => p.maxLateMs)), 0)} ms`,
     )
     out.push(`Plots: ${relative(process.cwd(), accountsSvg)}, ${relative(process.cwd(), processesSvg)}`)
     const bad = all.filter((p) => !okOf(p))
     if (bad.length) {
       const what = (p: Point) =>
-        `${p.phase} ${p.accounts}x${p.processes}: grants ${p.grants}, unserved ${p.unserved}, invalid_grant ${p.invalidGrant}, revoked ${p.revoked}, fresh rows ${p.storedFresh}`
+        `${p.phase} ${p.accounts}x${p.processes}: grants ${p.grants}, unserved ${p.unserved}, ` +
+        `invalid_grant ${p.invalidGrant}, revoked ${p.revoked}, fresh rows ${p.storedFresh}`
       out.push(
-        `MISMATCH: refresh grants != expiries - unserved (or invalid_grant / revoked / rows not refreshed) in ${bad.length} point(s): ${bad.map(what).join("; ")}`,
+        `MISMATCH: refresh grants != expiries - unserved (or invalid_grant / revoked ` +
+          `/ rows not refreshed) in ${bad.length} point(s): ${bad.map(what).join("; ")}`,
       )
       process.exitCode = 1
     }

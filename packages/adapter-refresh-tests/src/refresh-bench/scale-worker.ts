@@ -89,7 +89,7 @@ await runBarrierWorker(
     await Promise.all(
       mine.map(
         ({ userId, n }) =>
-          new Promise<void>((resolve) => {
+          new Promise<void>((resolve, reject) => {
             // Just after the expiry: every process asking for this account aims at the same moment (an
             // offset within the second fixed per account) plus up to 50 ms of its own.
             const due =
@@ -97,25 +97,25 @@ await runBarrierWorker(
               20 +
               ((n * 7919) % 900) +
               Math.random() * 50
-            setTimeout(
-              async () => {
-                maxLateMs = Math.max(maxLateMs, Date.now() - due)
-                const started = performance.now()
-                try {
-                  const result = await adapter.getAccessToken({ userId, provider: config.provider.id })
-                  if (result.refreshed) refreshed++
-                } catch (error) {
-                  const waitedFor = (error as { waitedFor?: unknown } | null)?.waitedFor
-                  const code = (error as { code?: unknown } | null)?.code
-                  const label = `${typeof code === "string" ? code : errorLabel(error)}${typeof waitedFor === "string" ? ` (${waitedFor})` : ""}`
-                  failures[label] = (failures[label] ?? 0) + 1
-                  failedAccounts.push(n)
-                }
-                latencies.push(round(performance.now() - started))
-                resolve()
-              },
-              Math.max(0, due - Date.now()),
-            )
+            // A throw outside the try still settles this promise: Promise.all fails instead of waiting forever.
+            const call = async () => {
+              maxLateMs = Math.max(maxLateMs, Date.now() - due)
+              const started = performance.now()
+              try {
+                const result = await adapter.getAccessToken({ userId, provider: config.provider.id })
+                if (result.refreshed) refreshed++
+              } catch (error) {
+                const waitedFor = (error as { waitedFor?: unknown } | null)?.waitedFor
+                const code = (error as { code?: unknown } | null)?.code
+                const label =
+                  (typeof code === "string" ? code : errorLabel(error)) +
+                  (typeof waitedFor === "string" ? ` (${waitedFor})` : "")
+                failures[label] = (failures[label] ?? 0) + 1
+                failedAccounts.push(n)
+              }
+              latencies.push(round(performance.now() - started))
+            }
+            setTimeout(() => void call().then(resolve, reject), Math.max(0, due - Date.now()))
           }),
       ),
     )

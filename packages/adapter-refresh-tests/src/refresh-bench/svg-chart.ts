@@ -49,22 +49,26 @@ function panel(p: Panel, offsetX: number): string {
   out.push(`<text x="${WIDTH / 2}" y="18" text-anchor="middle" font-weight="bold">${escape(p.title)}</text>`)
   for (let y = 0; y <= yAxis.top + yAxis.step / 2; y += yAxis.step) {
     out.push(
-      `<line x1="${MARGIN.left}" x2="${MARGIN.left + plotW}" y1="${py(y).toFixed(1)}" y2="${py(y).toFixed(1)}" stroke="#ddd"/>`,
+      `<line x1="${MARGIN.left}" x2="${MARGIN.left + plotW}" ` +
+        `y1="${py(y).toFixed(1)}" y2="${py(y).toFixed(1)}" stroke="#ddd"/>`,
     )
     out.push(`<text x="${MARGIN.left - 5}" y="${(py(y) + 4).toFixed(1)}" text-anchor="end">${label(y)}</text>`)
   }
   for (const x of [...new Set(xs)].sort((a, b) => a - b)) {
     out.push(
-      `<line x1="${px(x).toFixed(1)}" x2="${px(x).toFixed(1)}" y1="${MARGIN.top + plotH}" y2="${MARGIN.top + plotH + 4}" stroke="#333"/>`,
+      `<line x1="${px(x).toFixed(1)}" x2="${px(x).toFixed(1)}" ` +
+        `y1="${MARGIN.top + plotH}" y2="${MARGIN.top + plotH + 4}" stroke="#333"/>`,
     )
     out.push(`<text x="${px(x).toFixed(1)}" y="${MARGIN.top + plotH + 16}" text-anchor="middle">${label(x)}</text>`)
   }
   out.push(`<rect x="${MARGIN.left}" y="${MARGIN.top}" width="${plotW}" height="${plotH}" fill="none" stroke="#333"/>`)
   out.push(
-    `<text x="${MARGIN.left + plotW / 2}" y="${MARGIN.top + plotH + 32}" text-anchor="middle">${escape(p.xLabel)}</text>`,
+    `<text x="${MARGIN.left + plotW / 2}" y="${MARGIN.top + plotH + 32}" ` +
+      `text-anchor="middle">${escape(p.xLabel)}</text>`,
   )
   out.push(
-    `<text transform="translate(14,${MARGIN.top + plotH / 2}) rotate(-90)" text-anchor="middle">${escape(p.yLabel)}</text>`,
+    `<text transform="translate(14,${MARGIN.top + plotH / 2}) ` +
+      `rotate(-90)" text-anchor="middle">${escape(p.yLabel)}</text>`,
   )
   p.series.forEach((s, i) => {
     const colour = COLOURS[i % COLOURS.length]!
@@ -72,14 +76,16 @@ function panel(p: Panel, offsetX: number): string {
     const points = s.points.filter(([, y]) => Number.isFinite(y))
     const path = points.map(([x, y]) => `${px(x).toFixed(1)},${py(y).toFixed(1)}`).join(" ")
     out.push(
-      `<polyline points="${path}" fill="none" stroke="${colour}" stroke-width="2"${dash ? ` stroke-dasharray="${dash}"` : ""}/>`,
+      `<polyline points="${path}" fill="none" stroke="${colour}" ` +
+        `stroke-width="2"${dash ? ` stroke-dasharray="${dash}"` : ""}/>`,
     )
     for (const [x, y] of points)
       out.push(`<circle cx="${px(x).toFixed(1)}" cy="${py(y).toFixed(1)}" r="3" fill="${colour}"/>`)
     const ly = MARGIN.top + plotH + 46 + Math.floor(i / 2) * 14
     const lx = MARGIN.left + (i % 2) * (plotW / 2)
     out.push(
-      `<line x1="${lx}" x2="${lx + 18}" y1="${ly - 4}" y2="${ly - 4}" stroke="${colour}" stroke-width="2"${dash ? ` stroke-dasharray="${dash}"` : ""}/>`,
+      `<line x1="${lx}" x2="${lx + 18}" y1="${ly - 4}" y2="${ly - 4}" ` +
+        `stroke="${colour}" stroke-width="2"${dash ? ` stroke-dasharray="${dash}"` : ""}/>`,
     )
     out.push(`<text x="${lx + 22}" y="${ly}">${escape(s.name)}</text>`)
   })

@@ -51,7 +51,10 @@ describe("token cache across processes (pg, LISTEN/NOTIFY)", () => {
     const second = await worker.ask({ type: "get" }, "got")
     return second
   }
-  /** Starts both workers watching, runs `write`, and returns each worker's delay from the write's commit to its first new answer. */
+  /**
+   * Starts both workers watching, runs `write`, and returns each worker's delay from the write's commit to its first
+   * new answer.
+   */
   const afterWrite = async (from: string, write: () => Promise<unknown>) => {
     const watching = [a, b].map((worker) => worker.ask({ type: "watch", from, timeoutMs: 10_000 }, "changed", 20_000))
     await new Promise((resolve) => setTimeout(resolve, 100)) // both are asking, and served from the cache
@@ -109,7 +112,6 @@ describe("token cache across processes (pg, LISTEN/NOTIFY)", () => {
       expect(change.delayMs).toBeLessThan(BOUND_MS)
     }
   })
-
   test("the cache never serves a token within the refresh skew: expiry refreshes exactly once across both processes", async () => {
     // A token living 8 s with a 5 s skew: cached for about 3 s, then due in every process at once.
     s.op.setAccessTokenTtl(8)

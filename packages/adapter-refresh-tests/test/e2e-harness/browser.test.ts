@@ -1,5 +1,5 @@
 /** The harness browser on its own: redirects, method changes, cookies at every hop, forms. */
-import { createServer, type IncomingMessage, type Server } from "node:http"
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http"
 import type { AddressInfo } from "node:net"
 
 import { afterAll, beforeAll, describe, expect, test } from "@jest/globals"
@@ -17,7 +17,7 @@ async function body(req: IncomingMessage): Promise<string> {
 }
 
 beforeAll(async () => {
-  server = createServer(async (req, res) => {
+  const respond = async (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? "/", base)
     seen.push({ method: req.method ?? "", path: url.pathname, cookie: req.headers.cookie, body: await body(req) })
     const status = Number(url.searchParams.get("status") ?? 0)
@@ -36,7 +36,9 @@ beforeAll(async () => {
       default:
         res.writeHead(200, { "content-type": "text/plain" }).end(`${req.method} ${url.pathname}`)
     }
-  })
+  }
+  // A request that fails (its client went away) ends its socket instead of rejecting unheard.
+  server = createServer((req, res) => void respond(req, res).catch(() => res.destroy()))
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
 })

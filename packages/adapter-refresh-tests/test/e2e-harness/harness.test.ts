@@ -111,7 +111,6 @@ describe("sign-in through the real Auth.js callback", () => {
     expect((await s.op.userinfo(second.access_token!)).status).toBe(200)
     expectCleanRun(s)
   })
-
   test("a returning sign-in in the same browser after sign-out skips the login form and still gets new tokens", async () => {
     const s = await setup()
     const browser = new Browser()
@@ -231,7 +230,6 @@ describe("database sessions (in-memory adapter, only to check the harness drives
       },
     }
   }
-
   test("a first sign-in links the account; a returning one only creates a session (the gap this project closes)", async () => {
     const calls: string[] = []
     const s = await setup({}, { session: "database", adapter: memoryAdapter(calls), callbacks: {} })
@@ -286,7 +284,6 @@ describe("refresh tokens at the real token endpoint", () => {
     expect(s.op.stats.refreshGrants).toBe(1)
     expectCleanRun(s)
   })
-
   test("issueOfflineGrant (the scale bench's seeding) makes a grant the token endpoint treats like a sign-in's", async () => {
     const op = await startOidcProvider({ accessTokenTtl: 60 })
     running.push(op)

@@ -134,7 +134,6 @@ describe.each(PG_CELLS)("encryption at rest, %s store on real PostgreSQL", (cell
     for (const dump of dumps)
       for (const secret of secrets) expect(dump.includes(secret) ? `plaintext token in dump` : "absent").toBe("absent")
   }, 60_000)
-
   test("linkAccount returns plaintext and stores ciphertext; a plaintext row from before encryption is read as is and encrypted on its next write", async () => {
     const userId = await fixture.insertUser(`${randomUUID()}@example.test`)
     const key = { provider: "legacy-oidc", providerAccountId: randomUUID() }

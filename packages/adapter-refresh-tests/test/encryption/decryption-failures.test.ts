@@ -152,7 +152,8 @@ describe.each(PG_CELLS)("undecryptable stored tokens, %s store on real PostgreSQ
   ]
 
   test.each(cases)(
-    "$name: getAccessToken (fresh and expired) and getAccount throw a typed error that leaks nothing; nothing is sent or written",
+    "$name: getAccessToken (fresh and expired) and getAccount throw " +
+      "a typed error that leaks nothing; nothing is sent or written",
     async ({ reason, field, corrupt, reader }) => {
       for (const expired of [false, true]) {
         const { userId, key, tokens } = await linked([current], expired)
@@ -174,7 +175,6 @@ describe.each(PG_CELLS)("undecryptable stored tokens, %s store on real PostgreSQ
       }
     },
   )
-
   test("a sign-in over an undecryptable row replaces only the columns it brings; one it does not bring is left byte for byte", async () => {
     const { key, tokens } = await linked([current], false)
     const stored = String((await rowOf(key)).refresh_token)

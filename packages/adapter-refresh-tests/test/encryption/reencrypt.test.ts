@@ -120,7 +120,6 @@ describe.each(PG_CELLS)("reencryptAccounts, %s store on real PostgreSQL", (cell)
       }
     }
   }
-
   test("aborted by its AbortSignal mid-run and resumed from the cursor, with sign-ins going on: every row on the current key, no value lost", async () => {
     const provider = "reenc-abort"
     const expected = await populate(provider, 8)
@@ -153,7 +152,6 @@ describe.each(PG_CELLS)("reencryptAccounts, %s store on real PostgreSQL", (cell)
       await stopSignIns()
     }
   }, 60_000)
-
   test("its process killed (SIGKILL) mid-run and started again from the last reported cursor: every row on the current key, no value lost", async () => {
     const provider = "reenc-kill"
     const expected = await populate(provider, 10)
@@ -209,7 +207,6 @@ describe.each(PG_CELLS)("reencryptAccounts, %s store on real PostgreSQL", (cell)
       expect(error).toMatchObject({ code: "INVALID_OPTIONS", option })
     }
   })
-
   test("a row that does not decrypt is reported by key and column, left as it is, and does not stop the job", async () => {
     const provider = "reenc-bad"
     const expected = await populate(provider, 2)

@@ -48,7 +48,6 @@ describe.each(PG_CELLS)("key rotation during a refresh storm, %s store", (cell) 
       ;({ db, s } = started)
     },
   )
-
   test(`${PROCESSES} processes x ${CALLERS} callers over ${EXPIRIES} expiries, half on each key, the job mid-storm: no token lost, one grant per expiry`, async () => {
     expect(reader.keyIdOf(String((await s.row()).refresh_token))).toBe("2026-06")
     for (let expiry = 1; expiry <= EXPIRIES; expiry++) {

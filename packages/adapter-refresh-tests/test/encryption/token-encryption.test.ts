@@ -59,7 +59,6 @@ describe("tokenEncryption: AES-256-GCM envelope bound to its row and column", ()
     expect(error).toMatchObject({ code: "TOKEN_DECRYPTION_FAILED", reason: "authentication_failed", keyId: "2026-12" })
     expectNoSecrets(error, [token, stored, b64(keyNew)])
   })
-
   test("tampered, truncated, relabelled, wrong-key and unknown-key values fail with typed errors that leak nothing", () => {
     const stored = codec.encode(token, "refresh_token", account) as string
     const payloadAt = stored.lastIndexOf(":") + 1

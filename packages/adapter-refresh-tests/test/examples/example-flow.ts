@@ -315,7 +315,8 @@ export function buildExample(example: string, timeoutMs = 20 * 60_000): { ms: nu
   const output = `${result.stdout ?? ""}${result.stderr ?? ""}`
   if (result.status !== 0)
     throw new Error(
-      `building examples/${example} failed (${result.error?.message ?? `exit ${result.status}`}):\n${output.slice(-4000)}`,
+      `building examples/${example} failed ` +
+        `(${result.error?.message ?? `exit ${result.status}`}):\n${output.slice(-4000)}`,
     )
   return { ms: Math.round(performance.now() - started), output }
 }

@@ -39,7 +39,6 @@ export function defineExampleSuite(suite: ExampleSuite): void {
       afterAll(async () => {
         await run?.stop()
       }, 60_000)
-
       test("sign in, sign out, sign in again, access token expires: /api/userinfo answers 200 and the database holds the tokens the provider issued last", async () => {
         const r = run!
         const { page } = r.browser
@@ -92,7 +91,6 @@ export function defineExampleSuite(suite: ExampleSuite): void {
       afterAll(async () => {
         await run?.stop()
       }, 60_000)
-
       test("the database keeps the first sign-in's tokens (stale) and /api/userinfo gets the provider's 401", async () => {
         const r = run!
         const { page } = r.browser

@@ -1,7 +1,10 @@
-/** The real-browser launcher on its own: Debian's Chromium through playwright-core, a form, a cookie, a screenshot, a clean close. */
+/**
+ * The real-browser launcher on its own: Debian's Chromium through playwright-core, a form, a cookie, a screenshot, a
+ * clean close.
+ */
 import { existsSync } from "node:fs"
 import { readFile, rm } from "node:fs/promises"
-import { createServer, type Server } from "node:http"
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
 
@@ -16,7 +19,7 @@ let base: string
 const screenshotDir = path.join(tmpdir(), `authjs-refresh-chromium-test-${process.pid}`)
 
 beforeAll(async () => {
-  server = createServer(async (req, res) => {
+  const respond = async (req: IncomingMessage, res: ServerResponse) => {
     if (req.method === "POST") {
       let body = ""
       for await (const chunk of req) body += String(chunk)
@@ -34,9 +37,12 @@ beforeAll(async () => {
     res
       .writeHead(200, { "content-type": "text/html" })
       .end(
-        `<!DOCTYPE html><body><script>document.body.innerHTML = '<form method="post"><input name="login"><button>Go</button></form>'</script></body>`,
+        `<!DOCTYPE html><body><script>document.body.innerHTML = '<form ` +
+          `method="post"><input name="login"><button>Go</button></form>'</script></body>`,
       )
-  })
+  }
+  // A request that fails (its client went away) ends its socket instead of rejecting unheard.
+  server = createServer((req, res) => void respond(req, res).catch(() => res.destroy()))
   const started = await listenOnLoopback(server)
   stopServer = started.stop
   base = `http://127.0.0.1:${started.port}`

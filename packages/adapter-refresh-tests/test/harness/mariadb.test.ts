@@ -85,7 +85,6 @@ describe("MariaDB test harness", () => {
       expect(Number(row.n)).toBe(0)
     })
   })
-
   test("SELECT ... FOR UPDATE in READ COMMITTED blocks a second connection until COMMIT, and a waiter past innodb_lock_wait_timeout fails with 1205", async () => {
     const db = await testMysqlDatabase("harness row lock")
     dropLater.push(db)
@@ -118,7 +117,8 @@ describe("MariaDB test harness", () => {
     while (!seenWaiting && Date.now() < until) {
       const row = await one<{ n: number }>(
         admin,
-        "SELECT COUNT(*) AS n FROM information_schema.INNODB_TRX WHERE trx_mysql_thread_id = ? AND trx_state = 'LOCK WAIT'",
+        "SELECT COUNT(*) AS n FROM information_schema.INNODB_TRX " +
+          "WHERE trx_mysql_thread_id = ? AND trx_state = 'LOCK WAIT'",
         [waiterId],
       )
       seenWaiting = Number(row.n) === 1
@@ -147,7 +147,6 @@ describe("MariaDB test harness", () => {
     expect(rows[0]?.n).toBe(1)
     await waiter.query("COMMIT")
   }, 60_000)
-
   test("a server whose starting process dies by SIGKILL is killed and its folder or container removed by the watchdog", async () => {
     const env: NodeJS.ProcessEnv = { ...process.env }
     delete env[TEST_MYSQL_URL_ENV] // the child must start its own server, with the run's backend choice

@@ -64,7 +64,6 @@ describe("PostgreSQL test harness", () => {
       expect(left.rowCount).toBe(0)
     })
   })
-
   test("pg_advisory_xact_lock blocks a second connection until the first commits (a real server, not PGlite)", async () => {
     const db = await testDatabase("harness locks")
     dropLater.push(db)

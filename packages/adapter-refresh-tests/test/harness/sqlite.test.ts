@@ -63,7 +63,6 @@ describe("SQLite test harness", () => {
     expect(fs.existsSync(`${file.path}-wal`)).toBe(false)
     expect(fs.existsSync(`${file.path}-shm`)).toBe(false)
   })
-
   test("BEGIN IMMEDIATE in another thread waits for this connection's BEGIN IMMEDIATE until COMMIT, then sees the committed write", async () => {
     const holder = connect()
     holder.exec("BEGIN IMMEDIATE")
@@ -112,7 +111,6 @@ describe("SQLite test harness", () => {
       await worker.terminate()
     }
   }, 60_000)
-
   test("the busy timeout bounds the wait: a second BEGIN IMMEDIATE fails with SQLITE_BUSY after about busy_timeout", () => {
     const holder = connect()
     const waiter = connect(400)
@@ -125,7 +123,6 @@ describe("SQLite test harness", () => {
     waiter.exec("BEGIN IMMEDIATE") // free again
     waiter.exec("COMMIT")
   })
-
   describe("which first statement of a deferred BEGIN takes the write lock up front (for clients that only issue BEGIN)", () => {
     const probe = (first: string) => {
       const holder = connect()
@@ -156,7 +153,6 @@ describe("SQLite test harness", () => {
     test("a read does not: another writer still gets the lock (WAL readers do not block the writer)", () => {
       expect(probe("SELECT x FROM t WHERE k = 'a'")).toBe("other writer got the lock")
     })
-
     test("a deferred transaction that read first and then writes while another holds the lock fails with SQLITE_BUSY at once, without waiting out its busy timeout", () => {
       const reader = connect(3000)
       const writer = connect()

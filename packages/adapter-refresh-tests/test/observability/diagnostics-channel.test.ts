@@ -74,7 +74,6 @@ describe("diagnostics_channel events", () => {
       { store: "pg", provider: s.key.provider, outcome: "fresh", notPersisted: false, durationMs: expect.any(Number) },
     ])
   })
-
   test("ten concurrent calls at expiry: one refresh request (issued), ten access-token events, lock waits for the refresh", async () => {
     await s.waitForExpiry(0)
     received.length = 0
@@ -107,7 +106,6 @@ describe("diagnostics_channel events", () => {
     expect(waits.length).toBeGreaterThanOrEqual(1)
     expect(waits.every((w) => w.purpose === "refresh" && w.outcome === "acquired")).toBe(true)
   })
-
   test("failures: an unknown user and a dead refresh token publish failure events with the library's codes", async () => {
     received.length = 0
     await expect(s.adapter.getAccessToken({ userId: "987654321", provider: s.key.provider })).rejects.toBeInstanceOf(

@@ -55,4 +55,4 @@ type V4AccountType = NonNullable<
 // @ts-expect-error v4's account types have no "oidc": a README that compared with it would not compile
 export const noOidc = (type: V4AccountType) => type === "oidc"
 // @ts-expect-error events.signIn needs the user
-adapter.events.signIn({ account: null })
+export const signInNeedsUser = () => adapter.events.signIn({ account: null })

@@ -30,7 +30,6 @@ describe("refreshExpiring: many workers, many processes, beside getAccessToken",
       ;({ db, s } = started)
     },
   )
-
   test(`3 background workers + 1 process of getAccessToken on ${ACCOUNTS} due accounts: one refresh grant each, grants alive, stored tokens the newest`, async () => {
     const accounts = [{ userId: s.userId, providerAccountId: s.key.providerAccountId }]
     for (let i = 1; i < ACCOUNTS; i++) {
@@ -95,7 +94,6 @@ describe("refreshExpiring: many workers, many processes, beside getAccessToken",
     expect(again).toMatchObject({ due: 0, refreshed: 0 })
     expect(s.op.stats.refreshGrants - grantsBefore).toBe(ACCOUNTS)
   }, 180_000)
-
   test("keep-alive (unusedForSeconds) from 2 processes at once: only the account unused that long is refreshed, once; the others are left alone", async () => {
     const logins = ["bg-ka-idle", "bg-ka-recent", "bg-ka-fresh", "bg-ka-noexpiry"]
     const accounts: { userId: string; providerAccountId: string }[] = []

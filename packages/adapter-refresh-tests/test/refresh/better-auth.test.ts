@@ -59,7 +59,6 @@ describe("Better Auth 1.7 on the rotating provider (the bench's third contender)
     )
     return rows[0]!
   }
-
   test("its sign-in stored the provider's tokens, a refresh token among them; a fresh token comes from the row", async () => {
     const stored = await row()
     expect(s.op.issued.some((t) => t.kind === "refresh_token" && t.value === stored.refreshToken)).toBe(true)
@@ -83,7 +82,6 @@ describe("Better Auth 1.7 on the rotating provider (the bench's third contender)
     expect(after.accessToken).not.toBe(stored.accessToken)
     expect(after.refreshToken).not.toBe(stored.refreshToken)
   }, 30_000)
-
   test("the bench's storm (4 processes x 25 callers, expired token): refresh-token reuse, invalid_grant, grant revoked", async () => {
     const stored = await row()
     await new Promise((resolve) =>

@@ -58,7 +58,6 @@ describe("bounded waits (pg, real oidc-provider with rotation)", () => {
     const value = await work()
     return { value, ms: Date.now() - started }
   }
-
   test("a pool of size 1 held by the application: getAccessToken and a sign-in sync fail with typed errors within the bound, the provider is not called, the abandoned calls send nothing once the connection frees up", async () => {
     const pool = new pg.Pool({ connectionString: db.url, max: 1 })
     const adapter = adapterOn(pool)
@@ -123,7 +122,6 @@ describe("bounded waits (pg, real oidc-provider with rotation)", () => {
       await pool.end()
     }
   }, 30_000)
-
   test("an application transaction holding the account row FOR UPDATE: the refresh returns the new token with a RefreshPersistError (the provider WAS called) within the bound, a sign-in sync gets AccountBusyError; after the app commits, the next call stores the kept tokens without a new grant", async () => {
     const adapter = adapterOn(s.fixture.db as object)
     await s.waitForExpiry(0)
@@ -169,7 +167,10 @@ describe("bounded waits (pg, real oidc-provider with rotation)", () => {
     expect(s.op.stats.grantsRevoked).toBe(0)
   }, 30_000)
 
-  test("an application transaction holding the account's advisory lock: a sign-in sync fails with AccountBusyError within the bound (the sign-in path has a default bound too)", async () => {
+  const applicationTransactionHoldingAccountTitle2 =
+    "an application transaction holding the account's advisory lock: a sign-in sync fails " +
+    "with AccountBusyError within the bound (the sign-in path has a default bound too)"
+  test(`${applicationTransactionHoldingAccountTitle2}`, async () => {
     // The bound is shortened through the option here; the next test proves the default exists.
     const adapter = adapterOn(s.fixture.db as object)
     const before = await s.row()
@@ -194,7 +195,6 @@ describe("bounded waits (pg, real oidc-provider with rotation)", () => {
     await signInSync(adapter, "after-the-lock-token")
     expect((await s.row()).access_token).toBe("after-the-lock-token")
   }, 30_000)
-
   test("with no bound configured, a sign-in sync blocked by the app still ends with AccountBusyError (default 10 s), not a hang", async () => {
     const adapter = withTokenSync(s.fixture.adapter, s.fixture.db as object)
     const app = new pg.Client({ connectionString: db.url })

@@ -11,7 +11,6 @@ import type { AddressInfo } from "node:net"
 import { inspect } from "node:util"
 import {
   AccountNotLinkedError,
-  AccountStoreError,
   AmbiguousAccountError,
   getSessionAccessToken,
   ProviderUnavailableError,
@@ -74,7 +73,7 @@ interface FaultyProxy {
 async function startFaultyProxy(target: string): Promise<FaultyProxy> {
   const hanging: ServerResponse[] = []
   const proxy: FaultyProxy = { url: "", requests: 0, faults: [], stop: async () => {} }
-  const server: Server = createServer(async (req: IncomingMessage, res: ServerResponse) => {
+  const respond = async (req: IncomingMessage, res: ServerResponse) => {
     proxy.requests++
     const chunks: Buffer[] = []
     for await (const chunk of req) chunks.push(chunk as Buffer)
@@ -90,6 +89,10 @@ async function startFaultyProxy(target: string): Promise<FaultyProxy> {
     const upstream = await fetch(target, { method: "POST", headers, body: Buffer.concat(chunks) })
     res.writeHead(upstream.status, { "content-type": upstream.headers.get("content-type") ?? "application/json" })
     res.end(Buffer.from(await upstream.arrayBuffer()))
+  }
+  // The real endpoint unreachable: the client sees a 502 (or a closed socket), not a request left hanging.
+  const server: Server = createServer((req, res) => {
+    respond(req, res).catch(() => (res.headersSent ? res.destroy() : res.writeHead(502).end()))
   })
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
   proxy.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/token`
@@ -167,7 +170,6 @@ describe("getAccessToken failures (pg, real oidc-provider with rotation)", () =>
     expect(result.account.providerAccountId).toBe(s.key.providerAccountId)
     expect(s.op.stats.refreshGrants).toBe(grants)
   })
-
   test("[fault proxy: a real provider cannot be made to answer 503 on demand] 503 twice is retried with backoff (the grant was never processed), then succeeds", async () => {
     await s.waitForExpiry(0)
     const adapter = proxiedAdapter({ retries: 2 })
@@ -180,7 +182,6 @@ describe("getAccessToken failures (pg, real oidc-provider with rotation)", () =>
     expect(s.op.stats.refreshGrants - grants).toBe(1)
     expect((await s.op.userinfo(result.accessToken)).status).toBe(200)
   })
-
   test("[fault proxy in front of the real token endpoint] 500, a malformed body and a timeout are typed, NOT retried (the token may have rotated), stored tokens unchanged", async () => {
     await s.waitForExpiry(0)
     const adapter = proxiedAdapter({ retries: 2, requestTimeoutMs: 300 })
@@ -225,7 +226,6 @@ describe("getAccessToken failures (pg, real oidc-provider with rotation)", () =>
     const error = await expectThrows(ask(adapter), ProviderUnavailableError)
     expect({ kind: error.kind, attempts: error.attempts }).toEqual({ kind: "network", attempts: 3 })
   })
-
   test("invalid_grant: RefreshTokenError, account marked (shared by every process), tokens kept; a new sign-in clears the mark", async () => {
     await s.waitForExpiry(0)
     const before = await tokensOf()
@@ -269,17 +269,19 @@ describe("getAccessToken failures (pg, real oidc-provider with rotation)", () =>
     expect(result.refreshed).toBe(true)
     expect((await s.op.userinfo(result.accessToken)).status).toBe(200)
   }, 30_000)
-
   test("the database write fails once after the provider rotated: the new tokens are retried in a fresh transaction, stored and working", async () => {
     await s.fixture.pool.query(`
       CREATE SEQUENCE IF NOT EXISTS refresh_fail_once;
       CREATE OR REPLACE FUNCTION refresh_fail_first_update() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN
         -- nextval is not rolled back with the failing transaction: this fails exactly once.
-        IF nextval('refresh_fail_once') = 1 THEN RAISE EXCEPTION 'injected failure on UPDATE of the account row'; END IF;
+        IF nextval('refresh_fail_once') = 1 THEN
+          RAISE EXCEPTION 'injected failure on UPDATE of the account row';
+        END IF;
         RETURN NEW;
       END $$;
-      CREATE TRIGGER refresh_fail_first_update BEFORE UPDATE ON ${ACCOUNTS} FOR EACH ROW EXECUTE FUNCTION refresh_fail_first_update();`)
+      CREATE TRIGGER refresh_fail_first_update BEFORE UPDATE ON ${ACCOUNTS}
+        FOR EACH ROW EXECUTE FUNCTION refresh_fail_first_update();`)
     try {
       await s.waitForExpiry(0)
       const grants = s.op.stats.refreshGrants
@@ -301,12 +303,12 @@ describe("getAccessToken failures (pg, real oidc-provider with rotation)", () =>
     // That manual refresh rotated the token outside the library: sign in again to re-sync the row.
     expect((await s.app.signIn(s.browser, { login: s.login, forceLogin: true })).ok).toBe(true)
   }, 30_000)
-
   test("the database keeps failing: the caller still gets the new access token with a RefreshPersistError, the issued tokens stay in memory and the next call stores them without a new grant", async () => {
     await s.fixture.pool.query(`
       CREATE OR REPLACE FUNCTION refresh_fail_always() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN RAISE EXCEPTION 'injected failure on UPDATE of the account row'; END $$;
-      CREATE TRIGGER refresh_fail_always BEFORE UPDATE ON ${ACCOUNTS} FOR EACH ROW EXECUTE FUNCTION refresh_fail_always();`)
+      CREATE TRIGGER refresh_fail_always BEFORE UPDATE ON ${ACCOUNTS}
+        FOR EACH ROW EXECUTE FUNCTION refresh_fail_always();`)
     const adapter = withTokenSync(s.fixture.adapter, s.fixture.db as object, {
       refresh: {
         providers: [s.providerConfig],

@@ -23,7 +23,6 @@ import type { PgCell } from "../../src/fixtures/databases.js"
 import type { TestDatabase } from "../../src/harness/postgres.js"
 import type { RefreshScenario } from "../../src/refresh-bench/scenario.js"
 import { rejection, refreshRequests, useRefreshScenario } from "./scenario-hooks.js"
-
 describe("negative cache of refused refresh tokens, without reauthColumn (pg, real oidc-provider with rotation)", () => {
   let s: RefreshScenario
 
@@ -37,7 +36,6 @@ describe("negative cache of refused refresh tokens, without reauthColumn (pg, re
   )
 
   const ask = (adapter: TokenSyncAdapter) => adapter.getAccessToken({ userId: s.userId, provider: s.key.provider })
-
   test("invalid_grant is sent once per process; stored tokens kept; a new sign-in makes refresh work again", async () => {
     // A working refresh first: the cache is empty and the engine does refresh.
     await s.waitForExpiry(0)
@@ -122,8 +120,7 @@ describe.each<PgCell>(["pg", "kysely", "prisma"])("lock timeout (%s, real oidc-p
       adapter = withTokenSync(s.fixture.adapter, s.fixture.db as object, { refresh: refresh as RefreshOptions })
     },
   )
-
-  test(`a held account lock fails the refresh within a bound with RefreshLockTimeoutError; nothing sent, nothing written`, async () => {
+  test("a held account lock fails the refresh within a bound with RefreshLockTimeoutError; nothing sent, nothing written", async () => {
     await s.waitForExpiry(0) // the stored access token is really expired
     const before = await s.row()
     const requests = refreshRequests(s)

@@ -101,7 +101,6 @@ describe("a rotated refresh token is never lost (pg, real oidc-provider with rot
       ["token_type"],
     ],
   ]
-
   test("[rewriting proxy in front of the real token endpoint] each odd field is dropped, never a reason to throw the rotated refresh token away", async () => {
     // A 1 s floor: answers without a usable expiry count as fresh for 1 s, then are refreshed.
     const adapter = proxiedAdapter({ minRefreshIntervalSeconds: 1 })
@@ -138,7 +137,10 @@ describe("a rotated refresh token is never lost (pg, real oidc-provider with rot
     }
   }, 60_000)
 
-  test("[rewriting proxy in front of the real token endpoint] an absurd expires_in is capped so that the value fits a 32-bit expires_at column", async () => {
+  const rewritingProxyFrontRealTitle2 =
+    "[rewriting proxy in front of the real token endpoint] an absurd " +
+    "expires_in is capped so that the value fits a 32-bit expires_at column"
+  test(`${rewritingProxyFrontRealTitle2}`, async () => {
     await s.waitForExpiry(0)
     proxy.rewrite = (body, status) => (status === 200 ? { ...body, expires_in: 1e15 } : undefined)
     try {
@@ -156,7 +158,10 @@ describe("a rotated refresh token is never lost (pg, real oidc-provider with rot
     expect((await s.app.signIn(s.browser, { login: s.login, forceLogin: true })).ok).toBe(true)
   }, 30_000)
 
-  test("[rewriting proxy in front of the real token endpoint] expires_in: 0, or none: repeated calls from two engines do not refresh each time, only after minRefreshIntervalSeconds", async () => {
+  const rewritingProxyFrontRealTitle3 =
+    "[rewriting proxy in front of the real token endpoint] expires_in: 0, or none: repeated " +
+    "calls from two engines do not refresh each time, only after minRefreshIntervalSeconds"
+  test(`${rewritingProxyFrontRealTitle3}`, async () => {
     const MIN_INTERVAL = 3
     const one = proxiedAdapter({ minRefreshIntervalSeconds: MIN_INTERVAL })
     const two = proxiedAdapter({ minRefreshIntervalSeconds: MIN_INTERVAL }) // as in another process
@@ -186,7 +191,6 @@ describe("a rotated refresh token is never lost (pg, real oidc-provider with rot
     // Back to a normal expiry for the next tests.
     expect((await s.app.signIn(s.browser, { login: s.login, forceLogin: true })).ok).toBe(true)
   }, 60_000)
-
   test("[rewriting proxy: a 300-character scope] a value the database refuses (CHECK constraint): the caller gets the new access token and a RefreshPersistError; later calls neither fail nor loop; the kept refresh token is used next", async () => {
     const pool = s.fixture.pool
     await pool.query(`
@@ -195,7 +199,8 @@ describe("a rotated refresh token is never lost (pg, real oidc-provider with rot
       -- BEFORE triggers run before the CHECK; nextval is not rolled back with the failing statement.
       CREATE FUNCTION count_persist_attempts() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN PERFORM nextval('persist_attempts'); RETURN NEW; END $$;
-      CREATE TRIGGER count_persist_attempts BEFORE UPDATE ON accounts FOR EACH ROW EXECUTE FUNCTION count_persist_attempts();`)
+      CREATE TRIGGER count_persist_attempts BEFORE UPDATE ON accounts
+        FOR EACH ROW EXECUTE FUNCTION count_persist_attempts();`)
     const attempts = async (): Promise<number> =>
       Number(
         (await pool.query("SELECT CASE WHEN is_called THEN last_value ELSE 0 END AS n FROM persist_attempts")).rows[0]
@@ -254,7 +259,8 @@ describe("a rotated refresh token is never lost (pg, real oidc-provider with rot
     } finally {
       proxy.rewrite = undefined
       await pool.query(
-        "ALTER TABLE accounts DROP CONSTRAINT IF EXISTS scope_short; DROP TRIGGER IF EXISTS count_persist_attempts ON accounts",
+        "ALTER TABLE accounts DROP CONSTRAINT IF EXISTS scope_short; " +
+          "DROP TRIGGER IF EXISTS count_persist_attempts ON accounts",
       )
     }
   }, 60_000)

@@ -26,7 +26,6 @@ describe("untrusted provider text (pg, real oidc-provider with rotation)", () =>
   afterAll(async () => {
     for (const proxy of proxies) await proxy.stop()
   })
-
   test("[rewriting proxy: the real invalid_grant answer with an odd error code and a description] the code is not kept, the description is in no message", async () => {
     const proxy = await startRewritingProxy(s.op.endpoints.token)
     proxies.push(proxy)
@@ -66,7 +65,6 @@ describe("untrusted provider text (pg, real oidc-provider with rotation)", () =>
     expect((refused as Error).message).not.toContain("DESCRIPTION-FROM-THE-PROVIDER")
     expect((await s.app.signIn(s.browser, { login: s.login, forceLogin: true })).ok).toBe(true)
   }, 30_000)
-
   test("[rewriting proxy: the real discovery document with a plain-http, non-loopback token_endpoint] refused before any token request; no grant, nothing written", async () => {
     const proxy = await startRewritingProxy(s.op.issuer)
     proxies.push(proxy)

@@ -85,7 +85,6 @@ describe("refresh with a next-auth 4 provider object that carries only wellKnown
       expect((await s.op.userinfo(result.accessToken)).status).toBe(200)
     },
   )
-
   test("a wellKnown URL that serves no discovery document (404) fails the refresh cleanly; no grant is sent, nothing written", async () => {
     const adapter = withTokenSync(s.fixture.adapter, s.fixture.db as object, {
       refresh: {
@@ -104,7 +103,6 @@ describe("refresh with a next-auth 4 provider object that carries only wellKnown
     expect(s.op.stats.refreshGrants).toBe(grants)
     expect(await s.row()).toEqual(before)
   })
-
   test("Azure AD multi-tenant: a {tenantid} issuer template (real HTTP proxy rewriting the document) refreshes; the unverifiable refreshed id_token is not stored", async () => {
     discovery.proxy.rewrite = (doc, proxyUrl) => ({ ...doc, issuer: `${proxyUrl}/{tenantid}/v2.0` })
     const wellKnown = `${discovery.proxy.url}/common/v2.0/.well-known/openid-configuration?appid=${s.op.clientId}`
@@ -126,7 +124,6 @@ describe("refresh with a next-auth 4 provider object that carries only wellKnown
     // It is left out; the stored one is kept.
     expect(after.id_token).toBe(before.id_token)
   })
-
   test("a standard wellKnown URL whose document names another issuer (real HTTP proxy serving the real document elsewhere) is refused: no grant, nothing written", async () => {
     discovery.proxy.rewrite = (doc) => doc // issuer stays the provider's, the URL says ${proxy}/tenant-x
     const adapter = withTokenSync(s.fixture.adapter, s.fixture.db as object, {
@@ -149,7 +146,6 @@ describe("refresh with a next-auth 4 provider object that carries only wellKnown
     expect(s.op.stats.refreshGrants).toBe(grants)
     expect(await s.row()).toEqual(before)
   })
-
   test("a document whose token_endpoint is plain http on a non-loopback host (real HTTP proxy rewriting it) is refused before any request", async () => {
     discovery.proxy.rewrite = (doc) => ({ ...doc, token_endpoint: "http://token.example.test/token" })
     const adapter = withTokenSync(s.fixture.adapter, s.fixture.db as object, {
@@ -170,7 +166,6 @@ describe("refresh with a next-auth 4 provider object that carries only wellKnown
     })
     expect(await s.row()).toEqual(before)
   })
-
   test("next-auth 5's MicrosoftEntraID default (issuer .../common/v2.0, a {tenantid} template in the document; real HTTP proxy rewriting it) refreshes", async () => {
     discovery.proxy.rewrite = (doc, proxyUrl) => ({ ...doc, issuer: `${proxyUrl}/{tenantid}/v2.0` })
     const entra = {

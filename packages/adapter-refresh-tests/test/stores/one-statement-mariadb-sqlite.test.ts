@@ -1,7 +1,7 @@
 /**
  * The one-statement sign-in (AccountStore.updateOwnTokens) of the Kysely and Drizzle stores on MariaDB and
- * SQLite, and of Prisma on SQLite, against what the kit cannot hold from outside the store: a lock the APP holds on another
- * connection (MariaDB: `SELECT ... FOR UPDATE` on the row; SQLite: a write transaction on the file). The
+ * SQLite, and of Prisma on SQLite, against what the kit cannot hold from outside the store: a lock the APP holds on
+ * another connection (MariaDB: `SELECT ... FOR UPDATE` on the row; SQLite: a write transaction on the file). The
  * statement must write nothing and return within its bound (MariaDB and Drizzle's own SQLite connection: at
  * once; Kysely on SQLite: the connection's busy timeout), then write once the app lets go.
  */
@@ -68,7 +68,8 @@ const cells: {
     hold: holdRowOnMariaDb,
     boundMs: 1000,
   },
-  // Kysely's SQLite connection (openSqlite: busy timeout 5000 ms) waits its busy timeout, as any statement of the app does.
+  // Kysely's SQLite connection (openSqlite: busy timeout 5000 ms) waits its busy timeout, as any statement of the app
+  // does.
   {
     name: "kysely on SQLite",
     module: "conformance-kysely-sqlite",
@@ -85,7 +86,8 @@ const cells: {
     hold: holdSqliteFile,
     boundMs: 1000,
   },
-  // Prisma's connection (@prisma/adapter-better-sqlite3: better-sqlite3's busy timeout, 5000 ms) waits as the adapter's own writes do.
+  // Prisma's connection (@prisma/adapter-better-sqlite3: better-sqlite3's busy timeout, 5000 ms) waits as the adapter's
+  // own writes do.
   {
     name: "prisma on SQLite (better-sqlite3)",
     module: "conformance-prisma-sqlite",

@@ -118,7 +118,6 @@ export function defineE2eSuite<Db>(spec: E2eCell<Db>): void {
             ).rows[0].n,
           )
     const expectedSessions = (n: number) => (session === "database" ? n : 0)
-
     test("1. first sign-in creates User, Account (access_token, refresh_token, expires_at) and, for database sessions, a Session", async () => {
       const op = await provider()
       const app = await wrappedApp(op)
@@ -144,7 +143,6 @@ export function defineE2eSuite<Db>(spec: E2eCell<Db>): void {
       expect(await sessionCount(users[0]!.id)).toBe(expectedSessions(1))
       expect(app.errorMessages()).toEqual([])
     })
-
     test("2. a returning sign-in stores exactly the newly issued tokens; control: the bare adapter keeps the first ones", async () => {
       const op = await provider()
       const wrapped = await wrappedApp(op)
@@ -188,7 +186,6 @@ export function defineE2eSuite<Db>(spec: E2eCell<Db>): void {
       expect(wrapped.errorMessages()).toEqual([])
       expect(bare.errorMessages()).toEqual([])
     })
-
     test("3. after the first access token expired, userinfo accepts the wrapper's stored token and rejects the bare adapter's", async () => {
       const op = await provider({ accessTokenTtl: 2 })
       const wrapped = await wrappedApp(op)
@@ -220,7 +217,6 @@ export function defineE2eSuite<Db>(spec: E2eCell<Db>): void {
       expect(staleB.status).toBe(401)
       expect(staleB.headers.get("www-authenticate")).toMatch(/invalid_token/)
     })
-
     test("4. Google-like provider: no refresh_token on the returning sign-in; the stored one is kept and still works", async () => {
       const op = await provider({ refreshTokenOnReturn: false })
       const app = await wrappedApp(op)
@@ -243,7 +239,6 @@ export function defineE2eSuite<Db>(spec: E2eCell<Db>): void {
       expect(op.stats.refreshGrants).toBe(1)
       expect(app.errorMessages()).toEqual([])
     })
-
     test("5. a signed-in user links a second provider; allowDangerousEmailAccountLinking links by email (and not without it)", async () => {
       const op1 = await provider()
       const op2 = await provider()

@@ -54,7 +54,6 @@ export function detectionTests(ctx: StoreSuiteContext, database: PrismaOtherData
       expect(prismaProviderOf(prisma())).toBe(database)
       expect(prismaProviderOf(prisma().$extends({}))).toBe(database)
     })
-
     test("a client whose database cannot be read fails at construction, saying to pass { database }; the option is taken as given", async () => {
       // A wrapper that forwards the client's methods and models but not its internals (what a proxy or
       // a hand-rolled facade of an app may do).

@@ -28,7 +28,7 @@ import {
   type PgCell,
   type FixtureOptions,
 } from "../../src/fixtures/databases.js"
-import { testDatabase, type TestDatabase } from "../../src/harness/postgres.js"
+import { testDatabase } from "../../src/harness/postgres.js"
 
 /** The extra token column the tests write: in schema.prisma, and added by the suite to the other schemas. */
 export const EXTRA_COLUMN = "refresh_token_expires_in"
@@ -401,7 +401,6 @@ export function describeStore(spec: StoreSuiteSpec): void {
         await wrapped.syncAccount({ ...key, userId, expires_at: expiresAtSeconds })
         expect(Number((await fixtureA.accountRows(key))[0]?.expires_at)).toBe(expiresAtSeconds)
       })
-
     test("findAccounts for a caller that already left (an aborted AccountReadOptions.signal) sends nothing and rejects", async () => {
       const key = freshKey("find-abandoned")
       const userId = await fixtureA.insertUser(`${key.providerAccountId}@example.test`)
@@ -473,7 +472,6 @@ export function describeStore(spec: StoreSuiteSpec): void {
           if (!Array.isArray(written)) throw new Error(`expected the rows as written, got ${JSON.stringify(written)}`)
           return written
         }
-
         test("sends nothing when begin() throws (the caller stopped waiting for a connection), and rethrows its error", async () => {
           const key = freshKey("one-statement-abandoned")
           const userId = await fixtureA.insertUser(`${key.providerAccountId}@example.test`)
@@ -495,7 +493,8 @@ export function describeStore(spec: StoreSuiteSpec): void {
           try {
             await app.query("BEGIN")
             await app.query(
-              `SELECT 1 FROM ${SCHEMA_TABLES[cell].accounts} WHERE "provider" = $1 AND "providerAccountId" = $2 FOR UPDATE`,
+              `SELECT 1 FROM ${SCHEMA_TABLES[cell].accounts} ` +
+                `WHERE "provider" = $1 AND "providerAccountId" = $2 FOR UPDATE`,
               [key.provider, key.providerAccountId],
             )
             // The app still holds the row: a call that waited would never return.
@@ -506,7 +505,6 @@ export function describeStore(spec: StoreSuiteSpec): void {
           }
           expect(await update(fixtureB, key, userId, { access_token: "at-2" })).toHaveLength(1)
         })
-
         test("writes the given tokens to the owner's row, leaves the others alone, and returns the row as written", async () => {
           const key = freshKey("one-statement")
           const userId = await fixtureA.insertUser(`${key.providerAccountId}@example.test`)
@@ -854,7 +852,6 @@ export function describeStore(spec: StoreSuiteSpec): void {
         drizzle: /drizzleAccountStore\(db, \{ accountsTable \}\)/,
         "drizzle-postgres-js": /drizzleAccountStore\(db, \{ accountsTable \}\)/,
       }
-
       test("a missing accounts table: the error names the table the store looked for and the option that sets it", async () => {
         await brokenSchema(other?.dropAccountsTable ?? `DROP TABLE ${accounts} CASCADE`, async (fixture) => {
           const key = freshKey("no-table")
@@ -925,7 +922,8 @@ export function describeStore(spec: StoreSuiteSpec): void {
       /** Inserts an account row with plain SQL, as the bare adapter (or a race in it) leaves duplicates. */
       const insertRaw = async (key: AccountKey, userId: string, tag: string): Promise<void> => {
         await inspectPool.query(
-          `INSERT INTO ${SCHEMA_TABLES[cell].accounts} ("userId", "type", "provider", "providerAccountId", "access_token", "refresh_token", "expires_at")
+          `INSERT INTO ${SCHEMA_TABLES[cell].accounts}
+             ("userId", "type", "provider", "providerAccountId", "access_token", "refresh_token", "expires_at")
            VALUES ($1, 'oidc', $2, $3, $4, $5, $6)`,
           [userId, key.provider, key.providerAccountId, `at-${tag}`, `rt-${tag}`, 1_700_000_000],
         )
@@ -939,7 +937,6 @@ export function describeStore(spec: StoreSuiteSpec): void {
         await insertRaw(key, b, "b")
         return { a, b }
       }
-
       test("duplicates left by the bare adapter (no unique key): readAll returns every row, update changes the owner's rows only", async () => {
         const key = freshKey("duplicates")
         const userId = await fixtureA.insertUser(`${key.providerAccountId}@example.test`)
@@ -974,7 +971,6 @@ export function describeStore(spec: StoreSuiteSpec): void {
 
       describe("withTokenSync on duplicate rows of different users", () => {
         const wrapped = () => withTokenSync(fixtureA.adapter, fixtureA.db as TokenSyncDatabase)
-
         test("a sync or link as one user writes that user's row only; the other live user's row is byte-for-byte unchanged", async () => {
           const key = freshKey("dup-two-users")
           const { a, b } = await twoUsers(key)
@@ -986,7 +982,6 @@ export function describeStore(spec: StoreSuiteSpec): void {
           ])
           expect(await rowsOf(key, b)).toEqual(before)
         })
-
         test("a link as a third live user is refused with AccountLinkedToAnotherUserError, nothing written", async () => {
           const key = freshKey("dup-intruder")
           await twoUsers(key)
@@ -997,7 +992,6 @@ export function describeStore(spec: StoreSuiteSpec): void {
           ).rejects.toBeInstanceOf(AccountLinkedToAnotherUserError)
           expect(await fixtureA.accountRows(key)).toEqual(before)
         })
-
         test("an orphaned duplicate (its user deleted) is re-pointed to the user linking the account; a live user's row is not", async () => {
           const key = freshKey("dup-orphan")
           const a = await fixtureA.insertUser(`${key.providerAccountId}-a@example.test`)
@@ -1011,7 +1005,6 @@ export function describeStore(spec: StoreSuiteSpec): void {
           for (const one of stored)
             expect(one).toMatchObject({ userId: Number.isNaN(Number(a)) ? a : Number(a), access_token: "at-new" })
         })
-
         test("a sync naming no user, with rows of two live users, is refused with AmbiguousAccountOwnerError, nothing written", async () => {
           const key = freshKey("dup-ambiguous")
           await twoUsers(key)

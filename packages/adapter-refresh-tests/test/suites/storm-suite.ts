@@ -43,7 +43,6 @@ export function describeRefreshStorm(target: StormCell): void {
       },
       "database" in target ? target.database : undefined,
     )
-
     test(`${STORM_PROCESSES} processes x ${STORM_CALLERS} callers, ${EXPIRIES} consecutive expiries: one refresh grant each, one token for all, grant alive`, async () => {
       for (let expiry = 1; expiry <= EXPIRIES; expiry++) {
         const grantsBefore = s.op.stats.refreshGrants

@@ -132,15 +132,18 @@ BEGIN
 END
 $authjs$`,
     `DROP TRIGGER IF EXISTS ${TOKEN_CACHE_TRIGGER} ON ${t.accounts}`,
-    `CREATE TRIGGER ${TOKEN_CACHE_TRIGGER} AFTER INSERT OR UPDATE OR DELETE ON ${t.accounts} FOR EACH ROW EXECUTE FUNCTION ${t.functionName}(${args})`,
+    `CREATE TRIGGER ${TOKEN_CACHE_TRIGGER} AFTER INSERT OR UPDATE OR DELETE ` +
+      `ON ${t.accounts} FOR EACH ROW EXECUTE FUNCTION ${t.functionName}(${args})`,
     `DROP TRIGGER IF EXISTS ${TOKEN_CACHE_TRIGGER}_truncate ON ${t.accounts}`,
-    `CREATE TRIGGER ${TOKEN_CACHE_TRIGGER}_truncate AFTER TRUNCATE ON ${t.accounts} FOR EACH STATEMENT EXECUTE FUNCTION ${t.functionName}(${args})`,
+    `CREATE TRIGGER ${TOKEN_CACHE_TRIGGER}_truncate AFTER TRUNCATE ON ` +
+      `${t.accounts} FOR EACH STATEMENT EXECUTE FUNCTION ${t.functionName}(${args})`,
   ]
   if (t.sessions) {
     // Only deletes: database sessions are updated on every request, and an expiry change says nothing about tokens.
     statements.push(
       `DROP TRIGGER IF EXISTS ${TOKEN_CACHE_TRIGGER} ON ${t.sessions}`,
-      `CREATE TRIGGER ${TOKEN_CACHE_TRIGGER} AFTER DELETE ON ${t.sessions} FOR EACH ROW EXECUTE FUNCTION ${t.functionName}(${args})`,
+      `CREATE TRIGGER ${TOKEN_CACHE_TRIGGER} AFTER DELETE ON ${t.sessions} ` +
+        `FOR EACH ROW EXECUTE FUNCTION ${t.functionName}(${args})`,
     )
   }
   return statements.map((statement) => `${statement};\n`).join("")

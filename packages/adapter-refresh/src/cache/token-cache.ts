@@ -117,7 +117,8 @@ export function checkTokenCacheOptions(options: unknown): TokenCacheOptions {
   ) {
     throw new InvalidOptionsError(
       "refresh.cache.invalidation",
-      "withTokenSync: option refresh.cache.invalidation must have a subscribe(listener) method (see pgNotifyInvalidation).",
+      "withTokenSync: option refresh.cache.invalidation must have " +
+        "a subscribe(listener) method (see pgNotifyInvalidation).",
     )
   }
   return options as TokenCacheOptions

@@ -65,7 +65,9 @@ export const mysql: SqlDatabase = {
   lockStatements(key: AccountKey, target: LockTarget, lockTimeoutMs: number | undefined) {
     const { take, restore } = mysqlLockWaitBound(lockTimeoutMs)
     take.push({
-      text: `SELECT 1 AS \`locked\` FROM ${target.accounts} WHERE ${target.provider} = ? AND ${target.providerAccountId} = ? FOR UPDATE`,
+      text:
+        `SELECT 1 AS \`locked\` FROM ${target.accounts} WHERE ` +
+        `${target.provider} = ? AND ${target.providerAccountId} = ? FOR UPDATE`,
       values: [key.provider, key.providerAccountId],
     })
     return { take, restore }

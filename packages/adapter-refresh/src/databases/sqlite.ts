@@ -37,7 +37,9 @@ export function sqliteNoOpWrite(table: string, column: string): string {
 /** Reads the connection's busy timeout (one row, one column, in ms). @internal */
 export const SQLITE_READ_BUSY_TIMEOUT = "PRAGMA busy_timeout"
 
-/** The busy timeout in the row `SQLITE_READ_BUSY_TIMEOUT` returns; undefined when it is not a usable number. @internal */
+/**
+ * The busy timeout in the row `SQLITE_READ_BUSY_TIMEOUT` returns; undefined when it is not a usable number. @internal
+ */
 export function busyTimeoutOf(row: Record<string, unknown> | undefined): number | undefined {
   const value = Number(row === undefined ? Number.NaN : Object.values(row)[0])
   return Number.isSafeInteger(value) && value >= 0 ? value : undefined

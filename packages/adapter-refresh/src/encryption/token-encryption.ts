@@ -30,8 +30,8 @@ export interface TokenEncryptionOptions {
   /**
    * For how many (row, column) pairs this process remembers the last decrypted value (least recently
    * used first out), so the fresh `getAccessToken` path does not decrypt the same stored value again on
-   * every call; a hit needs the exact same envelope for the same row and column. Plaintext tokens stay in this process's memory, where the app
-   * holds them anyway. 0 disables it. Default 1000.
+   * every call; a hit needs the exact same envelope for the same row and column. Plaintext tokens stay in this
+   * process's memory, where the app holds them anyway. 0 disables it. Default 1000.
    */
   cacheSize?: number
   /**
@@ -202,7 +202,8 @@ class PlaintextCache {
 
 /** Length-prefixed, like the associated data: no two (column, account) pairs share a key. */
 const cacheKey = (field: string, account: AccountKey): string =>
-  `${field.length}:${field}${account.provider.length}:${account.provider}${account.providerAccountId.length}:${account.providerAccountId}`
+  `${field.length}:${field}${account.provider.length}:${account.provider}` +
+  `${account.providerAccountId.length}:${account.providerAccountId}`
 
 function checkCacheSize(size: unknown): number {
   if (size === undefined) return 1000

@@ -62,7 +62,10 @@ export interface RefreshExpiringOptions {
 export interface RefreshExpiringProgress {
   /** Account rows read. */
   scanned: number
-  /** Rows due (expiring within the window, or unused long enough in keep-alive mode; with a refresh token, of a configured provider, not known dead). */
+  /**
+   * Rows due (expiring within the window, or unused long enough in keep-alive mode; with a refresh token, of a
+   * configured provider, not known dead).
+   */
   due: number
   /** Keep-alive mode: rows with a refresh token but no stored expiry, whose age cannot be judged. */
   unknownAge: number

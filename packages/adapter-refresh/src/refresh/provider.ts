@@ -110,7 +110,9 @@ export function resolveProvider(input: RefreshProviderConfig, allowInsecureReque
       typeof merged.token === "object" && !(merged.token instanceof URL) && typeof merged.token.request === "function"
     throw new RefreshNotConfiguredError(
       merged.id,
-      `the provider names no token endpoint to refresh at${custom ? " (its token.request function has no URL)" : ""}: add token (the token endpoint URL), issuer (for OpenID discovery) or wellKnown (the discovery document URL)`,
+      `the provider names no token endpoint to refresh ` +
+        `at${custom ? " (its token.request function has no URL)" : ""}: add token (the token ` +
+        `endpoint URL), issuer (for OpenID discovery) or wellKnown (the discovery document URL)`,
     )
   }
   for (const [field, url] of [
@@ -263,7 +265,10 @@ export class ProviderClient {
     }
   }
 
-  /** The authorization server: built from an explicit token endpoint, or discovered from the issuer or the wellKnown URL. */
+  /**
+   * The authorization server: built from an explicit token endpoint, or discovered from the issuer or the wellKnown
+   * URL.
+   */
   authorizationServer(timeoutMs: number): Promise<oauth.AuthorizationServer> {
     const { issuer, tokenEndpoint, discoveryUrl } = this.provider
     if (tokenEndpoint) {

@@ -73,7 +73,9 @@ import { holdPgConnection, isPgClient, isPgPool } from "./pg.js"
  * here; which database and driver it is comes from the entity kinds Drizzle stamps on its classes.
  */
 export interface DrizzleDatabaseLike {
-  /** The driver's client (a pg Pool, a postgres.js `sql`, a mysql2 Pool, a better-sqlite3 Database, a libsql Client). */
+  /**
+   * The driver's client (a pg Pool, a postgres.js `sql`, a mysql2 Pool, a better-sqlite3 Database, a libsql Client).
+   */
   readonly $client?: unknown
   transaction: (...args: never[]) => unknown
 }
@@ -90,7 +92,9 @@ export interface DrizzleTableLike {
 export interface DrizzleAccountStoreOptions {
   /** The users table given to `DrizzleAdapter(db, { usersTable })`. Default: the adapter's own `user` table. */
   usersTable?: DrizzleTableLike
-  /** The accounts table given to `DrizzleAdapter(db, { accountsTable })`. Default: the adapter's own `account` table. */
+  /**
+   * The accounts table given to `DrizzleAdapter(db, { accountsTable })`. Default: the adapter's own `account` table.
+   */
   accountsTable?: DrizzleTableLike
   /**
    * Upper bound, in milliseconds, on how long `withAccountLock` waits for the account's lock; nothing is
@@ -260,7 +264,8 @@ function clientDefaultsOf(table: ResolvedTable, written: ReadonlySet<string>): R
     if (typeof value === "object" && value !== null && typeof (value as { getSQL?: unknown }).getSQL === "function") {
       throw new InvalidOptionsError(
         "accountsTable",
-        `drizzleAccountStore: the $defaultFn of accountsTable's ${JSON.stringify(field)} returns an SQL expression; give the column a database default instead.`,
+        `drizzleAccountStore: the $defaultFn of accountsTable's ${JSON.stringify(field)} ` +
+          `returns an SQL expression; give the column a database default instead.`,
       )
     }
     values[field] = typeof definition.mapToDriverValue === "function" ? definition.mapToDriverValue(value) : value
@@ -382,7 +387,9 @@ function sessionRunner(driver: Exclude<DrizzleDriver, "libsql">, target: Drizzle
   }
 }
 
-/** A runner on a libsql client or transaction. Rows are copied to plain objects (libsql's rows also carry index keys). */
+/**
+ * A runner on a libsql client or transaction. Rows are copied to plain objects (libsql's rows also carry index keys).
+ */
 function libsqlRunner(target: LibsqlExecutor): SqlRunner {
   return async (text, values) => {
     const result = await target.execute({ sql: text, args: [...values] })
@@ -398,7 +405,9 @@ interface PostgresJsLike {
   }>
 }
 
-/** The part of a mysql2 pool this store uses for a held connection (mysql2/promise, or a callback pool's `.promise()`). */
+/**
+ * The part of a mysql2 pool this store uses for a held connection (mysql2/promise, or a callback pool's `.promise()`).
+ */
 interface Mysql2PoolLike {
   getConnection(): Promise<{ query(text: string, values: unknown[]): Promise<[unknown, unknown]>; release(): void }>
 }
@@ -494,13 +503,15 @@ function driverOf(db: DrizzleDatabaseLike, kinds: readonly string[]): DrizzleDri
   const driver = kinds.map((kind) => SUPPORTED_DRIVERS[kind]).find((entry) => entry !== undefined)
   if (!driver) {
     throw unsupported(
-      `this Drizzle driver (${kinds[0] ?? "unknown"}) is not supported; use ${SUPPORTED_LIST}, or pass an object implementing AccountStore.`,
+      `this Drizzle driver (${kinds[0] ?? "unknown"}) is not supported; ` +
+        `use ${SUPPORTED_LIST}, or pass an object implementing AccountStore.`,
     )
   }
   const client = db.$client
   if (driver === "node-postgres" && isPgClient(client)) {
     throw unsupported(
-      "this Drizzle database runs on a single node-postgres Client, so concurrent transactions would share one connection; " +
+      "this Drizzle database runs on a single node-postgres Client, " +
+        "so concurrent transactions would share one connection; " +
         "build it on a Pool: drizzle(new Pool({ connectionString })) or drizzle(connectionString).",
     )
   }
@@ -512,20 +523,23 @@ function driverOf(db: DrizzleDatabaseLike, kinds: readonly string[]): DrizzleDri
   }
   if (driver === "libsql" && !isLibsqlClient(client)) {
     throw unsupported(
-      "this drizzle-orm/libsql database has no @libsql/client Client as $client; build it with drizzle(createClient({ url: 'file:app.db' })).",
+      "this drizzle-orm/libsql database has no @libsql/client Client as " +
+        "$client; build it with drizzle(createClient({ url: 'file:app.db' })).",
     )
   }
   if (driver === "libsql" && (client as LibsqlClientLike).protocol !== "file") {
     // A remote database (Turso, sqld) runs its transactions over the network with other locking; only the
     // local file mode has been measured.
     throw unsupported(
-      `this drizzle-orm/libsql client speaks ${JSON.stringify((client as LibsqlClientLike).protocol)}; only a local file (url "file:...") is supported, ` +
+      `this drizzle-orm/libsql client speaks ${JSON.stringify((client as LibsqlClientLike).protocol)}; ` +
+        `only a local file (url "file:...") is supported, ` +
         "or pass an object implementing AccountStore.",
     )
   }
   if (driver === "better-sqlite3" && (client as BetterSqliteLike | undefined)?.memory !== false) {
     throw unsupported(
-      "this better-sqlite3 database is in memory, which no second connection can open, and the store needs one for its transactions; " +
+      "this better-sqlite3 database is in memory, which no second " +
+        "connection can open, and the store needs one for its transactions; " +
         "use a database file: drizzle(new Database('app.db')).",
     )
   }
@@ -643,7 +657,8 @@ export function drizzleAccountStore(db: DrizzleDatabaseLike, options: DrizzleAcc
         const main = rows.find((row) => row.name === "main")
         if (main !== undefined && (main.file === "" || main.file === null)) {
           throw unsupported(
-            "this drizzle-orm/libsql client is on an in-memory database, which has a single connection; use a database file: createClient({ url: 'file:app.db' }).",
+            "this drizzle-orm/libsql client is on an in-memory database, which has a " +
+              "single connection; use a database file: createClient({ url: 'file:app.db' }).",
           )
         }
       },

@@ -213,8 +213,10 @@ function databaseOf(db: KyselyLike, option: KyselyStoreDatabase | undefined): Sq
     if (found) return found
   }
   throw new UnsupportedDatabaseError(
-    `kyselyAccountStore: this Kysely instance's dialect adapter (${names[0] ?? "unknown"}) is not one this library speaks; ` +
-      `PostgreSQL, MySQL/MariaDB and SQLite are supported: pass ${what} with "postgres", "mysql" or "sqlite" if the dialect speaks one of them.`,
+    `kyselyAccountStore: this Kysely instance's dialect adapter ` +
+      `(${names[0] ?? "unknown"}) is not one this library speaks; ` +
+      `PostgreSQL, MySQL/MariaDB and SQLite are supported: pass ${what} with ` +
+      `"postgres", "mysql" or "sqlite" if the dialect speaks one of them.`,
   )
 }
 
@@ -238,7 +240,8 @@ export function kyselyAccountStore(db: KyselyLike, options: KyselyAccountStoreOp
   if (!isKysely(db)) throw new TypeError("kyselyAccountStore: expected a Kysely instance.")
   if ((db as unknown as { isTransaction?: unknown }).isTransaction === true) {
     throw new TypeError(
-      "kyselyAccountStore: got a Kysely Transaction; pass the Kysely instance itself (the store opens its own transactions).",
+      "kyselyAccountStore: got a Kysely Transaction; pass the " +
+        "Kysely instance itself (the store opens its own transactions).",
     )
   }
   const database = databaseOf(db, options.database)

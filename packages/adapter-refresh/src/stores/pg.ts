@@ -146,7 +146,8 @@ export function pgAccountStore(pool: PgPoolLike, options: PgAccountStoreOptions 
   if (!isPgPool(pool)) {
     throw new TypeError(
       isPgClient(pool)
-        ? "pgAccountStore: got a single node-postgres Client; pass a Pool so that each account transaction gets its own connection."
+        ? "pgAccountStore: got a single node-postgres Client; pass a " +
+            "Pool so that each account transaction gets its own connection."
         : "pgAccountStore: expected a node-postgres Pool.",
     )
   }

@@ -170,7 +170,8 @@ function prismaDatabase(prisma: object, option: PrismaDatabase | undefined): Pri
     if (!DATABASES.includes(option)) {
       throw new InvalidOptionsError(
         "database",
-        `prismaAccountStore(prisma, { database }): database must be one of ${DATABASES.map((d) => `"${d}"`).join(", ")}.`,
+        `prismaAccountStore(prisma, { database }): database must ` +
+          `be one of ${DATABASES.map((d) => `"${d}"`).join(", ")}.`,
       )
     }
     return option
@@ -180,8 +181,12 @@ function prismaDatabase(prisma: object, option: PrismaDatabase | undefined): Pri
   if (database !== undefined) return database
   throw new UnsupportedDatabaseError(
     provider === undefined
-      ? `prismaAccountStore(prisma): cannot tell which database this Prisma Client talks to (it has no _activeProvider); pass { database: "postgres" | "mysql" | "sqlite" }, e.g. withTokenSync(adapter, prismaAccountStore(prisma, { database: "mysql" })).`
-      : `prismaAccountStore(prisma): the Prisma Client's provider is "${provider}"; this store locks accounts on PostgreSQL, MySQL/MariaDB and SQLite only. Pass { database } only if the client really talks to one of them, or pass your own AccountStore.`,
+      ? `prismaAccountStore(prisma): cannot tell which database this Prisma Client talks ` +
+          `to (it has no _activeProvider); pass { database: "postgres" | "mysql" | "sqlite" ` +
+          `}, e.g. withTokenSync(adapter, prismaAccountStore(prisma, { database: "mysql" })).`
+      : `prismaAccountStore(prisma): the Prisma Client's provider is "${provider}"; this ` +
+          `store locks accounts on PostgreSQL, MySQL/MariaDB and SQLite only. Pass { database ` +
+          `} only if the client really talks to one of them, or pass your own AccountStore.`,
   )
 }
 
@@ -205,7 +210,9 @@ function delegate<D>(client: unknown, property: string, methods: readonly string
       store: "prisma",
       kind: "model",
       table: property,
-      option: `prismaAccountStore(prisma, { ${option} }): the Prisma client has no model delegate "${property}"; set ${option} to the delegate's property name (the model name with a lower-case first letter)`,
+      option:
+        `prismaAccountStore(prisma, { ${option} }): the Prisma client has no model delegate "${property}"; ` +
+        `set ${option} to the delegate's property name (the model name with a lower-case first letter)`,
       atConstruction: true,
     })
   }
@@ -383,7 +390,10 @@ export interface PrismaAccountTable {
    * (@prisma/adapter-mariadb) or SQLite (@prisma/adapter-better-sqlite3).
    */
   database: "postgres" | "mysql" | "sqlite"
-  /** PostgreSQL: the schema qualifying the table, as information_schema spells it. MySQL, SQLite: none (the connection's database). */
+  /**
+   * PostgreSQL: the schema qualifying the table, as information_schema spells it. MySQL, SQLite: none (the connection's
+   * database).
+   */
   schema: string | undefined
   table: string
   /** Scalar field -> column, every scalar field of the model. */
@@ -483,7 +493,8 @@ const PRISMA_RAW_SIGN_IN: Record<PrismaAccountTable["database"], PrismaRawSignIn
   postgres: {
     database: postgres,
     columnsQuery: (schema, table) => [
-      `SELECT column_name::text AS "column" FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2`,
+      `SELECT column_name::text AS "column" FROM information_schema.columns ` +
+        `WHERE table_schema = $1 AND table_name = $2`,
       [schema, table],
     ],
     // An ISO instant: PostgreSQL reads it the same into timestamp and timestamptz.
@@ -493,7 +504,8 @@ const PRISMA_RAW_SIGN_IN: Record<PrismaAccountTable["database"], PrismaRawSignIn
   mysql: {
     database: mysql,
     columnsQuery: (_schema, table) => [
-      "SELECT column_name AS `column` FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = ?",
+      "SELECT column_name AS `column` FROM information_schema.columns " +
+        "WHERE table_schema = DATABASE() AND table_name = ?",
       [table],
     ],
     // DATETIME takes no "T" or "Z".
@@ -573,7 +585,10 @@ function prismaUpdateOwnTokens(
   }
 }
 
-/** One gate per client: stores made on the same client (or on its `$extends` copies, which share its engine config) share it. */
+/**
+ * One gate per client: stores made on the same client (or on its `$extends` copies, which share its engine config)
+ * share it.
+ */
 const GATES = new WeakMap<object, OneConnectionGate>()
 
 function oneConnectionGateOf(prisma: PrismaClientLike): OneConnectionGate {

@@ -78,7 +78,9 @@ describe("the account lock of each database", () => {
     const { take, restore } = postgres.lockStatements(key, target, 1500)
     expect(take).toEqual([
       {
-        text: `SELECT pg_advisory_xact_lock(${ADVISORY_LOCK_KEY_SQL}) FROM (SELECT set_config('lock_timeout', $3, true)) AS bound`,
+        text:
+          `SELECT pg_advisory_xact_lock(${ADVISORY_LOCK_KEY_SQL}) ` +
+          `FROM (SELECT set_config('lock_timeout', $3, true)) AS bound`,
         values: ["p", "a", "1500ms"],
       },
     ])

@@ -78,7 +78,6 @@ describe("next-auth 4.24 provider objects", () => {
       })
     }
   })
-
   it("GitHub, GitLab, Discord, Spotify (explicit token endpoint) resolve to it; LinkedIn keeps client_secret_post", () => {
     expect(resolve(v4("github")(secrets)).tokenEndpoint).toBe("https://github.com/login/oauth/access_token")
     expect(resolve(v4("gitlab")(secrets)).tokenEndpoint).toBe("https://gitlab.com/oauth/token")
@@ -98,7 +97,6 @@ describe("next-auth 4.24 provider objects", () => {
       "https://api.twitter.com/2/oauth2/token",
     )
   })
-
   it("a provider with neither token, issuer nor wellKnown is refused with the three fields to add; a token.request without URL says so", () => {
     expect(() => resolve({ id: "bare", type: "oauth", ...secrets })).toThrow(
       /add token \(the token endpoint URL\), issuer \(for OpenID discovery\) or wellKnown/,
@@ -116,7 +114,6 @@ describe("next-auth 4.24 provider objects", () => {
       }).tokenEndpoint,
     ).toBe("https://idp.example.test/token")
   })
-
   it("a built-in needing issuer, built without it, is refused with the hint to pass issuer; plain-http wellKnown only on loopback", () => {
     expect(() => resolve(v4("keycloak")(secrets))).toThrow(RefreshNotConfiguredError)
     expect(() => resolve(v4("keycloak")(secrets))).toThrow(/pass issuer/)
@@ -202,7 +199,8 @@ describe("@auth/core 0.41 provider objects (next-auth 5)", () => {
       try {
         factory = ((await import(`@auth/core/providers/${file.replace(/\.js$/, "")}`)) as { default?: unknown }).default
       } catch {
-        unloadable.push(file) // an email/passkey provider whose optional peer (nodemailer, @simplewebauthn) is not installed
+        // An email/passkey provider whose optional peer (nodemailer, @simplewebauthn) is not installed.
+        unloadable.push(file)
         continue
       }
       if (typeof factory !== "function") continue

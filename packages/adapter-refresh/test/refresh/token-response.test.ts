@@ -39,7 +39,6 @@ describe("readTokenResponse: a refresh answer is read field by field", () => {
       expirySource: "provider",
     })
   })
-
   test("expires_in: decimal strings accepted; non-numeric and negative dropped (floor stored); absurd capped to ten years", () => {
     expect(read({ access_token: "at", expires_in: "3600" }).tokens.expires_at).toBe(NOW + 3600)
     for (const odd of ["soon", -5, Number.NaN, { n: 1 }, true]) {
@@ -52,7 +51,6 @@ describe("readTokenResponse: a refresh answer is read field by field", () => {
       Math.min(NOW + 315_360_000, MAX_STORED_EXPIRES_AT),
     )
   })
-
   test("expires_in 0 or no expiry at all: the floor (skew + minimum refresh interval), so no refresh on every call", () => {
     expect(read({ access_token: "at", expires_in: 0 }).tokens.expires_at).toBe(NOW + 120)
     expect(read({ access_token: "at" }).tokens.expires_at).toBe(NOW + 120)
@@ -88,7 +86,6 @@ describe("readTokenResponse: a refresh answer is read field by field", () => {
     expect(reading.tokens.id_token).toBeUndefined()
     expect(reading.dropped).toEqual(["id_token"])
   })
-
   test("extras: only configured columns, string or finite number; the reserved mark column never from the provider", () => {
     const reading = read({
       access_token: "at",

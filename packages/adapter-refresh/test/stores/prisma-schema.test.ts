@@ -74,7 +74,8 @@ model Other { id Int @id }`)
 
   test("enum fields are columns", () => {
     const m = model(
-      `enum Kind {\n  oauth\n  oidc\n}\n${USER}model Account {\n  type Kind @map("kind")\n  user User @relation(fields: [type], references: [id])\n}`,
+      `enum Kind {\n  oauth\n  oidc\n}\n${USER}model Account {\n  type Kind ` +
+        `@map("kind")\n  user User @relation(fields: [type], references: [id])\n}`,
     )
     expect(columnsOf(m)).toEqual({ type: "kind", user: undefined })
   })

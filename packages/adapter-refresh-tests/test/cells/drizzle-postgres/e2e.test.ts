@@ -1,4 +1,7 @@
-/** End to end, Drizzle on PostgreSQL: `withTokenSync(DrizzleAdapter(db), db)`, db = drizzle(pool), through the real Auth.js handler. */
+/**
+ * End to end, Drizzle on PostgreSQL: `withTokenSync(DrizzleAdapter(db), db)`, db = drizzle(pool), through the real
+ * Auth.js handler.
+ */
 import { DrizzleAdapter } from "@auth/drizzle-adapter"
 import { createDrizzlePgFixture } from "../../../src/fixtures/drizzle.js"
 import { defineE2eSuite } from "../../suites/e2e-suite.js"

@@ -1,4 +1,6 @@
-/** The store suite on Drizzle's PostgreSQL drivers (node-postgres, postgres.js), @auth/drizzle-adapter's default tables. */
+/**
+ * The store suite on Drizzle's PostgreSQL drivers (node-postgres, postgres.js), @auth/drizzle-adapter's default tables.
+ */
 import { describe, expect, test } from "@jest/globals"
 import { DrizzleAdapter } from "@auth/drizzle-adapter"
 import { UnsupportedDatabaseError, withTokenSync } from "authjs-adapter-refresh"
@@ -60,7 +62,6 @@ for (const cell of ["drizzle", "drizzle-postgres-js"] as const) {
           })
         })
       })
-
       test('withTokenSync(DrizzleAdapter(db), db) writes to the adapter\'s "account" table and never to a table named "accounts"', async () => {
         // The old failure: the pg store's default tables ("accounts"/"users") used for a Drizzle app. A
         // decoy "accounts" table that would take the row, so the check cannot pass by an error.
@@ -132,8 +133,10 @@ for (const cell of ["drizzle", "drizzle-postgres-js"] as const) {
         const suffix = cell.replace(/-/g, "_")
         await inspect.query(`CREATE TABLE people_${suffix} (person_id text PRIMARY KEY, email text)`)
         await inspect.query(
-          `CREATE TABLE logins_${suffix} (owner text NOT NULL REFERENCES people_${suffix}(person_id), kind text NOT NULL, provider text NOT NULL,
-             subject text NOT NULL, access_token text, refresh_token text, expires_at integer, token_type text, scope text, id_token text,
+          `CREATE TABLE logins_${suffix} (owner text NOT NULL REFERENCES people_${suffix}(person_id),
+             kind text NOT NULL, provider text NOT NULL,
+             subject text NOT NULL, access_token text, refresh_token text, expires_at integer, token_type text,
+             scope text, id_token text,
              session_state text, PRIMARY KEY (provider, subject))`,
         )
         const usersTable = pgTable(`people_${suffix}`, { id: text("person_id").primaryKey(), email: text("email") })

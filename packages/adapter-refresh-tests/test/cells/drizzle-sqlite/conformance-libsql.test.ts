@@ -30,10 +30,6 @@ describe("drizzle on SQLite (libsql): write transactions of two processes on one
     await prepareDatabase(file.url)
   })
   afterAll(() => file?.drop())
-
-  // Each link is its own write transaction on a new key, so every one contends for the file's write lock
-  // with the other process's. @libsql/client's own write transaction leaves a BEGIN that lost that race
-  // un-reset on its pooled connection, and a later COMMIT there fails ("SQL statements in progress").
   it("40 first links of distinct accounts, 20 from each of 2 processes at once, all succeed and every row is stored", async () => {
     const { createFixture } = (await import(
       fixtureModule.href

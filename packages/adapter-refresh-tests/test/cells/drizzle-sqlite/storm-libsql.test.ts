@@ -1,4 +1,4 @@
-/** The refresh storm (storm-suite.ts) for Drizzle on SQLite through drizzle-orm/libsql (@libsql/client, a local file). */
+/** The refresh storm (storm-suite.ts) for Drizzle on SQLite through drizzle-orm/libsql (@libsql/client, a file). */
 import { testSqliteFile } from "../../../src/harness/sqlite.js"
 import { describeRefreshStorm } from "../../suites/storm-suite.js"
 

@@ -1,4 +1,4 @@
-/** The refresh storm (storm-suite.ts) for Drizzle on SQLite (better-sqlite3), @auth/drizzle-adapter's default tables. */
+/** The refresh storm (storm-suite.ts) for Drizzle on SQLite (better-sqlite3), @auth/drizzle-adapter's tables. */
 import { testSqliteFile } from "../../../src/harness/sqlite.js"
 import { describeRefreshStorm } from "../../suites/storm-suite.js"
 

@@ -40,7 +40,6 @@ describeStore({
         const [stored] = await ctx.a().accountRows(key)
         expect(stored?.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
       })
-
       test("generateId: true sets a crypto.randomUUID() for schemas without a default; a function supplies its own", async () => {
         const pool = ctx.inspect()
         await pool.query(`CREATE TABLE "AccountNoDefault" (LIKE "Account" INCLUDING CONSTRAINTS)`)

@@ -20,7 +20,6 @@ describeStore({
         for (const other of [null, undefined, {}, "postgres://", { query() {}, connect() {} }])
           expect(isPgPool(other)).toBe(false)
       })
-
       test("isPgClient recognises a bare pg.Client and a checked-out PoolClient, which pgAccountStore refuses", async () => {
         const client = new pg.Client({ connectionString: ctx.url() })
         expect(isPgClient(client)).toBe(true)

@@ -1,4 +1,4 @@
-/** The store suite on MariaDB: @auth/prisma-adapter's MySQL schema, Prisma 7 + @prisma/adapter-mariadb on a real server. */
+/** The store suite on MariaDB: @auth/prisma-adapter's MySQL schema, Prisma 7 + @prisma/adapter-mariadb. */
 import { detectionTests, otherDatabase } from "../../suites/prisma-other-databases.js"
 import { describeStore } from "../../suites/store-suite.js"
 

@@ -52,7 +52,6 @@ describe.each(cases)("next-auth 4.24 handler + %s (%s sessions)", (adapterName, 
     expect(rows).toHaveLength(1)
     return rows[0]!
   }
-
   test("with events: adapter.events, the second sign-in's tokens are stored; without it (control) the first ones stay", async () => {
     const op = await start(startOidcProvider({ accessTokenTtl: 60 }))
     const prisma = fixture.db
@@ -101,7 +100,6 @@ describe.each(cases)("next-auth 4.24 handler + %s (%s sessions)", (adapterName, 
     expect(controlRow.access_token).not.toBe(c2)
     expect([...synced.errors, ...control.errors]).toEqual([])
   }, 60_000)
-
   test("getAccessToken refreshes with the very provider object given to next-auth 4 (wellKnown only) and stores the rotated tokens", async () => {
     const op = await start(startOidcProvider({ accessTokenTtl: 2, rotateRefreshToken: true }))
     const prisma = fixture.db

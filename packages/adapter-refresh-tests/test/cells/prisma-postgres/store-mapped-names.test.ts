@@ -16,15 +16,18 @@ import { freshKey } from "../../suites/store-suite.js"
 
 // What `prisma migrate` would create for prisma/schema.mapped.prisma (the tables the tests use).
 const TABLES = `
-CREATE TABLE "app_users" ("user_id" TEXT PRIMARY KEY, "name" TEXT, "email" TEXT NOT NULL UNIQUE, "email_verified" TIMESTAMP(3), "image" TEXT);
+CREATE TABLE "app_users" ("user_id" TEXT PRIMARY KEY, "name" TEXT, "email" TEXT NOT NULL UNIQUE,
+  "email_verified" TIMESTAMP(3), "image" TEXT);
 CREATE TABLE "oauth_accounts" (
   "owner_id" TEXT NOT NULL REFERENCES "app_users" ("user_id") ON DELETE CASCADE,
   "type" TEXT NOT NULL, "idp" TEXT NOT NULL, "idp_subject" TEXT NOT NULL,
   "refresh_tok" TEXT, "access_tok" TEXT, "expires_at_s" INTEGER, "token_type" TEXT, "scope" TEXT, "id_tok" TEXT,
   "session_state" TEXT, "changed_at" TIMESTAMP(3) NOT NULL,
   CONSTRAINT "oauth_accounts_pkey" PRIMARY KEY ("idp", "idp_subject"));
-CREATE TABLE "app_sessions" ("session_token" TEXT NOT NULL UNIQUE, "owner_id" TEXT NOT NULL REFERENCES "app_users" ("user_id") ON DELETE CASCADE, "expires" TIMESTAMP(3) NOT NULL);
-CREATE TABLE "verification_tokens" ("identifier" TEXT NOT NULL, "token" TEXT NOT NULL, "expires" TIMESTAMP(3) NOT NULL, PRIMARY KEY ("identifier", "token"));
+CREATE TABLE "app_sessions" ("session_token" TEXT NOT NULL UNIQUE,
+  "owner_id" TEXT NOT NULL REFERENCES "app_users" ("user_id") ON DELETE CASCADE, "expires" TIMESTAMP(3) NOT NULL);
+CREATE TABLE "verification_tokens" ("identifier" TEXT NOT NULL, "token" TEXT NOT NULL, "expires" TIMESTAMP(3) NOT NULL,
+  PRIMARY KEY ("identifier", "token"));
 `
 
 describe("Prisma store on @map / @@map names (PostgreSQL)", () => {
@@ -83,7 +86,6 @@ describe("Prisma store on @map / @@map names (PostgreSQL)", () => {
     })
     expect(typeof store.updateOwnTokens).toBe("function")
   })
-
   test("updateOwnTokens writes the mapped columns, sets the mapped @updatedAt and returns the row by field names", async () => {
     const key = freshKey("mapped")
     const userId = await newUser(key)

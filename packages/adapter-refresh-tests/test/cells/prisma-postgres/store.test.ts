@@ -134,7 +134,6 @@ describeStore({
         // Read back through Prisma (UTC): the instant itself, not shifted by a time zone.
         expect(Math.abs(after - asked)).toBeLessThan(5_000)
       })
-
       test("writes nothing while the table's columns differ from the model's (checked once, before first use)", async () => {
         const key = freshKey("one-statement-extra-column")
         const userId = await ctx.a().insertUser(`${key.providerAccountId}@example.test`)

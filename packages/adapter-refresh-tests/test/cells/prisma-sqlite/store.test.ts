@@ -1,4 +1,7 @@
-/** The store suite on SQLite: @auth/prisma-adapter's SQLite schema, Prisma 7 + @prisma/adapter-better-sqlite3 on a real file. */
+/**
+ * The store suite on SQLite: @auth/prisma-adapter's SQLite schema, Prisma 7 + @prisma/adapter-better-sqlite3 on a real
+ * file.
+ */
 import { describe, expect, test } from "@jest/globals"
 import { prismaAccountStore, type PrismaClientLike } from "authjs-adapter-refresh/stores/prisma"
 import { openSqlite } from "../../../src/harness/sqlite.js"
@@ -28,7 +31,6 @@ describeStore({
           db.close()
         }
       }
-
       test("while withAccountLock's callback runs, another connection cannot begin a write (SQLITE_BUSY after its busy timeout)", async () => {
         const key = freshKey("file-lock")
         const outcome = await whileHolding(ctx.a().store, key, async () => otherConnectionCanWrite())
@@ -36,7 +38,6 @@ describeStore({
         // And the lock ends with the transaction.
         expect(otherConnectionCanWrite()).toBe(true)
       })
-
       test("control: a Prisma transaction whose first statement reads holds no write lock (why the store writes first)", async () => {
         const prisma = ctx.a().db as PrismaClientLike & { account: { findMany(args: object): Promise<unknown[]> } }
         const outcome = await prisma.$transaction(async (tx) => {
@@ -55,7 +56,8 @@ describeStore({
         try {
           return db
             .prepare(
-              `SELECT access_token, updatedAt, typeof(updatedAt) AS kind FROM "Account" WHERE provider = ? AND providerAccountId = ?`,
+              `SELECT access_token, updatedAt, typeof(updatedAt) AS kind ` +
+                `FROM "Account" WHERE provider = ? AND providerAccountId = ?`,
             )
             .get(key.provider, key.providerAccountId) as Row | undefined
         } finally {
@@ -88,7 +90,6 @@ describeStore({
         expect(String(after.updatedAt)).toMatch(shape)
         expect(Math.abs(Date.parse(String(after.updatedAt)) - asked)).toBeLessThan(5_000)
       })
-
       test("a store's statement is not sent while another store on the same client holds a locked transaction", async () => {
         const { key, userId } = await linked("sqlite-gate")
         const other = prismaAccountStore(ctx.a().db as PrismaClientLike)
@@ -98,7 +99,6 @@ describeStore({
         expect(seenInside).toEqual([])
         expect(rawRow(key)?.access_token).toBe("old")
       })
-
       test("control: a statement sent outside the gate during a locked transaction runs inside it (why the gate exists)", async () => {
         const { key } = await linked("sqlite-gate-control")
         const prisma = ctx.a().db as PrismaClientLike
@@ -113,7 +113,6 @@ describeStore({
         })
         expect(readInside).toBe("joined")
       })
-
       test("a locked transaction asked for while a statement is in flight starts after it, and reads what it wrote", async () => {
         const { key, userId } = await linked("sqlite-gate-order")
         const statement = ctx.a().store.updateOwnTokens!(key, userId, { access_token: "first" }, () => {})

@@ -1,4 +1,4 @@
-/** The refresh storm (storm-suite.ts) for @auth/prisma-adapter on SQLite through @prisma/adapter-libsql (a local file). */
+/** The refresh storm (storm-suite.ts) for @auth/prisma-adapter on SQLite through @prisma/adapter-libsql (a file). */
 import { testOtherDatabase } from "../../../src/fixtures/prisma-databases.js"
 import { describeRefreshStorm } from "../../suites/storm-suite.js"
 
