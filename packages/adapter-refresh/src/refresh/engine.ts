@@ -53,6 +53,7 @@ import { isMarkedForReauth, REAUTH_MARK } from "../policy/reauth.js"
 import { readTokenResponse } from "./token-response.js"
 import { elapsedMs, errorCodeOf, errorNameOf, providerOf, publish, type RefreshRequestEvent } from "../observability.js"
 import { accountIdOf, TokenCache, type TokenCacheOptions } from "../cache/token-cache.js"
+import type { RevocationOptions } from "./revocation.js"
 
 export interface RefreshOptions {
   /** The provider objects the app gives Auth.js (only those whose tokens should be refreshed). */
@@ -105,6 +106,12 @@ export interface RefreshOptions {
    * milliseconds; without a channel, another process's write may go unseen for `maxAgeMs` (default 1 s).
    */
   cache?: TokenCacheOptions
+  /**
+   * Opt-in, per provider: revoke the stored refresh token at the provider (RFC 7009) after `unlinkAccount`
+   * or `deleteUser` deleted its row, and optionally the access token on sign-out. Best effort, bounded,
+   * never failing the call it follows; outcomes on `TOKEN_SYNC_CHANNELS.revocation`.
+   */
+  revocation?: RevocationOptions
 }
 
 export interface GetAccessTokenParams {
