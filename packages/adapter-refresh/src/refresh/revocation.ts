@@ -96,8 +96,8 @@ const OPTION = "refresh.revocation"
 const asText = (value: unknown): string | undefined =>
   typeof value === "string" ? value : typeof value === "number" || typeof value === "bigint" ? String(value) : undefined
 
-/** Checks `refresh.revocation` and resolves each provider's client; throws `InvalidOptionsError`. */
-function resolveRevocation(
+/** Checks `refresh.revocation` and resolves each provider's client; throws `InvalidOptionsError`. @internal */
+export function resolveRevocation(
   options: RevocationOptions,
   providers: readonly RefreshProviderConfig[],
   allowInsecureRequests: boolean,
