@@ -192,6 +192,26 @@ describe("refresh.revocation on unlink, deletion and sign-out (real provider, re
     }
   })
 
+  test("an error body larger than the bound is not read to its end: reason body_too_large", async () => {
+    // 2 MiB of JSON, past the bounded reader's 1 MiB: a valid OAuth error a full read would have parsed.
+    const huge = JSON.stringify({ error: "invalid_request", error_description: "x".repeat(2 * 1024 * 1024) })
+    const flooding = await recordingServer((_request, response) => {
+      response.writeHead(400, { "content-type": "application/json" }).end(huge)
+    })
+    try {
+      const adapter = wrap({ revocation: { providers: [{ id: PROVIDER_ID, endpoint: `${flooding.url}/revoke` }] } })
+      const account = await signedIn("revoke-huge-body")
+      events.length = 0
+      await adapter.unlinkAccount!(account.key)
+      expect(await s.fixture.accountRows(account.key)).toEqual([])
+      expect(events).toEqual([
+        expect.objectContaining({ outcome: "failed", reason: "body_too_large", status: 400, sent: true }),
+      ])
+    } finally {
+      await flooding.stop()
+    }
+  })
+
   test("an endpoint that never answers: the unlink returns within the bound, the failure says timeout", async () => {
     const hanging = await recordingServer(() => {
       // No answer: the request hangs until the client gives up.
