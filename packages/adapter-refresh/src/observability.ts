@@ -21,7 +21,7 @@ export const TOKEN_SYNC_CHANNELS = {
   refresh: "authjs-adapter-refresh:refresh",
   /** {@link AccessTokenEvent}: one `getAccessToken` call. */
   accessToken: "authjs-adapter-refresh:access-token",
-  /** {@link FailureEvent}: any of the operations above that failed. */
+  /** {@link FailureEvent}: any of the operations above that failed (a revocation reports on its own channel). */
   failure: "authjs-adapter-refresh:failure",
   /** {@link RevocationEvent}: one token revocation (RFC 7009) after an unlink, a deletion or a sign-out. */
   revocation: "authjs-adapter-refresh:revocation",

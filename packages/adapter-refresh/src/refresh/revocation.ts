@@ -237,7 +237,7 @@ export function createRevoker(
       if (typeof endpoint !== "string" || endpoint === "")
         return done({ outcome: "failed", reason: "no_endpoint", sent: false })
     }
-    // The same rule the token endpoint passes: a token never travels in clear text off this machine.
+    // The token endpoint's rule: no token in clear text off this machine (unless allowInsecureRequests).
     if (!endpointAllowed(endpoint, allowInsecureRequests))
       return done({ outcome: "failed", reason: "insecure_endpoint", sent: false })
     const as: oauth.AuthorizationServer = {
