@@ -51,6 +51,23 @@ export { drizzleAccountStore } from "./stores/drizzle.js"
 export type { RefreshOptions, GetAccessTokenParams, AccessTokenResult } from "./refresh/engine.js"
 export type { RefreshExpiringOptions, RefreshExpiringProgress } from "./refresh/background.js"
 export type { RefreshProviderConfig } from "./refresh/provider.js"
+/**
+ * `refresh.revocation`: opt-in, per provider, RFC 7009 token revocation. After `unlinkAccount` or
+ * `deleteUser` has deleted the row (its tokens read, and decrypted, before), the refresh token (the access
+ * token when the row has none) is revoked at the provider's configured or discovered `revocation_endpoint`;
+ * with a provider's `onSignOut`, the access token on sign-out. The endpoint must be https (plain http on
+ * loopback only). Bounded by `timeoutMs` (default 5 000); the unlink, deletion or sign-out never fails
+ * because of it (they resolve to what the wrapped adapter returns); every outcome is a `RevocationEvent` on
+ * `TOKEN_SYNC_CHANNELS.revocation`, never carrying a token. Best effort: a crash between the delete and the
+ * request leaves the grant alive at the provider.
+ *
+ * @returns Types only; the behaviour comes with `withTokenSync(adapter, db, { refresh: { revocation } })`.
+ * @throws `InvalidOptionsError` from `withTokenSync` when a provider is not in `refresh.providers`, is named
+ *   twice, has a configured endpoint that is not https (nor http on loopback), or has neither an endpoint nor
+ *   an issuer/wellKnown to discover one from.
+ * @see RFC 7009 §2 (https://www.rfc-editor.org/rfc/rfc7009#section-2)
+ */
+export type { RevocationOptions, RevocationProviderOptions } from "./refresh/revocation.js"
 export { getSessionAccessToken, sessionErrorOf } from "./refresh/session.js"
 export type { SessionAccessToken, SessionTokenError } from "./refresh/session.js"
 
@@ -87,6 +104,15 @@ export type {
 // Observability.
 export { TOKEN_SYNC_CHANNELS } from "./observability.js"
 export type { SyncEvent, LockWaitEvent, RefreshRequestEvent, AccessTokenEvent, FailureEvent } from "./observability.js"
+/**
+ * One revocation's outcome (on `TOKEN_SYNC_CHANNELS.revocation`): provider, trigger, token type, "revoked" or
+ * "failed" with a reason, whether the token was sent, the endpoint's status and OAuth error code. Never a token.
+ *
+ * @returns A type only: events are published by `withTokenSync` with `refresh.revocation`.
+ * @throws Nothing: publishing never fails the operation.
+ * @see RFC 7009 §2 (https://www.rfc-editor.org/rfc/rfc7009#section-2)
+ */
+export type { RevocationEvent } from "./observability.js"
 
 // Errors: every failure is a TokenSyncError with a stable `code`.
 export {

@@ -21,8 +21,10 @@ export const TOKEN_SYNC_CHANNELS = {
   refresh: "authjs-adapter-refresh:refresh",
   /** {@link AccessTokenEvent}: one `getAccessToken` call. */
   accessToken: "authjs-adapter-refresh:access-token",
-  /** {@link FailureEvent}: any of the operations above that failed. */
+  /** {@link FailureEvent}: any of the operations above that failed (a revocation reports on its own channel). */
   failure: "authjs-adapter-refresh:failure",
+  /** {@link RevocationEvent}: one token revocation (RFC 7009) after an unlink, a deletion or a sign-out. */
+  revocation: "authjs-adapter-refresh:revocation",
 } as const
 
 /** A sign-in sync or a link, as written. */
@@ -91,12 +93,42 @@ export interface FailureEvent {
   errorName: string
 }
 
+/**
+ * One token revocation (RFC 7009) at a provider, or why none was sent. The unlink, deletion or sign-out it
+ * follows has succeeded whatever this says: a failure is only reported, here.
+ */
+export interface RevocationEvent {
+  store: string
+  provider: string
+  /** What removed the tokens: `unlinkAccount`, `deleteUser`, or a sign-out (access token only). */
+  trigger: "unlink" | "delete-user" | "sign-out"
+  /** The kind of token revoked; absent when none could be read. */
+  tokenType?: "refresh_token" | "access_token"
+  /** "revoked": the endpoint answered 200; "failed": see `reason`. */
+  outcome: "revoked" | "failed"
+  /**
+   * Why it failed: "timeout", "network", "http_status", "oauth_error" (see `oauthError`),
+   * "malformed_response", "body_too_large", "discovery", "no_endpoint" (the metadata names none),
+   * "insecure_endpoint" (not https nor loopback: nothing sent), "read_failed" (the store), "undecryptable".
+   */
+  reason?: string
+  /** Whether the token was sent to the endpoint. */
+  sent: boolean
+  /** The endpoint's HTTP status, when it answered. */
+  status?: number
+  /** The endpoint's OAuth error code (RFC 6749 §5.2 characters only), never its description. */
+  oauthError?: string
+  /** From the start of the step that ended here (the read, or the request) to its outcome, ms. */
+  durationMs: number
+}
+
 const channels = {
   sync: diagnostics.channel(TOKEN_SYNC_CHANNELS.sync),
   lockWait: diagnostics.channel(TOKEN_SYNC_CHANNELS.lockWait),
   refresh: diagnostics.channel(TOKEN_SYNC_CHANNELS.refresh),
   accessToken: diagnostics.channel(TOKEN_SYNC_CHANNELS.accessToken),
   failure: diagnostics.channel(TOKEN_SYNC_CHANNELS.failure),
+  revocation: diagnostics.channel(TOKEN_SYNC_CHANNELS.revocation),
 }
 
 interface EventOf {
@@ -105,6 +137,7 @@ interface EventOf {
   refresh: RefreshRequestEvent
   accessToken: AccessTokenEvent
   failure: FailureEvent
+  revocation: RevocationEvent
 }
 
 /** Publishes when someone listens. A subscriber that throws must not break the operation. @internal */

@@ -15,6 +15,7 @@ import {
   type RefreshExpiringProgress,
 } from "./refresh/background.js"
 import type { AccountKey, AccountStore } from "./store.js"
+import { createRevoker } from "./refresh/revocation.js"
 import { checkTokenCacheOptions, startTokenCache, type TokenCacheHandle } from "./cache/token-cache.js"
 import { invalidatingSync, asText as userText } from "./cache/local-invalidation.js"
 import type { AdapterAccount, AdapterUser, AuthjsAdapter, LinkableAccount, SignInEventMessage } from "./authjs-types.js"
@@ -50,7 +51,10 @@ export interface TokenSyncMethods {
    */
   events: {
     signIn(message: SignInEventMessage): Promise<void>
-    /** With `refresh.cache`: drops the signed-out user's cached tokens in this process (no-op otherwise). */
+    /**
+     * With `refresh.cache`: drops the signed-out user's cached tokens in this process. With a provider's
+     * `refresh.revocation` `onSignOut`: revokes the user's access tokens there (see RevocationOptions).
+     */
     signOut(message: SignOutEventMessage): Promise<void>
   }
   /**
@@ -192,6 +196,9 @@ export function withTokenSync<A extends AuthjsAdapter>(
   const sync = cached ? invalidatingSync(plainSync, cached.cache) : plainSync
   const engine = refresh ? createRefreshEngine(accountStore, sync, refresh, options.now, cached?.cache) : undefined
   const background = engine ? createBackgroundRefresher(accountStore, sync, engine, options.now) : undefined
+  const revoker = refresh?.revocation
+    ? createRevoker(accountStore, plainSync, refresh.revocation, refresh, options.now)
+    : undefined
   const base = passThroughMethods(adapter)
   // Called with the adapter as `this`: a class-based adapter's method may use its own fields.
   const baseGetUserByAccount = adapter.getUserByAccount?.bind(adapter)
@@ -255,6 +262,50 @@ export function withTokenSync<A extends AuthjsAdapter>(
       }
     : {}
 
+  // With revocation: the tokens are read before the adapter's own delete, and revoked once it succeeded.
+  const deletes = { ...decrypting, ...invalidating } as {
+    unlinkAccount?: (ref: Pick<AdapterAccount, "provider" | "providerAccountId">) => Promise<unknown>
+    deleteUser?: (id: string) => Promise<unknown>
+  }
+  const innerUnlink = deletes.unlinkAccount ?? baseUnlinkAccount
+  const innerDeleteUser = deletes.deleteUser ?? baseDeleteUser
+  const innerDeleteSession =
+    (invalidating as { deleteSession?: (token: string) => Promise<unknown> }).deleteSession ?? baseDeleteSession
+  const baseGetSessionAndUser = (
+    adapter as { getSessionAndUser?: (token: string) => Promise<{ session?: unknown } | null> }
+  ).getSessionAndUser?.bind(adapter)
+  const revoking = revoker
+    ? {
+        ...(innerUnlink && {
+          async unlinkAccount(ref: Pick<AdapterAccount, "provider" | "providerAccountId">) {
+            const pending = await revoker.beforeUnlink(ref)
+            const result = await innerUnlink(ref)
+            await revoker.send(pending, "unlink")
+            return result
+          },
+        }),
+        ...(innerDeleteUser && {
+          async deleteUser(id: string) {
+            const pending = await revoker.beforeDeleteUser(id)
+            const result = await innerDeleteUser(id)
+            await revoker.send(pending, "delete-user")
+            return result
+          },
+        }),
+        // Auth.js gives events.signOut what deleteSession returned; some adapters (@auth/pg-adapter) return
+        // nothing, so the session is read first: the event then knows whose access tokens to revoke.
+        ...(revoker.onSignOutEnabled &&
+          innerDeleteSession &&
+          baseGetSessionAndUser && {
+            async deleteSession(sessionToken: string) {
+              const before = await baseGetSessionAndUser(sessionToken).catch(() => null)
+              const result = await innerDeleteSession(sessionToken)
+              return result ?? before?.session ?? result
+            },
+          }),
+      }
+    : {}
+
   const methods: TokenSyncMethods = {
     async linkAccount<T extends LinkableAccount>(account: T): Promise<T> {
       return (await sync.upsert(account, "link")) as unknown as T
@@ -285,6 +336,7 @@ export function withTokenSync<A extends AuthjsAdapter>(
           typeof value === "object" && value !== null ? (value as Record<string, unknown>)[name] : undefined
         const userId = userText(field(message?.session, "userId")) ?? userText(field(message?.token, "sub"))
         if (cache && userId !== undefined) cache.invalidateUser(userId)
+        if (revoker && userId !== undefined) await revoker.onSignOut(userId)
       },
     },
     async getAccessToken(params) {
@@ -303,5 +355,5 @@ export function withTokenSync<A extends AuthjsAdapter>(
     accountStore,
     ...(cached && { tokenCache: cached.handle }),
   }
-  return { ...base, ...decrypting, ...invalidating, ...methods } as unknown as TokenSyncAdapter<A>
+  return { ...base, ...decrypting, ...invalidating, ...revoking, ...methods } as unknown as TokenSyncAdapter<A>
 }

@@ -4,9 +4,10 @@
  * oauth4webapi's `discoveryRequest` builds the URL from an issuer; a wellKnown URL is already the whole
  * document URL (Azure AD's carries a query), so it is fetched as given and the document checked here.
  *
- * The document is provider text: only `issuer` and `token_endpoint` are taken from it, both must be
- * absolute URLs, and the token endpoint (which receives the client secret and the refresh token) must be
- * https unless plain http is allowed (loopback, or `allowInsecureRequests`). Redirects are not followed.
+ * The document is provider text: only `issuer` and `token_endpoint` (and `revocation_endpoint`, checked
+ * where it is used) are taken from it, both must be absolute URLs, and the token endpoint (which receives
+ * the client secret and the refresh token) must be https unless plain http is allowed (loopback, or
+ * `allowInsecureRequests`). Redirects are not followed.
  */
 import type * as oauth from "oauth4webapi"
 import { MAX_DISCOVERY_BODY_BYTES, readBoundedText } from "./bounded-body.js"
@@ -117,5 +118,11 @@ export function checkedMetadata(
   if (token.protocol !== "https:" && !(token.protocol === "http:" && allowInsecure && isLoopbackUrl(token))) {
     throw new DiscoveryDocumentError("the document's token_endpoint is not https (plain http only on loopback)")
   }
-  return { issuer: claimed, token_endpoint: token.href }
+  // The revocation endpoint is kept as the document says; it is checked where a token would be sent to it.
+  const revocation = document.revocation_endpoint
+  return {
+    issuer: claimed,
+    token_endpoint: token.href,
+    ...(typeof revocation === "string" && revocation !== "" ? { revocation_endpoint: revocation } : {}),
+  }
 }

@@ -56,6 +56,7 @@ import { isMarkedForReauth, REAUTH_MARK } from "../policy/reauth.js"
 import { readTokenResponse } from "./token-response.js"
 import { elapsedMs, errorCodeOf, errorNameOf, providerOf, publish, type RefreshRequestEvent } from "../observability.js"
 import { accountIdOf, TokenCache, type TokenCacheOptions } from "../cache/token-cache.js"
+import type { RevocationOptions } from "./revocation.js"
 
 /** The `refresh` option of {@link withTokenSync}: which providers to refresh, and how. */
 export interface RefreshOptions {
@@ -109,6 +110,12 @@ export interface RefreshOptions {
    * milliseconds; without a channel, another process's write may go unseen for `maxAgeMs` (default 1 s).
    */
   cache?: TokenCacheOptions
+  /**
+   * Opt-in, per provider: revoke the stored refresh token at the provider (RFC 7009) after `unlinkAccount`
+   * or `deleteUser` deleted its row, and optionally the access token on sign-out. Best effort, bounded,
+   * never failing the call it follows; outcomes on `TOKEN_SYNC_CHANNELS.revocation`.
+   */
+  revocation?: RevocationOptions
 }
 
 /** Whose token `getAccessToken` returns: a user and a provider id. */

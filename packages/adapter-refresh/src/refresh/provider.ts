@@ -201,7 +201,7 @@ function networkCode(error: unknown): string | undefined {
   return undefined
 }
 
-function isTimeout(error: unknown): boolean {
+export function isTimeout(error: unknown): boolean {
   const name = (error as { name?: unknown } | null)?.name
   return name === "TimeoutError" || name === "AbortError"
 }
@@ -210,7 +210,7 @@ function isTimeout(error: unknown): boolean {
  * Classifies a thrown error of the grant request or its processing. Only facts that are safe to log
  * are kept (status, OAuth error code, Node error code, oauth4webapi error code), never a body.
  */
-function classify(error: unknown): GrantFailure {
+export function classify(error: unknown): GrantFailure {
   if (error instanceof oauth.ResponseBodyError) {
     const oauthError = safeOAuthErrorCode(error.error)
     if (oauthError === "invalid_grant") return { kind: "invalid_grant" }
@@ -270,10 +270,21 @@ export class ProviderClient {
    * URL.
    */
   authorizationServer(timeoutMs: number): Promise<oauth.AuthorizationServer> {
-    const { issuer, tokenEndpoint, discoveryUrl } = this.provider
+    const { issuer, tokenEndpoint } = this.provider
     if (tokenEndpoint) {
       return Promise.resolve({ issuer: issuer ?? new URL(tokenEndpoint).origin, token_endpoint: tokenEndpoint })
     }
+    return this.discover(timeoutMs)
+  }
+
+  /** Whether the provider names an issuer or a wellKnown URL to discover its metadata from. */
+  get discoverable(): boolean {
+    return this.provider.issuer !== undefined || this.provider.discoveryUrl !== undefined
+  }
+
+  /** The discovered metadata (from the wellKnown URL, else the issuer), fetched once; a failure is retried later. */
+  discover(timeoutMs: number): Promise<oauth.AuthorizationServer> {
+    const { issuer, discoveryUrl } = this.provider
     this.metadata ??= (async () => {
       if (discoveryUrl) {
         return discoverFromWellKnown(discoveryUrl, {
@@ -313,7 +324,7 @@ export class ProviderClient {
     return this.metadata
   }
 
-  private clientAuth(): oauth.ClientAuth {
+  clientAuth(): oauth.ClientAuth {
     const { authMethod, clientSecret } = this.provider
     if (authMethod === "none") return oauth.None()
     if (authMethod === "client_secret_post") return oauth.ClientSecretPost(clientSecret!)
