@@ -96,3 +96,18 @@ export function isExpiring(expiresAt: number | null, nowMs: number, skewSeconds:
   if (expiresAt === null) return false
   return expiresAt * 1000 - skewSeconds * 1000 <= nowMs
 }
+
+/**
+ * A token response's lifetime field (`expires_in`, `refresh_token_expires_in`, ...) as a non-negative number of
+ * seconds, from a number or a plain decimal string (some providers send strings); undefined otherwise.
+ * Callers floor and cap it as their field requires.
+ */
+export function lifetimeSeconds(value: unknown): number | undefined {
+  const n =
+    typeof value === "number"
+      ? value
+      : typeof value === "string" && /^\s*\d+(\.\d+)?\s*$/.test(value)
+        ? Number(value)
+        : NaN
+  return Number.isFinite(n) && n >= 0 ? n : undefined
+}

@@ -12,6 +12,7 @@
  * seconds) from the moment the response was received. This is the building block of the refresh-token
  * expiry column (issue 19, part 3); no column is written here.
  */
+import { lifetimeSeconds } from "./expiry.js"
 
 /** Longest refresh-token lifetime taken: ten years. Longer lifetimes are capped to it. */
 export const LONGEST_REFRESH_TOKEN_LIFETIME_SECONDS = 315_360_000
@@ -28,17 +29,6 @@ export type RefreshTokenExpiry =
   | { kind: "at"; expiresAt: number; field: "refresh_token_expires_in" | "refresh_expires_in" }
   | { kind: "never"; field: "refresh_expires_in" }
   | { kind: "unknown" }
-
-/** A non-negative number of seconds from a number or a plain decimal string; undefined otherwise. */
-function lifetimeOf(value: unknown): number | undefined {
-  const n =
-    typeof value === "number"
-      ? value
-      : typeof value === "string" && /^\s*\d+(\.\d+)?\s*$/.test(value)
-        ? Number(value)
-        : NaN
-  return Number.isFinite(n) && n >= 0 ? n : undefined
-}
 
 /** The absolute expiry of a lifetime counted from `receivedAt` (epoch seconds): fraction cut off, capped. */
 function expiresAt(receivedAt: number, lifetime: number): number {
@@ -67,11 +57,11 @@ export function readRefreshTokenExpiry(response: unknown, receivedAtMs: number):
   const body = response as Record<string, unknown>
   const receivedAt = Math.floor(receivedAtMs / 1000)
 
-  const github = lifetimeOf(body.refresh_token_expires_in)
+  const github = lifetimeSeconds(body.refresh_token_expires_in)
   if (github !== undefined && github > 0) {
     return { kind: "at", expiresAt: expiresAt(receivedAt, github), field: "refresh_token_expires_in" }
   }
-  const keycloak = lifetimeOf(body.refresh_expires_in)
+  const keycloak = lifetimeSeconds(body.refresh_expires_in)
   // Exactly 0 (not a fraction that rounds to it) next to a refresh token is Keycloak's "no exp": an offline token.
   if (keycloak === 0) {
     const carriesRefreshToken = typeof body.refresh_token === "string" && body.refresh_token !== ""

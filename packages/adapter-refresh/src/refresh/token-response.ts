@@ -8,7 +8,7 @@
  * value) and the rest is written. Provider text is untrusted: bounded lengths, no NUL (PostgreSQL `text`
  * refuses it) and no lone surrogates (they would be re-encoded, silently changing the token).
  */
-import { expiresAtToSeconds } from "../policy/expiry.js"
+import { expiresAtToSeconds, lifetimeSeconds } from "../policy/expiry.js"
 import { unstorableStringReason, type TokenSet } from "../policy/merge.js"
 
 /** Longest token-column value accepted from a provider, in UTF-16 code units. Real JWTs are a few KB. */
@@ -25,16 +25,10 @@ export function wellFormedText(value: unknown, maxLength = MAX_PROVIDER_TEXT_LEN
   return unstorableStringReason(value) === undefined ? value : undefined
 }
 
-/** A lifetime in seconds from a number or a plain decimal string; undefined when negative or not a number. */
+/** A lifetime in whole seconds, capped; undefined when negative or not a number. */
 function lifetimeOf(value: unknown): number | undefined {
-  const n =
-    typeof value === "number"
-      ? value
-      : typeof value === "string" && /^\s*\d+(\.\d+)?\s*$/.test(value)
-        ? Number(value)
-        : NaN
-  if (!Number.isFinite(n) || n < 0) return undefined
-  return Math.min(Math.floor(n), MAX_LIFETIME_SECONDS)
+  const n = lifetimeSeconds(value)
+  return n === undefined ? undefined : Math.min(Math.floor(n), MAX_LIFETIME_SECONDS)
 }
 
 export interface TokenResponseOptions {
