@@ -219,11 +219,12 @@ function prismaSqlState(driverError: unknown): string | undefined {
 // ---------------------------------------------------------------------------------------------------
 
 /**
- * Why the stored refresh token cannot be used: the provider said `invalid_grant` now ("invalid_grant"),
- * it said so earlier and the account is marked/cached as needing re-authentication ("marked"), or the
- * account has no refresh token at all ("missing_refresh_token").
+ * Why the stored refresh token cannot be used: the provider said `invalid_grant` now ("invalid_grant"); it
+ * refused the refresh with `invalid_scope` now ("invalid_scope": the user withdrew consent, e.g. Keycloak's
+ * "Client no longer has requested consent from user"); it refused earlier and the account is marked/cached as
+ * needing re-authentication ("marked"); or the account has no refresh token at all ("missing_refresh_token").
  */
-export type RefreshTokenErrorReason = "invalid_grant" | "marked" | "missing_refresh_token"
+export type RefreshTokenErrorReason = "invalid_grant" | "invalid_scope" | "marked" | "missing_refresh_token"
 
 /**
  * The user must sign in again: the refresh token was refused (or is absent). Stored tokens were NOT
@@ -239,8 +240,10 @@ export class RefreshTokenError extends TokenSyncError {
       reason === "missing_refresh_token"
         ? "no refresh token is stored for this account"
         : reason === "marked"
-          ? "the provider already refused this refresh token (invalid_grant); it was not sent again"
-          : "the provider refused the refresh token (invalid_grant)"
+          ? "the provider already refused this refresh token; it was not sent again"
+          : reason === "invalid_scope"
+            ? "the provider refused the refresh for its scope (invalid_scope): the user withdrew consent"
+            : "the provider refused the refresh token (invalid_grant)"
     super(
       "REFRESH_INVALID_GRANT",
       `Cannot refresh the ${provider} access token: ${why}. The user must sign in again; stored tokens were kept.`,

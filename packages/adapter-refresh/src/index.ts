@@ -113,6 +113,7 @@ export type { SyncEvent, LockWaitEvent, RefreshRequestEvent, AccessTokenEvent, F
  * @see RFC 7009 §2 (https://www.rfc-editor.org/rfc/rfc7009#section-2)
  */
 export type { RevocationEvent } from "./observability.js"
+export type { ReauthEvent, ReauthReason } from "./observability.js"
 
 // Errors: every failure is a TokenSyncError with a stable `code`.
 export {

@@ -1,7 +1,8 @@
 /**
  * What the library reports about itself, on `node:diagnostics_channel` channels: every account write
  * (sign-in sync, link), every wait for an account's lock, every request to a provider's token endpoint,
- * every `getAccessToken`, and every failure, with durations and outcomes. Events never carry a token
+ * every `getAccessToken`, every failure, with durations and outcomes, and every account found to need its
+ * user again (`reauth`). Events never carry a token
  * value, a driver message or provider text: only names, counts, durations and this library's stable
  * error codes. Publishing costs nothing while no one subscribes (`hasSubscribers` is checked first).
  *
@@ -9,7 +10,7 @@
  * README shows an OpenTelemetry bridge.
  */
 import diagnostics from "node:diagnostics_channel"
-import { TokenSyncError, type TokenSyncErrorCode } from "./errors.js"
+import { TokenSyncError, type InsufficientScopeSource, type TokenSyncErrorCode } from "./errors.js"
 
 /** The channel names, one per kind of event. */
 export const TOKEN_SYNC_CHANNELS = {
@@ -25,6 +26,8 @@ export const TOKEN_SYNC_CHANNELS = {
   failure: "authjs-adapter-refresh:failure",
   /** {@link RevocationEvent}: one token revocation (RFC 7009) after an unlink, a deletion or a sign-out. */
   revocation: "authjs-adapter-refresh:revocation",
+  /** {@link ReauthEvent}: an account needs its user again (sign in, or consent to more scopes). */
+  reauth: "authjs-adapter-refresh:reauth",
 } as const
 
 /** A sign-in sync or a link, as written. */
@@ -122,6 +125,40 @@ export interface RevocationEvent {
   durationMs: number
 }
 
+/**
+ * Why an account needs its user again:
+ * - "refresh_token_refused": the provider refused the refresh token (`invalid_grant`), or refused the refresh
+ *   for its scope (`invalid_scope`: the user withdrew consent); see {@link ReauthEvent.oauthError}.
+ * - "marked": this process found the account marked by another process (`refresh.reauthColumn`); the dead
+ *   refresh token was not sent again.
+ * - "scopes_missing": the grant lacks scopes a caller asked for (see {@link ReauthEvent.missingScopes}).
+ * - "revoked": the account was unlinked and its grant revoked at the provider (`refresh.revocation`).
+ * - "refresh_token_expired": not published yet. It comes with the refresh token's expiry column (the store
+ *   redesign); it is listed now so that a `switch` over the reasons stays exhaustive when it arrives.
+ */
+export type ReauthReason = "refresh_token_refused" | "marked" | "scopes_missing" | "revoked" | "refresh_token_expired"
+
+/**
+ * An account needs its user again: the one place an app learns it, whatever the reason. Published where the
+ * library finds it out, in the process that does: "refresh_token_refused" each time the provider refuses;
+ * "marked" once per process and dead refresh token (the first time this process meets the mark); the others
+ * each time they happen. Identifies the account, never carries a token.
+ */
+export interface ReauthEvent {
+  store: string
+  provider: string
+  /** The account's owner, as the database stores it. */
+  userId: string
+  providerAccountId: string
+  reason: ReauthReason
+  /** For "refresh_token_refused": the OAuth error the provider answered (RFC 6749 §5.2). */
+  oauthError?: "invalid_grant" | "invalid_scope"
+  /** For "scopes_missing": the scopes the caller asked for that the grant lacks (scopes are not secrets). */
+  missingScopes?: readonly string[]
+  /** For "scopes_missing": where they were found missing (as `InsufficientScopeError.source`). */
+  scopeSource?: InsufficientScopeSource
+}
+
 const channels = {
   sync: diagnostics.channel(TOKEN_SYNC_CHANNELS.sync),
   lockWait: diagnostics.channel(TOKEN_SYNC_CHANNELS.lockWait),
@@ -129,6 +166,7 @@ const channels = {
   accessToken: diagnostics.channel(TOKEN_SYNC_CHANNELS.accessToken),
   failure: diagnostics.channel(TOKEN_SYNC_CHANNELS.failure),
   revocation: diagnostics.channel(TOKEN_SYNC_CHANNELS.revocation),
+  reauth: diagnostics.channel(TOKEN_SYNC_CHANNELS.reauth),
 }
 
 interface EventOf {
@@ -138,6 +176,7 @@ interface EventOf {
   accessToken: AccessTokenEvent
   failure: FailureEvent
   revocation: RevocationEvent
+  reauth: ReauthEvent
 }
 
 /** Publishes when someone listens. A subscriber that throws must not break the operation. @internal */

@@ -295,21 +295,66 @@ describe(SUITE, () => {
   )
 
   test(
-    "[Keycloak proxy] today: Keycloak's revoked consent (invalid_scope, not invalid_grant) is a " +
-      "ProviderUnavailableError and marks nothing",
+    "[Keycloak proxy] Keycloak's revoked consent (invalid_scope on a refresh, which sends no scope): " +
+      "RefreshTokenError (invalid_scope), marked, tokens kept, not asked again; a sign-in clears it",
     async () => {
       await waitForExpiry()
       const before = await tokensOf()
-      kc.refusal = KEYCLOAK_REFUSALS["Client no longer has requested consent from user"]
+      const requests = kc.requests
+      const refusal = KEYCLOAK_REFUSALS["Client no longer has requested consent from user"]
+      kc.refusal = refusal
       try {
         const error = await rejection(ask(tokenSync()))
-        expect(error).toBeInstanceOf(ProviderUnavailableError)
-        const unavailable = error as ProviderUnavailableError
-        expect({ kind: unavailable.kind, oauthError: unavailable.oauthError, status: unavailable.status }).toEqual({
-          kind: "oauth_error",
-          oauthError: "invalid_scope",
-          status: 400,
+        expect(error).toBeInstanceOf(RefreshTokenError)
+        const refused = error as RefreshTokenError
+        expect({ code: refused.code, reason: refused.reason, provider: refused.provider }).toEqual({
+          code: "REFRESH_INVALID_GRANT",
+          reason: "invalid_scope",
+          provider: PROVIDER_ID,
         })
+        const text = `${inspect(error, { depth: 10, showHidden: true })}${JSON.stringify(error)}`
+        for (const secret of [before.access_token, before.refresh_token, refusal.error_description])
+          expect(text.includes(String(secret))).toBe(false)
+        expect(kc.requests - requests).toBe(1)
+        expect((await row()).refresh_error).toBe("invalid_scope")
+        expect(await tokensOf()).toEqual(before)
+        // Another process: the mark says it, the refresh token is not sent again.
+        expect(((await rejection(ask(tokenSync()))) as RefreshTokenError).reason).toBe("marked")
+        expect(kc.requests - requests).toBe(1)
+      } finally {
+        kc.refusal = undefined
+      }
+      await signInAgain()
+      expect((await row()).refresh_error).toBeNull()
+    },
+    30_000,
+  )
+
+  test(
+    "[Keycloak proxy] control: another OAuth error on a refresh (invalid_request) stays a " +
+      "ProviderUnavailableError, marks nothing, and is asked again",
+    async () => {
+      await waitForExpiry()
+      const before = await tokensOf()
+      const requests = kc.requests
+      kc.refusal = {
+        error: "invalid_request",
+        error_description: "Control: a refusal that says nothing about the grant",
+        when: "never: a control of this test",
+        source: "none",
+      }
+      try {
+        for (const attempt of [1, 2]) {
+          const error = await rejection(ask(tokenSync()))
+          expect(error).toBeInstanceOf(ProviderUnavailableError)
+          const unavailable = error as ProviderUnavailableError
+          expect({ kind: unavailable.kind, oauthError: unavailable.oauthError, status: unavailable.status }).toEqual({
+            kind: "oauth_error",
+            oauthError: "invalid_request",
+            status: 400,
+          })
+          expect(kc.requests - requests).toBe(attempt)
+        }
         expect((await row()).refresh_error).toBeNull()
         expect(await tokensOf()).toEqual(before)
       } finally {

@@ -2,12 +2,13 @@
  * Pure policy of the "needs re-authentication" mark (option `refresh.reauthColumn`).
  *
  * The merge policy never writes null (nothing stored is ever erased); this mark is the one explicit
- * exception: it is set to "invalid_grant" under the account lock when the provider refuses the refresh
- * token, and must be cleared again once the account holds working credentials.
+ * exception: it is set under the account lock when the provider refuses the refresh token (to the OAuth
+ * error it answered: "invalid_grant", or "invalid_scope" when the user withdrew consent), and must be cleared
+ * again once the account holds working credentials. Any non-empty value is a mark.
  */
 import type { TokenSet } from "./merge.js"
 
-/** The value written into the mark column when the provider answers invalid_grant. */
+/** The value written into the mark column when the provider answers invalid_grant (invalid_scope writes that). */
 export const REAUTH_MARK = "invalid_grant"
 
 /** What wrote the incoming tokens. */

@@ -54,7 +54,15 @@ import {
 } from "./provider.js"
 import { isMarkedForReauth, REAUTH_MARK } from "../policy/reauth.js"
 import { readTokenResponse } from "./token-response.js"
-import { elapsedMs, errorCodeOf, errorNameOf, providerOf, publish, type RefreshRequestEvent } from "../observability.js"
+import {
+  elapsedMs,
+  errorCodeOf,
+  errorNameOf,
+  providerOf,
+  publish,
+  type ReauthEvent,
+  type RefreshRequestEvent,
+} from "../observability.js"
 import { accountIdOf, TokenCache, type TokenCacheOptions } from "../cache/token-cache.js"
 import type { RevocationOptions } from "./revocation.js"
 
@@ -97,8 +105,9 @@ export interface RefreshOptions {
   /** First backoff delay in ms, doubled per retry (plus jitter). Default 200. */
   backoffMs?: number
   /**
-   * A text column of the account table that holds the "needs re-authentication" mark ("invalid_grant"),
-   * shared by every process. Without it the mark lives in a per-process memory cache.
+   * A text column of the account table that holds the "needs re-authentication" mark (the OAuth error the
+   * provider refused the refresh with: "invalid_grant", or "invalid_scope"), shared by every process. Without
+   * it the mark lives in a per-process memory cache. Either way `TOKEN_SYNC_CHANNELS.reauth` reports it.
    */
   reauthColumn?: string
   /** Allow plain-http issuers/token endpoints other than localhost/127.0.0.1. Default false. */
@@ -188,8 +197,14 @@ interface RefreshMode {
 
 type Outcome = { ok: true; result: AccessTokenResult } | { ok: false; error: TokenSyncError }
 
-/** Throws InsufficientScopeError when the scope given lacks a required one. */
-type ScopeCheck = (storedScope: unknown, source: "stored" | "refresh") => void
+/** Which account an answer or a refusal is about, for the reauth event. */
+interface AccountRef {
+  userId: unknown
+  providerAccountId: unknown
+}
+
+/** Throws InsufficientScopeError when the scope given lacks a required one (and publishes the reauth event). */
+type ScopeCheck = (account: AccountRef, storedScope: unknown, source: "stored" | "refresh") => void
 
 /** Write retries right after a failed write under the refresh's lock (a transient failure). */
 const IMMEDIATE_RETRIES = 2
@@ -212,6 +227,21 @@ function failureDetails(failure: GrantFailure): ConstructorParameters<typeof Pro
     case "discovery":
       return { kind: "discovery", detail: failure.detail }
   }
+}
+
+/**
+ * The refusals that mean the grant is dead: the user must sign in (or consent) again, and the refresh token
+ * must not be sent again. `invalid_grant` (RFC 6749 §5.2) says so directly. `invalid_scope` on a refresh
+ * does too: our refresh request sends no `scope` parameter, which RFC 6749 §6 reads as "the scope originally
+ * granted", so the provider can only mean that the grant no longer covers its own scope: the user withdrew
+ * consent (Keycloak: "Client no longer has requested consent from user"). Retrying cannot change that; only
+ * a new authorization can. A provider reconfigured to refuse a scope its clients were granted lands here
+ * too, and rightly so: those grants need a new sign-in as well.
+ */
+function deadGrantOf(failure: GrantFailure): "invalid_grant" | "invalid_scope" | undefined {
+  if (failure.kind === "invalid_grant") return "invalid_grant"
+  if (failure.kind === "oauth_error" && failure.oauthError === "invalid_scope") return "invalid_scope"
+  return undefined
 }
 
 const retrySafe = (failure: GrantFailure): boolean =>
@@ -262,6 +292,12 @@ export function createRefreshEngine(
    * an evicted entry costs one more request with that dead token, refused again and remembered again.
    */
   const refused = new BoundedMap<string, string>(MAX_REFUSED_TOKENS)
+  /**
+   * Per-process memory of the dead refresh tokens already reported on the reauth channel (key -> token), so
+   * that "marked" is published once per process and dead token, not on every call. Bounded like `refused`:
+   * an evicted entry costs one more event.
+   */
+  const reported = new BoundedMap<string, string>(MAX_REFUSED_TOKENS)
 
   const idOf = (key: AccountKey): string => `${key.provider}\u001f${key.providerAccountId}`
 
@@ -292,6 +328,42 @@ export function createRefreshEngine(
   /** Whether the provider already refused the stored refresh token (mark column or memory). */
   const knownRefused = (id: string, tokens: TokenSet): boolean =>
     isMarkedForReauth(tokens, reauthColumn) || (refused.has(id) && refused.get(id) === tokens.refresh_token)
+
+  /** Publishes that `account` needs its user again. Names the account, never a token. */
+  function reportReauth(
+    provider: string,
+    account: AccountRef,
+    details: Pick<ReauthEvent, "reason" | "oauthError" | "missingScopes" | "scopeSource">,
+  ): void {
+    publish("reauth", () => ({
+      store: store.name,
+      provider,
+      userId: String(account.userId),
+      providerAccountId: String(account.providerAccountId),
+      ...details,
+    }))
+  }
+
+  /** The refresh token `tokens` hold is dead: report it once per process (the first caller to learn it). */
+  function reportDead(
+    key: AccountKey,
+    account: AccountRef,
+    tokens: TokenSet,
+    details: Pick<ReauthEvent, "reason" | "oauthError">,
+  ): void {
+    const id = idOf(key)
+    const token = typeof tokens.refresh_token === "string" ? tokens.refresh_token : ""
+    if (details.reason === "marked" && reported.get(id) === token) return
+    reported.set(id, token)
+    reportReauth(key.provider, account, details)
+  }
+
+  /** A refusal for a refresh token already known dead; "marked" is reported when the column says so. */
+  function markedError(key: AccountKey, stored: StoredView, tokens: TokenSet): RefreshTokenError {
+    // Without the column the memory is this process's own, whose refusal was reported as it happened.
+    if (isMarkedForReauth(tokens, reauthColumn)) reportDead(key, stored.row, tokens, { reason: "marked" })
+    return new RefreshTokenError(key.provider, "marked")
+  }
 
   /** A store failure BEFORE the provider was called, as a typed error. */
   function storeError(error: unknown, provider: string, lockWaitMs: number = lockTimeoutMs): unknown {
@@ -373,7 +445,7 @@ export function createRefreshEngine(
                 ? { ok: true, result: fromKept(key.provider, entry, false) }
                 : success(sync.toAdapterAccount(stored), false)
             }
-            if (knownRefused(id, current)) return { ok: false, error: new RefreshTokenError(key.provider, "marked") }
+            if (knownRefused(id, current)) return { ok: false, error: markedError(key, stored, current) }
             const refreshToken = current.refresh_token
             if (typeof refreshToken !== "string" || refreshToken === "") {
               return { ok: false, error: new RefreshTokenError(key.provider, "missing_refresh_token") }
@@ -381,11 +453,14 @@ export function createRefreshEngine(
 
             const result = await grant(client, refreshToken)
             if (!result.ok) {
-              if (result.failure.kind === "invalid_grant") {
+              const dead = deadGrantOf(result.failure)
+              if (dead) {
+                reportDead(key, stored.row, current, { reason: "refresh_token_refused", oauthError: dead })
                 // Mark, never wipe: the tokens stay for inspection and a later sign-in replaces them.
-                if (reauthColumn) await sync.writeMark(locked, stored, reauthColumn, REAUTH_MARK)
+                const mark = dead === "invalid_grant" ? REAUTH_MARK : dead
+                if (reauthColumn) await sync.writeMark(locked, stored, reauthColumn, mark)
                 else refused.set(id, refreshToken)
-                return { ok: false, error: new RefreshTokenError(key.provider, "invalid_grant") }
+                return { ok: false, error: new RefreshTokenError(key.provider, dead) }
               }
               return {
                 ok: false,
@@ -543,7 +618,7 @@ export function createRefreshEngine(
     const scopeCheck = required.length ? scopeCheckOf(params.provider, required) : undefined
     if (!cache) {
       const result = await resolveAccessToken(params, userId, client, scopeCheck)
-      scopeCheck?.(result.account.scope, result.refreshed ? "refresh" : "stored")
+      scopeCheck?.(result.account, result.account.scope, result.refreshed ? "refresh" : "stored")
       return { result, cached: false }
     }
 
@@ -555,7 +630,7 @@ export function createRefreshEngine(
       (params.providerAccountId === undefined || result.account.providerAccountId === params.providerAccountId)
     const hit = cache.get(cacheKey, (result) => answers(result) && cachedFresh(result))
     if (hit) {
-      scopeCheck?.(hit.account.scope, "stored")
+      scopeCheck?.(hit.account, hit.account.scope, "stored")
       return { result: copyOf(hit, false), cached: true }
     }
     // The ticket is taken before the read: an invalidation arriving during it voids the result.
@@ -581,16 +656,18 @@ export function createRefreshEngine(
       cache.endRead(ticket)
     }
     // After the cache took the result: the tokens are valid for other callers, only not for these scopes.
-    scopeCheck?.(result.account.scope, result.refreshed ? "refresh" : "stored")
+    scopeCheck?.(result.account, result.account.scope, result.refreshed ? "refresh" : "stored")
     return { result, cached: false }
   }
 
   /** Throws InsufficientScopeError when a known stored scope lacks one of `required` (see policy/scopes.ts). */
   function scopeCheckOf(provider: string, required: readonly string[]): ScopeCheck {
     const dialect = dialects.get(provider)
-    return (storedScope, source) => {
+    return (account, storedScope, source) => {
       const missing = missingScopes(required, storedScope, dialect)
-      if (missing?.length) throw new InsufficientScopeError(provider, missing, source)
+      if (!missing?.length) return
+      reportReauth(provider, account, { reason: "scopes_missing", missingScopes: missing, scopeSource: source })
+      throw new InsufficientScopeError(provider, missing, source)
     }
   }
 
@@ -622,7 +699,7 @@ export function createRefreshEngine(
     const id = idOf(key)
     const view: StoredView = await sync.viewOf(row)
     // Before any refresh: a refresh cannot add scopes the grant lacks (RFC 6749 §6), so no request is sent.
-    scopeCheck?.(view.tokens.scope, "stored")
+    scopeCheck?.(view.row, view.tokens.scope, "stored")
 
     let entry = kept.get(id)
     if (entry && !sameVersion(entry.from, view.tokens)) {
@@ -637,7 +714,7 @@ export function createRefreshEngine(
           refreshed: false,
         }
       // Known dead refresh token: fail without a lock or a provider request (no hammering).
-      if (knownRefused(id, view.tokens)) throw new RefreshTokenError(key.provider, "marked")
+      if (knownRefused(id, view.tokens)) throw markedError(key, view, view.tokens)
       if (!view.tokens.refresh_token) throw new RefreshTokenError(key.provider, "missing_refresh_token")
     } else if (!kept.writable(entry) && freshTokens(kept.accountOf(entry) as unknown as TokenSet)) {
       // No more writes for these tokens: serve them from memory until they expire.

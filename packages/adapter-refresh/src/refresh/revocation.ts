@@ -69,6 +69,9 @@ export interface PendingRevocation {
   provider: string
   tokenType: "refresh_token" | "access_token"
   token: string
+  /** The account the token belonged to (for the reauth event after an unlink). */
+  userId?: string
+  providerAccountId?: string
 }
 
 export interface Revoker {
@@ -213,10 +216,11 @@ export function createRevoker(
       const pick = (type: PendingRevocation["tokenType"]) =>
         typeof tokens[type] === "string" && tokens[type] !== "" ? (tokens[type] as string) : undefined
       const refreshToken = pick("refresh_token")
+      const account = { userId: row.userId, providerAccountId: row.providerAccountId }
       const pending: PendingRevocation | undefined = refreshToken
-        ? { provider, tokenType: "refresh_token", token: refreshToken }
+        ? { provider, tokenType: "refresh_token", token: refreshToken, ...account }
         : pick("access_token")
-          ? { provider, tokenType: "access_token", token: pick("access_token")! }
+          ? { provider, tokenType: "access_token", token: pick("access_token")!, ...account }
           : undefined
       if (pending && !out.some((p) => p.token === pending.token)) out.push(pending)
     }
@@ -261,7 +265,20 @@ export function createRevoker(
       if (status === 200) {
         // RFC 7009 §2.2: 200 whether or not the token was valid; its body means nothing.
         await response.body?.cancel().catch(() => {})
-        return done({ outcome: "revoked", sent: true, status })
+        done({ outcome: "revoked", sent: true, status })
+        // An unlinked account whose grant is gone at the provider: only the user can link it again. (A deleted
+        // user has no one to ask; a sign-out revokes an access token only, and the grant lives on.)
+        if (trigger === "unlink" && pending.userId !== undefined && pending.providerAccountId !== undefined) {
+          const { userId, providerAccountId } = pending
+          publish("reauth", () => ({
+            store: store.name,
+            provider: pending.provider,
+            userId,
+            providerAccountId,
+            reason: "revoked",
+          }))
+        }
+        return
       }
       const text = await readBoundedText(response, MAX_TOKEN_BODY_BYTES)
       if (text === undefined) return done({ outcome: "failed", reason: "body_too_large", sent: true, status })
