@@ -12,21 +12,13 @@ import { inspect } from "node:util"
 import {
   ProviderUnavailableError,
   RefreshTokenError,
-  withTokenSync,
   type RefreshOptions,
   type TokenSyncAdapter,
 } from "authjs-adapter-refresh"
-import { startAuthApp, type AuthApp } from "../../src/harness/auth-app.js"
-import { Browser } from "../../src/harness/browser.js"
-import {
-  KEYCLOAK_REFUSALS,
-  startKeycloakProxy,
-  type KeycloakProxy,
-  type KeycloakRefusalName,
-} from "../../src/harness/keycloak-proxy.js"
-import { startOidcProvider, type TestOidcProvider } from "../../src/harness/oidc-provider.js"
-import { testDatabase, type TestDatabase } from "../../src/harness/postgres.js"
-import { applySchema, createFixture, type DatabaseFixture } from "../../src/fixtures/databases.js"
+import type { AuthApp } from "../../src/harness/auth-app.js"
+import { KEYCLOAK_REFUSALS, type KeycloakProxy, type KeycloakRefusalName } from "../../src/harness/keycloak-proxy.js"
+import type { TestOidcProvider } from "../../src/harness/oidc-provider.js"
+import { startKeycloakCell, type KeycloakCell } from "./keycloak-cell.js"
 import { rejection } from "./scenario-hooks.js"
 
 const PROVIDER_ID = "keycloak"
@@ -36,79 +28,34 @@ const SSO_SESSION_IDLE = 1800
 const SUITE = "Keycloak's answers and refusals (pg, real Auth.js, real oidc-provider behind a Keycloak-answering proxy)"
 
 describe(SUITE, () => {
-  let db: TestDatabase
+  let cell: KeycloakCell
   let op: TestOidcProvider
   let kc: KeycloakProxy
-  let fixture: DatabaseFixture<unknown>
   let app: AuthApp
-  let browser: Browser
   let userId: string
 
   beforeAll(async () => {
-    op = await startOidcProvider({ accessTokenTtl: 2, rotateRefreshToken: true })
-    kc = await startKeycloakProxy(op.endpoints.token, { ssoSessionIdleSeconds: SSO_SESSION_IDLE })
-    db = await testDatabase("keycloak_proxy")
-    await applySchema("pg", db.url)
-    fixture = await createFixture("pg", db.url)
-    await fixture.pool.query("ALTER TABLE accounts ADD COLUMN refresh_error text")
-    const adapter = tokenSync()
-    app = await startAuthApp({
-      provider: op,
+    cell = await startKeycloakCell({
+      database: "keycloak_proxy",
       providerId: PROVIDER_ID,
-      session: "database",
-      adapter,
-      events: adapter.events,
-      // Auth.js's code exchange goes through the proxy as well: its sign-ins see Keycloak's answer.
-      providerOverrides: { token: kc.url, userinfo: op.endpoints.userinfo },
+      login: LOGIN,
+      proxy: { ssoSessionIdleSeconds: SSO_SESSION_IDLE },
     })
-    browser = new Browser()
-    const signIn = await app.signIn(browser, { login: LOGIN })
-    if (!signIn.ok) throw new Error(`sign-in failed:\n${signIn.trace}`)
-    userId = String((await row()).userId)
+    ;({ op, kc, app, userId } = cell)
   }, 60_000)
   afterAll(async () => {
-    await app?.stop()
-    await fixture?.close()
-    await kc?.stop()
-    await op?.stop()
-    await db?.drop()
+    await cell?.stop()
   })
 
-  /** A withTokenSync instance (as in its own process: no shared memory) refreshing through the proxy. */
-  function tokenSync(refresh: Partial<RefreshOptions> = {}) {
-    const provider = {
-      id: PROVIDER_ID,
-      type: "oidc" as const,
-      issuer: op.issuer,
-      clientId: op.clientId,
-      clientSecret: op.clientSecret,
-      token: kc.url,
-    }
-    return withTokenSync(fixture.adapter, fixture.db as object, {
-      refresh: {
-        providers: [provider],
-        skewSeconds: 0,
-        minRefreshIntervalSeconds: 0,
-        reauthColumn: "refresh_error",
-        ...refresh,
-      },
-    })
-  }
-  const key = { provider: PROVIDER_ID, providerAccountId: LOGIN }
-  const row = async (): Promise<Record<string, unknown>> => (await fixture.accountRows(key))[0]!
+  const tokenSync = (refresh?: Partial<RefreshOptions>) => cell.tokenSync(refresh)
+  const row = () => cell.row()
   const ask = (adapter: TokenSyncAdapter) => adapter.getAccessToken({ userId, provider: PROVIDER_ID })
   const tokensOf = async () => {
     const r = await row()
     return { access_token: r.access_token, refresh_token: r.refresh_token, expires_at: r.expires_at }
   }
-  async function waitForExpiry(): Promise<void> {
-    const wait = Number((await row()).expires_at) * 1000 - Date.now() + 50
-    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait))
-  }
-  async function signInAgain(): Promise<void> {
-    const result = await app.signIn(browser, { login: LOGIN, forceLogin: true })
-    if (!result.ok) throw new Error(`sign-in failed:\n${result.trace}`)
-  }
+  const waitForExpiry = () => cell.waitForExpiry()
+  const signInAgain = () => cell.signInAgain()
 
   test(
     "[Keycloak proxy] a sign-in: Keycloak's extras reach Auth.js and the sync, break nothing; " +

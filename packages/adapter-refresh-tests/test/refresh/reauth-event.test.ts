@@ -12,17 +12,14 @@ import {
   InsufficientScopeError,
   RefreshTokenError,
   TOKEN_SYNC_CHANNELS,
-  withTokenSync,
   type ReauthEvent,
   type RefreshOptions,
   type TokenSyncAdapter,
 } from "authjs-adapter-refresh"
-import { startAuthApp, type AuthApp } from "../../src/harness/auth-app.js"
-import { Browser } from "../../src/harness/browser.js"
-import { KEYCLOAK_REFUSALS, startKeycloakProxy, type KeycloakProxy } from "../../src/harness/keycloak-proxy.js"
-import { startOidcProvider, type TestOidcProvider } from "../../src/harness/oidc-provider.js"
-import { testDatabase, type TestDatabase } from "../../src/harness/postgres.js"
-import { applySchema, createFixture, type DatabaseFixture } from "../../src/fixtures/databases.js"
+import { KEYCLOAK_REFUSALS, type KeycloakProxy } from "../../src/harness/keycloak-proxy.js"
+import type { TestOidcProvider } from "../../src/harness/oidc-provider.js"
+import type { DatabaseFixture } from "../../src/fixtures/databases.js"
+import { startKeycloakCell, type KeycloakCell } from "./keycloak-cell.js"
 import { rejection } from "./scenario-hooks.js"
 
 const PROVIDER_ID = "keycloak"
@@ -36,70 +33,28 @@ const take = (): ReauthEvent[] => received.splice(0)
 const all: ReauthEvent[] = []
 
 describe("the reauth event (pg, real Auth.js, real oidc-provider; a Keycloak-answering proxy where named)", () => {
-  let db: TestDatabase
+  let cell: KeycloakCell
   let op: TestOidcProvider
   let kc: KeycloakProxy
   let fixture: DatabaseFixture<unknown>
-  let app: AuthApp
-  let browser: Browser
   let userId: string
   /** Every id_token the sign-ins stored (the provider's records hold access and refresh tokens only). */
   const idTokens = new Set<string>()
 
   beforeAll(async () => {
     diagnostics.subscribe(TOKEN_SYNC_CHANNELS.reauth, listener)
-    op = await startOidcProvider({ accessTokenTtl: 2, rotateRefreshToken: true })
-    kc = await startKeycloakProxy(op.endpoints.token)
-    db = await testDatabase("reauth_event")
-    await applySchema("pg", db.url)
-    fixture = await createFixture("pg", db.url)
-    await fixture.pool.query("ALTER TABLE accounts ADD COLUMN refresh_error text")
-    const adapter = tokenSync()
-    app = await startAuthApp({
-      provider: op,
-      providerId: PROVIDER_ID,
-      session: "database",
-      adapter,
-      events: adapter.events,
-      providerOverrides: { token: kc.url, userinfo: op.endpoints.userinfo },
-    })
-    browser = new Browser()
-    const signIn = await app.signIn(browser, { login: LOGIN })
-    if (!signIn.ok) throw new Error(`sign-in failed:\n${signIn.trace}`)
-    userId = String((await row()).userId)
+    cell = await startKeycloakCell({ database: "reauth_event", providerId: PROVIDER_ID, login: LOGIN })
+    ;({ op, kc, fixture, userId } = cell)
     idTokens.add(String((await row()).id_token))
   }, 60_000)
   afterAll(async () => {
     diagnostics.unsubscribe(TOKEN_SYNC_CHANNELS.reauth, listener)
-    await app?.stop()
-    await fixture?.close()
-    await kc?.stop()
-    await op?.stop()
-    await db?.drop()
+    await cell?.stop()
   })
 
-  /** A withTokenSync instance (as in its own process: no shared memory), refreshing through the proxy. */
-  function tokenSync(refresh: Partial<RefreshOptions> = {}) {
-    const provider = {
-      id: PROVIDER_ID,
-      type: "oidc" as const,
-      issuer: op.issuer,
-      clientId: op.clientId,
-      clientSecret: op.clientSecret,
-      token: kc.url,
-    }
-    return withTokenSync(fixture.adapter, fixture.db as object, {
-      refresh: {
-        providers: [provider],
-        skewSeconds: 0,
-        minRefreshIntervalSeconds: 0,
-        reauthColumn: "refresh_error",
-        ...refresh,
-      },
-    })
-  }
+  const tokenSync = (refresh?: Partial<RefreshOptions>) => cell.tokenSync(refresh)
   const key = { provider: PROVIDER_ID, providerAccountId: LOGIN }
-  const row = async (): Promise<Record<string, unknown>> => (await fixture.accountRows(key))[0]!
+  const row = () => cell.row()
   const ask = (adapter: TokenSyncAdapter, scopes?: string[]) =>
     adapter.getAccessToken({ userId, provider: PROVIDER_ID, ...(scopes ? { scopes } : {}) })
   /** What every event of this account carries, whatever the reason. */
@@ -110,13 +65,9 @@ describe("the reauth event (pg, real Auth.js, real oidc-provider; a Keycloak-ans
     return taken
   }
 
-  async function waitForExpiry(): Promise<void> {
-    const wait = Number((await row()).expires_at) * 1000 - Date.now() + 50
-    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait))
-  }
+  const waitForExpiry = () => cell.waitForExpiry()
   async function signInAgain(): Promise<void> {
-    const result = await app.signIn(browser, { login: LOGIN, forceLogin: true })
-    if (!result.ok) throw new Error(`sign-in failed:\n${result.trace}`)
+    await cell.signInAgain()
     idTokens.add(String((await row()).id_token))
     expect(events()).toEqual([]) // a sign-in is no reason
   }
