@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, test } from "@jest/globals"
 import * as net from "node:net"
 import pg from "pg"
 import { pgAccountStore, pgNotifyInvalidation, pgNotifyTriggerSql, withTokenSync } from "authjs-adapter-refresh"
-import { applySchema, createPgFixture, newPool, type DatabaseFixture } from "../../src/fixtures/databases.js"
+import { applySchema, createPgFixture, type DatabaseFixture } from "../../src/fixtures/databases.js"
 import { startPgBouncer, type StartedPgBouncer } from "../../src/harness/pgbouncer.js"
 import { testDatabase, type TestDatabase } from "../../src/harness/postgres.js"
 
@@ -77,11 +77,14 @@ describe("token cache health: listening that hears nothing is detected (pg 15, P
       pgNotifyTriggerSql({ accountsTable: "accounts", sessionsTable: "sessions", ...(channel ? { channel } : {}) }),
     )
 
-  /** An adapter with the cache, its LISTEN connection from `listenUrl`, its heartbeat NOTIFY from the app's pool. */
+  /**
+   * An adapter with the cache, its LISTEN connection from `listenUrl`, its heartbeat NOTIFY from the app's pool;
+   * with `schema`, on that schema's copy of the accounts table.
+   */
   function cachedAdapter(
     listenUrl: string,
     heartbeatMs: number | "default" = HEARTBEAT_MS,
-    { listenMax = 1, notifyPool = true }: { listenMax?: number; notifyPool?: boolean } = {},
+    { listenMax = 1, notifyPool = true, schema }: { listenMax?: number; notifyPool?: boolean; schema?: string } = {},
   ) {
     const listenPool = new pg.Pool({
       connectionString: listenUrl,
@@ -89,7 +92,8 @@ describe("token cache health: listening that hears nothing is detected (pg 15, P
       application_name: "cache-health-listener",
     })
     listenPool.on("error", () => {})
-    const adapter = withTokenSync(fixture.adapter, fixture.pool, {
+    const db = schema ? pgAccountStore(fixture.pool, { accountsTable: `${schema}.accounts` }) : fixture.pool
+    const adapter = withTokenSync(fixture.adapter, db, {
       refresh: {
         providers: [PROVIDER],
         cache: {
@@ -97,7 +101,7 @@ describe("token cache health: listening that hears nothing is detected (pg 15, P
             pool: listenPool,
             ...(notifyPool ? { notifyPool: fixture.pool } : {}),
             accountsTable: "accounts",
-            sessionsTable: "sessions",
+            ...(schema ? { schema } : { sessionsTable: "sessions" }),
             ...(heartbeatMs === "default" ? {} : { heartbeatMs }),
           }),
         },
@@ -282,24 +286,7 @@ describe("token cache health: listening that hears nothing is detected (pg 15, P
        VALUES ($1, 'oidc', 'oidc', 'uuid-sub', 'uuid-1', extract(epoch from now())::bigint + 3600)`,
       [stored],
     )
-    const listenPool = newPool(database.url, 1)
-    const adapter = withTokenSync(fixture.adapter, pgAccountStore(fixture.pool, { accountsTable: "uuids.accounts" }), {
-      refresh: {
-        providers: [PROVIDER],
-        cache: {
-          invalidation: pgNotifyInvalidation({
-            pool: listenPool,
-            notifyPool: fixture.pool,
-            accountsTable: "accounts",
-            schema: "uuids",
-          }),
-        },
-      },
-    })
-    closers.push(async () => {
-      await adapter.tokenCache!.close()
-      await listenPool.end()
-    })
+    const adapter = cachedAdapter(database.url, "default", { schema: "uuids" })
     await adapter.tokenCache!.ready(5_000)
     const ask = async (who: string) => (await adapter.getAccessToken({ userId: who, provider: "oidc" })).accessToken
     const upper = stored.toUpperCase()
@@ -327,28 +314,7 @@ describe("token cache health: listening that hears nothing is detected (pg 15, P
       VALUES ($1, 'oidc', 'oidc', $2, $3, extract(epoch from now())::bigint + 3600)`
     await fixture.pool.query(insert, [alice, "x\u001foidc\u001f", "alice-token"])
     await fixture.pool.query(insert, [mallory, "mallory-sub", "mallory-token"])
-    const listenPool = newPool(database.url, 1)
-    const adapter = withTokenSync(
-      fixture.adapter,
-      pgAccountStore(fixture.pool, { accountsTable: "crafted.accounts" }),
-      {
-        refresh: {
-          providers: [PROVIDER],
-          cache: {
-            invalidation: pgNotifyInvalidation({
-              pool: listenPool,
-              notifyPool: fixture.pool,
-              accountsTable: "accounts",
-              schema: "crafted",
-            }),
-          },
-        },
-      },
-    )
-    closers.push(async () => {
-      await adapter.tokenCache!.close()
-      await listenPool.end()
-    })
+    const adapter = cachedAdapter(database.url, "default", { schema: "crafted" })
     await adapter.tokenCache!.ready(5_000)
     const ask = (who: string, providerAccountId?: string) =>
       adapter.getAccessToken({ userId: who, provider: "oidc", ...(providerAccountId ? { providerAccountId } : {}) })
