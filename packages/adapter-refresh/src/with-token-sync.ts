@@ -197,7 +197,7 @@ export function withTokenSync<A extends AuthjsAdapter>(
   const engine = refresh ? createRefreshEngine(accountStore, sync, refresh, options.now, cached?.cache) : undefined
   const background = engine ? createBackgroundRefresher(accountStore, sync, engine, options.now) : undefined
   const revoker = refresh?.revocation
-    ? createRevoker(accountStore, plainSync, refresh.revocation, refresh, options.now)
+    ? createRevoker(accountStore, plainSync, refresh.revocation, refresh, options.now, engine?.clientOf)
     : undefined
   const base = passThroughMethods(adapter)
   // Called with the adapter as `this`: a class-based adapter's method may use its own fields.

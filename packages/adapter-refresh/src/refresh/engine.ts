@@ -184,6 +184,8 @@ export interface RefreshEngine {
   readonly providerIds: readonly string[]
   /** Whether the provider already refused the row's refresh token (mark column or this process's memory). */
   knownRefused(key: AccountKey, tokens: TokenSet): boolean
+  /** The provider's client (its discovery is cached there), for revocation to share. */
+  clientOf(providerId: string): ProviderClient | undefined
 }
 
 /**
@@ -747,6 +749,7 @@ export function createRefreshEngine(
     getAccessToken: observed,
     providerIds: [...clients.keys()],
     knownRefused: (key, tokens) => knownRefused(idOf(key), tokens),
+    clientOf: (providerId) => clients.get(providerId),
     async refreshIfUnchanged(key, userId, seen, tryLockMs) {
       const client = clients.get(key.provider)
       if (!client) throw new RefreshNotConfiguredError(key.provider, "it is not in refresh.providers")

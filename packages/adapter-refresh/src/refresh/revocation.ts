@@ -17,7 +17,7 @@ import type { AccountSync } from "../account-sync.js"
 import { InvalidOptionsError } from "../errors.js"
 import { elapsedMs, publish, type RevocationEvent } from "../observability.js"
 import type { AccountKey, AccountStore, StoredAccountRow } from "../store.js"
-import { MAX_TOKEN_BODY_BYTES, readBoundedText } from "./bounded-body.js"
+import { MAX_TOKEN_BODY_BYTES, boundedCopy } from "./bounded-body.js"
 import {
   classify,
   endpointAllowed,
@@ -104,6 +104,7 @@ export function resolveRevocation(
   options: RevocationOptions,
   providers: readonly RefreshProviderConfig[],
   allowInsecureRequests: boolean,
+  sharedClient: (providerId: string) => ProviderClient | undefined = () => undefined,
 ): Map<string, ProviderRevocation> {
   if (typeof options !== "object" || options === null)
     throw new InvalidOptionsError(OPTION, `${OPTION} must be an object`)
@@ -129,7 +130,8 @@ export function resolveRevocation(
     if (out.has(id)) throw new InvalidOptionsError(field, `${field} names "${id}" twice`)
     if (settings.onSignOut !== undefined && typeof settings.onSignOut !== "boolean")
       throw new InvalidOptionsError(field, `${field}: onSignOut of "${id}" must be a boolean`)
-    const client = new ProviderClient(resolveProvider(config, allowInsecureRequests))
+    // The refresh engine's client when there is one: its discovered metadata serves both.
+    const client = sharedClient(id) ?? new ProviderClient(resolveProvider(config, allowInsecureRequests))
     const endpoint = settings.endpoint === undefined ? undefined : String(settings.endpoint)
     if (endpoint !== undefined && !endpointAllowed(endpoint, allowInsecureRequests)) {
       throw new InvalidOptionsError(
@@ -175,9 +177,10 @@ export function createRevoker(
   options: RevocationOptions,
   refresh: { providers: readonly RefreshProviderConfig[]; allowInsecureRequests?: boolean; lockTimeoutMs?: number },
   now: () => number = Date.now,
+  sharedClient?: (providerId: string) => ProviderClient | undefined,
 ): Revoker {
   const allowInsecureRequests = refresh.allowInsecureRequests === true
-  const providers = resolveRevocation(options, refresh.providers, allowInsecureRequests)
+  const providers = resolveRevocation(options, refresh.providers, allowInsecureRequests, sharedClient)
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS
   const lockOptions = { lockTimeoutMs: refresh.lockTimeoutMs || 10_000 }
 
@@ -280,10 +283,10 @@ export function createRevoker(
         }
         return
       }
-      const text = await readBoundedText(response, MAX_TOKEN_BODY_BYTES)
-      if (text === undefined) return done({ outcome: "failed", reason: "body_too_large", sent: true, status })
+      const copy = await boundedCopy(response, MAX_TOKEN_BODY_BYTES)
+      if (copy === undefined) return done({ outcome: "failed", reason: "body_too_large", sent: true, status })
       // oauth4webapi reads the OAuth error from the (now bounded) body and throws it; only the code is kept.
-      await oauth.processRevocationResponse(new Response(text, { status, headers: response.headers }))
+      await oauth.processRevocationResponse(copy)
       return done({ outcome: "failed", reason: "http_status", sent: true, status })
     } catch (error) {
       const failure = classify(error)
