@@ -55,6 +55,18 @@ describe(SUITE, () => {
     return { access_token: r.access_token, refresh_token: r.refresh_token, expires_at: r.expires_at }
   }
   const waitForExpiry = () => cell.waitForExpiry()
+  /** A dead grant: RefreshTokenError with `reason`, holding no token and not the provider's description. */
+  function expectDeadGrant(error: unknown, reason: "invalid_grant" | "invalid_scope", secrets: unknown[]): void {
+    expect(error).toBeInstanceOf(RefreshTokenError)
+    const refused = error as RefreshTokenError
+    expect({ code: refused.code, reason: refused.reason, provider: refused.provider }).toEqual({
+      code: "REFRESH_INVALID_GRANT",
+      reason,
+      provider: PROVIDER_ID,
+    })
+    const text = `${inspect(error, { depth: 10, showHidden: true })}${JSON.stringify(error)}`
+    for (const secret of secrets) expect(text.includes(String(secret))).toBe(false)
+  }
   const signInAgain = () => cell.signInAgain()
 
   test(
@@ -161,18 +173,11 @@ describe(SUITE, () => {
       const grants = op.stats.refreshGrants + op.stats.refreshErrors.length
       kc.refusal = KEYCLOAK_REFUSALS[name]
       try {
-        const error = await rejection(ask(tokenSync()))
-        expect(error).toBeInstanceOf(RefreshTokenError)
-        const refused = error as RefreshTokenError
-        expect({ code: refused.code, reason: refused.reason, provider: refused.provider }).toEqual({
-          code: "REFRESH_INVALID_GRANT",
-          reason: "invalid_grant",
-          provider: PROVIDER_ID,
-        })
-        // No token and not the provider's description in the error.
-        const text = `${inspect(error, { depth: 10, showHidden: true })}${JSON.stringify(error)}`
-        for (const secret of [before.access_token, before.refresh_token, KEYCLOAK_REFUSALS[name].error_description])
-          expect(text.includes(String(secret))).toBe(false)
+        expectDeadGrant(await rejection(ask(tokenSync())), "invalid_grant", [
+          before.access_token,
+          before.refresh_token,
+          KEYCLOAK_REFUSALS[name].error_description,
+        ])
         expect(kc.requests - requests).toBe(1)
         expect(op.stats.refreshGrants + op.stats.refreshErrors.length).toBe(grants) // Keycloak refused it first
         expect((await row()).refresh_error).toBe("invalid_grant")
@@ -251,17 +256,11 @@ describe(SUITE, () => {
       const refusal = KEYCLOAK_REFUSALS["Client no longer has requested consent from user"]
       kc.refusal = refusal
       try {
-        const error = await rejection(ask(tokenSync()))
-        expect(error).toBeInstanceOf(RefreshTokenError)
-        const refused = error as RefreshTokenError
-        expect({ code: refused.code, reason: refused.reason, provider: refused.provider }).toEqual({
-          code: "REFRESH_INVALID_GRANT",
-          reason: "invalid_scope",
-          provider: PROVIDER_ID,
-        })
-        const text = `${inspect(error, { depth: 10, showHidden: true })}${JSON.stringify(error)}`
-        for (const secret of [before.access_token, before.refresh_token, refusal.error_description])
-          expect(text.includes(String(secret))).toBe(false)
+        expectDeadGrant(await rejection(ask(tokenSync())), "invalid_scope", [
+          before.access_token,
+          before.refresh_token,
+          refusal.error_description,
+        ])
         expect(kc.requests - requests).toBe(1)
         expect((await row()).refresh_error).toBe("invalid_scope")
         expect(await tokensOf()).toEqual(before)
