@@ -24,6 +24,7 @@ export type TokenSyncErrorCode =
   | "REFRESH_NOT_PERSISTED"
   | "ACCOUNT_BUSY"
   | "INSUFFICIENT_SCOPE"
+  | "REFRESH_LEASE_EXPIRED"
 
 /** The base class of every error this library throws; `code` says which. */
 export class TokenSyncError extends Error {
@@ -385,7 +386,7 @@ export class RefreshNotConfiguredError extends TokenSyncError {
 }
 
 /** What a bounded wait was waiting for. */
-export type WaitedFor = "lock" | "connection_or_lock" | "refresh_slot"
+export type WaitedFor = "lock" | "connection_or_lock" | "refresh_slot" | "lease" | "provider_slot"
 
 /**
  * A refresh gave up waiting, within a bound: for the account's lock (another caller held it longer than
@@ -400,12 +401,13 @@ export class RefreshLockTimeoutError extends TokenSyncError {
   /** Always false: a wait that ends after the provider answered is a RefreshPersistError instead. */
   readonly providerCalled = false
   constructor(provider: string, lockTimeoutMs: number, waitedFor: WaitedFor = "lock") {
-    const what =
-      waitedFor === "refresh_slot"
-        ? "a free refresh slot of this process (maxConcurrentRefreshes)"
-        : waitedFor === "connection_or_lock"
-          ? `a database connection and the ${provider} account's refresh lock`
-          : `the ${provider} account's refresh lock`
+    const what = {
+      refresh_slot: "a free refresh slot of this process (maxConcurrentRefreshes)",
+      connection_or_lock: `a database connection and the ${provider} account's refresh lock`,
+      lock: `the ${provider} account's refresh lock`,
+      lease: `another process's refresh of the ${provider} account (its lease)`,
+      provider_slot: `a free ${provider} refresh slot of this process (refresh.providerConcurrency)`,
+    }[waitedFor]
     super(
       "REFRESH_LOCK_TIMEOUT",
       `Waited more than ${lockTimeoutMs} ms for ${what}; the provider was not called and nothing was changed.`,
@@ -413,6 +415,31 @@ export class RefreshLockTimeoutError extends TokenSyncError {
     this.provider = provider
     this.lockTimeoutMs = lockTimeoutMs
     this.waitedFor = waitedFor
+  }
+}
+
+/**
+ * Lease mode stopped before sending a refresh request because too little of the account's lease was left to
+ * cover the request and the write of its answer (`requestTimeoutMs` plus `leaseMarginMs`), or the lease
+ * was lost to another process (this one stalled). Sending then could let two processes send the same
+ * refresh token, which a rotating provider answers by revoking the grant. Nothing was sent in the attempt
+ * that stopped; `providerCalled` says whether an earlier, retry-safe attempt reached the provider.
+ */
+export class RefreshLeaseExpiredError extends TokenSyncError {
+  readonly provider: string
+  /** What was left of the lease when the request would have been sent, in ms (0 when it was lost). */
+  readonly remainingMs: number
+  /** Whether an earlier attempt of this refresh was sent (it failed before grant processing). */
+  readonly providerCalled: boolean
+  constructor(provider: string, remainingMs: number, providerCalled: boolean) {
+    super(
+      "REFRESH_LEASE_EXPIRED",
+      `The ${provider} account's refresh lease had ${Math.max(0, Math.floor(remainingMs))} ms left, too little ` +
+        "for a refresh request and its write; no request was sent, and another process may refresh it.",
+    )
+    this.provider = provider
+    this.remainingMs = Math.max(0, Math.floor(remainingMs))
+    this.providerCalled = providerCalled
   }
 }
 

@@ -34,6 +34,9 @@ export type {
   AccountRow,
   AccountScanPage,
   AccountStore,
+  AccountLeases,
+  HeldLease,
+  LeaseTake,
   LockedAccount,
   OwnTokensWritten,
   StandardTokenColumns,
@@ -137,6 +140,7 @@ export {
   RefreshPersistError,
   AccountBusyError,
   InsufficientScopeError,
+  RefreshLeaseExpiredError,
 } from "./errors.js"
 export type {
   TokenSyncErrorCode,

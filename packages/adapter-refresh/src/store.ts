@@ -164,6 +164,56 @@ export interface AccountStore {
    * meanwhile neither shift nor repeat a page.
    */
   scanAccounts?(page: AccountScanPage): Promise<StoredAccountRow[]>
+  /**
+   * Optional: per-key leases, for `refresh.coordination: "lease"`, where a refresh holds no connection and
+   * no transaction while the provider answers. Without it only the lock mode runs. See {@link AccountLeases}.
+   */
+  readonly leases?: AccountLeases
+}
+
+/**
+ * The lease one holder took on one account key. Only this pair renews or releases it, so a holder whose
+ * lease ended and was taken by another process cannot touch the new one.
+ */
+export interface HeldLease {
+  /** Raised by the store on every take of the key. Text, so that a 64-bit counter survives. */
+  fence: string
+  /** The random value the holder gave `take`. */
+  holder: string
+}
+
+/**
+ * What `AccountLeases.take` answered: the lease and how long it lasts, or that another holder has it and
+ * how long it has left (null when the store cannot tell). Busy is a value, never a database error code.
+ */
+export type LeaseTake =
+  { taken: true; lease: HeldLease; remainingMs: number } | { taken: false; remainingMs: number | null }
+
+/**
+ * Per-key leases held by no connection: each call is one short atomic step (an autocommit statement, a
+ * script, a conditional write). The minimum a store gives for lease mode, checked by the kit's "leases"
+ * section:
+ * 1. `take` is atomic: of any number of concurrent takes of a free key, exactly one returns `taken`.
+ * 2. Whether a lease has ended is judged by one clock for every caller: the store's own (the database's
+ *    `clock_timestamp()`, Redis's `PX`), never the caller's.
+ * 3. `remainingMs` is a duration measured by the store when it answered, never more than what is left.
+ * 4. The fence grows on every take of a key; `renew` and `release` with an old fence or holder change nothing.
+ * 5. A take that follows a release, or an ended lease, is followed by reads that see every write committed
+ *    before that release.
+ * The refresh result itself is written through `withAccountLock` (a short transaction, no request inside),
+ * compared with the tokens the holder read; the lease is released after that commit.
+ */
+export interface AccountLeases {
+  /**
+   * Takes the key's lease for `durationMs` if it is free or has ended, in one atomic step. `holder` is a
+   * random value of the caller's, kept with the lease. A caller that stopped waiting (`options.signal`)
+   * gets nothing sent on its behalf.
+   */
+  take(key: AccountKey, holder: string, durationMs: number, options?: AccountReadOptions): Promise<LeaseTake>
+  /** Extends `lease` to `durationMs` from now while it is still held and has not ended; null otherwise. */
+  renew(key: AccountKey, lease: HeldLease, durationMs: number): Promise<{ remainingMs: number } | null>
+  /** Ends `lease` if it is still held by it; otherwise changes nothing. */
+  release(key: AccountKey, lease: HeldLease): Promise<void>
 }
 
 /**

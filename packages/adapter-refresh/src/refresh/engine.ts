@@ -96,6 +96,25 @@ export interface RefreshOptions {
   /** Longest wait for one of those refresh slots, in ms. Default 30 000. */
   queueTimeoutMs?: number
   /**
+   * How processes exclude each other's refreshes of one account:
+   * - "lock" (default): a transaction holding the account's lock for the whole request to the provider;
+   *   needs no migration; `maxConcurrentRefreshes` caps it;
+   * - "lease": a lease row per account (the table `authjs_refresh_lease`, see the README's migration),
+   *   taken and released in short statements; nothing is held while the provider answers, so no
+   *   per-process cap applies. Needs a store with `leases`.
+   */
+  coordination?: "lock" | "lease"
+  /**
+   * Lease mode: what a lease keeps beyond one request's bound (`requestTimeoutMs`), in ms, for the write of
+   * the answer and for pauses. The lease lasts `requestTimeoutMs + leaseMarginMs + 2000`. Default 5 000.
+   */
+  leaseMarginMs?: number
+  /**
+   * Most refreshes of one provider this process runs at once, by provider id (for providers with rate
+   * limits); waits for a slot are bounded by `queueTimeoutMs`. Default: no limit in lease mode.
+   */
+  providerConcurrency?: Readonly<Record<string, number>>
+  /**
    * Extra attempts when a request certainly did not reach the provider's grant processing (connection
    * refused, DNS failure, HTTP 429/503). Timeouts and other failures are never retried: the provider
    * may have rotated the refresh token already, and re-sending the old one would trigger reuse
