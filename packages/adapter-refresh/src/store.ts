@@ -124,6 +124,12 @@ export interface AccountStore {
    * in any number of processes are serialized per account, including on schemas that have no unique
    * constraint on (provider, providerAccountId). Commits when `work` resolves, rolls back when it throws
    * (and rethrows the same error).
+   *
+   * When the wait for the lock runs out (`options.lockTimeoutMs`, or the lock is busy and the store does
+   * not wait), it rejects with `AccountStoreError` whose `lockTimeout` is true:
+   * `new AccountStoreError(name, "withAccountLock", cause, { lockTimeout: true })`. That typed value, not
+   * a database's error code, is what the core reads as "busy" (`RefreshLockTimeoutError`,
+   * `AccountBusyError`); every other rejection is a store failure.
    */
   withAccountLock<T>(
     key: AccountKey,

@@ -58,7 +58,7 @@ import {
   type SqlRunner,
   type SqlTables,
 } from "../statements.js"
-import { checkLockTimeout, lockTimeoutFor } from "../store-support.js"
+import { checkLockTimeout, lockTimeoutFor, typedLockTimeouts } from "../store-support.js"
 
 // ---------------------------------------------------------------------------------------------------
 // Structural types of the Kysely objects this store uses
@@ -307,7 +307,7 @@ export function kyselyAccountStore(db: KyselyLike, options: KyselyAccountStoreOp
       .finally(() => sqliteTransactions--)
   }
 
-  return {
+  const store: AccountStore = {
     name,
     // @auth/kysely-adapter's linkAccount returns the account object it was given.
     linkAccountResult: "input",
@@ -364,6 +364,7 @@ export function kyselyAccountStore(db: KyselyLike, options: KyselyAccountStoreOp
       },
     }),
   }
+  return typedLockTimeouts(store, database)
 }
 
 /** Sets the connection's busy timeout to `ms` and returns what puts the previous one back. */

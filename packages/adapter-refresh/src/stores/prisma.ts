@@ -48,6 +48,7 @@ import {
   ownerOf,
   scopedLockedAccount,
   toStoredAccountRow,
+  typedLockTimeouts,
 } from "../store-support.js"
 
 // ---------------------------------------------------------------------------------------------------
@@ -645,7 +646,7 @@ export function prismaAccountStore(prisma: PrismaClientLike, options: PrismaAcco
       : oneStatement
   const inTransaction = <T>(run: () => Promise<T>): Promise<T> => (gate ? gate.transaction(run) : run())
 
-  return {
+  const store: AccountStore = {
     name,
     linkAccountResult: "inserted-row",
     ...(updateOwnTokens ? { updateOwnTokens } : {}),
@@ -772,4 +773,5 @@ export function prismaAccountStore(prisma: PrismaClientLike, options: PrismaAcco
       return rows.map(toStoredAccountRow)
     },
   }
+  return typedLockTimeouts(store, lock.database)
 }
