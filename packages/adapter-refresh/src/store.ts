@@ -278,7 +278,3 @@ export const STANDARD_TOKEN_FIELDS = [
   "token_type",
   "session_state",
 ] as const satisfies readonly (keyof StandardTokenColumns)[]
-
-// PostgreSQL's lock key SQL lives with the rest of what is PostgreSQL's (databases/postgres.ts); it is
-// re-exported here because it has been public since 0.1.
-export { ADVISORY_LOCK_KEY_SQL } from "./databases/postgres.js"
