@@ -155,7 +155,7 @@ export interface AccountStore {
    * right before the statement is sent; when it throws (the caller stopped waiting for a connection),
    * nothing is sent and its error is rethrown. Implemented where the database has such a lock or statement
    * (PostgreSQL's `pg_try_advisory_xact_lock`, MariaDB's per-statement lock wait of 0, SQLite's write
-   * lock); see statements.ts.
+   * lock); see `SqlDatabase.ownTokens` in databases/*.
    */
   updateOwnTokens?(
     key: AccountKey,

@@ -1,6 +1,7 @@
 /**
  * What differs by DATABASE, as one interface: how identifiers are quoted and parameters written, how a
- * transaction takes one account's lock, and what its errors mean. Each database is one module here
+ * row limit, a row-value comparison and RETURNING are written, how a transaction takes one account's lock,
+ * the one-statement sign-in, and what its errors mean. Each database is one module here
  * (postgres.ts, mysql.ts, sqlite.ts) of pure functions: strings in, strings out, no I/O. What differs by
  * CLIENT (how a statement and a transaction run: a pg Pool, Kysely's executor, Drizzle's session, Prisma)
  * lives in stores/. Internal: not part of the package's exports.
@@ -76,7 +77,8 @@ export interface OwnTokensStatement {
 
 /** @internal */
 export interface SqlDatabase {
-  readonly name: "postgres" | "mysql" | "sqlite"
+  /** For people reading logs and tests; nothing branches on it (a new database adds no name here). */
+  readonly name: string
   /**
    * Quotes a checked name as one identifier: a plain identifier, or a name taken whole from code (a Drizzle
    * table's), whose quote characters are doubled.

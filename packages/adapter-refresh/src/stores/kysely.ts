@@ -17,10 +17,11 @@
  * SQLite, `BEGIN IMMEDIATE` on one connection held for the transaction (`db.connection()`), since
  * Kysely's own SQLite transactions begin deferred.
  *
- * The returning sign-in is one statement on each (`updateOwnTokens`, statements.ts): PostgreSQL's try-lock,
- * MariaDB's row locks with a lock wait of 0, SQLite's write lock under the connection's busy timeout. On
- * SQLite it is not sent while a locked transaction of this store holds Kysely's one connection: it would
- * queue for that connection, so the sign-in takes the locked path at once.
+ * The returning sign-in is one statement on each (`updateOwnTokens`, `SqlDatabase.ownTokens` in
+ * databases/*): PostgreSQL's try-lock, MariaDB's row locks with a lock wait of 0, SQLite's write lock
+ * under the connection's busy timeout. On SQLite it is not sent while a locked transaction of this store
+ * holds Kysely's one connection: it would queue for that connection, so the sign-in takes the locked path
+ * at once.
  */
 import type {
   AccountKey,
