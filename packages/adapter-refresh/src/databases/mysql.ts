@@ -16,10 +16,14 @@
  */
 import type { AccountKey } from "../store.js"
 import {
+  assignmentsOf,
   driverCodes,
   driverMessages,
+  keyCondition,
+  StatementBuilder,
   type DatabaseErrorKind,
   type LockTarget,
+  type OwnTokensStatement,
   type SqlDatabase,
   type SqlStatement,
 } from "./sql-database.js"
@@ -52,15 +56,55 @@ export function mysqlLockWaitBound(lockTimeoutMs: number | undefined): {
   }
 }
 
+/**
+ * The one-statement sign-in on MariaDB: the account lock IS the key's row locks, so the statement takes
+ * them itself, with a lock wait of 0 for this statement only (`SET STATEMENT innodb_lock_wait_timeout = 0
+ * FOR`): a row a locked transaction (or the app) holds fails it at once with 1205 (or a deadlock, 1213),
+ * and nothing is written. The rows of other owners are read with `FOR UPDATE` too, in a derived table
+ * (MySQL's error 1093 forbids the target table in a plain subquery), so a row another transaction is
+ * inserting or re-pointing fails it the same way. No RETURNING (MariaDB has none for UPDATE): the store
+ * counts the rows. MySQL has no SET STATEMENT: its parse error (1064, nothing run) turns the statement off
+ * for the store, once, and the locked path does it all.
+ */
+const ownTokens: OwnTokensStatement = {
+  returnsRows: false,
+  statement(parts) {
+    // `?` parameters are positional: values are added in the order the text uses them.
+    const sql = new StatementBuilder(mysql)
+    const { accounts, column } = parts
+    const assignments = assignmentsOf(sql, parts)
+    const mine = `${keyCondition(sql, parts)} AND ${mysql.asText(column("userId"))} = ${sql.param(parts.owner)}`
+    const keyRows =
+      `SELECT ${column("userId")} AS ${mysql.quote("owner")} ` +
+      `FROM ${accounts} WHERE ${keyCondition(sql, parts)} FOR UPDATE`
+    return sql.statement(
+      `SET STATEMENT innodb_lock_wait_timeout = 0 FOR UPDATE ` +
+        `${accounts} SET ${assignments} WHERE ${mine} ` +
+        `AND NOT EXISTS (SELECT 1 FROM (${keyRows}) ${mysql.quote("other")} ` +
+        `WHERE ${mysql.asText(`${mysql.quote("other")}.${mysql.quote("owner")}`)} ` +
+        `<> ${sql.param(parts.owner)})`,
+    )
+  },
+  failure(error) {
+    const codes = driverCodes(error)
+    if (mysql.classifyError(error).kind === "lock-timeout") return "not-written"
+    if (codes.includes("1213") || codes.includes("ER_LOCK_DEADLOCK")) return "not-written"
+    if (codes.includes("1064") || codes.includes("ER_PARSE_ERROR")) return "unsupported"
+    return "failed"
+  },
+}
+
 /** @internal */
 export const mysql: SqlDatabase = {
   name: "mysql",
   quote: (identifier) => `\`${identifier.replaceAll("`", "``")}\``,
   placeholder: () => "?",
   asText: (column) => `CAST(${column} AS CHAR)`,
-  // MariaDB 10.5+ has INSERT ... RETURNING, MySQL has not: statements never rely on it here.
-  insertReturning: false,
+  // MariaDB 10.5+ has INSERT ... RETURNING, MySQL has not: statements never rely on it here (no returningAll).
+  limitRows: (select, count) => `${select} LIMIT ${count}`,
+  rowAfter: (columns, values) => `(${columns.join(", ")}) > (${values.join(", ")})`,
   lockKind: "row",
+  ownTokens,
 
   lockStatements(key: AccountKey, target: LockTarget, lockTimeoutMs: number | undefined) {
     const { take, restore } = mysqlLockWaitBound(lockTimeoutMs)

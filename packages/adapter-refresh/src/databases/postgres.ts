@@ -7,10 +7,13 @@
  */
 import type { AccountKey } from "../store.js"
 import {
+  assignmentsOf,
   driverCodes,
   driverMessages,
+  StatementBuilder,
   type DatabaseErrorKind,
   type LockTarget,
+  type OwnTokensStatement,
   type SqlDatabase,
   type SqlStatement,
 } from "./sql-database.js"
@@ -30,13 +33,55 @@ function advisoryLockKeySql(provider: string, providerAccountId: string): string
 /** Column names PostgreSQL reports missing are names we sent: plain identifiers, never values. */
 const MISSING_COLUMN = /column "([A-Za-z_][A-Za-z0-9_]*)"/
 
+/**
+ * The one-statement sign-in on PostgreSQL (`ctid` and `FOR UPDATE ... SKIP LOCKED` are PostgreSQL's):
+ *
+ *     UPDATE accounts SET <tokens> WHERE ctid IN (SELECT ctid FROM accounts mine
+ *       WHERE <key> AND userId = <owner> AND pg_try_advisory_xact_lock(<key>) AND NOT EXISTS (a row of the
+ *       key owned by anyone else) FOR UPDATE OF mine SKIP LOCKED) RETURNING *
+ *
+ * The try-lock is the very lock every locked transaction takes (lockStatements), held until this statement
+ * commits, so a refresh or a first link that holds it makes this match nothing, and none of them can start
+ * while this runs; SKIP LOCKED passes over a row an app transaction holds. Under READ COMMITTED the row
+ * lock re-reads the newest version, so a transaction that committed just before is overwritten only by
+ * this, the later sign-in. It waits for nothing, so no error means "not written".
+ */
+const ownTokens: OwnTokensStatement = {
+  returnsRows: true,
+  statement(parts) {
+    const sql = new StatementBuilder(postgres)
+    const assignments = assignmentsOf(sql, parts)
+    // Numbered parameters, each used more than once.
+    const provider = sql.param(parts.key.provider)
+    const providerAccountId = sql.param(parts.key.providerAccountId)
+    const owner = sql.param(parts.owner)
+    const { accounts, column } = parts
+    const keyOf = (alias: string) =>
+      `${alias}.${column("provider")} = ${provider} AND ${alias}.${column("providerAccountId")} = ${providerAccountId}`
+    const ownedBy = (alias: string, comparison: "=" | "<>") =>
+      `${postgres.asText(`${alias}.${column("userId")}`)} ${comparison} ${owner}`
+    const tryLock = `pg_try_advisory_xact_lock(${advisoryLockKeySql(provider, providerAccountId)})`
+    return sql.statement(
+      `UPDATE ${accounts} SET ${assignments} WHERE ctid IN (` +
+        `SELECT mine.ctid FROM ${accounts} mine WHERE ${keyOf("mine")} ` +
+        `AND ${ownedBy("mine", "=")} AND ${tryLock} ` +
+        `AND NOT EXISTS (SELECT 1 FROM ${accounts} other ` +
+        `WHERE ${keyOf("other")} AND ${ownedBy("other", "<>")}) ` +
+        `FOR UPDATE OF mine SKIP LOCKED) RETURNING *`,
+    )
+  },
+  failure: () => "failed",
+}
+
 /** @internal */
 export const postgres: SqlDatabase = {
   name: "postgres",
   quote: (identifier) => `"${identifier.replaceAll('"', '""')}"`,
   placeholder: (position) => `$${position}`,
   asText: (column) => `${column}::text`,
-  insertReturning: true,
+  returningAll: (statement) => `${statement} RETURNING *`,
+  limitRows: (select, count) => `${select} LIMIT ${count}`,
+  rowAfter: (columns, values) => `(${columns.join(", ")}) > (${values.join(", ")})`,
   lockKind: "advisory",
 
   lockStatements(key: AccountKey, _target: LockTarget, lockTimeoutMs: number | undefined) {
@@ -55,9 +100,7 @@ export const postgres: SqlDatabase = {
     return { take: [take], restore: [] }
   },
 
-  // The same lock as lockStatements', asked for without waiting; it ends with the statement's transaction.
-  tryLockCondition: (provider, providerAccountId) =>
-    `pg_try_advisory_xact_lock(${advisoryLockKeySql(provider, providerAccountId)})`,
+  ownTokens,
 
   classifyError(error: unknown): DatabaseErrorKind {
     const codes = driverCodes(error)

@@ -16,7 +16,16 @@
  * waited its busy timeout and failed with SQLITE_BUSY; after a first read it did not wait.
  * @internal
  */
-import { driverCodes, driverMessages, type DatabaseErrorKind, type SqlDatabase } from "./sql-database.js"
+import {
+  assignmentsOf,
+  driverCodes,
+  driverMessages,
+  keyCondition,
+  StatementBuilder,
+  type DatabaseErrorKind,
+  type OwnTokensStatement,
+  type SqlDatabase,
+} from "./sql-database.js"
 
 /** Names SQLite reports missing are names we sent: plain identifiers, never values. */
 const NO_SUCH_TABLE = /no such table: (?:[A-Za-z_][A-Za-z0-9_]*\.)?([A-Za-z_][A-Za-z0-9_]*)/
@@ -52,17 +61,44 @@ export function sqliteBusyTimeout(ms: number): string {
   return `PRAGMA busy_timeout = ${ms}`
 }
 
+/**
+ * The one-statement sign-in on SQLite: an UPDATE starts by taking the file's write lock, the lock every
+ * locked transaction holds (BEGIN IMMEDIATE), so the whole statement runs under it; a held lock fails it
+ * with SQLITE_BUSY (at once on a connection with busy timeout 0, else after it), and nothing is written.
+ * RETURNING * (3.35+).
+ */
+const ownTokens: OwnTokensStatement = {
+  returnsRows: true,
+  statement(parts) {
+    const sql = new StatementBuilder(sqlite)
+    const { accounts, column } = parts
+    const assignments = assignmentsOf(sql, parts)
+    const other = sqlite.quote("other")
+    return sql.statement(
+      `UPDATE ${accounts} SET ${assignments} WHERE ${keyCondition(sql, parts)} ` +
+        `AND ${sqlite.asText(column("userId"))} = ${sql.param(parts.owner)} ` +
+        `AND NOT EXISTS (SELECT 1 FROM ${accounts} AS ${other} WHERE ${keyCondition(sql, parts, other)} AND ` +
+        `${sqlite.asText(`${other}.${column("userId")}`)} <> ${sql.param(parts.owner)}) RETURNING *`,
+    )
+  },
+  failure: (error) => (sqlite.classifyError(error).kind === "lock-timeout" ? "not-written" : "failed"),
+}
+
 /** @internal */
 export const sqlite: SqlDatabase = {
   name: "sqlite",
   quote: (identifier) => `"${identifier.replaceAll('"', '""')}"`,
   placeholder: () => "?",
   asText: (column) => `CAST(${column} AS TEXT)`,
-  insertReturning: true,
+  returningAll: (statement) => `${statement} RETURNING *`,
+  limitRows: (select, count) => `${select} LIMIT ${count}`,
+  rowAfter: (columns, values) => `(${columns.join(", ")}) > (${values.join(", ")})`,
   lockKind: "database",
 
   // BEGIN IMMEDIATE is the lock; the wait bound is the connection's busy timeout, which the client sets.
   lockStatements: () => ({ take: [], restore: [] }),
+
+  ownTokens,
 
   classifyError(error: unknown): DatabaseErrorKind {
     const codes = driverCodes(error)

@@ -33,7 +33,7 @@ import {
   type SqlRunner,
   type SqlTables,
 } from "../statements.js"
-import { checkLockTimeout, lockTimeoutFor } from "../store-support.js"
+import { checkLockTimeout, lockTimeoutFor, typedLockTimeouts } from "../store-support.js"
 
 /**
  * An inserted row as @auth/pg-adapter's `linkAccount` returns it: the `RETURNING` row with `expires_at`
@@ -165,7 +165,7 @@ export function pgAccountStore(pool: PgPoolLike, options: PgAccountStoreOptions 
   /** One statement on any pooled connection, outside a transaction of the store's. */
   const onPool = pgRunner(pool)
 
-  return {
+  const store: AccountStore = {
     name,
     linkAccountResult: "inserted-row",
 
@@ -232,4 +232,5 @@ export function pgAccountStore(pool: PgPoolLike, options: PgAccountStoreOptions 
     // PostgreSQL has the try-lock, so this is always defined.
     updateOwnTokens: updateOwnTokensOn(tables, () => holdPgConnection(pool))!,
   }
+  return typedLockTimeouts(store, postgres)
 }
