@@ -23,6 +23,7 @@ import {
   AmbiguousAccountError,
   InsufficientScopeError,
   InvalidAccountInputError,
+  InvalidOptionsError,
   ProviderUnavailableError,
   RefreshLockTimeoutError,
   RefreshNotConfiguredError,
@@ -33,9 +34,11 @@ import {
 import { isExpiring } from "../policy/expiry.js"
 import { missingScopes, requiredScopesOf, scopeDialectOf, type ScopeDialect } from "../policy/scopes.js"
 import { mergeTokens, type TokenSet } from "../policy/merge.js"
-import type { AccountKey, AccountStore } from "../store.js"
+import type { AccountKey, AccountLeases, AccountStore, LockedAccount } from "../store.js"
+import { leaseWriteOf, writeLeaseAnswer } from "./lease-write.js"
+import { ProviderSlots, runLeaseFlight } from "./lease-flight.js"
 import { boundedRead, boundedStart } from "../bounded-wait.js"
-import { Semaphore, SingleFlight, SlotWaitTimeout } from "./coordination.js"
+import { Semaphore, SingleFlight, SlotWaitTimeout, StartTimeout } from "./coordination.js"
 import { BoundedMap, MAX_REFUSED_TOKENS } from "./bounded-map.js"
 import {
   KeptTokenStore,
@@ -53,7 +56,7 @@ import {
   type RefreshProviderConfig,
 } from "./provider.js"
 import { isMarkedForReauth, REAUTH_MARK } from "../policy/reauth.js"
-import { readTokenResponse } from "./token-response.js"
+import { readTokenResponse, type TokenResponseReading } from "./token-response.js"
 import {
   elapsedMs,
   errorCodeOf,
@@ -214,9 +217,25 @@ export interface RefreshEngine {
 interface RefreshMode {
   done(current: TokenSet, stored: StoredView): boolean
   lockOptions: { lockTimeoutMs: number; transactionTimeoutMs: number }
+  /** Lease mode: wait for another holder (getAccessToken), or take once and report busy (refreshExpiring). */
+  leaseWait: boolean
 }
 
 type Outcome = { ok: true; result: AccessTokenResult } | { ok: false; error: TokenSyncError }
+
+/** What the row read before a request holds: the view, kept tokens it applies to, and the token to send. */
+interface Checked {
+  stored: StoredView
+  entry: KeptTokens | undefined
+  current: TokenSet
+  refreshToken: string
+}
+
+type Granted =
+  | { ok: true; issued: IssuedResponse; reportIssued: () => void }
+  | { ok: false; failure: GrantFailure; attempts: number }
+
+type Answer = TokenResponseReading
 
 /** Which account an answer or a refusal is about, for the reauth event. */
 interface AccountRef {
@@ -268,8 +287,16 @@ function deadGrantOf(failure: GrantFailure): "invalid_grant" | "invalid_scope" |
 const retrySafe = (failure: GrantFailure): boolean =>
   failure.kind === "discovery" || ("retrySafe" in failure && failure.retrySafe)
 
-/** Marks a transaction the caller stopped waiting for (see boundedStart). */
-class StartTimeout extends Error {}
+
+/** The store's leases, required by `coordination: "lease"`: refused at construction without them. */
+function leasesOf(store: AccountStore): AccountLeases {
+  if (store.leases) return store.leases
+  throw new InvalidOptionsError(
+    "refresh.coordination",
+    `withTokenSync: refresh.coordination "lease" needs a store with leases (AccountStore.leases), ` +
+      `which the ${store.name} account store does not provide; use "lock" or a store that has them.`,
+  )
+}
 
 export function createRefreshEngine(
   store: AccountStore,
@@ -291,6 +318,13 @@ export function createRefreshEngine(
   // The transaction must outlive the lock wait plus every attempt and backoff under the lock.
   const transactionTimeoutMs = lockTimeoutMs + (retries + 1) * requestTimeoutMs + backoffMs * 2 ** (retries + 1) + 5_000
   const lockOptions = { lockTimeoutMs, transactionTimeoutMs }
+  // Lease mode's READ and WRITE transactions hold the lock for a few statements, never for a request.
+  const shortLockOptions = { lockTimeoutMs, transactionTimeoutMs: lockTimeoutMs + 5_000 }
+  const leases = options.coordination === "lease" ? leasesOf(store) : undefined
+  const leaseSettings = {
+    requestTimeoutMs,
+    leaseMarginMs: options.leaseMarginMs ?? 5_000,
+  }
   // The account lock alone is bounded by lock_timeout; waiting for a pooled connection first may take as
   // long again: the whole wait until the transaction's work starts is bounded at twice lockTimeoutMs.
   const startBoundMs = 2 * lockTimeoutMs
@@ -306,7 +340,9 @@ export function createRefreshEngine(
 
   /** One flight per account; its meta is the flight's lock bound (ms). */
   const flights = new SingleFlight<AccessTokenResult, number>()
+  // Lock mode's per-process cap; lease mode holds nothing the pool would miss and uses only the per-provider one.
   const slots = new Semaphore(maxConcurrentRefreshes)
+  const providerSlots = new ProviderSlots(options.providerConcurrency)
   const kept = new KeptTokenStore(sync, lockOptions, startBoundMs)
   /**
    * Per-process "needs re-authentication" memory: key -> the refresh token the provider refused. Bounded:
@@ -397,10 +433,15 @@ export function createRefreshEngine(
     return new AccountStoreError(store.name, "a token refresh", error)
   }
 
+  /**
+   * The refresh request and its retry-safe retries. `beforeAttempt` (lease mode) runs before each attempt
+   * and throws to stop without sending. "issued" is reported by the caller, after it stored the answer.
+   */
   async function grant(
     client: ProviderClient,
     refreshToken: string,
-  ): Promise<{ ok: true; issued: IssuedResponse } | { ok: false; failure: GrantFailure; attempts: number }> {
+    beforeAttempt?: (attempt: number) => Promise<void>,
+  ): Promise<Granted> {
     const started = performance.now()
     const report = (outcome: RefreshRequestEvent["outcome"], attempts: number, failureKind?: string) =>
       publish("refresh", () => ({
@@ -412,11 +453,9 @@ export function createRefreshEngine(
         durationMs: elapsedMs(started),
       }))
     for (let attempt = 1; ; attempt++) {
+      await beforeAttempt?.(attempt)
       const result = await client.refresh(refreshToken, requestTimeoutMs)
-      if (result.ok) {
-        report("issued", attempt)
-        return { ok: true, issued: result.issued }
-      }
+      if (result.ok) return { ok: true, issued: result.issued, reportIssued: () => report("issued", attempt) }
       if (attempt > retries || !retrySafe(result.failure)) {
         if (result.failure.kind === "invalid_grant") report("invalid_grant", attempt)
         else report("failed", attempt, result.failure.kind)
@@ -427,11 +466,176 @@ export function createRefreshEngine(
   }
 
   /**
-   * The refresh under the account lock. `issued` receives the tokens once the provider has answered, so
-   * that a failed write or commit afterwards can keep them (see issued-tokens.ts).
+   * The checks on the row read under the lock (lock mode) or the lease (lease mode), before any request:
+   * the outcome when there is nothing to send, else what to send and what it was read from.
    */
+  function checkStored(
+    id: string,
+    key: AccountKey,
+    userId: string,
+    stored: StoredView | null,
+    mode: RefreshMode,
+  ): { outcome: Outcome } | Checked {
+    if (!stored || stored.row.userId !== userId)
+      return { outcome: { ok: false, error: new AccountNotLinkedError(key.provider) } }
+    // Kept tokens still apply only while the row holds what their refresh started from.
+    let entry = kept.get(id)
+    if (entry && !sameVersion(entry.from, stored.tokens)) {
+      kept.drop(id)
+      entry = undefined
+    }
+    const current: TokenSet = entry ? mergeTokens(stored.tokens, entry.tokens).merged : stored.tokens
+    // Another process (or a sign-in) refreshed while we waited for the lock.
+    if (mode.done(current, stored)) {
+      return {
+        outcome: entry
+          ? { ok: true, result: fromKept(key.provider, entry, false) }
+          : success(sync.toAdapterAccount(stored), false),
+      }
+    }
+    if (knownRefused(id, current)) return { outcome: { ok: false, error: markedError(key, stored, current) } }
+    const refreshToken = current.refresh_token
+    if (typeof refreshToken !== "string" || refreshToken === "")
+      return { outcome: { ok: false, error: new RefreshTokenError(key.provider, "missing_refresh_token") } }
+    return { stored, entry, current, refreshToken }
+  }
+
+  /** A refused or failed request. A dead grant is reported and marked (`mark` writes the column, if any). */
+  async function failed(
+    key: AccountKey,
+    checked: Checked,
+    result: Extract<Granted, { ok: false }>,
+    mark: (value: string) => Promise<void>,
+  ): Promise<Outcome> {
+    const dead = deadGrantOf(result.failure)
+    if (!dead) {
+      const details = failureDetails(result.failure)
+      return { ok: false, error: new ProviderUnavailableError(key.provider, details, result.attempts) }
+    }
+    reportDead(key, checked.stored.row, checked.current, { reason: "refresh_token_refused", oauthError: dead })
+    // Mark, never wipe: the tokens stay for inspection and a later sign-in replaces them.
+    await mark(dead === "invalid_grant" ? REAUTH_MARK : dead)
+    if (!reauthColumn) refused.set(idOf(key), checked.refreshToken)
+    return { ok: false, error: new RefreshTokenError(key.provider, dead) }
+  }
+
+  /** The answer's columns to write (over kept tokens it was refreshed from). */
+  function readAnswer(issued: IssuedResponse, entry: KeptTokens | undefined): Answer {
+    const reading = readTokenResponse(issued.body, {
+      columns: sync.columns,
+      nowMs: now(),
+      minFreshSeconds: skewSeconds + minRefreshIntervalSeconds,
+      idTokenValid: issued.idTokenValid,
+      reservedColumn: reauthColumn,
+    })
+    return { ...reading, tokens: entry ? { ...entry.tokens, ...reading.tokens } : reading.tokens }
+  }
+
+  const issuedEntry = (stored: StoredView, tokens: TokenSet): KeptTokens => ({
+    from: versionOf(stored.tokens),
+    base: stored,
+    tokens,
+    attempts: 0,
+    lastFailure: {},
+  })
+
+  /** The outcome once the answer is stored. */
+  function answered(account: AdapterAccount, reading: Answer): Outcome {
+    if (reading.accessToken === undefined) {
+      // Stored what was usable (the new refresh token); the caller still has no access token.
+      const details = { kind: "malformed_response", detail: "no usable access_token" } as const
+      return { ok: false, error: new ProviderUnavailableError(account.provider, details, 1) }
+    }
+    return success(account, true, reading.dropped.length ? { droppedFields: reading.dropped } : {})
+  }
+
   /** getAccessToken's mode: nothing to do once the row holds a fresh token. */
-  const onDemand: RefreshMode = { done: (current) => freshTokens(current), lockOptions }
+  const onDemand: RefreshMode = { done: (current) => freshTokens(current), lockOptions, leaseWait: true }
+
+  /** A short transaction under the account lock on the owner's row (lease mode's READ and WRITE). */
+  const shortLocked = <T>(
+    key: AccountKey,
+    userId: string,
+    work: (stored: StoredView | null, locked: LockedAccount) => Promise<T>,
+  ): Promise<T> =>
+    boundedStart(
+      startBoundMs,
+      () => new StartTimeout(),
+      (begin, abandoned) =>
+        sync.withStoredAccount(
+          key,
+          (stored, locked) => {
+            begin()
+            return work(stored, locked)
+          },
+          { ...shortLockOptions, signal: abandoned },
+          userId,
+        ),
+    )
+
+  /**
+   * Lease mode (lease-flight.ts): READ and WRITE are short transactions, the request runs outside both;
+   * the answer is written under compare-and-set with what READ saw (lease-write.ts).
+   */
+  function leaseRefresh(
+    leases: AccountLeases,
+    key: AccountKey,
+    userId: string,
+    client: ProviderClient,
+    onIssued: (entry: KeptTokens) => void,
+    mode: RefreshMode,
+  ): Promise<Outcome> {
+    const id = idOf(key)
+    let checked: Checked | undefined
+    const settings = { ...leaseSettings, waitBoundMs: mode.lockOptions.lockTimeoutMs, wait: mode.leaseWait }
+    return providerSlots.run(key.provider, queueTimeoutMs, async () => {
+      // Discovery needs no refresh token: done before the lease, so an attempt under it is one request.
+      if (client.discoverable) await client.discover(requestTimeoutMs).catch(() => undefined)
+      return runLeaseFlight<Outcome, Granted>(leases, key, settings, {
+        async poll(signal) {
+          const rows = await store.findAccounts(userId, key.provider, { signal })
+          const row = rows.find((found) => found.providerAccountId === key.providerAccountId)
+          const view = row && (await sync.viewOf(row))
+          return view && mode.done(view.tokens, view) ? success(sync.toAdapterAccount(view), false) : undefined
+        },
+        read: () =>
+          shortLocked(key, userId, async (stored) => {
+            const found = checkStored(id, key, userId, stored, mode)
+            if ("outcome" in found) return { finish: found.outcome }
+            checked = found
+            return { send: found.refreshToken }
+          }),
+        send: (refreshToken, beforeAttempt) => grant(client, refreshToken, beforeAttempt),
+        async write(result) {
+          const read = checked!
+          const from = versionOf(read.stored.tokens)
+          if (!result.ok)
+            return failed(key, read, result, async (mark) => {
+              // Only while the row still holds the refused token: a sign-in meanwhile brought a live one.
+              if (reauthColumn)
+                await shortLocked(key, userId, async (now, locked) => {
+                  if (now && leaseWriteOf(from, now.tokens) !== "superseded")
+                    await sync.writeMark(locked, now, reauthColumn, mark)
+                })
+            })
+          // The provider may have rotated the refresh token: the write comes first, events after it.
+          const reading = readAnswer(result.issued, read.entry)
+          onIssued(issuedEntry(read.stored, reading.tokens))
+          const written = await shortLocked(key, userId, (now, locked) =>
+            writeLeaseAnswer(sync, locked, now, from, reading.tokens),
+          )
+          result.reportIssued()
+          if (written.kind !== "superseded") return answered(written.account, reading)
+          // A newer sign-in or another holder won: callers get what is stored (our answer when it is stale).
+          const stored = written.stored
+          if (stored && freshTokens(stored.tokens)) return success(sync.toAdapterAccount(stored), false)
+          if (!stored) return { ok: false, error: new AccountNotLinkedError(key.provider) }
+          const unwritten = mergeTokens(stored.tokens, reading.tokens).merged
+          return answered(sync.toAdapterAccount({ row: stored.row, tokens: unwritten }), reading)
+        },
+      })
+    })
+  }
 
   function lockedRefresh(
     key: AccountKey,
@@ -450,67 +654,18 @@ export function createRefreshEngine(
           key,
           async (stored, locked): Promise<Outcome> => {
             begin()
-            if (!stored || stored.row.userId !== userId)
-              return { ok: false, error: new AccountNotLinkedError(key.provider) }
-            // Kept tokens still apply only while the row holds what their refresh started from.
-            let entry = kept.get(id)
-            if (entry && !sameVersion(entry.from, stored.tokens)) {
-              kept.drop(id)
-              entry = undefined
-            }
-            const current: TokenSet = entry ? mergeTokens(stored.tokens, entry.tokens).merged : stored.tokens
-
-            // Another process (or a sign-in) refreshed while we waited for the lock.
-            if (mode.done(current, stored)) {
-              return entry
-                ? { ok: true, result: fromKept(key.provider, entry, false) }
-                : success(sync.toAdapterAccount(stored), false)
-            }
-            if (knownRefused(id, current)) return { ok: false, error: markedError(key, stored, current) }
-            const refreshToken = current.refresh_token
-            if (typeof refreshToken !== "string" || refreshToken === "") {
-              return { ok: false, error: new RefreshTokenError(key.provider, "missing_refresh_token") }
-            }
-
-            const result = await grant(client, refreshToken)
-            if (!result.ok) {
-              const dead = deadGrantOf(result.failure)
-              if (dead) {
-                reportDead(key, stored.row, current, { reason: "refresh_token_refused", oauthError: dead })
-                // Mark, never wipe: the tokens stay for inspection and a later sign-in replaces them.
-                const mark = dead === "invalid_grant" ? REAUTH_MARK : dead
-                if (reauthColumn) await sync.writeMark(locked, stored, reauthColumn, mark)
-                else refused.set(id, refreshToken)
-                return { ok: false, error: new RefreshTokenError(key.provider, dead) }
-              }
-              return {
-                ok: false,
-                error: new ProviderUnavailableError(key.provider, failureDetails(result.failure), result.attempts),
-              }
-            }
+            const checked = checkStored(id, key, userId, stored, mode)
+            if ("outcome" in checked) return checked.outcome
+            const result = await grant(client, checked.refreshToken)
+            if (!result.ok)
+              return failed(key, checked, result, async (mark) => {
+                if (reauthColumn) await sync.writeMark(locked, checked.stored, reauthColumn, mark)
+              })
             // From here on the provider may have rotated the refresh token: these tokens must not be lost.
-            const reading = readTokenResponse(result.issued.body, {
-              columns: sync.columns,
-              nowMs: now(),
-              minFreshSeconds: skewSeconds + minRefreshIntervalSeconds,
-              idTokenValid: result.issued.idTokenValid,
-              reservedColumn: reauthColumn,
-            })
-            const tokens = entry ? { ...entry.tokens, ...reading.tokens } : reading.tokens
-            onIssued({ from: versionOf(stored.tokens), base: stored, tokens, attempts: 0, lastFailure: {} })
-            const account = await sync.writeMerged(locked, stored, tokens, "refresh")
-            if (reading.accessToken === undefined) {
-              // Stored what was usable (the new refresh token); the caller still has no access token.
-              return {
-                ok: false,
-                error: new ProviderUnavailableError(
-                  key.provider,
-                  { kind: "malformed_response", detail: "no usable access_token" },
-                  1,
-                ),
-              }
-            }
-            return success(account, true, reading.dropped.length ? { droppedFields: reading.dropped } : {})
+            result.reportIssued()
+            const reading = readAnswer(result.issued, checked.entry)
+            onIssued(issuedEntry(checked.stored, reading.tokens))
+            return answered(await sync.writeMerged(locked, checked.stored, reading.tokens, "refresh"), reading)
           },
           { ...mode.lockOptions, signal: abandoned },
           userId,
@@ -530,9 +685,10 @@ export function createRefreshEngine(
     let issued: KeptTokens | undefined
     let outcome: Outcome
     try {
-      outcome = await slots.run(queueTimeoutMs, () =>
-        lockedRefresh(key, userId, client, (entry) => (issued = entry), mode),
-      )
+      const onIssued = (entry: KeptTokens): void => void (issued = entry)
+      outcome = leases
+        ? await leaseRefresh(leases, key, userId, client, onIssued, mode)
+        : await slots.run(queueTimeoutMs, () => lockedRefresh(key, userId, client, onIssued, mode))
     } catch (error) {
       if (error instanceof SlotWaitTimeout)
         throw new RefreshLockTimeoutError(key.provider, queueTimeoutMs, "refresh_slot")
@@ -758,7 +914,10 @@ export function createRefreshEngine(
         return await flight.promise
       } catch (error) {
         const shorterWait =
-          flight.meta < lockTimeoutMs && error instanceof RefreshLockTimeoutError && error.waitedFor !== "refresh_slot"
+          flight.meta < lockTimeoutMs &&
+          error instanceof RefreshLockTimeoutError &&
+          error.waitedFor !== "refresh_slot" &&
+          error.waitedFor !== "provider_slot"
         if (!shorterWait || attempt >= 3) throw error
       }
     }
@@ -777,6 +936,8 @@ export function createRefreshEngine(
       const mode: RefreshMode = {
         done: (_current, stored) => !sameVersion(seenVersion, stored.tokens),
         lockOptions: { ...lockOptions, lockTimeoutMs: tryLockMs },
+        // Another process holding the lease has this expiry in hand: skipped, like a lock not granted in time.
+        leaseWait: false,
       }
       const result = await flights.run(idOf(key), tryLockMs, () => refresh(key, userId, client, mode))
       return result.refreshed ? "refreshed" : "unchanged-elsewhere"
