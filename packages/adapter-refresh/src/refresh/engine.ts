@@ -14,6 +14,8 @@
  * process refreshed meanwhile, its token is returned and the provider is not called. Else the provider is
  * called while the lock is held (bounded by `requestTimeoutMs`) and the answer is merged and committed.
  * A sign-in landing meanwhile waits for the lock, so an older refresh result never overwrites it.
+ * `coordination: "lease"` instead holds a lease row while the provider answers, and no connection or
+ * transaction (lease-refresh.ts); `maxConcurrentRefreshes` does not apply there.
  */
 import type { AdapterAccount } from "../authjs-types.js"
 import type { AccountSync, StoredView } from "../account-sync.js"
@@ -34,9 +36,8 @@ import {
 import { isExpiring } from "../policy/expiry.js"
 import { missingScopes, requiredScopesOf, scopeDialectOf, type ScopeDialect } from "../policy/scopes.js"
 import { mergeTokens, type TokenSet } from "../policy/merge.js"
-import type { AccountKey, AccountLeases, AccountStore, LockedAccount } from "../store.js"
-import { leaseWriteOf, writeLeaseAnswer } from "./lease-write.js"
-import { ProviderSlots, runLeaseFlight } from "./lease-flight.js"
+import type { AccountKey, AccountLeases, AccountStore } from "../store.js"
+import { createLeaseRefresh } from "./lease-refresh.js"
 import { boundedRead, boundedStart } from "../bounded-wait.js"
 import { Semaphore, SingleFlight, SlotWaitTimeout, StartTimeout } from "./coordination.js"
 import { BoundedMap, MAX_REFUSED_TOKENS } from "./bounded-map.js"
@@ -48,24 +49,11 @@ import {
   versionOf,
   type KeptTokens,
 } from "./issued-tokens.js"
-import {
-  ProviderClient,
-  resolveProvider,
-  type GrantFailure,
-  type IssuedResponse,
-  type RefreshProviderConfig,
-} from "./provider.js"
+import { ProviderClient, resolveProvider, type IssuedResponse, type RefreshProviderConfig } from "./provider.js"
 import { isMarkedForReauth, REAUTH_MARK } from "../policy/reauth.js"
 import { readTokenResponse, type TokenResponseReading } from "./token-response.js"
-import {
-  elapsedMs,
-  errorCodeOf,
-  errorNameOf,
-  providerOf,
-  publish,
-  type ReauthEvent,
-  type RefreshRequestEvent,
-} from "../observability.js"
+import { deadGrantOf, failureDetails, sendGrant, type Granted } from "./grant.js"
+import { elapsedMs, errorCodeOf, errorNameOf, providerOf, publish, type ReauthEvent } from "../observability.js"
 import { accountIdOf, TokenCache, type TokenCacheOptions } from "../cache/token-cache.js"
 import type { RevocationOptions } from "./revocation.js"
 
@@ -214,26 +202,22 @@ export interface RefreshEngine {
  * What a locked refresh is for: when it has nothing to do (getAccessToken: the row is fresh; background:
  * the row moved on since it was read) and how long it waits for the lock.
  */
-interface RefreshMode {
+export interface RefreshMode {
   done(current: TokenSet, stored: StoredView): boolean
   lockOptions: { lockTimeoutMs: number; transactionTimeoutMs: number }
   /** Lease mode: wait for another holder (getAccessToken), or take once and report busy (refreshExpiring). */
   leaseWait: boolean
 }
 
-type Outcome = { ok: true; result: AccessTokenResult } | { ok: false; error: TokenSyncError }
+export type Outcome = { ok: true; result: AccessTokenResult } | { ok: false; error: TokenSyncError }
 
 /** What the row read before a request holds: the view, kept tokens it applies to, and the token to send. */
-interface Checked {
+export interface Checked {
   stored: StoredView
   entry: KeptTokens | undefined
   current: TokenSet
   refreshToken: string
 }
-
-type Granted =
-  | { ok: true; issued: IssuedResponse; reportIssued: () => void }
-  | { ok: false; failure: GrantFailure; attempts: number }
 
 type Answer = TokenResponseReading
 
@@ -249,44 +233,6 @@ type ScopeCheck = (account: AccountRef, storedScope: unknown, source: "stored" |
 /** Write retries right after a failed write under the refresh's lock (a transient failure). */
 const IMMEDIATE_RETRIES = 2
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
-
-function failureDetails(failure: GrantFailure): ConstructorParameters<typeof ProviderUnavailableError>[1] {
-  switch (failure.kind) {
-    case "invalid_grant":
-      return { kind: "oauth_error", oauthError: "invalid_grant" }
-    case "oauth_error":
-      return { kind: "oauth_error", status: failure.status, oauthError: failure.oauthError }
-    case "http_status":
-      return { kind: "http_status", status: failure.status, detail: failure.detail }
-    case "timeout":
-      return { kind: "timeout" }
-    case "network":
-      return { kind: "network", detail: failure.detail }
-    case "malformed_response":
-      return { kind: "malformed_response", detail: failure.detail }
-    case "discovery":
-      return { kind: "discovery", detail: failure.detail }
-  }
-}
-
-/**
- * The refusals that mean the grant is dead: the user must sign in (or consent) again, and the refresh token
- * must not be sent again. `invalid_grant` (RFC 6749 §5.2) says so directly. `invalid_scope` on a refresh
- * does too: our refresh request sends no `scope` parameter, which RFC 6749 §6 reads as "the scope originally
- * granted", so the provider can only mean that the grant no longer covers its own scope: the user withdrew
- * consent (Keycloak: "Client no longer has requested consent from user"). Retrying cannot change that; only
- * a new authorization can. A provider reconfigured to refuse a scope its clients were granted lands here
- * too, and rightly so: those grants need a new sign-in as well.
- */
-function deadGrantOf(failure: GrantFailure): "invalid_grant" | "invalid_scope" | undefined {
-  if (failure.kind === "invalid_grant") return "invalid_grant"
-  if (failure.kind === "oauth_error" && failure.oauthError === "invalid_scope") return "invalid_scope"
-  return undefined
-}
-
-const retrySafe = (failure: GrantFailure): boolean =>
-  failure.kind === "discovery" || ("retrySafe" in failure && failure.retrySafe)
-
 
 /** The store's leases, required by `coordination: "lease"`: refused at construction without them. */
 function leasesOf(store: AccountStore): AccountLeases {
@@ -318,13 +264,8 @@ export function createRefreshEngine(
   // The transaction must outlive the lock wait plus every attempt and backoff under the lock.
   const transactionTimeoutMs = lockTimeoutMs + (retries + 1) * requestTimeoutMs + backoffMs * 2 ** (retries + 1) + 5_000
   const lockOptions = { lockTimeoutMs, transactionTimeoutMs }
-  // Lease mode's READ and WRITE transactions hold the lock for a few statements, never for a request.
-  const shortLockOptions = { lockTimeoutMs, transactionTimeoutMs: lockTimeoutMs + 5_000 }
   const leases = options.coordination === "lease" ? leasesOf(store) : undefined
-  const leaseSettings = {
-    requestTimeoutMs,
-    leaseMarginMs: options.leaseMarginMs ?? 5_000,
-  }
+  const leaseSettings = { requestTimeoutMs, leaseMarginMs: options.leaseMarginMs ?? 5_000 }
   // The account lock alone is bounded by lock_timeout; waiting for a pooled connection first may take as
   // long again: the whole wait until the transaction's work starts is bounded at twice lockTimeoutMs.
   const startBoundMs = 2 * lockTimeoutMs
@@ -340,9 +281,8 @@ export function createRefreshEngine(
 
   /** One flight per account; its meta is the flight's lock bound (ms). */
   const flights = new SingleFlight<AccessTokenResult, number>()
-  // Lock mode's per-process cap; lease mode holds nothing the pool would miss and uses only the per-provider one.
+  // Lock mode's per-process cap; lease mode holds nothing the pool would miss (per-provider limits only).
   const slots = new Semaphore(maxConcurrentRefreshes)
-  const providerSlots = new ProviderSlots(options.providerConcurrency)
   const kept = new KeptTokenStore(sync, lockOptions, startBoundMs)
   /**
    * Per-process "needs re-authentication" memory: key -> the refresh token the provider refused. Bounded:
@@ -433,37 +373,8 @@ export function createRefreshEngine(
     return new AccountStoreError(store.name, "a token refresh", error)
   }
 
-  /**
-   * The refresh request and its retry-safe retries. `beforeAttempt` (lease mode) runs before each attempt
-   * and throws to stop without sending. "issued" is reported by the caller, after it stored the answer.
-   */
-  async function grant(
-    client: ProviderClient,
-    refreshToken: string,
-    beforeAttempt?: (attempt: number) => Promise<void>,
-  ): Promise<Granted> {
-    const started = performance.now()
-    const report = (outcome: RefreshRequestEvent["outcome"], attempts: number, failureKind?: string) =>
-      publish("refresh", () => ({
-        store: store.name,
-        provider: client.provider.id,
-        outcome,
-        failureKind,
-        attempts,
-        durationMs: elapsedMs(started),
-      }))
-    for (let attempt = 1; ; attempt++) {
-      await beforeAttempt?.(attempt)
-      const result = await client.refresh(refreshToken, requestTimeoutMs)
-      if (result.ok) return { ok: true, issued: result.issued, reportIssued: () => report("issued", attempt) }
-      if (attempt > retries || !retrySafe(result.failure)) {
-        if (result.failure.kind === "invalid_grant") report("invalid_grant", attempt)
-        else report("failed", attempt, result.failure.kind)
-        return { ok: false, failure: result.failure, attempts: attempt }
-      }
-      await sleep(backoffMs * 2 ** (attempt - 1) + Math.floor(Math.random() * backoffMs))
-    }
-  }
+  const grant = (client: ProviderClient, refreshToken: string, beforeAttempt?: (attempt: number) => Promise<void>) =>
+    sendGrant(client, refreshToken, { storeName: store.name, requestTimeoutMs, retries, backoffMs }, beforeAttempt)
 
   /**
    * The checks on the row read under the lock (lock mode) or the lease (lease mode), before any request:
@@ -552,90 +463,24 @@ export function createRefreshEngine(
   /** getAccessToken's mode: nothing to do once the row holds a fresh token. */
   const onDemand: RefreshMode = { done: (current) => freshTokens(current), lockOptions, leaseWait: true }
 
-  /** A short transaction under the account lock on the owner's row (lease mode's READ and WRITE). */
-  const shortLocked = <T>(
-    key: AccountKey,
-    userId: string,
-    work: (stored: StoredView | null, locked: LockedAccount) => Promise<T>,
-  ): Promise<T> =>
-    boundedStart(
-      startBoundMs,
-      () => new StartTimeout(),
-      (begin, abandoned) =>
-        sync.withStoredAccount(
-          key,
-          (stored, locked) => {
-            begin()
-            return work(stored, locked)
-          },
-          { ...shortLockOptions, signal: abandoned },
-          userId,
-        ),
-    )
-
-  /**
-   * Lease mode (lease-flight.ts): READ and WRITE are short transactions, the request runs outside both;
-   * the answer is written under compare-and-set with what READ saw (lease-write.ts).
-   */
-  function leaseRefresh(
-    leases: AccountLeases,
-    key: AccountKey,
-    userId: string,
-    client: ProviderClient,
-    onIssued: (entry: KeptTokens) => void,
-    mode: RefreshMode,
-  ): Promise<Outcome> {
-    const id = idOf(key)
-    let checked: Checked | undefined
-    const settings = { ...leaseSettings, waitBoundMs: mode.lockOptions.lockTimeoutMs, wait: mode.leaseWait }
-    return providerSlots.run(key.provider, queueTimeoutMs, async () => {
-      // Discovery needs no refresh token: done before the lease, so an attempt under it is one request.
-      if (client.discoverable) await client.discover(requestTimeoutMs).catch(() => undefined)
-      return runLeaseFlight<Outcome, Granted>(leases, key, settings, {
-        async poll(signal) {
-          const rows = await store.findAccounts(userId, key.provider, { signal })
-          const row = rows.find((found) => found.providerAccountId === key.providerAccountId)
-          const view = row && (await sync.viewOf(row))
-          return view && mode.done(view.tokens, view) ? success(sync.toAdapterAccount(view), false) : undefined
-        },
-        read: () =>
-          shortLocked(key, userId, async (stored) => {
-            const found = checkStored(id, key, userId, stored, mode)
-            if ("outcome" in found) return { finish: found.outcome }
-            checked = found
-            return { send: found.refreshToken }
-          }),
-        send: (refreshToken, beforeAttempt) => grant(client, refreshToken, beforeAttempt),
-        async write(result) {
-          const read = checked!
-          const from = versionOf(read.stored.tokens)
-          if (!result.ok)
-            return failed(key, read, result, async (mark) => {
-              // Only while the row still holds the refused token: a sign-in meanwhile brought a live one.
-              if (reauthColumn)
-                await shortLocked(key, userId, async (now, locked) => {
-                  if (now && leaseWriteOf(from, now.tokens) !== "superseded")
-                    await sync.writeMark(locked, now, reauthColumn, mark)
-                })
-            })
-          // The provider may have rotated the refresh token: the write comes first, events after it.
-          const reading = readAnswer(result.issued, read.entry)
-          onIssued(issuedEntry(read.stored, reading.tokens))
-          const written = await shortLocked(key, userId, (now, locked) =>
-            writeLeaseAnswer(sync, locked, now, from, reading.tokens),
-          )
-          result.reportIssued()
-          if (written.kind !== "superseded") return answered(written.account, reading)
-          // A newer sign-in or another holder won: callers get what is stored (our answer when it is stale).
-          const stored = written.stored
-          if (stored && freshTokens(stored.tokens)) return success(sync.toAdapterAccount(stored), false)
-          if (!stored) return { ok: false, error: new AccountNotLinkedError(key.provider) }
-          const unwritten = mergeTokens(stored.tokens, reading.tokens).merged
-          return answered(sync.toAdapterAccount({ row: stored.row, tokens: unwritten }), reading)
-        },
-      })
+  const leaseRefresh =
+    leases &&
+    createLeaseRefresh({
+      store,
+      sync,
+      leases,
+      reauthColumn,
+      settings: { ...leaseSettings, queueTimeoutMs, startBoundMs, lockTimeoutMs },
+      providerConcurrency: options.providerConcurrency,
+      checkStored: (key, userId, stored, mode) => checkStored(idOf(key), key, userId, stored, mode),
+      grant,
+      failed,
+      readAnswer,
+      issuedEntry,
+      answered,
+      success,
+      freshTokens,
     })
-  }
 
   function lockedRefresh(
     key: AccountKey,
@@ -686,8 +531,8 @@ export function createRefreshEngine(
     let outcome: Outcome
     try {
       const onIssued = (entry: KeptTokens): void => void (issued = entry)
-      outcome = leases
-        ? await leaseRefresh(leases, key, userId, client, onIssued, mode)
+      outcome = leaseRefresh
+        ? await leaseRefresh(key, userId, client, onIssued, mode)
         : await slots.run(queueTimeoutMs, () => lockedRefresh(key, userId, client, onIssued, mode))
     } catch (error) {
       if (error instanceof SlotWaitTimeout)

@@ -171,8 +171,7 @@ export class ProviderSlots {
     try {
       release = await slots.acquire(queueTimeoutMs)
     } catch (error) {
-      if (error instanceof SlotWaitTimeout)
-        throw new RefreshLockTimeoutError(provider, queueTimeoutMs, "provider_slot")
+      if (error instanceof SlotWaitTimeout) throw new RefreshLockTimeoutError(provider, queueTimeoutMs, "provider_slot")
       throw error
     }
     try {

@@ -36,8 +36,7 @@ export function refreshTokenPart(tokens: TokenSet): TokenSet {
 }
 
 export type LeaseWritten =
-  | { kind: "whole" | "refresh-token-only"; account: AdapterAccount }
-  | { kind: "superseded"; stored: StoredView | null }
+  { kind: "whole" | "refresh-token-only"; account: AdapterAccount } | { kind: "superseded"; stored: StoredView | null }
 
 /** The compare-and-set write, inside a `withStoredAccount` callback holding the owner's row `now`. */
 export async function writeLeaseAnswer(

@@ -21,8 +21,7 @@ function fakeStoreForBranchCoverage(rows: StoredAccountRow[]): AccountStore {
         userExists: () => Promise.resolve(true),
         insert: () => Promise.resolve(),
         update: (patch, scope) => {
-          for (const row of rows)
-            if (row.userId === scope.userId) Object.assign(row.tokens, patch.tokens ?? {})
+          for (const row of rows) if (row.userId === scope.userId) Object.assign(row.tokens, patch.tokens ?? {})
           return Promise.resolve()
         },
       }),
