@@ -118,9 +118,12 @@ describe("checkTokenSyncOptions", () => {
   })
 
   it('coordination "lease" with a store lacking leases is refused at construction, naming the capability', () => {
-    const pool = { connect: async () => ({}), query: async () => ({}), totalCount: 0 } as unknown as PgPoolLike
-    const store = pgAccountStore(pool)
-    expect(store.leases).toBeUndefined()
+    // A custom store with only the lock-mode minimum (no `leases`).
+    const store = {
+      name: "custom",
+      withAccountLock: () => Promise.reject(new Error("not called")),
+      findAccounts: () => Promise.resolve([]),
+    }
     let failure: unknown
     try {
       withTokenSync({}, store, { refresh: { providers: [], coordination: "lease" } })
