@@ -143,6 +143,28 @@ describe("lease mode on real PostgreSQL (a real proxy holds the provider's answe
     console.log(`lock mode, while the provider answered: ${JSON.stringify(held)}`)
   }, 60_000)
 
+  test("refreshExpiring in lease mode takes once: an account another process holds is skipped (busy)", async () => {
+    const adapter = adapterIn("lease")
+    const leases = adapter.accountStore.leases!
+    await s.waitForExpiry(0)
+    // Another process holds the account's lease (taken through the same store, as that process would).
+    const other = await leases.take(s.key, "another-process", 10_000)
+    expect(other.taken).toBe(true)
+    const before = proxy.requests
+    try {
+      const busy = await adapter.refreshExpiring({ withinSeconds: 60 })
+      // Control: lock mode does not see the lease and refreshes (refreshed 1, busy 0).
+      expect({ busy: busy.busy, refreshed: busy.refreshed }).toEqual({ busy: 1, refreshed: 0 })
+      expect(proxy.requests).toBe(before)
+    } finally {
+      if (other.taken) await leases.release(s.key, other.lease)
+    }
+    // Released: the next run refreshes it.
+    const after = await adapter.refreshExpiring({ withinSeconds: 60 })
+    expect({ busy: after.busy, refreshed: after.refreshed }).toEqual({ busy: 0, refreshed: 1 })
+    expect(s.op.stats.refreshErrors).toEqual([])
+  }, 60_000)
+
   test("a sign-in without a refresh token during the refresh: not blocked; its access token and R2 stored", async () => {
     const adapter = adapterIn("lease")
     await s.waitForExpiry(0)
