@@ -73,7 +73,7 @@ export interface RefreshOptions {
   /**
    * Longest wait for the account lock (another caller's refresh, an app transaction holding the lock or
    * the row), in ms, via `lock_timeout`. A pooled connection plus the lock is bounded at twice this.
-   * Default 10 000.
+   * In lease mode also the longest wait for another process's lease (polled). Default 10 000.
    */
   lockTimeoutMs?: number
   /** Longest a single request to the provider may take, in ms. Default 10 000. */
@@ -81,7 +81,8 @@ export interface RefreshOptions {
   /**
    * Most refreshes this process runs at once. Each holds one pooled connection while the provider
    * answers, so keep it below your pool size: the rest of the pool stays free for the application's own
-   * queries during a storm of expiries. Default 4.
+   * queries during a storm of expiries. Default 4. Lock mode only: lease mode holds no connection while the
+   * provider answers (see `providerConcurrency`).
    */
   maxConcurrentRefreshes?: number
   /** Longest wait for one of those refresh slots, in ms. Default 30 000. */
