@@ -143,6 +143,61 @@ describe("lease mode on real PostgreSQL (a real proxy holds the provider's answe
     console.log(`lock mode, while the provider answered: ${JSON.stringify(held)}`)
   }, 60_000)
 
+  test("[rewriting proxy: a 300-character scope] a write the database refuses after the answer: tokens kept, the lease kept too, so another process sends no consumed refresh token; the next refresh uses the kept one", async () => {
+    const pool = s.fixture.pool
+    await pool.query(
+      "ALTER TABLE accounts ADD CONSTRAINT lease_scope_short CHECK (scope IS NULL OR length(scope) <= 200)",
+    )
+    const adapter = adapterIn("lease")
+    // Another process, waiting at most 1.5 s for a lease.
+    const other = withTokenSync(s.fixture.adapter, s.fixture.db as object, {
+      refresh: {
+        providers: [{ ...s.providerConfig, token: proxy.url }],
+        skewSeconds: 0,
+        minRefreshIntervalSeconds: 0,
+        coordination: "lease",
+        lockTimeoutMs: 1_500,
+      },
+    })
+    try {
+      await s.waitForExpiry(0)
+      const before = await s.row()
+      const grants = s.op.stats.refreshGrants
+      proxy.rewrite = (body, status) => (status === 200 ? { ...body, scope: "x".repeat(300) } : undefined)
+      const first = await ask(adapter)
+      proxy.rewrite = undefined
+      expect(first.refreshed).toBe(true)
+      expect(first.persistError?.code).toBe("REFRESH_NOT_PERSISTED")
+      expect((await s.row()).refresh_token).toBe(before.refresh_token) // nothing written: R1 stored, R2 in memory
+
+      // The other process finds the lease still held: it waits its bound and sends nothing.
+      const waited = await ask(other).catch((error: unknown) => error)
+      // Control: release the lease after a failed write: the other process sends R1, invalid_grant.
+      expect(s.op.stats.refreshErrors).toEqual([])
+      expect(waited).toMatchObject({ code: "REFRESH_LOCK_TIMEOUT", waitedFor: "lease" })
+      expect(s.op.stats.refreshGrants - grants).toBe(1)
+
+      // The database takes the value again: the kept tokens are written, the kept lease freed, and the next
+      // refresh sends the kept refresh token (R2), never the consumed R1.
+      await pool.query("ALTER TABLE accounts DROP CONSTRAINT lease_scope_short")
+      await s.waitForExpiry(0)
+      const next = await ask(adapter)
+      expect(next.persistError).toBeUndefined()
+      expect(s.op.stats.refreshErrors).toEqual([])
+      expect(s.op.stats.grantsRevoked).toBe(0)
+      const row = await s.row()
+      expect(row.refresh_token).toBe(s.op.lastIssued("refresh_token")?.value)
+      expect((await s.op.introspect(String(row.refresh_token), "refresh_token")).body.active).toBe(true)
+      // And the other process is not blocked any more.
+      await s.waitForExpiry(0)
+      expect((await ask(other)).refreshed).toBe(true)
+      expect(s.op.stats.refreshErrors).toEqual([])
+    } finally {
+      proxy.rewrite = undefined
+      await pool.query("ALTER TABLE accounts DROP CONSTRAINT IF EXISTS lease_scope_short")
+    }
+  }, 90_000)
+
   test("refreshExpiring in lease mode takes once: an account another process holds is skipped (busy)", async () => {
     const adapter = adapterIn("lease")
     const leases = adapter.accountStore.leases!

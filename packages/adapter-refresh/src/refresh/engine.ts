@@ -533,7 +533,7 @@ export function createRefreshEngine(
     try {
       const onIssued = (entry: KeptTokens): void => void (issued = entry)
       outcome = leaseRefresh
-        ? await leaseRefresh(key, userId, client, onIssued, mode)
+        ? await leaseRefresh.refresh(key, userId, client, onIssued, mode)
         : await slots.run(queueTimeoutMs, () => lockedRefresh(key, userId, client, onIssued, mode))
     } catch (error) {
       if (error instanceof SlotWaitTimeout)
@@ -551,6 +551,7 @@ export function createRefreshEngine(
       ) {
         await sleep(100 * 2 ** retry)
         const written = await kept.write(key, id)
+        if (written.kind !== "failed") await leaseRefresh?.settled(key)
         if (written.kind === "written")
           return { accessToken: written.account.access_token as string, account: written.account, refreshed: true }
         // Superseded by a newer write (a sign-in) meanwhile: start over from what is stored now.
@@ -571,6 +572,7 @@ export function createRefreshEngine(
     const entry = kept.get(id)
     if (entry && kept.writable(entry)) {
       const written = await kept.write(key, id)
+      if (written.kind !== "failed") await leaseRefresh?.settled(key)
       if (written.kind === "written" && freshTokens(written.account as unknown as TokenSet)) {
         return { accessToken: written.account.access_token as string, account: written.account, refreshed: false }
       }

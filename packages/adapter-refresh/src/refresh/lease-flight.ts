@@ -52,6 +52,18 @@ export interface LeaseFlightSteps<R, G> {
   write(answer: G): Promise<R>
 }
 
+/**
+ * A lease this process kept after a failed write: the answer lives only in its memory (issued-tokens.ts),
+ * so no other process may send the consumed refresh token meanwhile, and this process must not wait for
+ * its own lease.
+ */
+export interface KeptLease {
+  /** The lease kept by an earlier flight of this key: renewed first, used when still ours. */
+  resume?: HeldLease | undefined
+  /** Receives the lease when this flight's write failed: it stays taken until it ends or is released. */
+  keep?(held: HeldLease): void
+}
+
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 const jittered = (ms: number): number => ms * (0.8 + Math.random() * 0.4)
 
@@ -69,10 +81,12 @@ export async function runLeaseFlight<R, G>(
   settings: LeaseFlightSettings,
   steps: LeaseFlightSteps<R, G>,
   signal?: AbortSignal,
+  keptLease: KeptLease = {},
 ): Promise<R> {
   const { requestTimeoutMs, leaseMarginMs } = settings
   const durationMs = leaseLengthMs(requestTimeoutMs, leaseMarginMs)
-  const taken = await takeOrWait(leases, key, settings, durationMs, steps, signal)
+  const resumed = keptLease.resume && (await resume(leases, key, keptLease.resume, durationMs))
+  const taken = resumed ?? (await takeOrWait(leases, key, settings, durationMs, steps, signal))
   if ("done" in taken) return taken.done
   const { held } = taken
   let deadline = taken.deadline
@@ -111,11 +125,29 @@ export async function runLeaseFlight<R, G>(
     await release()
     throw error
   }
-  // The write throwing leaves the lease to end by itself (see above); otherwise it is freed after the commit,
-  // so a process that sees it free also sees what was written.
-  const result = await steps.write(answer)
+  // The write throwing keeps the lease (see above); otherwise it is freed after the commit, so a process
+  // that sees it free also sees what was written.
+  let result: R
+  try {
+    result = await steps.write(answer)
+  } catch (error) {
+    keptLease.keep?.(held)
+    throw error
+  }
   await release()
   return result
+}
+
+/** Renews a lease this process kept; undefined when it is no longer ours (then TAKE as usual). */
+async function resume(
+  leases: AccountLeases,
+  key: AccountKey,
+  held: HeldLease,
+  durationMs: number,
+): Promise<{ held: HeldLease; deadline: number } | undefined> {
+  const asked = performance.now()
+  const renewed = await leases.renew(key, held, durationMs).catch(() => null)
+  return renewed ? { held, deadline: asked + renewed.remainingMs } : undefined
 }
 
 type Taken<R> = { held: HeldLease; deadline: number } | { done: R }

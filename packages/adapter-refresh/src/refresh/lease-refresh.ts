@@ -9,7 +9,8 @@ import type { AccountSync, StoredView } from "../account-sync.js"
 import { boundedStart } from "../bounded-wait.js"
 import { AccountNotLinkedError } from "../errors.js"
 import { mergeTokens, type TokenSet } from "../policy/merge.js"
-import type { AccountKey, AccountLeases, AccountStore, LockedAccount } from "../store.js"
+import type { AccountKey, AccountLeases, AccountStore, HeldLease, LockedAccount } from "../store.js"
+import { BoundedMap, MAX_KEPT_TOKEN_SETS } from "./bounded-map.js"
 import { StartTimeout } from "./coordination.js"
 import type { Checked, Outcome, RefreshMode } from "./engine.js"
 import type { Granted } from "./grant.js"
@@ -58,17 +59,24 @@ export interface LeaseRefreshContext {
   freshTokens(tokens: TokenSet): boolean
 }
 
-export type LeaseRefresh = (
-  key: AccountKey,
-  userId: string,
-  client: ProviderClient,
-  onIssued: (entry: KeptTokens) => void,
-  mode: RefreshMode,
-) => Promise<Outcome>
+export interface LeaseRefresh {
+  refresh(
+    key: AccountKey,
+    userId: string,
+    client: ProviderClient,
+    onIssued: (entry: KeptTokens) => void,
+    mode: RefreshMode,
+  ): Promise<Outcome>
+  /** The kept tokens of `key` were written (or a newer write won): frees the lease kept for them. */
+  settled(key: AccountKey): Promise<void>
+}
 
 export function createLeaseRefresh(context: LeaseRefreshContext): LeaseRefresh {
   const { store, sync, leases, reauthColumn, settings } = context
   const providerSlots = new ProviderSlots(context.providerConcurrency)
+  /** Leases kept after a failed write, while their answer waits in memory (bounded like the kept tokens). */
+  const keptLeases = new BoundedMap<string, HeldLease>(MAX_KEPT_TOKEN_SETS)
+  const idOf = (key: AccountKey): string => `${key.provider}\u001f${key.providerAccountId}`
   // READ and WRITE hold the lock for a few statements, never for a request.
   const lockOptions = { lockTimeoutMs: settings.lockTimeoutMs, transactionTimeoutMs: settings.lockTimeoutMs + 5_000 }
 
@@ -93,7 +101,11 @@ export function createLeaseRefresh(context: LeaseRefreshContext): LeaseRefresh {
         ),
     )
 
-  return (key, userId, client, onIssued, mode) => {
+  const refresh: LeaseRefresh["refresh"] = (key, userId, client, onIssued, mode) => {
+    const id = idOf(key)
+    const resume = keptLeases.get(id)
+    keptLeases.delete(id)
+    const keptLease = { resume, keep: (held: HeldLease) => keptLeases.set(id, held) }
     let checked: Checked | undefined
     const flight = {
       requestTimeoutMs: settings.requestTimeoutMs,
@@ -104,49 +116,69 @@ export function createLeaseRefresh(context: LeaseRefreshContext): LeaseRefresh {
     return providerSlots.run(key.provider, settings.queueTimeoutMs, async () => {
       // Discovery needs no refresh token: done before the lease, so an attempt under it is one request.
       if (client.discoverable) await client.discover(settings.requestTimeoutMs).catch(() => undefined)
-      return runLeaseFlight<Outcome, Granted>(leases, key, flight, {
-        async poll(signal) {
-          const rows = await store.findAccounts(userId, key.provider, { signal })
-          const row = rows.find((found) => found.providerAccountId === key.providerAccountId)
-          const view = row && (await sync.viewOf(row))
-          return view && mode.done(view.tokens, view) ? context.success(sync.toAdapterAccount(view), false) : undefined
+      return runLeaseFlight<Outcome, Granted>(
+        leases,
+        key,
+        flight,
+        {
+          async poll(signal) {
+            const rows = await store.findAccounts(userId, key.provider, { signal })
+            const row = rows.find((found) => found.providerAccountId === key.providerAccountId)
+            const view = row && (await sync.viewOf(row))
+            return view && mode.done(view.tokens, view)
+              ? context.success(sync.toAdapterAccount(view), false)
+              : undefined
+          },
+          read: () =>
+            shortLocked(key, userId, async (stored) => {
+              const found = context.checkStored(key, userId, stored, mode)
+              if ("outcome" in found) return { finish: found.outcome }
+              checked = found
+              return { send: found.refreshToken }
+            }),
+          send: (refreshToken, beforeAttempt) => context.grant(client, refreshToken, beforeAttempt),
+          async write(result) {
+            const read = checked!
+            const from = versionOf(read.stored.tokens)
+            if (!result.ok)
+              return context.failed(key, read, result, async (mark) => {
+                // Only while the row still holds the refused token: a sign-in meanwhile brought a live one.
+                if (reauthColumn)
+                  await shortLocked(key, userId, async (now, locked) => {
+                    if (now && leaseWriteOf(from, now.tokens) !== "superseded")
+                      await sync.writeMark(locked, now, reauthColumn, mark)
+                  })
+              })
+            // The provider may have rotated the refresh token: the write comes first, events after it.
+            const reading = context.readAnswer(result.issued, read.entry)
+            onIssued(context.issuedEntry(read.stored, reading.tokens))
+            const written = await shortLocked(key, userId, (now, locked) =>
+              writeLeaseAnswer(sync, locked, now, from, reading.tokens),
+            )
+            result.reportIssued()
+            if (written.kind !== "superseded") return context.answered(written.account, reading)
+            // A newer sign-in or another holder won: callers get what is stored (our answer when it is stale).
+            const stored = written.stored
+            if (!stored) return { ok: false, error: new AccountNotLinkedError(key.provider) }
+            if (context.freshTokens(stored.tokens)) return context.success(sync.toAdapterAccount(stored), false)
+            const unwritten = mergeTokens(stored.tokens, reading.tokens).merged
+            return context.answered(sync.toAdapterAccount({ row: stored.row, tokens: unwritten }), reading)
+          },
         },
-        read: () =>
-          shortLocked(key, userId, async (stored) => {
-            const found = context.checkStored(key, userId, stored, mode)
-            if ("outcome" in found) return { finish: found.outcome }
-            checked = found
-            return { send: found.refreshToken }
-          }),
-        send: (refreshToken, beforeAttempt) => context.grant(client, refreshToken, beforeAttempt),
-        async write(result) {
-          const read = checked!
-          const from = versionOf(read.stored.tokens)
-          if (!result.ok)
-            return context.failed(key, read, result, async (mark) => {
-              // Only while the row still holds the refused token: a sign-in meanwhile brought a live one.
-              if (reauthColumn)
-                await shortLocked(key, userId, async (now, locked) => {
-                  if (now && leaseWriteOf(from, now.tokens) !== "superseded")
-                    await sync.writeMark(locked, now, reauthColumn, mark)
-                })
-            })
-          // The provider may have rotated the refresh token: the write comes first, events after it.
-          const reading = context.readAnswer(result.issued, read.entry)
-          onIssued(context.issuedEntry(read.stored, reading.tokens))
-          const written = await shortLocked(key, userId, (now, locked) =>
-            writeLeaseAnswer(sync, locked, now, from, reading.tokens),
-          )
-          result.reportIssued()
-          if (written.kind !== "superseded") return context.answered(written.account, reading)
-          // A newer sign-in or another holder won: callers get what is stored (our answer when it is stale).
-          const stored = written.stored
-          if (!stored) return { ok: false, error: new AccountNotLinkedError(key.provider) }
-          if (context.freshTokens(stored.tokens)) return context.success(sync.toAdapterAccount(stored), false)
-          const unwritten = mergeTokens(stored.tokens, reading.tokens).merged
-          return context.answered(sync.toAdapterAccount({ row: stored.row, tokens: unwritten }), reading)
-        },
-      })
+        undefined,
+        keptLease,
+      )
     })
+  }
+
+  return {
+    refresh,
+    async settled(key) {
+      const id = idOf(key)
+      const held = keptLeases.get(id)
+      if (!held) return
+      keptLeases.delete(id)
+      await leases.release(key, held).catch(() => undefined)
+    },
   }
 }

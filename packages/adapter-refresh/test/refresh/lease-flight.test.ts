@@ -263,6 +263,33 @@ describe("lease flight (with a fake AccountLeases for branch coverage)", () => {
   })
 })
 
+describe("a lease kept after a failed write (fake AccountLeases for branch coverage)", () => {
+  test("the failed write hands the lease out; the next flight of this process renews it instead of waiting", async () => {
+    const leases = new FakeLeasesForBranchCoverage()
+    let kept: HeldLease | undefined
+    const keep = (held: HeldLease) => void (kept = held)
+    const failing = stepsOf(leases, { write: () => Promise.reject(new Error("write refused")) })
+    await expect(runLeaseFlight(leases, key, settings, failing, undefined, { keep })).rejects.toThrow("write refused")
+    expect(kept).toBeDefined()
+    expect(leases.holder).toBe(kept!.holder) // still held: no other process sends the consumed token
+
+    leases.log = []
+    const next = stepsOf(leases)
+    await expect(runLeaseFlight(leases, key, settings, next, undefined, { resume: kept })).resolves.toBe("written")
+    // Control: ignore `resume`: the take finds the (own) lease busy and the flight waits out its bound.
+    expect(leases.log).toEqual(["renew", "read", "send", "write", "release"])
+  })
+
+  test("a kept lease that is no longer ours (it ended, another process took it) is not used", async () => {
+    const leases = new FakeLeasesForBranchCoverage()
+    const stale: HeldLease = { fence: "7", holder: "gone" }
+    await expect(runLeaseFlight(leases, key, settings, stepsOf(leases), undefined, { resume: stale })).resolves.toBe(
+      "written",
+    )
+    expect(leases.log).toEqual(["renew", "take", "read", "send", "write", "release"])
+  })
+})
+
 describe("ProviderSlots (refresh.providerConcurrency)", () => {
   test("at most n of a provider at once; a wait past queueTimeoutMs is a provider_slot timeout", async () => {
     const slots = new ProviderSlots({ slow: 1 })
