@@ -261,4 +261,53 @@ describe("lease mode on real PostgreSQL (a real proxy holds the provider's answe
       proxy.delayMs = 0
     }
   }, 60_000)
+  test("[the proxy answers invalid_grant itself] a refusal marks the row only while it still holds the refused refresh token", async () => {
+    const pool = s.fixture.pool
+    await pool.query("ALTER TABLE accounts ADD COLUMN IF NOT EXISTS needs_reauth text")
+    const adapter = withTokenSync(s.fixture.adapter, s.fixture.db as object, {
+      refresh: {
+        providers: [{ ...s.providerConfig, token: proxy.url }],
+        skewSeconds: 0,
+        minRefreshIntervalSeconds: 0,
+        coordination: "lease",
+        reauthColumn: "needs_reauth",
+      },
+    })
+    const signIn = (refreshToken: string, accessToken: string, expiresAt: number) =>
+      adapter.syncAccount({
+        ...s.key,
+        userId: s.userId,
+        type: "oidc",
+        access_token: accessToken,
+        refresh_token: refreshToken,
+        expires_at: expiresAt,
+      })
+    const past = Math.floor(Date.now() / 1000) - 60
+    proxy.intercept = () => ({ status: 400, body: { error: "invalid_grant", error_description: "refused" } })
+    try {
+      // Nothing landed during the refusal: the row is marked.
+      await signIn("rt-refused-1", "at-expired-1", past)
+      await expect(ask(adapter)).rejects.toMatchObject({ code: "REFRESH_INVALID_GRANT" })
+      expect((await s.row()).needs_reauth).toBe("invalid_grant")
+
+      // A sign-in with a new refresh token lands while the refusal is held back: no mark over its live token.
+      await signIn("rt-refused-2", "at-expired-2", past) // a new refresh token clears the mark
+      expect((await s.row()).needs_reauth).toBeNull()
+      const before = proxy.requests
+      proxy.delayMs = DELAY_MS
+      const refused = ask(adapter).catch((error: unknown) => error)
+      await requestReached(before)
+      await signIn("rt-live", "at-live", past + 7_200)
+      expect(await refused).toMatchObject({ code: "REFRESH_INVALID_GRANT" })
+      const row = await s.row()
+      // Control: mark without comparing with the token READ saw: needs_reauth is "invalid_grant" here.
+      expect({ needs_reauth: row.needs_reauth, refresh_token: row.refresh_token }).toEqual({
+        needs_reauth: null,
+        refresh_token: "rt-live",
+      })
+    } finally {
+      proxy.intercept = undefined
+      proxy.delayMs = 0
+    }
+  }, 60_000)
 })
