@@ -14,7 +14,7 @@
  * for the session and the `restore` statements put the session's own value back before the transaction
  * ends. @internal
  */
-import type { AccountKey } from "../store.js"
+import type { AccountKey, HeldLease } from "../store.js"
 import {
   assignmentsOf,
   driverCodes,
@@ -22,6 +22,7 @@ import {
   keyCondition,
   StatementBuilder,
   type DatabaseErrorKind,
+  type LeaseSql,
   type LockTarget,
   type OwnTokensStatement,
   type SqlDatabase,
@@ -94,6 +95,68 @@ const ownTokens: OwnTokensStatement = {
   },
 }
 
+/** The database's time: UTC, since DATETIME has no zone and NOW() follows each session's time_zone. */
+const LEASE_NOW = "UTC_TIMESTAMP(3)"
+/** Whether the lease row being changed is free or has ended (read before `lease_until` is assigned). */
+const LEASE_FREE = `(lease_until IS NULL OR lease_until <= ${LEASE_NOW})`
+/** The holder compared byte for byte: the column's collation may ignore case and trailing spaces. */
+const holderIs = (placeholder: string) => `CAST(holder AS BINARY) = CAST(${placeholder} AS BINARY)`
+
+/**
+ * MySQL's and MariaDB's lease statements. No `RETURNING` on UPDATE (and none at all on MySQL), and the
+ * affected-rows count of an upsert depends on the client's CLIENT_FOUND_ROWS flag: so `take` and `renew`
+ * return nothing and the caller reads `state` after them, which tells by the random holder whether the
+ * lease is the caller's. The upsert's assignments run left to right, each seeing the columns assigned before
+ * it (MariaDB: unless SIMULTANEOUS_ASSIGNMENT), so every condition reads `lease_until`, which is assigned
+ * last: both orders give the same result. `UTC_TIMESTAMP(3)` is the statement's start, so a take that waited
+ * for the row judges from before its wait: it may find busy a lease that ended during the wait, never the
+ * other way round, and the lease it sets is shorter by the wait; `state` measures what is left. @internal
+ */
+export const mysqlLeases: LeaseSql = {
+  returning: false,
+  take(table: string, key: AccountKey, holder: string, durationMs: number): SqlStatement {
+    const sql = new StatementBuilder(mysql)
+    const values = `${sql.param(key.provider)}, ${sql.param(key.providerAccountId)}, 1, ${sql.param(holder)}`
+    return sql.statement(
+      `INSERT INTO ${table} (provider, provider_account_id, fence, holder, lease_until) ` +
+        `VALUES (${values}, ${LEASE_NOW} + INTERVAL (${sql.param(durationMs)} * 1000) MICROSECOND) ` +
+        `ON DUPLICATE KEY UPDATE fence = IF(${LEASE_FREE}, fence + 1, fence), ` +
+        `holder = IF(${LEASE_FREE}, VALUES(holder), holder), ` +
+        `lease_until = IF(${LEASE_FREE}, VALUES(lease_until), lease_until)`,
+    )
+  },
+  renew(table: string, key: AccountKey, lease: HeldLease, durationMs: number): SqlStatement {
+    const sql = new StatementBuilder(mysql)
+    const until = `${LEASE_NOW} + INTERVAL (${sql.param(durationMs)} * 1000) MICROSECOND`
+    return sql.statement(
+      `UPDATE ${table} SET lease_until = ${until} WHERE ${leaseKey(sql, key)} ` +
+        `AND fence = ${sql.param(lease.fence)} AND ${holderIs(sql.param(lease.holder))} AND lease_until > ${LEASE_NOW}`,
+    )
+  },
+  release(table: string, key: AccountKey, lease: HeldLease): SqlStatement {
+    const sql = new StatementBuilder(mysql)
+    return sql.statement(
+      `UPDATE ${table} SET lease_until = NULL WHERE ${leaseKey(sql, key)} ` +
+        `AND fence = ${sql.param(lease.fence)} AND ${holderIs(sql.param(lease.holder))}`,
+    )
+  },
+  state(table: string, key: AccountKey, holder: string): SqlStatement {
+    const sql = new StatementBuilder(mysql)
+    return sql.statement(
+      `SELECT CAST(fence AS CHAR) AS fence, ${holderIs(sql.param(holder))} AS mine, ` +
+        `TIMESTAMPDIFF(MICROSECOND, ${LEASE_NOW}, lease_until) DIV 1000 AS remaining_ms ` +
+        `FROM ${table} WHERE ${leaseKey(sql, key)}`,
+    )
+  },
+  // Concurrent upserts of one key can deadlock in InnoDB (each waits on the other's lock on the key); the
+  // victim's statement is rolled back whole, the other one goes through.
+  lostRace: (error) => driverCodes(error).some((code) => code === "1213" || code === "ER_LOCK_DEADLOCK"),
+}
+
+function leaseKey(sql: StatementBuilder, key: AccountKey): string {
+  return `provider = ${sql.param(key.provider)} AND provider_account_id = ${sql.param(key.providerAccountId)}`
+}
+
 /** @internal */
 export const mysql: SqlDatabase = {
   name: "mysql",
@@ -130,4 +193,6 @@ export const mysql: SqlDatabase = {
     if (codes.includes("1062") || codes.includes("ER_DUP_ENTRY")) return { kind: "duplicate-key" }
     return { kind: "other" }
   },
+
+  leases: mysqlLeases,
 }

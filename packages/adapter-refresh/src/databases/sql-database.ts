@@ -6,7 +6,7 @@
  * CLIENT (how a statement and a transaction run: a pg Pool, Kysely's executor, Drizzle's session, Prisma)
  * lives in stores/. Internal: not part of the package's exports.
  */
-import type { AccountKey } from "../store.js"
+import type { AccountKey, HeldLease } from "../store.js"
 
 /** One statement: text in the database's own parameter syntax, and its values in order. @internal */
 export interface SqlStatement {
@@ -118,6 +118,38 @@ export interface SqlDatabase {
   readonly ownTokens?: OwnTokensStatement
   /** What a driver error (or a Prisma error wrapping one) means. */
   classifyError(error: unknown): DatabaseErrorKind
+  /** The statements of per-key leases (`AccountLeases`, sql-leases.ts) on this database. */
+  readonly leases: LeaseSql
+}
+
+/**
+ * The lease statements of one database, pure text: each one statement sent outside any transaction
+ * (autocommit), every time judged by the database's own clock, never the caller's. `table` is the lease
+ * table, already quoted; its columns are `provider`, `provider_account_id`, `fence`, `holder`, `lease_until`.
+ * Rows a statement returns have three columns: `fence` (text), `mine` (whether `holder` is the caller's;
+ * a boolean or 1/0) and `remaining_ms` (what is left of the lease in whole ms, negative once ended; null
+ * when released). @internal
+ */
+export interface LeaseSql {
+  /**
+   * Whether `take` and `renew` return the lease's row when they took or renewed it, and no row otherwise
+   * (`RETURNING`). When false (MySQL/MariaDB: no `RETURNING`, and an affected-rows count that depends on a
+   * client flag), the caller learns the outcome from `state`, sent after them, by the random holder.
+   */
+  readonly returning: boolean
+  /** Takes the lease when it is free or has ended: a new row with fence 1, or the fence raised by one. */
+  take(table: string, key: AccountKey, holder: string, durationMs: number): SqlStatement
+  /** Sets the lease's end to `durationMs` from now, only while `lease` holds it and it has not ended. */
+  renew(table: string, key: AccountKey, lease: HeldLease, durationMs: number): SqlStatement
+  /** Frees the lease (its end becomes null) only while `lease` holds it; the fence stays. */
+  release(table: string, key: AccountKey, lease: HeldLease): SqlStatement
+  /** The key's lease row as it is now: its fence, whether `holder` holds it, and what is left. */
+  state(table: string, key: AccountKey, holder: string): SqlStatement
+  /**
+   * Whether a `take` failed because it lost a race inside the database and changed nothing (InnoDB's
+   * deadlock between concurrent upserts of one key, 1213): another take of the key then went through.
+   */
+  lostRace(error: unknown): boolean
 }
 
 /**

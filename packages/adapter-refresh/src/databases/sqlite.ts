@@ -16,6 +16,7 @@
  * waited its busy timeout and failed with SQLITE_BUSY; after a first read it did not wait.
  * @internal
  */
+import type { AccountKey, HeldLease } from "../store.js"
 import {
   assignmentsOf,
   driverCodes,
@@ -23,8 +24,10 @@ import {
   keyCondition,
   StatementBuilder,
   type DatabaseErrorKind,
+  type LeaseSql,
   type OwnTokensStatement,
   type SqlDatabase,
+  type SqlStatement,
 } from "./sql-database.js"
 
 /** Names SQLite reports missing are names we sent: plain identifiers, never values. */
@@ -84,6 +87,57 @@ const ownTokens: OwnTokensStatement = {
   failure: (error) => (sqlite.classifyError(error).kind === "lock-timeout" ? "not-written" : "failed"),
 }
 
+/**
+ * The file's time in integer epoch ms. SQLite keeps 'now' the same for a whole statement, and every process
+ * that opens the file reads one host clock.
+ */
+const LEASE_NOW = "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)"
+const LEASE_ROW = `CAST(fence AS TEXT) AS fence, 1 AS mine, lease_until - ${LEASE_NOW} AS remaining_ms`
+const LEASE_KEY = "provider = ? AND provider_account_id = ?"
+
+/**
+ * SQLite's lease statements (3.35+ for `RETURNING`): `lease_until` is integer epoch ms. Each statement takes
+ * the file's write lock for itself, waiting up to the connection's busy timeout. Parameters are positional:
+ * the values are in the order the text uses them. @internal
+ */
+export const sqliteLeases: LeaseSql = {
+  returning: true,
+  take(table: string, key: AccountKey, holder: string, durationMs: number): SqlStatement {
+    return {
+      text:
+        `INSERT INTO ${table} (provider, provider_account_id, fence, holder, lease_until) ` +
+        `VALUES (?, ?, 1, ?, ${LEASE_NOW} + CAST(? AS INTEGER)) ` +
+        `ON CONFLICT (provider, provider_account_id) DO UPDATE SET fence = fence + 1, ` +
+        `holder = excluded.holder, lease_until = excluded.lease_until ` +
+        `WHERE lease_until IS NULL OR lease_until <= ${LEASE_NOW} RETURNING ${LEASE_ROW}`,
+      values: [key.provider, key.providerAccountId, holder, durationMs],
+    }
+  },
+  renew(table: string, key: AccountKey, lease: HeldLease, durationMs: number): SqlStatement {
+    return {
+      text:
+        `UPDATE ${table} SET lease_until = ${LEASE_NOW} + CAST(? AS INTEGER) WHERE ${LEASE_KEY} ` +
+        `AND fence = CAST(? AS INTEGER) AND holder = ? AND lease_until > ${LEASE_NOW} RETURNING ${LEASE_ROW}`,
+      values: [durationMs, key.provider, key.providerAccountId, lease.fence, lease.holder],
+    }
+  },
+  release(table: string, key: AccountKey, lease: HeldLease): SqlStatement {
+    return {
+      text: `UPDATE ${table} SET lease_until = NULL WHERE ${LEASE_KEY} AND fence = CAST(? AS INTEGER) AND holder = ?`,
+      values: [key.provider, key.providerAccountId, lease.fence, lease.holder],
+    }
+  },
+  state(table: string, key: AccountKey, holder: string): SqlStatement {
+    return {
+      text:
+        `SELECT CAST(fence AS TEXT) AS fence, holder = ? AS mine, lease_until - ${LEASE_NOW} AS remaining_ms ` +
+        `FROM ${table} WHERE ${LEASE_KEY}`,
+      values: [holder, key.provider, key.providerAccountId],
+    }
+  },
+  lostRace: () => false,
+}
+
 /** @internal */
 export const sqlite: SqlDatabase = {
   name: "sqlite",
@@ -115,4 +169,6 @@ export const sqlite: SqlDatabase = {
     if (column !== undefined) return { kind: "missing-column", column }
     return { kind: "other" }
   },
+
+  leases: sqliteLeases,
 }
