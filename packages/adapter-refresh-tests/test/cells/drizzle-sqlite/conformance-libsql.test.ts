@@ -15,6 +15,7 @@ runConformanceSuite(
     fixtureModule,
     database: () => testSqliteFile("kit_drizzle_libsql"),
     expectedStoreName: "drizzle",
+    expectsLeases: true,
     expectsOneStatementSignIn: false,
   },
   { afterAll, beforeAll, describe, expect, it },
