@@ -22,6 +22,7 @@ import {
 } from "authjs-adapter-refresh"
 import { Browser } from "../../src/harness/browser.js"
 import { listenOnLoopback } from "../../src/harness/loopback-server.js"
+import { startRewritingProxy } from "../../src/harness/rewriting-proxy.js"
 import type { TestDatabase } from "../../src/harness/postgres.js"
 import { runStorm } from "../../src/refresh-bench/run-storm.js"
 import { PROVIDER_ID, type RefreshScenario } from "../../src/refresh-bench/scenario.js"
@@ -52,10 +53,10 @@ async function failure(promise: Promise<unknown>): Promise<unknown> {
 /** Everything a leak could hide in: JSON and util.inspect (message, fields, stack, causes) of each value. */
 const serialized = (values: unknown[]): string =>
   values
-    .map(
-      (value) =>
-        `${JSON.stringify(value, (_key, v: unknown) => (v instanceof Error ? inspect(v) : v))}\n${inspect(value, { depth: 8 })}`,
-    )
+    .map((value) => {
+      const json = JSON.stringify(value, (_key, v: unknown) => (v instanceof Error ? inspect(v) : v))
+      return `${json}\n${inspect(value, { depth: 8 })}`
+    })
     .join("\n")
 
 describe("a token the API refused (real provider, real PostgreSQL)", () => {
@@ -249,6 +250,42 @@ describe("a token the API refused (real provider, real PostgreSQL)", () => {
       expect(s.op.stats.refreshErrors.length - errorsBefore).toBe(0)
     }, 120_000)
   })
+
+  test("[rewriting proxy: the refresh answer carries the refused token again] AccessTokenRefusedError reissued, the rotated refresh token stored", async () => {
+    const proxy = await startRewritingProxy(s.op.endpoints.token)
+    try {
+      const adapter = wrap("lock", { providers: [{ ...s.providerConfig, token: proxy.url }] })
+      const account = await signedIn("refused-reissued")
+      refusedTokens.add(account.accessToken)
+      proxy.rewrite = (body, status) => (status === 200 ? { ...body, access_token: account.accessToken } : undefined)
+      const grants = s.op.stats.refreshGrants
+      const params = { userId: account.userId, provider: PROVIDER_ID, refusedAccessToken: account.accessToken }
+      const error = await failure(adapter.getAccessToken(params))
+      expect(error).toMatchObject({ code: "ACCESS_TOKEN_REFUSED", reason: "reissued", providerCalled: true })
+      expect((error as AccessTokenRefusedError).retryAfterMs).toBeGreaterThan(0)
+      expect(s.op.stats.refreshGrants - grants).toBe(1)
+      // The provider rotated the refresh token: the new one is stored and alive, so nothing was lost.
+      const row = await account.row()
+      expect(row.refresh_token).toBe(s.op.lastIssued("refresh_token")?.value)
+      // Within the interval a second report sends nothing.
+      const again = await failure(adapter.getAccessToken(params))
+      expect(again).toMatchObject({ code: "ACCESS_TOKEN_REFUSED", reason: "interval", providerCalled: false })
+      expect(s.op.stats.refreshGrants - grants).toBe(1)
+    } finally {
+      await proxy.stop()
+    }
+  }, 60_000)
+
+  test("bad input: an empty refusedAccessToken, a negative interval; typed errors", async () => {
+    const account = await signedIn("refused-bad-input")
+    const error = await failure(
+      s.adapter.getAccessToken({ userId: account.userId, provider: PROVIDER_ID, refusedAccessToken: "" }),
+    )
+    expect(error).toMatchObject({ code: "INVALID_ACCOUNT_INPUT", field: "refusedAccessToken" })
+    expect(() => wrap("lock", { refusedTokenIntervalSeconds: -1 })).toThrow(
+      expect.objectContaining({ code: "INVALID_OPTIONS", option: "refresh.refusedTokenIntervalSeconds" }),
+    )
+  }, 60_000)
 
   describe("fetchWithAccessToken (RFC 6750 §3.1)", () => {
     test("userinfo with an ended access token: 401, one refresh, one retry, 200", async () => {
