@@ -276,6 +276,25 @@ describe("a token the API refused (real provider, real PostgreSQL)", () => {
     }
   }, 60_000)
 
+  test("with refresh.cache: a refused token the cache holds is not served from it; the row is compared", async () => {
+    const adapter = wrap("lock", { cache: {} })
+    try {
+      const account = await signedIn("refused-cached")
+      await revokeAccessToken(account.accessToken)
+      const params = { userId: account.userId, provider: PROVIDER_ID }
+      await adapter.getAccessToken(params)
+      const hits = adapter.tokenCache!.stats().hits
+      expect((await adapter.getAccessToken(params)).accessToken === account.accessToken).toBe(true)
+      expect(adapter.tokenCache!.stats().hits).toBe(hits + 1) // the cache holds the refused token
+      const result = await adapter.getAccessToken({ ...params, refusedAccessToken: account.accessToken })
+      expect(result.refreshed).toBe(true)
+      expect(result.accessToken === account.accessToken).toBe(false)
+      expect((await s.op.userinfo(result.accessToken)).status).toBe(200)
+    } finally {
+      await adapter.tokenCache!.close()
+    }
+  }, 60_000)
+
   test("bad input: an empty refusedAccessToken, a negative interval; typed errors", async () => {
     const account = await signedIn("refused-bad-input")
     const error = await failure(

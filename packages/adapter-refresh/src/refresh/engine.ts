@@ -782,17 +782,17 @@ export function createRefreshEngine(
       kept.drop(id) // the row moved on (a sign-in, another process): the kept tokens are outdated
       entry = undefined
     }
-    const refused: RefusedContext | undefined =
+    const refusal: RefusedContext | undefined =
       params.refusedAccessToken === undefined
         ? undefined
         : { id, provider: key.provider, refused: params.refusedAccessToken, interval: refusedInterval, freshTokens }
     const current = entry ? (kept.accountOf(entry) as unknown as TokenSet) : view.tokens
-    if (refused && current.access_token === refused.refused) {
+    if (refusal && current.access_token === refusal.refused) {
       // Still the refused token: refresh under the coordination, which compares again and checks the interval
       // there (refused-token.ts); this read may be older than a refresh that just replaced the token.
       if (!entry && !freshTokens(view.tokens) && knownRefused(id, view.tokens))
         throw markedError(key, view, view.tokens)
-      return refusedFlight(id, refused, refusedModeOf(onDemand, refused), (mode, fresh) =>
+      return refusedFlight(id, refusal, refusedModeOf(onDemand, refusal), (mode, fresh) =>
         slowPath(key, userId, client, mode, fresh),
       )
     }
@@ -822,19 +822,19 @@ export function createRefreshEngine(
    */
   async function refusedFlight(
     id: string,
-    refused: RefusedContext,
+    refusal: RefusedContext,
     mode: RefreshMode,
     start: (mode: RefreshMode, fresh: (tokens: TokenSet) => boolean) => Promise<AccessTokenResult>,
   ): Promise<AccessTokenResult> {
-    const fresh = (tokens: TokenSet): boolean => tokens.access_token !== refused.refused && freshTokens(tokens)
+    const fresh = (tokens: TokenSet): boolean => tokens.access_token !== refusal.refused && freshTokens(tokens)
     for (let attempt = 1; ; attempt++) {
       let ours = false
       const result = await onDemandFlight(id, () => {
         ours = true
         return start(mode, fresh)
       })
-      if (result.accessToken !== refused.refused) return result
-      if (ours || attempt >= 3) throw reissuedError(refused)
+      if (result.accessToken !== refusal.refused) return result
+      if (ours || attempt >= 3) throw reissuedError(refusal)
     }
   }
 
