@@ -24,6 +24,7 @@ export type TokenSyncErrorCode =
   | "ACCOUNT_BUSY"
   | "INSUFFICIENT_SCOPE"
   | "REFRESH_LEASE_EXPIRED"
+  | "ACCESS_TOKEN_REFUSED"
 
 /** The base class of every error this library throws; `code` says which. */
 export class TokenSyncError extends Error {
@@ -450,6 +451,47 @@ export class RefreshLeaseExpiredError extends TokenSyncError {
     this.provider = provider
     this.remainingMs = Math.max(0, Math.floor(remainingMs))
     this.providerCalled = providerCalled
+  }
+}
+
+/**
+ * Why a refused access token could not be replaced now: `"interval"`, this process refreshed the account for
+ * a refused token less than `refresh.refusedTokenIntervalSeconds` ago; `"reissued"`, the provider answered
+ * the refresh with the very token the API refused.
+ */
+export type AccessTokenRefusedReason = "interval" | "reissued"
+
+/**
+ * `getAccessToken({ refusedAccessToken })` (or `fetchWithAccessToken`) could not get a token other than the one
+ * the API refused, and will not ask the provider again yet: a provider that keeps issuing tokens the API
+ * refuses is not hammered. Retry after `retryAfterMs`. The refused token is not returned, and appears in
+ * no error or event.
+ *
+ * @see [RFC 6750 §3.1](https://www.rfc-editor.org/rfc/rfc6750#section-3.1) (`invalid_token`)
+ */
+export class AccessTokenRefusedError extends TokenSyncError {
+  readonly provider: string
+  readonly reason: AccessTokenRefusedReason
+  /** When a refused-token refresh of this account may run again in this process, in ms from now. */
+  readonly retryAfterMs: number
+  /** Whether this call sent a refresh request (true only for `"reissued"`). */
+  readonly providerCalled: boolean
+  constructor(provider: string, reason: AccessTokenRefusedReason, retryAfterMs: number) {
+    const wait = Math.max(0, Math.ceil(retryAfterMs))
+    const why =
+      reason === "reissued"
+        ? `the ${provider} provider answered the refresh with the access token the API refused`
+        : `this ${provider} account was refreshed for a refused access token less than ` +
+          "refresh.refusedTokenIntervalSeconds ago"
+    super(
+      "ACCESS_TOKEN_REFUSED",
+      `The API refused the ${provider} access token and ${why}; the refused token is not returned. ` +
+        `Retry in ${wait} ms.`,
+    )
+    this.provider = provider
+    this.reason = reason
+    this.retryAfterMs = wait
+    this.providerCalled = reason === "reissued"
   }
 }
 

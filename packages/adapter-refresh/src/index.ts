@@ -71,6 +71,8 @@ export type { RefreshProviderConfig } from "./refresh/provider.js"
  * @see RFC 7009 §2 (https://www.rfc-editor.org/rfc/rfc7009#section-2)
  */
 export type { RevocationOptions, RevocationProviderOptions } from "./refresh/revocation.js"
+export { fetchWithAccessToken } from "./refresh/fetch-with-access-token.js"
+export type { AccessTokenSource } from "./refresh/fetch-with-access-token.js"
 export { getSessionAccessToken, sessionErrorOf } from "./refresh/session.js"
 export type { SessionAccessToken, SessionTokenError } from "./refresh/session.js"
 
@@ -141,6 +143,7 @@ export {
   AccountBusyError,
   InsufficientScopeError,
   RefreshLeaseExpiredError,
+  AccessTokenRefusedError,
 } from "./errors.js"
 export type {
   TokenSyncErrorCode,
@@ -149,4 +152,5 @@ export type {
   TokenDecryptionFailure,
   WaitedFor,
   InsufficientScopeSource,
+  AccessTokenRefusedReason,
 } from "./errors.js"

@@ -105,6 +105,7 @@ export function checkTokenSyncOptions(options: unknown): void {
       "retries",
       "backoffMs",
       "leaseMarginMs",
+      "refusedTokenIntervalSeconds",
     ] as const) {
       const value = (refresh as Record<string, unknown>)[name]
       if (value !== undefined && (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0)) {

@@ -62,11 +62,13 @@ export interface TokenSyncMethods {
    * all processes) when it expires within `refresh.skewSeconds`. Requires the `refresh` option.
    *
    * With `params.scopes`, the stored grant must hold those scopes (RFC 6749 §3.3), else
-   * `InsufficientScopeError` names the missing ones and no token is returned.
+   * `InsufficientScopeError` names the missing ones and no token is returned. With `params.refusedAccessToken`
+   * (the token an API answered 401 to), refreshes before the expiry while the stored token is still that one.
    *
    * @returns The access token, its expiry and whether this call refreshed it.
    * @throws {@link RefreshTokenError} the provider refused the refresh token (`invalid_grant`): sign in again.
    * @throws {@link InsufficientScopeError} the grant lacks a scope asked for in `params.scopes`: authorize more.
+   * @throws {@link AccessTokenRefusedError} `refusedAccessToken` cannot be replaced yet: retry after `retryAfterMs`.
    * @throws {@link ProviderUnavailableError} the provider did not answer usably; try again later.
    * @throws {@link AccountNotLinkedError} / {@link AmbiguousAccountError} no account, or several, for the user.
    * @throws {@link RefreshLockTimeoutError} another process held the account's lock beyond the bound.

@@ -168,6 +168,12 @@ export interface TestOidcProvider {
   /** Revokes a whole grant server-side (like a user removing the app's access): all its tokens stop working. */
   revokeGrant(grantId: string): Promise<void>
   /**
+   * Ends one access token server-side, its grant and refresh token left alive (as a provider does that ends a
+   * session's tokens, or one whose keys rotated). Its revocation endpoint cannot: given an access token,
+   * oidc-provider 9 revokes every token of the grant, refresh tokens included (lib/helpers/revoke.js).
+   */
+  destroyAccessToken(accessToken: string): Promise<void>
+  /**
    * Takes one scope back from a grant server-side (like a user unticking a permission): the grant's later
    * refreshes answer with a narrower `scope` (oidc-provider filters the new access token's scope by its grant).
    */
@@ -657,6 +663,10 @@ export async function startOidcProvider(options: StartOidcProviderOptions = {}):
       await adapterFor("Grant").destroy(grantId)
       stats.grantsRevoked++
       stats.revokedGrantIds.push(grantId)
+    },
+    async destroyAccessToken(accessToken) {
+      // Opaque access tokens are stored under their value (the jti).
+      await adapterFor("AccessToken").destroy(accessToken)
     },
     async rejectGrantScope(grantId, scope) {
       const grant = await provider.Grant.find(grantId)

@@ -33,6 +33,8 @@ export interface StormWorkerConfig {
   skewSeconds: number
   /** Library mode: `refresh.coordination` (default "lock"). "lease" needs the fixture's lease table. */
   coordination?: "lock" | "lease"
+  /** Library mode: every caller reports this access token as refused by the API (`refusedAccessToken`). */
+  refusedAccessToken?: string
   /** When set, the process encrypts tokens at rest with `tokenEncryption({ keys })` (the env-var key string). */
   encryptionKeys?: string
   /** The "better-auth" mode's instance settings and the account Better Auth linked (its own ids). */

@@ -77,6 +77,7 @@ await runBarrierWorker(
             userId: config.userId,
             provider: config.provider.id,
             providerAccountId: config.providerAccountId,
+            ...(config.refusedAccessToken ? { refusedAccessToken: config.refusedAccessToken } : {}),
           })
           return {
             ok: true,

@@ -3,7 +3,7 @@
  * (RFC 7235 §4.1 challenges, RFC 6750 §3 and §3.1 Bearer attributes and error codes). The building block of
  * the refused-token helper (issue 19, part 1): `invalid_token` means refresh and retry once,
  * `insufficient_scope` means the user must authorize more scopes (InsufficientScopeError), anything else is
- * the API's business. Kept internal until that helper exists.
+ * the API's business. Internal: `fetchWithAccessToken` (fetch-with-access-token.ts) is the public face.
  *
  * The header is untrusted text: it is refused (not trimmed: a cut quoted string would read as something
  * else) above MAX_CHALLENGE_HEADER_LENGTH, the number of challenges and attributes is bounded, a challenge

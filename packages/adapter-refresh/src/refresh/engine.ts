@@ -56,6 +56,13 @@ import { deadGrantOf, failureDetails, sendGrant, type Granted } from "./grant.js
 import { elapsedMs, errorCodeOf, errorNameOf, providerOf, publish, type ReauthEvent } from "../observability.js"
 import { accountIdOf, TokenCache, type TokenCacheOptions } from "../cache/token-cache.js"
 import type { RevocationOptions } from "./revocation.js"
+import {
+  DEFAULT_REFUSED_TOKEN_INTERVAL_SECONDS,
+  refusedModeOf,
+  reissuedError,
+  RefusedTokenInterval,
+  type RefusedContext,
+} from "./refused-token.js"
 
 /** The `refresh` option of {@link withTokenSync}: which providers to refresh, and how. */
 export interface RefreshOptions {
@@ -78,6 +85,13 @@ export interface RefreshOptions {
   lockTimeoutMs?: number
   /** Longest a single request to the provider may take, in ms. Default 10 000. */
   requestTimeoutMs?: number
+  /**
+   * Shortest time between two refreshes of one account for a refused access token (`getAccessToken`'s
+   * `refusedAccessToken`), in seconds, kept per process. Meanwhile such a call throws
+   * `AccessTokenRefusedError` with `retryAfterMs`, so a provider whose tokens the API keeps refusing is not
+   * hammered. A refresh due anyway (the token expires) is not limited by it. Default 30; 0 turns it off.
+   */
+  refusedTokenIntervalSeconds?: number
   /**
    * Most refreshes this process runs at once. Each holds one pooled connection while the provider
    * answers, so keep it below your pool size: the rest of the pool stays free for the application's own
@@ -155,6 +169,17 @@ export interface GetAccessTokenParams {
    * @see RFC 6749 §3.3, §5.1, §6
    */
   scopes?: readonly string[] | string
+  /**
+   * The access token an API just refused (HTTP 401, RFC 6750 §3.1 `invalid_token`: revoked, password changed,
+   * keys rotated), as it was sent. Refreshes before the stored expiry, but only while the stored access token
+   * is still this one, compared under the account's lock or lease: when another caller or process replaced
+   * it, that token is returned with no request to the provider. Across processes, one refresh per refused
+   * token. Never returns the refused token: within `refresh.refusedTokenIntervalSeconds` of this process's
+   * last refresh for a refused token of the account, or when the provider issues the same token again, it
+   * throws `AccessTokenRefusedError` with `retryAfterMs`. The token appears in no error and no event.
+   * @see RFC 6750 §3.1
+   */
+  refusedAccessToken?: string
 }
 
 /**
@@ -208,6 +233,8 @@ export interface RefreshMode {
   lockOptions: { lockTimeoutMs: number; transactionTimeoutMs: number }
   /** Lease mode: wait for another holder (getAccessToken), or take once and report busy (refreshExpiring). */
   leaseWait: boolean
+  /** Last check before a request, on the row read under the coordination: an error stops it (refused-token.ts). */
+  beforeSend?(current: TokenSet): TokenSyncError | undefined
 }
 
 export type Outcome = { ok: true; result: AccessTokenResult } | { ok: false; error: TokenSyncError }
@@ -296,6 +323,10 @@ export function createRefreshEngine(
    * an evicted entry costs one more event.
    */
   const reported = new BoundedMap<string, string>(MAX_REFUSED_TOKENS)
+  const refusedInterval = new RefusedTokenInterval(
+    (options.refusedTokenIntervalSeconds ?? DEFAULT_REFUSED_TOKEN_INTERVAL_SECONDS) * 1000,
+    now,
+  )
 
   const idOf = (key: AccountKey): string => `${key.provider}\u001f${key.providerAccountId}`
 
@@ -409,6 +440,8 @@ export function createRefreshEngine(
     const refreshToken = current.refresh_token
     if (typeof refreshToken !== "string" || refreshToken === "")
       return { outcome: { ok: false, error: new RefreshTokenError(key.provider, "missing_refresh_token") } }
+    const stop = mode.beforeSend?.(current)
+    if (stop) return { outcome: { ok: false, error: stop } }
     return { stored, entry, current, refreshToken }
   }
 
@@ -566,20 +599,29 @@ export function createRefreshEngine(
     return outcome.result
   }
 
-  /** The slow path of one account (single-flighted): write kept tokens first, then refresh if due. */
-  async function slowPath(key: AccountKey, userId: string, client: ProviderClient): Promise<AccessTokenResult> {
+  /**
+   * The slow path of one account (single-flighted): write kept tokens first, then refresh if due. `fresh`
+   * says whether tokens need nothing more (a refused token's mode adds "not the refused one").
+   */
+  async function slowPath(
+    key: AccountKey,
+    userId: string,
+    client: ProviderClient,
+    mode: RefreshMode = onDemand,
+    fresh: (tokens: TokenSet) => boolean = freshTokens,
+  ): Promise<AccessTokenResult> {
     const id = idOf(key)
     const entry = kept.get(id)
     if (entry && kept.writable(entry)) {
       const written = await kept.write(key, id)
       if (written.kind !== "failed") await leaseRefresh?.settled(key)
-      if (written.kind === "written" && freshTokens(written.account as unknown as TokenSet)) {
+      if (written.kind === "written" && fresh(written.account as unknown as TokenSet)) {
         return { accessToken: written.account.access_token as string, account: written.account, refreshed: false }
       }
-      if (written.kind === "failed" && freshTokens(kept.accountOf(entry) as unknown as TokenSet))
+      if (written.kind === "failed" && fresh(kept.accountOf(entry) as unknown as TokenSet))
         return fromKept(key.provider, entry, false)
     }
-    return refresh(key, userId, client)
+    return refresh(key, userId, client, mode)
   }
 
   /** `getAccessToken`, reported on the access-token (and, when it fails, failure) channel. */
@@ -637,6 +679,11 @@ export function createRefreshEngine(
       throw new InvalidAccountInputError("userId", "must be a non-empty string")
     if (typeof params.provider !== "string" || params.provider === "")
       throw new InvalidAccountInputError("provider", "must be a non-empty string")
+    if (
+      params.refusedAccessToken !== undefined &&
+      (typeof params.refusedAccessToken !== "string" || params.refusedAccessToken === "")
+    )
+      throw new InvalidAccountInputError("refusedAccessToken", "must be a non-empty string (the token the API refused)")
     const client = clients.get(params.provider)
     if (!client) throw new RefreshNotConfiguredError(params.provider, "it is not in refresh.providers")
     const required = requiredScopesOf(params.scopes)
@@ -653,7 +700,11 @@ export function createRefreshEngine(
       String(result.account.userId) === userId &&
       result.account.provider === params.provider &&
       (params.providerAccountId === undefined || result.account.providerAccountId === params.providerAccountId)
-    const hit = cache.get(cacheKey, (result) => answers(result) && cachedFresh(result))
+    // A refused token is checked against the database, never against what this process cached.
+    const hit =
+      params.refusedAccessToken === undefined
+        ? cache.get(cacheKey, (result) => answers(result) && cachedFresh(result))
+        : undefined
     if (hit) {
       scopeCheck?.(hit.account, hit.account.scope, "stored")
       return { result: copyOf(hit, false), cached: true }
@@ -731,6 +782,20 @@ export function createRefreshEngine(
       kept.drop(id) // the row moved on (a sign-in, another process): the kept tokens are outdated
       entry = undefined
     }
+    const refusal: RefusedContext | undefined =
+      params.refusedAccessToken === undefined
+        ? undefined
+        : { id, provider: key.provider, refused: params.refusedAccessToken, interval: refusedInterval, freshTokens }
+    const current = entry ? (kept.accountOf(entry) as unknown as TokenSet) : view.tokens
+    if (refusal && current.access_token === refusal.refused) {
+      // Still the refused token: refresh under the coordination, which compares again and checks the interval
+      // there (refused-token.ts); this read may be older than a refresh that just replaced the token.
+      if (!entry && !freshTokens(view.tokens) && knownRefused(id, view.tokens))
+        throw markedError(key, view, view.tokens)
+      return refusedFlight(id, refusal, refusedModeOf(onDemand, refusal), (mode, fresh) =>
+        slowPath(key, userId, client, mode, fresh),
+      )
+    }
     if (!entry) {
       if (freshTokens(view.tokens))
         return {
@@ -748,6 +813,29 @@ export function createRefreshEngine(
 
     // Expired (or kept tokens to write): one flight per account per process.
     return onDemandFlight(id, () => slowPath(key, userId, client))
+  }
+
+  /**
+   * The flight of a refused token: the account's one flight, started with the refused token's mode unless one
+   * is under way. A joined flight that ended on the refused token (it started before the refusal) is followed
+   * by one of its own; one of its own that did is the provider issuing the same token again.
+   */
+  async function refusedFlight(
+    id: string,
+    refusal: RefusedContext,
+    mode: RefreshMode,
+    start: (mode: RefreshMode, fresh: (tokens: TokenSet) => boolean) => Promise<AccessTokenResult>,
+  ): Promise<AccessTokenResult> {
+    const fresh = (tokens: TokenSet): boolean => tokens.access_token !== refusal.refused && freshTokens(tokens)
+    for (let attempt = 1; ; attempt++) {
+      let ours = false
+      const result = await onDemandFlight(id, () => {
+        ours = true
+        return start(mode, fresh)
+      })
+      if (result.accessToken !== refusal.refused) return result
+      if (ours || attempt >= 3) throw reissuedError(refusal)
+    }
   }
 
   /**
