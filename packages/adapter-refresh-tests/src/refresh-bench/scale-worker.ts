@@ -1,9 +1,13 @@
 /**
  * One OS process of the scale bench: the pg fixture (@auth/pg-adapter on a node-postgres Pool of 10)
- * wrapped by withTokenSync with the default refresh options (maxConcurrentRefreshes 4). At "go" it reads
+ * wrapped by withTokenSync with the default refresh options (maxConcurrentRefreshes 4) and the row's
+ * `coordination` (lock or lease). At "go" it reads
  * the phase (first expiry, window) from the database, then asks getAccessToken for each of its accounts
  * just after that account's stored token expires, and reports one summary (scale-protocol.ts).
  */
+import { writeFile } from "node:fs/promises"
+import { Session } from "node:inspector/promises"
+import { join } from "node:path"
 import { performance } from "node:perf_hooks"
 import { withTokenSync } from "authjs-adapter-refresh"
 import { createPgFixture } from "../fixtures/databases.js"
@@ -33,6 +37,7 @@ await runBarrierWorker(
         providers: [{ id, type: "oidc", issuer, clientId, clientSecret }],
         skewSeconds: 0,
         minRefreshIntervalSeconds: 0,
+        coordination: config.coordination ?? "lock",
         ...(config.patient ? { queueTimeoutMs: 600_000, lockTimeoutMs: 120_000 } : {}),
       },
     })
@@ -70,6 +75,12 @@ await runBarrierWorker(
       window_seconds: number
     }
     const startSecond = Number(phase.start_second)
+    const profiler = config.profileDir ? new Session() : undefined
+    if (profiler) {
+      profiler.connect()
+      await profiler.post("Profiler.enable")
+      await profiler.post("Profiler.start")
+    }
     const elu = performance.eventLoopUtilization()
     const cpu = process.cpuUsage()
     startMeasuring()
@@ -121,13 +132,20 @@ await runBarrierWorker(
     )
     clearInterval(sampler)
     stopMeasuring()
+    const cpuMs = (({ user, system }) => (user + system) / 1000)(process.cpuUsage(cpu))
+    if (profiler) {
+      const { profile } = await profiler.post("Profiler.stop")
+      profiler.disconnect()
+      const file = join(config.profileDir!, `${config.profileName ?? "scale"}-${config.index}.cpuprofile`)
+      await writeFile(file, JSON.stringify(profile))
+    }
     const outcome: ScaleOutcome = {
       calls: mine.length,
       latencies,
       refreshed,
       failures,
       failedAccounts,
-      cpuMs: (({ user, system }) => (user + system) / 1000)(process.cpuUsage(cpu)),
+      cpuMs,
       poolWaits,
       waitingMax,
       waitingMean: samples ? waitingSum / samples : 0,
