@@ -10,8 +10,9 @@
  * (lock, and lease when this build has it), each with the machine's load beside it.
  *
  * Environment (for a shared or slow machine; the full section runs every point in each mode):
- * - AUTHJS_REFRESH_BENCH_SCALE_POINTS: "all" (default), "headline" (spread, cliff, patient cliff), or "cliff"
- *   (the 10,000 x 8 cliff with default waits alone, per mode: about 1.5 min each here);
+ * - AUTHJS_REFRESH_BENCH_SCALE_POINTS: "all" (default), "headline" (spread, cliff, patient cliff), "cliff"
+ *   (the 10,000 x 8 cliff with default waits alone, per mode: about 1.5 min each here), or "<accounts>x<processes>"
+ *   (one cliff of that size per mode, e.g. "500x1" to profile one process);
  * - AUTHJS_REFRESH_BENCH_SCALE_MODES: "lock,lease" (default: lease only when this build has it);
  * - AUTHJS_REFRESH_BENCH_CPU_PROF: a directory; every point's workers and the provider's process profile
  *   their CPU during the point (node:inspector), and the section prints the top items per module
@@ -54,8 +55,12 @@ const ACCOUNT_CURVE = [300, 1_000, 3_000, 10_000].map((n) => Math.round(n * FACT
 const PROCESS_CURVE = [1, 2, 4, 8]
 const PROCESS_CURVE_ACCOUNTS = Math.round(500 * FACTOR)
 const POINTS = process.env.AUTHJS_REFRESH_BENCH_SCALE_POINTS ?? "all"
-if (!["all", "headline", "cliff"].includes(POINTS))
-  throw new Error(`AUTHJS_REFRESH_BENCH_SCALE_POINTS: "all", "headline" or "cliff", not "${POINTS}"`)
+/** A single cliff of `<accounts>x<processes>` instead of the headline's. */
+const ONE_CLIFF = /^(\d+)x(\d+)$/.exec(POINTS)
+if (!["all", "headline", "cliff"].includes(POINTS) && !ONE_CLIFF)
+  throw new Error(
+    `AUTHJS_REFRESH_BENCH_SCALE_POINTS: "all", "headline", "cliff" or "<accounts>x<processes>", not "${POINTS}"`,
+  )
 const PROFILE_DIR = process.env.AUTHJS_REFRESH_BENCH_CPU_PROF
 
 const fmt = (n: number, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : "n/a")
@@ -93,6 +98,10 @@ interface Point {
   providerElu: number
   /** CPU ms per refresh grant: all worker processes, and the bench's process (the provider). */
   workerCpuPerGrant: number
+  /** Of which system (kernel) time. */
+  workerSystemCpuPerGrant: number
+  /** Statements all workers sent, per grant. */
+  statementsPerGrant: number
   providerCpuPerGrant: number
   cpuBusy: number
   maxLateMs: number
@@ -262,6 +271,8 @@ async function runPoint(
     peakRequestsPerSecond: Math.max(0, ...perSecond.values()),
     providerElu,
     workerCpuPerGrant: outcomes.reduce((sum, o) => sum + o.cpuMs, 0) / stats.refreshGrants,
+    workerSystemCpuPerGrant: outcomes.reduce((sum, o) => sum + o.systemCpuMs, 0) / stats.refreshGrants,
+    statementsPerGrant: outcomes.reduce((sum, o) => sum + o.statements, 0) / stats.refreshGrants,
     providerCpuPerGrant: ownCpuMs / stats.refreshGrants,
     cpuBusy: busy,
     maxLateMs: Math.max(0, ...outcomes.map((o) => o.maxLateMs)),
@@ -274,13 +285,12 @@ async function runPoint(
 const HEADER = [
   "| coordination | phase | accounts | processes (askers each) | expiries | refresh grants | unserved " +
     "| invalid_grant | revoked | calls | failed | getAccessToken p50 | p99 | pool wait p50 | p99 | waiting max " +
-    "| provider " +
-    "req/s mean | peak | took | provider loop busy | CPU ms/grant workers | provider | machine CPU busy " +
-    "| load 1 min before, after |",
+    "| provider req/s mean | peak | took | provider loop busy | CPU ms/grant workers (system) " +
+    "| statements/grant | provider | machine CPU busy | load 1 min before, after |",
   "|--------------|-------|---------:|------------------------:|---------:|---------------:|---------:|" +
     "--------------:|--------:|------:|-------:|-------------------:|----:|--------------:|----:|------------:|" +
-    "--------------------:|-----:|-----:|-------------------:|---------------------:|---------:|-----------------:|" +
-    "--------------------------:|",
+    "--------------------:|-----:|-----:|-------------------:|---------------------:|" +
+    "----:|---------:|-----------------:|--------------------------:|",
 ]
 
 function row(p: Point): string {
@@ -299,7 +309,9 @@ function row(p: Point): string {
     `| ${p.invalidGrant} | ${p.revoked} | ${p.calls} | ${failedText} | ` +
     `${fmt(p.p50)} ms | ${fmt(p.p99)} ms | ${fmt(p.poolWaitP50, 2)} ms | ${fmt(p.poolWaitP99)} ms | ` +
     `${p.waitingMax} | ${fmt(p.requestsPerSecond, 0)} | ${p.peakRequestsPerSecond} | ${fmt(p.seconds)} s | ` +
-    `${pct(p.providerElu)} | ${fmt(p.workerCpuPerGrant)} | ${fmt(p.providerCpuPerGrant)} | ${pct(p.cpuBusy)} ` +
+    `${pct(p.providerElu)} | ${fmt(p.workerCpuPerGrant)} (${fmt(p.workerSystemCpuPerGrant)}) ` +
+    `| ${fmt(p.statementsPerGrant)} ` +
+    `| ${fmt(p.providerCpuPerGrant)} | ${pct(p.cpuBusy)} ` +
     `| ${fmt(p.loadBefore, 2)}, ${fmt(p.loadAfter, 2)} |`
   )
 }
@@ -353,7 +365,7 @@ export async function scaleBench(adminUrl: string): Promise<string[]> {
         `window_seconds INTEGER NOT NULL); INSERT INTO ${PHASE_TABLE} VALUES (0, 0)`,
     )
     const seedStarted = performance.now()
-    await seed(pool, op, ACCOUNTS)
+    await seed(pool, op, Math.max(ACCOUNTS, ONE_CLIFF ? Number(ONE_CLIFF[1]) : 0))
     const seedSeconds = (performance.now() - seedStarted) / 1000
     const provider: StormProviderSettings = {
       id: PROVIDER_ID,
@@ -387,6 +399,10 @@ export async function scaleBench(adminUrl: string): Promise<string[]> {
     const byAccounts: Point[] = []
     const byProcesses: Point[] = []
     for (const mode of modes as Coordination[]) {
+      if (ONE_CLIFF) {
+        headline.push(await point(mode, "cliff", Number(ONE_CLIFF[1]), Number(ONE_CLIFF[2])))
+        continue
+      }
       const spread = POINTS === "cliff" ? undefined : await point(mode, "spread", ACCOUNTS, PROCESSES)
       const cliff = await point(mode, "cliff", ACCOUNTS, PROCESSES)
       // The same cliff with callers that wait as long as it takes: is every expiry refreshed, once?
@@ -411,7 +427,7 @@ export async function scaleBench(adminUrl: string): Promise<string[]> {
         `each phase re-expires the accounts by SQL, then every asking ` +
         `process calls getAccessToken once per account just after its expiry; points: ${POINTS}`,
     )
-    out.push(`Headline (${PROCESSES} processes, ${ACCOUNTS} accounts):`)
+    out.push(ONE_CLIFF ? "One cliff:" : `Headline (${PROCESSES} processes, ${ACCOUNTS} accounts):`)
     out.push(...HEADER, ...headline.map(row), "")
     if (!leaseReady) out.push(LEASE_MISSING, "")
     const curves = [...byAccounts, ...byProcesses.filter((p) => !byAccounts.includes(p))]

@@ -61,6 +61,10 @@ export interface ScaleOutcome {
   failedAccounts: number[]
   /** CPU time this process used during the phase (user + system). */
   cpuMs: number
+  /** Of which in the kernel (system time): socket writes and reads, loopback TCP included. */
+  systemCpuMs: number
+  /** Statements this process sent during the phase (node-postgres Client#query calls). */
+  statements: number
   /** Time each pool.connect() (pool.query included) waited for a connection (rounded to 0.1 ms). */
   poolWaits: number[]
   /** The pool's waitingCount, sampled every 50 ms during the phase: the highest and the mean. */

@@ -9,6 +9,7 @@ import { writeFile } from "node:fs/promises"
 import { Session } from "node:inspector/promises"
 import { join } from "node:path"
 import { performance } from "node:perf_hooks"
+import pg from "pg"
 import { withTokenSync } from "authjs-adapter-refresh"
 import { createPgFixture } from "../fixtures/databases.js"
 import { errorLabel, runBarrierWorker } from "../kit/barrier-worker.js"
@@ -25,6 +26,14 @@ const config = JSON.parse(process.argv[2] ?? "{}") as ScaleWorkerConfig
 const round = (ms: number): number => Math.round(ms * 10) / 10
 
 type ConnectCallback = (error: Error | undefined, client: unknown, done: unknown) => void
+
+// Count every statement sent (the store's and the fixture's go through node-postgres' Client#query).
+let statements = 0
+const originalQuery = pg.Client.prototype.query
+pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
+  statements++
+  return (originalQuery as (...a: unknown[]) => unknown).apply(this, args)
+} as typeof pg.Client.prototype.query
 
 await runBarrierWorker(
   async () => {
@@ -83,6 +92,7 @@ await runBarrierWorker(
     }
     const elu = performance.eventLoopUtilization()
     const cpu = process.cpuUsage()
+    const statementsBefore = statements
     startMeasuring()
     let samples = 0
     let waitingSum = 0
@@ -132,7 +142,8 @@ await runBarrierWorker(
     )
     clearInterval(sampler)
     stopMeasuring()
-    const cpuMs = (({ user, system }) => (user + system) / 1000)(process.cpuUsage(cpu))
+    const used = process.cpuUsage(cpu)
+    const sent = statements - statementsBefore
     if (profiler) {
       const { profile } = await profiler.post("Profiler.stop")
       profiler.disconnect()
@@ -145,7 +156,9 @@ await runBarrierWorker(
       refreshed,
       failures,
       failedAccounts,
-      cpuMs,
+      cpuMs: (used.user + used.system) / 1000,
+      systemCpuMs: used.system / 1000,
+      statements: sent,
       poolWaits,
       waitingMax,
       waitingMean: samples ? waitingSum / samples : 0,
