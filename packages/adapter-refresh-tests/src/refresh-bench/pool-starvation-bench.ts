@@ -31,6 +31,11 @@ const SERVED_WITHIN_MS = 3_000
 const SLOW_PROBE_MS = 250
 /** The application_name of the pool the application and the library share: how the sampler finds its sessions. */
 const POOL_APP = "bench-pool"
+/**
+ * A transaction open this long spans more than a few statements: the provider answers in 1.5 s, and a short
+ * write transaction (lease mode's write and release) lasts milliseconds even on a loaded machine.
+ */
+const LONG_TRANSACTION_MS = 100
 
 interface Mode {
   label: string
@@ -45,11 +50,15 @@ interface Held {
   /** Sessions not `idle` (running a statement, or inside a transaction). */
   inUse: number
   idleInTransaction: number
-  /** Sessions seen `idle in transaction` in two samples in a row without a state change: held ≥ 100 ms. */
-  idleInTransactionAcross: number
+  /** Of those, in a transaction open for `LONG_TRANSACTION_MS` or more (one that spans a provider request). */
+  idleInLongTransaction: number
+  /** The oldest transaction of the pool's sessions, in ms. */
+  longestTransactionMs: number
   locks: number
   /** Locks of sessions that ran no statement from before the lock read to after it. */
   locksBetweenStatements: number
+  /** Of those, in a transaction open for `LONG_TRANSACTION_MS` or more. */
+  locksBetweenStatementsLong: number
   advisoryLocks: number
 }
 
@@ -67,6 +76,8 @@ interface StarvationStats {
   p99: number
   max: number
   slowProbes: number
+  /** When the slowest probe was sent, ms after the storm began. */
+  worstSentAfterMs: number
   idleP99: number
   held: Held
   load: string
@@ -76,13 +87,21 @@ interface StarvationStats {
  * `SELECT 1` on `pool` every `PROBE_EVERY_MS`, whether or not the previous one answered, each timed from its
  * own send (an app under steady traffic: a stall shows in every probe sent during it, not in one).
  */
-function openLoopProbe(pool: pg.Pool): { stop(): Promise<{ latencies: number[]; failed: number }> } {
+function openLoopProbe(pool: pg.Pool): {
+  stop(): Promise<{ latencies: number[]; failed: number; worstSentAt: number }>
+} {
   const pending: Array<Promise<number | undefined>> = []
+  let worst = 0
+  let worstSentAt = NaN
   const send = () => {
     const sent = performance.now()
     pending.push(
       pool.query("SELECT 1").then(
-        () => performance.now() - sent,
+        () => {
+          const latency = performance.now() - sent
+          if (latency > worst) [worst, worstSentAt] = [latency, sent]
+          return latency
+        },
         () => undefined,
       ),
     )
@@ -94,7 +113,7 @@ function openLoopProbe(pool: pg.Pool): { stop(): Promise<{ latencies: number[]; 
       clearInterval(timer)
       const all = await Promise.all(pending)
       const latencies = all.filter((t): t is number => t !== undefined)
-      return { latencies, failed: all.length - latencies.length }
+      return { latencies, failed: all.length - latencies.length, worstSentAt }
     },
   }
 }
@@ -103,6 +122,8 @@ interface Activity {
   pid: number
   state: string | null
   state_change: string | null
+  /** How long its transaction has been open, ms; null outside a transaction. */
+  xact_ms: number | null
 }
 
 /**
@@ -115,7 +136,8 @@ async function startSampler(url: string): Promise<{ stop(): Promise<Held> }> {
   const observer = new pg.Client({ connectionString: url, application_name: "bench-observer" })
   await observer.connect()
   const activitySql =
-    "SELECT pid, state, state_change::text FROM pg_stat_activity " +
+    "SELECT pid, state, state_change::text, " +
+    "(extract(epoch FROM clock_timestamp() - xact_start) * 1000)::float8 AS xact_ms FROM pg_stat_activity " +
     "WHERE application_name = $1 AND datname = current_database()"
   const locksSql =
     "SELECT pid, count(*)::int AS n, (count(*) FILTER (WHERE locktype = 'advisory'))::int AS advisory " +
@@ -125,12 +147,14 @@ async function startSampler(url: string): Promise<{ stop(): Promise<Held> }> {
     connections: 0,
     inUse: 0,
     idleInTransaction: 0,
-    idleInTransactionAcross: 0,
+    idleInLongTransaction: 0,
+    longestTransactionMs: 0,
     locks: 0,
     locksBetweenStatements: 0,
+    locksBetweenStatementsLong: 0,
     advisoryLocks: 0,
   }
-  let previousIdleInTx = new Map<number, string | null>()
+  const long = (a: Activity) => (a.xact_ms ?? 0) >= LONG_TRANSACTION_MS
   let running = true
   const loop = (async () => {
     while (running) {
@@ -147,15 +171,13 @@ async function startSampler(url: string): Promise<{ stop(): Promise<Held> }> {
       }
       const idleInTx = before.filter((a) => a.state?.startsWith("idle in transaction"))
       const quiet = new Set(before.filter(still).map((a) => a.pid))
+      const quietLong = new Set(before.filter((a) => still(a) && long(a)).map((a) => a.pid))
       held.samples++
       held.connections = Math.max(held.connections, before.length)
       held.inUse = Math.max(held.inUse, before.filter((a) => a.state !== "idle").length)
       held.idleInTransaction = Math.max(held.idleInTransaction, idleInTx.length)
-      held.idleInTransactionAcross = Math.max(
-        held.idleInTransactionAcross,
-        idleInTx.filter((a) => previousIdleInTx.has(a.pid) && previousIdleInTx.get(a.pid) === a.state_change).length,
-      )
-      previousIdleInTx = new Map(idleInTx.map((a) => [a.pid, a.state_change]))
+      held.idleInLongTransaction = Math.max(held.idleInLongTransaction, idleInTx.filter(long).length)
+      held.longestTransactionMs = Math.max(held.longestTransactionMs, ...before.map((a) => a.xact_ms ?? 0))
       held.locks = Math.max(
         held.locks,
         locks.reduce((sum, l) => sum + l.n, 0),
@@ -163,6 +185,10 @@ async function startSampler(url: string): Promise<{ stop(): Promise<Held> }> {
       held.locksBetweenStatements = Math.max(
         held.locksBetweenStatements,
         locks.filter((l) => quiet.has(l.pid)).reduce((sum, l) => sum + l.n, 0),
+      )
+      held.locksBetweenStatementsLong = Math.max(
+        held.locksBetweenStatementsLong,
+        locks.filter((l) => quietLong.has(l.pid)).reduce((sum, l) => sum + l.n, 0),
       )
       held.advisoryLocks = Math.max(
         held.advisoryLocks,
@@ -268,6 +294,7 @@ async function measure(adminUrl: string, modes: Mode[]): Promise<StarvationStats
         p99: percentile(during.latencies, 99),
         max: Math.max(...during.latencies),
         slowProbes: during.latencies.filter((t) => t > SLOW_PROBE_MS).length,
+        worstSentAfterMs: during.worstSentAt - started,
         idleP99: percentile(baseline.latencies, 99),
         held,
         load: loadText(),
@@ -292,7 +319,7 @@ function table(rows: StarvationStats[], leaseMissing: boolean): string[] {
   )
   out.push(
     "| mode | got a token | served within 3 s | last caller | failed | refresh grants " +
-      "| SELECT 1 during storm: p50 | p99 | max | > 250 ms | (n) | SELECT 1 idle p99 | load (1 min) |",
+      "| SELECT 1 during storm: p50 | p99 | max (sent at) | > 250 ms | (n) | SELECT 1 idle p99 | load (1 min) |",
   )
   out.push(
     "|------|------------:|------------------:|------------:|-------:|---------------:" +
@@ -304,7 +331,8 @@ function table(rows: StarvationStats[], leaseMissing: boolean): string[] {
     out.push(
       `| ${r.mode.label} | ${r.gotToken}/${r.accounts} | ${r.servedWithin}/${r.accounts} ` +
         `| ${fmt(r.lastCallerMs / 1000, 2)} s | ${failed} | ${r.grants} ` +
-        `| ${fmt(r.p50, 1)} ms | ${fmt(r.p99, 1)} ms | ${fmt(r.max, 1)} ms | ${r.slowProbes} | ${probes} ` +
+        `| ${fmt(r.p50, 1)} ms | ${fmt(r.p99, 1)} ms | ${fmt(r.max, 1)} ms (${fmt(r.worstSentAfterMs, 0)} ms) ` +
+        `| ${r.slowProbes} | ${probes} ` +
         `| ${fmt(r.idleP99, 2)} ms | ${r.load.split(" ")[2]} |`,
     )
   }
@@ -314,14 +342,15 @@ function table(rows: StarvationStats[], leaseMissing: boolean): string[] {
       "(pg_stat_activity, pg_locks; the highest of any sample)",
   )
   out.push(
-    "| mode | samples | server connections | in use | idle in transaction | " +
-      "idle in transaction ≥ 100 ms | locks | locks between statements | advisory locks |",
+    "| mode | samples | server connections | in use | idle in transaction: any | in a transaction ≥ 100 ms " +
+      "| longest transaction | locks | locks between statements: any | in a transaction ≥ 100 ms | advisory locks |",
   )
-  out.push("|------|--------:|-------------------:|-------:|--------------------:|---:|------:|---:|---:|")
+  out.push("|------|--------:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
   for (const { mode, held: h } of rows) {
     out.push(
       `| ${mode.label} | ${h.samples} | ${h.connections} | ${h.inUse} | ${h.idleInTransaction} ` +
-        `| ${h.idleInTransactionAcross} | ${h.locks} | ${h.locksBetweenStatements} | ${h.advisoryLocks} |`,
+        `| ${h.idleInLongTransaction} | ${fmt(h.longestTransactionMs, 0)} ms | ${h.locks} ` +
+        `| ${h.locksBetweenStatements} | ${h.locksBetweenStatementsLong} | ${h.advisoryLocks} |`,
     )
   }
   if (leaseMissing) out.push(LEASE_MISSING)
