@@ -102,6 +102,8 @@ interface Point {
   workerSystemCpuPerGrant: number
   /** Statements all workers sent, per grant. */
   statementsPerGrant: number
+  /** The workers' statements by kind (scale-protocol's statementKinds), summed. */
+  statementKinds: Record<string, number>
   providerCpuPerGrant: number
   cpuBusy: number
   maxLateMs: number
@@ -273,6 +275,10 @@ async function runPoint(
     workerCpuPerGrant: outcomes.reduce((sum, o) => sum + o.cpuMs, 0) / stats.refreshGrants,
     workerSystemCpuPerGrant: outcomes.reduce((sum, o) => sum + o.systemCpuMs, 0) / stats.refreshGrants,
     statementsPerGrant: outcomes.reduce((sum, o) => sum + o.statements, 0) / stats.refreshGrants,
+    statementKinds: outcomes.reduce<Record<string, number>>((sum, o) => {
+      for (const [kind, n] of Object.entries(o.statementKinds)) sum[kind] = (sum[kind] ?? 0) + n
+      return sum
+    }, {}),
     providerCpuPerGrant: ownCpuMs / stats.refreshGrants,
     cpuBusy: busy,
     maxLateMs: Math.max(0, ...outcomes.map((o) => o.maxLateMs)),
@@ -476,6 +482,14 @@ export async function scaleBench(adminUrl: string): Promise<string[]> {
       out.push(`Plots: ${relative(process.cwd(), accountsSvg)}, ${relative(process.cwd(), processesSvg)}`)
     }
     const all = [...headline, ...curves.filter((p) => !headline.includes(p))]
+    out.push("Statements the workers sent per grant, by kind (the text's start), the 6 most frequent:")
+    for (const p of all) {
+      const kinds = Object.entries(p.statementKinds)
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, 6)
+        .map(([kind, n]) => `${p.grants ? fmt(n / p.grants, 2) : n} \`${kind}\``)
+      out.push(`- ${p.profileName}${p.grants ? "" : " (no grant: totals)"}: ${kinds.join("; ")}`)
+    }
     out.push(`Worst call start lag ${fmt(Math.max(...all.map((p) => p.maxLateMs)), 0)} ms; ${loadText()} at the end`)
     if (PROFILE_DIR) {
       const measured = Object.fromEntries(

@@ -65,6 +65,8 @@ export interface ScaleOutcome {
   systemCpuMs: number
   /** Statements this process sent during the phase (node-postgres Client#query calls). */
   statements: number
+  /** Those statements by kind: the text's first 60 characters, whitespace collapsed. */
+  statementKinds: Record<string, number>
   /** Time each pool.connect() (pool.query included) waited for a connection (rounded to 0.1 ms). */
   poolWaits: number[]
   /** The pool's waitingCount, sampled every 50 ms during the phase: the highest and the mean. */

@@ -29,9 +29,18 @@ type ConnectCallback = (error: Error | undefined, client: unknown, done: unknown
 
 // Count every statement sent (the store's and the fixture's go through node-postgres' Client#query).
 let statements = 0
+/** Statements by their text's first 60 characters (values are parameters, so one text per kind). */
+const kinds = new Map<string, number>()
+let countingKinds = false
 const originalQuery = pg.Client.prototype.query
 pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
   statements++
+  if (countingKinds) {
+    const first = args[0] as string | { text?: unknown } | undefined
+    const text = typeof first === "string" ? first : String(first?.text ?? "")
+    const kind = text.slice(0, 200).replace(/\s+/g, " ").trim().slice(0, 60)
+    kinds.set(kind, (kinds.get(kind) ?? 0) + 1)
+  }
   return (originalQuery as (...a: unknown[]) => unknown).apply(this, args)
 } as typeof pg.Client.prototype.query
 
@@ -93,6 +102,7 @@ await runBarrierWorker(
     const elu = performance.eventLoopUtilization()
     const cpu = process.cpuUsage()
     const statementsBefore = statements
+    countingKinds = true
     startMeasuring()
     let samples = 0
     let waitingSum = 0
@@ -144,6 +154,7 @@ await runBarrierWorker(
     stopMeasuring()
     const used = process.cpuUsage(cpu)
     const sent = statements - statementsBefore
+    countingKinds = false
     if (profiler) {
       const { profile } = await profiler.post("Profiler.stop")
       profiler.disconnect()
@@ -159,6 +170,7 @@ await runBarrierWorker(
       cpuMs: (used.user + used.system) / 1000,
       systemCpuMs: used.system / 1000,
       statements: sent,
+      statementKinds: Object.fromEntries(kinds),
       poolWaits,
       waitingMax,
       waitingMean: samples ? waitingSum / samples : 0,
