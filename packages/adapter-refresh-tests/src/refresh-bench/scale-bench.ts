@@ -276,7 +276,10 @@ async function runPoint(
     workerSystemCpuPerGrant: outcomes.reduce((sum, o) => sum + o.systemCpuMs, 0) / stats.refreshGrants,
     statementsPerGrant: outcomes.reduce((sum, o) => sum + o.statements, 0) / stats.refreshGrants,
     statementKinds: outcomes.reduce<Record<string, number>>((sum, o) => {
-      for (const [kind, n] of Object.entries(o.statementKinds)) sum[kind] = (sum[kind] ?? 0) + n
+      for (const [text, n] of Object.entries(o.statementKinds)) {
+        const kind = text.replace(/\s+/g, " ").trim().slice(0, 60)
+        sum[kind] = (sum[kind] ?? 0) + n
+      }
       return sum
     }, {}),
     providerCpuPerGrant: ownCpuMs / stats.refreshGrants,

@@ -65,7 +65,7 @@ export interface ScaleOutcome {
   systemCpuMs: number
   /** Statements this process sent during the phase (node-postgres Client#query calls). */
   statements: number
-  /** Those statements by kind: the text's first 60 characters, whitespace collapsed. */
+  /** Those statements by kind: the text's first 80 characters, as sent. */
   statementKinds: Record<string, number>
   /** Time each pool.connect() (pool.query included) waited for a connection (rounded to 0.1 ms). */
   poolWaits: number[]
