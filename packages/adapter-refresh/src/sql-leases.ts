@@ -3,6 +3,10 @@
  * whatever lends a store a connection for one or two statements (stores/*). Each operation is one
  * autocommit statement (MySQL/MariaDB: the write, then a read of the row by the random holder), judged by
  * the database's clock. Nothing is held between operations. Internal: not part of the package's exports.
+ *
+ * Where a client has one connection for the store (Kysely and Prisma on SQLite, Drizzle's own better-sqlite3
+ * connection), a lease operation waits for the store's transaction in progress to end: call none from inside
+ * `withAccountLock`'s work, or it waits for itself.
  */
 import { AbandonedWait } from "./bounded-wait.js"
 import { driverCodes, type SqlDatabase, type SqlStatement } from "./databases/sql-database.js"

@@ -705,27 +705,36 @@ export function runConformanceSuite(cell: ConformanceCell, runner?: TestRunner):
       it("judges a lease's end by the store's clock: busy while it lasts (remainingMs within what is left), then taken with a larger fence", async () => {
         const leases = leasesOf()
         if (!leases) return
-        const key = newKey()
-        const sentFirst = performance.now()
-        const first = await leases.take(key, holderId(), 300)
-        const answeredFirst = performance.now()
-        if (!first.taken) throw new Error("a free key's take was busy")
-        expect(first.remainingMs).toBeGreaterThan(0)
-        expect(first.remainingMs).toBeLessThanOrEqual(300)
-        await sleep(Math.max(0, sentFirst + 100 - performance.now()))
-        const sentBusy = performance.now()
-        const during = await leases.take(key, holderId(), 300)
-        expect(during.taken).toBe(false)
-        // The lease began at the store after the first take was sent and before it answered, so what is
-        // left when the second take is answered is at most 300 ms minus the time from that answer to this send.
-        if (during.remainingMs !== null) {
-          expect(during.remainingMs).toBeGreaterThanOrEqual(0)
-          expect(during.remainingMs).toBeLessThanOrEqual(Math.ceil(300 - (sentBusy - answeredFirst)))
+        // A first take opens the connection and prepares, so the timed ones below take milliseconds.
+        await leases.take(newKey(), holderId(), 300)
+        // The lease begins at the store between the first take's send and its answer. A run where the busy
+        // take could not be answered before the earliest end (a stalled machine) proves nothing: run again.
+        for (let attempt = 1; ; attempt++) {
+          const key = newKey()
+          const sentFirst = performance.now()
+          const first = await leases.take(key, holderId(), 300)
+          const answeredFirst = performance.now()
+          if (!first.taken) throw new Error("a free key's take was busy")
+          expect(first.remainingMs).toBeGreaterThan(0)
+          expect(first.remainingMs).toBeLessThanOrEqual(300)
+          await sleep(Math.max(0, sentFirst + 100 - performance.now()))
+          const sentBusy = performance.now()
+          const during = await leases.take(key, holderId(), 300)
+          if (performance.now() >= sentFirst + 300 && attempt < 3) continue
+          expect(during.taken).toBe(false)
+          // What is left when the busy take is answered is at most 300 ms minus the time from the first
+          // take's answer to the busy take's send.
+          if (during.remainingMs !== null) {
+            expect(during.remainingMs).toBeGreaterThanOrEqual(0)
+            expect(during.remainingMs).toBeLessThanOrEqual(Math.ceil(300 - (sentBusy - answeredFirst)))
+          }
+          // 150 ms after the latest the lease can end.
+          await sleep(Math.max(0, answeredFirst + 450 - performance.now()))
+          const after = await leases.take(key, holderId(), 300)
+          if (!after.taken) throw new Error(`the take after the lease ended was busy (${after.remainingMs} ms left)`)
+          expect(BigInt(after.lease.fence)).toBeGreaterThan(BigInt(first.lease.fence))
+          return
         }
-        await sleep(Math.max(0, sentFirst + 450 - performance.now()))
-        const after = await leases.take(key, holderId(), 300)
-        if (!after.taken) throw new Error(`the take after the lease ended was busy (${after.remainingMs} ms left)`)
-        expect(BigInt(after.lease.fence)).toBeGreaterThan(BigInt(first.lease.fence))
       })
 
       it("renews and releases only with the current fence and holder: an old fence or another holder changes nothing", async () => {

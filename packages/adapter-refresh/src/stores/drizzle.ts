@@ -62,6 +62,7 @@ import {
   type StoredAccountRow,
 } from "../store.js"
 import { checkLockTimeout, lockTimeoutFor, typedLockTimeouts } from "../store-support.js"
+import { DEFAULT_LEASE_TABLE, sqlLeases, unheld } from "../sql-leases.js"
 import { holdPgConnection, isPgClient, isPgPool } from "./pg.js"
 
 // ---------------------------------------------------------------------------------------------------
@@ -103,6 +104,12 @@ export interface DrizzleAccountStoreOptions {
    * keeps asking for the file's write lock (default 5000, better-sqlite3's own busy timeout).
    */
   lockTimeoutMs?: number
+  /**
+   * The lease table of lease mode (`refresh.coordination: "lease"`), optionally schema-qualified. Default
+   * `"authjs_refresh_lease"`; the README's "Lease mode: the migration" creates it. Unused in lock mode. Not on
+   * libsql, whose statements that fail on the file's lock stay in progress on their connection.
+   */
+  leaseTable?: string
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -788,6 +795,32 @@ export function drizzleAccountStore(db: DrizzleDatabaseLike, options: DrizzleAcc
     },
 
     ...(updateOwnTokens && { updateOwnTokens }),
+
+    ...(driver !== "libsql" && {
+      leases: sqlLeases({
+        database,
+        table: options.leaseTable ?? DEFAULT_LEASE_TABLE,
+        store: name,
+        option: "drizzleAccountStore(db, { leaseTable })",
+        // better-sqlite3: the store's own connection between its transactions, asked again while the file is busy.
+        hold:
+          hold ??
+          (driver === "better-sqlite3"
+            ? () =>
+                new Promise<HeldConnection>((resolve) => {
+                  void oneAtATime(
+                    () =>
+                      new Promise<void>((release) => {
+                        const deadline = Date.now() + (lockTimeoutMs ?? SQLITE_DEFAULT_LOCK_WAIT_MS)
+                        const run: SqlRunner = (text, values) =>
+                          untilNotBusy(() => betterSqliteRunner(connection())(text, values), deadline)
+                        resolve({ run, release })
+                      }),
+                  )
+                })
+            : unheld(findRunner())),
+      }),
+    }),
   }
   return typedLockTimeouts(store, database)
 }

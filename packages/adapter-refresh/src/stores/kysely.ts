@@ -54,12 +54,14 @@ import {
   sqlTables,
   sqlUpdateOwnTokens,
   underAccountLock,
+  type HeldConnection,
   type SqlLockBound,
   type OwnTokensRunner,
   type SqlRunner,
   type SqlTables,
 } from "../statements.js"
 import { checkLockTimeout, lockTimeoutFor, typedLockTimeouts } from "../store-support.js"
+import { DEFAULT_LEASE_TABLE, sqlLeases } from "../sql-leases.js"
 
 // ---------------------------------------------------------------------------------------------------
 // Structural types of the Kysely objects this store uses
@@ -136,6 +138,11 @@ export interface KyselyAccountStoreOptions {
    * for a third-party dialect whose adapter extends none of them.
    */
   database?: KyselyStoreDatabase
+  /**
+   * The lease table of lease mode (`refresh.coordination: "lease"`), optionally schema-qualified. Default
+   * `"authjs_refresh_lease"`; the README's "Lease mode: the migration" creates it. Unused in lock mode.
+   */
+  leaseTable?: string
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -347,6 +354,14 @@ export function kyselyAccountStore(db: KyselyLike, options: KyselyAccountStoreOp
       return sqlScanAccounts(runnerOf(db), tables, page)
     },
 
+    leases: sqlLeases({
+      database,
+      table: options.leaseTable ?? DEFAULT_LEASE_TABLE,
+      store: name,
+      option: "kyselyAccountStore(db, { leaseTable })",
+      hold: () => holdKyselyConnection(db),
+    }),
+
     ...(updateOwnTokens && {
       async updateOwnTokens(
         key: AccountKey,
@@ -366,6 +381,15 @@ export function kyselyAccountStore(db: KyselyLike, options: KyselyAccountStoreOp
     }),
   }
   return typedLockTimeouts(store, database)
+}
+
+/** One of Kysely's connections, held until `release` (Kysely lends a connection only for a callback). */
+function holdKyselyConnection(db: KyselyLike): Promise<HeldConnection> {
+  return new Promise<HeldConnection>((resolve, reject) => {
+    db.connection()
+      .execute((connection) => new Promise<void>((release) => resolve({ run: runnerOf(connection), release })))
+      .catch(reject)
+  })
 }
 
 /** Sets the connection's busy timeout to `ms` and returns what puts the previous one back. */

@@ -38,6 +38,8 @@ import {
   type SqlTables,
 } from "../statements.js"
 import { readPrismaModel } from "./prisma-schema.js"
+import { DEFAULT_LEASE_TABLE, sqlLeases, unheld } from "../sql-leases.js"
+import type { HeldConnection } from "../statements.js"
 import {
   checkIdentifier,
   checkMilliseconds,
@@ -123,6 +125,12 @@ export interface PrismaAccountStoreOptions {
   transactionTimeoutMs?: number
   /** How long to wait for a connection to start the transaction, in milliseconds. Default 5 000. */
   maxWaitMs?: number
+  /**
+   * The lease table of lease mode (`refresh.coordination: "lease"`): the `@@map` name of the schema's lease
+   * model. Default `"authjs_refresh_lease"`; the README's "Lease mode: the migration" has the model. Unused in
+   * lock mode. Not on `@prisma/adapter-libsql` (a statement failing on the file's lock stays in progress).
+   */
+  leaseTable?: string
   /**
    * Upper bound, in milliseconds, on how long to wait for the account's lock: a waiter then fails fast
    * instead of at the transaction timeout. PostgreSQL: `SET LOCAL lock_timeout` (SQLSTATE 55P03, and it
@@ -646,10 +654,34 @@ export function prismaAccountStore(prisma: PrismaClientLike, options: PrismaAcco
       : oneStatement
   const inTransaction = <T>(run: () => Promise<T>): Promise<T> => (gate ? gate.transaction(run) : run())
 
+  // SQLite: Prisma's one connection runs a statement sent during a transaction inside it, so each lease
+  // operation is a short transaction of its own, kept apart from the one-statement sign-ins by the gate.
+  const leaseConnection = (): Promise<HeldConnection> =>
+    new Promise((resolve, reject) => {
+      inTransaction(() =>
+        Promise.resolve(
+          prisma.$transaction(async (tx) => {
+            const run: SqlRunner = async (text, values) => tx.$queryRawUnsafe(text, ...values)
+            await new Promise<void>((release) => resolve({ run, release }))
+          }, transactionOptions),
+        ),
+      ).catch(reject)
+    })
+  const onLibsql = (prisma as PrismaClientInternals)._engineConfig?.adapter?.adapterName === "@prisma/adapter-libsql"
+
   const store: AccountStore = {
     name,
     linkAccountResult: "inserted-row",
     ...(updateOwnTokens ? { updateOwnTokens } : {}),
+    ...(!onLibsql && {
+      leases: sqlLeases({
+        database: lock.database,
+        table: options.leaseTable ?? DEFAULT_LEASE_TABLE,
+        store: name,
+        option: "prismaAccountStore(prisma, { leaseTable })",
+        hold: gate ? leaseConnection : unheld(async (text, values) => prisma.$queryRawUnsafe(text, ...values)),
+      }),
+    }),
 
     async withAccountLock<T>(
       key: AccountKey,

@@ -11,6 +11,7 @@ runConformanceSuite(
     fixtureModule,
     database: () => testMysqlDatabase("kit_drizzle_mariadb"),
     expectedStoreName: "drizzle",
+    expectsLeases: true,
     expectsOneStatementSignIn: true,
   },
   { afterAll, beforeAll, describe, expect, it },

@@ -15,6 +15,7 @@ runConformanceSuite(
     fixtureModule,
     database: () => testSqliteFile("kit_drizzle_libsql"),
     expectedStoreName: "drizzle",
+    expectsLeases: false,
     expectsOneStatementSignIn: false,
   },
   { afterAll, beforeAll, describe, expect, it },

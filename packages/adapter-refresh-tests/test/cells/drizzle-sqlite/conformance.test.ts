@@ -14,6 +14,7 @@ runConformanceSuite(
     fixtureModule,
     database: () => testSqliteFile("kit_drizzle_sqlite"),
     expectedStoreName: "drizzle",
+    expectsLeases: true,
     expectsOneStatementSignIn: true,
   },
   { afterAll, beforeAll, describe, expect, it },

@@ -11,6 +11,7 @@ runConformanceSuite(
     fixtureModule,
     database: () => testMysqlDatabase("kit_kysely_mysql"),
     expectedStoreName: "kysely",
+    expectsLeases: true,
     expectsOneStatementSignIn: true,
   },
   { afterAll, beforeAll, describe, expect, it },

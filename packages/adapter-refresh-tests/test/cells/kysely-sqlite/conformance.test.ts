@@ -11,6 +11,7 @@ runConformanceSuite(
     fixtureModule,
     database: () => testSqliteFile("kit_kysely_sqlite"),
     expectedStoreName: "kysely",
+    expectsLeases: true,
     expectsOneStatementSignIn: true,
   },
   { afterAll, beforeAll, describe, expect, it },

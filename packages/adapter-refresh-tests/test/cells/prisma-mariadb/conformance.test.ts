@@ -6,5 +6,6 @@ runConformanceSuite({
   fixtureModule: new URL("../../../src/fixtures/conformance-prisma-mysql.ts", import.meta.url),
   database: () => testMysqlDatabase("kit_prisma_mariadb"),
   expectedStoreName: "prisma",
+  expectsLeases: true,
   expectsOneStatementSignIn: true,
 })

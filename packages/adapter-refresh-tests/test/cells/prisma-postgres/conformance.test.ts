@@ -4,4 +4,5 @@ runConformanceSuite({
   name: "@auth/prisma-adapter (Prisma 7 + @prisma/adapter-pg)",
   fixtureModule: new URL("../../../src/fixtures/conformance-prisma.ts", import.meta.url),
   expectedStoreName: "prisma",
+  expectsLeases: true,
 })

@@ -6,5 +6,6 @@ runConformanceSuite({
   fixtureModule: new URL("../../../src/fixtures/conformance-prisma-libsql.ts", import.meta.url),
   database: () => testOtherDatabase("sqlite", "kit_prisma_libsql"),
   expectedStoreName: "prisma",
+  expectsLeases: false,
   expectsOneStatementSignIn: false,
 })

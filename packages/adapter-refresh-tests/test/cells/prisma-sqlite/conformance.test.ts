@@ -6,5 +6,6 @@ runConformanceSuite({
   fixtureModule: new URL("../../../src/fixtures/conformance-prisma-sqlite.ts", import.meta.url),
   database: () => testOtherDatabase("sqlite", "kit_prisma_sqlite"),
   expectedStoreName: "prisma",
+  expectsLeases: true,
   expectsOneStatementSignIn: true,
 })
