@@ -63,7 +63,8 @@ import {
 } from "../store.js"
 import { checkLockTimeout, lockTimeoutFor, typedLockTimeouts } from "../store-support.js"
 import { DEFAULT_LEASE_TABLE, sqlLeases, unheld } from "../sql-leases.js"
-import { holdPgConnection, isPgClient, isPgPool } from "./pg.js"
+import { isPgClient, isPgPool } from "./pg.js"
+import { holdPgConnection } from "../drivers/node-postgres.js"
 
 // ---------------------------------------------------------------------------------------------------
 // Structural types of the Drizzle objects this store uses
