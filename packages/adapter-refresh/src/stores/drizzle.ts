@@ -15,23 +15,18 @@
  * This module does not import drizzle-orm: the db and the tables are recognised by the
  * `Symbol.for("drizzle:...")` keys Drizzle puts on them.
  */
-import { mysql } from "../databases/mysql.js"
-import { postgres } from "../databases/postgres.js"
-import type { SqlDatabase } from "../databases/sql-database.js"
-import { sqlite } from "../databases/sqlite.js"
-import { drizzleBetterSqliteDriver, type BetterSqliteLike } from "../drivers/drizzle-better-sqlite3.js"
-import { drizzleLibsqlDriver, isLibsqlClient, type LibsqlClientLike } from "../drivers/drizzle-libsql.js"
+import { drizzleBetterSqliteDriver } from "../drivers/drizzle-better-sqlite3.js"
+import { databaseOfKinds, driverOf, entityKinds, unsupported, type DrizzleDriver } from "../drivers/drizzle-detect.js"
+import { drizzleLibsqlDriver, type LibsqlClientLike } from "../drivers/drizzle-libsql.js"
 import { drizzleMysql2Driver } from "../drivers/drizzle-mysql2.js"
 import { drizzleNodePostgresDriver } from "../drivers/drizzle-node-postgres.js"
 import { drizzlePostgresJsDriver } from "../drivers/drizzle-postgres-js.js"
 import type { DrizzleRunnable } from "../drivers/drizzle-session.js"
 import { ACCOUNT_KEY_FIELDS, clientDefaultsOf, resolveTable } from "../drivers/drizzle-tables.js"
-import { UnsupportedDatabaseError } from "../errors.js"
 import { sqlAccountStore, type SqlDriver } from "../sql-store.js"
 import { sqlTables, type SqlTables } from "../statements.js"
 import { STANDARD_TOKEN_FIELDS, type AccountStore } from "../store.js"
 import { checkLockTimeout } from "../store-support.js"
-import { isPgClient } from "./pg.js"
 
 // ---------------------------------------------------------------------------------------------------
 // Structural types of the Drizzle objects this store uses
@@ -80,53 +75,6 @@ export interface DrizzleAccountStoreOptions {
   leaseTable?: string
 }
 
-// ---------------------------------------------------------------------------------------------------
-// Detection
-// ---------------------------------------------------------------------------------------------------
-
-const ENTITY_KIND = Symbol.for("drizzle:entityKind")
-
-/** The entity kinds of `value`'s class and its ancestors, most derived first (what drizzle's `is()` walks). */
-function entityKinds(value: object): string[] {
-  const kinds: string[] = []
-  let cls: unknown = Object.getPrototypeOf(value)?.constructor
-  while (typeof cls === "function") {
-    const kind = Object.prototype.hasOwnProperty.call(cls, ENTITY_KIND)
-      ? (cls as unknown as Record<symbol, unknown>)[ENTITY_KIND]
-      : undefined
-    if (typeof kind === "string") kinds.push(kind)
-    cls = Object.getPrototypeOf(cls)
-  }
-  return kinds
-}
-
-/** Drizzle's base database class of each dialect, by entity kind. */
-const DIALECT_BASES: Readonly<Record<string, SqlDatabase>> = {
-  PgDatabase: postgres,
-  MySqlDatabase: mysql,
-  BaseSQLiteDatabase: sqlite,
-}
-
-type DrizzleDriver = "node-postgres" | "postgres.js" | "mysql2" | "better-sqlite3" | "libsql"
-
-/** The drivers this store runs on, by the entity kind of their database class. */
-const SUPPORTED_DRIVERS: Readonly<Record<string, DrizzleDriver>> = {
-  NodePgDatabase: "node-postgres",
-  PostgresJsDatabase: "postgres.js",
-  MySql2Database: "mysql2",
-  BetterSQLite3Database: "better-sqlite3",
-  LibSQLDatabase: "libsql",
-}
-
-const SUPPORTED_LIST =
-  "drizzle-orm/node-postgres (on a pg Pool), drizzle-orm/postgres-js, drizzle-orm/mysql2 (on a pool), " +
-  "drizzle-orm/better-sqlite3 (on a database file) or drizzle-orm/libsql (on a local file)"
-
-function databaseOfKinds(kinds: readonly string[]): SqlDatabase | undefined {
-  for (const kind of kinds) if (kind in DIALECT_BASES) return DIALECT_BASES[kind]
-  return undefined
-}
-
 /**
  * Whether `value` is a Drizzle database of any dialect (its class descends from Drizzle's PgDatabase,
  * MySqlDatabase or BaseSQLiteDatabase). A Drizzle transaction also matches; `drizzleAccountStore`
@@ -143,61 +91,6 @@ export function isDrizzleDatabase(value: unknown): value is DrizzleDatabaseLike 
 // ---------------------------------------------------------------------------------------------------
 // The store
 // ---------------------------------------------------------------------------------------------------
-
-function unsupported(message: string): UnsupportedDatabaseError {
-  return new UnsupportedDatabaseError(`drizzleAccountStore: ${message}`)
-}
-
-/** The driver of `db`, or an UnsupportedDatabaseError saying what to pass instead. */
-function driverOf(db: DrizzleDatabaseLike, kinds: readonly string[]): DrizzleDriver {
-  if (kinds.some((kind) => kind.endsWith("Transaction"))) {
-    throw unsupported("got a Drizzle transaction; pass the database itself (the store opens its own transactions).")
-  }
-  const driver = kinds.map((kind) => SUPPORTED_DRIVERS[kind]).find((entry) => entry !== undefined)
-  if (!driver) {
-    throw unsupported(
-      `this Drizzle driver (${kinds[0] ?? "unknown"}) is not supported; ` +
-        `use ${SUPPORTED_LIST}, or pass an object implementing AccountStore.`,
-    )
-  }
-  const client = db.$client
-  if (driver === "node-postgres" && isPgClient(client)) {
-    throw unsupported(
-      "this Drizzle database runs on a single node-postgres Client, " +
-        "so concurrent transactions would share one connection; " +
-        "build it on a Pool: drizzle(new Pool({ connectionString })) or drizzle(connectionString).",
-    )
-  }
-  if (driver === "mysql2" && typeof (client as { getConnection?: unknown } | undefined)?.getConnection !== "function") {
-    throw unsupported(
-      "this Drizzle database runs on a single mysql2 connection, so concurrent transactions would share it; " +
-        "build it on a pool: drizzle(mysql.createPool(url)) or drizzle(url).",
-    )
-  }
-  if (driver === "libsql" && !isLibsqlClient(client)) {
-    throw unsupported(
-      "this drizzle-orm/libsql database has no @libsql/client Client as " +
-        "$client; build it with drizzle(createClient({ url: 'file:app.db' })).",
-    )
-  }
-  if (driver === "libsql" && (client as LibsqlClientLike).protocol !== "file") {
-    // A remote database (Turso, sqld) runs its transactions over the network with other locking; only the
-    // local file mode has been measured.
-    throw unsupported(
-      `this drizzle-orm/libsql client speaks ${JSON.stringify((client as LibsqlClientLike).protocol)}; ` +
-        `only a local file (url "file:...") is supported, ` +
-        "or pass an object implementing AccountStore.",
-    )
-  }
-  if (driver === "better-sqlite3" && (client as BetterSqliteLike | undefined)?.memory !== false) {
-    throw unsupported(
-      "this better-sqlite3 database is in memory, which no second " +
-        "connection can open, and the store needs one for its transactions; " +
-        "use a database file: drizzle(new Database('app.db')).",
-    )
-  }
-  return driver
-}
 
 /**
  * An AccountStore over a Drizzle database and the `@auth/drizzle-adapter` tables (its defaults, or the
