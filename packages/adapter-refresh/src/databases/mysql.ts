@@ -167,6 +167,8 @@ export const mysql: SqlDatabase = {
   limitRows: (select, count) => `${select} LIMIT ${count}`,
   rowAfter: (columns, values) => `(${columns.join(", ")}) > (${values.join(", ")})`,
   lockKind: "row",
+  // The level applies to the next transaction of the session only (what Kysely and Drizzle send too).
+  begin: ["SET TRANSACTION ISOLATION LEVEL READ COMMITTED", "START TRANSACTION"],
   ownTokens,
 
   lockStatements(key: AccountKey, target: LockTarget, lockTimeoutMs: number | undefined) {

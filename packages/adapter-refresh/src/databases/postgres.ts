@@ -142,6 +142,7 @@ export const postgres: SqlDatabase = {
   limitRows: (select, count) => `${select} LIMIT ${count}`,
   rowAfter: (columns, values) => `(${columns.join(", ")}) > (${values.join(", ")})`,
   lockKind: "advisory",
+  begin: ["BEGIN ISOLATION LEVEL READ COMMITTED"],
 
   lockStatements(key: AccountKey, _target: LockTarget, lockTimeoutMs: number | undefined) {
     const lock = `SELECT pg_advisory_xact_lock(${ADVISORY_LOCK_KEY_SQL})`

@@ -102,6 +102,12 @@ export interface SqlDatabase {
   rowAfter(columns: readonly string[], values: readonly string[]): string
   readonly lockKind: AccountLockKind
   /**
+   * The statements that begin an account transaction on a held connection, in the isolation it needs (READ
+   * COMMITTED where the database has levels: each statement after the lock sees what the last holder
+   * committed; SQLite: BEGIN IMMEDIATE, the write lock up front).
+   */
+  readonly begin: readonly string[]
+  /**
    * The statements that take the key's lock as the first statements of a transaction already begun
    * (empty for "database": the BEGIN itself is the lock), with the wait bound when one is given, and the
    * statements to run before the transaction ends that undo any session setting the first ones changed.

@@ -11,11 +11,9 @@
  * exactly the configured ones: a `WithSchemaPlugin` or `CamelCasePlugin` on your instance does not apply
  * to them; use a schema-qualified table name (`"auth.Account"`) if your tables live outside the search path.
  *
- * How each database's transaction takes the account lock (databases/*): PostgreSQL, an advisory xact
- * lock in a READ COMMITTED transaction; MySQL/MariaDB, a row lock on the key in a READ COMMITTED
- * transaction, run once more after a duplicate-key error (a concurrent first insert of the same key);
- * SQLite, `BEGIN IMMEDIATE` on one connection held for the transaction (`db.connection()`), since
- * Kysely's own SQLite transactions begin deferred.
+ * The store is the shared SQL one (../sql-store.ts) over the Kysely driver (../drivers/kysely.ts): each
+ * transaction on a connection Kysely lends (`db.connection()`), begun with the database's own begin
+ * (databases/*; SQLite's BEGIN IMMEDIATE, since Kysely's own SQLite transactions begin deferred).
  *
  * The returning sign-in is one statement on each (`updateOwnTokens`, `SqlDatabase.ownTokens` in
  * databases/*): PostgreSQL's try-lock, MariaDB's row locks with a lock wait of 0, SQLite's write lock
@@ -23,45 +21,16 @@
  * holds Kysely's one connection: it would queue for that connection, so the sign-in takes the locked path
  * at once.
  */
-import type {
-  AccountKey,
-  AccountLockOptions,
-  AccountReadOptions,
-  AccountScanPage,
-  AccountStore,
-  LockedAccount,
-  OwnTokensWritten,
-  StoredAccountRow,
-  TokenColumnValue,
-  UserId,
-} from "../store.js"
+import type { AccountStore } from "../store.js"
 import { mysql } from "../databases/mysql.js"
 import { postgres } from "../databases/postgres.js"
 import type { SqlDatabase } from "../databases/sql-database.js"
-import {
-  busyTimeoutOf,
-  SQLITE_BEGIN_LOCKED,
-  SQLITE_READ_BUSY_TIMEOUT,
-  sqlite,
-  sqliteBusyTimeout,
-} from "../databases/sqlite.js"
-import { AbandonedWait } from "../bounded-wait.js"
+import { sqlite } from "../databases/sqlite.js"
+import { kyselyDriver } from "../drivers/kysely.js"
 import { UnsupportedDatabaseError } from "../errors.js"
-import {
-  retryFirstInsertRace,
-  sqlFindAccounts,
-  sqlScanAccounts,
-  sqlTables,
-  sqlUpdateOwnTokens,
-  underAccountLock,
-  type HeldConnection,
-  type SqlLockBound,
-  type OwnTokensRunner,
-  type SqlRunner,
-  type SqlTables,
-} from "../statements.js"
-import { checkLockTimeout, lockTimeoutFor, typedLockTimeouts } from "../store-support.js"
-import { DEFAULT_LEASE_TABLE, sqlLeases } from "../sql-leases.js"
+import { sqlAccountStore } from "../sql-store.js"
+import { sqlTables } from "../statements.js"
+import { checkLockTimeout } from "../store-support.js"
 
 // ---------------------------------------------------------------------------------------------------
 // Structural types of the Kysely objects this store uses
@@ -165,30 +134,6 @@ export function isKysely(value: unknown): value is KyselyLike {
 // The store
 // ---------------------------------------------------------------------------------------------------
 
-function compile(sql: string, parameters: readonly unknown[]): KyselyCompiledQueryLike {
-  return {
-    sql,
-    parameters,
-    query: { kind: "RawNode", sqlFragments: [sql], parameters: [] },
-    queryId: { queryId: globalThis.crypto.randomUUID() },
-  }
-}
-
-function runnerOf(executor: KyselyExecutorLike): SqlRunner {
-  const plain = executor.withoutPlugins()
-  return async (text, values) => (await plain.executeQuery<Record<string, unknown>>(compile(text, values))).rows
-}
-
-/** A runner and a write-count runner on one executor (the one-statement sign-in; MariaDB returns only the count). */
-function ownTokensRunnerOf(executor: KyselyExecutorLike): OwnTokensRunner {
-  const plain = executor.withoutPlugins()
-  return {
-    run: runnerOf(executor),
-    affected: async (text, values) =>
-      Number((await plain.executeQuery<Record<string, unknown>>(compile(text, values))).numAffectedRows ?? 0n),
-  }
-}
-
 const DATABASE_BY_ADAPTER: ReadonlyMap<string, SqlDatabase> = new Map([
   ["PostgresAdapter", postgres],
   ["MysqlAdapter", mysql],
@@ -253,7 +198,7 @@ export function kyselyAccountStore(db: KyselyLike, options: KyselyAccountStoreOp
     )
   }
   const database = databaseOf(db, options.database)
-  const tables: SqlTables = sqlTables(database, {
+  const tables = sqlTables(database, {
     accounts: options.accountTable ?? "Account",
     users: options.userTable ?? "User",
     store: name,
@@ -263,141 +208,20 @@ export function kyselyAccountStore(db: KyselyLike, options: KyselyAccountStoreOp
       users: { name: options.userTable ?? "User", option: "kyselyAccountStore(db, { userTable })" },
     },
   })
-  const lockTimeoutMs = checkLockTimeout(options.lockTimeoutMs, "kyselyAccountStore")
   const { generateId = false } = options
-  const insertDefaults = (): Record<string, unknown> => {
+  const defaults = (): Record<string, unknown> => {
     if (generateId === false) return {}
     return { id: generateId === true ? globalThis.crypto.randomUUID() : generateId() }
   }
-
-  const underLock = <T>(
-    run: SqlRunner,
-    key: AccountKey,
-    lock: SqlLockBound,
-    work: (account: LockedAccount) => Promise<T>,
-  ): Promise<T> => underAccountLock(run, tables, key, lock, { defaults: insertDefaults }, work)
-  // The one-statement sign-in, on a connection held for it (so `begin` comes after the pool's wait).
-  const updateOwnTokens = sqlUpdateOwnTokens(tables)
-  // SQLite: Kysely's one connection, which a locked transaction of this store holds for its whole length;
-  // the sign-in meanwhile takes the locked path at once instead of queueing for the connection.
-  let sqliteTransactions = 0
-
-  /** SQLite: one held connection, `BEGIN IMMEDIATE` (the write lock, waited for up to the busy timeout). */
-  async function sqliteTransaction<T>(
-    key: AccountKey,
-    lock: SqlLockBound,
-    work: (account: LockedAccount) => Promise<T>,
-  ): Promise<T> {
-    sqliteTransactions++
-    return db
-      .connection()
-      .execute(async (connection) => {
-        // The caller gave up while this waited for Kysely's one connection: no BEGIN, no read.
-        if (lock.signal?.aborted) throw new AbandonedWait()
-        const run = runnerOf(connection)
-        const timeout = lock.timeoutMs
-        const restoreBusyTimeout = timeout === undefined ? undefined : await setBusyTimeout(run, timeout)
-        try {
-          await run(SQLITE_BEGIN_LOCKED, [])
-          let result: T
-          try {
-            result = await underLock(run, key, lock, work)
-          } catch (error) {
-            await run("ROLLBACK", []).catch(() => undefined)
-            throw error
-          }
-          await run("COMMIT", [])
-          return result
-        } finally {
-          await restoreBusyTimeout?.()
-        }
-      })
-      .finally(() => sqliteTransactions--)
-  }
-
-  const store: AccountStore = {
+  return sqlAccountStore(kyselyDriver(db, database), {
     name,
+    factory: "kyselyAccountStore",
+    tables,
+    insert: { defaults },
+    lockTimeoutMs: checkLockTimeout(options.lockTimeoutMs, "kyselyAccountStore"),
     // @auth/kysely-adapter's linkAccount returns the account object it was given.
     linkAccountResult: "input",
-
-    // async: a bad option must reject the returned promise, not throw synchronously.
-    async withAccountLock<T>(
-      key: AccountKey,
-      work: (account: LockedAccount) => Promise<T>,
-      lockOptions?: AccountLockOptions,
-    ): Promise<T> {
-      const timeout = lockTimeoutFor(lockOptions, lockTimeoutMs, "kyselyAccountStore")
-      if (database === sqlite) return sqliteTransaction(key, { timeoutMs: timeout, signal: lockOptions?.signal }, work)
-      return retryFirstInsertRace(database, () =>
-        db
-          .transaction()
-          .setIsolationLevel("read committed")
-          .execute((trx) => underLock(runnerOf(trx), key, { timeoutMs: timeout, signal: lockOptions?.signal }, work)),
-      )
-    },
-
-    async findAccounts(
-      userId: string,
-      provider: string,
-      readOptions?: AccountReadOptions,
-    ): Promise<StoredAccountRow[]> {
-      const signal = readOptions?.signal
-      if (!signal) return sqlFindAccounts(runnerOf(db), tables, userId, provider)
-      // On a connection held for it: a caller that left while the pool was busy gets no read sent.
-      return db.connection().execute(async (connection) => {
-        if (signal.aborted) throw new AbandonedWait()
-        return sqlFindAccounts(runnerOf(connection), tables, userId, provider)
-      })
-    },
-
-    async scanAccounts(page: AccountScanPage): Promise<StoredAccountRow[]> {
-      return sqlScanAccounts(runnerOf(db), tables, page)
-    },
-
-    leases: sqlLeases({
-      database,
-      table: options.leaseTable ?? DEFAULT_LEASE_TABLE,
-      store: name,
-      option: "kyselyAccountStore(db, { leaseTable })",
-      hold: () => holdKyselyConnection(db),
-    }),
-
-    ...(updateOwnTokens && {
-      async updateOwnTokens(
-        key: AccountKey,
-        userId: UserId,
-        tokens: Record<string, TokenColumnValue>,
-        begin: () => void,
-      ): Promise<OwnTokensWritten> {
-        if (database === sqlite && sqliteTransactions > 0) {
-          begin()
-          return []
-        }
-        return db.connection().execute(async (connection) => {
-          begin()
-          return updateOwnTokens(ownTokensRunnerOf(connection), key, userId, tokens)
-        })
-      },
-    }),
-  }
-  return typedLockTimeouts(store, database)
-}
-
-/** One of Kysely's connections, held until `release` (Kysely lends a connection only for a callback). */
-function holdKyselyConnection(db: KyselyLike): Promise<HeldConnection> {
-  return new Promise<HeldConnection>((resolve, reject) => {
-    db.connection()
-      .execute((connection) => new Promise<void>((release) => resolve({ run: runnerOf(connection), release })))
-      .catch(reject)
+    leaseTable: options.leaseTable,
+    leaseOption: "kyselyAccountStore(db, { leaseTable })",
   })
-}
-
-/** Sets the connection's busy timeout to `ms` and returns what puts the previous one back. */
-async function setBusyTimeout(run: SqlRunner, ms: number): Promise<() => Promise<void>> {
-  const [current] = await run(SQLITE_READ_BUSY_TIMEOUT, [])
-  const previous = busyTimeoutOf(current)
-  await run(sqliteBusyTimeout(ms), [])
-  return async () => {
-    if (previous !== undefined) await run(sqliteBusyTimeout(previous), []).catch(() => undefined)
-  }
 }

@@ -7,34 +7,16 @@
  * (the bare adapter may have left duplicates, even of different users) and `update` touches only the
  * rows of the owner it is given.
  *
- * This module does not import `pg`: the pool is typed structurally. It is about how node-postgres runs a
- * transaction; the statements are the library's own (../statements.ts), in PostgreSQL's syntax
- * (../databases/postgres.ts), shared with the Kysely and Drizzle stores.
+ * This module does not import `pg`: the pool is typed structurally. It names the schema and the options;
+ * the store is the shared SQL one (../sql-store.ts) over the node-postgres driver (../drivers/node-postgres.ts),
+ * with the library's own statements in PostgreSQL's syntax (../databases/postgres.ts).
  */
-import { AbandonedWait } from "../bounded-wait.js"
-import type {
-  AccountKey,
-  AccountLockOptions,
-  AccountReadOptions,
-  AccountScanPage,
-  AccountStore,
-  LockedAccount,
-  StoredAccountRow,
-} from "../store.js"
+import type { AccountStore } from "../store.js"
 import { postgres } from "../databases/postgres.js"
-import {
-  sqlFindAccounts,
-  sqlFindAccountsHeld,
-  sqlScanAccounts,
-  sqlTables,
-  underAccountLock,
-  updateOwnTokensOn,
-  type HeldConnection,
-  type SqlRunner,
-  type SqlTables,
-} from "../statements.js"
-import { checkLockTimeout, lockTimeoutFor, typedLockTimeouts } from "../store-support.js"
-import { DEFAULT_LEASE_TABLE, sqlLeases } from "../sql-leases.js"
+import { nodePostgresDriver } from "../drivers/node-postgres.js"
+import { sqlAccountStore } from "../sql-store.js"
+import { sqlTables } from "../statements.js"
+import { checkLockTimeout } from "../store-support.js"
 
 /**
  * An inserted row as @auth/pg-adapter's `linkAccount` returns it: the `RETURNING` row with `expires_at`
@@ -119,21 +101,6 @@ export function isPgClient(value: unknown): boolean {
 // The store
 // ---------------------------------------------------------------------------------------------------
 
-/** Statements on a node-postgres Pool or checked-out connection. @internal */
-export function pgRunner(target: Pick<PgPoolClientLike, "query">): SqlRunner {
-  return async (text, values) => (await target.query(text, [...values])).rows
-}
-
-/** One connection of a node-postgres Pool, held for one statement. @internal */
-export async function holdPgConnection(pool: PgPoolLike): Promise<HeldConnection> {
-  const client = await pool.connect()
-  return { run: pgRunner(client), release: () => client.release() }
-}
-
-function asError(value: unknown): Error | true {
-  return value instanceof Error ? value : true
-}
-
 /**
  * An AccountStore over a node-postgres Pool and the `@auth/pg-adapter` schema.
  *
@@ -158,7 +125,7 @@ export function pgAccountStore(pool: PgPoolLike, options: PgAccountStoreOptions 
     )
   }
   // node-postgres speaks PostgreSQL only; the other databases have their own clients (mysql2, better-sqlite3).
-  const tables: SqlTables = sqlTables(postgres, {
+  const tables = sqlTables(postgres, {
     accounts: options.accountsTable ?? "accounts",
     users: options.usersTable ?? "users",
     store: name,
@@ -167,84 +134,14 @@ export function pgAccountStore(pool: PgPoolLike, options: PgAccountStoreOptions 
       users: { name: options.usersTable ?? "users", option: "pgAccountStore(pool, { usersTable })" },
     },
   })
-  const lockTimeoutMs = checkLockTimeout(options.lockTimeoutMs, "pgAccountStore")
-  /** One statement on any pooled connection, outside a transaction of the store's. */
-  const onPool = pgRunner(pool)
-
-  const store: AccountStore = {
+  return sqlAccountStore(nodePostgresDriver(pool, postgres), {
     name,
+    factory: "pgAccountStore",
+    tables,
+    insert: { returning: asPgAdapterReturns },
+    lockTimeoutMs: checkLockTimeout(options.lockTimeoutMs, "pgAccountStore"),
     linkAccountResult: "inserted-row",
-
-    async withAccountLock<T>(
-      key: AccountKey,
-      work: (account: LockedAccount) => Promise<T>,
-      lockOptions?: AccountLockOptions,
-    ): Promise<T> {
-      const timeout = lockTimeoutFor(lockOptions, lockTimeoutMs, "pgAccountStore")
-      const client = await pool.connect()
-      // The caller stopped waiting while the pool was busy: give the connection back unused.
-      if (lockOptions?.signal?.aborted) {
-        client.release()
-        throw new AbandonedWait()
-      }
-      const run = pgRunner(client)
-      try {
-        await client.query("BEGIN ISOLATION LEVEL READ COMMITTED")
-      } catch (error) {
-        client.release(asError(error))
-        throw error
-      }
-      let result: T
-      try {
-        result = await underAccountLock(
-          run,
-          tables,
-          key,
-          { timeoutMs: timeout, signal: lockOptions?.signal },
-          { returning: asPgAdapterReturns },
-          work,
-        )
-        await client.query("COMMIT")
-      } catch (error) {
-        try {
-          await client.query("ROLLBACK")
-        } catch (rollbackError) {
-          client.release(asError(rollbackError))
-          throw error
-        }
-        client.release()
-        throw error
-      }
-      client.release()
-      return result
-    },
-
-    async findAccounts(
-      userId: string,
-      provider: string,
-      readOptions?: AccountReadOptions,
-    ): Promise<StoredAccountRow[]> {
-      if (readOptions?.signal?.aborted) throw new AbandonedWait()
-      // An idle connection takes the read at once, so it cannot be sent late: pool.query, the cheapest way.
-      if (!readOptions?.signal || (pool.idleCount ?? 0) > 0) return sqlFindAccounts(onPool, tables, userId, provider)
-      // A read that would queue: what pool.query does, with a look at the caller in between.
-      return sqlFindAccountsHeld(() => holdPgConnection(pool), readOptions.signal, tables, userId, provider)
-    },
-
-    async scanAccounts(page: AccountScanPage): Promise<StoredAccountRow[]> {
-      return sqlScanAccounts(onPool, tables, page)
-    },
-
-    // PostgreSQL has the try-lock, so this is always defined.
-    updateOwnTokens: updateOwnTokensOn(tables, () => holdPgConnection(pool))!,
-
-    leases: sqlLeases({
-      database: postgres,
-      table: options.leaseTable ?? DEFAULT_LEASE_TABLE,
-      store: name,
-      option: "pgAccountStore(pool, { leaseTable })",
-      hold: () => holdPgConnection(pool),
-    }),
-  }
-  return typedLockTimeouts(store, postgres)
+    leaseTable: options.leaseTable,
+    leaseOption: "pgAccountStore(pool, { leaseTable })",
+  })
 }

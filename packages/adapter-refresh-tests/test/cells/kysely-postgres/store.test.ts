@@ -2,6 +2,7 @@ import { describe, expect, test } from "@jest/globals"
 import { kyselyAccountStore, type KyselyLike } from "authjs-adapter-refresh/stores/kysely"
 import { isKysely, isPgClient, isPgPool, isPrismaClient } from "authjs-adapter-refresh/internal"
 import type { Kysely } from "kysely"
+import pg from "pg"
 import { describeStore, freshKey } from "../../suites/store-suite.js"
 
 describeStore({
@@ -65,6 +66,38 @@ describeStore({
         expect(rows.find((r) => r.providerAccountId === key.providerAccountId)?.id).toMatch(/^[0-9a-f-]{36}$/)
         expect(rows.find((r) => r.providerAccountId === key2.providerAccountId)?.id).toBe(ownId)
       })
+    })
+
+    test("a caller that left while the pool was busy gets no BEGIN sent (every statement logged by Kysely)", async () => {
+      const { Kysely, PostgresDialect } = await import("kysely")
+      // One connection, which the first transaction holds: the second call waits for the pool.
+      const pool = new pg.Pool({ connectionString: ctx.url(), max: 1 })
+      const sent: string[] = []
+      const db = new Kysely<unknown>({
+        dialect: new PostgresDialect({ pool }),
+        log: (event) => sent.push(event.query.sql),
+      })
+      try {
+        const store = kyselyAccountStore(db)
+        const gaveUp = new AbortController()
+        let late: Promise<string> | undefined
+        await store.withAccountLock(freshKey("pool-busy"), async () => {
+          late = store
+            .withAccountLock(freshKey("pool-busy-late"), async () => "ran", { signal: gaveUp.signal })
+            .then(
+              (value) => value,
+              (error: unknown) => (error as Error).name,
+            )
+          await new Promise((resolve) => setTimeout(resolve, 50))
+          gaveUp.abort()
+          sent.length = 0
+        })
+        expect(await late).toBe("AbandonedWait")
+        // The holder's COMMIT only: the call that was left sent nothing once the pool lent it the connection.
+        expect(sent.map((text) => text.split(" ")[0]!.toUpperCase())).toEqual(["COMMIT"])
+      } finally {
+        await db.destroy()
+      }
     })
 
     test("refuses unsafe table names at construction", () => {
