@@ -75,7 +75,9 @@ describeStore({
       const sent: string[] = []
       const db = new Kysely<unknown>({
         dialect: new PostgresDialect({ pool }),
-        log: (event) => sent.push(event.query.sql),
+        log: (event) => {
+          sent.push(event.query.sql)
+        },
       })
       try {
         const store = kyselyAccountStore(db)
