@@ -38,8 +38,8 @@ function parseArgs(argv: readonly string[]): { modes: Coordination[]; options: O
       accounts: number("accounts", 50),
       grants: number("grants", short ? 200 : 1_000),
       minKills: short ? 20 : 0,
-      maxRunMs: number("max-run-s", short ? 55 : 900) * 1000,
-      killMeanMs: number("kill-mean-ms", short ? 1_200 : 1_500),
+      maxRunMs: number("max-run-s", short ? 45 : 900) * 1000,
+      killMeanMs: number("kill-mean-ms", short ? 1_000 : 1_500),
       maxDelayMs: 300,
       // Short requests and margin keep the lease (W + M + 2 s = 6 s) short, so a kill blocks an account briefly.
       requestTimeoutMs: 3_000,
