@@ -35,7 +35,9 @@ import {
 const here = dirname(fileURLToPath(import.meta.url))
 const workerFile = join(here, "chaos-worker.ts")
 const packageDir = join(here, "..", "..")
-const PROVIDER_ID = "chaos-oidc"
+/** The provider id of the chaos accounts. */
+export const CHAOS_PROVIDER_ID = "chaos-oidc"
+const PROVIDER_ID = CHAOS_PROVIDER_ID
 
 /** The lease table of the design (3.2); lock mode ignores it. */
 export const LEASE_TABLE_SQL =
@@ -87,7 +89,12 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 const clock = () => performance.timeOrigin + performance.now()
 const fingerprint = (token: string) => createHash("sha256").update(token).digest("hex").slice(0, 16)
 
-async function seed(pool: pg.Pool, op: TestOidcProvider, accounts: number): Promise<Map<string, number>> {
+/** Seeds `accounts` users and accounts, each with a real offline grant; returns each grant's account. */
+export async function seedChaosAccounts(
+  pool: pg.Pool,
+  op: TestOidcProvider,
+  accounts: number,
+): Promise<Map<string, number>> {
   const grantAccount = new Map<string, number>()
   const refreshTokens: string[] = []
   const accessTokens: string[] = []
@@ -147,7 +154,7 @@ export async function runChaos(adminUrl: string, options: ChaosOptions): Promise
     await applySchema("pg", db.url)
     await pool.query(`ALTER TABLE accounts ADD COLUMN ${REAUTH_COLUMN} text`)
     await pool.query(LEASE_TABLE_SQL)
-    const grantAccount = await seed(pool, op, options.accounts)
+    const grantAccount = await seedChaosAccounts(pool, op, options.accounts)
 
     // ---- the provider's side: every refresh token presented, with its account and the client's port ----
     const tokenAccount = new Map<string, number>()
