@@ -56,3 +56,14 @@ CREATE TABLE `authenticator` (
   PRIMARY KEY (`userId`, `credentialID`),
   FOREIGN KEY (`userId`) REFERENCES `user` (`id`) ON DELETE CASCADE
 );
+
+-- Lease mode (authjs-adapter-refresh): one row per account key, the README's "Lease mode: the migration".
+-- lease_until is UTC: only UTC_TIMESTAMP(3) writes it.
+CREATE TABLE authjs_refresh_lease (
+  provider            VARCHAR(255) NOT NULL,
+  provider_account_id VARCHAR(255) NOT NULL,
+  fence               BIGINT NOT NULL,
+  holder              VARCHAR(64) NOT NULL,
+  lease_until         DATETIME(3) NULL,
+  PRIMARY KEY (provider, provider_account_id)
+);

@@ -47,3 +47,14 @@ CREATE TABLE `VerificationToken` (
   `token` VARCHAR(255) NOT NULL UNIQUE,
   `expires` DATETIME(3) NOT NULL
 );
+
+-- Lease mode (authjs-adapter-refresh): one row per account key, the README's "Lease mode: the migration".
+-- lease_until is UTC: only UTC_TIMESTAMP(3) writes it.
+CREATE TABLE authjs_refresh_lease (
+  provider            VARCHAR(255) NOT NULL,
+  provider_account_id VARCHAR(255) NOT NULL,
+  fence               BIGINT NOT NULL,
+  holder              VARCHAR(64) NOT NULL,
+  lease_until         DATETIME(3) NULL,
+  PRIMARY KEY (provider, provider_account_id)
+);

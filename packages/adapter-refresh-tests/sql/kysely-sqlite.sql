@@ -43,3 +43,14 @@ CREATE TABLE "VerificationToken" (
 
 CREATE INDEX "Account_userId_index" ON "Account" ("userId");
 CREATE INDEX "Session_userId_index" ON "Session" ("userId");
+
+-- Lease mode (authjs-adapter-refresh): one row per account key, the README's "Lease mode: the migration".
+-- lease_until is epoch milliseconds.
+CREATE TABLE authjs_refresh_lease (
+  provider            TEXT NOT NULL,
+  provider_account_id TEXT NOT NULL,
+  fence               INTEGER NOT NULL,
+  holder              TEXT NOT NULL,
+  lease_until         INTEGER,
+  PRIMARY KEY (provider, provider_account_id)
+);

@@ -55,3 +55,13 @@ CREATE TABLE users
 
   PRIMARY KEY (id)
 );
+
+-- Lease mode (authjs-adapter-refresh): one row per account key, the README's "Lease mode: the migration".
+CREATE TABLE authjs_refresh_lease (
+  provider            TEXT NOT NULL,
+  provider_account_id TEXT NOT NULL,
+  fence               BIGINT NOT NULL,
+  holder              TEXT NOT NULL,
+  lease_until         TIMESTAMPTZ(3),
+  PRIMARY KEY (provider, provider_account_id)
+);

@@ -78,3 +78,16 @@ ALTER TABLE `Account` ADD CONSTRAINT `Account_userId_fkey` FOREIGN KEY (`userId`
 ALTER TABLE `Session` ADD CONSTRAINT `Session_userId_fkey` FOREIGN KEY (`userId`) REFERENCES `User`(`id`) ON DELETE CASCADE ON UPDATE CASCADE;
 
 ALTER TABLE `Authenticator` ADD CONSTRAINT `Authenticator_userId_fkey` FOREIGN KEY (`userId`) REFERENCES `User`(`id`) ON DELETE CASCADE ON UPDATE CASCADE;
+
+-- Lease mode (authjs-adapter-refresh): model RefreshLease of ../prisma/schema.mysql.prisma
+-- (@@map("authjs_refresh_lease")); lease_until is UTC: only UTC_TIMESTAMP(3) writes it.
+-- CreateTable
+CREATE TABLE `authjs_refresh_lease` (
+    `provider` VARCHAR(255) NOT NULL,
+    `provider_account_id` VARCHAR(255) NOT NULL,
+    `fence` BIGINT NOT NULL,
+    `holder` VARCHAR(64) NOT NULL,
+    `lease_until` DATETIME(3) NULL,
+
+    PRIMARY KEY (`provider`, `provider_account_id`)
+) DEFAULT CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;

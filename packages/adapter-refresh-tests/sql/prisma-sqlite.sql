@@ -72,3 +72,16 @@ CREATE UNIQUE INDEX "User_email_key" ON "User"("email");
 CREATE UNIQUE INDEX "Session_sessionToken_key" ON "Session"("sessionToken");
 
 CREATE UNIQUE INDEX "Authenticator_credentialID_key" ON "Authenticator"("credentialID");
+
+-- Lease mode (authjs-adapter-refresh): model RefreshLease of ../prisma/schema.sqlite.prisma
+-- (@@map("authjs_refresh_lease")); lease_until is epoch milliseconds.
+-- CreateTable
+CREATE TABLE "authjs_refresh_lease" (
+    "provider" TEXT NOT NULL,
+    "provider_account_id" TEXT NOT NULL,
+    "fence" BIGINT NOT NULL,
+    "holder" TEXT NOT NULL,
+    "lease_until" BIGINT,
+
+    PRIMARY KEY ("provider", "provider_account_id")
+);

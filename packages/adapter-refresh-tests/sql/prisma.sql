@@ -94,3 +94,15 @@ ALTER TABLE "Session" ADD CONSTRAINT "Session_userId_fkey" FOREIGN KEY ("userId"
 
 -- AddForeignKey
 ALTER TABLE "Authenticator" ADD CONSTRAINT "Authenticator_userId_fkey" FOREIGN KEY ("userId") REFERENCES "User"("id") ON DELETE CASCADE ON UPDATE CASCADE;
+
+-- Lease mode (authjs-adapter-refresh): model RefreshLease of ../prisma/schema.prisma (@@map("authjs_refresh_lease")).
+-- CreateTable
+CREATE TABLE "authjs_refresh_lease" (
+    "provider" TEXT NOT NULL,
+    "provider_account_id" TEXT NOT NULL,
+    "fence" BIGINT NOT NULL,
+    "holder" TEXT NOT NULL,
+    "lease_until" TIMESTAMPTZ(3),
+
+    CONSTRAINT "authjs_refresh_lease_pkey" PRIMARY KEY ("provider","provider_account_id")
+);

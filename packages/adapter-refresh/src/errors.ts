@@ -2,7 +2,6 @@
  * Every error this library throws is a `TokenSyncError` with a stable `code`. Messages name fields,
  * providers and reasons, never token values: Auth.js logs errors thrown from events and adapter calls.
  */
-import { isLockWaitTimeout } from "./databases/all.js"
 /** The stable `code` of every {@link TokenSyncError}: match on it, not on messages (which may change). */
 export type TokenSyncErrorCode =
   | "INVALID_ACCOUNT_INPUT"
@@ -119,11 +118,22 @@ export class AccountStoreError extends TokenSyncError {
    */
   readonly sqlState: string | undefined
   /**
-   * Whether the driver error says a wait for a lock ran out: PostgreSQL 55P03 (`lock_timeout`),
-   * MySQL/MariaDB 1205 (`innodb_lock_wait_timeout`), SQLite SQLITE_BUSY (the busy timeout).
+   * Whether the store gave up waiting for the account's lock (or lease) because another caller held it:
+   * the core then answers `RefreshLockTimeoutError` (refresh) or `AccountBusyError` (sign-in). Set by the
+   * store that throws this error (`options.lockTimeout`), never read from a driver's code here: the
+   * built-in SQL stores ask their database module (PostgreSQL 55P03, MySQL/MariaDB 1205, SQLite
+   * SQLITE_BUSY), and a custom store says it the same way, whatever it runs on.
    */
   readonly lockTimeout: boolean
-  constructor(store: string, operation: string, driverError: unknown) {
+  /**
+   * @param store The store's name, as `AccountStore.name`.
+   * @param operation What failed, for the message, e.g. "withAccountLock".
+   * @param driverError The error of the client underneath, if any: only its class name and code are kept.
+   * @param options `lockTimeout: true` when the failure is a wait for the account's lock that ran out (the
+   *   lock is busy); a custom store throws `new AccountStoreError(name, "withAccountLock", undefined,
+   *   { lockTimeout: true })` from `withAccountLock` to say so.
+   */
+  constructor(store: string, operation: string, driverError?: unknown, options?: { lockTimeout?: boolean }) {
     const name = driverError instanceof Error ? driverError.name : undefined
     const rawCode =
       typeof driverError === "object" && driverError !== null ? (driverError as { code?: unknown }).code : undefined
@@ -140,7 +150,7 @@ export class AccountStoreError extends TokenSyncError {
     this.driverErrorName = name
     this.driverErrorCode = code
     this.sqlState = sqlState
-    this.lockTimeout = isLockWaitTimeout(driverError)
+    this.lockTimeout = options?.lockTimeout === true
   }
 }
 

@@ -35,6 +35,20 @@ function checkColumn(option: string, name: unknown): string {
   return column
 }
 
+/** Lease mode's options: the mode's name and the per-provider limits (whether the store has leases: the engine). */
+function checkCoordination(refresh: Record<string, unknown>): void {
+  const { coordination, providerConcurrency } = refresh
+  if (coordination !== undefined && coordination !== "lock" && coordination !== "lease")
+    refuse("refresh.coordination", `is ${describe(coordination)}; it must be "lock" or "lease"`)
+  if (providerConcurrency === undefined) return
+  if (typeof providerConcurrency !== "object" || providerConcurrency === null || Array.isArray(providerConcurrency))
+    refuse("refresh.providerConcurrency", "must be an object of provider ids to limits")
+  for (const [provider, limit] of Object.entries(providerConcurrency as object)) {
+    if (typeof limit !== "number" || !Number.isSafeInteger(limit) || limit <= 0)
+      refuse(`refresh.providerConcurrency`, `gives ${JSON.stringify(provider)} a limit that is not a positive integer`)
+  }
+}
+
 export function checkTokenSyncOptions(options: unknown): void {
   if (options === undefined) return
   if (typeof options !== "object" || options === null || Array.isArray(options))
@@ -90,12 +104,14 @@ export function checkTokenSyncOptions(options: unknown): void {
       "queueTimeoutMs",
       "retries",
       "backoffMs",
+      "leaseMarginMs",
     ] as const) {
       const value = (refresh as Record<string, unknown>)[name]
       if (value !== undefined && (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0)) {
         refuse(`refresh.${name}`, "must be a non-negative integer")
       }
     }
+    checkCoordination(refresh as Record<string, unknown>)
   }
 
   if (codec !== undefined) {

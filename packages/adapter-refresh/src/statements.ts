@@ -1,7 +1,9 @@
 /**
  * The account statements, written once for every SQL database (databases/*) and run through whatever
  * runs a statement for a client (stores/*): the pg store's pooled connection, Kysely's executor,
- * Drizzle's session. Identifiers are validated and quoted here; values are always parameters.
+ * Drizzle's session. Identifiers are validated and quoted here; values are always parameters. No
+ * statement here branches on which database it runs on: what differs (a row limit, a row-value comparison,
+ * RETURNING, the one-statement sign-in) is asked of the database module (databases/sql-database.ts).
  * Internal: not part of the package's exports.
  */
 import { AbandonedWait } from "./bounded-wait.js"
@@ -218,7 +220,7 @@ export async function underAccountLock<T>(
 
 /**
  * Runs `transaction` once more when it failed on a duplicate key, for databases whose account lock is a
- * row lock (databases/mysql.ts): a key with no row yet cannot be row-locked, so the loser of two
+ * row lock (`SqlDatabase.lockKind` "row"): a key with no row yet cannot be row-locked, so the loser of two
  * concurrent first inserts gets the schema's duplicate-key error; run again, its locking read finds the
  * winner's row and waits on it. Once only: a second duplicate-key error is a real one. @internal
  */
@@ -239,8 +241,9 @@ export interface SqlInsertOptions {
   /** Columns (Auth.js field names) added to every insert, e.g. a generated `id`. */
   defaults?: () => Record<string, unknown>
   /**
-   * When given, the insert ends in `RETURNING *` (the database must support it) and resolves to the
-   * returned row passed through this (the shape the client's official adapter gives back from `linkAccount`).
+   * When given, the insert ends in `RETURNING *` (`SqlDatabase.returningAll`, which the database must
+   * have) and resolves to the returned row passed through this (the shape the client's official adapter
+   * gives back from `linkAccount`).
    */
   returning?: (row: Record<string, unknown>) => Record<string, unknown>
 }
@@ -258,8 +261,9 @@ function sqlLockedAccount(
   const { database } = tables
   const insertDefaults = insertOptions.defaults ?? (() => ({}))
   const { returning } = insertOptions
-  if (returning && !database.insertReturning)
-    throw new Error(`${tables.store}: INSERT ... RETURNING is not available on ${database.name}.`)
+  const returningAll = database.returningAll
+  if (returning && !returningAll)
+    throw new Error(`${tables.store}: this database's INSERT cannot return the inserted row.`)
   const column = tables.column
   const tokenColumn = (field: string) => column(checkTokenColumn(field))
   const byKey = (sql: StatementBuilder) =>
@@ -278,8 +282,11 @@ function sqlLockedAccount(
     async userExists(userId: UserId) {
       const sql = new StatementBuilder(database)
       const rows = await users(
-        `SELECT 1 AS ${database.quote("found")} FROM ${tables.users} ` +
-          `WHERE ${tables.userId} = ${sql.param(idParameter(userId))} LIMIT 1`,
+        database.limitRows(
+          `SELECT 1 AS ${database.quote("found")} FROM ${tables.users} ` +
+            `WHERE ${tables.userId} = ${sql.param(idParameter(userId))}`,
+          1,
+        ),
         sql.values,
       )
       return rows.length > 0
@@ -302,11 +309,11 @@ function sqlLockedAccount(
       add(column("providerAccountId"), key.providerAccountId)
       for (const [field, value] of definedEntries(row.tokens)) add(tokenColumn(field), value)
       const insert = `INSERT INTO ${tables.accounts} (${columns.join(", ")}) VALUES (${placeholders.join(", ")})`
-      if (!returning) {
+      if (!returning || !returningAll) {
         await accounts(insert, sql.values)
         return
       }
-      const [inserted] = await accounts(`${insert} RETURNING *`, sql.values)
+      const [inserted] = await accounts(returningAll.call(database, insert), sql.values)
       return inserted ? returning(inserted) : undefined
     },
 
@@ -328,7 +335,8 @@ function sqlLockedAccount(
 
 /**
  * What runs the one-statement sign-in: a runner on one connection and, where the database's UPDATE returns
- * no rows (MariaDB), what runs a write and resolves to the number of rows it matched. @internal
+ * no rows (`OwnTokensStatement.returnsRows` false), what runs a write and resolves to the number of rows it
+ * matched. @internal
  */
 export interface OwnTokensRunner {
   run: SqlRunner
@@ -336,37 +344,17 @@ export interface OwnTokensRunner {
 }
 
 /**
- * A value the one-statement sign-in writes: a token column's, or a Date the driver formats (Prisma's `@updatedAt` on
- * SQLite). @internal
+ * A value the one-statement sign-in writes: a token column's, or a Date the driver formats (Prisma's `@updatedAt`
+ * where the adapter stores dates as text). @internal
  */
 export type OwnTokensValue = TokenColumnValue | Date
 
 /**
- * `updateOwnTokens` in SQL, per database; each statement writes the caller's rows of the key only when no
- * row of the key is someone else's, and never waits for a lock:
- *
- * - PostgreSQL (`tryLockCondition`; `ctid` and `FOR UPDATE ... SKIP LOCKED` are PostgreSQL's too):
- *     UPDATE accounts SET <tokens> WHERE ctid IN (SELECT ctid FROM accounts mine
- *       WHERE <key> AND userId = <owner> AND <try-lock the key> AND NOT EXISTS (a row of the key owned by
- *       anyone else) FOR UPDATE OF mine SKIP LOCKED) RETURNING *
- *   The try-lock is the very lock every locked transaction takes, held until this statement commits, so a
- *   refresh or a first link that holds it makes this match nothing, and none of them can start while this
- *   runs; SKIP LOCKED passes over a row an app transaction holds. Under READ COMMITTED the row lock
- *   re-reads the newest version, so a transaction that committed just before is overwritten only by this,
- *   the later sign-in.
- * - MariaDB: the account lock IS the key's row locks, so the statement takes them itself, with a lock wait
- *   of 0 for this statement only (`SET STATEMENT innodb_lock_wait_timeout = 0 FOR`): a row a locked
- *   transaction (or the app) holds fails it at once with 1205, and nothing is written. The rows of other
- *   owners are read with `FOR UPDATE` too, in a derived table (MySQL's error 1093 forbids the target table
- *   in a plain subquery), so a row another transaction is inserting or re-pointing fails it the same way.
- *   No RETURNING (MariaDB has none for UPDATE): it resolves to the count. MySQL has no SET STATEMENT: its
- *   parse error (1064, nothing run) turns the one-statement path off for the store, once.
- * - SQLite: an UPDATE starts by taking the file's write lock, the lock every locked transaction holds
- *   (BEGIN IMMEDIATE), so the whole statement runs under it; a held lock fails it with SQLITE_BUSY (at
- *   once on a connection with busy timeout 0, else after it), and nothing is written. RETURNING * (3.35+).
- *
- * So what it cannot write now, the locked path writes, with its bounded wait. Undefined where the database
- * has no such statement. @internal
+ * `updateOwnTokens` in SQL: the database's one statement (`SqlDatabase.ownTokens`, databases/*), which
+ * writes the caller's rows of the key only when no row of the key is someone else's, and never waits for
+ * a lock. What it cannot write now ("not-written"), the locked path writes, with its bounded wait; a
+ * server that lacks the statement ("unsupported") turns it off for this store, once. Undefined where the
+ * database has no such statement. @internal
  */
 export function sqlUpdateOwnTokens(
   tables: SqlTables,
@@ -379,109 +367,36 @@ export function sqlUpdateOwnTokens(
     ) => Promise<OwnTokensWritten>)
   | undefined {
   const { database } = tables
-  const column = tables.column
+  const ownTokens = database.ownTokens
+  if (!ownTokens) return undefined
   const asStored = (rows: Record<string, unknown>[]) => rows.map((row) => toStoredAccountRow(tables.fieldsOf(row)))
-  const couldNotLock = (error: unknown) =>
-    database.classifyError(error).kind === "lock-timeout" ||
-    driverCodes(error).some((code) => code === "1213" || code === "ER_LOCK_DEADLOCK")
-  const assignmentsOf = (sql: StatementBuilder, tokens: Record<string, OwnTokensValue>) =>
-    definedEntries(tokens).map(([field, value]) => `${column(checkTokenColumn(field))} = ${sql.param(value)}`)
-  const ofKey = (sql: StatementBuilder, key: AccountKey, alias?: string) => {
-    const at = alias ? `${alias}.` : ""
-    return (
-      `${at}${column("provider")} = ${sql.param(key.provider)} AND ` +
-      `${at}${column("providerAccountId")} = ${sql.param(key.providerAccountId)}`
+  const none = (): OwnTokensWritten => (ownTokens.returnsRows ? [] : { written: 0 })
+  let supported = true
+  return async ({ run, affected }, key, userId, tokens) => {
+    if (!ownTokens.returnsRows && !affected)
+      throw new Error(`${tables.store}: this database's one-statement sign-in needs the count of rows written.`)
+    if (!supported) return none()
+    const assignments = definedEntries(tokens).map(
+      ([field, value]) => [tables.column(checkTokenColumn(field)), value] as const,
     )
-  }
-  const owner = (userId: UserId) => String(idParameter(userId))
-
-  if (database.tryLockCondition) {
-    const tryLock = database.tryLockCondition
-    return async ({ run }, key, userId, tokens) => {
-      const sql = new StatementBuilder(database)
-      const assignments = assignmentsOf(sql, tokens)
-      if (assignments.length === 0) return []
-      // Numbered parameters, each used more than once.
-      const provider = sql.param(key.provider)
-      const providerAccountId = sql.param(key.providerAccountId)
-      const ownerId = sql.param(owner(userId))
-      const keyOf = (alias: string) =>
-        `${alias}.${column("provider")} = ${provider} AND ` +
-        `${alias}.${column("providerAccountId")} = ${providerAccountId}`
-      const ownedBy = (alias: string, comparison: "=" | "<>") =>
-        `${database.asText(`${alias}.${column("userId")}`)} ${comparison} ${ownerId}`
-      const rows = await on(
-        run,
-        tables,
-        "accounts",
-      )(
-        `UPDATE ${tables.accounts} SET ${assignments.join(", ")} WHERE ctid IN (` +
-          `SELECT mine.ctid FROM ${tables.accounts} mine WHERE ${keyOf("mine")} ` +
-          `AND ${ownedBy("mine", "=")} AND ${tryLock(provider, providerAccountId)} ` +
-          `AND NOT EXISTS (SELECT 1 FROM ${tables.accounts} other ` +
-          `WHERE ${keyOf("other")} AND ${ownedBy("other", "<>")}) ` +
-          `FOR UPDATE OF mine SKIP LOCKED) RETURNING *`,
-        sql.values,
-      )
-      return asStored(rows)
+    if (assignments.length === 0) return none()
+    const { text, values } = ownTokens.statement({
+      accounts: tables.accounts,
+      column: tables.column,
+      key,
+      owner: String(idParameter(userId)),
+      assignments,
+    })
+    try {
+      if (affected && !ownTokens.returnsRows) return { written: await on(affected, tables, "accounts")(text, values) }
+      return asStored(await on(run, tables, "accounts")(text, values))
+    } catch (error) {
+      const meaning = ownTokens.failure(error)
+      if (meaning === "failed") throw error
+      if (meaning === "unsupported") supported = false
+      return none()
     }
   }
-
-  if (database.name === "mysql") {
-    // Off once the server turned out to be MySQL (no SET STATEMENT): the locked path then does it all.
-    let serverHasSetStatement = true
-    return async ({ affected }, key, userId, tokens) => {
-      if (!affected)
-        throw new Error(`${tables.store}: the one-statement sign-in on MySQL/MariaDB needs the count of rows written.`)
-      const none = { written: 0 }
-      if (!serverHasSetStatement) return none
-      // `?` parameters are positional: values are added in the order the text uses them.
-      const sql = new StatementBuilder(database)
-      const assignments = assignmentsOf(sql, tokens)
-      if (assignments.length === 0) return none
-      const mine = `${ofKey(sql, key)} AND ${database.asText(column("userId"))} = ${sql.param(owner(userId))}`
-      const keyRows =
-        `SELECT ${column("userId")} AS ${database.quote("owner")} ` +
-        `FROM ${tables.accounts} WHERE ${ofKey(sql, key)} FOR UPDATE`
-      const text =
-        `SET STATEMENT innodb_lock_wait_timeout = 0 FOR UPDATE ` +
-        `${tables.accounts} SET ${assignments.join(", ")} WHERE ${mine} ` +
-        `AND NOT EXISTS (SELECT 1 FROM (${keyRows}) ${database.quote("other")} ` +
-        `WHERE ${database.asText(`${database.quote("other")}.${database.quote("owner")}`)} ` +
-        `<> ${sql.param(owner(userId))})`
-      try {
-        return { written: await on(affected, tables, "accounts")(text, sql.values) }
-      } catch (error) {
-        if (couldNotLock(error)) return none
-        if (driverCodes(error).some((code) => code === "1064" || code === "ER_PARSE_ERROR")) {
-          serverHasSetStatement = false
-          return none
-        }
-        throw error
-      }
-    }
-  }
-
-  if (database.name === "sqlite") {
-    return async ({ run }, key, userId, tokens) => {
-      const sql = new StatementBuilder(database)
-      const assignments = assignmentsOf(sql, tokens)
-      if (assignments.length === 0) return []
-      const other = database.quote("other")
-      const text =
-        `UPDATE ${tables.accounts} SET ${assignments.join(", ")} WHERE ${ofKey(sql, key)} ` +
-        `AND ${database.asText(column("userId"))} = ${sql.param(owner(userId))} ` +
-        `AND NOT EXISTS (SELECT 1 FROM ${tables.accounts} AS ${other} WHERE ${ofKey(sql, key, other)} AND ` +
-        `${database.asText(`${other}.${column("userId")}`)} <> ${sql.param(owner(userId))}) RETURNING *`
-      try {
-        return asStored(await on(run, tables, "accounts")(text, sql.values))
-      } catch (error) {
-        if (couldNotLock(error)) return []
-        throw error
-      }
-    }
-  }
-  return undefined
 }
 
 /** One pooled connection held for one statement: its runner(s), and what gives it back. @internal */
@@ -570,18 +485,23 @@ export async function sqlScanAccounts(
   const provider = tables.column("provider")
   const providerAccountId = tables.column("providerAccountId")
   const after = page.after
-    ? `WHERE (${provider}, ${providerAccountId}) > ` +
-      `(${sql.param(page.after.provider)}, ${sql.param(page.after.providerAccountId)})`
+    ? `WHERE ${tables.database.rowAfter(
+        [provider, providerAccountId],
+        [sql.param(page.after.provider), sql.param(page.after.providerAccountId)],
+      )}`
     : ""
   const rows = await on(
     run,
     tables,
     "accounts",
   )(
-    `SELECT a.* FROM ${tables.accounts} a JOIN (SELECT DISTINCT ` +
-      `${provider}, ${providerAccountId} FROM ${tables.accounts} ${after} ` +
-      `ORDER BY ${provider}, ${providerAccountId} LIMIT ${limit}) page USING ` +
-      `(${provider}, ${providerAccountId}) ORDER BY a.${provider}, a.${providerAccountId}`,
+    `SELECT a.* FROM ${tables.accounts} a JOIN (` +
+      tables.database.limitRows(
+        `SELECT DISTINCT ${provider}, ${providerAccountId} FROM ${tables.accounts} ${after} ` +
+          `ORDER BY ${provider}, ${providerAccountId}`,
+        limit,
+      ) +
+      `) page USING (${provider}, ${providerAccountId}) ORDER BY a.${provider}, a.${providerAccountId}`,
     sql.values,
   )
   return rows.map((row) => toStoredAccountRow(tables.fieldsOf(row)))

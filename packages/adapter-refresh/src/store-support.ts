@@ -2,10 +2,12 @@
  * What every store shares, whatever its database or client: the checks on names it is given (identifiers,
  * token columns, durations, page sizes), how a row read back is split into key fields and token columns,
  * the owner an update is scoped to, and the guard that refuses a LockedAccount once its transaction is
- * over. Internal: not part of the package's exports.
+ * over, and the boundary where a driver's lock-wait error becomes the typed value the core reads. Internal:
+ * not part of the package's exports.
  */
 import type {
   AccountLockOptions,
+  AccountStore,
   AccountPatch,
   AccountRow,
   AccountRowScope,
@@ -13,7 +15,7 @@ import type {
   StoredAccountRow,
   UserId,
 } from "./store.js"
-import { InvalidOptionsError } from "./errors.js"
+import { AccountStoreError, InvalidOptionsError, TokenSyncError } from "./errors.js"
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/
 
@@ -201,4 +203,36 @@ export class OneConnectionGate {
       if (--this.#statements === 0) for (const resume of this.#waiting.splice(0)) resume()
     }
   }
+}
+
+/**
+ * `store`, with each error its database reads as a wait for a lock that ran out (`database.classifyError`,
+ * databases/*: 55P03, 1205, SQLITE_BUSY) thrown as `AccountStoreError` with `lockTimeout` set: the typed
+ * value the core reads from every store, built-in or custom. Other errors pass unchanged (the core wraps
+ * them with what it was doing). Optional methods stay absent when absent. @internal
+ */
+export function typedLockTimeouts<S extends AccountStore>(
+  store: S,
+  database: { classifyError(error: unknown): { kind: string } },
+): S {
+  const typed =
+    (operation: string) =>
+    (error: unknown): never => {
+      if (error instanceof TokenSyncError || database.classifyError(error).kind !== "lock-timeout") throw error
+      throw new AccountStoreError(store.name, operation, error, { lockTimeout: true })
+    }
+  const { updateOwnTokens, scanAccounts } = store
+  return {
+    ...store,
+    withAccountLock: (key, work, options) => store.withAccountLock(key, work, options).catch(typed("withAccountLock")),
+    findAccounts: (userId, provider, options) =>
+      store.findAccounts(userId, provider, options).catch(typed("findAccounts")),
+    ...(updateOwnTokens && {
+      updateOwnTokens: (key, userId, tokens, begin) =>
+        updateOwnTokens.call(store, key, userId, tokens, begin).catch(typed("updateOwnTokens")),
+    }),
+    ...(scanAccounts && {
+      scanAccounts: (page) => scanAccounts.call(store, page).catch(typed("scanAccounts")),
+    }),
+  } satisfies AccountStore
 }

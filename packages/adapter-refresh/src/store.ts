@@ -124,6 +124,12 @@ export interface AccountStore {
    * in any number of processes are serialized per account, including on schemas that have no unique
    * constraint on (provider, providerAccountId). Commits when `work` resolves, rolls back when it throws
    * (and rethrows the same error).
+   *
+   * When the wait for the lock runs out (`options.lockTimeoutMs`, or the lock is busy and the store does
+   * not wait), it rejects with `AccountStoreError` whose `lockTimeout` is true:
+   * `new AccountStoreError(name, "withAccountLock", cause, { lockTimeout: true })`. That typed value, not
+   * a database's error code, is what the core reads as "busy" (`RefreshLockTimeoutError`,
+   * `AccountBusyError`); every other rejection is a store failure.
    */
   withAccountLock<T>(
     key: AccountKey,
@@ -149,7 +155,7 @@ export interface AccountStore {
    * right before the statement is sent; when it throws (the caller stopped waiting for a connection),
    * nothing is sent and its error is rethrown. Implemented where the database has such a lock or statement
    * (PostgreSQL's `pg_try_advisory_xact_lock`, MariaDB's per-statement lock wait of 0, SQLite's write
-   * lock); see statements.ts.
+   * lock); see `SqlDatabase.ownTokens` in databases/*.
    */
   updateOwnTokens?(
     key: AccountKey,
@@ -272,7 +278,3 @@ export const STANDARD_TOKEN_FIELDS = [
   "token_type",
   "session_state",
 ] as const satisfies readonly (keyof StandardTokenColumns)[]
-
-// PostgreSQL's lock key SQL lives with the rest of what is PostgreSQL's (databases/postgres.ts); it is
-// re-exported here because it has been public since 0.1.
-export { ADVISORY_LOCK_KEY_SQL } from "./databases/postgres.js"

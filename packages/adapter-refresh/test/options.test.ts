@@ -61,6 +61,24 @@ const refused: [string, unknown, string][] = [
   ],
   ["codec.fields that is not an array", { codec: codec("access_token") }, "codec.fields"],
   ["now that is not a function", { now: 1_700_000_000_000 }, "now"],
+  ["an unknown refresh.coordination", { refresh: refresh({ coordination: "leases" }) }, "refresh.coordination"],
+  ["a negative refresh.leaseMarginMs", { refresh: refresh({ leaseMarginMs: -1 }) }, "refresh.leaseMarginMs"],
+  ["a fractional refresh.leaseMarginMs", { refresh: refresh({ leaseMarginMs: 0.5 }) }, "refresh.leaseMarginMs"],
+  [
+    "a refresh.providerConcurrency that is not an object",
+    { refresh: refresh({ providerConcurrency: 4 }) },
+    "refresh.providerConcurrency",
+  ],
+  [
+    "a zero limit in refresh.providerConcurrency",
+    { refresh: refresh({ providerConcurrency: { google: 0 } }) },
+    "refresh.providerConcurrency",
+  ],
+  [
+    "a fractional limit in refresh.providerConcurrency",
+    { refresh: refresh({ providerConcurrency: { google: 1.5 } }) },
+    "refresh.providerConcurrency",
+  ],
 ]
 
 describe("checkTokenSyncOptions", () => {
@@ -85,6 +103,8 @@ describe("checkTokenSyncOptions", () => {
       { tokenFields: ["private_token"], codec: codec(["access_token", "refresh_token", "id_token", "private_token"]) },
       { refresh: refresh({ reauthColumn: "needs_reauth", lockTimeoutMs: 0, requestTimeoutMs: 5000, retries: 0 }) },
       { now: () => 0 },
+      { refresh: refresh({ coordination: "lease", leaseMarginMs: 0, providerConcurrency: { google: 2 } }) },
+      { refresh: refresh({ coordination: "lock" }) },
     ]) {
       expect(() => checkTokenSyncOptions(options)).not.toThrow()
     }
@@ -95,6 +115,26 @@ describe("checkTokenSyncOptions", () => {
     expect(() => withTokenSync({}, {}, { refresh: { providers: [], reauthColumn: "scope" } })).toThrow(
       InvalidOptionsError,
     )
+  })
+
+  it('coordination "lease" with a store lacking leases is refused at construction, naming the capability', () => {
+    // A custom store with only the lock-mode minimum (no `leases`).
+    const store = {
+      name: "custom",
+      withAccountLock: () => Promise.reject(new Error("not called")),
+      findAccounts: () => Promise.resolve([]),
+    }
+    let failure: unknown
+    try {
+      withTokenSync({}, store, { refresh: { providers: [], coordination: "lease" } })
+    } catch (error) {
+      failure = error
+    }
+    expect(failure).toBeInstanceOf(InvalidOptionsError)
+    expect((failure as InvalidOptionsError).option).toBe("refresh.coordination")
+    expect((failure as Error).message).toContain("AccountStore.leases")
+    // The same store in lock mode is fine.
+    expect(() => withTokenSync({}, store, { refresh: { providers: [], coordination: "lock" } })).not.toThrow()
   })
 })
 

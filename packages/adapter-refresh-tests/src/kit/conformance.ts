@@ -11,7 +11,7 @@ import {
 } from "authjs-adapter-refresh"
 import type { ConformanceFixture, ConformanceFixtureModule, ConformanceCell, IsolatedDatabase } from "./fixture.js"
 import { resolveTestRunner } from "./resolve-test-runner.js"
-import { peakOverlap, runInWorkerProcesses } from "./run-workers.js"
+import { peakOverlap, runInWorkerProcesses, runLeaseWorkers } from "./run-workers.js"
 import type { TestRunner } from "./test-runner.js"
 import type { WorkerOperation } from "./worker-protocol.js"
 
@@ -635,6 +635,169 @@ export function runConformanceSuite(cell: ConformanceCell, runner?: TestRunner):
         ).rejects.toBe(abandoned)
         expect((await rows(key))[0]).toMatchObject({ access_token: "at.first" })
       })
+    })
+
+    describe("(b3) leases (AccountStore.leases), for a store that offers them", () => {
+      const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+      const holderId = () => randomUUID().replaceAll("-", "")
+      /** The store's leases, or undefined after checking that the store offers none. */
+      const leasesOf = () => {
+        const leases = adapter.accountStore.leases
+        if (!leases) expect(cell.expectsLeases ?? false).toBe(false)
+        return leases
+      }
+      if (cell.expectsLeases !== undefined) {
+        it(`${cell.expectsLeases ? "offers" : "does not offer"} leases`, () => {
+          expect(adapter.accountStore.leases === undefined).toBe(!cell.expectsLeases)
+        })
+      }
+
+      const leaseProcesses = Math.max(4, processes)
+      const ROUNDS = 8
+      const TAKES = 8
+      it(`of ${leaseProcesses} processes x ${TAKES} takes of one free key at once, exactly one takes it, in each of ${ROUNDS} rounds`, async () => {
+        const leases = leasesOf()
+        if (!leases) return
+        const keys = Array.from({ length: ROUNDS }, newKey)
+        const durationMs = 60_000
+        const result = await runLeaseWorkers(
+          Array.from({ length: leaseProcesses }, () => ({
+            fixtureModule: moduleUrl(),
+            databaseUrl: database.url,
+            keys,
+            takesPerRound: TAKES,
+            durationMs,
+            startDelayMs: 200,
+            roundSpacingMs: 150,
+          })),
+          cell.workerExecArgv,
+          120_000,
+        )
+        const outcomes = result.flatMap((process) => process.outcomes)
+        expect(outcomes).toHaveLength(leaseProcesses * TAKES * ROUNDS)
+        // Busy is a value: no take failed.
+        expect(outcomes.filter((outcome) => outcome.error !== undefined).map((outcome) => outcome.error)).toEqual([])
+        let overlappingRounds = 0
+        for (let round = 0; round < ROUNDS; round++) {
+          const ofRound = outcomes.filter((outcome) => outcome.round === round)
+          const winners = ofRound.filter((outcome) => outcome.taken)
+          expect({ round, taken: winners.length }).toEqual({ round, taken: 1 })
+          // A fresh key: the first fence.
+          expect(winners[0]!.fence).toBe("1")
+          for (const loser of ofRound.filter((outcome) => !outcome.taken)) {
+            if (loser.remainingMs !== null) {
+              expect(loser.remainingMs).toBeGreaterThanOrEqual(0)
+              expect(loser.remainingMs).toBeLessThanOrEqual(durationMs)
+            }
+          }
+          const perProcess = result.map((process) => ({
+            pid: process.pid,
+            outcomes: process.outcomes
+              .filter((outcome) => outcome.round === round)
+              .map((outcome, index) => ({ ...outcome, index, ok: true })),
+          }))
+          if (peakOverlap(perProcess).processes >= 2) overlappingRounds++
+        }
+        // The takes of several processes really ran at the same time, in at least one round.
+        expect(overlappingRounds).toBeGreaterThan(0)
+      }, 150_000)
+
+      it("judges a lease's end by the store's clock: busy while it lasts (remainingMs within what is left), then taken with a larger fence", async () => {
+        const leases = leasesOf()
+        if (!leases) return
+        const key = newKey()
+        const sentFirst = performance.now()
+        const first = await leases.take(key, holderId(), 300)
+        const answeredFirst = performance.now()
+        if (!first.taken) throw new Error("a free key's take was busy")
+        expect(first.remainingMs).toBeGreaterThan(0)
+        expect(first.remainingMs).toBeLessThanOrEqual(300)
+        await sleep(Math.max(0, sentFirst + 100 - performance.now()))
+        const sentBusy = performance.now()
+        const during = await leases.take(key, holderId(), 300)
+        expect(during.taken).toBe(false)
+        // The lease began at the store after the first take was sent and before it answered, so what is
+        // left when the second take is answered is at most 300 ms minus the time from that answer to this send.
+        if (during.remainingMs !== null) {
+          expect(during.remainingMs).toBeGreaterThanOrEqual(0)
+          expect(during.remainingMs).toBeLessThanOrEqual(Math.ceil(300 - (sentBusy - answeredFirst)))
+        }
+        await sleep(Math.max(0, sentFirst + 450 - performance.now()))
+        const after = await leases.take(key, holderId(), 300)
+        if (!after.taken) throw new Error(`the take after the lease ended was busy (${after.remainingMs} ms left)`)
+        expect(BigInt(after.lease.fence)).toBeGreaterThan(BigInt(first.lease.fence))
+      })
+
+      it("renews and releases only with the current fence and holder: an old fence or another holder changes nothing", async () => {
+        const leases = leasesOf()
+        if (!leases) return
+        const key = newKey()
+        const a = await leases.take(key, holderId(), 5000)
+        if (!a.taken) throw new Error("a free key's take was busy")
+        const stranger = { fence: a.lease.fence, holder: holderId() }
+        expect(await leases.renew(key, stranger, 5000)).toBeNull()
+        await leases.release(key, stranger)
+        expect((await leases.take(key, holderId(), 5000)).taken).toBe(false)
+
+        await leases.release(key, a.lease)
+        const b = await leases.take(key, holderId(), 5000)
+        if (!b.taken) throw new Error("the take after a release was busy")
+        expect(BigInt(b.lease.fence)).toBeGreaterThan(BigInt(a.lease.fence))
+        // The old holder, with its old fence: nothing.
+        expect(await leases.renew(key, a.lease, 60_000)).toBeNull()
+        await leases.release(key, a.lease)
+        // Another holder with the current fence: nothing either.
+        await leases.release(key, { fence: b.lease.fence, holder: holderId() })
+        const stillBusy = await leases.take(key, holderId(), 5000)
+        expect(stillBusy.taken).toBe(false)
+        // The live lease kept its own end: the old holder's renew to 60 s did not extend it.
+        if (stillBusy.remainingMs !== null) expect(stillBusy.remainingMs).toBeLessThanOrEqual(5000)
+
+        const renewed = await leases.renew(key, b.lease, 8000)
+        expect(renewed).not.toBeNull()
+        expect(renewed!.remainingMs).toBeGreaterThan(5000)
+        expect(renewed!.remainingMs).toBeLessThanOrEqual(8000)
+        await leases.release(key, b.lease)
+        const c = await leases.take(key, holderId(), 200)
+        if (!c.taken) throw new Error("the take after the holder's release was busy")
+        expect(BigInt(c.lease.fence)).toBeGreaterThan(BigInt(b.lease.fence))
+        // A lease that has ended is not renewed, even by its holder.
+        await sleep(350)
+        expect(await leases.renew(key, c.lease, 5000)).toBeNull()
+      })
+
+      it("a process whose clock is 10 minutes ahead still cannot take a live lease (the store's clock decides)", async () => {
+        const leases = leasesOf()
+        if (!leases) return
+        const key = newKey()
+        const held = await leases.take(key, holderId(), 30_000)
+        if (!held.taken) throw new Error("a free key's take was busy")
+        const [shifted] = await runLeaseWorkers(
+          [
+            {
+              fixtureModule: moduleUrl(),
+              databaseUrl: database.url,
+              keys: [key],
+              takesPerRound: 5,
+              durationMs: 30_000,
+              startDelayMs: 0,
+              roundSpacingMs: 0,
+              clockShiftMs: 10 * 60_000,
+            },
+          ],
+          cell.workerExecArgv,
+        )
+        expect(shifted!.outcomes.map((outcome) => ({ taken: outcome.taken, error: outcome.error }))).toEqual(
+          Array.from({ length: 5 }, () => ({ taken: false, error: undefined })),
+        )
+        for (const outcome of shifted!.outcomes) {
+          if (outcome.remainingMs !== null) {
+            expect(outcome.remainingMs).toBeGreaterThan(0)
+            expect(outcome.remainingMs).toBeLessThanOrEqual(30_000)
+          }
+        }
+        await leases.release(key, held.lease)
+      }, 60_000)
     })
 
     describe("(c) concurrency across OS processes", () => {

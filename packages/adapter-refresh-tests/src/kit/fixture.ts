@@ -61,6 +61,11 @@ export interface ConformanceCell {
    * the (b2) tests ran. Default: not checked (they run when the store offers it).
    */
   expectsOneStatementSignIn?: boolean
+  /**
+   * Whether the store must offer leases (`AccountStore.leases`, lease mode), to check that the "leases"
+   * section ran. Default: not checked (the section runs when the store offers them).
+   */
+  expectsLeases?: boolean
   /** OS processes for the concurrency tests (at least 2). Default 2. */
   processes?: number
   /** Concurrent callers per process. Default 25 (so 50 in all with the default 2 processes). */

@@ -2,11 +2,18 @@ import { createRequire } from "node:module"
 import { dirname, join } from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
 import { runBarrierWorkers } from "./barrier-workers.js"
-import type { OperationOutcome, WorkerConfig, WorkerOperation } from "./worker-protocol.js"
+import type {
+  LeaseOutcome,
+  LeaseWorkerConfig,
+  OperationOutcome,
+  WorkerConfig,
+  WorkerOperation,
+} from "./worker-protocol.js"
 
 const kitDir = dirname(fileURLToPath(import.meta.url))
 /** The worker next to this module: worker.ts in the workspace's source, worker.js in dist (as installed). */
 const workerFile = join(kitDir, import.meta.url.endsWith(".ts") ? "worker.ts" : "worker.js")
+const leaseWorkerFile = join(kitDir, import.meta.url.endsWith(".ts") ? "lease-worker.ts" : "lease-worker.js")
 
 /** What one worker process reported: its pid and the outcome of each of its operations. */
 export interface ProcessOutcome {
@@ -76,4 +83,20 @@ export function peakOverlap(processes: ProcessOutcome[]): { operations: number; 
     best = { operations: Math.max(best.operations, current), processes: Math.max(best.processes, live) }
   }
   return best
+}
+
+/**
+ * Runs lease workers (lease-worker.ts), one OS process per config, all released at once: the kit's
+ * "leases" section takes one key from several processes with these.
+ *
+ * @returns One outcome list per process, one outcome per take.
+ * @throws Error when a worker cannot load the fixture module or does not finish within `timeoutMs`.
+ */
+export async function runLeaseWorkers(
+  configs: LeaseWorkerConfig[],
+  workerExecArgv?: readonly string[],
+  timeoutMs = 60_000,
+): Promise<{ pid: number; outcomes: LeaseOutcome[] }[]> {
+  const execArgv = fixtureLoaderFlags(configs[0]!.fixtureModule, workerExecArgv, leaseWorkerFile)
+  return (await runBarrierWorkers<LeaseOutcome>(leaseWorkerFile, configs, { timeoutMs, execArgv })).processes
 }

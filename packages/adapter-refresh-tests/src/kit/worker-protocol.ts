@@ -29,3 +29,31 @@ export interface OperationOutcome {
 }
 
 export type WorkerMessage = BarrierMessage<OperationOutcome>
+
+/** What one lease worker process runs (lease-worker.ts): rounds of concurrent takes, one key per round. */
+export interface LeaseWorkerConfig {
+  fixtureModule: string
+  databaseUrl: string
+  /** One key per round. */
+  keys: { provider: string; providerAccountId: string }[]
+  /** Concurrent takes of the round's key in this process. */
+  takesPerRound: number
+  durationMs: number
+  /** The first round starts this long after "go"; each next one `roundSpacingMs` later. */
+  startDelayMs: number
+  roundSpacingMs: number
+  /** Shifts the process's `Date.now()` and `new Date()` by this much (ms). */
+  clockShiftMs?: number
+}
+
+/** How one take of a lease worker ended. */
+export interface LeaseOutcome {
+  round: number
+  taken: boolean
+  fence?: string | undefined
+  remainingMs: number | null
+  /** Error class name and code only. */
+  error?: string
+  startedAt: number
+  endedAt: number
+}

@@ -31,6 +31,8 @@ export interface StormWorkerConfig {
    */
   mode: "library" | "naive" | "better-auth"
   skewSeconds: number
+  /** Library mode: `refresh.coordination` (default "lock"). "lease" needs the fixture's lease table. */
+  coordination?: "lock" | "lease"
   /** When set, the process encrypts tokens at rest with `tokenEncryption({ keys })` (the env-var key string). */
   encryptionKeys?: string
   /** The "better-auth" mode's instance settings and the account Better Auth linked (its own ids). */

@@ -50,6 +50,7 @@ await runBarrierWorker(
         providers: [{ id, type: "oidc", issuer, clientId, clientSecret }],
         skewSeconds: config.skewSeconds,
         minRefreshIntervalSeconds: 0,
+        ...(config.coordination ? { coordination: config.coordination } : {}),
       },
     })
     // Open pool connections before the burst, so it measures the operations, not connecting.

@@ -26,6 +26,8 @@ export type StormCell = (
    * a storm outlasts the token it refreshed, a second refresh is due within the same "expiry".
    */
   accessTokenTtl?: number
+  /** `refresh.coordination` of every storm process (default "lock"). */
+  coordination?: "lock" | "lease"
 }
 
 export function describeRefreshStorm(target: StormCell): void {
@@ -55,6 +57,7 @@ export function describeRefreshStorm(target: StormCell): void {
             providerAccountId: s.key.providerAccountId,
             mode: "library",
             skewSeconds: 0,
+            ...(target.coordination ? { coordination: target.coordination } : {}),
           },
           { processes: STORM_PROCESSES, callersPerProcess: STORM_CALLERS, beforeGo: () => s.waitForExpiry(0) },
         )

@@ -5,12 +5,16 @@
  * pooled server connection); and advisory, because it locks a key that may have no row yet and schemas
  * that have no unique key on it. @internal
  */
-import type { AccountKey } from "../store.js"
+import type { AccountKey, HeldLease } from "../store.js"
 import {
+  assignmentsOf,
   driverCodes,
   driverMessages,
+  StatementBuilder,
   type DatabaseErrorKind,
+  type LeaseSql,
   type LockTarget,
+  type OwnTokensStatement,
   type SqlDatabase,
   type SqlStatement,
 } from "./sql-database.js"
@@ -27,8 +31,106 @@ function advisoryLockKeySql(provider: string, providerAccountId: string): string
   return `hashtextextended('authjs-adapter-refresh:' || ${provider}::text || chr(31) || ${providerAccountId}::text, 0)`
 }
 
+/**
+ * PostgreSQL's lease statements. The time is `clock_timestamp()`, the real time when it is read, not
+ * `now()`, the transaction's start: a take that waited for a row lock would otherwise judge, and set, its
+ * lease from before the wait. `$1`, `$2` are the key in every statement. @internal
+ */
+export const postgresLeases: LeaseSql = {
+  returning: true,
+  take(table: string, key: AccountKey, holder: string, durationMs: number): SqlStatement {
+    // The try-lock is the lock-mode account lock, asked without waiting: while a locked transaction (a sign-in,
+    // a lock-mode refresh) holds the key, the take inserts nothing and is busy. Held only by this statement.
+    return {
+      text:
+        `INSERT INTO ${table} AS l (provider, provider_account_id, fence, holder, lease_until) ` +
+        `SELECT $1::text, $2::text, 1, $3::text, ${LEASE_END} ` +
+        `WHERE pg_try_advisory_xact_lock(${ADVISORY_LOCK_KEY_SQL}) ` +
+        `ON CONFLICT (provider, provider_account_id) DO UPDATE SET fence = l.fence + 1, ` +
+        `holder = EXCLUDED.holder, lease_until = EXCLUDED.lease_until ` +
+        `WHERE l.lease_until IS NULL OR l.lease_until <= clock_timestamp() ` +
+        `RETURNING ${leaseRow("l", "true")}`,
+      values: [key.provider, key.providerAccountId, holder, durationMs],
+    }
+  },
+  renew(table: string, key: AccountKey, lease: HeldLease, durationMs: number): SqlStatement {
+    return {
+      text:
+        `UPDATE ${table} AS l SET lease_until = ${LEASE_END} ` +
+        `WHERE ${LEASE_KEY} AND l.fence = $5::bigint AND l.holder = $3 AND l.lease_until > clock_timestamp() ` +
+        `RETURNING ${leaseRow("l", "true")}`,
+      values: [key.provider, key.providerAccountId, lease.holder, durationMs, lease.fence],
+    }
+  },
+  release(table: string, key: AccountKey, lease: HeldLease): SqlStatement {
+    return {
+      text: `UPDATE ${table} AS l SET lease_until = NULL WHERE ${LEASE_KEY} AND l.fence = $3::bigint AND l.holder = $4`,
+      values: [key.provider, key.providerAccountId, lease.fence, lease.holder],
+    }
+  },
+  state(table: string, key: AccountKey, holder: string): SqlStatement {
+    return {
+      text: `SELECT ${leaseRow("l", "l.holder = $3")} FROM ${table} AS l WHERE ${LEASE_KEY}`,
+      values: [key.provider, key.providerAccountId, holder],
+    }
+  },
+  lostRace: () => false,
+}
+
+/** The lease's end, `$4` ms from the real time now. */
+const LEASE_END = "clock_timestamp() + $4::float8 * interval '1 millisecond'"
+const LEASE_KEY = "l.provider = $1 AND l.provider_account_id = $2"
+
+/** The columns every lease statement returns (LeaseSql), from the row aliased `alias`. */
+function leaseRow(alias: string, mine: string): string {
+  return (
+    `${alias}.fence::text AS fence, ${mine} AS mine, ` +
+    `floor(extract(epoch FROM (${alias}.lease_until - clock_timestamp())) * 1000)::bigint AS remaining_ms`
+  )
+}
+
 /** Column names PostgreSQL reports missing are names we sent: plain identifiers, never values. */
 const MISSING_COLUMN = /column "([A-Za-z_][A-Za-z0-9_]*)"/
+
+/**
+ * The one-statement sign-in on PostgreSQL (`ctid` and `FOR UPDATE ... SKIP LOCKED` are PostgreSQL's):
+ *
+ *     UPDATE accounts SET <tokens> WHERE ctid IN (SELECT ctid FROM accounts mine
+ *       WHERE <key> AND userId = <owner> AND pg_try_advisory_xact_lock(<key>) AND NOT EXISTS (a row of the
+ *       key owned by anyone else) FOR UPDATE OF mine SKIP LOCKED) RETURNING *
+ *
+ * The try-lock is the very lock every locked transaction takes (lockStatements), held until this statement
+ * commits, so a refresh or a first link that holds it makes this match nothing, and none of them can start
+ * while this runs; SKIP LOCKED passes over a row an app transaction holds. Under READ COMMITTED the row
+ * lock re-reads the newest version, so a transaction that committed just before is overwritten only by
+ * this, the later sign-in. It waits for nothing, so no error means "not written".
+ */
+const ownTokens: OwnTokensStatement = {
+  returnsRows: true,
+  statement(parts) {
+    const sql = new StatementBuilder(postgres)
+    const assignments = assignmentsOf(sql, parts)
+    // Numbered parameters, each used more than once.
+    const provider = sql.param(parts.key.provider)
+    const providerAccountId = sql.param(parts.key.providerAccountId)
+    const owner = sql.param(parts.owner)
+    const { accounts, column } = parts
+    const keyOf = (alias: string) =>
+      `${alias}.${column("provider")} = ${provider} AND ${alias}.${column("providerAccountId")} = ${providerAccountId}`
+    const ownedBy = (alias: string, comparison: "=" | "<>") =>
+      `${postgres.asText(`${alias}.${column("userId")}`)} ${comparison} ${owner}`
+    const tryLock = `pg_try_advisory_xact_lock(${advisoryLockKeySql(provider, providerAccountId)})`
+    return sql.statement(
+      `UPDATE ${accounts} SET ${assignments} WHERE ctid IN (` +
+        `SELECT mine.ctid FROM ${accounts} mine WHERE ${keyOf("mine")} ` +
+        `AND ${ownedBy("mine", "=")} AND ${tryLock} ` +
+        `AND NOT EXISTS (SELECT 1 FROM ${accounts} other ` +
+        `WHERE ${keyOf("other")} AND ${ownedBy("other", "<>")}) ` +
+        `FOR UPDATE OF mine SKIP LOCKED) RETURNING *`,
+    )
+  },
+  failure: () => "failed",
+}
 
 /** @internal */
 export const postgres: SqlDatabase = {
@@ -36,7 +138,9 @@ export const postgres: SqlDatabase = {
   quote: (identifier) => `"${identifier.replaceAll('"', '""')}"`,
   placeholder: (position) => `$${position}`,
   asText: (column) => `${column}::text`,
-  insertReturning: true,
+  returningAll: (statement) => `${statement} RETURNING *`,
+  limitRows: (select, count) => `${select} LIMIT ${count}`,
+  rowAfter: (columns, values) => `(${columns.join(", ")}) > (${values.join(", ")})`,
   lockKind: "advisory",
 
   lockStatements(key: AccountKey, _target: LockTarget, lockTimeoutMs: number | undefined) {
@@ -55,9 +159,7 @@ export const postgres: SqlDatabase = {
     return { take: [take], restore: [] }
   },
 
-  // The same lock as lockStatements', asked for without waiting; it ends with the statement's transaction.
-  tryLockCondition: (provider, providerAccountId) =>
-    `pg_try_advisory_xact_lock(${advisoryLockKeySql(provider, providerAccountId)})`,
+  ownTokens,
 
   classifyError(error: unknown): DatabaseErrorKind {
     const codes = driverCodes(error)
@@ -73,4 +175,6 @@ export const postgres: SqlDatabase = {
     if (codes.includes("23505")) return { kind: "duplicate-key" }
     return { kind: "other" }
   },
+
+  leases: postgresLeases,
 }

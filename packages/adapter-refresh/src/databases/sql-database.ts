@@ -1,11 +1,12 @@
 /**
  * What differs by DATABASE, as one interface: how identifiers are quoted and parameters written, how a
- * transaction takes one account's lock, and what its errors mean. Each database is one module here
+ * row limit, a row-value comparison and RETURNING are written, how a transaction takes one account's lock,
+ * the one-statement sign-in, and what its errors mean. Each database is one module here
  * (postgres.ts, mysql.ts, sqlite.ts) of pure functions: strings in, strings out, no I/O. What differs by
  * CLIENT (how a statement and a transaction run: a pg Pool, Kysely's executor, Drizzle's session, Prisma)
  * lives in stores/. Internal: not part of the package's exports.
  */
-import type { AccountKey } from "../store.js"
+import type { AccountKey, HeldLease } from "../store.js"
 
 /** One statement: text in the database's own parameter syntax, and its values in order. @internal */
 export interface SqlStatement {
@@ -42,9 +43,42 @@ export interface LockTarget {
   providerAccountId: string
 }
 
+/**
+ * The one-statement sign-in's pieces (`AccountStore.updateOwnTokens`, statements.ts), as the shared SQL
+ * hands them to a database: names already checked and quoted, values still values. @internal
+ */
+export interface OwnTokensParts {
+  /** The accounts table, quoted. */
+  accounts: string
+  /** The quoted column of an accounts field (Auth.js name in). */
+  column(field: string): string
+  key: AccountKey
+  /** The owner the rows must have, as text (ids are compared as text). */
+  owner: string
+  /** The token columns to write, quoted, each with its value; never empty. */
+  assignments: readonly (readonly [column: string, value: unknown])[]
+}
+
+/**
+ * How one database writes a sign-in's tokens in one statement that takes the key's lock itself without
+ * waiting, and writes only when no row of the key belongs to another user. @internal
+ */
+export interface OwnTokensStatement {
+  /** Whether the statement returns the rows it wrote (`RETURNING *`); else the store counts them. */
+  readonly returnsRows: boolean
+  statement(parts: OwnTokensParts): SqlStatement
+  /**
+   * What the statement's error means: "not-written" (a lock is held elsewhere: nothing was written, the
+   * core takes the locked path), "unsupported" (this server lacks the statement: off for the store, once),
+   * or "failed" (a real failure, rethrown).
+   */
+  failure(error: unknown): "not-written" | "unsupported" | "failed"
+}
+
 /** @internal */
 export interface SqlDatabase {
-  readonly name: "postgres" | "mysql" | "sqlite"
+  /** For people reading logs and tests; nothing branches on it (a new database adds no name here). */
+  readonly name: string
   /**
    * Quotes a checked name as one identifier: a plain identifier, or a name taken whole from code (a Drizzle
    * table's), whose quote characters are doubled.
@@ -54,8 +88,18 @@ export interface SqlDatabase {
   placeholder(position: number): string
   /** `column` compared as text (ids may be integers; the interface speaks strings). */
   asText(column: string): string
-  /** Whether `INSERT ... RETURNING *` is available. */
-  readonly insertReturning: boolean
+  /**
+   * `statement` (an INSERT or UPDATE) made to return every row it wrote (`RETURNING *`). Absent where an
+   * INSERT cannot return its rows (MySQL).
+   */
+  returningAll?(statement: string): string
+  /** `select` (a SELECT, ORDER BY included) cut to its first `count` rows; `count` is a checked integer. */
+  limitRows(select: string, count: number): string
+  /**
+   * A condition true when the row of `columns` sorts after the row of `values` (placeholders, each used
+   * once, in order), comparing column by column: for keyset paging.
+   */
+  rowAfter(columns: readonly string[], values: readonly string[]): string
   readonly lockKind: AccountLockKind
   /**
    * The statements that take the key's lock as the first statements of a transaction already begun
@@ -68,15 +112,44 @@ export interface SqlDatabase {
     lockTimeoutMs: number | undefined,
   ): { take: SqlStatement[]; restore: SqlStatement[] }
   /**
-   * A condition that takes the key's lock without waiting, inside whatever statement it is part of, and
-   * holds it until that statement's transaction ends: true when taken, false when held elsewhere. Given
-   * the placeholders of the key's two values. Only where such a lock exists (PostgreSQL's
-   * `pg_try_advisory_xact_lock`): it lets one UPDATE stand for a whole locked transaction (see
-   * statements.ts `sqlUpdateOwnTokens`, where MariaDB's and SQLite's UPDATE take their lock themselves).
+   * The one-statement sign-in (`AccountStore.updateOwnTokens`); absent where the database has no such
+   * statement (the core then always takes the locked path).
    */
-  tryLockCondition?(provider: string, providerAccountId: string): string
+  readonly ownTokens?: OwnTokensStatement
   /** What a driver error (or a Prisma error wrapping one) means. */
   classifyError(error: unknown): DatabaseErrorKind
+  /** The statements of per-key leases (`AccountLeases`, sql-leases.ts) on this database. */
+  readonly leases: LeaseSql
+}
+
+/**
+ * The lease statements of one database, pure text: each one statement sent outside any transaction
+ * (autocommit), every time judged by the database's own clock, never the caller's. `table` is the lease
+ * table, already quoted; its columns are `provider`, `provider_account_id`, `fence`, `holder`, `lease_until`.
+ * Rows a statement returns have three columns: `fence` (text), `mine` (whether `holder` is the caller's;
+ * a boolean or 1/0) and `remaining_ms` (what is left of the lease in whole ms, negative once ended; null
+ * when released). @internal
+ */
+export interface LeaseSql {
+  /**
+   * Whether `take` and `renew` return the lease's row when they took or renewed it, and no row otherwise
+   * (`RETURNING`). When false (MySQL/MariaDB: no `RETURNING`, and an affected-rows count that depends on a
+   * client flag), the caller learns the outcome from `state`, sent after them, by the random holder.
+   */
+  readonly returning: boolean
+  /** Takes the lease when it is free or has ended: a new row with fence 1, or the fence raised by one. */
+  take(table: string, key: AccountKey, holder: string, durationMs: number): SqlStatement
+  /** Sets the lease's end to `durationMs` from now, only while `lease` holds it and it has not ended. */
+  renew(table: string, key: AccountKey, lease: HeldLease, durationMs: number): SqlStatement
+  /** Frees the lease (its end becomes null) only while `lease` holds it; the fence stays. */
+  release(table: string, key: AccountKey, lease: HeldLease): SqlStatement
+  /** The key's lease row as it is now: its fence, whether `holder` holds it, and what is left. */
+  state(table: string, key: AccountKey, holder: string): SqlStatement
+  /**
+   * Whether a `take` failed because it lost a race inside the database and changed nothing (InnoDB's
+   * deadlock between concurrent upserts of one key, 1213): another take of the key then went through.
+   */
+  lostRace(error: unknown): boolean
 }
 
 /**
@@ -94,6 +167,23 @@ export class StatementBuilder {
   statement(text: string): SqlStatement {
     return { text, values: this.values }
   }
+}
+
+/**
+ * `provider = ? AND providerAccountId = ?` for the key of `parts`, columns of the table aliased `alias`
+ * when given; its two values are added to `sql` in that order. @internal
+ */
+export function keyCondition(sql: StatementBuilder, parts: OwnTokensParts, alias?: string): string {
+  const at = alias === undefined ? "" : `${alias}.`
+  return (
+    `${at}${parts.column("provider")} = ${sql.param(parts.key.provider)} AND ` +
+    `${at}${parts.column("providerAccountId")} = ${sql.param(parts.key.providerAccountId)}`
+  )
+}
+
+/** `column = ?, ...` of the token columns of `parts`, their values added to `sql` in order. @internal */
+export function assignmentsOf(sql: StatementBuilder, parts: OwnTokensParts): string {
+  return parts.assignments.map(([column, value]) => `${column} = ${sql.param(value)}`).join(", ")
 }
 
 /**

@@ -16,7 +16,19 @@
  * waited its busy timeout and failed with SQLITE_BUSY; after a first read it did not wait.
  * @internal
  */
-import { driverCodes, driverMessages, type DatabaseErrorKind, type SqlDatabase } from "./sql-database.js"
+import type { AccountKey, HeldLease } from "../store.js"
+import {
+  assignmentsOf,
+  driverCodes,
+  driverMessages,
+  keyCondition,
+  StatementBuilder,
+  type DatabaseErrorKind,
+  type LeaseSql,
+  type OwnTokensStatement,
+  type SqlDatabase,
+  type SqlStatement,
+} from "./sql-database.js"
 
 /** Names SQLite reports missing are names we sent: plain identifiers, never values. */
 const NO_SUCH_TABLE = /no such table: (?:[A-Za-z_][A-Za-z0-9_]*\.)?([A-Za-z_][A-Za-z0-9_]*)/
@@ -52,17 +64,95 @@ export function sqliteBusyTimeout(ms: number): string {
   return `PRAGMA busy_timeout = ${ms}`
 }
 
+/**
+ * The one-statement sign-in on SQLite: an UPDATE starts by taking the file's write lock, the lock every
+ * locked transaction holds (BEGIN IMMEDIATE), so the whole statement runs under it; a held lock fails it
+ * with SQLITE_BUSY (at once on a connection with busy timeout 0, else after it), and nothing is written.
+ * RETURNING * (3.35+).
+ */
+const ownTokens: OwnTokensStatement = {
+  returnsRows: true,
+  statement(parts) {
+    const sql = new StatementBuilder(sqlite)
+    const { accounts, column } = parts
+    const assignments = assignmentsOf(sql, parts)
+    const other = sqlite.quote("other")
+    return sql.statement(
+      `UPDATE ${accounts} SET ${assignments} WHERE ${keyCondition(sql, parts)} ` +
+        `AND ${sqlite.asText(column("userId"))} = ${sql.param(parts.owner)} ` +
+        `AND NOT EXISTS (SELECT 1 FROM ${accounts} AS ${other} WHERE ${keyCondition(sql, parts, other)} AND ` +
+        `${sqlite.asText(`${other}.${column("userId")}`)} <> ${sql.param(parts.owner)}) RETURNING *`,
+    )
+  },
+  failure: (error) => (sqlite.classifyError(error).kind === "lock-timeout" ? "not-written" : "failed"),
+}
+
+/**
+ * The file's time in integer epoch ms. SQLite keeps 'now' the same for a whole statement, and every process
+ * that opens the file reads one host clock.
+ */
+const LEASE_NOW = "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)"
+const LEASE_ROW = `CAST(fence AS TEXT) AS fence, 1 AS mine, lease_until - ${LEASE_NOW} AS remaining_ms`
+const LEASE_KEY = "provider = ? AND provider_account_id = ?"
+
+/**
+ * SQLite's lease statements (3.35+ for `RETURNING`): `lease_until` is integer epoch ms. Each statement takes
+ * the file's write lock for itself, waiting up to the connection's busy timeout. Parameters are positional:
+ * the values are in the order the text uses them. @internal
+ */
+export const sqliteLeases: LeaseSql = {
+  returning: true,
+  take(table: string, key: AccountKey, holder: string, durationMs: number): SqlStatement {
+    return {
+      text:
+        `INSERT INTO ${table} (provider, provider_account_id, fence, holder, lease_until) ` +
+        `VALUES (?, ?, 1, ?, ${LEASE_NOW} + CAST(? AS INTEGER)) ` +
+        `ON CONFLICT (provider, provider_account_id) DO UPDATE SET fence = fence + 1, ` +
+        `holder = excluded.holder, lease_until = excluded.lease_until ` +
+        `WHERE lease_until IS NULL OR lease_until <= ${LEASE_NOW} RETURNING ${LEASE_ROW}`,
+      values: [key.provider, key.providerAccountId, holder, durationMs],
+    }
+  },
+  renew(table: string, key: AccountKey, lease: HeldLease, durationMs: number): SqlStatement {
+    return {
+      text:
+        `UPDATE ${table} SET lease_until = ${LEASE_NOW} + CAST(? AS INTEGER) WHERE ${LEASE_KEY} ` +
+        `AND fence = CAST(? AS INTEGER) AND holder = ? AND lease_until > ${LEASE_NOW} RETURNING ${LEASE_ROW}`,
+      values: [durationMs, key.provider, key.providerAccountId, lease.fence, lease.holder],
+    }
+  },
+  release(table: string, key: AccountKey, lease: HeldLease): SqlStatement {
+    return {
+      text: `UPDATE ${table} SET lease_until = NULL WHERE ${LEASE_KEY} AND fence = CAST(? AS INTEGER) AND holder = ?`,
+      values: [key.provider, key.providerAccountId, lease.fence, lease.holder],
+    }
+  },
+  state(table: string, key: AccountKey, holder: string): SqlStatement {
+    return {
+      text:
+        `SELECT CAST(fence AS TEXT) AS fence, holder = ? AS mine, lease_until - ${LEASE_NOW} AS remaining_ms ` +
+        `FROM ${table} WHERE ${LEASE_KEY}`,
+      values: [holder, key.provider, key.providerAccountId],
+    }
+  },
+  lostRace: () => false,
+}
+
 /** @internal */
 export const sqlite: SqlDatabase = {
   name: "sqlite",
   quote: (identifier) => `"${identifier.replaceAll('"', '""')}"`,
   placeholder: () => "?",
   asText: (column) => `CAST(${column} AS TEXT)`,
-  insertReturning: true,
+  returningAll: (statement) => `${statement} RETURNING *`,
+  limitRows: (select, count) => `${select} LIMIT ${count}`,
+  rowAfter: (columns, values) => `(${columns.join(", ")}) > (${values.join(", ")})`,
   lockKind: "database",
 
   // BEGIN IMMEDIATE is the lock; the wait bound is the connection's busy timeout, which the client sets.
   lockStatements: () => ({ take: [], restore: [] }),
+
+  ownTokens,
 
   classifyError(error: unknown): DatabaseErrorKind {
     const codes = driverCodes(error)
@@ -79,4 +169,6 @@ export const sqlite: SqlDatabase = {
     if (column !== undefined) return { kind: "missing-column", column }
     return { kind: "other" }
   },
+
+  leases: sqliteLeases,
 }

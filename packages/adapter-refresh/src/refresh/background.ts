@@ -46,9 +46,15 @@ export interface RefreshExpiringOptions {
   unusedForSeconds?: number
   /** Account keys read per page. Default 100. */
   batchSize?: number
-  /** Accounts refreshed at once by this call (also capped by `refresh.maxConcurrentRefreshes`). Default 4. */
+  /**
+   * Accounts refreshed at once by this call (also capped by `refresh.maxConcurrentRefreshes` in lock mode, by
+   * `refresh.providerConcurrency` in lease mode). Default 4.
+   */
   concurrency?: number
-  /** Longest wait for an account's lock, ms; an account another worker holds is skipped. Default 50. */
+  /**
+   * Longest wait for an account's lock, ms; an account another worker holds is skipped. Default 50. In lease
+   * mode the lease is taken once, never waited for: an account another process holds is skipped at once.
+   */
   tryLockMs?: number
   /** After a failure other than a refused refresh token, skip the account in this process for this long. Default 60. */
   cooldownSeconds?: number

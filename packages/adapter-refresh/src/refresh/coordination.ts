@@ -26,6 +26,9 @@ export class SingleFlight<T, M = undefined> {
   }
 }
 
+/** Marks a transaction the caller stopped waiting for (see boundedStart): a start bound passed. */
+export class StartTimeout extends Error {}
+
 /** Raised by `Semaphore.acquire` when no slot freed up within the bound. */
 export class SlotWaitTimeout extends Error {
   override name = "SlotWaitTimeout"

@@ -14,6 +14,8 @@
  * process refreshed meanwhile, its token is returned and the provider is not called. Else the provider is
  * called while the lock is held (bounded by `requestTimeoutMs`) and the answer is merged and committed.
  * A sign-in landing meanwhile waits for the lock, so an older refresh result never overwrites it.
+ * `coordination: "lease"` instead holds a lease row while the provider answers, and no connection or
+ * transaction (lease-refresh.ts); `maxConcurrentRefreshes` does not apply there.
  */
 import type { AdapterAccount } from "../authjs-types.js"
 import type { AccountSync, StoredView } from "../account-sync.js"
@@ -23,6 +25,7 @@ import {
   AmbiguousAccountError,
   InsufficientScopeError,
   InvalidAccountInputError,
+  InvalidOptionsError,
   ProviderUnavailableError,
   RefreshLockTimeoutError,
   RefreshNotConfiguredError,
@@ -33,9 +36,10 @@ import {
 import { isExpiring } from "../policy/expiry.js"
 import { missingScopes, requiredScopesOf, scopeDialectOf, type ScopeDialect } from "../policy/scopes.js"
 import { mergeTokens, type TokenSet } from "../policy/merge.js"
-import type { AccountKey, AccountStore } from "../store.js"
+import type { AccountKey, AccountLeases, AccountStore } from "../store.js"
+import { createLeaseRefresh } from "./lease-refresh.js"
 import { boundedRead, boundedStart } from "../bounded-wait.js"
-import { Semaphore, SingleFlight, SlotWaitTimeout } from "./coordination.js"
+import { Semaphore, SingleFlight, SlotWaitTimeout, StartTimeout } from "./coordination.js"
 import { BoundedMap, MAX_REFUSED_TOKENS } from "./bounded-map.js"
 import {
   KeptTokenStore,
@@ -45,24 +49,11 @@ import {
   versionOf,
   type KeptTokens,
 } from "./issued-tokens.js"
-import {
-  ProviderClient,
-  resolveProvider,
-  type GrantFailure,
-  type IssuedResponse,
-  type RefreshProviderConfig,
-} from "./provider.js"
+import { ProviderClient, resolveProvider, type IssuedResponse, type RefreshProviderConfig } from "./provider.js"
 import { isMarkedForReauth, REAUTH_MARK } from "../policy/reauth.js"
-import { readTokenResponse } from "./token-response.js"
-import {
-  elapsedMs,
-  errorCodeOf,
-  errorNameOf,
-  providerOf,
-  publish,
-  type ReauthEvent,
-  type RefreshRequestEvent,
-} from "../observability.js"
+import { readTokenResponse, type TokenResponseReading } from "./token-response.js"
+import { deadGrantOf, failureDetails, sendGrant, type Granted } from "./grant.js"
+import { elapsedMs, errorCodeOf, errorNameOf, providerOf, publish, type ReauthEvent } from "../observability.js"
 import { accountIdOf, TokenCache, type TokenCacheOptions } from "../cache/token-cache.js"
 import type { RevocationOptions } from "./revocation.js"
 
@@ -82,7 +73,7 @@ export interface RefreshOptions {
   /**
    * Longest wait for the account lock (another caller's refresh, an app transaction holding the lock or
    * the row), in ms, via `lock_timeout`. A pooled connection plus the lock is bounded at twice this.
-   * Default 10 000.
+   * In lease mode also the longest wait for another process's lease (polled). Default 10 000.
    */
   lockTimeoutMs?: number
   /** Longest a single request to the provider may take, in ms. Default 10 000. */
@@ -90,7 +81,8 @@ export interface RefreshOptions {
   /**
    * Most refreshes this process runs at once. Each holds one pooled connection while the provider
    * answers, so keep it below your pool size: the rest of the pool stays free for the application's own
-   * queries during a storm of expiries. Default 4.
+   * queries during a storm of expiries. Default 4. Lock mode only: lease mode holds no connection while the
+   * provider answers (see `providerConcurrency`).
    */
   maxConcurrentRefreshes?: number
   /** Longest wait for one of those refresh slots, in ms. Default 30 000. */
@@ -211,12 +203,24 @@ export interface RefreshEngine {
  * What a locked refresh is for: when it has nothing to do (getAccessToken: the row is fresh; background:
  * the row moved on since it was read) and how long it waits for the lock.
  */
-interface RefreshMode {
+export interface RefreshMode {
   done(current: TokenSet, stored: StoredView): boolean
   lockOptions: { lockTimeoutMs: number; transactionTimeoutMs: number }
+  /** Lease mode: wait for another holder (getAccessToken), or take once and report busy (refreshExpiring). */
+  leaseWait: boolean
 }
 
-type Outcome = { ok: true; result: AccessTokenResult } | { ok: false; error: TokenSyncError }
+export type Outcome = { ok: true; result: AccessTokenResult } | { ok: false; error: TokenSyncError }
+
+/** What the row read before a request holds: the view, kept tokens it applies to, and the token to send. */
+export interface Checked {
+  stored: StoredView
+  entry: KeptTokens | undefined
+  current: TokenSet
+  refreshToken: string
+}
+
+type Answer = TokenResponseReading
 
 /** Which account an answer or a refusal is about, for the reauth event. */
 interface AccountRef {
@@ -231,45 +235,15 @@ type ScopeCheck = (account: AccountRef, storedScope: unknown, source: "stored" |
 const IMMEDIATE_RETRIES = 2
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
-function failureDetails(failure: GrantFailure): ConstructorParameters<typeof ProviderUnavailableError>[1] {
-  switch (failure.kind) {
-    case "invalid_grant":
-      return { kind: "oauth_error", oauthError: "invalid_grant" }
-    case "oauth_error":
-      return { kind: "oauth_error", status: failure.status, oauthError: failure.oauthError }
-    case "http_status":
-      return { kind: "http_status", status: failure.status, detail: failure.detail }
-    case "timeout":
-      return { kind: "timeout" }
-    case "network":
-      return { kind: "network", detail: failure.detail }
-    case "malformed_response":
-      return { kind: "malformed_response", detail: failure.detail }
-    case "discovery":
-      return { kind: "discovery", detail: failure.detail }
-  }
+/** The store's leases, required by `coordination: "lease"`: refused at construction without them. */
+function leasesOf(store: AccountStore): AccountLeases {
+  if (store.leases) return store.leases
+  throw new InvalidOptionsError(
+    "refresh.coordination",
+    `withTokenSync: refresh.coordination "lease" needs a store with leases (AccountStore.leases), ` +
+      `which the ${store.name} account store does not provide; use "lock" or a store that has them.`,
+  )
 }
-
-/**
- * The refusals that mean the grant is dead: the user must sign in (or consent) again, and the refresh token
- * must not be sent again. `invalid_grant` (RFC 6749 §5.2) says so directly. `invalid_scope` on a refresh
- * does too: our refresh request sends no `scope` parameter, which RFC 6749 §6 reads as "the scope originally
- * granted", so the provider can only mean that the grant no longer covers its own scope: the user withdrew
- * consent (Keycloak: "Client no longer has requested consent from user"). Retrying cannot change that; only
- * a new authorization can. A provider reconfigured to refuse a scope its clients were granted lands here
- * too, and rightly so: those grants need a new sign-in as well.
- */
-function deadGrantOf(failure: GrantFailure): "invalid_grant" | "invalid_scope" | undefined {
-  if (failure.kind === "invalid_grant") return "invalid_grant"
-  if (failure.kind === "oauth_error" && failure.oauthError === "invalid_scope") return "invalid_scope"
-  return undefined
-}
-
-const retrySafe = (failure: GrantFailure): boolean =>
-  failure.kind === "discovery" || ("retrySafe" in failure && failure.retrySafe)
-
-/** Marks a transaction the caller stopped waiting for (see boundedStart). */
-class StartTimeout extends Error {}
 
 export function createRefreshEngine(
   store: AccountStore,
@@ -291,6 +265,8 @@ export function createRefreshEngine(
   // The transaction must outlive the lock wait plus every attempt and backoff under the lock.
   const transactionTimeoutMs = lockTimeoutMs + (retries + 1) * requestTimeoutMs + backoffMs * 2 ** (retries + 1) + 5_000
   const lockOptions = { lockTimeoutMs, transactionTimeoutMs }
+  const leases = options.coordination === "lease" ? leasesOf(store) : undefined
+  const leaseSettings = { requestTimeoutMs, leaseMarginMs: options.leaseMarginMs ?? 5_000 }
   // The account lock alone is bounded by lock_timeout; waiting for a pooled connection first may take as
   // long again: the whole wait until the transaction's work starts is bounded at twice lockTimeoutMs.
   const startBoundMs = 2 * lockTimeoutMs
@@ -306,6 +282,7 @@ export function createRefreshEngine(
 
   /** One flight per account; its meta is the flight's lock bound (ms). */
   const flights = new SingleFlight<AccessTokenResult, number>()
+  // Lock mode's per-process cap; lease mode holds nothing the pool would miss (per-provider limits only).
   const slots = new Semaphore(maxConcurrentRefreshes)
   const kept = new KeptTokenStore(sync, lockOptions, startBoundMs)
   /**
@@ -397,41 +374,114 @@ export function createRefreshEngine(
     return new AccountStoreError(store.name, "a token refresh", error)
   }
 
-  async function grant(
-    client: ProviderClient,
-    refreshToken: string,
-  ): Promise<{ ok: true; issued: IssuedResponse } | { ok: false; failure: GrantFailure; attempts: number }> {
-    const started = performance.now()
-    const report = (outcome: RefreshRequestEvent["outcome"], attempts: number, failureKind?: string) =>
-      publish("refresh", () => ({
-        store: store.name,
-        provider: client.provider.id,
-        outcome,
-        failureKind,
-        attempts,
-        durationMs: elapsedMs(started),
-      }))
-    for (let attempt = 1; ; attempt++) {
-      const result = await client.refresh(refreshToken, requestTimeoutMs)
-      if (result.ok) {
-        report("issued", attempt)
-        return { ok: true, issued: result.issued }
-      }
-      if (attempt > retries || !retrySafe(result.failure)) {
-        if (result.failure.kind === "invalid_grant") report("invalid_grant", attempt)
-        else report("failed", attempt, result.failure.kind)
-        return { ok: false, failure: result.failure, attempts: attempt }
-      }
-      await sleep(backoffMs * 2 ** (attempt - 1) + Math.floor(Math.random() * backoffMs))
-    }
-  }
+  const grant = (client: ProviderClient, refreshToken: string, beforeAttempt?: (attempt: number) => Promise<void>) =>
+    sendGrant(client, refreshToken, { storeName: store.name, requestTimeoutMs, retries, backoffMs }, beforeAttempt)
 
   /**
-   * The refresh under the account lock. `issued` receives the tokens once the provider has answered, so
-   * that a failed write or commit afterwards can keep them (see issued-tokens.ts).
+   * The checks on the row read under the lock (lock mode) or the lease (lease mode), before any request:
+   * the outcome when there is nothing to send, else what to send and what it was read from.
    */
+  function checkStored(
+    id: string,
+    key: AccountKey,
+    userId: string,
+    stored: StoredView | null,
+    mode: RefreshMode,
+  ): { outcome: Outcome } | Checked {
+    if (!stored || stored.row.userId !== userId)
+      return { outcome: { ok: false, error: new AccountNotLinkedError(key.provider) } }
+    // Kept tokens still apply only while the row holds what their refresh started from.
+    let entry = kept.get(id)
+    if (entry && !sameVersion(entry.from, stored.tokens)) {
+      kept.drop(id)
+      entry = undefined
+    }
+    const current: TokenSet = entry ? mergeTokens(stored.tokens, entry.tokens).merged : stored.tokens
+    // Another process (or a sign-in) refreshed while we waited for the lock.
+    if (mode.done(current, stored)) {
+      return {
+        outcome: entry
+          ? { ok: true, result: fromKept(key.provider, entry, false) }
+          : success(sync.toAdapterAccount(stored), false),
+      }
+    }
+    if (knownRefused(id, current)) return { outcome: { ok: false, error: markedError(key, stored, current) } }
+    const refreshToken = current.refresh_token
+    if (typeof refreshToken !== "string" || refreshToken === "")
+      return { outcome: { ok: false, error: new RefreshTokenError(key.provider, "missing_refresh_token") } }
+    return { stored, entry, current, refreshToken }
+  }
+
+  /** A refused or failed request. A dead grant is reported and marked (`mark` writes the column, if any). */
+  async function failed(
+    key: AccountKey,
+    checked: Checked,
+    result: Extract<Granted, { ok: false }>,
+    mark: (value: string) => Promise<void>,
+  ): Promise<Outcome> {
+    const dead = deadGrantOf(result.failure)
+    if (!dead) {
+      const details = failureDetails(result.failure)
+      return { ok: false, error: new ProviderUnavailableError(key.provider, details, result.attempts) }
+    }
+    reportDead(key, checked.stored.row, checked.current, { reason: "refresh_token_refused", oauthError: dead })
+    // Mark, never wipe: the tokens stay for inspection and a later sign-in replaces them.
+    await mark(dead === "invalid_grant" ? REAUTH_MARK : dead)
+    if (!reauthColumn) refused.set(idOf(key), checked.refreshToken)
+    return { ok: false, error: new RefreshTokenError(key.provider, dead) }
+  }
+
+  /** The answer's columns to write (over kept tokens it was refreshed from). */
+  function readAnswer(issued: IssuedResponse, entry: KeptTokens | undefined): Answer {
+    const reading = readTokenResponse(issued.body, {
+      columns: sync.columns,
+      nowMs: now(),
+      minFreshSeconds: skewSeconds + minRefreshIntervalSeconds,
+      idTokenValid: issued.idTokenValid,
+      reservedColumn: reauthColumn,
+    })
+    return { ...reading, tokens: entry ? { ...entry.tokens, ...reading.tokens } : reading.tokens }
+  }
+
+  const issuedEntry = (stored: StoredView, tokens: TokenSet): KeptTokens => ({
+    from: versionOf(stored.tokens),
+    base: stored,
+    tokens,
+    attempts: 0,
+    lastFailure: {},
+  })
+
+  /** The outcome once the answer is stored. */
+  function answered(account: AdapterAccount, reading: Answer): Outcome {
+    if (reading.accessToken === undefined) {
+      // Stored what was usable (the new refresh token); the caller still has no access token.
+      const details = { kind: "malformed_response", detail: "no usable access_token" } as const
+      return { ok: false, error: new ProviderUnavailableError(account.provider, details, 1) }
+    }
+    return success(account, true, reading.dropped.length ? { droppedFields: reading.dropped } : {})
+  }
+
   /** getAccessToken's mode: nothing to do once the row holds a fresh token. */
-  const onDemand: RefreshMode = { done: (current) => freshTokens(current), lockOptions }
+  const onDemand: RefreshMode = { done: (current) => freshTokens(current), lockOptions, leaseWait: true }
+
+  const leaseRefresh =
+    leases &&
+    createLeaseRefresh({
+      store,
+      sync,
+      leases,
+      reauthColumn,
+      settings: { ...leaseSettings, queueTimeoutMs, startBoundMs, lockTimeoutMs },
+      providerConcurrency: options.providerConcurrency,
+      checkStored: (key, userId, stored, mode) => checkStored(idOf(key), key, userId, stored, mode),
+      grant,
+      failed,
+      readAnswer,
+      issuedEntry,
+      answered,
+      success,
+      freshTokens,
+    })
 
   function lockedRefresh(
     key: AccountKey,
@@ -450,67 +500,18 @@ export function createRefreshEngine(
           key,
           async (stored, locked): Promise<Outcome> => {
             begin()
-            if (!stored || stored.row.userId !== userId)
-              return { ok: false, error: new AccountNotLinkedError(key.provider) }
-            // Kept tokens still apply only while the row holds what their refresh started from.
-            let entry = kept.get(id)
-            if (entry && !sameVersion(entry.from, stored.tokens)) {
-              kept.drop(id)
-              entry = undefined
-            }
-            const current: TokenSet = entry ? mergeTokens(stored.tokens, entry.tokens).merged : stored.tokens
-
-            // Another process (or a sign-in) refreshed while we waited for the lock.
-            if (mode.done(current, stored)) {
-              return entry
-                ? { ok: true, result: fromKept(key.provider, entry, false) }
-                : success(sync.toAdapterAccount(stored), false)
-            }
-            if (knownRefused(id, current)) return { ok: false, error: markedError(key, stored, current) }
-            const refreshToken = current.refresh_token
-            if (typeof refreshToken !== "string" || refreshToken === "") {
-              return { ok: false, error: new RefreshTokenError(key.provider, "missing_refresh_token") }
-            }
-
-            const result = await grant(client, refreshToken)
-            if (!result.ok) {
-              const dead = deadGrantOf(result.failure)
-              if (dead) {
-                reportDead(key, stored.row, current, { reason: "refresh_token_refused", oauthError: dead })
-                // Mark, never wipe: the tokens stay for inspection and a later sign-in replaces them.
-                const mark = dead === "invalid_grant" ? REAUTH_MARK : dead
-                if (reauthColumn) await sync.writeMark(locked, stored, reauthColumn, mark)
-                else refused.set(id, refreshToken)
-                return { ok: false, error: new RefreshTokenError(key.provider, dead) }
-              }
-              return {
-                ok: false,
-                error: new ProviderUnavailableError(key.provider, failureDetails(result.failure), result.attempts),
-              }
-            }
+            const checked = checkStored(id, key, userId, stored, mode)
+            if ("outcome" in checked) return checked.outcome
+            const result = await grant(client, checked.refreshToken)
+            if (!result.ok)
+              return failed(key, checked, result, async (mark) => {
+                if (reauthColumn) await sync.writeMark(locked, checked.stored, reauthColumn, mark)
+              })
             // From here on the provider may have rotated the refresh token: these tokens must not be lost.
-            const reading = readTokenResponse(result.issued.body, {
-              columns: sync.columns,
-              nowMs: now(),
-              minFreshSeconds: skewSeconds + minRefreshIntervalSeconds,
-              idTokenValid: result.issued.idTokenValid,
-              reservedColumn: reauthColumn,
-            })
-            const tokens = entry ? { ...entry.tokens, ...reading.tokens } : reading.tokens
-            onIssued({ from: versionOf(stored.tokens), base: stored, tokens, attempts: 0, lastFailure: {} })
-            const account = await sync.writeMerged(locked, stored, tokens, "refresh")
-            if (reading.accessToken === undefined) {
-              // Stored what was usable (the new refresh token); the caller still has no access token.
-              return {
-                ok: false,
-                error: new ProviderUnavailableError(
-                  key.provider,
-                  { kind: "malformed_response", detail: "no usable access_token" },
-                  1,
-                ),
-              }
-            }
-            return success(account, true, reading.dropped.length ? { droppedFields: reading.dropped } : {})
+            result.reportIssued()
+            const reading = readAnswer(result.issued, checked.entry)
+            onIssued(issuedEntry(checked.stored, reading.tokens))
+            return answered(await sync.writeMerged(locked, checked.stored, reading.tokens, "refresh"), reading)
           },
           { ...mode.lockOptions, signal: abandoned },
           userId,
@@ -530,9 +531,10 @@ export function createRefreshEngine(
     let issued: KeptTokens | undefined
     let outcome: Outcome
     try {
-      outcome = await slots.run(queueTimeoutMs, () =>
-        lockedRefresh(key, userId, client, (entry) => (issued = entry), mode),
-      )
+      const onIssued = (entry: KeptTokens): void => void (issued = entry)
+      outcome = leaseRefresh
+        ? await leaseRefresh.refresh(key, userId, client, onIssued, mode)
+        : await slots.run(queueTimeoutMs, () => lockedRefresh(key, userId, client, onIssued, mode))
     } catch (error) {
       if (error instanceof SlotWaitTimeout)
         throw new RefreshLockTimeoutError(key.provider, queueTimeoutMs, "refresh_slot")
@@ -549,6 +551,7 @@ export function createRefreshEngine(
       ) {
         await sleep(100 * 2 ** retry)
         const written = await kept.write(key, id)
+        if (written.kind !== "failed") await leaseRefresh?.settled(key)
         if (written.kind === "written")
           return { accessToken: written.account.access_token as string, account: written.account, refreshed: true }
         // Superseded by a newer write (a sign-in) meanwhile: start over from what is stored now.
@@ -569,6 +572,7 @@ export function createRefreshEngine(
     const entry = kept.get(id)
     if (entry && kept.writable(entry)) {
       const written = await kept.write(key, id)
+      if (written.kind !== "failed") await leaseRefresh?.settled(key)
       if (written.kind === "written" && freshTokens(written.account as unknown as TokenSet)) {
         return { accessToken: written.account.access_token as string, account: written.account, refreshed: false }
       }
@@ -758,7 +762,10 @@ export function createRefreshEngine(
         return await flight.promise
       } catch (error) {
         const shorterWait =
-          flight.meta < lockTimeoutMs && error instanceof RefreshLockTimeoutError && error.waitedFor !== "refresh_slot"
+          flight.meta < lockTimeoutMs &&
+          error instanceof RefreshLockTimeoutError &&
+          error.waitedFor !== "refresh_slot" &&
+          error.waitedFor !== "provider_slot"
         if (!shorterWait || attempt >= 3) throw error
       }
     }
@@ -777,6 +784,8 @@ export function createRefreshEngine(
       const mode: RefreshMode = {
         done: (_current, stored) => !sameVersion(seenVersion, stored.tokens),
         lockOptions: { ...lockOptions, lockTimeoutMs: tryLockMs },
+        // Another process holding the lease has this expiry in hand: skipped, like a lock not granted in time.
+        leaseWait: false,
       }
       const result = await flights.run(idOf(key), tryLockMs, () => refresh(key, userId, client, mode))
       return result.refreshed ? "refreshed" : "unchanged-elsewhere"

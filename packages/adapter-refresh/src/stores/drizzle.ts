@@ -61,7 +61,7 @@ import {
   type LockedAccount,
   type StoredAccountRow,
 } from "../store.js"
-import { checkLockTimeout, lockTimeoutFor } from "../store-support.js"
+import { checkLockTimeout, lockTimeoutFor, typedLockTimeouts } from "../store-support.js"
 import { holdPgConnection, isPgClient, isPgPool } from "./pg.js"
 
 // ---------------------------------------------------------------------------------------------------
@@ -750,7 +750,7 @@ export function drizzleAccountStore(db: DrizzleDatabaseLike, options: DrizzleAcc
   const findRunner = (): SqlRunner =>
     driver === "libsql" ? libsqlRunner(db.$client as LibsqlClientLike) : sessionRunner(driver, runnable)
 
-  return {
+  const store: AccountStore = {
     name,
     // @auth/drizzle-adapter's linkAccount resolves to nothing, on every dialect.
     linkAccountResult: "nothing",
@@ -789,4 +789,5 @@ export function drizzleAccountStore(db: DrizzleDatabaseLike, options: DrizzleAcc
 
     ...(updateOwnTokens && { updateOwnTokens }),
   }
+  return typedLockTimeouts(store, database)
 }

@@ -17,10 +17,11 @@
  * SQLite, `BEGIN IMMEDIATE` on one connection held for the transaction (`db.connection()`), since
  * Kysely's own SQLite transactions begin deferred.
  *
- * The returning sign-in is one statement on each (`updateOwnTokens`, statements.ts): PostgreSQL's try-lock,
- * MariaDB's row locks with a lock wait of 0, SQLite's write lock under the connection's busy timeout. On
- * SQLite it is not sent while a locked transaction of this store holds Kysely's one connection: it would
- * queue for that connection, so the sign-in takes the locked path at once.
+ * The returning sign-in is one statement on each (`updateOwnTokens`, `SqlDatabase.ownTokens` in
+ * databases/*): PostgreSQL's try-lock, MariaDB's row locks with a lock wait of 0, SQLite's write lock
+ * under the connection's busy timeout. On SQLite it is not sent while a locked transaction of this store
+ * holds Kysely's one connection: it would queue for that connection, so the sign-in takes the locked path
+ * at once.
  */
 import type {
   AccountKey,
@@ -58,7 +59,7 @@ import {
   type SqlRunner,
   type SqlTables,
 } from "../statements.js"
-import { checkLockTimeout, lockTimeoutFor } from "../store-support.js"
+import { checkLockTimeout, lockTimeoutFor, typedLockTimeouts } from "../store-support.js"
 
 // ---------------------------------------------------------------------------------------------------
 // Structural types of the Kysely objects this store uses
@@ -307,7 +308,7 @@ export function kyselyAccountStore(db: KyselyLike, options: KyselyAccountStoreOp
       .finally(() => sqliteTransactions--)
   }
 
-  return {
+  const store: AccountStore = {
     name,
     // @auth/kysely-adapter's linkAccount returns the account object it was given.
     linkAccountResult: "input",
@@ -364,6 +365,7 @@ export function kyselyAccountStore(db: KyselyLike, options: KyselyAccountStoreOp
       },
     }),
   }
+  return typedLockTimeouts(store, database)
 }
 
 /** Sets the connection's busy timeout to `ms` and returns what puts the previous one back. */

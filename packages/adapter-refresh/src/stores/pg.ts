@@ -33,7 +33,8 @@ import {
   type SqlRunner,
   type SqlTables,
 } from "../statements.js"
-import { checkLockTimeout, lockTimeoutFor } from "../store-support.js"
+import { checkLockTimeout, lockTimeoutFor, typedLockTimeouts } from "../store-support.js"
+import { DEFAULT_LEASE_TABLE, sqlLeases } from "../sql-leases.js"
 
 /**
  * An inserted row as @auth/pg-adapter's `linkAccount` returns it: the `RETURNING` row with `expires_at`
@@ -82,6 +83,11 @@ export interface PgAccountStoreOptions {
    * with SQLSTATE 55P03 and nothing is written. Default: no bound beyond the server's own `lock_timeout`.
    */
   lockTimeoutMs?: number
+  /**
+   * The lease table of lease mode (`refresh.coordination: "lease"`), optionally schema-qualified. Default
+   * `"authjs_refresh_lease"`; the README's "Lease mode: the migration" creates it. Unused in lock mode.
+   */
+  leaseTable?: string
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -165,7 +171,7 @@ export function pgAccountStore(pool: PgPoolLike, options: PgAccountStoreOptions 
   /** One statement on any pooled connection, outside a transaction of the store's. */
   const onPool = pgRunner(pool)
 
-  return {
+  const store: AccountStore = {
     name,
     linkAccountResult: "inserted-row",
 
@@ -231,5 +237,14 @@ export function pgAccountStore(pool: PgPoolLike, options: PgAccountStoreOptions 
 
     // PostgreSQL has the try-lock, so this is always defined.
     updateOwnTokens: updateOwnTokensOn(tables, () => holdPgConnection(pool))!,
+
+    leases: sqlLeases({
+      database: postgres,
+      table: options.leaseTable ?? DEFAULT_LEASE_TABLE,
+      store: name,
+      option: "pgAccountStore(pool, { leaseTable })",
+      hold: () => holdPgConnection(pool),
+    }),
   }
+  return typedLockTimeouts(store, postgres)
 }

@@ -48,6 +48,7 @@ import {
   ownerOf,
   scopedLockedAccount,
   toStoredAccountRow,
+  typedLockTimeouts,
 } from "../store-support.js"
 
 // ---------------------------------------------------------------------------------------------------
@@ -524,8 +525,8 @@ const PRISMA_RAW_SIGN_IN: Record<PrismaAccountTable["database"], PrismaRawSignIn
 
 /**
  * `AccountStore.updateOwnTokens` for a Prisma Client on PostgreSQL, MariaDB or SQLite: `sqlUpdateOwnTokens` (the
- * UPDATE that takes the key's lock without waiting, statements.ts) sent through `$queryRawUnsafe`
- * (MariaDB: `$executeRawUnsafe`), values as parameters, on
+ * UPDATE that takes the key's lock without waiting, `SqlDatabase.ownTokens` in databases/*) sent through
+ * `$queryRawUnsafe` (MariaDB: `$executeRawUnsafe`), values as parameters, on
  * the table and columns `prismaAccountTable` derived; `@updatedAt` fields are set to now as Prisma does.
  * Before its first use by this store it checks, in one information_schema query, that the table has
  * exactly the model's columns; until that check passes (or when a token field is not in the model) it
@@ -645,7 +646,7 @@ export function prismaAccountStore(prisma: PrismaClientLike, options: PrismaAcco
       : oneStatement
   const inTransaction = <T>(run: () => Promise<T>): Promise<T> => (gate ? gate.transaction(run) : run())
 
-  return {
+  const store: AccountStore = {
     name,
     linkAccountResult: "inserted-row",
     ...(updateOwnTokens ? { updateOwnTokens } : {}),
@@ -772,4 +773,5 @@ export function prismaAccountStore(prisma: PrismaClientLike, options: PrismaAcco
       return rows.map(toStoredAccountRow)
     },
   }
+  return typedLockTimeouts(store, lock.database)
 }

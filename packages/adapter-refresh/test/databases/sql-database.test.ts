@@ -7,9 +7,10 @@ import { mysql } from "../../src/databases/mysql.js"
 import { ADVISORY_LOCK_KEY_SQL, postgres } from "../../src/databases/postgres.js"
 import { StatementBuilder, driverCodes } from "../../src/databases/sql-database.js"
 import { sqlite } from "../../src/databases/sqlite.js"
-import { isLockWaitTimeout } from "../../src/databases/all.js"
 import { AccountStoreError } from "../../src/errors.js"
 import { sqlTables } from "../../src/statements.js"
+import type { AccountStore } from "../../src/store.js"
+import { typedLockTimeouts } from "../../src/store-support.js"
 
 const key = { provider: "p", providerAccountId: "a" }
 const target = { accounts: "`Account`", provider: "`provider`", providerAccountId: "`providerAccountId`" }
@@ -166,18 +167,42 @@ describe("what a driver error means", () => {
     }
   })
 
-  test("AccountStoreError.lockTimeout is set for any database's lock timeout, and only for those", () => {
-    for (const error of [
-      { code: "55P03" },
-      { code: "ER_LOCK_WAIT_TIMEOUT", errno: 1205 },
-      { code: "SQLITE_BUSY" },
-      prismaWrapped("55P03"),
-    ]) {
-      expect(isLockWaitTimeout(error)).toBe(true)
-      expect(new AccountStoreError("s", "x", error).lockTimeout).toBe(true)
+  test("AccountStoreError.lockTimeout is what the store says, never read from a driver code", () => {
+    expect(new AccountStoreError("s", "x", { code: "55P03" }).lockTimeout).toBe(false)
+    expect(new AccountStoreError("s", "x", undefined, { lockTimeout: true }).lockTimeout).toBe(true)
+  })
+
+  test("a store's boundary turns its own database's lock timeouts, and only those, into the typed value", async () => {
+    /** A store whose every call fails with `error` (the boundary is what is tested, not a client). */
+    const failingWith = (error: unknown): AccountStore => ({
+      name: "s",
+      withAccountLock: () => Promise.reject(error),
+      findAccounts: () => Promise.reject(error),
+    })
+    const lockTimeouts = [
+      [postgres, { code: "55P03" }],
+      [postgres, prismaWrapped("55P03")],
+      [mysql, { code: "ER_LOCK_WAIT_TIMEOUT", errno: 1205 }],
+      [sqlite, { code: "SQLITE_BUSY" }],
+    ] as const
+    for (const [database, error] of lockTimeouts) {
+      const store = typedLockTimeouts(failingWith(error), database)
+      const failure: unknown = await store.withAccountLock(key, async () => undefined).catch((e: unknown) => e)
+      expect(failure).toBeInstanceOf(AccountStoreError)
+      expect({
+        lockTimeout: (failure as AccountStoreError).lockTimeout,
+        store: (failure as AccountStoreError).store,
+      }).toEqual({ lockTimeout: true, store: "s" })
     }
-    for (const error of [{ code: "23505" }, { code: "ER_DUP_ENTRY", errno: 1062 }, new Error("no")]) {
-      expect(new AccountStoreError("s", "x", error).lockTimeout).toBe(false)
+    // Another database's code, or any other error, passes unchanged (the core wraps it with what it did).
+    for (const [database, error] of [
+      [sqlite, { code: "55P03" }],
+      [postgres, { code: "23505" }],
+      [mysql, new Error("no")],
+    ] as const) {
+      const store = typedLockTimeouts(failingWith(error), database)
+      await expect(store.findAccounts("u", "p")).rejects.toBe(error)
     }
+    expect(typedLockTimeouts(failingWith(null), postgres).updateOwnTokens).toBeUndefined()
   })
 })

@@ -4,4 +4,5 @@ runConformanceSuite({
   name: "@auth/pg-adapter (node-postgres Pool)",
   fixtureModule: new URL("../../../src/fixtures/conformance-pg.ts", import.meta.url),
   expectedStoreName: "pg",
+  expectsLeases: true,
 })

@@ -18,6 +18,8 @@ const PROCESSES = STORM_PROCESSES
 const CALLERS = STORM_CALLERS
 
 describeRefreshStorm({ name: "pg", cell: "pg" })
+// Lease mode: nothing held while the provider answers; the same guarantee, one grant per expiry.
+describeRefreshStorm({ name: "pg, lease mode", cell: "pg", coordination: "lease" })
 
 describe("control: the naive read -> refresh -> write (no lock, no single-flight)", () => {
   let db: TestDatabase

@@ -1,0 +1,215 @@
+/**
+ * Lease mode's refresh flight (`refresh.coordination: "lease"`, docs/design/lease-coordination.md 2.2): the
+ * account's lease is taken, renewed and released in short steps of the store, so while the provider answers
+ * this process holds no pooled connection and no open transaction.
+ *
+ *   slot of the provider's limit → TAKE (busy: wait, poll, take again, bounded) → READ (a short locked
+ *   transaction) → before each attempt: enough lease left? (a retry renews first) → SEND → WRITE (a short
+ *   locked transaction, compare-and-set on what READ saw) → RELEASE.
+ *
+ * No database and no provider here: the engine hands in the steps (`LeaseFlightSteps`), so every branch is
+ * unit-tested with a fake lease store.
+ */
+import { randomBytes } from "node:crypto"
+import { AbandonedWait, boundedRead } from "../bounded-wait.js"
+import { RefreshLeaseExpiredError, RefreshLockTimeoutError } from "../errors.js"
+import type { AccountKey, AccountLeases, HeldLease } from "../store.js"
+import { Semaphore, SlotWaitTimeout } from "./coordination.js"
+
+/** Covers READ and the longest backoff between the take and the first byte sent (design 4). */
+export const LEASE_SLACK_MS = 2_000
+/** The first pause of a waiter, then x1.5 per poll up to the cap, each ±20 %. */
+export const FIRST_POLL_MS = 100
+export const MAX_POLL_MS = 1_000
+
+/** L: one attempt (W), the write of its answer and pauses (M), and the time from TAKE to SEND. */
+export const leaseLengthMs = (requestTimeoutMs: number, leaseMarginMs: number): number =>
+  requestTimeoutMs + leaseMarginMs + LEASE_SLACK_MS
+
+export interface LeaseFlightSettings {
+  /** W: one request's bound. */
+  requestTimeoutMs: number
+  /** M: what must be left of the lease beyond W when a request is sent. */
+  leaseMarginMs: number
+  /** Longest wait for another holder's lease (lockTimeoutMs), ms. */
+  waitBoundMs: number
+  /** false: take once and report busy at once (refreshExpiring skips an account another process refreshes). */
+  wait: boolean
+}
+
+/** The flight's steps that touch the store or the provider, given by the engine. */
+export interface LeaseFlightSteps<R, G> {
+  /** While waiting: one autocommit read; the result when the key's row is now done, else undefined. */
+  poll(signal: AbortSignal): Promise<R | undefined>
+  /** READ, under the lease: finish without a request (fresh, refused, not linked...), or the token to send. */
+  read(): Promise<{ finish: R } | { send: string }>
+  /**
+   * SEND, outside any transaction. `beforeAttempt` must run before each attempt; it throws (and nothing is
+   * sent) when too little of the lease is left or a retry's renewal found it lost.
+   */
+  send(refreshToken: string, beforeAttempt: (attempt: number) => Promise<void>): Promise<G>
+  /** WRITE, right after the answer (or the refusal): compare-and-set under a short lock. */
+  write(answer: G): Promise<R>
+}
+
+/**
+ * A lease this process kept after a failed write: the answer lives only in its memory (issued-tokens.ts),
+ * so no other process may send the consumed refresh token meanwhile, and this process must not wait for
+ * its own lease.
+ */
+export interface KeptLease {
+  /** The lease kept by an earlier flight of this key: renewed first, used when still ours. */
+  resume?: HeldLease | undefined
+  /** Receives the lease when this flight's write failed: it stays taken until it ends or is released. */
+  keep?(held: HeldLease): void
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
+const jittered = (ms: number): number => ms * (0.8 + Math.random() * 0.4)
+
+/** A fresh 128-bit holder value: an old holder cannot be mistaken for a new one even if the fence restarts. */
+export const newHolder = (): string => randomBytes(16).toString("hex")
+
+/**
+ * One refresh under the key's lease. Release is best effort and fenced (it cannot free another holder's
+ * lease); after a write that failed the lease is left to end by itself, so no other process sends the
+ * consumed refresh token while this one retries writing the answer it keeps (issued-tokens.ts).
+ */
+export async function runLeaseFlight<R, G>(
+  leases: AccountLeases,
+  key: AccountKey,
+  settings: LeaseFlightSettings,
+  steps: LeaseFlightSteps<R, G>,
+  signal?: AbortSignal,
+  keptLease: KeptLease = {},
+): Promise<R> {
+  const { requestTimeoutMs, leaseMarginMs } = settings
+  const durationMs = leaseLengthMs(requestTimeoutMs, leaseMarginMs)
+  const resumed = keptLease.resume && (await resume(leases, key, keptLease.resume, durationMs))
+  const taken = resumed ?? (await takeOrWait(leases, key, settings, durationMs, steps, signal))
+  if ("done" in taken) return taken.done
+  const { held } = taken
+  let deadline = taken.deadline
+  const release = (): Promise<void> => leases.release(key, held).catch(() => undefined)
+
+  let decision: { finish: R } | { send: string }
+  try {
+    decision = await steps.read()
+  } catch (error) {
+    await release()
+    throw error
+  }
+  if ("finish" in decision) {
+    await release()
+    return decision.finish
+  }
+
+  const beforeAttempt = async (attempt: number): Promise<void> => {
+    // Every caller left before anything was sent: nobody needs this refresh now.
+    if (attempt === 1 && signal?.aborted) throw new AbandonedWait()
+    if (attempt > 1) {
+      // Counted from before the renewal was sent: the store's answer is never taken as younger than it is.
+      const asked = performance.now()
+      const renewed = await leases.renew(key, held, durationMs)
+      if (!renewed) throw new RefreshLeaseExpiredError(key.provider, 0, true)
+      deadline = asked + renewed.remainingMs
+    }
+    const remaining = deadline - performance.now()
+    if (remaining < requestTimeoutMs + leaseMarginMs)
+      throw new RefreshLeaseExpiredError(key.provider, remaining, attempt > 1)
+  }
+  let answer: G
+  try {
+    answer = await steps.send(decision.send, beforeAttempt)
+  } catch (error) {
+    await release()
+    throw error
+  }
+  // The write throwing keeps the lease (see above); otherwise it is freed after the commit, so a process
+  // that sees it free also sees what was written.
+  let result: R
+  try {
+    result = await steps.write(answer)
+  } catch (error) {
+    keptLease.keep?.(held)
+    throw error
+  }
+  await release()
+  return result
+}
+
+/** Renews a lease this process kept; undefined when it is no longer ours (then TAKE as usual). */
+async function resume(
+  leases: AccountLeases,
+  key: AccountKey,
+  held: HeldLease,
+  durationMs: number,
+): Promise<{ held: HeldLease; deadline: number } | undefined> {
+  const asked = performance.now()
+  const renewed = await leases.renew(key, held, durationMs).catch(() => null)
+  return renewed ? { held, deadline: asked + renewed.remainingMs } : undefined
+}
+
+type Taken<R> = { held: HeldLease; deadline: number } | { done: R }
+
+/** TAKE; when another process holds the lease: wait, poll its result, take again, all within the bound. */
+async function takeOrWait<R, G>(
+  leases: AccountLeases,
+  key: AccountKey,
+  settings: LeaseFlightSettings,
+  durationMs: number,
+  steps: LeaseFlightSteps<R, G>,
+  signal: AbortSignal | undefined,
+): Promise<Taken<R>> {
+  const holder = newHolder()
+  const started = performance.now()
+  const timeout = (): RefreshLockTimeoutError =>
+    new RefreshLockTimeoutError(key.provider, settings.waitBoundMs, "lease")
+  const left = (): number => started + settings.waitBoundMs - performance.now()
+  let backoff = FIRST_POLL_MS
+  for (;;) {
+    if (signal?.aborted) throw new AbandonedWait()
+    // The deadline counts from before the take was sent, so its round trip counts against this holder.
+    const sentAt = performance.now()
+    const took = await leases.take(key, holder, durationMs, signal ? { signal } : {})
+    if (took.taken) return { held: took.lease, deadline: sentAt + took.remainingMs }
+    if (!settings.wait || left() <= 0) throw timeout()
+    await sleep(Math.max(1, Math.min(jittered(backoff), took.remainingMs ?? Infinity, left())))
+    backoff = Math.min(backoff * 1.5, MAX_POLL_MS)
+    // Nothing is sent once the bound has passed.
+    if (left() <= 0) throw timeout()
+    const done = await boundedRead(left(), timeout, (abandoned) => steps.poll(abandoned))
+    if (done !== undefined) return { done }
+    if (left() <= 0) throw timeout()
+  }
+}
+
+/**
+ * `refresh.providerConcurrency`: at most n refreshes of a provider at once in this process (for providers
+ * with rate limits). It replaces `maxConcurrentRefreshes` in lease mode, where nothing is held that the
+ * pool would miss. Waiting for a slot holds nothing and is bounded by `queueTimeoutMs`.
+ */
+export class ProviderSlots {
+  private readonly slots = new Map<string, Semaphore>()
+
+  constructor(limits: Readonly<Record<string, number>> = {}) {
+    for (const [provider, limit] of Object.entries(limits)) this.slots.set(provider, new Semaphore(limit))
+  }
+
+  async run<T>(provider: string, queueTimeoutMs: number, work: () => Promise<T>): Promise<T> {
+    const slots = this.slots.get(provider)
+    if (!slots) return work()
+    let release: () => void
+    try {
+      release = await slots.acquire(queueTimeoutMs)
+    } catch (error) {
+      if (error instanceof SlotWaitTimeout) throw new RefreshLockTimeoutError(provider, queueTimeoutMs, "provider_slot")
+      throw error
+    }
+    try {
+      return await work()
+    } finally {
+      release()
+    }
+  }
+}

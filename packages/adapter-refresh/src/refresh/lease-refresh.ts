@@ -1,0 +1,184 @@
+/**
+ * Lease mode's refresh, assembled from the engine's parts: the flight (lease-flight.ts) runs READ and WRITE
+ * as short transactions under the account lock and the request outside both; the answer is written under
+ * compare-and-set with what READ saw (lease-write.ts). A module of its own so that engine.ts keeps only
+ * what both modes share.
+ */
+import type { AdapterAccount } from "../authjs-types.js"
+import type { AccountSync, StoredView } from "../account-sync.js"
+import { boundedStart } from "../bounded-wait.js"
+import { AccountNotLinkedError } from "../errors.js"
+import { mergeTokens, type TokenSet } from "../policy/merge.js"
+import type { AccountKey, AccountLeases, AccountStore, HeldLease, LockedAccount } from "../store.js"
+import { BoundedMap, MAX_KEPT_TOKEN_SETS } from "./bounded-map.js"
+import { StartTimeout } from "./coordination.js"
+import type { Checked, Outcome, RefreshMode } from "./engine.js"
+import type { Granted } from "./grant.js"
+import { versionOf, type KeptTokens } from "./issued-tokens.js"
+import { ProviderSlots, runLeaseFlight } from "./lease-flight.js"
+import { leaseWriteOf, writeLeaseAnswer } from "./lease-write.js"
+import type { IssuedResponse, ProviderClient } from "./provider.js"
+import type { TokenResponseReading } from "./token-response.js"
+
+/** What lease mode takes from the engine: its settings and the steps both modes share. */
+export interface LeaseRefreshContext {
+  store: AccountStore
+  sync: AccountSync
+  leases: AccountLeases
+  reauthColumn: string | undefined
+  settings: {
+    requestTimeoutMs: number
+    leaseMarginMs: number
+    queueTimeoutMs: number
+    /** Bound on the wait for a connection + the lock of READ and WRITE. */
+    startBoundMs: number
+    lockTimeoutMs: number
+  }
+  providerConcurrency: Readonly<Record<string, number>> | undefined
+  checkStored(
+    key: AccountKey,
+    userId: string,
+    stored: StoredView | null,
+    mode: RefreshMode,
+  ): { outcome: Outcome } | Checked
+  grant(
+    client: ProviderClient,
+    refreshToken: string,
+    beforeAttempt: (attempt: number) => Promise<void>,
+  ): Promise<Granted>
+  failed(
+    key: AccountKey,
+    checked: Checked,
+    result: Extract<Granted, { ok: false }>,
+    mark: (value: string) => Promise<void>,
+  ): Promise<Outcome>
+  readAnswer(issued: IssuedResponse, entry: KeptTokens | undefined): TokenResponseReading
+  issuedEntry(stored: StoredView, tokens: TokenSet): KeptTokens
+  answered(account: AdapterAccount, reading: TokenResponseReading): Outcome
+  success(account: AdapterAccount, refreshed: boolean): Outcome
+  freshTokens(tokens: TokenSet): boolean
+}
+
+export interface LeaseRefresh {
+  refresh(
+    key: AccountKey,
+    userId: string,
+    client: ProviderClient,
+    onIssued: (entry: KeptTokens) => void,
+    mode: RefreshMode,
+  ): Promise<Outcome>
+  /** The kept tokens of `key` were written (or a newer write won): frees the lease kept for them. */
+  settled(key: AccountKey): Promise<void>
+}
+
+export function createLeaseRefresh(context: LeaseRefreshContext): LeaseRefresh {
+  const { store, sync, leases, reauthColumn, settings } = context
+  const providerSlots = new ProviderSlots(context.providerConcurrency)
+  /** Leases kept after a failed write, while their answer waits in memory (bounded like the kept tokens). */
+  const keptLeases = new BoundedMap<string, HeldLease>(MAX_KEPT_TOKEN_SETS)
+  const idOf = (key: AccountKey): string => `${key.provider}\u001f${key.providerAccountId}`
+  // READ and WRITE hold the lock for a few statements, never for a request.
+  const lockOptions = { lockTimeoutMs: settings.lockTimeoutMs, transactionTimeoutMs: settings.lockTimeoutMs + 5_000 }
+
+  /** A short transaction under the account lock on the owner's row, bounded like lock mode's start. */
+  const shortLocked = <T>(
+    key: AccountKey,
+    userId: string,
+    work: (stored: StoredView | null, locked: LockedAccount) => Promise<T>,
+  ): Promise<T> =>
+    boundedStart(
+      settings.startBoundMs,
+      () => new StartTimeout(),
+      (begin, abandoned) =>
+        sync.withStoredAccount(
+          key,
+          (stored, locked) => {
+            begin()
+            return work(stored, locked)
+          },
+          { ...lockOptions, signal: abandoned },
+          userId,
+        ),
+    )
+
+  const refresh: LeaseRefresh["refresh"] = (key, userId, client, onIssued, mode) => {
+    const id = idOf(key)
+    const resume = keptLeases.get(id)
+    keptLeases.delete(id)
+    const keptLease = { resume, keep: (held: HeldLease) => keptLeases.set(id, held) }
+    let checked: Checked | undefined
+    const flight = {
+      requestTimeoutMs: settings.requestTimeoutMs,
+      leaseMarginMs: settings.leaseMarginMs,
+      waitBoundMs: mode.lockOptions.lockTimeoutMs,
+      wait: mode.leaseWait,
+    }
+    return providerSlots.run(key.provider, settings.queueTimeoutMs, async () => {
+      // Discovery needs no refresh token: done before the lease, so an attempt under it is one request.
+      if (client.discoverable) await client.discover(settings.requestTimeoutMs).catch(() => undefined)
+      return runLeaseFlight<Outcome, Granted>(
+        leases,
+        key,
+        flight,
+        {
+          async poll(signal) {
+            const rows = await store.findAccounts(userId, key.provider, { signal })
+            const row = rows.find((found) => found.providerAccountId === key.providerAccountId)
+            const view = row && (await sync.viewOf(row))
+            return view && mode.done(view.tokens, view)
+              ? context.success(sync.toAdapterAccount(view), false)
+              : undefined
+          },
+          read: () =>
+            shortLocked(key, userId, async (stored) => {
+              const found = context.checkStored(key, userId, stored, mode)
+              if ("outcome" in found) return { finish: found.outcome }
+              checked = found
+              return { send: found.refreshToken }
+            }),
+          send: (refreshToken, beforeAttempt) => context.grant(client, refreshToken, beforeAttempt),
+          async write(result) {
+            const read = checked!
+            const from = versionOf(read.stored.tokens)
+            if (!result.ok)
+              return context.failed(key, read, result, async (mark) => {
+                // Only while the row still holds the refused token: a sign-in meanwhile brought a live one.
+                if (reauthColumn)
+                  await shortLocked(key, userId, async (now, locked) => {
+                    if (now && leaseWriteOf(from, now.tokens) !== "superseded")
+                      await sync.writeMark(locked, now, reauthColumn, mark)
+                  })
+              })
+            // The provider may have rotated the refresh token: the write comes first, events after it.
+            const reading = context.readAnswer(result.issued, read.entry)
+            onIssued(context.issuedEntry(read.stored, reading.tokens))
+            const written = await shortLocked(key, userId, (now, locked) =>
+              writeLeaseAnswer(sync, locked, now, from, reading.tokens),
+            )
+            result.reportIssued()
+            if (written.kind !== "superseded") return context.answered(written.account, reading)
+            // A newer sign-in or another holder won: callers get what is stored (our answer when it is stale).
+            const stored = written.stored
+            if (!stored) return { ok: false, error: new AccountNotLinkedError(key.provider) }
+            if (context.freshTokens(stored.tokens)) return context.success(sync.toAdapterAccount(stored), false)
+            const unwritten = mergeTokens(stored.tokens, reading.tokens).merged
+            return context.answered(sync.toAdapterAccount({ row: stored.row, tokens: unwritten }), reading)
+          },
+        },
+        undefined,
+        keptLease,
+      )
+    })
+  }
+
+  return {
+    refresh,
+    async settled(key) {
+      const id = idOf(key)
+      const held = keptLeases.get(id)
+      if (!held) return
+      keptLeases.delete(id)
+      await leases.release(key, held).catch(() => undefined)
+    },
+  }
+}

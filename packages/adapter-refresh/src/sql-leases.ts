@@ -1,0 +1,163 @@
+/**
+ * `AccountLeases` written once for every SQL database (databases/*: `SqlDatabase.leases`) and run through
+ * whatever lends a store a connection for one or two statements (stores/*). Each operation is one
+ * autocommit statement (MySQL/MariaDB: the write, then a read of the row by the random holder), judged by
+ * the database's clock. Nothing is held between operations. Internal: not part of the package's exports.
+ */
+import { AbandonedWait } from "./bounded-wait.js"
+import { driverCodes, type SqlDatabase, type SqlStatement } from "./databases/sql-database.js"
+import { AccountSchemaError } from "./errors.js"
+import { quoteTableName, type HeldConnection, type TableName } from "./statements.js"
+import type { AccountKey, AccountLeases, AccountReadOptions, HeldLease, LeaseTake } from "./store.js"
+
+/** The lease table's default name. @internal */
+export const DEFAULT_LEASE_TABLE = "authjs_refresh_lease"
+
+/** The README section with the lease table's migration, named in the error for a missing table. @internal */
+export const LEASE_MIGRATION_SECTION = 'README, section "Lease mode: the migration"'
+
+/** Where a store's leases live and how it runs their statements. @internal */
+export interface SqlLeaseOptions {
+  database: SqlDatabase
+  /** The lease table as configured: "table" or "schema.table", or its parts. */
+  table: string | TableName
+  /** The store's name in errors, e.g. "pg". */
+  store: string
+  /** The option that names the table, e.g. `pgAccountStore(pool, { leaseTable })`. */
+  option: string
+  /** A connection held for one operation (one or two statements), given back after. */
+  hold: () => Promise<HeldConnection>
+}
+
+/** One row of a lease statement (LeaseSql), as a driver returns it. */
+interface LeaseRow {
+  fence: string
+  mine: boolean
+  remainingMs: number | null
+}
+
+function leaseRow(row: Record<string, unknown> | undefined): LeaseRow | undefined {
+  if (row === undefined) return undefined
+  const remaining = row.remaining_ms
+  return {
+    fence: String(row.fence),
+    // PostgreSQL answers a boolean; MySQL and SQLite 1 or 0 (a bigint through some clients).
+    mine: row.mine === true || Number(row.mine) === 1,
+    remainingMs: remaining === null || remaining === undefined ? null : Number(remaining),
+  }
+}
+
+const checkDuration = (durationMs: number): number => {
+  if (!Number.isSafeInteger(durationMs) || durationMs <= 0)
+    throw new RangeError(`a lease's duration must be a positive integer of ms, not ${durationMs}`)
+  return durationMs
+}
+
+/** The `holder` column is 64 characters wide (MySQL's VARCHAR(64)). */
+const checkHolder = (holder: string): string => {
+  if (typeof holder !== "string" || holder.length === 0 || holder.length > 64)
+    throw new RangeError("a lease's holder must be a string of 1 to 64 characters")
+  return holder
+}
+
+/**
+ * `AccountLeases` over SQL: `take`, `renew` and `release` as the database's lease statements on one held
+ * connection each. Busy is a value. A missing table or column is an `AccountSchemaError` naming the table, the
+ * option that names it, and the README section with its migration. @internal
+ */
+export function sqlLeases(options: SqlLeaseOptions): AccountLeases {
+  const { database, hold } = options
+  const sql = database.leases
+  const table = quoteTableName(database, options.table, "lease table name")
+  const configured = typeof options.table === "string" ? options.table : options.table.name
+
+  const schemaError = (error: unknown): unknown => {
+    const meaning = database.classifyError(error)
+    if (meaning.kind !== "missing-table" && meaning.kind !== "missing-column") return error
+    return new AccountSchemaError({
+      store: options.store,
+      table: configured,
+      column: meaning.kind === "missing-column" ? (meaning.column ?? "(unknown)") : undefined,
+      option: `${options.option} (the table's migration: ${LEASE_MIGRATION_SECTION})`,
+      driverErrorCode: driverCodes(error)[0],
+      hint: `lease mode needs the lease table of the ${LEASE_MIGRATION_SECTION}`,
+    })
+  }
+
+  /** `work` on a held connection; a caller that left while the pool was busy gets nothing sent. */
+  const onConnection = async <T>(
+    signal: AbortSignal | undefined,
+    work: (run: (statement: SqlStatement) => Promise<LeaseRow | undefined>) => Promise<T>,
+  ): Promise<T> => {
+    if (signal?.aborted) throw new AbandonedWait()
+    const held = await hold()
+    try {
+      if (signal?.aborted) throw new AbandonedWait()
+      return await work(async (statement) => {
+        try {
+          return leaseRow((await held.run(statement.text, statement.values))[0])
+        } catch (error) {
+          throw schemaError(error)
+        }
+      })
+    } finally {
+      held.release()
+    }
+  }
+
+  const busy = (state: LeaseRow | undefined): LeaseTake => ({
+    taken: false,
+    remainingMs: state?.remainingMs == null ? null : Math.max(0, state.remainingMs),
+  })
+
+  return {
+    take(key: AccountKey, holder: string, durationMs: number, takeOptions?: AccountReadOptions): Promise<LeaseTake> {
+      const statement = sql.take(table, key, checkHolder(holder), checkDuration(durationMs))
+      const state = sql.state(table, key, holder)
+      return onConnection(takeOptions?.signal, async (run) => {
+        let taken: LeaseRow | undefined
+        try {
+          taken = await run(statement)
+        } catch (error) {
+          if (!sql.lostRace(error)) throw error
+          // Another take of the key went through (the database rolled this one back whole). Once more, to
+          // learn from the committed row whether the lease is now free or whose it is.
+          try {
+            taken = await run(statement)
+          } catch (again) {
+            if (!sql.lostRace(again)) throw again
+          }
+        }
+        // The write returned the row only when it took the lease; otherwise (or where writes return no row)
+        // the row as it is now tells, by the random holder, whose the lease is and what is left of it.
+        const row = taken ?? (await run(state))
+        if (row?.mine) {
+          return { taken: true, lease: { fence: row.fence, holder }, remainingMs: Math.max(0, row.remainingMs ?? 0) }
+        }
+        return busy(row)
+      })
+    },
+
+    renew(key: AccountKey, lease: HeldLease, durationMs: number): Promise<{ remainingMs: number } | null> {
+      const statement = sql.renew(table, key, lease, checkDuration(durationMs))
+      return onConnection(undefined, async (run) => {
+        const renewed = await run(statement)
+        const row = sql.returning ? renewed : await run(sql.state(table, key, lease.holder))
+        if (!row?.mine || row.fence !== lease.fence || row.remainingMs === null || row.remainingMs <= 0) return null
+        return { remainingMs: row.remainingMs }
+      })
+    },
+
+    release(key: AccountKey, lease: HeldLease): Promise<void> {
+      const statement = sql.release(table, key, lease)
+      return onConnection(undefined, async (run) => {
+        await run(statement)
+      })
+    },
+  }
+}
+
+/** A runner with nothing to hold, as a HeldConnection (clients whose pool is their own, e.g. Prisma's). @internal */
+export function unheld(run: HeldConnection["run"]): () => Promise<HeldConnection> {
+  return async () => ({ run, release: () => undefined })
+}

@@ -1,0 +1,308 @@
+/**
+ * Lease mode's flight (refresh/lease-flight.ts), branch by branch, with an in-memory AccountLeases that is a
+ * FAKE for branch coverage only: it proves nothing across processes (the pg store's leases and the storms do).
+ * Each test's control is noted beside it: the line of the flight that, removed, makes it fail.
+ */
+import { describe, expect, test } from "@jest/globals"
+import { AbandonedWait } from "../../src/bounded-wait.js"
+import { RefreshLeaseExpiredError, RefreshLockTimeoutError } from "../../src/errors.js"
+import {
+  leaseLengthMs,
+  ProviderSlots,
+  runLeaseFlight,
+  type LeaseFlightSettings,
+  type LeaseFlightSteps,
+} from "../../src/refresh/lease-flight.js"
+import type { AccountKey, AccountLeases, HeldLease, LeaseTake } from "../../src/store.js"
+
+const key: AccountKey = { provider: "p", providerAccountId: "a" }
+const settings: LeaseFlightSettings = { requestTimeoutMs: 1_000, leaseMarginMs: 500, waitBoundMs: 2_000, wait: true }
+
+/** A fake lease store for branch coverage: one process, the test's own clock, a log of every call. */
+class FakeLeasesForBranchCoverage implements AccountLeases {
+  fence = 0
+  holder: string | undefined
+  until = 0
+  log: string[] = []
+  /** Overrides what `take` answers (e.g. a lease with little left); default: the real rule. */
+  takeAnswer: ((durationMs: number) => LeaseTake | undefined) | undefined
+  renewAnswer: { remainingMs: number } | null | undefined
+
+  take(_key: AccountKey, holder: string, durationMs: number): Promise<LeaseTake> {
+    this.log.push("take")
+    const forced = this.takeAnswer?.(durationMs)
+    if (forced) {
+      if (forced.taken) this.holder = holder
+      return Promise.resolve(forced)
+    }
+    const now = performance.now()
+    if (this.holder !== undefined && this.until > now)
+      return Promise.resolve({ taken: false, remainingMs: this.until - now })
+    this.fence++
+    this.holder = holder
+    this.until = now + durationMs
+    return Promise.resolve({ taken: true, lease: { fence: String(this.fence), holder }, remainingMs: durationMs })
+  }
+  renew(_key: AccountKey, lease: HeldLease, durationMs: number): Promise<{ remainingMs: number } | null> {
+    this.log.push("renew")
+    if (this.renewAnswer !== undefined) return Promise.resolve(this.renewAnswer)
+    if (lease.holder !== this.holder || lease.fence !== String(this.fence)) return Promise.resolve(null)
+    this.until = performance.now() + durationMs
+    return Promise.resolve({ remainingMs: durationMs })
+  }
+  release(_key: AccountKey, lease: HeldLease): Promise<void> {
+    this.log.push("release")
+    if (lease.holder === this.holder && lease.fence === String(this.fence)) this.holder = undefined
+    return Promise.resolve()
+  }
+  /** Another process holds the key for `ms`. */
+  heldElsewhere(ms: number): void {
+    this.fence++
+    this.holder = "other"
+    this.until = performance.now() + ms
+  }
+}
+
+type Answer = { ok: boolean }
+
+/** Steps that log what they do; `send` runs `attempts` attempts, each after `beforeAttempt`. */
+function stepsOf(
+  leases: FakeLeasesForBranchCoverage,
+  overrides: Partial<LeaseFlightSteps<string, Answer>> & { attempts?: number } = {},
+): LeaseFlightSteps<string, Answer> & { sent: number } {
+  const steps = {
+    sent: 0,
+    poll: () => {
+      leases.log.push("poll")
+      return Promise.resolve(undefined)
+    },
+    read: () => {
+      leases.log.push("read")
+      return Promise.resolve({ send: "R1" })
+    },
+    send: async (_token: string, beforeAttempt: (attempt: number) => Promise<void>) => {
+      for (let attempt = 1; attempt <= (overrides.attempts ?? 1); attempt++) {
+        await beforeAttempt(attempt)
+        leases.log.push("send")
+        steps.sent++
+      }
+      return { ok: true }
+    },
+    write: () => {
+      leases.log.push("write")
+      return Promise.resolve("written")
+    },
+    ...overrides,
+  }
+  return steps
+}
+
+describe("lease flight (with a fake AccountLeases for branch coverage)", () => {
+  test("taken: read, send, write, then release, in that order; the lease lasts W + M + 2 s", async () => {
+    const leases = new FakeLeasesForBranchCoverage()
+    let asked = 0
+    leases.takeAnswer = (durationMs) => {
+      asked = durationMs
+      return undefined
+    }
+    await expect(runLeaseFlight(leases, key, settings, stepsOf(leases))).resolves.toBe("written")
+    // Control: move `await release()` before `steps.write` in runLeaseFlight: the order below changes.
+    expect(leases.log).toEqual(["take", "read", "send", "write", "release"])
+    expect(asked).toBe(leaseLengthMs(1_000, 500))
+    expect(asked).toBe(3_500)
+    expect(leases.holder).toBeUndefined()
+  })
+
+  test("deadline rule: too little lease left for W + M sends nothing and releases", async () => {
+    const leases = new FakeLeasesForBranchCoverage()
+    // The store says 1,400 ms are left: less than W + M = 1,500.
+    leases.takeAnswer = () => ({ taken: true, lease: { fence: "1", holder: "h" }, remainingMs: 1_400 })
+    const steps = stepsOf(leases)
+    const failure = await runLeaseFlight(leases, key, settings, steps).catch((error: unknown) => error)
+    // Control: remove the `remaining < requestTimeoutMs + leaseMarginMs` check: the request is sent.
+    expect(failure).toBeInstanceOf(RefreshLeaseExpiredError)
+    expect((failure as RefreshLeaseExpiredError).providerCalled).toBe(false)
+    expect(steps.sent).toBe(0)
+    expect(leases.log).toEqual(["take", "read", "release"])
+  })
+
+  test("the deadline counts from before TAKE was sent: a slow take eats into the lease", async () => {
+    const leases = new FakeLeasesForBranchCoverage()
+    const original = leases.take.bind(leases)
+    // The take's answer arrives 200 ms after it was sent; the store says 1,600 ms left at its end.
+    leases.take = async (...args) => {
+      await new Promise((resolve) => setTimeout(resolve, 200))
+      await original(...args)
+      return { taken: true, lease: { fence: String(leases.fence), holder: args[1] }, remainingMs: 1_600 }
+    }
+    const steps = stepsOf(leases)
+    // 1,600 - 200 < 1,500: nothing is sent. Control: take t0 after the take resolves: 1,600 >= 1,500, sent.
+    await expect(runLeaseFlight(leases, key, settings, steps)).rejects.toBeInstanceOf(RefreshLeaseExpiredError)
+    expect(steps.sent).toBe(0)
+  })
+
+  test("a retry renews first; a renewal that finds the lease lost sends nothing more", async () => {
+    const leases = new FakeLeasesForBranchCoverage()
+    leases.renewAnswer = null
+    const steps = stepsOf(leases, { attempts: 2 })
+    const failure = await runLeaseFlight(leases, key, settings, steps).catch((error: unknown) => error)
+    // Control: skip the renew in beforeAttempt: the second attempt is sent (sent === 2).
+    expect(failure).toBeInstanceOf(RefreshLeaseExpiredError)
+    expect((failure as RefreshLeaseExpiredError).providerCalled).toBe(true)
+    expect(steps.sent).toBe(1)
+    expect(leases.log).toEqual(["take", "read", "send", "renew", "release"])
+  })
+
+  test("a retry whose renewal succeeds is sent", async () => {
+    const leases = new FakeLeasesForBranchCoverage()
+    const steps = stepsOf(leases, { attempts: 2 })
+    await expect(runLeaseFlight(leases, key, settings, steps)).resolves.toBe("written")
+    expect(leases.log).toEqual(["take", "read", "send", "renew", "send", "write", "release"])
+  })
+
+  test("busy: wait, then one poll finds the other holder's fresh row, which is returned (nothing sent)", async () => {
+    const leases = new FakeLeasesForBranchCoverage()
+    leases.heldElsewhere(5_000)
+    const steps = stepsOf(leases, {
+      poll: () => {
+        leases.log.push("poll")
+        return Promise.resolve("the other's fresh row")
+      },
+    })
+    const started = performance.now()
+    await expect(runLeaseFlight(leases, key, settings, steps)).resolves.toBe("the other's fresh row")
+    // Control: skip the poll (take again at once): the flight waits out the bound and throws instead.
+    expect(leases.log).toEqual(["take", "poll"])
+    expect(steps.sent).toBe(0)
+    // The first pause is about 100 ms (±20 %), far below the other holder's 5 s.
+    expect(performance.now() - started).toBeLessThan(1_000)
+  })
+
+  test("busy: the poll finds nothing done, the lease ends, the next take wins", async () => {
+    const leases = new FakeLeasesForBranchCoverage()
+    leases.heldElsewhere(150)
+    const steps = stepsOf(leases)
+    await expect(runLeaseFlight(leases, key, settings, steps)).resolves.toBe("written")
+    expect(leases.log.filter((step) => step === "poll").length).toBeGreaterThanOrEqual(1)
+    expect(leases.log.slice(-4)).toEqual(["read", "send", "write", "release"])
+    expect(steps.sent).toBe(1)
+  })
+
+  test("busy past the bound: RefreshLockTimeoutError (lease), nothing sent after the bound", async () => {
+    const leases = new FakeLeasesForBranchCoverage()
+    leases.heldElsewhere(60_000)
+    const steps = stepsOf(leases)
+    const bound = 400
+    const started = performance.now()
+    const failure = await runLeaseFlight(leases, key, { ...settings, waitBoundMs: bound }, steps).catch(
+      (error: unknown) => error,
+    )
+    const ended = performance.now()
+    const logged = leases.log.length
+    expect(failure).toBeInstanceOf(RefreshLockTimeoutError)
+    expect((failure as RefreshLockTimeoutError).waitedFor).toBe("lease")
+    expect(ended - started).toBeGreaterThanOrEqual(bound - 5)
+    expect(ended - started).toBeLessThan(bound + 300)
+    expect(steps.sent).toBe(0)
+    // Nothing more is sent after the flight gave up. Control: drop the `left() <= 0` checks: it polls on.
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    expect(leases.log.length).toBe(logged)
+  })
+
+  test("take once (refreshExpiring): busy is a timeout at once, no wait, no poll", async () => {
+    const leases = new FakeLeasesForBranchCoverage()
+    leases.heldElsewhere(5_000)
+    const failure = await runLeaseFlight(leases, key, { ...settings, wait: false }, stepsOf(leases)).catch(
+      (error: unknown) => error,
+    )
+    expect(failure).toBeInstanceOf(RefreshLockTimeoutError)
+    // Control: ignore `settings.wait`: the log shows polls.
+    expect(leases.log).toEqual(["take"])
+  })
+
+  test("READ finds nothing to do (fresh, refused, not linked): release, return, nothing sent", async () => {
+    const leases = new FakeLeasesForBranchCoverage()
+    const steps = stepsOf(leases, {
+      read: () => Promise.resolve({ finish: "fresh already" }),
+    })
+    await expect(runLeaseFlight(leases, key, settings, steps)).resolves.toBe("fresh already")
+    expect(leases.log).toEqual(["take", "release"])
+    expect(leases.holder).toBeUndefined()
+  })
+
+  test("an abandoned flight (every caller left before the send) releases and sends nothing", async () => {
+    const leases = new FakeLeasesForBranchCoverage()
+    const abandonment = new AbortController()
+    const steps = stepsOf(leases, {
+      read: () => {
+        leases.log.push("read")
+        abandonment.abort() // the callers' bound passes while READ runs
+        return Promise.resolve({ send: "R1" })
+      },
+    })
+    const failure = await runLeaseFlight(leases, key, settings, steps, abandonment.signal).catch(
+      (error: unknown) => error,
+    )
+    // Control: drop the `signal?.aborted` check in beforeAttempt: the request is sent.
+    expect(failure).toBeInstanceOf(AbandonedWait)
+    expect(steps.sent).toBe(0)
+    expect(leases.log).toEqual(["take", "read", "release"])
+  })
+
+  test("a failed READ releases; a failed WRITE leaves the lease to end (the answer is kept elsewhere)", async () => {
+    const leases = new FakeLeasesForBranchCoverage()
+    const readFails = stepsOf(leases, { read: () => Promise.reject(new Error("connection lost")) })
+    await expect(runLeaseFlight(leases, key, settings, readFails)).rejects.toThrow("connection lost")
+    expect(leases.log).toEqual(["take", "release"])
+
+    leases.log = []
+    const writeFails = stepsOf(leases, { write: () => Promise.reject(new Error("write refused")) })
+    await expect(runLeaseFlight(leases, key, settings, writeFails)).rejects.toThrow("write refused")
+    expect(leases.log).toEqual(["take", "read", "send"])
+    expect(leases.holder).not.toBeUndefined()
+  })
+})
+
+describe("a lease kept after a failed write (fake AccountLeases for branch coverage)", () => {
+  test("the failed write hands the lease out; the next flight of this process renews it instead of waiting", async () => {
+    const leases = new FakeLeasesForBranchCoverage()
+    let kept: HeldLease | undefined
+    const keep = (held: HeldLease) => void (kept = held)
+    const failing = stepsOf(leases, { write: () => Promise.reject(new Error("write refused")) })
+    await expect(runLeaseFlight(leases, key, settings, failing, undefined, { keep })).rejects.toThrow("write refused")
+    expect(kept).toBeDefined()
+    expect(leases.holder).toBe(kept!.holder) // still held: no other process sends the consumed token
+
+    leases.log = []
+    const next = stepsOf(leases)
+    await expect(runLeaseFlight(leases, key, settings, next, undefined, { resume: kept })).resolves.toBe("written")
+    // Control: ignore `resume`: the take finds the (own) lease busy and the flight waits out its bound.
+    expect(leases.log).toEqual(["renew", "read", "send", "write", "release"])
+  })
+
+  test("a kept lease that is no longer ours (it ended, another process took it) is not used", async () => {
+    const leases = new FakeLeasesForBranchCoverage()
+    const stale: HeldLease = { fence: "7", holder: "gone" }
+    await expect(runLeaseFlight(leases, key, settings, stepsOf(leases), undefined, { resume: stale })).resolves.toBe(
+      "written",
+    )
+    expect(leases.log).toEqual(["renew", "take", "read", "send", "write", "release"])
+  })
+})
+
+describe("ProviderSlots (refresh.providerConcurrency)", () => {
+  test("at most n of a provider at once; a wait past queueTimeoutMs is a provider_slot timeout", async () => {
+    const slots = new ProviderSlots({ slow: 1 })
+    let release!: () => void
+    const first = slots.run("slow", 1_000, () => new Promise<void>((resolve) => (release = resolve)))
+    const second = slots.run("slow", 50, () => Promise.resolve("ran")).catch((error: unknown) => error)
+    const failure = await second
+    expect(failure).toBeInstanceOf(RefreshLockTimeoutError)
+    expect((failure as RefreshLockTimeoutError).waitedFor).toBe("provider_slot")
+    // Other providers have no limit.
+    await expect(slots.run("other", 1, () => Promise.resolve("free"))).resolves.toBe("free")
+    release()
+    await first
+    await expect(slots.run("slow", 50, () => Promise.resolve("ran"))).resolves.toBe("ran")
+  })
+})
