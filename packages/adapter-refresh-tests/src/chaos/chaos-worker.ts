@@ -24,7 +24,7 @@ function journal(line: Omit<JournalLine, "t">): void {
   writeSync(fd, `${JSON.stringify({ t: performance.timeOrigin + performance.now(), ...line })}\n`)
 }
 
-watchRefreshPhases(config.provider.token, journal)
+watchRefreshPhases(config.provider.token, config.coordination, journal)
 
 const sleep = (ms: number, until?: Promise<void>): Promise<void> =>
   new Promise((resolve) => {

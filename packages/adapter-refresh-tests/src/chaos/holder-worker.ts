@@ -66,7 +66,7 @@ function readLineSync(): string {
 }
 
 let paused = false
-watchRefreshPhases(config.provider.token, (line) => {
+watchRefreshPhases(config.provider.token, config.refresh.coordination ?? "lock", (line) => {
   say({ type: "phase", ev: line.ev, t: performance.timeOrigin + performance.now() })
   if (config.pauseAt === line.ev && !paused) {
     paused = true

@@ -3,8 +3,9 @@
  * lease failure tests:
  * - "taken": the library's lock-wait event (lock mode), or a lease take that returned a row (lease mode);
  * - "sent" / "answered": undici's diagnostics channels for the request to the token endpoint (Node's fetch);
- * - "committed" / "released": the driver's statement that ended the hold, seen by wrapping pg's
- *   `Client.prototype.query` in this process (no library change);
+ * - "committed": lock mode, the COMMIT of the transaction that held the lock; lease mode, the COMMIT of the
+ *   write after a 200. "released": the hold ended with nothing to store. Both seen by wrapping pg's
+ *   `Client.prototype.query` and `Pool.prototype.query` (promise forms) in this process: no library change;
  * each attributed to its account through the AsyncLocalStorage `flights` the caller runs getAccessToken in.
  * The listener runs synchronously, before the library goes on: it may write a line, or block the process.
  */
@@ -12,7 +13,7 @@ import { AsyncLocalStorage } from "node:async_hooks"
 import diagnostics from "node:diagnostics_channel"
 import pg from "pg"
 import { TOKEN_SYNC_CHANNELS, type LockWaitEvent } from "authjs-adapter-refresh"
-import type { JournalLine } from "./chaos-protocol.js"
+import type { Coordination, JournalLine } from "./chaos-protocol.js"
 
 /** One account's loop: what its current refresh has done so far. */
 export interface Flight {
@@ -29,18 +30,16 @@ interface UndiciRequest {
   origin?: unknown
   path?: unknown
 }
-type Query = (this: pg.Client, ...args: unknown[]) => unknown
+type Query = (this: unknown, ...args: unknown[]) => unknown
 
 /** Subscribes `listener` to every refresh phase of this process (once per process). */
-export function watchRefreshPhases(tokenEndpoint: string, listener: PhaseListener): void {
+export function watchRefreshPhases(tokenEndpoint: string, coordination: Coordination, listener: PhaseListener): void {
   // ---- taken (lock mode): the library's own event, published once the account's lock is granted ----
   diagnostics.subscribe(TOKEN_SYNC_CHANNELS.lockWait, (message) => {
     const event = message as LockWaitEvent
     const flight = flights.getStore()
-    if (!flight || event.purpose !== "refresh" || event.outcome !== "acquired") return
-    flight.holding = true
-    flight.answered = false
-    listener({ ev: "taken", a: flight.a })
+    if (coordination !== "lock" || !flight || event.purpose !== "refresh" || event.outcome !== "acquired") return
+    hold(flight)
   })
 
   // ---- sent / answered: the token request, through undici's channels (Node's fetch) ----
@@ -76,36 +75,50 @@ export function watchRefreshPhases(tokenEndpoint: string, listener: PhaseListene
   })
 
   // ---- taken (lease mode), committed, released: the statements themselves, as they finish ----
-  const clientPrototype = pg.Client.prototype as unknown as { query: Query }
-  const originalQuery = clientPrototype.query
-  clientPrototype.query = function (this: pg.Client, ...args: unknown[]): unknown {
-    const flight = flights.getStore()
-    const result = originalQuery.apply(this, args)
-    const first = args[0]
-    const text = typeof first === "string" ? first : (first as { text?: unknown } | null)?.text
-    if (!flight || typeof text !== "string" || !(result instanceof Promise)) return result
+  const observe = (flight: Flight | undefined, text: unknown, result: unknown): void => {
+    if (!flight || typeof text !== "string" || !(result instanceof Promise)) return
     const statement = text.trimStart().slice(0, 40).toUpperCase()
-    const isEnd = statement.startsWith("COMMIT") || statement.startsWith("ROLLBACK")
-    const isTake = /^(WITH|INSERT)/.test(statement) && /authjs_refresh_lease/i.test(text) && /INSERT/i.test(text)
-    const isRelease =
-      /^UPDATE/.test(statement) && /authjs_refresh_lease/i.test(text) && /lease_until\s*=\s*NULL/i.test(text)
-    const isWrite = /authjs_refresh_lease/i.test(text) && /UPDATE\s+"?accounts"?/i.test(text)
-    if (!isEnd && !isTake && !isRelease && !isWrite) return result
+    const isCommit = statement.startsWith("COMMIT")
+    const isEnd = isCommit || statement.startsWith("ROLLBACK")
+    const onLeases = /authjs_refresh_lease/i.test(text)
+    const isTake = onLeases && statement.startsWith("INSERT")
+    const isRelease = onLeases && statement.startsWith("UPDATE") && /lease_until\s*=\s*NULL/i.test(text)
+    if (!isEnd && !isTake && !isRelease) return
     // Registered before the caller's own await: the line is written before the library goes on.
     result.then(
       (answer: { rowCount?: number | null }) => {
-        if (isTake && (answer.rowCount ?? 0) > 0 && !flight.holding) {
-          flight.holding = true
-          flight.answered = false
-          listener({ ev: "taken", a: flight.a })
-        } else if ((isEnd || isRelease || isWrite) && flight.holding) {
-          flight.holding = false
-          listener({ ev: flight.answered ? "committed" : "released", a: flight.a })
-          flight.answered = false
+        if (coordination === "lease") {
+          // Taken: a take that returned a row. Committed: the write's COMMIT after a 200 (READ and the
+          // write are short locked transactions of their own). Released: a release with nothing to store.
+          if (isTake && (answer.rowCount ?? 0) > 0 && !flight.holding) hold(flight)
+          else if (isCommit && flight.holding && flight.answered) end(flight, "committed")
+          else if (isRelease && flight.holding && !flight.answered) end(flight, "released")
+        } else if (isEnd && flight.holding) {
+          // Lock mode: the transaction that held the lock ends.
+          end(flight, isCommit && flight.answered ? "committed" : "released")
         }
       },
       () => {},
     )
-    return result
+  }
+  const hold = (flight: Flight): void => {
+    flight.holding = true
+    flight.answered = false
+    listener({ ev: "taken", a: flight.a })
+  }
+  const end = (flight: Flight, ev: "committed" | "released"): void => {
+    flight.holding = false
+    flight.answered = false
+    listener({ ev, a: flight.a })
+  }
+  for (const prototype of [pg.Client.prototype, pg.Pool.prototype] as unknown as Array<{ query: Query }>) {
+    const original = prototype.query
+    prototype.query = function (this: unknown, ...args: unknown[]): unknown {
+      const flight = flights.getStore()
+      const result = original.apply(this, args)
+      const first = args[0]
+      observe(flight, typeof first === "string" ? first : (first as { text?: unknown } | null)?.text, result)
+      return result
+    }
   }
 }
