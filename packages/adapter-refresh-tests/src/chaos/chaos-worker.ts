@@ -50,8 +50,8 @@ async function main(): Promise<void> {
       reauthColumn: REAUTH_COLUMN,
       coordination: config.coordination,
       requestTimeoutMs: config.requestTimeoutMs,
-      // Waits for another holder end sooner than the default 10 s, so that a stopping worker stops soon.
-      lockTimeoutMs: 5_000,
+      // Longer than the lease (W + M + 2 s): a caller waiting on a killed holder's lease sees its end.
+      lockTimeoutMs: 10_000,
       leaseMarginMs: config.leaseMarginMs,
     },
   })
