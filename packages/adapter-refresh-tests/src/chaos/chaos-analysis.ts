@@ -105,10 +105,13 @@ export function flightsOf(pid: number, lines: readonly JournalLine[]): Flight[] 
   for (const line of lines) {
     if (line.a === undefined) continue
     const flight = open.get(line.a)
-    if (line.ev === "taken") {
+    if (line.ev === "taken" || (line.ev === "sent" && !flight)) {
+      // A send outside a take still belongs to a flight: one that resumed a lease it kept after a failed
+      // write (no new take), or one whose take this journal missed. It starts at its send.
       const next: Flight = { pid, a: line.a, taken: line.t, sends: [], answers: [] }
       out.push(next)
       open.set(line.a, next)
+      if (line.ev === "sent") next.sends.push({ t: line.t, port: line.port ?? 0 })
     } else if (!flight) {
       continue
     } else if (line.ev === "sent") {
@@ -169,7 +172,8 @@ export function analyse(input: {
   const senderOf = new Map<Presentation, Flight>()
   let unattributed = 0
   for (const p of [...input.presentations].sort((x, y) => x.t - y.t)) {
-    const candidates = sends.filter((s) => s.flight.a === p.a && !used.has(s) && s.t <= p.t + 5 && s.t > p.t - 5_000)
+    // The send is journaled before its bytes leave; 50 ms of slack for the processes' clocks.
+    const candidates = sends.filter((s) => s.flight.a === p.a && !used.has(s) && s.t <= p.t + 50 && s.t > p.t - 10_000)
     const byPort = candidates.filter((s) => s.port === p.port)
     const pick = (byPort.length ? byPort : candidates).sort((x, y) => y.t - x.t)[0]
     if (!pick) {

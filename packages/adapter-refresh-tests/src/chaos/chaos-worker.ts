@@ -51,7 +51,7 @@ async function main(): Promise<void> {
       coordination: config.coordination,
       requestTimeoutMs: config.requestTimeoutMs,
       // Longer than the lease (W + M + 2 s): a caller waiting on a killed holder's lease sees its end.
-      lockTimeoutMs: 10_000,
+      lockTimeoutMs: config.requestTimeoutMs + config.leaseMarginMs + 5_000,
       leaseMarginMs: config.leaseMarginMs,
     },
   })
