@@ -29,6 +29,7 @@ export interface ChaosWorkerConfig {
 /**
  * One journal line. `t` is `performance.timeOrigin + performance.now()` (one host, one clock, sub-ms).
  * - taken: this process holds the account (lock mode: the advisory lock granted; lease mode: a lease taken);
+ * - read (lease mode): READ's short transaction committed under the lease;
  * - sent: the refresh request's headers left on a socket (`port`: its local port, which the provider's
  *   proxy sees as the remote port);
  * - answered: the whole answer arrived (`status`);
@@ -41,7 +42,7 @@ export interface ChaosWorkerConfig {
  */
 export interface JournalLine {
   t: number
-  ev: "start" | "ask" | "taken" | "sent" | "answered" | "committed" | "released" | "done"
+  ev: "start" | "ask" | "taken" | "read" | "sent" | "answered" | "committed" | "released" | "done"
   /** The account's number (absent on "start"). */
   a?: number
   port?: number

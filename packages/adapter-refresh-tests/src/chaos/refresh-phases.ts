@@ -6,6 +6,7 @@
  * - "committed": lock mode, the COMMIT of the transaction that held the lock; lease mode, the COMMIT of the
  *   write after a 200. "released": the hold ended with nothing to store. Both seen by wrapping pg's
  *   `Client.prototype.query` and `Pool.prototype.query` (promise forms) in this process: no library change;
+ * - "read" (lease mode): a COMMIT under the lease before any answer, READ's short transaction;
  * each attributed to its account through the AsyncLocalStorage `flights` the caller runs getAccessToken in.
  * The listener runs synchronously, before the library goes on: it may write a line, or block the process.
  */
@@ -92,6 +93,7 @@ export function watchRefreshPhases(tokenEndpoint: string, coordination: Coordina
           // write are short locked transactions of their own). Released: a release with nothing to store.
           if (isTake && (answer.rowCount ?? 0) > 0 && !flight.holding) hold(flight)
           else if (isCommit && flight.holding && flight.answered) end(flight, "committed")
+          else if (isCommit && flight.holding) listener({ ev: "read", a: flight.a })
           else if (isRelease && flight.holding && !flight.answered) end(flight, "released")
         } else if (isEnd && flight.holding) {
           // Lock mode: the transaction that held the lock ends.

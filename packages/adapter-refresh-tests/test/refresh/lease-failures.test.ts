@@ -4,7 +4,8 @@
  * its refresh), real PostgreSQL and the real rotating oidc-provider behind the rewriting proxy:
  * (a) the holder killed after taking the account, before sending: nothing lost; takeover time vs lock mode;
  * (b) killed while its request is at the provider: at most one grant lost;
- * (c) stalled past its lease: sends nothing on resume, another process refreshed once, no invalid_grant;
+ * (c) stalled past its lease (after READ): sends nothing on resume, another process refreshed once, no
+ *     invalid_grant;
  * (d) the library's connections terminated while the provider delays: nothing lost, the row holds R2;
  * (e) processes whose clocks are 10 minutes off storm one account: one grant per expiry.
  * AUTHJS_REFRESH_FAILURES_COORDINATION=lock runs them in lock mode: (d) and (e) then fail (their controls).
@@ -191,11 +192,13 @@ leaseOnly(
   "(c) holder stalled past its lease: sends nothing on resume; one refresh by another process",
   async () => {
     const n = 3
-    const a = holder(n, { pauseAt: "taken" })
+    // Stopped after READ (it holds R1 and is about to send): a stop before READ would read the other
+    // process's newer row on resume and have nothing to send anyway.
+    const a = holder(n, { pauseAt: "read" })
     const b = holder(n)
     await Promise.all([a.ready, b.ready])
     const stalled = a.go(3 * L + 20_000)
-    await a.phase("taken")
+    await a.phase("read")
     const stoppedAt = clock()
     a.child.kill("SIGSTOP")
     a.resume() // waits in the pipe until SIGCONT
