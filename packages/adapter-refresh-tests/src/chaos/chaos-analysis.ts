@@ -47,6 +47,11 @@ export interface LossRecord {
   a: number
   /** How the loss is explained: a kill inside the window, or nothing (a failure of the run). */
   explainedBy?: { pid: number; phase: KillPhase; msFromKillToReuse: number }
+  /**
+   * Not a kill: the earlier holder, alive, gave up on its request (a timeout under load) after the provider
+   * had rotated the token, and released; the next holder sent the old token. Inside the same window.
+   */
+  afterFailedRequest?: true
 }
 
 export interface ChaosReport {
@@ -65,8 +70,13 @@ export interface ChaosReport {
   killsByPhase: Record<KillPhase, number>
   /** Open flights cut by the kills, by phase (a process may run several refreshes at once). */
   flightsCutByPhase: Record<KillPhase, number>
-  /** A refresh token presented again while its earlier sender was alive (not cut by a kill). Must be 0. */
+  /**
+   * A refresh token presented again while its earlier sender, alive, still held the account or had stored
+   * the answer (exclusion broken). Must be 0.
+   */
   doubleSendsByLiveHolders: number
+  /** Presented again after the earlier holder's request failed (timeout) and it released, alive. */
+  resentAfterFailedRequest: number
   /** Presentations of a token already presented (the provider's reuse detection). */
   reuseDetections: number
   grantsRevoked: number
@@ -189,6 +199,18 @@ export function analyse(input: {
   for (const p of input.presentations) byToken.set(p.token, [...(byToken.get(p.token) ?? []), p])
   let reuseDetections = 0
   let doubleSendsByLiveHolders = 0
+  let resentAfterFailedRequest = 0
+  /**
+   * Why a token was presented again, from its earlier sender's flight: cut by a kill; ended alive without
+   * storing an answer (its request failed: a timeout, an error) before the token was sent again; or neither,
+   * a double send (the earlier holder still held, or had stored the answer: exclusion broken).
+   */
+  const causeOf = (earlier: Flight | undefined, again: Presentation): "kill" | "failed request" | "double send" => {
+    if (earlier?.killedAt !== undefined && earlier.killedAt <= again.t) return "kill"
+    const ended = earlier?.released
+    if (earlier && earlier.committed === undefined && ended !== undefined && ended <= again.t) return "failed request"
+    return "double send"
+  }
   /** Per account, each reused token's first and second presentation, in time order. */
   const reusesOf = new Map<number, Array<{ first: Presentation; again: Presentation }>>()
   for (const list of byToken.values()) {
@@ -198,18 +220,21 @@ export function analyse(input: {
     const earlier = senderOf.get(first)
     for (const again of list.slice(1)) {
       reuseDetections++
-      // The earlier sender's flight was cut by a kill before it committed: the only allowed cause.
-      if (earlier?.killedAt === undefined || earlier.killedAt > again.t) doubleSendsByLiveHolders++
+      const cause = causeOf(earlier, again)
+      if (cause === "double send") doubleSendsByLiveHolders++
+      if (cause === "failed request") resentAfterFailedRequest++
     }
     reusesOf.set(first.a, [...(reusesOf.get(first.a) ?? []), { first, again: list[1]! }])
   }
   for (const list of reusesOf.values()) list.sort((x, y) => x.again.t - y.again.t)
 
-  // Each revoked grant, matched in order to its account's next reuse, and that reuse to the kill behind it.
+  // Each revoked grant, matched in order to its account's next reuse, and that reuse to its cause.
   const losses: LossRecord[] = input.revokedAccounts.map((a) => {
     const reuse = reusesOf.get(a)?.shift()
     const earlier = reuse ? senderOf.get(reuse.first) : undefined
-    if (!reuse || earlier?.killedAt === undefined || earlier.phaseAtKill === undefined) return { a }
+    if (!reuse || !earlier) return { a }
+    if (causeOf(earlier, reuse.again) === "failed request") return { a, afterFailedRequest: true }
+    if (earlier.killedAt === undefined || earlier.phaseAtKill === undefined) return { a }
     if (earlier.phaseAtKill !== "in flight" && earlier.phaseAtKill !== "answered, not committed") return { a }
     return {
       a,
@@ -280,10 +305,11 @@ export function analyse(input: {
     killsByPhase,
     flightsCutByPhase,
     doubleSendsByLiveHolders,
+    resentAfterFailedRequest,
     reuseDetections,
     grantsRevoked: input.revokedAccounts.length,
     losses,
-    lossesUnexplained: losses.filter((l) => !l.explainedBy).length,
+    lossesUnexplained: losses.filter((l) => !l.explainedBy && !l.afterFailedRequest).length,
     windowSent: percentiles(windowSent),
     windowAnswered: percentiles(windowAnswered),
     takeover: percentiles(takeover),
@@ -297,10 +323,10 @@ export function violations(report: ChaosReport): string[] {
   if (report.doubleSendsByLiveHolders > 0)
     out.push(`${report.doubleSendsByLiveHolders} refresh token(s) sent again while the earlier sender lived`)
   if (report.lossesUnexplained > 0)
-    out.push(`${report.lossesUnexplained} grant(s) lost without a kill inside the grant-loss window`)
+    out.push(`${report.lossesUnexplained} grant(s) lost without a kill or a failed request inside the window`)
   const inWindow = report.flightsCutByPhase["in flight"] + report.flightsCutByPhase["answered, not committed"]
-  if (report.losses.length > inWindow)
-    out.push(`${report.losses.length} grant(s) lost for ${inWindow} refresh(es) cut inside the window`)
+  const byKills = report.losses.filter((l) => l.explainedBy).length
+  if (byKills > inWindow) out.push(`${byKills} grant(s) lost for ${inWindow} refresh(es) cut inside the window`)
   if (report.unattributed > 0) out.push(`${report.unattributed} presented token(s) no process journaled sending`)
   return out
 }

@@ -73,9 +73,11 @@ export function formatResults(results: readonly ChaosResult[]): string[] {
         ] as [string, (r: ChaosResult) => string],
     ),
     ["double sends by live holders", (r) => String(r.report.doubleSendsByLiveHolders)],
+    ["sent again after a live holder's request failed", (r) => String(r.report.resentAfterFailedRequest)],
     ["reuse detections / grants revoked", (r) => `${r.report.reuseDetections} / ${r.report.grantsRevoked}`],
     ["accounts given a new grant (as a new sign-in)", (r) => String(r.revived)],
     ["grants lost / explained by a kill in the window", (r) => `${r.report.losses.length} / ${explained(r)}`],
+    ["grants lost after a live holder's request failed", (r) => String(afterFailed(r))],
     ["losses per kill", (r) => fmt(r.report.losses.length / Math.max(1, r.report.kills), 3)],
     ["window committed - sent p50 / p99 / max", (r) => pct(r.report.windowSent)],
     ["window committed - answered p50 / p99 / max", (r) => pct(r.report.windowAnswered)],
@@ -97,6 +99,8 @@ function failed(r: ChaosResult): string {
     .join(", ")
   return `${total} (${detail})`
 }
+
+const afterFailed = (r: ChaosResult): number => r.report.losses.filter((l) => l.afterFailedRequest).length
 
 function explained(r: ChaosResult): string {
   const phases = r.report.losses.flatMap((l) => (l.explainedBy ? [l.explainedBy.phase] : []))
@@ -133,7 +137,9 @@ async function main(): Promise<void> {
           (loss.explainedBy
             ? `, after kill of ${loss.explainedBy.pid} (${loss.explainedBy.phase}), ` +
               `reuse ${fmt(loss.explainedBy.msFromKillToReuse, 0)} ms later`
-            : ", NOT explained by a kill"),
+            : loss.afterFailedRequest
+              ? ", after a live holder's request failed (timeout) and it released"
+              : ", NOT explained by a kill"),
       )
   if (broken.length) out.push("", "FAILED:", ...broken.map((b) => `- ${b}`))
   process.stdout.write(`${out.join("\n")}\n`)

@@ -7,14 +7,16 @@ import { analyse, violations, type Kill, type Presentation } from "../../src/cha
 import type { JournalLine } from "../../src/chaos/chaos-protocol.js"
 
 /** Process 1 refreshes account 0 with token "r1" at t=100; process 2 sends "r1" again at t=400. */
-function scenario(killFirst: boolean) {
+function scenario(killFirst: boolean, firstTimedOut = false) {
   const first: JournalLine[] = [
     { t: 90, ev: "ask", a: 0 },
     { t: 100, ev: "taken", a: 0 },
     { t: 110, ev: "sent", a: 0, port: 5001 },
   ]
   // Alive, process 1 would have got its answer and committed it.
-  if (!killFirst)
+  // Or its request timed out (the provider had rotated the token) and it released the account, alive.
+  if (firstTimedOut) first.push({ t: 300, ev: "answered", a: 0, status: 0 }, { t: 310, ev: "released", a: 0 })
+  else if (!killFirst)
     first.push(
       { t: 250, ev: "answered", a: 0, status: 200 },
       { t: 260, ev: "committed", a: 0 },
@@ -54,12 +56,20 @@ describe("chaos analysis", () => {
     expect(violations(report)).toEqual([])
   })
 
+  test("a reuse after a live holder's request failed and it released is a loss of its own kind, not a double send", () => {
+    const report = scenario(false, true)
+    expect(report.doubleSendsByLiveHolders).toBe(0)
+    expect(report.resentAfterFailedRequest).toBe(1)
+    expect(report.losses).toEqual([{ a: 0, afterFailedRequest: true }])
+    expect(violations(report)).toEqual([])
+  })
+
   test("control: the same reuse while the earlier sender lived is a double send, and the run fails", () => {
     const report = scenario(false)
     expect(report.doubleSendsByLiveHolders).toBe(1)
     expect(report.lossesUnexplained).toBe(1)
     expect(report.windowSent).toMatchObject({ n: 1, max: 150 })
     expect(report.windowAnswered).toMatchObject({ n: 1, max: 10 })
-    expect(violations(report)).toHaveLength(3)
+    expect(violations(report)).toHaveLength(2)
   })
 })
