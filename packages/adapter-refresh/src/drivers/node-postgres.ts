@@ -13,10 +13,33 @@ export function pgRunner(target: Pick<PgPoolClientLike, "query">): SqlRunner {
   return async (text, values) => (await target.query(text, [...values])).rows
 }
 
+/**
+ * A checked-out connection, listened to for `error` while held. node-postgres listens only to idle
+ * connections: a held one the server ends (pg_terminate_backend, a restart, a dropped socket) emits `error`
+ * with no listener, which crashes the process. Caught here, the query in progress still fails (and the
+ * caller gets a typed error); the connection is then destroyed on release, never handed out again.
+ */
+async function checkOut(pool: PgPoolLike): Promise<{ client: PgPoolClientLike; release: (failure?: unknown) => void }> {
+  const client = await pool.connect()
+  let ended: Error | undefined
+  const onError = (error: Error): void => {
+    ended ??= error
+  }
+  client.on?.("error", onError)
+  return {
+    client,
+    release(failure?: unknown) {
+      client.off?.("error", onError)
+      const destroy = ended ?? failure
+      client.release(destroy === undefined ? undefined : asError(destroy))
+    },
+  }
+}
+
 /** One connection of a node-postgres Pool, held for one statement. @internal */
 export async function holdPgConnection(pool: PgPoolLike): Promise<HeldConnection> {
-  const client = await pool.connect()
-  return { run: pgRunner(client), release: () => client.release() }
+  const { client, release } = await checkOut(pool)
+  return { run: pgRunner(client), release: () => release() }
 }
 
 /** The driver of a node-postgres Pool, on the database it speaks (PostgreSQL). @internal */
@@ -28,11 +51,8 @@ export function nodePostgresDriver(pool: PgPoolLike, database: SqlDatabase): Sql
     // An idle connection takes a read at once, so it cannot be sent late: pool.query, the cheapest way.
     idle: () => (pool.idleCount ?? 0) > 0,
     async acquire() {
-      const client = await pool.connect()
-      return {
-        run: pgRunner(client),
-        release: (failure?: unknown) => client.release(failure === undefined ? undefined : asError(failure)),
-      }
+      const { client, release } = await checkOut(pool)
+      return { run: pgRunner(client), release }
     },
   }
 }

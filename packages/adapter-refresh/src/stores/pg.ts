@@ -42,6 +42,9 @@ export interface PgPoolClientLike {
   query(text: string, values?: unknown[]): Promise<PgQueryResultLike>
   /** Returns the connection to the pool; with an Error (or `true`) the connection is destroyed instead. */
   release(destroy?: Error | boolean): void
+  /** node-postgres' EventEmitter methods: the store listens for `error` while it holds the connection. */
+  on?(event: "error", listener: (error: Error) => void): unknown
+  off?(event: "error", listener: (error: Error) => void): unknown
 }
 
 /** The part of a node-postgres `Pool` this store uses. `new pg.Pool(...)` satisfies it. */
