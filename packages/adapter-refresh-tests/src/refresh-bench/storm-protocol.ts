@@ -33,6 +33,11 @@ export interface StormWorkerConfig {
   skewSeconds: number
   /** Library mode: `refresh.coordination` (default "lock"). "lease" needs the fixture's lease table. */
   coordination?: "lock" | "lease"
+  /**
+   * Controls only, on a cell: "always-taken" gives lease mode a store whose `leases.take` answers "taken"
+   * without asking the database (no exclusion across processes), to show that a lease storm then breaks.
+   */
+  leaseControl?: "always-taken"
   /** When set, the process encrypts tokens at rest with `tokenEncryption({ keys })` (the env-var key string). */
   encryptionKeys?: string
   /** The "better-auth" mode's instance settings and the account Better Auth linked (its own ids). */

@@ -24,7 +24,12 @@ const fingerprint = (token: string): string => createHash("sha256").update(token
 
 /** What a storm runs on: a PostgreSQL cell, or a conformance fixture module with its own database. */
 export type StormCell = (
-  | { name: string; cell: PgCell }
+  | {
+      name: string
+      cell: PgCell
+      /** Where the cell's database is (default: one on the PostgreSQL test server), e.g. behind PgBouncer. */
+      database?: (prefix: string) => Promise<ScenarioDatabase>
+    }
   | { name: string; fixtureModule: URL; database: (prefix: string) => Promise<ScenarioDatabase> }
 ) & {
   /**
@@ -52,7 +57,7 @@ export function describeRefreshStorm(target: StormCell): void {
       (started) => {
         ;({ db, s } = started)
       },
-      "database" in target ? target.database : undefined,
+      target.database,
     )
     test(`${STORM_PROCESSES} processes x ${STORM_CALLERS} callers, ${expiries} consecutive expiries: one refresh grant each, one token for all, grant alive`, async () => {
       for (let expiry = 1; expiry <= expiries; expiry++) {
