@@ -78,7 +78,10 @@ export function describeRefreshStorm(target: StormCell): void {
         const failures = storm.outcomes.filter((o) => !o.ok).map((o) => o.error)
         expect({ expiry, failures }).toEqual({ expiry, failures: [] })
         expect(storm.outcomes).toHaveLength(STORM_PROCESSES * STORM_CALLERS)
-        expect({ expiry, refreshGrants: s.op.stats.refreshGrants - grantsBefore }).toEqual({ expiry, refreshGrants: 1 })
+        // On failure, also says how long the storm lasted against the token's lifetime, and what the provider refused.
+        const seen = { expiry, refreshGrants: s.op.stats.refreshGrants - grantsBefore }
+        const context = { wallMs: Math.round(storm.wallMs), refused: s.op.stats.refreshErrors.map((e) => e.error) }
+        expect({ ...seen, ...(seen.refreshGrants === 1 ? {} : context) }).toEqual({ expiry, refreshGrants: 1 })
         const stored = await s.row()
         const tokens = new Set(storm.outcomes.map((o) => o.tokenFingerprint))
         expect([...tokens]).toEqual([fingerprint(String(stored.access_token))])
