@@ -10,7 +10,7 @@
  */
 import { AbandonedWait } from "./bounded-wait.js"
 import { driverCodes, type SqlDatabase, type SqlStatement } from "./databases/sql-database.js"
-import { AccountSchemaError } from "./errors.js"
+import { AccountSchemaError, AccountStoreError } from "./errors.js"
 import { quoteTableName, type HeldConnection, type TableName } from "./statements.js"
 import type { AccountKey, AccountLeases, AccountReadOptions, HeldLease, LeaseTake } from "./store.js"
 
@@ -66,8 +66,11 @@ const checkHolder = (holder: string): string => {
 
 /**
  * `AccountLeases` over SQL: `take`, `renew` and `release` as the database's lease statements on one held
- * connection each. Busy is a value. A missing table or column is an `AccountSchemaError` naming the table, the
- * option that names it, and the README section with its migration. @internal
+ * connection each. Busy is a value, also when the take's write could not get the database's own lock in
+ * time (SQLite's SQLITE_BUSY, MariaDB's 1205, PostgreSQL's 55P03: the statement changed nothing); a renew
+ * or release that could not is an `AccountStoreError` with `lockTimeout` set. A missing table or column is
+ * an `AccountSchemaError` naming the table, the option that names it, and the README section with its
+ * migration. @internal
  */
 export function sqlLeases(options: SqlLeaseOptions): AccountLeases {
   const { database, hold } = options
@@ -87,6 +90,16 @@ export function sqlLeases(options: SqlLeaseOptions): AccountLeases {
       hint: `lease mode needs the lease table of the ${LEASE_MIGRATION_SECTION}`,
     })
   }
+
+  const lockTimedOut = (error: unknown): boolean =>
+    !(error instanceof AccountSchemaError) && database.classifyError(error).kind === "lock-timeout"
+  /** A renew or release the database's lock timed out: typed like every store operation's lock timeout. */
+  const typedLockTimeout =
+    (operation: string) =>
+    (error: unknown): never => {
+      if (!lockTimedOut(error)) throw error
+      throw new AccountStoreError(options.store, `leases.${operation}`, error, { lockTimeout: true })
+    }
 
   /** `work` on a held connection; a caller that left while the pool was busy gets nothing sent. */
   const onConnection = async <T>(
@@ -123,12 +136,16 @@ export function sqlLeases(options: SqlLeaseOptions): AccountLeases {
         try {
           taken = await run(statement)
         } catch (error) {
+          // Another writer held the database's lock past the wait bound: the take changed nothing, and the
+          // lease is as busy as the database (how long is unknown). The caller waits and polls as for a lease.
+          if (lockTimedOut(error)) return busy(undefined)
           if (!sql.lostRace(error)) throw error
           // Another take of the key went through (the database rolled this one back whole). Once more, to
           // learn from the committed row whether the lease is now free or whose it is.
           try {
             taken = await run(statement)
           } catch (again) {
+            if (lockTimedOut(again)) return busy(undefined)
             if (!sql.lostRace(again)) throw again
           }
         }
@@ -149,14 +166,14 @@ export function sqlLeases(options: SqlLeaseOptions): AccountLeases {
         const row = sql.returning ? renewed : await run(sql.state(table, key, lease.holder))
         if (!row?.mine || row.fence !== lease.fence || row.remainingMs === null || row.remainingMs <= 0) return null
         return { remainingMs: row.remainingMs }
-      })
+      }).catch(typedLockTimeout("renew"))
     },
 
     release(key: AccountKey, lease: HeldLease): Promise<void> {
       const statement = sql.release(table, key, lease)
       return onConnection(undefined, async (run) => {
         await run(statement)
-      })
+      }).catch(typedLockTimeout("release"))
     },
   }
 }

@@ -54,7 +54,13 @@ export async function runBarrierWorkers<Outcome>(
   let goAt = 0
 
   const finished = new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => fail(new Error(`workers did not finish within ${timeoutMs} ms`)), timeoutMs)
+    // Says how far the workers got: a loaded machine may spend the bound starting them.
+    const progress = (): string =>
+      `${ready} of ${configs.length} ready, ${goAt ? "go sent" : "no go sent"}, ${results.length} done`
+    const timer = setTimeout(
+      () => fail(new Error(`workers did not finish within ${timeoutMs} ms (${progress()})`)),
+      timeoutMs,
+    )
     function fail(error: Error): void {
       clearTimeout(timer)
       reject(new Error(`${error.message}; worker stderr: ${stderr.join("").slice(-2000)}`))

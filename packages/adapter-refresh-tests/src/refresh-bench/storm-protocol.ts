@@ -35,6 +35,11 @@ export interface StormWorkerConfig {
   coordination?: "lock" | "lease"
   /** Library mode: every caller reports this access token as refused by the API (`refusedAccessToken`). */
   refusedAccessToken?: string
+  /**
+   * Controls only, on a cell: "always-taken" gives lease mode a store whose `leases.take` answers "taken"
+   * without asking the database (no exclusion across processes), to show that a lease storm then breaks.
+   */
+  leaseControl?: "always-taken"
   /** When set, the process encrypts tokens at rest with `tokenEncryption({ keys })` (the env-var key string). */
   encryptionKeys?: string
   /** The "better-auth" mode's instance settings and the account Better Auth linked (its own ids). */

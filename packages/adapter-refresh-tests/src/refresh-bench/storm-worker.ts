@@ -5,7 +5,7 @@
  */
 import { createHash } from "node:crypto"
 import type pg from "pg"
-import { tokenEncryption, withTokenSync } from "authjs-adapter-refresh"
+import { tokenEncryption, withTokenSync, type AccountLeases, type AccountStore } from "authjs-adapter-refresh"
 import { createFixture } from "../fixtures/databases.js"
 import type { ConformanceFixtureModule } from "../kit/fixture.js"
 import { errorLabel, runBarrierWorker } from "../kit/barrier-worker.js"
@@ -18,12 +18,25 @@ const config = JSON.parse(process.argv[2] ?? "{}") as StormWorkerConfig
 /** The process's fixture: a PostgreSQL cell's (with its pg Pool) or a conformance fixture module's. */
 async function workerFixture() {
   if (config.fixtureModule) {
+    if (config.leaseControl) throw new Error("storm worker: leaseControl runs on a cell only")
     const module = (await import(config.fixtureModule)) as ConformanceFixtureModule
     const fixture = await module.createFixture(config.databaseUrl)
     return { adapter: fixture.adapter, db: fixture.db, pool: undefined, close: () => fixture.close() }
   }
   if (!config.cell) throw new Error("storm worker: neither cell nor fixtureModule given")
-  return createFixture(config.cell, config.databaseUrl)
+  const fixture = await createFixture(config.cell, config.databaseUrl)
+  return config.leaseControl === "always-taken" ? { ...fixture, db: alwaysTaken(fixture.store) } : fixture
+}
+
+/** Control: the cell's store, with a lease take that never asks the database and always answers "taken". */
+function alwaysTaken(store: AccountStore): AccountStore {
+  if (!store.leases) throw new Error("storm worker: the always-taken control needs a store with leases")
+  const leases: AccountLeases = {
+    ...store.leases,
+    take: (_key, holder, durationMs) =>
+      Promise.resolve({ taken: true, lease: { fence: "0", holder }, remainingMs: durationMs }),
+  }
+  return { ...store, leases }
 }
 
 /**

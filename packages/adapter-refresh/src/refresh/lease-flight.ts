@@ -4,7 +4,8 @@
  * this process holds no pooled connection and no open transaction.
  *
  *   slot of the provider's limit → TAKE (busy: wait, poll, take again, bounded) → READ (a short locked
- *   transaction) → before each attempt: enough lease left? (a retry renews first) → SEND → WRITE (a short
+ *   transaction) → before each attempt: enough lease left? (a retry, or a first attempt after a READ that
+ *   outlasted the slack, renews first) → SEND → WRITE (a short
  *   locked transaction, compare-and-set on what READ saw) → RELEASE.
  *
  * No database and no provider here: the engine hands in the steps (`LeaseFlightSteps`), so every branch is
@@ -107,11 +108,13 @@ export async function runLeaseFlight<R, G>(
   const beforeAttempt = async (attempt: number): Promise<void> => {
     // Every caller left before anything was sent: nobody needs this refresh now.
     if (attempt === 1 && signal?.aborted) throw new AbandonedWait()
-    if (attempt > 1) {
+    // A retry renews first. So does a first attempt whose READ outlasted the lease's slack (a loaded
+    // database or process): one short fenced statement judged by the store's clock, not a failed refresh.
+    if (attempt > 1 || deadline - performance.now() < requestTimeoutMs + leaseMarginMs) {
       // Counted from before the renewal was sent: the store's answer is never taken as younger than it is.
       const asked = performance.now()
       const renewed = await leases.renew(key, held, durationMs)
-      if (!renewed) throw new RefreshLeaseExpiredError(key.provider, 0, true)
+      if (!renewed) throw new RefreshLeaseExpiredError(key.provider, 0, attempt > 1)
       deadline = asked + renewed.remainingMs
     }
     const remaining = deadline - performance.now()

@@ -113,17 +113,42 @@ describe("lease flight (with a fake AccountLeases for branch coverage)", () => {
     expect(leases.holder).toBeUndefined()
   })
 
-  test("deadline rule: too little lease left for W + M sends nothing and releases", async () => {
+  test("deadline rule: too little lease left for W + M, even after one renewal, sends nothing and releases", async () => {
     const leases = new FakeLeasesForBranchCoverage()
-    // The store says 1,400 ms are left: less than W + M = 1,500.
+    // The store says 1,400 ms are left: less than W + M = 1,500; and again after the renewal.
     leases.takeAnswer = () => ({ taken: true, lease: { fence: "1", holder: "h" }, remainingMs: 1_400 })
+    leases.renewAnswer = { remainingMs: 1_400 }
     const steps = stepsOf(leases)
     const failure = await runLeaseFlight(leases, key, settings, steps).catch((error: unknown) => error)
     // Control: remove the `remaining < requestTimeoutMs + leaseMarginMs` check: the request is sent.
     expect(failure).toBeInstanceOf(RefreshLeaseExpiredError)
     expect((failure as RefreshLeaseExpiredError).providerCalled).toBe(false)
     expect(steps.sent).toBe(0)
-    expect(leases.log).toEqual(["take", "read", "release"])
+    expect(leases.log).toEqual(["take", "read", "renew", "release"])
+  })
+
+  test("a READ that outlasted the slack: one renewal before the first attempt, then it is sent", async () => {
+    const leases = new FakeLeasesForBranchCoverage()
+    // READ took so long that 1,400 ms are left (< W + M); the renewal gives the lease its full length again.
+    leases.takeAnswer = () => ({ taken: true, lease: { fence: "1", holder: "h" }, remainingMs: 1_400 })
+    leases.renewAnswer = { remainingMs: 3_500 }
+    const steps = stepsOf(leases)
+    // Control: renew only when attempt > 1 in beforeAttempt: RefreshLeaseExpiredError, nothing sent (the
+    // Prisma-on-MariaDB lease storm failed 75 of 100 callers so on a loaded machine).
+    await expect(runLeaseFlight(leases, key, settings, steps)).resolves.toBe("written")
+    expect(steps.sent).toBe(1)
+    expect(leases.log).toEqual(["take", "read", "renew", "send", "write", "release"])
+  })
+
+  test("a READ that outlasted the slack and a renewal that finds the lease lost: nothing sent", async () => {
+    const leases = new FakeLeasesForBranchCoverage()
+    leases.takeAnswer = () => ({ taken: true, lease: { fence: "1", holder: "h" }, remainingMs: 1_400 })
+    leases.renewAnswer = null
+    const steps = stepsOf(leases)
+    const failure = await runLeaseFlight(leases, key, settings, steps).catch((error: unknown) => error)
+    expect(failure).toBeInstanceOf(RefreshLeaseExpiredError)
+    expect((failure as RefreshLeaseExpiredError).providerCalled).toBe(false)
+    expect(steps.sent).toBe(0)
   })
 
   test("the deadline counts from before TAKE was sent: a slow take eats into the lease", async () => {
@@ -135,6 +160,8 @@ describe("lease flight (with a fake AccountLeases for branch coverage)", () => {
       await original(...args)
       return { taken: true, lease: { fence: String(leases.fence), holder: args[1] }, remainingMs: 1_600 }
     }
+    // The renewal a short lease asks for finds it lost: only the take's deadline decides.
+    leases.renewAnswer = null
     const steps = stepsOf(leases)
     // 1,600 - 200 < 1,500: nothing is sent. Control: take t0 after the take resolves: 1,600 >= 1,500, sent.
     await expect(runLeaseFlight(leases, key, settings, steps)).rejects.toBeInstanceOf(RefreshLeaseExpiredError)
