@@ -802,6 +802,7 @@ export function drizzleAccountStore(db: DrizzleDatabaseLike, options: DrizzleAcc
         table: options.leaseTable ?? DEFAULT_LEASE_TABLE,
         store: name,
         option: "drizzleAccountStore(db, { leaseTable })",
+        accounts: tables,
         // better-sqlite3: the store's own connection between its transactions, asked again while the file is busy.
         hold:
           hold ??

@@ -359,6 +359,7 @@ export function kyselyAccountStore(db: KyselyLike, options: KyselyAccountStoreOp
       table: options.leaseTable ?? DEFAULT_LEASE_TABLE,
       store: name,
       option: "kyselyAccountStore(db, { leaseTable })",
+      accounts: tables,
       hold: () => holdKyselyConnection(db),
     }),
 

@@ -243,6 +243,7 @@ export function pgAccountStore(pool: PgPoolLike, options: PgAccountStoreOptions 
       table: options.leaseTable ?? DEFAULT_LEASE_TABLE,
       store: name,
       option: "pgAccountStore(pool, { leaseTable })",
+      accounts: tables,
       hold: () => holdPgConnection(pool),
     }),
   }

@@ -679,6 +679,15 @@ export function prismaAccountStore(prisma: PrismaClientLike, options: PrismaAcco
         table: options.leaseTable ?? DEFAULT_LEASE_TABLE,
         store: name,
         option: "prismaAccountStore(prisma, { leaseTable })",
+        // The key's rows as the locked read gives them (the model's field names), read after the take.
+        accounts: {
+          async readAll(key: AccountKey) {
+            const accounts = delegate<AccountDelegateLike>(prisma, accountModel, ACCOUNT_METHODS, "accountModel")
+            const where = { provider: key.provider, providerAccountId: key.providerAccountId }
+            const rows = await onModel(() => accounts.findMany({ where }), accountModel, accountOption)
+            return rows.map(toStoredAccountRow)
+          },
+        },
         hold: gate ? leaseConnection : unheld(async (text, values) => prisma.$queryRawUnsafe(text, ...values)),
       }),
     }),
