@@ -10,10 +10,12 @@
  *   - a 4 x 25 refresh storm: latency p50/p99 and refresh grants at the provider, this library vs naive;
  *   - encryption overhead (encryption-bench.ts);
  *   - pool starvation (pool-starvation-bench.ts): 40 accounts expiring together on a pool of 10, provider
- *     answering in 1.5 s: p95 of an unrelated SELECT 1 during the storm, and how many got a token;
+ *     answering in 1.5 s, a row per coordination mode: callers served within 3 s, an unrelated SELECT 1 sent
+ *     every 50 ms (open loop), and what the pool's sessions held meanwhile (pg_stat_activity, pg_locks);
  *   - the token cache (cache-bench.ts): a cached fresh getAccessToken vs a plain SELECT, and how long a
  *     write takes to reach two other processes' caches;
- *   - scale (scale-bench.ts): 10,000 accounts, 8 processes, expiries spread and at once, curves written as SVG;
+ *   - scale (scale-bench.ts): 10,000 accounts, 8 processes, expiries spread and at once, a row per coordination
+ *     mode, curves written as SVG (its environment switches pick points, modes and CPU profiles);
  *   - side by side with Better Auth 1.7 (better-auth-bench.ts): fresh path vs a raw SELECT and a 4 x 25 storm,
  *     this library, naive and Better Auth's getAccessToken on one provider and one database.
  *

@@ -2,6 +2,7 @@
  * What the scale bench (scale-bench.ts) and its worker processes (scale-worker.ts) share: the worker's
  * config, its one summary outcome, and the expiry schedule both sides compute from an account's number.
  */
+import type { Coordination } from "./lease-mode.js"
 import type { StormProviderSettings } from "./storm-protocol.js"
 
 /** The seeded accounts' providerAccountId: `scale-<n>`, n from 0. Their users' ids are n + 1. */
@@ -26,6 +27,15 @@ export interface ScaleWorkerConfig {
    * `lockTimeoutMs` 120 s) instead of the defaults, to count grants against expiries past capacity.
    */
   patient?: boolean
+  /** `refresh.coordination` of this process's engine (default "lock"). */
+  coordination?: Coordination
+  /**
+   * When set, a directory: the process profiles its CPU from "go" to its summary (node:inspector) and
+   * writes `<profileName>-<index>.cpuprofile` there (cpu-profile-summary.ts sums them by module).
+   */
+  profileDir?: string
+  /** The profile's file name prefix (the point's name). */
+  profileName?: string
 }
 
 /** Whether process `index` of `processes` asks for account `n` when `askers` processes ask for each. */
@@ -51,6 +61,12 @@ export interface ScaleOutcome {
   failedAccounts: number[]
   /** CPU time this process used during the phase (user + system). */
   cpuMs: number
+  /** Of which in the kernel (system time): socket writes and reads, loopback TCP included. */
+  systemCpuMs: number
+  /** Statements this process sent during the phase (node-postgres Client#query calls). */
+  statements: number
+  /** Those statements by kind: the text's first 80 characters, as sent. */
+  statementKinds: Record<string, number>
   /** Time each pool.connect() (pool.query included) waited for a connection (rounded to 0.1 ms). */
   poolWaits: number[]
   /** The pool's waitingCount, sampled every 50 ms during the phase: the highest and the mean. */

@@ -1,10 +1,15 @@
 /**
  * One OS process of the scale bench: the pg fixture (@auth/pg-adapter on a node-postgres Pool of 10)
- * wrapped by withTokenSync with the default refresh options (maxConcurrentRefreshes 4). At "go" it reads
+ * wrapped by withTokenSync with the default refresh options (maxConcurrentRefreshes 4) and the row's
+ * `coordination` (lock or lease). At "go" it reads
  * the phase (first expiry, window) from the database, then asks getAccessToken for each of its accounts
  * just after that account's stored token expires, and reports one summary (scale-protocol.ts).
  */
+import { writeFile } from "node:fs/promises"
+import { Session } from "node:inspector/promises"
+import { join } from "node:path"
 import { performance } from "node:perf_hooks"
+import pg from "pg"
 import { withTokenSync } from "authjs-adapter-refresh"
 import { createPgFixture } from "../fixtures/databases.js"
 import { errorLabel, runBarrierWorker } from "../kit/barrier-worker.js"
@@ -22,6 +27,26 @@ const round = (ms: number): number => Math.round(ms * 10) / 10
 
 type ConnectCallback = (error: Error | undefined, client: unknown, done: unknown) => void
 
+// Count every statement sent (the store's and the fixture's go through node-postgres' Client#query).
+let statements = 0
+/**
+ * Statements by their text's first 80 characters (values are parameters, so one text per kind), as sent: the
+ * bench process collapses whitespace when it prints them, so counting costs a slice, not a regex.
+ */
+const kinds = new Map<string, number>()
+let countingKinds = false
+const originalQuery = pg.Client.prototype.query
+pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
+  statements++
+  if (countingKinds) {
+    const first = args[0] as string | { text?: unknown } | undefined
+    const text = typeof first === "string" ? first : String(first?.text ?? "")
+    const kind = text.slice(0, 80)
+    kinds.set(kind, (kinds.get(kind) ?? 0) + 1)
+  }
+  return (originalQuery as (...a: unknown[]) => unknown).apply(this, args)
+} as typeof pg.Client.prototype.query
+
 await runBarrierWorker(
   async () => {
     const fixture = await createPgFixture(config.databaseUrl)
@@ -33,6 +58,7 @@ await runBarrierWorker(
         providers: [{ id, type: "oidc", issuer, clientId, clientSecret }],
         skewSeconds: 0,
         minRefreshIntervalSeconds: 0,
+        coordination: config.coordination ?? "lock",
         ...(config.patient ? { queueTimeoutMs: 600_000, lockTimeoutMs: 120_000 } : {}),
       },
     })
@@ -55,6 +81,9 @@ await runBarrierWorker(
       .filter(({ n }) => n < config.accounts && asks(n, config.index, config.processes, config.askers))
     // Open the pool's connections before the burst, so it measures the operations, not connecting.
     await Promise.all(Array.from({ length: 10 }, () => pool.query("SELECT 1")))
+    // Load fetch (Node's bundled undici is compiled on first use, tens of ms) before the burst too: a
+    // point of 100 accounts over 8 processes otherwise bills it to a dozen grants per process.
+    await (await fetch(`${config.provider.issuer.replace(/\/$/, "")}/.well-known/openid-configuration`)).arrayBuffer()
     return {
       fixture,
       adapter,
@@ -70,8 +99,16 @@ await runBarrierWorker(
       window_seconds: number
     }
     const startSecond = Number(phase.start_second)
+    const profiler = config.profileDir ? new Session() : undefined
+    if (profiler) {
+      profiler.connect()
+      await profiler.post("Profiler.enable")
+      await profiler.post("Profiler.start")
+    }
     const elu = performance.eventLoopUtilization()
     const cpu = process.cpuUsage()
+    const statementsBefore = statements
+    countingKinds = true
     startMeasuring()
     let samples = 0
     let waitingSum = 0
@@ -121,13 +158,25 @@ await runBarrierWorker(
     )
     clearInterval(sampler)
     stopMeasuring()
+    const used = process.cpuUsage(cpu)
+    const sent = statements - statementsBefore
+    countingKinds = false
+    if (profiler) {
+      const { profile } = await profiler.post("Profiler.stop")
+      profiler.disconnect()
+      const file = join(config.profileDir!, `${config.profileName ?? "scale"}-${config.index}.cpuprofile`)
+      await writeFile(file, JSON.stringify(profile))
+    }
     const outcome: ScaleOutcome = {
       calls: mine.length,
       latencies,
       refreshed,
       failures,
       failedAccounts,
-      cpuMs: (({ user, system }) => (user + system) / 1000)(process.cpuUsage(cpu)),
+      cpuMs: (used.user + used.system) / 1000,
+      systemCpuMs: used.system / 1000,
+      statements: sent,
+      statementKinds: Object.fromEntries(kinds),
       poolWaits,
       waitingMax,
       waitingMean: samples ? waitingSum / samples : 0,
