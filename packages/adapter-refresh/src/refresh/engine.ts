@@ -104,7 +104,7 @@ export interface RefreshOptions {
   /**
    * Most refreshes of one provider this process runs at once, by provider id (for providers with rate
    * limits); waits for a slot are bounded by `queueTimeoutMs`. Default: no limit per provider; lease mode
-   * admits at most 32 flights per process at once, whatever the provider.
+   * admits at most 8 flights per process at once, whatever the provider.
    */
   providerConcurrency?: Readonly<Record<string, number>>
   /**

@@ -20,10 +20,12 @@ import { Semaphore, SlotWaitTimeout } from "./coordination.js"
 /**
  * Default admission: most lease flights one process runs past TAKE at once (`LeaseFlightSettings.admit`).
  * Without a bound, a burst of thousands of expiries takes every lease at once and queues thousands of
- * requests at the provider and writes at the pool, so holders run out of lease before they finish. 32 lets a
- * burst of a few dozen expiries go in one round trip; 8 processes then keep at most 256 requests in flight.
+ * requests at the provider and writes at the pool, so holders run out of lease before they finish. 8 keeps a
+ * provider's queue short (8 processes: 64 requests in flight): a request that times out may have rotated the
+ * token, and the next sender then gets invalid_grant (docs/BENCHMARKS.md: with 32 at the 10,000 cliff, 10
+ * grants revoked; with 8, none). The cost: a burst of 40 in one process takes 5 round trips.
  */
-export const LEASE_FLIGHTS_PER_PROCESS = 32
+export const LEASE_FLIGHTS_PER_PROCESS = 8
 
 /** Covers READ and the longest backoff between the take and the first byte sent (design 4). */
 export const LEASE_SLACK_MS = 2_000
