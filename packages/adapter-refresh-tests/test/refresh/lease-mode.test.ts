@@ -221,6 +221,7 @@ describe("lease mode on real PostgreSQL (a real proxy holds the provider's answe
   }, 60_000)
 
   test("a process whose clock is 10 minutes ahead: a token the database's clock finds fresh is returned, nothing sent", async () => {
+    const original = await s.row()
     // The row's access token lasts 5 more minutes by the database's clock.
     const { rows } = await sampler.query<{ s: string }>(
       "SELECT floor(extract(epoch FROM clock_timestamp()))::bigint AS s",
@@ -241,6 +242,12 @@ describe("lease mode on real PostgreSQL (a real proxy holds the provider's answe
       result = await ask(adapterIn("lease"))
     } finally {
       Date.now = realNow
+      // The tests after this one wait for the token's own expiry.
+      await sampler.query(`UPDATE accounts SET expires_at = $1 WHERE provider = $2 AND "providerAccountId" = $3`, [
+        original.expires_at,
+        s.key.provider,
+        s.key.providerAccountId,
+      ])
     }
     // Its own clock finds the token expired (the fast path goes to the lease); under the lease the database's
     // clock decides. Control: judge READ with the process's clock (drop `storeNow()` in lease-refresh.ts's
