@@ -1,18 +1,21 @@
 /**
  * `AccountLeases` written once for every SQL database (databases/*: `SqlDatabase.leases`) and run through
  * whatever lends a store a connection for one or two statements (stores/*). Each operation is one
- * autocommit statement (MySQL/MariaDB: the write, then a read of the row by the random holder), judged by
- * the database's clock. Nothing is held between operations. Internal: not part of the package's exports.
+ * autocommit statement judged by the database's clock; `take` is followed on the same connection by one
+ * read (`LeaseSql.look`: the lease's state, the database's clock and the key's account rows), `renew` on
+ * MySQL/MariaDB by a read of the row by the random holder. Nothing is held between operations. Internal:
+ * not part of the package's exports.
  *
  * Where a client has one connection for the store (Kysely and Prisma on SQLite, Drizzle's own better-sqlite3
  * connection), a lease operation waits for the store's transaction in progress to end: call none from inside
  * `withAccountLock`'s work, or it waits for itself.
  */
 import { AbandonedWait } from "./bounded-wait.js"
-import { driverCodes, type SqlDatabase, type SqlStatement } from "./databases/sql-database.js"
+import { driverCodes, type LeaseAccounts, type SqlDatabase, type SqlStatement } from "./databases/sql-database.js"
 import { AccountSchemaError, AccountStoreError } from "./errors.js"
-import { quoteTableName, type HeldConnection, type TableName } from "./statements.js"
-import type { AccountKey, AccountLeases, AccountReadOptions, HeldLease, LeaseTake } from "./store.js"
+import { quoteTableName, schemaMismatch, type HeldConnection, type SqlTables, type TableName } from "./statements.js"
+import { toStoredAccountRow } from "./store-support.js"
+import type { AccountKey, AccountLeases, AccountReadOptions, HeldLease, LeaseTake, StoredAccountRow } from "./store.js"
 
 /** The lease table's default name. @internal */
 export const DEFAULT_LEASE_TABLE = "authjs_refresh_lease"
@@ -31,7 +34,16 @@ export interface SqlLeaseOptions {
   option: string
   /** A connection held for one operation (one or two statements), given back after. */
   hold: () => Promise<HeldConnection>
+  /**
+   * Where `take` reads the key's rows: the store's accounts table, joined in the statement after the take;
+   * or, for stores that do not know their table's SQL names (Prisma without a derivable table), the store's
+   * own read of the key's rows, run after the connection is given back.
+   */
+  accounts: SqlTables | { readAll(key: AccountKey): Promise<StoredAccountRow[]> }
 }
+
+/** The columns `LeaseSql.look` adds to an account row. */
+const LOOK_COLUMNS = new Set(["fence", "mine", "remaining_ms", "now_ms"])
 
 /** One row of a lease statement (LeaseSql), as a driver returns it. */
 interface LeaseRow {
@@ -101,69 +113,105 @@ export function sqlLeases(options: SqlLeaseOptions): AccountLeases {
       throw new AccountStoreError(options.store, `leases.${operation}`, error, { lockTimeout: true })
     }
 
+  const joined: SqlTables | undefined = "accounts" in options.accounts ? options.accounts : undefined
+  const readAll = joined ? undefined : (options.accounts as { readAll(key: AccountKey): Promise<StoredAccountRow[]> })
+  const accountsJoin: LeaseAccounts | undefined = joined && {
+    table: joined.accounts,
+    provider: joined.column("provider"),
+    providerAccountId: joined.column("providerAccountId"),
+  }
+
+  type Run = (statement: SqlStatement) => Promise<Record<string, unknown>[]>
   /** `work` on a held connection; a caller that left while the pool was busy gets nothing sent. */
-  const onConnection = async <T>(
-    signal: AbortSignal | undefined,
-    work: (run: (statement: SqlStatement) => Promise<LeaseRow | undefined>) => Promise<T>,
-  ): Promise<T> => {
+  const onConnection = async <T>(signal: AbortSignal | undefined, work: (run: Run) => Promise<T>): Promise<T> => {
     if (signal?.aborted) throw new AbandonedWait()
     const held = await hold()
     try {
       if (signal?.aborted) throw new AbandonedWait()
       return await work(async (statement) => {
         try {
-          return leaseRow((await held.run(statement.text, statement.values))[0])
+          return await held.run(statement.text, statement.values)
         } catch (error) {
-          throw schemaError(error)
+          const schema = schemaError(error)
+          throw joined && schema === error ? schemaMismatch(error, joined, "accounts") : schema
         }
       })
     } finally {
       held.release()
     }
   }
+  const first = async (run: Run, statement: SqlStatement): Promise<LeaseRow | undefined> =>
+    leaseRow((await run(statement))[0])
 
-  const busy = (state: LeaseRow | undefined): LeaseTake => ({
-    taken: false,
-    remainingMs: state?.remainingMs == null ? null : Math.max(0, state.remainingMs),
-  })
+  /** The account rows of a `look` (one row with null account columns when the key has none). */
+  const accountRows = (looked: Record<string, unknown>[]): StoredAccountRow[] => {
+    if (!joined) return []
+    const rows: StoredAccountRow[] = []
+    for (const row of looked) {
+      const fields = joined.fieldsOf(
+        Object.fromEntries(Object.entries(row).filter(([column]) => !LOOK_COLUMNS.has(column))),
+      )
+      if (fields.provider !== null && fields.provider !== undefined) rows.push(toStoredAccountRow(fields))
+    }
+    return rows
+  }
 
   return {
-    take(key: AccountKey, holder: string, durationMs: number, takeOptions?: AccountReadOptions): Promise<LeaseTake> {
+    async take(
+      key: AccountKey,
+      holder: string,
+      durationMs: number,
+      takeOptions?: AccountReadOptions,
+    ): Promise<LeaseTake> {
       const statement = sql.take(table, key, checkHolder(holder), checkDuration(durationMs))
-      const state = sql.state(table, key, holder)
-      return onConnection(takeOptions?.signal, async (run) => {
+      const look = sql.look(table, key, holder, accountsJoin)
+      // Counted from the send, not from before the wait for a connection: a pool wait is not the lease's.
+      let sentAt = 0
+      const answer = await onConnection(takeOptions?.signal, async (run) => {
+        sentAt = performance.now()
         let taken: LeaseRow | undefined
         try {
-          taken = await run(statement)
+          taken = await first(run, statement)
         } catch (error) {
           // Another writer held the database's lock past the wait bound: the take changed nothing, and the
           // lease is as busy as the database (how long is unknown). The caller waits and polls as for a lease.
-          if (lockTimedOut(error)) return busy(undefined)
-          if (!sql.lostRace(error)) throw error
+          if (!lockTimedOut(error) && !sql.lostRace(error)) throw error
+          if (lockTimedOut(error)) return { taken: undefined, looked: await run(look).catch(typedLockTimeout("take")) }
           // Another take of the key went through (the database rolled this one back whole). Once more, to
           // learn from the committed row whether the lease is now free or whose it is.
           try {
-            taken = await run(statement)
+            taken = await first(run, statement)
           } catch (again) {
-            if (lockTimedOut(again)) return busy(undefined)
+            if (lockTimedOut(again))
+              return { taken: undefined, looked: await run(look).catch(typedLockTimeout("take")) }
             if (!sql.lostRace(again)) throw again
           }
         }
-        // The write returned the row only when it took the lease; otherwise (or where writes return no row)
-        // the row as it is now tells, by the random holder, whose the lease is and what is left of it.
-        const row = taken ?? (await run(state))
-        if (row?.mine) {
-          return { taken: true, lease: { fence: row.fence, holder }, remainingMs: Math.max(0, row.remainingMs ?? 0) }
-        }
-        return busy(row)
+        // A second statement, so its snapshot is younger than the take's commit (design 2.3): it sees what the
+        // previous holder wrote before its release. Where the take returned no row (busy, or a database whose
+        // writes return none) its lease columns tell, by the random holder, whose the lease is.
+        const looked = await run(look)
+        return { taken, looked }
       })
+      const row = answer.taken ?? leaseRow(answer.looked[0])
+      const nowMs = Number(answer.looked[0]?.now_ms)
+      if (!Number.isFinite(nowMs)) throw new Error(`${options.store}: the lease read returned no clock`)
+      const rows = readAll ? await readAll.readAll(key) : accountRows(answer.looked)
+      // What the store measured, less everything since the take was sent: never more than what is left.
+      const spent = performance.now() - sentAt
+      if (row?.mine) {
+        const remainingMs = Math.max(0, Math.floor((row.remainingMs ?? 0) - spent))
+        return { taken: true, lease: { fence: row.fence, holder }, remainingMs, rows, nowMs }
+      }
+      const remainingMs = row?.remainingMs == null ? null : Math.max(0, Math.floor(row.remainingMs - spent))
+      return { taken: false, remainingMs, rows, nowMs }
     },
 
     renew(key: AccountKey, lease: HeldLease, durationMs: number): Promise<{ remainingMs: number } | null> {
       const statement = sql.renew(table, key, lease, checkDuration(durationMs))
       return onConnection(undefined, async (run) => {
-        const renewed = await run(statement)
-        const row = sql.returning ? renewed : await run(sql.state(table, key, lease.holder))
+        const renewed = await first(run, statement)
+        const row = sql.returning ? renewed : await first(run, sql.state(table, key, lease.holder))
         if (!row?.mine || row.fence !== lease.fence || row.remainingMs === null || row.remainingMs <= 0) return null
         return { remainingMs: row.remainingMs }
       }).catch(typedLockTimeout("renew"))

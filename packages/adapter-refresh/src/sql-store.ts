@@ -180,6 +180,7 @@ export function sqlAccountStore(driver: SqlDriver, options: SqlStoreOptions): Ac
         table: options.leaseTable ?? DEFAULT_LEASE_TABLE,
         store: options.name,
         option: options.leaseOption,
+        accounts: tables,
         hold: leases,
       }),
     }),

@@ -191,9 +191,20 @@ export interface HeldLease {
 /**
  * What `AccountLeases.take` answered: the lease and how long it lasts, or that another holder has it and
  * how long it has left (null when the store cannot tell). Busy is a value, never a database error code.
+ * Either way it carries every row of the key and the store's clock, read AFTER the take (a second step):
+ * the holder decides from them without another read, and a waiter sees the other holder's result.
  */
-export type LeaseTake =
+export type LeaseTake = (
   { taken: true; lease: HeldLease; remainingMs: number } | { taken: false; remainingMs: number | null }
+) & {
+  /**
+   * Every row of the key (duplicates included, each with its owner), as `LockedAccount.readAll` gives
+   * them, read after the take committed; empty when there is none.
+   */
+  rows: StoredAccountRow[]
+  /** The store's clock, epoch ms, when it read `rows` (the database's `now`, not the caller's). */
+  nowMs: number
+}
 
 /**
  * Per-key leases held by no connection: each call is one short atomic step (an autocommit statement, a
@@ -202,18 +213,23 @@ export type LeaseTake =
  * 1. `take` is atomic: of any number of concurrent takes of a free key, exactly one returns `taken`.
  * 2. Whether a lease has ended is judged by one clock for every caller: the store's own (the database's
  *    `clock_timestamp()`, Redis's `PX`), never the caller's.
- * 3. `remainingMs` is a duration measured by the store when it answered, never more than what is left.
+ * 3. `remainingMs` is a duration, counted from just before the take was sent (a wait for a pooled
+ *    connection before it does not count), never more than what is left when `take` resolves.
  * 4. The fence grows on every take of a key; `renew` and `release` with an old fence or holder change nothing.
- * 5. A take that follows a release, or an ended lease, is followed by reads that see every write committed
- *    before that release.
- * The refresh result itself is written through `withAccountLock` (a short transaction, no request inside),
- * compared with the tokens the holder read; the lease is released after that commit.
+ * 5. `take`'s `rows` are read in a step after the take itself (never the same statement: under READ
+ *    COMMITTED one statement's read may predate a write its take waited for), so they show every write
+ *    committed before the release (or the end) of the lease it took or found; `nowMs` is the store's clock then.
+ * The lease excludes other refreshes, so the holder's decision on `rows` needs no lock. The refresh result
+ * itself is written through `withAccountLock` (a short transaction, no request inside), compared with the
+ * tokens the holder read, so a sign-in racing the refresh is never overwritten; the lease is released after
+ * that commit.
  */
 export interface AccountLeases {
   /**
    * Takes the key's lease for `durationMs` if it is free or has ended, in one atomic step. `holder` is a
-   * random value of the caller's, kept with the lease. A caller that stopped waiting (`options.signal`)
-   * gets nothing sent on its behalf.
+   * random value of the caller's, kept with the lease. Taken or busy, it then reads the key's rows and the
+   * store's clock (`LeaseTake`). A caller that stopped waiting (`options.signal`) gets nothing sent on its
+   * behalf.
    */
   take(key: AccountKey, holder: string, durationMs: number, options?: AccountReadOptions): Promise<LeaseTake>
   /** Extends `lease` to `durationMs` from now while it is still held and has not ended; null otherwise. */

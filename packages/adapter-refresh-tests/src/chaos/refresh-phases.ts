@@ -6,7 +6,8 @@
  * - "committed": lock mode, the COMMIT of the transaction that held the lock; lease mode, the COMMIT of the
  *   write after a 200. "released": the hold ended with nothing to store. Both seen by wrapping pg's
  *   `Client.prototype.query` and `Pool.prototype.query` (promise forms) in this process: no library change;
- * - "read" (lease mode): a COMMIT under the lease before any answer, READ's short transaction;
+ * - "read" (lease mode): the read that follows a take on the same connection (the lease's state, the store's
+ *   clock and the account's rows: what READ decides on), finished while this process holds the lease;
  * each attributed to its account through the AsyncLocalStorage `flights` the caller runs getAccessToken in.
  * The listener runs synchronously, before the library goes on: it may write a line, or block the process.
  */
@@ -84,16 +85,17 @@ export function watchRefreshPhases(tokenEndpoint: string, coordination: Coordina
     const onLeases = /authjs_refresh_lease/i.test(text)
     const isTake = onLeases && statement.startsWith("INSERT")
     const isRelease = onLeases && statement.startsWith("UPDATE") && /lease_until\s*=\s*NULL/i.test(text)
-    if (!isEnd && !isTake && !isRelease) return
+    const isLook = onLeases && statement.startsWith("SELECT")
+    if (!isEnd && !isTake && !isRelease && !isLook) return
     // Registered before the caller's own await: the line is written before the library goes on.
     result.then(
       (answer: { rowCount?: number | null }) => {
         if (coordination === "lease") {
-          // Taken: a take that returned a row. Committed: the write's COMMIT after a 200 (READ and the
-          // write are short locked transactions of their own). Released: a release with nothing to store.
+          // Taken: a take that returned a row. Read: the take's look, READ's rows. Committed: the write's COMMIT
+          // after a 200 (a short locked transaction of its own). Released: a release with nothing to store.
           if (isTake && (answer.rowCount ?? 0) > 0 && !flight.holding) hold(flight)
+          else if (isLook && flight.holding && !flight.answered) listener({ ev: "read", a: flight.a })
           else if (isCommit && flight.holding && flight.answered) end(flight, "committed")
-          else if (isCommit && flight.holding) listener({ ev: "read", a: flight.a })
           else if (isRelease && flight.holding && !flight.answered) end(flight, "released")
         } else if (isEnd && flight.holding) {
           // Lock mode: the transaction that held the lock ends.

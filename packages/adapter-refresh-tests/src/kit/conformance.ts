@@ -737,6 +737,43 @@ export function runConformanceSuite(cell: ConformanceCell, runner?: TestRunner):
         }
       })
 
+      it("a take, taken or busy, brings every row of the key and the store's clock, read after it: a write committed before the release shows", async () => {
+        const leases = leasesOf()
+        if (!leases) return
+        const user = await newUser()
+        const key = newKey()
+        await linkFresh(user.id, key)
+        const a = await leases.take(key, holderId(), 5000)
+        if (!a.taken) throw new Error("a free key's take was busy")
+        expect(a.rows.map((row) => ({ userId: row.userId, access_token: row.tokens.access_token }))).toEqual([
+          { userId: String(user.id), access_token: "at.first" },
+        ])
+        // The store's clock in epoch ms (the test runs beside the database: the same host clock, within minutes).
+        expect(Math.abs(a.nowMs - Date.now())).toBeLessThan(5 * 60_000)
+        // The holder writes (a short locked transaction) and then releases, as lease mode does.
+        await adapter.accountStore.withAccountLock(key, (locked) =>
+          locked.update(
+            { tokens: { access_token: "at.written", refresh_token: "rt.written" } },
+            { userId: String(user.id) },
+          ),
+        )
+        const busy = await leases.take(key, holderId(), 5000)
+        expect(busy.taken).toBe(false)
+        expect(busy.rows.map((row) => row.tokens.access_token)).toEqual(["at.written"])
+        await leases.release(key, a.lease)
+        const b = await leases.take(key, holderId(), 5000)
+        if (!b.taken) throw new Error("the take after a release was busy")
+        expect(b.rows.map((row) => [row.tokens.access_token, row.tokens.refresh_token])).toEqual([
+          ["at.written", "rt.written"],
+        ])
+        expect(b.nowMs).toBeGreaterThanOrEqual(a.nowMs)
+        await leases.release(key, b.lease)
+        // A key without rows: none, and still the clock.
+        const empty = await leases.take(newKey(), holderId(), 200)
+        expect(empty.rows).toEqual([])
+        expect(Number.isFinite(empty.nowMs)).toBe(true)
+      })
+
       it("renews and releases only with the current fence and holder: an old fence or another holder changes nothing", async () => {
         const leases = leasesOf()
         if (!leases) return

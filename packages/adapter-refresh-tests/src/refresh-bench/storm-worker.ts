@@ -28,13 +28,19 @@ async function workerFixture() {
   return config.leaseControl === "always-taken" ? { ...fixture, db: alwaysTaken(fixture.store) } : fixture
 }
 
-/** Control: the cell's store, with a lease take that never asks the database and always answers "taken". */
+/**
+ * Control: the cell's store, with a lease take that always answers "taken" whoever holds the lease (the rows
+ * and the store's clock are the real take's).
+ */
 function alwaysTaken(store: AccountStore): AccountStore {
-  if (!store.leases) throw new Error("storm worker: the always-taken control needs a store with leases")
+  const real = store.leases
+  if (!real) throw new Error("storm worker: the always-taken control needs a store with leases")
   const leases: AccountLeases = {
-    ...store.leases,
-    take: (_key, holder, durationMs) =>
-      Promise.resolve({ taken: true, lease: { fence: "0", holder }, remainingMs: durationMs }),
+    ...real,
+    take: async (key, holder, durationMs, options) => {
+      const { rows, nowMs } = await real.take(key, holder, durationMs, options)
+      return { taken: true, lease: { fence: "0", holder }, remainingMs: durationMs, rows, nowMs }
+    },
   }
   return { ...store, leases }
 }

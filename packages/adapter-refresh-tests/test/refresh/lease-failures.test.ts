@@ -238,11 +238,11 @@ test("(d) the library's connections terminated while the provider delays: nothin
   }
 }, 60_000)
 
-// Fails today in both modes, so marked `failing` (Jest passes it while it fails): lease mode judges expiry
-// with the process's Date.now(), not the store's clock (design 2.2, "the under-lease freshness check uses
-// the store's now returned by READ"). The process 10 minutes ahead refreshes a token the store's clock
-// says is fresh, and writes an expiry 10 minutes late. Turn it into `test` when the engine uses READ's time.
-test.failing(
+// Lease mode judges freshness and writes expires_at by the store's clock, which the take reads with the rows
+// (design 2.2). Control: judge by the process's Date.now() in the lease engine: the process 10 minutes ahead
+// refreshes a token the store's clock finds fresh (a second grant in expiry 1). Lock mode still judges by the
+// process's clock (docs/ARCHITECTURE.md), so this case is lease mode's only.
+leaseOnly(
   "(e) processes with clocks 10 minutes behind and ahead storm one account: one grant per expiry",
   async () => {
     const n = 5

@@ -220,6 +220,43 @@ describe("lease mode on real PostgreSQL (a real proxy holds the provider's answe
     expect(s.op.stats.refreshErrors).toEqual([])
   }, 60_000)
 
+  test("a process whose clock is 10 minutes ahead: a token the database's clock finds fresh is returned, nothing sent", async () => {
+    const original = await s.row()
+    // The row's access token lasts 5 more minutes by the database's clock.
+    const { rows } = await sampler.query<{ s: string }>(
+      "SELECT floor(extract(epoch FROM clock_timestamp()))::bigint AS s",
+    )
+    await sampler.query(`UPDATE accounts SET expires_at = $1 WHERE provider = $2 AND "providerAccountId" = $3`, [
+      Number(rows[0]!.s) + 300,
+      s.key.provider,
+      s.key.providerAccountId,
+    ])
+    const stored = await s.row()
+    const before = proxy.requests
+    // This process's clock, 10 minutes ahead: Date.now replaced in this process only (a real skewed host
+    // clock cannot be given to one process); the engine reads it when it is built.
+    const realNow = Date.now.bind(Date)
+    Date.now = () => realNow() + 10 * 60_000
+    let result
+    try {
+      result = await ask(adapterIn("lease"))
+    } finally {
+      Date.now = realNow
+      // The tests after this one wait for the token's own expiry.
+      await sampler.query(`UPDATE accounts SET expires_at = $1 WHERE provider = $2 AND "providerAccountId" = $3`, [
+        original.expires_at,
+        s.key.provider,
+        s.key.providerAccountId,
+      ])
+    }
+    // Its own clock finds the token expired (the fast path goes to the lease); under the lease the database's
+    // clock decides. Control: judge READ with the process's clock (drop `storeNow()` in lease-refresh.ts's
+    // read): a refresh is sent.
+    expect(proxy.requests).toBe(before)
+    expect(result.refreshed).toBe(false)
+    expect(result.accessToken).toBe(stored.access_token)
+  }, 60_000)
+
   test("a sign-in without a refresh token during the refresh: not blocked; its access token and R2 stored", async () => {
     const adapter = adapterIn("lease")
     await s.waitForExpiry(0)

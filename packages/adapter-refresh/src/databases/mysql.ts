@@ -22,6 +22,7 @@ import {
   keyCondition,
   StatementBuilder,
   type DatabaseErrorKind,
+  type LeaseAccounts,
   type LeaseSql,
   type LockTarget,
   type OwnTokensStatement,
@@ -147,6 +148,22 @@ export const mysqlLeases: LeaseSql = {
         `TIMESTAMPDIFF(MICROSECOND, ${LEASE_NOW}, lease_until) DIV 1000 AS remaining_ms ` +
         `FROM ${table} WHERE ${leaseKey(sql, key)}`,
     )
+  },
+  look(table: string, key: AccountKey, holder: string, accounts?: LeaseAccounts): SqlStatement {
+    const sql = new StatementBuilder(mysql)
+    const lease =
+      `CAST(l.fence AS CHAR) AS fence, CAST(l.holder AS BINARY) = CAST(${sql.param(holder)} AS BINARY) AS mine, ` +
+      `TIMESTAMPDIFF(MICROSECOND, ${LEASE_NOW}, l.lease_until) DIV 1000 AS remaining_ms, ` +
+      `TIMESTAMPDIFF(MICROSECOND, '1970-01-01 00:00:00', ${LEASE_NOW}) DIV 1000 AS now_ms`
+    const onLease =
+      `l.provider = ${sql.param(key.provider)} ` + `AND l.provider_account_id = ${sql.param(key.providerAccountId)}`
+    const join = accounts
+      ? ` LEFT JOIN ${accounts.table} AS a ON a.${accounts.provider} = ${sql.param(key.provider)} ` +
+        `AND a.${accounts.providerAccountId} = ${sql.param(key.providerAccountId)}`
+      : ""
+    // The select list's parameter comes first in the text: its value was added first.
+    const from = `FROM (SELECT 1 AS one) AS k LEFT JOIN ${table} AS l ON ${onLease}${join}`
+    return sql.statement(`SELECT ${accounts ? "a.*, " : ""}${lease} ${from}`)
   },
   // Concurrent upserts of one key can deadlock in InnoDB (each waits on the other's lock on the key); the
   // victim's statement is rolled back whole, the other one goes through.

@@ -12,6 +12,7 @@ import {
   driverMessages,
   StatementBuilder,
   type DatabaseErrorKind,
+  type LeaseAccounts,
   type LeaseSql,
   type LockTarget,
   type OwnTokensStatement,
@@ -71,6 +72,18 @@ export const postgresLeases: LeaseSql = {
   state(table: string, key: AccountKey, holder: string): SqlStatement {
     return {
       text: `SELECT ${leaseRow("l", "l.holder = $3")} FROM ${table} AS l WHERE ${LEASE_KEY}`,
+      values: [key.provider, key.providerAccountId, holder],
+    }
+  },
+  look(table: string, key: AccountKey, holder: string, accounts?: LeaseAccounts): SqlStatement {
+    const join = accounts
+      ? `LEFT JOIN ${accounts.table} AS a ON a.${accounts.provider} = $1 AND a.${accounts.providerAccountId} = $2 `
+      : ""
+    return {
+      text:
+        `SELECT ${accounts ? "a.*, " : ""}${leaseRow("l", "l.holder = $3")}, ` +
+        `floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint AS now_ms ` +
+        `FROM (SELECT 1) AS k LEFT JOIN ${table} AS l ON ${LEASE_KEY} ${join}`,
       values: [key.provider, key.providerAccountId, holder],
     }
   },

@@ -152,10 +152,24 @@ export interface LeaseSql {
   /** The key's lease row as it is now: its fence, whether `holder` holds it, and what is left. */
   state(table: string, key: AccountKey, holder: string): SqlStatement
   /**
+   * In one statement (one snapshot): the key's lease as `state` gives it (null columns when there is no
+   * lease row), the database's clock as `now_ms` (integer epoch ms), and, with `accounts`, every row of the
+   * key in the accounts table (`a.*`, before the lease's columns). Always at least one row: without account
+   * rows, one whose account columns are null. Sent after `take`, never inside it (design 2.3).
+   */
+  look(table: string, key: AccountKey, holder: string, accounts?: LeaseAccounts): SqlStatement
+  /**
    * Whether a `take` failed because it lost a race inside the database and changed nothing (InnoDB's
    * deadlock between concurrent upserts of one key, 1213): another take of the key then went through.
    */
   lostRace(error: unknown): boolean
+}
+
+/** The accounts table as `LeaseSql.look` joins it: names already quoted. @internal */
+export interface LeaseAccounts {
+  table: string
+  provider: string
+  providerAccountId: string
 }
 
 /**

@@ -24,6 +24,7 @@ import {
   keyCondition,
   StatementBuilder,
   type DatabaseErrorKind,
+  type LeaseAccounts,
   type LeaseSql,
   type OwnTokensStatement,
   type SqlDatabase,
@@ -133,6 +134,18 @@ export const sqliteLeases: LeaseSql = {
         `SELECT CAST(fence AS TEXT) AS fence, holder = ? AS mine, lease_until - ${LEASE_NOW} AS remaining_ms ` +
         `FROM ${table} WHERE ${LEASE_KEY}`,
       values: [holder, key.provider, key.providerAccountId],
+    }
+  },
+  look(table: string, key: AccountKey, holder: string, accounts?: LeaseAccounts): SqlStatement {
+    const join = accounts
+      ? ` LEFT JOIN ${accounts.table} AS a ON a.${accounts.provider} = ? AND a.${accounts.providerAccountId} = ?`
+      : ""
+    return {
+      text:
+        `SELECT ${accounts ? "a.*, " : ""}CAST(l.fence AS TEXT) AS fence, l.holder = ? AS mine, ` +
+        `l.lease_until - ${LEASE_NOW} AS remaining_ms, ${LEASE_NOW} AS now_ms ` +
+        `FROM (SELECT 1) AS k LEFT JOIN ${table} AS l ON l.provider = ? AND l.provider_account_id = ?${join}`,
+      values: [holder, key.provider, key.providerAccountId, ...(accounts ? [key.provider, key.providerAccountId] : [])],
     }
   },
   lostRace: () => false,

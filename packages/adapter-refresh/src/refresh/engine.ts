@@ -117,7 +117,8 @@ export interface RefreshOptions {
   leaseMarginMs?: number
   /**
    * Most refreshes of one provider this process runs at once, by provider id (for providers with rate
-   * limits); waits for a slot are bounded by `queueTimeoutMs`. Default: no limit in lease mode.
+   * limits); waits for a slot are bounded by `queueTimeoutMs`. Default: no limit per provider; lease mode
+   * admits at most 8 flights per process at once, whatever the provider.
    */
   providerConcurrency?: Readonly<Record<string, number>>
   /**
@@ -229,7 +230,8 @@ export interface RefreshEngine {
  * the row moved on since it was read) and how long it waits for the lock.
  */
 export interface RefreshMode {
-  done(current: TokenSet, stored: StoredView): boolean
+  /** `nowMs`: the store's clock in lease mode (epoch ms); the process's otherwise. */
+  done(current: TokenSet, stored: StoredView, nowMs?: number): boolean
   lockOptions: { lockTimeoutMs: number; transactionTimeoutMs: number }
   /** Lease mode: wait for another holder (getAccessToken), or take once and report busy (refreshExpiring). */
   leaseWait: boolean
@@ -330,10 +332,11 @@ export function createRefreshEngine(
 
   const idOf = (key: AccountKey): string => `${key.provider}\u001f${key.providerAccountId}`
 
-  const freshTokens = (tokens: TokenSet): boolean =>
+  /** `nowMs`: the store's clock where one was read (lease mode), else this process's. */
+  const freshTokens = (tokens: TokenSet, nowMs: number = now()): boolean =>
     typeof tokens.access_token === "string" &&
     tokens.access_token !== "" &&
-    !isExpiring(tokens.expires_at as number | null, now(), skewSeconds)
+    !isExpiring(tokens.expires_at as number | null, nowMs, skewSeconds)
 
   const success = (account: AdapterAccount, refreshed: boolean, extra: Partial<AccessTokenResult> = {}): Outcome => ({
     ok: true,
@@ -418,6 +421,7 @@ export function createRefreshEngine(
     userId: string,
     stored: StoredView | null,
     mode: RefreshMode,
+    nowMs?: number,
   ): { outcome: Outcome } | Checked {
     if (!stored || stored.row.userId !== userId)
       return { outcome: { ok: false, error: new AccountNotLinkedError(key.provider) } }
@@ -429,7 +433,7 @@ export function createRefreshEngine(
     }
     const current: TokenSet = entry ? mergeTokens(stored.tokens, entry.tokens).merged : stored.tokens
     // Another process (or a sign-in) refreshed while we waited for the lock.
-    if (mode.done(current, stored)) {
+    if (mode.done(current, stored, nowMs)) {
       return {
         outcome: entry
           ? { ok: true, result: fromKept(key.provider, entry, false) }
@@ -465,10 +469,10 @@ export function createRefreshEngine(
   }
 
   /** The answer's columns to write (over kept tokens it was refreshed from). */
-  function readAnswer(issued: IssuedResponse, entry: KeptTokens | undefined): Answer {
+  function readAnswer(issued: IssuedResponse, entry: KeptTokens | undefined, nowMs: number = now()): Answer {
     const reading = readTokenResponse(issued.body, {
       columns: sync.columns,
-      nowMs: now(),
+      nowMs,
       minFreshSeconds: skewSeconds + minRefreshIntervalSeconds,
       idTokenValid: issued.idTokenValid,
       reservedColumn: reauthColumn,
@@ -495,7 +499,11 @@ export function createRefreshEngine(
   }
 
   /** getAccessToken's mode: nothing to do once the row holds a fresh token. */
-  const onDemand: RefreshMode = { done: (current) => freshTokens(current), lockOptions, leaseWait: true }
+  const onDemand: RefreshMode = {
+    done: (current, _stored, nowMs) => freshTokens(current, nowMs),
+    lockOptions,
+    leaseWait: true,
+  }
 
   const leaseRefresh =
     leases &&
@@ -506,7 +514,7 @@ export function createRefreshEngine(
       reauthColumn,
       settings: { ...leaseSettings, queueTimeoutMs, startBoundMs, lockTimeoutMs },
       providerConcurrency: options.providerConcurrency,
-      checkStored: (key, userId, stored, mode) => checkStored(idOf(key), key, userId, stored, mode),
+      checkStored: (key, userId, stored, mode, nowMs) => checkStored(idOf(key), key, userId, stored, mode, nowMs),
       grant,
       failed,
       readAnswer,

@@ -3,19 +3,30 @@
  * account's lease is taken, renewed and released in short steps of the store, so while the provider answers
  * this process holds no pooled connection and no open transaction.
  *
- *   slot of the provider's limit → TAKE (busy: wait, poll, take again, bounded) → READ (a short locked
- *   transaction) → before each attempt: enough lease left? (a retry, or a first attempt after a READ that
- *   outlasted the slack, renews first) → SEND → WRITE (a short
- *   locked transaction, compare-and-set on what READ saw) → RELEASE.
+ *   slot of the provider's limit → admission → TAKE, which brings the key's rows and the store's clock (busy:
+ *   is the other holder's result in those rows? else leave admission, wait, take again, bounded) → READ: the
+ *   decision on those rows, no statement → before each attempt: enough lease left? (a retry, or a first attempt after
+ *   a slow take, renews first) →
+ *   SEND → WRITE (a short locked transaction, compare-and-set on what READ saw) → RELEASE.
  *
  * No database and no provider here: the engine hands in the steps (`LeaseFlightSteps`), so every branch is
  * unit-tested with a fake lease store.
  */
 import { randomBytes } from "node:crypto"
-import { AbandonedWait, boundedRead } from "../bounded-wait.js"
+import { AbandonedWait } from "../bounded-wait.js"
 import { RefreshLeaseExpiredError, RefreshLockTimeoutError } from "../errors.js"
-import type { AccountKey, AccountLeases, HeldLease } from "../store.js"
+import type { AccountKey, AccountLeases, HeldLease, LeaseTake, StoredAccountRow } from "../store.js"
 import { Semaphore, SlotWaitTimeout } from "./coordination.js"
+
+/**
+ * Default admission: most lease flights one process runs past TAKE at once (`LeaseFlightSettings.admit`).
+ * Without a bound, a burst of thousands of expiries takes every lease at once and queues thousands of
+ * requests at the provider and writes at the pool, so holders run out of lease before they finish. 8 keeps a
+ * provider's queue short (8 processes: 64 requests in flight): a request that times out may have rotated the
+ * token, and the next sender then gets invalid_grant (docs/BENCHMARKS.md: with 32 at the 10,000 cliff, 10
+ * grants revoked; with 8, none). The cost: a burst of 40 in one process takes 5 round trips.
+ */
+export const LEASE_FLIGHTS_PER_PROCESS = 8
 
 /** Covers READ and the longest backoff between the take and the first byte sent (design 4). */
 export const LEASE_SLACK_MS = 2_000
@@ -36,14 +47,30 @@ export interface LeaseFlightSettings {
   waitBoundMs: number
   /** false: take once and report busy at once (refreshExpiring skips an account another process refreshes). */
   wait: boolean
+  /**
+   * Admission before each TAKE, held by a holder until its flight ends and given back by a waiter: resolves
+   * to its release, or rejects (with the error to throw) after `boundMs`. Waiting for it holds nothing.
+   */
+  admit?(boundMs: number): Promise<() => void>
+  /** Longest wait for the first admission, ms (`queueTimeoutMs`). */
+  admissionBoundMs?: number
+}
+
+/** What TAKE read after it (`LeaseTake`): every row of the key and the store's clock then. */
+export interface LeaseLook {
+  rows: StoredAccountRow[]
+  /** The store's clock when the rows were read, epoch ms. */
+  nowMs: number
+  /** performance.now() when the take resolved: the store's now later is `nowMs` plus the time since. */
+  at: number
 }
 
 /** The flight's steps that touch the store or the provider, given by the engine. */
 export interface LeaseFlightSteps<R, G> {
-  /** While waiting: one autocommit read; the result when the key's row is now done, else undefined. */
-  poll(signal: AbortSignal): Promise<R | undefined>
-  /** READ, under the lease: finish without a request (fresh, refused, not linked...), or the token to send. */
-  read(): Promise<{ finish: R } | { send: string }>
+  /** A busy TAKE's rows: the result when the key's row is now done (the other holder's answer), else undefined. */
+  poll(look: LeaseLook): Promise<R | undefined>
+  /** READ, on the rows the TAKE brought: finish without a request (fresh, refused...), or the token to send. */
+  read(look: LeaseLook): Promise<{ finish: R } | { send: string }>
   /**
    * SEND, outside any transaction. `beforeAttempt` must run before each attempt; it throws (and nothing is
    * sent) when too little of the lease is left or a retry's renewal found it lost.
@@ -84,18 +111,38 @@ export async function runLeaseFlight<R, G>(
   signal?: AbortSignal,
   keptLease: KeptLease = {},
 ): Promise<R> {
+  const durationMs = leaseLengthMs(settings.requestTimeoutMs, settings.leaseMarginMs)
+  let admitted: (() => void) | undefined
+  try {
+    const resumed = keptLease.resume && (await resume(leases, key, keptLease.resume, durationMs, settings))
+    const taken = resumed ?? (await takeOrWait(leases, key, settings, durationMs, steps, signal))
+    if ("done" in taken) return taken.done
+    admitted = taken.admitted
+    return await holding(leases, key, settings, durationMs, steps, signal, keptLease, taken)
+  } finally {
+    admitted?.()
+  }
+}
+
+/** The flight once this process holds the lease: READ, SEND, WRITE, RELEASE. */
+async function holding<R, G>(
+  leases: AccountLeases,
+  key: AccountKey,
+  settings: LeaseFlightSettings,
+  durationMs: number,
+  steps: LeaseFlightSteps<R, G>,
+  signal: AbortSignal | undefined,
+  keptLease: KeptLease,
+  taken: Held,
+): Promise<R> {
   const { requestTimeoutMs, leaseMarginMs } = settings
-  const durationMs = leaseLengthMs(requestTimeoutMs, leaseMarginMs)
-  const resumed = keptLease.resume && (await resume(leases, key, keptLease.resume, durationMs))
-  const taken = resumed ?? (await takeOrWait(leases, key, settings, durationMs, steps, signal))
-  if ("done" in taken) return taken.done
   const { held } = taken
   let deadline = taken.deadline
   const release = (): Promise<void> => leases.release(key, held).catch(() => undefined)
 
   let decision: { finish: R } | { send: string }
   try {
-    decision = await steps.read()
+    decision = await steps.read(taken.look)
   } catch (error) {
     await release()
     throw error
@@ -141,21 +188,49 @@ export async function runLeaseFlight<R, G>(
   return result
 }
 
-/** Renews a lease this process kept; undefined when it is no longer ours (then TAKE as usual). */
+type Held = { held: HeldLease; deadline: number; look: LeaseLook; admitted: (() => void) | undefined }
+type Taken<R> = Held | { done: R }
+
+const admission = (settings: LeaseFlightSettings, boundMs: number): Promise<(() => void) | undefined> =>
+  settings.admit ? settings.admit(Math.max(1, boundMs)) : Promise.resolve(undefined)
+
+/**
+ * Renews a lease this process kept; undefined when it is no longer ours (then TAKE as usual). Its READ is a
+ * take's look without the take: the kept lease is this process's, so the rows come from a read of its own.
+ */
 async function resume(
   leases: AccountLeases,
   key: AccountKey,
   held: HeldLease,
   durationMs: number,
-): Promise<{ held: HeldLease; deadline: number } | undefined> {
+  settings: LeaseFlightSettings,
+): Promise<Held | undefined> {
+  // Counted from before the renewal was sent: the store's answer is never taken as younger than it is.
   const asked = performance.now()
   const renewed = await leases.renew(key, held, durationMs).catch(() => null)
-  return renewed ? { held, deadline: asked + renewed.remainingMs } : undefined
+  if (!renewed) return undefined
+  const admitted = await admission(settings, settings.admissionBoundMs ?? settings.waitBoundMs)
+  // A take by the same holder value is refused while the lease is held: it only brings the rows and the clock.
+  let look: LeaseTake
+  try {
+    look = await leases.take(key, held.holder, durationMs)
+  } catch (error) {
+    admitted?.()
+    throw error
+  }
+  const at = performance.now()
+  return {
+    held,
+    deadline: asked + renewed.remainingMs,
+    look: { rows: look.rows, nowMs: look.nowMs, at },
+    admitted,
+  }
 }
 
-type Taken<R> = { held: HeldLease; deadline: number } | { done: R }
-
-/** TAKE; when another process holds the lease: wait, poll its result, take again, all within the bound. */
+/**
+ * Admission, then TAKE; when another process holds the lease: its result in the rows the take brought, or
+ * leave admission, wait and take again, all within the bound.
+ */
 async function takeOrWait<R, G>(
   leases: AccountLeases,
   key: AccountKey,
@@ -165,24 +240,42 @@ async function takeOrWait<R, G>(
   signal: AbortSignal | undefined,
 ): Promise<Taken<R>> {
   const holder = newHolder()
-  const started = performance.now()
   const timeout = (): RefreshLockTimeoutError =>
     new RefreshLockTimeoutError(key.provider, settings.waitBoundMs, "lease")
-  const left = (): number => started + settings.waitBoundMs - performance.now()
+  // The wait for another holder counts from the first admission: the wait for admission has its own bound.
+  let started: number | undefined
+  const left = (): number =>
+    started === undefined ? settings.waitBoundMs : started + settings.waitBoundMs - performance.now()
   let backoff = FIRST_POLL_MS
   for (;;) {
     if (signal?.aborted) throw new AbandonedWait()
-    // The deadline counts from before the take was sent, so its round trip counts against this holder.
-    const sentAt = performance.now()
-    const took = await leases.take(key, holder, durationMs, signal ? { signal } : {})
-    if (took.taken) return { held: took.lease, deadline: sentAt + took.remainingMs }
+    let admitted: (() => void) | undefined
+    if (started === undefined) {
+      admitted = await admission(settings, settings.admissionBoundMs ?? settings.waitBoundMs)
+      started = performance.now()
+    } else {
+      admitted = await admission(settings, left()).catch((error: unknown) => {
+        throw error instanceof RefreshLockTimeoutError ? timeout() : error
+      })
+    }
+    let took: LeaseTake
+    try {
+      took = await leases.take(key, holder, durationMs, signal ? { signal } : {})
+    } catch (error) {
+      admitted?.()
+      throw error
+    }
+    // remainingMs is what is left when the take resolved (the store counts from the send).
+    const at = performance.now()
+    const look = { rows: took.rows, nowMs: took.nowMs, at }
+    if (took.taken) return { held: took.lease, deadline: at + took.remainingMs, look, admitted }
+    admitted?.()
+    const done = await steps.poll(look)
+    if (done !== undefined) return { done }
     if (!settings.wait || left() <= 0) throw timeout()
     await sleep(Math.max(1, Math.min(jittered(backoff), took.remainingMs ?? Infinity, left())))
     backoff = Math.min(backoff * 1.5, MAX_POLL_MS)
     // Nothing is sent once the bound has passed.
-    if (left() <= 0) throw timeout()
-    const done = await boundedRead(left(), timeout, (abandoned) => steps.poll(abandoned))
-    if (done !== undefined) return { done }
     if (left() <= 0) throw timeout()
   }
 }

@@ -1,21 +1,21 @@
 /**
- * Lease mode's refresh, assembled from the engine's parts: the flight (lease-flight.ts) runs READ and WRITE
- * as short transactions under the account lock and the request outside both; the answer is written under
- * compare-and-set with what READ saw (lease-write.ts). A module of its own so that engine.ts keeps only
- * what both modes share.
+ * Lease mode's refresh, assembled from the engine's parts: the flight (lease-flight.ts) decides on the rows
+ * its TAKE brought (judged by the store's clock), sends the request holding nothing, and writes the answer
+ * in a short transaction under the account lock, compared with what it read (lease-write.ts). A module of
+ * its own so that engine.ts keeps only what both modes share.
  */
 import type { AdapterAccount } from "../authjs-types.js"
 import type { AccountSync, StoredView } from "../account-sync.js"
 import { boundedStart } from "../bounded-wait.js"
-import { AccountNotLinkedError } from "../errors.js"
+import { AccountNotLinkedError, RefreshLockTimeoutError } from "../errors.js"
 import { mergeTokens, type TokenSet } from "../policy/merge.js"
 import type { AccountKey, AccountLeases, AccountStore, HeldLease, LockedAccount } from "../store.js"
 import { BoundedMap, MAX_KEPT_TOKEN_SETS } from "./bounded-map.js"
-import { StartTimeout } from "./coordination.js"
+import { Semaphore, SlotWaitTimeout, StartTimeout } from "./coordination.js"
 import type { Checked, Outcome, RefreshMode } from "./engine.js"
 import type { Granted } from "./grant.js"
 import { versionOf, type KeptTokens } from "./issued-tokens.js"
-import { ProviderSlots, runLeaseFlight } from "./lease-flight.js"
+import { LEASE_FLIGHTS_PER_PROCESS, ProviderSlots, runLeaseFlight, type LeaseLook } from "./lease-flight.js"
 import { leaseWriteOf, writeLeaseAnswer } from "./lease-write.js"
 import type { IssuedResponse, ProviderClient } from "./provider.js"
 import type { TokenResponseReading } from "./token-response.js"
@@ -40,6 +40,7 @@ export interface LeaseRefreshContext {
     userId: string,
     stored: StoredView | null,
     mode: RefreshMode,
+    nowMs?: number,
   ): { outcome: Outcome } | Checked
   grant(
     client: ProviderClient,
@@ -52,11 +53,11 @@ export interface LeaseRefreshContext {
     result: Extract<Granted, { ok: false }>,
     mark: (value: string) => Promise<void>,
   ): Promise<Outcome>
-  readAnswer(issued: IssuedResponse, entry: KeptTokens | undefined): TokenResponseReading
+  readAnswer(issued: IssuedResponse, entry: KeptTokens | undefined, nowMs?: number): TokenResponseReading
   issuedEntry(stored: StoredView, tokens: TokenSet): KeptTokens
   answered(account: AdapterAccount, reading: TokenResponseReading): Outcome
   success(account: AdapterAccount, refreshed: boolean): Outcome
-  freshTokens(tokens: TokenSet): boolean
+  freshTokens(tokens: TokenSet, nowMs?: number): boolean
 }
 
 export interface LeaseRefresh {
@@ -72,8 +73,10 @@ export interface LeaseRefresh {
 }
 
 export function createLeaseRefresh(context: LeaseRefreshContext): LeaseRefresh {
-  const { store, sync, leases, reauthColumn, settings } = context
+  const { sync, leases, reauthColumn, settings } = context
   const providerSlots = new ProviderSlots(context.providerConcurrency)
+  // Admission: flights past TAKE at once in this process, so those holding a lease finish within it.
+  const admission = new Semaphore(LEASE_FLIGHTS_PER_PROCESS)
   /** Leases kept after a failed write, while their answer waits in memory (bounded like the kept tokens). */
   const keptLeases = new BoundedMap<string, HeldLease>(MAX_KEPT_TOKEN_SETS)
   const idOf = (key: AccountKey): string => `${key.provider}\u001f${key.providerAccountId}`
@@ -107,11 +110,28 @@ export function createLeaseRefresh(context: LeaseRefreshContext): LeaseRefresh {
     keptLeases.delete(id)
     const keptLease = { resume, keep: (held: HeldLease) => keptLeases.set(id, held) }
     let checked: Checked | undefined
+    /** The store's clock now: READ's reading plus the time since, on this process's monotonic clock. */
+    let storeNow: () => number | undefined = () => undefined
     const flight = {
       requestTimeoutMs: settings.requestTimeoutMs,
       leaseMarginMs: settings.leaseMarginMs,
       waitBoundMs: mode.lockOptions.lockTimeoutMs,
       wait: mode.leaseWait,
+      admissionBoundMs: settings.queueTimeoutMs,
+      async admit(boundMs: number) {
+        try {
+          return await admission.acquire(boundMs)
+        } catch (error) {
+          if (error instanceof SlotWaitTimeout) throw new RefreshLockTimeoutError(key.provider, boundMs, "refresh_slot")
+          throw error
+        }
+      },
+    }
+    const clockOf = (look: LeaseLook) => () => look.nowMs + (performance.now() - look.at)
+    /** The owner's row among the take's rows, decoded. */
+    const ownerView = async (look: LeaseLook) => {
+      const row = look.rows.find((candidate) => candidate.userId === userId)
+      return row ? sync.viewOf(row) : null
     }
     return providerSlots.run(key.provider, settings.queueTimeoutMs, async () => {
       // Discovery needs no refresh token: done before the lease, so an attempt under it is one request.
@@ -121,21 +141,19 @@ export function createLeaseRefresh(context: LeaseRefreshContext): LeaseRefresh {
         key,
         flight,
         {
-          async poll(signal) {
-            const rows = await store.findAccounts(userId, key.provider, { signal })
-            const row = rows.find((found) => found.providerAccountId === key.providerAccountId)
-            const view = row && (await sync.viewOf(row))
-            return view && mode.done(view.tokens, view)
+          async poll(look) {
+            const view = await ownerView(look)
+            return view && mode.done(view.tokens, view, clockOf(look)())
               ? context.success(sync.toAdapterAccount(view), false)
               : undefined
           },
-          read: () =>
-            shortLocked(key, userId, async (stored) => {
-              const found = context.checkStored(key, userId, stored, mode)
-              if ("outcome" in found) return { finish: found.outcome }
-              checked = found
-              return { send: found.refreshToken }
-            }),
+          async read(look) {
+            storeNow = clockOf(look)
+            const found = context.checkStored(key, userId, await ownerView(look), mode, storeNow())
+            if ("outcome" in found) return { finish: found.outcome }
+            checked = found
+            return { send: found.refreshToken }
+          },
           send: (refreshToken, beforeAttempt) => context.grant(client, refreshToken, beforeAttempt),
           async write(result) {
             const read = checked!
@@ -150,7 +168,7 @@ export function createLeaseRefresh(context: LeaseRefreshContext): LeaseRefresh {
                   })
               })
             // The provider may have rotated the refresh token: the write comes first, events after it.
-            const reading = context.readAnswer(result.issued, read.entry)
+            const reading = context.readAnswer(result.issued, read.entry, storeNow())
             onIssued(context.issuedEntry(read.stored, reading.tokens))
             const written = await shortLocked(key, userId, (now, locked) =>
               writeLeaseAnswer(sync, locked, now, from, reading.tokens),
@@ -160,7 +178,8 @@ export function createLeaseRefresh(context: LeaseRefreshContext): LeaseRefresh {
             // A newer sign-in or another holder won: callers get what is stored (our answer when it is stale).
             const stored = written.stored
             if (!stored) return { ok: false, error: new AccountNotLinkedError(key.provider) }
-            if (context.freshTokens(stored.tokens)) return context.success(sync.toAdapterAccount(stored), false)
+            if (context.freshTokens(stored.tokens, storeNow()))
+              return context.success(sync.toAdapterAccount(stored), false)
             const unwritten = mergeTokens(stored.tokens, reading.tokens).merged
             return context.answered(sync.toAdapterAccount({ row: stored.row, tokens: unwritten }), reading)
           },

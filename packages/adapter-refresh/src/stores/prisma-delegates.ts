@@ -191,6 +191,18 @@ export async function prismaFindAccounts(
   return rows.map(toStoredAccountRow)
 }
 
+/** The key's rows through the account delegate (the model's field names): lease mode's read after a take. @internal */
+export async function prismaReadKey(
+  client: unknown,
+  models: PrismaModels,
+  key: AccountKey,
+): Promise<StoredAccountRow[]> {
+  const accounts = delegate<AccountDelegateLike>(client, models.account, ACCOUNT_METHODS, "accountModel")
+  const where = { provider: key.provider, providerAccountId: key.providerAccountId }
+  const rows = await onModel(() => accounts.findMany({ where }), models.account, models.accountOption)
+  return rows.map(toStoredAccountRow)
+}
+
 /** `scanAccounts` through the account delegate: keyset paging in (provider, providerAccountId) order. @internal */
 export async function prismaScanAccounts(
   client: unknown,

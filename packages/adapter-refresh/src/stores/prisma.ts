@@ -36,6 +36,7 @@ import {
   onModel,
   prismaFindAccounts,
   prismaLockedAccount,
+  prismaReadKey,
   prismaScanAccounts,
   USER_METHODS,
   type AccountDelegateLike,
@@ -243,6 +244,7 @@ export function prismaAccountStore(prisma: PrismaClientLike, options: PrismaAcco
         table: options.leaseTable ?? DEFAULT_LEASE_TABLE,
         store: name,
         option: "prismaAccountStore(prisma, { leaseTable })",
+        accounts: { readAll: (key: AccountKey) => prismaReadKey(prisma, models, key) },
         hold: gate
           ? gatedLeaseConnection(prisma, gate, transactionOptions)
           : unheld(async (text, values) => prisma.$queryRawUnsafe(text, ...values)),

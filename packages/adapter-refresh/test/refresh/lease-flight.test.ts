@@ -13,7 +13,8 @@ import {
   type LeaseFlightSettings,
   type LeaseFlightSteps,
 } from "../../src/refresh/lease-flight.js"
-import type { AccountKey, AccountLeases, HeldLease, LeaseTake } from "../../src/store.js"
+import { Semaphore } from "../../src/refresh/coordination.js"
+import type { AccountKey, AccountLeases, HeldLease, LeaseTake, StoredAccountRow } from "../../src/store.js"
 
 const key: AccountKey = { provider: "p", providerAccountId: "a" }
 const settings: LeaseFlightSettings = { requestTimeoutMs: 1_000, leaseMarginMs: 500, waitBoundMs: 2_000, wait: true }
@@ -27,9 +28,13 @@ class FakeLeasesForBranchCoverage implements AccountLeases {
   /** Overrides what `take` answers (e.g. a lease with little left); default: the real rule. */
   takeAnswer: ((durationMs: number) => LeaseTake | undefined) | undefined
   renewAnswer: { remainingMs: number } | null | undefined
+  /** The key's rows every take brings. */
+  rows: StoredAccountRow[] = [{ ...key, userId: "u", type: "oauth", tokens: { refresh_token: "R1" } }]
+  readonly nowMs = 1_700_000_000_000
 
   take(_key: AccountKey, holder: string, durationMs: number): Promise<LeaseTake> {
     this.log.push("take")
+    const seen = { rows: this.rows, nowMs: this.nowMs }
     const forced = this.takeAnswer?.(durationMs)
     if (forced) {
       if (forced.taken) this.holder = holder
@@ -37,11 +42,12 @@ class FakeLeasesForBranchCoverage implements AccountLeases {
     }
     const now = performance.now()
     if (this.holder !== undefined && this.until > now)
-      return Promise.resolve({ taken: false, remainingMs: this.until - now })
+      return Promise.resolve({ taken: false, remainingMs: this.until - now, ...seen })
     this.fence++
     this.holder = holder
     this.until = now + durationMs
-    return Promise.resolve({ taken: true, lease: { fence: String(this.fence), holder }, remainingMs: durationMs })
+    const lease = { fence: String(this.fence), holder }
+    return Promise.resolve({ taken: true, lease, remainingMs: durationMs, ...seen })
   }
   renew(_key: AccountKey, lease: HeldLease, durationMs: number): Promise<{ remainingMs: number } | null> {
     this.log.push("renew")
@@ -116,7 +122,13 @@ describe("lease flight (with a fake AccountLeases for branch coverage)", () => {
   test("deadline rule: too little lease left for W + M, even after one renewal, sends nothing and releases", async () => {
     const leases = new FakeLeasesForBranchCoverage()
     // The store says 1,400 ms are left: less than W + M = 1,500; and again after the renewal.
-    leases.takeAnswer = () => ({ taken: true, lease: { fence: "1", holder: "h" }, remainingMs: 1_400 })
+    leases.takeAnswer = () => ({
+      taken: true,
+      lease: { fence: "1", holder: "h" },
+      remainingMs: 1_400,
+      rows: [],
+      nowMs: leases.nowMs,
+    })
     leases.renewAnswer = { remainingMs: 1_400 }
     const steps = stepsOf(leases)
     const failure = await runLeaseFlight(leases, key, settings, steps).catch((error: unknown) => error)
@@ -127,10 +139,17 @@ describe("lease flight (with a fake AccountLeases for branch coverage)", () => {
     expect(leases.log).toEqual(["take", "read", "renew", "release"])
   })
 
-  test("a READ that outlasted the slack: one renewal before the first attempt, then it is sent", async () => {
+  test("a take that came back with less than the slack: one renewal before the first attempt, then it is sent", async () => {
     const leases = new FakeLeasesForBranchCoverage()
-    // READ took so long that 1,400 ms are left (< W + M); the renewal gives the lease its full length again.
-    leases.takeAnswer = () => ({ taken: true, lease: { fence: "1", holder: "h" }, remainingMs: 1_400 })
+    // The take came back so late (a loaded database) that 1,400 ms are left (< W + M); the renewal gives the
+    // lease its full length again.
+    leases.takeAnswer = () => ({
+      taken: true,
+      lease: { fence: "1", holder: "h" },
+      remainingMs: 1_400,
+      rows: [],
+      nowMs: leases.nowMs,
+    })
     leases.renewAnswer = { remainingMs: 3_500 }
     const steps = stepsOf(leases)
     // Control: renew only when attempt > 1 in beforeAttempt: RefreshLeaseExpiredError, nothing sent (the
@@ -140,9 +159,15 @@ describe("lease flight (with a fake AccountLeases for branch coverage)", () => {
     expect(leases.log).toEqual(["take", "read", "renew", "send", "write", "release"])
   })
 
-  test("a READ that outlasted the slack and a renewal that finds the lease lost: nothing sent", async () => {
+  test("a take that came back with less than the slack and a renewal that finds the lease lost: nothing sent", async () => {
     const leases = new FakeLeasesForBranchCoverage()
-    leases.takeAnswer = () => ({ taken: true, lease: { fence: "1", holder: "h" }, remainingMs: 1_400 })
+    leases.takeAnswer = () => ({
+      taken: true,
+      lease: { fence: "1", holder: "h" },
+      remainingMs: 1_400,
+      rows: [],
+      nowMs: leases.nowMs,
+    })
     leases.renewAnswer = null
     const steps = stepsOf(leases)
     const failure = await runLeaseFlight(leases, key, settings, steps).catch((error: unknown) => error)
@@ -151,21 +176,93 @@ describe("lease flight (with a fake AccountLeases for branch coverage)", () => {
     expect(steps.sent).toBe(0)
   })
 
-  test("the deadline counts from before TAKE was sent: a slow take eats into the lease", async () => {
+  test("the deadline counts from when TAKE resolved: a wait before it (the pool's) does not eat the lease", async () => {
     const leases = new FakeLeasesForBranchCoverage()
     const original = leases.take.bind(leases)
-    // The take's answer arrives 200 ms after it was sent; the store says 1,600 ms left at its end.
+    // The take resolves 300 ms after it was called (a pool wait); the store, which counts from the send,
+    // says 1,600 ms are left now.
     leases.take = async (...args) => {
-      await new Promise((resolve) => setTimeout(resolve, 200))
-      await original(...args)
-      return { taken: true, lease: { fence: String(leases.fence), holder: args[1] }, remainingMs: 1_600 }
+      await new Promise((resolve) => setTimeout(resolve, 300))
+      const took = await original(...args)
+      return { ...took, remainingMs: 1_600 }
     }
     // The renewal a short lease asks for finds it lost: only the take's deadline decides.
     leases.renewAnswer = null
     const steps = stepsOf(leases)
-    // 1,600 - 200 < 1,500: nothing is sent. Control: take t0 after the take resolves: 1,600 >= 1,500, sent.
-    await expect(runLeaseFlight(leases, key, settings, steps)).rejects.toBeInstanceOf(RefreshLeaseExpiredError)
-    expect(steps.sent).toBe(0)
+    // 1,600 >= W + M = 1,500: sent. Control: count from before `leases.take` was called: 1,300 left, not sent.
+    await expect(runLeaseFlight(leases, key, settings, steps)).resolves.toBe("written")
+    expect(steps.sent).toBe(1)
+  })
+
+  test("READ and a waiter's poll decide on the rows and the store's clock the take brought", async () => {
+    const leases = new FakeLeasesForBranchCoverage()
+    const seen: { rows: StoredAccountRow[]; nowMs: number }[] = []
+    const steps = stepsOf(leases, {
+      poll: (look) => {
+        seen.push(look)
+        leases.log.push("poll")
+        return Promise.resolve(undefined)
+      },
+      read: (look) => {
+        seen.push(look)
+        leases.log.push("read")
+        return Promise.resolve({ send: "R1" })
+      },
+    })
+    leases.heldElsewhere(150)
+    await expect(runLeaseFlight(leases, key, settings, steps)).resolves.toBe("written")
+    // Each poll round is one take (no read of its own); READ sends nothing either.
+    expect(leases.log.filter((step) => step === "take").length).toBe(seen.length)
+    for (const look of seen) {
+      expect(look.rows).toBe(leases.rows)
+      expect(look.nowMs).toBe(leases.nowMs)
+    }
+  })
+
+  test("admission: a holder keeps its place to the end; a waiter gives it back while it waits", async () => {
+    const leases = new FakeLeasesForBranchCoverage()
+    const gate = new Semaphore(1)
+    const admitted: string[] = []
+    const admit = async (boundMs: number) => {
+      const release = await gate.acquire(boundMs)
+      admitted.push("in")
+      return () => {
+        admitted.push("out")
+        release()
+      }
+    }
+    leases.heldElsewhere(250)
+    // A waiter (busy for 250 ms) and, meanwhile, a flight of another key that needs the one place.
+    const other = new FakeLeasesForBranchCoverage()
+    const waiting = runLeaseFlight(leases, key, { ...settings, admit }, stepsOf(leases))
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    const started = performance.now()
+    await expect(runLeaseFlight(other, key, { ...settings, admit }, stepsOf(other))).resolves.toBe("written")
+    // Control: hold the place while waiting (drop `admitted?.()` after a busy take): the second flight waits
+    // out the other holder's 250 ms.
+    expect(performance.now() - started).toBeLessThan(200)
+    await expect(waiting).resolves.toBe("written")
+    expect(admitted.filter((step) => step === "in").length).toBe(admitted.filter((step) => step === "out").length)
+
+    // A full admission past its bound is a refresh_slot timeout; nothing is taken.
+    const release = await gate.acquire(10)
+    const failing = runLeaseFlight(
+      other,
+      key,
+      {
+        ...settings,
+        admissionBoundMs: 30,
+        admit: (boundMs) =>
+          gate.acquire(boundMs).catch(() => {
+            throw new RefreshLockTimeoutError("p", boundMs, "refresh_slot")
+          }),
+      },
+      stepsOf(other),
+    )
+    other.log = []
+    await expect(failing).rejects.toBeInstanceOf(RefreshLockTimeoutError)
+    expect(other.log).toEqual([])
+    release()
   })
 
   test("a retry renews first; a renewal that finds the lease lost sends nothing more", async () => {
@@ -243,8 +340,8 @@ describe("lease flight (with a fake AccountLeases for branch coverage)", () => {
       (error: unknown) => error,
     )
     expect(failure).toBeInstanceOf(RefreshLockTimeoutError)
-    // Control: ignore `settings.wait`: the log shows polls.
-    expect(leases.log).toEqual(["take"])
+    // One look at the rows the take brought (no statement), no wait. Control: ignore `settings.wait`: more takes.
+    expect(leases.log).toEqual(["take", "poll"])
   })
 
   test("READ finds nothing to do (fresh, refused, not linked): release, return, nothing sent", async () => {
@@ -304,7 +401,7 @@ describe("a lease kept after a failed write (fake AccountLeases for branch cover
     const next = stepsOf(leases)
     await expect(runLeaseFlight(leases, key, settings, next, undefined, { resume: kept })).resolves.toBe("written")
     // Control: ignore `resume`: the take finds the (own) lease busy and the flight waits out its bound.
-    expect(leases.log).toEqual(["renew", "read", "send", "write", "release"])
+    expect(leases.log).toEqual(["renew", "take", "read", "send", "write", "release"])
   })
 
   test("a kept lease that is no longer ours (it ended, another process took it) is not used", async () => {
