@@ -30,7 +30,10 @@ async function workerFixture() {
 
 /**
  * Control: the cell's store, with a lease take that always answers "taken" whoever holds the lease (the rows
- * and the store's clock are the real take's).
+ * and the store's clock are the real take's). It answers 2 s after the real take, so every process of the
+ * storm reads the rows before any of them sends, however late a loaded machine starts it: without the pause a
+ * late process read the first one's rotated token and sent nothing, and the control passed the check it
+ * exists to fail (CI, one request instead of several).
  */
 function alwaysTaken(store: AccountStore): AccountStore {
   const real = store.leases
@@ -39,6 +42,7 @@ function alwaysTaken(store: AccountStore): AccountStore {
     ...real,
     take: async (key, holder, durationMs, options) => {
       const { rows, nowMs } = await real.take(key, holder, durationMs, options)
+      await new Promise((resolve) => setTimeout(resolve, 2_000))
       return { taken: true, lease: { fence: "0", holder }, remainingMs: durationMs, rows, nowMs }
     },
   }

@@ -51,7 +51,8 @@ describe("lease mode on MariaDB while an app transaction holds the lease row", (
       await app.query("ROLLBACK")
       await app.end()
     }
-    expect(take).toEqual({ taken: false, remainingMs: null })
+    expect(take).toMatchObject({ taken: false, remainingMs: null, rows: [] })
+    expect(Number.isFinite((take as { nowMs: number }).nowMs)).toBe(true)
     for (const failure of [renew, release]) {
       expect(failure).toBeInstanceOf(AccountStoreError)
       expect(failure).toMatchObject({ lockTimeout: true })

@@ -56,7 +56,8 @@ describe("lease mode on SQLite while the file's write lock is held elsewhere", (
     } finally {
       locker.exec("COMMIT")
     }
-    expect(take).toEqual({ taken: false, remainingMs: null })
+    expect(take).toMatchObject({ taken: false, remainingMs: null, rows: [] })
+    expect(Number.isFinite((take as { nowMs: number }).nowMs)).toBe(true)
     for (const failure of [renew, release]) {
       expect(failure).toBeInstanceOf(AccountStoreError)
       expect(failure).toMatchObject({ lockTimeout: true, driverErrorCode: "SQLITE_BUSY" })
