@@ -6,8 +6,8 @@
  * `requestTimeoutMs`, and a request that timed out may have rotated the token (the next sender gets
  * `invalid_grant`: docs/BENCHMARKS.md, 10 grants revoked at the 10,000 cliff). So the limit moves with the
  * flights' own length, the signal that precedes a timeout (additive increase, multiplicative decrease):
- * - a flight that took longer than `slowMs` (half the request timeout) halves the limit, once per round: the
- *   other slow flights admitted before that halving say nothing new and are ignored;
+ * - a flight that took longer than `slowMs` (a quarter of the request timeout) halves the limit, once per
+ *   round: the other slow flights admitted before that halving say nothing new and are ignored;
  * - each quick flight raises it: by one until the first halving (the limit doubles per round trip), by
  *   1/limit after (one per round trip);
  * - never below `min` nor above `max`.
@@ -27,12 +27,16 @@ export interface AdmissionBounds {
   slowMs: number
 }
 
-/** The defaults: 16 to start (8 processes: 128 requests at a provider), 2 to 64. */
+/**
+ * The defaults: 8 to start (8 processes: 64 requests at a provider, the fixed value measured safe at the
+ * cliff), 2 to 64, slow past a quarter of the request timeout (a provider's queue grows for a while before
+ * its requests time out; halving at half of it let 86 to 110 of them time out at the cliff).
+ */
 export const admissionBounds = (requestTimeoutMs: number): AdmissionBounds => ({
-  initial: 16,
+  initial: 8,
   min: 2,
   max: 64,
-  slowMs: requestTimeoutMs / 2,
+  slowMs: requestTimeoutMs / 4,
 })
 
 /**
