@@ -16,17 +16,8 @@ import { randomBytes } from "node:crypto"
 import { AbandonedWait } from "../bounded-wait.js"
 import { RefreshLeaseExpiredError, RefreshLockTimeoutError } from "../errors.js"
 import type { AccountKey, AccountLeases, HeldLease, LeaseTake, StoredAccountRow } from "../store.js"
+import type { AdmissionRelease } from "./admission.js"
 import { Semaphore, SlotWaitTimeout } from "./coordination.js"
-
-/**
- * Default admission: most lease flights one process runs past TAKE at once (`LeaseFlightSettings.admit`).
- * Without a bound, a burst of thousands of expiries takes every lease at once and queues thousands of
- * requests at the provider and writes at the pool, so holders run out of lease before they finish. 8 keeps a
- * provider's queue short (8 processes: 64 requests in flight): a request that times out may have rotated the
- * token, and the next sender then gets invalid_grant (docs/BENCHMARKS.md: with 32 at the 10,000 cliff, 10
- * grants revoked; with 8, none). The cost: a burst of 40 in one process takes 5 round trips.
- */
-export const LEASE_FLIGHTS_PER_PROCESS = 8
 
 /** Covers READ and the longest backoff between the take and the first byte sent (design 4). */
 export const LEASE_SLACK_MS = 2_000
@@ -48,10 +39,11 @@ export interface LeaseFlightSettings {
   /** false: take once and report busy at once (refreshExpiring skips an account another process refreshes). */
   wait: boolean
   /**
-   * Admission before each TAKE, held by a holder until its flight ends and given back by a waiter: resolves
-   * to its release, or rejects (with the error to throw) after `boundMs`. Waiting for it holds nothing.
+   * Admission before each TAKE (admission.ts), held by a holder until its flight ends and given back by a
+   * waiter: resolves to its release, or rejects (with the error to throw) after `boundMs`. Waiting for it
+   * holds nothing.
    */
-  admit?(boundMs: number): Promise<() => void>
+  admit?(boundMs: number): Promise<AdmissionRelease>
   /** Longest wait for the first admission, ms (`queueTimeoutMs`). */
   admissionBoundMs?: number
 }
@@ -112,7 +104,7 @@ export async function runLeaseFlight<R, G>(
   keptLease: KeptLease = {},
 ): Promise<R> {
   const durationMs = leaseLengthMs(settings.requestTimeoutMs, settings.leaseMarginMs)
-  let admitted: (() => void) | undefined
+  let admitted: AdmissionRelease | undefined
   try {
     const resumed = keptLease.resume && (await resume(leases, key, keptLease.resume, durationMs, settings))
     const taken = resumed ?? (await takeOrWait(leases, key, settings, durationMs, steps, signal))
@@ -120,7 +112,7 @@ export async function runLeaseFlight<R, G>(
     admitted = taken.admitted
     return await holding(leases, key, settings, durationMs, steps, signal, keptLease, taken)
   } finally {
-    admitted?.()
+    admitted?.(true)
   }
 }
 
@@ -188,10 +180,10 @@ async function holding<R, G>(
   return result
 }
 
-type Held = { held: HeldLease; deadline: number; look: LeaseLook; admitted: (() => void) | undefined }
+type Held = { held: HeldLease; deadline: number; look: LeaseLook; admitted: AdmissionRelease | undefined }
 type Taken<R> = Held | { done: R }
 
-const admission = (settings: LeaseFlightSettings, boundMs: number): Promise<(() => void) | undefined> =>
+const admission = (settings: LeaseFlightSettings, boundMs: number): Promise<AdmissionRelease | undefined> =>
   settings.admit ? settings.admit(Math.max(1, boundMs)) : Promise.resolve(undefined)
 
 /**
@@ -215,7 +207,7 @@ async function resume(
   try {
     look = await leases.take(key, held.holder, durationMs)
   } catch (error) {
-    admitted?.()
+    admitted?.(false)
     throw error
   }
   const at = performance.now()
@@ -249,7 +241,7 @@ async function takeOrWait<R, G>(
   let backoff = FIRST_POLL_MS
   for (;;) {
     if (signal?.aborted) throw new AbandonedWait()
-    let admitted: (() => void) | undefined
+    let admitted: AdmissionRelease | undefined
     if (started === undefined) {
       admitted = await admission(settings, settings.admissionBoundMs ?? settings.waitBoundMs)
       started = performance.now()
@@ -262,14 +254,14 @@ async function takeOrWait<R, G>(
     try {
       took = await leases.take(key, holder, durationMs, signal ? { signal } : {})
     } catch (error) {
-      admitted?.()
+      admitted?.(false)
       throw error
     }
     // remainingMs is what is left when the take resolved (the store counts from the send).
     const at = performance.now()
     const look = { rows: took.rows, nowMs: took.nowMs, at }
     if (took.taken) return { held: took.lease, deadline: at + took.remainingMs, look, admitted }
-    admitted?.()
+    admitted?.(false)
     const done = await steps.poll(look)
     if (done !== undefined) return { done }
     if (!settings.wait || left() <= 0) throw timeout()

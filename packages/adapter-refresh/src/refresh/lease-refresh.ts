@@ -11,11 +11,12 @@ import { AccountNotLinkedError, RefreshLockTimeoutError } from "../errors.js"
 import { mergeTokens, type TokenSet } from "../policy/merge.js"
 import type { AccountKey, AccountLeases, AccountStore, HeldLease, LockedAccount } from "../store.js"
 import { BoundedMap, MAX_KEPT_TOKEN_SETS } from "./bounded-map.js"
-import { Semaphore, SlotWaitTimeout, StartTimeout } from "./coordination.js"
+import { SlotWaitTimeout, StartTimeout } from "./coordination.js"
 import type { Checked, Outcome, RefreshMode } from "./engine.js"
 import type { Granted } from "./grant.js"
 import { versionOf, type KeptTokens } from "./issued-tokens.js"
-import { LEASE_FLIGHTS_PER_PROCESS, ProviderSlots, runLeaseFlight, type LeaseLook } from "./lease-flight.js"
+import { AdaptiveAdmission, admissionBounds } from "./admission.js"
+import { ProviderSlots, runLeaseFlight, type LeaseLook } from "./lease-flight.js"
 import { leaseWriteOf, writeLeaseAnswer } from "./lease-write.js"
 import type { IssuedResponse, ProviderClient } from "./provider.js"
 import type { TokenResponseReading } from "./token-response.js"
@@ -75,8 +76,9 @@ export interface LeaseRefresh {
 export function createLeaseRefresh(context: LeaseRefreshContext): LeaseRefresh {
   const { sync, leases, reauthColumn, settings } = context
   const providerSlots = new ProviderSlots(context.providerConcurrency)
-  // Admission: flights past TAKE at once in this process, so those holding a lease finish within it.
-  const admission = new Semaphore(LEASE_FLIGHTS_PER_PROCESS)
+  // Admission: flights past TAKE at once in this process, adapted to their length (admission.ts), so those
+  // holding a lease finish within it and the provider's queue stays shorter than a request's timeout.
+  const admission = new AdaptiveAdmission(admissionBounds(settings.requestTimeoutMs))
   /** Leases kept after a failed write, while their answer waits in memory (bounded like the kept tokens). */
   const keptLeases = new BoundedMap<string, HeldLease>(MAX_KEPT_TOKEN_SETS)
   const idOf = (key: AccountKey): string => `${key.provider}\u001f${key.providerAccountId}`
