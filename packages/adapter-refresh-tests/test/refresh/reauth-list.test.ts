@@ -116,8 +116,11 @@ describe("accountsNeedingReauth (pg, real Auth.js, real oidc-provider)", () => {
         })
         seeded.push({ login, userId: id, grant })
       }
-      // The last one stays alive (the control); the others end at the provider.
-      for (const { grant } of seeded.slice(0, DEAD)) await op.revokeGrant(grant.grantId)
+      // One in the middle stays alive (the control: a listing that counted it toward a page would end early);
+      // the others end at the provider.
+      const ALIVE = 3
+      const dead = seeded.filter((_, i) => i !== ALIVE)
+      for (const { grant } of dead) await op.revokeGrant(grant.grantId)
       const refusals = op.stats.refreshErrors.length
       const progress = await adapter.refreshExpiring({ withinSeconds: 300 })
       expect(progress.deadGrants).toBe(DEAD)
@@ -131,17 +134,15 @@ describe("accountsNeedingReauth (pg, real Auth.js, real oidc-provider)", () => {
         after = page.next
       } while (after && pages.length < 10)
       expect(pages.map((page) => page.accounts.length)).toEqual([3, 3, 1])
-      const expected = seeded
-        .slice(0, DEAD)
-        .map(({ login, userId: id }) => ({
-          userId: id,
-          provider: PROVIDER_ID,
-          providerAccountId: login,
-          reason: "invalid_grant",
-        }))
+      const expected = dead.map(({ login, userId: id }) => ({
+        userId: id,
+        provider: PROVIDER_ID,
+        providerAccountId: login,
+        reason: "invalid_grant",
+      }))
       expect(pages.flatMap((page) => page.accounts)).toEqual(expected)
       // The control: alive, refreshed, not listed.
-      const alive = seeded[DEAD]!
+      const alive = seeded[ALIVE]!
       expect((await fixture.accountRows({ provider: PROVIDER_ID, providerAccountId: alive.login }))[0]).toMatchObject({
         refresh_error: null,
       })
@@ -149,7 +150,7 @@ describe("accountsNeedingReauth (pg, real Auth.js, real oidc-provider)", () => {
 
       // One of them signs in again (a new refresh token through syncAccount, as events.signIn writes it): gone
       // from the listing, the others still there.
-      const back = seeded[2]!
+      const back = seeded[5]!
       const fresh = await op.issueOfflineGrant(back.login)
       await adapter.syncAccount({
         provider: PROVIDER_ID,
