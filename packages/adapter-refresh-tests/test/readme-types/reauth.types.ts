@@ -48,7 +48,8 @@ export async function nightlyJob(): Promise<void> {
   let after: AccountKey | null = null
   do {
     const page = await adapter.accountsNeedingReauth({ after, limit: 200 }) // or { provider: "google", ... }
-    for (const { userId, provider, reason } of page.accounts) await sendSignInAgainEmail(userId, provider, reason) // your own code
+    // sendSignInAgainEmail: your own code
+    for (const { userId, provider, reason } of page.accounts) await sendSignInAgainEmail(userId, provider, reason)
     after = page.next
   } while (after)
 }
