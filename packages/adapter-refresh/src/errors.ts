@@ -25,6 +25,7 @@ export type TokenSyncErrorCode =
   | "INSUFFICIENT_SCOPE"
   | "REFRESH_LEASE_EXPIRED"
   | "ACCESS_TOKEN_REFUSED"
+  | "REAUTH_LIST_UNAVAILABLE"
 
 /** The base class of every error this library throws; `code` says which. */
 export class TokenSyncError extends Error {
@@ -492,6 +493,33 @@ export class AccessTokenRefusedError extends TokenSyncError {
     this.reason = reason
     this.retryAfterMs = wait
     this.providerCalled = reason === "reissued"
+  }
+}
+
+/**
+ * What `accountsNeedingReauth` lacks: the `refresh.reauthColumn` option (without it a dead grant is known only
+ * to the process that saw it, through the reauth event, and nothing is stored to list), or a store whose
+ * `AccountStore` has no `listReauthMarks`.
+ */
+export type ReauthListMissing = "refresh.reauthColumn" | "AccountStore.listReauthMarks"
+
+/**
+ * `accountsNeedingReauth` cannot list: `missing` names what it needs. Nothing was read. Without
+ * `refresh.reauthColumn`, the reauth event (`TOKEN_SYNC_CHANNELS.reauth`) is the only signal, per process.
+ */
+export class ReauthListUnavailableError extends TokenSyncError {
+  readonly missing: ReauthListMissing
+  /** The store's name (`AccountStore.name`). */
+  readonly store: string
+  constructor(missing: ReauthListMissing, store: string) {
+    const why =
+      missing === "refresh.reauthColumn"
+        ? "withTokenSync was called without refresh.reauthColumn, so no mark is stored to list " +
+          "(without it, only the reauth event tells, in the process that saw the refusal)"
+        : `the ${store} account store has no listReauthMarks method`
+    super("REAUTH_LIST_UNAVAILABLE", `Cannot list the accounts needing their user again: ${why}. Nothing was read.`)
+    this.missing = missing
+    this.store = store
   }
 }
 

@@ -39,6 +39,8 @@ export type {
   LeaseTake,
   LockedAccount,
   OwnTokensWritten,
+  ReauthMark,
+  ReauthMarkPage,
   StandardTokenColumns,
   StoredAccountRow,
   TokenColumnValue,
@@ -53,6 +55,8 @@ export { drizzleAccountStore } from "./stores/drizzle.js"
 // Refresh: options, results and the session helpers.
 export type { RefreshOptions, GetAccessTokenParams, AccessTokenResult } from "./refresh/engine.js"
 export type { RefreshExpiringOptions, RefreshExpiringProgress } from "./refresh/background.js"
+export { REAUTH_LIST_MAX_LIMIT } from "./reauth-list.js"
+export type { AccountNeedingReauth, AccountsNeedingReauthPage, AccountsNeedingReauthParams } from "./reauth-list.js"
 export type { RefreshProviderConfig } from "./refresh/provider.js"
 /**
  * `refresh.revocation`: opt-in, per provider, RFC 7009 token revocation. After `unlinkAccount` or
@@ -144,6 +148,7 @@ export {
   InsufficientScopeError,
   RefreshLeaseExpiredError,
   AccessTokenRefusedError,
+  ReauthListUnavailableError,
 } from "./errors.js"
 export type {
   TokenSyncErrorCode,
@@ -153,4 +158,5 @@ export type {
   WaitedFor,
   InsufficientScopeSource,
   AccessTokenRefusedReason,
+  ReauthListMissing,
 } from "./errors.js"

@@ -15,6 +15,11 @@ import {
   type RefreshExpiringProgress,
 } from "./refresh/background.js"
 import type { AccountKey, AccountStore } from "./store.js"
+import {
+  accountsNeedingReauthOf,
+  type AccountsNeedingReauthPage,
+  type AccountsNeedingReauthParams,
+} from "./reauth-list.js"
 import { createRevoker } from "./refresh/revocation.js"
 import { checkTokenCacheOptions, startTokenCache, type TokenCacheHandle } from "./cache/token-cache.js"
 import { invalidatingSync, asText as userText } from "./cache/local-invalidation.js"
@@ -91,6 +96,22 @@ export interface TokenSyncMethods {
    * @see [RFC 6749 §6](https://www.rfc-editor.org/rfc/rfc6749#section-6)
    */
   refreshExpiring(options?: RefreshExpiringOptions): Promise<RefreshExpiringProgress>
+  /**
+   * A page of the accounts whose user must sign in again: those marked in `refresh.reauthColumn` (the
+   * provider refused their refresh token, `invalid_grant`, or its scope, `invalid_scope`), in
+   * (provider, providerAccountId) order, for a job that emails users. Pass the page's `next` as `after` for
+   * the next page (null: done). A mark goes when the account works again (a refresh, or a sign-in bringing a
+   * new refresh token), so the listing shrinks by itself. Each entry holds the key, the owner and the mark,
+   * never a token. Reads the store's `listReauthMarks` (all built-in stores), one statement, no lock.
+   *
+   * @returns The page: `accounts` and the cursor `next`.
+   * @throws {@link ReauthListUnavailableError} without `refresh.reauthColumn` (only the reauth event tells
+   *   then, per process), or for a store without `listReauthMarks`.
+   * @throws {@link InvalidOptionsError} a `limit` that is not a positive integer or above 1000, a bad `after`
+   *   or `provider`.
+   * @throws {@link AccountStoreError} the database failed.
+   */
+  accountsNeedingReauth(params?: AccountsNeedingReauthParams): Promise<AccountsNeedingReauthPage>
   /** The store in use, for look-ups and for the conformance kit. */
   accountStore: AccountStore
   /** Present with `refresh.cache`: the token cache's readiness, counts, and `close()` for shutdown. */
@@ -354,6 +375,7 @@ export function withTokenSync<A extends AuthjsAdapter>(
         throw new RefreshNotConfiguredError("(all)", "withTokenSync was called without the refresh option")
       return background(options)
     },
+    accountsNeedingReauth: accountsNeedingReauthOf(accountStore, refresh?.reauthColumn),
     accountStore,
     ...(cached && { tokenCache: cached.handle }),
   }
