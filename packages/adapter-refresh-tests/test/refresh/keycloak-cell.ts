@@ -4,13 +4,18 @@
  * column, the real Auth.js handler (its code exchange goes through the proxy too) and one user signed in.
  */
 import type { Adapter } from "@auth/core/adapters"
-import { withTokenSync, type RefreshOptions, type TokenSyncAdapter } from "authjs-adapter-refresh"
+import {
+  withTokenSync,
+  type RefreshOptions,
+  type TokenSyncAdapter,
+  type TokenSyncOptions,
+} from "authjs-adapter-refresh"
 import { startAuthApp, type AuthApp } from "../../src/harness/auth-app.js"
 import { Browser } from "../../src/harness/browser.js"
 import { startKeycloakProxy, type KeycloakProxy, type KeycloakProxyOptions } from "../../src/harness/keycloak-proxy.js"
 import { startOidcProvider, type TestOidcProvider } from "../../src/harness/oidc-provider.js"
 import { testDatabase } from "../../src/harness/postgres.js"
-import { applySchema, createFixture, type DatabaseFixture } from "../../src/fixtures/databases.js"
+import { applySchema, createFixture, SCHEMA_TABLES, type DatabaseFixture } from "../../src/fixtures/databases.js"
 
 export interface KeycloakCell {
   op: TestOidcProvider
@@ -21,7 +26,7 @@ export interface KeycloakCell {
   /** The signed-in user's id, as the database stores it. */
   userId: string
   /** A withTokenSync instance (as in its own process: no shared memory) refreshing through the proxy. */
-  tokenSync(refresh?: Partial<RefreshOptions>): TokenSyncAdapter<Adapter>
+  tokenSync(refresh?: Partial<RefreshOptions>, options?: Omit<TokenSyncOptions, "refresh">): TokenSyncAdapter<Adapter>
   /** The account's row. */
   row(): Promise<Record<string, unknown>>
   /** Waits until the stored access token has expired. */
@@ -37,6 +42,15 @@ export interface KeycloakCellOptions {
   providerId: string
   login: string
   proxy?: KeycloakProxyOptions
+  /** The client (its documented PostgreSQL schema). Default "pg". */
+  cell?: "pg" | "prisma"
+  /** Add the reauth mark column `refresh_error` and configure it. Default true (pg only: Prisma's model has none). */
+  reauthColumn?: boolean
+  /**
+   * Configure `refresh.refreshTokenExpiryColumn: "refresh_token_expires_at"` (BIGINT); on pg the column is added
+   * first (Prisma's test schema has it). Default false.
+   */
+  refreshTokenExpiryColumn?: boolean
 }
 
 /** Starts the provider, the proxy, the database and the app, and signs the user in once. */
@@ -45,11 +59,20 @@ export async function startKeycloakCell(options: KeycloakCellOptions): Promise<K
   const op = await startOidcProvider({ accessTokenTtl: 2, rotateRefreshToken: true })
   const kc = await startKeycloakProxy(op.endpoints.token, options.proxy)
   const db = await testDatabase(options.database)
-  await applySchema("pg", db.url)
-  const fixture = await createFixture("pg", db.url)
-  await fixture.pool.query("ALTER TABLE accounts ADD COLUMN refresh_error text")
+  const cellName = options.cell ?? "pg"
+  const mark = options.reauthColumn ?? cellName === "pg"
+  const expiry = options.refreshTokenExpiryColumn ?? false
+  await applySchema(cellName, db.url)
+  const fixture = await createFixture(cellName, db.url)
+  const accounts = SCHEMA_TABLES[cellName].accounts
+  if (mark) await fixture.pool.query(`ALTER TABLE ${accounts} ADD COLUMN refresh_error text`)
+  if (expiry && cellName === "pg")
+    await fixture.pool.query(`ALTER TABLE ${accounts} ADD COLUMN refresh_token_expires_at bigint`)
   const key = { provider: providerId, providerAccountId: login }
-  const tokenSync = (refresh: Partial<RefreshOptions> = {}): TokenSyncAdapter<Adapter> => {
+  const tokenSync = (
+    refresh: Partial<RefreshOptions> = {},
+    syncOptions: Omit<TokenSyncOptions, "refresh"> = {},
+  ): TokenSyncAdapter<Adapter> => {
     const provider = {
       id: providerId,
       type: "oidc" as const,
@@ -59,11 +82,13 @@ export async function startKeycloakCell(options: KeycloakCellOptions): Promise<K
       token: kc.url,
     }
     return withTokenSync(fixture.adapter, fixture.db as object, {
+      ...syncOptions,
       refresh: {
         providers: [provider],
         skewSeconds: 0,
         minRefreshIntervalSeconds: 0,
-        reauthColumn: "refresh_error",
+        ...(mark ? { reauthColumn: "refresh_error" } : {}),
+        ...(expiry ? { refreshTokenExpiryColumn: "refresh_token_expires_at" } : {}),
         ...refresh,
       },
     })
