@@ -256,7 +256,8 @@ describe.each(["pg", "prisma"] as const)("the refresh token's expiry column (%s 
             reason: "refresh_token_expired",
           },
         ])
-        const text = `${JSON.stringify(events)}${inspect(error, { depth: 10, showHidden: true })}${JSON.stringify(error)}`
+        const shown = inspect(error, { depth: 10, showHidden: true })
+        const text = `${JSON.stringify(events)}${shown}${JSON.stringify(error)}`
         const row = await cell.row()
         const tokens = [...op.issued.map((t) => t.value), String(row.id_token)].filter((t) => t.length > 0)
         expect(tokens.length).toBeGreaterThan(3)
