@@ -16,6 +16,12 @@ import { startKeycloakProxy, type KeycloakProxy, type KeycloakProxyOptions } fro
 import { startOidcProvider, type TestOidcProvider } from "../../src/harness/oidc-provider.js"
 import { testDatabase } from "../../src/harness/postgres.js"
 import { applySchema, createFixture, SCHEMA_TABLES, type DatabaseFixture } from "../../src/fixtures/databases.js"
+import {
+  applyPrismaSchema,
+  createPrismaOtherFixture,
+  testOtherDatabase,
+  type PrismaOtherDatabase,
+} from "../../src/fixtures/prisma-databases.js"
 
 export interface KeycloakCell {
   op: TestOidcProvider
@@ -29,6 +35,8 @@ export interface KeycloakCell {
   tokenSync(refresh?: Partial<RefreshOptions>, options?: Omit<TokenSyncOptions, "refresh">): TokenSyncAdapter<Adapter>
   /** The account's row. */
   row(): Promise<Record<string, unknown>>
+  /** Sets one column of the account's row directly (SQL on the database's own driver). */
+  setColumn(column: string, value: number | string | null): Promise<void>
   /** Waits until the stored access token has expired. */
   waitForExpiry(): Promise<void>
   /** Signs the user in again through Auth.js (a new login at the provider). */
@@ -42,8 +50,12 @@ export interface KeycloakCellOptions {
   providerId: string
   login: string
   proxy?: KeycloakProxyOptions
-  /** The client (its documented PostgreSQL schema). Default "pg". */
-  cell?: "pg" | "prisma"
+  /**
+   * The client and database: "pg" and "prisma" on PostgreSQL (their documented schemas); "prisma-sqlite" and
+   * "prisma-mysql" (MariaDB) with the test Prisma schemas. On the last two `fixture` has only `adapter`, `db`,
+   * `accountRows` and `close`. Default "pg".
+   */
+  cell?: "pg" | "prisma" | `prisma-${PrismaOtherDatabase}`
   /** Add the reauth mark column `refresh_error` and configure it. Default true (pg only: Prisma's model has none). */
   reauthColumn?: boolean
   /**
@@ -58,17 +70,45 @@ export async function startKeycloakCell(options: KeycloakCellOptions): Promise<K
   const { providerId, login } = options
   const op = await startOidcProvider({ accessTokenTtl: 2, rotateRefreshToken: true })
   const kc = await startKeycloakProxy(op.endpoints.token, options.proxy)
-  const db = await testDatabase(options.database)
   const cellName = options.cell ?? "pg"
   const mark = options.reauthColumn ?? cellName === "pg"
   const expiry = options.refreshTokenExpiryColumn ?? false
-  await applySchema(cellName, db.url)
-  const fixture = await createFixture(cellName, db.url)
-  const accounts = SCHEMA_TABLES[cellName].accounts
-  if (mark) await fixture.pool.query(`ALTER TABLE ${accounts} ADD COLUMN refresh_error text`)
-  if (expiry && cellName === "pg")
-    await fixture.pool.query(`ALTER TABLE ${accounts} ADD COLUMN refresh_token_expires_at bigint`)
   const key = { provider: providerId, providerAccountId: login }
+  let db: { drop(): Promise<void> }
+  let fixture: DatabaseFixture<unknown>
+  let setColumn: KeycloakCell["setColumn"]
+  if (cellName === "pg" || cellName === "prisma") {
+    const database = await testDatabase(options.database)
+    db = database
+    await applySchema(cellName, database.url)
+    const pgFixture = await createFixture(cellName, database.url)
+    fixture = pgFixture
+    const accounts = SCHEMA_TABLES[cellName].accounts
+    if (mark) await pgFixture.pool.query(`ALTER TABLE ${accounts} ADD COLUMN refresh_error text`)
+    if (expiry && cellName === "pg")
+      await pgFixture.pool.query(`ALTER TABLE ${accounts} ADD COLUMN refresh_token_expires_at bigint`)
+    setColumn = async (column, value) => {
+      await pgFixture.pool.query(
+        `UPDATE ${accounts} SET "${column}" = $1 WHERE "provider" = $2 AND "providerAccountId" = $3`,
+        [value, key.provider, key.providerAccountId],
+      )
+    }
+  } else {
+    if (mark) throw new Error(`${cellName}: the test Prisma schema has no reauth mark column`)
+    const which: PrismaOtherDatabase = cellName === "prisma-mysql" ? "mysql" : "sqlite"
+    const database = await testOtherDatabase(which, options.database)
+    db = database
+    await applyPrismaSchema(which, database.url)
+    const other = await createPrismaOtherFixture(which, database.url)
+    fixture = other as unknown as DatabaseFixture<unknown>
+    const q = (name: string) => (which === "mysql" ? `\`${name}\`` : `"${name}"`)
+    setColumn = async (column, value) => {
+      await other.direct.query(
+        `UPDATE ${q("Account")} SET ${q(column)} = ? WHERE ${q("provider")} = ? AND ${q("providerAccountId")} = ?`,
+        [value, key.provider, key.providerAccountId],
+      )
+    }
+  }
   const tokenSync = (
     refresh: Partial<RefreshOptions> = {},
     syncOptions: Omit<TokenSyncOptions, "refresh"> = {},
@@ -115,6 +155,7 @@ export async function startKeycloakCell(options: KeycloakCellOptions): Promise<K
     userId: String((await row()).userId),
     tokenSync,
     row,
+    setColumn,
     async waitForExpiry() {
       const wait = Number((await row()).expires_at) * 1000 - Date.now() + 50
       if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait))
