@@ -249,6 +249,11 @@ describe.each(["pg", "prisma", "prisma-sqlite", "prisma-mysql"] as const)(
           // Once per process and dead token.
           expect(((await rejection(ask(cell, adapter))) as RefreshTokenError).reason).toBe("expired")
           expect(await keepAlive(adapter)).toMatchObject({ refreshed: 0, refreshTokenExpired: 1 })
+          expect(await adapter.refreshExpiring({ withinSeconds: 300, tryLockMs: 5000 })).toMatchObject({
+            due: 0,
+            refreshed: 0,
+            refreshTokenExpired: 1,
+          })
           expect({ requests: kc.requests, grants: op.stats.refreshGrants }).toEqual({ requests, grants })
           const events = received.splice(0)
           expect(events).toEqual([

@@ -34,7 +34,12 @@ import type { TokenSet } from "../policy/merge.js"
 import type { AccountKey, AccountStore, StoredAccountRow } from "../store.js"
 import type { RefreshEngine } from "./engine.js"
 import { BoundedMap, MAX_COOLDOWNS } from "./bounded-map.js"
-import { keepAliveDecision, refreshMovedExpiry, storedRefreshTokenExpiry } from "../policy/refresh-token-expiry.js"
+import {
+  isRefreshTokenExpired,
+  keepAliveDecision,
+  refreshMovedExpiry,
+  storedRefreshTokenExpiry,
+} from "../policy/refresh-token-expiry.js"
 
 /** Options of `refreshExpiring`: how far ahead to look, page size, concurrency, lock wait, a stop signal. */
 export interface RefreshExpiringOptions {
@@ -97,7 +102,7 @@ export interface RefreshExpiringProgress {
   deadGrants: number
   /** Other failures (provider unavailable, store errors): each starts a cool-down. */
   failed: number
-  /** Keep-alive mode with the expiry column: rows whose refresh token's stored expiry has passed (left alone). */
+  /** With the expiry column: rows whose refresh token's stored expiry has passed (left alone, nothing sent). */
   refreshTokenExpired: number
   /**
    * Keep-alive mode with the expiry column: rows left alone because a refresh in this process did not move
@@ -236,6 +241,11 @@ export function createBackgroundRefresher(
         if (!tokens || typeof tokens.refresh_token !== "string" || tokens.refresh_token === "") continue
         if (unusedForSeconds === undefined) {
           if (!isExpiring(tokens.expires_at as number | null, now(), withinSeconds)) continue
+          // A refresh token past its stored expiry is not sent (getAccessToken reports it when asked).
+          if (expiryColumn && isRefreshTokenExpired(tokens[expiryColumn], now())) {
+            progress.refreshTokenExpired++
+            continue
+          }
         } else {
           const decision = keepAliveDecision({
             nowMs: now(),
