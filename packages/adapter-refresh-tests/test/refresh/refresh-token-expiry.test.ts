@@ -137,8 +137,8 @@ describe.each(["pg", "prisma", "prisma-sqlite", "prisma-mysql"] as const)(
       )
 
       test(
-        "[proxy, not Keycloak: no refresh_expires_in] a new refresh token without an expiry makes it unknown " +
-          "(NULL); control: without the column nothing is written to it",
+        "[proxy, not Keycloak: no refresh_expires_in] a new refresh token without an expiry (refresh or " +
+          "sign-in) makes it unknown (NULL); control: without the column nothing is written to it",
         async () => {
           kc.omitRefreshExpiresIn = true
           try {
@@ -151,6 +151,15 @@ describe.each(["pg", "prisma", "prisma-sqlite", "prisma-mysql"] as const)(
             const old = (await cell.row()).refresh_token
             expect((await ask(cell, adapterOf(cell))).refreshed).toBe(true)
             expect((await cell.row()).refresh_token).not.toBe(old)
+            expect(await stored(cell)).toBeNull()
+
+            // The same through a sign-in: a known expiry first, then a sign-in whose answer says nothing of it.
+            kc.omitRefreshExpiresIn = false
+            await cell.signInAgain()
+            expect(await stored(cell)).toBe(REFRESH_TOKEN_NEVER_EXPIRES)
+            kc.omitRefreshExpiresIn = true
+            await cell.signInAgain()
+            expect(cell.app.signIns.at(-1)?.account?.refresh_expires_in).toBeUndefined()
             expect(await stored(cell)).toBeNull()
           } finally {
             kc.omitRefreshExpiresIn = false
