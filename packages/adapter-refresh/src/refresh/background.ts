@@ -56,7 +56,8 @@ export interface RefreshExpiringOptions {
   /**
    * Keep-alive mode with `refresh.refreshTokenExpiryColumn`: also refresh the accounts whose refresh token
    * expires within this many seconds (a provider's idle bound, e.g. Keycloak's "SSO Session Idle"). Choose it
-   * above the interval between runs. Default 86 400 (one day).
+   * above the interval between runs. Default 86 400 (one day). Refused (`InvalidOptionsError`) without
+   * `unusedForSeconds`.
    */
   refreshTokenWithinSeconds?: number
   /** Account keys read per page. Default 100. */
@@ -148,6 +149,12 @@ export function createBackgroundRefresher(
       throw new InvalidOptionsError(
         "unusedForSeconds",
         "refreshExpiring: give withinSeconds (refresh what expires soon) or unusedForSeconds (keep-alive), not both.",
+      )
+    }
+    if (options.refreshTokenWithinSeconds !== undefined && options.unusedForSeconds === undefined) {
+      throw new InvalidOptionsError(
+        "refreshTokenWithinSeconds",
+        "refreshExpiring: refreshTokenWithinSeconds belongs to keep-alive mode; give unusedForSeconds with it.",
       )
     }
     const withinSeconds = positive(options.withinSeconds, 300, "withinSeconds", true)
