@@ -51,16 +51,16 @@ export interface KeycloakCellOptions {
   login: string
   proxy?: KeycloakProxyOptions
   /**
-   * The client and database: "pg" and "prisma" on PostgreSQL (their documented schemas); "prisma-sqlite" and
+   * The client and database: "pg", "kysely" and "prisma" on PostgreSQL (their documented schemas); "prisma-sqlite" and
    * "prisma-mysql" (MariaDB) with the test Prisma schemas. On the last two `fixture` has only `adapter`, `db`,
    * `accountRows` and `close`. Default "pg".
    */
-  cell?: "pg" | "prisma" | `prisma-${PrismaOtherDatabase}`
-  /** Add the reauth mark column `refresh_error` and configure it. Default true (pg only: Prisma's model has none). */
+  cell?: "pg" | "kysely" | "prisma" | `prisma-${PrismaOtherDatabase}`
+  /** Add the reauth mark column `refresh_error` and configure it. Default true on pg (Prisma's model has none). */
   reauthColumn?: boolean
   /**
-   * Configure `refresh.refreshTokenExpiryColumn: "refresh_token_expires_at"` (BIGINT); on pg the column is added
-   * first (Prisma's test schema has it). Default false.
+   * Configure `refresh.refreshTokenExpiryColumn: "refresh_token_expires_at"` (BIGINT); on pg and Kysely the column
+   * is added first (Prisma's test schemas have it). Default false.
    */
   refreshTokenExpiryColumn?: boolean
 }
@@ -77,7 +77,7 @@ export async function startKeycloakCell(options: KeycloakCellOptions): Promise<K
   let db: { drop(): Promise<void> }
   let fixture: DatabaseFixture<unknown>
   let setColumn: KeycloakCell["setColumn"]
-  if (cellName === "pg" || cellName === "prisma") {
+  if (cellName === "pg" || cellName === "kysely" || cellName === "prisma") {
     const database = await testDatabase(options.database)
     db = database
     await applySchema(cellName, database.url)
@@ -85,7 +85,7 @@ export async function startKeycloakCell(options: KeycloakCellOptions): Promise<K
     fixture = pgFixture
     const accounts = SCHEMA_TABLES[cellName].accounts
     if (mark) await pgFixture.pool.query(`ALTER TABLE ${accounts} ADD COLUMN refresh_error text`)
-    if (expiry && cellName === "pg")
+    if (expiry && cellName !== "prisma")
       await pgFixture.pool.query(`ALTER TABLE ${accounts} ADD COLUMN refresh_token_expires_at bigint`)
     setColumn = async (column, value) => {
       await pgFixture.pool.query(

@@ -1,6 +1,6 @@
 /**
  * The refresh token's own expiry (issue 19, part 3; option `refresh.refreshTokenExpiryColumn`), on real
- * PostgreSQL through node-postgres (the pg store) and Prisma (@prisma/adapter-pg), and through Prisma on a real
+ * PostgreSQL through node-postgres (the pg store), Kysely and Prisma (@prisma/adapter-pg), and through Prisma on a real
  * SQLite file (@prisma/adapter-better-sqlite3) and a real MariaDB server (@prisma/adapter-mariadb), each column
  * a 64-bit integer as the README says to add it: real Auth.js sign-ins, the real
  * oidc-provider issuing and rotating every token, and a real proxy in front of its token endpoint answering as
@@ -37,7 +37,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 const received: ReauthEvent[] = []
 const listener = (event: unknown) => received.push(event as ReauthEvent)
 
-describe.each(["pg", "prisma", "prisma-sqlite", "prisma-mysql"] as const)(
+describe.each(["pg", "kysely", "prisma", "prisma-sqlite", "prisma-mysql"] as const)(
   "the refresh token's expiry column (%s)",
   (client) => {
     /** Starts a cell with the column, sign-in done (an offline session: Keycloak's `refresh_expires_in: 0`). */

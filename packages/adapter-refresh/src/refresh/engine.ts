@@ -499,7 +499,11 @@ export function createRefreshEngine(
       reservedColumn: reauthColumn,
     })
     if (expiryColumn) setRefreshTokenExpiry(reading.tokens, issued.body, expiryColumn, now())
-    return { ...reading, tokens: entry ? { ...entry.tokens, ...reading.tokens } : reading.tokens }
+    const tokens = entry ? { ...entry.tokens, ...reading.tokens } : reading.tokens
+    // A kept expiry described the kept refresh token, not a new one this answer brought without its own.
+    if (expiryColumn && entry && reading.tokens.refresh_token !== undefined && !(expiryColumn in reading.tokens))
+      delete tokens[expiryColumn]
+    return { ...reading, tokens }
   }
 
   const issuedEntry = (stored: StoredView, tokens: TokenSet): KeptTokens => ({
