@@ -30,6 +30,7 @@ CREATE TABLE "Account" (
     "session_state" TEXT,
     "refresh_token_expires_in" INTEGER,
     "refresh_error" TEXT,
+    "refresh_token_expires_at" INTEGER,
     "createdAt" DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
     "updatedAt" DATETIME NOT NULL,
 

@@ -235,9 +235,10 @@ function prismaSqlState(driverError: unknown): string | undefined {
  * Why the stored refresh token cannot be used: the provider said `invalid_grant` now ("invalid_grant"); it
  * refused the refresh with `invalid_scope` now ("invalid_scope": the user withdrew consent, e.g. Keycloak's
  * "Client no longer has requested consent from user"); it refused earlier and the account is marked/cached as
- * needing re-authentication ("marked"); or the account has no refresh token at all ("missing_refresh_token").
+ * needing re-authentication ("marked"); the account has no refresh token at all ("missing_refresh_token"); or the
+ * refresh token's stored expiry (`refresh.refreshTokenExpiryColumn`) has passed, so it was not sent ("expired").
  */
-export type RefreshTokenErrorReason = "invalid_grant" | "invalid_scope" | "marked" | "missing_refresh_token"
+export type RefreshTokenErrorReason = "invalid_grant" | "invalid_scope" | "marked" | "missing_refresh_token" | "expired"
 
 /**
  * The user must sign in again: the refresh token was refused (or is absent). Stored tokens were NOT
@@ -252,11 +253,13 @@ export class RefreshTokenError extends TokenSyncError {
     const why =
       reason === "missing_refresh_token"
         ? "no refresh token is stored for this account"
-        : reason === "marked"
-          ? "the provider already refused this refresh token; it was not sent again"
-          : reason === "invalid_scope"
-            ? "the provider refused the refresh for its scope (invalid_scope): the user withdrew consent"
-            : "the provider refused the refresh token (invalid_grant)"
+        : reason === "expired"
+          ? "the refresh token's stored expiry has passed; it was not sent"
+          : reason === "marked"
+            ? "the provider already refused this refresh token; it was not sent again"
+            : reason === "invalid_scope"
+              ? "the provider refused the refresh for its scope (invalid_scope): the user withdrew consent"
+              : "the provider refused the refresh token (invalid_grant)"
     super(
       "REFRESH_INVALID_GRANT",
       `Cannot refresh the ${provider} access token: ${why}. The user must sign in again; stored tokens were kept.`,

@@ -123,6 +123,8 @@ export type { SyncEvent, LockWaitEvent, RefreshRequestEvent, AccessTokenEvent, F
  */
 export type { RevocationEvent } from "./observability.js"
 export type { ReauthEvent, ReauthReason } from "./observability.js"
+/** The refresh-token expiry column's "never expires" value (`refresh.refreshTokenExpiryColumn`). */
+export { REFRESH_TOKEN_NEVER_EXPIRES } from "./policy/refresh-token-expiry.js"
 
 // Errors: every failure is a TokenSyncError with a stable `code`.
 export {

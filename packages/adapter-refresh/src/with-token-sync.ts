@@ -26,7 +26,7 @@ import { invalidatingSync, asText as userText } from "./cache/local-invalidation
 import type { AdapterAccount, AdapterUser, AuthjsAdapter, LinkableAccount, SignInEventMessage } from "./authjs-types.js"
 
 /** Options of {@link withTokenSync}. Every option is checked when `withTokenSync` is called. */
-export interface TokenSyncOptions extends Omit<AccountSyncOptions, "reauthColumn"> {
+export interface TokenSyncOptions extends Omit<AccountSyncOptions, "reauthColumn" | "refreshTokenExpiryColumn"> {
   /** Enables `getAccessToken`: which providers to refresh and how. */
   refresh?: RefreshOptions
 }
@@ -210,6 +210,7 @@ export function withTokenSync<A extends AuthjsAdapter>(
   const plainSync = createAccountSync(accountStore, {
     ...syncOptions,
     ...(refresh?.reauthColumn ? { reauthColumn: refresh.reauthColumn } : {}),
+    ...(refresh?.refreshTokenExpiryColumn ? { refreshTokenExpiryColumn: refresh.refreshTokenExpiryColumn } : {}),
   })
   const cached =
     refresh?.cache !== undefined
@@ -218,7 +219,9 @@ export function withTokenSync<A extends AuthjsAdapter>(
   // With the cache every write goes through the invalidating view of the sync (read-your-writes in-process).
   const sync = cached ? invalidatingSync(plainSync, cached.cache) : plainSync
   const engine = refresh ? createRefreshEngine(accountStore, sync, refresh, options.now, cached?.cache) : undefined
-  const background = engine ? createBackgroundRefresher(accountStore, sync, engine, options.now) : undefined
+  const background = engine
+    ? createBackgroundRefresher(accountStore, sync, engine, options.now, refresh?.refreshTokenExpiryColumn)
+    : undefined
   const revoker = refresh?.revocation
     ? createRevoker(accountStore, plainSync, refresh.revocation, refresh, options.now, engine?.clientOf)
     : undefined
