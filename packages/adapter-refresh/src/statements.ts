@@ -475,6 +475,14 @@ export async function sqlFindAccountsHeld(
   }
 }
 
+/** Keyset paging's condition: the keys after `after` in (provider, providerAccountId) order. */
+function keyAfter(tables: SqlTables, sql: StatementBuilder, after: AccountKey): string {
+  return tables.database.rowAfter(
+    [tables.column("provider"), tables.column("providerAccountId")],
+    [sql.param(after.provider), sql.param(after.providerAccountId)],
+  )
+}
+
 /**
  * `scanAccounts` in SQL: a keyset page of up to `limit` keys and every row of each (a schema without a
  * unique key may hold duplicates; a page never splits a key's rows). @internal
@@ -489,12 +497,7 @@ export async function sqlScanAccounts(
   const sql = new StatementBuilder(tables.database)
   const provider = tables.column("provider")
   const providerAccountId = tables.column("providerAccountId")
-  const after = page.after
-    ? `WHERE ${tables.database.rowAfter(
-        [provider, providerAccountId],
-        [sql.param(page.after.provider), sql.param(page.after.providerAccountId)],
-      )}`
-    : ""
+  const after = page.after ? `WHERE ${keyAfter(tables, sql, page.after)}` : ""
   const rows = await on(
     run,
     tables,
@@ -532,13 +535,7 @@ export async function sqlListReauthMarks(
   const sql = new StatementBuilder(database)
   const conditions = [marked("")]
   if (page.provider !== undefined) conditions.push(`${provider} = ${sql.param(page.provider)}`)
-  if (page.after)
-    conditions.push(
-      database.rowAfter(
-        [provider, providerAccountId],
-        [sql.param(page.after.provider), sql.param(page.after.providerAccountId)],
-      ),
-    )
+  if (page.after) conditions.push(keyAfter(tables, sql, page.after))
   const as = (column: string, field: string) => `a.${column} AS ${database.quote(field)}`
   const rows = await on(
     run,

@@ -214,6 +214,14 @@ export async function prismaReadKey(
   return rows.map(toStoredAccountRow)
 }
 
+/** Keyset paging's filter: the keys after `after` in (provider, providerAccountId) order. */
+const keyAfter = (after: AccountKey) => ({
+  OR: [
+    { provider: { gt: after.provider } },
+    { provider: after.provider, providerAccountId: { gt: after.providerAccountId } },
+  ],
+})
+
 /** `scanAccounts` through the account delegate: keyset paging in (provider, providerAccountId) order. @internal */
 export async function prismaScanAccounts(
   client: unknown,
@@ -221,15 +229,7 @@ export async function prismaScanAccounts(
   page: AccountScanPage,
 ): Promise<StoredAccountRow[]> {
   const accounts = delegate<AccountDelegateLike>(client, models.account, ACCOUNT_METHODS, "accountModel")
-  const after = page.after
-  const where = after
-    ? {
-        OR: [
-          { provider: { gt: after.provider } },
-          { provider: after.provider, providerAccountId: { gt: after.providerAccountId } },
-        ],
-      }
-    : {}
+  const where = page.after ? keyAfter(page.after) : {}
   const rows = await onModel(
     () =>
       accounts.findMany({
@@ -256,16 +256,9 @@ export async function prismaListReauthMarks(
   const accounts = delegate<AccountDelegateLike>(client, models.account, ACCOUNT_METHODS, "accountModel")
   const mark = checkMarkColumn(page.column)
   const take = checkMarkLimit(page.limit)
-  const after = page.after
   const conditions: Record<string, unknown>[] = [{ [mark]: { not: null } }, { NOT: { [mark]: "" } }]
   if (page.provider !== undefined) conditions.push({ provider: page.provider })
-  if (after)
-    conditions.push({
-      OR: [
-        { provider: { gt: after.provider } },
-        { provider: after.provider, providerAccountId: { gt: after.providerAccountId } },
-      ],
-    })
+  if (page.after) conditions.push(keyAfter(page.after))
   const rows = await onModel(
     () =>
       accounts.findMany({
