@@ -129,7 +129,10 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 function checkMs(option: string, value: number | undefined, fallback: number, min: number): number {
   if (value === undefined) return fallback
   if (!Number.isSafeInteger(value) || value < min)
-    throw new InvalidOptionsError(option, `leaseLockedAccountStore: ${option} must be an integer >= ${min}, not ${value}`)
+    throw new InvalidOptionsError(
+      option,
+      `leaseLockedAccountStore: ${option} must be an integer >= ${min}, not ${value}`,
+    )
   return value
 }
 

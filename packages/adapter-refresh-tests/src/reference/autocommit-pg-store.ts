@@ -95,7 +95,11 @@ function leaseSql(pool: AutocommitPool, table: string) {
   const where = `provider = $1 AND provider_account_id = $2`
   return {
     /** The take: taken with its fence and what is left, or no row (busy). */
-    async take(key: AccountKey, holder: string, durationMs: number): Promise<{ fence: string; remainingMs: number } | undefined> {
+    async take(
+      key: AccountKey,
+      holder: string,
+      durationMs: number,
+    ): Promise<{ fence: string; remainingMs: number } | undefined> {
       const { rows } = await pool.query(
         `INSERT INTO ${table} AS l (provider, provider_account_id, fence, holder, lease_until)
          VALUES ($1, $2, 1, $3, clock_timestamp() + $4::int * interval '1 millisecond')
@@ -125,10 +129,12 @@ function leaseSql(pool: AutocommitPool, table: string) {
       return rows[0] ? { remainingMs: Math.floor(Number(rows[0].remaining_ms)) } : null
     },
     async release(key: AccountKey, lease: HeldLease): Promise<void> {
-      await pool.query(
-        `UPDATE ${table} SET lease_until = NULL WHERE ${where} AND fence = $3::bigint AND holder = $4`,
-        [key.provider, key.providerAccountId, lease.fence, lease.holder],
-      )
+      await pool.query(`UPDATE ${table} SET lease_until = NULL WHERE ${where} AND fence = $3::bigint AND holder = $4`, [
+        key.provider,
+        key.providerAccountId,
+        lease.fence,
+        lease.holder,
+      ])
     },
   }
 }
@@ -153,7 +159,12 @@ export function autocommitPgParts(pool: AutocommitPool, options: AutocommitPgSto
       const sent = performance.now()
       const took = await lock.take(key, holder, durationMs)
       const spent = performance.now() - sent
-      if (took) return { taken: true, lease: { fence: took.fence, holder }, remainingMs: Math.max(0, Math.floor(took.remainingMs - spent)) }
+      if (took)
+        return {
+          taken: true,
+          lease: { fence: took.fence, holder },
+          remainingMs: Math.max(0, Math.floor(took.remainingMs - spent)),
+        }
       const left = await lock.remaining(key)
       return { taken: false, remainingMs: left === null ? null : Math.max(0, Math.floor(left)) }
     },
@@ -253,7 +264,10 @@ export function autocommitPgParts(pool: AutocommitPool, options: AutocommitPgSto
       return { held: true, row: { ...inserted, expires_at: Number.parseInt(String(inserted.expires_at)) } }
     },
     async update(key: AccountKey, patch: AccountPatch, scope: AccountRowScope, lease: HeldLease): Promise<FencedWrite> {
-      const values: Record<string, unknown> = { ...patch.tokens, ...(patch.userId !== undefined ? { userId: patch.userId } : {}) }
+      const values: Record<string, unknown> = {
+        ...patch.tokens,
+        ...(patch.userId !== undefined ? { userId: patch.userId } : {}),
+      }
       const columns = Object.keys(values).map(ident)
       const args = [key.provider, key.providerAccountId, lease.fence, lease.holder]
       if (columns.length === 0) {
