@@ -170,7 +170,8 @@ export function leaseLockedAccountStore(
   if (parts.locks === (leases as unknown))
     throw new InvalidOptionsError(
       "parts.locks",
-      "leaseLockedAccountStore: parts.locks and parts.leases must be different namespaces (a refresh would wait for itself)",
+      "leaseLockedAccountStore: parts.locks and parts.leases must be different namespaces " +
+        "(a refresh would wait for itself)",
     )
   const lockLeaseMs = checkMs("lockLeaseMs", options.lockLeaseMs, DEFAULT_LOCK_LEASE_MS, 1)
   const defaultTimeoutMs = checkMs("lockTimeoutMs", options.lockTimeoutMs, DEFAULT_LOCK_TIMEOUT_MS, 0)

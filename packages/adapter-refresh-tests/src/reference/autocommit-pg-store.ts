@@ -217,7 +217,8 @@ export function autocommitPgParts(pool: AutocommitPool, options: AutocommitPgSto
 
   /** The CTE that holds the lock-lease row while the statement writes: only this fence, holder, not ended. */
   const held = unfenced
-    ? `held AS (SELECT 1 WHERE $1::text IS NOT NULL AND $2::text IS NOT NULL AND $3::bigint IS NOT NULL AND $4::text IS NOT NULL)`
+    ? // The same parameters, typed, so the statement is the same but for the condition.
+      `held AS (SELECT 1 WHERE num_nulls($1::text, $2::text, $3::bigint, $4::text) >= 0)`
     : `held AS (SELECT 1 FROM ${LOCK_LEASE_TABLE}
          WHERE provider = $1 AND provider_account_id = $2 AND fence = $3::bigint AND holder = $4
            AND lease_until > clock_timestamp() FOR SHARE)`

@@ -6,7 +6,15 @@
  * one. Also: a lock lease held elsewhere is the typed busy value within the wait bound.
  */
 import { afterAll, beforeAll, describe, expect, test } from "@jest/globals"
-import { AccountLockLostError, AccountStoreError, type AccountKey, type AccountStore } from "authjs-adapter-refresh"
+import PostgresAdapter from "@auth/pg-adapter"
+import type { AdapterAccount } from "@auth/core/adapters"
+import {
+  AccountLockLostError,
+  AccountStoreError,
+  withTokenSync,
+  type AccountKey,
+  type AccountStore,
+} from "authjs-adapter-refresh"
 import pg from "pg"
 import { directHelpers, newPool } from "../../../src/fixtures/databases.js"
 import { prepareDatabase } from "../../../src/fixtures/conformance-autocommit-pg.js"
@@ -45,7 +53,8 @@ describe("autocommit reference store: fenced writes (real PostgreSQL, two pools)
   async function stalledHolder(fault?: AutocommitFault) {
     const key = newKey()
     await pools[2]!.query(
-      `INSERT INTO accounts ("userId", type, provider, "providerAccountId", access_token) VALUES ($1, 'oidc', $2, $3, 'at.first')`,
+      `INSERT INTO accounts ("userId", type, provider, "providerAccountId", access_token) ` +
+        `VALUES ($1, 'oidc', $2, $3, 'at.first')`,
       [userId, key.provider, key.providerAccountId],
     )
     const a = storeOf(pools[0]!, fault)
@@ -105,5 +114,30 @@ describe("autocommit reference store: fenced writes (real PostgreSQL, two pools)
     await holding
     // Released: taken at once.
     expect(await waiter.withAccountLock(key, async () => "ran", { lockTimeoutMs: 0 })).toBe("ran")
+  })
+
+  test("sends only single statements: no BEGIN/COMMIT, no advisory lock, no session setting (links, syncs, leases)", async () => {
+    const sent: string[] = []
+    const pool = pools[0]!
+    const recording = {
+      query: (text: string, values?: unknown[]) => {
+        sent.push(text)
+        return pool.query(text, values)
+      },
+    }
+    const store = autocommitPgStore(recording)
+    const adapter = withTokenSync(PostgresAdapter(pools[2]!), store)
+    const key = newKey()
+    const account = { ...key, userId, type: "oidc", access_token: "at.one" } as unknown as AdapterAccount
+    await adapter.linkAccount(account)
+    await adapter.linkAccount({ ...account, access_token: "at.two" })
+    expect(await accessToken(key)).toEqual(["at.two"])
+    const took = await store.leases!.take(key, "holder-1", 5_000)
+    if (!took.taken) throw new Error("a free key's take was busy")
+    expect(await store.leases!.renew(key, took.lease, 5_000)).not.toBeNull()
+    await store.leases!.release(key, took.lease)
+    expect(sent.length).toBeGreaterThan(8)
+    const transactional = /^\s*(BEGIN|START|COMMIT|ROLLBACK|SAVEPOINT|SET|LOCK)\b|advisory/i
+    expect(sent.filter((text) => transactional.test(text))).toEqual([])
   })
 })
