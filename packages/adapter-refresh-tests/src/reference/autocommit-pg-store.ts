@@ -38,9 +38,10 @@ export interface AutocommitPool {
  * Named fault controls (tests only), each removing one guarantee so a test can show it matters:
  * - "unfenced-writes": writes skip the lock-lease condition (a write after the lease's end goes through);
  * - "always-taken": the refresh lease's take answers "taken" whoever holds it (after its real take and a
- *   2 s pause, so every storm process reads the unrotated rows before any sends).
+ *   2 s pause, so every storm process reads the unrotated rows before any sends);
+ * - "no-lock": the lock lease's take answers "taken" without asking, and writes are unfenced (no exclusion).
  */
-export type AutocommitFault = "unfenced-writes" | "always-taken"
+export type AutocommitFault = "unfenced-writes" | "always-taken" | "no-lock"
 
 export interface AutocommitPgStoreOptions {
   /** Length of the per-key lock lease, ms (default: the composer's 5,000). */
@@ -150,12 +151,13 @@ const checkTake = (holder: string, durationMs: number): void => {
 export function autocommitPgParts(pool: AutocommitPool, options: AutocommitPgStoreOptions = {}): LeaseLockedStoreParts {
   const lock = leaseSql(pool, LOCK_LEASE_TABLE)
   const refresh = leaseSql(pool, REFRESH_LEASE_TABLE)
-  const unfenced = options.fault === "unfenced-writes"
+  const unfenced = options.fault === "unfenced-writes" || options.fault === "no-lock"
 
   const locks: AccountLockLeases = {
     async take(key, holder, durationMs, takeOptions): Promise<LockLeaseTake> {
       checkTake(holder, durationMs)
       if (takeOptions?.signal?.aborted) throw new Error("autocommit-pg: the caller stopped waiting")
+      if (options.fault === "no-lock") return { taken: true, lease: { fence: "0", holder }, remainingMs: durationMs }
       const sent = performance.now()
       const took = await lock.take(key, holder, durationMs)
       const spent = performance.now() - sent
