@@ -51,6 +51,8 @@ import {
 } from "./issued-tokens.js"
 import { ProviderClient, resolveProvider, type IssuedResponse, type RefreshProviderConfig } from "./provider.js"
 import { isMarkedForReauth, REAUTH_MARK } from "../policy/reauth.js"
+import { isRefreshTokenExpired } from "../policy/refresh-token-expiry.js"
+import { setRefreshTokenExpiry } from "../account-sync.js"
 import { readTokenResponse, type TokenResponseReading } from "./token-response.js"
 import { deadGrantOf, failureDetails, sendGrant, type Granted } from "./grant.js"
 import { elapsedMs, errorCodeOf, errorNameOf, providerOf, publish, type ReauthEvent } from "../observability.js"
@@ -136,6 +138,15 @@ export interface RefreshOptions {
    * it the mark lives in a per-process memory cache. Either way `TOKEN_SYNC_CHANNELS.reauth` reports it.
    */
   reauthColumn?: string
+  /**
+   * An integer column (BIGINT) of the account table that holds when the stored refresh token dies, in epoch
+   * seconds, as the provider said (`refresh_token_expires_in`, Keycloak's `refresh_expires_in`), counted from when
+   * the answer was received; `REFRESH_TOKEN_NEVER_EXPIRES` for "never" (Keycloak's offline tokens), NULL when
+   * unknown. Written by sign-ins and refreshes. With it, `getAccessToken` on a refresh token past that time throws
+   * `RefreshTokenError` (reason "expired") without a request, and `refreshExpiring`'s keep-alive mode refreshes
+   * before it. Without it, a dead refresh token is found when the provider refuses it.
+   */
+  refreshTokenExpiryColumn?: string
   /** Allow plain-http issuers/token endpoints other than localhost/127.0.0.1. Default false. */
   allowInsecureRequests?: boolean
   /**
@@ -209,14 +220,15 @@ export interface RefreshEngine {
    * For the background refresher: refreshes the account when, under its lock, the row still holds the
    * tokens `seen` (what the caller read outside the lock); "unchanged-elsewhere" when it does not (another
    * worker, a getAccessToken or a sign-in wrote it meanwhile: this expiry is handled). Failures throw
-   * like getAccessToken's; a lock not granted within `lockTimeoutMs` throws RefreshLockTimeoutError.
+   * like getAccessToken's; a lock not granted within `lockTimeoutMs` throws RefreshLockTimeoutError. The
+   * stored account comes back with the outcome.
    */
   refreshIfUnchanged(
     key: AccountKey,
     userId: string,
     seen: TokenSet,
     lockTimeoutMs: number,
-  ): Promise<"refreshed" | "unchanged-elsewhere">
+  ): Promise<{ outcome: "refreshed" | "unchanged-elsewhere"; account: AdapterAccount }>
   /** The configured provider ids. */
   readonly providerIds: readonly string[]
   /** Whether the provider already refused the row's refresh token (mark column or this process's memory). */
@@ -291,6 +303,7 @@ export function createRefreshEngine(
   const retries = options.retries ?? 2
   const backoffMs = options.backoffMs ?? 200
   const reauthColumn = options.reauthColumn
+  const expiryColumn = options.refreshTokenExpiryColumn
   // The transaction must outlive the lock wait plus every attempt and backoff under the lock.
   const transactionTimeoutMs = lockTimeoutMs + (retries + 1) * requestTimeoutMs + backoffMs * 2 ** (retries + 1) + 5_000
   const lockOptions = { lockTimeoutMs, transactionTimeoutMs }
@@ -392,7 +405,8 @@ export function createRefreshEngine(
   ): void {
     const id = idOf(key)
     const token = typeof tokens.refresh_token === "string" ? tokens.refresh_token : ""
-    if (details.reason === "marked" && reported.get(id) === token) return
+    if ((details.reason === "marked" || details.reason === "refresh_token_expired") && reported.get(id) === token)
+      return
     reported.set(id, token)
     reportReauth(key.provider, account, details)
   }
@@ -402,6 +416,16 @@ export function createRefreshEngine(
     // Without the column the memory is this process's own, whose refusal was reported as it happened.
     if (isMarkedForReauth(tokens, reauthColumn)) reportDead(key, stored.row, tokens, { reason: "marked" })
     return new RefreshTokenError(key.provider, "marked")
+  }
+
+  /** Whether the stored refresh token's expiry (the column) has passed by this process's clock. */
+  const knownExpired = (tokens: TokenSet): boolean =>
+    expiryColumn !== undefined && isRefreshTokenExpired(tokens[expiryColumn], now())
+
+  /** A refusal, with no request, for a refresh token past its stored expiry; reported once per process and token. */
+  function expiredError(key: AccountKey, stored: StoredView, tokens: TokenSet): RefreshTokenError {
+    reportDead(key, stored.row, tokens, { reason: "refresh_token_expired" })
+    return new RefreshTokenError(key.provider, "expired")
   }
 
   /** A store failure BEFORE the provider was called, as a typed error. */
@@ -448,6 +472,7 @@ export function createRefreshEngine(
       }
     }
     if (knownRefused(id, current)) return { outcome: { ok: false, error: markedError(key, stored, current) } }
+    if (knownExpired(current)) return { outcome: { ok: false, error: expiredError(key, stored, current) } }
     const refreshToken = current.refresh_token
     if (typeof refreshToken !== "string" || refreshToken === "")
       return { outcome: { ok: false, error: new RefreshTokenError(key.provider, "missing_refresh_token") } }
@@ -484,7 +509,12 @@ export function createRefreshEngine(
       idTokenValid: issued.idTokenValid,
       reservedColumn: reauthColumn,
     })
-    return { ...reading, tokens: entry ? { ...entry.tokens, ...reading.tokens } : reading.tokens }
+    if (expiryColumn) setRefreshTokenExpiry(reading.tokens, issued.body, expiryColumn, now())
+    const tokens = entry ? { ...entry.tokens, ...reading.tokens } : reading.tokens
+    // A kept expiry described the kept refresh token, not a new one this answer brought without its own.
+    if (expiryColumn && entry && reading.tokens.refresh_token !== undefined && !(expiryColumn in reading.tokens))
+      delete tokens[expiryColumn]
+    return { ...reading, tokens }
   }
 
   const issuedEntry = (stored: StoredView, tokens: TokenSet): KeptTokens => ({
@@ -820,6 +850,7 @@ export function createRefreshEngine(
         }
       // Known dead refresh token: fail without a lock or a provider request (no hammering).
       if (knownRefused(id, view.tokens)) throw markedError(key, view, view.tokens)
+      if (knownExpired(view.tokens)) throw expiredError(key, view, view.tokens)
       if (!view.tokens.refresh_token) throw new RefreshTokenError(key.provider, "missing_refresh_token")
     } else if (!kept.writable(entry) && freshTokens(kept.accountOf(entry) as unknown as TokenSet)) {
       // No more writes for these tokens: serve them from memory until they expire.
@@ -891,7 +922,7 @@ export function createRefreshEngine(
         leaseWait: false,
       }
       const result = await flights.run(idOf(key), tryLockMs, () => refresh(key, userId, client, mode))
-      return result.refreshed ? "refreshed" : "unchanged-elsewhere"
+      return { outcome: result.refreshed ? "refreshed" : "unchanged-elsewhere", account: result.account }
     },
   }
 }
