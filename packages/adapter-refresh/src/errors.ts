@@ -157,6 +157,27 @@ export class AccountStoreError extends TokenSyncError {
 }
 
 /**
+ * A write under `withAccountLock` of a store whose lock is a lease (`leaseLockedAccountStore`) was refused:
+ * the lock's lease had ended, or another holder had taken it, when the store judged the write (by its own
+ * clock). That write changed nothing; a write made earlier under the same lock stays (such a store has no
+ * rollback). `lockTimeout` is false: the lock was held, then lost.
+ */
+export class AccountLockLostError extends AccountStoreError {
+  /** Always true: tells this refusal apart from other store failures. */
+  readonly lockLost = true
+  /**
+   * @param store The store's name, as `AccountStore.name`.
+   * @param operation The refused write, e.g. "LockedAccount.update".
+   */
+  constructor(store: string, operation: string) {
+    super(store, operation)
+    this.message =
+      `The ${store} account store refused ${operation}: the account's lock lease had ended or was taken by ` +
+      `another holder, so this write changed nothing.`
+  }
+}
+
+/**
  * The database lacks a table (or Prisma model) or a column the store looked for. The message names what
  * was looked for and which option sets it; the transaction was rolled back and nothing was written.
  */

@@ -47,6 +47,15 @@ export type {
   UserId,
 } from "./store.js"
 export { STANDARD_TOKEN_FIELDS } from "./store.js"
+// A store without transactions (Redis, DynamoDB, an HTTP API): its minimum contract and the composer.
+export { leaseLockedAccountStore } from "./lease-locked-store.js"
+export type {
+  AccountLockLeases,
+  FencedWrite,
+  LeaseLockedStoreOptions,
+  LeaseLockedStoreParts,
+  LockLeaseTake,
+} from "./lease-locked-store.js"
 export { prismaAccountStore } from "./stores/prisma.js"
 export { kyselyAccountStore } from "./stores/kysely.js"
 export { pgAccountStore } from "./stores/pg.js"
@@ -135,6 +144,7 @@ export {
   UnsupportedDatabaseError,
   InvalidOptionsError,
   AccountStoreError,
+  AccountLockLostError,
   AccountSchemaError,
   RefreshTokenError,
   ProviderUnavailableError,

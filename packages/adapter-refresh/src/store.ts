@@ -118,6 +118,14 @@ export interface AccountStore {
    */
   readonly linkAccountResult?: "inserted-row" | "input" | "nothing"
   /**
+   * Optional: "lease" when this store's `withAccountLock` is itself a lease, not a transaction's lock (a store
+   * without transactions, built with `leaseLockedAccountStore`). Such a lock may end while its work runs, so
+   * `withTokenSync` refuses such a store at construction (`InvalidOptionsError`) unless
+   * `refresh.coordination` is "lease", where no provider request runs inside `withAccountLock`. Absent: the
+   * store's lock lasts as long as its transaction, and both modes run.
+   */
+  readonly coordination?: "lease"
+  /**
    * Runs `work` in a single database transaction that first takes an exclusive lock scoped to this
    * account key and to the transaction (PostgreSQL: `pg_advisory_xact_lock`; MySQL/MariaDB: a row lock on
    * the key; SQLite: the file's write lock, see databases/*), so that concurrent callers

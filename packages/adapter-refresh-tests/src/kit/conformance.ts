@@ -4,6 +4,7 @@ import type { Adapter, AdapterAccount, AdapterUser } from "@auth/core/adapters"
 import {
   AccountLinkedToAnotherUserError,
   InvalidAccountInputError,
+  InvalidOptionsError,
   withTokenSync,
   type AccountKey,
   type OwnTokensWritten,
@@ -1002,6 +1003,43 @@ export function runConformanceSuite(cell: ConformanceCell, runner?: TestRunner):
         // A page after the last key is empty; a limit of 1 gives one key.
         expect(await adapter.accountStore.listReauthMarks!({ column, provider, limit: 1, after: key })).toEqual([])
       }, 60_000)
+    })
+
+    describe('(b5) a lock that is a lease (AccountStore.coordination "lease"), for a store without transactions', () => {
+      const leaseLocked = (): boolean => adapter.accountStore.coordination === "lease"
+      it("is refused by withTokenSync in lock mode (a provider request would run inside the lease)", () => {
+        if (!leaseLocked()) return
+        const provider = { id: "kit", type: "oidc" as const, issuer: "https://kit.example.test", clientId: "c" }
+        for (const coordination of [undefined, "lock"] as const) {
+          expect(() =>
+            withTokenSync(fixture.adapter, fixture.db, {
+              refresh: { providers: [{ ...provider, clientSecret: "s" }], ...(coordination ? { coordination } : {}) },
+            }),
+          ).toThrow(InvalidOptionsError)
+        }
+      })
+      const increments = processes * callersPerProcess
+      it(`${increments} read-then-write increments of one account under withAccountLock from ${processes} processes: none lost`, async () => {
+        if (!leaseLocked()) return
+        const user = await newUser()
+        const key = newKey()
+        await adapter.linkAccount({ ...key, userId: user.id, type: "oidc", access_token: "n.0" } as AdapterAccount)
+        const result = await runInWorkerProcesses(
+          {
+            fixtureModule: moduleUrl(),
+            databaseUrl: database.url,
+            mode: "wrapped",
+            workerExecArgv: cell.workerExecArgv,
+          },
+          Array.from({ length: processes }, () =>
+            Array.from({ length: callersPerProcess }, (): WorkerOperation => ({ kind: "increment", account: key })),
+          ),
+          120_000,
+        )
+        expect(result.flatMap((process) => process.outcomes).filter((outcome) => !outcome.ok)).toEqual([])
+        expect((await rows(key)).map((row) => row.access_token)).toEqual([`n.${increments}`])
+        expect(peakOverlap(result).processes).toBeGreaterThanOrEqual(2)
+      }, 150_000)
     })
 
     describe("(c) concurrency across OS processes", () => {

@@ -307,6 +307,13 @@ export function createRefreshEngine(
   // The transaction must outlive the lock wait plus every attempt and backoff under the lock.
   const transactionTimeoutMs = lockTimeoutMs + (retries + 1) * requestTimeoutMs + backoffMs * 2 ** (retries + 1) + 5_000
   const lockOptions = { lockTimeoutMs, transactionTimeoutMs }
+  if (store.coordination === "lease" && options.coordination !== "lease")
+    throw new InvalidOptionsError(
+      "refresh.coordination",
+      `withTokenSync: the ${store.name} account store's lock is a lease (AccountStore.coordination "lease"), ` +
+        `which may end while a provider request runs inside it, as lock mode runs it; set ` +
+        `refresh.coordination: "lease" (the request then runs outside the lock, under a refresh lease).`,
+    )
   const leases = options.coordination === "lease" ? leasesOf(store) : undefined
   const leaseSettings = { requestTimeoutMs, leaseMarginMs: options.leaseMarginMs ?? 5_000 }
   // The account lock alone is bounded by lock_timeout; waiting for a pooled connection first may take as
