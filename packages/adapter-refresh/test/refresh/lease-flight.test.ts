@@ -27,6 +27,16 @@ class FakeLeasesForBranchCoverage implements AccountLeases {
   log: string[] = []
   /** Overrides what `take` answers (e.g. a lease with little left); default: the real rule. */
   takeAnswer: ((durationMs: number) => LeaseTake | undefined) | undefined
+  /** Every take answers "taken" with `remainingMs` left (and no rows). */
+  takenWith(remainingMs: number): void {
+    this.takeAnswer = () => ({
+      taken: true,
+      lease: { fence: "1", holder: "h" },
+      remainingMs,
+      rows: [],
+      nowMs: this.nowMs,
+    })
+  }
   renewAnswer: { remainingMs: number } | null | undefined
   /** The key's rows every take brings. */
   rows: StoredAccountRow[] = [{ ...key, userId: "u", type: "oauth", tokens: { refresh_token: "R1" } }]
@@ -122,13 +132,7 @@ describe("lease flight (with a fake AccountLeases for branch coverage)", () => {
   test("deadline rule: too little lease left for W + M, even after one renewal, sends nothing and releases", async () => {
     const leases = new FakeLeasesForBranchCoverage()
     // The store says 1,400 ms are left: less than W + M = 1,500; and again after the renewal.
-    leases.takeAnswer = () => ({
-      taken: true,
-      lease: { fence: "1", holder: "h" },
-      remainingMs: 1_400,
-      rows: [],
-      nowMs: leases.nowMs,
-    })
+    leases.takenWith(1_400)
     leases.renewAnswer = { remainingMs: 1_400 }
     const steps = stepsOf(leases)
     const failure = await runLeaseFlight(leases, key, settings, steps).catch((error: unknown) => error)
@@ -143,13 +147,7 @@ describe("lease flight (with a fake AccountLeases for branch coverage)", () => {
     const leases = new FakeLeasesForBranchCoverage()
     // The take came back so late (a loaded database) that 1,400 ms are left (< W + M); the renewal gives the
     // lease its full length again.
-    leases.takeAnswer = () => ({
-      taken: true,
-      lease: { fence: "1", holder: "h" },
-      remainingMs: 1_400,
-      rows: [],
-      nowMs: leases.nowMs,
-    })
+    leases.takenWith(1_400)
     leases.renewAnswer = { remainingMs: 3_500 }
     const steps = stepsOf(leases)
     // Control: renew only when attempt > 1 in beforeAttempt: RefreshLeaseExpiredError, nothing sent (the
@@ -161,13 +159,7 @@ describe("lease flight (with a fake AccountLeases for branch coverage)", () => {
 
   test("a take that came back with less than the slack and a renewal that finds the lease lost: nothing sent", async () => {
     const leases = new FakeLeasesForBranchCoverage()
-    leases.takeAnswer = () => ({
-      taken: true,
-      lease: { fence: "1", holder: "h" },
-      remainingMs: 1_400,
-      rows: [],
-      nowMs: leases.nowMs,
-    })
+    leases.takenWith(1_400)
     leases.renewAnswer = null
     const steps = stepsOf(leases)
     const failure = await runLeaseFlight(leases, key, settings, steps).catch((error: unknown) => error)
