@@ -186,33 +186,28 @@ export function prismaLockedAccount(
   }
 }
 
+/** The rows `where` selects through the account delegate, as stored rows (the model's field names). */
+async function accountRows(
+  client: unknown,
+  models: PrismaModels,
+  where: Record<string, unknown>,
+): Promise<StoredAccountRow[]> {
+  const accounts = delegate<AccountDelegateLike>(client, models.account, ACCOUNT_METHODS, "accountModel")
+  const rows = await onModel(() => accounts.findMany({ where }), models.account, models.accountOption)
+  return rows.map(toStoredAccountRow)
+}
+
 /** `findAccounts` through the account delegate (`@@id` makes keys unique: no de-duplication). @internal */
-export async function prismaFindAccounts(
+export const prismaFindAccounts = (
   client: unknown,
   models: PrismaModels,
   userId: string,
   provider: string,
-): Promise<StoredAccountRow[]> {
-  const accounts = delegate<AccountDelegateLike>(client, models.account, ACCOUNT_METHODS, "accountModel")
-  const rows = await onModel(
-    () => accounts.findMany({ where: { userId, provider } }),
-    models.account,
-    models.accountOption,
-  )
-  return rows.map(toStoredAccountRow)
-}
+): Promise<StoredAccountRow[]> => accountRows(client, models, { userId, provider })
 
-/** The key's rows through the account delegate (the model's field names): lease mode's read after a take. @internal */
-export async function prismaReadKey(
-  client: unknown,
-  models: PrismaModels,
-  key: AccountKey,
-): Promise<StoredAccountRow[]> {
-  const accounts = delegate<AccountDelegateLike>(client, models.account, ACCOUNT_METHODS, "accountModel")
-  const where = { provider: key.provider, providerAccountId: key.providerAccountId }
-  const rows = await onModel(() => accounts.findMany({ where }), models.account, models.accountOption)
-  return rows.map(toStoredAccountRow)
-}
+/** The key's rows through the account delegate: lease mode's read after a take. @internal */
+export const prismaReadKey = (client: unknown, models: PrismaModels, key: AccountKey): Promise<StoredAccountRow[]> =>
+  accountRows(client, models, { provider: key.provider, providerAccountId: key.providerAccountId })
 
 /** Keyset paging's filter: the keys after `after` in (provider, providerAccountId) order. */
 const keyAfter = (after: AccountKey) => ({
