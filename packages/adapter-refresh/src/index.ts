@@ -51,7 +51,7 @@ export { pgAccountStore } from "./stores/pg.js"
 export { drizzleAccountStore } from "./stores/drizzle.js"
 
 // Refresh: options, results and the session helpers.
-export type { RefreshOptions, GetAccessTokenParams, AccessTokenResult } from "./refresh/engine.js"
+export type { RefreshOptions, GetAccessTokenParams, AccessTokenResult } from "./refresh/engine-types.js"
 export type { RefreshExpiringOptions, RefreshExpiringProgress } from "./refresh/background.js"
 export type { RefreshProviderConfig } from "./refresh/provider.js"
 /**
