@@ -55,13 +55,7 @@ import { readTokenResponse } from "./token-response.js"
 import { deadGrantOf, failureDetails, sendGrant, type Granted } from "./grant.js"
 import { elapsedMs, errorCodeOf, errorNameOf, providerOf, publish, type ReauthEvent } from "../observability.js"
 import { accountIdOf, TokenCache } from "../cache/token-cache.js"
-import {
-  DEFAULT_REFUSED_TOKEN_INTERVAL_SECONDS,
-  refusedModeOf,
-  reissuedError,
-  RefusedTokenInterval,
-  type RefusedContext,
-} from "./refused-token.js"
+import { refusedModeOf, reissuedError, RefusedTokenInterval, type RefusedContext } from "./refused-token.js"
 import type {
   AccessTokenResult,
   AccountRef,
@@ -73,6 +67,7 @@ import type {
   RefreshMode,
   RefreshOptions,
 } from "./engine-types.js"
+import { engineSettingsOf } from "./engine-settings.js"
 
 /** Throws InsufficientScopeError when the scope given lacks a required one (and publishes the reauth event). */
 type ScopeCheck = (account: AccountRef, storedScope: unknown, source: "stored" | "refresh") => void
@@ -99,23 +94,22 @@ export function createRefreshEngine(
   cache?: TokenCache<AccessTokenResult>,
 ): RefreshEngine {
   // Every numeric option was checked (non-negative integer) by checkTokenSyncOptions before this runs.
-  const skewSeconds = options.skewSeconds ?? 60
-  const minRefreshIntervalSeconds = options.minRefreshIntervalSeconds ?? 60
-  const lockTimeoutMs = options.lockTimeoutMs || 10_000 // 0 means the default
-  const requestTimeoutMs = options.requestTimeoutMs || 10_000 // 0 means the default
-  const maxConcurrentRefreshes = options.maxConcurrentRefreshes || 4 // 0 means the default
-  const queueTimeoutMs = options.queueTimeoutMs || 30_000 // 0 means the default
-  const retries = options.retries ?? 2
-  const backoffMs = options.backoffMs ?? 200
-  const reauthColumn = options.reauthColumn
-  // The transaction must outlive the lock wait plus every attempt and backoff under the lock.
-  const transactionTimeoutMs = lockTimeoutMs + (retries + 1) * requestTimeoutMs + backoffMs * 2 ** (retries + 1) + 5_000
-  const lockOptions = { lockTimeoutMs, transactionTimeoutMs }
+  const {
+    skewSeconds,
+    minRefreshIntervalSeconds,
+    lockTimeoutMs,
+    requestTimeoutMs,
+    maxConcurrentRefreshes,
+    queueTimeoutMs,
+    retries,
+    backoffMs,
+    reauthColumn,
+    lockOptions,
+    leaseSettings,
+    startBoundMs,
+    refusedTokenIntervalMs,
+  } = engineSettingsOf(options)
   const leases = options.coordination === "lease" ? leasesOf(store) : undefined
-  const leaseSettings = { requestTimeoutMs, leaseMarginMs: options.leaseMarginMs ?? 5_000 }
-  // The account lock alone is bounded by lock_timeout; waiting for a pooled connection first may take as
-  // long again: the whole wait until the transaction's work starts is bounded at twice lockTimeoutMs.
-  const startBoundMs = 2 * lockTimeoutMs
 
   // Fail at start-up, not at the first expiry, on a provider that cannot be refreshed.
   const clients = new Map<string, ProviderClient>()
@@ -142,10 +136,7 @@ export function createRefreshEngine(
    * an evicted entry costs one more event.
    */
   const reported = new BoundedMap<string, string>(MAX_REFUSED_TOKENS)
-  const refusedInterval = new RefusedTokenInterval(
-    (options.refusedTokenIntervalSeconds ?? DEFAULT_REFUSED_TOKEN_INTERVAL_SECONDS) * 1000,
-    now,
-  )
+  const refusedInterval = new RefusedTokenInterval(refusedTokenIntervalMs, now)
 
   const idOf = (key: AccountKey): string => `${key.provider}\u001f${key.providerAccountId}`
 
