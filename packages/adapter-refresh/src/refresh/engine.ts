@@ -40,7 +40,6 @@ import type { AccountKey, AccountLeases, AccountStore } from "../store.js"
 import { createLeaseRefresh } from "./lease-refresh.js"
 import { boundedRead, boundedStart } from "../bounded-wait.js"
 import { Semaphore, SingleFlight, SlotWaitTimeout, StartTimeout } from "./coordination.js"
-import { BoundedMap, MAX_REFUSED_TOKENS } from "./bounded-map.js"
 import {
   KeptTokenStore,
   MAX_PERSIST_ATTEMPTS,
@@ -50,10 +49,10 @@ import {
   type KeptTokens,
 } from "./issued-tokens.js"
 import { ProviderClient, resolveProvider, type IssuedResponse } from "./provider.js"
-import { isMarkedForReauth, REAUTH_MARK } from "../policy/reauth.js"
+import { REAUTH_MARK } from "../policy/reauth.js"
 import { readTokenResponse } from "./token-response.js"
 import { deadGrantOf, failureDetails, sendGrant, type Granted } from "./grant.js"
-import { elapsedMs, errorCodeOf, errorNameOf, providerOf, publish, type ReauthEvent } from "../observability.js"
+import { elapsedMs, errorCodeOf, errorNameOf, providerOf, publish } from "../observability.js"
 import { accountIdOf, TokenCache } from "../cache/token-cache.js"
 import { refusedModeOf, reissuedError, RefusedTokenInterval, type RefusedContext } from "./refused-token.js"
 import type {
@@ -68,6 +67,7 @@ import type {
   RefreshOptions,
 } from "./engine-types.js"
 import { engineSettingsOf } from "./engine-settings.js"
+import { ReauthMemory } from "./reauth-memory.js"
 
 /** Throws InsufficientScopeError when the scope given lacks a required one (and publishes the reauth event). */
 type ScopeCheck = (account: AccountRef, storedScope: unknown, source: "stored" | "refresh") => void
@@ -125,17 +125,7 @@ export function createRefreshEngine(
   // Lock mode's per-process cap; lease mode holds nothing the pool would miss (per-provider limits only).
   const slots = new Semaphore(maxConcurrentRefreshes)
   const kept = new KeptTokenStore(sync, lockOptions, startBoundMs)
-  /**
-   * Per-process "needs re-authentication" memory: key -> the refresh token the provider refused. Bounded:
-   * an evicted entry costs one more request with that dead token, refused again and remembered again.
-   */
-  const refused = new BoundedMap<string, string>(MAX_REFUSED_TOKENS)
-  /**
-   * Per-process memory of the dead refresh tokens already reported on the reauth channel (key -> token), so
-   * that "marked" is published once per process and dead token, not on every call. Bounded like `refused`:
-   * an evicted entry costs one more event.
-   */
-  const reported = new BoundedMap<string, string>(MAX_REFUSED_TOKENS)
+  const reauth = new ReauthMemory(store.name, reauthColumn)
   const refusedInterval = new RefusedTokenInterval(refusedTokenIntervalMs, now)
 
   const idOf = (key: AccountKey): string => `${key.provider}\u001f${key.providerAccountId}`
@@ -163,46 +153,6 @@ export function createRefreshEngine(
       refreshed,
       persistError: persistErrorOf(provider, entry),
     }
-  }
-
-  /** Whether the provider already refused the stored refresh token (mark column or memory). */
-  const knownRefused = (id: string, tokens: TokenSet): boolean =>
-    isMarkedForReauth(tokens, reauthColumn) || (refused.has(id) && refused.get(id) === tokens.refresh_token)
-
-  /** Publishes that `account` needs its user again. Names the account, never a token. */
-  function reportReauth(
-    provider: string,
-    account: AccountRef,
-    details: Pick<ReauthEvent, "reason" | "oauthError" | "missingScopes" | "scopeSource">,
-  ): void {
-    publish("reauth", () => ({
-      store: store.name,
-      provider,
-      userId: String(account.userId),
-      providerAccountId: String(account.providerAccountId),
-      ...details,
-    }))
-  }
-
-  /** The refresh token `tokens` hold is dead: report it once per process (the first caller to learn it). */
-  function reportDead(
-    key: AccountKey,
-    account: AccountRef,
-    tokens: TokenSet,
-    details: Pick<ReauthEvent, "reason" | "oauthError">,
-  ): void {
-    const id = idOf(key)
-    const token = typeof tokens.refresh_token === "string" ? tokens.refresh_token : ""
-    if (details.reason === "marked" && reported.get(id) === token) return
-    reported.set(id, token)
-    reportReauth(key.provider, account, details)
-  }
-
-  /** A refusal for a refresh token already known dead; "marked" is reported when the column says so. */
-  function markedError(key: AccountKey, stored: StoredView, tokens: TokenSet): RefreshTokenError {
-    // Without the column the memory is this process's own, whose refusal was reported as it happened.
-    if (isMarkedForReauth(tokens, reauthColumn)) reportDead(key, stored.row, tokens, { reason: "marked" })
-    return new RefreshTokenError(key.provider, "marked")
   }
 
   /** A store failure BEFORE the provider was called, as a typed error. */
@@ -248,7 +198,8 @@ export function createRefreshEngine(
           : success(sync.toAdapterAccount(stored), false),
       }
     }
-    if (knownRefused(id, current)) return { outcome: { ok: false, error: markedError(key, stored, current) } }
+    if (reauth.knownRefused(id, current))
+      return { outcome: { ok: false, error: reauth.markedError(key, stored, current) } }
     const refreshToken = current.refresh_token
     if (typeof refreshToken !== "string" || refreshToken === "")
       return { outcome: { ok: false, error: new RefreshTokenError(key.provider, "missing_refresh_token") } }
@@ -269,10 +220,10 @@ export function createRefreshEngine(
       const details = failureDetails(result.failure)
       return { ok: false, error: new ProviderUnavailableError(key.provider, details, result.attempts) }
     }
-    reportDead(key, checked.stored.row, checked.current, { reason: "refresh_token_refused", oauthError: dead })
+    reauth.reportDead(key, checked.stored.row, checked.current, { reason: "refresh_token_refused", oauthError: dead })
     // Mark, never wipe: the tokens stay for inspection and a later sign-in replaces them.
     await mark(dead === "invalid_grant" ? REAUTH_MARK : dead)
-    if (!reauthColumn) refused.set(idOf(key), checked.refreshToken)
+    if (!reauthColumn) reauth.rememberRefused(idOf(key), checked.refreshToken)
     return { ok: false, error: new RefreshTokenError(key.provider, dead) }
   }
 
@@ -410,7 +361,7 @@ export function createRefreshEngine(
       return fromKept(key.provider, entry, true)
     }
     if (!outcome.ok) throw outcome.error
-    if (outcome.result.refreshed) refused.delete(id)
+    if (outcome.result.refreshed) reauth.forgetRefused(id)
     if (outcome.result.refreshed) kept.drop(id)
     return outcome.result
   }
@@ -558,7 +509,7 @@ export function createRefreshEngine(
     return (account, storedScope, source) => {
       const missing = missingScopes(required, storedScope, dialect)
       if (!missing?.length) return
-      reportReauth(provider, account, { reason: "scopes_missing", missingScopes: missing, scopeSource: source })
+      reauth.reportReauth(provider, account, { reason: "scopes_missing", missingScopes: missing, scopeSource: source })
       throw new InsufficientScopeError(provider, missing, source)
     }
   }
@@ -606,8 +557,8 @@ export function createRefreshEngine(
     if (refusal && current.access_token === refusal.refused) {
       // Still the refused token: refresh under the coordination, which compares again and checks the interval
       // there (refused-token.ts); this read may be older than a refresh that just replaced the token.
-      if (!entry && !freshTokens(view.tokens) && knownRefused(id, view.tokens))
-        throw markedError(key, view, view.tokens)
+      if (!entry && !freshTokens(view.tokens) && reauth.knownRefused(id, view.tokens))
+        throw reauth.markedError(key, view, view.tokens)
       return refusedFlight(id, refusal, refusedModeOf(onDemand, refusal), (mode, fresh) =>
         slowPath(key, userId, client, mode, fresh),
       )
@@ -620,7 +571,7 @@ export function createRefreshEngine(
           refreshed: false,
         }
       // Known dead refresh token: fail without a lock or a provider request (no hammering).
-      if (knownRefused(id, view.tokens)) throw markedError(key, view, view.tokens)
+      if (reauth.knownRefused(id, view.tokens)) throw reauth.markedError(key, view, view.tokens)
       if (!view.tokens.refresh_token) throw new RefreshTokenError(key.provider, "missing_refresh_token")
     } else if (!kept.writable(entry) && freshTokens(kept.accountOf(entry) as unknown as TokenSet)) {
       // No more writes for these tokens: serve them from memory until they expire.
@@ -678,7 +629,7 @@ export function createRefreshEngine(
   return {
     getAccessToken: observed,
     providerIds: [...clients.keys()],
-    knownRefused: (key, tokens) => knownRefused(idOf(key), tokens),
+    knownRefused: (key, tokens) => reauth.knownRefused(idOf(key), tokens),
     clientOf: (providerId) => clients.get(providerId),
     async refreshIfUnchanged(key, userId, seen, tryLockMs) {
       const client = clients.get(key.provider)
