@@ -17,7 +17,6 @@
  * `coordination: "lease"` instead holds a lease row while the provider answers, and no connection or
  * transaction (lease-refresh.ts); `maxConcurrentRefreshes` does not apply there.
  */
-import type { AdapterAccount } from "../authjs-types.js"
 import type { AccountSync, StoredView } from "../account-sync.js"
 import {
   AccountNotLinkedError,
@@ -26,40 +25,27 @@ import {
   InsufficientScopeError,
   InvalidAccountInputError,
   InvalidOptionsError,
-  ProviderUnavailableError,
   RefreshLockTimeoutError,
   RefreshNotConfiguredError,
-  RefreshPersistError,
   RefreshTokenError,
   TokenSyncError,
 } from "../errors.js"
 import { isExpiring } from "../policy/expiry.js"
 import { missingScopes, requiredScopesOf, scopeDialectOf, type ScopeDialect } from "../policy/scopes.js"
-import { mergeTokens, type TokenSet } from "../policy/merge.js"
+import type { TokenSet } from "../policy/merge.js"
 import type { AccountKey, AccountLeases, AccountStore } from "../store.js"
 import { createLeaseRefresh } from "./lease-refresh.js"
 import { boundedRead, boundedStart } from "../bounded-wait.js"
 import { Semaphore, SingleFlight, SlotWaitTimeout, StartTimeout } from "./coordination.js"
-import {
-  KeptTokenStore,
-  MAX_PERSIST_ATTEMPTS,
-  persistFailureOf,
-  sameVersion,
-  versionOf,
-  type KeptTokens,
-} from "./issued-tokens.js"
-import { ProviderClient, resolveProvider, type IssuedResponse } from "./provider.js"
-import { REAUTH_MARK } from "../policy/reauth.js"
-import { readTokenResponse } from "./token-response.js"
-import { deadGrantOf, failureDetails, sendGrant, type Granted } from "./grant.js"
+import { KeptTokenStore, persistFailureOf, sameVersion, versionOf, type KeptTokens } from "./issued-tokens.js"
+import { ProviderClient, resolveProvider } from "./provider.js"
+import { sendGrant } from "./grant.js"
 import { elapsedMs, errorCodeOf, errorNameOf, providerOf, publish } from "../observability.js"
 import { accountIdOf, TokenCache } from "../cache/token-cache.js"
 import { refusedModeOf, reissuedError, RefusedTokenInterval, type RefusedContext } from "./refused-token.js"
 import type {
   AccessTokenResult,
   AccountRef,
-  Answer,
-  Checked,
   GetAccessTokenParams,
   Outcome,
   RefreshEngine,
@@ -68,6 +54,16 @@ import type {
 } from "./engine-types.js"
 import { engineSettingsOf } from "./engine-settings.js"
 import { ReauthMemory } from "./reauth-memory.js"
+import {
+  answered,
+  checkStored as checkStoredOf,
+  failed as failedOf,
+  fromKept as fromKeptOf,
+  issuedEntry,
+  readAnswer as readAnswerOf,
+  success,
+  type OutcomeContext,
+} from "./outcomes.js"
 
 /** Throws InsufficientScopeError when the scope given lacks a required one (and publishes the reauth event). */
 type ScopeCheck = (account: AccountRef, storedScope: unknown, source: "stored" | "refresh") => void
@@ -136,24 +132,12 @@ export function createRefreshEngine(
     tokens.access_token !== "" &&
     !isExpiring(tokens.expires_at as number | null, nowMs, skewSeconds)
 
-  const success = (account: AdapterAccount, refreshed: boolean, extra: Partial<AccessTokenResult> = {}): Outcome => ({
-    ok: true,
-    result: { accessToken: account.access_token as string, account, refreshed, ...extra },
-  })
-
-  const persistErrorOf = (provider: string, entry: KeptTokens): RefreshPersistError =>
-    new RefreshPersistError(provider, entry.lastFailure, entry.attempts, MAX_PERSIST_ATTEMPTS)
-
-  /** The answer served from kept (unwritten) tokens. */
-  const fromKept = (provider: string, entry: KeptTokens, refreshed: boolean): AccessTokenResult => {
-    const account = kept.accountOf(entry)
-    return {
-      accessToken: account.access_token as string,
-      account,
-      refreshed,
-      persistError: persistErrorOf(provider, entry),
-    }
-  }
+  // The steps both modes share (outcomes.ts), bound to this engine's kept tokens, memory and settings.
+  const outcomes: OutcomeContext = { sync, kept, reauth, reauthColumn, skewSeconds, minRefreshIntervalSeconds, now }
+  const fromKept = fromKeptOf.bind(undefined, outcomes)
+  const checkStored = checkStoredOf.bind(undefined, outcomes)
+  const failed = failedOf.bind(undefined, outcomes)
+  const readAnswer = readAnswerOf.bind(undefined, outcomes)
 
   /** A store failure BEFORE the provider was called, as a typed error. */
   function storeError(error: unknown, provider: string, lockWaitMs: number = lockTimeoutMs): unknown {
@@ -168,94 +152,6 @@ export function createRefreshEngine(
 
   const grant = (client: ProviderClient, refreshToken: string, beforeAttempt?: (attempt: number) => Promise<void>) =>
     sendGrant(client, refreshToken, { storeName: store.name, requestTimeoutMs, retries, backoffMs }, beforeAttempt)
-
-  /**
-   * The checks on the row read under the lock (lock mode) or the lease (lease mode), before any request:
-   * the outcome when there is nothing to send, else what to send and what it was read from.
-   */
-  function checkStored(
-    id: string,
-    key: AccountKey,
-    userId: string,
-    stored: StoredView | null,
-    mode: RefreshMode,
-    nowMs?: number,
-  ): { outcome: Outcome } | Checked {
-    if (!stored || stored.row.userId !== userId)
-      return { outcome: { ok: false, error: new AccountNotLinkedError(key.provider) } }
-    // Kept tokens still apply only while the row holds what their refresh started from.
-    let entry = kept.get(id)
-    if (entry && !sameVersion(entry.from, stored.tokens)) {
-      kept.drop(id)
-      entry = undefined
-    }
-    const current: TokenSet = entry ? mergeTokens(stored.tokens, entry.tokens).merged : stored.tokens
-    // Another process (or a sign-in) refreshed while we waited for the lock.
-    if (mode.done(current, stored, nowMs)) {
-      return {
-        outcome: entry
-          ? { ok: true, result: fromKept(key.provider, entry, false) }
-          : success(sync.toAdapterAccount(stored), false),
-      }
-    }
-    if (reauth.knownRefused(id, current))
-      return { outcome: { ok: false, error: reauth.markedError(key, stored, current) } }
-    const refreshToken = current.refresh_token
-    if (typeof refreshToken !== "string" || refreshToken === "")
-      return { outcome: { ok: false, error: new RefreshTokenError(key.provider, "missing_refresh_token") } }
-    const stop = mode.beforeSend?.(current)
-    if (stop) return { outcome: { ok: false, error: stop } }
-    return { stored, entry, current, refreshToken }
-  }
-
-  /** A refused or failed request. A dead grant is reported and marked (`mark` writes the column, if any). */
-  async function failed(
-    key: AccountKey,
-    checked: Checked,
-    result: Extract<Granted, { ok: false }>,
-    mark: (value: string) => Promise<void>,
-  ): Promise<Outcome> {
-    const dead = deadGrantOf(result.failure)
-    if (!dead) {
-      const details = failureDetails(result.failure)
-      return { ok: false, error: new ProviderUnavailableError(key.provider, details, result.attempts) }
-    }
-    reauth.reportDead(key, checked.stored.row, checked.current, { reason: "refresh_token_refused", oauthError: dead })
-    // Mark, never wipe: the tokens stay for inspection and a later sign-in replaces them.
-    await mark(dead === "invalid_grant" ? REAUTH_MARK : dead)
-    if (!reauthColumn) reauth.rememberRefused(idOf(key), checked.refreshToken)
-    return { ok: false, error: new RefreshTokenError(key.provider, dead) }
-  }
-
-  /** The answer's columns to write (over kept tokens it was refreshed from). */
-  function readAnswer(issued: IssuedResponse, entry: KeptTokens | undefined, nowMs: number = now()): Answer {
-    const reading = readTokenResponse(issued.body, {
-      columns: sync.columns,
-      nowMs,
-      minFreshSeconds: skewSeconds + minRefreshIntervalSeconds,
-      idTokenValid: issued.idTokenValid,
-      reservedColumn: reauthColumn,
-    })
-    return { ...reading, tokens: entry ? { ...entry.tokens, ...reading.tokens } : reading.tokens }
-  }
-
-  const issuedEntry = (stored: StoredView, tokens: TokenSet): KeptTokens => ({
-    from: versionOf(stored.tokens),
-    base: stored,
-    tokens,
-    attempts: 0,
-    lastFailure: {},
-  })
-
-  /** The outcome once the answer is stored. */
-  function answered(account: AdapterAccount, reading: Answer): Outcome {
-    if (reading.accessToken === undefined) {
-      // Stored what was usable (the new refresh token); the caller still has no access token.
-      const details = { kind: "malformed_response", detail: "no usable access_token" } as const
-      return { ok: false, error: new ProviderUnavailableError(account.provider, details, 1) }
-    }
-    return success(account, true, reading.dropped.length ? { droppedFields: reading.dropped } : {})
-  }
 
   /** getAccessToken's mode: nothing to do once the row holds a fresh token. */
   const onDemand: RefreshMode = {
