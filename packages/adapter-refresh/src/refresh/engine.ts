@@ -35,8 +35,9 @@ import { missingScopes, requiredScopesOf, scopeDialectOf, type ScopeDialect } fr
 import type { TokenSet } from "../policy/merge.js"
 import type { AccountKey, AccountLeases, AccountStore } from "../store.js"
 import { createLeaseRefresh } from "./lease-refresh.js"
-import { boundedRead, boundedStart } from "../bounded-wait.js"
-import { Semaphore, SingleFlight, SlotWaitTimeout, StartTimeout } from "./coordination.js"
+import { createLockRefresh } from "./lock-refresh.js"
+import { boundedRead } from "../bounded-wait.js"
+import { SingleFlight, SlotWaitTimeout, StartTimeout } from "./coordination.js"
 import { KeptTokenStore, persistFailureOf, sameVersion, versionOf, type KeptTokens } from "./issued-tokens.js"
 import { ProviderClient, resolveProvider } from "./provider.js"
 import { sendGrant } from "./grant.js"
@@ -118,8 +119,6 @@ export function createRefreshEngine(
 
   /** One flight per account; its meta is the flight's lock bound (ms). */
   const flights = new SingleFlight<AccessTokenResult, number>()
-  // Lock mode's per-process cap; lease mode holds nothing the pool would miss (per-provider limits only).
-  const slots = new Semaphore(maxConcurrentRefreshes)
   const kept = new KeptTokenStore(sync, lockOptions, startBoundMs)
   const reauth = new ReauthMemory(store.name, reauthColumn)
   const refusedInterval = new RefusedTokenInterval(refusedTokenIntervalMs, now)
@@ -179,41 +178,17 @@ export function createRefreshEngine(
       freshTokens,
     })
 
-  function lockedRefresh(
-    key: AccountKey,
-    userId: string,
-    client: ProviderClient,
-    onIssued: (entry: KeptTokens) => void,
-    mode: RefreshMode,
-  ): Promise<Outcome> {
-    const id = idOf(key)
-    const bound = 2 * mode.lockOptions.lockTimeoutMs
-    return boundedStart(
-      bound,
-      () => new StartTimeout(),
-      (begin, abandoned) =>
-        sync.withStoredAccount(
-          key,
-          async (stored, locked): Promise<Outcome> => {
-            begin()
-            const checked = checkStored(id, key, userId, stored, mode)
-            if ("outcome" in checked) return checked.outcome
-            const result = await grant(client, checked.refreshToken)
-            if (!result.ok)
-              return failed(key, checked, result, async (mark) => {
-                if (reauthColumn) await sync.writeMark(locked, checked.stored, reauthColumn, mark)
-              })
-            // From here on the provider may have rotated the refresh token: these tokens must not be lost.
-            result.reportIssued()
-            const reading = readAnswer(result.issued, checked.entry)
-            onIssued(issuedEntry(checked.stored, reading.tokens))
-            return answered(await sync.writeMerged(locked, checked.stored, reading.tokens, "refresh"), reading)
-          },
-          { ...mode.lockOptions, signal: abandoned },
-          userId,
-        ),
-    )
-  }
+  const lockRefresh = createLockRefresh({
+    sync,
+    reauthColumn,
+    settings: { maxConcurrentRefreshes, queueTimeoutMs },
+    checkStored: (key, userId, stored, mode) => checkStored(idOf(key), key, userId, stored, mode),
+    grant,
+    failed,
+    readAnswer,
+    issuedEntry,
+    answered,
+  })
 
   /** Refresh (or re-check) under the lock, within a refresh slot; keeps issued tokens a write refused. */
   async function refresh(
@@ -230,7 +205,7 @@ export function createRefreshEngine(
       const onIssued = (entry: KeptTokens): void => void (issued = entry)
       outcome = leaseRefresh
         ? await leaseRefresh.refresh(key, userId, client, onIssued, mode)
-        : await slots.run(queueTimeoutMs, () => lockedRefresh(key, userId, client, onIssued, mode))
+        : await lockRefresh.refresh(key, userId, client, onIssued, mode)
     } catch (error) {
       if (error instanceof SlotWaitTimeout)
         throw new RefreshLockTimeoutError(key.provider, queueTimeoutMs, "refresh_slot")
