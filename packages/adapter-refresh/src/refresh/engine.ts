@@ -8,8 +8,10 @@
  *     take every pooled connection), and a bound on every wait;
  *   - the grant (provider.ts, token-response.ts): one refresh_token request, its answer read tolerantly;
  *   - the persistence of issued tokens (issued-tokens.ts): kept in memory when the database refuses them.
+ * Its types, settings, re-authentication memory and the steps both modes share live in engine-types.ts,
+ * engine-settings.ts, reauth-memory.ts and outcomes.ts.
  *
- * Across processes: `withAccountLock` (a transaction holding `pg_advisory_xact_lock` on the account key,
+ * Across processes (lock-refresh.ts): `withAccountLock` (a transaction holding `pg_advisory_xact_lock` on the account key,
  * the same lock sign-in syncs take). Under it the row is re-read and the expiry re-checked: if another
  * process refreshed meanwhile, its token is returned and the provider is not called. Else the provider is
  * called while the lock is held (bounded by `requestTimeoutMs`) and the answer is merged and committed.
