@@ -11,9 +11,10 @@
  * Its types, settings, re-authentication memory and the steps both modes share live in engine-types.ts,
  * engine-settings.ts, reauth-memory.ts and outcomes.ts.
  *
- * Across processes (lock-refresh.ts): `withAccountLock` (a transaction holding `pg_advisory_xact_lock` on the account key,
- * the same lock sign-in syncs take). Under it the row is re-read and the expiry re-checked: if another
- * process refreshed meanwhile, its token is returned and the provider is not called. Else the provider is
+ * Across processes, lock mode (lock-refresh.ts): `withAccountLock` (a transaction holding
+ * `pg_advisory_xact_lock` on the account key, the same lock sign-in syncs take). Under it the row is re-read
+ * and the expiry re-checked: if another process refreshed meanwhile, its token is returned and the provider
+ * is not called. Else the provider is
  * called while the lock is held (bounded by `requestTimeoutMs`) and the answer is merged and committed.
  * A sign-in landing meanwhile waits for the lock, so an older refresh result never overwrites it.
  * `coordination: "lease"` instead holds a lease row while the provider answers, and no connection or
