@@ -39,9 +39,10 @@ import type { TokenSet } from "../policy/merge.js"
 import type { AccountKey, AccountLeases, AccountStore } from "../store.js"
 import { createLeaseRefresh } from "./lease-refresh.js"
 import { createLockRefresh } from "./lock-refresh.js"
+import { createKeptRefresh } from "./kept-refresh.js"
 import { boundedRead } from "../bounded-wait.js"
-import { SingleFlight, SlotWaitTimeout, StartTimeout } from "./coordination.js"
-import { KeptTokenStore, persistFailureOf, sameVersion, versionOf, type KeptTokens } from "./issued-tokens.js"
+import { SingleFlight, StartTimeout } from "./coordination.js"
+import { KeptTokenStore, sameVersion, versionOf } from "./issued-tokens.js"
 import { ProviderClient, resolveProvider } from "./provider.js"
 import { sendGrant } from "./grant.js"
 import { elapsedMs, errorCodeOf, errorNameOf, providerOf, publish } from "../observability.js"
@@ -51,7 +52,6 @@ import type {
   AccessTokenResult,
   AccountRef,
   GetAccessTokenParams,
-  Outcome,
   RefreshEngine,
   RefreshMode,
   RefreshOptions,
@@ -71,10 +71,6 @@ import {
 
 /** Throws InsufficientScopeError when the scope given lacks a required one (and publishes the reauth event). */
 type ScopeCheck = (account: AccountRef, storedScope: unknown, source: "stored" | "refresh") => void
-
-/** Write retries right after a failed write under the refresh's lock (a transient failure). */
-const IMMEDIATE_RETRIES = 2
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
 /** The store's leases, required by `coordination: "lease"`: refused at construction without them. */
 function leasesOf(store: AccountStore): AccountLeases {
@@ -193,77 +189,17 @@ export function createRefreshEngine(
     answered,
   })
 
-  /** Refresh (or re-check) under the lock, within a refresh slot; keeps issued tokens a write refused. */
-  async function refresh(
-    key: AccountKey,
-    userId: string,
-    client: ProviderClient,
-    mode: RefreshMode = onDemand,
-    depth = 0,
-  ): Promise<AccessTokenResult> {
-    const id = idOf(key)
-    let issued: KeptTokens | undefined
-    let outcome: Outcome
-    try {
-      const onIssued = (entry: KeptTokens): void => void (issued = entry)
-      outcome = leaseRefresh
-        ? await leaseRefresh.refresh(key, userId, client, onIssued, mode)
-        : await lockRefresh.refresh(key, userId, client, onIssued, mode)
-    } catch (error) {
-      if (error instanceof SlotWaitTimeout)
-        throw new RefreshLockTimeoutError(key.provider, queueTimeoutMs, "refresh_slot")
-      if (!issued) throw storeError(error, key.provider, mode.lockOptions.lockTimeoutMs)
-      // The write (or the commit) failed after the provider issued new tokens: keep them, retry a little.
-      const entry: KeptTokens = issued
-      kept.keep(id, entry)
-      kept.failed(entry, persistFailureOf(error, error instanceof StartTimeout))
-      // A lock not granted in time will not be granted right away either: no immediate retries then.
-      for (
-        let retry = 0;
-        retry < IMMEDIATE_RETRIES && !entry.lastFailure.lockTimeout && kept.writable(entry);
-        retry++
-      ) {
-        await sleep(100 * 2 ** retry)
-        const written = await kept.write(key, id)
-        if (written.kind !== "failed") await leaseRefresh?.settled(key)
-        if (written.kind === "written")
-          return { accessToken: written.account.access_token as string, account: written.account, refreshed: true }
-        // Superseded by a newer write (a sign-in) meanwhile: start over from what is stored now.
-        if (written.kind === "superseded")
-          return depth < 2 ? refresh(key, userId, client, mode, depth + 1) : fromKept(key.provider, entry, true)
-      }
-      return fromKept(key.provider, entry, true)
-    }
-    if (!outcome.ok) throw outcome.error
-    if (outcome.result.refreshed) reauth.forgetRefused(id)
-    if (outcome.result.refreshed) kept.drop(id)
-    return outcome.result
-  }
-
-  /**
-   * The slow path of one account (single-flighted): write kept tokens first, then refresh if due. `fresh`
-   * says whether tokens need nothing more (a refused token's mode adds "not the refused one").
-   */
-  async function slowPath(
-    key: AccountKey,
-    userId: string,
-    client: ProviderClient,
-    mode: RefreshMode = onDemand,
-    fresh: (tokens: TokenSet) => boolean = freshTokens,
-  ): Promise<AccessTokenResult> {
-    const id = idOf(key)
-    const entry = kept.get(id)
-    if (entry && kept.writable(entry)) {
-      const written = await kept.write(key, id)
-      if (written.kind !== "failed") await leaseRefresh?.settled(key)
-      if (written.kind === "written" && fresh(written.account as unknown as TokenSet)) {
-        return { accessToken: written.account.access_token as string, account: written.account, refreshed: false }
-      }
-      if (written.kind === "failed" && fresh(kept.accountOf(entry) as unknown as TokenSet))
-        return fromKept(key.provider, entry, false)
-    }
-    return refresh(key, userId, client, mode)
-  }
+  const { refresh, slowPath } = createKeptRefresh({
+    kept,
+    leaseRefresh,
+    lockRefresh,
+    reauth,
+    queueTimeoutMs,
+    onDemand,
+    freshTokens,
+    fromKept,
+    storeError,
+  })
 
   /** `getAccessToken`, reported on the access-token (and, when it fails, failure) channel. */
   async function observed(params: GetAccessTokenParams): Promise<AccessTokenResult> {
