@@ -19,7 +19,8 @@ import {
 } from "./policy/merge.js"
 import { decideOwnership, ownersToCheck, type OwnershipDecision, type OwnershipMode } from "./policy/ownership.js"
 import { boundedStart } from "./bounded-wait.js"
-import { elapsedMs, errorCodeOf, errorNameOf, providerOf, publish, type LockWaitEvent } from "./observability.js"
+import { underAccountLock, type WriteCounts } from "./account-lock.js"
+import { elapsedMs, errorCodeOf, errorNameOf, providerOf, publish } from "./observability.js"
 import { reauthMarkChange, type TokenWriteSource } from "./policy/reauth.js"
 import type { AccountKey, AccountLockOptions, AccountStore, LockedAccount, StoredAccountRow, UserId } from "./store.js"
 
@@ -129,67 +130,6 @@ export function createAccountSync(store: AccountStore, options: AccountSyncOptio
     }
     for (const [column, value] of Object.entries(tokens)) if (value !== null) account[column] = value
     return account as unknown as AdapterAccount
-  }
-
-  /** Writes made under one lock, for the sync event's outcome. */
-  interface WriteCounts {
-    inserts: number
-    updates: number
-  }
-
-  async function locked<T>(
-    key: AccountKey,
-    work: (account: LockedAccount) => Promise<T>,
-    lockOptions: AccountLockOptions | undefined,
-    purpose: LockWaitEvent["purpose"],
-    counts?: WriteCounts,
-  ): Promise<T> {
-    const asked = performance.now()
-    let acquired = false
-    try {
-      return await store.withAccountLock(
-        key,
-        (account) => {
-          acquired = true
-          publish("lockWait", () => ({
-            store: store.name,
-            provider: key.provider,
-            purpose,
-            waitMs: elapsedMs(asked),
-            outcome: "acquired",
-          }))
-          return work(counts ? counting(account, counts) : account)
-        },
-        lockOptions,
-      )
-    } catch (error) {
-      if (!acquired)
-        publish("lockWait", () => ({
-          store: store.name,
-          provider: key.provider,
-          purpose,
-          waitMs: elapsedMs(asked),
-          outcome: "failed",
-        }))
-      if (error instanceof TokenSyncError) throw error
-      throw new AccountStoreError(store.name, "an account write", error)
-    }
-  }
-
-  /** `account`, counting its writes. */
-  function counting(account: LockedAccount, counts: WriteCounts): LockedAccount {
-    return {
-      readAll: () => account.readAll(),
-      userExists: (userId) => account.userExists(userId),
-      insert: (row) => {
-        counts.inserts++
-        return account.insert(row)
-      },
-      update: (patch, scope) => {
-        counts.updates++
-        return account.update(patch, scope)
-      },
-    }
   }
 
   const keyOfRow = (row: StoredAccountRow): AccountKey => ({
@@ -353,7 +293,8 @@ export function createAccountSync(store: AccountStore, options: AccountSyncOptio
     // Bounded like every wait: connection + lock, then AccountBusyError (see bounded-wait.ts).
     // lock_timeout bounds the lock; a pooled connection may take as long again before it.
     return boundedStart(2 * syncLockTimeoutMs, busy, (begin, abandoned) =>
-      locked(
+      underAccountLock(
+        store,
         key,
         async (account) => {
           begin()
@@ -449,7 +390,8 @@ export function createAccountSync(store: AccountStore, options: AccountSyncOptio
     },
 
     withStoredAccount(key, work, lockOptions, owner) {
-      return locked(
+      return underAccountLock(
+        store,
         key,
         async (account) => {
           let row: StoredAccountRow | undefined
