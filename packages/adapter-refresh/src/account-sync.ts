@@ -1,4 +1,4 @@
-import type { AdapterAccount, AdapterAccountType } from "./authjs-types.js"
+import type { AdapterAccount } from "./authjs-types.js"
 import { decodeTokens, decodeTokensLeniently, encodeTokens, staleFields, type TokenCodec } from "./codec.js"
 import {
   AccountBusyError,
@@ -19,6 +19,13 @@ import {
 } from "./policy/merge.js"
 import { decideOwnership, ownersToCheck, type OwnershipDecision, type OwnershipMode } from "./policy/ownership.js"
 import { boundedStart } from "./bounded-wait.js"
+import {
+  keyOfRow,
+  lenientViewOf as lenientViewOfRow,
+  toAdapterAccount,
+  viewOf as viewOfRow,
+  type RowReading,
+} from "./account-rows.js"
 import { underAccountLock, type WriteCounts } from "./account-lock.js"
 import { elapsedMs, errorCodeOf, errorNameOf, providerOf, publish } from "./observability.js"
 import { reauthMarkChange, type TokenWriteSource } from "./policy/reauth.js"
@@ -121,40 +128,10 @@ export function createAccountSync(store: AccountStore, options: AccountSyncOptio
   const codec = options.codec
   const syncLockTimeoutMs = options.lockTimeoutMs ?? 10_000
 
-  function toAdapterAccount(row: { userId: UserId; type: string } & AccountKey, tokens: TokenSet): AdapterAccount {
-    const account: Record<string, unknown> = {
-      userId: row.userId,
-      type: row.type as AdapterAccountType,
-      provider: row.provider,
-      providerAccountId: row.providerAccountId,
-    }
-    for (const [column, value] of Object.entries(tokens)) if (value !== null) account[column] = value
-    return account as unknown as AdapterAccount
-  }
-
-  const keyOfRow = (row: StoredAccountRow): AccountKey => ({
-    provider: row.provider,
-    providerAccountId: row.providerAccountId,
-  })
-
-  /** Decrypts every codec column; a value that fails throws `TokenDecryptionError` (reads, refresh). */
-  async function viewOf(row: StoredAccountRow): Promise<StoredView> {
-    return { row, tokens: await decodeTokens(storedTokens(row.tokens, columns), codec, keyOfRow(row)) }
-  }
-
-  /**
-   * A stored row under the lock, read leniently for sign-ins: new tokens from the provider are
-   * authoritative and may replace a value that no longer decrypts (a lost key must not lock the user
-   * out for good), while a column they do not bring is never written.
-   */
-  async function lenientViewOf(row: StoredAccountRow): Promise<StoredView> {
-    const { tokens, undecryptable } = await decodeTokensLeniently(
-      storedTokens(row.tokens, columns),
-      codec,
-      keyOfRow(row),
-    )
-    return { row, tokens, undecryptable }
-  }
+  // How rows are read (account-rows.ts): the sync's columns and codec.
+  const reading: RowReading = { columns, codec }
+  const viewOf = viewOfRow.bind(undefined, reading)
+  const lenientViewOf = lenientViewOfRow.bind(undefined, reading)
 
   /** Reads every row of the key and decides, by the ownership policy, whose rows this call may write. */
   async function decide(
