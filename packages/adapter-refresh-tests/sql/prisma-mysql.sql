@@ -33,6 +33,8 @@ CREATE TABLE `Account` (
     `id_token` TEXT NULL,
     `session_state` VARCHAR(191) NULL,
     `refresh_token_expires_in` INTEGER NULL,
+    `refresh_error` VARCHAR(191) NULL,
+    `refresh_token_expires_at` BIGINT NULL,
     `createdAt` DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
     `updatedAt` DATETIME(3) NOT NULL,
 

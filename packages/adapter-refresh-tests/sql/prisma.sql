@@ -11,6 +11,10 @@
 -- * "updatedAt" has no database default: Prisma Client sets it (@updatedAt) on create and update.
 -- * One addition to the documented schema: "Account"."refresh_token_expires_in" INTEGER (an extra token
 --   column, as in the docs' MySQL schema), so the tests can check configured extra token fields.
+-- * And "Account"."refresh_error" TEXT, the re-authentication mark (refresh.reauthColumn) the conformance
+--   kit's listing section writes and lists.
+-- * The optional refresh-token expiry column (`refresh.refreshTokenExpiryColumn`): "refresh_token_expires_at"
+--   BIGINT (Prisma BigInt?), epoch seconds; NULL until a test configures the option.
 
 -- CreateTable
 CREATE TABLE "User" (
@@ -39,6 +43,8 @@ CREATE TABLE "Account" (
     "id_token" TEXT,
     "session_state" TEXT,
     "refresh_token_expires_in" INTEGER,
+    "refresh_error" TEXT,
+    "refresh_token_expires_at" BIGINT,
     "createdAt" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
     "updatedAt" TIMESTAMP(3) NOT NULL,
 

@@ -29,6 +29,11 @@ import {
 import { underAccountLock, type WriteCounts } from "./account-lock.js"
 import { elapsedMs, errorCodeOf, errorNameOf, providerOf, publish } from "./observability.js"
 import { reauthMarkChange, type TokenWriteSource } from "./policy/reauth.js"
+import {
+  readRefreshTokenExpiry,
+  refreshTokenExpiryChange,
+  refreshTokenExpiryValue,
+} from "./policy/refresh-token-expiry.js"
 import type { AccountKey, AccountLockOptions, AccountStore, LockedAccount, StoredAccountRow, UserId } from "./store.js"
 
 /**
@@ -54,6 +59,12 @@ export interface AccountSyncOptions {
    * tokens, never taken from incoming tokens, and cleared by the writes `reauthMarkChange` says.
    */
   reauthColumn?: string
+  /**
+   * Column holding the refresh token's own expiry (epoch seconds; see policy/refresh-token-expiry.ts). Never
+   * taken from incoming values as given: computed from the answer's `refresh_token_expires_in` /
+   * `refresh_expires_in`, and written only next to the refresh token it describes.
+   */
+  refreshTokenExpiryColumn?: string
 }
 
 /**
@@ -121,9 +132,26 @@ export interface StoredView {
   undecryptable?: readonly string[]
 }
 
+/**
+ * Puts the refresh token's expiry, read from `answer` (a sign-in's raw account or a refresh answer received at
+ * `nowMs`), into `tokens` under `column`, only next to the refresh token it describes; any value of that name
+ * the answer carried itself is dropped. Unknown leaves the column out (see `refreshTokenExpiryChange`).
+ */
+export function setRefreshTokenExpiry(tokens: TokenSet, answer: unknown, column: string, nowMs: number): void {
+  delete tokens[column]
+  if (typeof tokens.refresh_token !== "string" || tokens.refresh_token === "") return
+  const value = refreshTokenExpiryValue(readRefreshTokenExpiry(answer, nowMs))
+  if (value !== undefined) tokens[column] = value
+}
+
 export function createAccountSync(store: AccountStore, options: AccountSyncOptions = {}): AccountSync {
   const reauthColumn = options.reauthColumn
-  const columns = tokenColumns(reauthColumn ? [...(options.tokenFields ?? []), reauthColumn] : options.tokenFields)
+  const expiryColumn = options.refreshTokenExpiryColumn
+  const columns = tokenColumns([
+    ...(options.tokenFields ?? []),
+    ...(reauthColumn ? [reauthColumn] : []),
+    ...(expiryColumn ? [expiryColumn] : []),
+  ])
   const now = options.now ?? Date.now
   const codec = options.codec
   const syncLockTimeoutMs = options.lockTimeoutMs ?? 10_000
@@ -174,7 +202,11 @@ export function createAccountSync(store: AccountStore, options: AccountSyncOptio
   ): Promise<AdapterAccount> {
     const merge = mergeTokens(stored.tokens, incoming)
     // The one explicit exception to "never write null": clearing the re-authentication mark.
-    const clear = reauthColumn ? reauthMarkChange(stored.tokens, incoming, reauthColumn, source) : {}
+    const clear = {
+      ...(reauthColumn ? reauthMarkChange(stored.tokens, incoming, reauthColumn, source) : {}),
+      // The other: a new refresh token without an expiry makes the stored expiry unknown.
+      ...(expiryColumn ? refreshTokenExpiryChange(stored.tokens, incoming, expiryColumn) : {}),
+    }
     const merged = { ...merge.merged, ...clear }
     const changes: TokenSet = { ...merge.changes, ...clear }
     // Lazy migration: values in clear (from before encryption) or under an older key are rewritten with
@@ -210,6 +242,8 @@ export function createAccountSync(store: AccountStore, options: AccountSyncOptio
   ): Promise<AdapterAccount | null | "written" | undefined> {
     if (!store.updateOwnTokens || codec || Object.keys(incoming).length === 0) return undefined
     if (reauthColumn && incoming.refresh_token !== undefined) return undefined
+    // A refresh token without an expiry may have to clear the stored one: only the locked path reads it.
+    if (expiryColumn && incoming.refresh_token !== undefined && incoming[expiryColumn] === undefined) return undefined
     const asked = performance.now()
     const update = store.updateOwnTokens.bind(store)
     // Bounded like the locked path: a pooled connection within 2 x lockTimeoutMs, or AccountBusyError and
@@ -254,9 +288,11 @@ export function createAccountSync(store: AccountStore, options: AccountSyncOptio
     // (@auth/pg-adapter) use numbers, Prisma `Int` / `BigInt` ids numbers / bigints.
     const callerUserId = userId === undefined ? undefined : (input as { userId: UserId }).userId
     if (mode === "link") requiredField(input, "type")
-    const incoming = incomingTokens(input, columns, now())
+    // The expiry column is ours: never read from the input as given (see setRefreshTokenExpiry).
+    const incoming = incomingTokens(input, expiryColumn ? columns.filter((c) => c !== expiryColumn) : columns, now())
     // The mark is ours to write; a token response or account object never sets it.
     if (reauthColumn) delete incoming[reauthColumn]
+    if (expiryColumn) setRefreshTokenExpiry(incoming, input, expiryColumn, now())
 
     const busy = () => accountBusy(key)
     if (mode === "sync" && callerUserId !== undefined) {

@@ -25,6 +25,7 @@ export type TokenSyncErrorCode =
   | "INSUFFICIENT_SCOPE"
   | "REFRESH_LEASE_EXPIRED"
   | "ACCESS_TOKEN_REFUSED"
+  | "REAUTH_LIST_UNAVAILABLE"
 
 /** The base class of every error this library throws; `code` says which. */
 export class TokenSyncError extends Error {
@@ -156,6 +157,27 @@ export class AccountStoreError extends TokenSyncError {
 }
 
 /**
+ * A write under `withAccountLock` of a store whose lock is a lease (`leaseLockedAccountStore`) was refused:
+ * the lock's lease had ended, or another holder had taken it, when the store judged the write (by its own
+ * clock). That write changed nothing; a write made earlier under the same lock stays (such a store has no
+ * rollback). `lockTimeout` is false: the lock was held, then lost.
+ */
+export class AccountLockLostError extends AccountStoreError {
+  /** Always true: tells this refusal apart from other store failures. */
+  readonly lockLost = true
+  /**
+   * @param store The store's name, as `AccountStore.name`.
+   * @param operation The refused write, e.g. "LockedAccount.update".
+   */
+  constructor(store: string, operation: string) {
+    super(store, operation)
+    this.message =
+      `The ${store} account store refused ${operation}: the account's lock lease had ended or was taken by ` +
+      `another holder, so this write changed nothing.`
+  }
+}
+
+/**
  * The database lacks a table (or Prisma model) or a column the store looked for. The message names what
  * was looked for and which option sets it; the transaction was rolled back and nothing was written.
  */
@@ -234,9 +256,10 @@ function prismaSqlState(driverError: unknown): string | undefined {
  * Why the stored refresh token cannot be used: the provider said `invalid_grant` now ("invalid_grant"); it
  * refused the refresh with `invalid_scope` now ("invalid_scope": the user withdrew consent, e.g. Keycloak's
  * "Client no longer has requested consent from user"); it refused earlier and the account is marked/cached as
- * needing re-authentication ("marked"); or the account has no refresh token at all ("missing_refresh_token").
+ * needing re-authentication ("marked"); the account has no refresh token at all ("missing_refresh_token"); or the
+ * refresh token's stored expiry (`refresh.refreshTokenExpiryColumn`) has passed, so it was not sent ("expired").
  */
-export type RefreshTokenErrorReason = "invalid_grant" | "invalid_scope" | "marked" | "missing_refresh_token"
+export type RefreshTokenErrorReason = "invalid_grant" | "invalid_scope" | "marked" | "missing_refresh_token" | "expired"
 
 /**
  * The user must sign in again: the refresh token was refused (or is absent). Stored tokens were NOT
@@ -251,11 +274,13 @@ export class RefreshTokenError extends TokenSyncError {
     const why =
       reason === "missing_refresh_token"
         ? "no refresh token is stored for this account"
-        : reason === "marked"
-          ? "the provider already refused this refresh token; it was not sent again"
-          : reason === "invalid_scope"
-            ? "the provider refused the refresh for its scope (invalid_scope): the user withdrew consent"
-            : "the provider refused the refresh token (invalid_grant)"
+        : reason === "expired"
+          ? "the refresh token's stored expiry has passed; it was not sent"
+          : reason === "marked"
+            ? "the provider already refused this refresh token; it was not sent again"
+            : reason === "invalid_scope"
+              ? "the provider refused the refresh for its scope (invalid_scope): the user withdrew consent"
+              : "the provider refused the refresh token (invalid_grant)"
     super(
       "REFRESH_INVALID_GRANT",
       `Cannot refresh the ${provider} access token: ${why}. The user must sign in again; stored tokens were kept.`,
@@ -492,6 +517,33 @@ export class AccessTokenRefusedError extends TokenSyncError {
     this.reason = reason
     this.retryAfterMs = wait
     this.providerCalled = reason === "reissued"
+  }
+}
+
+/**
+ * What `accountsNeedingReauth` lacks: the `refresh.reauthColumn` option (without it a dead grant is known only
+ * to the process that saw it, through the reauth event, and nothing is stored to list), or a store whose
+ * `AccountStore` has no `listReauthMarks`.
+ */
+export type ReauthListMissing = "refresh.reauthColumn" | "AccountStore.listReauthMarks"
+
+/**
+ * `accountsNeedingReauth` cannot list: `missing` names what it needs. Nothing was read. Without
+ * `refresh.reauthColumn`, the reauth event (`TOKEN_SYNC_CHANNELS.reauth`) is the only signal, per process.
+ */
+export class ReauthListUnavailableError extends TokenSyncError {
+  readonly missing: ReauthListMissing
+  /** The store's name (`AccountStore.name`). */
+  readonly store: string
+  constructor(missing: ReauthListMissing, store: string) {
+    const why =
+      missing === "refresh.reauthColumn"
+        ? "withTokenSync was called without refresh.reauthColumn, so no mark is stored to list " +
+          "(without it, only the reauth event tells, in the process that saw the refusal)"
+        : `the ${store} account store has no listReauthMarks method`
+    super("REAUTH_LIST_UNAVAILABLE", `Cannot list the accounts needing their user again: ${why}. Nothing was read.`)
+    this.missing = missing
+    this.store = store
   }
 }
 

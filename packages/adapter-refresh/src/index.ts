@@ -39,12 +39,23 @@ export type {
   LeaseTake,
   LockedAccount,
   OwnTokensWritten,
+  ReauthMark,
+  ReauthMarkPage,
   StandardTokenColumns,
   StoredAccountRow,
   TokenColumnValue,
   UserId,
 } from "./store.js"
 export { STANDARD_TOKEN_FIELDS } from "./store.js"
+// A store without transactions (Redis, DynamoDB, an HTTP API): its minimum contract and the composer.
+export { leaseLockedAccountStore } from "./lease-locked-store.js"
+export type {
+  AccountLockLeases,
+  FencedWrite,
+  LeaseLockedStoreOptions,
+  LeaseLockedStoreParts,
+  LockLeaseTake,
+} from "./lease-locked-store.js"
 export { prismaAccountStore } from "./stores/prisma.js"
 export { kyselyAccountStore } from "./stores/kysely.js"
 export { pgAccountStore } from "./stores/pg.js"
@@ -53,6 +64,8 @@ export { drizzleAccountStore } from "./stores/drizzle.js"
 // Refresh: options, results and the session helpers.
 export type { RefreshOptions, GetAccessTokenParams, AccessTokenResult } from "./refresh/engine-types.js"
 export type { RefreshExpiringOptions, RefreshExpiringProgress } from "./refresh/background.js"
+export { REAUTH_LIST_MAX_LIMIT } from "./reauth-list.js"
+export type { AccountNeedingReauth, AccountsNeedingReauthPage, AccountsNeedingReauthParams } from "./reauth-list.js"
 export type { RefreshProviderConfig } from "./refresh/provider.js"
 /**
  * `refresh.revocation`: opt-in, per provider, RFC 7009 token revocation. After `unlinkAccount` or
@@ -119,6 +132,8 @@ export type { SyncEvent, LockWaitEvent, RefreshRequestEvent, AccessTokenEvent, F
  */
 export type { RevocationEvent } from "./observability.js"
 export type { ReauthEvent, ReauthReason } from "./observability.js"
+/** The refresh-token expiry column's "never expires" value (`refresh.refreshTokenExpiryColumn`). */
+export { REFRESH_TOKEN_NEVER_EXPIRES } from "./policy/refresh-token-expiry.js"
 
 // Errors: every failure is a TokenSyncError with a stable `code`.
 export {
@@ -129,6 +144,7 @@ export {
   UnsupportedDatabaseError,
   InvalidOptionsError,
   AccountStoreError,
+  AccountLockLostError,
   AccountSchemaError,
   RefreshTokenError,
   ProviderUnavailableError,
@@ -144,6 +160,7 @@ export {
   InsufficientScopeError,
   RefreshLeaseExpiredError,
   AccessTokenRefusedError,
+  ReauthListUnavailableError,
 } from "./errors.js"
 export type {
   TokenSyncErrorCode,
@@ -153,4 +170,5 @@ export type {
   WaitedFor,
   InsufficientScopeSource,
   AccessTokenRefusedReason,
+  ReauthListMissing,
 } from "./errors.js"

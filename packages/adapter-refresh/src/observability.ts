@@ -133,8 +133,8 @@ export interface RevocationEvent {
  *   refresh token was not sent again.
  * - "scopes_missing": the grant lacks scopes a caller asked for (see {@link ReauthEvent.missingScopes}).
  * - "revoked": the account was unlinked and its grant revoked at the provider (`refresh.revocation`).
- * - "refresh_token_expired": not published yet. It comes with the refresh token's expiry column (the store
- *   redesign); it is listed now so that a `switch` over the reasons stays exhaustive when it arrives.
+ * - "refresh_token_expired": the refresh token's stored expiry (`refresh.refreshTokenExpiryColumn`) has passed;
+ *   nothing was sent. Once per process and dead refresh token, like "marked".
  */
 export type ReauthReason = "refresh_token_refused" | "marked" | "scopes_missing" | "revoked" | "refresh_token_expired"
 

@@ -77,9 +77,14 @@ export function checkTokenSyncOptions(options: unknown): void {
   }
 
   let reauthColumn: string | undefined
+  let expiryColumn: string | undefined
   if (refresh !== undefined) {
     if (typeof refresh !== "object" || refresh === null) refuse("refresh", "must be an object")
-    const { reauthColumn: mark, providers } = refresh as { reauthColumn?: unknown; providers?: unknown }
+    const {
+      reauthColumn: mark,
+      refreshTokenExpiryColumn: expiry,
+      providers,
+    } = refresh as { reauthColumn?: unknown; refreshTokenExpiryColumn?: unknown; providers?: unknown }
     if (!Array.isArray(providers))
       refuse("refresh.providers", "must be an array of the provider objects given to Auth.js")
     if (mark !== undefined) {
@@ -93,6 +98,19 @@ export function checkTokenSyncOptions(options: unknown): void {
         refuse(
           "refresh.reauthColumn",
           `names "${reauthColumn}", which tokenFields also names; the mark needs a column of its own`,
+        )
+    }
+    if (expiry !== undefined) {
+      const option = "refresh.refreshTokenExpiryColumn"
+      expiryColumn = checkColumn(option, expiry)
+      if (STANDARD.includes(expiryColumn))
+        refuse(option, `names "${expiryColumn}", a standard token column; the expiry needs a column of its own`)
+      if (extras.includes(expiryColumn))
+        refuse(option, `names "${expiryColumn}", which tokenFields also names; the expiry needs a column of its own`)
+      if (expiryColumn === reauthColumn)
+        refuse(
+          option,
+          `names "${expiryColumn}", the re-authentication mark column; the expiry needs a column of its own`,
         )
     }
     for (const name of [
@@ -127,6 +145,8 @@ export function checkTokenSyncOptions(options: unknown): void {
         refuse("codec.fields", `names "expires_at", a number column that cannot hold an encoded value`)
       if (column === reauthColumn)
         refuse("codec.fields", `names "${column}", the re-authentication mark column, which is written as is`)
+      if (column === expiryColumn)
+        refuse("codec.fields", `names "${column}", the refresh-token expiry column, a number that cannot be encoded`)
       if (!STANDARD.includes(column) && !extras.includes(column)) {
         refuse("codec.fields", `names "${column}", which is not a token column (the standard ones or tokenFields)`)
       }

@@ -13,6 +13,7 @@ import {
   retryFirstInsertRace,
   sqlFindAccounts,
   sqlFindAccountsHeld,
+  sqlListReauthMarks,
   sqlScanAccounts,
   sqlUpdateOwnTokens,
   underAccountLock,
@@ -155,6 +156,10 @@ export function sqlAccountStore(driver: SqlDriver, options: SqlStoreOptions): Ac
 
     async scanAccounts(page) {
       return sqlScanAccounts(driver.run, tables, page)
+    },
+
+    async listReauthMarks(page) {
+      return sqlListReauthMarks(driver.run, tables, page)
     },
 
     ...(update &&

@@ -16,6 +16,8 @@ import type {
   AccountStore,
   LockedAccount,
   OwnTokensWritten,
+  ReauthMark,
+  ReauthMarkPage,
   StoredAccountRow,
   TokenColumnValue,
   UserId,
@@ -24,6 +26,8 @@ import { AccountSchemaError, InvalidOptionsError, TOKEN_COLUMN_HINT } from "./er
 import { StatementBuilder, driverCodes, type SqlDatabase } from "./databases/sql-database.js"
 import {
   checkIdentifier,
+  checkMarkColumn,
+  checkMarkLimit,
   checkPageLimit,
   checkQuotableIdentifier,
   checkTokenColumn,
@@ -32,6 +36,7 @@ import {
   scopedLockedAccount,
   toStoredAccountRow,
   uniqueByKey,
+  uniqueMarks,
 } from "./store-support.js"
 
 /** Runs one statement (text in the database's parameter syntax) and returns its rows. @internal */
@@ -470,6 +475,14 @@ export async function sqlFindAccountsHeld(
   }
 }
 
+/** Keyset paging's condition: the keys after `after` in (provider, providerAccountId) order. */
+function keyAfter(tables: SqlTables, sql: StatementBuilder, after: AccountKey): string {
+  return tables.database.rowAfter(
+    [tables.column("provider"), tables.column("providerAccountId")],
+    [sql.param(after.provider), sql.param(after.providerAccountId)],
+  )
+}
+
 /**
  * `scanAccounts` in SQL: a keyset page of up to `limit` keys and every row of each (a schema without a
  * unique key may hold duplicates; a page never splits a key's rows). @internal
@@ -484,12 +497,7 @@ export async function sqlScanAccounts(
   const sql = new StatementBuilder(tables.database)
   const provider = tables.column("provider")
   const providerAccountId = tables.column("providerAccountId")
-  const after = page.after
-    ? `WHERE ${tables.database.rowAfter(
-        [provider, providerAccountId],
-        [sql.param(page.after.provider), sql.param(page.after.providerAccountId)],
-      )}`
-    : ""
+  const after = page.after ? `WHERE ${keyAfter(tables, sql, page.after)}` : ""
   const rows = await on(
     run,
     tables,
@@ -505,4 +513,52 @@ export async function sqlScanAccounts(
     sql.values,
   )
   return rows.map((row) => toStoredAccountRow(tables.fieldsOf(row)))
+}
+
+/**
+ * `listReauthMarks` in SQL: one statement reading the key, the owner and the mark column of the marked rows
+ * (non-null, non-empty) of up to `limit` keys after `page.after`, in key order, never a token column. A page
+ * never splits a key; each (key, owner, mark) once. @internal
+ */
+export async function sqlListReauthMarks(
+  run: SqlRunner,
+  tables: SqlTables,
+  page: ReauthMarkPage,
+): Promise<ReauthMark[]> {
+  // A checked integer, written into the text: drivers that prepare statements differ on `LIMIT ?`.
+  const limit = checkMarkLimit(page.limit)
+  const { database } = tables
+  const mark = tables.column(checkMarkColumn(page.column))
+  const provider = tables.column("provider")
+  const providerAccountId = tables.column("providerAccountId")
+  const marked = (at: string) => `${at}${mark} IS NOT NULL AND ${at}${mark} <> ''`
+  const sql = new StatementBuilder(database)
+  const conditions = [marked("")]
+  if (page.provider !== undefined) conditions.push(`${provider} = ${sql.param(page.provider)}`)
+  if (page.after) conditions.push(keyAfter(tables, sql, page.after))
+  const as = (column: string, field: string) => `a.${column} AS ${database.quote(field)}`
+  const rows = await on(
+    run,
+    tables,
+    "accounts",
+  )(
+    `SELECT ${as(tables.column("userId"), "userId")}, ${as(provider, "provider")}, ` +
+      `${as(providerAccountId, "providerAccountId")}, ${as(mark, "reason")} FROM ${tables.accounts} a JOIN (` +
+      database.limitRows(
+        `SELECT DISTINCT ${provider}, ${providerAccountId} FROM ${tables.accounts} ` +
+          `WHERE ${conditions.join(" AND ")} ORDER BY ${provider}, ${providerAccountId}`,
+        limit,
+      ) +
+      `) page USING (${provider}, ${providerAccountId}) WHERE ${marked("a.")} ` +
+      `ORDER BY a.${provider}, a.${providerAccountId}`,
+    sql.values,
+  )
+  return uniqueMarks(
+    rows.map((row) => ({
+      userId: String(row.userId),
+      provider: String(row.provider),
+      providerAccountId: String(row.providerAccountId),
+      reason: String(row.reason),
+    })),
+  )
 }

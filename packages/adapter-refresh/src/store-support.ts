@@ -12,9 +12,11 @@ import type {
   AccountRow,
   AccountRowScope,
   LockedAccount,
+  ReauthMark,
   StoredAccountRow,
   UserId,
 } from "./store.js"
+import { STANDARD_TOKEN_FIELDS } from "./store.js"
 import { AccountStoreError, InvalidOptionsError, TokenSyncError } from "./errors.js"
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/
@@ -113,6 +115,42 @@ export function lockTimeoutFor(
   store: string,
 ): number | undefined {
   return options?.lockTimeoutMs !== undefined ? checkLockTimeout(options.lockTimeoutMs, store) : fallback
+}
+
+/**
+ * Returns the mark column of `listReauthMarks` after refusing non-identifiers, key fields and the standard
+ * token columns (the listing reads no token). @internal
+ */
+export function checkMarkColumn(name: string): string {
+  checkTokenColumn(name)
+  if ((STANDARD_TOKEN_FIELDS as readonly string[]).includes(name)) {
+    throw new InvalidOptionsError(
+      "refresh.reauthColumn",
+      `Invalid mark column ${JSON.stringify(name)}: a standard token column; the mark needs a column of its own.`,
+    )
+  }
+  return name
+}
+
+/** Checks `listReauthMarks`'s page size: a positive integer, else an `InvalidOptionsError`. @internal */
+export function checkMarkLimit(limit: number): number {
+  if (!Number.isSafeInteger(limit) || limit <= 0)
+    throw new InvalidOptionsError("limit", "listReauthMarks: limit must be a positive integer.")
+  return limit
+}
+
+/**
+ * Keeps each (key, owner, mark) once, in the order read: a schema without a unique key may hold the same
+ * account twice. @internal
+ */
+export function uniqueMarks(marks: ReauthMark[]): ReauthMark[] {
+  const seen = new Set<string>()
+  return marks.filter((mark) => {
+    const id = [mark.provider, mark.providerAccountId, mark.userId, mark.reason].join("\u001f")
+    if (seen.has(id)) return false
+    seen.add(id)
+    return true
+  })
 }
 
 /** Checks a page size. @internal */
@@ -221,7 +259,7 @@ export function typedLockTimeouts<S extends AccountStore>(
       if (error instanceof TokenSyncError || database.classifyError(error).kind !== "lock-timeout") throw error
       throw new AccountStoreError(store.name, operation, error, { lockTimeout: true })
     }
-  const { updateOwnTokens, scanAccounts } = store
+  const { updateOwnTokens, scanAccounts, listReauthMarks } = store
   return {
     ...store,
     withAccountLock: (key, work, options) => store.withAccountLock(key, work, options).catch(typed("withAccountLock")),
@@ -233,6 +271,9 @@ export function typedLockTimeouts<S extends AccountStore>(
     }),
     ...(scanAccounts && {
       scanAccounts: (page) => scanAccounts.call(store, page).catch(typed("scanAccounts")),
+    }),
+    ...(listReauthMarks && {
+      listReauthMarks: (page) => listReauthMarks.call(store, page).catch(typed("listReauthMarks")),
     }),
   } satisfies AccountStore
 }

@@ -118,6 +118,14 @@ export interface AccountStore {
    */
   readonly linkAccountResult?: "inserted-row" | "input" | "nothing"
   /**
+   * Optional: "lease" when this store's `withAccountLock` is itself a lease, not a transaction's lock (a store
+   * without transactions, built with `leaseLockedAccountStore`). Such a lock may end while its work runs, so
+   * `withTokenSync` refuses such a store at construction (`InvalidOptionsError`) unless
+   * `refresh.coordination` is "lease", where no provider request runs inside `withAccountLock`. Absent: the
+   * store's lock lasts as long as its transaction, and both modes run.
+   */
+  readonly coordination?: "lease"
+  /**
    * Runs `work` in a single database transaction that first takes an exclusive lock scoped to this
    * account key and to the transaction (PostgreSQL: `pg_advisory_xact_lock`; MySQL/MariaDB: a row lock on
    * the key; SQLite: the file's write lock, see databases/*), so that concurrent callers
@@ -170,6 +178,17 @@ export interface AccountStore {
    * meanwhile neither shift nor repeat a page.
    */
   scanAccounts?(page: AccountScanPage): Promise<StoredAccountRow[]>
+  /**
+   * Optional (used by the wrapped adapter's `accountsNeedingReauth`): the accounts marked as needing their
+   * user again, i.e. whose mark column (`page.column`, the `refresh.reauthColumn` field, mapped to its
+   * column as the store maps token fields) holds a non-empty value. One statement outside any lock, that
+   * reads the key, the owner and the mark and NO token column. The rows of up to `page.limit` keys that come
+   * after `page.after` in (provider, providerAccountId) order (only `page.provider`'s when given), in that
+   * order; a page never splits a key (a schema without a unique key may hold several marked rows of one key:
+   * each different owner and mark once). Keyset paging, not offset, so marks set or cleared meanwhile
+   * neither shift nor repeat the keys of other pages.
+   */
+  listReauthMarks?(page: ReauthMarkPage): Promise<ReauthMark[]>
   /**
    * Optional: per-key leases, for `refresh.coordination: "lease"`, where a refresh holds no connection and
    * no transaction while the provider answers. Without it only the lock mode runs. See {@link AccountLeases}.
@@ -250,6 +269,26 @@ export interface AccountScanPage {
   after?: AccountKey
   /** Most keys in the page; a positive integer. */
   limit: number
+}
+
+/** One page of `AccountStore.listReauthMarks`. */
+export interface ReauthMarkPage {
+  /** The mark column as an Auth.js field name (`refresh.reauthColumn`); never a standard token column. */
+  column: string
+  /** Exclusive lower bound in (provider, providerAccountId) order; from the first key when absent. */
+  after?: AccountKey
+  /** Only accounts at this provider, when given. */
+  provider?: string
+  /** Most keys in the page; a positive integer. */
+  limit: number
+}
+
+/** A marked account as `AccountStore.listReauthMarks` reads it: its key, its owner and the mark, never a token. */
+export interface ReauthMark extends AccountKey {
+  /** The owner, as text (integer ids arrive as their decimal text). */
+  userId: string
+  /** The mark as stored: the OAuth error the provider refused the refresh with ("invalid_grant", "invalid_scope"). */
+  reason: string
 }
 
 /** Per-call options of `findAccounts`. */

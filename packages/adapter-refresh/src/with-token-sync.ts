@@ -11,13 +11,18 @@ import {
   type RefreshExpiringProgress,
 } from "./refresh/background.js"
 import type { AccountKey, AccountStore } from "./store.js"
+import {
+  accountsNeedingReauthOf,
+  type AccountsNeedingReauthPage,
+  type AccountsNeedingReauthParams,
+} from "./reauth-list.js"
 import { createRevoker } from "./refresh/revocation.js"
 import { checkTokenCacheOptions, startTokenCache, type TokenCacheHandle } from "./cache/token-cache.js"
 import { invalidatingSync, asText as userText } from "./cache/local-invalidation.js"
 import type { AdapterAccount, AdapterUser, AuthjsAdapter, LinkableAccount, SignInEventMessage } from "./authjs-types.js"
 
 /** Options of {@link withTokenSync}. Every option is checked when `withTokenSync` is called. */
-export interface TokenSyncOptions extends Omit<AccountSyncOptions, "reauthColumn"> {
+export interface TokenSyncOptions extends Omit<AccountSyncOptions, "reauthColumn" | "refreshTokenExpiryColumn"> {
   /** Enables `getAccessToken`: which providers to refresh and how. */
   refresh?: RefreshOptions
 }
@@ -87,6 +92,22 @@ export interface TokenSyncMethods {
    * @see [RFC 6749 §6](https://www.rfc-editor.org/rfc/rfc6749#section-6)
    */
   refreshExpiring(options?: RefreshExpiringOptions): Promise<RefreshExpiringProgress>
+  /**
+   * A page of the accounts whose user must sign in again: those marked in `refresh.reauthColumn` (the
+   * provider refused their refresh token, `invalid_grant`, or its scope, `invalid_scope`), in
+   * (provider, providerAccountId) order, for a job that emails users. Pass the page's `next` as `after` for
+   * the next page (null: done). A mark goes when the account works again (a refresh, or a sign-in bringing a
+   * new refresh token), so the listing shrinks by itself. Each entry holds the key, the owner and the mark,
+   * never a token. Reads the store's `listReauthMarks` (all built-in stores), one statement, no lock.
+   *
+   * @returns The page: `accounts` and the cursor `next`.
+   * @throws {@link ReauthListUnavailableError} without `refresh.reauthColumn` (only the reauth event tells
+   *   then, per process), or for a store without `listReauthMarks`.
+   * @throws {@link InvalidOptionsError} a `limit` that is not a positive integer or above 1000, a bad `after`
+   *   or `provider`.
+   * @throws {@link AccountStoreError} the database failed.
+   */
+  accountsNeedingReauth(params?: AccountsNeedingReauthParams): Promise<AccountsNeedingReauthPage>
   /** The store in use, for look-ups and for the conformance kit. */
   accountStore: AccountStore
   /** Present with `refresh.cache`: the token cache's readiness, counts, and `close()` for shutdown. */
@@ -185,6 +206,7 @@ export function withTokenSync<A extends AuthjsAdapter>(
   const plainSync = createAccountSync(accountStore, {
     ...syncOptions,
     ...(refresh?.reauthColumn ? { reauthColumn: refresh.reauthColumn } : {}),
+    ...(refresh?.refreshTokenExpiryColumn ? { refreshTokenExpiryColumn: refresh.refreshTokenExpiryColumn } : {}),
   })
   const cached =
     refresh?.cache !== undefined
@@ -193,7 +215,9 @@ export function withTokenSync<A extends AuthjsAdapter>(
   // With the cache every write goes through the invalidating view of the sync (read-your-writes in-process).
   const sync = cached ? invalidatingSync(plainSync, cached.cache) : plainSync
   const engine = refresh ? createRefreshEngine(accountStore, sync, refresh, options.now, cached?.cache) : undefined
-  const background = engine ? createBackgroundRefresher(accountStore, sync, engine, options.now) : undefined
+  const background = engine
+    ? createBackgroundRefresher(accountStore, sync, engine, options.now, refresh?.refreshTokenExpiryColumn)
+    : undefined
   const revoker = refresh?.revocation
     ? createRevoker(accountStore, plainSync, refresh.revocation, refresh, options.now, engine?.clientOf)
     : undefined
@@ -350,6 +374,7 @@ export function withTokenSync<A extends AuthjsAdapter>(
         throw new RefreshNotConfiguredError("(all)", "withTokenSync was called without the refresh option")
       return background(options)
     },
+    accountsNeedingReauth: accountsNeedingReauthOf(accountStore, refresh?.reauthColumn),
     accountStore,
     ...(cached && { tokenCache: cached.handle }),
   }

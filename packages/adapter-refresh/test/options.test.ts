@@ -40,6 +40,31 @@ const refused: [string, unknown, string][] = [
     { refresh: refresh({ reauthColumn: "needs reauth" }) },
     "refresh.reauthColumn",
   ],
+  [
+    "refresh.refreshTokenExpiryColumn naming a standard token column",
+    { refresh: refresh({ refreshTokenExpiryColumn: "expires_at" }) },
+    "refresh.refreshTokenExpiryColumn",
+  ],
+  [
+    "refresh.refreshTokenExpiryColumn naming one of tokenFields",
+    { tokenFields: ["rt_exp"], refresh: refresh({ refreshTokenExpiryColumn: "rt_exp" }) },
+    "refresh.refreshTokenExpiryColumn",
+  ],
+  [
+    "refresh.refreshTokenExpiryColumn naming the reauth column",
+    { refresh: refresh({ reauthColumn: "rt_exp", refreshTokenExpiryColumn: "rt_exp" }) },
+    "refresh.refreshTokenExpiryColumn",
+  ],
+  [
+    "refresh.refreshTokenExpiryColumn that is no identifier",
+    { refresh: refresh({ refreshTokenExpiryColumn: 7 }) },
+    "refresh.refreshTokenExpiryColumn",
+  ],
+  [
+    "codec.fields naming the refresh-token expiry column",
+    { codec: codec(["rt_exp"]), refresh: refresh({ refreshTokenExpiryColumn: "rt_exp" }) },
+    "codec.fields",
+  ],
   ["refresh without providers", { refresh: {} }, "refresh.providers"],
   ["a negative refresh.lockTimeoutMs", { refresh: refresh({ lockTimeoutMs: -1 }) }, "refresh.lockTimeoutMs"],
   [
@@ -105,6 +130,7 @@ describe("checkTokenSyncOptions", () => {
       { now: () => 0 },
       { refresh: refresh({ coordination: "lease", leaseMarginMs: 0, providerConcurrency: { google: 2 } }) },
       { refresh: refresh({ coordination: "lock" }) },
+      { refresh: refresh({ reauthColumn: "refresh_error", refreshTokenExpiryColumn: "refresh_token_expires_at" }) },
     ]) {
       expect(() => checkTokenSyncOptions(options)).not.toThrow()
     }

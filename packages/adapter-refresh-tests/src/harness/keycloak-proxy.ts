@@ -137,6 +137,11 @@ export interface KeycloakProxy {
   providerRefusal: KeycloakRefusal
   /** The client's "Use refresh tokens" off: refresh answers carry no refresh_token. */
   omitRefreshToken: boolean
+  /**
+   * Not Keycloak: answers without `refresh_expires_in` (a provider that says nothing about the refresh token's
+   * life), so a test can show that a new refresh token without an expiry makes the stored one unknown.
+   */
+  omitRefreshExpiresIn: boolean
   /** The grant type and body of the last successful answer sent (test-only: it holds tokens). */
   readonly lastAnswer: { grantType: string; body: Record<string, unknown> } | undefined
   stop(): Promise<void>
@@ -179,6 +184,7 @@ export async function startKeycloakProxy(
     refusal: undefined,
     providerRefusal: KEYCLOAK_REFUSALS["Session not active"],
     omitRefreshToken: false,
+    omitRefreshExpiresIn: false,
     get lastAnswer() {
       return lastAnswer
     },
@@ -220,6 +226,7 @@ export async function startKeycloakProxy(
       delete answer.refresh_token
       answer.refresh_expires_in = 0
     }
+    if (keycloak.omitRefreshExpiresIn) delete answer.refresh_expires_in
     const ordered: Record<string, unknown> = {}
     for (const field of KEYCLOAK_ORDER) if (field in answer) ordered[field] = answer[field]
     for (const [field, value] of Object.entries(answer)) if (!(field in ordered)) ordered[field] = value

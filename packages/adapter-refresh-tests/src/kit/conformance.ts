@@ -4,6 +4,7 @@ import type { Adapter, AdapterAccount, AdapterUser } from "@auth/core/adapters"
 import {
   AccountLinkedToAnotherUserError,
   InvalidAccountInputError,
+  InvalidOptionsError,
   withTokenSync,
   type AccountKey,
   type OwnTokensWritten,
@@ -844,6 +845,201 @@ export function runConformanceSuite(cell: ConformanceCell, runner?: TestRunner):
         }
         await leases.release(key, held.lease)
       }, 60_000)
+    })
+
+    describe("(b4) the re-authentication listing (AccountStore.listReauthMarks), for a store that offers it", () => {
+      /** The adapter with the fixture's mark column, over the same store; undefined when the section does not apply. */
+      const listing = (): { reauth: TokenSyncAdapter<Adapter>; column: string } | undefined => {
+        const column = fixture.reauthColumn
+        const offered = column !== undefined && adapter.accountStore.listReauthMarks !== undefined
+        if (!offered) {
+          expect(cell.expectsReauthListing ?? false).toBe(false)
+          return undefined
+        }
+        const reauth = withTokenSync(fixture.adapter, adapter.accountStore, {
+          refresh: { providers: [], reauthColumn: column },
+        })
+        return { reauth, column }
+      }
+      if (cell.expectsReauthListing !== undefined) {
+        it(`${cell.expectsReauthListing ? "runs" : "does not run"} (listReauthMarks and the fixture's reauthColumn)`, () => {
+          const runs = fixture.reauthColumn !== undefined && adapter.accountStore.listReauthMarks !== undefined
+          expect(runs).toBe(cell.expectsReauthListing)
+        })
+      }
+      /** Writes `mark` into the key's mark column, under the store's lock, as the refresh engine does. */
+      const setMark = (column: string, key: AccountKey, userId: string, mark: string | null) =>
+        adapter.accountStore.withAccountLock(key, async (account) => {
+          await account.update({ tokens: { [column]: mark } }, { userId: String(userId) })
+        })
+      /** A provider name of its own, so each test lists only its own accounts. */
+      const newProvider = () => `kit-reauth-${randomUUID().slice(0, 8)}`
+      /** Every page of one provider's listing, followed through `next`. */
+      const allPages = async (reauth: TokenSyncAdapter<Adapter>, provider: string | undefined, limit: number) => {
+        const pages: Awaited<ReturnType<TokenSyncAdapter["accountsNeedingReauth"]>>[] = []
+        let after: AccountKey | null = null
+        do {
+          const page = await reauth.accountsNeedingReauth({ ...(provider ? { provider } : {}), limit, after })
+          pages.push(page)
+          after = page.next
+        } while (after && pages.length < 50)
+        return pages
+      }
+
+      it("lists a provider's marked accounts in key order, a page at a time, each once; unmarked (null, empty) never", async () => {
+        const setup = listing()
+        if (!setup) return
+        const { reauth, column } = setup
+        const provider = newProvider()
+        const expected: { userId: string; provider: string; providerAccountId: string; reason: string }[] = []
+        // Marked: 0, 2, 4 (invalid_scope), 5, 6. Between them, 1 never marked and 3 marked with an empty value
+        // (not a mark): a listing that counted them toward a page would end early or list them.
+        const marks: (string | null)[] = [
+          "invalid_grant",
+          null,
+          "invalid_grant",
+          "",
+          "invalid_scope",
+          "invalid_grant",
+          "invalid_grant",
+        ]
+        for (const [i, value] of marks.entries()) {
+          const user = await newUser()
+          const key = { provider, providerAccountId: `sub-${i}` }
+          await linkFresh(user.id, key, `reauth-${i}`)
+          if (value !== null) await setMark(column, key, user.id, value)
+          if (value) expected.push({ userId: String(user.id), ...key, reason: value })
+        }
+        // Another provider's mark: not in this provider's listing.
+        const other = { provider: newProvider(), providerAccountId: "sub-0" }
+        const otherUser = await newUser()
+        await linkFresh(otherUser.id, other)
+        await setMark(column, other, otherUser.id, "invalid_grant")
+
+        const pages = await allPages(reauth, provider, 2)
+        expect(pages.map((page) => page.accounts.length)).toEqual([2, 2, 1])
+        expect(pages.at(-1)!.next).toBeNull()
+        expect(pages.flatMap((page) => page.accounts)).toEqual(expected)
+        // One page holding them all: next is null at once (fewer than limit keys).
+        expect(await reauth.accountsNeedingReauth({ provider, limit: 10 })).toEqual({ accounts: expected, next: null })
+        // Control: without the provider filter the other provider's mark is listed too.
+        const everything = (await allPages(reauth, undefined, 1000)).flatMap((page) => page.accounts)
+        expect(everything.map((a) => a.provider)).toEqual(expect.arrayContaining([provider, other.provider]))
+      }, 60_000)
+
+      it("keyset paging: marks set and cleared between pages neither repeat nor skip other accounts", async () => {
+        const setup = listing()
+        if (!setup) return
+        const { reauth, column } = setup
+        const provider = newProvider()
+        const users: Record<string, string> = {}
+        const link = async (sub: string, marked: boolean) => {
+          const user = await newUser()
+          users[sub] = String(user.id)
+          await linkFresh(user.id, { provider, providerAccountId: sub }, sub)
+          if (marked) await setMark(column, { provider, providerAccountId: sub }, user.id, "invalid_grant")
+        }
+        for (const sub of ["b", "d", "f", "h", "j", "l"]) await link(sub, true)
+        await link("a", false)
+        await link("k", false)
+        const first = await reauth.accountsNeedingReauth({ provider, limit: 2 })
+        expect(first.accounts.map((a) => a.providerAccountId)).toEqual(["b", "d"])
+        // Meanwhile: "b" (already listed) and "h" (not yet) are cleared by a sign-in with a new refresh token,
+        // "a" (before the cursor) and "k" (after it) get marked.
+        for (const sub of ["b", "h"])
+          await reauth.syncAccount({
+            provider,
+            providerAccountId: sub,
+            userId: users[sub]!,
+            refresh_token: `rt.new-${sub}`,
+          })
+        await setMark(column, { provider, providerAccountId: "a" }, users.a!, "invalid_grant")
+        await setMark(column, { provider, providerAccountId: "k" }, users.k!, "invalid_grant")
+        const rest: string[] = []
+        let after = first.next
+        while (after) {
+          const page = await reauth.accountsNeedingReauth({ provider, limit: 2, after })
+          rest.push(...page.accounts.map((a) => a.providerAccountId))
+          after = page.next
+        }
+        expect(rest).toEqual(["f", "j", "k", "l"])
+        // The fresh listing: the cleared ones are gone, the new ones there.
+        const now = (await reauth.accountsNeedingReauth({ provider, limit: 100 })).accounts
+        expect(now.map((a) => a.providerAccountId)).toEqual(["a", "d", "f", "j", "k", "l"])
+      }, 60_000)
+
+      it("a sign-in bringing a new refresh token clears the mark (no longer listed); one without a refresh token keeps it", async () => {
+        const setup = listing()
+        if (!setup) return
+        const { reauth, column } = setup
+        const provider = newProvider()
+        const user = await newUser()
+        const key = { provider, providerAccountId: "sub-signin" }
+        await linkFresh(user.id, key)
+        expect((await reauth.accountsNeedingReauth({ provider })).accounts).toEqual([])
+        await setMark(column, key, user.id, "invalid_grant")
+        expect((await reauth.accountsNeedingReauth({ provider })).accounts).toHaveLength(1)
+        // Google's returning sign-ins bring no refresh token: the dead one is still there, so is the mark.
+        await reauth.syncAccount({ ...key, userId: user.id, access_token: "at.no-refresh" })
+        expect((await reauth.accountsNeedingReauth({ provider })).accounts).toHaveLength(1)
+        await reauth.syncAccount({ ...key, userId: user.id, access_token: "at.new", refresh_token: "rt.new" })
+        expect((await reauth.accountsNeedingReauth({ provider })).accounts).toEqual([])
+        expect((await rows(key))[0]?.[column] ?? null).toBeNull()
+      }, 60_000)
+
+      it("the store reads the key, the owner and the mark only, never a token column", async () => {
+        const setup = listing()
+        if (!setup) return
+        const { column } = setup
+        const provider = newProvider()
+        const user = await newUser()
+        const key = { provider, providerAccountId: "sub-tokens" }
+        await linkFresh(user.id, key, "secret-tag")
+        await setMark(column, key, user.id, "invalid_grant")
+        const marks = await adapter.accountStore.listReauthMarks!({ column, provider, limit: 10 })
+        expect(marks).toEqual([{ userId: String(user.id), ...key, reason: "invalid_grant" }])
+        expect(Object.keys(marks[0]!).sort()).toEqual(["provider", "providerAccountId", "reason", "userId"])
+        expect(JSON.stringify(marks)).not.toContain("secret-tag")
+        // A page after the last key is empty; a limit of 1 gives one key.
+        expect(await adapter.accountStore.listReauthMarks!({ column, provider, limit: 1, after: key })).toEqual([])
+      }, 60_000)
+    })
+
+    describe('(b5) a lock that is a lease (AccountStore.coordination "lease"), for a store without transactions', () => {
+      const leaseLocked = (): boolean => adapter.accountStore.coordination === "lease"
+      it("is refused by withTokenSync in lock mode (a provider request would run inside the lease)", () => {
+        if (!leaseLocked()) return
+        const provider = { id: "kit", type: "oidc" as const, issuer: "https://kit.example.test", clientId: "c" }
+        for (const coordination of [undefined, "lock"] as const) {
+          expect(() =>
+            withTokenSync(fixture.adapter, fixture.db, {
+              refresh: { providers: [{ ...provider, clientSecret: "s" }], ...(coordination ? { coordination } : {}) },
+            }),
+          ).toThrow(InvalidOptionsError)
+        }
+      })
+      const increments = processes * callersPerProcess
+      it(`${increments} read-then-write increments of one account under withAccountLock from ${processes} processes: none lost`, async () => {
+        if (!leaseLocked()) return
+        const user = await newUser()
+        const key = newKey()
+        await adapter.linkAccount({ ...key, userId: user.id, type: "oidc", access_token: "n.0" } as AdapterAccount)
+        const result = await runInWorkerProcesses(
+          {
+            fixtureModule: moduleUrl(),
+            databaseUrl: database.url,
+            mode: "wrapped",
+            workerExecArgv: cell.workerExecArgv,
+          },
+          Array.from({ length: processes }, () =>
+            Array.from({ length: callersPerProcess }, (): WorkerOperation => ({ kind: "increment", account: key })),
+          ),
+          120_000,
+        )
+        expect(result.flatMap((process) => process.outcomes).filter((outcome) => !outcome.ok)).toEqual([])
+        expect((await rows(key)).map((row) => row.access_token)).toEqual([`n.${increments}`])
+        expect(peakOverlap(result).processes).toBeGreaterThanOrEqual(2)
+      }, 150_000)
     })
 
     describe("(c) concurrency across OS processes", () => {

@@ -20,6 +20,12 @@ export interface ConformanceFixture {
   orphanAccountsOf(userId: string): Promise<void>
   /** Closes every connection the fixture opened. */
   close(): Promise<void>
+  /**
+   * Optional: a nullable text column of the accounts table, named as its Auth.js field (what an app passes
+   * as `refresh.reauthColumn`), that the kit may write re-authentication marks into. With it, and a store
+   * offering `listReauthMarks`, the kit's (b4) section checks the listing.
+   */
+  reauthColumn?: string
 }
 
 /**
@@ -66,6 +72,11 @@ export interface ConformanceCell {
    * section ran. Default: not checked (the section runs when the store offers them).
    */
   expectsLeases?: boolean
+  /**
+   * Whether the (b4) section must run: the store offers `listReauthMarks` and the fixture names a
+   * `reauthColumn`. Default: not checked (it runs when both are there).
+   */
+  expectsReauthListing?: boolean
   /** OS processes for the concurrency tests (at least 2). Default 2. */
   processes?: number
   /** Concurrent callers per process. Default 25 (so 50 in all with the default 2 processes). */

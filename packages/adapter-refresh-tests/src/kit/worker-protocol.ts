@@ -2,9 +2,13 @@ import type { BarrierMessage } from "./barrier-workers.js"
 
 /** Messages between the kit and its worker processes (one JSON object per stdout line). */
 
-/** One operation a worker process runs: a `linkAccount` or a sign-in sync of `account`. */
+/**
+ * One operation a worker process runs: a `linkAccount` or a sign-in sync of `account`, or "increment": under
+ * the store's `withAccountLock` on `account`'s key, read the counter `n.<k>` in the key's access token and
+ * write `n.<k+1>` (a lost update shows a lock that did not exclude, or a write that outlived its lock).
+ */
 export interface WorkerOperation {
-  kind: "link" | "sync"
+  kind: "link" | "sync" | "increment"
   account: Record<string, unknown>
 }
 

@@ -32,3 +32,24 @@ export function describeReason(event: ReauthEvent): string {
     }
   }
 }
+
+// README: Listing them: accountsNeedingReauth (the job's lines as written).
+import { PrismaAdapter } from "@auth/prisma-adapter"
+import { withTokenSync, type AccountKey } from "authjs-adapter-refresh"
+import type { PrismaClient } from "../../generated/prisma/client"
+
+declare const prisma: PrismaClient
+declare function sendSignInAgainEmail(userId: string, provider: string, reason: string): Promise<void>
+const adapter = withTokenSync(PrismaAdapter(prisma), prisma, {
+  refresh: { providers: [], reauthColumn: "refresh_error" },
+})
+
+export async function nightlyJob(): Promise<void> {
+  let after: AccountKey | null = null
+  do {
+    const page = await adapter.accountsNeedingReauth({ after, limit: 200 }) // or { provider: "google", ... }
+    // sendSignInAgainEmail: your own code
+    for (const { userId, provider, reason } of page.accounts) await sendSignInAgainEmail(userId, provider, reason)
+    after = page.next
+  } while (after)
+}

@@ -172,5 +172,16 @@ describe("refreshExpiring: many workers, many processes, beside getAccessToken",
     await expect(s.adapter.refreshExpiring({ batchSize: 0 })).rejects.toBeInstanceOf(InvalidOptionsError)
     await expect(s.adapter.refreshExpiring({ withinSeconds: -1 })).rejects.toBeInstanceOf(InvalidOptionsError)
     await expect(s.adapter.refreshExpiring({ concurrency: Number.NaN })).rejects.toBeInstanceOf(InvalidOptionsError)
+    const keepAlive = { unusedForSeconds: 600 }
+    await expect(s.adapter.refreshExpiring({ ...keepAlive, refreshTokenWithinSeconds: -1 })).rejects.toBeInstanceOf(
+      InvalidOptionsError,
+    )
+    await expect(
+      s.adapter.refreshExpiring({ ...keepAlive, refreshTokenWithinSeconds: Number.NaN }),
+    ).rejects.toBeInstanceOf(InvalidOptionsError)
+    // It belongs to keep-alive mode.
+    await expect(s.adapter.refreshExpiring({ refreshTokenWithinSeconds: 60 })).rejects.toBeInstanceOf(
+      InvalidOptionsError,
+    )
   })
 })

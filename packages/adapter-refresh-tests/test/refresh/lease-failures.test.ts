@@ -217,7 +217,11 @@ leaseOnly(
 
 test("(d) the library's connections terminated while the provider delays: nothing lost, R2 stored", async () => {
   const n = 4
-  const a = holder(n)
+  // The request's own bound well above the proxy's 1.5 s delay: this case is about the dropped connections,
+  // and W = 2 s timed the request out on a loaded machine (CI, load 25) before the drop mattered.
+  const a = holder(n, {
+    refresh: { coordination: MODE, requestTimeoutMs: 10_000, leaseMarginMs: M, reauthColumn: REAUTH_COLUMN },
+  })
   await a.ready
   proxy.delayMs = 1_500
   try {

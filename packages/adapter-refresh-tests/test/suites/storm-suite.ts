@@ -53,7 +53,14 @@ export function describeRefreshStorm(target: StormCell): void {
     const source = "cell" in target ? { cell: target.cell } : { fixtureModule: target.fixtureModule }
     useRefreshScenario(
       `refresh_storm_${slug}`,
-      { ...source, login: `storm-${slug}`, skewSeconds: 0, provider: { accessTokenTtl: target.accessTokenTtl ?? 3 } },
+      {
+        ...source,
+        login: `storm-${slug}`,
+        skewSeconds: 0,
+        provider: { accessTokenTtl: target.accessTokenTtl ?? 3 },
+        // The scenario's own adapter in the storm's mode too (a store without transactions refuses lock mode).
+        ...(target.coordination ? { refresh: { coordination: target.coordination } } : {}),
+      },
       (started) => {
         ;({ db, s } = started)
       },

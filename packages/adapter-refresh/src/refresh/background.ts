@@ -15,7 +15,10 @@
  * - keep-alive mode (`unusedForSeconds`): for providers that revoke a refresh token left unused, the
  *   accounts due are those whose access token expired at least that long ago. Every refresh and every
  *   sign-in moves the stored expiry, so such an account's refresh token has not been used since: its age
- *   is judged from the row as every schema has it, with no column of its own.
+ *   is judged from the row as every schema has it, with no column of its own. With the refresh-token expiry
+ *   column (`refresh.refreshTokenExpiryColumn`) it also refreshes before that expiry, skips a dead refresh
+ *   token, and stops refreshing an account whose expiry a refresh no longer moved (policy/refresh-token-expiry.ts,
+ *   `keepAliveDecision`; remembered per process).
  */
 import type { AccountSync } from "../account-sync.js"
 import {
@@ -31,6 +34,12 @@ import type { TokenSet } from "../policy/merge.js"
 import type { AccountKey, AccountStore, StoredAccountRow } from "../store.js"
 import type { RefreshEngine } from "./engine-types.js"
 import { BoundedMap, MAX_COOLDOWNS } from "./bounded-map.js"
+import {
+  isRefreshTokenExpired,
+  keepAliveDecision,
+  refreshMovedExpiry,
+  storedRefreshTokenExpiry,
+} from "../policy/refresh-token-expiry.js"
 
 /** Options of `refreshExpiring`: how far ahead to look, page size, concurrency, lock wait, a stop signal. */
 export interface RefreshExpiringOptions {
@@ -44,6 +53,13 @@ export interface RefreshExpiringOptions {
    * expiry cannot be judged: counted as `unknownAge`, left alone.
    */
   unusedForSeconds?: number
+  /**
+   * Keep-alive mode with `refresh.refreshTokenExpiryColumn`: also refresh the accounts whose refresh token
+   * expires within this many seconds (a provider's idle bound, e.g. Keycloak's "SSO Session Idle"). Choose it
+   * above the interval between runs. Default 86 400 (one day). Refused (`InvalidOptionsError`) without
+   * `unusedForSeconds`.
+   */
+  refreshTokenWithinSeconds?: number
   /** Account keys read per page. Default 100. */
   batchSize?: number
   /**
@@ -87,6 +103,13 @@ export interface RefreshExpiringProgress {
   deadGrants: number
   /** Other failures (provider unavailable, store errors): each starts a cool-down. */
   failed: number
+  /** With the expiry column: rows whose refresh token's stored expiry has passed (left alone, nothing sent). */
+  refreshTokenExpired: number
+  /**
+   * Keep-alive mode with the expiry column: rows left alone because a refresh in this process did not move
+   * their refresh token's expiry later (a session maximum): refreshing again would not extend it.
+   */
+  expiryCapped: number
   /** The last key read, to resume from with a later call's own paging (informational). */
   lastKey: AccountKey | undefined
 }
@@ -107,6 +130,7 @@ export function createBackgroundRefresher(
   sync: AccountSync,
   engine: RefreshEngine,
   now: () => number = Date.now,
+  expiryColumn?: string,
 ) {
   /**
    * key -> until (ms): accounts that failed recently in this process. Bounded: an evicted account may be
@@ -114,12 +138,23 @@ export function createBackgroundRefresher(
    */
   const cooldowns = new BoundedMap<string, number>(MAX_COOLDOWNS)
   const idOf = (key: AccountKey): string => `${key.provider}\u001f${key.providerAccountId}`
+  /**
+   * key -> the stored refresh-token expiry a keep-alive refresh in this process left unmoved. Bounded: an
+   * evicted account costs one more refresh, which records it again.
+   */
+  const capped = new BoundedMap<string, number>(MAX_COOLDOWNS)
 
   return async function refreshExpiring(options: RefreshExpiringOptions = {}): Promise<RefreshExpiringProgress> {
     if (options.withinSeconds !== undefined && options.unusedForSeconds !== undefined) {
       throw new InvalidOptionsError(
         "unusedForSeconds",
         "refreshExpiring: give withinSeconds (refresh what expires soon) or unusedForSeconds (keep-alive), not both.",
+      )
+    }
+    if (options.refreshTokenWithinSeconds !== undefined && options.unusedForSeconds === undefined) {
+      throw new InvalidOptionsError(
+        "refreshTokenWithinSeconds",
+        "refreshExpiring: refreshTokenWithinSeconds belongs to keep-alive mode; give unusedForSeconds with it.",
       )
     }
     const withinSeconds = positive(options.withinSeconds, 300, "withinSeconds", true)
@@ -131,6 +166,12 @@ export function createBackgroundRefresher(
     const concurrency = Math.floor(positive(options.concurrency, 4, "concurrency"))
     const tryLockMs = Math.ceil(positive(options.tryLockMs, 50, "tryLockMs"))
     const cooldownMs = positive(options.cooldownSeconds, 60, "cooldownSeconds", true) * 1000
+    const refreshTokenWithinSeconds = positive(
+      options.refreshTokenWithinSeconds,
+      86_400,
+      "refreshTokenWithinSeconds",
+      true,
+    )
     if (!store.scanAccounts)
       throw new RefreshNotConfiguredError(
         "(all)",
@@ -147,6 +188,8 @@ export function createBackgroundRefresher(
       coolingDown: 0,
       deadGrants: 0,
       failed: 0,
+      refreshTokenExpired: 0,
+      expiryCapped: 0,
       lastKey: undefined,
     }
 
@@ -155,9 +198,16 @@ export function createBackgroundRefresher(
     const refreshOne = async ({ row, tokens }: Due): Promise<void> => {
       const key = { provider: row.provider, providerAccountId: row.providerAccountId }
       try {
-        const outcome = await engine.refreshIfUnchanged(key, row.userId, tokens, tryLockMs)
+        const { outcome, account } = await engine.refreshIfUnchanged(key, row.userId, tokens, tryLockMs)
         if (outcome === "refreshed") progress.refreshed++
         else progress.unchangedElsewhere++
+        if (outcome === "refreshed" && expiryColumn && unusedForSeconds !== undefined) {
+          const after = (account as unknown as Record<string, unknown>)[expiryColumn]
+          const expiry = storedRefreshTokenExpiry(after)
+          if (!refreshMovedExpiry(tokens[expiryColumn], after) && expiry.kind === "at")
+            capped.set(idOf(key), expiry.expiresAt)
+          else capped.delete(idOf(key))
+        }
       } catch (error) {
         if (error instanceof RefreshLockTimeoutError) {
           progress.busy++
@@ -198,11 +248,24 @@ export function createBackgroundRefresher(
         if (!tokens || typeof tokens.refresh_token !== "string" || tokens.refresh_token === "") continue
         if (unusedForSeconds === undefined) {
           if (!isExpiring(tokens.expires_at as number | null, now(), withinSeconds)) continue
-        } else if (typeof tokens.expires_at !== "number") {
-          progress.unknownAge++
-          continue
-        } else if (tokens.expires_at * 1000 > now() - unusedForSeconds * 1000) {
-          continue
+          // A refresh token past its stored expiry is not sent (getAccessToken reports it when asked).
+          if (expiryColumn && isRefreshTokenExpired(tokens[expiryColumn], now())) {
+            progress.refreshTokenExpired++
+            continue
+          }
+        } else {
+          const decision = keepAliveDecision({
+            nowMs: now(),
+            accessExpiresAt: typeof tokens.expires_at === "number" ? tokens.expires_at : null,
+            refreshTokenExpiresAt: expiryColumn ? tokens[expiryColumn] : undefined,
+            unusedForSeconds,
+            refreshTokenWithinSeconds,
+            cappedAt: capped.get(idOf(key)),
+          })
+          if (decision === "unknown-age") progress.unknownAge++
+          if (decision === "expired") progress.refreshTokenExpired++
+          if (decision === "capped") progress.expiryCapped++
+          if (decision !== "refresh-idle" && decision !== "refresh-before-expiry") continue
         }
         if (engine.knownRefused(key, tokens)) continue
         progress.due++

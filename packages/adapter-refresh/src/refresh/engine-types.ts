@@ -86,6 +86,15 @@ export interface RefreshOptions {
    * it the mark lives in a per-process memory cache. Either way `TOKEN_SYNC_CHANNELS.reauth` reports it.
    */
   reauthColumn?: string
+  /**
+   * An integer column (BIGINT) of the account table that holds when the stored refresh token dies, in epoch
+   * seconds, as the provider said (`refresh_token_expires_in`, Keycloak's `refresh_expires_in`), counted from when
+   * the answer was received; `REFRESH_TOKEN_NEVER_EXPIRES` for "never" (Keycloak's offline tokens), NULL when
+   * unknown. Written by sign-ins and refreshes. With it, `getAccessToken` on a refresh token past that time throws
+   * `RefreshTokenError` (reason "expired") without a request, and `refreshExpiring`'s keep-alive mode refreshes
+   * before it. Without it, a dead refresh token is found when the provider refuses it.
+   */
+  refreshTokenExpiryColumn?: string
   /** Allow plain-http issuers/token endpoints other than localhost/127.0.0.1. Default false. */
   allowInsecureRequests?: boolean
   /**
@@ -160,14 +169,15 @@ export interface RefreshEngine {
    * For the background refresher: refreshes the account when, under its lock, the row still holds the
    * tokens `seen` (what the caller read outside the lock); "unchanged-elsewhere" when it does not (another
    * worker, a getAccessToken or a sign-in wrote it meanwhile: this expiry is handled). Failures throw
-   * like getAccessToken's; a lock not granted within `lockTimeoutMs` throws RefreshLockTimeoutError.
+   * like getAccessToken's; a lock not granted within `lockTimeoutMs` throws RefreshLockTimeoutError. The
+   * stored account comes back with the outcome.
    */
   refreshIfUnchanged(
     key: AccountKey,
     userId: string,
     seen: TokenSet,
     lockTimeoutMs: number,
-  ): Promise<"refreshed" | "unchanged-elsewhere">
+  ): Promise<{ outcome: "refreshed" | "unchanged-elsewhere"; account: AdapterAccount }>
   /** The configured provider ids. */
   readonly providerIds: readonly string[]
   /** Whether the provider already refused the row's refresh token (mark column or this process's memory). */

@@ -64,6 +64,7 @@ import {
   failed as failedOf,
   fromKept as fromKeptOf,
   issuedEntry,
+  knownExpired,
   readAnswer as readAnswerOf,
   success,
   type OutcomeContext,
@@ -105,6 +106,14 @@ export function createRefreshEngine(
     startBoundMs,
     refusedTokenIntervalMs,
   } = engineSettingsOf(options)
+  const expiryColumn = options.refreshTokenExpiryColumn
+  if (store.coordination === "lease" && options.coordination !== "lease")
+    throw new InvalidOptionsError(
+      "refresh.coordination",
+      `withTokenSync: the ${store.name} account store's lock is a lease (AccountStore.coordination "lease"), ` +
+        `which may end while a provider request runs inside it, as lock mode runs it; set ` +
+        `refresh.coordination: "lease" (the request then runs outside the lock, under a refresh lease).`,
+    )
   const leases = options.coordination === "lease" ? leasesOf(store) : undefined
 
   // Fail at start-up, not at the first expiry, on a provider that cannot be refreshed.
@@ -131,11 +140,30 @@ export function createRefreshEngine(
     !isExpiring(tokens.expires_at as number | null, nowMs, skewSeconds)
 
   // The steps both modes share (outcomes.ts), bound to this engine's kept tokens, memory and settings.
-  const outcomes: OutcomeContext = { sync, kept, reauth, reauthColumn, skewSeconds, minRefreshIntervalSeconds, now }
+  const outcomes: OutcomeContext = {
+    sync,
+    kept,
+    reauth,
+    reauthColumn,
+    expiryColumn,
+    skewSeconds,
+    minRefreshIntervalSeconds,
+    now,
+  }
   const fromKept = fromKeptOf.bind(undefined, outcomes)
   const checkStored = checkStoredOf.bind(undefined, outcomes)
   const failed = failedOf.bind(undefined, outcomes)
   const readAnswer = readAnswerOf.bind(undefined, outcomes)
+
+  /** Whether the stored refresh token's expiry (the column) has passed by this process's clock. */
+  const knownExpired = (tokens: TokenSet): boolean =>
+    expiryColumn !== undefined && isRefreshTokenExpired(tokens[expiryColumn], now())
+
+  /** A refusal, with no request, for a refresh token past its stored expiry; reported once per process and token. */
+  function expiredError(key: AccountKey, stored: StoredView, tokens: TokenSet): RefreshTokenError {
+    reportDead(key, stored.row, tokens, { reason: "refresh_token_expired" })
+    return new RefreshTokenError(key.provider, "expired")
+  }
 
   /** A store failure BEFORE the provider was called, as a typed error. */
   function storeError(error: unknown, provider: string, lockWaitMs: number = lockTimeoutMs): unknown {
@@ -382,6 +410,7 @@ export function createRefreshEngine(
         }
       // Known dead refresh token: fail without a lock or a provider request (no hammering).
       if (reauth.knownRefused(id, view.tokens)) throw reauth.markedError(key, view, view.tokens)
+      if (knownExpired(outcomes, view.tokens)) throw reauth.expiredError(key, view, view.tokens)
       if (!view.tokens.refresh_token) throw new RefreshTokenError(key.provider, "missing_refresh_token")
     } else if (!kept.writable(entry) && freshTokens(kept.accountOf(entry) as unknown as TokenSet)) {
       // No more writes for these tokens: serve them from memory until they expire.
@@ -453,7 +482,7 @@ export function createRefreshEngine(
         leaseWait: false,
       }
       const result = await flights.run(idOf(key), tryLockMs, () => refresh(key, userId, client, mode))
-      return result.refreshed ? "refreshed" : "unchanged-elsewhere"
+      return { outcome: result.refreshed ? "refreshed" : "unchanged-elsewhere", account: result.account }
     },
   }
 }

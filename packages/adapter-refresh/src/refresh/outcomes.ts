@@ -9,6 +9,8 @@ import type { AccountSync, StoredView } from "../account-sync.js"
 import { AccountNotLinkedError, ProviderUnavailableError, RefreshPersistError, RefreshTokenError } from "../errors.js"
 import { mergeTokens, type TokenSet } from "../policy/merge.js"
 import { REAUTH_MARK } from "../policy/reauth.js"
+import { isRefreshTokenExpired } from "../policy/refresh-token-expiry.js"
+import { setRefreshTokenExpiry } from "../account-sync.js"
 import type { AccountKey } from "../store.js"
 import type { AccessTokenResult, Answer, Checked, Outcome, RefreshMode } from "./engine-types.js"
 import { deadGrantOf, failureDetails, type Granted } from "./grant.js"
@@ -21,8 +23,10 @@ import { readTokenResponse } from "./token-response.js"
 export interface OutcomeContext {
   sync: Pick<AccountSync, "columns" | "toAdapterAccount">
   kept: Pick<KeptTokenStore, "get" | "drop" | "accountOf">
-  reauth: Pick<ReauthMemory, "knownRefused" | "markedError" | "reportDead" | "rememberRefused">
+  reauth: Pick<ReauthMemory, "knownRefused" | "markedError" | "expiredError" | "reportDead" | "rememberRefused">
   reauthColumn: string | undefined
+  /** The refresh token's expiry column (`refresh.refreshTokenExpiryColumn`), if any. */
+  expiryColumn?: string | undefined
   skewSeconds: number
   minRefreshIntervalSeconds: number
   now: () => number
@@ -93,6 +97,8 @@ export function checkStored(
   }
   if (reauth.knownRefused(id, current))
     return { outcome: { ok: false, error: reauth.markedError(key, stored, current) } }
+  if (knownExpired(context, current))
+    return { outcome: { ok: false, error: reauth.expiredError(key, stored, current) } }
   const refreshToken = current.refresh_token
   if (typeof refreshToken !== "string" || refreshToken === "")
     return { outcome: { ok: false, error: new RefreshTokenError(key.provider, "missing_refresh_token") } }
@@ -136,8 +142,18 @@ export function readAnswer(
     idTokenValid: issued.idTokenValid,
     reservedColumn: context.reauthColumn,
   })
-  return { ...reading, tokens: entry ? { ...entry.tokens, ...reading.tokens } : reading.tokens }
+  const { expiryColumn } = context
+  if (expiryColumn) setRefreshTokenExpiry(reading.tokens, issued.body, expiryColumn, context.now())
+  const tokens = entry ? { ...entry.tokens, ...reading.tokens } : reading.tokens
+  // A kept expiry described the kept refresh token, not a new one this answer brought without its own.
+  if (expiryColumn && entry && reading.tokens.refresh_token !== undefined && !(expiryColumn in reading.tokens))
+    delete tokens[expiryColumn]
+  return { ...reading, tokens }
 }
+
+/** Whether the stored refresh token's expiry (the column) has passed by this process's clock. */
+export const knownExpired = (context: Pick<OutcomeContext, "expiryColumn" | "now">, tokens: TokenSet): boolean =>
+  context.expiryColumn !== undefined && isRefreshTokenExpired(tokens[context.expiryColumn], context.now())
 
 /** What the issued tokens are kept as until written: the row they were refreshed from, and the answer. */
 export const issuedEntry = (stored: StoredView, tokens: TokenSet): KeptTokens => ({

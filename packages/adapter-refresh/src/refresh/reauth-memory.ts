@@ -76,7 +76,8 @@ export class ReauthMemory {
   ): void {
     const id = idOf(key)
     const token = typeof tokens.refresh_token === "string" ? tokens.refresh_token : ""
-    if (details.reason === "marked" && this.reported.get(id) === token) return
+    if ((details.reason === "marked" || details.reason === "refresh_token_expired") && this.reported.get(id) === token)
+      return
     this.reported.set(id, token)
     this.reportReauth(key.provider, account, details)
   }
@@ -86,5 +87,11 @@ export class ReauthMemory {
     // Without the column the memory is this process's own, whose refusal was reported as it happened.
     if (isMarkedForReauth(tokens, this.reauthColumn)) this.reportDead(key, stored.row, tokens, { reason: "marked" })
     return new RefreshTokenError(key.provider, "marked")
+  }
+
+  /** A refusal, with no request, for a refresh token past its stored expiry; reported once per process and token. */
+  expiredError(key: AccountKey, stored: StoredView, tokens: TokenSet): RefreshTokenError {
+    this.reportDead(key, stored.row, tokens, { reason: "refresh_token_expired" })
+    return new RefreshTokenError(key.provider, "expired")
   }
 }

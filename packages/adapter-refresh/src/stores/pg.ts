@@ -18,13 +18,32 @@ import { sqlAccountStore } from "../sql-store.js"
 import { sqlTables } from "../statements.js"
 import { checkLockTimeout } from "../store-support.js"
 
+/** The columns @auth/pg-adapter's `linkAccount` names in its `RETURNING`, in its order. */
+const PG_ADAPTER_RETURNING = [
+  "id",
+  "userId",
+  "provider",
+  "type",
+  "providerAccountId",
+  "access_token",
+  "expires_at",
+  "refresh_token",
+  "id_token",
+  "scope",
+  "session_state",
+  "token_type",
+] as const
+
 /**
- * An inserted row as @auth/pg-adapter's `linkAccount` returns it: the `RETURNING` row with `expires_at`
- * through `parseInt`, as its `mapExpiresAt` does, so a number (and, for a row without one, NaN, exactly
- * as the bare adapter returns).
+ * An inserted row as @auth/pg-adapter's `linkAccount` returns it: the columns its `RETURNING` names (a table
+ * with more columns, e.g. a `refresh.reauthColumn` or `tokenFields` column, returns no more than the bare
+ * adapter does), with `expires_at` through `parseInt`, as its `mapExpiresAt` does, so a number (and, for a
+ * row without one, NaN, exactly as the bare adapter returns).
  */
 function asPgAdapterReturns(row: Record<string, unknown>): Record<string, unknown> {
-  return { ...row, expires_at: Number.parseInt(String(row.expires_at)) }
+  const named: Record<string, unknown> = {}
+  for (const column of PG_ADAPTER_RETURNING) if (column in row) named[column] = row[column]
+  return { ...named, expires_at: Number.parseInt(String(row.expires_at)) }
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -13,10 +13,21 @@ import type {
   AccountRowScope,
   AccountScanPage,
   LockedAccount,
+  ReauthMark,
+  ReauthMarkPage,
   StoredAccountRow,
   UserId,
 } from "../store.js"
-import { checkPageLimit, checkTokenColumn, definedEntries, ownerOf, toStoredAccountRow } from "../store-support.js"
+import {
+  checkMarkColumn,
+  checkMarkLimit,
+  checkPageLimit,
+  checkTokenColumn,
+  definedEntries,
+  ownerOf,
+  toStoredAccountRow,
+  uniqueMarks,
+} from "../store-support.js"
 
 /** The delegate methods used on the account model. @internal */
 export interface AccountDelegateLike {
@@ -203,6 +214,14 @@ export async function prismaReadKey(
   return rows.map(toStoredAccountRow)
 }
 
+/** Keyset paging's filter: the keys after `after` in (provider, providerAccountId) order. */
+const keyAfter = (after: AccountKey) => ({
+  OR: [
+    { provider: { gt: after.provider } },
+    { provider: after.provider, providerAccountId: { gt: after.providerAccountId } },
+  ],
+})
+
 /** `scanAccounts` through the account delegate: keyset paging in (provider, providerAccountId) order. @internal */
 export async function prismaScanAccounts(
   client: unknown,
@@ -210,15 +229,7 @@ export async function prismaScanAccounts(
   page: AccountScanPage,
 ): Promise<StoredAccountRow[]> {
   const accounts = delegate<AccountDelegateLike>(client, models.account, ACCOUNT_METHODS, "accountModel")
-  const after = page.after
-  const where = after
-    ? {
-        OR: [
-          { provider: { gt: after.provider } },
-          { provider: after.provider, providerAccountId: { gt: after.providerAccountId } },
-        ],
-      }
-    : {}
+  const where = page.after ? keyAfter(page.after) : {}
   const rows = await onModel(
     () =>
       accounts.findMany({
@@ -230,4 +241,42 @@ export async function prismaScanAccounts(
     models.accountOption,
   )
   return rows.map(toStoredAccountRow)
+}
+
+/**
+ * `listReauthMarks` through the account delegate: the marked rows (the mark field non-null and non-empty)
+ * after `page.after` in (provider, providerAccountId) order, selecting the key, the owner and the mark only,
+ * never a token field. `@@id` makes keys unique, so `take` counts keys. @internal
+ */
+export async function prismaListReauthMarks(
+  client: unknown,
+  models: PrismaModels,
+  page: ReauthMarkPage,
+): Promise<ReauthMark[]> {
+  const accounts = delegate<AccountDelegateLike>(client, models.account, ACCOUNT_METHODS, "accountModel")
+  const mark = checkMarkColumn(page.column)
+  const take = checkMarkLimit(page.limit)
+  const conditions: Record<string, unknown>[] = [{ [mark]: { not: null } }, { NOT: { [mark]: "" } }]
+  if (page.provider !== undefined) conditions.push({ provider: page.provider })
+  if (page.after) conditions.push(keyAfter(page.after))
+  const rows = await onModel(
+    () =>
+      accounts.findMany({
+        where: { AND: conditions },
+        select: { userId: true, provider: true, providerAccountId: true, [mark]: true },
+        orderBy: [{ provider: "asc" }, { providerAccountId: "asc" }],
+        take,
+      }),
+    models.account,
+    models.accountOption,
+    [mark],
+  )
+  return uniqueMarks(
+    rows.map((row) => ({
+      userId: String(row.userId),
+      provider: String(row.provider),
+      providerAccountId: String(row.providerAccountId),
+      reason: String(row[mark]),
+    })),
+  )
 }

@@ -22,6 +22,8 @@ import type {
   AccountScanPage,
   AccountStore,
   LockedAccount,
+  ReauthMark,
+  ReauthMarkPage,
   StoredAccountRow,
 } from "../store.js"
 import { InvalidOptionsError, UnsupportedDatabaseError } from "../errors.js"
@@ -35,6 +37,7 @@ import {
   delegate,
   onModel,
   prismaFindAccounts,
+  prismaListReauthMarks,
   prismaLockedAccount,
   prismaReadKey,
   prismaScanAccounts,
@@ -303,6 +306,10 @@ export function prismaAccountStore(prisma: PrismaClientLike, options: PrismaAcco
 
     async scanAccounts(page: AccountScanPage): Promise<StoredAccountRow[]> {
       return prismaScanAccounts(prisma, models, page)
+    },
+
+    async listReauthMarks(page: ReauthMarkPage): Promise<ReauthMark[]> {
+      return prismaListReauthMarks(prisma, models, page)
     },
   }
   return typedLockTimeouts(store, lock.database)

@@ -11,6 +11,7 @@ runConformanceSuite(
     fixtureModule,
     database: () => testMysqlDatabase("kit_drizzle_mariadb"),
     expectedStoreName: "drizzle",
+    expectsReauthListing: true,
     expectsLeases: true,
     expectsOneStatementSignIn: true,
   },

@@ -8,6 +8,7 @@ runConformanceSuite(
     name: "@auth/drizzle-adapter (PostgreSQL, custom tables)",
     fixtureModule: new URL("../../../src/fixtures/conformance-drizzle-custom.ts", import.meta.url),
     expectedStoreName: "drizzle",
+    expectsReauthListing: true,
     expectsLeases: true,
   },
   { afterAll, beforeAll, describe, expect, it },

@@ -7,6 +7,7 @@ runConformanceSuite(
     name: "@auth/drizzle-adapter (PostgreSQL, node-postgres)",
     fixtureModule: new URL("../../../src/fixtures/conformance-drizzle.ts", import.meta.url),
     expectedStoreName: "drizzle",
+    expectsReauthListing: true,
     expectsLeases: true,
   },
   { afterAll, beforeAll, describe, expect, it },

@@ -15,6 +15,7 @@ runConformanceSuite(
     fixtureModule,
     database: () => testSqliteFile("kit_drizzle_libsql"),
     expectedStoreName: "drizzle",
+    expectsReauthListing: true,
     expectsLeases: false,
     expectsOneStatementSignIn: false,
   },

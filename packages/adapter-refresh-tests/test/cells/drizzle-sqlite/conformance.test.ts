@@ -14,6 +14,7 @@ runConformanceSuite(
     fixtureModule,
     database: () => testSqliteFile("kit_drizzle_sqlite"),
     expectedStoreName: "drizzle",
+    expectsReauthListing: true,
     expectsLeases: true,
     expectsOneStatementSignIn: true,
   },

@@ -11,6 +11,7 @@ runConformanceSuite(
     fixtureModule,
     database: () => testMysqlDatabase("kit_kysely_mysql"),
     expectedStoreName: "kysely",
+    expectsReauthListing: true,
     expectsLeases: true,
     expectsOneStatementSignIn: true,
   },

@@ -8,6 +8,7 @@ runConformanceSuite(
     name: "@auth/kysely-adapter",
     fixtureModule: new URL("../../../src/fixtures/conformance-kysely.ts", import.meta.url),
     expectedStoreName: "kysely",
+    expectsReauthListing: true,
     expectsLeases: true,
   },
   { afterAll, beforeAll, describe, expect, it },

@@ -11,6 +11,7 @@ runConformanceSuite(
     fixtureModule,
     database: () => testSqliteFile("kit_kysely_sqlite"),
     expectedStoreName: "kysely",
+    expectsReauthListing: true,
     expectsLeases: true,
     expectsOneStatementSignIn: true,
   },

@@ -5,5 +5,6 @@ runConformanceSuite({
   name: "a class-based adapter over node-postgres (methods use this)",
   fixtureModule: new URL("../../../src/fixtures/conformance-pg-class.ts", import.meta.url),
   expectedStoreName: "pg",
+  expectsReauthListing: true,
   expectsLeases: true,
 })

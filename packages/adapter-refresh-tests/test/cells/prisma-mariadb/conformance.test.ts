@@ -6,6 +6,7 @@ runConformanceSuite({
   fixtureModule: new URL("../../../src/fixtures/conformance-prisma-mysql.ts", import.meta.url),
   database: () => testMysqlDatabase("kit_prisma_mariadb"),
   expectedStoreName: "prisma",
+  expectsReauthListing: true,
   expectsLeases: true,
   expectsOneStatementSignIn: true,
 })

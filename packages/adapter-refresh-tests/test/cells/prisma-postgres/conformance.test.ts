@@ -4,5 +4,6 @@ runConformanceSuite({
   name: "@auth/prisma-adapter (Prisma 7 + @prisma/adapter-pg)",
   fixtureModule: new URL("../../../src/fixtures/conformance-prisma.ts", import.meta.url),
   expectedStoreName: "prisma",
+  expectsReauthListing: true,
   expectsLeases: true,
 })

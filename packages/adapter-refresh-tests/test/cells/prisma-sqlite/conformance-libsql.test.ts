@@ -6,6 +6,7 @@ runConformanceSuite({
   fixtureModule: new URL("../../../src/fixtures/conformance-prisma-libsql.ts", import.meta.url),
   database: () => testOtherDatabase("sqlite", "kit_prisma_libsql"),
   expectedStoreName: "prisma",
+  expectsReauthListing: true,
   expectsLeases: false,
   expectsOneStatementSignIn: false,
 })

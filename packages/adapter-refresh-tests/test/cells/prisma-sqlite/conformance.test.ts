@@ -6,6 +6,7 @@ runConformanceSuite({
   fixtureModule: new URL("../../../src/fixtures/conformance-prisma-sqlite.ts", import.meta.url),
   database: () => testOtherDatabase("sqlite", "kit_prisma_sqlite"),
   expectedStoreName: "prisma",
+  expectsReauthListing: true,
   expectsLeases: true,
   expectsOneStatementSignIn: true,
 })
