@@ -1,4 +1,4 @@
-import type { AdapterAccount, AdapterAccountType } from "./authjs-types.js"
+import type { AdapterAccount } from "./authjs-types.js"
 import { decodeTokens, decodeTokensLeniently, encodeTokens, staleFields, type TokenCodec } from "./codec.js"
 import {
   AccountBusyError,
@@ -19,7 +19,15 @@ import {
 } from "./policy/merge.js"
 import { decideOwnership, ownersToCheck, type OwnershipDecision, type OwnershipMode } from "./policy/ownership.js"
 import { boundedStart } from "./bounded-wait.js"
-import { elapsedMs, errorCodeOf, errorNameOf, providerOf, publish, type LockWaitEvent } from "./observability.js"
+import {
+  keyOfRow,
+  lenientViewOf as lenientViewOfRow,
+  toAdapterAccount,
+  viewOf as viewOfRow,
+  type RowReading,
+} from "./account-rows.js"
+import { underAccountLock, type WriteCounts } from "./account-lock.js"
+import { elapsedMs, errorCodeOf, errorNameOf, providerOf, publish } from "./observability.js"
 import { reauthMarkChange, type TokenWriteSource } from "./policy/reauth.js"
 import {
   readRefreshTokenExpiry,
@@ -148,101 +156,10 @@ export function createAccountSync(store: AccountStore, options: AccountSyncOptio
   const codec = options.codec
   const syncLockTimeoutMs = options.lockTimeoutMs ?? 10_000
 
-  function toAdapterAccount(row: { userId: UserId; type: string } & AccountKey, tokens: TokenSet): AdapterAccount {
-    const account: Record<string, unknown> = {
-      userId: row.userId,
-      type: row.type as AdapterAccountType,
-      provider: row.provider,
-      providerAccountId: row.providerAccountId,
-    }
-    for (const [column, value] of Object.entries(tokens)) if (value !== null) account[column] = value
-    return account as unknown as AdapterAccount
-  }
-
-  /** Writes made under one lock, for the sync event's outcome. */
-  interface WriteCounts {
-    inserts: number
-    updates: number
-  }
-
-  async function locked<T>(
-    key: AccountKey,
-    work: (account: LockedAccount) => Promise<T>,
-    lockOptions: AccountLockOptions | undefined,
-    purpose: LockWaitEvent["purpose"],
-    counts?: WriteCounts,
-  ): Promise<T> {
-    const asked = performance.now()
-    let acquired = false
-    try {
-      return await store.withAccountLock(
-        key,
-        (account) => {
-          acquired = true
-          publish("lockWait", () => ({
-            store: store.name,
-            provider: key.provider,
-            purpose,
-            waitMs: elapsedMs(asked),
-            outcome: "acquired",
-          }))
-          return work(counts ? counting(account, counts) : account)
-        },
-        lockOptions,
-      )
-    } catch (error) {
-      if (!acquired)
-        publish("lockWait", () => ({
-          store: store.name,
-          provider: key.provider,
-          purpose,
-          waitMs: elapsedMs(asked),
-          outcome: "failed",
-        }))
-      if (error instanceof TokenSyncError) throw error
-      throw new AccountStoreError(store.name, "an account write", error)
-    }
-  }
-
-  /** `account`, counting its writes. */
-  function counting(account: LockedAccount, counts: WriteCounts): LockedAccount {
-    return {
-      readAll: () => account.readAll(),
-      userExists: (userId) => account.userExists(userId),
-      insert: (row) => {
-        counts.inserts++
-        return account.insert(row)
-      },
-      update: (patch, scope) => {
-        counts.updates++
-        return account.update(patch, scope)
-      },
-    }
-  }
-
-  const keyOfRow = (row: StoredAccountRow): AccountKey => ({
-    provider: row.provider,
-    providerAccountId: row.providerAccountId,
-  })
-
-  /** Decrypts every codec column; a value that fails throws `TokenDecryptionError` (reads, refresh). */
-  async function viewOf(row: StoredAccountRow): Promise<StoredView> {
-    return { row, tokens: await decodeTokens(storedTokens(row.tokens, columns), codec, keyOfRow(row)) }
-  }
-
-  /**
-   * A stored row under the lock, read leniently for sign-ins: new tokens from the provider are
-   * authoritative and may replace a value that no longer decrypts (a lost key must not lock the user
-   * out for good), while a column they do not bring is never written.
-   */
-  async function lenientViewOf(row: StoredAccountRow): Promise<StoredView> {
-    const { tokens, undecryptable } = await decodeTokensLeniently(
-      storedTokens(row.tokens, columns),
-      codec,
-      keyOfRow(row),
-    )
-    return { row, tokens, undecryptable }
-  }
+  // How rows are read (account-rows.ts): the sync's columns and codec.
+  const reading: RowReading = { columns, codec }
+  const viewOf = viewOfRow.bind(undefined, reading)
+  const lenientViewOf = lenientViewOfRow.bind(undefined, reading)
 
   /** Reads every row of the key and decides, by the ownership policy, whose rows this call may write. */
   async function decide(
@@ -389,7 +306,8 @@ export function createAccountSync(store: AccountStore, options: AccountSyncOptio
     // Bounded like every wait: connection + lock, then AccountBusyError (see bounded-wait.ts).
     // lock_timeout bounds the lock; a pooled connection may take as long again before it.
     return boundedStart(2 * syncLockTimeoutMs, busy, (begin, abandoned) =>
-      locked(
+      underAccountLock(
+        store,
         key,
         async (account) => {
           begin()
@@ -485,7 +403,8 @@ export function createAccountSync(store: AccountStore, options: AccountSyncOptio
     },
 
     withStoredAccount(key, work, lockOptions, owner) {
-      return locked(
+      return underAccountLock(
+        store,
         key,
         async (account) => {
           let row: StoredAccountRow | undefined

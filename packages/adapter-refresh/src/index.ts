@@ -62,7 +62,7 @@ export { pgAccountStore } from "./stores/pg.js"
 export { drizzleAccountStore } from "./stores/drizzle.js"
 
 // Refresh: options, results and the session helpers.
-export type { RefreshOptions, GetAccessTokenParams, AccessTokenResult } from "./refresh/engine.js"
+export type { RefreshOptions, GetAccessTokenParams, AccessTokenResult } from "./refresh/engine-types.js"
 export type { RefreshExpiringOptions, RefreshExpiringProgress } from "./refresh/background.js"
 export { REAUTH_LIST_MAX_LIMIT } from "./reauth-list.js"
 export type { AccountNeedingReauth, AccountsNeedingReauthPage, AccountsNeedingReauthParams } from "./reauth-list.js"

@@ -3,12 +3,8 @@ import { resolveAccountStore, type TokenSyncDatabase } from "./detect-store.js"
 import { RefreshNotConfiguredError } from "./errors.js"
 import { isMissingClient, missingClientError } from "./missing-client.js"
 import { checkTokenSyncOptions } from "./options.js"
-import {
-  createRefreshEngine,
-  type AccessTokenResult,
-  type GetAccessTokenParams,
-  type RefreshOptions,
-} from "./refresh/engine.js"
+import { createRefreshEngine } from "./refresh/engine.js"
+import type { AccessTokenResult, GetAccessTokenParams, RefreshOptions } from "./refresh/engine-types.js"
 import {
   createBackgroundRefresher,
   type RefreshExpiringOptions,

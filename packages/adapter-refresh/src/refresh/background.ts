@@ -32,7 +32,7 @@ import {
 import { isExpiring } from "../policy/expiry.js"
 import type { TokenSet } from "../policy/merge.js"
 import type { AccountKey, AccountStore, StoredAccountRow } from "../store.js"
-import type { RefreshEngine } from "./engine.js"
+import type { RefreshEngine } from "./engine-types.js"
 import { BoundedMap, MAX_COOLDOWNS } from "./bounded-map.js"
 import {
   isRefreshTokenExpired,

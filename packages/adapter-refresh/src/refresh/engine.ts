@@ -8,16 +8,18 @@
  *     take every pooled connection), and a bound on every wait;
  *   - the grant (provider.ts, token-response.ts): one refresh_token request, its answer read tolerantly;
  *   - the persistence of issued tokens (issued-tokens.ts): kept in memory when the database refuses them.
+ * Its types, settings, re-authentication memory and the steps both modes share live in engine-types.ts,
+ * engine-settings.ts, reauth-memory.ts and outcomes.ts.
  *
- * Across processes: `withAccountLock` (a transaction holding `pg_advisory_xact_lock` on the account key,
- * the same lock sign-in syncs take). Under it the row is re-read and the expiry re-checked: if another
- * process refreshed meanwhile, its token is returned and the provider is not called. Else the provider is
+ * Across processes, lock mode (lock-refresh.ts): `withAccountLock` (a transaction holding
+ * `pg_advisory_xact_lock` on the account key, the same lock sign-in syncs take). Under it the row is re-read
+ * and the expiry re-checked: if another process refreshed meanwhile, its token is returned and the provider
+ * is not called. Else the provider is
  * called while the lock is held (bounded by `requestTimeoutMs`) and the answer is merged and committed.
  * A sign-in landing meanwhile waits for the lock, so an older refresh result never overwrites it.
  * `coordination: "lease"` instead holds a lease row while the provider answers, and no connection or
  * transaction (lease-refresh.ts); `maxConcurrentRefreshes` does not apply there.
  */
-import type { AdapterAccount } from "../authjs-types.js"
 import type { AccountSync, StoredView } from "../account-sync.js"
 import {
   AccountNotLinkedError,
@@ -26,255 +28,50 @@ import {
   InsufficientScopeError,
   InvalidAccountInputError,
   InvalidOptionsError,
-  ProviderUnavailableError,
   RefreshLockTimeoutError,
   RefreshNotConfiguredError,
-  RefreshPersistError,
   RefreshTokenError,
   TokenSyncError,
 } from "../errors.js"
 import { isExpiring } from "../policy/expiry.js"
 import { missingScopes, requiredScopesOf, scopeDialectOf, type ScopeDialect } from "../policy/scopes.js"
-import { mergeTokens, type TokenSet } from "../policy/merge.js"
+import type { TokenSet } from "../policy/merge.js"
 import type { AccountKey, AccountLeases, AccountStore } from "../store.js"
 import { createLeaseRefresh } from "./lease-refresh.js"
-import { boundedRead, boundedStart } from "../bounded-wait.js"
-import { Semaphore, SingleFlight, SlotWaitTimeout, StartTimeout } from "./coordination.js"
-import { BoundedMap, MAX_REFUSED_TOKENS } from "./bounded-map.js"
+import { createLockRefresh } from "./lock-refresh.js"
+import { createKeptRefresh } from "./kept-refresh.js"
+import { boundedRead } from "../bounded-wait.js"
+import { SingleFlight, StartTimeout } from "./coordination.js"
+import { KeptTokenStore, sameVersion, versionOf } from "./issued-tokens.js"
+import { ProviderClient, resolveProvider } from "./provider.js"
+import { sendGrant } from "./grant.js"
+import { elapsedMs, errorCodeOf, errorNameOf, providerOf, publish } from "../observability.js"
+import { accountIdOf, TokenCache } from "../cache/token-cache.js"
+import { refusedModeOf, reissuedError, RefusedTokenInterval, type RefusedContext } from "./refused-token.js"
+import type {
+  AccessTokenResult,
+  AccountRef,
+  GetAccessTokenParams,
+  RefreshEngine,
+  RefreshMode,
+  RefreshOptions,
+} from "./engine-types.js"
+import { engineSettingsOf } from "./engine-settings.js"
+import { ReauthMemory } from "./reauth-memory.js"
 import {
-  KeptTokenStore,
-  MAX_PERSIST_ATTEMPTS,
-  persistFailureOf,
-  sameVersion,
-  versionOf,
-  type KeptTokens,
-} from "./issued-tokens.js"
-import { ProviderClient, resolveProvider, type IssuedResponse, type RefreshProviderConfig } from "./provider.js"
-import { isMarkedForReauth, REAUTH_MARK } from "../policy/reauth.js"
-import { isRefreshTokenExpired } from "../policy/refresh-token-expiry.js"
-import { setRefreshTokenExpiry } from "../account-sync.js"
-import { readTokenResponse, type TokenResponseReading } from "./token-response.js"
-import { deadGrantOf, failureDetails, sendGrant, type Granted } from "./grant.js"
-import { elapsedMs, errorCodeOf, errorNameOf, providerOf, publish, type ReauthEvent } from "../observability.js"
-import { accountIdOf, TokenCache, type TokenCacheOptions } from "../cache/token-cache.js"
-import type { RevocationOptions } from "./revocation.js"
-import {
-  DEFAULT_REFUSED_TOKEN_INTERVAL_SECONDS,
-  refusedModeOf,
-  reissuedError,
-  RefusedTokenInterval,
-  type RefusedContext,
-} from "./refused-token.js"
-
-/** The `refresh` option of {@link withTokenSync}: which providers to refresh, and how. */
-export interface RefreshOptions {
-  /** The provider objects the app gives Auth.js (only those whose tokens should be refreshed). */
-  providers: readonly RefreshProviderConfig[]
-  /** Refresh when the access token expires within this many seconds. Default 60. */
-  skewSeconds?: number
-  /**
-   * Shortest time between two refreshes of one account, in seconds. After a refresh the stored
-   * `expires_at` is never earlier than now + `skewSeconds` + this, so a provider answering
-   * `expires_in: 0`, or no expiry at all, is asked again after this interval, not on every call.
-   * Default 60.
-   */
-  minRefreshIntervalSeconds?: number
-  /**
-   * Longest wait for the account lock (another caller's refresh, an app transaction holding the lock or
-   * the row), in ms, via `lock_timeout`. A pooled connection plus the lock is bounded at twice this.
-   * In lease mode also the longest wait for another process's lease (polled). Default 10 000.
-   */
-  lockTimeoutMs?: number
-  /** Longest a single request to the provider may take, in ms. Default 10 000. */
-  requestTimeoutMs?: number
-  /**
-   * Shortest time between two refreshes of one account for a refused access token (`getAccessToken`'s
-   * `refusedAccessToken`), in seconds, kept per process. Meanwhile such a call throws
-   * `AccessTokenRefusedError` with `retryAfterMs`, so a provider whose tokens the API keeps refusing is not
-   * hammered. A refresh due anyway (the token expires) is not limited by it. Default 30; 0 turns it off.
-   */
-  refusedTokenIntervalSeconds?: number
-  /**
-   * Most refreshes this process runs at once. Each holds one pooled connection while the provider
-   * answers, so keep it below your pool size: the rest of the pool stays free for the application's own
-   * queries during a storm of expiries. Default 4. Lock mode only: lease mode holds no connection while the
-   * provider answers (see `providerConcurrency`).
-   */
-  maxConcurrentRefreshes?: number
-  /** Longest wait for one of those refresh slots, in ms. Default 30 000. */
-  queueTimeoutMs?: number
-  /**
-   * How processes exclude each other's refreshes of one account:
-   * - "lock" (default): a transaction holding the account's lock for the whole request to the provider;
-   *   needs no migration; `maxConcurrentRefreshes` caps it;
-   * - "lease": a lease row per account (the table `authjs_refresh_lease`, see the README's migration),
-   *   taken and released in short statements; nothing is held while the provider answers, so no
-   *   per-process cap applies. Needs a store with `leases`.
-   */
-  coordination?: "lock" | "lease"
-  /**
-   * Lease mode: what a lease keeps beyond one request's bound (`requestTimeoutMs`), in ms, for the write of
-   * the answer and for pauses. The lease lasts `requestTimeoutMs + leaseMarginMs + 2000`. Default 5 000.
-   */
-  leaseMarginMs?: number
-  /**
-   * Most refreshes of one provider this process runs at once, by provider id (for providers with rate
-   * limits); waits for a slot are bounded by `queueTimeoutMs`. Default: no limit per provider; lease mode
-   * admits at most 8 flights per process at once, whatever the provider.
-   */
-  providerConcurrency?: Readonly<Record<string, number>>
-  /**
-   * Extra attempts when a request certainly did not reach the provider's grant processing (connection
-   * refused, DNS failure, HTTP 429/503). Timeouts and other failures are never retried: the provider
-   * may have rotated the refresh token already, and re-sending the old one would trigger reuse
-   * detection and revoke the grant. Default 2.
-   */
-  retries?: number
-  /** First backoff delay in ms, doubled per retry (plus jitter). Default 200. */
-  backoffMs?: number
-  /**
-   * A text column of the account table that holds the "needs re-authentication" mark (the OAuth error the
-   * provider refused the refresh with: "invalid_grant", or "invalid_scope"), shared by every process. Without
-   * it the mark lives in a per-process memory cache. Either way `TOKEN_SYNC_CHANNELS.reauth` reports it.
-   */
-  reauthColumn?: string
-  /**
-   * An integer column (BIGINT) of the account table that holds when the stored refresh token dies, in epoch
-   * seconds, as the provider said (`refresh_token_expires_in`, Keycloak's `refresh_expires_in`), counted from when
-   * the answer was received; `REFRESH_TOKEN_NEVER_EXPIRES` for "never" (Keycloak's offline tokens), NULL when
-   * unknown. Written by sign-ins and refreshes. With it, `getAccessToken` on a refresh token past that time throws
-   * `RefreshTokenError` (reason "expired") without a request, and `refreshExpiring`'s keep-alive mode refreshes
-   * before it. Without it, a dead refresh token is found when the provider refuses it.
-   */
-  refreshTokenExpiryColumn?: string
-  /** Allow plain-http issuers/token endpoints other than localhost/127.0.0.1. Default false. */
-  allowInsecureRequests?: boolean
-  /**
-   * Opt-in: answer `getAccessToken` for a fresh token this process read recently from memory, with no
-   * database round trip (see cache/token-cache.ts; `{}` for the defaults). Pair it with
-   * `invalidation: pgNotifyInvalidation(...)` on PostgreSQL so other processes' writes are heard within
-   * milliseconds; without a channel, another process's write may go unseen for `maxAgeMs` (default 1 s).
-   */
-  cache?: TokenCacheOptions
-  /**
-   * Opt-in, per provider: revoke the stored refresh token at the provider (RFC 7009) after `unlinkAccount`
-   * or `deleteUser` deleted its row, and optionally the access token on sign-out. Best effort, bounded,
-   * never failing the call it follows; outcomes on `TOKEN_SYNC_CHANNELS.revocation`.
-   */
-  revocation?: RevocationOptions
-}
-
-/** Whose token `getAccessToken` returns: a user and a provider id. */
-export interface GetAccessTokenParams {
-  userId: string | number
-  /** The provider id, e.g. "google". */
-  provider: string
-  /** Needed only when the user has several accounts at the provider. */
-  providerAccountId?: string
-  /**
-   * Scopes the caller needs, as an array or one space-delimited string (RFC 6749 §3.3: case-sensitive,
-   * order-free). When the stored grant lacks one, `getAccessToken` throws `InsufficientScopeError` naming
-   * the missing scopes, with no request to the provider: a refresh cannot widen a grant (RFC 6749 §6).
-   * The check runs on the stored scope before any refresh, and again on the scope a refresh answer
-   * reports, which may be narrower (RFC 6749 §5.1). An unknown stored scope (null) passes. Google's long
-   * names for `email` and `profile`, and GitHub's comma-separated, nested scopes, count as what they grant.
-   * @see RFC 6749 §3.3, §5.1, §6
-   */
-  scopes?: readonly string[] | string
-  /**
-   * The access token an API just refused (HTTP 401, RFC 6750 §3.1 `invalid_token`: revoked, password changed,
-   * keys rotated), as it was sent. Refreshes before the stored expiry, but only while the stored access token
-   * is still this one, compared under the account's lock or lease: when another caller or process replaced
-   * it, that token is returned with no request to the provider. Across processes, one refresh per refused
-   * token. Never returns the refused token: within `refresh.refusedTokenIntervalSeconds` of this process's
-   * last refresh for a refused token of the account, or when the provider issues the same token again, it
-   * throws `AccessTokenRefusedError` with `retryAfterMs`. The token appears in no error and no event.
-   * @see RFC 6750 §3.1
-   */
-  refusedAccessToken?: string
-}
-
-/**
- * What `getAccessToken` resolves to.
- *
- * @see [RFC 6750 §2.1](https://www.rfc-editor.org/rfc/rfc6750#section-2.1) (sending `accessToken` as a Bearer token)
- */
-export interface AccessTokenResult {
-  accessToken: string
-  /** The stored account after the call, tokens decoded (with unwritten issued tokens merged in). */
-  account: AdapterAccount
-  /** Whether this call (or the in-process flight it joined) refreshed the token at the provider. */
-  refreshed: boolean
-  /**
-   * Set when the provider issued tokens that the database has not stored (yet): the access token is
-   * valid, but other processes do not see it. Report it; later calls retry the write a bounded number of times.
-   */
-  persistError?: RefreshPersistError
-  /** Fields of the provider's answer that were malformed and not written (names only). */
-  droppedFields?: string[]
-}
-
-export interface RefreshEngine {
-  getAccessToken(params: GetAccessTokenParams): Promise<AccessTokenResult>
-  /**
-   * For the background refresher: refreshes the account when, under its lock, the row still holds the
-   * tokens `seen` (what the caller read outside the lock); "unchanged-elsewhere" when it does not (another
-   * worker, a getAccessToken or a sign-in wrote it meanwhile: this expiry is handled). Failures throw
-   * like getAccessToken's; a lock not granted within `lockTimeoutMs` throws RefreshLockTimeoutError. The
-   * stored account comes back with the outcome.
-   */
-  refreshIfUnchanged(
-    key: AccountKey,
-    userId: string,
-    seen: TokenSet,
-    lockTimeoutMs: number,
-  ): Promise<{ outcome: "refreshed" | "unchanged-elsewhere"; account: AdapterAccount }>
-  /** The configured provider ids. */
-  readonly providerIds: readonly string[]
-  /** Whether the provider already refused the row's refresh token (mark column or this process's memory). */
-  knownRefused(key: AccountKey, tokens: TokenSet): boolean
-  /** The provider's client (its discovery is cached there), for revocation to share. */
-  clientOf(providerId: string): ProviderClient | undefined
-}
-
-/**
- * What a locked refresh is for: when it has nothing to do (getAccessToken: the row is fresh; background:
- * the row moved on since it was read) and how long it waits for the lock.
- */
-export interface RefreshMode {
-  /** `nowMs`: the store's clock in lease mode (epoch ms); the process's otherwise. */
-  done(current: TokenSet, stored: StoredView, nowMs?: number): boolean
-  lockOptions: { lockTimeoutMs: number; transactionTimeoutMs: number }
-  /** Lease mode: wait for another holder (getAccessToken), or take once and report busy (refreshExpiring). */
-  leaseWait: boolean
-  /** Last check before a request, on the row read under the coordination: an error stops it (refused-token.ts). */
-  beforeSend?(current: TokenSet): TokenSyncError | undefined
-}
-
-export type Outcome = { ok: true; result: AccessTokenResult } | { ok: false; error: TokenSyncError }
-
-/** What the row read before a request holds: the view, kept tokens it applies to, and the token to send. */
-export interface Checked {
-  stored: StoredView
-  entry: KeptTokens | undefined
-  current: TokenSet
-  refreshToken: string
-}
-
-type Answer = TokenResponseReading
-
-/** Which account an answer or a refusal is about, for the reauth event. */
-interface AccountRef {
-  userId: unknown
-  providerAccountId: unknown
-}
+  answered,
+  checkStored as checkStoredOf,
+  failed as failedOf,
+  fromKept as fromKeptOf,
+  issuedEntry,
+  knownExpired,
+  readAnswer as readAnswerOf,
+  success,
+  type OutcomeContext,
+} from "./outcomes.js"
 
 /** Throws InsufficientScopeError when the scope given lacks a required one (and publishes the reauth event). */
 type ScopeCheck = (account: AccountRef, storedScope: unknown, source: "stored" | "refresh") => void
-
-/** Write retries right after a failed write under the refresh's lock (a transient failure). */
-const IMMEDIATE_RETRIES = 2
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
 /** The store's leases, required by `coordination: "lease"`: refused at construction without them. */
 function leasesOf(store: AccountStore): AccountLeases {
@@ -294,19 +91,22 @@ export function createRefreshEngine(
   cache?: TokenCache<AccessTokenResult>,
 ): RefreshEngine {
   // Every numeric option was checked (non-negative integer) by checkTokenSyncOptions before this runs.
-  const skewSeconds = options.skewSeconds ?? 60
-  const minRefreshIntervalSeconds = options.minRefreshIntervalSeconds ?? 60
-  const lockTimeoutMs = options.lockTimeoutMs || 10_000 // 0 means the default
-  const requestTimeoutMs = options.requestTimeoutMs || 10_000 // 0 means the default
-  const maxConcurrentRefreshes = options.maxConcurrentRefreshes || 4 // 0 means the default
-  const queueTimeoutMs = options.queueTimeoutMs || 30_000 // 0 means the default
-  const retries = options.retries ?? 2
-  const backoffMs = options.backoffMs ?? 200
-  const reauthColumn = options.reauthColumn
+  const {
+    skewSeconds,
+    minRefreshIntervalSeconds,
+    lockTimeoutMs,
+    requestTimeoutMs,
+    maxConcurrentRefreshes,
+    queueTimeoutMs,
+    retries,
+    backoffMs,
+    reauthColumn,
+    lockOptions,
+    leaseSettings,
+    startBoundMs,
+    refusedTokenIntervalMs,
+  } = engineSettingsOf(options)
   const expiryColumn = options.refreshTokenExpiryColumn
-  // The transaction must outlive the lock wait plus every attempt and backoff under the lock.
-  const transactionTimeoutMs = lockTimeoutMs + (retries + 1) * requestTimeoutMs + backoffMs * 2 ** (retries + 1) + 5_000
-  const lockOptions = { lockTimeoutMs, transactionTimeoutMs }
   if (store.coordination === "lease" && options.coordination !== "lease")
     throw new InvalidOptionsError(
       "refresh.coordination",
@@ -315,10 +115,6 @@ export function createRefreshEngine(
         `refresh.coordination: "lease" (the request then runs outside the lock, under a refresh lease).`,
     )
   const leases = options.coordination === "lease" ? leasesOf(store) : undefined
-  const leaseSettings = { requestTimeoutMs, leaseMarginMs: options.leaseMarginMs ?? 5_000 }
-  // The account lock alone is bounded by lock_timeout; waiting for a pooled connection first may take as
-  // long again: the whole wait until the transaction's work starts is bounded at twice lockTimeoutMs.
-  const startBoundMs = 2 * lockTimeoutMs
 
   // Fail at start-up, not at the first expiry, on a provider that cannot be refreshed.
   const clients = new Map<string, ProviderClient>()
@@ -331,24 +127,9 @@ export function createRefreshEngine(
 
   /** One flight per account; its meta is the flight's lock bound (ms). */
   const flights = new SingleFlight<AccessTokenResult, number>()
-  // Lock mode's per-process cap; lease mode holds nothing the pool would miss (per-provider limits only).
-  const slots = new Semaphore(maxConcurrentRefreshes)
   const kept = new KeptTokenStore(sync, lockOptions, startBoundMs)
-  /**
-   * Per-process "needs re-authentication" memory: key -> the refresh token the provider refused. Bounded:
-   * an evicted entry costs one more request with that dead token, refused again and remembered again.
-   */
-  const refused = new BoundedMap<string, string>(MAX_REFUSED_TOKENS)
-  /**
-   * Per-process memory of the dead refresh tokens already reported on the reauth channel (key -> token), so
-   * that "marked" is published once per process and dead token, not on every call. Bounded like `refused`:
-   * an evicted entry costs one more event.
-   */
-  const reported = new BoundedMap<string, string>(MAX_REFUSED_TOKENS)
-  const refusedInterval = new RefusedTokenInterval(
-    (options.refusedTokenIntervalSeconds ?? DEFAULT_REFUSED_TOKEN_INTERVAL_SECONDS) * 1000,
-    now,
-  )
+  const reauth = new ReauthMemory(store.name, reauthColumn)
+  const refusedInterval = new RefusedTokenInterval(refusedTokenIntervalMs, now)
 
   const idOf = (key: AccountKey): string => `${key.provider}\u001f${key.providerAccountId}`
 
@@ -358,65 +139,21 @@ export function createRefreshEngine(
     tokens.access_token !== "" &&
     !isExpiring(tokens.expires_at as number | null, nowMs, skewSeconds)
 
-  const success = (account: AdapterAccount, refreshed: boolean, extra: Partial<AccessTokenResult> = {}): Outcome => ({
-    ok: true,
-    result: { accessToken: account.access_token as string, account, refreshed, ...extra },
-  })
-
-  const persistErrorOf = (provider: string, entry: KeptTokens): RefreshPersistError =>
-    new RefreshPersistError(provider, entry.lastFailure, entry.attempts, MAX_PERSIST_ATTEMPTS)
-
-  /** The answer served from kept (unwritten) tokens. */
-  const fromKept = (provider: string, entry: KeptTokens, refreshed: boolean): AccessTokenResult => {
-    const account = kept.accountOf(entry)
-    return {
-      accessToken: account.access_token as string,
-      account,
-      refreshed,
-      persistError: persistErrorOf(provider, entry),
-    }
+  // The steps both modes share (outcomes.ts), bound to this engine's kept tokens, memory and settings.
+  const outcomes: OutcomeContext = {
+    sync,
+    kept,
+    reauth,
+    reauthColumn,
+    expiryColumn,
+    skewSeconds,
+    minRefreshIntervalSeconds,
+    now,
   }
-
-  /** Whether the provider already refused the stored refresh token (mark column or memory). */
-  const knownRefused = (id: string, tokens: TokenSet): boolean =>
-    isMarkedForReauth(tokens, reauthColumn) || (refused.has(id) && refused.get(id) === tokens.refresh_token)
-
-  /** Publishes that `account` needs its user again. Names the account, never a token. */
-  function reportReauth(
-    provider: string,
-    account: AccountRef,
-    details: Pick<ReauthEvent, "reason" | "oauthError" | "missingScopes" | "scopeSource">,
-  ): void {
-    publish("reauth", () => ({
-      store: store.name,
-      provider,
-      userId: String(account.userId),
-      providerAccountId: String(account.providerAccountId),
-      ...details,
-    }))
-  }
-
-  /** The refresh token `tokens` hold is dead: report it once per process (the first caller to learn it). */
-  function reportDead(
-    key: AccountKey,
-    account: AccountRef,
-    tokens: TokenSet,
-    details: Pick<ReauthEvent, "reason" | "oauthError">,
-  ): void {
-    const id = idOf(key)
-    const token = typeof tokens.refresh_token === "string" ? tokens.refresh_token : ""
-    if ((details.reason === "marked" || details.reason === "refresh_token_expired") && reported.get(id) === token)
-      return
-    reported.set(id, token)
-    reportReauth(key.provider, account, details)
-  }
-
-  /** A refusal for a refresh token already known dead; "marked" is reported when the column says so. */
-  function markedError(key: AccountKey, stored: StoredView, tokens: TokenSet): RefreshTokenError {
-    // Without the column the memory is this process's own, whose refusal was reported as it happened.
-    if (isMarkedForReauth(tokens, reauthColumn)) reportDead(key, stored.row, tokens, { reason: "marked" })
-    return new RefreshTokenError(key.provider, "marked")
-  }
+  const fromKept = fromKeptOf.bind(undefined, outcomes)
+  const checkStored = checkStoredOf.bind(undefined, outcomes)
+  const failed = failedOf.bind(undefined, outcomes)
+  const readAnswer = readAnswerOf.bind(undefined, outcomes)
 
   /** Whether the stored refresh token's expiry (the column) has passed by this process's clock. */
   const knownExpired = (tokens: TokenSet): boolean =>
@@ -441,99 +178,6 @@ export function createRefreshEngine(
 
   const grant = (client: ProviderClient, refreshToken: string, beforeAttempt?: (attempt: number) => Promise<void>) =>
     sendGrant(client, refreshToken, { storeName: store.name, requestTimeoutMs, retries, backoffMs }, beforeAttempt)
-
-  /**
-   * The checks on the row read under the lock (lock mode) or the lease (lease mode), before any request:
-   * the outcome when there is nothing to send, else what to send and what it was read from.
-   */
-  function checkStored(
-    id: string,
-    key: AccountKey,
-    userId: string,
-    stored: StoredView | null,
-    mode: RefreshMode,
-    nowMs?: number,
-  ): { outcome: Outcome } | Checked {
-    if (!stored || stored.row.userId !== userId)
-      return { outcome: { ok: false, error: new AccountNotLinkedError(key.provider) } }
-    // Kept tokens still apply only while the row holds what their refresh started from.
-    let entry = kept.get(id)
-    if (entry && !sameVersion(entry.from, stored.tokens)) {
-      kept.drop(id)
-      entry = undefined
-    }
-    const current: TokenSet = entry ? mergeTokens(stored.tokens, entry.tokens).merged : stored.tokens
-    // Another process (or a sign-in) refreshed while we waited for the lock.
-    if (mode.done(current, stored, nowMs)) {
-      return {
-        outcome: entry
-          ? { ok: true, result: fromKept(key.provider, entry, false) }
-          : success(sync.toAdapterAccount(stored), false),
-      }
-    }
-    if (knownRefused(id, current)) return { outcome: { ok: false, error: markedError(key, stored, current) } }
-    if (knownExpired(current)) return { outcome: { ok: false, error: expiredError(key, stored, current) } }
-    const refreshToken = current.refresh_token
-    if (typeof refreshToken !== "string" || refreshToken === "")
-      return { outcome: { ok: false, error: new RefreshTokenError(key.provider, "missing_refresh_token") } }
-    const stop = mode.beforeSend?.(current)
-    if (stop) return { outcome: { ok: false, error: stop } }
-    return { stored, entry, current, refreshToken }
-  }
-
-  /** A refused or failed request. A dead grant is reported and marked (`mark` writes the column, if any). */
-  async function failed(
-    key: AccountKey,
-    checked: Checked,
-    result: Extract<Granted, { ok: false }>,
-    mark: (value: string) => Promise<void>,
-  ): Promise<Outcome> {
-    const dead = deadGrantOf(result.failure)
-    if (!dead) {
-      const details = failureDetails(result.failure)
-      return { ok: false, error: new ProviderUnavailableError(key.provider, details, result.attempts) }
-    }
-    reportDead(key, checked.stored.row, checked.current, { reason: "refresh_token_refused", oauthError: dead })
-    // Mark, never wipe: the tokens stay for inspection and a later sign-in replaces them.
-    await mark(dead === "invalid_grant" ? REAUTH_MARK : dead)
-    if (!reauthColumn) refused.set(idOf(key), checked.refreshToken)
-    return { ok: false, error: new RefreshTokenError(key.provider, dead) }
-  }
-
-  /** The answer's columns to write (over kept tokens it was refreshed from). */
-  function readAnswer(issued: IssuedResponse, entry: KeptTokens | undefined, nowMs: number = now()): Answer {
-    const reading = readTokenResponse(issued.body, {
-      columns: sync.columns,
-      nowMs,
-      minFreshSeconds: skewSeconds + minRefreshIntervalSeconds,
-      idTokenValid: issued.idTokenValid,
-      reservedColumn: reauthColumn,
-    })
-    if (expiryColumn) setRefreshTokenExpiry(reading.tokens, issued.body, expiryColumn, now())
-    const tokens = entry ? { ...entry.tokens, ...reading.tokens } : reading.tokens
-    // A kept expiry described the kept refresh token, not a new one this answer brought without its own.
-    if (expiryColumn && entry && reading.tokens.refresh_token !== undefined && !(expiryColumn in reading.tokens))
-      delete tokens[expiryColumn]
-    return { ...reading, tokens }
-  }
-
-  const issuedEntry = (stored: StoredView, tokens: TokenSet): KeptTokens => ({
-    from: versionOf(stored.tokens),
-    base: stored,
-    tokens,
-    attempts: 0,
-    lastFailure: {},
-  })
-
-  /** The outcome once the answer is stored. */
-  function answered(account: AdapterAccount, reading: Answer): Outcome {
-    if (reading.accessToken === undefined) {
-      // Stored what was usable (the new refresh token); the caller still has no access token.
-      const details = { kind: "malformed_response", detail: "no usable access_token" } as const
-      return { ok: false, error: new ProviderUnavailableError(account.provider, details, 1) }
-    }
-    return success(account, true, reading.dropped.length ? { droppedFields: reading.dropped } : {})
-  }
 
   /** getAccessToken's mode: nothing to do once the row holds a fresh token. */
   const onDemand: RefreshMode = {
@@ -561,113 +205,29 @@ export function createRefreshEngine(
       freshTokens,
     })
 
-  function lockedRefresh(
-    key: AccountKey,
-    userId: string,
-    client: ProviderClient,
-    onIssued: (entry: KeptTokens) => void,
-    mode: RefreshMode,
-  ): Promise<Outcome> {
-    const id = idOf(key)
-    const bound = 2 * mode.lockOptions.lockTimeoutMs
-    return boundedStart(
-      bound,
-      () => new StartTimeout(),
-      (begin, abandoned) =>
-        sync.withStoredAccount(
-          key,
-          async (stored, locked): Promise<Outcome> => {
-            begin()
-            const checked = checkStored(id, key, userId, stored, mode)
-            if ("outcome" in checked) return checked.outcome
-            const result = await grant(client, checked.refreshToken)
-            if (!result.ok)
-              return failed(key, checked, result, async (mark) => {
-                if (reauthColumn) await sync.writeMark(locked, checked.stored, reauthColumn, mark)
-              })
-            // From here on the provider may have rotated the refresh token: these tokens must not be lost.
-            result.reportIssued()
-            const reading = readAnswer(result.issued, checked.entry)
-            onIssued(issuedEntry(checked.stored, reading.tokens))
-            return answered(await sync.writeMerged(locked, checked.stored, reading.tokens, "refresh"), reading)
-          },
-          { ...mode.lockOptions, signal: abandoned },
-          userId,
-        ),
-    )
-  }
+  const lockRefresh = createLockRefresh({
+    sync,
+    reauthColumn,
+    settings: { maxConcurrentRefreshes, queueTimeoutMs },
+    checkStored: (key, userId, stored, mode) => checkStored(idOf(key), key, userId, stored, mode),
+    grant,
+    failed,
+    readAnswer,
+    issuedEntry,
+    answered,
+  })
 
-  /** Refresh (or re-check) under the lock, within a refresh slot; keeps issued tokens a write refused. */
-  async function refresh(
-    key: AccountKey,
-    userId: string,
-    client: ProviderClient,
-    mode: RefreshMode = onDemand,
-    depth = 0,
-  ): Promise<AccessTokenResult> {
-    const id = idOf(key)
-    let issued: KeptTokens | undefined
-    let outcome: Outcome
-    try {
-      const onIssued = (entry: KeptTokens): void => void (issued = entry)
-      outcome = leaseRefresh
-        ? await leaseRefresh.refresh(key, userId, client, onIssued, mode)
-        : await slots.run(queueTimeoutMs, () => lockedRefresh(key, userId, client, onIssued, mode))
-    } catch (error) {
-      if (error instanceof SlotWaitTimeout)
-        throw new RefreshLockTimeoutError(key.provider, queueTimeoutMs, "refresh_slot")
-      if (!issued) throw storeError(error, key.provider, mode.lockOptions.lockTimeoutMs)
-      // The write (or the commit) failed after the provider issued new tokens: keep them, retry a little.
-      const entry: KeptTokens = issued
-      kept.keep(id, entry)
-      kept.failed(entry, persistFailureOf(error, error instanceof StartTimeout))
-      // A lock not granted in time will not be granted right away either: no immediate retries then.
-      for (
-        let retry = 0;
-        retry < IMMEDIATE_RETRIES && !entry.lastFailure.lockTimeout && kept.writable(entry);
-        retry++
-      ) {
-        await sleep(100 * 2 ** retry)
-        const written = await kept.write(key, id)
-        if (written.kind !== "failed") await leaseRefresh?.settled(key)
-        if (written.kind === "written")
-          return { accessToken: written.account.access_token as string, account: written.account, refreshed: true }
-        // Superseded by a newer write (a sign-in) meanwhile: start over from what is stored now.
-        if (written.kind === "superseded")
-          return depth < 2 ? refresh(key, userId, client, mode, depth + 1) : fromKept(key.provider, entry, true)
-      }
-      return fromKept(key.provider, entry, true)
-    }
-    if (!outcome.ok) throw outcome.error
-    if (outcome.result.refreshed) refused.delete(id)
-    if (outcome.result.refreshed) kept.drop(id)
-    return outcome.result
-  }
-
-  /**
-   * The slow path of one account (single-flighted): write kept tokens first, then refresh if due. `fresh`
-   * says whether tokens need nothing more (a refused token's mode adds "not the refused one").
-   */
-  async function slowPath(
-    key: AccountKey,
-    userId: string,
-    client: ProviderClient,
-    mode: RefreshMode = onDemand,
-    fresh: (tokens: TokenSet) => boolean = freshTokens,
-  ): Promise<AccessTokenResult> {
-    const id = idOf(key)
-    const entry = kept.get(id)
-    if (entry && kept.writable(entry)) {
-      const written = await kept.write(key, id)
-      if (written.kind !== "failed") await leaseRefresh?.settled(key)
-      if (written.kind === "written" && fresh(written.account as unknown as TokenSet)) {
-        return { accessToken: written.account.access_token as string, account: written.account, refreshed: false }
-      }
-      if (written.kind === "failed" && fresh(kept.accountOf(entry) as unknown as TokenSet))
-        return fromKept(key.provider, entry, false)
-    }
-    return refresh(key, userId, client, mode)
-  }
+  const { refresh, slowPath } = createKeptRefresh({
+    kept,
+    leaseRefresh,
+    lockRefresh,
+    reauth,
+    queueTimeoutMs,
+    onDemand,
+    freshTokens,
+    fromKept,
+    storeError,
+  })
 
   /** `getAccessToken`, reported on the access-token (and, when it fails, failure) channel. */
   async function observed(params: GetAccessTokenParams): Promise<AccessTokenResult> {
@@ -787,7 +347,7 @@ export function createRefreshEngine(
     return (account, storedScope, source) => {
       const missing = missingScopes(required, storedScope, dialect)
       if (!missing?.length) return
-      reportReauth(provider, account, { reason: "scopes_missing", missingScopes: missing, scopeSource: source })
+      reauth.reportReauth(provider, account, { reason: "scopes_missing", missingScopes: missing, scopeSource: source })
       throw new InsufficientScopeError(provider, missing, source)
     }
   }
@@ -835,8 +395,8 @@ export function createRefreshEngine(
     if (refusal && current.access_token === refusal.refused) {
       // Still the refused token: refresh under the coordination, which compares again and checks the interval
       // there (refused-token.ts); this read may be older than a refresh that just replaced the token.
-      if (!entry && !freshTokens(view.tokens) && knownRefused(id, view.tokens))
-        throw markedError(key, view, view.tokens)
+      if (!entry && !freshTokens(view.tokens) && reauth.knownRefused(id, view.tokens))
+        throw reauth.markedError(key, view, view.tokens)
       return refusedFlight(id, refusal, refusedModeOf(onDemand, refusal), (mode, fresh) =>
         slowPath(key, userId, client, mode, fresh),
       )
@@ -849,8 +409,8 @@ export function createRefreshEngine(
           refreshed: false,
         }
       // Known dead refresh token: fail without a lock or a provider request (no hammering).
-      if (knownRefused(id, view.tokens)) throw markedError(key, view, view.tokens)
-      if (knownExpired(view.tokens)) throw expiredError(key, view, view.tokens)
+      if (reauth.knownRefused(id, view.tokens)) throw reauth.markedError(key, view, view.tokens)
+      if (knownExpired(outcomes, view.tokens)) throw reauth.expiredError(key, view, view.tokens)
       if (!view.tokens.refresh_token) throw new RefreshTokenError(key.provider, "missing_refresh_token")
     } else if (!kept.writable(entry) && freshTokens(kept.accountOf(entry) as unknown as TokenSet)) {
       // No more writes for these tokens: serve them from memory until they expire.
@@ -908,7 +468,7 @@ export function createRefreshEngine(
   return {
     getAccessToken: observed,
     providerIds: [...clients.keys()],
-    knownRefused: (key, tokens) => knownRefused(idOf(key), tokens),
+    knownRefused: (key, tokens) => reauth.knownRefused(idOf(key), tokens),
     clientOf: (providerId) => clients.get(providerId),
     async refreshIfUnchanged(key, userId, seen, tryLockMs) {
       const client = clients.get(key.provider)

@@ -2,7 +2,7 @@
  * `fetchWithAccessToken`: `fetch` with the account's access token as a Bearer token (RFC 6750 §2.1), that
  * follows the API's refusal as RFC 6750 §3.1 says. Small on purpose: one refresh and one retry at most.
  */
-import type { AccessTokenResult, GetAccessTokenParams } from "./engine.js"
+import type { AccessTokenResult, GetAccessTokenParams } from "./engine-types.js"
 import { classifyBearerRefusal, insufficientScopeErrorOf, type BearerRefusal } from "./bearer-challenge.js"
 
 /** What `fetchWithAccessToken` needs of the wrapped adapter: its `getAccessToken`. */

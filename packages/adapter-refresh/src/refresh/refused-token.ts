@@ -18,7 +18,7 @@
 import { AccessTokenRefusedError, type TokenSyncError } from "../errors.js"
 import type { TokenSet } from "../policy/merge.js"
 import { BoundedMap, MAX_REFUSED_TOKENS } from "./bounded-map.js"
-import type { RefreshMode } from "./engine.js"
+import type { RefreshMode } from "./engine-types.js"
 
 /** Default `refresh.refusedTokenIntervalSeconds`. */
 export const DEFAULT_REFUSED_TOKEN_INTERVAL_SECONDS = 30

@@ -8,7 +8,7 @@ import {
   RefreshLockTimeoutError,
   RefreshTokenError,
 } from "../errors.js"
-import type { AccessTokenResult, GetAccessTokenParams } from "./engine.js"
+import type { AccessTokenResult, GetAccessTokenParams } from "./engine-types.js"
 
 /** "RefreshTokenError": the user must sign in again. "RefreshUnavailableError": try again later. */
 export type SessionTokenError = "RefreshTokenError" | "RefreshUnavailableError"

@@ -6,7 +6,7 @@
 import { describe, expect, test } from "@jest/globals"
 import { AccessTokenRefusedError } from "../../src/errors.js"
 import type { TokenSet } from "../../src/policy/merge.js"
-import type { RefreshMode } from "../../src/refresh/engine.js"
+import type { RefreshMode } from "../../src/refresh/engine-types.js"
 import { refusedModeOf, RefusedTokenInterval, reissuedError } from "../../src/refresh/refused-token.js"
 
 const base: RefreshMode = {
