@@ -155,16 +155,6 @@ export function createRefreshEngine(
   const failed = failedOf.bind(undefined, outcomes)
   const readAnswer = readAnswerOf.bind(undefined, outcomes)
 
-  /** Whether the stored refresh token's expiry (the column) has passed by this process's clock. */
-  const knownExpired = (tokens: TokenSet): boolean =>
-    expiryColumn !== undefined && isRefreshTokenExpired(tokens[expiryColumn], now())
-
-  /** A refusal, with no request, for a refresh token past its stored expiry; reported once per process and token. */
-  function expiredError(key: AccountKey, stored: StoredView, tokens: TokenSet): RefreshTokenError {
-    reportDead(key, stored.row, tokens, { reason: "refresh_token_expired" })
-    return new RefreshTokenError(key.provider, "expired")
-  }
-
   /** A store failure BEFORE the provider was called, as a typed error. */
   function storeError(error: unknown, provider: string, lockWaitMs: number = lockTimeoutMs): unknown {
     // The database gave up waiting for the lock (55P03, 1205, SQLITE_BUSY) while another caller held it.
