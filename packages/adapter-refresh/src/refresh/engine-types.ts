@@ -67,8 +67,8 @@ export interface RefreshOptions {
   leaseMarginMs?: number
   /**
    * Most refreshes of one provider this process runs at once, by provider id (for providers with rate
-   * limits); waits for a slot are bounded by `queueTimeoutMs`. Default: no limit per provider; lease mode
-   * admits at most 8 flights per process at once, whatever the provider.
+   * limits); waits for a slot are bounded by `queueTimeoutMs`. Default: no limit per provider; lease mode's
+   * admission (8 per process to start, adapted to how long refreshes take, 2 to 64) applies to all of them.
    */
   providerConcurrency?: Readonly<Record<string, number>>
   /**
