@@ -219,3 +219,12 @@ export interface AccountRef {
   userId: unknown
   providerAccountId: unknown
 }
+
+/** One refresh under the mode's coordination (lock-refresh.ts, lease-refresh.ts); `onIssued` gets issued tokens. */
+export type CoordinatedRefresh = (
+  key: AccountKey,
+  userId: string,
+  client: ProviderClient,
+  onIssued: (entry: KeptTokens) => void,
+  mode: RefreshMode,
+) => Promise<Outcome>

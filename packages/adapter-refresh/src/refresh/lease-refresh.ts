@@ -12,7 +12,7 @@ import { mergeTokens, type TokenSet } from "../policy/merge.js"
 import type { AccountKey, AccountLeases, AccountStore, HeldLease, LockedAccount } from "../store.js"
 import { BoundedMap, MAX_KEPT_TOKEN_SETS } from "./bounded-map.js"
 import { SlotWaitTimeout, StartTimeout } from "./coordination.js"
-import type { Checked, Outcome, RefreshMode } from "./engine-types.js"
+import type { Checked, CoordinatedRefresh, Outcome, RefreshMode } from "./engine-types.js"
 import type { Granted } from "./grant.js"
 import { versionOf, type KeptTokens } from "./issued-tokens.js"
 import { AdaptiveAdmission, admissionBounds } from "./admission.js"
@@ -62,13 +62,7 @@ export interface LeaseRefreshContext {
 }
 
 export interface LeaseRefresh {
-  refresh(
-    key: AccountKey,
-    userId: string,
-    client: ProviderClient,
-    onIssued: (entry: KeptTokens) => void,
-    mode: RefreshMode,
-  ): Promise<Outcome>
+  refresh: CoordinatedRefresh
   /** The kept tokens of `key` were written (or a newer write won): frees the lease kept for them. */
   settled(key: AccountKey): Promise<void>
 }

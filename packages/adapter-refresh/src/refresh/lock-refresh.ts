@@ -10,7 +10,7 @@ import { boundedStart } from "../bounded-wait.js"
 import type { TokenSet } from "../policy/merge.js"
 import type { AccountKey } from "../store.js"
 import { Semaphore, StartTimeout } from "./coordination.js"
-import type { Answer, Checked, Outcome, RefreshMode } from "./engine-types.js"
+import type { Answer, Checked, CoordinatedRefresh, Outcome, RefreshMode } from "./engine-types.js"
 import type { Granted } from "./grant.js"
 import type { KeptTokens } from "./issued-tokens.js"
 import type { IssuedResponse, ProviderClient } from "./provider.js"
@@ -40,14 +40,8 @@ export interface LockRefreshContext {
 
 /** Lock mode's refresh, the same shape as lease mode's `LeaseRefresh.refresh`. */
 export interface LockRefresh {
-  /** Throws SlotWaitTimeout when no refresh slot frees within `queueTimeoutMs`; `onIssued` gets issued tokens. */
-  refresh(
-    key: AccountKey,
-    userId: string,
-    client: ProviderClient,
-    onIssued: (entry: KeptTokens) => void,
-    mode: RefreshMode,
-  ): Promise<Outcome>
+  /** Throws SlotWaitTimeout when no refresh slot frees within `queueTimeoutMs`. */
+  refresh: CoordinatedRefresh
 }
 
 /** Lock mode's refresh over the engine's shared steps, with its own refresh slots. */
