@@ -8,12 +8,15 @@ import { describe, expect, test } from "@jest/globals"
 import { createHash } from "node:crypto"
 import type { PgCell } from "../../src/fixtures/databases.js"
 import { runStorm } from "../../src/refresh-bench/run-storm.js"
+import { stormOutlastedItsToken } from "../../src/refresh-bench/storm-grants.js"
 import type { RefreshScenario } from "../../src/refresh-bench/scenario.js"
 import { useRefreshScenario, type ScenarioDatabase } from "../refresh/scenario-hooks.js"
 
 export const STORM_PROCESSES = 4
 export const STORM_CALLERS = 25
 const EXPIRIES = 3
+/** Runs of one expiry's storm when each run outlasted its token (see `stormOutlastedItsToken`). */
+const MAX_ATTEMPTS = 3
 /**
  * Lease mode's storms on the non-pg cells: two expiries still show one grant per expiry across processes,
  * and a take after a release (the second expiry's lease raises the fence of the first), at two thirds of
@@ -68,41 +71,59 @@ export function describeRefreshStorm(target: StormCell): void {
     )
     test(`${STORM_PROCESSES} processes x ${STORM_CALLERS} callers, ${expiries} consecutive expiries: one refresh grant each, one token for all, grant alive`, async () => {
       for (let expiry = 1; expiry <= expiries; expiry++) {
-        const grantsBefore = s.op.stats.refreshGrants
-        const storm = await runStorm(
-          {
-            ...("cell" in target ? { cell: target.cell } : { fixtureModule: target.fixtureModule.href }),
-            databaseUrl: db.url,
-            provider: s.provider,
-            userId: s.userId,
-            providerAccountId: s.key.providerAccountId,
-            mode: "library",
-            skewSeconds: 0,
-            ...(target.coordination ? { coordination: target.coordination } : {}),
-          },
-          { processes: STORM_PROCESSES, callersPerProcess: STORM_CALLERS, beforeGo: () => s.waitForExpiry(0) },
-        )
-        const failures = storm.outcomes.filter((o) => !o.ok).map((o) => o.error)
-        expect({ expiry, failures }).toEqual({ expiry, failures: [] })
-        expect(storm.outcomes).toHaveLength(STORM_PROCESSES * STORM_CALLERS)
-        // On failure, also says how long the storm lasted against the token's lifetime, and what the provider refused.
-        const seen = { expiry, refreshGrants: s.op.stats.refreshGrants - grantsBefore }
-        const context = { wallMs: Math.round(storm.wallMs), refused: s.op.stats.refreshErrors.map((e) => e.error) }
-        expect({ ...seen, ...(seen.refreshGrants === 1 ? {} : context) }).toEqual({ expiry, refreshGrants: 1 })
-        const stored = await s.row()
-        const tokens = new Set(storm.outcomes.map((o) => o.tokenFingerprint))
-        expect([...tokens]).toEqual([fingerprint(String(stored.access_token))])
-        // The stored tokens are the newest the provider issued, and they work.
-        expect(stored.access_token).toBe(s.op.lastIssued("access_token")?.value)
-        expect(stored.refresh_token).toBe(s.op.lastIssued("refresh_token")?.value)
-        // It works, unless the storm outlasted its short lifetime on a loaded machine (then the provider
-        // rightly says 401; the last-issued checks above are the claim, the grant check below its health).
-        const issued = s.op.lastIssued("access_token")
-        if (issued?.expiresAt === undefined || issued.expiresAt * 1000 > Date.now() + 500) {
-          expect((await s.op.userinfo(String(stored.access_token))).status).toBe(200)
+        for (let attempt = 1; ; attempt++) {
+          const grantsBefore = s.op.stats.refreshGrants
+          const issuedBefore = s.op.issuedOf("access_token").length
+          const storm = await runStorm(
+            {
+              ...("cell" in target ? { cell: target.cell } : { fixtureModule: target.fixtureModule.href }),
+              databaseUrl: db.url,
+              provider: s.provider,
+              userId: s.userId,
+              providerAccountId: s.key.providerAccountId,
+              mode: "library",
+              skewSeconds: 0,
+              ...(target.coordination ? { coordination: target.coordination } : {}),
+            },
+            { processes: STORM_PROCESSES, callersPerProcess: STORM_CALLERS, beforeGo: () => s.waitForExpiry(0) },
+          )
+          const failures = storm.outcomes.filter((o) => !o.ok).map((o) => o.error)
+          expect({ expiry, failures }).toEqual({ expiry, failures: [] })
+          expect(storm.outcomes).toHaveLength(STORM_PROCESSES * STORM_CALLERS)
+          // A storm that outlasted the token it refreshed (a loaded machine: each grant after the first was sent
+          // once the token before it had expired, and none was refused) proves nothing either way: run this
+          // expiry again, at most 3 times. A double refresh is never excused (storm-grants.ts).
+          const grants = s.op.issuedOf("access_token").slice(issuedBefore)
+          if (attempt < MAX_ATTEMPTS && s.op.stats.refreshErrors.length === 0 && stormOutlastedItsToken(grants)) {
+            console.warn(
+              `storm ${target.name}, expiry ${expiry}: lasted ${Math.round(storm.wallMs)} ms, past its token; again`,
+            )
+            continue
+          }
+          // On failure, also says how long the storm lasted against the token's lifetime, and what was refused.
+          const seen = { expiry, refreshGrants: s.op.stats.refreshGrants - grantsBefore }
+          const context = {
+            attempt,
+            wallMs: Math.round(storm.wallMs),
+            refused: s.op.stats.refreshErrors.map((e) => e.error),
+          }
+          expect({ ...seen, ...(seen.refreshGrants === 1 ? {} : context) }).toEqual({ expiry, refreshGrants: 1 })
+          const stored = await s.row()
+          const tokens = new Set(storm.outcomes.map((o) => o.tokenFingerprint))
+          expect([...tokens]).toEqual([fingerprint(String(stored.access_token))])
+          // The stored tokens are the newest the provider issued, and they work.
+          expect(stored.access_token).toBe(s.op.lastIssued("access_token")?.value)
+          expect(stored.refresh_token).toBe(s.op.lastIssued("refresh_token")?.value)
+          // It works, unless the storm outlasted its short lifetime on a loaded machine (then the provider
+          // rightly says 401; the last-issued checks above are the claim, the grant check below its health).
+          const issued = s.op.lastIssued("access_token")
+          if (issued?.expiresAt === undefined || issued.expiresAt * 1000 > Date.now() + 500) {
+            expect((await s.op.userinfo(String(stored.access_token))).status).toBe(200)
+          }
+          expect(s.op.stats.refreshErrors).toEqual([])
+          expect(s.op.stats.grantsRevoked).toBe(0)
+          break
         }
-        expect(s.op.stats.refreshErrors).toEqual([])
-        expect(s.op.stats.grantsRevoked).toBe(0)
       }
       // The grant is still alive: a later refresh with the stored refresh token succeeds.
       const stored = await s.row()
