@@ -121,6 +121,14 @@ function databaseOf(em: MikroOrmEntityManagerLike): SqlDatabase {
 function entityOf(em: MikroOrmEntityManagerLike, ref: MikroOrmEntityRef | undefined, fallback: string) {
   const name = ref === undefined ? fallback : typeof ref === "string" ? ref : ref.name
   const meta = em.getMetadata().find(name)
+  // MikroORM 6 renamed a property's `reference` to `kind`: its metadata would be misread, so it is refused.
+  const misread = meta && Object.values(meta.properties).some((property) => property.reference === undefined)
+  if (misread) {
+    throw new UnsupportedDatabaseError(
+      `${FACTORY}: the ${name} entity's metadata is not MikroORM 5's (@auth/mikro-orm-adapter 2.x supports ` +
+        "@mikro-orm/core 5); MikroORM 6 and later are not supported.",
+    )
+  }
   if (meta) return meta
   throw new InvalidOptionsError(
     `entities.${fallback}`,
