@@ -44,7 +44,8 @@ export interface MikroOrmEntityMetaLike {
 export interface MikroOrmEntityManagerLike {
   getMetadata(): { find(entityName: string): MikroOrmEntityMetaLike | undefined }
   getPlatform(): object
-  getConnection(): { getKnex?(): { readonly client: MikroOrmKnexClientLike } }
+  /** An SQL driver's connection has `getKnex()` (read at run time: the core's types do not show it). */
+  getConnection(): object
   fork(): unknown
   persistAndFlush(entity: unknown): Promise<void>
 }
@@ -148,6 +149,12 @@ const columnOf = (meta: MikroOrmEntityMetaLike, property: string): string | unde
  * An AccountStore over a MikroORM 5 SQL ORM (a `MikroORM` instance or its EntityManager) and the entities
  * of `@auth/mikro-orm-adapter`: table and column names as the ORM maps them (its naming strategy, custom
  * entities), on PostgreSQL, MySQL/MariaDB or SQLite, on connections of the ORM's own pool.
+ *
+ * @param orm The app's MikroORM instance (or its EntityManager), started from the adapter's config.
+ * @param options Entities named otherwise than "Account" and "User", the id of new rows, the lock bound.
+ * @returns The store, for `withTokenSync(adapter, store)`.
+ * @throws {@link UnsupportedDatabaseError} for a platform other than PostgreSQL, MySQL/MariaDB or SQLite, or
+ *   MikroORM 6+ metadata; {@link InvalidOptionsError} when the ORM has no such entity.
  */
 export function mikroOrmAccountStore(
   orm: MikroOrmLike | MikroOrmEntityManagerLike,
@@ -189,7 +196,7 @@ export function mikroOrmAccountStore(
   }
   // The id of the insert under way: read by `defaults` in the same synchronous step that sends it.
   let inserting: string | number | undefined
-  const connection = em.getConnection()
+  const connection = em.getConnection() as { getKnex?(): { readonly client: MikroOrmKnexClientLike } }
   const knexClient = () => {
     if (!connection.getKnex) throw new UnsupportedDatabaseError(`${FACTORY}: this MikroORM has no SQL connection.`)
     return connection.getKnex().client
