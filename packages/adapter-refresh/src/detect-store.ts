@@ -2,12 +2,14 @@ import { UnsupportedDatabaseError } from "./errors.js"
 import type { AccountStore } from "./store.js"
 import { drizzleAccountStore, isDrizzleDatabase } from "./stores/drizzle.js"
 import { isKysely, kyselyAccountStore } from "./stores/kysely.js"
+import { isMikroOrm, isMikroOrmEntityManager, mikroOrmAccountStore } from "./stores/mikroorm.js"
 import { isPgClient, isPgPool, pgAccountStore } from "./stores/pg.js"
 import { isPrismaClient, prismaAccountStore } from "./stores/prisma.js"
 
 /** Accepted `db` values, in the words of the error message. */
 const ACCEPTED =
   "a PrismaClient, a Kysely instance, a Drizzle database, a " +
+  "MikroORM instance or its EntityManager (MikroORM 5, SQL), a " +
   "node-postgres Pool, or an object implementing AccountStore " +
   "({ name, withAccountLock(key, work), findAccounts(userId, provider) })"
 
@@ -41,6 +43,12 @@ export function resolveAccountStore(db: unknown): AccountStore {
   // Drizzle with @auth/drizzle-adapter's default tables; custom tables: drizzleAccountStore(db, { usersTable,
   // accountsTable }).
   if (isDrizzleDatabase(db)) matches.push({ kind: "Drizzle database", create: () => drizzleAccountStore(db) })
+  // MikroORM with @auth/mikro-orm-adapter's entities ("Account", "User"); others: mikroOrmAccountStore(orm, {
+  // entities }).
+  if (isMikroOrm(db)) matches.push({ kind: "MikroORM", create: () => mikroOrmAccountStore(db) })
+  else if (isMikroOrmEntityManager(db)) {
+    matches.push({ kind: "MikroORM EntityManager", create: () => mikroOrmAccountStore(db) })
+  }
   if (isPgPool(db)) matches.push({ kind: "pg Pool", create: () => pgAccountStore(db) })
 
   const [only, ...others] = matches
