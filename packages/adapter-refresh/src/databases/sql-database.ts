@@ -102,6 +102,11 @@ export interface SqlDatabase {
   rowAfter(columns: readonly string[], values: readonly string[]): string
   readonly lockKind: AccountLockKind
   /**
+   * A SELECT that also locks the rows it reads until the transaction ends (`FOR UPDATE`); absent where the
+   * account transaction's begin already excludes every other writer (SQLite's BEGIN IMMEDIATE).
+   */
+  lockRows?(select: string): string
+  /**
    * The statements that begin an account transaction on a held connection, in the isolation it needs (READ
    * COMMITTED where the database has levels: each statement after the lock sees what the last holder
    * committed; SQLite: BEGIN IMMEDIATE, the write lock up front).
