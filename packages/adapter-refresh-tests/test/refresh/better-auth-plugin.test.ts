@@ -7,6 +7,7 @@
  * The control without the plugin (the same storm breaks the grant) is test/refresh/better-auth.test.ts.
  */
 import { randomBytes } from "node:crypto"
+import { RefreshTokenError } from "authjs-adapter-refresh"
 import { betterAuthAccountStore } from "authjs-adapter-refresh/better-auth"
 import { afterAll, beforeAll, describe, expect, test } from "@jest/globals"
 import { Browser } from "../../src/harness/browser.js"
@@ -20,7 +21,7 @@ import {
 import { LEASE_TABLE_SQL } from "../../src/refresh-bench/lease-mode.js"
 import { runStorm } from "../../src/refresh-bench/run-storm.js"
 import type { RefreshScenario } from "../../src/refresh-bench/scenario.js"
-import { refreshRequests, useRefreshScenario } from "./scenario-hooks.js"
+import { refreshRequests, rejection, useRefreshScenario } from "./scenario-hooks.js"
 
 interface BetterAuthRow {
   accessToken: string
@@ -182,6 +183,37 @@ describe("Better Auth + tokenSync (lease mode, Better Auth's account table on Po
       await writer.query("ROLLBACK").catch(() => undefined)
       writer.release()
       await s.fixture.pool.query(`UPDATE "account" SET "refreshToken" = $1 WHERE "id" = $2`, [original, bob.accountId])
+    }
+  })
+
+  test("a dead grant: Better Auth's 400 with the library's code and typed error, then no request again", async () => {
+    const original = await row(bob)
+    // A refresh token the provider never issued: its answer is invalid_grant.
+    await s.fixture.pool.query(`UPDATE "account" SET "refreshToken" = 'never-issued' WHERE "id" = $1`, [bob.accountId])
+    await expire(bob)
+    try {
+      const before = refreshRequests(s)
+      const error = (await rejection(app.auth.api.getAccessToken({ body: bob }))) as {
+        status?: unknown
+        body?: { code?: unknown; tokenSyncCode?: unknown; message?: unknown }
+        cause?: unknown
+      }
+      expect(error.status).toBe("BAD_REQUEST")
+      expect(error.body?.code).toBe("FAILED_TO_GET_ACCESS_TOKEN")
+      expect(error.body?.tokenSyncCode).toBe("REFRESH_INVALID_GRANT")
+      expect(error.cause).toBeInstanceOf(RefreshTokenError)
+      expect((error.cause as RefreshTokenError).reason).toBe("invalid_grant")
+      expect(JSON.stringify(error.body)).not.toContain("never-issued")
+      expect(refreshRequests(s)).toBe(before + 1)
+      // The refused token is remembered: the next call fails the same way without asking the provider.
+      const again = (await rejection(app.auth.api.getAccessToken({ body: bob }))) as { cause?: unknown }
+      expect((again.cause as RefreshTokenError).reason).toBe("marked")
+      expect(refreshRequests(s)).toBe(before + 1)
+    } finally {
+      await s.fixture.pool.query(
+        `UPDATE "account" SET "refreshToken" = $1, "accessTokenExpiresAt" = $2 WHERE "id" = $3`,
+        [original.refreshToken, original.accessTokenExpiresAt, bob.accountId],
+      )
     }
   })
 
