@@ -134,6 +134,18 @@ describe("Better Auth + tokenSync (lease mode, Better Auth's account table on Po
     expect(s.op.stats.refreshErrors.slice(before.errors)).toEqual([])
   }, 60_000)
 
+  test("refreshToken forces one refresh per stored access token: 10 concurrent calls, one grant, one new token", async () => {
+    const stored = await row(alice)
+    const grants = s.op.stats.refreshGrants
+    const results = await Promise.all(Array.from({ length: 10 }, () => app.auth.api.refreshToken({ body: alice })))
+    expect(s.op.stats.refreshGrants).toBe(grants + 1)
+    const after = await row(alice)
+    expect(after.accessToken).not.toBe(stored.accessToken)
+    expect(new Set(results.map((r) => r.accessToken))).toEqual(new Set([after.accessToken]))
+    expect(new Set(results.map((r) => r.refreshToken))).toEqual(new Set([after.refreshToken]))
+    expect(results[0]!.accountId).toBe(alice.accountId)
+  }, 30_000)
+
   test("a sign-in that lands while a refresh is at the provider is not overwritten by the refresh's result", async () => {
     await expire(alice)
     const requests = proxy.requests
