@@ -11,7 +11,7 @@
 import { APIError, createAuthEndpoint, getSessionFromCtx, isStateful } from "better-auth/api"
 import type { Account, BetterAuthPlugin, StandardSchemaV1 } from "better-auth"
 import { createAccountSync } from "../account-sync.js"
-import { InvalidOptionsError, TokenSyncError } from "../errors.js"
+import { AccessTokenRefusedError, InvalidOptionsError, TokenSyncError } from "../errors.js"
 import { createRefreshEngine } from "../refresh/engine.js"
 import type { AccessTokenResult, RefreshEngine, RefreshOptions } from "../refresh/engine-types.js"
 import { engineSettingsOf } from "../refresh/engine-settings.js"
@@ -138,6 +138,7 @@ export function tokenSync(options: TokenSyncPluginOptions) {
   checkTokenSyncOptions({ refresh })
   const { skewSeconds } = engineSettingsOf(refresh)
   let engine: RefreshEngine | undefined
+  const forcedFlights = new Map<string, Promise<AccessTokenResult>>()
   const engineFor = (database: unknown): RefreshEngine => {
     if (engine) return engine
     const store = options.store ?? betterAuthAccountStore((options.database ?? database) as BetterAuthDatabase, options)
@@ -164,7 +165,23 @@ export function tokenSync(options: TokenSyncPluginOptions) {
     // A forced refresh is one per stored access token across processes: concurrent callers that all
     // saw the same token share one refresh, and a caller that saw an older one gets the newer token.
     const current = await tokens.getAccessToken(params)
-    return { account, result: await tokens.getAccessToken({ ...params, refusedAccessToken: current.accessToken }) }
+    // Callers of this process that saw the same token share one forced refresh.
+    const flightKey = `${account.id}\u0000${current.accessToken}`
+    let flight = forcedFlights.get(flightKey)
+    if (!flight) {
+      flight = tokens.getAccessToken({ ...params, refusedAccessToken: current.accessToken })
+      forcedFlights.set(flightKey, flight)
+      const forget = () => forcedFlights.delete(flightKey)
+      flight.then(forget, forget)
+    }
+    try {
+      return { account, result: await flight }
+    } catch (error) {
+      // This process refreshed the account for a forced refresh less than refusedTokenIntervalSeconds ago
+      // (a caller that arrived after the shared one ended): the token that refresh stored is the answer.
+      if (!(error instanceof AccessTokenRefusedError)) throw error
+      return { account, result: await tokens.getAccessToken(params) }
+    }
   }
 
   return {
@@ -177,6 +194,8 @@ export function tokenSync(options: TokenSyncPluginOptions) {
           "tokenSync: Better Auth's account.encryptOAuthTokens is on, and this version of the plugin reads " +
             "tokens as stored; turn one of them off (reading Better Auth's encryption is not supported yet).",
         )
+      // A database the store cannot speak fails Better Auth's start, not the first refresh.
+      engineFor(ctx.options.database)
     },
     endpoints: {
       getAccessToken: createAuthEndpoint(
