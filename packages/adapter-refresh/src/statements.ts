@@ -63,7 +63,10 @@ export interface SqlTables {
   fieldsOf(row: Record<string, unknown>): Record<string, unknown>
   /** Whether the table has a column for this Auth.js token field (`SqlTableNames.absentFields`). */
   hasColumn(field: string): boolean
-  /** A value as its column takes it: epoch seconds as a `Date` for a timestamp column, else unchanged. */
+  /**
+   * A value as its column takes it: epoch seconds as a timestamp for a timestamp column (a `Date`, or what
+   * `SqlDatabase.timestamp` makes of it), else unchanged.
+   */
   toColumn(field: string, value: unknown): unknown
   /**
    * Whether something else writes this table without taking the account lock (Better Auth's own sign-in):
@@ -156,7 +159,8 @@ export function sqlTables(database: SqlDatabase, names: SqlTableNames): SqlTable
     hasColumn: (field) => !absent.has(field),
     toColumn(field, value) {
       if (!timestamps.has(field) || typeof value !== "number") return value
-      return new Date(value * 1000)
+      const date = new Date(value * 1000)
+      return database.timestamp ? database.timestamp(date) : date
     },
     lockRowsOnRead: names.lockRowsOnRead ?? false,
   }

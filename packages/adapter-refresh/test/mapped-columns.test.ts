@@ -65,6 +65,12 @@ describe("sqlTables: a timestamp expiry, absent token columns", () => {
     expect(read("not a time")).toBe("not a time")
   })
 
+  test("on SQLite (no timestamp type) the timestamp is bound as ISO 8601 text", () => {
+    const onSqlite = sqlTables(sqlite, names({ timestampFields: ["expires_at"] }))
+    expect(onSqlite.toColumn("expires_at", 1_700_000_000)).toBe("2023-11-14T22:13:20.000Z")
+    expect(onSqlite.fieldsOf({ accessTokenExpiresAt: "2023-11-14T22:13:20.000Z" }).expires_at).toBe(1_700_000_000)
+  })
+
   test("without timestampFields, expires_at stays the integer it is", () => {
     const plain = sqlTables(postgres, names({}))
     expect(plain.toColumn("expires_at", 5)).toBe(5)

@@ -107,6 +107,11 @@ export interface SqlDatabase {
    */
   lockRows?(select: string): string
   /**
+   * How a timestamp column's value is bound (`SqlTableNames.timestampFields`). Default: the `Date` itself;
+   * SQLite has no timestamp type, and its drivers bind no `Date`: ISO 8601 text, as Better Auth stores it.
+   */
+  timestamp?(date: Date): unknown
+  /**
    * The statements that begin an account transaction on a held connection, in the isolation it needs (READ
    * COMMITTED where the database has levels: each statement after the lock sees what the last holder
    * committed; SQLite: BEGIN IMMEDIATE, the write lock up front).
