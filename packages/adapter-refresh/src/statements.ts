@@ -56,8 +56,23 @@ export interface SqlTables {
   column(field: string): string
   /** The users table's id column, quoted. */
   userId: string
-  /** A row as read (`SELECT *`, the table's column names) keyed by Auth.js field names. */
+  /**
+   * A row as read (`SELECT *`, the table's column names) keyed by Auth.js field names; a timestamp column
+   * of `SqlTableNames.timestampFields` read back as integer epoch seconds.
+   */
   fieldsOf(row: Record<string, unknown>): Record<string, unknown>
+  /** Whether the table has a column for this Auth.js token field (`SqlTableNames.absentFields`). */
+  hasColumn(field: string): boolean
+  /**
+   * A value as its column takes it: epoch seconds as a timestamp for a timestamp column (a `Date`, or what
+   * `SqlDatabase.timestamp` makes of it), else unchanged.
+   */
+  toColumn(field: string, value: unknown): unknown
+  /**
+   * Whether something else writes this table without taking the account lock (Better Auth's own sign-in):
+   * a locked transaction then also locks the key's rows when it reads them, so such a write waits for it.
+   */
+  lockRowsOnRead: boolean
 }
 
 /**
@@ -82,6 +97,18 @@ export interface SqlTableNames {
   userIdColumn?: string
   /** How errors name the two table options. Default "accounts table name", "users table name". */
   tableLabels?: { accounts: string; users: string }
+  /**
+   * Auth.js fields whose column is a timestamp rather than integer epoch seconds (Better Auth's
+   * `accessTokenExpiresAt` for `expires_at`): written as a `Date`, read back as whole epoch seconds.
+   */
+  timestampFields?: readonly string[]
+  /**
+   * Auth.js token fields the table has no column for (Better Auth keeps no `token_type` or
+   * `session_state`): never written, read as absent.
+   */
+  absentFields?: readonly string[]
+  /** See `SqlTables.lockRowsOnRead`. Default false. */
+  lockRowsOnRead?: boolean
 }
 
 /**
@@ -108,6 +135,12 @@ export function sqlTables(database: SqlDatabase, names: SqlTableNames): SqlTable
   }
   const fieldOfColumn = new Map<string, string>()
   for (const [field, column] of accountColumns) if (field !== column) fieldOfColumn.set(column, field)
+  const timestamps = new Set((names.timestampFields ?? []).map((field) => checkIdentifier(field, "timestamp field")))
+  const absent = new Set((names.absentFields ?? []).map((field) => checkIdentifier(field, "absent field")))
+  const renamed = (row: Record<string, unknown>): Record<string, unknown> =>
+    fieldOfColumn.size === 0
+      ? row
+      : Object.fromEntries(Object.entries(row).map(([column, value]) => [fieldOfColumn.get(column) ?? column, value]))
   return {
     database,
     accounts: quoteTableName(database, names.accounts, names.tableLabels?.accounts ?? "accounts table name"),
@@ -117,12 +150,37 @@ export function sqlTables(database: SqlDatabase, names: SqlTableNames): SqlTable
     column: (field) => database.quote(accountColumns.get(field) ?? field),
     userId: database.quote(checkIdentifier(names.userIdColumn ?? "id", "users id column name")),
     fieldsOf(row) {
-      if (fieldOfColumn.size === 0) return row
-      return Object.fromEntries(
-        Object.entries(row).map(([column, value]) => [fieldOfColumn.get(column) ?? column, value]),
-      )
+      const fields = renamed(row)
+      if (timestamps.size === 0) return fields
+      const converted = { ...fields }
+      for (const field of timestamps) converted[field] = epochSecondsOf(converted[field])
+      return converted
     },
+    hasColumn: (field) => !absent.has(field),
+    toColumn(field, value) {
+      if (!timestamps.has(field) || typeof value !== "number") return value
+      const date = new Date(value * 1000)
+      return database.timestamp ? database.timestamp(date) : date
+    },
+    lockRowsOnRead: names.lockRowsOnRead ?? false,
   }
+}
+
+/**
+ * A timestamp as a driver reads it (a `Date`, an ISO string, or epoch milliseconds where the database has no
+ * timestamp type) as whole epoch seconds; null and undefined stay as they are.
+ */
+function epochSecondsOf(value: unknown): unknown {
+  if (value === null || value === undefined) return value
+  const ms =
+    value instanceof Date
+      ? value.getTime()
+      : typeof value === "number" || typeof value === "bigint"
+        ? Number(value)
+        : typeof value === "string"
+          ? new Date(/^\d+$/.test(value) ? Number(value) : value).getTime()
+          : Number.NaN
+  return Number.isFinite(ms) ? Math.floor(ms / 1000) : value
 }
 
 /**
@@ -280,7 +338,10 @@ function sqlLockedAccount(
   return {
     async readAll() {
       const sql = new StatementBuilder(database)
-      const rows = await accounts(`SELECT * FROM ${tables.accounts} WHERE ${byKey(sql)}`, sql.values)
+      const select = `SELECT * FROM ${tables.accounts} WHERE ${byKey(sql)}`
+      // Locked too when other writers skip the account lock: their UPDATE then waits for this transaction.
+      const locking = tables.lockRowsOnRead && database.lockRows ? database.lockRows(select) : select
+      const rows = await accounts(locking, sql.values)
       return rows.map(rowOf)
     },
 
@@ -310,9 +371,10 @@ function sqlLockedAccount(
       // The row's own key, not the caller's: the lock covers exactly this key.
       add(column("userId"), idParameter(row.userId))
       add(column("provider"), key.provider)
-      add(column("type"), row.type)
+      if (tables.hasColumn("type")) add(column("type"), row.type)
       add(column("providerAccountId"), key.providerAccountId)
-      for (const [field, value] of definedEntries(row.tokens)) add(tokenColumn(field), value)
+      for (const [field, value] of definedEntries(row.tokens))
+        if (tables.hasColumn(field)) add(tokenColumn(field), tables.toColumn(field, value))
       const insert = `INSERT INTO ${tables.accounts} (${columns.join(", ")}) VALUES (${placeholders.join(", ")})`
       if (!returning || !returningAll) {
         await accounts(insert, sql.values)
@@ -328,7 +390,8 @@ function sqlLockedAccount(
       const assignments: string[] = []
       if (patch.userId !== undefined) assignments.push(`${column("userId")} = ${sql.param(idParameter(patch.userId))}`)
       for (const [field, value] of definedEntries(patch.tokens))
-        assignments.push(`${tokenColumn(field)} = ${sql.param(value)}`)
+        if (tables.hasColumn(field))
+          assignments.push(`${tokenColumn(field)} = ${sql.param(tables.toColumn(field, value))}`)
       if (assignments.length === 0) return
       // Scoped to the owner: rows of the key that belong to anyone else are never touched. Compared as
       // text, so that integer ids (serial users.id) match the strings the interface speaks.
@@ -381,9 +444,9 @@ export function sqlUpdateOwnTokens(
     if (!ownTokens.returnsRows && !affected)
       throw new Error(`${tables.store}: this database's one-statement sign-in needs the count of rows written.`)
     if (!supported) return none()
-    const assignments = definedEntries(tokens).map(
-      ([field, value]) => [tables.column(checkTokenColumn(field)), value] as const,
-    )
+    const assignments = definedEntries(tokens)
+      .filter(([field]) => tables.hasColumn(field))
+      .map(([field, value]) => [tables.column(checkTokenColumn(field)), tables.toColumn(field, value)] as const)
     if (assignments.length === 0) return none()
     const { text, values } = ownTokens.statement({
       accounts: tables.accounts,

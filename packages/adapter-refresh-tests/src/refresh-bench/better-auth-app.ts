@@ -16,6 +16,7 @@ import { betterAuth, type BetterAuthOptions } from "better-auth"
 import { getMigrations } from "better-auth/db/migration"
 import { toNodeHandler } from "better-auth/node"
 import { genericOAuth } from "better-auth/plugins/generic-oauth"
+import { tokenSync } from "authjs-adapter-refresh/better-auth"
 import type pg from "pg"
 import { findForm, type Browser, type BrowserResponse } from "../harness/browser.js"
 import type { StormProviderSettings } from "./storm-protocol.js"
@@ -26,6 +27,11 @@ export interface BetterAuthSettings {
   secret: string
   /** Better Auth's `baseURL`: the origin its HTTP handler listens on (the callback URL derives from it). */
   baseURL: string
+  /**
+   * With this library's Better Auth plugin (`tokenSync`, lease mode): its refresh settings. Absent: plain
+   * Better Auth. `tokenEndpoint` sends the plugin's refresh grants elsewhere (a delaying proxy in tests).
+   */
+  tokenSync?: { skewSeconds: number; tokenEndpoint?: string }
 }
 
 /** One account Better Auth linked by a sign-in: what `auth.api.getAccessToken` selects it by. */
@@ -44,6 +50,26 @@ export function betterAuthOptions(pool: pg.Pool, provider: StormProviderSettings
     // Its log lines go to stderr (the storm workers speak JSON on stdout), level and message only.
     logger: { level: "error", log: (level, message) => process.stderr.write(`better-auth ${level}: ${message}\n`) },
     plugins: [
+      ...(settings.tokenSync
+        ? [
+            tokenSync({
+              refresh: {
+                providers: [
+                  {
+                    id: provider.id,
+                    type: "oidc",
+                    issuer: provider.issuer,
+                    clientId: provider.clientId,
+                    clientSecret: provider.clientSecret,
+                    ...(settings.tokenSync.tokenEndpoint ? { token: settings.tokenSync.tokenEndpoint } : {}),
+                  },
+                ],
+                skewSeconds: settings.tokenSync.skewSeconds,
+                minRefreshIntervalSeconds: 0,
+              },
+            }),
+          ]
+        : []),
       genericOAuth({
         config: [
           {
@@ -96,6 +122,7 @@ export async function startBetterAuthApp(options: {
   provider: StormProviderSettings
   addRedirectUri: (uri: string) => void
   secret: string
+  tokenSync?: BetterAuthSettings["tokenSync"]
 }): Promise<BetterAuthApp> {
   // The base URL must be known before the instance exists: listen first, then hand requests over.
   let handler:
@@ -117,7 +144,11 @@ export async function startBetterAuthApp(options: {
   })
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
   const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
-  const settings: BetterAuthSettings = { secret: options.secret, baseURL: origin }
+  const settings: BetterAuthSettings = {
+    secret: options.secret,
+    baseURL: origin,
+    ...(options.tokenSync ? { tokenSync: options.tokenSync } : {}),
+  }
   await migrateBetterAuth(options.pool, options.provider, settings)
   const auth = createBetterAuth(options.pool, options.provider, settings)
   handler = toNodeHandler(auth)

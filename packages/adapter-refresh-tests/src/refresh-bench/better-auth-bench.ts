@@ -1,11 +1,11 @@
 /**
  * `pnpm bench --only=better-auth`: this library, the naive guide approach and Better Auth 1.7's server-side
- * `auth.api.getAccessToken`, side by side in one run:
+ * `auth.api.getAccessToken`, plain and with this library's plugin (`tokenSync`), side by side in one run:
  *
- *   - fresh path: one database and provider; the three calls and a raw single-row SELECT through the same
+ *   - fresh path: one database and provider; the four calls and a raw single-row SELECT through the same
  *     pg Pool, interleaved, medians, each as a ratio to the SELECT;
  *   - refresh storm: one database and one rotating provider, one account (its own grant) per approach, all
- *     three signed in at the start and expired together; then, per approach, 4 OS processes x 25 callers
+ *     four signed in at the start and expired together; then, per approach, 4 OS processes x 25 callers
  *     released by the barrier of run-storm.ts; provider counters read before and after each storm.
  *
  * Better Auth links its account through its own sign-in (better-auth-app.ts), so its row holds a real
@@ -17,6 +17,7 @@ import { Browser } from "../harness/browser.js"
 import { createDatabase } from "../harness/postgres.js"
 import { SCHEMA_TABLES } from "../fixtures/databases.js"
 import { startBetterAuthApp, type BetterAuthAccount, type BetterAuthApp } from "./better-auth-app.js"
+import { LEASE_TABLE_SQL } from "./lease-mode.js"
 import { naiveGetAccessToken } from "./naive-refresh.js"
 import { percentile, runStorm } from "./run-storm.js"
 import { PROVIDER_ID, startRefreshScenario, type RefreshScenario } from "./scenario.js"
@@ -27,15 +28,22 @@ const fmt = (n: number, digits = 2) => (Number.isFinite(n) ? n.toFixed(digits) :
 /** Better Auth refreshes when the stored access token expires within 5 s (getValidAccessToken in account.mjs). */
 const BETTER_AUTH_SKEW_SECONDS = 5
 
+/**
+ * A Better Auth instance on the scenario's database and provider, one account signed in through it. With
+ * `plugin`, this library's `tokenSync` plugin (lease mode; the lease table is created here).
+ */
 async function withBetterAuth(
   s: RefreshScenario,
   login: string,
+  plugin = false,
 ): Promise<{ app: BetterAuthApp; account: BetterAuthAccount }> {
+  if (plugin) await s.fixture.pool.query(LEASE_TABLE_SQL)
   const app = await startBetterAuthApp({
     pool: s.fixture.pool,
     provider: s.provider,
     addRedirectUri: (uri) => s.op.addRedirectUri(uri),
     secret: randomBytes(32).toString("base64url"),
+    ...(plugin ? { tokenSync: { skewSeconds: 0 } } : {}),
   })
   return { app, account: await app.signIn(new Browser(), login) }
 }
@@ -57,10 +65,13 @@ async function freshPath(
     provider: { accessTokenTtl: 600 },
   })
   let ba: BetterAuthApp | undefined
+  let withPlugin: BetterAuthApp | undefined
   try {
     const better = await withBetterAuth(s, "ba-latency-ba")
     ba = better.app
     const auth = better.app.auth
+    const plugged = await withBetterAuth(s, "ba-latency-plugin", true)
+    withPlugin = plugged.app
     const ask = { userId: s.userId, provider: PROVIDER_ID }
     const pool = s.fixture.pool
     // Each approach's raw SELECT of its own row: Auth.js's "accounts" (the library and naive read it), and
@@ -89,6 +100,11 @@ async function freshPath(
         baseline: 1,
         call: () => auth.api.getAccessToken({ body: better.account }),
       },
+      {
+        name: "Better Auth 1.7 + this plugin: auth.api.getAccessToken",
+        baseline: 1,
+        call: () => plugged.app.auth.api.getAccessToken({ body: plugged.account }),
+      },
     ]
     const grantsBefore = s.op.stats.refreshGrants
     for (let i = 0; i < 200; i++) for (const { call } of calls) await call()
@@ -111,7 +127,7 @@ async function freshPath(
     const medians = times.map((t) => percentile(t, 50))
     return [
       `Fresh path vs a raw single-row SELECT of the same row, same database and pg Pool, ${N} rounds ` +
-        `of the five calls interleaved (order rotated each round) after 200 warm-up rounds; medians`,
+        `of the ${calls.length} calls interleaved (order rotated each round) after 200 warm-up rounds; medians`,
       "| call | statements sent | median | ratio to the raw SELECT of its row |",
       "|------|----------------:|-------:|-----------------------------------:|",
       ...calls.map(
@@ -120,6 +136,7 @@ async function freshPath(
       ),
     ]
   } finally {
+    await withPlugin?.stop()
     await ba?.stop()
     await s.stop()
     await db.drop()
@@ -158,9 +175,11 @@ async function storms(adminUrl: string): Promise<string[]> {
     provider: { accessTokenTtl: ttl },
   })
   let ba: BetterAuthApp | undefined
+  let withPlugin: BetterAuthApp | undefined
   try {
-    // Three accounts, three grants, one provider and one database: the library's (the scenario's sign-in), the
-    // naive approach's (a second Auth.js sign-in, same app) and Better Auth's (its own sign-in).
+    // Four accounts, four grants, one provider and one database: the library's (the scenario's sign-in), the
+    // naive approach's (a second Auth.js sign-in, same app), Better Auth's and Better Auth + plugin's (their own
+    // sign-ins).
     const naiveLogin = "ba-storm-naive"
     const naiveSignIn = await s.app.signIn(new Browser(), { login: naiveLogin })
     if (!naiveSignIn.ok) throw new Error(`sign-in failed:\n${naiveSignIn.trace}`)
@@ -168,14 +187,18 @@ async function storms(adminUrl: string): Promise<string[]> {
     if (!naiveRow) throw new Error("no account row for the naive approach")
     const better = await withBetterAuth(s, "ba-storm-ba")
     ba = better.app
-    // Wait until every stored access token is expired for all three (the last sign-in's, plus margin).
+    const plugged = await withBetterAuth(s, "ba-storm-plugin", true)
+    withPlugin = plugged.app
+    // Wait until every stored access token is expired for all four (the last sign-in's, plus margin).
     await new Promise((resolve) => setTimeout(resolve, (ttl + 1) * 1000))
-    const { rows } = await s.fixture.pool.query<{ at: Date }>(
-      `SELECT "accessTokenExpiresAt" AS at FROM "account" WHERE "id" = $1`,
-      [better.account.accountId],
-    )
-    if (!rows[0] || rows[0].at.getTime() - BETTER_AUTH_SKEW_SECONDS * 1000 > Date.now())
-      throw new Error("Better Auth's stored token is not due yet")
+    for (const { accountId } of [better.account, plugged.account]) {
+      const { rows } = await s.fixture.pool.query<{ at: Date }>(
+        `SELECT "accessTokenExpiresAt" AS at FROM "account" WHERE "id" = $1`,
+        [accountId],
+      )
+      if (!rows[0] || rows[0].at.getTime() - BETTER_AUTH_SKEW_SECONDS * 1000 > Date.now())
+        throw new Error("a Better Auth stored token is not due yet")
+    }
 
     const base = { cell: "pg" as const, databaseUrl: db.url, provider: s.provider, skewSeconds: 0 }
     const runs: Array<[string, Omit<StormWorkerConfig, "callers">]> = [
@@ -189,6 +212,16 @@ async function storms(adminUrl: string): Promise<string[]> {
           userId: better.account.userId,
           providerAccountId: "ba-storm-ba",
           betterAuth: { ...better.app.settings, ...better.account },
+        },
+      ],
+      [
+        "Better Auth 1.7 + this plugin",
+        {
+          ...base,
+          mode: "better-auth",
+          userId: plugged.account.userId,
+          providerAccountId: "ba-storm-plugin",
+          betterAuth: { ...plugged.app.settings, ...plugged.account },
         },
       ],
     ]
@@ -216,7 +249,7 @@ async function storms(adminUrl: string): Promise<string[]> {
     }
     return [
       "Refresh storm side by side: one rotating provider, one " +
-        "database, one account (grant) per approach, all three expired;",
+        "database, one account (grant) per approach, all expired;",
       "per approach 4 OS processes x 25 concurrent callers released together",
       "| approach | callers ok | failed | refresh grants OK | refresh errors " +
         "(provider) | grants revoked | distinct tokens | caller errors | p50 | p99 |",
@@ -229,6 +262,7 @@ async function storms(adminUrl: string): Promise<string[]> {
       ),
     ]
   } finally {
+    await withPlugin?.stop()
     await ba?.stop()
     await s.stop()
     await db.drop()

@@ -57,8 +57,8 @@ async function betterAuthOf(pool: pg.Pool | undefined) {
   if (config.mode !== "better-auth") return undefined
   if (!pool || !config.betterAuth) throw new Error("the better-auth mode needs a PostgreSQL cell and its settings")
   const { createBetterAuth } = await import("./better-auth-app.js")
-  const { secret, baseURL, userId, accountId } = config.betterAuth
-  const auth = createBetterAuth(pool, config.provider, { secret, baseURL })
+  const { secret, baseURL, tokenSync, userId, accountId } = config.betterAuth
+  const auth = createBetterAuth(pool, config.provider, { secret, baseURL, ...(tokenSync ? { tokenSync } : {}) })
   await auth.$context
   return { auth, account: { userId, accountId } }
 }

@@ -184,6 +184,7 @@ export const mysql: SqlDatabase = {
   limitRows: (select, count) => `${select} LIMIT ${count}`,
   rowAfter: (columns, values) => `(${columns.join(", ")}) > (${values.join(", ")})`,
   lockKind: "row",
+  lockRows: (select) => `${select} FOR UPDATE`,
   // The level applies to the next transaction of the session only (what Kysely and Drizzle send too).
   begin: ["SET TRANSACTION ISOLATION LEVEL READ COMMITTED", "START TRANSACTION"],
   ownTokens,

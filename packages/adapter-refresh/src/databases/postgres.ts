@@ -155,6 +155,7 @@ export const postgres: SqlDatabase = {
   limitRows: (select, count) => `${select} LIMIT ${count}`,
   rowAfter: (columns, values) => `(${columns.join(", ")}) > (${values.join(", ")})`,
   lockKind: "advisory",
+  lockRows: (select) => `${select} FOR UPDATE`,
   begin: ["BEGIN ISOLATION LEVEL READ COMMITTED"],
 
   lockStatements(key: AccountKey, _target: LockTarget, lockTimeoutMs: number | undefined) {

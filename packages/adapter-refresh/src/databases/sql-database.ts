@@ -102,6 +102,16 @@ export interface SqlDatabase {
   rowAfter(columns: readonly string[], values: readonly string[]): string
   readonly lockKind: AccountLockKind
   /**
+   * A SELECT that also locks the rows it reads until the transaction ends (`FOR UPDATE`); absent where the
+   * account transaction's begin already excludes every other writer (SQLite's BEGIN IMMEDIATE).
+   */
+  lockRows?(select: string): string
+  /**
+   * How a timestamp column's value is bound (`SqlTableNames.timestampFields`). Default: the `Date` itself;
+   * SQLite has no timestamp type, and its drivers bind no `Date`: ISO 8601 text, as Better Auth stores it.
+   */
+  timestamp?(date: Date): unknown
+  /**
    * The statements that begin an account transaction on a held connection, in the isolation it needs (READ
    * COMMITTED where the database has levels: each statement after the lock sees what the last holder
    * committed; SQLite: BEGIN IMMEDIATE, the write lock up front).

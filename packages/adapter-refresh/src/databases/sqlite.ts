@@ -161,6 +161,7 @@ export const sqlite: SqlDatabase = {
   limitRows: (select, count) => `${select} LIMIT ${count}`,
   rowAfter: (columns, values) => `(${columns.join(", ")}) > (${values.join(", ")})`,
   lockKind: "database",
+  timestamp: (date) => date.toISOString(),
   begin: [SQLITE_BEGIN_LOCKED],
 
   // BEGIN IMMEDIATE is the lock; the wait bound is the connection's busy timeout, which the client sets.

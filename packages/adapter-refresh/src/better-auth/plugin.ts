@@ -1,0 +1,233 @@
+/**
+ * `tokenSync()`: a Better Auth plugin that replaces Better Auth's `getAccessToken` and `refreshToken` (the
+ * server API `auth.api.*` and the HTTP endpoints `/get-access-token`, `/refresh-token`: a plugin endpoint
+ * under the same key takes the core one's place in both) with the library's refresh engine over Better
+ * Auth's own `account` table (./store.ts), in lease mode.
+ *
+ * Who may ask stays Better Auth's rule: with a request or headers, the session's user and no one else (no
+ * session: 401); on the server without headers, the body's `userId`. The account is then looked up among
+ * that user's own accounts by its id, so one user's call never reaches another user's row.
+ */
+import { APIError, createAuthEndpoint, getSessionFromCtx, isStateful } from "better-auth/api"
+import type { Account, BetterAuthPlugin, StandardSchemaV1 } from "better-auth"
+import { createAccountSync } from "../account-sync.js"
+import { AccessTokenRefusedError, InvalidOptionsError, TokenSyncError } from "../errors.js"
+import { createRefreshEngine } from "../refresh/engine.js"
+import type { AccessTokenResult, RefreshEngine, RefreshOptions } from "../refresh/engine-types.js"
+import { engineSettingsOf } from "../refresh/engine-settings.js"
+import { checkTokenSyncOptions } from "../options.js"
+import type { AccountStore } from "../store.js"
+import { betterAuthAccountStore, type BetterAuthAccountStoreOptions, type BetterAuthDatabase } from "./store.js"
+
+/** Options of {@link tokenSync}. */
+export interface TokenSyncPluginOptions extends BetterAuthAccountStoreOptions {
+  /**
+   * The refresh engine's options, as `withTokenSync`'s `refresh` (providers with their token endpoint or
+   * discovery URL and client credentials; timeouts; the provider's id is Better Auth's `providerId`).
+   * Coordination is always lease mode: nothing is held while the provider answers.
+   */
+  refresh: Omit<RefreshOptions, "coordination" | "cache" | "revocation" | "reauthColumn" | "refreshTokenExpiryColumn">
+  /** The database to use. Default: the one given to `betterAuth({ database })`. */
+  database?: BetterAuthDatabase
+  /** A store of your own (tests, another table layout); overrides `database` and the table options. */
+  store?: AccountStore
+}
+
+/** The body both endpoints accept: Better Auth's account selection (the account id; on the server, a user id). */
+export interface BetterAuthAccountSelection {
+  accountId: string
+  userId?: string
+}
+
+/**
+ * The body's schema, as a Standard Schema (what Better Auth's endpoints take; no validation library is
+ * needed): `accountId` a non-empty string, `userId` an optional string, nothing else.
+ */
+const accountSelection: StandardSchemaV1<BetterAuthAccountSelection> = {
+  "~standard": {
+    version: 1,
+    vendor: "authjs-adapter-refresh",
+    validate(body) {
+      const record = typeof body === "object" && body !== null ? (body as Record<string, unknown>) : undefined
+      const extra = record ? Object.keys(record).filter((key) => key !== "accountId" && key !== "userId") : []
+      const { accountId, userId } = record ?? {}
+      const issues: { message: string; path: string[] }[] = []
+      if (typeof accountId !== "string" || accountId === "")
+        issues.push({
+          message: "accountId must be the Better Auth account id (a non-empty string)",
+          path: ["accountId"],
+        })
+      if (userId !== undefined && typeof userId !== "string")
+        issues.push({ message: "userId must be a string", path: ["userId"] })
+      for (const key of extra) issues.push({ message: `unknown field (${key})`, path: [key] })
+      if (issues.length > 0 || typeof accountId !== "string") return { issues }
+      return { value: { accountId, ...(typeof userId === "string" ? { userId } : {}) } }
+    },
+  },
+}
+
+/** The endpoint context as far as the plugin reads it. */
+type EndpointContext = Parameters<typeof getSessionFromCtx>[0]
+
+/** Better Auth's rule for whose token: the session's user when the call carries a request or headers. */
+async function userIdOf(ctx: EndpointContext, selection: BetterAuthAccountSelection): Promise<string> {
+  const session = await getSessionFromCtx(ctx, { disableCookieCache: isStateful(ctx) })
+  if (!session && (ctx.request || ctx.headers)) throw APIError.fromStatus("UNAUTHORIZED")
+  const userId = session?.user.id ?? selection.userId
+  if (!userId)
+    throw APIError.fromStatus("BAD_REQUEST", {
+      message: "Either userId or session is required",
+      code: "USER_ID_OR_SESSION_REQUIRED",
+    })
+  return userId
+}
+
+/** A typed failure as Better Auth's 400, the library's stable code beside its own and the error as `cause`. */
+function failure(error: unknown, code: string, message: string): never {
+  if (error instanceof APIError) throw error
+  const typed = error instanceof TokenSyncError ? error : undefined
+  const apiError = APIError.fromStatus("BAD_REQUEST", {
+    message: typed ? `${message}: ${typed.message}` : message,
+    code,
+    ...(typed ? { tokenSyncCode: typed.code } : {}),
+  })
+  Object.defineProperty(apiError, "cause", { value: error, enumerable: false, configurable: true, writable: true })
+  throw apiError
+}
+
+/** The row Better Auth read, as the engine's result for a fresh token (seconds, like `expires_at`). */
+function fromRow(account: Account): AccessTokenResult {
+  return {
+    accessToken: account.accessToken ?? "",
+    account: {
+      userId: account.userId,
+      type: "oidc",
+      provider: account.providerId,
+      providerAccountId: account.accountId,
+      access_token: account.accessToken ?? undefined,
+      expires_at: account.accessTokenExpiresAt
+        ? Math.floor(new Date(account.accessTokenExpiresAt).getTime() / 1000)
+        : undefined,
+      id_token: account.idToken ?? undefined,
+      scope: account.scope ?? undefined,
+    },
+    refreshed: false,
+  }
+}
+
+const expiryOf = (result: AccessTokenResult): Date | undefined =>
+  typeof result.account.expires_at === "number" ? new Date(result.account.expires_at * 1000) : undefined
+
+/** Better Auth stores granted scopes comma-separated. */
+const scopesOf = (scope: unknown): string[] =>
+  typeof scope === "string" ? scope.split(/[\s,]+/).filter((part) => part !== "") : []
+
+/**
+ * The Better Auth plugin: `betterAuth({ ..., plugins: [tokenSync({ refresh: { providers } })] })`.
+ *
+ * Needs the lease table (README, "Lease mode: the migration"). Better Auth's own responses keep their shape;
+ * a failure is Better Auth's 400 with its code (`FAILED_TO_GET_ACCESS_TOKEN`, `FAILED_TO_REFRESH_ACCESS_TOKEN`),
+ * the library's stable code as `tokenSyncCode`, and the library's typed error as the APIError's `cause`.
+ *
+ * @returns The plugin (id `"token-sync"`), for `betterAuth({ plugins })`.
+ * @throws InvalidOptionsError for refresh options that cannot work; at Better Auth's start, with its
+ *   `account.encryptOAuthTokens` on (not read by this version).
+ */
+export function tokenSync(options: TokenSyncPluginOptions) {
+  const refresh: RefreshOptions = { ...options.refresh, coordination: "lease" }
+  checkTokenSyncOptions({ refresh })
+  const { skewSeconds } = engineSettingsOf(refresh)
+  let engine: RefreshEngine | undefined
+  const forcedFlights = new Map<string, Promise<AccessTokenResult>>()
+  const engineFor = (database: unknown): RefreshEngine => {
+    if (engine) return engine
+    const store = options.store ?? betterAuthAccountStore((options.database ?? database) as BetterAuthDatabase, options)
+    engine = createRefreshEngine(store, createAccountSync(store), refresh)
+    return engine
+  }
+
+  /** The caller's own account (Better Auth's lookup: the user's accounts, by id), then the engine. */
+  const tokenFor = async (ctx: EndpointContext, forced: boolean) => {
+    const selection = ctx.body as BetterAuthAccountSelection
+    const userId = await userIdOf(ctx, selection)
+    const account = (await ctx.context.internalAdapter.findAccounts(userId)).find(
+      (candidate) => candidate.id === selection.accountId,
+    )
+    if (!account) throw APIError.fromStatus("BAD_REQUEST", { message: "Account not found", code: "ACCOUNT_NOT_FOUND" })
+    // Fresh in the row Better Auth just read (its tokens are stored as they are: encryption is refused at
+    // init): served from it, one statement in all, as the engine's own fresh path would serve it.
+    const expiresAt = account.accessTokenExpiresAt ? new Date(account.accessTokenExpiresAt).getTime() : Number.NaN
+    if (!forced && account.accessToken && expiresAt - skewSeconds * 1000 > Date.now())
+      return { account, result: fromRow(account) }
+    const tokens = engineFor(ctx.context.options.database)
+    const params = { userId, provider: account.providerId, providerAccountId: account.accountId }
+    if (!forced) return { account, result: await tokens.getAccessToken(params) }
+    // A forced refresh is one per stored access token across processes: concurrent callers that all
+    // saw the same token share one refresh, and a caller that saw an older one gets the newer token.
+    const current = await tokens.getAccessToken(params)
+    // Callers of this process that saw the same token share one forced refresh.
+    const flightKey = `${account.id}\u0000${current.accessToken}`
+    let flight = forcedFlights.get(flightKey)
+    if (!flight) {
+      flight = tokens.getAccessToken({ ...params, refusedAccessToken: current.accessToken })
+      forcedFlights.set(flightKey, flight)
+      const forget = () => forcedFlights.delete(flightKey)
+      flight.then(forget, forget)
+    }
+    try {
+      return { account, result: await flight }
+    } catch (error) {
+      // This process refreshed the account for a forced refresh less than refusedTokenIntervalSeconds ago
+      // (a caller that arrived after the shared one ended): the token that refresh stored is the answer.
+      if (!(error instanceof AccessTokenRefusedError)) throw error
+      return { account, result: await tokens.getAccessToken(params) }
+    }
+  }
+
+  return {
+    id: "token-sync",
+    init(ctx) {
+      // Better Auth's encrypted values are not the tokens: sending one as a refresh token would fail the grant.
+      if (ctx.options.account?.encryptOAuthTokens)
+        throw new InvalidOptionsError(
+          "account.encryptOAuthTokens",
+          "tokenSync: Better Auth's account.encryptOAuthTokens is on, and this version of the plugin reads " +
+            "tokens as stored; turn one of them off (reading Better Auth's encryption is not supported yet).",
+        )
+      // A database the store cannot speak fails Better Auth's start, not the first refresh.
+      engineFor(ctx.options.database)
+    },
+    endpoints: {
+      getAccessToken: createAuthEndpoint(
+        "/get-access-token",
+        { method: "POST", body: accountSelection },
+        async (ctx) => {
+          const { result } = await tokenFor(ctx, false).catch((error: unknown) =>
+            failure(error, "FAILED_TO_GET_ACCESS_TOKEN", "Failed to get a valid access token"),
+          )
+          return ctx.json({
+            accessToken: result.accessToken,
+            accessTokenExpiresAt: expiryOf(result),
+            scopes: scopesOf(result.account.scope),
+            idToken: typeof result.account.id_token === "string" ? result.account.id_token : undefined,
+          })
+        },
+      ),
+      refreshToken: createAuthEndpoint("/refresh-token", { method: "POST", body: accountSelection }, async (ctx) => {
+        const { account, result } = await tokenFor(ctx, true).catch((error: unknown) =>
+          failure(error, "FAILED_TO_REFRESH_ACCESS_TOKEN", "Failed to refresh access token"),
+        )
+        return ctx.json({
+          accessToken: result.accessToken,
+          refreshToken: typeof result.account.refresh_token === "string" ? result.account.refresh_token : undefined,
+          accessTokenExpiresAt: expiryOf(result),
+          refreshTokenExpiresAt: account.refreshTokenExpiresAt ?? undefined,
+          scope: result.account.scope ?? account.scope,
+          idToken: typeof result.account.id_token === "string" ? result.account.id_token : undefined,
+          providerId: account.providerId,
+          accountId: account.id,
+        })
+      }),
+    },
+  } satisfies BetterAuthPlugin
+}
