@@ -14,6 +14,7 @@
  * points to it, so the bare adapter reads what this store writes. The client is typed structurally: this module
  * imports no Redis client.
  */
+import { createHash } from "node:crypto"
 import { InvalidOptionsError } from "../errors.js"
 import {
   leaseLockedAccountStore,
@@ -43,6 +44,17 @@ export interface RedisClientLike {
   mget(...keys: string[]): Promise<(string | null)[]>
   exists(...keys: string[]): Promise<number>
   scan(cursor: string, match: "MATCH", pattern: string, count: "COUNT", size: number): Promise<[string, string[]]>
+}
+
+/**
+ * Whether `db` is an ioredis client or an unstorage storage, which `withTokenSync` refuses with a pointer to
+ * {@link redisAccountStore}: the key layout (the driver's base, the adapter's prefixes) cannot be read from them.
+ */
+export function isRedisLike(db: object): boolean {
+  const value = db as Record<string, unknown>
+  const ioredis = ["evalsha", "defineCommand", "scanStream"].every((name) => typeof value[name] === "function")
+  const unstorage = ["getMount", "setItemRaw", "getItem"].every((name) => typeof value[name] === "function")
+  return ioredis || unstorage
 }
 
 /** The key prefixes of `@auth/unstorage-adapter` / `@auth/upstash-redis-adapter` options, with their defaults. */
@@ -117,19 +129,16 @@ if ARGV[3] ~= '' then redis.call('SET', KEYS[2], ARGV[3]) end
 if KEYS[3] then redis.call('SET', KEYS[3], ARGV[4]) end
 return 1`
 
-const sha1 = async (text: string): Promise<string> => {
-  const { createHash } = await import("node:crypto")
-  return createHash("sha1").update(text).digest("hex")
-}
+const sha1 = (text: string): string => createHash("sha1").update(text).digest("hex")
 
 /** Runs a script by its SHA-1, loading it with EVAL when the server does not have it (NOSCRIPT). */
 function scriptRunner(client: RedisClientLike) {
-  const shas = new Map<string, Promise<string>>()
+  const shas = new Map<string, string>()
   return async (script: string, keys: string[], args: (string | number)[]): Promise<unknown> => {
     let sha = shas.get(script)
     if (!sha) shas.set(script, (sha = sha1(script)))
     try {
-      return await client.evalsha(await sha, keys.length, ...keys, ...args)
+      return await client.evalsha(sha, keys.length, ...keys, ...args)
     } catch (error) {
       if (!/NOSCRIPT/.test(String((error as Error | undefined)?.message))) throw error
       return client.eval(script, keys.length, ...keys, ...args)

@@ -120,6 +120,18 @@ describe("Redis store: fenced writes (real redis-server, two clients)", () => {
     expect(await waiter.withAccountLock(key, async () => "ran", { lockTimeoutMs: 0 })).toBe("ran")
   })
 
+  test("withTokenSync refuses the driver's ioredis client and the unstorage storage, naming redisAccountStore", async () => {
+    const { serverUrl } = parseRedisTestUrl(db.url)
+    const driver = redisDriver({ url: serverUrl, base: keyPrefix })
+    const storage = createStorage({ driver })
+    try {
+      for (const db of [storage, driver.getInstance!()])
+        expect(() => withTokenSync(UnstorageAdapter(storage), db)).toThrow(/redisAccountStore/)
+    } finally {
+      await storage.dispose()
+    }
+  })
+
   test("the bare adapter reads what the store wrote: its account, the user by account, its by-user-id pointer", async () => {
     const { serverUrl } = parseRedisTestUrl(db.url)
     const driver = redisDriver({ url: serverUrl, base: keyPrefix })
