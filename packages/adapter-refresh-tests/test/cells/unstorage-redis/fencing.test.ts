@@ -159,4 +159,27 @@ describe("Redis store: fenced writes (real redis-server, two clients)", () => {
       await storage.dispose()
     }
   })
+
+  test("keys as unstorage normalizes them: a providerAccountId with '/', '\\' and '::' is found by the bare adapter", async () => {
+    const { serverUrl } = parseRedisTestUrl(db.url)
+    const storage = createStorage({ driver: redisDriver({ url: serverUrl, base: keyPrefix }) })
+    try {
+      const bare = UnstorageAdapter(storage)
+      const user = await bare.createUser!({ id: "", email: `slash-${userId}@example.test`, emailVerified: null })
+      const adapter = withTokenSync(bare, redisAccountStore(clients[0]!, storeOptions(keyPrefix)))
+      const key = { provider: "fence", providerAccountId: `tenant/${userId}\\x::y` }
+      await adapter.linkAccount({ ...key, userId: user.id, type: "oidc", access_token: "at.slash" } as AdapterAccount)
+      expect(await bare.getAccount!(key.providerAccountId, key.provider)).toMatchObject({ access_token: "at.slash" })
+      expect(await bare.getUserByAccount!(key)).toMatchObject({ id: user.id })
+      // And the other way: what the bare adapter wrote there, the store reads and merges into.
+      await bare.linkAccount!({ ...key, userId: user.id, type: "oidc", access_token: "at.bare", refresh_token: "rt.b" })
+      await adapter.linkAccount({ ...key, userId: user.id, type: "oidc", access_token: "at.again" } as AdapterAccount)
+      expect(await bare.getAccount!(key.providerAccountId, key.provider)).toMatchObject({
+        access_token: "at.again",
+        refresh_token: "rt.b",
+      })
+    } finally {
+      await storage.dispose()
+    }
+  })
 })
