@@ -348,7 +348,11 @@ export function redisAccountStoreParts(
         ...row.tokens,
         id: `${row.provider}:${row.providerAccountId}`,
       }
-      return fencedWrite(row, lock, () => ({ account, index: true }))
+      return fencedWrite(row, lock, (current) => {
+        // Written outside the lock since the core read none (the bare adapter): refuse, as a unique key would.
+        if (current) throw new Error("redis: the account appeared outside the lock; nothing written")
+        return { account, index: true }
+      })
     },
     update(key, patch, scope, lock) {
       return fencedWrite(key, lock, (current) => {
