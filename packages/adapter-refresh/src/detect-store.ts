@@ -5,6 +5,7 @@ import { isKysely, kyselyAccountStore } from "./stores/kysely.js"
 import { isMikroOrm, isMikroOrmEntityManager, mikroOrmAccountStore } from "./stores/mikroorm.js"
 import { isPgClient, isPgPool, pgAccountStore } from "./stores/pg.js"
 import { isPrismaClient, prismaAccountStore } from "./stores/prisma.js"
+import { isRedisLike } from "./stores/redis.js"
 
 /** Accepted `db` values, in the words of the error message. */
 const ACCEPTED =
@@ -64,6 +65,13 @@ export function resolveAccountStore(db: unknown): AccountStore {
     throw new UnsupportedDatabaseError(
       "withTokenSync(adapter, db): db is a single node-postgres Client; pass a Pool, " +
         "so that concurrent sign-ins and refreshes each get their own transaction.",
+    )
+  }
+  if (isRedisLike(db)) {
+    throw new UnsupportedDatabaseError(
+      "withTokenSync(adapter, db): db is a Redis client or an unstorage storage, whose key layout (the driver's " +
+        "base, the adapter's key prefixes) cannot be read from it; pass redisAccountStore(client, { base }) from " +
+        'authjs-adapter-refresh/stores/redis, with refresh: { coordination: "lease" }.',
     )
   }
   throw new UnsupportedDatabaseError(`withTokenSync(adapter, db): db is not a supported client; expected ${ACCEPTED}.`)

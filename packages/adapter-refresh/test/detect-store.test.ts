@@ -33,6 +33,14 @@ describe("withTokenSync(adapter, db): db detection", () => {
     expect(() => withTokenSync(adapter, client)).toThrow(/pass a Pool/)
   })
 
+  it.each([
+    ["an ioredis client", { evalsha: () => 0, defineCommand: () => 0, scanStream: () => 0, get: () => 0 }],
+    ["an unstorage storage", { getMount: () => 0, setItemRaw: () => 0, getItem: () => 0 }],
+  ])("refuses %s and names redisAccountStore (its key layout cannot be read from it)", (_label, db) => {
+    expect(() => withTokenSync(adapter, db)).toThrow(UnsupportedDatabaseError)
+    expect(() => withTokenSync(adapter, db)).toThrow(/redisAccountStore\(client, \{ base \}\)/)
+  })
+
   it("uses an object implementing AccountStore as it is", () => {
     const store: AccountStore = {
       name: "custom",

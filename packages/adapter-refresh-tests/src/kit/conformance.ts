@@ -216,7 +216,7 @@ export function runConformanceSuite(cell: ConformanceCell, runner?: TestRunner):
         // the bare adapter's row cannot be found under Auth.js's string key, and ours can.
         if (bareTook) {
           const bareRows = await rows({ provider: "kit-numeric", providerAccountId: String(bareId) })
-          if (bareRows.length > 0) expect(bareRows[0]?.providerAccountId).toBe(String(bareId))
+          if (bareRows.length > 0) expect(String(bareRows[0]?.providerAccountId)).toBe(String(bareId))
         }
       })
 
@@ -1096,23 +1096,26 @@ export function runConformanceSuite(cell: ConformanceCell, runner?: TestRunner):
         expect(overlap.operations).toBeGreaterThan(callersPerProcess)
       }, 120_000)
 
-      it(`control: the same storm through the bare adapter's linkAccount does not end in one clean row`, async () => {
-        const user = await newUser()
-        const key = newKey()
-        const result = await runInWorkerProcesses(
-          {
-            fixtureModule: moduleUrl(),
-            databaseUrl: database.url,
-            mode: "bare",
-            workerExecArgv: cell.workerExecArgv,
-          },
-          storm(user.id, key),
-        )
-        const failures = result.flatMap((r) => r.outcomes).filter((o) => !o.ok).length
-        const stored = await rows(key)
-        // Without the wrapper: duplicate rows (schemas without a unique key) or failed sign-ins (with one).
-        expect({ rows: stored.length, failures }).not.toEqual({ rows: 1, failures: 0 })
-      }, 120_000)
+      // A key-value adapter writes each account as one whole value (unstorage, Upstash): its bare storm ends in
+      // one clean row too, so this control shows nothing there (the cell's no-lock control does instead).
+      if (!cell.bareLinkWritesOneValue)
+        it(`control: the same storm through the bare adapter's linkAccount does not end in one clean row`, async () => {
+          const user = await newUser()
+          const key = newKey()
+          const result = await runInWorkerProcesses(
+            {
+              fixtureModule: moduleUrl(),
+              databaseUrl: database.url,
+              mode: "bare",
+              workerExecArgv: cell.workerExecArgv,
+            },
+            storm(user.id, key),
+          )
+          const failures = result.flatMap((r) => r.outcomes).filter((o) => !o.ok).length
+          const stored = await rows(key)
+          // Without the wrapper: duplicate rows (schemas without a unique key) or failed sign-ins (with one).
+          expect({ rows: stored.length, failures }).not.toEqual({ rows: 1, failures: 0 })
+        }, 120_000)
     })
   })
 }

@@ -77,6 +77,12 @@ export interface ConformanceCell {
    * `reauthColumn`. Default: not checked (it runs when both are there).
    */
   expectsReauthListing?: boolean
+  /**
+   * Whether the bare adapter's `linkAccount` writes each account as one whole value under its key (a key-value
+   * store: `@auth/unstorage-adapter`, `@auth/upstash-redis-adapter`). Its bare link storm then also ends in one
+   * clean row, so that control is skipped; give the cell a control of its own. Default false.
+   */
+  bareLinkWritesOneValue?: boolean
   /** OS processes for the concurrency tests (at least 2). Default 2. */
   processes?: number
   /** Concurrent callers per process. Default 25 (so 50 in all with the default 2 processes). */
