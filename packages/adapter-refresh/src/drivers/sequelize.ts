@@ -2,9 +2,8 @@
  * The SqlDriver of a Sequelize 6 instance: the library's SQL on the raw connections of Sequelize's own
  * connection manager (node-postgres, mariadb, mysql2 or sqlite3, by dialect), so Sequelize neither
  * rewrites the statements nor wraps the driver's errors. PostgreSQL, MariaDB, MySQL: a pooled connection per
- * transaction, destroyed when BEGIN or ROLLBACK failed. MariaDB/MySQL add a named lock on the key
- * (`GET_LOCK`, released after COMMIT): the adapter's models have no unique key on (provider,
- * providerAccountId), so the row lock alone cannot keep two first inserts of a key apart. SQLite: a
+ * transaction, destroyed when BEGIN or ROLLBACK failed. MariaDB/MySQL add the key's named lock
+ * (mysql-key-lock.ts): the adapter's models have no unique key on the account's key. SQLite: a
  * connection of the store's own on the file, one transaction at a time per process, its lock asked for
  * again from the event loop. Internal: not part of the package's exports.
  */
@@ -12,8 +11,10 @@ import { mysql } from "../databases/mysql.js"
 import { postgres } from "../databases/postgres.js"
 import type { SqlDatabase } from "../databases/sql-database.js"
 import { SQLITE_BEGIN_LOCKED, sqlite } from "../databases/sqlite.js"
+import { unheld } from "../sql-leases.js"
 import type { SqlDriver, SqlTransactionConnection } from "../sql-store.js"
 import type { HeldConnection, SqlRunner } from "../statements.js"
+import { keyLockedStatements, mysqlWithKeyLock } from "./mysql-key-lock.js"
 import { serialTurns, SQLITE_DEFAULT_LOCK_WAIT_MS, untilNotBusy } from "./sqlite-wait.js"
 
 /** The part of a Sequelize connection manager this driver uses; connections are the dialect's own. */
@@ -23,33 +24,23 @@ export interface SequelizeConnectionManagerLike {
   destroyConnection?(connection: object): Promise<unknown>
 }
 
-type Raw = (connection: object, text: string, values: unknown[]) => Promise<unknown>
 type Callback = (error: Error | null, result: unknown) => void
-const callback = (run: (done: Callback) => void) =>
-  new Promise<unknown>((resolve, reject) => run((error, result) => (error ? reject(error) : resolve(result))))
-
-/** How each dialect's raw connection runs one statement. */
-const RAW: Record<string, { database: SqlDatabase; raw: Raw }> = {
-  postgres: { database: postgres, raw: async (c, text, values) => (c as PgLike).query(text, values) },
-  mariadb: { database: mysql, raw: (c, text, values) => (c as MariadbLike).query(text, values) },
-  mysql: {
-    database: mysql,
-    raw: (c, text, values) => callback((done) => (c as CallbackLike).query(text, values, done)),
-  },
-  sqlite: {
-    database: sqlite,
-    raw: (c, text, values) => callback((done) => (c as CallbackLike).all(text, values, done)),
-  },
-}
-interface PgLike {
-  query(text: string, values: unknown[]): Promise<{ rows: unknown }>
-}
-interface MariadbLike {
-  query(text: string, values: unknown[]): Promise<unknown>
-}
-interface CallbackLike {
-  query(text: string, values: unknown[], done: Callback): void
+/** A dialect's raw connection: node-postgres' and mariadb's answer a promise, mysql2's and sqlite3's call back. */
+interface RawConnection {
+  query(text: string, values: unknown[], done?: Callback): Promise<unknown> | void
   all(text: string, values: unknown[], done: Callback): void
+}
+const called = (send: (done: Callback) => void) =>
+  new Promise<unknown>((resolve, reject) => send((error, result) => (error ? reject(error) : resolve(result))))
+type Raw = (connection: RawConnection, text: string, values: unknown[]) => Promise<unknown>
+const promised: Raw = async (connection, text, values) => connection.query(text, values)
+
+/** The database of each dialect, and how its raw connection runs one statement. */
+const RAW: Record<string, { database: SqlDatabase; raw: Raw }> = {
+  postgres: { database: postgres, raw: promised },
+  mariadb: { database: mysql, raw: promised },
+  mysql: { database: mysql, raw: (c, text, values) => called((done) => void c.query(text, values, done)) },
+  sqlite: { database: sqlite, raw: (c, text, values) => called((done) => c.all(text, values, done)) },
 }
 
 /** The dialects the driver speaks, by `sequelize.getDialect()`. @internal */
@@ -61,82 +52,43 @@ const rowsOf = (result: unknown): Record<string, unknown>[] => {
   return Array.isArray(rows) ? (rows as Record<string, unknown>[]) : []
 }
 
-/** The key's named lock on MariaDB/MySQL (names are at most 64 characters: a hash of the key). */
-const NAME = "CONCAT('authjs_refresh:', SHA1(CONCAT(?, CHAR(0), ?)))"
-const TAKE_NAMED = `SELECT GET_LOCK(${NAME}, ?) AS got`
-const lockWaitTimeout = () =>
-  Object.assign(new Error("Lock wait timeout exceeded (the key's named lock)"), {
-    errno: 1205,
-    code: "ER_LOCK_WAIT_TIMEOUT",
-  })
-
-/** `mysql` with the named lock first: it also covers a key that has no row to lock yet. */
-const mysqlNamed: SqlDatabase = {
-  ...mysql,
-  lockStatements(key, target, lockTimeoutMs) {
-    const { take, restore } = mysql.lockStatements(key, target, lockTimeoutMs)
-    const wait = lockTimeoutMs === undefined ? 50 : lockTimeoutMs / 1000
-    return { take: [{ text: TAKE_NAMED, values: [key.provider, key.providerAccountId, wait] }, ...take], restore }
-  },
-}
-
 /** The driver of a Sequelize instance of `dialect` (one of {@link SEQUELIZE_DIALECTS}). @internal */
 export function sequelizeDriver(manager: SequelizeConnectionManagerLike, dialect: string): SqlDriver {
   const { database, raw } = RAW[dialect]!
   const runOn =
     (connection: object): SqlRunner =>
     async (text, values) =>
-      rowsOf(await raw(connection, text, [...values]))
+      rowsOf(await raw(connection as RawConnection, text, [...values]))
   const hold = async (): Promise<HeldConnection> => {
     const connection = await manager.getConnection({ type: "write" })
     return {
       run: runOn(connection),
       // A write's header: affectedRows (rows changed: Sequelize turns FOUND_ROWS off).
       affected: async (text, values) =>
-        Number(((await raw(connection, text, [...values])) as { affectedRows?: unknown }).affectedRows ?? 0),
+        Number(((await raw(connection as RawConnection, text, [...values])) as { affectedRows?: number }).affectedRows),
       release: () => void manager.releaseConnection(connection),
     }
   }
-  const run: SqlRunner = async (text, values) => {
-    const held = await hold()
-    try {
-      return await held.run(text, values)
-    } finally {
-      held.release()
-    }
-  }
+  // One statement on a connection of the pool, given back whatever its outcome.
+  const run: SqlRunner = (text, values) => hold().then((held) => held.run(text, values).finally(held.release))
   if (database === sqlite) return sqliteDriver(manager, runOn)
   if (database === postgres) return { database, run, hold, acquire: () => pooled(manager, runOn) }
-  return { database: mysqlNamed, run, hold, acquire: () => pooled(manager, runOn, true) }
+  return { database: mysqlWithKeyLock, run, hold, acquire: () => pooled(manager, runOn, true) }
 }
 
-/** A pooled connection for one transaction; with `named`, the key's named lock released after it ends. */
+/** A pooled connection for one transaction; `keyLock` for MariaDB/MySQL (drivers/mysql-key-lock.ts). */
 async function pooled(
   manager: SequelizeConnectionManagerLike,
   runOn: (connection: object) => SqlRunner,
-  named = false,
+  keyLock = false,
 ): Promise<SqlTransactionConnection> {
   const connection = await manager.getConnection({ type: "write" })
-  const plain = runOn(connection)
-  let locked: readonly unknown[] | undefined
-  const run: SqlRunner = async (text, values) => {
-    const rows = await plain(text, values)
-    if (text !== TAKE_NAMED) return rows
-    if (Number(rows[0]?.got) !== 1) throw lockWaitTimeout()
-    locked = values.slice(0, 2)
-    return rows
-  }
-  const end = (statement: string) => async () => {
-    await plain(statement, [])
-    if (named && locked) await plain(`DO RELEASE_LOCK(${NAME})`, locked)
-    locked = undefined
-  }
+  const locked = keyLock ? keyLockedStatements(runOn(connection)) : undefined
   return {
-    run,
-    commit: end("COMMIT"),
-    rollback: end("ROLLBACK"),
+    run: locked?.run ?? runOn(connection),
+    ...(locked && { commit: locked.commit, rollback: locked.rollback }),
     async release(failure) {
-      if (failure === undefined && !locked) return void manager.releaseConnection(connection)
+      if (failure === undefined && !locked?.held()) return void manager.releaseConnection(connection)
       await (manager.destroyConnection?.(connection) ?? manager.releaseConnection(connection))
     },
   }
@@ -164,16 +116,13 @@ function sqliteDriver(manager: SequelizeConnectionManagerLike, runOn: (connectio
     busy++
     const ended = await turn()
     const release = () => void (busy--, ended())
-    try {
-      const run = await opened()
-      return { run, retried: ((text, values) => untilNotBusy(() => run(text, values), deadline)) as SqlRunner, release }
-    } catch (error) {
+    const run = await opened().catch((error: unknown) => {
       release()
       throw error
-    }
+    })
+    return { run, retried: ((text, values) => untilNotBusy(() => run(text, values), deadline)) as SqlRunner, release }
   }
   const shared: SqlRunner = async (text, values) => runOn(await manager.getConnection({}))(text, values)
-  const unheld = (run: SqlRunner) => async (): Promise<HeldConnection> => ({ run, release: () => undefined })
   return {
     database: sqlite,
     run: shared,
