@@ -7,6 +7,7 @@ assert.equal(typeof require("authjs-adapter-refresh/stores/pg").pgAccountStore, 
 assert.equal(typeof require("authjs-adapter-refresh/stores/kysely").kyselyAccountStore, "function")
 assert.equal(typeof require("authjs-adapter-refresh/stores/prisma").prismaAccountStore, "function")
 assert.equal(typeof require("authjs-adapter-refresh/stores/redis").redisAccountStore, "function")
+assert.equal(typeof require("authjs-adapter-refresh/stores/sequelize").sequelizeAccountStore, "function")
 assert.equal(typeof require("authjs-adapter-refresh-tests").runConformanceSuite, "function")
 assert.equal(typeof require("authjs-adapter-refresh-tests/postgres").startPostgres, "function")
 console.log(`require(): every entry point of both packages loads on Node ${process.version}`)

@@ -61,6 +61,7 @@ export { kyselyAccountStore } from "./stores/kysely.js"
 export { pgAccountStore } from "./stores/pg.js"
 export { drizzleAccountStore } from "./stores/drizzle.js"
 export { mikroOrmAccountStore } from "./stores/mikroorm.js"
+export { sequelizeAccountStore } from "./stores/sequelize.js"
 
 // Refresh: options, results and the session helpers.
 export type { RefreshOptions, GetAccessTokenParams, AccessTokenResult } from "./refresh/engine-types.js"

@@ -12,13 +12,16 @@ import GitHub from "@auth/core/providers/github"
 import { PrismaAdapter } from "@auth/prisma-adapter"
 import { KyselyAdapter, type Database } from "@auth/kysely-adapter"
 import PostgresAdapter from "@auth/pg-adapter"
+import SequelizeAdapter from "@auth/sequelize-adapter"
 import { withTokenSync } from "authjs-adapter-refresh"
 import type { Kysely } from "kysely"
 import type { Pool } from "pg"
+import type { Model, ModelStatic, Sequelize } from "sequelize"
 import type { PrismaClient } from "../../generated/prisma/client"
 import type { PrismaClient as MysqlPrismaClient } from "../../generated/prisma-mysql/client"
 import type { PrismaClient as SqlitePrismaClient } from "../../generated/prisma-sqlite/client"
 import { prismaAccountStore } from "authjs-adapter-refresh/stores/prisma"
+import { sequelizeAccountStore } from "authjs-adapter-refresh/stores/sequelize"
 
 declare const prisma: PrismaClient
 declare const db: Kysely<Database>
@@ -31,6 +34,13 @@ const kysely = withTokenSync(KyselyAdapter(db), db)
 export const kyselyConfig: AuthConfig = { adapter: kysely, events: kysely.events, providers: [] }
 const pg = withTokenSync(PostgresAdapter(pool), pool)
 export const pgConfig: AuthConfig = { adapter: pg, events: pg.events, providers: [] }
+declare const sequelize: Sequelize
+const onSequelize = withTokenSync(SequelizeAdapter(sequelize), sequelize)
+export const sequelizeConfig: AuthConfig = { adapter: onSequelize, events: onSequelize.events, providers: [] }
+// Custom models: the store is given the same models, typed as Sequelize types them.
+declare const Account: ModelStatic<Model>
+declare const User: ModelStatic<Model>
+export const sequelizeStore = sequelizeAccountStore(sequelize, { models: { Account, User } })
 
 // The Prisma line on MySQL/MariaDB (@prisma/adapter-mariadb) and SQLite (@prisma/adapter-better-sqlite3)
 // clients, and the explicit store for a client whose database cannot be read.

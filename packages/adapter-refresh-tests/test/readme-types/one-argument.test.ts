@@ -13,6 +13,7 @@ import { DrizzleAdapter } from "@auth/drizzle-adapter"
 import { KyselyAdapter, type Database as KyselyDatabase } from "@auth/kysely-adapter"
 import PostgresAdapter from "@auth/pg-adapter"
 import { PrismaAdapter } from "@auth/prisma-adapter"
+import SequelizeAdapter from "@auth/sequelize-adapter"
 import { PrismaAdapter as NextAuthV4PrismaAdapter } from "@next-auth/prisma-adapter"
 import { PrismaPg } from "@prisma/adapter-pg"
 import { TokenSyncError, UnsupportedDatabaseError, withTokenSync, type AuthjsAdapter } from "authjs-adapter-refresh"
@@ -21,6 +22,7 @@ import { drizzle as drizzleSqlite } from "drizzle-orm/better-sqlite3"
 import { drizzle as drizzleNodePg } from "drizzle-orm/node-postgres"
 import { Kysely, PostgresDialect } from "kysely"
 import pg from "pg"
+import { Sequelize } from "sequelize"
 import ts from "typescript"
 import { PrismaClient } from "../../generated/prisma/client.js"
 
@@ -78,6 +80,11 @@ describe("withTokenSync(adapter) at run time (real adapters, never connected)", 
     ["@next-auth/prisma-adapter (v4)", NextAuthV4PrismaAdapter(prisma), "withTokenSync(PrismaAdapter(prisma), prisma)"],
     ["@auth/kysely-adapter", KyselyAdapter(kysely), "withTokenSync(KyselyAdapter(db), db)"],
     ["@auth/pg-adapter", PostgresAdapter(pool), "withTokenSync(PostgresAdapter(pool), pool)"],
+    [
+      "@auth/sequelize-adapter",
+      SequelizeAdapter(new Sequelize("postgres://unused@127.0.0.1:1/unused", { logging: false })),
+      "withTokenSync(SequelizeAdapter(sequelize), sequelize)",
+    ],
     [
       "@auth/drizzle-adapter (node-postgres)",
       DrizzleAdapter(drizzleNodePg(pool)),
