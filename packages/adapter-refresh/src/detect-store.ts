@@ -4,11 +4,12 @@ import { drizzleAccountStore, isDrizzleDatabase } from "./stores/drizzle.js"
 import { isKysely, kyselyAccountStore } from "./stores/kysely.js"
 import { isPgClient, isPgPool, pgAccountStore } from "./stores/pg.js"
 import { isPrismaClient, prismaAccountStore } from "./stores/prisma.js"
+import { isTypeOrmDataSource, typeormAccountStore } from "./stores/typeorm.js"
 
 /** Accepted `db` values, in the words of the error message. */
 const ACCEPTED =
   "a PrismaClient, a Kysely instance, a Drizzle database, a " +
-  "node-postgres Pool, or an object implementing AccountStore " +
+  "node-postgres Pool, an initialised TypeORM DataSource, or an object implementing AccountStore " +
   "({ name, withAccountLock(key, work), findAccounts(userId, provider) })"
 
 export function isAccountStore(value: unknown): value is AccountStore {
@@ -42,6 +43,8 @@ export function resolveAccountStore(db: unknown): AccountStore {
   // accountsTable }).
   if (isDrizzleDatabase(db)) matches.push({ kind: "Drizzle database", create: () => drizzleAccountStore(db) })
   if (isPgPool(db)) matches.push({ kind: "pg Pool", create: () => pgAccountStore(db) })
+  // TypeORM with @auth/typeorm-adapter's entities; custom ones: typeormAccountStore(dataSource, { entities }).
+  if (isTypeOrmDataSource(db)) matches.push({ kind: "TypeORM DataSource", create: () => typeormAccountStore(db) })
 
   const [only, ...others] = matches
   if (only && others.length === 0) return only.create()

@@ -23,6 +23,7 @@ export {
 } from "./policy/expiry.js"
 export { isDrizzleDatabase } from "./stores/drizzle.js"
 export { isKysely } from "./stores/kysely.js"
+export { isTypeOrmDataSource } from "./stores/typeorm.js"
 export { isPgClient, isPgPool } from "./stores/pg.js"
 export { pgRunner, holdPgConnection } from "./drivers/node-postgres.js"
 export { isPrismaClient, prismaProviderOf, prismaAccountTable } from "./stores/prisma.js"
