@@ -11,33 +11,19 @@ import { createHash } from "node:crypto"
 import { mysql } from "../databases/mysql.js"
 import { postgres } from "../databases/postgres.js"
 import type { SqlDatabase } from "../databases/sql-database.js"
+import { sqlite } from "../databases/sqlite.js"
 import type { SqlDriver } from "../sql-store.js"
 import type { HeldConnection, SqlRunner } from "../statements.js"
 import type { AccountKey } from "../store.js"
-
-/** A TypeORM query runner, as far as this driver uses it. */
-export interface TypeOrmQueryRunnerLike {
-  connect(): Promise<unknown>
-  query(
-    query: string,
-    parameters: unknown[] | undefined,
-    useStructuredResult: true,
-  ): Promise<{ records?: unknown[]; affected?: number | null }>
-  release(): Promise<void>
-}
-
-/** A TypeORM DataSource, as far as this driver uses it. */
-export interface TypeOrmDataSourceLike {
-  readonly isInitialized: boolean
-  readonly options: { readonly type: string }
-  createQueryRunner(): TypeOrmQueryRunnerLike
-}
+import type { TypeOrmDataSourceLike, TypeOrmQueryRunnerLike } from "../stores/typeorm.js"
+import { ownConnectionSqliteDriver, type BetterSqliteLike } from "./drizzle-better-sqlite3.js"
 
 /** The databases by TypeORM's driver type. @internal */
 export const TYPEORM_DATABASES: Readonly<Record<string, SqlDatabase | undefined>> = {
   postgres,
   mysql,
   mariadb: mysql,
+  "better-sqlite3": sqlite,
 }
 
 /** TypeORM wraps a driver's error in a QueryFailedError holding the query's parameters: only the driver's is kept. */
@@ -87,14 +73,20 @@ async function hold(dataSource: TypeOrmDataSourceLike): Promise<HeldConnection &
   }
 }
 
+/** TypeORM's better-sqlite3 Database, when the DataSource has one. @internal */
+export const betterSqliteOf = (dataSource: TypeOrmDataSourceLike): BetterSqliteLike | undefined =>
+  (dataSource.driver as { databaseConnection?: BetterSqliteLike }).databaseConnection
+
 /**
- * The driver of an initialised TypeORM DataSource on PostgreSQL or MySQL/MariaDB; `keyOf` names the key of
- * the account transaction being begun (for MySQL's named lock). @internal
+ * The driver of an initialised TypeORM DataSource; `keyOf` names the key of the account transaction being
+ * begun (for MySQL's named lock). SQLite: TypeORM shares one connection and one query runner for everything,
+ * so transactions go to a connection of the store's own (ownConnectionSqliteDriver), as for Drizzle. @internal
  */
 export function typeormDriver(
   dataSource: TypeOrmDataSourceLike,
   database: SqlDatabase,
   keyOf: () => AccountKey | undefined,
+  lockTimeoutMs: number | undefined,
 ): SqlDriver {
   const run: SqlRunner = async (text, values) => {
     const held = await hold(dataSource)
@@ -104,6 +96,7 @@ export function typeormDriver(
       held.release()
     }
   }
+  if (database === sqlite) return ownConnectionSqliteDriver(betterSqliteOf(dataSource)!, run, lockTimeoutMs)
   return {
     database,
     run,

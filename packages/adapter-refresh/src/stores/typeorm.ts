@@ -17,19 +17,33 @@
  */
 import { AsyncLocalStorage } from "node:async_hooks"
 import type { SqlDatabase } from "../databases/sql-database.js"
-import {
-  TYPEORM_DATABASES,
-  typeormDriver,
-  type TypeOrmDataSourceLike,
-  type TypeOrmQueryRunnerLike,
-} from "../drivers/typeorm.js"
+import { sqlite } from "../databases/sqlite.js"
+import { betterSqliteOf, TYPEORM_DATABASES, typeormDriver } from "../drivers/typeorm.js"
 import { InvalidOptionsError, UnsupportedDatabaseError } from "../errors.js"
 import { sqlAccountStore } from "../sql-store.js"
 import { sqlTables } from "../statements.js"
 import type { AccountKey, AccountStore, LockedAccount } from "../store.js"
 import { checkLockTimeout } from "../store-support.js"
 
-export type { TypeOrmDataSourceLike, TypeOrmQueryRunnerLike }
+/** A TypeORM query runner, as far as this driver uses it. */
+export interface TypeOrmQueryRunnerLike {
+  connect(): Promise<unknown>
+  query(
+    query: string,
+    parameters: unknown[] | undefined,
+    useStructuredResult: true,
+  ): Promise<{ records?: unknown[]; affected?: number | null }>
+  release(): Promise<void>
+}
+
+/** A TypeORM DataSource, as far as this driver uses it. */
+export interface TypeOrmDataSourceLike {
+  readonly isInitialized: boolean
+  readonly options: { readonly type: string }
+  createQueryRunner(): TypeOrmQueryRunnerLike
+  /** TypeORM's driver; on better-sqlite3 its `databaseConnection` is the one Database TypeORM opened. */
+  readonly driver: object
+}
 
 /** A column of TypeORM's entity metadata, as far as this store reads it. */
 export interface TypeOrmColumnLike {
@@ -144,6 +158,11 @@ export function typeormAccountStore(
       `${FACTORY}: TypeORM's "${type}" driver is not one this library speaks; ` +
         `"postgres", "mysql", "mariadb" and "better-sqlite3" are supported.`,
     )
+  if (database === sqlite && betterSqliteOf(dataSource)?.memory !== false)
+    throw new UnsupportedDatabaseError(
+      `${FACTORY}: this better-sqlite3 database is in memory, which no second connection can open; ` +
+        `use a database file (the store's transactions run on a connection of its own).`,
+    )
   const accounts = entityMetadata(dataSource, options.entities?.AccountEntity ?? "AccountEntity", "AccountEntity")
   const users = entityMetadata(dataSource, options.entities?.UserEntity ?? "UserEntity", "UserEntity")
   const option = `${FACTORY}(dataSource, { entities })`
@@ -159,16 +178,17 @@ export function typeormAccountStore(
   // TypeORM generates uuid ids in the client (MySQL, SQLite); on PostgreSQL too, so every database gets one.
   const primary = accounts.primaryColumns[0]
   const uuidId = primary?.generationStrategy === "uuid" ? primary.propertyName : undefined
+  const lockTimeoutMs = checkLockTimeout(options.lockTimeoutMs, FACTORY)
   const ids = new AsyncLocalStorage<string>()
   const keys = new AsyncLocalStorage<AccountKey>()
   const store = sqlAccountStore(
-    typeormDriver(dataSource, database, () => keys.getStore()),
+    typeormDriver(dataSource, database, () => keys.getStore(), lockTimeoutMs),
     {
       name: "typeorm",
       factory: FACTORY,
       tables,
       insert: { defaults: () => (uuidId ? { [uuidId]: ids.getStore() ?? globalThis.crypto.randomUUID() } : {}) },
-      lockTimeoutMs: checkLockTimeout(options.lockTimeoutMs, FACTORY),
+      lockTimeoutMs,
       // TypeORM's save() resolves to the object it was given, with what it added (withId, below).
       linkAccountResult: "input",
       leaseTable: options.leaseTable,
