@@ -110,9 +110,10 @@ export function typeormDriver(
         await held.run(NAMED_UNLOCK, [locked])
         locked = undefined
       }
+      // A failed RELEASE_LOCK after COMMIT does not fail the commit: release() tries again, else destroys.
       const end = async (statement: string) => {
         await held.run(statement, [])
-        await unlock()
+        await unlock().catch(() => undefined)
       }
       return {
         run: held.run,
