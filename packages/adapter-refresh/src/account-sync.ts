@@ -327,7 +327,9 @@ export function createAccountSync(store: AccountStore, options: AccountSyncOptio
                 tokens: await encodeTokens(incoming, codec, key),
               })
               // A drop-in returns what the wrapped adapter's own linkAccount returns (AccountStore.linkAccountResult).
-              if (mode === "link" && store.linkAccountResult === "input") return input as AdapterAccount
+              // "input": fields the insert resolved to (never token values) go onto it, as TypeORM's save does.
+              if (mode === "link" && store.linkAccountResult === "input")
+                return (inserted ? Object.assign(input as object, inserted) : input) as AdapterAccount
               if (mode === "link" && store.linkAccountResult === "nothing") return undefined
               if (mode === "link" && store.linkAccountResult === "inserted-row" && inserted) {
                 // The row holds the codec's ciphertext; the caller gets back the plaintext it gave.

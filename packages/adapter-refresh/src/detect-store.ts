@@ -7,12 +7,14 @@ import { isPgClient, isPgPool, pgAccountStore } from "./stores/pg.js"
 import { isPrismaClient, prismaAccountStore } from "./stores/prisma.js"
 import { isRedisLike } from "./stores/redis.js"
 import { isSequelize, sequelizeAccountStore } from "./stores/sequelize.js"
+import { isTypeOrmDataSource, typeormAccountStore } from "./stores/typeorm.js"
 
 /** Accepted `db` values, in the words of the error message. */
 const ACCEPTED =
   "a PrismaClient, a Kysely instance, a Drizzle database, a " +
   "MikroORM instance or its EntityManager (MikroORM 5, SQL), a " +
-  "node-postgres Pool, a Sequelize instance, or an object implementing AccountStore " +
+  "node-postgres Pool, a Sequelize instance, an initialised TypeORM DataSource, or an object implementing " +
+  "AccountStore " +
   "({ name, withAccountLock(key, work), findAccounts(userId, provider) })"
 
 export function isAccountStore(value: unknown): value is AccountStore {
@@ -54,6 +56,8 @@ export function resolveAccountStore(db: unknown): AccountStore {
   if (isPgPool(db)) matches.push({ kind: "pg Pool", create: () => pgAccountStore(db) })
   // The adapter's own models, or custom ones it was given: the model with the account attributes.
   if (isSequelize(db)) matches.push({ kind: "Sequelize", create: () => sequelizeAccountStore(db) })
+  // TypeORM with @auth/typeorm-adapter's entities; custom ones: typeormAccountStore(dataSource, { entities }).
+  if (isTypeOrmDataSource(db)) matches.push({ kind: "TypeORM DataSource", create: () => typeormAccountStore(db) })
 
   const [only, ...others] = matches
   if (only && others.length === 0) return only.create()

@@ -58,6 +58,7 @@ export type {
 } from "./lease-locked-store.js"
 export { prismaAccountStore } from "./stores/prisma.js"
 export { kyselyAccountStore } from "./stores/kysely.js"
+export { typeormAccountStore } from "./stores/typeorm.js"
 export { pgAccountStore } from "./stores/pg.js"
 export { drizzleAccountStore } from "./stores/drizzle.js"
 export { mikroOrmAccountStore } from "./stores/mikroorm.js"

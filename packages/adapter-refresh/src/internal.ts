@@ -24,6 +24,7 @@ export {
 export { isDrizzleDatabase } from "./stores/drizzle.js"
 export { isKysely } from "./stores/kysely.js"
 export { isMikroOrm, isMikroOrmEntityManager } from "./stores/mikroorm.js"
+export { isTypeOrmDataSource } from "./stores/typeorm.js"
 export { isPgClient, isPgPool } from "./stores/pg.js"
 export { pgRunner, holdPgConnection } from "./drivers/node-postgres.js"
 export { isPrismaClient, prismaProviderOf, prismaAccountTable } from "./stores/prisma.js"

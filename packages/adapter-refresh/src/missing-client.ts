@@ -8,8 +8,8 @@ import { UnsupportedDatabaseError } from "./errors.js"
 /** The line every one-argument error ends with when the adapter is not recognised. */
 const COMMON_LINES =
   "withTokenSync(PrismaAdapter(prisma), prisma), withTokenSync(DrizzleAdapter(db), db), " +
-  "withTokenSync(KyselyAdapter(db), db), withTokenSync(PostgresAdapter(pool), pool) or " +
-  "withTokenSync(SequelizeAdapter(sequelize), sequelize)"
+  "withTokenSync(KyselyAdapter(db), db), withTokenSync(PostgresAdapter(pool), pool), " +
+  "withTokenSync(SequelizeAdapter(sequelize), sequelize) or withTokenSync(TypeORMAdapter(options), dataSource)"
 
 /**
  * The official adapters return the same method set two by two (Prisma and Drizzle; Kysely and pg), so
@@ -23,6 +23,8 @@ const RECOGNISED: readonly { line: string; marker: RegExp }[] = [
   { line: "withTokenSync(PostgresAdapter(pool), pool)", marker: /insert\s+into\s+accounts\b/i },
   { line: "withTokenSync(DrizzleAdapter(db), db)", marker: /\.insert\([^()]*\)\s*\.values\(/ },
   { line: "withTokenSync(SequelizeAdapter(sequelize), sequelize)", marker: /\bAccount\.create\(account\)/ },
+  // TypeORM's adapter saves through an EntityManager; dataSource: one of the app's, initialised.
+  { line: "withTokenSync(TypeORMAdapter(options), dataSource)", marker: /\.save\(/ },
 ]
 
 /** The two-argument line for `adapter` when it is an official adapter this recognises, else undefined. */
@@ -58,8 +60,8 @@ export function missingClientError(adapter: unknown, db: unknown): UnsupportedDa
   const line = twoArgumentLine(adapter)
   return new UnsupportedDatabaseError(
     `withTokenSync ${got}. Pass the database client the adapter was built on (a PrismaClient, a Kysely ` +
-      "instance, a Drizzle database, a node-postgres Pool, a Sequelize instance) or an AccountStore built on it " +
-      "as the second argument" +
+      "instance, a Drizzle database, a MikroORM instance, a node-postgres Pool, a Sequelize instance, a TypeORM " +
+      "DataSource) or an AccountStore built on it as the second argument" +
       (line ? `: ${line}. ` : `, e.g. ${COMMON_LINES}. `) +
       "The adapter keeps its client to itself, and the lock and the upsert must run on that same client " +
       "(README: Why withTokenSync needs the client).",

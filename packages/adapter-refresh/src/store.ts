@@ -112,7 +112,8 @@ export interface AccountStore {
    * the wrapped `linkAccount` returns the same thing for the same input when it inserts:
    * - "inserted-row": the row as inserted (Prisma's `create` result; @auth/pg-adapter's `RETURNING`
    *   row with `expires_at` through `parseInt`); `LockedAccount.insert` resolves to it;
-   * - "input": the account object it was given (@auth/kysely-adapter);
+   * - "input": the account object it was given (@auth/kysely-adapter); with the fields `LockedAccount.insert`
+   *   resolves to, if any, assigned onto it (@auth/typeorm-adapter: `save` adds the generated id and nulls);
    * - "nothing": `undefined` (@auth/drizzle-adapter, whose linkAccount resolves to nothing).
    * Absent: the wrapper returns the account it stored (keys, userId, type, non-empty tokens).
    */

@@ -14,6 +14,7 @@ import { KyselyAdapter, type Database as KyselyDatabase } from "@auth/kysely-ada
 import PostgresAdapter from "@auth/pg-adapter"
 import { PrismaAdapter } from "@auth/prisma-adapter"
 import SequelizeAdapter from "@auth/sequelize-adapter"
+import { TypeORMAdapter } from "@auth/typeorm-adapter"
 import { PrismaAdapter as NextAuthV4PrismaAdapter } from "@next-auth/prisma-adapter"
 import { PrismaPg } from "@prisma/adapter-pg"
 import { TokenSyncError, UnsupportedDatabaseError, withTokenSync, type AuthjsAdapter } from "authjs-adapter-refresh"
@@ -91,6 +92,12 @@ describe("withTokenSync(adapter) at run time (real adapters, never connected)", 
       "withTokenSync(DrizzleAdapter(db), db)",
     ],
     ["@auth/drizzle-adapter (SQLite)", DrizzleAdapter(drizzleSqlite(sqlite)), "withTokenSync(DrizzleAdapter(db), db)"],
+    // Built from options alone: it opens its DataSource on its first call, which never comes.
+    [
+      "@auth/typeorm-adapter",
+      TypeORMAdapter({ type: "better-sqlite3", database: ":memory:" }),
+      "withTokenSync(TypeORMAdapter(options), dataSource)",
+    ],
   ]
   const others = (line: string) => cases.map((c) => c[2]).filter((l) => l !== line)
 

@@ -44,7 +44,19 @@ export function drizzleBetterSqliteDriver(
   db: DrizzleRunnable & { readonly $client?: unknown },
   lockTimeoutMs: number | undefined,
 ): SqlDriver {
-  const appClient = db.$client as BetterSqliteLike
+  const run = sessionRunner(db, (session, query) => session.prepareQuery(query, undefined, "all", false).all())
+  return ownConnectionSqliteDriver(db.$client as BetterSqliteLike, run, lockTimeoutMs)
+}
+
+/**
+ * Reads on `run` (the app's client), and transactions, the sign-in and leases on a better-sqlite3 connection
+ * of the store's own to the app client's file (also TypeORM's better-sqlite3 driver). @internal
+ */
+export function ownConnectionSqliteDriver(
+  appClient: BetterSqliteLike,
+  run: SqlRunner,
+  lockTimeoutMs: number | undefined,
+): SqlDriver {
   const turn = serialTurns()
   let own: BetterSqliteLike | undefined
   /** The store's own connection, opened on first use (and again if closed). */
@@ -63,7 +75,6 @@ export function drizzleBetterSqliteDriver(
   }
   const busyRetried = (run: () => Promise<Record<string, unknown>[]>, deadline: number) =>
     untilNotBusy(run, deadline, driverError)
-  const run = sessionRunner(db, (session, query) => session.prepareQuery(query, undefined, "all", false).all())
   return {
     database: sqlite,
     run,
