@@ -114,6 +114,11 @@ export interface DynamoDbAccountStoreOptions {
   lockLeaseMs?: number
   /** Longest wait for the lock lease, ms (default 10,000). */
   lockTimeoutMs?: number
+  /**
+   * The clock leases are judged by, epoch ms (default `Date.now`). DynamoDB's conditions know no server time,
+   * so every process's clock takes part: give one that is kept in sync (NTP) across the processes.
+   */
+  clock?: () => number
 }
 
 /** The account item's attribute that fences writes (the highest lock fence that read or wrote the item). */
@@ -181,6 +186,9 @@ export function dynamoDbStoreParts(
   const IndexName = checkName("indexName", options.indexName, "GSI1")
   const gsiPk = checkName("indexPartitionKey", options.indexPartitionKey, "GSI1PK")
   const gsiSk = checkName("indexSortKey", options.indexSortKey, "GSI1SK")
+  const clock = options.clock ?? Date.now
+  if (typeof clock !== "function")
+    throw new InvalidOptionsError("clock", "dynamoDbAccountStore: clock must be a function returning epoch ms")
   const hidden = new Set([pk, sk, gsiPk, gsiSk, ...OWN_ATTRIBUTES])
 
   // Key text inside a lease item's key: JSON, so that a "#" in a provider cannot make two keys one.
@@ -211,7 +219,7 @@ export function dynamoDbStoreParts(
       async take(key: AccountKey, holder: string, durationMs: number) {
         checkTake(holder, durationMs)
         const sent = performance.now()
-        const now = Date.now()
+        const now = clock()
         try {
           const { Attributes } = await client.update({
             TableName,
@@ -234,12 +242,12 @@ export function dynamoDbStoreParts(
           // Real DynamoDB returns the item with the failure when asked; dynalite does not (then: unknown).
           const item = (error as { Item?: DynamoDbItem }).Item
           const until = typeof item?.leaseUntil === "number" ? item.leaseUntil : null
-          return { taken: false as const, remainingMs: until === null ? null : Math.max(0, until - Date.now()) }
+          return { taken: false as const, remainingMs: until === null ? null : Math.max(0, until - clock()) }
         }
       },
       async renew(key: AccountKey, lease: HeldLease, durationMs: number) {
         checkTake(lease.holder, durationMs)
-        const now = Date.now()
+        const now = clock()
         try {
           await client.update({
             TableName,
@@ -319,7 +327,7 @@ export function dynamoDbStoreParts(
   /** One owner's item, read consistently; under this process's lock, read by raising its fence (see above). */
   async function readItem(userId: string, key: AccountKey): Promise<DynamoDbItem | undefined> {
     const lease = held.get(heldKey(key))
-    if (lease && Date.now() < lease.until) {
+    if (lease && clock() < lease.until) {
       try {
         const { Attributes } = await client.update({
           TableName,
@@ -346,7 +354,7 @@ export function dynamoDbStoreParts(
    */
   async function readAll(key: AccountKey): Promise<StoredAccountRow[]> {
     const lease = held.get(heldKey(key))
-    const known = lease && Date.now() < lease.until ? [...lease.owners] : undefined
+    const known = lease && clock() < lease.until ? [...lease.owners] : undefined
     const [indexed, recorded, first] = await Promise.all([
       indexedOwners(key),
       known ?? recordedOwners(key),
@@ -361,7 +369,7 @@ export function dynamoDbStoreParts(
   /** Whether `lease` is this process's lock on the key and has not ended on this process's clock. */
   const stillHeld = (key: AccountKey, lease: HeldLease): boolean => {
     const mine = held.get(heldKey(key))
-    return mine !== undefined && mine.fence === lease.fence && mine.holder === lease.holder && Date.now() < mine.until
+    return mine !== undefined && mine.fence === lease.fence && mine.holder === lease.holder && clock() < mine.until
   }
   const fenceCondition = "attribute_not_exists(#fence) OR #fence <= :fence"
 
@@ -407,7 +415,7 @@ export function dynamoDbStoreParts(
   const locks: AccountLockLeases = {
     async take(key, holder, durationMs, takeOptions): Promise<LockLeaseTake> {
       if (takeOptions?.signal?.aborted) throw new Error("dynamodb: the caller stopped waiting")
-      const started = Date.now()
+      const started = clock()
       const took = await step("withAccountLock", () => lock.take(key, holder, durationMs))
       if (!took.taken) return took
       held.set(heldKey(key), { ...took.lease, until: started + durationMs, owners: new Set(took.owners) })
@@ -427,7 +435,7 @@ export function dynamoDbStoreParts(
       // A second step after the take: the key's rows, read consistently, and this process's clock (the
       // only clock DynamoDB's conditions know is the callers').
       const rows = await step("leases.take", () => readAll(key))
-      const nowMs = Date.now()
+      const nowMs = clock()
       return took.taken
         ? { taken: true, lease: took.lease, remainingMs: took.remainingMs, rows, nowMs }
         : { taken: false, remainingMs: took.remainingMs, rows, nowMs }
