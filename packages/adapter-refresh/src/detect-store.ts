@@ -9,7 +9,16 @@ import { isPrismaClient, prismaAccountStore } from "./stores/prisma.js"
 const ACCEPTED =
   "a PrismaClient, a Kysely instance, a Drizzle database, a " +
   "node-postgres Pool, or an object implementing AccountStore " +
-  "({ name, withAccountLock(key, work), findAccounts(userId, provider) })"
+  "({ name, withAccountLock(key, work), findAccounts(userId, provider) }), such as " +
+  "dynamoDbAccountStore(client, options) from authjs-adapter-refresh/stores/dynamodb"
+
+/** An AWS SDK v3 `DynamoDBDocument` (@aws-sdk/lib-dynamodb), recognised by its methods only. */
+function isDynamoDbDocument(value: object): boolean {
+  const candidate = value as Record<string, unknown>
+  return ["send", "get", "put", "query", "transactWrite", "batchWrite"].every(
+    (method) => typeof candidate[method] === "function",
+  )
+}
 
 export function isAccountStore(value: unknown): value is AccountStore {
   if (typeof value !== "object" || value === null) return false
@@ -50,6 +59,13 @@ export function resolveAccountStore(db: unknown): AccountStore {
       `withTokenSync(adapter, db): db looks like more than one ` +
         `kind of client (${matches.map((m) => m.kind).join(", ")}); ` +
         "build the store explicitly (e.g. pgAccountStore(pool)) and pass that instead.",
+    )
+  }
+  if (isDynamoDbDocument(db)) {
+    throw new UnsupportedDatabaseError(
+      "withTokenSync(adapter, db): db is a DynamoDB document client, whose table and key names the store cannot " +
+        "read from it; pass dynamoDbAccountStore(client, options) from authjs-adapter-refresh/stores/dynamodb, " +
+        'with the adapter\'s options, and refresh: { coordination: "lease" }.',
     )
   }
   if (isPgClient(db)) {

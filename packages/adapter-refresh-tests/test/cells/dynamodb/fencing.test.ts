@@ -7,10 +7,13 @@
  * the stalled holder's stale write overwrite the newer sign-in.
  */
 import { afterAll, beforeAll, describe, expect, test } from "@jest/globals"
+import { DynamoDBAdapter } from "@auth/dynamodb-adapter"
 import {
   AccountLockLostError,
   AccountStoreError,
   leaseLockedAccountStore,
+  UnsupportedDatabaseError,
+  withTokenSync,
   type AccountKey,
   type AccountStore,
 } from "authjs-adapter-refresh"
@@ -177,6 +180,16 @@ describe("DynamoDB store: fenced writes (dynalite, two clients)", () => {
   })
 
   test("refuses a client that is not a document client, and an empty table name, with typed errors", () => {
+    // withTokenSync cannot read the adapter's table and key names from the client: it names the store to pass.
+    const refused = (() => {
+      try {
+        withTokenSync(DynamoDBAdapter(clients[0]!, { tableName: TABLE }), clients[0]!)
+      } catch (error) {
+        return error
+      }
+    })()
+    expect(refused).toBeInstanceOf(UnsupportedDatabaseError)
+    expect(String((refused as Error).message)).toMatch(/dynamoDbAccountStore\(client, options\)/)
     expect(() => dynamoDbAccountStore({} as never)).toThrow(/DynamoDBDocument/)
     expect(() => dynamoDbAccountStore(clients[0]!, { tableName: "" })).toThrow(/tableName must be a non-empty string/)
   })
