@@ -412,14 +412,29 @@ export function dynamoDbStoreParts(
     }
   }
 
+  /** Keys whose lock this process is taking right now (one take request per key and process at a time). */
+  const taking = new Set<string>()
+
   const locks: AccountLockLeases = {
     async take(key, holder, durationMs, takeOptions): Promise<LockLeaseTake> {
       if (takeOptions?.signal?.aborted) throw new Error("dynamodb: the caller stopped waiting")
-      const started = clock()
-      const took = await step("withAccountLock", () => lock.take(key, holder, durationMs))
-      if (!took.taken) return took
-      held.set(heldKey(key), { ...took.lease, until: started + durationMs, owners: new Set(took.owners) })
-      return { taken: true, lease: took.lease, remainingMs: took.remainingMs }
+      // Busy without a request, as DynamoDB would answer: while this process holds the key's lock (by the same
+      // clock the condition uses), or another of its callers' takes is in flight. Under contention each
+      // process then polls once, not once per waiting caller: fewer requests, and the holder's go first.
+      const id = heldKey(key)
+      const mine = held.get(id)
+      if (mine && clock() < mine.until) return { taken: false, remainingMs: Math.max(0, mine.until - clock()) }
+      if (taking.has(id)) return { taken: false, remainingMs: null }
+      taking.add(id)
+      try {
+        const started = clock()
+        const took = await step("withAccountLock", () => lock.take(key, holder, durationMs))
+        if (!took.taken) return took
+        held.set(id, { ...took.lease, until: started + durationMs, owners: new Set(took.owners) })
+        return { taken: true, lease: took.lease, remainingMs: took.remainingMs }
+      } finally {
+        taking.delete(id)
+      }
     },
     async release(key, lease) {
       const mine = held.get(heldKey(key))
