@@ -30,6 +30,8 @@ import {
 } from "../../../src/harness/dynalite.js"
 
 const LEASE_MS = 300
+/** The next holder's lease: long, so that on a loaded machine its own write never outlasts it. */
+const NEXT = { lockLeaseMs: 10_000 }
 const TABLE = "fencing"
 
 describe("DynamoDB store: fenced writes (dynalite, two clients)", () => {
@@ -131,7 +133,7 @@ describe("DynamoDB store: fenced writes (dynalite, two clients)", () => {
   test("a holder stalled past its lock lease: its write is refused and changes nothing; the next holder's write stays", async () => {
     const { a, stored } = await stalledHolder(
       dynamoDbAccountStore(clients[0]!, options()),
-      dynamoDbAccountStore(clients[1]!, options()),
+      dynamoDbAccountStore(clients[1]!, options(NEXT)),
     )
     expect(a).toBeInstanceOf(AccountLockLostError)
     expect(stored).toBe("at.signin")
@@ -149,7 +151,7 @@ describe("DynamoDB store: fenced writes (dynalite, two clients)", () => {
   })
 
   test("control: with an update that skips the lease's condition, the stalled holder's stale write overwrites the newer sign-in", async () => {
-    const { a, stored } = await stalledHolder(unfenced(clients[0]!), dynamoDbAccountStore(clients[1]!, options()))
+    const { a, stored } = await stalledHolder(unfenced(clients[0]!), dynamoDbAccountStore(clients[1]!, options(NEXT)))
     expect(a).toBe("written")
     expect(stored).toBe("at.stale")
   })
