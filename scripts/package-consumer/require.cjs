@@ -8,6 +8,7 @@ assert.equal(typeof require("authjs-adapter-refresh/stores/kysely").kyselyAccoun
 assert.equal(typeof require("authjs-adapter-refresh/stores/prisma").prismaAccountStore, "function")
 assert.equal(typeof require("authjs-adapter-refresh/stores/redis").redisAccountStore, "function")
 assert.equal(typeof require("authjs-adapter-refresh/stores/sequelize").sequelizeAccountStore, "function")
+assert.equal(typeof require("authjs-adapter-refresh/stores/dynamodb").dynamoDbAccountStore, "function")
 assert.equal(typeof require("authjs-adapter-refresh-tests").runConformanceSuite, "function")
 assert.equal(typeof require("authjs-adapter-refresh-tests/postgres").startPostgres, "function")
 console.log(`require(): every entry point of both packages loads on Node ${process.version}`)

@@ -14,8 +14,17 @@ const ACCEPTED =
   "a PrismaClient, a Kysely instance, a Drizzle database, a " +
   "MikroORM instance or its EntityManager (MikroORM 5, SQL), a " +
   "node-postgres Pool, a Sequelize instance, an initialised TypeORM DataSource, or an object implementing " +
-  "AccountStore " +
-  "({ name, withAccountLock(key, work), findAccounts(userId, provider) })"
+  "AccountStore ({ name, withAccountLock(key, work), findAccounts(userId, provider) }), such as " +
+  "dynamoDbAccountStore(client, options) from authjs-adapter-refresh/stores/dynamodb or " +
+  "redisAccountStore(client, options) from authjs-adapter-refresh/stores/redis"
+
+/** An AWS SDK v3 `DynamoDBDocument` (@aws-sdk/lib-dynamodb), recognised by its methods only. */
+function isDynamoDbDocument(value: object): boolean {
+  const candidate = value as Record<string, unknown>
+  return ["send", "get", "put", "query", "transactWrite", "batchWrite"].every(
+    (method) => typeof candidate[method] === "function",
+  )
+}
 
 export function isAccountStore(value: unknown): value is AccountStore {
   if (typeof value !== "object" || value === null) return false
@@ -66,6 +75,13 @@ export function resolveAccountStore(db: unknown): AccountStore {
       `withTokenSync(adapter, db): db looks like more than one ` +
         `kind of client (${matches.map((m) => m.kind).join(", ")}); ` +
         "build the store explicitly (e.g. pgAccountStore(pool)) and pass that instead.",
+    )
+  }
+  if (isDynamoDbDocument(db)) {
+    throw new UnsupportedDatabaseError(
+      "withTokenSync(adapter, db): db is a DynamoDB document client, whose table and key names the store cannot " +
+        "read from it; pass dynamoDbAccountStore(client, options) from authjs-adapter-refresh/stores/dynamodb, " +
+        'with the adapter\'s options, and refresh: { coordination: "lease" }.',
     )
   }
   if (isPgClient(db)) {

@@ -78,11 +78,21 @@ export interface ConformanceCell {
    */
   expectsReauthListing?: boolean
   /**
-   * Whether the bare adapter's `linkAccount` writes each account as one whole value under its key (a key-value
-   * store: `@auth/unstorage-adapter`, `@auth/upstash-redis-adapter`). Its bare link storm then also ends in one
-   * clean row, so that control is skipped; give the cell a control of its own. Default false.
+   * Whose clock judges a lease's end: "store" (default: the database's own, e.g. `clock_timestamp()`, so a
+   * process with a shifted clock cannot take a live lease), or "callers" for a store whose conditions know no
+   * server time (DynamoDB): the lease's end is the taker's clock, compared by the next taker's, and the store
+   * documents a bound on the skew between processes. With "callers" the kit checks that bound instead: a
+   * process 1 s ahead cannot take a live 30 s lease, and one 10 minutes ahead can (the documented limit).
    */
-  bareLinkWritesOneValue?: boolean
+  leaseClock?: "store" | "callers"
+  /**
+   * Whether the bare adapter's own `linkAccount` already leaves one row holding one input entire when many
+   * processes link one account of one user at once: true where the layout keys one item per owner and
+   * account and replaces it whole (@auth/dynamodb-adapter's single table; @auth/unstorage-adapter and
+   * @auth/upstash-redis-adapter, one JSON value per account). The kit's bare-adapter control of
+   * that storm then checks this instead of a failure. Default false.
+   */
+  bareLinksLeaveOneRow?: boolean
   /** OS processes for the concurrency tests (at least 2). Default 2. */
   processes?: number
   /** Concurrent callers per process. Default 25 (so 50 in all with the default 2 processes). */

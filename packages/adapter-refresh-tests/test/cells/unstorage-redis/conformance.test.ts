@@ -15,5 +15,5 @@ runConformanceSuite({
   expectsLeases: true,
   expectsOneStatementSignIn: false,
   // One JSON value per account: the bare link storm ends clean too; increments-control.test.ts is the control.
-  bareLinkWritesOneValue: true,
+  bareLinksLeaveOneRow: true,
 })
