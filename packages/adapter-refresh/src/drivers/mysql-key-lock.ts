@@ -39,8 +39,13 @@ export function keyLockedStatements(
   let locked: readonly unknown[] | undefined
   const end = (statement: string) => async () => {
     await plain(statement, [])
-    if (locked) await plain(`DO RELEASE_LOCK(${NAME})`, locked)
-    locked = undefined
+    // A failed release does not fail what COMMIT or ROLLBACK did: held() stays true, and the caller destroys
+    // the connection (which ends its session and the lock with it).
+    if (locked)
+      await plain(`DO RELEASE_LOCK(${NAME})`, locked).then(
+        () => (locked = undefined),
+        () => undefined,
+      )
   }
   return {
     async run(text, values) {

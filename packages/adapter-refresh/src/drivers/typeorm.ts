@@ -3,40 +3,29 @@
  * (`createQueryRunner()`: connect, query with parameters, release), its errors unwrapped from TypeORM's
  * `QueryFailedError` (which carries the statement's parameters, tokens included). The database is read from
  * the DataSource's driver type. MySQL/MariaDB: TypeORM's `accounts` table has no unique key on
- * (provider, providerAccountId), so the row lock cannot exclude two first inserts of one key; a named lock
- * (`GET_LOCK`) on the key is taken first and released after COMMIT or ROLLBACK on the same held connection.
+ * (provider, providerAccountId), so the row lock cannot exclude two first inserts of one key; the key's named
+ * lock of mysql-key-lock.ts is taken first and released after COMMIT or ROLLBACK on the same held connection.
  * Internal: not part of the package's exports.
  */
-import { createHash } from "node:crypto"
-import { mysql } from "../databases/mysql.js"
 import { postgres } from "../databases/postgres.js"
 import type { SqlDatabase } from "../databases/sql-database.js"
 import { sqlite } from "../databases/sqlite.js"
 import type { SqlDriver } from "../sql-store.js"
 import type { HeldConnection, SqlRunner } from "../statements.js"
-import type { AccountKey } from "../store.js"
 import type { TypeOrmDataSourceLike, TypeOrmQueryRunnerLike } from "../stores/typeorm.js"
 import { ownConnectionSqliteDriver, type BetterSqliteLike } from "./drizzle-better-sqlite3.js"
+import { keyLockedStatements, mysqlWithKeyLock } from "./mysql-key-lock.js"
 
 /** The databases by TypeORM's driver type. @internal */
 export const TYPEORM_DATABASES: Readonly<Record<string, SqlDatabase | undefined>> = {
   postgres,
-  mysql,
-  mariadb: mysql,
+  mysql: mysqlWithKeyLock,
+  mariadb: mysqlWithKeyLock,
   "better-sqlite3": sqlite,
 }
 
 /** TypeORM wraps a driver's error in a QueryFailedError holding the query's parameters: only the driver's is kept. */
 const unwrap = (error: unknown): unknown => (error as { driverError?: unknown } | null)?.driverError ?? error
-
-/** The statement that takes the key's named lock on MySQL/MariaDB, and its release. */
-const NAMED_LOCK = "SELECT GET_LOCK(?, COALESCE(?, @@SESSION.innodb_lock_wait_timeout)) AS `got`"
-const NAMED_UNLOCK = "DO RELEASE_LOCK(?)"
-
-/** A lock name under MySQL's 64 characters for any key: the key's SHA-1. @internal */
-export function namedLockOf(key: AccountKey): string {
-  return `authjs-refresh:${createHash("sha1").update(`${key.provider}\u001f${key.providerAccountId}`).digest("hex")}`
-}
 
 /** What a query runner is given back with: destroyed (pg: `release(err)`; mysql2: `destroy()`) after a failure. */
 function giveBack(runner: TypeOrmQueryRunnerLike, failure?: unknown): Promise<void> {
@@ -78,14 +67,13 @@ export const betterSqliteOf = (dataSource: TypeOrmDataSourceLike): BetterSqliteL
   (dataSource.driver as { databaseConnection?: BetterSqliteLike }).databaseConnection
 
 /**
- * The driver of an initialised TypeORM DataSource; `keyOf` names the key of the account transaction being
- * begun (for MySQL's named lock). SQLite: TypeORM shares one connection and one query runner for everything,
- * so transactions go to a connection of the store's own (ownConnectionSqliteDriver), as for Drizzle. @internal
+ * The driver of an initialised TypeORM DataSource. SQLite: TypeORM shares one connection and one query runner
+ * for everything, so transactions go to a connection of the store's own (ownConnectionSqliteDriver), as for
+ * Drizzle. @internal
  */
 export function typeormDriver(
   dataSource: TypeOrmDataSourceLike,
   database: SqlDatabase,
-  keyOf: () => AccountKey | undefined,
   lockTimeoutMs: number | undefined,
 ): SqlDriver {
   const run: SqlRunner = async (text, values) => {
@@ -101,42 +89,15 @@ export function typeormDriver(
     database,
     run,
     hold: () => hold(dataSource),
-    async acquire(lock) {
+    async acquire() {
       const held = await hold(dataSource)
-      const key = database === mysql ? keyOf() : undefined
-      let locked: string | undefined
-      const unlock = async () => {
-        if (locked === undefined) return
-        await held.run(NAMED_UNLOCK, [locked])
-        locked = undefined
-      }
-      // A failed RELEASE_LOCK after COMMIT does not fail the commit: release() tries again, else destroys.
-      const end = async (statement: string) => {
-        await held.run(statement, [])
-        await unlock().catch(() => undefined)
-      }
+      const locked = database === mysqlWithKeyLock ? keyLockedStatements(held.run) : undefined
       return {
-        run: held.run,
-        async begin() {
-          // Before the begin statements: MySQL's SET TRANSACTION applies to the next transaction only.
-          if (key) {
-            const name = namedLockOf(key)
-            const seconds = lock.timeoutMs === undefined ? null : Math.max(1, Math.ceil(lock.timeoutMs / 1000))
-            const [row] = await held.run(NAMED_LOCK, [name, seconds])
-            // 0 is GET_LOCK's timeout: the error MySQL gives for a row lock's (1205), so it is typed alike.
-            if (Number(row?.got) !== 1) throw Object.assign(new Error("Lock wait timeout (GET_LOCK)"), { errno: 1205 })
-            locked = name
-          }
-          for (const text of database.begin) await held.run(text, [])
-        },
-        commit: () => end("COMMIT"),
-        rollback: () => end("ROLLBACK"),
+        run: locked?.run ?? held.run,
+        ...(locked && { commit: locked.commit, rollback: locked.rollback }),
         async release(failure) {
           // A named lock that could not be released must not go back to the pool with its connection.
-          const stuck = await unlock().then(
-            () => undefined,
-            (error: unknown) => error,
-          )
+          const stuck = locked?.held() ? new Error("the account key's named lock is still held") : undefined
           await giveBack(held.runner, failure ?? stuck).catch(() => undefined)
         },
       }

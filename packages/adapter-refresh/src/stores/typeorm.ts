@@ -22,7 +22,7 @@ import { betterSqliteOf, TYPEORM_DATABASES, typeormDriver } from "../drivers/typ
 import { InvalidOptionsError, UnsupportedDatabaseError } from "../errors.js"
 import { sqlAccountStore } from "../sql-store.js"
 import { sqlTables } from "../statements.js"
-import type { AccountKey, AccountStore, LockedAccount } from "../store.js"
+import type { AccountStore, LockedAccount } from "../store.js"
 import { checkLockTimeout } from "../store-support.js"
 
 /** A TypeORM query runner, as far as this driver uses it. */
@@ -180,21 +180,17 @@ export function typeormAccountStore(
   const uuidId = primary?.generationStrategy === "uuid" ? primary.propertyName : undefined
   const lockTimeoutMs = checkLockTimeout(options.lockTimeoutMs, FACTORY)
   const ids = new AsyncLocalStorage<string>()
-  const keys = new AsyncLocalStorage<AccountKey>()
-  const store = sqlAccountStore(
-    typeormDriver(dataSource, database, () => keys.getStore(), lockTimeoutMs),
-    {
-      name: "typeorm",
-      factory: FACTORY,
-      tables,
-      insert: { defaults: () => (uuidId ? { [uuidId]: ids.getStore() ?? globalThis.crypto.randomUUID() } : {}) },
-      lockTimeoutMs,
-      // TypeORM's save() resolves to the object it was given, with what it added (withId, below).
-      linkAccountResult: "input",
-      leaseTable: options.leaseTable,
-      leaseOption: `${FACTORY}(dataSource, { leaseTable })`,
-    },
-  )
+  const store = sqlAccountStore(typeormDriver(dataSource, database, lockTimeoutMs), {
+    name: "typeorm",
+    factory: FACTORY,
+    tables,
+    insert: { defaults: () => (uuidId ? { [uuidId]: ids.getStore() ?? globalThis.crypto.randomUUID() } : {}) },
+    lockTimeoutMs,
+    // TypeORM's save() resolves to the object it was given, with what it added (withId, below).
+    linkAccountResult: "input",
+    leaseTable: options.leaseTable,
+    leaseOption: `${FACTORY}(dataSource, { leaseTable })`,
+  })
   const withId = (account: LockedAccount): LockedAccount => ({
     ...account,
     async insert(row) {
@@ -212,6 +208,6 @@ export function typeormAccountStore(
   return {
     ...store,
     withAccountLock: (key, work, lockOptions) =>
-      keys.run(key, () => store.withAccountLock(key, (account) => work(withId(account)), lockOptions)),
+      store.withAccountLock(key, (account) => work(withId(account)), lockOptions),
   }
 }
