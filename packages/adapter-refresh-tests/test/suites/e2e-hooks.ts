@@ -12,18 +12,18 @@ export interface E2eDatabase<Db> {
  * fixture before the suite (`onReady` receives them: assign them to the suite's variables), both closed
  * after it, and everything handed to the returned `start` (provider, app) stopped after each test.
  */
-export function useE2eDatabase<Db>(
+export function useE2eDatabase<Db, Fixture extends { close(): Promise<void> } = DatabaseFixture<Db>>(
   databaseName: string,
   cell: PgCell,
-  createFixture: (url: string) => Promise<DatabaseFixture<Db>>,
-  onReady: (ready: E2eDatabase<Db>) => void,
+  createFixture: (url: string) => Promise<Fixture>,
+  onReady: (ready: { database: TestDatabase; fixture: Fixture }) => void,
   // Default: a database on the PostgreSQL test server with the cell's schema.
   other?: {
     create(prefix: string): Promise<{ url: string; name: string; drop(): Promise<void> }>
     applySchema(url: string): Promise<void>
   },
 ): <T extends { stop(): Promise<void> }>(thing: Promise<T>) => Promise<T> {
-  let ready: E2eDatabase<Db> | undefined
+  let ready: { database: TestDatabase; fixture: Fixture } | undefined
   let database: { url: string; name: string; drop(): Promise<void> } | undefined
   const running: Array<{ stop(): Promise<void> }> = []
   beforeAll(async () => {

@@ -22,8 +22,9 @@ import {
   type StartOidcProviderOptions,
   type TestOidcProvider,
 } from "../../src/harness/oidc-provider.js"
-import { TEST_PG_URL_ENV, type TestDatabase } from "../../src/harness/postgres.js"
+import { TEST_PG_URL_ENV, testDatabase, type TestDatabase } from "../../src/harness/postgres.js"
 import type { DatabaseFixture, PgCell } from "../../src/fixtures/databases.js"
+import type { ConformanceFixture, ConformanceFixtureModule } from "../../src/kit/fixture.js"
 import { useE2eDatabase } from "./e2e-hooks.js"
 
 export type SessionStrategy = "database" | "jwt"
@@ -356,5 +357,114 @@ export function defineE2eSuite<Db>(spec: E2eCell<Db>): void {
         expect((await op.userinfo(String(healed.access_token))).status).toBe(200)
         expect(await sessionCount(user!.id)).toBe(expectedSessions(2))
       })
+  })
+}
+
+/** A cell known by its conformance fixture module only (the kit's cells: TypeORM, Sequelize, MikroORM). */
+export interface FixtureE2eCell {
+  /** Shown in the suite's name, e.g. "@auth/typeorm-adapter on PostgreSQL". */
+  name: string
+  /** The cell's conformance fixture module: its schema on a fresh PostgreSQL database, its adapter and `db`. */
+  fixtures: ConformanceFixtureModule
+}
+
+/**
+ * The short end-to-end check for a cell of the conformance kit, database and JWT sessions, on PostgreSQL:
+ * `withTokenSync(fixture.adapter, fixture.db, { refresh })` (the README's wiring for that client) through the
+ * real handler. A sign-in, a returning sign-in whose new tokens are stored (control: the bare adapter keeps the
+ * first ones), then, once the stored access token has really expired, `getAccessToken` refreshes it and the
+ * provider accepts the result.
+ */
+export function defineFixtureE2eSuite(cell: FixtureE2eCell): void {
+  describe(`e2e ${cell.name}`, () => {
+    let fixture: ConformanceFixture
+    const slug = cell.name.replace(/[^a-z0-9]+/gi, "_").toLowerCase()
+    const start = useE2eDatabase<unknown, ConformanceFixture>(
+      `e2e_${slug}`.slice(0, 40),
+      "pg", // unused: the database comes from `testDatabase`, the schema from the fixture module
+      (url) => cell.fixtures.createFixture(url),
+      (ready) => {
+        fixture = ready.fixture
+      },
+      { create: (prefix) => testDatabase(prefix), applySchema: (url) => cell.fixtures.prepareDatabase(url) },
+    )
+    const rowOf = async (login: string): Promise<Record<string, unknown>> => {
+      const rows = await fixture.accountRows({ provider: PROVIDER, providerAccountId: login })
+      expect(rows).toHaveLength(1)
+      return rows[0]!
+    }
+
+    // One database and fixture for both strategies: TypeORMAdapter keeps the first DataSource of the process.
+    const title =
+      "%s sessions: sign-in, a returning sign-in's new tokens stored (control: the bare adapter keeps the first), " +
+      "getAccessToken refreshes after expiry"
+    test.each<SessionStrategy>(["database", "jwt"])(
+      title,
+      async (session) => {
+        // Two-second access tokens: the second sign-in's token has really expired when getAccessToken runs.
+        const op = await start(startOidcProvider({ accessTokenTtl: 2 }))
+        const refresh = {
+          providers: [
+            {
+              id: PROVIDER,
+              type: "oidc" as const,
+              issuer: op.issuer,
+              clientId: op.clientId,
+              clientSecret: op.clientSecret,
+            },
+          ],
+          skewSeconds: 0,
+        }
+        const adapter = withTokenSync(fixture.adapter, fixture.db, { refresh })
+        const app = await start(
+          startAuthApp({ provider: op, providerId: PROVIDER, session, adapter, events: adapter.events }),
+        )
+        const bare = await start(
+          startAuthApp({ provider: op, providerId: PROVIDER, session, adapter: fixture.adapter }),
+        )
+        const [w, b] = [`orm-user-${session}`, `orm-control-${session}`]
+        for (const [target, login] of [
+          [app, w],
+          [bare, b],
+        ] as const) {
+          const browser = new Browser()
+          expectOk(await target.signIn(new Browser(), { login }))
+          expectOk(await target.signIn(browser, { login }))
+          // The session of the strategy works: a session row or a JWT cookie.
+          expect((await target.getSession(browser))?.user?.email).toBe(`${login}@example.test`)
+        }
+
+        const [atW1, atW2] = issuedFor(op, w, "access_token")
+        const [, rtW2] = issuedFor(op, w, "refresh_token")
+        const row = await rowOf(w)
+        expect({ access_token: row.access_token, refresh_token: row.refresh_token }).toEqual({
+          access_token: atW2!.value,
+          refresh_token: rtW2!.value,
+        })
+        expect(row.access_token).not.toBe(atW1!.value)
+        // Control, the bare adapter: the FIRST tokens are still stored.
+        const [atB1, atB2] = issuedFor(op, b, "access_token")
+        const rowB = await rowOf(b)
+        expect(rowB.access_token).toBe(atB1!.value)
+        expect(rowB.access_token).not.toBe(atB2!.value)
+
+        // The stored access token expires for real; the refreshed one lives a minute.
+        await sleep(Math.max(0, atW2!.expiresAt! * 1000 + 100 - Date.now()))
+        expect((await op.userinfo(String(row.access_token))).status).toBe(401)
+        op.setAccessTokenTtl(60)
+        const userId = app.signIns[1]!.user.id!
+        const grants = op.stats.refreshGrants
+        const token = await adapter.getAccessToken({ userId, provider: PROVIDER })
+        expect(token.refreshed).toBe(true)
+        expect(op.stats.refreshGrants - grants).toBe(1)
+        expect(token.accessToken).toBe(op.lastIssued("access_token")!.value)
+        expect((await rowOf(w)).access_token).toBe(token.accessToken)
+        const userinfo = await op.userinfo(token.accessToken)
+        expect(userinfo.status).toBe(200)
+        expect(userinfo.body).toMatchObject({ sub: w })
+        expect([...app.errorMessages(), ...bare.errorMessages()]).toEqual([])
+      },
+      20_000,
+    )
   })
 }
