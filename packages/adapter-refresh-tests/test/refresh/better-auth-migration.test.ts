@@ -10,10 +10,11 @@ import { tokenEncryption, type TokenEncryptionCodec } from "authjs-adapter-refre
 import { copyAuthjsAccounts } from "authjs-adapter-refresh/better-auth"
 import { symmetricDecrypt } from "better-auth/crypto"
 import { afterAll, beforeAll, describe, expect, test } from "@jest/globals"
+import { Browser } from "../../src/harness/browser.js"
 import { startBetterAuthApp, type BetterAuthApp } from "../../src/refresh-bench/better-auth-app.js"
 import { LEASE_TABLE_SQL } from "../../src/refresh-bench/lease-mode.js"
 import type { RefreshScenario } from "../../src/refresh-bench/scenario.js"
-import { useRefreshScenario } from "./scenario-hooks.js"
+import { rejection, useRefreshScenario } from "./scenario-hooks.js"
 
 interface BetterAuthRow {
   id: string
@@ -57,11 +58,11 @@ describe("Auth.js (withTokenSync, tokenEncryption) to Better Auth + tokenSync: c
     await app?.stop()
   })
 
-  const betterAuthRow = async (): Promise<BetterAuthRow | undefined> => {
+  const betterAuthRow = async (login = s.key.providerAccountId): Promise<BetterAuthRow | undefined> => {
     const { rows } = await s.fixture.pool.query<BetterAuthRow>(
       `SELECT "id", "userId", "accessToken", "refreshToken", "accessTokenExpiresAt" FROM "account"
         WHERE "providerId" = $1 AND "accountId" = $2`,
-      [s.key.provider, s.key.providerAccountId],
+      [s.key.provider, login],
     )
     return rows[0]
   }
@@ -109,5 +110,28 @@ describe("Auth.js (withTokenSync, tokenEncryption) to Better Auth + tokenSync: c
     const after = (await betterAuthRow())!
     expect(await symmetricDecrypt({ key: secret, data: after.accessToken })).toBe(result.accessToken)
     expect(await symmetricDecrypt({ key: secret, data: after.refreshToken })).not.toBe(authjsRefreshToken)
+  }, 45_000)
+
+  test("why the deploy is a cutover: an Auth.js refresh after the copy leaves Better Auth a used refresh token", async () => {
+    expect((await s.app.signIn(new Browser(), { login: "mig-bob" })).ok).toBe(true)
+    expect(await copyAuthjsAccounts({ from: s.fixture.pool, to: app.auth, codec })).toMatchObject({ copied: 1 })
+    const copied = (await betterAuthRow("mig-bob"))!
+    // An Auth.js process still running refreshes from its own row: the grant rotates away from the copy.
+    const { rows } = await s.fixture.pool.query<{ userId: unknown }>(
+      `UPDATE accounts SET expires_at = extract(epoch from now())::bigint - 1 WHERE "providerAccountId" = $1
+        RETURNING "userId"`,
+      ["mig-bob"],
+    )
+    await s.adapter.getAccessToken({ userId: String(rows[0]!.userId), provider: s.key.provider })
+    await s.fixture.pool.query(
+      `UPDATE "account" SET "accessTokenExpiresAt" = now() - interval '1 second' WHERE "id" = $1`,
+      [copied.id],
+    )
+    const revoked = s.op.stats.grantsRevoked
+    const error = (await rejection(
+      app.auth.api.getAccessToken({ body: { accountId: copied.id, userId: copied.userId } }),
+    )) as { body?: { tokenSyncCode?: unknown } }
+    expect(error.body?.tokenSyncCode).toBe("REFRESH_INVALID_GRANT")
+    expect(s.op.stats.grantsRevoked).toBe(revoked + 1)
   }, 45_000)
 })
