@@ -32,6 +32,8 @@ export interface BetterAuthSettings {
    * Better Auth. `tokenEndpoint` sends the plugin's refresh grants elsewhere (a delaying proxy in tests).
    */
   tokenSync?: { skewSeconds: number; tokenEndpoint?: string }
+  /** Better Auth's `account.encryptOAuthTokens` (default off, as Better Auth's). */
+  encryptOAuthTokens?: boolean
 }
 
 /** One account Better Auth linked by a sign-in: what `auth.api.getAccessToken` selects it by. */
@@ -47,6 +49,7 @@ export function betterAuthOptions(pool: pg.Pool, provider: StormProviderSettings
     secret: settings.secret,
     baseURL: settings.baseURL,
     telemetry: { enabled: false },
+    ...(settings.encryptOAuthTokens ? { account: { encryptOAuthTokens: true } } : {}),
     // Its log lines go to stderr (the storm workers speak JSON on stdout), level and message only.
     logger: { level: "error", log: (level, message) => process.stderr.write(`better-auth ${level}: ${message}\n`) },
     plugins: [
@@ -123,6 +126,7 @@ export async function startBetterAuthApp(options: {
   addRedirectUri: (uri: string) => void
   secret: string
   tokenSync?: BetterAuthSettings["tokenSync"]
+  encryptOAuthTokens?: boolean
 }): Promise<BetterAuthApp> {
   // The base URL must be known before the instance exists: listen first, then hand requests over.
   let handler:
@@ -148,6 +152,7 @@ export async function startBetterAuthApp(options: {
     secret: options.secret,
     baseURL: origin,
     ...(options.tokenSync ? { tokenSync: options.tokenSync } : {}),
+    ...(options.encryptOAuthTokens ? { encryptOAuthTokens: true } : {}),
   }
   await migrateBetterAuth(options.pool, options.provider, settings)
   const auth = createBetterAuth(options.pool, options.provider, settings)

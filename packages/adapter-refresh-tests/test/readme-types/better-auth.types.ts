@@ -1,7 +1,8 @@
-// The README's "Better Auth: the `tokenSync` plugin" lines, type-checked.
+// The README's "Better Auth: the `tokenSync` plugin" and "Moving from Auth.js to Better Auth" lines, type-checked.
 import { betterAuth } from "better-auth"
 import { genericOAuth } from "better-auth/plugins/generic-oauth"
-import { tokenSync } from "authjs-adapter-refresh/better-auth"
+import { tokenEncryption } from "authjs-adapter-refresh"
+import { copyAuthjsAccounts, tokenSync } from "authjs-adapter-refresh/better-auth"
 import pg from "pg"
 
 declare const discoveryUrl: string
@@ -23,3 +24,11 @@ export const auth = betterAuth({
 export const token: Promise<string> = auth.api
   .getAccessToken({ body: { accountId, userId } })
   .then((result) => result.accessToken)
+
+// "Moving from Auth.js to Better Auth".
+declare const authjsPool: pg.Pool
+export const copied = copyAuthjsAccounts({
+  from: authjsPool,
+  to: auth,
+  codec: tokenEncryption({ keys: process.env.TOKEN_ENCRYPTION_KEYS }),
+}).then((result) => result.copied + result.alreadyThere)

@@ -11,12 +11,14 @@
 import { APIError, createAuthEndpoint, getSessionFromCtx, isStateful } from "better-auth/api"
 import type { Account, BetterAuthPlugin, StandardSchemaV1 } from "better-auth"
 import { createAccountSync } from "../account-sync.js"
-import { AccessTokenRefusedError, InvalidOptionsError, TokenSyncError } from "../errors.js"
+import type { TokenCodec } from "../codec.js"
+import { AccessTokenRefusedError, TokenSyncError } from "../errors.js"
 import { createRefreshEngine } from "../refresh/engine.js"
 import type { AccessTokenResult, RefreshEngine, RefreshOptions } from "../refresh/engine-types.js"
 import { engineSettingsOf } from "../refresh/engine-settings.js"
 import { checkTokenSyncOptions } from "../options.js"
 import type { AccountStore } from "../store.js"
+import { betterAuthTokenCodec } from "./encryption.js"
 import { betterAuthAccountStore, type BetterAuthAccountStoreOptions, type BetterAuthDatabase } from "./store.js"
 
 /** Options of {@link tokenSync}. */
@@ -130,19 +132,23 @@ const scopesOf = (scope: unknown): string[] =>
  * the library's stable code as `tokenSyncCode`, and the library's typed error as the APIError's `cause`.
  *
  * @returns The plugin (id `"token-sync"`), for `betterAuth({ plugins })`.
- * @throws InvalidOptionsError for refresh options that cannot work; at Better Auth's start, with its
- *   `account.encryptOAuthTokens` on (not read by this version).
+ * With Better Auth's `account.encryptOAuthTokens` on, the plugin reads and writes the token columns as
+ * Better Auth does (./encryption.ts): plain Better Auth and the plugin can take turns on the same rows.
+ *
+ * @throws InvalidOptionsError for refresh options that cannot work.
  */
 export function tokenSync(options: TokenSyncPluginOptions) {
   const refresh: RefreshOptions = { ...options.refresh, coordination: "lease" }
   checkTokenSyncOptions({ refresh })
   const { skewSeconds } = engineSettingsOf(refresh)
   let engine: RefreshEngine | undefined
+  // Better Auth's encryptOAuthTokens as the store's codec; set at init, from Better Auth's options and secret.
+  let codec: TokenCodec | undefined
   const forcedFlights = new Map<string, Promise<AccessTokenResult>>()
   const engineFor = (database: unknown): RefreshEngine => {
     if (engine) return engine
     const store = options.store ?? betterAuthAccountStore((options.database ?? database) as BetterAuthDatabase, options)
-    engine = createRefreshEngine(store, createAccountSync(store), refresh)
+    engine = createRefreshEngine(store, createAccountSync(store, codec ? { codec } : {}), refresh)
     return engine
   }
 
@@ -154,11 +160,14 @@ export function tokenSync(options: TokenSyncPluginOptions) {
       (candidate) => candidate.id === selection.accountId,
     )
     if (!account) throw APIError.fromStatus("BAD_REQUEST", { message: "Account not found", code: "ACCOUNT_NOT_FOUND" })
-    // Fresh in the row Better Auth just read (its tokens are stored as they are: encryption is refused at
-    // init): served from it, one statement in all, as the engine's own fresh path would serve it.
+    // Fresh in the row Better Auth just read: served from it (decrypted as Better Auth would), one
+    // statement in all, as the engine's own fresh path would serve it.
     const expiresAt = account.accessTokenExpiresAt ? new Date(account.accessTokenExpiresAt).getTime() : Number.NaN
-    if (!forced && account.accessToken && expiresAt - skewSeconds * 1000 > Date.now())
-      return { account, result: fromRow(account) }
+    if (!forced && account.accessToken && expiresAt - skewSeconds * 1000 > Date.now()) {
+      const key = { provider: account.providerId, providerAccountId: account.accountId }
+      const accessToken = codec ? await codec.decode(account.accessToken, "access_token", key) : account.accessToken
+      return { account, result: fromRow({ ...account, accessToken }) }
+    }
     const tokens = engineFor(ctx.context.options.database)
     const params = { userId, provider: account.providerId, providerAccountId: account.accountId }
     if (!forced) return { account, result: await tokens.getAccessToken(params) }
@@ -187,13 +196,9 @@ export function tokenSync(options: TokenSyncPluginOptions) {
   return {
     id: "token-sync",
     init(ctx) {
-      // Better Auth's encrypted values are not the tokens: sending one as a refresh token would fail the grant.
-      if (ctx.options.account?.encryptOAuthTokens)
-        throw new InvalidOptionsError(
-          "account.encryptOAuthTokens",
-          "tokenSync: Better Auth's account.encryptOAuthTokens is on, and this version of the plugin reads " +
-            "tokens as stored; turn one of them off (reading Better Auth's encryption is not supported yet).",
-        )
+      // Better Auth's encrypted values are not the tokens: with its encryption on, the store reads and
+      // writes them through Better Auth's own functions.
+      if (ctx.options.account?.encryptOAuthTokens) codec = betterAuthTokenCodec(ctx)
       // A database the store cannot speak fails Better Auth's start, not the first refresh.
       engineFor(ctx.options.database)
     },
