@@ -10,10 +10,12 @@
  */
 import { randomBytes } from "node:crypto"
 import { afterAll, beforeAll, describe, expect, test } from "@jest/globals"
+import { RefreshTokenError } from "authjs-adapter-refresh"
 import { betterAuthAccountStore } from "authjs-adapter-refresh/better-auth"
 import type BetterSqlite from "better-sqlite3"
 import mysql from "mysql2/promise"
 import { Browser } from "../../src/harness/browser.js"
+import { startKeycloakProxy, type KeycloakProxy } from "../../src/harness/keycloak-proxy.js"
 import { testMysqlDatabase } from "../../src/harness/mariadb.js"
 import { startOidcProvider, type TestOidcProvider } from "../../src/harness/oidc-provider.js"
 import { openSqlite, testSqliteFile } from "../../src/harness/sqlite.js"
@@ -24,6 +26,7 @@ import {
 } from "../../src/refresh-bench/better-auth-app.js"
 import { runStorm } from "../../src/refresh-bench/run-storm.js"
 import type { StormProviderSettings } from "../../src/refresh-bench/storm-protocol.js"
+import { rejection } from "./scenario-hooks.js"
 
 const LEASE_TABLE = {
   mariadb:
@@ -200,4 +203,98 @@ describe.each([
     expect(op.stats.refreshGrants - before.grants).toBe(2)
     expect(op.stats.refreshErrors.slice(before.errors)).toEqual([])
   }, 60_000)
+})
+
+describe("Better Auth + tokenSync: refreshTokenExpiresAt is the refresh token's expiry (Keycloak's answers, SQLite)", () => {
+  let db: Database
+  let sqliteDb: BetterSqlite.Database
+  let op: TestOidcProvider
+  let kc: KeycloakProxy
+  let app: BetterAuthApp
+  let alice: BetterAuthAccount
+  const browser = new Browser()
+  const refreshRequests = () => op.stats.refreshGrants + op.stats.refreshErrors.length
+  const refreshExpiry = (): string | null =>
+    (
+      sqliteDb.prepare(`SELECT "refreshTokenExpiresAt" AS at FROM "account" WHERE "id" = ?`).get(alice.accountId) as {
+        at: string | null
+      }
+    ).at
+  const setRefreshExpiry = (at: Date) =>
+    sqliteDb
+      .prepare(`UPDATE "account" SET "refreshTokenExpiresAt" = ? WHERE "id" = ?`)
+      .run(at.toISOString(), alice.accountId)
+
+  beforeAll(async () => {
+    op = await startOidcProvider({ accessTokenTtl: 60, rotateRefreshToken: true })
+    // The plugin's refresh grants go through a proxy answering as Keycloak (refresh_expires_in: SSO idle).
+    kc = await startKeycloakProxy(op.endpoints.token, { ssoSessionIdleSeconds: 1800 })
+    // An online session: Keycloak's refresh_expires_in is then the session's bound (0 for an offline token).
+    kc.onlineSession = true
+    db = await sqlite()
+    sqliteDb = db.handle as BetterSqlite.Database
+    app = await startBetterAuthApp({
+      pool: db.handle,
+      provider: {
+        id: "local-oidc",
+        issuer: op.issuer,
+        clientId: op.clientId,
+        clientSecret: op.clientSecret,
+        tokenEndpoint: op.endpoints.token,
+      },
+      addRedirectUri: (uri) => op.addRedirectUri(uri),
+      secret: randomBytes(32).toString("base64url"),
+      tokenSync: { skewSeconds: 0, tokenEndpoint: kc.url },
+    })
+    sqliteDb.exec(LEASE_TABLE.sqlite)
+    alice = await app.signIn(browser, "kc-alice")
+  }, 60_000)
+  afterAll(async () => {
+    await app?.stop()
+    await kc?.stop()
+    await db?.close()
+    await op?.stop()
+  })
+  const expire = () => db.setExpiry(alice.accountId, new Date(Date.now() - 1000))
+
+  test("a refresh stores refresh_expires_in as refreshTokenExpiresAt (ISO text, as Better Auth writes it)", async () => {
+    await expire()
+    const before = Date.now()
+    await app.auth.api.getAccessToken({ body: alice })
+    const stored = refreshExpiry()
+    expect(typeof stored).toBe("string")
+    const at = new Date(stored!).getTime()
+    expect(at).toBeGreaterThanOrEqual(Math.floor(before / 1000) * 1000 + 1790_000)
+    expect(at).toBeLessThanOrEqual(Date.now() + 1800_000)
+  }, 30_000)
+
+  test("a passed refreshTokenExpiresAt fails typed (RefreshTokenError expired) without a request", async () => {
+    const fresh = await db.row(alice.accountId)
+    setRefreshExpiry(new Date(Date.now() - 60_000))
+    // A fresh access token is still served until it expires.
+    expect((await app.auth.api.getAccessToken({ body: alice })).accessToken).toBe(fresh.accessToken)
+    await expire()
+    const before = { provider: refreshRequests(), proxy: kc.requests }
+    const error = (await rejection(app.auth.api.getAccessToken({ body: alice }))) as {
+      body?: { code?: unknown; tokenSyncCode?: unknown }
+      cause?: unknown
+    }
+    expect(error.body?.code).toBe("FAILED_TO_GET_ACCESS_TOKEN")
+    expect(error.cause).toBeInstanceOf(RefreshTokenError)
+    expect((error.cause as RefreshTokenError).reason).toBe("expired")
+    expect({ provider: refreshRequests(), proxy: kc.requests }).toEqual(before)
+    expect((await db.row(alice.accountId)).refreshToken).toBe(fresh.refreshToken)
+  }, 30_000)
+
+  test("Better Auth's sign-in with a new refresh token makes its expiry unknown, and the next refresh works", async () => {
+    setRefreshExpiry(new Date(Date.now() - 60_000))
+    // Better Auth's own code exchange (straight to the provider: no refresh_expires_in to read).
+    await app.signIn(browser, "kc-alice")
+    expect(refreshExpiry()).toBeNull()
+    await expire()
+    const grants = op.stats.refreshGrants
+    await app.auth.api.getAccessToken({ body: alice })
+    expect(op.stats.refreshGrants).toBe(grants + 1)
+    expect(refreshExpiry()).not.toBeNull()
+  }, 30_000)
 })

@@ -5,7 +5,8 @@
  *
  *   providerId -> provider, accountId -> providerAccountId, accessToken -> access_token,
  *   refreshToken -> refresh_token, idToken -> id_token, accessTokenExpiresAt (a timestamp) -> expires_at
- *   (epoch seconds), scope -> scope. Better Auth keeps no `type`, `token_type` or `session_state`: never written.
+ *   (epoch seconds), refreshTokenExpiresAt (a timestamp) -> the engine's refresh-token expiry (epoch seconds),
+ *   scope -> scope. Better Auth keeps no `type`, `token_type` or `session_state`: never written.
  *
  * Better Auth writes the row on every sign-in without the library's lock, so the store's locked reads also
  * lock the key's rows (`lockRowsOnRead`): a sign-in that lands while a refresh result is being compared and
@@ -28,6 +29,12 @@ import { checkLockTimeout } from "../store-support.js"
 import { isKysely, type KyselyLike } from "../stores/kysely.js"
 import { isPgPool, type PgPoolLike } from "../stores/pg.js"
 
+/**
+ * The field name the refresh engine knows the refresh token's expiry by (`refresh.refreshTokenExpiryColumn`),
+ * mapped onto Better Auth's `refreshTokenExpiresAt` timestamp.
+ */
+export const BETTER_AUTH_REFRESH_TOKEN_EXPIRY = "refresh_token_expires_at"
+
 /** Better Auth's column for each Auth.js field the library reads or writes. */
 export const BETTER_AUTH_ACCOUNT_COLUMNS: Readonly<Record<string, string>> = {
   provider: "providerId",
@@ -36,6 +43,7 @@ export const BETTER_AUTH_ACCOUNT_COLUMNS: Readonly<Record<string, string>> = {
   refresh_token: "refreshToken",
   id_token: "idToken",
   expires_at: "accessTokenExpiresAt",
+  [BETTER_AUTH_REFRESH_TOKEN_EXPIRY]: "refreshTokenExpiresAt",
 }
 
 /**
@@ -168,7 +176,7 @@ export function betterAuthAccountStore(
       users: { name: users, option: `${factory}(db, { userTable })` },
     },
     accountColumns: BETTER_AUTH_ACCOUNT_COLUMNS,
-    timestampFields: ["expires_at"],
+    timestampFields: ["expires_at", BETTER_AUTH_REFRESH_TOKEN_EXPIRY],
     absentFields: ["type", "token_type", "session_state"],
     lockRowsOnRead: true,
   })
