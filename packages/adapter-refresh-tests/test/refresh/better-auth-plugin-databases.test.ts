@@ -52,7 +52,16 @@ interface Database {
   row(id: string): Promise<Row>
   /** Sets the account's access-token expiry, as Better Auth encodes it on this database. */
   setExpiry(id: string, at: Date): Promise<void>
+  /** A connection of its own, as Better Auth's writes use one: a transaction held open across awaits. */
+  writer(): Promise<Writer>
   close(): Promise<void>
+}
+
+interface Writer {
+  begin(): Promise<void>
+  setRefreshToken(id: string, token: string): Promise<void>
+  commit(): Promise<void>
+  end(): Promise<void>
 }
 
 async function mariadb(): Promise<Database> {
@@ -71,6 +80,24 @@ async function mariadb(): Promise<Database> {
     },
     async setExpiry(id, at) {
       await pool.query("UPDATE `account` SET `accessTokenExpiresAt` = ? WHERE `id` = ?", [at, id])
+    },
+    async writer() {
+      const connection = await pool.getConnection()
+      let released = false
+      return {
+        begin: async () => void (await connection.query("START TRANSACTION")),
+        setRefreshToken: async (id, token) =>
+          void (await (released ? pool : connection).query("UPDATE `account` SET `refreshToken` = ? WHERE `id` = ?", [
+            token,
+            id,
+          ])),
+        commit: async () => void (await connection.query("COMMIT")),
+        end: async () => {
+          await connection.query("ROLLBACK").catch(() => undefined)
+          connection.release()
+          released = true
+        },
+      }
     },
     async close() {
       await pool.end()
@@ -94,6 +121,22 @@ async function sqlite(): Promise<Database> {
     },
     async setExpiry(id, at) {
       db.prepare(`UPDATE "account" SET "accessTokenExpiresAt" = ? WHERE "id" = ?`).run(at.toISOString(), id)
+    },
+    async writer() {
+      // Another connection to the file, as another process's Better Auth would write it.
+      const other = openSqlite(file.path)
+      return {
+        begin: async () => void other.exec("BEGIN IMMEDIATE"),
+        setRefreshToken: async (id, token) =>
+          void (other.open ? other : db)
+            .prepare(`UPDATE "account" SET "refreshToken" = ? WHERE "id" = ?`)
+            .run(token, id),
+        commit: async () => void other.exec("COMMIT"),
+        end: async () => {
+          if (other.inTransaction) other.exec("ROLLBACK")
+          other.close()
+        },
+      }
     },
     async close() {
       db.close()
@@ -150,6 +193,27 @@ describe.each([
     expect(rows[0]!.tokens.access_token).toBe(stored.accessToken)
     expect(rows[0]!.tokens.refresh_token).toBe(stored.refreshToken)
     expect(rows[0]!.tokens.expires_at).toBe(Math.floor(stored.accessTokenExpiresAt.getTime() / 1000))
+  })
+
+  test("the store's locked read waits for a Better Auth write in flight (it takes no account lock)", async () => {
+    const store = betterAuthAccountStore(db.handle)
+    const original = (await db.row(alice.accountId)).refreshToken
+    // Better Auth's sign-in UPDATE, its transaction still open (it never takes the library's lock).
+    const writer = await db.writer()
+    try {
+      await writer.begin()
+      await writer.setRefreshToken(alice.accountId, "signed-in-meanwhile")
+      const read = store.withAccountLock({ provider: provider.id, providerAccountId: "ba-alice" }, (locked) =>
+        locked.readAll(),
+      )
+      await new Promise((resolve) => setTimeout(resolve, 300))
+      await writer.commit()
+      const rows = await read
+      expect(rows.map((r) => r.tokens.refresh_token)).toEqual(["signed-in-meanwhile"])
+    } finally {
+      await writer.end()
+      await writer.setRefreshToken(alice.accountId, original)
+    }
   })
 
   test("a fresh token comes from the row; a due one is refreshed once, the rotated token and expiry stored", async () => {
