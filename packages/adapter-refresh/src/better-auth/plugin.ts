@@ -211,6 +211,8 @@ export function tokenSync(options: TokenSyncPluginOptions) {
         )
       // A database the store cannot speak fails Better Auth's start, not the first refresh.
       engineFor(ctx.options.database)
+      // A store of your own maps no refresh-token expiry: Better Auth's own value is then left as it writes it.
+      if (!refresh.refreshTokenExpiryColumn) return
       return {
         options: {
           databaseHooks: {
