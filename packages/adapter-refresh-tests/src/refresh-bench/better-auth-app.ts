@@ -17,6 +17,8 @@ import { getMigrations } from "better-auth/db/migration"
 import { toNodeHandler } from "better-auth/node"
 import { genericOAuth } from "better-auth/plugins/generic-oauth"
 import { tokenSync } from "authjs-adapter-refresh/better-auth"
+import type BetterSqlite from "better-sqlite3"
+import type { Pool as Mysql2Pool } from "mysql2/promise"
 import type pg from "pg"
 import { findForm, type Browser, type BrowserResponse } from "../harness/browser.js"
 import type { StormProviderSettings } from "./storm-protocol.js"
@@ -43,7 +45,41 @@ export interface BetterAuthAccount {
   accountId: string
 }
 
-export function betterAuthOptions(pool: pg.Pool, provider: StormProviderSettings, settings: BetterAuthSettings) {
+/**
+ * The database Better Auth is given, as its built-in Kysely adapter takes it: a pg Pool (PostgreSQL), a
+ * mysql2/promise pool (MariaDB) or a better-sqlite3 Database on a file (SQLite).
+ */
+export type BetterAuthTestDatabase = pg.Pool | Mysql2Pool | BetterSqlite.Database
+
+/** Better Auth's account row of (providerId, accountId), read with the database's own SQL. */
+export async function findBetterAuthAccount(
+  database: BetterAuthTestDatabase,
+  providerId: string,
+  accountId: string,
+): Promise<{ id: string; userId: string }[]> {
+  if ("aggregate" in database)
+    return database
+      .prepare(`SELECT "id", "userId" FROM "account" WHERE "providerId" = ? AND "accountId" = ?`)
+      .all(providerId, accountId) as { id: string; userId: string }[]
+  if ("getConnection" in database) {
+    const [rows] = await database.query(
+      "SELECT `id`, `userId` FROM `account` WHERE `providerId` = ? AND `accountId` = ?",
+      [providerId, accountId],
+    )
+    return rows as { id: string; userId: string }[]
+  }
+  const { rows } = await database.query<{ id: string; userId: string }>(
+    `SELECT "id", "userId" FROM "account" WHERE "providerId" = $1 AND "accountId" = $2`,
+    [providerId, accountId],
+  )
+  return rows
+}
+
+export function betterAuthOptions(
+  pool: BetterAuthTestDatabase,
+  provider: StormProviderSettings,
+  settings: BetterAuthSettings,
+) {
   return {
     database: pool,
     secret: settings.secret,
@@ -92,15 +128,19 @@ export function betterAuthOptions(pool: pg.Pool, provider: StormProviderSettings
   } satisfies BetterAuthOptions
 }
 
-export function createBetterAuth(pool: pg.Pool, provider: StormProviderSettings, settings: BetterAuthSettings) {
+export function createBetterAuth(
+  pool: BetterAuthTestDatabase,
+  provider: StormProviderSettings,
+  settings: BetterAuthSettings,
+) {
   return betterAuth(betterAuthOptions(pool, provider, settings))
 }
 
 export type BetterAuthInstance = ReturnType<typeof createBetterAuth>
 
-/** Creates Better Auth's tables in the pool's database with Better Auth's own migration API. */
+/** Creates Better Auth's tables in the database with Better Auth's own migration API. */
 export async function migrateBetterAuth(
-  pool: pg.Pool,
+  pool: BetterAuthTestDatabase,
   provider: StormProviderSettings,
   settings: BetterAuthSettings,
 ): Promise<void> {
@@ -121,7 +161,7 @@ export interface BetterAuthApp {
  * (`addRedirectUri`), and migrates its schema.
  */
 export async function startBetterAuthApp(options: {
-  pool: pg.Pool
+  pool: BetterAuthTestDatabase
   provider: StormProviderSettings
   addRedirectUri: (uri: string) => void
   secret: string
@@ -193,10 +233,7 @@ export async function startBetterAuthApp(options: {
           `${page.hops.map((hop) => `${hop.method} ${new URL(hop.url).pathname} -> ${hop.status}`).join(", ")}`,
       )
     }
-    const { rows } = await options.pool.query<{ id: string; userId: string }>(
-      `SELECT "id", "userId" FROM "account" WHERE "providerId" = $1 AND "accountId" = $2`,
-      [options.provider.id, login],
-    )
+    const rows = await findBetterAuthAccount(options.pool, options.provider.id, login)
     if (rows.length !== 1) throw new Error(`expected one Better Auth account row for ${login}, found ${rows.length}`)
     return { userId: rows[0]!.userId, accountId: rows[0]!.id }
   }

@@ -42,8 +42,12 @@ export interface StormWorkerConfig {
   leaseControl?: "always-taken"
   /** When set, the process encrypts tokens at rest with `tokenEncryption({ keys })` (the env-var key string). */
   encryptionKeys?: string
-  /** The "better-auth" mode's instance settings and the account Better Auth linked (its own ids). */
-  betterAuth?: BetterAuthSettings & BetterAuthAccount
+  /**
+   * The "better-auth" mode's instance settings and the account Better Auth linked (its own ids). `database`:
+   * Better Auth's own database when it is not the cell's PostgreSQL (a mysql2 pool on the MariaDB URL, or a
+   * better-sqlite3 Database on the SQLite file); the worker then builds no cell fixture.
+   */
+  betterAuth?: BetterAuthSettings & BetterAuthAccount & { database?: { kind: "mariadb" | "sqlite"; url: string } }
 }
 
 export interface StormOutcome {

@@ -4,7 +4,7 @@
  * Auth's getAccessToken) and reports each outcome.
  */
 import { createHash } from "node:crypto"
-import type pg from "pg"
+import type { BetterAuthTestDatabase } from "./better-auth-app.js"
 import { tokenEncryption, withTokenSync, type AccountLeases, type AccountStore } from "authjs-adapter-refresh"
 import { createFixture } from "../fixtures/databases.js"
 import type { ConformanceFixtureModule } from "../kit/fixture.js"
@@ -49,13 +49,28 @@ function alwaysTaken(store: AccountStore): AccountStore {
   return { ...store, leases }
 }
 
+/** Better Auth's own database when it is not the cell's: a mysql2 pool (MariaDB) or a better-sqlite3 file. */
+async function betterAuthDatabase() {
+  const database = config.betterAuth?.database
+  if (!database) return undefined
+  if (database.kind === "mariadb") {
+    const { createPool } = await import("mysql2/promise")
+    const pool = createPool({ uri: database.url, connectionLimit: 10 })
+    return { db: pool, close: () => pool.end() }
+  }
+  const { openSqlite } = await import("../harness/sqlite.js")
+  const db = openSqlite(database.url)
+  return { db, close: async () => void db.close() }
+}
+
 /**
- * The "better-auth" mode's instance, on the fixture's pg Pool, initialised before "ready" (its genericOAuth
- * plugin fetches the provider's discovery document at init, as a server does when it starts).
+ * The "better-auth" mode's instance, on the fixture's pg Pool (or its own database), initialised before
+ * "ready" (its genericOAuth plugin fetches the provider's discovery document at init, as a server does when
+ * it starts).
  */
-async function betterAuthOf(pool: pg.Pool | undefined) {
+async function betterAuthOf(pool: BetterAuthTestDatabase | undefined) {
   if (config.mode !== "better-auth") return undefined
-  if (!pool || !config.betterAuth) throw new Error("the better-auth mode needs a PostgreSQL cell and its settings")
+  if (!pool || !config.betterAuth) throw new Error("the better-auth mode needs a database and its settings")
   const { createBetterAuth } = await import("./better-auth-app.js")
   const { secret, baseURL, tokenSync, userId, accountId } = config.betterAuth
   const auth = createBetterAuth(pool, config.provider, { secret, baseURL, ...(tokenSync ? { tokenSync } : {}) })
@@ -65,6 +80,12 @@ async function betterAuthOf(pool: pg.Pool | undefined) {
 
 await runBarrierWorker(
   async () => {
+    const own = await betterAuthDatabase()
+    if (own) {
+      const betterAuth = await betterAuthOf(own.db)
+      const fixture = { pool: undefined, close: own.close }
+      return { fixture, adapter: undefined, betterAuth }
+    }
     const fixture = await workerFixture()
     const { id, issuer, clientId, clientSecret } = config.provider
     const adapter = withTokenSync(fixture.adapter, fixture.db as object, {
@@ -96,6 +117,7 @@ await runBarrierWorker(
             const result = await betterAuth.auth.api.getAccessToken({ body: { accountId, userId } })
             return { ok: true, tokenFingerprint: fingerprint(result.accessToken), latencyMs: performance.now() - go }
           }
+          if (!adapter) throw new Error("storm worker: no adapter in this mode")
           const result = await adapter.getAccessToken({
             userId: config.userId,
             provider: config.provider.id,

@@ -19,7 +19,12 @@ import { engineSettingsOf } from "../refresh/engine-settings.js"
 import { checkTokenSyncOptions } from "../options.js"
 import type { AccountStore } from "../store.js"
 import { betterAuthTokenCodec } from "./encryption.js"
-import { betterAuthAccountStore, type BetterAuthAccountStoreOptions, type BetterAuthDatabase } from "./store.js"
+import {
+  BETTER_AUTH_REFRESH_TOKEN_EXPIRY,
+  betterAuthAccountStore,
+  type BetterAuthAccountStoreOptions,
+  type BetterAuthDatabase,
+} from "./store.js"
 
 /** Options of {@link tokenSync}. */
 export interface TokenSyncPluginOptions extends BetterAuthAccountStoreOptions {
@@ -138,7 +143,13 @@ const scopesOf = (scope: unknown): string[] =>
  * @throws InvalidOptionsError for refresh options that cannot work.
  */
 export function tokenSync(options: TokenSyncPluginOptions) {
-  const refresh: RefreshOptions = { ...options.refresh, coordination: "lease" }
+  // Better Auth's `refreshTokenExpiresAt` is the refresh token's expiry: a passed one fails typed ("expired")
+  // without a request; refreshes write it from `refresh_token_expires_in` or Keycloak's `refresh_expires_in`.
+  const refresh: RefreshOptions = {
+    ...options.refresh,
+    coordination: "lease",
+    ...(options.store ? {} : { refreshTokenExpiryColumn: BETTER_AUTH_REFRESH_TOKEN_EXPIRY }),
+  }
   checkTokenSyncOptions({ refresh })
   const { skewSeconds } = engineSettingsOf(refresh)
   let engine: RefreshEngine | undefined
@@ -148,7 +159,11 @@ export function tokenSync(options: TokenSyncPluginOptions) {
   const engineFor = (database: unknown): RefreshEngine => {
     if (engine) return engine
     const store = options.store ?? betterAuthAccountStore((options.database ?? database) as BetterAuthDatabase, options)
-    engine = createRefreshEngine(store, createAccountSync(store, codec ? { codec } : {}), refresh)
+    const sync = createAccountSync(store, {
+      ...(codec ? { codec } : {}),
+      ...(refresh.refreshTokenExpiryColumn ? { refreshTokenExpiryColumn: refresh.refreshTokenExpiryColumn } : {}),
+    })
+    engine = createRefreshEngine(store, sync, refresh)
     return engine
   }
 
@@ -201,6 +216,25 @@ export function tokenSync(options: TokenSyncPluginOptions) {
       if (ctx.options.account?.encryptOAuthTokens) codec = betterAuthTokenCodec(ctx)
       // A database the store cannot speak fails Better Auth's start, not the first refresh.
       engineFor(ctx.options.database)
+      // A store of your own maps no refresh-token expiry: Better Auth's own value is then left as it writes it.
+      if (!refresh.refreshTokenExpiryColumn) return
+      return {
+        options: {
+          databaseHooks: {
+            account: {
+              update: {
+                // Better Auth's sign-in writes a new refresh token and keeps the old `refreshTokenExpiresAt`
+                // when the provider says nothing of its life (Keycloak's `refresh_expires_in` is not read):
+                // the old expiry would then judge the new token. Unknown (NULL) instead, as the library's rule.
+                async before(data) {
+                  if (data.refreshToken === undefined || data.refreshTokenExpiresAt !== undefined) return
+                  return { data: { ...data, refreshTokenExpiresAt: null } }
+                },
+              },
+            },
+          },
+        },
+      }
     },
     endpoints: {
       getAccessToken: createAuthEndpoint(

@@ -5,14 +5,17 @@
  *
  *   providerId -> provider, accountId -> providerAccountId, accessToken -> access_token,
  *   refreshToken -> refresh_token, idToken -> id_token, accessTokenExpiresAt (a timestamp) -> expires_at
- *   (epoch seconds), scope -> scope. Better Auth keeps no `type`, `token_type` or `session_state`: never written.
+ *   (epoch seconds), refreshTokenExpiresAt (a timestamp) -> the engine's refresh-token expiry (epoch seconds),
+ *   scope -> scope. Better Auth keeps no `type`, `token_type` or `session_state`: never written.
  *
  * Better Auth writes the row on every sign-in without the library's lock, so the store's locked reads also
  * lock the key's rows (`lockRowsOnRead`): a sign-in that lands while a refresh result is being compared and
  * written waits for that short transaction, then writes over it; one that committed first is seen by the
  * comparison, which then leaves the row alone.
  */
+import { ownConnectionSqliteDriver, type BetterSqliteLike } from "../drivers/drizzle-better-sqlite3.js"
 import { kyselyDriver } from "../drivers/kysely.js"
+import { isMysql2Pool, mysql2PoolDriver } from "../drivers/mysql2.js"
 import { nodePostgresDriver } from "../drivers/node-postgres.js"
 import { mysql } from "../databases/mysql.js"
 import { postgres } from "../databases/postgres.js"
@@ -26,6 +29,12 @@ import { checkLockTimeout } from "../store-support.js"
 import { isKysely, type KyselyLike } from "../stores/kysely.js"
 import { isPgPool, type PgPoolLike } from "../stores/pg.js"
 
+/**
+ * The field name the refresh engine knows the refresh token's expiry by (`refresh.refreshTokenExpiryColumn`),
+ * mapped onto Better Auth's `refreshTokenExpiresAt` timestamp.
+ */
+export const BETTER_AUTH_REFRESH_TOKEN_EXPIRY = "refresh_token_expires_at"
+
 /** Better Auth's column for each Auth.js field the library reads or writes. */
 export const BETTER_AUTH_ACCOUNT_COLUMNS: Readonly<Record<string, string>> = {
   provider: "providerId",
@@ -34,13 +43,30 @@ export const BETTER_AUTH_ACCOUNT_COLUMNS: Readonly<Record<string, string>> = {
   refresh_token: "refreshToken",
   id_token: "idToken",
   expires_at: "accessTokenExpiresAt",
+  [BETTER_AUTH_REFRESH_TOKEN_EXPIRY]: "refreshTokenExpiresAt",
 }
 
 /**
- * What Better Auth is given as `database` and this store can speak: a node-postgres Pool, a Kysely instance,
- * or Better Auth's `{ db: Kysely, type }` form.
+ * What Better Auth is given as `database` and this store can speak: a node-postgres Pool, a mysql2 pool
+ * (`createPool` of `mysql2/promise`), a better-sqlite3 Database on a file, a Kysely instance, or Better
+ * Auth's `{ db: Kysely, type }` form.
  */
-export type BetterAuthDatabase = PgPoolLike | KyselyLike | { db: KyselyLike; type?: string }
+export type BetterAuthDatabase =
+  PgPoolLike | BetterAuthMysqlPool | BetterAuthSqliteDatabase | KyselyLike | { db: KyselyLike; type?: string }
+
+/** A mysql2 pool (`createPool` of `mysql2/promise`), as far as the store recognises one. */
+export interface BetterAuthMysqlPool {
+  getConnection(...args: never[]): unknown
+  query(...args: never[]): unknown
+}
+
+/** A better-sqlite3 Database, as far as the store recognises one. */
+export interface BetterAuthSqliteDatabase {
+  readonly name: string
+  aggregate(...args: never[]): unknown
+  prepare(...args: never[]): unknown
+  pragma(...args: never[]): unknown
+}
 
 /** Options of {@link betterAuthAccountStore}. */
 export interface BetterAuthAccountStoreOptions {
@@ -60,8 +86,40 @@ const KYSELY_DATABASE_BY_TYPE: Readonly<Record<string, SqlDatabase>> = {
   sqlite,
 }
 
-function driverOf(db: unknown): SqlDriver {
+/** A better-sqlite3 Database (what Better Auth wraps in Kysely's SqliteDialect: it has `aggregate`). */
+function isBetterSqlite(db: unknown): db is BetterSqliteLike {
+  if (typeof db !== "object" || db === null) return false
+  const candidate = db as { aggregate?: unknown; prepare?: unknown; pragma?: unknown; name?: unknown }
+  return (
+    typeof candidate.aggregate === "function" &&
+    typeof candidate.prepare === "function" &&
+    typeof candidate.pragma === "function" &&
+    typeof candidate.name === "string"
+  )
+}
+
+/** Statements on the app's own better-sqlite3 connection (reads: one synchronous statement each). */
+function betterSqliteRunner(db: BetterSqliteLike) {
+  return async (text: string, values: readonly unknown[]) => {
+    const statement = db.prepare(text)
+    if (statement.reader) return statement.all(...values) as Record<string, unknown>[]
+    statement.run(...values)
+    return []
+  }
+}
+
+function driverOf(db: unknown, lockTimeoutMs: number | undefined): SqlDriver {
   if (isPgPool(db)) return nodePostgresDriver(db, postgres)
+  // better-sqlite3: transactions, sign-in and leases on a connection of the store's own to the same file
+  // (as Drizzle's and TypeORM's), never on the app's one connection, which Better Auth's Kysely shares.
+  if (isBetterSqlite(db)) {
+    if (db.memory)
+      throw new UnsupportedDatabaseError(
+        "betterAuthAccountStore: a better-sqlite3 Database in memory cannot be shared with a second connection; " +
+          "open it on a file.",
+      )
+    return ownConnectionSqliteDriver(db, betterSqliteRunner(db), lockTimeoutMs)
+  }
   const wrapped = typeof db === "object" && db !== null && "db" in db ? (db as { db: unknown; type?: unknown }) : null
   const kysely = wrapped ? wrapped.db : db
   if (isKysely(kysely)) {
@@ -69,8 +127,10 @@ function driverOf(db: unknown): SqlDriver {
     const database = KYSELY_DATABASE_BY_TYPE[type]
     if (database) return kyselyDriver(kysely, database)
   }
+  if (isMysql2Pool(db)) return mysql2PoolDriver(db)
   throw new UnsupportedDatabaseError(
     "betterAuthAccountStore: expected the database Better Auth is given: a node-postgres Pool, " +
+      "a mysql2 pool, a better-sqlite3 Database on a file, " +
       'a Kysely instance, or { db: Kysely, type: "postgres" | "mysql" | "sqlite" }.',
   )
 }
@@ -102,7 +162,8 @@ export function betterAuthAccountStore(
   options: BetterAuthAccountStoreOptions = {},
 ): AccountStore {
   const factory = "betterAuthAccountStore"
-  const driver = driverOf(db)
+  const lockTimeoutMs = checkLockTimeout(options.lockTimeoutMs, factory)
+  const driver = driverOf(db, lockTimeoutMs)
   const accounts = options.accountTable ?? "account"
   const users = options.userTable ?? "user"
   const tables = sqlTables(driver.database, {
@@ -115,7 +176,7 @@ export function betterAuthAccountStore(
       users: { name: users, option: `${factory}(db, { userTable })` },
     },
     accountColumns: BETTER_AUTH_ACCOUNT_COLUMNS,
-    timestampFields: ["expires_at"],
+    timestampFields: ["expires_at", BETTER_AUTH_REFRESH_TOKEN_EXPIRY],
     absentFields: ["type", "token_type", "session_state"],
     lockRowsOnRead: true,
   })
@@ -123,7 +184,7 @@ export function betterAuthAccountStore(
     name: "better-auth",
     factory,
     tables,
-    lockTimeoutMs: checkLockTimeout(options.lockTimeoutMs, factory),
+    lockTimeoutMs,
     linkAccountResult: "input",
     leaseTable: options.leaseTable,
     leaseOption: `${factory}(db, { leaseTable })`,

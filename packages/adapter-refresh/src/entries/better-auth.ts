@@ -20,6 +20,11 @@
 export { tokenSync } from "../better-auth/plugin.js"
 export type { BetterAuthAccountSelection, TokenSyncPluginOptions } from "../better-auth/plugin.js"
 export { betterAuthAccountStore, BETTER_AUTH_ACCOUNT_COLUMNS } from "../better-auth/store.js"
-export type { BetterAuthAccountStoreOptions, BetterAuthDatabase } from "../better-auth/store.js"
+export type {
+  BetterAuthAccountStoreOptions,
+  BetterAuthDatabase,
+  BetterAuthMysqlPool,
+  BetterAuthSqliteDatabase,
+} from "../better-auth/store.js"
 export { copyAuthjsAccounts } from "../better-auth/migrate.js"
 export type { AuthjsSource, CopyAuthjsAccountsOptions, CopyAuthjsAccountsResult } from "../better-auth/migrate.js"
