@@ -8,6 +8,7 @@
 import { describe, expect, test } from "@jest/globals"
 import { withTokenSync, type TokenSyncAdapter } from "authjs-adapter-refresh"
 import type { RefreshScenario } from "../../src/refresh-bench/scenario.js"
+import { stormOutlastedItsToken } from "../../src/refresh-bench/storm-grants.js"
 import { useRefreshScenario } from "./scenario-hooks.js"
 import type { PgCell } from "../../src/fixtures/databases.js"
 
@@ -52,6 +53,7 @@ describe.each<PgCell>(["kysely", "prisma"])("sign-ins interleaved with refreshes
     for (let round = 1; round <= ROUNDS; round++) {
       await s.waitForExpiry(0)
       const grants = s.op.stats.refreshGrants
+      const issuedBefore = s.op.issuedOf("access_token").length
       const [signIn, ...results] = await Promise.all([
         s.app.signIn(s.browser, { login: s.login, forceLogin: true }),
         ...Array.from({ length: CALLERS }, async (_, i) => {
@@ -61,8 +63,18 @@ describe.each<PgCell>(["kysely", "prisma"])("sign-ins interleaved with refreshes
       ])
       expect({ round, ok: signIn.ok }).toEqual({ round, ok: true })
       refreshesDuringRounds += s.op.stats.refreshGrants - grants
-      // At most one refresh per expiry, even with two engines.
-      expect(s.op.stats.refreshGrants - grants).toBeLessThanOrEqual(1)
+      // At most one refresh per expiry, even with two engines: a second refresh in one round only once the first
+      // one's token had expired (a round that outlasted the 2 s token on a loaded machine; storm-grants.ts).
+      const refreshed = s.op
+        .issuedOf("access_token")
+        .slice(issuedBefore)
+        .filter((t) => t.gty?.includes("refresh"))
+      const eachAnsweredAnExpiry = refreshed.length <= 1 || stormOutlastedItsToken(refreshed)
+      expect({ round, refreshes: refreshed.length, eachAnsweredAnExpiry }).toEqual({
+        round,
+        refreshes: s.op.stats.refreshGrants - grants,
+        eachAnsweredAnExpiry: true,
+      })
       for (const result of results) expect(result.accessToken).toBeTruthy()
 
       const row = await s.row()
