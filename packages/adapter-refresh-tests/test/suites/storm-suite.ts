@@ -10,7 +10,7 @@ import type { PgCell } from "../../src/fixtures/databases.js"
 import { runStorm } from "../../src/refresh-bench/run-storm.js"
 import { stormOutlastedItsToken } from "../../src/refresh-bench/storm-grants.js"
 import type { RefreshScenario } from "../../src/refresh-bench/scenario.js"
-import { useRefreshScenario, type ScenarioDatabase } from "../refresh/scenario-hooks.js"
+import { refreshRequests, useRefreshScenario, type ScenarioDatabase } from "../refresh/scenario-hooks.js"
 
 export const STORM_PROCESSES = 4
 export const STORM_CALLERS = 25
@@ -131,5 +131,64 @@ export function describeRefreshStorm(target: StormCell): void {
       expect(later.status).toBe(200)
       expect(s.op.stats.grantsRevoked).toBe(0)
     }, 180_000)
+  })
+}
+
+/** The control of a lease-mode store's storm: its fixture, and the same fixture with a broken take. */
+export interface AlwaysTakenControl {
+  /** Shown in the control's name, e.g. "the Redis store". */
+  name: string
+  /** The store's own fixture module (the scenario's sign-in and rows). */
+  fixtureModule: URL
+  /** The same store whose refresh-lease take always answers "taken": the storm's processes use it. */
+  alwaysTaken: URL
+  database: (prefix: string) => Promise<ScenarioDatabase>
+}
+
+/**
+ * The control every lease-mode store's storm has: with a refresh-lease take that always answers "taken", the
+ * same storm sends the refresh token more than once and the rotating provider revokes the grant. It shows
+ * that the storm can fail, and that the store's take is what keeps it to one grant.
+ */
+export function describeAlwaysTakenControl(control: AlwaysTakenControl): void {
+  const slug = control.name.replace(/[^a-z0-9]+/gi, "_").toLowerCase()
+  describe(`control: ${control.name} with a refresh-lease take that always answers taken`, () => {
+    let db: ScenarioDatabase
+    let s: RefreshScenario
+
+    useRefreshScenario(
+      `refresh_control_${slug}`,
+      {
+        fixtureModule: control.fixtureModule,
+        login: `control-${slug}`,
+        skewSeconds: 0,
+        provider: { accessTokenTtl: 3 },
+        refresh: { coordination: "lease" },
+      },
+      (started) => {
+        ;({ db, s } = started)
+      },
+      control.database,
+    )
+
+    test("the same storm breaks the grant: more than one refresh request, invalid_grant, grant revoked", async () => {
+      const before = refreshRequests(s)
+      await runStorm(
+        {
+          fixtureModule: control.alwaysTaken.href,
+          databaseUrl: db.url,
+          provider: s.provider,
+          userId: s.userId,
+          providerAccountId: s.key.providerAccountId,
+          mode: "library",
+          skewSeconds: 0,
+          coordination: "lease",
+        },
+        { processes: STORM_PROCESSES, callersPerProcess: STORM_CALLERS, beforeGo: () => s.waitForExpiry(0) },
+      )
+      expect(refreshRequests(s) - before).toBeGreaterThan(1)
+      expect(s.op.stats.refreshErrors.map((e) => e.error)).toContain("invalid_grant")
+      expect(s.op.stats.grantsRevoked).toBeGreaterThanOrEqual(1)
+    }, 120_000)
   })
 }

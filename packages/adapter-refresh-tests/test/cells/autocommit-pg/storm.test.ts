@@ -3,12 +3,8 @@
  * autocommit statements): 4 processes x 25 callers, the real rotating oidc-provider, exactly one refresh grant
  * per expiry. Control: the same store whose refresh-lease take always answers "taken" breaks the grant.
  */
-import { describe, expect, test } from "@jest/globals"
 import { testDatabase } from "../../../src/harness/postgres.js"
-import { runStorm } from "../../../src/refresh-bench/run-storm.js"
-import type { RefreshScenario } from "../../../src/refresh-bench/scenario.js"
-import { refreshRequests, useRefreshScenario, type ScenarioDatabase } from "../../refresh/scenario-hooks.js"
-import { describeRefreshStorm, STORM_CALLERS, STORM_PROCESSES } from "../../suites/storm-suite.js"
+import { describeAlwaysTakenControl, describeRefreshStorm } from "../../suites/storm-suite.js"
 
 const fixtureModule = new URL("../../../src/fixtures/conformance-autocommit-pg.ts", import.meta.url)
 const alwaysTaken = new URL("../../../src/fixtures/conformance-autocommit-pg-always-taken.ts", import.meta.url)
@@ -20,42 +16,4 @@ describeRefreshStorm({
   coordination: "lease",
 })
 
-describe("control: the autocommit store with a refresh-lease take that always answers taken", () => {
-  let db: ScenarioDatabase
-  let s: RefreshScenario
-
-  useRefreshScenario(
-    "refresh_control_autocommit",
-    {
-      fixtureModule,
-      login: "control-autocommit",
-      skewSeconds: 0,
-      provider: { accessTokenTtl: 3 },
-      refresh: { coordination: "lease" },
-    },
-    (started) => {
-      ;({ db, s } = started)
-    },
-    testDatabase,
-  )
-
-  test("the same storm breaks the grant: more than one refresh request, invalid_grant, grant revoked", async () => {
-    const before = refreshRequests(s)
-    await runStorm(
-      {
-        fixtureModule: alwaysTaken.href,
-        databaseUrl: db.url,
-        provider: s.provider,
-        userId: s.userId,
-        providerAccountId: s.key.providerAccountId,
-        mode: "library",
-        skewSeconds: 0,
-        coordination: "lease",
-      },
-      { processes: STORM_PROCESSES, callersPerProcess: STORM_CALLERS, beforeGo: () => s.waitForExpiry(0) },
-    )
-    expect(refreshRequests(s) - before).toBeGreaterThan(1)
-    expect(s.op.stats.refreshErrors.map((e) => e.error)).toContain("invalid_grant")
-    expect(s.op.stats.grantsRevoked).toBeGreaterThanOrEqual(1)
-  }, 120_000)
-})
+describeAlwaysTakenControl({ name: "the autocommit store", fixtureModule, alwaysTaken, database: testDatabase })

@@ -4,12 +4,8 @@
  * refresh grant per expiry. Control: the same store whose refresh-lease take always answers "taken" breaks the
  * grant.
  */
-import { describe, expect, test } from "@jest/globals"
 import { testRedisDatabase } from "../../../src/harness/redis.js"
-import { runStorm } from "../../../src/refresh-bench/run-storm.js"
-import type { RefreshScenario } from "../../../src/refresh-bench/scenario.js"
-import { refreshRequests, useRefreshScenario, type ScenarioDatabase } from "../../refresh/scenario-hooks.js"
-import { describeRefreshStorm, LEASE_EXPIRIES, STORM_CALLERS, STORM_PROCESSES } from "../../suites/storm-suite.js"
+import { describeAlwaysTakenControl, describeRefreshStorm, LEASE_EXPIRIES } from "../../suites/storm-suite.js"
 
 const fixtureModule = new URL("../../../src/fixtures/conformance-unstorage-redis.ts", import.meta.url)
 const alwaysTaken = new URL("../../../src/fixtures/conformance-unstorage-redis-always-taken.ts", import.meta.url)
@@ -22,42 +18,4 @@ describeRefreshStorm({
   expiries: LEASE_EXPIRIES,
 })
 
-describe("control: the Redis store with a refresh-lease take that always answers taken", () => {
-  let db: ScenarioDatabase
-  let s: RefreshScenario
-
-  useRefreshScenario(
-    "refresh_control_redis",
-    {
-      fixtureModule,
-      login: "control-redis",
-      skewSeconds: 0,
-      provider: { accessTokenTtl: 3 },
-      refresh: { coordination: "lease" },
-    },
-    (started) => {
-      ;({ db, s } = started)
-    },
-    testRedisDatabase,
-  )
-
-  test("the same storm breaks the grant: more than one refresh request, invalid_grant, grant revoked", async () => {
-    const before = refreshRequests(s)
-    await runStorm(
-      {
-        fixtureModule: alwaysTaken.href,
-        databaseUrl: db.url,
-        provider: s.provider,
-        userId: s.userId,
-        providerAccountId: s.key.providerAccountId,
-        mode: "library",
-        skewSeconds: 0,
-        coordination: "lease",
-      },
-      { processes: STORM_PROCESSES, callersPerProcess: STORM_CALLERS, beforeGo: () => s.waitForExpiry(0) },
-    )
-    expect(refreshRequests(s) - before).toBeGreaterThan(1)
-    expect(s.op.stats.refreshErrors.map((e) => e.error)).toContain("invalid_grant")
-    expect(s.op.stats.grantsRevoked).toBeGreaterThanOrEqual(1)
-  }, 120_000)
-})
+describeAlwaysTakenControl({ name: "the Redis store", fixtureModule, alwaysTaken, database: testRedisDatabase })
