@@ -7,9 +7,9 @@
  * package's exports.
  */
 import type { SqlDatabase } from "../databases/sql-database.js"
-import { busyTimeoutOf, SQLITE_READ_BUSY_TIMEOUT, sqlite, sqliteBusyTimeout } from "../databases/sqlite.js"
 import type { SqlDriver } from "../sql-store.js"
 import type { HeldConnection, SqlRunner } from "../statements.js"
+import { pooledTransactions } from "./sqlite-wait.js"
 import type { KyselyCompiledQueryLike, KyselyExecutorLike, KyselyLike } from "../stores/kysely.js"
 
 function compile(sql: string, parameters: readonly unknown[]): KyselyCompiledQueryLike {
@@ -49,51 +49,13 @@ function holdKyselyConnection(db: KyselyLike): Promise<HeldConnection> {
   })
 }
 
-/** Sets the connection's busy timeout to `ms` and returns what puts the previous one back. */
-async function setBusyTimeout(run: SqlRunner, ms: number): Promise<() => Promise<void>> {
-  const previous = busyTimeoutOf((await run(SQLITE_READ_BUSY_TIMEOUT, []))[0])
-  await run(sqliteBusyTimeout(ms), [])
-  return async () => {
-    if (previous !== undefined) await run(sqliteBusyTimeout(previous), []).catch(() => undefined)
-  }
-}
-
 /** The driver of a Kysely instance on `database`. @internal */
 export function kyselyDriver(db: KyselyLike, database: SqlDatabase): SqlDriver {
-  // SQLite: Kysely has one connection, which a locked transaction holds to its end; a sign-in meanwhile
-  // takes the locked path at once instead of queueing for it.
-  const oneConnection = database === sqlite
-  let transactions = 0
+  const hold = () => holdKyselyConnection(db)
   return {
     database,
     run: runnerOf(db),
-    hold: () => holdKyselyConnection(db),
-    signInWouldWait: () => oneConnection && transactions > 0,
-    async acquire(lock) {
-      transactions++
-      let held: HeldConnection
-      try {
-        held = await holdKyselyConnection(db)
-      } catch (error) {
-        transactions--
-        throw error
-      }
-      let restore: (() => Promise<void>) | undefined
-      return {
-        run: held.run,
-        async begin() {
-          if (oneConnection && lock.timeoutMs !== undefined) restore = await setBusyTimeout(held.run, lock.timeoutMs)
-          for (const text of database.begin) await held.run(text, [])
-        },
-        async release() {
-          try {
-            await restore?.()
-          } finally {
-            transactions--
-            held.release()
-          }
-        },
-      }
-    },
+    hold,
+    ...pooledTransactions(database, hold),
   }
 }

@@ -10,9 +10,10 @@
 import { mysql } from "../databases/mysql.js"
 import { postgres } from "../databases/postgres.js"
 import type { SqlDatabase } from "../databases/sql-database.js"
-import { busyTimeoutOf, SQLITE_READ_BUSY_TIMEOUT, sqlite, sqliteBusyTimeout } from "../databases/sqlite.js"
+import { sqlite } from "../databases/sqlite.js"
 import type { SqlDriver } from "../sql-store.js"
-import type { HeldConnection, SqlRunner } from "../statements.js"
+import type { HeldConnection } from "../statements.js"
+import { pooledTransactions } from "./sqlite-wait.js"
 
 /** The knex client under a MikroORM SQL connection, as far as this driver uses it. @internal */
 export interface MikroOrmKnexClientLike {
@@ -37,15 +38,6 @@ const ANSWERS = new Map<SqlDatabase, (response: unknown) => Answer>([
   [sqlite, (r) => ({ rows: asRows(r), affected: countOf(r, "changes") })],
 ])
 
-/** Sets the connection's busy timeout to `ms` and returns what puts the previous one back. */
-async function setBusyTimeout(run: SqlRunner, ms: number): Promise<() => Promise<void>> {
-  const previous = busyTimeoutOf((await run(SQLITE_READ_BUSY_TIMEOUT, []))[0])
-  await run(sqliteBusyTimeout(ms), [])
-  return async () => {
-    if (previous !== undefined) await run(sqliteBusyTimeout(previous), []).catch(() => undefined)
-  }
-}
-
 /** The driver of MikroORM's knex client on `database`. @internal */
 export function mikroOrmDriver(client: () => MikroOrmKnexClientLike, database: SqlDatabase): SqlDriver {
   const answerOf = ANSWERS.get(database)!
@@ -68,10 +60,6 @@ export function mikroOrmDriver(client: () => MikroOrmKnexClientLike, database: S
     }
   }
 
-  // SQLite: knex lends its one connection to one transaction at a time; a sign-in meanwhile takes the
-  // locked path at once instead of queueing for it.
-  const oneConnection = database === sqlite
-  let transactions = 0
   return {
     database,
     async run(text, values) {
@@ -83,32 +71,6 @@ export function mikroOrmDriver(client: () => MikroOrmKnexClientLike, database: S
       }
     },
     hold,
-    signInWouldWait: () => oneConnection && transactions > 0,
-    async acquire(lock) {
-      transactions++
-      let held: HeldConnection
-      try {
-        held = await hold()
-      } catch (error) {
-        transactions--
-        throw error
-      }
-      let restore: (() => Promise<void>) | undefined
-      return {
-        run: held.run,
-        async begin() {
-          if (oneConnection && lock.timeoutMs !== undefined) restore = await setBusyTimeout(held.run, lock.timeoutMs)
-          for (const text of database.begin) await held.run(text, [])
-        },
-        async release() {
-          try {
-            await restore?.()
-          } finally {
-            transactions--
-            held.release()
-          }
-        },
-      }
-    },
+    ...pooledTransactions(database, hold),
   }
 }
