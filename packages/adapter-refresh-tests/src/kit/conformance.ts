@@ -718,6 +718,9 @@ export function runConformanceSuite(cell: ConformanceCell, runner?: TestRunner):
           const first = await leases.take(key, holderId(), 300)
           const answeredFirst = performance.now()
           if (!first.taken) throw new Error("a free key's take was busy")
+          // remainingMs is what is left when the take returns, so a take that itself took most of the lease (a
+          // stalled machine: CI once saw 0 here) proves nothing about the store: run again.
+          if (answeredFirst - sentFirst >= 200 && attempt < 3) continue
           expect(first.remainingMs).toBeGreaterThan(0)
           expect(first.remainingMs).toBeLessThanOrEqual(300)
           await sleep(Math.max(0, sentFirst + 100 - performance.now()))
