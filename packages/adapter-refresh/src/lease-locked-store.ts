@@ -20,6 +20,8 @@ import type {
   AccountStore,
   HeldLease,
   LockedAccount,
+  ReauthMark,
+  ReauthMarkPage,
   StoredAccountRow,
   UserId,
 } from "./store.js"
@@ -70,9 +72,9 @@ export type FencedWrite = { held: true; row?: Record<string, unknown> } | { held
  *    DynamoDB: a transaction with a condition check on the lease item).
  *    `update` writes only the rows of `key` that `scope.userId` owns (owners compared as text), only the
  *    columns in `patch.tokens`, and re-points them to `patch.userId` when given. `insert` writes one row.
- * 3. `readAll`, `userExists`, `findAccounts`, `scanAccounts`: reads of committed data, each one step, as
- *    `LockedAccount.readAll`, `LockedAccount.userExists`, `AccountStore.findAccounts` and
- *    `AccountStore.scanAccounts` document them.
+ * 3. `readAll`, `userExists`, `findAccounts`, `scanAccounts`, `listReauthMarks`: reads of committed data, as
+ *    `LockedAccount.readAll`, `LockedAccount.userExists` and the `AccountStore` methods of the same names
+ *    document them (a listing that must scan may take several steps: each page is still a read outside any lock).
  * 4. `leases`: lease mode's refresh leases, as {@link AccountLeases} documents them, in a namespace of their
  *    own (not `locks`'). Required: lock mode, which sends the provider's request inside `withAccountLock`, is
  *    refused for such a store (a lease may end while the request is in flight; a transaction's lock does not).
@@ -104,6 +106,8 @@ export interface LeaseLockedStoreParts {
   findAccounts(userId: string, provider: string, options?: AccountReadOptions): Promise<StoredAccountRow[]>
   /** As `AccountStore.scanAccounts` (optional; `reencryptAccounts` needs it). */
   scanAccounts?(page: AccountScanPage): Promise<StoredAccountRow[]>
+  /** As `AccountStore.listReauthMarks` (optional; `accountsNeedingReauth` needs it). */
+  listReauthMarks?(page: ReauthMarkPage): Promise<ReauthMark[]>
 }
 
 /** Options of {@link leaseLockedAccountStore}. */
@@ -239,5 +243,6 @@ export function leaseLockedAccountStore(
 
     findAccounts: (userId, provider, readOptions) => parts.findAccounts(userId, provider, readOptions),
     ...(parts.scanAccounts && { scanAccounts: (page: AccountScanPage) => parts.scanAccounts!(page) }),
+    ...(parts.listReauthMarks && { listReauthMarks: (page: ReauthMarkPage) => parts.listReauthMarks!(page) }),
   }
 }

@@ -24,6 +24,7 @@
  */
 import { randomUUID } from "node:crypto"
 import { AccountStoreError, InvalidOptionsError } from "../errors.js"
+import { pageOfKeys, reauthMarksPage } from "../key-pages.js"
 import {
   leaseLockedAccountStore,
   type AccountLockLeases,
@@ -89,6 +90,7 @@ export interface DynamoDbDocumentLike {
   scan(input: {
     TableName: string
     FilterExpression?: string
+    ProjectionExpression?: string
     ExpressionAttributeNames?: Record<string, string>
     ExpressionAttributeValues?: DynamoDbItem
     ConsistentRead?: boolean
@@ -290,6 +292,28 @@ export function dynamoDbStoreParts(
    * lock raises the fence of what it reads to it. One store instance holds a key's lock once at a time.
    */
   const held = new Map<string, HeldLease & { until: number; owners: Set<string> }>()
+  /** Every item a consistent Scan of the table finds with `input`'s filter, page after page. */
+  async function scanAll(
+    operation: string,
+    input: Omit<Parameters<DynamoDbDocumentLike["scan"]>[0], "TableName" | "ConsistentRead" | "ExclusiveStartKey">,
+  ): Promise<DynamoDbItem[]> {
+    const items: DynamoDbItem[] = []
+    await step(operation, async () => {
+      let start: DynamoDbItem | undefined
+      do {
+        const part = await client.scan({
+          TableName,
+          ...input,
+          ConsistentRead: true,
+          ...(start ? { ExclusiveStartKey: start } : {}),
+        })
+        items.push(...(part.Items ?? []))
+        start = part.LastEvaluatedKey
+      } while (start)
+    })
+    return items
+  }
+
   const heldKey = (key: AccountKey) => JSON.stringify([key.provider, String(key.providerAccountId)])
 
   /** The owners of the key's rows the index knows (eventually consistent on DynamoDB: see `readAll`). */
@@ -570,45 +594,38 @@ export function dynamoDbStoreParts(
     },
     async scanAccounts(page) {
       // A scan of the whole table per page (the layout has no index of all accounts in key order): for
-      // `reencryptAccounts`, a rare maintenance job.
-      const items: DynamoDbItem[] = []
-      await step("scanAccounts", async () => {
-        let start: DynamoDbItem | undefined
-        do {
-          const part = await client.scan({
-            TableName,
-            FilterExpression: "begins_with(#sk, :account)",
-            ExpressionAttributeNames: { "#sk": sk },
-            ExpressionAttributeValues: { ":account": "ACCOUNT#" },
-            ConsistentRead: true,
-            ...(start ? { ExclusiveStartKey: start } : {}),
-          })
-          items.push(...(part.Items ?? []).filter(isAccount))
-          start = part.LastEvaluatedKey
-        } while (start)
+      // `reencryptAccounts` and `refreshExpiring`, jobs that page through every account anyway.
+      const items = await scanAll("scanAccounts", {
+        FilterExpression: "begins_with(#sk, :account)",
+        ExpressionAttributeNames: { "#sk": sk },
+        ExpressionAttributeValues: { ":account": "ACCOUNT#" },
       })
-      const order = (a: StoredAccountRow, b: AccountKey): number =>
-        a.provider !== b.provider
-          ? a.provider < b.provider
-            ? -1
-            : 1
-          : a.providerAccountId === String(b.providerAccountId)
-            ? 0
-            : a.providerAccountId < String(b.providerAccountId)
-              ? -1
-              : 1
-      const after = page.after
-      const rows = items
-        .map(storedRow)
-        .filter((row) => !after || order(row, after) > 0)
-        .sort((a, b) => order(a, b) || (a.userId < b.userId ? -1 : 1))
-      const keys = new Set<string>()
-      return rows.filter((row) => {
-        const id = heldKey(row)
-        if (!keys.has(id) && keys.size >= page.limit) return false
-        keys.add(id)
-        return true
+      const rows = items.filter(isAccount).map(storedRow)
+      return pageOfKeys(rows, page, (a, b) => (a.userId < b.userId ? -1 : a.userId > b.userId ? 1 : 0))
+    },
+    async listReauthMarks(page) {
+      // Projected by DynamoDB: only the key, the owner and the mark are read, never a token attribute.
+      const items = await scanAll("listReauthMarks", {
+        FilterExpression: "begins_with(#sk, :account) AND attribute_type(#mark, :text) AND #mark <> :empty",
+        ProjectionExpression: "#provider, #providerAccountId, #userId, #mark",
+        ExpressionAttributeNames: {
+          "#sk": sk,
+          "#mark": page.column,
+          "#provider": "provider",
+          "#providerAccountId": "providerAccountId",
+          "#userId": "userId",
+        },
+        ExpressionAttributeValues: { ":account": "ACCOUNT#", ":text": "S", ":empty": "" },
       })
+      return reauthMarksPage(
+        items.filter(isAccount).map((item) => ({
+          provider: String(item.provider),
+          providerAccountId: String(item.providerAccountId),
+          userId: String(item.userId),
+          mark: item[page.column],
+        })),
+        page,
+      )
     },
   }
 }

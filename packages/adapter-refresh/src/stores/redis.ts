@@ -16,6 +16,7 @@
  */
 import { createHash } from "node:crypto"
 import { InvalidOptionsError } from "../errors.js"
+import { pageOfKeys, reauthMarksPage, type MarkCandidate } from "../key-pages.js"
 import {
   leaseLockedAccountStore,
   type AccountLockLeases,
@@ -29,6 +30,7 @@ import type {
   AccountStore,
   HeldLease,
   LeaseTake,
+  ReauthMark,
   StoredAccountRow,
   UserId,
 } from "../store.js"
@@ -128,6 +130,23 @@ if (redis.call('GET', KEYS[2]) or '') ~= ARGV[2] then return 2 end
 if ARGV[3] ~= '' then redis.call('SET', KEYS[2], ARGV[3]) end
 if KEYS[3] then redis.call('SET', KEYS[3], ARGV[4]) end
 return 1`
+
+/**
+ * Read the key, the owner and one field of accounts, server-side, so no token leaves Redis. KEYS: accounts.
+ * ARGV: the field. Returns, per key, the JSON of [provider, providerAccountId, userId, field] (false when the
+ * value is not an account's JSON).
+ */
+const PROJECT_MARKS = `
+local out = {}
+for i, key in ipairs(KEYS) do
+  local ok, account = pcall(cjson.decode, redis.pcall('GET', key) or '')
+  if ok and type(account) == 'table' then
+    out[i] = cjson.encode({ account.provider, account.providerAccountId, account.userId, account[ARGV[1]] })
+  else
+    out[i] = false
+  end
+end
+return out`
 
 const sha1 = (text: string): string => createHash("sha1").update(text).digest("hex")
 
@@ -326,6 +345,32 @@ export function redisAccountStoreParts(
     throw new Error("redis: the account kept changing outside the lock (5 attempts)")
   }
 
+  /**
+   * Every account key of the layout, one SCAN of the whole keyspace (the adapter keeps no index of accounts),
+   * `COUNT` 1000 a round; the owners' index keys share the accounts' prefix and are left out by name.
+   */
+  async function allAccountKeys(): Promise<string[]> {
+    const prefix = redisKey(adapterKey(prefixes.accountKeyPrefix))
+    const byUser = redisKey(adapterKey(prefixes.accountByUserIdPrefix))
+    const found = new Set<string>()
+    let cursor = "0"
+    do {
+      const [next, keys] = await client.scan(cursor, "MATCH", escapeGlob(prefix) + "*", "COUNT", 1000)
+      cursor = next
+      // SCAN may return a key twice: the set keeps each once.
+      for (const key of keys) if (!key.startsWith(byUser)) found.add(key)
+    } while (cursor !== "0")
+    return [...found]
+  }
+  /** Whether `account` is the one stored under `redisKeyName` (not a copy left under another key). */
+  const storedUnder = (redisKeyName: string, account: { provider?: unknown; providerAccountId?: unknown }) =>
+    typeof account.provider === "string" &&
+    (typeof account.providerAccountId === "string" || typeof account.providerAccountId === "number") &&
+    accountKey({ provider: account.provider, providerAccountId: String(account.providerAccountId) }) === redisKeyName
+  /** Keys in batches, so no one command carries the whole keyspace. */
+  const batches = (keys: string[], size = 500): string[][] =>
+    Array.from({ length: Math.ceil(keys.length / size) }, (_, i) => keys.slice(i * size, (i + 1) * size))
+
   return {
     name: "redis",
     linkAccountResult: "inserted-row",
@@ -380,6 +425,40 @@ export function redisAccountStoreParts(
         }
       } while (cursor !== "0")
       return found.sort((a, b) => (a.providerAccountId < b.providerAccountId ? -1 : 1))
+    },
+    async scanAccounts(page) {
+      // A scan of the whole keyspace per page (no index of accounts in key order): for `reencryptAccounts` and
+      // `refreshExpiring`, jobs that page through every account anyway.
+      const rows: StoredAccountRow[] = []
+      for (const keys of batches(await allAccountKeys())) {
+        const values = await client.mget(...keys)
+        for (const [i, raw] of values.entries()) {
+          const account = parseAccount(raw)
+          if (account && storedUnder(keys[i]!, account)) rows.push(storedRow(account))
+        }
+      }
+      // One row per key in this layout: no tie to break.
+      return pageOfKeys(rows, page, () => 0)
+    },
+    async listReauthMarks(page): Promise<ReauthMark[]> {
+      // Projected in Redis (a script per batch): the listing never reads a token into this process.
+      const candidates: MarkCandidate[] = []
+      for (const keys of batches(await allAccountKeys())) {
+        const projected = (await run(PROJECT_MARKS, keys, [page.column])) as (string | false | null)[]
+        for (const [i, json] of projected.entries()) {
+          if (typeof json !== "string") continue
+          const [provider, providerAccountId, userId, mark] = JSON.parse(json) as unknown[]
+          const account = { provider, providerAccountId }
+          if (!storedUnder(keys[i]!, account) || userId === undefined || userId === null) continue
+          candidates.push({
+            provider: provider as string,
+            providerAccountId: String(providerAccountId),
+            userId: String(userId),
+            mark,
+          })
+        }
+      }
+      return reauthMarksPage(candidates, page)
     },
   }
 }
