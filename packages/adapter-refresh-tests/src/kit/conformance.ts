@@ -10,6 +10,7 @@ import {
   type AccountLeases,
   type HeldLease,
   type OwnTokensWritten,
+  type StoredAccountRow,
   type TokenSyncAdapter,
 } from "authjs-adapter-refresh"
 import type { ConformanceFixture, ConformanceFixtureModule, ConformanceCell, IsolatedDatabase } from "./fixture.js"
@@ -890,8 +891,10 @@ export function runConformanceSuite(cell: ConformanceCell, runner?: TestRunner):
           expect(cell.expectsReauthListing ?? false).toBe(false)
           return undefined
         }
+        // A store whose lock is a lease runs in lease mode only (section b5).
+        const leaseLocked = adapter.accountStore.coordination === "lease"
         const reauth = withTokenSync(fixture.adapter, adapter.accountStore, {
-          refresh: { providers: [], reauthColumn: column },
+          refresh: { providers: [], reauthColumn: column, ...(leaseLocked ? { coordination: "lease" as const } : {}) },
         })
         return { reauth, column }
       }
@@ -1036,6 +1039,76 @@ export function runConformanceSuite(cell: ConformanceCell, runner?: TestRunner):
         expect(JSON.stringify(marks)).not.toContain("secret-tag")
         // A page after the last key is empty; a limit of 1 gives one key.
         expect(await adapter.accountStore.listReauthMarks!({ column, provider, limit: 1, after: key })).toEqual([])
+      }, 60_000)
+    })
+
+    describe("(b6) the account scan (AccountStore.scanAccounts), for a store that offers it", () => {
+      const scan = () => adapter.accountStore.scanAccounts?.bind(adapter.accountStore)
+      if (cell.expectsAccountScan !== undefined) {
+        it(`${cell.expectsAccountScan ? "is" : "is not"} offered`, () => {
+          expect(scan() !== undefined).toBe(cell.expectsAccountScan)
+        })
+      }
+      /** Every page after `after` (limit `limit`), each page's keys, until an empty page; at most 50 pages. */
+      const allPages = async (limit: number, after?: AccountKey) => {
+        const pages: StoredAccountRow[][] = []
+        for (let bound = after; pages.length < 50;) {
+          const page = await scan()!({ limit, ...(bound ? { after: bound } : {}) })
+          if (page.length === 0) break
+          pages.push(page)
+          const last = page.at(-1)!
+          bound = { provider: last.provider, providerAccountId: last.providerAccountId }
+        }
+        return pages
+      }
+      const keyText = (row: AccountKey) => `${row.provider} ${row.providerAccountId}`
+
+      it("pages by key in (provider, providerAccountId) order: each key once, in one page, with its owner and tokens", async () => {
+        if (!scan()) return
+        // A provider of its own that sorts before every other test's ("kit-oidc", "kit-reauth-..."), so the
+        // pages from the first key hold this test's keys first; more tests may add keys after them meanwhile.
+        const provider = `kit-a-scan-${randomUUID().slice(0, 8)}`
+        const subs = ["s3", "s1", "s5", "s2", "s4"]
+        const users = new Map<string, string>()
+        for (const sub of subs) {
+          const user = await newUser()
+          users.set(sub, String(user.id))
+          await linkFresh(user.id, { provider, providerAccountId: sub }, `scan-${sub}`)
+        }
+        const before = { provider, providerAccountId: "" }
+        const pages = (await allPages(2, before)).map((page) => page.filter((row) => row.provider === provider))
+        const mine = pages.filter((page) => page.length > 0)
+        expect(mine.map((page) => page.map((row) => row.providerAccountId))).toEqual([
+          ["s1", "s2"],
+          ["s3", "s4"],
+          ["s5"],
+        ])
+        for (const row of mine.flat()) {
+          expect(row.userId).toBe(users.get(row.providerAccountId))
+          expect(row.tokens.access_token).toBe(`at.scan-${row.providerAccountId}`)
+        }
+        // A bound inside the provider: only the keys after it.
+        const after = await scan()!({ limit: 10, after: { provider, providerAccountId: "s3" } })
+        expect(after.filter((row) => row.provider === provider).map((row) => row.providerAccountId)).toEqual([
+          "s4",
+          "s5",
+        ])
+      }, 60_000)
+
+      it("the whole scan from the first key gives each key in one run, never again later", async () => {
+        if (!scan()) return
+        const provider = `kit-b-scan-${randomUUID().slice(0, 8)}`
+        const user = await newUser()
+        for (const sub of ["x", "y"]) await linkFresh(user.id, { provider, providerAccountId: sub })
+        // A key's rows side by side (a schema without a unique key may hold several owners of one key).
+        const keys = (await allPages(100))
+          .flat()
+          .map(keyText)
+          .filter((text, i, all) => text !== all[i - 1])
+        // Each key in one run, never again later; this test's in their order. The order of other keys is the
+        // database's collation (a case-insensitive MariaDB one, a PostgreSQL locale), not checked.
+        expect(new Set(keys).size).toBe(keys.length)
+        expect(keys.filter((text) => text.startsWith(`${provider} `))).toEqual([`${provider} x`, `${provider} y`])
       }, 60_000)
     })
 

@@ -78,6 +78,11 @@ export interface ConformanceCell {
    */
   expectsReauthListing?: boolean
   /**
+   * Whether the store must offer `scanAccounts` (what `reencryptAccounts` and `refreshExpiring` page with), to
+   * check that the (b6) section ran. Default: not checked (it runs when the store offers it).
+   */
+  expectsAccountScan?: boolean
+  /**
    * Whose clock judges a lease's end: "store" (default: the database's own, e.g. `clock_timestamp()`, so a
    * process with a shifted clock cannot take a live lease), or "callers" for a store whose conditions know no
    * server time (DynamoDB): the lease's end is the taker's clock, compared by the next taker's, and the store

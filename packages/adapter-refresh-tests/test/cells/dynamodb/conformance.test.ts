@@ -14,6 +14,8 @@ runConformanceSuite(
     expectedStoreName: "dynamodb",
     expectsLeases: true,
     expectsOneStatementSignIn: false,
+    expectsReauthListing: true,
+    expectsAccountScan: true,
     // No server clock in DynamoDB's conditions: the lease's end is the callers' (bounded skew, see the README).
     leaseClock: "callers",
     // One item per owner and account, replaced whole by the bare adapter's linkAccount too.

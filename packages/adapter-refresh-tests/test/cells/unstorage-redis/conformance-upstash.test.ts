@@ -13,6 +13,8 @@ runConformanceSuite({
   expectedStoreName: "redis",
   expectsLeases: true,
   expectsOneStatementSignIn: false,
+  expectsReauthListing: true,
+  expectsAccountScan: true,
   // One JSON value per account (see conformance.test.ts).
   bareLinksLeaveOneRow: true,
 })

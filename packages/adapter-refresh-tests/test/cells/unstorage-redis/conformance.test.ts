@@ -14,6 +14,8 @@ runConformanceSuite({
   expectedStoreName: "redis",
   expectsLeases: true,
   expectsOneStatementSignIn: false,
+  expectsReauthListing: true,
+  expectsAccountScan: true,
   // One JSON value per account: the bare link storm ends clean too; increments-control.test.ts is the control.
   bareLinksLeaveOneRow: true,
 })
