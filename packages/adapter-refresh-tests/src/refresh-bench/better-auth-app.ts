@@ -33,7 +33,7 @@ export interface BetterAuthSettings {
    * With this library's Better Auth plugin (`tokenSync`, lease mode): its refresh settings. Absent: plain
    * Better Auth. `tokenEndpoint` sends the plugin's refresh grants elsewhere (a delaying proxy in tests).
    */
-  tokenSync?: { skewSeconds: number; tokenEndpoint?: string }
+  tokenSync?: { skewSeconds: number; tokenEndpoint?: string; reauthMark?: boolean }
   /** Better Auth's `account.encryptOAuthTokens` (default off, as Better Auth's). */
   encryptOAuthTokens?: boolean
 }
@@ -106,6 +106,7 @@ export function betterAuthOptions(
                 skewSeconds: settings.tokenSync.skewSeconds,
                 minRefreshIntervalSeconds: 0,
               },
+              ...(settings.tokenSync.reauthMark ? { reauthMark: true } : {}),
             }),
           ]
         : []),

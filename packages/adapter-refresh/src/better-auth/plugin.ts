@@ -19,7 +19,9 @@ import { engineSettingsOf } from "../refresh/engine-settings.js"
 import { checkTokenSyncOptions } from "../options.js"
 import type { AccountStore } from "../store.js"
 import { betterAuthTokenCodec } from "./encryption.js"
+import { accountsNeedingReauthOf } from "../reauth-list.js"
 import {
+  BETTER_AUTH_REAUTH_MARK,
   BETTER_AUTH_REFRESH_TOKEN_EXPIRY,
   betterAuthAccountStore,
   type BetterAuthAccountStoreOptions,
@@ -38,6 +40,34 @@ export interface TokenSyncPluginOptions extends BetterAuthAccountStoreOptions {
   database?: BetterAuthDatabase
   /** A store of your own (tests, another table layout); overrides `database` and the table options. */
   store?: AccountStore
+  /**
+   * Record a refused refresh (`invalid_grant`, `invalid_scope`) on the account, so that no process sends that
+   * refresh token again and `auth.api.accountsNeedingReauth` (server only) lists the accounts whose user must
+   * sign in again. Adds the nullable text field `refreshError` to Better Auth's account schema: run Better
+   * Auth's migration (`npx @better-auth/cli migrate`, or `generate` for Prisma and Drizzle) after turning it on.
+   * A Better Auth sign-in that brings a new refresh token clears it. Default false.
+   */
+  reauthMark?: boolean
+}
+
+/** The body of `auth.api.accountsNeedingReauth`: a page of marked accounts, in key order. */
+export interface BetterAuthReauthListBody {
+  /** Only accounts at this provider (Better Auth's `providerId`). */
+  providerId?: string
+  /** Most accounts in the page, 1 to 1,000. Default 100. */
+  limit?: number
+  /** The previous page's `next`. */
+  after?: { providerId: string; accountId: string } | null
+}
+
+/** An account whose user must sign in again, in Better Auth's names. No token, ever. */
+export interface BetterAuthAccountNeedingReauth {
+  userId: string
+  providerId: string
+  /** The provider's id of the account (Better Auth's `accountId`). */
+  accountId: string
+  /** The refusal: "invalid_grant" or "invalid_scope". */
+  reason: string
 }
 
 /** The body both endpoints accept: Better Auth's account selection (the account id; on the server, a user id). */
@@ -69,6 +99,38 @@ const accountSelection: StandardSchemaV1<BetterAuthAccountSelection> = {
       for (const key of extra) issues.push({ message: `unknown field (${key})`, path: [key] })
       if (issues.length > 0 || typeof accountId !== "string") return { issues }
       return { value: { accountId, ...(typeof userId === "string" ? { userId } : {}) } }
+    },
+  },
+}
+
+/**
+ * The listing's body, as a Standard Schema: each field optional and of its type; the range and the cursor's
+ * parts are checked by the listing itself (`InvalidOptionsError`, Better Auth's 400).
+ */
+const reauthListBody: StandardSchemaV1<BetterAuthReauthListBody> = {
+  "~standard": {
+    version: 1,
+    vendor: "authjs-adapter-refresh",
+    validate(body) {
+      const record = typeof body === "object" && body !== null ? (body as Record<string, unknown>) : {}
+      const issues: { message: string; path: string[] }[] = []
+      for (const key of Object.keys(record))
+        if (key !== "providerId" && key !== "limit" && key !== "after")
+          issues.push({ message: `unknown field (${key})`, path: [key] })
+      const { providerId, limit, after } = record
+      if (providerId !== undefined && typeof providerId !== "string")
+        issues.push({ message: "providerId must be a string", path: ["providerId"] })
+      if (limit !== undefined && typeof limit !== "number")
+        issues.push({ message: "limit must be a number", path: ["limit"] })
+      const cursor = after as { providerId?: unknown; accountId?: unknown } | null | undefined
+      if (
+        cursor !== undefined &&
+        cursor !== null &&
+        (typeof cursor !== "object" || typeof cursor.providerId !== "string" || typeof cursor.accountId !== "string")
+      )
+        issues.push({ message: "after must be the previous page's next ({ providerId, accountId })", path: ["after"] })
+      if (issues.length > 0) return { issues }
+      return { value: record as BetterAuthReauthListBody }
     },
   },
 }
@@ -145,10 +207,12 @@ const scopesOf = (scope: unknown): string[] =>
 export function tokenSync(options: TokenSyncPluginOptions) {
   // Better Auth's `refreshTokenExpiresAt` is the refresh token's expiry: a passed one fails typed ("expired")
   // without a request; refreshes write it from `refresh_token_expires_in` or Keycloak's `refresh_expires_in`.
+  const reauthMark = options.reauthMark === true && !options.store
   const refresh: RefreshOptions = {
     ...options.refresh,
     coordination: "lease",
     ...(options.store ? {} : { refreshTokenExpiryColumn: BETTER_AUTH_REFRESH_TOKEN_EXPIRY }),
+    ...(reauthMark ? { reauthColumn: BETTER_AUTH_REAUTH_MARK } : {}),
   }
   checkTokenSyncOptions({ refresh })
   const { skewSeconds } = engineSettingsOf(refresh)
@@ -156,12 +220,14 @@ export function tokenSync(options: TokenSyncPluginOptions) {
   // Better Auth's encryptOAuthTokens as the store's codec; set at init, from Better Auth's options and secret.
   let codec: TokenCodec | undefined
   const forcedFlights = new Map<string, Promise<AccessTokenResult>>()
+  let store: AccountStore | undefined
   const engineFor = (database: unknown): RefreshEngine => {
     if (engine) return engine
-    const store = options.store ?? betterAuthAccountStore((options.database ?? database) as BetterAuthDatabase, options)
+    store = options.store ?? betterAuthAccountStore((options.database ?? database) as BetterAuthDatabase, options)
     const sync = createAccountSync(store, {
       ...(codec ? { codec } : {}),
       ...(refresh.refreshTokenExpiryColumn ? { refreshTokenExpiryColumn: refresh.refreshTokenExpiryColumn } : {}),
+      ...(refresh.reauthColumn ? { reauthColumn: refresh.reauthColumn } : {}),
     })
     engine = createRefreshEngine(store, sync, refresh)
     return engine
@@ -226,9 +292,18 @@ export function tokenSync(options: TokenSyncPluginOptions) {
                 // Better Auth's sign-in writes a new refresh token and keeps the old `refreshTokenExpiresAt`
                 // when the provider says nothing of its life (Keycloak's `refresh_expires_in` is not read):
                 // the old expiry would then judge the new token. Unknown (NULL) instead, as the library's rule.
+                // A new refresh token also ends the re-authentication mark: the user is back.
                 async before(data) {
-                  if (data.refreshToken === undefined || data.refreshTokenExpiresAt !== undefined) return
-                  return { data: { ...data, refreshTokenExpiresAt: null } }
+                  if (data.refreshToken === undefined) return
+                  const unknownExpiry = data.refreshTokenExpiresAt === undefined
+                  if (!unknownExpiry && !reauthMark) return
+                  return {
+                    data: {
+                      ...data,
+                      ...(unknownExpiry ? { refreshTokenExpiresAt: null } : {}),
+                      ...(reauthMark ? { refreshError: null } : {}),
+                    },
+                  }
                 },
               },
             },
@@ -236,7 +311,37 @@ export function tokenSync(options: TokenSyncPluginOptions) {
         },
       }
     },
+    // The mark's column, for Better Auth's migration; not an input of Better Auth's own endpoints.
+    ...(reauthMark && {
+      schema: { account: { fields: { refreshError: { type: "string", required: false, input: false } } } },
+    }),
     endpoints: {
+      /**
+       * Server only (no HTTP route): the accounts whose user must sign in again, a page at a time, in key
+       * order; each entry names the owner, the account and the refusal, never a token. Needs `reauthMark`.
+       */
+      accountsNeedingReauth: createAuthEndpoint.serverOnly({ method: "POST", body: reauthListBody }, async (ctx) => {
+        engineFor(ctx.context.options.database)
+        const body = ctx.body as BetterAuthReauthListBody
+        const after = body.after ? { provider: body.after.providerId, providerAccountId: body.after.accountId } : null
+        const page = await accountsNeedingReauthOf(
+          store!,
+          refresh.reauthColumn,
+        )({
+          after,
+          ...(body.limit !== undefined ? { limit: body.limit } : {}),
+          ...(body.providerId !== undefined ? { provider: body.providerId } : {}),
+        }).catch((error: unknown) => failure(error, "FAILED_TO_LIST_ACCOUNTS", "Failed to list the accounts"))
+        return ctx.json({
+          accounts: page.accounts.map((account): BetterAuthAccountNeedingReauth => ({
+            userId: account.userId,
+            providerId: account.provider,
+            accountId: account.providerAccountId,
+            reason: account.reason,
+          })),
+          next: page.next ? { providerId: page.next.provider, accountId: page.next.providerAccountId } : null,
+        })
+      }),
       getAccessToken: createAuthEndpoint(
         "/get-access-token",
         { method: "POST", body: accountSelection },

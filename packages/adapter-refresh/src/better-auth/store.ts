@@ -35,6 +35,12 @@ import { isPgPool, type PgPoolLike } from "../stores/pg.js"
  */
 export const BETTER_AUTH_REFRESH_TOKEN_EXPIRY = "refresh_token_expires_at"
 
+/**
+ * The field name the refresh engine knows the re-authentication mark by (`refresh.reauthColumn`), mapped onto
+ * the `refreshError` column the plugin adds to Better Auth's account table with `reauthMark: true`.
+ */
+export const BETTER_AUTH_REAUTH_MARK = "refresh_error"
+
 /** Better Auth's column for each Auth.js field the library reads or writes. */
 export const BETTER_AUTH_ACCOUNT_COLUMNS: Readonly<Record<string, string>> = {
   provider: "providerId",
@@ -44,6 +50,7 @@ export const BETTER_AUTH_ACCOUNT_COLUMNS: Readonly<Record<string, string>> = {
   id_token: "idToken",
   expires_at: "accessTokenExpiresAt",
   [BETTER_AUTH_REFRESH_TOKEN_EXPIRY]: "refreshTokenExpiresAt",
+  [BETTER_AUTH_REAUTH_MARK]: "refreshError",
 }
 
 /**

@@ -18,7 +18,12 @@
  * @module better-auth
  */
 export { tokenSync } from "../better-auth/plugin.js"
-export type { BetterAuthAccountSelection, TokenSyncPluginOptions } from "../better-auth/plugin.js"
+export type {
+  BetterAuthAccountNeedingReauth,
+  BetterAuthAccountSelection,
+  BetterAuthReauthListBody,
+  TokenSyncPluginOptions,
+} from "../better-auth/plugin.js"
 export { betterAuthAccountStore, BETTER_AUTH_ACCOUNT_COLUMNS } from "../better-auth/store.js"
 export type {
   BetterAuthAccountStoreOptions,
