@@ -18,7 +18,11 @@
  * @module better-auth
  */
 export { tokenSync } from "../better-auth/plugin.js"
-export type { BetterAuthAccountSelection, TokenSyncPluginOptions } from "../better-auth/plugin.js"
+export type {
+  BetterAuthAccountSelection,
+  TokenSyncPluginHandle,
+  TokenSyncPluginOptions,
+} from "../better-auth/plugin.js"
 export { betterAuthAccountStore, BETTER_AUTH_ACCOUNT_COLUMNS } from "../better-auth/store.js"
 export type {
   BetterAuthAccountStoreOptions,
