@@ -25,8 +25,8 @@ const anyBody: StandardSchemaV1<Record<string, unknown>> = {
   "~standard": { version: 1, vendor: "bench", validate: (value) => ({ value: value as Record<string, unknown> }) },
 }
 
-/** Endpoints that stop after one stage of getAccessToken's fresh path. */
-const probes = {
+/** Endpoints that stop after one stage of getAccessToken's fresh path; `statement` sends the plugin's SELECT. */
+const probesOf = (statement: () => Promise<unknown>) => ({
   id: "bench-probe",
   endpoints: {
     /** Better Auth's endpoint pipeline alone: toAuthEndpoints, the dispatch, better-call's context, the body. */
@@ -38,8 +38,13 @@ const probes = {
       const session = await getSessionFromCtx(ctx)
       return ctx.json({ session: session !== null })
     }),
+    /** The pipeline and the plugin's statement, sent inside it (Better Auth's async context is active then). */
+    probeStatement: createAuthEndpoint("/bench-probe/statement", { method: "POST", body: anyBody }, async (ctx) => {
+      await statement()
+      return ctx.json({})
+    }),
   },
-} satisfies BetterAuthPlugin
+})
 
 interface ProfileNode {
   id: number
@@ -107,7 +112,8 @@ export async function freshPathStages(
 ): Promise<string[]> {
   const pool = s.fixture.pool
   const options = betterAuthOptions(pool, s.provider, plugged.app.settings)
-  const probe = betterAuth({ ...options, plugins: [...options.plugins, probes] })
+  const probes = probesOf(() => byId())
+  const probe = betterAuth({ ...options, plugins: [...options.plugins, probes satisfies BetterAuthPlugin] })
   const context = await probe.$context
   const { accountId, userId } = plugged.account
   const body = { accountId, userId }
@@ -116,6 +122,10 @@ export async function freshPathStages(
     { name: "raw SELECT by id and userId (the plugin's statement)", call: () => byId() },
     { name: "auth.api: an endpoint that does nothing (pipeline, body)", call: () => probe.api.probeNothing({ body }) },
     { name: "auth.api: the session lookup only (no headers)", call: () => probe.api.probeSession({ body }) },
+    {
+      name: "auth.api: the plugin's statement only (pipeline + SELECT)",
+      call: () => probe.api.probeStatement({ body }),
+    },
     {
       name: "internalAdapter.findAccounts(userId), no endpoint",
       call: () => context.internalAdapter.findAccounts(userId),
@@ -138,7 +148,7 @@ export async function freshPathStages(
   const byId = () => pool.query(byIdText, [accountId, userId])
   const medians = await interleavedMedians(2000, 200, rows)
   const base = medians[0]
-  const [, idSelect, nothing, session, findAccounts, plainCall, pluginCall, cachedCall] = medians
+  const [, idSelect, nothing, session, statementOnly, findAccounts, plainCall, pluginCall, cachedCall] = medians
   const out = [
     "Fresh path by stage (same run, 2000 interleaved rounds after 200 warm-up; medians; a stage's cost is the " +
       "difference of two rows)",
@@ -150,8 +160,10 @@ export async function freshPathStages(
       `the session lookup without headers adds ${fmt(session - nothing)} ms; findAccounts costs ` +
       `${fmt(findAccounts - base)} ms above its SELECT.`,
     `- So a call through auth.api costs at least the pipeline plus one SELECT: ` +
-      `${fmt((nothing + idSelect) / base, 2)}x; the plugin's call is ${fmt(pluginCall / base, 2)}x, ` +
-      `Better Auth's ${fmt(plainCall / base, 2)}x, the cached plugin's ${fmt(cachedCall / base, 2)}x.`,
+      `${fmt((nothing + idSelect) / base, 2)}x apart, ${fmt(statementOnly / base, 2)}x with the SELECT sent ` +
+      `inside the endpoint; the plugin's call is ${fmt(pluginCall / base, 2)}x (its own work above that: ` +
+      `${fmt(pluginCall - statementOnly)} ms), Better Auth's ${fmt(plainCall / base, 2)}x, ` +
+      `the cached plugin's ${fmt(cachedCall / base, 2)}x.`,
   ]
   const dir = process.env.AUTHJS_REFRESH_BENCH_CPU_PROF
   if (dir) {
