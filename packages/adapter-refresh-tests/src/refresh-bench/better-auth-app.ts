@@ -16,6 +16,7 @@ import { betterAuth, type BetterAuthOptions } from "better-auth"
 import { getMigrations } from "better-auth/db/migration"
 import { toNodeHandler } from "better-auth/node"
 import { genericOAuth } from "better-auth/plugins/generic-oauth"
+import type { TokenCacheHandle, TokenCacheInvalidation } from "authjs-adapter-refresh"
 import { tokenSync } from "authjs-adapter-refresh/better-auth"
 import type BetterSqlite from "better-sqlite3"
 import type { Pool as Mysql2Pool } from "mysql2/promise"
@@ -33,7 +34,14 @@ export interface BetterAuthSettings {
    * With this library's Better Auth plugin (`tokenSync`, lease mode): its refresh settings. Absent: plain
    * Better Auth. `tokenEndpoint` sends the plugin's refresh grants elsewhere (a delaying proxy in tests).
    */
-  tokenSync?: { skewSeconds: number; tokenEndpoint?: string; reauthMark?: boolean }
+  tokenSync?: {
+    skewSeconds: number
+    tokenEndpoint?: string
+    /** The plugin's `refresh.cache` (its channel, if any, is given to `startBetterAuthApp` apart: not JSON). */
+    cache?: { maxAgeMs?: number; maxEntries?: number }
+    /** The plugin's `reauthMark`. */
+    reauthMark?: boolean
+  }
   /** Better Auth's `account.encryptOAuthTokens` (default off, as Better Auth's). */
   encryptOAuthTokens?: boolean
 }
@@ -79,6 +87,8 @@ export function betterAuthOptions(
   pool: BetterAuthTestDatabase,
   provider: StormProviderSettings,
   settings: BetterAuthSettings,
+  /** The plugin's token-cache channel (with `settings.tokenSync.cache`). */
+  invalidation?: TokenCacheInvalidation,
 ) {
   return {
     database: pool,
@@ -105,6 +115,9 @@ export function betterAuthOptions(
                 ],
                 skewSeconds: settings.tokenSync.skewSeconds,
                 minRefreshIntervalSeconds: 0,
+                ...(settings.tokenSync.cache
+                  ? { cache: { ...settings.tokenSync.cache, ...(invalidation ? { invalidation } : {}) } }
+                  : {}),
               },
               ...(settings.tokenSync.reauthMark ? { reauthMark: true } : {}),
             }),
@@ -133,8 +146,15 @@ export function createBetterAuth(
   pool: BetterAuthTestDatabase,
   provider: StormProviderSettings,
   settings: BetterAuthSettings,
+  invalidation?: TokenCacheInvalidation,
 ) {
-  return betterAuth(betterAuthOptions(pool, provider, settings))
+  return betterAuth(betterAuthOptions(pool, provider, settings, invalidation))
+}
+
+/** The plugin's token cache of an instance's options (undefined without the plugin or its cache). */
+function tokenCacheOf(options: ReturnType<typeof betterAuthOptions>): TokenCacheHandle | undefined {
+  for (const plugin of options.plugins) if ("tokenCache" in plugin && plugin.tokenCache) return plugin.tokenCache
+  return undefined
 }
 
 export type BetterAuthInstance = ReturnType<typeof createBetterAuth>
@@ -152,6 +172,8 @@ export async function migrateBetterAuth(
 export interface BetterAuthApp {
   auth: BetterAuthInstance
   settings: BetterAuthSettings
+  /** The plugin's token cache, with `tokenSync.cache`. */
+  tokenCache: TokenCacheHandle | undefined
   /** Signs `login` in through Better Auth's social sign-in and the provider's login and consent pages. */
   signIn(browser: Browser, login: string): Promise<BetterAuthAccount>
   stop(): Promise<void>
@@ -168,6 +190,8 @@ export async function startBetterAuthApp(options: {
   secret: string
   tokenSync?: BetterAuthSettings["tokenSync"]
   encryptOAuthTokens?: boolean
+  /** The plugin's token-cache channel (with `tokenSync.cache`), e.g. `pgNotifyInvalidation`. */
+  cacheInvalidation?: TokenCacheInvalidation
 }): Promise<BetterAuthApp> {
   // The base URL must be known before the instance exists: listen first, then hand requests over.
   let handler:
@@ -196,7 +220,8 @@ export async function startBetterAuthApp(options: {
     ...(options.encryptOAuthTokens ? { encryptOAuthTokens: true } : {}),
   }
   await migrateBetterAuth(options.pool, options.provider, settings)
-  const auth = createBetterAuth(options.pool, options.provider, settings)
+  const instanceOptions = betterAuthOptions(options.pool, options.provider, settings, options.cacheInvalidation)
+  const auth = betterAuth(instanceOptions)
   handler = toNodeHandler(auth)
   options.addRedirectUri(`${origin}/api/auth/callback/${options.provider.id}`)
 
@@ -239,11 +264,14 @@ export async function startBetterAuthApp(options: {
     return { userId: rows[0]!.userId, accountId: rows[0]!.id }
   }
 
+  const tokenCache = tokenCacheOf(instanceOptions)
   return {
     auth,
     settings,
+    tokenCache,
     signIn,
     async stop() {
+      await tokenCache?.close()
       await new Promise<void>((resolve) => server.close(() => resolve()))
     },
   }

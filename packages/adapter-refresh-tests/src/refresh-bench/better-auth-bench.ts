@@ -2,8 +2,9 @@
  * `pnpm bench --only=better-auth`: this library, the naive guide approach and Better Auth 1.7's server-side
  * `auth.api.getAccessToken`, plain and with this library's plugin (`tokenSync`), side by side in one run:
  *
- *   - fresh path: one database and provider; the four calls and a raw single-row SELECT through the same
- *     pg Pool, interleaved, medians, each as a ratio to the SELECT;
+ *   - fresh path: one database and provider; the calls (Better Auth plain, with the plugin, and with the
+ *     plugin's token cache) and a raw single-row SELECT through the same pg Pool, interleaved, medians, each
+ *     as a ratio to the SELECT;
  *   - refresh storm: one database and one rotating provider, one account (its own grant) per approach, all
  *     four signed in at the start and expired together; then, per approach, 4 OS processes x 25 callers
  *     released by the barrier of run-storm.ts; provider counters read before and after each storm.
@@ -17,6 +18,7 @@ import { Browser } from "../harness/browser.js"
 import { createDatabase } from "../harness/postgres.js"
 import { SCHEMA_TABLES } from "../fixtures/databases.js"
 import { startBetterAuthApp, type BetterAuthAccount, type BetterAuthApp } from "./better-auth-app.js"
+import { freshPathStages } from "./better-auth-stages.js"
 import { LEASE_TABLE_SQL } from "./lease-mode.js"
 import { naiveGetAccessToken } from "./naive-refresh.js"
 import { percentile, runStorm } from "./run-storm.js"
@@ -35,7 +37,7 @@ const BETTER_AUTH_SKEW_SECONDS = 5
 async function withBetterAuth(
   s: RefreshScenario,
   login: string,
-  plugin = false,
+  plugin: false | "plugin" | "plugin+cache" = false,
 ): Promise<{ app: BetterAuthApp; account: BetterAuthAccount }> {
   if (plugin) await s.fixture.pool.query(LEASE_TABLE_SQL)
   const app = await startBetterAuthApp({
@@ -43,7 +45,8 @@ async function withBetterAuth(
     provider: s.provider,
     addRedirectUri: (uri) => s.op.addRedirectUri(uri),
     secret: randomBytes(32).toString("base64url"),
-    ...(plugin ? { tokenSync: { skewSeconds: 0 } } : {}),
+    // The cache with its defaults and no channel (maxAgeMs 1000): what MySQL and SQLite apps have.
+    ...(plugin ? { tokenSync: { skewSeconds: 0, ...(plugin === "plugin+cache" ? { cache: {} } : {}) } } : {}),
   })
   return { app, account: await app.signIn(new Browser(), login) }
 }
@@ -66,12 +69,15 @@ async function freshPath(
   })
   let ba: BetterAuthApp | undefined
   let withPlugin: BetterAuthApp | undefined
+  let withCache: BetterAuthApp | undefined
   try {
     const better = await withBetterAuth(s, "ba-latency-ba")
     ba = better.app
     const auth = better.app.auth
-    const plugged = await withBetterAuth(s, "ba-latency-plugin", true)
+    const plugged = await withBetterAuth(s, "ba-latency-plugin", "plugin")
     withPlugin = plugged.app
+    const cached = await withBetterAuth(s, "ba-latency-cache", "plugin+cache")
+    withCache = cached.app
     const ask = { userId: s.userId, provider: PROVIDER_ID }
     const pool = s.fixture.pool
     // Each approach's raw SELECT of its own row: Auth.js's "accounts" (the library and naive read it), and
@@ -105,6 +111,11 @@ async function freshPath(
         baseline: 1,
         call: () => plugged.app.auth.api.getAccessToken({ body: plugged.account }),
       },
+      {
+        name: "Better Auth 1.7 + this plugin with refresh.cache: auth.api.getAccessToken",
+        baseline: 1,
+        call: () => cached.app.auth.api.getAccessToken({ body: cached.account }),
+      },
     ]
     const grantsBefore = s.op.stats.refreshGrants
     for (let i = 0; i < 200; i++) for (const { call } of calls) await call()
@@ -125,6 +136,7 @@ async function freshPath(
     if (s.op.stats.refreshGrants !== grantsBefore)
       throw new Error(`the fresh path refreshed (${s.op.stats.refreshGrants - grantsBefore} grants)`)
     const medians = times.map((t) => percentile(t, 50))
+    const cacheStats = cached.app.tokenCache?.stats()
     return [
       `Fresh path vs a raw single-row SELECT of the same row, same database and pg Pool, ${N} rounds ` +
         `of the ${calls.length} calls interleaved (order rotated each round) after 200 warm-up rounds; medians`,
@@ -134,8 +146,14 @@ async function freshPath(
         ({ name, baseline }, j) =>
           `| ${name} | ${statements[j]} | ${fmt(medians[j]!, 3)} ms | ${fmt(medians[j]! / medians[baseline]!)}x |`,
       ),
+      "",
+      `The cached plugin's token cache (refresh.cache {}: maxAgeMs 1000, no channel, so an entry is read ` +
+        `again once a second): ${cacheStats?.hits ?? 0} hits, ${cacheStats?.misses ?? 0} misses over the run.`,
+      "",
+      ...(await freshPathStages(s, plugged, better, cached)),
     ]
   } finally {
+    await withCache?.stop()
     await withPlugin?.stop()
     await ba?.stop()
     await s.stop()
@@ -187,7 +205,7 @@ async function storms(adminUrl: string): Promise<string[]> {
     if (!naiveRow) throw new Error("no account row for the naive approach")
     const better = await withBetterAuth(s, "ba-storm-ba")
     ba = better.app
-    const plugged = await withBetterAuth(s, "ba-storm-plugin", true)
+    const plugged = await withBetterAuth(s, "ba-storm-plugin", "plugin")
     withPlugin = plugged.app
     // Wait until every stored access token is expired for all four (the last sign-in's, plus margin).
     await new Promise((resolve) => setTimeout(resolve, (ttl + 1) * 1000))

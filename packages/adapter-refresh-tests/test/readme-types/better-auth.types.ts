@@ -1,7 +1,7 @@
 // The README's "Better Auth: the `tokenSync` plugin" and "Moving from Auth.js to Better Auth" lines, type-checked.
 import { betterAuth } from "better-auth"
 import { genericOAuth } from "better-auth/plugins/generic-oauth"
-import { tokenEncryption } from "authjs-adapter-refresh"
+import { pgNotifyInvalidation, pgNotifyTriggerSql, tokenEncryption } from "authjs-adapter-refresh"
 import { copyAuthjsAccounts, tokenSync } from "authjs-adapter-refresh/better-auth"
 import pg from "pg"
 
@@ -24,6 +24,32 @@ export const auth = betterAuth({
 export const token: Promise<string> = auth.api
   .getAccessToken({ body: { accountId, userId } })
   .then((result) => result.accessToken)
+
+// The plugin with refresh.cache.
+declare const connectionString: string
+export const trigger = pool.query(pgNotifyTriggerSql({ accountsTable: "account", sessionsTable: "session" }))
+const providers = [{ id: "acme", type: "oidc" as const, issuer, clientId, clientSecret }]
+const sync = tokenSync({
+  refresh: {
+    providers,
+    cache: {
+      invalidation: pgNotifyInvalidation({
+        pool: new pg.Pool({ connectionString, max: 1 }),
+        notifyPool: pool,
+        accountsTable: "account",
+        sessionsTable: "session",
+      }),
+    },
+  },
+})
+export const cachedAuth = betterAuth({
+  database: pool,
+  plugins: [genericOAuth({ config: [{ providerId: "acme", discoveryUrl, clientId, clientSecret }] }), sync],
+})
+export const cachedToken: Promise<string> = cachedAuth.api
+  .getAccessToken({ body: { accountId, userId } })
+  .then((result) => result.accessToken)
+export const ready: Promise<void> = sync.tokenCache!.ready().then(() => sync.tokenCache!.close())
 
 // "Moving from Auth.js to Better Auth".
 declare const authjsPool: pg.Pool

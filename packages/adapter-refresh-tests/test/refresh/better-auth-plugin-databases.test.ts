@@ -236,6 +236,28 @@ describe.each([
     expect(result.accessTokenExpiresAt?.getTime()).toBe(Math.floor(after.accessTokenExpiresAt.getTime() / 1000) * 1000)
   }, 30_000)
 
+  test("an account id or a user id that differs only in letter case finds nothing, as in Better Auth", async () => {
+    // MariaDB's default collations compare text without case: the plugin's read must not.
+    const swapCase = (text: string) =>
+      [...text].map((c) => (c === c.toUpperCase() ? c.toLowerCase() : c.toUpperCase())).join("")
+    const token = (await db.row(alice.accountId)).accessToken
+    for (const body of [
+      { accountId: swapCase(alice.accountId), userId: alice.userId },
+      { accountId: alice.accountId, userId: swapCase(alice.userId) },
+    ]) {
+      expect(body).not.toEqual(alice)
+      const error = (await rejection(app.auth.api.getAccessToken({ body }))) as {
+        status?: unknown
+        body?: { code?: unknown }
+      }
+      expect({ status: error.status, code: error.body?.code }).toEqual({
+        status: "BAD_REQUEST",
+        code: "ACCOUNT_NOT_FOUND",
+      })
+      expect(JSON.stringify(error)).not.toContain(token)
+    }
+  })
+
   test("storm, 4 processes x 25 callers of Better Auth's getAccessToken: one grant, no invalid_grant, grant alive", async () => {
     await expire(alice)
     const before = {

@@ -11,13 +11,23 @@
 import { APIError, createAuthEndpoint, getSessionFromCtx, isStateful } from "better-auth/api"
 import type { Account, BetterAuthPlugin, StandardSchemaV1 } from "better-auth"
 import { createAccountSync } from "../account-sync.js"
+import { asText, invalidatingSync } from "../cache/local-invalidation.js"
+import {
+  accountIdOf,
+  checkTokenCacheOptions,
+  startTokenCache,
+  type TokenCache,
+  type TokenCacheHandle,
+} from "../cache/token-cache.js"
 import type { TokenCodec } from "../codec.js"
 import { AccessTokenRefusedError, TokenSyncError } from "../errors.js"
 import { createRefreshEngine } from "../refresh/engine.js"
 import type { AccessTokenResult, RefreshEngine, RefreshOptions } from "../refresh/engine-types.js"
 import { engineSettingsOf } from "../refresh/engine-settings.js"
 import { checkTokenSyncOptions } from "../options.js"
+import { isExpiring } from "../policy/expiry.js"
 import type { AccountStore } from "../store.js"
+import { ownAccountReadOf, type CallerAccount, type OwnAccountRead } from "./account-read.js"
 import { betterAuthTokenCodec } from "./encryption.js"
 import { accountsNeedingReauthOf } from "../reauth-list.js"
 import {
@@ -33,9 +43,12 @@ export interface TokenSyncPluginOptions extends BetterAuthAccountStoreOptions {
   /**
    * The refresh engine's options, as `withTokenSync`'s `refresh` (providers with their token endpoint or
    * discovery URL and client credentials; timeouts; the provider's id is Better Auth's `providerId`).
-   * Coordination is always lease mode: nothing is held while the provider answers.
+   * Coordination is always lease mode: nothing is held while the provider answers. `cache` is the token
+   * cache (README, "Zero round trips for a fresh token"), its entries found by Better Auth's account id and
+   * served only to the account's own user; `pgNotifyInvalidation` on Better Auth's `account` table tells
+   * it of other processes' writes.
    */
-  refresh: Omit<RefreshOptions, "coordination" | "cache" | "revocation" | "reauthColumn" | "refreshTokenExpiryColumn">
+  refresh: Omit<RefreshOptions, "coordination" | "revocation" | "reauthColumn" | "refreshTokenExpiryColumn">
   /** The database to use. Default: the one given to `betterAuth({ database })`. */
   database?: BetterAuthDatabase
   /** A store of your own (tests, another table layout); overrides `database` and the table options. */
@@ -68,6 +81,15 @@ export interface BetterAuthAccountNeedingReauth {
   accountId: string
   /** The refusal: "invalid_grant" or "invalid_scope". */
   reason: string
+}
+
+/** What the plugin object carries beside Better Auth's plugin fields. */
+export interface TokenSyncPluginHandle {
+  /**
+   * With `refresh.cache`: the token cache's readiness (`ready()`), counts (`stats()`), `clear()`, and
+   * `close()` for shutdown (it releases the invalidation channel's connection). Undefined without it.
+   */
+  tokenCache: TokenCacheHandle | undefined
 }
 
 /** The body both endpoints accept: Better Auth's account selection (the account id; on the server, a user id). */
@@ -138,9 +160,15 @@ const reauthListBody: StandardSchemaV1<BetterAuthReauthListBody> = {
 /** The endpoint context as far as the plugin reads it. */
 type EndpointContext = Parameters<typeof getSessionFromCtx>[0]
 
-/** Better Auth's rule for whose token: the session's user when the call carries a request or headers. */
+/**
+ * Better Auth's rule for whose token: the session's user when the call carries a request or headers.
+ * Without headers Better Auth's session lookup finds none (its session endpoint requires headers, and
+ * fails inside, building an error that is caught): a session a hook set is taken, else the body's user id,
+ * as that lookup would end, without its cost.
+ */
 async function userIdOf(ctx: EndpointContext, selection: BetterAuthAccountSelection): Promise<string> {
-  const session = await getSessionFromCtx(ctx, { disableCookieCache: isStateful(ctx) })
+  const session =
+    ctx.context.session ?? (ctx.headers ? await getSessionFromCtx(ctx, { disableCookieCache: isStateful(ctx) }) : null)
   if (!session && (ctx.request || ctx.headers)) throw APIError.fromStatus("UNAUTHORIZED")
   const userId = session?.user.id ?? selection.userId
   if (!userId)
@@ -148,7 +176,7 @@ async function userIdOf(ctx: EndpointContext, selection: BetterAuthAccountSelect
       message: "Either userId or session is required",
       code: "USER_ID_OR_SESSION_REQUIRED",
     })
-  return userId
+  return String(userId)
 }
 
 /** A typed failure as Better Auth's 400, the library's stable code beside its own and the error as `cause`. */
@@ -164,8 +192,24 @@ function failure(error: unknown, code: string, message: string): never {
   throw apiError
 }
 
-/** The row Better Auth read, as the engine's result for a fresh token (seconds, like `expires_at`). */
-function fromRow(account: Account): AccessTokenResult {
+/** Better Auth's account row as its adapter returns it, in the plugin's form. */
+function callerAccountOf(account: Account): CallerAccount {
+  const expiresAt = account.accessTokenExpiresAt ? new Date(account.accessTokenExpiresAt).getTime() : Number.NaN
+  return {
+    id: String(account.id),
+    userId: String(account.userId),
+    providerId: account.providerId,
+    accountId: account.accountId,
+    accessToken: account.accessToken ?? null,
+    expiresAt: Number.isFinite(expiresAt) ? Math.floor(expiresAt / 1000) : undefined,
+    refreshTokenExpiresAt: account.refreshTokenExpiresAt ? new Date(account.refreshTokenExpiresAt) : undefined,
+    idToken: account.idToken ?? null,
+    scope: account.scope ?? null,
+  }
+}
+
+/** The row read, as the engine's result for a fresh token (seconds, like `expires_at`). */
+function fromRow(account: CallerAccount): AccessTokenResult {
   return {
     accessToken: account.accessToken ?? "",
     account: {
@@ -174,9 +218,7 @@ function fromRow(account: Account): AccessTokenResult {
       provider: account.providerId,
       providerAccountId: account.accountId,
       access_token: account.accessToken ?? undefined,
-      expires_at: account.accessTokenExpiresAt
-        ? Math.floor(new Date(account.accessTokenExpiresAt).getTime() / 1000)
-        : undefined,
+      expires_at: account.expiresAt,
       id_token: account.idToken ?? undefined,
       scope: account.scope ?? undefined,
     },
@@ -216,38 +258,80 @@ export function tokenSync(options: TokenSyncPluginOptions) {
   }
   checkTokenSyncOptions({ refresh })
   const { skewSeconds } = engineSettingsOf(refresh)
+  // The token cache: entries keyed by Better Auth's account id, each served only to the account's own user.
+  const cached =
+    refresh.cache !== undefined
+      ? startTokenCache<CallerAccount>(checkTokenCacheOptions(refresh.cache), Date.now)
+      : undefined
+  const cache = cached?.cache
+  let store: AccountStore | undefined
   let engine: RefreshEngine | undefined
   // Better Auth's encryptOAuthTokens as the store's codec; set at init, from Better Auth's options and secret.
   let codec: TokenCodec | undefined
+  // The store's one-statement read of the caller's row; set at init when the store has one (else Better Auth's).
+  let ownRead: OwnAccountRead | undefined
   const forcedFlights = new Map<string, Promise<AccessTokenResult>>()
-  let store: AccountStore | undefined
+  const storeFor = (database: unknown): AccountStore =>
+    (store ??= options.store ?? betterAuthAccountStore((options.database ?? database) as BetterAuthDatabase, options))
   const engineFor = (database: unknown): RefreshEngine => {
     if (engine) return engine
-    store = options.store ?? betterAuthAccountStore((options.database ?? database) as BetterAuthDatabase, options)
-    const sync = createAccountSync(store, {
+    const accountStore = storeFor(database)
+    const plainSync = createAccountSync(accountStore, {
       ...(codec ? { codec } : {}),
       ...(refresh.refreshTokenExpiryColumn ? { refreshTokenExpiryColumn: refresh.refreshTokenExpiryColumn } : {}),
       ...(refresh.reauthColumn ? { reauthColumn: refresh.reauthColumn } : {}),
     })
-    engine = createRefreshEngine(store, sync, refresh)
+    // With the cache, every write of the engine drops its user's entries (read-your-writes in-process).
+    const sync = cache ? invalidatingSync(plainSync, cache as TokenCache<unknown>) : plainSync
+    engine = createRefreshEngine(accountStore, sync, refresh)
     return engine
   }
 
-  /** The caller's own account (Better Auth's lookup: the user's accounts, by id), then the engine. */
-  const tokenFor = async (ctx: EndpointContext, forced: boolean) => {
+  /** A token the row (or the cache) may answer with: known expiry, not within the skew of it. */
+  const fresh = (account: CallerAccount): boolean =>
+    !!account.accessToken && account.expiresAt !== undefined && !isExpiring(account.expiresAt, Date.now(), skewSeconds)
+
+  /** The caller's own account: the row with this id among this user's accounts, or undefined. */
+  const readOwn = async (ctx: EndpointContext, userId: string, accountId: string) => {
+    if (ownRead) return ownRead(accountId, userId)
+    const account = (await ctx.context.internalAdapter.findAccounts(userId)).find(
+      (candidate) => candidate.id === accountId,
+    )
+    return account ? callerAccountOf(account) : undefined
+  }
+
+  /** The caller's own account (Better Auth's rule: the user's accounts, by id), then the cache or the engine. */
+  const tokenFor = async (
+    ctx: EndpointContext,
+    forced: boolean,
+  ): Promise<{ account: CallerAccount; result: AccessTokenResult }> => {
     const selection = ctx.body as BetterAuthAccountSelection
     const userId = await userIdOf(ctx, selection)
-    const account = (await ctx.context.internalAdapter.findAccounts(userId)).find(
-      (candidate) => candidate.id === selection.accountId,
-    )
-    if (!account) throw APIError.fromStatus("BAD_REQUEST", { message: "Account not found", code: "ACCOUNT_NOT_FOUND" })
-    // Fresh in the row Better Auth just read: served from it (decrypted as Better Auth would), one
-    // statement in all, as the engine's own fresh path would serve it.
-    const expiresAt = account.accessTokenExpiresAt ? new Date(account.accessTokenExpiresAt).getTime() : Number.NaN
-    if (!forced && account.accessToken && expiresAt - skewSeconds * 1000 > Date.now()) {
-      const key = { provider: account.providerId, providerAccountId: account.accountId }
-      const accessToken = codec ? await codec.decode(account.accessToken, "access_token", key) : account.accessToken
-      return { account, result: fromRow({ ...account, accessToken }) }
+    // A hit answers only its own user: another user's account id finds the entry and is refused here.
+    const hit =
+      cache && !forced ? cache.get(selection.accountId, (entry) => entry.userId === userId && fresh(entry)) : undefined
+    if (hit) return { account: hit, result: fromRow(hit) }
+    // The ticket is taken before the read: a write of this user meanwhile voids what it read.
+    const ticket = cache && !forced ? cache.beginRead(userId) : undefined
+    let account: CallerAccount | undefined
+    try {
+      account = await readOwn(ctx, userId, selection.accountId)
+      if (!account)
+        throw APIError.fromStatus("BAD_REQUEST", { message: "Account not found", code: "ACCOUNT_NOT_FOUND" })
+      // Fresh in the row just read: served from it (decrypted as Better Auth would), one statement in all,
+      // as the engine's own fresh path would serve it.
+      if (!forced && fresh(account)) {
+        const key = { provider: account.providerId, providerAccountId: account.accountId }
+        const accessToken =
+          codec && account.accessToken
+            ? await codec.decode(account.accessToken, "access_token", key)
+            : account.accessToken
+        const served = { ...account, accessToken }
+        if (ticket) cache?.put(ticket, account.id, accountIdOf(account.providerId, account.accountId), served)
+        return { account: served, result: fromRow(served) }
+      }
+    } finally {
+      if (ticket) cache?.endRead(ticket)
     }
     const tokens = engineFor(ctx.context.options.database)
     const params = { userId, provider: account.providerId, providerAccountId: account.accountId }
@@ -274,7 +358,15 @@ export function tokenSync(options: TokenSyncPluginOptions) {
     }
   }
 
-  return {
+  /** Better Auth's own account writes (sign-in, link, unlink, a user's deletion), once committed. */
+  const invalidateRow = async (row: unknown): Promise<void> => {
+    const userId = typeof row === "object" && row !== null ? asText((row as { userId?: unknown }).userId) : undefined
+    // A write whose rows are not known (an update of many) may have touched anyone's.
+    if (userId === undefined) cache?.invalidateAll()
+    else cache?.invalidateUser(userId)
+  }
+
+  const plugin = {
     id: "token-sync",
     init(ctx) {
       // Better Auth's encrypted values are not the tokens: with its encryption on, the store reads and
@@ -282,29 +374,39 @@ export function tokenSync(options: TokenSyncPluginOptions) {
       if (ctx.options.account?.encryptOAuthTokens) codec = betterAuthTokenCodec(ctx)
       // A database the store cannot speak fails Better Auth's start, not the first refresh.
       engineFor(ctx.options.database)
+      // Better Auth's ids as text (its default): an integer or uuid id column would make the database refuse
+      // a malformed id from the body, where Better Auth answers ACCOUNT_NOT_FOUND; those keep its own read.
+      const generateId = ctx.options.advanced?.database?.generateId
+      if (!options.store && generateId !== "serial" && generateId !== "uuid")
+        ownRead = ownAccountReadOf(storeFor(ctx.options.database))
       // A store of your own maps no refresh-token expiry: Better Auth's own value is then left as it writes it.
-      if (!refresh.refreshTokenExpiryColumn) return
+      const mapsExpiry = refresh.refreshTokenExpiryColumn !== undefined
+      if (!mapsExpiry && !cache && !reauthMark) return
       return {
         options: {
           databaseHooks: {
             account: {
+              ...(cache && { create: { after: invalidateRow }, delete: { after: invalidateRow } }),
               update: {
                 // Better Auth's sign-in writes a new refresh token and keeps the old `refreshTokenExpiresAt`
                 // when the provider says nothing of its life (Keycloak's `refresh_expires_in` is not read):
                 // the old expiry would then judge the new token. Unknown (NULL) instead, as the library's rule.
                 // A new refresh token also ends the re-authentication mark: the user is back.
-                async before(data) {
-                  if (data.refreshToken === undefined) return
-                  const unknownExpiry = data.refreshTokenExpiresAt === undefined
-                  if (!unknownExpiry && !reauthMark) return
-                  return {
-                    data: {
-                      ...data,
-                      ...(unknownExpiry ? { refreshTokenExpiresAt: null } : {}),
-                      ...(reauthMark ? { refreshError: null } : {}),
-                    },
-                  }
-                },
+                ...((mapsExpiry || reauthMark) && {
+                  async before(data: Partial<Account> & Record<string, unknown>) {
+                    if (data.refreshToken === undefined) return
+                    const unknownExpiry = mapsExpiry && data.refreshTokenExpiresAt === undefined
+                    if (!unknownExpiry && !reauthMark) return
+                    return {
+                      data: {
+                        ...data,
+                        ...(unknownExpiry ? { refreshTokenExpiresAt: null } : {}),
+                        ...(reauthMark ? { refreshError: null } : {}),
+                      },
+                    }
+                  },
+                }),
+                ...(cache && { after: invalidateRow }),
               },
             },
           },
@@ -325,7 +427,7 @@ export function tokenSync(options: TokenSyncPluginOptions) {
         const body = ctx.body as BetterAuthReauthListBody
         const after = body.after ? { provider: body.after.providerId, providerAccountId: body.after.accountId } : null
         const page = await accountsNeedingReauthOf(
-          store!,
+          storeFor(ctx.context.options.database),
           refresh.reauthColumn,
         )({
           after,
@@ -374,4 +476,6 @@ export function tokenSync(options: TokenSyncPluginOptions) {
       }),
     },
   } satisfies BetterAuthPlugin
+  const handle: TokenSyncPluginHandle = { tokenCache: cached?.handle }
+  return { ...plugin, ...handle }
 }

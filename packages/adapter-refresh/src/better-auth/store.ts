@@ -28,6 +28,7 @@ import type { AccountStore } from "../store.js"
 import { checkLockTimeout } from "../store-support.js"
 import { isKysely, type KyselyLike } from "../stores/kysely.js"
 import { isPgPool, type PgPoolLike } from "../stores/pg.js"
+import { registerOwnAccountRead } from "./account-read.js"
 
 /**
  * The field name the refresh engine knows the refresh token's expiry by (`refresh.refreshTokenExpiryColumn`),
@@ -187,7 +188,7 @@ export function betterAuthAccountStore(
     absentFields: ["type", "token_type", "session_state"],
     lockRowsOnRead: true,
   })
-  return sqlAccountStore(driver, {
+  const store = sqlAccountStore(driver, {
     name: "better-auth",
     factory,
     tables,
@@ -196,4 +197,7 @@ export function betterAuthAccountStore(
     leaseTable: options.leaseTable,
     leaseOption: `${factory}(db, { leaseTable })`,
   })
+  // The plugin's fresh path reads the caller's row by Better Auth's account id on the same client.
+  registerOwnAccountRead(store, driver.run, tables, BETTER_AUTH_REFRESH_TOKEN_EXPIRY)
+  return store
 }

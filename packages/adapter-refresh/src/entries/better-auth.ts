@@ -22,6 +22,7 @@ export type {
   BetterAuthAccountNeedingReauth,
   BetterAuthAccountSelection,
   BetterAuthReauthListBody,
+  TokenSyncPluginHandle,
   TokenSyncPluginOptions,
 } from "../better-auth/plugin.js"
 export { betterAuthAccountStore, BETTER_AUTH_ACCOUNT_COLUMNS } from "../better-auth/store.js"
