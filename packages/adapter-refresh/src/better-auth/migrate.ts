@@ -1,7 +1,10 @@
 /**
  * `copyAuthjsAccounts`: the one-time copy of an Auth.js app's linked accounts (users and tokens, refresh
- * tokens included) from `@auth/pg-adapter`'s `users` and `accounts` tables into Better Auth's `user` and
- * `account`, so the grants keep working after the move without a new consent.
+ * tokens included) into Better Auth's `user` and `account`, so the grants keep working after the move without
+ * a new consent. The source is `@auth/pg-adapter`'s `users` and `accounts` tables (one SQL read), or any Auth.js
+ * adapter with the store `withTokenSync` used for it (every built-in store, Redis and DynamoDB included, or
+ * your own with `scanAccounts`): accounts paged with `scanAccounts`, their users read with the adapter's
+ * `getUser`.
  *
  * Rows are written through Better Auth's own internal adapter (`auth.$context`), so its schema, ids and
  * adapter are whatever the app configured. Values under the library's `tokenEncryption` are bound to their
@@ -11,8 +14,11 @@
  * left alone, so a copy that stopped half-way is run again.
  */
 import type { AuthContext } from "better-auth"
+import type { AdapterUser } from "../authjs-types.js"
 import { decodeTokens, type TokenCodec } from "../codec.js"
-import { InvalidOptionsError } from "../errors.js"
+import { resolveAccountStore, type TokenSyncDatabase } from "../detect-store.js"
+import { InvalidOptionsError, UnsupportedDatabaseError } from "../errors.js"
+import type { AccountKey } from "../store.js"
 import { betterAuthTokenCodec } from "./encryption.js"
 
 /** What the copy reads the Auth.js tables with: a node-postgres Pool or Client. */
@@ -20,10 +26,24 @@ export interface AuthjsSource {
   query(sql: string, params?: unknown[]): Promise<{ rows: unknown[] }>
 }
 
+/**
+ * Any other Auth.js adapter as a source: the adapter (for its users) and what `withTokenSync` was given as `db`
+ * for it (the client, or an `AccountStore`), whose store must offer `scanAccounts`.
+ */
+export interface AuthjsAdapterSource {
+  /** The bare Auth.js adapter (or the wrapped one): only `getUser` is called. */
+  adapter: { getUser?: ((id: string) => AdapterUser | null | PromiseLike<AdapterUser | null>) | undefined }
+  /** `withTokenSync`'s second argument for that adapter. */
+  db: TokenSyncDatabase
+}
+
 /** Options of {@link copyAuthjsAccounts}. */
 export interface CopyAuthjsAccountsOptions {
-  /** The Auth.js database (`@auth/pg-adapter`'s schema): a pg Pool or Client. */
-  from: AuthjsSource
+  /**
+   * The Auth.js side: `@auth/pg-adapter`'s database (a pg Pool or Client), or `{ adapter, db }` for any other
+   * adapter (see {@link AuthjsAdapterSource}).
+   */
+  from: AuthjsSource | AuthjsAdapterSource
   /**
    * The Better Auth instance (`betterAuth(...)`) to copy into; its database, secret and encryption are used.
    * Typed loosely: an instance's context is typed by its own options, which no one signature here can name.
@@ -49,20 +69,75 @@ export interface CopyAuthjsAccountsResult {
   skipped: { provider: string; providerAccountId: string; reason: "user_without_email" }[]
 }
 
-interface AuthjsAccountRow {
+/** One account to copy, with its Auth.js user's fields (null: the user has none, or is gone). */
+interface AuthjsAccountRow extends AccountKey {
   userId: unknown
-  provider: string
-  providerAccountId: string
-  access_token: string | null
-  refresh_token: string | null
-  id_token: string | null
-  expires_at: string | number | null
-  scope: string | null
+  access_token: unknown
+  refresh_token: unknown
+  id_token: unknown
+  expires_at: unknown
+  scope: unknown
   email: string | null
   name: string | null
   image: string | null
   emailVerified: Date | string | null
 }
+
+const PAGE = 100
+
+const isAdapterSource = (from: CopyAuthjsAccountsOptions["from"]): from is AuthjsAdapterSource =>
+  typeof from === "object" && from !== null && "adapter" in from && "db" in from
+
+/** `@auth/pg-adapter`'s accounts with their users: one statement. */
+async function* pgAdapterRows(options: CopyAuthjsAccountsOptions, from: AuthjsSource) {
+  const accounts = tableName("accountsTable", options.accountsTable, "accounts")
+  const users = tableName("usersTable", options.usersTable, "users")
+  const { rows } = await from.query(
+    `SELECT a."userId", a.provider, a."providerAccountId", a.access_token, a.refresh_token, a.id_token,
+            a.expires_at, a.scope, u.email, u.name, u.image, u."emailVerified"
+       FROM ${accounts} a JOIN ${users} u ON u.id = a."userId" ORDER BY a."userId", a.provider, a."providerAccountId"`,
+  )
+  yield* rows as AuthjsAccountRow[]
+}
+
+/** Any adapter's accounts, a page at a time in key order (`scanAccounts`), each with its user (`getUser`). */
+async function* adapterRows(from: AuthjsAdapterSource) {
+  const store = resolveAccountStore(from.db)
+  const getUser = from.adapter?.getUser
+  if (!store.scanAccounts)
+    throw new UnsupportedDatabaseError(`The ${store.name} account store has no scanAccounts; the copy pages with it.`)
+  if (typeof getUser !== "function")
+    throw new InvalidOptionsError("from.adapter", "copyAuthjsAccounts: from.adapter must have getUser")
+  const users = new Map<string, AdapterUser | null>()
+  for (let after: AccountKey | undefined; ;) {
+    const page = await store.scanAccounts({ limit: PAGE, ...(after ? { after } : {}) })
+    for (const row of page) {
+      let user = users.get(row.userId)
+      if (user === undefined) users.set(row.userId, (user = await getUser.call(from.adapter, row.userId)))
+      const { tokens } = row
+      yield {
+        userId: row.userId,
+        provider: row.provider,
+        providerAccountId: String(row.providerAccountId),
+        access_token: tokens.access_token ?? null,
+        refresh_token: tokens.refresh_token ?? null,
+        id_token: tokens.id_token ?? null,
+        expires_at: tokens.expires_at ?? null,
+        scope: tokens.scope ?? null,
+        email: user?.email || null,
+        name: user?.name ?? null,
+        image: user?.image ?? null,
+        emailVerified: user?.emailVerified ?? null,
+      } satisfies AuthjsAccountRow
+    }
+    const last = page.at(-1)
+    // A page never splits a key, so fewer keys than asked means the end; rows may outnumber keys.
+    if (!last || new Set(page.map((row) => `${row.provider}\u0000${row.providerAccountId}`)).size < PAGE) return
+    after = { provider: last.provider, providerAccountId: String(last.providerAccountId) }
+  }
+}
+
+const text = (value: unknown): string | null => (typeof value === "string" && value !== "" ? value : null)
 
 const TABLE = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/
 
@@ -86,22 +161,16 @@ function tableName(option: string, value: string | undefined, fallback: string):
  *   stored value the codec cannot decrypt (the accounts before it are copied; run again after fixing the keys).
  */
 export async function copyAuthjsAccounts(options: CopyAuthjsAccountsOptions): Promise<CopyAuthjsAccountsResult> {
-  const accounts = tableName("accountsTable", options.accountsTable, "accounts")
-  const users = tableName("usersTable", options.usersTable, "users")
+  const rows = isAdapterSource(options.from) ? adapterRows(options.from) : pgAdapterRows(options, options.from)
   const context = (await options.to.$context) as AuthContext
   const internal = context.internalAdapter
   const betterAuthCodec = context.options.account?.encryptOAuthTokens ? betterAuthTokenCodec(context) : undefined
   const store = async (value: string | null, field: string): Promise<string | undefined> =>
     value === null ? undefined : betterAuthCodec ? betterAuthCodec.encode(value, field) : value
 
-  const { rows } = await options.from.query(
-    `SELECT a."userId", a.provider, a."providerAccountId", a.access_token, a.refresh_token, a.id_token,
-            a.expires_at, a.scope, u.email, u.name, u.image, u."emailVerified"
-       FROM ${accounts} a JOIN ${users} u ON u.id = a."userId" ORDER BY a."userId", a.provider, a."providerAccountId"`,
-  )
   const result: CopyAuthjsAccountsResult = { copied: 0, alreadyThere: 0, usersCreated: 0, skipped: [] }
   const userIds = new Map<string, string>()
-  for (const row of rows as AuthjsAccountRow[]) {
+  for await (const row of rows) {
     const { provider, providerAccountId } = row
     if (await internal.findAccountByKey({ providerId: provider, accountId: providerAccountId })) {
       result.alreadyThere++
@@ -134,11 +203,13 @@ export async function copyAuthjsAccounts(options: CopyAuthjsAccountsOptions): Pr
     }
     const key = { provider, providerAccountId }
     const tokens = await decodeTokens(
-      { access_token: row.access_token, refresh_token: row.refresh_token, id_token: row.id_token },
+      { access_token: text(row.access_token), refresh_token: text(row.refresh_token), id_token: text(row.id_token) },
       options.codec,
       key,
     )
-    const expiresAt = row.expires_at === null ? undefined : new Date(Number(row.expires_at) * 1000)
+    const seconds = row.expires_at === null ? Number.NaN : Number(row.expires_at)
+    const expiresAt = Number.isFinite(seconds) ? new Date(seconds * 1000) : undefined
+    const scope = text(row.scope)
     await internal.createAccount({
       userId,
       providerId: provider,
@@ -147,7 +218,7 @@ export async function copyAuthjsAccounts(options: CopyAuthjsAccountsOptions): Pr
       refreshToken: await store(tokens.refresh_token as string | null, "refresh_token"),
       idToken: (tokens.id_token as string | null) ?? undefined,
       accessTokenExpiresAt: expiresAt,
-      scope: row.scope === null ? undefined : row.scope.split(/\s+/).filter(Boolean).join(","),
+      scope: scope === null ? undefined : scope.split(/\s+/).filter(Boolean).join(","),
     })
     result.copied++
   }

@@ -33,4 +33,9 @@ export type {
   BetterAuthSqliteDatabase,
 } from "../better-auth/store.js"
 export { copyAuthjsAccounts } from "../better-auth/migrate.js"
-export type { AuthjsSource, CopyAuthjsAccountsOptions, CopyAuthjsAccountsResult } from "../better-auth/migrate.js"
+export type {
+  AuthjsAdapterSource,
+  AuthjsSource,
+  CopyAuthjsAccountsOptions,
+  CopyAuthjsAccountsResult,
+} from "../better-auth/migrate.js"
