@@ -44,6 +44,8 @@ export interface BetterAuthSettings {
   }
   /** Better Auth's `account.encryptOAuthTokens` (default off, as Better Auth's). */
   encryptOAuthTokens?: boolean
+  /** Better Auth's versioned `secrets` (current first), for secret rotation; `secret` stays the legacy one. */
+  secrets?: { version: number; value: string }[]
 }
 
 /** One account Better Auth linked by a sign-in: what `auth.api.getAccessToken` selects it by. */
@@ -96,6 +98,7 @@ export function betterAuthOptions(
     baseURL: settings.baseURL,
     telemetry: { enabled: false },
     ...(settings.encryptOAuthTokens ? { account: { encryptOAuthTokens: true } } : {}),
+    ...(settings.secrets ? { secrets: settings.secrets } : {}),
     // Its log lines go to stderr (the storm workers speak JSON on stdout), level and message only.
     logger: { level: "error", log: (level, message) => process.stderr.write(`better-auth ${level}: ${message}\n`) },
     plugins: [
@@ -190,6 +193,7 @@ export async function startBetterAuthApp(options: {
   secret: string
   tokenSync?: BetterAuthSettings["tokenSync"]
   encryptOAuthTokens?: boolean
+  secrets?: BetterAuthSettings["secrets"]
   /** The plugin's token-cache channel (with `tokenSync.cache`), e.g. `pgNotifyInvalidation`. */
   cacheInvalidation?: TokenCacheInvalidation
 }): Promise<BetterAuthApp> {
@@ -218,6 +222,7 @@ export async function startBetterAuthApp(options: {
     baseURL: origin,
     ...(options.tokenSync ? { tokenSync: options.tokenSync } : {}),
     ...(options.encryptOAuthTokens ? { encryptOAuthTokens: true } : {}),
+    ...(options.secrets ? { secrets: options.secrets } : {}),
   }
   await migrateBetterAuth(options.pool, options.provider, settings)
   const instanceOptions = betterAuthOptions(options.pool, options.provider, settings, options.cacheInvalidation)
