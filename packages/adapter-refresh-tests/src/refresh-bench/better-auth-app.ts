@@ -46,6 +46,8 @@ export interface BetterAuthSettings {
   encryptOAuthTokens?: boolean
   /** Better Auth's versioned `secrets` (current first), for secret rotation; `secret` stays the legacy one. */
   secrets?: { version: number; value: string }[]
+  /** Better Auth's `account.storeAccountCookie` (the signed account cookie `useAccountCookie` selects by). */
+  storeAccountCookie?: boolean
 }
 
 /** One account Better Auth linked by a sign-in: what `auth.api.getAccessToken` selects it by. */
@@ -97,7 +99,14 @@ export function betterAuthOptions(
     secret: settings.secret,
     baseURL: settings.baseURL,
     telemetry: { enabled: false },
-    ...(settings.encryptOAuthTokens ? { account: { encryptOAuthTokens: true } } : {}),
+    ...(settings.encryptOAuthTokens || settings.storeAccountCookie
+      ? {
+          account: {
+            ...(settings.encryptOAuthTokens ? { encryptOAuthTokens: true } : {}),
+            ...(settings.storeAccountCookie ? { storeAccountCookie: true } : {}),
+          },
+        }
+      : {}),
     ...(settings.secrets ? { secrets: settings.secrets } : {}),
     // Its log lines go to stderr (the storm workers speak JSON on stdout), level and message only.
     logger: { level: "error", log: (level, message) => process.stderr.write(`better-auth ${level}: ${message}\n`) },
@@ -194,6 +203,7 @@ export async function startBetterAuthApp(options: {
   tokenSync?: BetterAuthSettings["tokenSync"]
   encryptOAuthTokens?: boolean
   secrets?: BetterAuthSettings["secrets"]
+  storeAccountCookie?: boolean
   /** The plugin's token-cache channel (with `tokenSync.cache`), e.g. `pgNotifyInvalidation`. */
   cacheInvalidation?: TokenCacheInvalidation
 }): Promise<BetterAuthApp> {
@@ -223,6 +233,7 @@ export async function startBetterAuthApp(options: {
     ...(options.tokenSync ? { tokenSync: options.tokenSync } : {}),
     ...(options.encryptOAuthTokens ? { encryptOAuthTokens: true } : {}),
     ...(options.secrets ? { secrets: options.secrets } : {}),
+    ...(options.storeAccountCookie ? { storeAccountCookie: true } : {}),
   }
   await migrateBetterAuth(options.pool, options.provider, settings)
   const instanceOptions = betterAuthOptions(options.pool, options.provider, settings, options.cacheInvalidation)

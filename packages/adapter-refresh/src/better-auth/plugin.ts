@@ -9,6 +9,7 @@
  * that user's own accounts by its id, so one user's call never reaches another user's row.
  */
 import { APIError, createAuthEndpoint, getSessionFromCtx, isStateful } from "better-auth/api"
+import { getAccountCookie, setAccountCookie } from "better-auth/cookies"
 import type { Account, BetterAuthPlugin, StandardSchemaV1 } from "better-auth"
 import { createAccountSync } from "../account-sync.js"
 import { asText, invalidatingSync } from "../cache/local-invalidation.js"
@@ -92,15 +93,18 @@ export interface TokenSyncPluginHandle {
   tokenCache: TokenCacheHandle | undefined
 }
 
-/** The body both endpoints accept: Better Auth's account selection (the account id; on the server, a user id). */
-export interface BetterAuthAccountSelection {
-  accountId: string
-  userId?: string
-}
+/**
+ * The body both endpoints accept, as Better Auth's: the account by its Better Auth id, or (with Better Auth's
+ * `account.storeAccountCookie`) `useAccountCookie: true`, the account in the caller's signed account cookie;
+ * on the server, a user id.
+ */
+export type BetterAuthAccountSelection =
+  { accountId: string; userId?: string } | { useAccountCookie: true; userId?: string }
 
 /**
  * The body's schema, as a Standard Schema (what Better Auth's endpoints take; no validation library is
- * needed): `accountId` a non-empty string, `userId` an optional string, nothing else.
+ * needed): `accountId` a non-empty string or `useAccountCookie: true` (one of the two), `userId` an optional
+ * string, nothing else.
  */
 const accountSelection: StandardSchemaV1<BetterAuthAccountSelection> = {
   "~standard": {
@@ -108,19 +112,24 @@ const accountSelection: StandardSchemaV1<BetterAuthAccountSelection> = {
     vendor: "authjs-adapter-refresh",
     validate(body) {
       const record = typeof body === "object" && body !== null ? (body as Record<string, unknown>) : undefined
-      const extra = record ? Object.keys(record).filter((key) => key !== "accountId" && key !== "userId") : []
-      const { accountId, userId } = record ?? {}
+      const byCookie = record !== undefined && "useAccountCookie" in record
+      const known = byCookie ? "useAccountCookie" : "accountId"
+      const extra = record ? Object.keys(record).filter((key) => key !== known && key !== "userId") : []
+      const { accountId, userId, useAccountCookie } = record ?? {}
       const issues: { message: string; path: string[] }[] = []
-      if (typeof accountId !== "string" || accountId === "")
+      if (byCookie && useAccountCookie !== true)
+        issues.push({ message: "useAccountCookie must be true", path: ["useAccountCookie"] })
+      if (!byCookie && (typeof accountId !== "string" || accountId === ""))
         issues.push({
-          message: "accountId must be the Better Auth account id (a non-empty string)",
+          message: "accountId must be the Better Auth account id (a non-empty string), or give useAccountCookie: true",
           path: ["accountId"],
         })
       if (userId !== undefined && typeof userId !== "string")
         issues.push({ message: "userId must be a string", path: ["userId"] })
       for (const key of extra) issues.push({ message: `unknown field (${key})`, path: [key] })
-      if (issues.length > 0 || typeof accountId !== "string") return { issues }
-      return { value: { accountId, ...(typeof userId === "string" ? { userId } : {}) } }
+      if (issues.length > 0) return { issues }
+      const user = typeof userId === "string" ? { userId } : {}
+      return { value: byCookie ? { useAccountCookie: true, ...user } : { accountId: String(accountId), ...user } }
     },
   },
 }
@@ -300,13 +309,36 @@ export function tokenSync(options: TokenSyncPluginOptions) {
     return account ? callerAccountOf(account) : undefined
   }
 
+  /**
+   * The Better Auth account id the caller selected: the body's, or the one in the caller's signed account
+   * cookie (Better Auth's `useAccountCookie`, only with `account.storeAccountCookie`), whose owner must be the
+   * caller as Better Auth requires with a database. The row read after it is the truth, never the cookie.
+   */
+  const selectedAccountId = async (
+    ctx: EndpointContext,
+    body: BetterAuthAccountSelection,
+    userId: string,
+  ): Promise<string> => {
+    if ("accountId" in body) return body.accountId
+    const cookie = ctx.context.options.account?.storeAccountCookie
+      ? ((await getAccountCookie(ctx as Parameters<typeof getAccountCookie>[0])) as {
+          id?: unknown
+          userId?: unknown
+        } | null)
+      : null
+    if (!cookie || typeof cookie.id !== "string" || String(cookie.userId) !== userId)
+      throw APIError.fromStatus("BAD_REQUEST", { message: "Account not found", code: "ACCOUNT_NOT_FOUND" })
+    return cookie.id
+  }
+
   /** The caller's own account (Better Auth's rule: the user's accounts, by id), then the cache or the engine. */
   const tokenFor = async (
     ctx: EndpointContext,
     forced: boolean,
   ): Promise<{ account: CallerAccount; result: AccessTokenResult }> => {
-    const selection = ctx.body as BetterAuthAccountSelection
-    const userId = await userIdOf(ctx, selection)
+    const body = ctx.body as BetterAuthAccountSelection
+    const userId = await userIdOf(ctx, body)
+    const selection = { accountId: await selectedAccountId(ctx, body, userId) }
     // A hit answers only its own user: another user's account id finds the entry and is refused here.
     const hit =
       cache && !forced ? cache.get(selection.accountId, (entry) => entry.userId === userId && fresh(entry)) : undefined
@@ -356,6 +388,17 @@ export function tokenSync(options: TokenSyncPluginOptions) {
       if (!(error instanceof AccessTokenRefusedError)) throw error
       return { account, result: await tokens.getAccessToken(params) }
     }
+  }
+
+  /**
+   * After a refresh selected by the account cookie, the cookie gets the row as now stored, as Better Auth
+   * renews it after its own refresh (so the cookie never holds the rotated-away refresh token).
+   */
+  const renewAccountCookie = async (ctx: EndpointContext, account: CallerAccount, result: AccessTokenResult) => {
+    if (!result.refreshed || !("useAccountCookie" in (ctx.body as object))) return
+    if (!ctx.context.options.account?.storeAccountCookie) return
+    const row = (await ctx.context.internalAdapter.findAccounts(account.userId)).find((one) => one.id === account.id)
+    if (row) await setAccountCookie(ctx as Parameters<typeof setAccountCookie>[0], row)
   }
 
   /** Better Auth's own account writes (sign-in, link, unlink, a user's deletion), once committed. */
@@ -448,9 +491,10 @@ export function tokenSync(options: TokenSyncPluginOptions) {
         "/get-access-token",
         { method: "POST", body: accountSelection },
         async (ctx) => {
-          const { result } = await tokenFor(ctx, false).catch((error: unknown) =>
+          const { account, result } = await tokenFor(ctx, false).catch((error: unknown) =>
             failure(error, "FAILED_TO_GET_ACCESS_TOKEN", "Failed to get a valid access token"),
           )
+          await renewAccountCookie(ctx, account, result)
           return ctx.json({
             accessToken: result.accessToken,
             accessTokenExpiresAt: expiryOf(result),
@@ -463,6 +507,7 @@ export function tokenSync(options: TokenSyncPluginOptions) {
         const { account, result } = await tokenFor(ctx, true).catch((error: unknown) =>
           failure(error, "FAILED_TO_REFRESH_ACCESS_TOKEN", "Failed to refresh access token"),
         )
+        await renewAccountCookie(ctx, account, result)
         return ctx.json({
           accessToken: result.accessToken,
           refreshToken: typeof result.account.refresh_token === "string" ? result.account.refresh_token : undefined,
