@@ -4,47 +4,27 @@
  * cookies: the account in the caller's signed account cookie is served (the row is the truth), a refresh renews
  * the cookie as Better Auth does, and one user's session with another user's account cookie gets nothing.
  */
-import { randomBytes } from "node:crypto"
-import { afterAll, beforeAll, describe, expect, test } from "@jest/globals"
+import { beforeAll, describe, expect, test } from "@jest/globals"
 import { Browser } from "../../src/harness/browser.js"
-import {
-  startBetterAuthApp,
-  type BetterAuthAccount,
-  type BetterAuthApp,
-} from "../../src/refresh-bench/better-auth-app.js"
-import { LEASE_TABLE_SQL } from "../../src/refresh-bench/lease-mode.js"
+import type { BetterAuthAccount, BetterAuthApp } from "../../src/refresh-bench/better-auth-app.js"
 import type { RefreshScenario } from "../../src/refresh-bench/scenario.js"
-import { refreshRequests, useRefreshScenario } from "./scenario-hooks.js"
+import { useBetterAuthScenario } from "./better-auth-hooks.js"
+import { refreshRequests } from "./scenario-hooks.js"
 
 describe("Better Auth's useAccountCookie through tokenSync (storeAccountCookie, HTTP)", () => {
+  const bed = useBetterAuthScenario("refresh_better_auth_account_cookie")
   let s: RefreshScenario
   let app: BetterAuthApp
   let alice: BetterAuthAccount
   const aliceBrowser = new Browser()
   const bobBrowser = new Browser()
 
-  useRefreshScenario(
-    "refresh_better_auth_account_cookie",
-    { cell: "pg", login: "authjs-user", skewSeconds: 0, provider: { accessTokenTtl: 60 }, setupSql: LEASE_TABLE_SQL },
-    (started) => {
-      ;({ s } = started)
-    },
-  )
   beforeAll(async () => {
-    app = await startBetterAuthApp({
-      pool: s.fixture.pool,
-      provider: s.provider,
-      addRedirectUri: (uri) => s.op.addRedirectUri(uri),
-      secret: randomBytes(32).toString("base64url"),
-      storeAccountCookie: true,
-      tokenSync: { skewSeconds: 0 },
-    })
+    s = bed.s
+    app = await bed.start({ storeAccountCookie: true, tokenSync: { skewSeconds: 0 } })
     alice = await app.signIn(aliceBrowser, "ba-cookie-alice")
     await app.signIn(bobBrowser, "ba-cookie-bob")
   }, 60_000)
-  afterAll(async () => {
-    await app?.stop()
-  })
 
   const origin = () => app.settings.baseURL
   /** Each cookie of the browser's jar by name. */

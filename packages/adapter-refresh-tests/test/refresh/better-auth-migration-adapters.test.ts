@@ -13,10 +13,9 @@ import type { ConformanceFixture } from "../../src/kit/fixture.js"
 import { unstorageRedisFixture } from "../../src/fixtures/conformance-unstorage-redis.js"
 import { testRedisDatabase, type TestRedisDatabase } from "../../src/harness/redis.js"
 import type { OfflineGrant } from "../../src/harness/oidc-provider.js"
-import { startBetterAuthApp, type BetterAuthApp } from "../../src/refresh-bench/better-auth-app.js"
-import { LEASE_TABLE_SQL } from "../../src/refresh-bench/lease-mode.js"
+import type { BetterAuthApp } from "../../src/refresh-bench/better-auth-app.js"
 import type { RefreshScenario } from "../../src/refresh-bench/scenario.js"
-import { useRefreshScenario } from "./scenario-hooks.js"
+import { useBetterAuthScenario } from "./better-auth-hooks.js"
 
 interface BetterAuthRow {
   id: string
@@ -27,6 +26,7 @@ interface BetterAuthRow {
 }
 
 describe("Auth.js on Redis (@auth/unstorage-adapter, tokenEncryption) to Better Auth + tokenSync: copyAuthjsAccounts", () => {
+  const bed = useBetterAuthScenario("refresh_better_auth_migration_adapters")
   let s: RefreshScenario
   let app: BetterAuthApp
   let redis: TestRedisDatabase
@@ -34,21 +34,9 @@ describe("Auth.js on Redis (@auth/unstorage-adapter, tokenEncryption) to Better 
   const codec = tokenEncryption({ keys: [{ id: "k1", key: randomBytes(32) }] })
   const seeded: { key: AccountKey; grant: OfflineGrant; email: string }[] = []
 
-  useRefreshScenario(
-    "refresh_better_auth_migration_adapters",
-    { cell: "pg", login: "mig-pg-user", skewSeconds: 0, provider: { accessTokenTtl: 60 }, setupSql: LEASE_TABLE_SQL },
-    (started) => {
-      ;({ s } = started)
-    },
-  )
   beforeAll(async () => {
-    app = await startBetterAuthApp({
-      pool: s.fixture.pool,
-      provider: s.provider,
-      addRedirectUri: (uri) => s.op.addRedirectUri(uri),
-      secret: randomBytes(32).toString("base64url"),
-      tokenSync: { skewSeconds: 0 },
-    })
+    s = bed.s
+    app = await bed.start({ tokenSync: { skewSeconds: 0 } })
     redis = await testRedisDatabase("mig_redis")
     source = await unstorageRedisFixture(redis.url)
     // The Auth.js app's sign-in path: withTokenSync over the Redis store, tokens encrypted at rest.
@@ -77,7 +65,6 @@ describe("Auth.js on Redis (@auth/unstorage-adapter, tokenEncryption) to Better 
   afterAll(async () => {
     await source?.close?.()
     await redis?.drop()
-    await app?.stop()
   })
 
   const betterAuthRow = async (key: AccountKey): Promise<BetterAuthRow | undefined> => {

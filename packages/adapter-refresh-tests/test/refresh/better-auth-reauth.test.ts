@@ -8,20 +8,16 @@
  */
 import { randomBytes } from "node:crypto"
 import { RefreshTokenError } from "authjs-adapter-refresh"
-import { afterAll, beforeAll, describe, expect, test } from "@jest/globals"
+import { beforeAll, describe, expect, test } from "@jest/globals"
 import { Browser } from "../../src/harness/browser.js"
-import {
-  startBetterAuthApp,
-  type BetterAuthAccount,
-  type BetterAuthApp,
-} from "../../src/refresh-bench/better-auth-app.js"
-import { LEASE_TABLE_SQL } from "../../src/refresh-bench/lease-mode.js"
+import type { BetterAuthAccount, BetterAuthApp } from "../../src/refresh-bench/better-auth-app.js"
 import type { RefreshScenario } from "../../src/refresh-bench/scenario.js"
-import { refreshRequests, rejection, useRefreshScenario } from "./scenario-hooks.js"
+import { useBetterAuthScenario } from "./better-auth-hooks.js"
+import { refreshRequests, rejection } from "./scenario-hooks.js"
 
 describe("Better Auth + tokenSync({ reauthMark }): a refused grant marked, listed, cleared by a sign-in", () => {
+  const bed = useBetterAuthScenario("refresh_better_auth_reauth")
   let s: RefreshScenario
-  const apps: BetterAuthApp[] = []
   let marking: BetterAuthApp
   let elsewhere: BetterAuthApp
   let unmarked: BetterAuthApp
@@ -29,23 +25,10 @@ describe("Better Auth + tokenSync({ reauthMark }): a refused grant marked, liste
   let bob: BetterAuthAccount
   const bobBrowser = new Browser()
 
-  useRefreshScenario(
-    "refresh_better_auth_reauth",
-    { cell: "pg", login: "authjs-user", skewSeconds: 0, provider: { accessTokenTtl: 60 }, setupSql: LEASE_TABLE_SQL },
-    (started) => {
-      ;({ s } = started)
-    },
-  )
   beforeAll(async () => {
+    s = bed.s
     const secret = randomBytes(32).toString("base64url")
-    const start = (reauthMark: boolean) =>
-      startBetterAuthApp({
-        pool: s.fixture.pool,
-        provider: s.provider,
-        addRedirectUri: (uri) => s.op.addRedirectUri(uri),
-        secret,
-        tokenSync: { skewSeconds: 0, reauthMark },
-      }).then((app) => (apps.push(app), app))
+    const start = (reauthMark: boolean) => bed.start({ secret, tokenSync: { skewSeconds: 0, reauthMark } })
     // Three instances on one database, as three processes: none shares memory with another.
     marking = await start(true)
     elsewhere = await start(true)
@@ -53,9 +36,6 @@ describe("Better Auth + tokenSync({ reauthMark }): a refused grant marked, liste
     alice = await marking.signIn(new Browser(), "ba-mark-alice")
     bob = await marking.signIn(bobBrowser, "ba-mark-bob")
   }, 90_000)
-  afterAll(async () => {
-    for (const app of apps) await app.stop()
-  })
 
   const column = async (account: BetterAuthAccount) =>
     (

@@ -6,50 +6,30 @@
  * (Better Auth's `$ba$<version>$` envelope), which plain Better Auth on the same secrets then reads.
  */
 import { randomBytes } from "node:crypto"
-import { afterAll, beforeAll, describe, expect, test } from "@jest/globals"
+import { beforeAll, describe, expect, test } from "@jest/globals"
 import { Browser } from "../../src/harness/browser.js"
-import { startBetterAuthApp, type BetterAuthApp } from "../../src/refresh-bench/better-auth-app.js"
-import { LEASE_TABLE_SQL } from "../../src/refresh-bench/lease-mode.js"
+import type { BetterAuthApp } from "../../src/refresh-bench/better-auth-app.js"
 import type { RefreshScenario } from "../../src/refresh-bench/scenario.js"
-import { rejection, useRefreshScenario } from "./scenario-hooks.js"
+import { useBetterAuthScenario } from "./better-auth-hooks.js"
+import { rejection } from "./scenario-hooks.js"
 
 describe("Better Auth secret rotation (versioned secrets, encryptOAuthTokens) with tokenSync", () => {
+  const bed = useBetterAuthScenario("refresh_better_auth_secrets")
   let s: RefreshScenario
-  const apps: BetterAuthApp[] = []
   let before: BetterAuthApp
   let after: BetterAuthApp
   let plainAfter: BetterAuthApp
   const v1 = { version: 1, value: randomBytes(32).toString("base64url") }
   const v2 = { version: 2, value: randomBytes(32).toString("base64url") }
 
-  useRefreshScenario(
-    "refresh_better_auth_secrets",
-    { cell: "pg", login: "authjs-user", skewSeconds: 0, provider: { accessTokenTtl: 60 }, setupSql: LEASE_TABLE_SQL },
-    (started) => {
-      ;({ s } = started)
-    },
-  )
   beforeAll(async () => {
-    const start = async (secrets: { version: number; value: string }[], plugin = true) => {
-      const app = await startBetterAuthApp({
-        pool: s.fixture.pool,
-        provider: s.provider,
-        addRedirectUri: (uri) => s.op.addRedirectUri(uri),
-        secret: randomBytes(32).toString("base64url"),
-        secrets,
-        encryptOAuthTokens: true,
-        ...(plugin ? { tokenSync: { skewSeconds: 0 } } : {}),
-      })
-      apps.push(app)
-      return app
-    }
+    s = bed.s
+    const start = (secrets: { version: number; value: string }[], plugin = true) =>
+      bed.start({ secrets, encryptOAuthTokens: true, ...(plugin ? { tokenSync: { skewSeconds: 0 } } : {}) })
     before = await start([v1])
     after = await start([v2, v1])
     plainAfter = await start([v2, v1], false)
   }, 60_000)
-  afterAll(async () => {
-    for (const app of apps) await app.stop()
-  })
 
   const stored = async (accountId: string) =>
     (
