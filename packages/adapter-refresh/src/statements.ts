@@ -103,6 +103,11 @@ export interface SqlTableNames {
    */
   timestampFields?: readonly string[]
   /**
+   * How a timestamp field's value is bound when the client's schema says (a Drizzle column's own
+   * `mapToDriverValue`: epoch milliseconds for SQLite's `timestamp_ms`). Default `SqlDatabase.timestamp`.
+   */
+  timestampValue?: (field: string, date: Date) => unknown
+  /**
    * Auth.js token fields the table has no column for (Better Auth keeps no `token_type` or
    * `session_state`): never written, read as absent.
    */
@@ -160,6 +165,7 @@ export function sqlTables(database: SqlDatabase, names: SqlTableNames): SqlTable
     toColumn(field, value) {
       if (!timestamps.has(field) || typeof value !== "number") return value
       const date = new Date(value * 1000)
+      if (names.timestampValue) return names.timestampValue(field, date)
       return database.timestamp ? database.timestamp(date) : date
     },
     lockRowsOnRead: names.lockRowsOnRead ?? false,

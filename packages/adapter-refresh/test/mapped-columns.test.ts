@@ -71,6 +71,17 @@ describe("sqlTables: a timestamp expiry, absent token columns", () => {
     expect(onSqlite.fieldsOf({ accessTokenExpiresAt: "2023-11-14T22:13:20.000Z" }).expires_at).toBe(1_700_000_000)
   })
 
+  test("with timestampValue (a Drizzle column's own binding), the timestamp is bound as it says", () => {
+    // Better Auth's Drizzle schema on SQLite keeps dates as epoch milliseconds (`timestamp_ms`).
+    const epochMs = sqlTables(
+      sqlite,
+      names({ timestampFields: ["expires_at"], timestampValue: (_field, date) => date.getTime() }),
+    )
+    expect(epochMs.toColumn("expires_at", 1_700_000_000)).toBe(1_700_000_000_000)
+    expect(epochMs.toColumn("access_token", "a")).toBe("a")
+    expect(epochMs.fieldsOf({ accessTokenExpiresAt: 1_700_000_000_000 }).expires_at).toBe(1_700_000_000)
+  })
+
   test("without timestampFields, expires_at stays the integer it is", () => {
     const plain = sqlTables(postgres, names({}))
     expect(plain.toColumn("expires_at", 5)).toBe(5)
