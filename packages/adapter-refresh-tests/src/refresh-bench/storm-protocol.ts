@@ -2,6 +2,7 @@
 import type { PgCell } from "../fixtures/databases.js"
 import type { BarrierMessage } from "../kit/barrier-workers.js"
 import type { BetterAuthAccount, BetterAuthSettings } from "./better-auth-app.js"
+import type { BetterAuthOrm } from "./better-auth-orm.js"
 
 export interface StormProviderSettings {
   id: string
@@ -45,9 +46,11 @@ export interface StormWorkerConfig {
   /**
    * The "better-auth" mode's instance settings and the account Better Auth linked (its own ids). `database`:
    * Better Auth's own database when it is not the cell's PostgreSQL (a mysql2 pool on the MariaDB URL, or a
-   * better-sqlite3 Database on the SQLite file); the worker then builds no cell fixture.
+   * better-sqlite3 Database on the SQLite file; a BetterAuthOrm: Better Auth's Prisma or Drizzle adapter on the
+   * PostgreSQL URL or, "drizzle-sqlite", the SQLite file, better-auth-orm.ts); the worker then builds no cell fixture.
    */
-  betterAuth?: BetterAuthSettings & BetterAuthAccount & { database?: { kind: "mariadb" | "sqlite"; url: string } }
+  betterAuth?: BetterAuthSettings &
+    BetterAuthAccount & { database?: { kind: "mariadb" | "sqlite" | BetterAuthOrm; url: string } }
 }
 
 export interface StormOutcome {

@@ -49,10 +49,18 @@ function alwaysTaken(store: AccountStore): AccountStore {
   return { ...store, leases }
 }
 
-/** Better Auth's own database when it is not the cell's: a mysql2 pool (MariaDB) or a better-sqlite3 file. */
+/**
+ * Better Auth's own database when it is not the cell's: a mysql2 pool (MariaDB), a better-sqlite3 file, or
+ * its Prisma or Drizzle adapter on PostgreSQL.
+ */
 async function betterAuthDatabase() {
   const database = config.betterAuth?.database
   if (!database) return undefined
+  if (database.kind === "prisma" || database.kind === "drizzle" || database.kind === "drizzle-sqlite") {
+    const { openBetterAuthOrm } = await import("./better-auth-orm.js")
+    const db = await openBetterAuthOrm(database.kind, database.url)
+    return { db, close: () => db.close() }
+  }
   if (database.kind === "mariadb") {
     const { createPool } = await import("mysql2/promise")
     const pool = createPool({ uri: database.url, connectionLimit: 10 })

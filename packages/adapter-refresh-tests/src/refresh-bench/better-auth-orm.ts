@@ -1,0 +1,339 @@
+/**
+ * Better Auth on PostgreSQL through its Prisma and Drizzle adapters (`better-auth/adapters/prisma`,
+ * `better-auth/adapters/drizzle`), with the schemas its CLI generates (`npx @better-auth/cli generate`):
+ *
+ *   - "prisma": the Prisma 7 client of prisma/schema.better-auth.prisma on `@prisma/adapter-pg` (camelCase
+ *     columns, `@@map` to Better Auth's table names); the tables from Better Auth's own migration;
+ *   - "drizzle": `drizzle(pool, { schema })` with Better Auth's Drizzle tables for PostgreSQL (snake_case
+ *     columns, `timestamp` expiries); the tables from the same DDL drizzle-kit would run for them;
+ *   - "drizzle-sqlite": the same on SQLite, `drizzle(better-sqlite3 file, { schema })`, whose expiries are
+ *     epoch milliseconds (`integer(..., { mode: "timestamp_ms" })`).
+ *
+ * Each gives Better Auth its adapter (the function) and the plugin the client it was built from. Used by the
+ * Better Auth plugin's tests and their storm workers; nothing published imports this file.
+ */
+import { PrismaPg } from "@prisma/adapter-pg"
+import type { BetterAuthDatabase } from "authjs-adapter-refresh/better-auth"
+import type { BetterAuthOptions } from "better-auth"
+import { drizzleAdapter } from "better-auth/adapters/drizzle"
+import { prismaAdapter } from "better-auth/adapters/prisma"
+import { getMigrations } from "better-auth/db/migration"
+import { and, eq, sql } from "drizzle-orm"
+import { drizzle as drizzleSqlite } from "drizzle-orm/better-sqlite3"
+import { drizzle as drizzlePg } from "drizzle-orm/node-postgres"
+import { boolean, pgTable, text, timestamp } from "drizzle-orm/pg-core"
+import { integer, sqliteTable, text as sqliteText } from "drizzle-orm/sqlite-core"
+import pg from "pg"
+import { PrismaClient } from "../../generated/prisma-better-auth/client.js"
+import { openSqlite } from "../harness/sqlite.js"
+
+/** Which of Better Auth's adapters: its Prisma one or its Drizzle one on PostgreSQL, its Drizzle one on SQLite. */
+export type BetterAuthOrm = "prisma" | "drizzle" | "drizzle-sqlite"
+
+/** An account row as the tests read it. */
+export interface BetterAuthOrmRow {
+  accessToken: string
+  refreshToken: string
+  accessTokenExpiresAt: Date
+}
+
+/** Better Auth's database through one of its ORM adapters. */
+export interface BetterAuthOrmDatabase {
+  orm: BetterAuthOrm
+  /** Better Auth's `database`: `prismaAdapter(prisma, ...)` or `drizzleAdapter(db, ...)`. */
+  adapter: NonNullable<BetterAuthOptions["database"]>
+  /** The client the adapter was built from: the plugin's `database`. */
+  client: BetterAuthDatabase
+  /** Better Auth's account rows of (providerId, accountId), read through the ORM. */
+  findAccount(providerId: string, accountId: string): Promise<{ id: string; userId: string }[]>
+  /** The account row `id`, read with the database's own SQL by the names the schema gives its columns. */
+  row(id: string): Promise<BetterAuthOrmRow>
+  /** Sets the account's access-token expiry a minute in the past (the tokens stay real). */
+  expire(id: string): Promise<void>
+  /** Runs one statement of the tests' own (the lease table). */
+  exec(sql: string): Promise<void>
+  close(): Promise<void>
+}
+
+// Better Auth's Drizzle schema for PostgreSQL, as its CLI writes it (column names in snake_case).
+const user = pgTable("user", {
+  id: text("id").primaryKey(),
+  name: text("name").notNull(),
+  email: text("email").notNull().unique(),
+  emailVerified: boolean("email_verified").default(false).notNull(),
+  image: text("image"),
+  createdAt: timestamp("created_at").defaultNow().notNull(),
+  updatedAt: timestamp("updated_at")
+    .defaultNow()
+    .$onUpdate(() => new Date())
+    .notNull(),
+})
+const session = pgTable("session", {
+  id: text("id").primaryKey(),
+  expiresAt: timestamp("expires_at").notNull(),
+  token: text("token").notNull().unique(),
+  createdAt: timestamp("created_at").defaultNow().notNull(),
+  updatedAt: timestamp("updated_at")
+    .$onUpdate(() => new Date())
+    .notNull(),
+  ipAddress: text("ip_address"),
+  userAgent: text("user_agent"),
+  userId: text("user_id")
+    .notNull()
+    .references(() => user.id, { onDelete: "cascade" }),
+})
+const account = pgTable("account", {
+  id: text("id").primaryKey(),
+  accountId: text("account_id").notNull(),
+  providerId: text("provider_id").notNull(),
+  userId: text("user_id")
+    .notNull()
+    .references(() => user.id, { onDelete: "cascade" }),
+  accessToken: text("access_token"),
+  refreshToken: text("refresh_token"),
+  idToken: text("id_token"),
+  accessTokenExpiresAt: timestamp("access_token_expires_at"),
+  refreshTokenExpiresAt: timestamp("refresh_token_expires_at"),
+  scope: text("scope"),
+  password: text("password"),
+  createdAt: timestamp("created_at").defaultNow().notNull(),
+  updatedAt: timestamp("updated_at")
+    .$onUpdate(() => new Date())
+    .notNull(),
+})
+const verification = pgTable("verification", {
+  id: text("id").primaryKey(),
+  identifier: text("identifier").notNull(),
+  value: text("value").notNull(),
+  expiresAt: timestamp("expires_at").notNull(),
+  createdAt: timestamp("created_at").defaultNow().notNull(),
+  updatedAt: timestamp("updated_at")
+    .defaultNow()
+    .$onUpdate(() => new Date())
+    .notNull(),
+})
+
+/** Better Auth's Drizzle tables, the `schema` of `drizzleAdapter(db, { provider: "pg", schema })`. */
+export const betterAuthDrizzleSchema = { user, session, account, verification }
+
+/** The tables of betterAuthDrizzleSchema, as drizzle-kit creates them on PostgreSQL. */
+const DRIZZLE_DDL = `
+CREATE TABLE "user" (
+  "id" text PRIMARY KEY, "name" text NOT NULL, "email" text NOT NULL UNIQUE,
+  "email_verified" boolean DEFAULT false NOT NULL, "image" text,
+  "created_at" timestamp DEFAULT now() NOT NULL, "updated_at" timestamp DEFAULT now() NOT NULL
+);
+CREATE TABLE "session" (
+  "id" text PRIMARY KEY, "expires_at" timestamp NOT NULL, "token" text NOT NULL UNIQUE,
+  "created_at" timestamp DEFAULT now() NOT NULL, "updated_at" timestamp NOT NULL,
+  "ip_address" text, "user_agent" text,
+  "user_id" text NOT NULL REFERENCES "user"("id") ON DELETE CASCADE
+);
+CREATE TABLE "account" (
+  "id" text PRIMARY KEY, "account_id" text NOT NULL, "provider_id" text NOT NULL,
+  "user_id" text NOT NULL REFERENCES "user"("id") ON DELETE CASCADE,
+  "access_token" text, "refresh_token" text, "id_token" text,
+  "access_token_expires_at" timestamp, "refresh_token_expires_at" timestamp,
+  "scope" text, "password" text,
+  "created_at" timestamp DEFAULT now() NOT NULL, "updated_at" timestamp NOT NULL
+);
+CREATE TABLE "verification" (
+  "id" text PRIMARY KEY, "identifier" text NOT NULL, "value" text NOT NULL, "expires_at" timestamp NOT NULL,
+  "created_at" timestamp DEFAULT now() NOT NULL, "updated_at" timestamp DEFAULT now() NOT NULL
+);`
+
+/** The tests' own statements on PostgreSQL, by the account table's column names. */
+function pgRows(pool: pg.Pool, columns: { access: string; refresh: string; expiry: string }) {
+  return {
+    async row(id: string): Promise<BetterAuthOrmRow> {
+      const { rows } = await pool.query<BetterAuthOrmRow>(
+        `SELECT "${columns.access}" AS "accessToken", "${columns.refresh}" AS "refreshToken", ` +
+          `"${columns.expiry}" AS "accessTokenExpiresAt" FROM "account" WHERE "id" = $1`,
+        [id],
+      )
+      return rows[0]!
+    },
+    async expire(id: string) {
+      await pool.query(`UPDATE "account" SET "${columns.expiry}" = now() - interval '1 minute' WHERE "id" = $1`, [id])
+    },
+    async exec(sql: string) {
+      await pool.query(sql)
+    },
+  }
+}
+
+/**
+ * Better Auth's database at `url` (PostgreSQL; a file path for "drizzle-sqlite") through `orm`. With
+ * `migrate`, creates its tables first (Prisma: Better Auth's own migration, which names them as the Prisma
+ * schema does; Drizzle: the DDL drizzle-kit runs for Better Auth's schema).
+ */
+export async function openBetterAuthOrm(
+  orm: BetterAuthOrm,
+  url: string,
+  options: { migrate?: boolean } = {},
+): Promise<BetterAuthOrmDatabase> {
+  if (orm === "drizzle-sqlite") return openDrizzleSqlite(url, options)
+  const pool = new pg.Pool({ connectionString: url, max: 10 })
+  if (orm === "prisma") {
+    if (options.migrate) {
+      const { runMigrations } = await getMigrations({ database: pool, telemetry: { enabled: false } })
+      await runMigrations()
+    }
+    const prisma = new PrismaClient({ adapter: new PrismaPg(pool) })
+    return {
+      orm,
+      adapter: prismaAdapter(prisma, { provider: "postgresql" }),
+      client: prisma,
+      findAccount: (providerId, accountId) =>
+        prisma.account.findMany({ where: { providerId, accountId }, select: { id: true, userId: true } }),
+      ...pgRows(pool, { access: "accessToken", refresh: "refreshToken", expiry: "accessTokenExpiresAt" }),
+      async close() {
+        await prisma.$disconnect()
+        await pool.end()
+      },
+    }
+  }
+  if (options.migrate) await pool.query(DRIZZLE_DDL)
+  const db = drizzlePg(pool, { schema: betterAuthDrizzleSchema })
+  return {
+    orm,
+    adapter: drizzleAdapter(db, { provider: "pg", schema: betterAuthDrizzleSchema }),
+    client: db,
+    findAccount: (providerId, accountId) =>
+      db
+        .select({ id: account.id, userId: account.userId })
+        .from(account)
+        .where(and(eq(account.providerId, providerId), eq(account.accountId, accountId))),
+    ...pgRows(pool, { access: "access_token", refresh: "refresh_token", expiry: "access_token_expires_at" }),
+    close: () => pool.end(),
+  }
+}
+
+// Better Auth's Drizzle schema for SQLite, as its CLI writes it: dates as epoch milliseconds.
+const msNow = sql`(cast(unixepoch('subsecond') * 1000 as integer))`
+const sqliteUser = sqliteTable("user", {
+  id: sqliteText("id").primaryKey(),
+  name: sqliteText("name").notNull(),
+  email: sqliteText("email").notNull().unique(),
+  emailVerified: integer("email_verified", { mode: "boolean" }).default(false).notNull(),
+  image: sqliteText("image"),
+  createdAt: integer("created_at", { mode: "timestamp_ms" }).default(msNow).notNull(),
+  updatedAt: integer("updated_at", { mode: "timestamp_ms" })
+    .default(msNow)
+    .$onUpdate(() => new Date())
+    .notNull(),
+})
+const sqliteSession = sqliteTable("session", {
+  id: sqliteText("id").primaryKey(),
+  expiresAt: integer("expires_at", { mode: "timestamp_ms" }).notNull(),
+  token: sqliteText("token").notNull().unique(),
+  createdAt: integer("created_at", { mode: "timestamp_ms" }).default(msNow).notNull(),
+  updatedAt: integer("updated_at", { mode: "timestamp_ms" })
+    .$onUpdate(() => new Date())
+    .notNull(),
+  ipAddress: sqliteText("ip_address"),
+  userAgent: sqliteText("user_agent"),
+  userId: sqliteText("user_id")
+    .notNull()
+    .references(() => sqliteUser.id, { onDelete: "cascade" }),
+})
+const sqliteAccount = sqliteTable("account", {
+  id: sqliteText("id").primaryKey(),
+  accountId: sqliteText("account_id").notNull(),
+  providerId: sqliteText("provider_id").notNull(),
+  userId: sqliteText("user_id")
+    .notNull()
+    .references(() => sqliteUser.id, { onDelete: "cascade" }),
+  accessToken: sqliteText("access_token"),
+  refreshToken: sqliteText("refresh_token"),
+  idToken: sqliteText("id_token"),
+  accessTokenExpiresAt: integer("access_token_expires_at", { mode: "timestamp_ms" }),
+  refreshTokenExpiresAt: integer("refresh_token_expires_at", { mode: "timestamp_ms" }),
+  scope: sqliteText("scope"),
+  password: sqliteText("password"),
+  createdAt: integer("created_at", { mode: "timestamp_ms" }).default(msNow).notNull(),
+  updatedAt: integer("updated_at", { mode: "timestamp_ms" })
+    .$onUpdate(() => new Date())
+    .notNull(),
+})
+const sqliteVerification = sqliteTable("verification", {
+  id: sqliteText("id").primaryKey(),
+  identifier: sqliteText("identifier").notNull(),
+  value: sqliteText("value").notNull(),
+  expiresAt: integer("expires_at", { mode: "timestamp_ms" }).notNull(),
+  createdAt: integer("created_at", { mode: "timestamp_ms" }).default(msNow).notNull(),
+  updatedAt: integer("updated_at", { mode: "timestamp_ms" })
+    .default(msNow)
+    .$onUpdate(() => new Date())
+    .notNull(),
+})
+
+/** Better Auth's Drizzle tables for SQLite. */
+export const betterAuthDrizzleSqliteSchema = {
+  user: sqliteUser,
+  session: sqliteSession,
+  account: sqliteAccount,
+  verification: sqliteVerification,
+}
+
+/** The tables of betterAuthDrizzleSqliteSchema, as drizzle-kit creates them on SQLite. */
+const DRIZZLE_SQLITE_DDL = `
+CREATE TABLE "user" (
+  "id" text PRIMARY KEY NOT NULL, "name" text NOT NULL, "email" text NOT NULL UNIQUE,
+  "email_verified" integer DEFAULT false NOT NULL, "image" text,
+  "created_at" integer DEFAULT (cast(unixepoch('subsecond') * 1000 as integer)) NOT NULL,
+  "updated_at" integer DEFAULT (cast(unixepoch('subsecond') * 1000 as integer)) NOT NULL
+);
+CREATE TABLE "session" (
+  "id" text PRIMARY KEY NOT NULL, "expires_at" integer NOT NULL, "token" text NOT NULL UNIQUE,
+  "created_at" integer DEFAULT (cast(unixepoch('subsecond') * 1000 as integer)) NOT NULL,
+  "updated_at" integer NOT NULL, "ip_address" text, "user_agent" text,
+  "user_id" text NOT NULL REFERENCES "user"("id") ON DELETE CASCADE
+);
+CREATE TABLE "account" (
+  "id" text PRIMARY KEY NOT NULL, "account_id" text NOT NULL, "provider_id" text NOT NULL,
+  "user_id" text NOT NULL REFERENCES "user"("id") ON DELETE CASCADE,
+  "access_token" text, "refresh_token" text, "id_token" text,
+  "access_token_expires_at" integer, "refresh_token_expires_at" integer, "scope" text, "password" text,
+  "created_at" integer DEFAULT (cast(unixepoch('subsecond') * 1000 as integer)) NOT NULL,
+  "updated_at" integer NOT NULL
+);
+CREATE TABLE "verification" (
+  "id" text PRIMARY KEY NOT NULL, "identifier" text NOT NULL, "value" text NOT NULL, "expires_at" integer NOT NULL,
+  "created_at" integer DEFAULT (cast(unixepoch('subsecond') * 1000 as integer)) NOT NULL,
+  "updated_at" integer DEFAULT (cast(unixepoch('subsecond') * 1000 as integer)) NOT NULL
+);`
+
+async function openDrizzleSqlite(file: string, options: { migrate?: boolean }): Promise<BetterAuthOrmDatabase> {
+  const sqlite = openSqlite(file)
+  if (options.migrate) sqlite.exec(DRIZZLE_SQLITE_DDL)
+  const db = drizzleSqlite(sqlite, { schema: betterAuthDrizzleSqliteSchema })
+  const table = sqliteAccount
+  return {
+    orm: "drizzle-sqlite",
+    adapter: drizzleAdapter(db, { provider: "sqlite", schema: betterAuthDrizzleSqliteSchema }),
+    client: db,
+    findAccount: async (providerId, accountId) =>
+      db
+        .select({ id: table.id, userId: table.userId })
+        .from(table)
+        .where(and(eq(table.providerId, providerId), eq(table.accountId, accountId)))
+        .all(),
+    async row(id) {
+      const row = sqlite
+        .prepare(
+          `SELECT "access_token" AS "accessToken", "refresh_token" AS "refreshToken", ` +
+            `"access_token_expires_at" AS "at" FROM "account" WHERE "id" = ?`,
+        )
+        .get(id) as { accessToken: string; refreshToken: string; at: number }
+      return { accessToken: row.accessToken, refreshToken: row.refreshToken, accessTokenExpiresAt: new Date(row.at) }
+    },
+    async expire(id) {
+      sqlite.prepare(`UPDATE "account" SET "access_token_expires_at" = ? WHERE "id" = ?`).run(Date.now() - 60_000, id)
+    },
+    async exec(statement) {
+      sqlite.exec(statement)
+    },
+    close: async () => void sqlite.close(),
+  }
+}
