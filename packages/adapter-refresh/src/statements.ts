@@ -104,7 +104,7 @@ export interface SqlTableNames {
   timestampFields?: readonly string[]
   /**
    * How a timestamp field's value is bound when the client's schema says (a Drizzle column's own
-   * `mapToDriverValue`: epoch milliseconds for SQLite's `timestamp_ms`). Default `SqlDatabase.timestamp`.
+   * `mapToDriverValue`: epoch milliseconds for a `timestamp_ms` column). Default `SqlDatabase.timestamp`.
    */
   timestampValue?: (field: string, date: Date) => unknown
   /**
