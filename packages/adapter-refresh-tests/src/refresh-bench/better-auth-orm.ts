@@ -35,6 +35,8 @@ export interface BetterAuthOrmRow {
   accessToken: string
   refreshToken: string
   accessTokenExpiresAt: Date
+  /** The expiry's stored type as the driver reads it ("object": a timestamp; "number": SQLite's epoch ms). */
+  expiryType: string
 }
 
 /** Better Auth's database through one of its ORM adapters. */
@@ -148,7 +150,8 @@ function pgRows(pool: pg.Pool, columns: { access: string; refresh: string; expir
     async row(id: string): Promise<BetterAuthOrmRow> {
       const { rows } = await pool.query<BetterAuthOrmRow>(
         `SELECT "${columns.access}" AS "accessToken", "${columns.refresh}" AS "refreshToken", ` +
-          `"${columns.expiry}" AS "accessTokenExpiresAt" FROM "account" WHERE "id" = $1`,
+          `"${columns.expiry}" AS "accessTokenExpiresAt", pg_typeof("${columns.expiry}")::text AS "expiryType" ` +
+          `FROM "account" WHERE "id" = $1`,
         [id],
       )
       return rows[0]!
@@ -323,10 +326,16 @@ async function openDrizzleSqlite(file: string, options: { migrate?: boolean }): 
       const row = sqlite
         .prepare(
           `SELECT "access_token" AS "accessToken", "refresh_token" AS "refreshToken", ` +
-            `"access_token_expires_at" AS "at" FROM "account" WHERE "id" = ?`,
+            `"access_token_expires_at" AS "at", typeof("access_token_expires_at") AS "type" ` +
+            `FROM "account" WHERE "id" = ?`,
         )
-        .get(id) as { accessToken: string; refreshToken: string; at: number }
-      return { accessToken: row.accessToken, refreshToken: row.refreshToken, accessTokenExpiresAt: new Date(row.at) }
+        .get(id) as { accessToken: string; refreshToken: string; at: number; type: string }
+      return {
+        accessToken: row.accessToken,
+        refreshToken: row.refreshToken,
+        accessTokenExpiresAt: new Date(row.at),
+        expiryType: row.type,
+      }
     },
     async expire(id) {
       sqlite.prepare(`UPDATE "account" SET "access_token_expires_at" = ? WHERE "id" = ?`).run(Date.now() - 60_000, id)

@@ -126,6 +126,8 @@ export function describeBetterAuthOrm(name: string, orm: BetterAuthOrm): void {
       expect(after.refreshToken).not.toBe(fresh.refreshToken)
       expect(op.issued.some((t) => t.kind === "refresh_token" && t.value === after.refreshToken)).toBe(true)
       expect(after.accessTokenExpiresAt.getTime()).toBeGreaterThan(Date.now() + 30_000)
+      // Stored as Better Auth's own sign-in stored it (SQLite's Drizzle schema: an integer of epoch ms).
+      expect(after.expiryType).toBe(fresh.expiryType)
       // The plugin's answer: the expiry the store wrote, as Better Auth's response carries it.
       expect(result.accessTokenExpiresAt?.getTime()).toBe(
         Math.floor(after.accessTokenExpiresAt.getTime() / 1000) * 1000,
