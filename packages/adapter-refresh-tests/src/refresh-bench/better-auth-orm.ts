@@ -1,5 +1,5 @@
 /**
- * Better Auth on PostgreSQL through its Prisma and Drizzle adapters (`better-auth/adapters/prisma`,
+ * Better Auth through its Prisma and Drizzle adapters (`better-auth/adapters/prisma`,
  * `better-auth/adapters/drizzle`), with the schemas its CLI generates (`npx @better-auth/cli generate`):
  *
  *   - "prisma": the Prisma 7 client of prisma/schema.better-auth.prisma on `@prisma/adapter-pg` (camelCase
@@ -7,7 +7,8 @@
  *   - "drizzle": `drizzle(pool, { schema })` with Better Auth's Drizzle tables for PostgreSQL (snake_case
  *     columns, `timestamp` expiries); the tables from the same DDL drizzle-kit would run for them;
  *   - "drizzle-sqlite": the same on SQLite, `drizzle(better-sqlite3 file, { schema })`, whose expiries are
- *     epoch milliseconds (`integer(..., { mode: "timestamp_ms" })`).
+ *     epoch milliseconds (`integer(..., { mode: "timestamp_ms" })`);
+ *   - "drizzle-mariadb": the same on MariaDB, `drizzle(mysql2 pool, { schema })`, expiries `timestamp(3)`.
  *
  * Each gives Better Auth its adapter (the function) and the plugin the client it was built from. Used by the
  * Better Auth plugin's tests and their storm workers; nothing published imports this file.
@@ -20,6 +21,15 @@ import { prismaAdapter } from "better-auth/adapters/prisma"
 import { getMigrations } from "better-auth/db/migration"
 import { and, eq, sql } from "drizzle-orm"
 import { drizzle as drizzleSqlite } from "drizzle-orm/better-sqlite3"
+import { drizzle as drizzleMysql } from "drizzle-orm/mysql2"
+import {
+  boolean as mysqlBoolean,
+  mysqlTable,
+  text as mysqlText,
+  timestamp as mysqlTimestamp,
+  varchar,
+} from "drizzle-orm/mysql-core"
+import mysql from "mysql2/promise"
 import { drizzle as drizzlePg } from "drizzle-orm/node-postgres"
 import { boolean, pgTable, text, timestamp } from "drizzle-orm/pg-core"
 import { integer, sqliteTable, text as sqliteText } from "drizzle-orm/sqlite-core"
@@ -27,8 +37,8 @@ import pg from "pg"
 import { PrismaClient } from "../../generated/prisma-better-auth/client.js"
 import { openSqlite } from "../harness/sqlite.js"
 
-/** Which of Better Auth's adapters: its Prisma one or its Drizzle one on PostgreSQL, its Drizzle one on SQLite. */
-export type BetterAuthOrm = "prisma" | "drizzle" | "drizzle-sqlite"
+/** Which of Better Auth's adapters: Prisma on PostgreSQL, Drizzle on PostgreSQL, SQLite or MariaDB. */
+export type BetterAuthOrm = "prisma" | "drizzle" | "drizzle-sqlite" | "drizzle-mariadb"
 
 /** An account row as the tests read it. */
 export interface BetterAuthOrmRow {
@@ -176,6 +186,7 @@ export async function openBetterAuthOrm(
   options: { migrate?: boolean } = {},
 ): Promise<BetterAuthOrmDatabase> {
   if (orm === "drizzle-sqlite") return openDrizzleSqlite(url, options)
+  if (orm === "drizzle-mariadb") return openDrizzleMariadb(url, options)
   const pool = new pg.Pool({ connectionString: url, max: 10 })
   if (orm === "prisma") {
     if (options.migrate) {
@@ -344,5 +355,130 @@ async function openDrizzleSqlite(file: string, options: { migrate?: boolean }): 
       sqlite.exec(statement)
     },
     close: async () => void sqlite.close(),
+  }
+}
+
+// Better Auth's Drizzle schema for MySQL/MariaDB, as its CLI writes it.
+const mysqlUser = mysqlTable("user", {
+  id: varchar("id", { length: 36 }).primaryKey(),
+  name: mysqlText("name").notNull(),
+  email: varchar("email", { length: 255 }).notNull().unique(),
+  emailVerified: mysqlBoolean("email_verified").default(false).notNull(),
+  image: mysqlText("image"),
+  createdAt: mysqlTimestamp("created_at", { fsp: 3 }).defaultNow().notNull(),
+  updatedAt: mysqlTimestamp("updated_at", { fsp: 3 })
+    .defaultNow()
+    .$onUpdate(() => new Date())
+    .notNull(),
+})
+const mysqlSession = mysqlTable("session", {
+  id: varchar("id", { length: 36 }).primaryKey(),
+  expiresAt: mysqlTimestamp("expires_at", { fsp: 3 }).notNull(),
+  token: varchar("token", { length: 255 }).notNull().unique(),
+  createdAt: mysqlTimestamp("created_at", { fsp: 3 }).defaultNow().notNull(),
+  updatedAt: mysqlTimestamp("updated_at", { fsp: 3 })
+    .$onUpdate(() => new Date())
+    .notNull(),
+  ipAddress: mysqlText("ip_address"),
+  userAgent: mysqlText("user_agent"),
+  userId: varchar("user_id", { length: 36 })
+    .notNull()
+    .references(() => mysqlUser.id, { onDelete: "cascade" }),
+})
+const mysqlAccount = mysqlTable("account", {
+  id: varchar("id", { length: 36 }).primaryKey(),
+  accountId: mysqlText("account_id").notNull(),
+  providerId: mysqlText("provider_id").notNull(),
+  userId: varchar("user_id", { length: 36 })
+    .notNull()
+    .references(() => mysqlUser.id, { onDelete: "cascade" }),
+  accessToken: mysqlText("access_token"),
+  refreshToken: mysqlText("refresh_token"),
+  idToken: mysqlText("id_token"),
+  accessTokenExpiresAt: mysqlTimestamp("access_token_expires_at", { fsp: 3 }),
+  refreshTokenExpiresAt: mysqlTimestamp("refresh_token_expires_at", { fsp: 3 }),
+  scope: mysqlText("scope"),
+  password: mysqlText("password"),
+  createdAt: mysqlTimestamp("created_at", { fsp: 3 }).defaultNow().notNull(),
+  updatedAt: mysqlTimestamp("updated_at", { fsp: 3 })
+    .$onUpdate(() => new Date())
+    .notNull(),
+})
+const mysqlVerification = mysqlTable("verification", {
+  id: varchar("id", { length: 36 }).primaryKey(),
+  identifier: varchar("identifier", { length: 255 }).notNull(),
+  value: mysqlText("value").notNull(),
+  expiresAt: mysqlTimestamp("expires_at", { fsp: 3 }).notNull(),
+  createdAt: mysqlTimestamp("created_at", { fsp: 3 }).defaultNow().notNull(),
+  updatedAt: mysqlTimestamp("updated_at", { fsp: 3 })
+    .defaultNow()
+    .$onUpdate(() => new Date())
+    .notNull(),
+})
+
+/** Better Auth's Drizzle tables for MySQL/MariaDB. */
+export const betterAuthDrizzleMysqlSchema = {
+  user: mysqlUser,
+  session: mysqlSession,
+  account: mysqlAccount,
+  verification: mysqlVerification,
+}
+
+/** The tables of betterAuthDrizzleMysqlSchema, as drizzle-kit creates them on MySQL, one statement each. */
+const DRIZZLE_MYSQL_DDL = [
+  "CREATE TABLE `user` (`id` varchar(36) PRIMARY KEY, `name` text NOT NULL, `email` varchar(255) NOT NULL UNIQUE, " +
+    "`email_verified` boolean DEFAULT false NOT NULL, `image` text, " +
+    "`created_at` timestamp(3) DEFAULT CURRENT_TIMESTAMP(3) NOT NULL, " +
+    "`updated_at` timestamp(3) DEFAULT CURRENT_TIMESTAMP(3) NOT NULL)",
+  "CREATE TABLE `session` (`id` varchar(36) PRIMARY KEY, `expires_at` timestamp(3) NOT NULL, " +
+    "`token` varchar(255) NOT NULL UNIQUE, `created_at` timestamp(3) DEFAULT CURRENT_TIMESTAMP(3) NOT NULL, " +
+    "`updated_at` timestamp(3) NOT NULL, `ip_address` text, `user_agent` text, " +
+    "`user_id` varchar(36) NOT NULL REFERENCES `user`(`id`) ON DELETE CASCADE)",
+  "CREATE TABLE `account` (`id` varchar(36) PRIMARY KEY, `account_id` text NOT NULL, `provider_id` text NOT NULL, " +
+    "`user_id` varchar(36) NOT NULL REFERENCES `user`(`id`) ON DELETE CASCADE, " +
+    "`access_token` text, `refresh_token` text, `id_token` text, " +
+    "`access_token_expires_at` timestamp(3) NULL, `refresh_token_expires_at` timestamp(3) NULL, " +
+    "`scope` text, `password` text, `created_at` timestamp(3) DEFAULT CURRENT_TIMESTAMP(3) NOT NULL, " +
+    "`updated_at` timestamp(3) NOT NULL)",
+  "CREATE TABLE `verification` (`id` varchar(36) PRIMARY KEY, `identifier` varchar(255) NOT NULL, " +
+    "`value` text NOT NULL, `expires_at` timestamp(3) NOT NULL, " +
+    "`created_at` timestamp(3) DEFAULT CURRENT_TIMESTAMP(3) NOT NULL, " +
+    "`updated_at` timestamp(3) DEFAULT CURRENT_TIMESTAMP(3) NOT NULL)",
+]
+
+async function openDrizzleMariadb(url: string, options: { migrate?: boolean }): Promise<BetterAuthOrmDatabase> {
+  const pool = mysql.createPool({ uri: url, connectionLimit: 10 })
+  if (options.migrate) for (const statement of DRIZZLE_MYSQL_DDL) await pool.query(statement)
+  const db = drizzleMysql(pool, { schema: betterAuthDrizzleMysqlSchema, mode: "default" })
+  const table = mysqlAccount
+  return {
+    orm: "drizzle-mariadb",
+    adapter: drizzleAdapter(db, { provider: "mysql", schema: betterAuthDrizzleMysqlSchema }),
+    client: db,
+    findAccount: (providerId, accountId) =>
+      db
+        .select({ id: table.id, userId: table.userId })
+        .from(table)
+        .where(and(eq(table.providerId, providerId), eq(table.accountId, accountId))),
+    async row(id) {
+      const [rows] = await pool.query<mysql.RowDataPacket[]>(
+        "SELECT `access_token` AS accessToken, `refresh_token` AS refreshToken, " +
+          "`access_token_expires_at` AS accessTokenExpiresAt, " +
+          "(SELECT DATA_TYPE FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() " +
+          "AND TABLE_NAME = 'account' AND COLUMN_NAME = 'access_token_expires_at') AS expiryType " +
+          "FROM `account` WHERE `id` = ?",
+        [id],
+      )
+      return rows[0] as BetterAuthOrmRow
+    },
+    async expire(id) {
+      await pool.query("UPDATE `account` SET `access_token_expires_at` = NOW(3) - INTERVAL 1 MINUTE WHERE `id` = ?", [
+        id,
+      ])
+    },
+    async exec(statement) {
+      await pool.query(statement)
+    },
+    close: () => pool.end(),
   }
 }

@@ -56,7 +56,7 @@ function alwaysTaken(store: AccountStore): AccountStore {
 async function betterAuthDatabase() {
   const database = config.betterAuth?.database
   if (!database) return undefined
-  if (database.kind === "prisma" || database.kind === "drizzle" || database.kind === "drizzle-sqlite") {
+  if (database.kind !== "mariadb" && database.kind !== "sqlite") {
     const { openBetterAuthOrm } = await import("./better-auth-orm.js")
     const db = await openBetterAuthOrm(database.kind, database.url)
     return { db, close: () => db.close() }

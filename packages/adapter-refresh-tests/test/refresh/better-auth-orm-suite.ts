@@ -1,12 +1,12 @@
 /**
  * The Better Auth plugin (`tokenSync`) through Better Auth's Prisma or Drizzle adapter (PostgreSQL; Drizzle also
- * on SQLite, whose expiries Better Auth's Drizzle schema keeps as epoch milliseconds), with the
+ * on MariaDB and on SQLite, whose expiries Better Auth's Drizzle schema keeps as epoch milliseconds), with the
  * real `better-auth` package and the real rotating provider: Better Auth's own sign-in stores the grant through
  * the adapter; the plugin is given the client the adapter was built from and runs the library's lease-mode
  * refresh over the same rows, by the names the ORM's schema gives them. The control: the same storm on plain
  * Better Auth through the same adapter breaks the grant. Run by better-auth-plugin-prisma.test.ts,
- * better-auth-plugin-drizzle.test.ts and better-auth-plugin-drizzle-sqlite.test.ts (one file each, so each
- * stays short).
+ * better-auth-plugin-drizzle.test.ts, -drizzle-sqlite.test.ts and -drizzle-mariadb.test.ts (one file each, so
+ * each stays short).
  */
 import { randomBytes } from "node:crypto"
 import { afterAll, beforeAll, describe, expect, test } from "@jest/globals"
@@ -15,6 +15,7 @@ import { betterAuthAccountStore, tokenSync } from "authjs-adapter-refresh/better
 import { betterAuth } from "better-auth"
 import { Browser } from "../../src/harness/browser.js"
 import { startOidcProvider, type TestOidcProvider } from "../../src/harness/oidc-provider.js"
+import { testMysqlDatabase, type TestMysqlDatabase } from "../../src/harness/mariadb.js"
 import { testDatabase, type TestDatabase } from "../../src/harness/postgres.js"
 import { testSqliteFile, type TestSqliteFile } from "../../src/harness/sqlite.js"
 import {
@@ -32,14 +33,23 @@ import { runStorm } from "../../src/refresh-bench/run-storm.js"
 import type { StormProviderSettings } from "../../src/refresh-bench/storm-protocol.js"
 import { rejection } from "./scenario-hooks.js"
 
-const SQLITE_LEASE_TABLE =
-  "CREATE TABLE authjs_refresh_lease (provider TEXT NOT NULL, provider_account_id TEXT NOT NULL, " +
-  "fence INTEGER NOT NULL, holder TEXT NOT NULL, lease_until INTEGER, PRIMARY KEY (provider, provider_account_id))"
+/** The lease table (README, "Lease mode: the migration") on each database. */
+const LEASE_TABLES: Record<BetterAuthOrm, string> = {
+  prisma: LEASE_TABLE_SQL,
+  drizzle: LEASE_TABLE_SQL,
+  "drizzle-sqlite":
+    "CREATE TABLE authjs_refresh_lease (provider TEXT NOT NULL, provider_account_id TEXT NOT NULL, " +
+    "fence INTEGER NOT NULL, holder TEXT NOT NULL, lease_until INTEGER, PRIMARY KEY (provider, provider_account_id))",
+  "drizzle-mariadb":
+    "CREATE TABLE authjs_refresh_lease (provider VARCHAR(255) NOT NULL, provider_account_id VARCHAR(255) NOT NULL, " +
+    "fence BIGINT NOT NULL, holder VARCHAR(64) NOT NULL, lease_until DATETIME(3) NULL, " +
+    "PRIMARY KEY (provider, provider_account_id))",
+}
 
 /** The suite of one of Better Auth's ORM adapters. */
 export function describeBetterAuthOrm(name: string, orm: BetterAuthOrm): void {
   describe(`Better Auth + tokenSync through Better Auth's ${name}`, () => {
-    let database: TestDatabase | TestSqliteFile
+    let database: TestDatabase | TestSqliteFile | TestMysqlDatabase
     let op: TestOidcProvider
     let provider: StormProviderSettings
     let ba: BetterAuthOrmDatabase
@@ -57,10 +67,15 @@ export function describeBetterAuthOrm(name: string, orm: BetterAuthOrm): void {
         clientSecret: op.clientSecret,
         tokenEndpoint: op.endpoints.token,
       }
-      database = orm === "drizzle-sqlite" ? await testSqliteFile("ba_orm") : await testDatabase(`ba_${orm}`)
+      database =
+        orm === "drizzle-sqlite"
+          ? await testSqliteFile("ba_orm")
+          : orm === "drizzle-mariadb"
+            ? await testMysqlDatabase("ba_orm")
+            : await testDatabase(`ba_${orm}`)
       const url = "path" in database ? database.path : database.url
       ba = await openBetterAuthOrm(orm, url, { migrate: true })
-      await ba.exec(orm === "drizzle-sqlite" ? SQLITE_LEASE_TABLE : LEASE_TABLE_SQL)
+      await ba.exec(LEASE_TABLES[orm])
       app = await startBetterAuthApp({
         pool: ba,
         provider,

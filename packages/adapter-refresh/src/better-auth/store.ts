@@ -8,13 +8,13 @@
  *   (epoch seconds), refreshTokenExpiresAt (a timestamp) -> the engine's refresh-token expiry (epoch seconds),
  *   scope -> scope. Better Auth keeps no `type`, `token_type` or `session_state`: never written.
  *
- * Through Better Auth's Prisma adapter (PostgreSQL) and Drizzle adapter (PostgreSQL, SQLite) the client they
- * were built from is given instead, and the table's names come from that client's schema: the Prisma model's
- * `@@map` and `@map`s (read as the Auth.js Prisma store reads them, ../stores/prisma-account-table.ts), the
- * Drizzle table's column names (Better Auth's generated Drizzle schema names them in snake_case) and how each
- * binds a date (epoch milliseconds on SQLite). Statements run on the shared SQL store all the same: through
- * `$queryRawUnsafe` and interactive transactions (../drivers/prisma.ts), or on Drizzle's own drivers
- * (../drivers/drizzle-*.ts).
+ * Through Better Auth's Prisma adapter (PostgreSQL) and Drizzle adapter (PostgreSQL, MariaDB, SQLite) the
+ * client they were built from is given instead, and the table's names come from that client's schema: the
+ * Prisma model's `@@map` and `@map`s (read as the Auth.js Prisma store reads them,
+ * ../stores/prisma-account-table.ts), the Drizzle table's column names (Better Auth's generated Drizzle schema
+ * names them in snake_case) and how each binds a date (epoch milliseconds on SQLite). Statements run on the
+ * shared SQL store all the same: through `$queryRawUnsafe` and interactive transactions (../drivers/prisma.ts),
+ * or on Drizzle's own drivers (../drivers/drizzle-*.ts).
  *
  * Better Auth writes the row on every sign-in without the library's lock, so the store's locked reads also
  * lock the key's rows (`lockRowsOnRead`): a sign-in that lands while a refresh result is being compared and
@@ -252,9 +252,9 @@ function prismaTarget(prisma: PrismaClientLike, accountModel: string, userModel:
 }
 
 /**
- * A Drizzle database on PostgreSQL or SQLite (better-sqlite3) with Better Auth's schema (`npx @better-auth/cli
- * generate`): the tables from the schema given to `drizzleAdapter` (or the db's own), read as
- * `drizzleAccountStore` reads them.
+ * A Drizzle database on PostgreSQL, MySQL/MariaDB or SQLite (better-sqlite3) with Better Auth's schema
+ * (`npx @better-auth/cli generate`): the tables from the schema given to `drizzleAdapter` (or the db's own),
+ * read as `drizzleAccountStore` reads them.
  */
 function drizzleTarget(
   db: DrizzleDatabaseLike,
@@ -264,12 +264,12 @@ function drizzleTarget(
   const kinds = entityKinds(db)
   const driver = drizzleDriverOf(db, kinds)
   const database = databaseOfKinds(kinds)!
-  // Tested end to end: PostgreSQL, and SQLite on a better-sqlite3 file (not libsql: it has no leases).
-  if (database !== postgres && driver !== "better-sqlite3")
+  // Tested end to end: PostgreSQL, MariaDB (mysql2 pool) and SQLite on a better-sqlite3 file; not libsql, whose
+  // store has no leases.
+  if (driver === "libsql")
     throw new UnsupportedDatabaseError(
-      "betterAuthAccountStore: through a Drizzle database, Better Auth's tables are supported on PostgreSQL " +
-        "(drizzle-orm/node-postgres, drizzle-orm/postgres-js) and SQLite (drizzle-orm/better-sqlite3 on a " +
-        "file); pass an AccountStore of your own as the plugin's store for other databases.",
+      "betterAuthAccountStore: a drizzle-orm/libsql database has no leases, which the plugin needs; " +
+        "on SQLite, build Drizzle on better-sqlite3 (drizzle(new Database('app.db'))).",
     )
   const schema = options.schema ?? (db as { _?: { fullSchema?: Record<string, unknown> } })._?.fullSchema
   const tableOf = (key: string, required: readonly string[]) => {
@@ -334,8 +334,8 @@ function adapterName(db: KyselyLike): string {
  * @returns The store: `withAccountLock`, reads, the one-statement sign-in (not through Prisma) and the
  * leases, on Better Auth's table.
  * @throws {@link UnsupportedDatabaseError} for anything else (for an adapter function, one that says to pass
- * its client), and for a Prisma Client on another database than PostgreSQL or a Drizzle database on another than
- * PostgreSQL and SQLite (better-sqlite3).
+ * its client), for a Prisma Client on another database than PostgreSQL, and for a Drizzle database on a driver
+ * `drizzleAccountStore` refuses or on libsql (no leases).
  * @throws {@link InvalidOptionsError} for a Drizzle schema without Better Auth's tables.
  */
 export function betterAuthAccountStore(
