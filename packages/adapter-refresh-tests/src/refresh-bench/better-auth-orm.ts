@@ -4,6 +4,7 @@
  *
  *   - "prisma": the Prisma 7 client of prisma/schema.better-auth.prisma on `@prisma/adapter-pg` (camelCase
  *     columns, `@@map` to Better Auth's table names); the tables from Better Auth's own migration;
+ *   - "prisma-mariadb": the same on MariaDB (schema.better-auth.mysql.prisma, `@prisma/adapter-mariadb`);
  *   - "drizzle": `drizzle(pool, { schema })` with Better Auth's Drizzle tables for PostgreSQL (snake_case
  *     columns, `timestamp` expiries); the tables from the same DDL drizzle-kit would run for them;
  *   - "drizzle-sqlite": the same on SQLite, `drizzle(better-sqlite3 file, { schema })`, whose expiries are
@@ -13,6 +14,7 @@
  * Each gives Better Auth its adapter (the function) and the plugin the client it was built from. Used by the
  * Better Auth plugin's tests and their storm workers; nothing published imports this file.
  */
+import { PrismaMariaDb } from "@prisma/adapter-mariadb"
 import { PrismaPg } from "@prisma/adapter-pg"
 import type { BetterAuthDatabase } from "authjs-adapter-refresh/better-auth"
 import type { BetterAuthOptions } from "better-auth"
@@ -35,10 +37,11 @@ import { boolean, pgTable, text, timestamp } from "drizzle-orm/pg-core"
 import { integer, sqliteTable, text as sqliteText } from "drizzle-orm/sqlite-core"
 import pg from "pg"
 import { PrismaClient } from "../../generated/prisma-better-auth/client.js"
+import { PrismaClient as PrismaMysqlClient } from "../../generated/prisma-better-auth-mysql/client.js"
 import { openSqlite } from "../harness/sqlite.js"
 
-/** Which of Better Auth's adapters: Prisma on PostgreSQL, Drizzle on PostgreSQL, SQLite or MariaDB. */
-export type BetterAuthOrm = "prisma" | "drizzle" | "drizzle-sqlite" | "drizzle-mariadb"
+/** Which of Better Auth's adapters: Prisma on PostgreSQL or MariaDB, Drizzle on PostgreSQL, SQLite or MariaDB. */
+export type BetterAuthOrm = "prisma" | "prisma-mariadb" | "drizzle" | "drizzle-sqlite" | "drizzle-mariadb"
 
 /** An account row as the tests read it. */
 export interface BetterAuthOrmRow {
@@ -187,6 +190,7 @@ export async function openBetterAuthOrm(
 ): Promise<BetterAuthOrmDatabase> {
   if (orm === "drizzle-sqlite") return openDrizzleSqlite(url, options)
   if (orm === "drizzle-mariadb") return openDrizzleMariadb(url, options)
+  if (orm === "prisma-mariadb") return openPrismaMariadb(url, options)
   const pool = new pg.Pool({ connectionString: url, max: 10 })
   if (orm === "prisma") {
     if (options.migrate) {
@@ -460,25 +464,63 @@ async function openDrizzleMariadb(url: string, options: { migrate?: boolean }): 
         .select({ id: table.id, userId: table.userId })
         .from(table)
         .where(and(eq(table.providerId, providerId), eq(table.accountId, accountId))),
-    async row(id) {
+    ...mariadbRows(pool, { access: "access_token", refresh: "refresh_token", expiry: "access_token_expires_at" }),
+    close: () => pool.end(),
+  }
+}
+
+/** The tests' own statements on MariaDB, by the account table's column names. */
+function mariadbRows(pool: mysql.Pool, columns: { access: string; refresh: string; expiry: string }) {
+  return {
+    async row(id: string): Promise<BetterAuthOrmRow> {
       const [rows] = await pool.query<mysql.RowDataPacket[]>(
-        "SELECT `access_token` AS accessToken, `refresh_token` AS refreshToken, " +
-          "`access_token_expires_at` AS accessTokenExpiresAt, " +
+        `SELECT \`${columns.access}\` AS accessToken, \`${columns.refresh}\` AS refreshToken, ` +
+          `\`${columns.expiry}\` AS accessTokenExpiresAt, ` +
           "(SELECT DATA_TYPE FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() " +
-          "AND TABLE_NAME = 'account' AND COLUMN_NAME = 'access_token_expires_at') AS expiryType " +
+          `AND TABLE_NAME = 'account' AND COLUMN_NAME = '${columns.expiry}') AS expiryType ` +
           "FROM `account` WHERE `id` = ?",
         [id],
       )
       return rows[0] as BetterAuthOrmRow
     },
-    async expire(id) {
-      await pool.query("UPDATE `account` SET `access_token_expires_at` = NOW(3) - INTERVAL 1 MINUTE WHERE `id` = ?", [
+    async expire(id: string) {
+      await pool.query(`UPDATE \`account\` SET \`${columns.expiry}\` = NOW(3) - INTERVAL 1 MINUTE WHERE \`id\` = ?`, [
         id,
       ])
     },
-    async exec(statement) {
+    async exec(statement: string) {
       await pool.query(statement)
     },
-    close: () => pool.end(),
+  }
+}
+
+async function openPrismaMariadb(url: string, options: { migrate?: boolean }): Promise<BetterAuthOrmDatabase> {
+  const pool = mysql.createPool({ uri: url, connectionLimit: 4 })
+  if (options.migrate) {
+    const { runMigrations } = await getMigrations({ database: pool, telemetry: { enabled: false } })
+    await runMigrations()
+  }
+  const parsed = new URL(url)
+  const prisma = new PrismaMysqlClient({
+    adapter: new PrismaMariaDb({
+      host: parsed.hostname,
+      port: Number(parsed.port || 3306),
+      user: decodeURIComponent(parsed.username),
+      password: decodeURIComponent(parsed.password),
+      database: parsed.pathname.slice(1),
+      connectionLimit: 10,
+    }),
+  })
+  return {
+    orm: "prisma-mariadb",
+    adapter: prismaAdapter(prisma, { provider: "mysql" }),
+    client: prisma,
+    findAccount: (providerId, accountId) =>
+      prisma.account.findMany({ where: { providerId, accountId }, select: { id: true, userId: true } }),
+    ...mariadbRows(pool, { access: "accessToken", refresh: "refreshToken", expiry: "accessTokenExpiresAt" }),
+    async close() {
+      await prisma.$disconnect()
+      await pool.end()
+    },
   }
 }

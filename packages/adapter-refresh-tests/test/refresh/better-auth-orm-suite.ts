@@ -33,6 +33,11 @@ import { runStorm } from "../../src/refresh-bench/run-storm.js"
 import type { StormProviderSettings } from "../../src/refresh-bench/storm-protocol.js"
 import { rejection } from "./scenario-hooks.js"
 
+const MARIADB_LEASE_TABLE =
+  "CREATE TABLE authjs_refresh_lease (provider VARCHAR(255) NOT NULL, provider_account_id VARCHAR(255) NOT NULL, " +
+  "fence BIGINT NOT NULL, holder VARCHAR(64) NOT NULL, lease_until DATETIME(3) NULL, " +
+  "PRIMARY KEY (provider, provider_account_id))"
+
 /** The lease table (README, "Lease mode: the migration") on each database. */
 const LEASE_TABLES: Record<BetterAuthOrm, string> = {
   prisma: LEASE_TABLE_SQL,
@@ -40,10 +45,8 @@ const LEASE_TABLES: Record<BetterAuthOrm, string> = {
   "drizzle-sqlite":
     "CREATE TABLE authjs_refresh_lease (provider TEXT NOT NULL, provider_account_id TEXT NOT NULL, " +
     "fence INTEGER NOT NULL, holder TEXT NOT NULL, lease_until INTEGER, PRIMARY KEY (provider, provider_account_id))",
-  "drizzle-mariadb":
-    "CREATE TABLE authjs_refresh_lease (provider VARCHAR(255) NOT NULL, provider_account_id VARCHAR(255) NOT NULL, " +
-    "fence BIGINT NOT NULL, holder VARCHAR(64) NOT NULL, lease_until DATETIME(3) NULL, " +
-    "PRIMARY KEY (provider, provider_account_id))",
+  "drizzle-mariadb": MARIADB_LEASE_TABLE,
+  "prisma-mariadb": MARIADB_LEASE_TABLE,
 }
 
 /** The suite of one of Better Auth's ORM adapters. */
@@ -70,7 +73,7 @@ export function describeBetterAuthOrm(name: string, orm: BetterAuthOrm): void {
       database =
         orm === "drizzle-sqlite"
           ? await testSqliteFile("ba_orm")
-          : orm === "drizzle-mariadb"
+          : orm === "drizzle-mariadb" || orm === "prisma-mariadb"
             ? await testMysqlDatabase("ba_orm")
             : await testDatabase(`ba_${orm}`)
       const url = "path" in database ? database.path : database.url

@@ -8,7 +8,7 @@
  *   (epoch seconds), refreshTokenExpiresAt (a timestamp) -> the engine's refresh-token expiry (epoch seconds),
  *   scope -> scope. Better Auth keeps no `type`, `token_type` or `session_state`: never written.
  *
- * Through Better Auth's Prisma adapter (PostgreSQL) and Drizzle adapter (PostgreSQL, MariaDB, SQLite) the
+ * Through Better Auth's Prisma adapter (PostgreSQL, MariaDB) and Drizzle adapter (PostgreSQL, MariaDB, SQLite) the
  * client they were built from is given instead, and the table's names come from that client's schema: the
  * Prisma model's `@@map` and `@map`s (read as the Auth.js Prisma store reads them,
  * ../stores/prisma-account-table.ts), the Drizzle table's column names (Better Auth's generated Drizzle schema
@@ -218,9 +218,12 @@ function kyselyTarget(driver: SqlDriver, accountTable: string, userTable: string
   }
 }
 
+/** The databases a Prisma Client runs Better Auth's store on. */
+const PRISMA_DATABASES: Readonly<Record<string, SqlDatabase>> = { postgres, mysql }
+
 /**
- * A Prisma Client on `@prisma/adapter-pg` with Better Auth's schema (`npx @better-auth/cli generate`): the
- * account and user models' tables and columns from the client's own schema.
+ * A Prisma Client on `@prisma/adapter-pg` or `@prisma/adapter-mariadb` with Better Auth's schema (`npx
+ * @better-auth/cli generate`): the account and user models' tables and columns from the client's own schema.
  */
 function prismaTarget(prisma: PrismaClientLike, accountModel: string, userModel: string): Target {
   const accounts = prismaAccountTable(prisma, accountModel, REQUIRED_FIELDS)
@@ -231,18 +234,21 @@ function prismaTarget(prisma: PrismaClientLike, accountModel: string, userModel:
       `betterAuthAccountStore: cannot read Better Auth's "${accountModel}" and "${userModel}" models ` +
         `from this Prisma Client (${problem}).`,
     )
-  if (accounts.table.database !== "postgres")
+  // SQLite through Prisma is one connection that every statement shares: not here (see the Auth.js store's gate).
+  const database = PRISMA_DATABASES[accounts.table.database]
+  if (!database)
     throw new UnsupportedDatabaseError(
       "betterAuthAccountStore: through a Prisma Client, Better Auth's tables are supported on PostgreSQL " +
-        "(@prisma/adapter-pg); pass an AccountStore of your own as the plugin's store for other databases.",
+        "(@prisma/adapter-pg) and MySQL/MariaDB (@prisma/adapter-mariadb); pass an AccountStore of your own " +
+        "as the plugin's store for other databases.",
     )
   const table = (name: { schema: string | undefined; table: string }): TableName => ({
     schema: name.schema,
     name: name.table,
   })
   return {
-    database: postgres,
-    driver: () => prismaDriver(prisma, postgres),
+    database,
+    driver: () => prismaDriver(prisma, database),
     accounts: table(accounts.table),
     users: table(users.table),
     accountColumns: mappedColumns(accounts.table.columns),
@@ -334,8 +340,8 @@ function adapterName(db: KyselyLike): string {
  * @returns The store: `withAccountLock`, reads, the one-statement sign-in (not through Prisma) and the
  * leases, on Better Auth's table.
  * @throws {@link UnsupportedDatabaseError} for anything else (for an adapter function, one that says to pass
- * its client), for a Prisma Client on another database than PostgreSQL, and for a Drizzle database on a driver
- * `drizzleAccountStore` refuses or on libsql (no leases).
+ * its client), for a Prisma Client on another database than PostgreSQL or MySQL/MariaDB, and for a Drizzle
+ * database on a driver `drizzleAccountStore` refuses or on libsql (no leases).
  * @throws {@link InvalidOptionsError} for a Drizzle schema without Better Auth's tables.
  */
 export function betterAuthAccountStore(

@@ -1,6 +1,7 @@
 /**
- * The SqlDriver of a Prisma Client on PostgreSQL (`@prisma/adapter-pg`), for stores whose table Prisma
- * only reaches through raw SQL (Better Auth's `account`, ../better-auth/store.ts): every statement through
+ * The SqlDriver of a Prisma Client on PostgreSQL (`@prisma/adapter-pg`) or MySQL/MariaDB
+ * (`@prisma/adapter-mariadb`), for stores whose table Prisma only reaches through raw SQL (Better Auth's
+ * `account`, ../better-auth/store.ts): every statement through
  * `$queryRawUnsafe`, each account transaction an interactive `$transaction` held open as a driver
  * connection (./held-transaction.ts). Prisma lends no connection outside a transaction, so there is no
  * one-statement sign-in (its begin must come after the pool's wait, which Prisma does not show), and the
@@ -46,7 +47,7 @@ export function prismaRunner(target: PrismaRawClientLike): SqlRunner {
   }
 }
 
-/** The driver of a Prisma Client on `database` (PostgreSQL). @internal */
+/** The driver of a Prisma Client on `database` (PostgreSQL or MySQL/MariaDB). @internal */
 export function prismaDriver(prisma: PrismaClientLike, database: SqlDatabase): SqlDriver {
   const run = prismaRunner(prisma)
   return {
