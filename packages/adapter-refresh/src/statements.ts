@@ -108,6 +108,11 @@ export interface SqlTableNames {
    */
   timestampValue?: (field: string, date: Date) => unknown
   /**
+   * A timestamp field's value as the driver read it, as the instant the client's schema means (a zone-less
+   * column a JS driver read as local time, that Drizzle writes and reads as UTC). Default: as read.
+   */
+  timestampRead?: (field: string, value: unknown) => unknown
+  /**
    * Auth.js token fields the table has no column for (Better Auth keeps no `token_type` or
    * `session_state`): never written, read as absent.
    */
@@ -158,7 +163,9 @@ export function sqlTables(database: SqlDatabase, names: SqlTableNames): SqlTable
       const fields = renamed(row)
       if (timestamps.size === 0) return fields
       const converted = { ...fields }
-      for (const field of timestamps) converted[field] = epochSecondsOf(converted[field])
+      const read = names.timestampRead
+      for (const field of timestamps)
+        converted[field] = epochSecondsOf(read ? read(field, converted[field]) : converted[field])
       return converted
     },
     hasColumn: (field) => !absent.has(field),

@@ -158,7 +158,7 @@ CREATE TABLE "verification" (
 );`
 
 /** The tests' own statements on PostgreSQL, by the account table's column names. */
-function pgRows(pool: pg.Pool, columns: { access: string; refresh: string; expiry: string }) {
+function pgRows(pool: pg.Pool, columns: { access: string; refresh: string; expiry: string; now: string }) {
   return {
     async row(id: string): Promise<BetterAuthOrmRow> {
       const { rows } = await pool.query<BetterAuthOrmRow>(
@@ -170,7 +170,10 @@ function pgRows(pool: pg.Pool, columns: { access: string; refresh: string; expir
       return rows[0]!
     },
     async expire(id: string) {
-      await pool.query(`UPDATE "account" SET "${columns.expiry}" = now() - interval '1 minute' WHERE "id" = $1`, [id])
+      await pool.query(
+        `UPDATE "account" SET "${columns.expiry}" = ${columns.now} - interval '1 minute' WHERE "id" = $1`,
+        [id],
+      )
     },
     async exec(sql: string) {
       await pool.query(sql)
@@ -204,7 +207,8 @@ export async function openBetterAuthOrm(
       client: prisma,
       findAccount: (providerId, accountId) =>
         prisma.account.findMany({ where: { providerId, accountId }, select: { id: true, userId: true } }),
-      ...pgRows(pool, { access: "accessToken", refresh: "refreshToken", expiry: "accessTokenExpiresAt" }),
+      // Better Auth's migration makes its dates timestamptz.
+      ...pgRows(pool, { access: "accessToken", refresh: "refreshToken", expiry: "accessTokenExpiresAt", now: "now()" }),
       async close() {
         await prisma.$disconnect()
         await pool.end()
@@ -222,7 +226,13 @@ export async function openBetterAuthOrm(
         .select({ id: account.id, userId: account.userId })
         .from(account)
         .where(and(eq(account.providerId, providerId), eq(account.accountId, accountId))),
-    ...pgRows(pool, { access: "access_token", refresh: "refresh_token", expiry: "access_token_expires_at" }),
+    // Drizzle's `timestamp` has no zone and holds UTC, whatever the session's time zone.
+    ...pgRows(pool, {
+      access: "access_token",
+      refresh: "refresh_token",
+      expiry: "access_token_expires_at",
+      now: "(now() AT TIME ZONE 'UTC')",
+    }),
     close: () => pool.end(),
   }
 }

@@ -41,6 +41,8 @@ export interface StormWorkerConfig {
    * without asking the database (no exclusion across processes), to show that a lease storm then breaks.
    */
   leaseControl?: "always-taken"
+  /** The process's time zone (`TZ`), set before anything reads a date. Default: the parent's. */
+  timeZone?: string
   /** When set, the process encrypts tokens at rest with `tokenEncryption({ keys })` (the env-var key string). */
   encryptionKeys?: string
   /**

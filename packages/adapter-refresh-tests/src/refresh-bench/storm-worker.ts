@@ -14,6 +14,8 @@ import type { StormOutcome, StormWorkerConfig } from "./storm-protocol.js"
 
 const fingerprint = (token: string): string => createHash("sha256").update(token).digest("hex").slice(0, 16)
 const config = JSON.parse(process.argv[2] ?? "{}") as StormWorkerConfig
+// Node reads TZ again when it is assigned: every date this process parses or prints is in that zone.
+if (config.timeZone) process.env.TZ = config.timeZone
 
 /** The process's fixture: a PostgreSQL cell's (with its pg Pool) or a conformance fixture module's. */
 async function workerFixture() {

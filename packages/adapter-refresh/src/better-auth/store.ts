@@ -189,6 +189,8 @@ interface Target {
   userIdColumn?: string
   /** See `SqlTableNames.timestampValue`. */
   timestampValue?: (field: string, date: Date) => unknown
+  /** See `SqlTableNames.timestampRead`. */
+  timestampRead?: (field: string, value: unknown) => unknown
   /** What errors name the table options by. */
   origin: { accounts: string; users: string }
 }
@@ -197,6 +199,42 @@ interface Target {
 const AUTHJS_FIELD_OF = new Map(Object.entries(BETTER_AUTH_ACCOUNT_COLUMNS).map(([field, baField]) => [baField, field]))
 
 const DRIZZLE_COLUMNS = Symbol.for("drizzle:Columns")
+
+/** A Drizzle column, as far as the store reads how it binds and keeps a date. */
+interface DrizzleColumnLike {
+  mapToDriverValue?: (value: unknown) => unknown
+  columnType?: unknown
+  withTimezone?: unknown
+}
+
+/**
+ * A date column without a zone (Better Auth's Drizzle schema's on PostgreSQL and MySQL): Drizzle writes and
+ * reads it as UTC.
+ */
+const zoneless = (column: DrizzleColumnLike | undefined): boolean =>
+  (column?.columnType === "PgTimestamp" && column.withTimezone !== true) ||
+  column?.columnType === "MySqlTimestamp" ||
+  column?.columnType === "MySqlDateTime"
+
+/**
+ * A zone-less date as UTC, as Drizzle means it: Drizzle's own session hands over the text
+ * ("2026-12-07 18:30:00.123"); node-postgres, and mysql2 with its default `timezone: "local"`, parse it as a
+ * local time (`localDates`).
+ */
+function asUtc(value: unknown, localDates: boolean): unknown {
+  if (value instanceof Date) return localDates ? new Date(value.getTime() - value.getTimezoneOffset() * 60_000) : value
+  if (typeof value === "string" && !/[zZ]|[+-]\d\d(:?\d\d)?$/.test(value))
+    return new Date(`${value.replace(" ", "T")}Z`)
+  return value
+}
+
+/** Whether the Drizzle db's client makes local-time Dates of zone-less dates (mysql2: unless its `timezone` says). */
+function parsesLocalDates(client: unknown): boolean {
+  type Config = { config?: { connectionConfig?: { timezone?: unknown } } }
+  const pool = client as (Config & { pool?: Config }) | undefined
+  const timezone = (pool?.pool ?? pool)?.config?.connectionConfig?.timezone
+  return timezone === undefined || timezone === "local"
+}
 
 /** Better Auth's fields the store needs in the account table of an ORM's schema. */
 const REQUIRED_FIELDS = ["userId", "providerId", "accountId"] as const
@@ -299,11 +337,14 @@ function drizzleTarget(
   // milliseconds on SQLite's `integer({ mode: "timestamp_ms" })` (Better Auth's CLI's; read back as such).
   const columnObjects = ((schema![accountKey] as Record<symbol, unknown>)[DRIZZLE_COLUMNS] ?? {}) as Record<
     string,
-    { mapToDriverValue?: (value: unknown) => unknown }
+    DrizzleColumnLike
   >
+  const columnOf = (field: string) => columnObjects[BETTER_AUTH_ACCOUNT_COLUMNS[field] ?? field]
+  const localDates = database === postgres || parsesLocalDates(db.$client)
   return {
+    timestampRead: (field, value) => (zoneless(columnOf(field)) ? asUtc(value, localDates) : value),
     timestampValue: (field, date) => {
-      const column = columnObjects[BETTER_AUTH_ACCOUNT_COLUMNS[field] ?? field]
+      const column = columnOf(field)
       if (typeof column?.mapToDriverValue === "function") return column.mapToDriverValue(date)
       return database.timestamp ? database.timestamp(date) : date
     },
@@ -369,6 +410,7 @@ export function betterAuthAccountStore(
     accountColumns: target.accountColumns,
     ...(target.userIdColumn ? { userIdColumn: target.userIdColumn } : {}),
     ...(target.timestampValue ? { timestampValue: target.timestampValue } : {}),
+    ...(target.timestampRead ? { timestampRead: target.timestampRead } : {}),
     timestampFields: ["expires_at", BETTER_AUTH_REFRESH_TOKEN_EXPIRY],
     absentFields: ["type", "token_type", "session_state"],
     lockRowsOnRead: true,
