@@ -2,7 +2,9 @@
 /**
  * Generates the Prisma 7 clients of the test schemas, offline: prisma/schema.prisma (PostgreSQL) into
  * generated/prisma, prisma/schema.mysql.prisma into generated/prisma-mysql, prisma/schema.sqlite.prisma
- * into generated/prisma-sqlite and prisma/schema.mapped.prisma (@map / @@map names) into generated/prisma-mapped.
+ * into generated/prisma-sqlite, prisma/schema.mapped.prisma (@map / @@map names) into generated/prisma-mapped
+ * and prisma/schema.better-auth.prisma / .mysql.prisma (Better Auth's tables) into generated/prisma-better-auth
+ * and generated/prisma-better-auth-mysql.
  *
  * Every Prisma CLI command first makes sure its schema engine binary is on disk and otherwise downloads
  * it from binaries.prisma.sh, even `generate`, which never runs it (the `prisma-client` generator and the
@@ -31,6 +33,8 @@ const schemas = [
   { schema: "schema.mysql.prisma", output: "prisma-mysql" },
   { schema: "schema.sqlite.prisma", output: "prisma-sqlite" },
   { schema: "schema.mapped.prisma", output: "prisma-mapped" },
+  { schema: "schema.better-auth.prisma", output: "prisma-better-auth" },
+  { schema: "schema.better-auth.mysql.prisma", output: "prisma-better-auth-mysql" },
 ]
 
 const require = createRequire(path.join(packageDir, "package.json"))

@@ -103,6 +103,16 @@ export interface SqlTableNames {
    */
   timestampFields?: readonly string[]
   /**
+   * How a timestamp field's value is bound when the client's schema says (a Drizzle column's own
+   * `mapToDriverValue`: epoch milliseconds for a `timestamp_ms` column). Default `SqlDatabase.timestamp`.
+   */
+  timestampValue?: (field: string, date: Date) => unknown
+  /**
+   * A timestamp field's value as the driver read it, as the instant the client's schema means (a zone-less
+   * column a JS driver read as local time, that Drizzle writes and reads as UTC). Default: as read.
+   */
+  timestampRead?: (field: string, value: unknown) => unknown
+  /**
    * Auth.js token fields the table has no column for (Better Auth keeps no `token_type` or
    * `session_state`): never written, read as absent.
    */
@@ -153,13 +163,16 @@ export function sqlTables(database: SqlDatabase, names: SqlTableNames): SqlTable
       const fields = renamed(row)
       if (timestamps.size === 0) return fields
       const converted = { ...fields }
-      for (const field of timestamps) converted[field] = epochSecondsOf(converted[field])
+      const read = names.timestampRead
+      for (const field of timestamps)
+        converted[field] = epochSecondsOf(read ? read(field, converted[field]) : converted[field])
       return converted
     },
     hasColumn: (field) => !absent.has(field),
     toColumn(field, value) {
       if (!timestamps.has(field) || typeof value !== "number") return value
       const date = new Date(value * 1000)
+      if (names.timestampValue) return names.timestampValue(field, date)
       return database.timestamp ? database.timestamp(date) : date
     },
     lockRowsOnRead: names.lockRowsOnRead ?? false,

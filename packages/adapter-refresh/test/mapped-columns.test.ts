@@ -71,6 +71,34 @@ describe("sqlTables: a timestamp expiry, absent token columns", () => {
     expect(onSqlite.fieldsOf({ accessTokenExpiresAt: "2023-11-14T22:13:20.000Z" }).expires_at).toBe(1_700_000_000)
   })
 
+  test("with timestampValue (a Drizzle column's own binding), the timestamp is bound as it says", () => {
+    // Better Auth's Drizzle schema on SQLite keeps dates as epoch milliseconds (`timestamp_ms`).
+    const epochMs = sqlTables(
+      sqlite,
+      names({ timestampFields: ["expires_at"], timestampValue: (_field, date) => date.getTime() }),
+    )
+    expect(epochMs.toColumn("expires_at", 1_700_000_000)).toBe(1_700_000_000_000)
+    expect(epochMs.toColumn("access_token", "a")).toBe("a")
+    expect(epochMs.fieldsOf({ accessTokenExpiresAt: 1_700_000_000_000 }).expires_at).toBe(1_700_000_000)
+  })
+
+  test("with timestampRead, the value read is first turned into the instant the schema means", () => {
+    // A zone-less column that Drizzle keeps as UTC: the hook reads the text as UTC, whatever the process's zone.
+    const seen: unknown[] = []
+    const utc = sqlTables(
+      postgres,
+      names({
+        timestampFields: ["expires_at"],
+        timestampRead: (field, value) => {
+          seen.push([field, value])
+          return new Date(`${String(value).replace(" ", "T")}Z`)
+        },
+      }),
+    )
+    expect(utc.fieldsOf({ accessTokenExpiresAt: "2023-11-14 22:13:20.000" }).expires_at).toBe(1_700_000_000)
+    expect(seen).toEqual([["expires_at", "2023-11-14 22:13:20.000"]])
+  })
+
   test("without timestampFields, expires_at stays the integer it is", () => {
     const plain = sqlTables(postgres, names({}))
     expect(plain.toColumn("expires_at", 5)).toBe(5)

@@ -22,6 +22,7 @@ import type BetterSqlite from "better-sqlite3"
 import type { Pool as Mysql2Pool } from "mysql2/promise"
 import type pg from "pg"
 import { findForm, type Browser, type BrowserResponse } from "../harness/browser.js"
+import type { BetterAuthOrmDatabase } from "./better-auth-orm.js"
 import type { StormProviderSettings } from "./storm-protocol.js"
 
 /** What a process needs to build the same Better Auth instance as the others (JSON-safe, for the storm workers). */
@@ -59,16 +60,23 @@ export interface BetterAuthAccount {
 
 /**
  * The database Better Auth is given, as its built-in Kysely adapter takes it: a pg Pool (PostgreSQL), a
- * mysql2/promise pool (MariaDB) or a better-sqlite3 Database on a file (SQLite).
+ * mysql2/promise pool (MariaDB) or a better-sqlite3 Database on a file (SQLite); or its Prisma or Drizzle
+ * adapter on PostgreSQL (better-auth-orm.ts: the adapter for Better Auth, its client for the plugin).
  */
-export type BetterAuthTestDatabase = pg.Pool | Mysql2Pool | BetterSqlite.Database
+export type BetterAuthTestDatabase = pg.Pool | Mysql2Pool | BetterSqlite.Database | BetterAuthOrmDatabase
 
-/** Better Auth's account row of (providerId, accountId), read with the database's own SQL. */
+/** The database when it is one of Better Auth's ORM adapters. */
+const ormOf = (database: BetterAuthTestDatabase): BetterAuthOrmDatabase | undefined =>
+  "orm" in database && "adapter" in database ? database : undefined
+
+/** Better Auth's account row of (providerId, accountId), read with the database's own SQL (or its ORM). */
 export async function findBetterAuthAccount(
   database: BetterAuthTestDatabase,
   providerId: string,
   accountId: string,
 ): Promise<{ id: string; userId: string }[]> {
+  const orm = ormOf(database)
+  if (orm) return orm.findAccount(providerId, accountId)
   if ("aggregate" in database)
     return database
       .prepare(`SELECT "id", "userId" FROM "account" WHERE "providerId" = ? AND "accountId" = ?`)
@@ -80,7 +88,7 @@ export async function findBetterAuthAccount(
     )
     return rows as { id: string; userId: string }[]
   }
-  const { rows } = await database.query<{ id: string; userId: string }>(
+  const { rows } = await (database as pg.Pool).query<{ id: string; userId: string }>(
     `SELECT "id", "userId" FROM "account" WHERE "providerId" = $1 AND "accountId" = $2`,
     [providerId, accountId],
   )
@@ -94,8 +102,9 @@ export function betterAuthOptions(
   /** The plugin's token-cache channel (with `settings.tokenSync.cache`). */
   invalidation?: TokenCacheInvalidation,
 ) {
+  const orm = ormOf(pool)
   return {
-    database: pool,
+    database: orm ? orm.adapter : (pool as Exclude<BetterAuthTestDatabase, BetterAuthOrmDatabase>),
     secret: settings.secret,
     baseURL: settings.baseURL,
     telemetry: { enabled: false },
@@ -114,6 +123,8 @@ export function betterAuthOptions(
       ...(settings.tokenSync
         ? [
             tokenSync({
+              // With Better Auth's Prisma or Drizzle adapter, the client it was built from.
+              ...(orm ? { database: orm.client } : {}),
               refresh: {
                 providers: [
                   {
@@ -235,7 +246,8 @@ export async function startBetterAuthApp(options: {
     ...(options.secrets ? { secrets: options.secrets } : {}),
     ...(options.storeAccountCookie ? { storeAccountCookie: true } : {}),
   }
-  await migrateBetterAuth(options.pool, options.provider, settings)
+  // Better Auth's migration runs on its Kysely adapter only; an ORM's tables are made by better-auth-orm.ts.
+  if (!ormOf(options.pool)) await migrateBetterAuth(options.pool, options.provider, settings)
   const instanceOptions = betterAuthOptions(options.pool, options.provider, settings, options.cacheInvalidation)
   const auth = betterAuth(instanceOptions)
   handler = toNodeHandler(auth)

@@ -2,6 +2,7 @@
 import type { PgCell } from "../fixtures/databases.js"
 import type { BarrierMessage } from "../kit/barrier-workers.js"
 import type { BetterAuthAccount, BetterAuthSettings } from "./better-auth-app.js"
+import type { BetterAuthOrm } from "./better-auth-orm.js"
 
 export interface StormProviderSettings {
   id: string
@@ -40,14 +41,18 @@ export interface StormWorkerConfig {
    * without asking the database (no exclusion across processes), to show that a lease storm then breaks.
    */
   leaseControl?: "always-taken"
+  /** The process's time zone (`TZ`), set before anything reads a date. Default: the parent's. */
+  timeZone?: string
   /** When set, the process encrypts tokens at rest with `tokenEncryption({ keys })` (the env-var key string). */
   encryptionKeys?: string
   /**
    * The "better-auth" mode's instance settings and the account Better Auth linked (its own ids). `database`:
    * Better Auth's own database when it is not the cell's PostgreSQL (a mysql2 pool on the MariaDB URL, or a
-   * better-sqlite3 Database on the SQLite file); the worker then builds no cell fixture.
+   * better-sqlite3 Database on the SQLite file; a BetterAuthOrm: Better Auth's Prisma or Drizzle adapter on the
+   * PostgreSQL URL or, "drizzle-sqlite", the SQLite file, better-auth-orm.ts); the worker then builds no cell fixture.
    */
-  betterAuth?: BetterAuthSettings & BetterAuthAccount & { database?: { kind: "mariadb" | "sqlite"; url: string } }
+  betterAuth?: BetterAuthSettings &
+    BetterAuthAccount & { database?: { kind: "mariadb" | "sqlite" | BetterAuthOrm; url: string } }
 }
 
 export interface StormOutcome {

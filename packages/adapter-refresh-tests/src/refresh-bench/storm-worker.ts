@@ -14,6 +14,8 @@ import type { StormOutcome, StormWorkerConfig } from "./storm-protocol.js"
 
 const fingerprint = (token: string): string => createHash("sha256").update(token).digest("hex").slice(0, 16)
 const config = JSON.parse(process.argv[2] ?? "{}") as StormWorkerConfig
+// Node reads TZ again when it is assigned: every date this process parses or prints is in that zone.
+if (config.timeZone) process.env.TZ = config.timeZone
 
 /** The process's fixture: a PostgreSQL cell's (with its pg Pool) or a conformance fixture module's. */
 async function workerFixture() {
@@ -49,10 +51,18 @@ function alwaysTaken(store: AccountStore): AccountStore {
   return { ...store, leases }
 }
 
-/** Better Auth's own database when it is not the cell's: a mysql2 pool (MariaDB) or a better-sqlite3 file. */
+/**
+ * Better Auth's own database when it is not the cell's: a mysql2 pool (MariaDB), a better-sqlite3 file, or
+ * its Prisma or Drizzle adapter on PostgreSQL.
+ */
 async function betterAuthDatabase() {
   const database = config.betterAuth?.database
   if (!database) return undefined
+  if (database.kind !== "mariadb" && database.kind !== "sqlite") {
+    const { openBetterAuthOrm } = await import("./better-auth-orm.js")
+    const db = await openBetterAuthOrm(database.kind, database.url)
+    return { db, close: () => db.close() }
+  }
   if (database.kind === "mariadb") {
     const { createPool } = await import("mysql2/promise")
     const pool = createPool({ uri: database.url, connectionLimit: 10 })

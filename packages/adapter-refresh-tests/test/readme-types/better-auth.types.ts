@@ -3,7 +3,12 @@ import { betterAuth } from "better-auth"
 import { genericOAuth } from "better-auth/plugins/generic-oauth"
 import { pgNotifyInvalidation, pgNotifyTriggerSql, tokenEncryption } from "authjs-adapter-refresh"
 import { copyAuthjsAccounts, tokenSync } from "authjs-adapter-refresh/better-auth"
+import { drizzleAdapter } from "better-auth/adapters/drizzle"
+import { prismaAdapter } from "better-auth/adapters/prisma"
+import { drizzle } from "drizzle-orm/node-postgres"
+import { pgTable, text } from "drizzle-orm/pg-core"
 import pg from "pg"
+import type { PrismaClient } from "../../generated/prisma-better-auth/client.js"
 
 declare const discoveryUrl: string
 declare const issuer: string
@@ -58,3 +63,17 @@ export const copied = copyAuthjsAccounts({
   to: auth,
   codec: tokenEncryption({ keys: process.env.TOKEN_ENCRYPTION_KEYS }),
 }).then((result) => result.copied + result.alreadyThere)
+
+// Better Auth's Prisma and Drizzle adapters: the plugin gets the client the adapter was built from.
+declare const prisma: PrismaClient
+const refresh = { providers: [{ id: "acme", type: "oidc", issuer, clientId, clientSecret }] }
+export const withPrisma = betterAuth({
+  database: prismaAdapter(prisma, { provider: "postgresql" }),
+  plugins: [tokenSync({ database: prisma, refresh })],
+})
+const schema = { account: pgTable("account", { id: text("id").primaryKey(), accountId: text("account_id") }) }
+const db = drizzle(pool, { schema })
+export const withDrizzle = betterAuth({
+  database: drizzleAdapter(db, { provider: "pg", schema }),
+  plugins: [tokenSync({ database: db, schema, refresh })],
+})

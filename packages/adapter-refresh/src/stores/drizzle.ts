@@ -139,7 +139,7 @@ export function drizzleAccountStore(db: DrizzleDatabaseLike, options: DrizzleAcc
   const lockTimeoutMs = checkLockTimeout(options.lockTimeoutMs, "drizzleAccountStore")
   // Every Auth.js field is written by name; a $defaultFn column among them is the caller's to fill.
   const written = new Set<string>([...ACCOUNT_KEY_FIELDS, ...STANDARD_TOKEN_FIELDS])
-  return sqlAccountStore(driverFor(driver, db, tables, lockTimeoutMs), {
+  return sqlAccountStore(drizzleDriverFor(driver, db, tables, lockTimeoutMs), {
     name,
     factory: "drizzleAccountStore",
     tables,
@@ -152,8 +152,11 @@ export function drizzleAccountStore(db: DrizzleDatabaseLike, options: DrizzleAcc
   })
 }
 
-/** The driver (drivers/drizzle-*.ts) of a db whose driver `driverOf` accepted. */
-function driverFor(
+/**
+ * The driver (drivers/drizzle-*.ts) of a db whose driver `driverOf` accepted (also Better Auth's store's).
+ * @internal
+ */
+export function drizzleDriverFor(
   driver: DrizzleDriver,
   db: DrizzleDatabaseLike,
   tables: SqlTables,

@@ -65,6 +65,7 @@ const RAW_SIGN_IN_ADAPTERS = new Map<unknown, { provider: string; database: Pris
 export function prismaAccountTable(
   prisma: object,
   accountModel: string,
+  required: readonly string[] = ["provider", "providerAccountId", "userId"],
 ): { ok: true; table: PrismaAccountTable } | { ok: false; reason: string } {
   const internals = prisma as PrismaClientInternals
   const adapter = internals._engineConfig?.adapter
@@ -105,8 +106,7 @@ export function prismaAccountTable(
   const columns = new Map(
     model.fields.flatMap((field) => (field.column === undefined ? [] : [[field.name, field.column] as const])),
   )
-  for (const field of ["provider", "providerAccountId", "userId"])
-    if (!columns.has(field)) return { ok: false, reason: `the model has no field ${field}` }
+  for (const field of required) if (!columns.has(field)) return { ok: false, reason: `the model has no field ${field}` }
   return {
     ok: true,
     table: {

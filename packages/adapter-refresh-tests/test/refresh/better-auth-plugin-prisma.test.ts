@@ -1,0 +1,4 @@
+/** The Better Auth plugin through Better Auth's Prisma adapter: the suite is better-auth-orm-suite.ts. */
+import { describeBetterAuthOrm } from "./better-auth-orm-suite.js"
+
+describeBetterAuthOrm("Prisma adapter (prismaAdapter, @prisma/adapter-pg) on PostgreSQL", "prisma")
