@@ -19,8 +19,9 @@ export function escapeHtml(value: string): string {
 
 /**
  * The "10 parallel calls" button: ten fetches of /api/userinfo at once; the statuses go into #storm-result
- * (text, and `data-statuses` as JSON for the browser test). `no-store`: else Chromium's HTTP cache holds
- * identical GETs back until the first one has answered, and the calls would not overlap.
+ * (text, and `data-statuses` as JSON for the browser test), and the account table is shown again as it is
+ * now. `no-store`: else Chromium's HTTP cache holds identical GETs back until the first one has answered, and
+ * the calls would not overlap.
  */
 export const STORM_SCRIPT = `document.getElementById("storm").addEventListener("click", async () => {
   const out = document.getElementById("storm-result")
@@ -30,6 +31,10 @@ export const STORM_SCRIPT = `document.getElementById("storm").addEventListener("
     return r.status + " " + (body.error || (body.userinfo && body.userinfo.error) || "ok")
   }, () => "network error")
   const statuses = await Promise.all(Array.from({ length: 10 }, call))
+  // The account's row as it is now (the table re-read from the home page).
+  const home = await fetch("/", { cache: "no-store" }).then((r) => r.text(), () => "")
+  const fresh = new DOMParser().parseFromString(home, "text/html").getElementById("account")
+  if (fresh) document.getElementById("account").replaceWith(fresh)
   out.dataset.statuses = JSON.stringify(statuses.map((s) => Number(s.split(" ")[0]) || 0))
   out.textContent = statuses.join("\\n")
 })`
