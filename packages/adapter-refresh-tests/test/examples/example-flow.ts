@@ -16,6 +16,7 @@ import { launchChromium, type LaunchedChromium } from "../../src/harness/chromiu
 import { applySchema } from "../../src/harness/example-services.js"
 import { startOidcProvider, type TestOidcProvider } from "../../src/harness/oidc-provider.js"
 import { testDatabase, type TestDatabase } from "../../src/harness/postgres.js"
+import { startRewritingProxy } from "../../src/harness/rewriting-proxy.js"
 
 export const REPO_ROOT = fileURLToPath(new URL("../../../../", import.meta.url))
 export const exampleDir = (name: string): string => path.join(REPO_ROOT, "examples", name)
@@ -222,6 +223,12 @@ export interface StartExampleRunOptions {
    * next-auth 5 builds its form actions from, so on 127.0.0.1 they post to another cookie origin (MissingCSRF).
    */
   originHost?: "127.0.0.1" | "localhost"
+  /**
+   * Puts a proxy in front of the provider's token endpoint that holds each answer back this long (the
+   * provider has already processed the grant), and gives the app its URL as OIDC_TOKEN_URL: a provider as
+   * slow as real ones, so that parallel calls overlap one refresh. Default: no proxy.
+   */
+  tokenEndpointDelayMs?: number
 }
 
 /** The real provider and a fresh database for this test, the example's real server on them, and Chromium. */
@@ -247,6 +254,12 @@ export async function startExampleRun(options: StartExampleRunOptions): Promise<
     const extraEnv = Object.fromEntries(
       Object.entries(options.env ?? {}).map(([name, value]) => [name, value.replace("{origin}", origin)]),
     )
+    if (options.tokenEndpointDelayMs !== undefined) {
+      const proxy = await startRewritingProxy(provider.endpoints.token)
+      stops.push(() => proxy.stop())
+      proxy.delayMs = options.tokenEndpointDelayMs
+      extraEnv.OIDC_TOKEN_URL = proxy.url
+    }
     const server = await startExampleServer({
       cwd: dir,
       command: options.command,
