@@ -8,21 +8,15 @@
 import { afterAll, beforeAll, describe, expect, test } from "@jest/globals"
 import PostgresAdapter from "@auth/pg-adapter"
 import type { AdapterAccount } from "@auth/core/adapters"
-import {
-  AccountLockLostError,
-  AccountStoreError,
-  withTokenSync,
-  type AccountKey,
-  type AccountStore,
-} from "authjs-adapter-refresh"
+import { AccountLockLostError, withTokenSync, type AccountKey, type AccountStore } from "authjs-adapter-refresh"
 import pg from "pg"
 import { directHelpers, newPool } from "../../../src/fixtures/databases.js"
 import { prepareDatabase } from "../../../src/fixtures/conformance-autocommit-pg.js"
 import { testDatabase, type TestDatabase } from "../../../src/harness/postgres.js"
 import { autocommitPgStore, type AutocommitFault } from "../../../src/reference/autocommit-pg-store.js"
+import { expectBusyWithinBound, stalledHolder } from "../../suites/fencing-suite.js"
 
 const LEASE_MS = 300
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 describe("autocommit reference store: fenced writes (real PostgreSQL, two pools)", () => {
   let db: TestDatabase
@@ -46,11 +40,8 @@ describe("autocommit reference store: fenced writes (real PostgreSQL, two pools)
   const accessToken = async (key: AccountKey) =>
     (await directHelpers("pg", pools[2]!).accountRows(key)).map((row) => row.access_token)
 
-  /**
-   * Holder A reads under the lock, stalls past its lease; B takes the lock after the lease ended and writes
-   * a sign-in; then A writes what it decided on its stale read. Returns A's outcome.
-   */
-  async function stalledHolder(fault?: AutocommitFault) {
+  /** The stalled-holder scenario (suites/fencing-suite.ts) on a fresh key seeded with "at.first". */
+  async function stalledHolderOn(fault?: AutocommitFault) {
     const key = newKey()
     await pools[2]!.query(
       `INSERT INTO accounts ("userId", type, provider, "providerAccountId", access_token) ` +
@@ -59,61 +50,25 @@ describe("autocommit reference store: fenced writes (real PostgreSQL, two pools)
     )
     const a = storeOf(pools[0]!, fault)
     const b = storeOf(pools[1]!)
-    let bWrote!: () => void
-    const bDone = new Promise<void>((resolve) => (bWrote = resolve))
-    const holderA = a
-      .withAccountLock(key, async (account) => {
-        expect((await account.readAll()).map((row) => row.tokens.access_token)).toEqual(["at.first"])
-        await bDone // stalled: B takes the lock once A's lease has ended, and writes
-        await account.update({ tokens: { access_token: "at.stale" } }, { userId })
-        return "written"
-      })
-      .catch((error: unknown) => error)
-    await sleep(50)
-    const started = performance.now()
-    await b.withAccountLock(key, (account) => account.update({ tokens: { access_token: "at.signin" } }, { userId }))
-    // B waited for A's lease to end (it was not released): the lock held.
-    expect(performance.now() - started).toBeGreaterThan(LEASE_MS / 2)
-    bWrote()
-    return { a: await holderA, stored: await accessToken(key) }
+    return stalledHolder({ a, b, key, userId, stored: accessToken, bWaitsAtLeastMs: LEASE_MS / 2 })
   }
 
   test("a holder stalled past its lock lease: its write is refused and changes nothing; the next holder's write stays", async () => {
-    const { a, stored } = await stalledHolder()
+    const { a, stored } = await stalledHolderOn()
     expect(a).toBeInstanceOf(AccountLockLostError)
     expect(stored).toEqual(["at.signin"])
   })
 
   test("control: without the fence in the writes, the stalled holder's stale write overwrites the newer one", async () => {
-    const { a, stored } = await stalledHolder("unfenced-writes")
+    const { a, stored } = await stalledHolderOn("unfenced-writes")
     expect(a).toBe("written")
     expect(stored).toEqual(["at.stale"])
   })
 
   test("a lock lease held by another process is the typed busy value, within the wait bound, nothing written", async () => {
     const key = newKey()
-    const holder = autocommitPgStore(pools[0]!, { lockLeaseMs: 10_000 })
-    let release!: () => void
-    const held = new Promise<void>((resolve) => (release = resolve))
-    let taken!: () => void
-    const isTaken = new Promise<void>((resolve) => (taken = resolve))
-    const holding = holder.withAccountLock(key, async () => {
-      taken()
-      await held
-    })
-    await isTaken
-    const waiter = autocommitPgStore(pools[1]!, { lockLeaseMs: 10_000 })
-    const started = performance.now()
-    const error = await waiter
-      .withAccountLock(key, (account) => account.readAll(), { lockTimeoutMs: 150 })
-      .catch((e: unknown) => e)
-    expect(error).toBeInstanceOf(AccountStoreError)
-    expect((error as AccountStoreError).lockTimeout).toBe(true)
-    expect(performance.now() - started).toBeLessThan(2_000)
-    release()
-    await holding
-    // Released: taken at once.
-    expect(await waiter.withAccountLock(key, async () => "ran", { lockTimeoutMs: 0 })).toBe("ran")
+    const long = { lockLeaseMs: 10_000 }
+    await expectBusyWithinBound(autocommitPgStore(pools[0]!, long), autocommitPgStore(pools[1]!, long), key)
   })
 
   test("sends only single statements: no BEGIN/COMMIT, no advisory lock, no session setting (links, syncs, leases)", async () => {

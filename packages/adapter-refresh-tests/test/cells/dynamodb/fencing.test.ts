@@ -10,7 +10,6 @@ import { afterAll, beforeAll, describe, expect, test } from "@jest/globals"
 import { DynamoDBAdapter } from "@auth/dynamodb-adapter"
 import {
   AccountLockLostError,
-  AccountStoreError,
   leaseLockedAccountStore,
   UnsupportedDatabaseError,
   withTokenSync,
@@ -28,6 +27,7 @@ import {
   testDynamoTable,
   type TestDynamoTable,
 } from "../../../src/harness/dynalite.js"
+import { expectBusyWithinBound, stalledHolder } from "../../suites/fencing-suite.js"
 
 const LEASE_MS = 300
 /** The next holder's lease: long, so that on a loaded machine its own write never outlasts it. */
@@ -87,11 +87,8 @@ describe("DynamoDB store: fenced writes (dynalite, two clients)", () => {
     return Item?.access_token
   }
 
-  /**
-   * Holder A reads under the lock and stalls; B takes the lock (after A's lease ended, or early, its clock
-   * ahead) and writes a sign-in; then A writes what it decided on its stale read. Returns A's outcome.
-   */
-  async function stalledHolder(a: AccountStore, b: AccountStore) {
+  /** The stalled-holder scenario (suites/fencing-suite.ts) with these stores, on a fresh key seeded with "at.first". */
+  async function stalledHolderOn(a: AccountStore, b: AccountStore) {
     const key = newKey()
     await clients[2]!.put({
       TableName: TABLE,
@@ -108,30 +105,11 @@ describe("DynamoDB store: fenced writes (dynalite, two clients)", () => {
         access_token: "at.first",
       },
     })
-    let bWrote!: () => void
-    const bDone = new Promise<void>((resolve) => (bWrote = resolve))
-    let aRead!: () => void
-    const aHasRead = new Promise<void>((resolve) => (aRead = resolve))
-    const holderA = a
-      .withAccountLock(key, async (account) => {
-        expect((await account.readAll()).map((row) => row.tokens.access_token)).toEqual(["at.first"])
-        aRead()
-        await bDone // stalled: B takes the lock meanwhile, and writes
-        await account.update({ tokens: { access_token: "at.stale" } }, { userId })
-        return "written"
-      })
-      .catch((error: unknown) => error)
-    await aHasRead
-    await b.withAccountLock(key, async (account) => {
-      expect((await account.readAll()).map((row) => row.tokens.access_token)).toEqual(["at.first"])
-      await account.update({ tokens: { access_token: "at.signin" } }, { userId })
-    })
-    bWrote()
-    return { a: await holderA, stored: await accessToken(key) }
+    return stalledHolder({ a, b, key, userId, stored: accessToken })
   }
 
   test("a holder stalled past its lock lease: its write is refused and changes nothing; the next holder's write stays", async () => {
-    const { a, stored } = await stalledHolder(
+    const { a, stored } = await stalledHolderOn(
       dynamoDbAccountStore(clients[0]!, options()),
       dynamoDbAccountStore(clients[1]!, options(NEXT)),
     )
@@ -142,7 +120,7 @@ describe("DynamoDB store: fenced writes (dynalite, two clients)", () => {
   test("a lease taken early by a process whose clock runs ahead: the holder's write (its lease live on its own clock) is refused by the item's fence", async () => {
     const long = { lockLeaseMs: 20_000 }
     const ahead = () => Date.now() + 60_000
-    const { a, stored } = await stalledHolder(
+    const { a, stored } = await stalledHolderOn(
       dynamoDbAccountStore(clients[0]!, options(long)),
       dynamoDbAccountStore(clients[1]!, options({ ...long, clock: ahead })),
     )
@@ -151,34 +129,15 @@ describe("DynamoDB store: fenced writes (dynalite, two clients)", () => {
   })
 
   test("control: with an update that skips the lease's condition, the stalled holder's stale write overwrites the newer sign-in", async () => {
-    const { a, stored } = await stalledHolder(unfenced(clients[0]!), dynamoDbAccountStore(clients[1]!, options(NEXT)))
+    const { a, stored } = await stalledHolderOn(unfenced(clients[0]!), dynamoDbAccountStore(clients[1]!, options(NEXT)))
     expect(a).toBe("written")
     expect(stored).toBe("at.stale")
   })
 
   test("a lock lease held by another client is the typed busy value, within the wait bound", async () => {
     const key = newKey()
-    const holder = dynamoDbAccountStore(clients[0]!, options({ lockLeaseMs: 10_000 }))
-    let release!: () => void
-    const held = new Promise<void>((resolve) => (release = resolve))
-    let taken!: () => void
-    const isTaken = new Promise<void>((resolve) => (taken = resolve))
-    const holding = holder.withAccountLock(key, async () => {
-      taken()
-      await held
-    })
-    await isTaken
-    const waiter = dynamoDbAccountStore(clients[1]!, options({ lockLeaseMs: 10_000 }))
-    const started = performance.now()
-    const error = await waiter
-      .withAccountLock(key, (account) => account.readAll(), { lockTimeoutMs: 150 })
-      .catch((e: unknown) => e)
-    expect(error).toBeInstanceOf(AccountStoreError)
-    expect((error as AccountStoreError).lockTimeout).toBe(true)
-    expect(performance.now() - started).toBeLessThan(2_000)
-    release()
-    await holding
-    expect(await waiter.withAccountLock(key, async () => "ran", { lockTimeoutMs: 0 })).toBe("ran")
+    const long = options({ lockLeaseMs: 10_000 })
+    await expectBusyWithinBound(dynamoDbAccountStore(clients[0]!, long), dynamoDbAccountStore(clients[1]!, long), key)
   })
 
   test("refuses a client that is not a document client, and an empty table name, with typed errors", () => {

@@ -8,13 +8,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "@jest/globals"
 import { UnstorageAdapter } from "@auth/unstorage-adapter"
 import type { AdapterAccount } from "@auth/core/adapters"
-import {
-  AccountLockLostError,
-  AccountStoreError,
-  withTokenSync,
-  type AccountKey,
-  type AccountStore,
-} from "authjs-adapter-refresh"
+import { AccountLockLostError, withTokenSync, type AccountKey, type AccountStore } from "authjs-adapter-refresh"
 import { redisAccountStore } from "authjs-adapter-refresh/stores/redis"
 import { Redis } from "ioredis"
 import { createStorage } from "unstorage"
@@ -22,9 +16,9 @@ import redisDriver from "unstorage/drivers/redis"
 import { accountRedisKey, storeOptions } from "../../../src/fixtures/conformance-unstorage-redis.js"
 import { faultyRedisStore, type RedisFault } from "../../../src/fixtures/redis-faults.js"
 import { parseRedisTestUrl, testRedisDatabase, type TestRedisDatabase } from "../../../src/harness/redis.js"
+import { expectBusyWithinBound, stalledHolder } from "../../suites/fencing-suite.js"
 
 const LEASE_MS = 300
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 describe("Redis store: fenced writes (real redis-server, two clients)", () => {
   let db: TestRedisDatabase
@@ -54,70 +48,32 @@ describe("Redis store: fenced writes (real redis-server, two clients)", () => {
     return raw ? [(JSON.parse(raw) as { access_token: string }).access_token] : []
   }
 
-  /**
-   * Holder A reads under the lock, stalls past its lease; B takes the lock after the lease ended and writes
-   * a sign-in; then A writes what it decided on its stale read. Returns A's outcome.
-   */
-  async function stalledHolder(fault?: RedisFault) {
+  /** The stalled-holder scenario (suites/fencing-suite.ts) on a fresh key seeded with "at.first". */
+  async function stalledHolderOn(fault?: RedisFault) {
     const key = newKey()
     const account = { ...key, userId, type: "oidc", access_token: "at.first", id: `fence:${key.providerAccountId}` }
     await clients[2]!.set(accountRedisKey(keyPrefix, key), JSON.stringify(account))
     const a = storeOf(clients[0]!, fault)
     const b = storeOf(clients[1]!)
-    let bWrote!: () => void
-    const bDone = new Promise<void>((resolve) => (bWrote = resolve))
-    const holderA = a
-      .withAccountLock(key, async (locked) => {
-        expect((await locked.readAll()).map((row) => row.tokens.access_token)).toEqual(["at.first"])
-        await bDone // stalled: B takes the lock once A's lease has ended, and writes
-        await locked.update({ tokens: { access_token: "at.stale" } }, { userId })
-        return "written"
-      })
-      .catch((error: unknown) => error)
-    await sleep(50)
-    const started = performance.now()
-    await b.withAccountLock(key, (locked) => locked.update({ tokens: { access_token: "at.signin" } }, { userId }))
-    // B waited for A's lease to end (it was not released): the lock held.
-    expect(performance.now() - started).toBeGreaterThan(LEASE_MS / 2)
-    bWrote()
-    return { a: await holderA, stored: await accessToken(key) }
+    return stalledHolder({ a, b, key, userId, stored: accessToken, bWaitsAtLeastMs: LEASE_MS / 2 })
   }
 
   test("a holder stalled past its lock lease: its write is refused and changes nothing; the next holder's write stays", async () => {
-    const { a, stored } = await stalledHolder()
+    const { a, stored } = await stalledHolderOn()
     expect(a).toBeInstanceOf(AccountLockLostError)
     expect(stored).toEqual(["at.signin"])
   })
 
   test("control: without the fence in the writes, the stalled holder's stale write overwrites the newer one", async () => {
-    const { a, stored } = await stalledHolder("unfenced-writes")
+    const { a, stored } = await stalledHolderOn("unfenced-writes")
     expect(a).toBe("written")
     expect(stored).toEqual(["at.stale"])
   })
 
   test("a lock lease held by another client is the typed busy value, within the wait bound", async () => {
     const key = newKey()
-    const holder = redisAccountStore(clients[0]!, { ...storeOptions(keyPrefix), lockLeaseMs: 10_000 })
-    let release!: () => void
-    const held = new Promise<void>((resolve) => (release = resolve))
-    let taken!: () => void
-    const isTaken = new Promise<void>((resolve) => (taken = resolve))
-    const holding = holder.withAccountLock(key, async () => {
-      taken()
-      await held
-    })
-    await isTaken
-    const waiter = redisAccountStore(clients[1]!, { ...storeOptions(keyPrefix), lockLeaseMs: 10_000 })
-    const started = performance.now()
-    const error = await waiter
-      .withAccountLock(key, (locked) => locked.readAll(), { lockTimeoutMs: 150 })
-      .catch((e: unknown) => e)
-    expect(error).toBeInstanceOf(AccountStoreError)
-    expect((error as AccountStoreError).lockTimeout).toBe(true)
-    expect(performance.now() - started).toBeLessThan(2_000)
-    release()
-    await holding
-    expect(await waiter.withAccountLock(key, async () => "ran", { lockTimeoutMs: 0 })).toBe("ran")
+    const long = { ...storeOptions(keyPrefix), lockLeaseMs: 10_000 }
+    await expectBusyWithinBound(redisAccountStore(clients[0]!, long), redisAccountStore(clients[1]!, long), key)
   })
 
   test("withTokenSync refuses the driver's ioredis client and the unstorage storage, naming redisAccountStore", async () => {
