@@ -7,6 +7,8 @@ import { afterAll } from "@jest/globals"
 import { startBetterAuthApp, type BetterAuthApp } from "../../src/refresh-bench/better-auth-app.js"
 import { LEASE_TABLE_SQL } from "../../src/refresh-bench/lease-mode.js"
 import type { RefreshScenario } from "../../src/refresh-bench/scenario.js"
+import type { StormProviderSettings } from "../../src/refresh-bench/storm-protocol.js"
+import { startOidcProvider, type TestOidcProvider } from "../../src/harness/oidc-provider.js"
 import { useRefreshScenario } from "./scenario-hooks.js"
 
 /** `startBetterAuthApp`'s options, less what the scenario gives (database, provider, redirect URIs). */
@@ -61,4 +63,20 @@ export function useBetterAuthScenario(databasePrefix: string, accessTokenTtl = 6
     },
   }
   return bed
+}
+
+/**
+ * The rotating provider (60 s access tokens) and its settings as Better Auth's `genericOAuth` and the plugin
+ * name it ("local-oidc"), for the suites that bring their own database instead of the pg scenario.
+ */
+export async function startLocalOidc(): Promise<{ op: TestOidcProvider; provider: StormProviderSettings }> {
+  const op = await startOidcProvider({ accessTokenTtl: 60, rotateRefreshToken: true })
+  const provider: StormProviderSettings = {
+    id: "local-oidc",
+    issuer: op.issuer,
+    clientId: op.clientId,
+    clientSecret: op.clientSecret,
+    tokenEndpoint: op.endpoints.token,
+  }
+  return { op, provider }
 }

@@ -14,7 +14,7 @@ import { UnsupportedDatabaseError } from "authjs-adapter-refresh"
 import { betterAuthAccountStore, tokenSync } from "authjs-adapter-refresh/better-auth"
 import { betterAuth } from "better-auth"
 import { Browser } from "../../src/harness/browser.js"
-import { startOidcProvider, type TestOidcProvider } from "../../src/harness/oidc-provider.js"
+import type { TestOidcProvider } from "../../src/harness/oidc-provider.js"
 import { testMysqlDatabase, type TestMysqlDatabase } from "../../src/harness/mariadb.js"
 import { testDatabase, type TestDatabase } from "../../src/harness/postgres.js"
 import { testSqliteFile, type TestSqliteFile } from "../../src/harness/sqlite.js"
@@ -29,24 +29,19 @@ import {
   type BetterAuthOrmDatabase,
 } from "../../src/refresh-bench/better-auth-orm.js"
 import { LEASE_TABLE_SQL } from "../../src/refresh-bench/lease-mode.js"
+import { LEASE_TABLE_SQL_BY_DATABASE } from "../../src/fixtures/lease-table.js"
 import { runStorm } from "../../src/refresh-bench/run-storm.js"
 import type { StormProviderSettings } from "../../src/refresh-bench/storm-protocol.js"
+import { startLocalOidc } from "./better-auth-hooks.js"
 import { rejection } from "./scenario-hooks.js"
-
-const MARIADB_LEASE_TABLE =
-  "CREATE TABLE authjs_refresh_lease (provider VARCHAR(255) NOT NULL, provider_account_id VARCHAR(255) NOT NULL, " +
-  "fence BIGINT NOT NULL, holder VARCHAR(64) NOT NULL, lease_until DATETIME(3) NULL, " +
-  "PRIMARY KEY (provider, provider_account_id))"
 
 /** The lease table (README, "Lease mode: the migration") on each database. */
 const LEASE_TABLES: Record<BetterAuthOrm, string> = {
   prisma: LEASE_TABLE_SQL,
   drizzle: LEASE_TABLE_SQL,
-  "drizzle-sqlite":
-    "CREATE TABLE authjs_refresh_lease (provider TEXT NOT NULL, provider_account_id TEXT NOT NULL, " +
-    "fence INTEGER NOT NULL, holder TEXT NOT NULL, lease_until INTEGER, PRIMARY KEY (provider, provider_account_id))",
-  "drizzle-mariadb": MARIADB_LEASE_TABLE,
-  "prisma-mariadb": MARIADB_LEASE_TABLE,
+  "drizzle-sqlite": LEASE_TABLE_SQL_BY_DATABASE.sqlite,
+  "drizzle-mariadb": LEASE_TABLE_SQL_BY_DATABASE.mariadb,
+  "prisma-mariadb": LEASE_TABLE_SQL_BY_DATABASE.mariadb,
 }
 
 /** The suite of one of Better Auth's ORM adapters. */
@@ -62,14 +57,7 @@ export function describeBetterAuthOrm(name: string, orm: BetterAuthOrm): void {
     const refreshRequests = () => op.stats.refreshGrants + op.stats.refreshErrors.length
 
     beforeAll(async () => {
-      op = await startOidcProvider({ accessTokenTtl: 60, rotateRefreshToken: true })
-      provider = {
-        id: "local-oidc",
-        issuer: op.issuer,
-        clientId: op.clientId,
-        clientSecret: op.clientSecret,
-        tokenEndpoint: op.endpoints.token,
-      }
+      ;({ op, provider } = await startLocalOidc())
       database =
         orm === "drizzle-sqlite"
           ? await testSqliteFile("ba_orm")

@@ -26,17 +26,9 @@ import {
 } from "../../src/refresh-bench/better-auth-app.js"
 import { runStorm } from "../../src/refresh-bench/run-storm.js"
 import type { StormProviderSettings } from "../../src/refresh-bench/storm-protocol.js"
+import { startLocalOidc } from "./better-auth-hooks.js"
 import { rejection } from "./scenario-hooks.js"
-
-const LEASE_TABLE = {
-  mariadb:
-    "CREATE TABLE authjs_refresh_lease (provider VARCHAR(255) NOT NULL, provider_account_id VARCHAR(255) NOT NULL, " +
-    "fence BIGINT NOT NULL, holder VARCHAR(64) NOT NULL, lease_until DATETIME(3) NULL, " +
-    "PRIMARY KEY (provider, provider_account_id))",
-  sqlite:
-    "CREATE TABLE authjs_refresh_lease (provider TEXT NOT NULL, provider_account_id TEXT NOT NULL, " +
-    "fence INTEGER NOT NULL, holder TEXT NOT NULL, lease_until INTEGER, PRIMARY KEY (provider, provider_account_id))",
-}
+import { LEASE_TABLE_SQL_BY_DATABASE } from "../../src/fixtures/lease-table.js"
 
 interface Row {
   accessToken: string
@@ -157,14 +149,7 @@ describe.each([
   const refreshRequests = () => op.stats.refreshGrants + op.stats.refreshErrors.length
 
   beforeAll(async () => {
-    op = await startOidcProvider({ accessTokenTtl: 60, rotateRefreshToken: true })
-    provider = {
-      id: "local-oidc",
-      issuer: op.issuer,
-      clientId: op.clientId,
-      clientSecret: op.clientSecret,
-      tokenEndpoint: op.endpoints.token,
-    }
+    ;({ op, provider } = await startLocalOidc())
     db = await open()
     app = await startBetterAuthApp({
       pool: db.handle,
@@ -173,8 +158,8 @@ describe.each([
       secret: randomBytes(32).toString("base64url"),
       tokenSync: { skewSeconds: 0 },
     })
-    if ("aggregate" in db.handle) db.handle.exec(LEASE_TABLE.sqlite)
-    else await db.handle.query(LEASE_TABLE.mariadb)
+    if ("aggregate" in db.handle) db.handle.exec(LEASE_TABLE_SQL_BY_DATABASE.sqlite)
+    else await db.handle.query(LEASE_TABLE_SQL_BY_DATABASE.mariadb)
     alice = await app.signIn(new Browser(), "ba-alice")
   }, 60_000)
   afterAll(async () => {
@@ -332,7 +317,7 @@ describe("Better Auth + tokenSync: refreshTokenExpiresAt is the refresh token's 
       secret: randomBytes(32).toString("base64url"),
       tokenSync: { skewSeconds: 0, tokenEndpoint: kc.url },
     })
-    sqliteDb.exec(LEASE_TABLE.sqlite)
+    sqliteDb.exec(LEASE_TABLE_SQL_BY_DATABASE.sqlite)
     alice = await app.signIn(browser, "kc-alice")
   }, 60_000)
   afterAll(async () => {
