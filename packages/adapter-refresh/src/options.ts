@@ -123,6 +123,7 @@ export function checkTokenSyncOptions(options: unknown): void {
       "retries",
       "backoffMs",
       "leaseMarginMs",
+      "lateAnswerMs",
       "refusedTokenIntervalSeconds",
     ] as const) {
       const value = (refresh as Record<string, unknown>)[name]

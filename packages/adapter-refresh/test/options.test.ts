@@ -89,6 +89,8 @@ const refused: [string, unknown, string][] = [
   ["an unknown refresh.coordination", { refresh: refresh({ coordination: "leases" }) }, "refresh.coordination"],
   ["a negative refresh.leaseMarginMs", { refresh: refresh({ leaseMarginMs: -1 }) }, "refresh.leaseMarginMs"],
   ["a fractional refresh.leaseMarginMs", { refresh: refresh({ leaseMarginMs: 0.5 }) }, "refresh.leaseMarginMs"],
+  ["a negative refresh.lateAnswerMs", { refresh: refresh({ lateAnswerMs: -1 }) }, "refresh.lateAnswerMs"],
+  ["a string refresh.lateAnswerMs", { refresh: refresh({ lateAnswerMs: "20s" as never }) }, "refresh.lateAnswerMs"],
   [
     "a refresh.providerConcurrency that is not an object",
     { refresh: refresh({ providerConcurrency: 4 }) },

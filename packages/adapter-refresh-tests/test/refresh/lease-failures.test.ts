@@ -7,7 +7,9 @@
  * (c) stalled past its lease (after READ): sends nothing on resume, another process refreshed once, no
  *     invalid_grant;
  * (d) the library's connections terminated while the provider delays: nothing lost, the row holds R2;
- * (e) processes whose clocks are 10 minutes off storm one account: one grant per expiry.
+ * (e) processes whose clocks are 10 minutes off storm one account: one grant per expiry;
+ * (f) the provider answers after the request's bound: the late answer is stored (`lateAnswerMs`), and a
+ *     process asking meanwhile sends nothing; the control (`lateAnswerMs: 0`) loses that grant.
  * AUTHJS_REFRESH_FAILURES_COORDINATION=lock runs them in lock mode: (d) and (e) then fail (their controls).
  */
 import { afterAll, afterEach, beforeAll, expect, test } from "@jest/globals"
@@ -68,7 +70,7 @@ beforeAll(async () => {
     if (p) p.status = status
     return undefined
   }
-  grantAccount = await seedChaosAccounts(pool, op, 6)
+  grantAccount = await seedChaosAccounts(pool, op, 8)
 }, 60_000)
 
 // Each test's processes end with it (a stopped one is killed); the list keeps their indexes for names.
@@ -275,4 +277,41 @@ leaseOnly(
     expect(revoked(n)).toBe(0)
   },
   120_000,
+)
+
+// A provider answering after W (a queue at a busy provider): the request is not abandoned at W, the lease is
+// renewed while it waits, and the answer is stored. Control, in the same test: lateAnswerMs 0 abandons the
+// request at W; the provider grants it anyway, so its rotated refresh token is lost with it.
+leaseOnly(
+  "(f) the provider answers after the request's bound: the late answer is stored; control: lateAnswerMs 0 loses it",
+  async () => {
+    const late = { coordination: MODE, requestTimeoutMs: W, leaseMarginMs: M, reauthColumn: REAUTH_COLUMN }
+    const patient = holder(6, { refresh: { ...late, lateAnswerMs: 3 * W } })
+    const second = holder(6, { refresh: late })
+    const abandoning = holder(7, { refresh: { ...late, lateAnswerMs: 0 } })
+    await Promise.all([patient.ready, second.ready, abandoning.ready])
+    // Past the lease taken for the request (L): only a renewed lease keeps another process from sending.
+    proxy.delayMs = L + 1_200
+    try {
+      const round = patient.go(30_000)
+      await until(() => presented(6).length > 0, 15_000, "the refresh request")
+      // Past the first lease's end, while the request still waits. Control: grant the late wait without the
+      // renewal (lease-flight.ts): this process takes the ended lease and sends R1 again.
+      await sleep(L + 300)
+      const meanwhile = await second.go(30_000)
+      expect(await round).toEqual([{ ok: true, refreshed: true, persistError: false }])
+      expect(meanwhile).toEqual([{ ok: true, refreshed: false, persistError: false }])
+      expect(presented(6).map((p) => p.status)).toEqual([200])
+      expect(revoked(6)).toBe(0)
+      expect(await storedRefreshToken(6)).toBe("the latest rotated token")
+
+      const abandoned = await abandoning.go(30_000)
+      expect(abandoned).toEqual([{ ok: false, code: "PROVIDER_UNAVAILABLE" }])
+      await until(() => presented(7)[0]?.status === 200, 10_000, "the provider's late grant")
+      expect(await storedRefreshToken(7)).toBe("an older token")
+    } finally {
+      proxy.delayMs = 0
+    }
+  },
+  60_000,
 )

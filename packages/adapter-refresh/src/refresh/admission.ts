@@ -2,10 +2,11 @@
  * Lease mode's admission: how many flights one process runs past TAKE at once, adapted to how long they take.
  *
  * A fixed number cannot serve both ends. Small (8), a burst of 40 expiries in one process waits five provider
- * round trips; large (32), a burst of thousands queues so many requests at a provider that they outlast
- * `requestTimeoutMs`, and a request that timed out may have rotated the token (the next sender gets
- * `invalid_grant`: docs/BENCHMARKS.md, 10 grants revoked at the 10,000 cliff). So the limit moves with the
- * flights' own length, the signal that precedes a timeout (additive increase, multiplicative decrease):
+ * round trips; large, a burst of thousands queues requests at a provider for longer than it takes to answer
+ * them. A request still unanswered at `requestTimeoutMs` is waited for (`lateAnswerMs`, the lease renewed), so
+ * such a queue costs time, not grants, but it still costs the callers queued behind it. So the limit starts
+ * high (a burst of 40 in one round trip) and moves with the flights' own length (additive increase,
+ * multiplicative decrease):
  * - a flight that took longer than `slowMs` (a quarter of the request timeout) halves the limit, once per
  *   round: the other slow flights admitted before that halving say nothing new and are ignored;
  * - each quick flight raises it: by one until the first halving (the limit doubles per round trip), by
@@ -28,12 +29,13 @@ export interface AdmissionBounds {
 }
 
 /**
- * The defaults: 8 to start (8 processes: 64 requests at a provider, the fixed value measured safe at the
- * cliff), 2 to 64, slow past a quarter of the request timeout (a provider's queue grows for a while before
- * its requests time out; halving at half of it let 86 to 110 of them time out at the cliff).
+ * The defaults: 64 to start and at most (a burst of 40 expiries in one process is served in one round trip:
+ * docs/BENCHMARKS.md, "Pool starvation"), at least 2, slow past a quarter of the request timeout (a provider's
+ * queue grows for a while before its answers come late). Starting at 8 served 8 of those 40 within 3 s; it was
+ * the safe value while a request abandoned at its timeout lost its grant (before `lateAnswerMs`).
  */
 export const admissionBounds = (requestTimeoutMs: number): AdmissionBounds => ({
-  initial: 8,
+  initial: 64,
   min: 2,
   max: 64,
   slowMs: requestTimeoutMs / 4,

@@ -21,7 +21,7 @@ export interface EngineSettings {
   /** What lock mode's transaction waits for (the account lock) and how long it may last. */
   lockOptions: { lockTimeoutMs: number; transactionTimeoutMs: number }
   /** What lease mode's lease outlives: one request's bound plus its margin. */
-  leaseSettings: { requestTimeoutMs: number; leaseMarginMs: number }
+  leaseSettings: { requestTimeoutMs: number; leaseMarginMs: number; lateAnswerMs: number }
   /** The whole wait until a transaction's work starts (a pooled connection, then the lock). */
   startBoundMs: number
   /** Shortest time between two refreshes for a refused access token, per account (0: off). */
@@ -42,7 +42,11 @@ export function engineSettingsOf(options: RefreshOptions): EngineSettings {
   // The transaction must outlive the lock wait plus every attempt and backoff under the lock.
   const transactionTimeoutMs = lockTimeoutMs + (retries + 1) * requestTimeoutMs + backoffMs * 2 ** (retries + 1) + 5_000
   const lockOptions = { lockTimeoutMs, transactionTimeoutMs }
-  const leaseSettings = { requestTimeoutMs, leaseMarginMs: options.leaseMarginMs ?? 5_000 }
+  const leaseSettings = {
+    requestTimeoutMs,
+    leaseMarginMs: options.leaseMarginMs ?? 5_000,
+    lateAnswerMs: options.lateAnswerMs ?? 2 * requestTimeoutMs,
+  }
   // The account lock alone is bounded by lock_timeout; waiting for a pooled connection first may take as
   // long again: the whole wait until the transaction's work starts is bounded at twice lockTimeoutMs.
   const startBoundMs = 2 * lockTimeoutMs

@@ -66,9 +66,16 @@ export interface RefreshOptions {
    */
   leaseMarginMs?: number
   /**
+   * Lease mode: how much longer than `requestTimeoutMs` a refresh request already sent keeps waiting for its
+   * answer, its lease renewed meanwhile, before it is abandoned. A busy provider may answer late, and an answer
+   * abandoned takes its rotated refresh token with it: the grant is lost. Default twice `requestTimeoutMs`;
+   * 0 abandons the request at `requestTimeoutMs`. Lock mode always abandons it there.
+   */
+  lateAnswerMs?: number
+  /**
    * Most refreshes of one provider this process runs at once, by provider id (for providers with rate
    * limits); waits for a slot are bounded by `queueTimeoutMs`. Default: no limit per provider; lease mode's
-   * admission (8 per process to start, adapted to how long refreshes take, 2 to 64) applies to all of them.
+   * admission (64 per process to start, adapted to how long refreshes take, 2 to 64) applies to all of them.
    */
   providerConcurrency?: Readonly<Record<string, number>>
   /**

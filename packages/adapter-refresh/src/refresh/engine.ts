@@ -43,7 +43,7 @@ import { createKeptRefresh } from "./kept-refresh.js"
 import { boundedRead } from "../bounded-wait.js"
 import { SingleFlight, StartTimeout } from "./coordination.js"
 import { KeptTokenStore, sameVersion, versionOf } from "./issued-tokens.js"
-import { ProviderClient, resolveProvider } from "./provider.js"
+import { ProviderClient, resolveProvider, type LateAnswer } from "./provider.js"
 import { sendGrant } from "./grant.js"
 import { elapsedMs, errorCodeOf, errorNameOf, providerOf, publish } from "../observability.js"
 import { accountIdOf, TokenCache } from "../cache/token-cache.js"
@@ -166,8 +166,19 @@ export function createRefreshEngine(
     return new AccountStoreError(store.name, "a token refresh", error)
   }
 
-  const grant = (client: ProviderClient, refreshToken: string, beforeAttempt?: (attempt: number) => Promise<void>) =>
-    sendGrant(client, refreshToken, { storeName: store.name, requestTimeoutMs, retries, backoffMs }, beforeAttempt)
+  const grant = (
+    client: ProviderClient,
+    refreshToken: string,
+    beforeAttempt?: (attempt: number) => Promise<void>,
+    lateAnswer?: LateAnswer,
+  ) =>
+    sendGrant(
+      client,
+      refreshToken,
+      { storeName: store.name, requestTimeoutMs, retries, backoffMs },
+      beforeAttempt,
+      lateAnswer,
+    )
 
   /** getAccessToken's mode: nothing to do once the row holds a fresh token. */
   const onDemand: RefreshMode = {

@@ -5,7 +5,7 @@
  */
 import type { ProviderUnavailableError } from "../errors.js"
 import { elapsedMs, publish, type RefreshRequestEvent } from "../observability.js"
-import type { GrantFailure, IssuedResponse, ProviderClient } from "./provider.js"
+import type { GrantFailure, IssuedResponse, LateAnswer, ProviderClient } from "./provider.js"
 
 /** The request's outcome. "issued" is reported by the caller once it stored the answer (the write comes first). */
 export type Granted =
@@ -23,13 +23,15 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 
 /**
  * Sends the refresh request; retries only failures that certainly did not reach grant processing.
- * `beforeAttempt` runs before each attempt (after the backoff) and throws to stop without sending.
+ * `beforeAttempt` runs before each attempt (after the backoff) and throws to stop without sending;
+ * `lateAnswer` decides whether an attempt unanswered at `requestTimeoutMs` waits longer (provider.ts).
  */
 export async function sendGrant(
   client: ProviderClient,
   refreshToken: string,
   settings: GrantSettings,
   beforeAttempt?: (attempt: number) => Promise<void>,
+  lateAnswer?: LateAnswer,
 ): Promise<Granted> {
   const { storeName, requestTimeoutMs, retries, backoffMs } = settings
   const started = performance.now()
@@ -44,7 +46,7 @@ export async function sendGrant(
     }))
   for (let attempt = 1; ; attempt++) {
     await beforeAttempt?.(attempt)
-    const result = await client.refresh(refreshToken, requestTimeoutMs)
+    const result = await client.refresh(refreshToken, requestTimeoutMs, lateAnswer)
     if (result.ok) return { ok: true, issued: result.issued, reportIssued: () => report("issued", attempt) }
     if (attempt > retries || !retrySafe(result.failure)) {
       if (result.failure.kind === "invalid_grant") report("invalid_grant", attempt)

@@ -17,6 +17,7 @@ import { AbandonedWait } from "../bounded-wait.js"
 import { RefreshLeaseExpiredError, RefreshLockTimeoutError } from "../errors.js"
 import type { AccountKey, AccountLeases, HeldLease, LeaseTake, StoredAccountRow } from "../store.js"
 import type { AdmissionRelease } from "./admission.js"
+import type { LateAnswer } from "./provider.js"
 import { Semaphore, SlotWaitTimeout } from "./coordination.js"
 
 /** Covers READ and the longest backoff between the take and the first byte sent (design 4). */
@@ -34,6 +35,11 @@ export interface LeaseFlightSettings {
   requestTimeoutMs: number
   /** M: what must be left of the lease beyond W when a request is sent. */
   leaseMarginMs: number
+  /**
+   * How much longer than W a request already sent may wait for its answer, the lease renewed for it; 0 or
+   * absent: abandoned at W.
+   */
+  lateAnswerMs?: number
   /** Longest wait for another holder's lease (lockTimeoutMs), ms. */
   waitBoundMs: number
   /** false: take once and report busy at once (refreshExpiring skips an account another process refreshes). */
@@ -65,9 +71,10 @@ export interface LeaseFlightSteps<R, G> {
   read(look: LeaseLook): Promise<{ finish: R } | { send: string }>
   /**
    * SEND, outside any transaction. `beforeAttempt` must run before each attempt; it throws (and nothing is
-   * sent) when too little of the lease is left or a retry's renewal found it lost.
+   * sent) when too little of the lease is left or a retry's renewal found it lost. `lateAnswer` is asked when
+   * an attempt is unanswered at W: the ms it may still wait (the lease renewed for them), 0 to abandon it.
    */
-  send(refreshToken: string, beforeAttempt: (attempt: number) => Promise<void>): Promise<G>
+  send(refreshToken: string, beforeAttempt: (attempt: number) => Promise<void>, lateAnswer: LateAnswer): Promise<G>
   /** WRITE, right after the answer (or the refusal): compare-and-set under a short lock. */
   write(answer: G): Promise<R>
 }
@@ -86,6 +93,16 @@ export interface KeptLease {
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 const jittered = (ms: number): number => ms * (0.8 + Math.random() * 0.4)
+
+/** `promise`'s value, or undefined when it has not settled within `ms`. */
+async function withinMs<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  try {
+    return await Promise.race([promise, new Promise<undefined>((resolve) => (timer = setTimeout(resolve, ms)))])
+  } finally {
+    clearTimeout(timer)
+  }
+}
 
 /** A fresh 128-bit holder value: an old holder cannot be mistaken for a new one even if the fence restarts. */
 export const newHolder = (): string => randomBytes(16).toString("hex")
@@ -159,10 +176,27 @@ async function holding<R, G>(
     const remaining = deadline - performance.now()
     if (remaining < requestTimeoutMs + leaseMarginMs)
       throw new RefreshLeaseExpiredError(key.provider, remaining, attempt > 1)
+    lateUntil = undefined
+  }
+  // An attempt unanswered at W: the provider may be slow rather than gone, and may have rotated the token
+  // already. Renew the lease and keep waiting, up to lateAnswerMs past W, never past the renewed lease less
+  // M (the write of the answer). No renewal, no wait: the lease may end, and another process send.
+  let lateUntil: number | undefined
+  const lateAnswer: LateAnswer = async () => {
+    const asked = performance.now()
+    lateUntil ??= asked + (settings.lateAnswerMs ?? 0)
+    if (lateUntil <= asked) return 0
+    const renewed = await withinMs(
+      leases.renew(key, held, durationMs).catch(() => null),
+      Math.max(0, deadline - asked - leaseMarginMs / 2),
+    )
+    if (!renewed) return 0
+    deadline = asked + renewed.remainingMs
+    return Math.max(0, Math.min(lateUntil, deadline - leaseMarginMs) - performance.now())
   }
   let answer: G
   try {
-    answer = await steps.send(decision.send, beforeAttempt)
+    answer = await steps.send(decision.send, beforeAttempt, lateAnswer)
   } catch (error) {
     await release()
     throw error

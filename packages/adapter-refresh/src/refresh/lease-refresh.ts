@@ -18,7 +18,7 @@ import { versionOf, type KeptTokens } from "./issued-tokens.js"
 import { AdaptiveAdmission, admissionBounds } from "./admission.js"
 import { ProviderSlots, runLeaseFlight, type LeaseLook } from "./lease-flight.js"
 import { leaseWriteOf, writeLeaseAnswer } from "./lease-write.js"
-import type { IssuedResponse, ProviderClient } from "./provider.js"
+import type { IssuedResponse, LateAnswer, ProviderClient } from "./provider.js"
 import type { TokenResponseReading } from "./token-response.js"
 
 /** What lease mode takes from the engine: its settings and the steps both modes share. */
@@ -30,6 +30,7 @@ export interface LeaseRefreshContext {
   settings: {
     requestTimeoutMs: number
     leaseMarginMs: number
+    lateAnswerMs: number
     queueTimeoutMs: number
     /** Bound on the wait for a connection + the lock of READ and WRITE. */
     startBoundMs: number
@@ -47,6 +48,7 @@ export interface LeaseRefreshContext {
     client: ProviderClient,
     refreshToken: string,
     beforeAttempt: (attempt: number) => Promise<void>,
+    lateAnswer: LateAnswer,
   ): Promise<Granted>
   failed(
     key: AccountKey,
@@ -111,6 +113,7 @@ export function createLeaseRefresh(context: LeaseRefreshContext): LeaseRefresh {
     const flight = {
       requestTimeoutMs: settings.requestTimeoutMs,
       leaseMarginMs: settings.leaseMarginMs,
+      lateAnswerMs: settings.lateAnswerMs,
       waitBoundMs: mode.lockOptions.lockTimeoutMs,
       wait: mode.leaseWait,
       admissionBoundMs: settings.queueTimeoutMs,
@@ -150,7 +153,8 @@ export function createLeaseRefresh(context: LeaseRefreshContext): LeaseRefresh {
             checked = found
             return { send: found.refreshToken }
           },
-          send: (refreshToken, beforeAttempt) => context.grant(client, refreshToken, beforeAttempt),
+          send: (refreshToken, beforeAttempt, lateAnswer) =>
+            context.grant(client, refreshToken, beforeAttempt, lateAnswer),
           async write(result) {
             const read = checked!
             const from = versionOf(read.stored.tokens)

@@ -249,6 +249,48 @@ export function endpointAllowed(url: unknown, allowInsecureRequests: boolean): b
   return parsed.protocol === "http:" && (allowInsecureRequests || isLoopback(url))
 }
 
+/**
+ * Asked when a refresh request reaches its bound unanswered: how many more ms to wait for the answer (0: abort
+ * now). Called again each time that wait runs out. It must not take long: the request is aborted if it has not
+ * answered within `LATE_ANSWER_DECISION_MS`.
+ */
+export type LateAnswer = () => Promise<number>
+
+/** The longest a `LateAnswer` may take to decide before the request is aborted. */
+export const LATE_ANSWER_DECISION_MS = 2_000
+
+/** An abort signal for one request: fires at `timeoutMs`, unless `lateAnswer` grants more, again and again. */
+function requestBound(timeoutMs: number, lateAnswer: LateAnswer | undefined): { signal: AbortSignal; done(): void } {
+  if (!lateAnswer) return { signal: AbortSignal.timeout(timeoutMs), done: () => undefined }
+  const controller = new AbortController()
+  let finished = false
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const abort = (): void => {
+    if (!finished) controller.abort(new DOMException("the refresh request timed out", "TimeoutError"))
+  }
+  const expire = (): void => {
+    if (finished) return
+    // The decision itself is bounded: a store that does not answer must not keep the request waiting past its lease.
+    const decided = Promise.race([
+      lateAnswer().catch(() => 0),
+      new Promise<number>((resolve) => setTimeout(() => resolve(0), LATE_ANSWER_DECISION_MS).unref()),
+    ])
+    void decided.then((moreMs) => {
+      if (finished) return
+      if (moreMs > 0) timer = setTimeout(expire, moreMs)
+      else abort()
+    })
+  }
+  timer = setTimeout(expire, timeoutMs)
+  return {
+    signal: controller.signal,
+    done() {
+      finished = true
+      clearTimeout(timer)
+    },
+  }
+}
+
 /** Runs refresh grants for one provider; discovery happens once and is cached (a failed one is retried later). */
 export class ProviderClient {
   readonly provider: ResolvedProvider
@@ -332,7 +374,13 @@ export class ProviderClient {
   }
 
   /** One refresh grant, bounded by `timeoutMs`. Never throws. */
-  async refresh(refreshToken: string, timeoutMs: number): Promise<GrantResult> {
+  /**
+   * One refresh request, bounded by `timeoutMs`. With `lateAnswer`, a request still unanswered at its bound is
+   * not abandoned at once: `lateAnswer` is asked how much longer to wait (lease mode renews its lease there) and
+   * the request is aborted only when it says 0. An answer the provider may already have issued is worth waiting
+   * for: abandoned, its rotated refresh token is lost with it.
+   */
+  async refresh(refreshToken: string, timeoutMs: number, lateAnswer?: LateAnswer): Promise<GrantResult> {
     let as: oauth.AuthorizationServer
     try {
       as = await this.authorizationServer(timeoutMs)
@@ -350,14 +398,12 @@ export class ProviderClient {
       ...(this.provider.idTokenAlg ? { id_token_signed_response_alg: this.provider.idTokenAlg } : {}),
     }
     let response: Response
+    const bound = requestBound(timeoutMs, lateAnswer)
     try {
-      response = await oauth.refreshTokenGrantRequest(
-        as,
-        client,
-        this.clientAuth(),
-        refreshToken,
-        this.httpOptions(timeoutMs),
-      )
+      response = await oauth.refreshTokenGrantRequest(as, client, this.clientAuth(), refreshToken, {
+        ...this.httpOptions(timeoutMs),
+        signal: bound.signal,
+      })
       // Not 200: oauth4webapi reads the OAuth error (or throws on the status); classify() keeps only safe facts.
       if (response.status !== 200) {
         const status = response.status
@@ -374,9 +420,14 @@ export class ProviderClient {
         return { ok: false, failure: { kind: "http_status", status, retrySafe: false } }
       }
     } catch (error) {
+      bound.done()
       return { ok: false, failure: classify(error) }
     }
-    return this.readIssued(as, client, response)
+    try {
+      return await this.readIssued(as, client, response)
+    } finally {
+      bound.done()
+    }
   }
 
   /**

@@ -100,6 +100,6 @@ describe("AdaptiveAdmission", () => {
   test("bad bounds are a RangeError; the defaults follow the request timeout", () => {
     expect(() => new AdaptiveAdmission({ ...bounds, min: 0 })).toThrow(RangeError)
     expect(() => new AdaptiveAdmission({ ...bounds, initial: 32 })).toThrow(RangeError)
-    expect(admissionBounds(10_000)).toEqual({ initial: 8, min: 2, max: 64, slowMs: 2_500 })
+    expect(admissionBounds(10_000)).toEqual({ initial: 64, min: 2, max: 64, slowMs: 2_500 })
   })
 })

@@ -18,7 +18,7 @@ describe("engine settings", () => {
       retries: 2,
       backoffMs: 200,
       reauthColumn: undefined,
-      leaseSettings: { requestTimeoutMs: 10_000, leaseMarginMs: 5_000 },
+      leaseSettings: { requestTimeoutMs: 10_000, leaseMarginMs: 5_000, lateAnswerMs: 20_000 },
       startBoundMs: 20_000,
       refusedTokenIntervalMs: 30_000,
     })
@@ -51,9 +51,16 @@ describe("engine settings", () => {
       retries: 0,
       backoffMs: 0,
       refusedTokenIntervalMs: 0,
-      leaseSettings: { requestTimeoutMs: 10_000, leaseMarginMs: 0 },
+      leaseSettings: { requestTimeoutMs: 10_000, leaseMarginMs: 0, lateAnswerMs: 20_000 },
     })
     expect(settings.transactionTimeoutMs).toBe(10_000 + 10_000 + 0 + 5_000)
+  })
+
+  test("lateAnswerMs: twice the request's bound by default, and 0 is kept (abandon at the bound)", () => {
+    const base = { providers: [], requestTimeoutMs: 3_000 }
+    expect(engineSettingsOf(base).leaseSettings.lateAnswerMs).toBe(6_000)
+    expect(engineSettingsOf({ ...base, lateAnswerMs: 0 }).leaseSettings.lateAnswerMs).toBe(0)
+    expect(engineSettingsOf({ ...base, lateAnswerMs: 1_500 }).leaseSettings.lateAnswerMs).toBe(1_500)
   })
 
   test("the transaction outlives the lock wait plus every attempt and backoff; the start bound is twice the lock's", () => {

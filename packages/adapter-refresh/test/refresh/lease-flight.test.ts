@@ -377,6 +377,75 @@ describe("lease flight (with a fake AccountLeases for branch coverage)", () => {
     expect(leases.log).toEqual(["take", "read", "send"])
     expect(leases.holder).not.toBeUndefined()
   })
+
+  describe("a request unanswered at W (lateAnswerMs)", () => {
+    /** A send that, after its first attempt is cleared, asks `lateAnswer` `times` times, as the provider does at W. */
+    const askingLate = (leases: FakeLeasesForBranchCoverage, answers: number[], times: number) =>
+      stepsOf(leases, {
+        send: async (_token, beforeAttempt, lateAnswer) => {
+          await beforeAttempt(1)
+          leases.log.push("send")
+          for (let asked = 0; asked < times; asked++) answers.push(await lateAnswer())
+          return { ok: true }
+        },
+      })
+
+    test("renews the lease and grants a wait that ends before the renewed lease less M", async () => {
+      const leases = new FakeLeasesForBranchCoverage()
+      const answers: number[] = []
+      const late = { ...settings, lateAnswerMs: 10_000 }
+      await expect(runLeaseFlight(leases, key, late, askingLate(leases, answers, 1))).resolves.toBe("written")
+      // Control: make lateAnswer return 0 before the renewal: no renew in the log, answers [0].
+      expect(leases.log).toEqual(["take", "read", "send", "renew", "write", "release"])
+      // The renewed lease is W + M + 2 s = 3.5 s; the wait ends M = 0.5 s before it.
+      expect(answers[0]).toBeGreaterThan(2_900)
+      expect(answers[0]).toBeLessThanOrEqual(3_000)
+    })
+
+    test("never past lateAnswerMs in all: the budget counts from the first ask", async () => {
+      const leases = new FakeLeasesForBranchCoverage()
+      const answers: number[] = []
+      const late = { ...settings, lateAnswerMs: 300 }
+      await runLeaseFlight(leases, key, late, askingLate(leases, answers, 1))
+      // Control: drop `lateUntil` from the Math.min: the answer is the lease's ~3,000 ms.
+      expect(answers[0]).toBeGreaterThan(200)
+      expect(answers[0]).toBeLessThanOrEqual(300)
+    })
+
+    test("lateAnswerMs 0 (or absent): abandoned at W, no renewal", async () => {
+      const leases = new FakeLeasesForBranchCoverage()
+      const answers: number[] = []
+      await runLeaseFlight(leases, key, settings, askingLate(leases, answers, 1))
+      expect(answers).toEqual([0])
+      // Control: default lateAnswerMs to 10 s in the flight: a renew appears and the answer is > 0.
+      expect(leases.log).not.toContain("renew")
+    })
+
+    test("a lease no longer ours (the renewal refused): abandoned at once", async () => {
+      const leases = new FakeLeasesForBranchCoverage()
+      leases.renewAnswer = null
+      const answers: number[] = []
+      await runLeaseFlight(leases, key, { ...settings, lateAnswerMs: 10_000 }, askingLate(leases, answers, 1))
+      // Control: ignore the renewal's answer (`if (!renewed) return 0` removed): the flight throws a TypeError.
+      expect(answers).toEqual([0])
+    })
+
+    test("a renewal that does not answer is not waited for past the lease less M/2", async () => {
+      const leases = new FakeLeasesForBranchCoverage()
+      // The lease has 100 ms more than W + M; the store never answers the renewal.
+      leases.takenWith(1_000 + 500 + 100)
+      leases.renew = () => {
+        leases.log.push("renew")
+        return new Promise(() => undefined)
+      }
+      const answers: number[] = []
+      const started = performance.now()
+      await runLeaseFlight(leases, key, { ...settings, lateAnswerMs: 10_000 }, askingLate(leases, answers, 1))
+      // Control: await the renewal alone (no race with the lease's end): the test times out.
+      expect(answers).toEqual([0])
+      expect(performance.now() - started).toBeLessThan(1_500)
+    })
+  })
 })
 
 describe("a lease kept after a failed write (fake AccountLeases for branch coverage)", () => {
