@@ -177,6 +177,19 @@ export function sqlAccountStore(driver: SqlDriver, options: SqlStoreOptions): Ac
             held.release()
           }
         },
+        async updateOwnTokensIfUnchanged(key, userId, unchanged, tokens, begin) {
+          if (driver.signInWouldWait?.()) {
+            begin()
+            return database.ownTokens?.returnsRows === false ? { written: 0 } : []
+          }
+          const held = await signIn()
+          try {
+            begin()
+            return await update(held, key, userId, tokens, unchanged)
+          } finally {
+            held.release()
+          }
+        },
       }),
 
     ...(leases && {

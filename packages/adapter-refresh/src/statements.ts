@@ -445,6 +445,7 @@ export function sqlUpdateOwnTokens(
       key: AccountKey,
       userId: UserId,
       tokens: Record<string, OwnTokensValue>,
+      unchanged?: Record<string, TokenColumnValue>,
     ) => Promise<OwnTokensWritten>)
   | undefined {
   const { database } = tables
@@ -453,7 +454,7 @@ export function sqlUpdateOwnTokens(
   const asStored = (rows: Record<string, unknown>[]) => rows.map((row) => toStoredAccountRow(tables.fieldsOf(row)))
   const none = (): OwnTokensWritten => (ownTokens.returnsRows ? [] : { written: 0 })
   let supported = true
-  return async ({ run, affected }, key, userId, tokens) => {
+  return async ({ run, affected }, key, userId, tokens, unchanged) => {
     if (!ownTokens.returnsRows && !affected)
       throw new Error(`${tables.store}: this database's one-statement sign-in needs the count of rows written.`)
     if (!supported) return none()
@@ -461,12 +462,17 @@ export function sqlUpdateOwnTokens(
       .filter(([field]) => tables.hasColumn(field))
       .map(([field, value]) => [tables.column(checkTokenColumn(field)), tables.toColumn(field, value)] as const)
     if (assignments.length === 0) return none()
+    // A column the table lacks cannot have changed: it is left out of the comparison (it reads as null).
+    const same = Object.entries(unchanged ?? {})
+      .filter(([field]) => tables.hasColumn(field))
+      .map(([field, value]) => [tables.column(checkTokenColumn(field)), tables.toColumn(field, value ?? null)] as const)
     const { text, values } = ownTokens.statement({
       accounts: tables.accounts,
       column: tables.column,
       key,
       owner: String(idParameter(userId)),
       assignments,
+      unchanged: same,
     })
     try {
       if (affected && !ownTokens.returnsRows) return { written: await on(affected, tables, "accounts")(text, values) }

@@ -259,7 +259,7 @@ export function typedLockTimeouts<S extends AccountStore>(
       if (error instanceof TokenSyncError || database.classifyError(error).kind !== "lock-timeout") throw error
       throw new AccountStoreError(store.name, operation, error, { lockTimeout: true })
     }
-  const { updateOwnTokens, scanAccounts, listReauthMarks } = store
+  const { updateOwnTokens, updateOwnTokensIfUnchanged, scanAccounts, listReauthMarks } = store
   return {
     ...store,
     withAccountLock: (key, work, options) => store.withAccountLock(key, work, options).catch(typed("withAccountLock")),
@@ -268,6 +268,12 @@ export function typedLockTimeouts<S extends AccountStore>(
     ...(updateOwnTokens && {
       updateOwnTokens: (key, userId, tokens, begin) =>
         updateOwnTokens.call(store, key, userId, tokens, begin).catch(typed("updateOwnTokens")),
+    }),
+    ...(updateOwnTokensIfUnchanged && {
+      updateOwnTokensIfUnchanged: (key, userId, unchanged, tokens, begin) =>
+        updateOwnTokensIfUnchanged
+          .call(store, key, userId, unchanged, tokens, begin)
+          .catch(typed("updateOwnTokensIfUnchanged")),
     }),
     ...(scanAccounts && {
       scanAccounts: (page) => scanAccounts.call(store, page).catch(typed("scanAccounts")),

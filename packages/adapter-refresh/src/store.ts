@@ -173,6 +173,20 @@ export interface AccountStore {
     begin: () => void,
   ): Promise<OwnTokensWritten>
   /**
+   * Optional, lease mode's one-statement write of a refresh answer: `updateOwnTokens` (the same lock rule,
+   * the same result), and only while every column of `unchanged` still holds exactly that value (null and
+   * absent alike mean "no value"), compared in the same statement. The values are the row's as the store
+   * returned them (`StoredAccountRow.tokens`, encrypted where a codec is set). Nothing written: the core
+   * takes the locked path, which compares the decoded row. Without it, the answer is always written there.
+   */
+  updateOwnTokensIfUnchanged?(
+    key: AccountKey,
+    userId: UserId,
+    unchanged: Record<string, TokenColumnValue>,
+    tokens: Record<string, TokenColumnValue>,
+    begin: () => void,
+  ): Promise<OwnTokensWritten>
+  /**
    * Optional (used by `reencryptAccounts`): the rows of up to `limit` keys that come after `after` in
    * (provider, providerAccountId) order, in that order, every row of each key (duplicates included),
    * read in one statement outside any lock. Paging by key, not offset, so rows inserted or deleted

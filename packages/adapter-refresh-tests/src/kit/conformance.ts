@@ -639,6 +639,48 @@ export function runConformanceSuite(cell: ConformanceCell, runner?: TestRunner):
         ).rejects.toBe(abandoned)
         expect((await rows(key))[0]).toMatchObject({ access_token: "at.first" })
       })
+      it("updateOwnTokensIfUnchanged writes only while every compared column holds its value, and never past a held lock", async () => {
+        const store = adapter.accountStore
+        if (!store.updateOwnTokensIfUnchanged) return
+        const user = await newUser()
+        const key = newKey()
+        await linkFresh(user.id, key)
+        const mine = (await store.findAccounts(user.id, key.provider)).find(
+          (row) => row.providerAccountId === key.providerAccountId,
+        )!
+        // The values as the store returned them (encrypted where a codec is set).
+        const raw = (field: string) => {
+          const value = mine.tokens[field]
+          return typeof value === "bigint" ? String(value) : (value as string | number | null)
+        }
+        const seen = { access_token: raw("access_token"), refresh_token: raw("refresh_token") }
+        const write = (unchanged: Record<string, string | number | null>, access_token: string) =>
+          store.updateOwnTokensIfUnchanged!(key, user.id, unchanged, { access_token }, () => {})
+        // One compared column differs, or holds a value where null was expected: nothing written.
+        expect(writtenCount(await write({ ...seen, refresh_token: "rt.other" }, "at.cas"))).toBe(0)
+        expect(writtenCount(await write({ ...seen, id_token: null }, "at.cas"))).toBe(0)
+        expect((await rows(key))[0]).toMatchObject({ access_token: "at.first", refresh_token: "rt.first" })
+        // The key's lock held elsewhere: nothing written, and nothing waited for.
+        const inside = deferred()
+        const release = deferred()
+        const holder = store.withAccountLock(key, async () => {
+          inside.resolve()
+          await release.promise
+        })
+        await inside.promise
+        try {
+          expect(writtenCount(await write(seen, "at.cas"))).toBe(0)
+        } finally {
+          release.resolve()
+          await holder
+        }
+        // Every compared column as seen: written. Control: drop the comparison from the database's statement
+        // (databases/*: unchangedCondition), and the first write above lands.
+        expect(writtenCount(await write({ ...seen, expires_at: raw("expires_at") }, "at.cas"))).toBe(1)
+        expect((await rows(key))[0]).toMatchObject({ access_token: "at.cas", refresh_token: "rt.first" })
+        // The row moved on: the same comparison now writes nothing.
+        expect(writtenCount(await write(seen, "at.again"))).toBe(0)
+      })
     })
 
     describe("(b3) leases (AccountStore.leases), for a store that offers them", () => {

@@ -12,7 +12,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "@jest/globals"
 import pg from "pg"
-import { withTokenSync, type TokenSyncAdapter } from "authjs-adapter-refresh"
+import { pgAccountStore, withTokenSync, type TokenSyncAdapter } from "authjs-adapter-refresh"
 import type { TestDatabase } from "../../src/harness/postgres.js"
 import { startRewritingProxy, type RewritingProxy } from "../../src/harness/rewriting-proxy.js"
 import type { RefreshScenario } from "../../src/refresh-bench/scenario.js"
@@ -126,6 +126,45 @@ describe("lease mode on real PostgreSQL (a real proxy holds the provider's answe
       proxy.delayMs = 0
     }
   }
+
+  /** The text of every statement node-postgres sends in this process while `work` runs. */
+  async function statementsDuring(work: () => Promise<unknown>): Promise<string[]> {
+    const texts: string[] = []
+    const original = pg.Client.prototype.query
+    pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
+      const first = args[0] as string | { text?: string }
+      texts.push(typeof first === "string" ? first : (first?.text ?? ""))
+      return (original as (...a: unknown[]) => unknown).apply(this, args)
+    } as typeof original
+    try {
+      await work()
+    } finally {
+      pg.Client.prototype.query = original
+    }
+    return texts
+  }
+
+  test("the answer is written in one statement, no transaction (control: a store without updateOwnTokensIfUnchanged begins one)", async () => {
+    const refreshOptions = {
+      providers: [{ ...s.providerConfig, token: proxy.url }],
+      skewSeconds: 0,
+      minRefreshIntervalSeconds: 0,
+      coordination: "lease" as const,
+    }
+    const oneStatement = adapterIn("lease")
+    await s.waitForExpiry(0)
+    const sent = await statementsDuring(async () => expect((await ask(oneStatement)).refreshed).toBe(true))
+    // The fast read, TAKE and its look, the compared write, RELEASE.
+    expect(sent.filter((text) => /^\s*BEGIN/i.test(text))).toEqual([])
+    expect(sent.filter((text) => text.includes("IS NOT DISTINCT FROM"))).toHaveLength(1)
+    expect(sent.length).toBeLessThanOrEqual(5)
+
+    const { updateOwnTokensIfUnchanged: _without, ...store } = pgAccountStore(s.fixture.db as pg.Pool)
+    const locked = withTokenSync(s.fixture.adapter, store, { refresh: refreshOptions })
+    await s.waitForExpiry(0)
+    const control = await statementsDuring(async () => expect((await ask(locked)).refreshed).toBe(true))
+    expect(control.filter((text) => /^\s*BEGIN/i.test(text))).toHaveLength(1)
+  })
 
   test("nothing held: while the provider answers, no session idle in transaction and no lock", async () => {
     const held = await heldDuringRefresh("lease")

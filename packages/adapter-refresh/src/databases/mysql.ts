@@ -17,6 +17,7 @@
 import type { AccountKey, HeldLease } from "../store.js"
 import {
   assignmentsOf,
+  unchangedCondition,
   driverCodes,
   driverMessages,
   keyCondition,
@@ -75,7 +76,9 @@ const ownTokens: OwnTokensStatement = {
     const sql = new StatementBuilder(mysql)
     const { accounts, column } = parts
     const assignments = assignmentsOf(sql, parts)
-    const mine = `${keyCondition(sql, parts)} AND ${mysql.asText(column("userId"))} = ${sql.param(parts.owner)}`
+    const mine =
+      `${keyCondition(sql, parts)} AND ${mysql.asText(column("userId"))} = ${sql.param(parts.owner)}` +
+      unchangedCondition(sql, parts, "<=>")
     const keyRows =
       `SELECT ${column("userId")} AS ${mysql.quote("owner")} ` +
       `FROM ${accounts} WHERE ${keyCondition(sql, parts)} FOR UPDATE`

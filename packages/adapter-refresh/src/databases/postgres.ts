@@ -8,6 +8,7 @@
 import type { AccountKey, HeldLease } from "../store.js"
 import {
   assignmentsOf,
+  unchangedCondition,
   driverCodes,
   driverMessages,
   StatementBuilder,
@@ -136,7 +137,7 @@ const ownTokens: OwnTokensStatement = {
     return sql.statement(
       `UPDATE ${accounts} SET ${assignments} WHERE ctid IN (` +
         `SELECT mine.ctid FROM ${accounts} mine WHERE ${keyOf("mine")} ` +
-        `AND ${ownedBy("mine", "=")} AND ${tryLock} ` +
+        `AND ${ownedBy("mine", "=")}${unchangedCondition(sql, parts, "IS NOT DISTINCT FROM", "mine")} AND ${tryLock} ` +
         `AND NOT EXISTS (SELECT 1 FROM ${accounts} other ` +
         `WHERE ${keyOf("other")} AND ${ownedBy("other", "<>")}) ` +
         `FOR UPDATE OF mine SKIP LOCKED) RETURNING *`,

@@ -57,6 +57,11 @@ export interface OwnTokensParts {
   owner: string
   /** The token columns to write, quoted, each with its value; never empty. */
   assignments: readonly (readonly [column: string, value: unknown])[]
+  /**
+   * Columns, quoted, that must still hold exactly these values (null: no value) for the row to be written:
+   * lease mode's compare-and-set write (`AccountStore.updateOwnTokensIfUnchanged`). Absent or empty: none.
+   */
+  unchanged?: readonly (readonly [column: string, value: unknown])[]
 }
 
 /**
@@ -209,6 +214,15 @@ export function keyCondition(sql: StatementBuilder, parts: OwnTokensParts, alias
     `${at}${parts.column("provider")} = ${sql.param(parts.key.provider)} AND ` +
     `${at}${parts.column("providerAccountId")} = ${sql.param(parts.key.providerAccountId)}`
   )
+}
+
+/**
+ * ` AND <column> <same> ?` for each of `parts.unchanged`, or "" when there are none; `same` is the database's
+ * null-safe equality (`IS NOT DISTINCT FROM`, `<=>`, `IS`). Values are added to `sql` in order. @internal
+ */
+export function unchangedCondition(sql: StatementBuilder, parts: OwnTokensParts, same: string, alias?: string): string {
+  const at = alias === undefined ? "" : `${alias}.`
+  return (parts.unchanged ?? []).map(([column, value]) => ` AND ${at}${column} ${same} ${sql.param(value)}`).join("")
 }
 
 /** `column = ?, ...` of the token columns of `parts`, their values added to `sql` in order. @internal */

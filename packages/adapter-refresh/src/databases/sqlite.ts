@@ -19,6 +19,7 @@
 import type { AccountKey, HeldLease } from "../store.js"
 import {
   assignmentsOf,
+  unchangedCondition,
   driverCodes,
   driverMessages,
   keyCondition,
@@ -80,7 +81,8 @@ const ownTokens: OwnTokensStatement = {
     const other = sqlite.quote("other")
     return sql.statement(
       `UPDATE ${accounts} SET ${assignments} WHERE ${keyCondition(sql, parts)} ` +
-        `AND ${sqlite.asText(column("userId"))} = ${sql.param(parts.owner)} ` +
+        `AND ${sqlite.asText(column("userId"))} = ${sql.param(parts.owner)}` +
+        `${unchangedCondition(sql, parts, "IS")} ` +
         `AND NOT EXISTS (SELECT 1 FROM ${accounts} AS ${other} WHERE ${keyCondition(sql, parts, other)} AND ` +
         `${sqlite.asText(`${other}.${column("userId")}`)} <> ${sql.param(parts.owner)}) RETURNING *`,
     )

@@ -98,7 +98,10 @@ const jittered = (ms: number): number => ms * (0.8 + Math.random() * 0.4)
 async function withinMs<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
   let timer: ReturnType<typeof setTimeout> | undefined
   try {
-    return await Promise.race([promise, new Promise<undefined>((resolve) => (timer = setTimeout(resolve, ms)))])
+    const late = new Promise<undefined>((resolve) => {
+      timer = setTimeout(() => resolve(undefined), ms)
+    })
+    return await Promise.race([promise, late])
   } finally {
     clearTimeout(timer)
   }

@@ -9,7 +9,14 @@ import type { AccountSync, StoredView } from "../account-sync.js"
 import { boundedStart } from "../bounded-wait.js"
 import { AccountNotLinkedError, RefreshLockTimeoutError } from "../errors.js"
 import { mergeTokens, type TokenSet } from "../policy/merge.js"
-import type { AccountKey, AccountLeases, AccountStore, HeldLease, LockedAccount } from "../store.js"
+import type {
+  AccountKey,
+  AccountLeases,
+  AccountStore,
+  HeldLease,
+  LockedAccount,
+  TokenColumnValue,
+} from "../store.js"
 import { BoundedMap, MAX_KEPT_TOKEN_SETS } from "./bounded-map.js"
 import { SlotWaitTimeout, StartTimeout } from "./coordination.js"
 import type { Checked, CoordinatedRefresh, Outcome, RefreshMode } from "./engine-types.js"
@@ -17,7 +24,7 @@ import type { Granted } from "./grant.js"
 import { versionOf, type KeptTokens } from "./issued-tokens.js"
 import { AdaptiveAdmission, admissionBounds } from "./admission.js"
 import { ProviderSlots, runLeaseFlight, type LeaseLook } from "./lease-flight.js"
-import { leaseWriteOf, writeLeaseAnswer } from "./lease-write.js"
+import { leaseWriteOf, writeLeaseAnswer, type LeaseWritten } from "./lease-write.js"
 import type { IssuedResponse, LateAnswer, ProviderClient } from "./provider.js"
 import type { TokenResponseReading } from "./token-response.js"
 
@@ -70,7 +77,7 @@ export interface LeaseRefresh {
 }
 
 export function createLeaseRefresh(context: LeaseRefreshContext): LeaseRefresh {
-  const { sync, leases, reauthColumn, settings } = context
+  const { store, sync, leases, reauthColumn, settings } = context
   const providerSlots = new ProviderSlots(context.providerConcurrency)
   // Admission: flights past TAKE at once in this process, adapted to their length (admission.ts), so those
   // holding a lease finish within it and the provider's queue stays shorter than a request's timeout.
@@ -101,6 +108,56 @@ export function createLeaseRefresh(context: LeaseRefreshContext): LeaseRefresh {
           userId,
         ),
     )
+
+  /** A stored value as a statement's parameter compares it; undefined when no parameter compares it exactly. */
+  const comparable = (value: unknown): TokenColumnValue | undefined => {
+    if (value === null || value === undefined) return null
+    if (typeof value === "string" || typeof value === "number") return value
+    if (typeof value === "bigint") return String(value)
+    return undefined
+  }
+
+  /**
+   * The answer written in one statement (`updateOwnTokensIfUnchanged`), only while the row still holds what
+   * READ saw in the columns the merge writes and in both tokens: the whole answer (leaseWriteOf's "whole"
+   * case) without a transaction, which also shortens the time between the answer and its commit. Undefined
+   * when it wrote nothing, for whatever reason (a sign-in landed, the lock is held, the store lacks it, the
+   * statement failed): the locked transaction then decides, on the decoded row, as before.
+   */
+  async function writeInOneStatement(
+    key: AccountKey,
+    userId: string,
+    read: StoredView,
+    tokens: TokenSet,
+  ): Promise<LeaseWritten | undefined> {
+    const update = store.updateOwnTokensIfUnchanged
+    if (!update) return undefined
+    let written = false
+    const oneStatement: LockedAccount = {
+      readAll: () => Promise.resolve([read.row]),
+      userExists: () => Promise.resolve(true),
+      insert: () => Promise.reject(new Error("the one-statement write never inserts")),
+      async update(patch, scope) {
+        if (patch.userId !== undefined) throw new Error("the one-statement write never moves a row")
+        const columns = patch.tokens ?? {}
+        const compared = new Set(["refresh_token", "access_token", ...Object.keys(columns)])
+        const unchanged: Record<string, TokenColumnValue> = {}
+        for (const field of compared) {
+          const value = comparable(read.row.tokens[field])
+          if (value === undefined) return // a value of a kind no parameter compares exactly: the locked path
+          unchanged[field] = value
+        }
+        const result = await update.call(store, key, scope.userId, unchanged, columns, () => undefined)
+        written = Array.isArray(result) ? result.length > 0 : result.written > 0
+      },
+    }
+    try {
+      const account = await sync.writeMerged(oneStatement, read, tokens, "refresh")
+      return written ? { kind: "whole", account } : undefined
+    } catch {
+      return undefined
+    }
+  }
 
   const refresh: LeaseRefresh["refresh"] = (key, userId, client, onIssued, mode) => {
     const id = idOf(key)
@@ -170,9 +227,11 @@ export function createLeaseRefresh(context: LeaseRefreshContext): LeaseRefresh {
             // The provider may have rotated the refresh token: the write comes first, events after it.
             const reading = context.readAnswer(result.issued, read.entry, storeNow())
             onIssued(context.issuedEntry(read.stored, reading.tokens))
-            const written = await shortLocked(key, userId, (now, locked) =>
-              writeLeaseAnswer(sync, locked, now, from, reading.tokens),
-            )
+            const written =
+              (await writeInOneStatement(key, userId, read.stored, reading.tokens)) ??
+              (await shortLocked(key, userId, (now, locked) =>
+                writeLeaseAnswer(sync, locked, now, from, reading.tokens),
+              ))
             result.reportIssued()
             if (written.kind !== "superseded") return context.answered(written.account, reading)
             // A newer sign-in or another holder won: callers get what is stored (our answer when it is stale).
