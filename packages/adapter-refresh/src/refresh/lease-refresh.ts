@@ -9,14 +9,7 @@ import type { AccountSync, StoredView } from "../account-sync.js"
 import { boundedStart } from "../bounded-wait.js"
 import { AccountNotLinkedError, RefreshLockTimeoutError } from "../errors.js"
 import { mergeTokens, type TokenSet } from "../policy/merge.js"
-import type {
-  AccountKey,
-  AccountLeases,
-  AccountStore,
-  HeldLease,
-  LockedAccount,
-  TokenColumnValue,
-} from "../store.js"
+import type { AccountKey, AccountLeases, AccountStore, HeldLease, LockedAccount, TokenColumnValue } from "../store.js"
 import { BoundedMap, MAX_KEPT_TOKEN_SETS } from "./bounded-map.js"
 import { SlotWaitTimeout, StartTimeout } from "./coordination.js"
 import type { Checked, CoordinatedRefresh, Outcome, RefreshMode } from "./engine-types.js"
