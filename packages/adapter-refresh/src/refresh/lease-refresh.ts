@@ -126,10 +126,12 @@ export function createLeaseRefresh(context: LeaseRefreshContext): LeaseRefresh {
     const update = store.updateOwnTokensIfUnchanged
     if (!update) return undefined
     let written = false
+    // Only `update` is the merged write's; anything else would need the lock: refused, so the locked path runs.
+    const needsTheLock = () => Promise.reject(new Error("the one-statement write only updates"))
     const oneStatement: LockedAccount = {
-      readAll: () => Promise.resolve([read.row]),
-      userExists: () => Promise.resolve(true),
-      insert: () => Promise.reject(new Error("the one-statement write never inserts")),
+      readAll: needsTheLock,
+      userExists: needsTheLock,
+      insert: needsTheLock,
       async update(patch, scope) {
         if (patch.userId !== undefined) throw new Error("the one-statement write never moves a row")
         const columns = patch.tokens ?? {}
