@@ -23,7 +23,7 @@ import {
   type SqlRunner,
   type SqlTables,
 } from "./statements.js"
-import type { AccountStore } from "./store.js"
+import type { AccountKey, AccountStore, OwnTokensWritten, TokenColumnValue, UserId } from "./store.js"
 import { lockTimeoutFor, typedLockTimeouts } from "./store-support.js"
 
 /**
@@ -130,6 +130,28 @@ export function sqlAccountStore(driver: SqlDriver, options: SqlStoreOptions): Ac
   const signIn = driver.signIn === undefined ? () => driver.hold() : driver.signIn
   const leases = driver.leases === undefined ? () => driver.hold() : driver.leases
 
+  /** The one-statement write (`updateOwnTokens`, with `unchanged` `updateOwnTokensIfUnchanged`). */
+  async function ownTokens(
+    key: AccountKey,
+    userId: UserId,
+    unchanged: Record<string, TokenColumnValue> | undefined,
+    tokens: Record<string, TokenColumnValue>,
+    begin: () => void,
+  ): Promise<OwnTokensWritten> {
+    if (!update || !signIn) throw new Error("unreachable: offered only with the database's statement")
+    if (driver.signInWouldWait?.()) {
+      begin()
+      return database.ownTokens?.returnsRows === false ? { written: 0 } : []
+    }
+    const held = await signIn()
+    try {
+      begin()
+      return await update(held, key, userId, tokens, unchanged)
+    } finally {
+      held.release()
+    }
+  }
+
   const store: AccountStore = {
     name: options.name,
     linkAccountResult: options.linkAccountResult,
@@ -164,32 +186,8 @@ export function sqlAccountStore(driver: SqlDriver, options: SqlStoreOptions): Ac
 
     ...(update &&
       signIn && {
-        async updateOwnTokens(key, userId, tokens, begin) {
-          if (driver.signInWouldWait?.()) {
-            begin()
-            return database.ownTokens?.returnsRows === false ? { written: 0 } : []
-          }
-          const held = await signIn()
-          try {
-            begin()
-            return await update(held, key, userId, tokens)
-          } finally {
-            held.release()
-          }
-        },
-        async updateOwnTokensIfUnchanged(key, userId, unchanged, tokens, begin) {
-          if (driver.signInWouldWait?.()) {
-            begin()
-            return database.ownTokens?.returnsRows === false ? { written: 0 } : []
-          }
-          const held = await signIn()
-          try {
-            begin()
-            return await update(held, key, userId, tokens, unchanged)
-          } finally {
-            held.release()
-          }
-        },
+        updateOwnTokens: (key, userId, tokens, begin) => ownTokens(key, userId, undefined, tokens, begin),
+        updateOwnTokensIfUnchanged: ownTokens,
       }),
 
     ...(leases && {
