@@ -173,6 +173,6 @@ export function drizzleDriverFor(
     case "better-sqlite3":
       return drizzleBetterSqliteDriver(runnable, lockTimeoutMs)
     case "libsql":
-      return drizzleLibsqlDriver(db.$client as LibsqlClientLike, tables, unsupported)
+      return drizzleLibsqlDriver(db.$client as LibsqlClientLike, tables, unsupported, lockTimeoutMs)
   }
 }
