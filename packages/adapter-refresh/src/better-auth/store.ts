@@ -316,11 +316,11 @@ function drizzleTarget(
   const kinds = entityKinds(db)
   const driver = drizzleDriverOf(db, kinds)
   const database = databaseOfKinds(kinds)!
-  // Tested end to end: PostgreSQL, MariaDB (mysql2 pool) and SQLite on a better-sqlite3 file; not libsql, whose
-  // store has no leases.
+  // Tested end to end: PostgreSQL, MariaDB (mysql2 pool) and SQLite on a better-sqlite3 file; not libsql (its
+  // store has leases, but the plugin has not been run on it).
   if (driver === "libsql")
     throw new UnsupportedDatabaseError(
-      "betterAuthAccountStore: a drizzle-orm/libsql database has no leases, which the plugin needs; " +
+      "betterAuthAccountStore: the plugin is not tested on a drizzle-orm/libsql database yet; " +
         "on SQLite, build Drizzle on better-sqlite3 (drizzle(new Database('app.db'))).",
     )
   const schema = options.schema ?? (db as { _?: { fullSchema?: Record<string, unknown> } })._?.fullSchema
@@ -390,7 +390,7 @@ function adapterName(db: KyselyLike): string {
  * leases, on Better Auth's table.
  * @throws {@link UnsupportedDatabaseError} for anything else (for an adapter function, one that says to pass
  * its client), for a Prisma Client on another database than PostgreSQL or MySQL/MariaDB, and for a Drizzle
- * database on a driver `drizzleAccountStore` refuses or on libsql (no leases).
+ * database on a driver `drizzleAccountStore` refuses or on libsql (not tested with the plugin yet).
  * @throws {@link InvalidOptionsError} for a Drizzle schema without Better Auth's tables.
  */
 export function betterAuthAccountStore(

@@ -1,17 +1,23 @@
 /**
  * Drizzle on libsql (`drizzle-orm/libsql`, @libsql/client 0.18 on a local file): the app's client, whose
- * pool lends each transaction a connection of its own. Measured: a `client.transaction("write")` whose BEGIN
- * IMMEDIATE meets another connection's write lock fails with SQLITE_BUSY and leaves that BEGIN un-reset
- * ("in progress") on the connection, which the pool lends again; SQLite then refuses its COMMIT, and
- * `commit()` rolls back. So no statement of the store's may fail on the lock through a prepared statement:
+ * pool lends each transaction a connection of its own. Measured with two processes (WAL and rollback
+ * journal): any prepared statement that meets another connection's write lock fails with SQLITE_BUSY and
+ * stays un-reset on its connection, which the pool lends again: a BEGIN IMMEDIATE, and an autocommit write
+ * too (the lease take's INSERT ... RETURNING through `execute`, or `batch(..., "write")`): that
+ * connection's next COMMIT is refused ("SQL statements in progress"), so the store's next transaction on
+ * it fails. With the app's busy timeout the statement waits instead, on the JavaScript thread (no timer
+ * ran meanwhile). So no statement of the store's may fail on the lock through a prepared statement; each
+ * transaction, and each lease statement in one of its own, is:
  * - BEGIN DEFERRED (`transaction("deferred")`), which takes no lock and cannot be busy;
  * - the write lock taken by a no-op write through `executeMultiple`, which finalizes its statement even
  *   when it fails, asked again from the event loop until the bound (busy timeout 0 meanwhile, put back
  *   after: the app's own would block this process's event loop);
+ * - then the statements, which hold the lock and cannot be busy (`execute`: they return rows);
  * - COMMIT through `executeMultiple` too, asked again on SQLITE_BUSY.
- * One transaction at a time per process (a pool whose connections transactions hold refuses the app's next
- * statement). No sign-in and no leases: `executeMultiple` returns no rows or count. Internal: not part of
- * the package's exports.
+ * One transaction or lease statement at a time per process (a pool whose connections transactions hold
+ * refuses the app's next statement). No one-statement sign-in: through `execute` it would fail on the lock
+ * like the take (not yet given the leases' transaction).
+ * Internal: not part of the package's exports.
  */
 import { UnsupportedDatabaseError } from "../errors.js"
 import {
@@ -23,7 +29,7 @@ import {
 } from "../databases/sqlite.js"
 import { unheld } from "../sql-leases.js"
 import type { SqlDriver } from "../sql-store.js"
-import { schemaMismatch, type SqlRunner, type SqlTables } from "../statements.js"
+import { schemaMismatch, type HeldConnection, type SqlRunner, type SqlTables } from "../statements.js"
 import { serialTurns, SQLITE_DEFAULT_LOCK_WAIT_MS, untilNotBusy } from "./sqlite-wait.js"
 
 /** What a libsql statement is given and returns, on the client or on one of its transactions. */
@@ -37,7 +43,7 @@ interface LibsqlExecutor {
 export interface LibsqlClientLike extends LibsqlExecutor {
   readonly protocol: string
   /** A transaction holds one of the client's connections until `close` (which rolls back if still open). */
-  transaction(mode: "deferred"): Promise<LibsqlExecutor & { close(): void }>
+  transaction(mode: "deferred"): Promise<LibsqlTransaction>
 }
 
 /** Whether `value` is an @libsql/client Client. @internal */
@@ -59,11 +65,49 @@ const runnerOn =
   async (text, values) =>
     (await target.execute({ sql: text, args: [...values] })).rows.map((row) => ({ ...row }) as Record<string, unknown>)
 
-/** The driver of a libsql Drizzle database on a local file. @internal */
+/** A SELECT cannot write: it takes no write lock, and in WAL a held one never makes it busy. */
+const READ_ONLY = /^\s*SELECT\b/i
+
+/** A transaction of the client's, holding one of its connections until `close`. */
+type LibsqlTransaction = LibsqlExecutor & { close(): void }
+
+/**
+ * A deferred transaction that holds the file's write lock, asked for from the event loop until `deadline`
+ * (see the module comment). Closed (rolled back) when the lock is not had.
+ */
+async function writeLocked(client: LibsqlClientLike, tables: SqlTables, deadline: number): Promise<LibsqlTransaction> {
+  const opened = await client.transaction("deferred")
+  try {
+    const appTimeout = busyTimeoutOf((await runnerOn(opened)(SQLITE_READ_BUSY_TIMEOUT, []))[0])
+    await opened.executeMultiple(sqliteBusyTimeout(0))
+    try {
+      const write = sqliteNoOpWrite(tables.accounts, tables.column("provider"))
+      await untilNotBusy(() => opened.executeMultiple(write), deadline).catch((error: unknown) => {
+        throw schemaMismatch(error, tables, "accounts")
+      })
+    } finally {
+      if (appTimeout !== undefined) await opened.executeMultiple(sqliteBusyTimeout(appTimeout))
+    }
+    return opened
+  } catch (error) {
+    opened.close()
+    throw error
+  }
+}
+
+/** COMMIT, asked again while readers keep the file busy (rollback journal). */
+const commitOf = async (tx: LibsqlTransaction, deadline: number): Promise<void> =>
+  void (await untilNotBusy(
+    () => tx.executeMultiple("COMMIT"),
+    Math.max(deadline, Date.now() + SQLITE_DEFAULT_LOCK_WAIT_MS),
+  ))
+
+/** The driver of a libsql Drizzle database on a local file; `lockTimeoutMs` bounds a lease's wait. @internal */
 export function drizzleLibsqlDriver(
   client: LibsqlClientLike,
   tables: SqlTables,
   unsupported: (message: string) => UnsupportedDatabaseError,
+  lockTimeoutMs?: number,
 ): SqlDriver {
   const run = runnerOn(client)
   const turn = serialTurns()
@@ -90,32 +134,39 @@ export function drizzleLibsqlDriver(
     run,
     hold: unheld(run),
     signIn: null,
-    leases: null,
+    // Between the store's transactions: each write in a write transaction of its own, committed before its
+    // rows are returned; the lock's bound, counted from the statement, makes busy a value (sql-leases.ts). A
+    // read (the take's look) takes no write lock and is sent as it is: it tells whose a busy take's lease is.
+    async leases(): Promise<HeldConnection> {
+      await checkFile()
+      const release = await turn()
+      return {
+        async run(text, values) {
+          if (READ_ONLY.test(text)) return run(text, values)
+          const deadline = Date.now() + (lockTimeoutMs ?? SQLITE_DEFAULT_LOCK_WAIT_MS)
+          const tx = await writeLocked(client, tables, deadline)
+          try {
+            const rows = await runnerOn(tx)(text, values)
+            await commitOf(tx, deadline)
+            return rows
+          } finally {
+            tx.close()
+          }
+        },
+        release,
+      }
+    },
     async acquire(lock) {
       const deadline = Date.now() + (lock.timeoutMs ?? SQLITE_DEFAULT_LOCK_WAIT_MS)
       const endTurn = await turn()
-      let tx: (LibsqlExecutor & { close(): void }) | undefined
+      let tx: LibsqlTransaction | undefined
       return {
         run: (text, values) => runnerOn(tx!)(text, values),
         async begin() {
           await checkFile()
-          const opened = (tx = await client.transaction("deferred"))
-          const appTimeout = busyTimeoutOf((await runnerOn(opened)(SQLITE_READ_BUSY_TIMEOUT, []))[0])
-          await opened.executeMultiple(sqliteBusyTimeout(0))
-          try {
-            const write = sqliteNoOpWrite(tables.accounts, tables.column("provider"))
-            await untilNotBusy(() => opened.executeMultiple(write), deadline).catch((error: unknown) => {
-              throw schemaMismatch(error, tables, "accounts")
-            })
-          } finally {
-            if (appTimeout !== undefined) await opened.executeMultiple(sqliteBusyTimeout(appTimeout))
-          }
+          tx = await writeLocked(client, tables, deadline)
         },
-        commit: async () =>
-          void (await untilNotBusy(
-            () => tx!.executeMultiple("COMMIT"),
-            Math.max(deadline, Date.now() + SQLITE_DEFAULT_LOCK_WAIT_MS),
-          )),
+        commit: () => commitOf(tx!, deadline),
         // `close` rolls back what is still open.
         rollback: async () => undefined,
         release() {

@@ -69,8 +69,8 @@ export interface DrizzleAccountStoreOptions {
   lockTimeoutMs?: number
   /**
    * The lease table of lease mode (`refresh.coordination: "lease"`), optionally schema-qualified. Default
-   * `"authjs_refresh_lease"`; the README's "Lease mode: the migration" creates it. Unused in lock mode. Not on
-   * libsql, whose statements that fail on the file's lock stay in progress on their connection.
+   * `"authjs_refresh_lease"`; the README's "Lease mode: the migration" creates it. Unused in lock mode. On
+   * libsql each lease write runs in a short write transaction of its own (see the README's "Drizzle").
    */
   leaseTable?: string
 }
@@ -173,6 +173,6 @@ export function drizzleDriverFor(
     case "better-sqlite3":
       return drizzleBetterSqliteDriver(runnable, lockTimeoutMs)
     case "libsql":
-      return drizzleLibsqlDriver(db.$client as LibsqlClientLike, tables, unsupported)
+      return drizzleLibsqlDriver(db.$client as LibsqlClientLike, tables, unsupported, lockTimeoutMs)
   }
 }
