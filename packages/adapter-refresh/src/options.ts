@@ -124,6 +124,7 @@ export function checkTokenSyncOptions(options: unknown): void {
       "backoffMs",
       "leaseMarginMs",
       "lateAnswerMs",
+      "maxConcurrentStatements",
       "refusedTokenIntervalSeconds",
     ] as const) {
       const value = (refresh as Record<string, unknown>)[name]

@@ -92,6 +92,11 @@ const refused: [string, unknown, string][] = [
   ["a negative refresh.lateAnswerMs", { refresh: refresh({ lateAnswerMs: -1 }) }, "refresh.lateAnswerMs"],
   ["a string refresh.lateAnswerMs", { refresh: refresh({ lateAnswerMs: "20s" as never }) }, "refresh.lateAnswerMs"],
   [
+    "a fractional refresh.maxConcurrentStatements",
+    { refresh: refresh({ maxConcurrentStatements: 1.5 }) },
+    "refresh.maxConcurrentStatements",
+  ],
+  [
     "a refresh.providerConcurrency that is not an object",
     { refresh: refresh({ providerConcurrency: 4 }) },
     "refresh.providerConcurrency",

@@ -21,7 +21,7 @@ export interface EngineSettings {
   /** What lock mode's transaction waits for (the account lock) and how long it may last. */
   lockOptions: { lockTimeoutMs: number; transactionTimeoutMs: number }
   /** What lease mode's lease outlives: one request's bound plus its margin. */
-  leaseSettings: { requestTimeoutMs: number; leaseMarginMs: number; lateAnswerMs: number }
+  leaseSettings: { requestTimeoutMs: number; leaseMarginMs: number; lateAnswerMs: number; statementSlots: number }
   /** The whole wait until a transaction's work starts (a pooled connection, then the lock). */
   startBoundMs: number
   /** Shortest time between two refreshes for a refused access token, per account (0: off). */
@@ -46,6 +46,7 @@ export function engineSettingsOf(options: RefreshOptions): EngineSettings {
     requestTimeoutMs,
     leaseMarginMs: options.leaseMarginMs ?? 5_000,
     lateAnswerMs: options.lateAnswerMs ?? 2 * requestTimeoutMs,
+    statementSlots: options.maxConcurrentStatements || 4, // 0 means the default
   }
   // The account lock alone is bounded by lock_timeout; waiting for a pooled connection first may take as
   // long again: the whole wait until the transaction's work starts is bounded at twice lockTimeoutMs.

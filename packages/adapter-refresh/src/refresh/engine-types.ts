@@ -73,6 +73,13 @@ export interface RefreshOptions {
    */
   lateAnswerMs?: number
   /**
+   * Lease mode: most of the refreshes' own statements (a TAKE and its read, a renewal, the write, a RELEASE)
+   * this process has in flight at once. A burst of expiries then takes at most that many of the app's pooled
+   * connections at a time; the rest serve the app, and each statement waits its turn (bounded by
+   * `lockTimeoutMs`). The read of a fresh token is the caller's own and is not counted. Default 4.
+   */
+  maxConcurrentStatements?: number
+  /**
    * Most refreshes of one provider this process runs at once, by provider id (for providers with rate
    * limits); waits for a slot are bounded by `queueTimeoutMs`. Default: no limit per provider; lease mode's
    * admission (64 per process to start, adapted to how long refreshes take, 2 to 64) applies to all of them.

@@ -11,7 +11,7 @@ import { AccountNotLinkedError, RefreshLockTimeoutError } from "../errors.js"
 import { mergeTokens, type TokenSet } from "../policy/merge.js"
 import type { AccountKey, AccountLeases, AccountStore, HeldLease, LockedAccount, TokenColumnValue } from "../store.js"
 import { BoundedMap, MAX_KEPT_TOKEN_SETS } from "./bounded-map.js"
-import { SlotWaitTimeout, StartTimeout } from "./coordination.js"
+import { Semaphore, SlotWaitTimeout, StartTimeout } from "./coordination.js"
 import type { Checked, CoordinatedRefresh, Outcome, RefreshMode } from "./engine-types.js"
 import type { Granted } from "./grant.js"
 import { versionOf, type KeptTokens } from "./issued-tokens.js"
@@ -31,6 +31,8 @@ export interface LeaseRefreshContext {
     requestTimeoutMs: number
     leaseMarginMs: number
     lateAnswerMs: number
+    /** Most of the flights' statements in flight at once in this process (`maxConcurrentStatements`). */
+    statementSlots: number
     queueTimeoutMs: number
     /** Bound on the wait for a connection + the lock of READ and WRITE. */
     startBoundMs: number
@@ -70,7 +72,19 @@ export interface LeaseRefresh {
 }
 
 export function createLeaseRefresh(context: LeaseRefreshContext): LeaseRefresh {
-  const { store, sync, leases, reauthColumn, settings } = context
+  const { store, sync, reauthColumn, settings } = context
+  // The flights' statements take turns, at most `statementSlots` at once: a burst of expiries leaves the rest
+  // of the app's pool to the app. A turn not given within lockTimeoutMs is the bounded start's timeout.
+  const slots = new Semaphore(settings.statementSlots)
+  const inTurn = <T>(work: () => Promise<T>): Promise<T> =>
+    slots.run(settings.lockTimeoutMs, work).catch((error: unknown) => {
+      throw error instanceof SlotWaitTimeout ? new StartTimeout() : error
+    })
+  const leases: AccountLeases = {
+    take: (key, holder, durationMs, options) => inTurn(() => context.leases.take(key, holder, durationMs, options)),
+    renew: (key, lease, durationMs) => inTurn(() => context.leases.renew(key, lease, durationMs)),
+    release: (key, lease) => inTurn(() => context.leases.release(key, lease)),
+  }
   const providerSlots = new ProviderSlots(context.providerConcurrency)
   // Admission: flights past TAKE at once in this process, adapted to their length (admission.ts), so those
   // holding a lease finish within it and the provider's queue stays shorter than a request's timeout.
@@ -87,19 +101,21 @@ export function createLeaseRefresh(context: LeaseRefreshContext): LeaseRefresh {
     userId: string,
     work: (stored: StoredView | null, locked: LockedAccount) => Promise<T>,
   ): Promise<T> =>
-    boundedStart(
-      settings.startBoundMs,
-      () => new StartTimeout(),
-      (begin, abandoned) =>
-        sync.withStoredAccount(
-          key,
-          (stored, locked) => {
-            begin()
-            return work(stored, locked)
-          },
-          { ...lockOptions, signal: abandoned },
-          userId,
-        ),
+    inTurn(() =>
+      boundedStart(
+        settings.startBoundMs,
+        () => new StartTimeout(),
+        (begin, abandoned) =>
+          sync.withStoredAccount(
+            key,
+            (stored, locked) => {
+              begin()
+              return work(stored, locked)
+            },
+            { ...lockOptions, signal: abandoned },
+            userId,
+          ),
+      ),
     )
 
   /** A stored value as a statement's parameter compares it; undefined when no parameter compares it exactly. */
@@ -142,7 +158,7 @@ export function createLeaseRefresh(context: LeaseRefreshContext): LeaseRefresh {
           if (value === undefined) return // a value of a kind no parameter compares exactly: the locked path
           unchanged[field] = value
         }
-        const result = await update.call(store, key, scope.userId, unchanged, columns, () => undefined)
+        const result = await inTurn(() => update.call(store, key, scope.userId, unchanged, columns, () => undefined))
         written = Array.isArray(result) ? result.length > 0 : result.written > 0
       },
     }

@@ -18,7 +18,7 @@ describe("engine settings", () => {
       retries: 2,
       backoffMs: 200,
       reauthColumn: undefined,
-      leaseSettings: { requestTimeoutMs: 10_000, leaseMarginMs: 5_000, lateAnswerMs: 20_000 },
+      leaseSettings: { requestTimeoutMs: 10_000, leaseMarginMs: 5_000, lateAnswerMs: 20_000, statementSlots: 4 },
       startBoundMs: 20_000,
       refusedTokenIntervalMs: 30_000,
     })
@@ -51,7 +51,7 @@ describe("engine settings", () => {
       retries: 0,
       backoffMs: 0,
       refusedTokenIntervalMs: 0,
-      leaseSettings: { requestTimeoutMs: 10_000, leaseMarginMs: 0, lateAnswerMs: 20_000 },
+      leaseSettings: { requestTimeoutMs: 10_000, leaseMarginMs: 0, lateAnswerMs: 20_000, statementSlots: 4 },
     })
     expect(settings.transactionTimeoutMs).toBe(10_000 + 10_000 + 0 + 5_000)
   })
