@@ -3,8 +3,9 @@
  * lease failure tests:
  * - "taken": the library's lock-wait event (lock mode), or a lease take that returned a row (lease mode);
  * - "sent" / "answered": undici's diagnostics channels for the request to the token endpoint (Node's fetch);
- * - "committed": lock mode, the COMMIT of the transaction that held the lock; lease mode, the COMMIT of the
- *   write after a 200. "released": the hold ended with nothing to store. Both seen by wrapping pg's
+ * - "committed": lock mode, the COMMIT of the transaction that held the lock; lease mode, the one-statement
+ *   write after a 200 that wrote a row (an UPDATE of the accounts compared with IS NOT DISTINCT FROM), or else
+ *   the COMMIT of the locked write. "released": the hold ended with nothing to store. Both seen by wrapping pg's
  *   `Client.prototype.query` and `Pool.prototype.query` (promise forms) in this process: no library change;
  * - "read" (lease mode): the read that follows a take on the same connection (the lease's state, the store's
  *   clock and the account's rows: what READ decides on), finished while this process holds the lease;
@@ -86,7 +87,9 @@ export function watchRefreshPhases(tokenEndpoint: string, coordination: Coordina
     const isTake = onLeases && statement.startsWith("INSERT")
     const isRelease = onLeases && statement.startsWith("UPDATE") && /lease_until\s*=\s*NULL/i.test(text)
     const isLook = onLeases && statement.startsWith("SELECT")
-    if (!isEnd && !isTake && !isRelease && !isLook) return
+    // Lease mode's one-statement write of the answer (updateOwnTokensIfUnchanged): autocommit, no COMMIT.
+    const isComparedWrite = !onLeases && statement.startsWith("UPDATE") && /IS NOT DISTINCT FROM/i.test(text)
+    if (!isEnd && !isTake && !isRelease && !isLook && !isComparedWrite) return
     // Registered before the caller's own await: the line is written before the library goes on.
     result.then(
       (answer: { rowCount?: number | null }) => {
@@ -96,6 +99,8 @@ export function watchRefreshPhases(tokenEndpoint: string, coordination: Coordina
           if (isTake && (answer.rowCount ?? 0) > 0 && !flight.holding) hold(flight)
           else if (isLook && flight.holding && !flight.answered) listener({ ev: "read", a: flight.a })
           else if (isCommit && flight.holding && flight.answered) end(flight, "committed")
+          else if (isComparedWrite && (answer.rowCount ?? 0) > 0 && flight.holding && flight.answered)
+            end(flight, "committed")
           else if (isRelease && flight.holding && !flight.answered) end(flight, "released")
         } else if (isEnd && flight.holding) {
           // Lock mode: the transaction that held the lock ends.
