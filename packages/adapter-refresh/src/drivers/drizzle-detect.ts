@@ -12,7 +12,7 @@ import { UnsupportedDatabaseError } from "../errors.js"
 import type { DrizzleDatabaseLike } from "../stores/drizzle.js"
 import { isPgClient } from "../stores/pg.js"
 import type { BetterSqliteLike } from "./drizzle-better-sqlite3.js"
-import { isLibsqlClient, type LibsqlClientLike } from "./drizzle-libsql.js"
+import { isLibsqlClient, type LibsqlClientLike } from "./libsql-client.js"
 
 const ENTITY_KIND = Symbol.for("drizzle:entityKind")
 

@@ -20,87 +20,19 @@
  * Internal: not part of the package's exports.
  */
 import { UnsupportedDatabaseError } from "../errors.js"
-import {
-  busyTimeoutOf,
-  SQLITE_READ_BUSY_TIMEOUT,
-  sqlite,
-  sqliteBusyTimeout,
-  sqliteNoOpWrite,
-} from "../databases/sqlite.js"
+import { sqlite } from "../databases/sqlite.js"
 import { unheld } from "../sql-leases.js"
 import type { SqlDriver } from "../sql-store.js"
-import { schemaMismatch, type HeldConnection, type SqlRunner, type SqlTables } from "../statements.js"
-import { serialTurns, SQLITE_DEFAULT_LOCK_WAIT_MS, untilNotBusy } from "./sqlite-wait.js"
-
-/** What a libsql statement is given and returns, on the client or on one of its transactions. */
-interface LibsqlExecutor {
-  execute(statement: { sql: string; args: unknown[] }): Promise<{ rows: readonly object[] }>
-  /** Runs SQL text as a batch: each statement is finalized, even when it fails. */
-  executeMultiple(sql: string): Promise<unknown>
-}
-
-/** An @libsql/client Client (`createClient({ url: "file:..." })`), as far as this driver uses it. @internal */
-export interface LibsqlClientLike extends LibsqlExecutor {
-  readonly protocol: string
-  /** A transaction holds one of the client's connections until `close` (which rolls back if still open). */
-  transaction(mode: "deferred"): Promise<LibsqlTransaction>
-}
-
-/** Whether `value` is an @libsql/client Client. @internal */
-export function isLibsqlClient(value: unknown): value is LibsqlClientLike {
-  const client = value as Partial<Record<keyof LibsqlClientLike, unknown>> | null | undefined
-  return (
-    typeof client === "object" &&
-    client !== null &&
-    typeof client.protocol === "string" &&
-    ["execute", "executeMultiple", "transaction"].every(
-      (name) => typeof client[name as keyof LibsqlClientLike] === "function",
-    )
-  )
-}
-
-/** Rows copied to plain objects (libsql's rows also carry index keys). */
-const runnerOn =
-  (target: LibsqlExecutor): SqlRunner =>
-  async (text, values) =>
-    (await target.execute({ sql: text, args: [...values] })).rows.map((row) => ({ ...row }) as Record<string, unknown>)
-
-/** A SELECT cannot write: it takes no write lock, and in WAL a held one never makes it busy. */
-const READ_ONLY = /^\s*SELECT\b/i
-
-/** A transaction of the client's, holding one of its connections until `close`. */
-type LibsqlTransaction = LibsqlExecutor & { close(): void }
-
-/**
- * A deferred transaction that holds the file's write lock, asked for from the event loop until `deadline`
- * (see the module comment). Closed (rolled back) when the lock is not had.
- */
-async function writeLocked(client: LibsqlClientLike, tables: SqlTables, deadline: number): Promise<LibsqlTransaction> {
-  const opened = await client.transaction("deferred")
-  try {
-    const appTimeout = busyTimeoutOf((await runnerOn(opened)(SQLITE_READ_BUSY_TIMEOUT, []))[0])
-    await opened.executeMultiple(sqliteBusyTimeout(0))
-    try {
-      const write = sqliteNoOpWrite(tables.accounts, tables.column("provider"))
-      await untilNotBusy(() => opened.executeMultiple(write), deadline).catch((error: unknown) => {
-        throw schemaMismatch(error, tables, "accounts")
-      })
-    } finally {
-      if (appTimeout !== undefined) await opened.executeMultiple(sqliteBusyTimeout(appTimeout))
-    }
-    return opened
-  } catch (error) {
-    opened.close()
-    throw error
-  }
-}
-
-/** COMMIT, asked again while readers keep the file busy (rollback journal). */
-const commitOf = async (tx: LibsqlTransaction, deadline: number): Promise<void> =>
-  void (await untilNotBusy(
-    () => tx.executeMultiple("COMMIT"),
-    Math.max(deadline, Date.now() + SQLITE_DEFAULT_LOCK_WAIT_MS),
-  ))
+import type { HeldConnection, SqlTables } from "../statements.js"
+import {
+  commitOf,
+  READ_ONLY,
+  runnerOn,
+  writeLocked,
+  type LibsqlClientLike,
+  type LibsqlTransaction,
+} from "./libsql-client.js"
+import { serialTurns, SQLITE_DEFAULT_LOCK_WAIT_MS } from "./sqlite-wait.js"
 
 /** The driver of a libsql Drizzle database on a local file; `lockTimeoutMs` bounds a lease's wait. @internal */
 export function drizzleLibsqlDriver(

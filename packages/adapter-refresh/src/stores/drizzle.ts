@@ -17,7 +17,8 @@
  */
 import { drizzleBetterSqliteDriver } from "../drivers/drizzle-better-sqlite3.js"
 import { databaseOfKinds, driverOf, entityKinds, unsupported, type DrizzleDriver } from "../drivers/drizzle-detect.js"
-import { drizzleLibsqlDriver, type LibsqlClientLike } from "../drivers/drizzle-libsql.js"
+import { drizzleLibsqlDriver } from "../drivers/drizzle-libsql.js"
+import type { LibsqlClientLike } from "../drivers/libsql-client.js"
 import { drizzleMysql2Driver } from "../drivers/drizzle-mysql2.js"
 import { drizzleNodePostgresDriver } from "../drivers/drizzle-node-postgres.js"
 import { drizzlePostgresJsDriver } from "../drivers/drizzle-postgres-js.js"
