@@ -448,8 +448,10 @@ export function defineFixtureE2eSuite(cell: FixtureE2eCell): void {
         expect(rowB.access_token).toBe(atB1!.value)
         expect(rowB.access_token).not.toBe(atB2!.value)
 
-        // The stored access token expires for real; the refreshed one lives a minute.
-        await sleep(Math.max(0, atW2!.expiresAt! * 1000 + 100 - Date.now()))
+        // The stored access token expires for real; the refreshed one lives a minute. The stored expiry is the
+        // sign-in's own count (its now + expires_in), up to a second past the provider's: wait for both.
+        const expiresAt = Math.max(atW2!.expiresAt!, Number(row.expires_at))
+        await sleep(Math.max(0, expiresAt * 1000 + 100 - Date.now()))
         expect((await op.userinfo(String(row.access_token))).status).toBe(401)
         op.setAccessTokenTtl(60)
         const userId = app.signIns[1]!.user.id!
