@@ -164,6 +164,8 @@ async function holding<R, G>(
     return decision.finish
   }
 
+  /** The end of the current attempt's late wait, set when it is first asked for; reset by each attempt. */
+  let lateUntil: number | undefined
   const beforeAttempt = async (attempt: number): Promise<void> => {
     // Every caller left before anything was sent: nobody needs this refresh now.
     if (attempt === 1 && signal?.aborted) throw new AbandonedWait()
@@ -184,7 +186,6 @@ async function holding<R, G>(
   // An attempt unanswered at W: the provider may be slow rather than gone, and may have rotated the token
   // already. Renew the lease and keep waiting, up to lateAnswerMs past W, never past the renewed lease less
   // M (the write of the answer). No renewal, no wait: the lease may end, and another process send.
-  let lateUntil: number | undefined
   const lateAnswer: LateAnswer = async () => {
     const asked = performance.now()
     lateUntil ??= asked + (settings.lateAnswerMs ?? 0)

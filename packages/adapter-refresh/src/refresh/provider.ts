@@ -251,13 +251,10 @@ export function endpointAllowed(url: unknown, allowInsecureRequests: boolean): b
 
 /**
  * Asked when a refresh request reaches its bound unanswered: how many more ms to wait for the answer (0: abort
- * now). Called again each time that wait runs out. It must not take long: the request is aborted if it has not
- * answered within `LATE_ANSWER_DECISION_MS`.
+ * now). Called again each time that wait runs out. It bounds its own decision (lease mode: within the lease
+ * it holds, lease-flight.ts); a rejection aborts the request.
  */
 export type LateAnswer = () => Promise<number>
-
-/** The longest a `LateAnswer` may take to decide before the request is aborted. */
-export const LATE_ANSWER_DECISION_MS = 2_000
 
 /** An abort signal for one request: fires at `timeoutMs`, unless `lateAnswer` grants more, again and again. */
 function requestBound(timeoutMs: number, lateAnswer: LateAnswer | undefined): { signal: AbortSignal; done(): void } {
@@ -270,16 +267,13 @@ function requestBound(timeoutMs: number, lateAnswer: LateAnswer | undefined): { 
   }
   const expire = (): void => {
     if (finished) return
-    // The decision itself is bounded: a store that does not answer must not keep the request waiting past its lease.
-    const decided = Promise.race([
-      lateAnswer().catch(() => 0),
-      new Promise<number>((resolve) => setTimeout(() => resolve(0), LATE_ANSWER_DECISION_MS).unref()),
-    ])
-    void decided.then((moreMs) => {
-      if (finished) return
-      if (moreMs > 0) timer = setTimeout(expire, moreMs)
-      else abort()
-    })
+    void lateAnswer()
+      .catch(() => 0)
+      .then((moreMs) => {
+        if (finished) return
+        if (moreMs > 0) timer = setTimeout(expire, moreMs)
+        else abort()
+      })
   }
   timer = setTimeout(expire, timeoutMs)
   return {
@@ -373,12 +367,11 @@ export class ProviderClient {
     return oauth.ClientSecretBasic(clientSecret!)
   }
 
-  /** One refresh grant, bounded by `timeoutMs`. Never throws. */
   /**
    * One refresh request, bounded by `timeoutMs`. With `lateAnswer`, a request still unanswered at its bound is
    * not abandoned at once: `lateAnswer` is asked how much longer to wait (lease mode renews its lease there) and
    * the request is aborted only when it says 0. An answer the provider may already have issued is worth waiting
-   * for: abandoned, its rotated refresh token is lost with it.
+   * for: abandoned, its rotated refresh token is lost with it. Never throws.
    */
   async refresh(refreshToken: string, timeoutMs: number, lateAnswer?: LateAnswer): Promise<GrantResult> {
     let as: oauth.AuthorizationServer
