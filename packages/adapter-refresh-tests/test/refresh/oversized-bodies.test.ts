@@ -7,6 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "@jest/globals"
 import { createServer, type ServerResponse } from "node:http"
+import { gzipSync } from "node:zlib"
 import { ProviderUnavailableError, withTokenSync } from "authjs-adapter-refresh"
 import { listenOnLoopback } from "../../src/harness/loopback-server.js"
 import type { RefreshScenario } from "../../src/refresh-bench/scenario.js"
@@ -17,6 +18,13 @@ const BODY_BYTES = 64 * 1024 * 1024
 const CHUNK = Buffer.alloc(64 * 1024, "x")
 /** Well under the body: the bound (1 MiB at most) plus what the loopback sockets and the client buffer. */
 const STOPPED_EARLY_BYTES = 16 * 1024 * 1024
+const gzippedBomb = gzipSync(
+  Buffer.concat([
+    Buffer.from(`{"token_type":"Bearer","access_token":"`),
+    Buffer.alloc(BODY_BYTES, "x"),
+    Buffer.from(`"}`),
+  ]),
+)
 
 interface Streamed {
   written: number
@@ -67,6 +75,21 @@ describe("bodies from the provider are bounded in size (loopback server streamin
       if (path === "/token") {
         req.resume()
         streams.set(path, stream(res, 400, `{"error":"invalid_request","error_description":"`, `"}`))
+      } else if (path === "/token-200") {
+        req.resume()
+        streams.set(path, stream(res, 200, `{"token_type":"Bearer","access_token":"`, `"}`))
+      } else if (path === "/token-gzip-bomb") {
+        // 64 MiB of JSON in about 64 KiB on the wire: the bound holds for the decoded text.
+        req.resume()
+        let over: () => void = () => {}
+        streams.set(path, { written: gzippedBomb.byteLength, over: new Promise<void>((resolve) => (over = resolve)) })
+        res.once("close", () => over())
+        res.writeHead(200, { "content-type": "application/json", "content-encoding": "gzip" }).end(gzippedBomb)
+      } else if (path === "/token-gzip") {
+        // A valid answer, compressed although the request asked for none: decoded and used.
+        req.resume()
+        res.writeHead(200, { "content-type": "application/json", "content-encoding": "gzip" })
+        res.end(gzipSync(JSON.stringify({ token_type: "Bearer", access_token: "gzip-coded-at", expires_in: 3600 })))
       } else if (path === "/issuer/.well-known/openid-configuration") {
         streams.set(path, stream(res, 200, document(`${base}/issuer`), `"}`))
       } else if (path === "/wk/.well-known/openid-configuration") {
@@ -89,6 +112,20 @@ describe("bodies from the provider are bounded in size (loopback server streamin
 
   const secret = () => ({ clientId: s.op.clientId, clientSecret: s.op.clientSecret })
   test.each([
+    {
+      name: "a token endpoint's 200 answer",
+      path: "/token-200",
+      provider: () => ({ id: PROVIDER_ID, type: "oauth", token: `${base}/token-200`, ...secret() }),
+      kind: "malformed_response",
+      message: /body larger than 1048576 bytes/,
+    },
+    {
+      name: "a token endpoint's gzip-coded 200 answer (64 MiB decoded)",
+      path: "/token-gzip-bomb",
+      provider: () => ({ id: PROVIDER_ID, type: "oauth", token: `${base}/token-gzip-bomb`, ...secret() }),
+      kind: "malformed_response",
+      message: /body larger than 1048576 bytes/,
+    },
     {
       name: "a token endpoint's error body",
       path: "/token",
@@ -141,4 +178,19 @@ describe("bodies from the provider are bounded in size (loopback server streamin
     },
     30_000,
   )
+
+  // Last: it refreshes the account, so the stored token is fresh afterwards.
+  test("a gzip-coded answer, although none was asked for, is decoded and stored", async () => {
+    const adapter = withTokenSync(s.fixture.adapter, s.fixture.db as object, {
+      refresh: {
+        providers: [{ id: PROVIDER_ID, type: "oauth", token: `${base}/token-gzip`, ...secret() }],
+        skewSeconds: 0,
+        minRefreshIntervalSeconds: 0,
+        retries: 0,
+      },
+    })
+    const result = await adapter.getAccessToken({ userId: s.userId, provider: PROVIDER_ID })
+    expect(result.accessToken).toBe("gzip-coded-at")
+    expect((await s.row())?.access_token).toBe("gzip-coded-at")
+  }, 30_000)
 })

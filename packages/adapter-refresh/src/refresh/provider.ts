@@ -14,6 +14,10 @@ import {
   isLoopbackUrl,
 } from "./discovery.js"
 import { MAX_DISCOVERY_BODY_BYTES, MAX_TOKEN_BODY_BYTES, boundedCopy, readBoundedText } from "./bounded-body.js"
+import { boundedFetch, receivedText } from "./token-transport.js"
+
+/** The refresh grant's transport: undici's request API, its bodies read within the token bound. */
+const sendTokenRequest = boundedFetch(MAX_TOKEN_BODY_BYTES)
 
 /**
  * The provider objects the app gives Auth.js, as far as refresh needs them. Built-in provider functions
@@ -396,6 +400,7 @@ export class ProviderClient {
       response = await oauth.refreshTokenGrantRequest(as, client, this.clientAuth(), refreshToken, {
         ...this.httpOptions(timeoutMs),
         signal: bound.signal,
+        [oauth.customFetch]: sendTokenRequest,
       })
       // Not 200: oauth4webapi reads the OAuth error (or throws on the status); classify() keeps only safe facts.
       if (response.status !== 200) {
@@ -435,7 +440,7 @@ export class ProviderClient {
   ): Promise<GrantResult> {
     let text: string | undefined
     try {
-      text = await readBoundedText(response, MAX_TOKEN_BODY_BYTES)
+      text = receivedText(response) ?? (await readBoundedText(response, MAX_TOKEN_BODY_BYTES))
     } catch (error) {
       // The body was cut off (timeout, reset): what the provider issued never arrived.
       return {
