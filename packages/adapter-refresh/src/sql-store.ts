@@ -7,9 +7,10 @@
  * Internal: not part of the package's exports.
  */
 import { AbandonedWait } from "./bounded-wait.js"
-import type { SqlDatabase } from "./databases/sql-database.js"
+import type { SqlDatabase, SqlStatement } from "./databases/sql-database.js"
 import { DEFAULT_LEASE_TABLE, sqlLeases } from "./sql-leases.js"
 import {
+  quoteTableName,
   retryFirstInsertRace,
   sqlFindAccounts,
   sqlFindAccountsHeld,
@@ -129,6 +130,7 @@ export function sqlAccountStore(driver: SqlDriver, options: SqlStoreOptions): Ac
   const update = sqlUpdateOwnTokens(tables)
   const signIn = driver.signIn === undefined ? () => driver.hold() : driver.signIn
   const leases = driver.leases === undefined ? () => driver.hold() : driver.leases
+  const leaseTable = options.leaseTable ?? DEFAULT_LEASE_TABLE
 
   /** The one-statement write (`updateOwnTokens`, with `unchanged` `updateOwnTokensIfUnchanged`). */
   async function ownTokens(
@@ -137,6 +139,7 @@ export function sqlAccountStore(driver: SqlDriver, options: SqlStoreOptions): Ac
     unchanged: Record<string, TokenColumnValue> | undefined,
     tokens: Record<string, TokenColumnValue>,
     begin: () => void,
+    around?: (write: SqlStatement) => SqlStatement,
   ): Promise<OwnTokensWritten> {
     if (!update || !signIn) throw new Error("unreachable: offered only with the database's statement")
     if (driver.signInWouldWait?.()) {
@@ -146,7 +149,7 @@ export function sqlAccountStore(driver: SqlDriver, options: SqlStoreOptions): Ac
     const held = await signIn()
     try {
       begin()
-      return await update(held, key, userId, tokens, unchanged)
+      return await update(held, key, userId, tokens, unchanged, around)
     } finally {
       held.release()
     }
@@ -190,10 +193,23 @@ export function sqlAccountStore(driver: SqlDriver, options: SqlStoreOptions): Ac
         updateOwnTokensIfUnchanged: ownTokens,
       }),
 
+    // The answer's write and the lease's end in one statement, where the database can say both at once.
+    ...(update &&
+      signIn &&
+      leases &&
+      database.leases.releasingAfter && {
+        updateOwnTokensAndRelease: (key, userId, unchanged, tokens, lease, begin) => {
+          const table = quoteTableName(database, leaseTable, "lease table name")
+          return ownTokens(key, userId, unchanged, tokens, begin, (write) =>
+            database.leases.releasingAfter!(write, table, key, lease),
+          )
+        },
+      }),
+
     ...(leases && {
       leases: sqlLeases({
         database,
-        table: options.leaseTable ?? DEFAULT_LEASE_TABLE,
+        table: leaseTable,
         store: options.name,
         option: options.leaseOption,
         accounts: tables,

@@ -23,7 +23,7 @@ import type {
   UserId,
 } from "./store.js"
 import { AccountSchemaError, InvalidOptionsError, TOKEN_COLUMN_HINT } from "./errors.js"
-import { StatementBuilder, driverCodes, type SqlDatabase } from "./databases/sql-database.js"
+import { StatementBuilder, driverCodes, type SqlDatabase, type SqlStatement } from "./databases/sql-database.js"
 import {
   checkIdentifier,
   checkMarkColumn,
@@ -446,6 +446,7 @@ export function sqlUpdateOwnTokens(
       userId: UserId,
       tokens: Record<string, OwnTokensValue>,
       unchanged?: Record<string, TokenColumnValue>,
+      around?: (write: SqlStatement) => SqlStatement,
     ) => Promise<OwnTokensWritten>)
   | undefined {
   const { database } = tables
@@ -454,7 +455,7 @@ export function sqlUpdateOwnTokens(
   const asStored = (rows: Record<string, unknown>[]) => rows.map((row) => toStoredAccountRow(tables.fieldsOf(row)))
   const none = (): OwnTokensWritten => (ownTokens.returnsRows ? [] : { written: 0 })
   let supported = true
-  return async ({ run, affected }, key, userId, tokens, unchanged) => {
+  return async ({ run, affected }, key, userId, tokens, unchanged, around) => {
     if (!ownTokens.returnsRows && !affected)
       throw new Error(`${tables.store}: this database's one-statement sign-in needs the count of rows written.`)
     if (!supported) return none()
@@ -466,7 +467,7 @@ export function sqlUpdateOwnTokens(
     const same = Object.entries(unchanged ?? {})
       .filter(([field]) => tables.hasColumn(field))
       .map(([field, value]) => [tables.column(checkTokenColumn(field)), tables.toColumn(field, value ?? null)] as const)
-    const { text, values } = ownTokens.statement({
+    const write = ownTokens.statement({
       accounts: tables.accounts,
       column: tables.column,
       key,
@@ -474,6 +475,8 @@ export function sqlUpdateOwnTokens(
       assignments,
       unchanged: same,
     })
+    // `around` adds to the write in the same statement (the lease's release); it keeps the write's rows.
+    const { text, values } = around ? around(write) : write
     try {
       if (affected && !ownTokens.returnsRows) return { written: await on(affected, tables, "accounts")(text, values) }
       return asStored(await on(run, tables, "accounts")(text, values))

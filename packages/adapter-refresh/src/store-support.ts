@@ -259,7 +259,8 @@ export function typedLockTimeouts<S extends AccountStore>(
       if (error instanceof TokenSyncError || database.classifyError(error).kind !== "lock-timeout") throw error
       throw new AccountStoreError(store.name, operation, error, { lockTimeout: true })
     }
-  const { updateOwnTokens, updateOwnTokensIfUnchanged, scanAccounts, listReauthMarks } = store
+  const { updateOwnTokens, updateOwnTokensIfUnchanged, updateOwnTokensAndRelease, scanAccounts, listReauthMarks } =
+    store
   return {
     ...store,
     withAccountLock: (key, work, options) => store.withAccountLock(key, work, options).catch(typed("withAccountLock")),
@@ -274,6 +275,12 @@ export function typedLockTimeouts<S extends AccountStore>(
         updateOwnTokensIfUnchanged
           .call(store, key, userId, unchanged, tokens, begin)
           .catch(typed("updateOwnTokensIfUnchanged")),
+    }),
+    ...(updateOwnTokensAndRelease && {
+      updateOwnTokensAndRelease: (key, userId, unchanged, tokens, lease, begin) =>
+        updateOwnTokensAndRelease
+          .call(store, key, userId, unchanged, tokens, lease, begin)
+          .catch(typed("updateOwnTokensAndRelease")),
     }),
     ...(scanAccounts && {
       scanAccounts: (page) => scanAccounts.call(store, page).catch(typed("scanAccounts")),

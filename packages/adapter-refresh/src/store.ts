@@ -187,6 +187,20 @@ export interface AccountStore {
     begin: () => void,
   ): Promise<OwnTokensWritten>
   /**
+   * Optional, lease mode's write of a refresh answer and the lease's end in one statement:
+   * `updateOwnTokensIfUnchanged`, and, in the same statement and only when it writes a row, `leases.release`
+   * of `lease` (fenced the same way). A process that then finds the lease free also finds the answer. When it
+   * writes nothing, the lease is still held. Without it, lease mode writes, then releases (one more statement).
+   */
+  updateOwnTokensAndRelease?(
+    key: AccountKey,
+    userId: UserId,
+    unchanged: Record<string, TokenColumnValue>,
+    tokens: Record<string, TokenColumnValue>,
+    lease: HeldLease,
+    begin: () => void,
+  ): Promise<OwnTokensWritten>
+  /**
    * Optional (used by `reencryptAccounts`): the rows of up to `limit` keys that come after `after` in
    * (provider, providerAccountId) order, in that order, every row of each key (duplicates included),
    * read in one statement outside any lock. Paging by key, not offset, so rows inserted or deleted

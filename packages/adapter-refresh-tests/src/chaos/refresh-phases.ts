@@ -4,7 +4,8 @@
  * - "taken": the library's lock-wait event (lock mode), or a lease take that returned a row (lease mode);
  * - "sent" / "answered": undici's diagnostics channels for the request to the token endpoint (Node's fetch);
  * - "committed": lock mode, the COMMIT of the transaction that held the lock; lease mode, the one-statement
- *   write after a 200 that wrote a row (an UPDATE of the accounts compared with IS NOT DISTINCT FROM), or else
+ *   write after a 200 that wrote a row (an UPDATE of the accounts compared with IS NOT DISTINCT FROM, alone or
+ *   with the lease's release in one WITH), or else
  *   the COMMIT of the locked write. "released": the hold ended with nothing to store. Both seen by wrapping pg's
  *   `Client.prototype.query` and `Pool.prototype.query` (promise forms) in this process: no library change;
  * - "read" (lease mode): the read that follows a take on the same connection (the lease's state, the store's
@@ -87,8 +88,11 @@ export function watchRefreshPhases(tokenEndpoint: string, coordination: Coordina
     const isTake = onLeases && statement.startsWith("INSERT")
     const isRelease = onLeases && statement.startsWith("UPDATE") && /lease_until\s*=\s*NULL/i.test(text)
     const isLook = onLeases && statement.startsWith("SELECT")
-    // Lease mode's one-statement write of the answer (updateOwnTokensIfUnchanged): autocommit, no COMMIT.
-    const isComparedWrite = !onLeases && statement.startsWith("UPDATE") && /IS NOT DISTINCT FROM/i.test(text)
+    // Lease mode's one-statement write of the answer: autocommit, no COMMIT. An UPDATE of the accounts
+    // (updateOwnTokensIfUnchanged), or that UPDATE with the lease's release in one WITH (updateOwnTokensAndRelease).
+    const isComparedWrite =
+      /IS NOT DISTINCT FROM/i.test(text) &&
+      ((!onLeases && statement.startsWith("UPDATE")) || statement.startsWith("WITH WRITTEN AS"))
     if (!isEnd && !isTake && !isRelease && !isLook && !isComparedWrite) return
     // Registered before the caller's own await: the line is written before the library goes on.
     result.then(

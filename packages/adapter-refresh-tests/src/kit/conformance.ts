@@ -748,6 +748,45 @@ export function runConformanceSuite(cell: ConformanceCell, runner?: TestRunner):
         expect(overlappingRounds).toBeGreaterThan(0)
       }, 150_000)
 
+      it("updateOwnTokensAndRelease, where offered: writes and ends the lease in one; a failed comparison writes nothing and the lease stays held", async () => {
+        const store = adapter.accountStore
+        const leases = leasesOf()
+        if (!leases || !store.updateOwnTokensAndRelease) return
+        const user = await newUser()
+        const key = newKey()
+        await linkFresh(user.id, key)
+        // The compared values as the store returns them (encrypted where a codec is set).
+        const seenNow = async () => {
+          const mine = (await store.findAccounts(user.id, key.provider)).find(
+            (row) => row.providerAccountId === key.providerAccountId,
+          )!
+          const raw = (field: string) => {
+            const value = mine.tokens[field]
+            return typeof value === "bigint" ? String(value) : (value as string | number | null)
+          }
+          return { access_token: raw("access_token"), refresh_token: raw("refresh_token") }
+        }
+        const seen = await seenNow()
+        const taken = await leases.take(key, holderId(), 60_000)
+        if (!taken.taken) throw new Error("a fresh key's lease was busy")
+        const write = (unchanged: Record<string, string | number | null>, access_token: string) =>
+          store.updateOwnTokensAndRelease!(key, user.id, unchanged, { access_token }, taken.lease, () => {})
+        // The comparison fails: nothing written, and the lease still held (another holder finds it busy).
+        expect(writtenCount(await write({ ...seen, refresh_token: "rt.other" }, "at.cas"))).toBe(0)
+        expect((await rows(key))[0]).toMatchObject({ access_token: "at.first" })
+        expect((await leases.take(key, holderId(), 60_000)).taken).toBe(false)
+        // The comparison holds: written, and the lease ended in the same statement (control: the release left
+        // out of the database's statement, and the take below finds it busy for the minute it was taken for).
+        expect(writtenCount(await write(seen, "at.cas"))).toBe(1)
+        expect((await rows(key))[0]).toMatchObject({ access_token: "at.cas", refresh_token: "rt.first" })
+        const next = await leases.take(key, holderId(), 60_000)
+        expect(next.taken).toBe(true)
+        // A write with the lease that ended frees nothing: the next holder keeps its lease.
+        expect(writtenCount(await write(await seenNow(), "at.again"))).toBe(1)
+        expect((await leases.take(key, holderId(), 60_000)).taken).toBe(false)
+        if (next.taken) await leases.release(key, next.lease)
+      })
+
       it("judges a lease's end by the store's clock: busy while it lasts (remainingMs within what is left), then taken with a larger fence", async () => {
         const leases = leasesOf()
         if (!leases) return

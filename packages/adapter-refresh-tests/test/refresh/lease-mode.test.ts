@@ -154,16 +154,50 @@ describe("lease mode on real PostgreSQL (a real proxy holds the provider's answe
     const oneStatement = adapterIn("lease")
     await s.waitForExpiry(0)
     const sent = await statementsDuring(async () => expect((await ask(oneStatement)).refreshed).toBe(true))
-    // The fast read, TAKE and its look, the compared write, RELEASE.
+    // The fast read, TAKE and its look, the compared write (with the release: the next test).
     expect(sent.filter((text) => /^\s*BEGIN/i.test(text))).toEqual([])
     expect(sent.filter((text) => text.includes("IS NOT DISTINCT FROM"))).toHaveLength(1)
-    expect(sent.length).toBeLessThanOrEqual(5)
+    expect(sent.length).toBeLessThanOrEqual(4)
 
-    const { updateOwnTokensIfUnchanged: _without, ...store } = pgAccountStore(s.fixture.db as pg.Pool)
+    const {
+      updateOwnTokensIfUnchanged: _without,
+      updateOwnTokensAndRelease: _norRelease,
+      ...store
+    } = pgAccountStore(s.fixture.db as pg.Pool)
     const locked = withTokenSync(s.fixture.adapter, store, { refresh: refreshOptions })
     await s.waitForExpiry(0)
     const control = await statementsDuring(async () => expect((await ask(locked)).refreshed).toBe(true))
     expect(control.filter((text) => /^\s*BEGIN/i.test(text))).toHaveLength(1)
+  })
+
+  test("the answer's write ends the lease in its own statement, and the lease is free after it (control: without updateOwnTokensAndRelease a RELEASE follows)", async () => {
+    const isRelease = (text: string) => /lease_until\s*=\s*NULL/i.test(text)
+    const merged = adapterIn("lease")
+    await s.waitForExpiry(0)
+    const sent = await statementsDuring(async () => expect((await ask(merged)).refreshed).toBe(true))
+    // The fast read, TAKE, its look, and the write that releases: no statement of its own for the release.
+    expect(sent).toHaveLength(4)
+    expect(sent.filter((text) => isRelease(text) && !text.includes("IS NOT DISTINCT FROM"))).toEqual([])
+    expect(sent.filter((text) => isRelease(text) && text.includes("IS NOT DISTINCT FROM"))).toHaveLength(1)
+    // Ended, not left to expire: another holder takes it at once.
+    const leases = pgAccountStore(s.fixture.db as pg.Pool).leases!
+    const next = await leases.take(s.key, "another-holder", 10_000)
+    expect(next.taken).toBe(true)
+    if (next.taken) await leases.release(s.key, next.lease)
+
+    const { updateOwnTokensAndRelease: _without, ...store } = pgAccountStore(s.fixture.db as pg.Pool)
+    const separate = withTokenSync(s.fixture.adapter, store, {
+      refresh: {
+        providers: [{ ...s.providerConfig, token: proxy.url }],
+        skewSeconds: 0,
+        minRefreshIntervalSeconds: 0,
+        coordination: "lease",
+      },
+    })
+    await s.waitForExpiry(0)
+    const control = await statementsDuring(async () => expect((await ask(separate)).refreshed).toBe(true))
+    expect(control).toHaveLength(5)
+    expect(control.filter((text) => isRelease(text) && !text.includes("IS NOT DISTINCT FROM"))).toHaveLength(1)
   })
 
   test("nothing held: while the provider answers, no session idle in transaction and no lock", async () => {

@@ -70,6 +70,18 @@ export const postgresLeases: LeaseSql = {
       values: [key.provider, key.providerAccountId, lease.fence, lease.holder],
     }
   },
+  releasingAfter(write: SqlStatement, table: string, key: AccountKey, lease: HeldLease): SqlStatement {
+    // Data-modifying CTEs run to completion whether or not the outer SELECT reads them; `freed` reads
+    // `written`'s rows, so the lease ends only with the write, in its transaction.
+    const n = write.values.length
+    return {
+      text:
+        `WITH written AS (${write.text}), freed AS (UPDATE ${table} AS l SET lease_until = NULL ` +
+        `WHERE l.provider = $${n + 1} AND l.provider_account_id = $${n + 2} AND l.fence = $${n + 3}::bigint ` +
+        `AND l.holder = $${n + 4} AND EXISTS (SELECT 1 FROM written)) SELECT * FROM written`,
+      values: [...write.values, key.provider, key.providerAccountId, lease.fence, lease.holder],
+    }
+  },
   state(table: string, key: AccountKey, holder: string): SqlStatement {
     return {
       text: `SELECT ${leaseRow("l", "l.holder = $3")} FROM ${table} AS l WHERE ${LEASE_KEY}`,

@@ -164,6 +164,11 @@ export interface LeaseSql {
   renew(table: string, key: AccountKey, lease: HeldLease, durationMs: number): SqlStatement
   /** Frees the lease (its end becomes null) only while `lease` holds it; the fence stays. */
   release(table: string, key: AccountKey, lease: HeldLease): SqlStatement
+  /**
+   * Optional: `write` (the compared one-statement write, returning its rows) and `release` in one statement,
+   * the release made only when `write` wrote a row. Absent: the two are sent one after the other.
+   */
+  releasingAfter?(write: SqlStatement, table: string, key: AccountKey, lease: HeldLease): SqlStatement
   /** The key's lease row as it is now: its fence, whether `holder` holds it, and what is left. */
   state(table: string, key: AccountKey, holder: string): SqlStatement
   /**

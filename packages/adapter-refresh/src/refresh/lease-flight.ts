@@ -75,8 +75,17 @@ export interface LeaseFlightSteps<R, G> {
    * an attempt is unanswered at W: the ms it may still wait (the lease renewed for them), 0 to abandon it.
    */
   send(refreshToken: string, beforeAttempt: (attempt: number) => Promise<void>, lateAnswer: LateAnswer): Promise<G>
-  /** WRITE, right after the answer (or the refusal): compare-and-set under a short lock. */
-  write(answer: G): Promise<R>
+  /**
+   * WRITE, right after the answer (or the refusal): compare-and-set under a short lock. A write that ended
+   * the lease in its own statement (`updateOwnTokensAndRelease`) says so through `lease.released`.
+   */
+  write(answer: G, lease: LeaseAtWrite): Promise<R>
+}
+
+/** The held lease as WRITE gets it: the write may end it in its own statement, and then calls `released`. */
+export interface LeaseAtWrite {
+  held: HeldLease
+  released(): void
 }
 
 /**
@@ -208,13 +217,14 @@ async function holding<R, G>(
   // The write throwing keeps the lease (see above); otherwise it is freed after the commit, so a process
   // that sees it free also sees what was written.
   let result: R
+  let releasedByWrite = false
   try {
-    result = await steps.write(answer)
+    result = await steps.write(answer, { held, released: () => (releasedByWrite = true) })
   } catch (error) {
     keptLease.keep?.(held)
     throw error
   }
-  await release()
+  if (!releasedByWrite) await release()
   return result
 }
 

@@ -16,7 +16,7 @@ import type { Checked, CoordinatedRefresh, Outcome, RefreshMode } from "./engine
 import type { Granted } from "./grant.js"
 import { versionOf, type KeptTokens } from "./issued-tokens.js"
 import { AdaptiveAdmission, admissionBounds } from "./admission.js"
-import { ProviderSlots, runLeaseFlight, type LeaseLook } from "./lease-flight.js"
+import { ProviderSlots, runLeaseFlight, type LeaseAtWrite, type LeaseLook } from "./lease-flight.js"
 import { leaseWriteOf, writeLeaseAnswer, type LeaseWritten } from "./lease-write.js"
 import type { IssuedResponse, LateAnswer, ProviderClient } from "./provider.js"
 import type { TokenResponseReading } from "./token-response.js"
@@ -138,8 +138,14 @@ export function createLeaseRefresh(context: LeaseRefreshContext): LeaseRefresh {
     userId: string,
     read: StoredView,
     tokens: TokenSet,
+    lease: LeaseAtWrite,
   ): Promise<LeaseWritten | undefined> {
-    const update = store.updateOwnTokensIfUnchanged
+    // Where the store can, the lease ends in the same statement, only with the write (one statement less).
+    const andRelease = store.updateOwnTokensAndRelease
+    const compared = store.updateOwnTokensIfUnchanged
+    const update: AccountStore["updateOwnTokensIfUnchanged"] = andRelease
+      ? (...args) => andRelease.call(store, args[0], args[1], args[2], args[3], lease.held, args[4])
+      : compared && ((...args) => compared.call(store, ...args))
     if (!update) return undefined
     let written = false
     // Only `update` is the merged write's; anything else would need the lock: refused, so the locked path runs.
@@ -158,8 +164,9 @@ export function createLeaseRefresh(context: LeaseRefreshContext): LeaseRefresh {
           if (value === undefined) return // a value of a kind no parameter compares exactly: the locked path
           unchanged[field] = value
         }
-        const result = await inTurn(() => update.call(store, key, scope.userId, unchanged, columns, () => undefined))
+        const result = await inTurn(() => update(key, scope.userId, unchanged, columns, () => undefined))
         written = Array.isArray(result) ? result.length > 0 : result.written > 0
+        if (written && andRelease) lease.released()
       },
     }
     try {
@@ -223,7 +230,7 @@ export function createLeaseRefresh(context: LeaseRefreshContext): LeaseRefresh {
           },
           send: (refreshToken, beforeAttempt, lateAnswer) =>
             context.grant(client, refreshToken, beforeAttempt, lateAnswer),
-          async write(result) {
+          async write(result, lease) {
             const read = checked!
             const from = versionOf(read.stored.tokens)
             if (!result.ok)
@@ -239,7 +246,7 @@ export function createLeaseRefresh(context: LeaseRefreshContext): LeaseRefresh {
             const reading = context.readAnswer(result.issued, read.entry, storeNow())
             onIssued(context.issuedEntry(read.stored, reading.tokens))
             const written =
-              (await writeInOneStatement(key, userId, read.stored, reading.tokens)) ??
+              (await writeInOneStatement(key, userId, read.stored, reading.tokens, lease)) ??
               (await shortLocked(key, userId, (now, locked) =>
                 writeLeaseAnswer(sync, locked, now, from, reading.tokens),
               ))

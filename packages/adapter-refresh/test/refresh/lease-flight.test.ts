@@ -129,6 +129,24 @@ describe("lease flight (with a fake AccountLeases for branch coverage)", () => {
     expect(leases.holder).toBeUndefined()
   })
 
+  test("a write that ended the lease in its own statement is not followed by a release; one that did not is", async () => {
+    const leases = new FakeLeasesForBranchCoverage()
+    const endedByWrite = stepsOf(leases, {
+      write: (_answer, lease) => {
+        leases.log.push("write and release")
+        lease.released()
+        return Promise.resolve("written")
+      },
+    })
+    await expect(runLeaseFlight(leases, key, settings, endedByWrite)).resolves.toBe("written")
+    // Control: ignore `released` in runLeaseFlight, and a "release" follows the write.
+    expect(leases.log).toEqual(["take", "read", "send", "write and release"])
+    leases.log.length = 0
+    leases.holder = undefined
+    await expect(runLeaseFlight(leases, key, settings, stepsOf(leases))).resolves.toBe("written")
+    expect(leases.log).toEqual(["take", "read", "send", "write", "release"])
+  })
+
   test("deadline rule: too little lease left for W + M, even after one renewal, sends nothing and releases", async () => {
     const leases = new FakeLeasesForBranchCoverage()
     // The store says 1,400 ms are left: less than W + M = 1,500; and again after the renewal.
