@@ -9,7 +9,15 @@ import type { AccountSync, StoredView } from "../account-sync.js"
 import { boundedStart } from "../bounded-wait.js"
 import { AccountNotLinkedError, RefreshLockTimeoutError } from "../errors.js"
 import { mergeTokens, type TokenSet } from "../policy/merge.js"
-import type { AccountKey, AccountLeases, AccountStore, HeldLease, LockedAccount, TokenColumnValue } from "../store.js"
+import type {
+  AccountKey,
+  AccountLeases,
+  AccountStore,
+  HeldLease,
+  LockedAccount,
+  OwnTokensWritten,
+  TokenColumnValue,
+} from "../store.js"
 import { BoundedMap, MAX_KEPT_TOKEN_SETS } from "./bounded-map.js"
 import { Semaphore, SlotWaitTimeout, StartTimeout } from "./coordination.js"
 import type { Checked, CoordinatedRefresh, Outcome, RefreshMode } from "./engine-types.js"
@@ -127,7 +135,8 @@ export function createLeaseRefresh(context: LeaseRefreshContext): LeaseRefresh {
   }
 
   /**
-   * The answer written in one statement (`updateOwnTokensIfUnchanged`), only while the row still holds what
+   * The answer written in one statement (`updateOwnTokensIfUnchanged`, or `updateOwnTokensAndRelease`, which
+   * ends the lease in it and then says so through `lease.released`), only while the row still holds what
    * READ saw in the columns the merge writes and in both tokens: the whole answer (leaseWriteOf's "whole"
    * case) without a transaction, which also shortens the time between the answer and its commit. Undefined
    * when it wrote nothing, for whatever reason (a sign-in landed, the lock is held, the store lacks it, the
@@ -143,9 +152,16 @@ export function createLeaseRefresh(context: LeaseRefreshContext): LeaseRefresh {
     // Where the store can, the lease ends in the same statement, only with the write (one statement less).
     const andRelease = store.updateOwnTokensAndRelease
     const compared = store.updateOwnTokensIfUnchanged
-    const update: AccountStore["updateOwnTokensIfUnchanged"] = andRelease
-      ? (...args) => andRelease.call(store, args[0], args[1], args[2], args[3], lease.held, args[4])
-      : compared && ((...args) => compared.call(store, ...args))
+    type CompareAndSet = (
+      userId: string,
+      unchanged: Record<string, TokenColumnValue>,
+      columns: Record<string, TokenColumnValue>,
+    ) => Promise<OwnTokensWritten>
+    const update: CompareAndSet | undefined = andRelease
+      ? (owner, unchanged, columns) =>
+          andRelease.call(store, key, owner, unchanged, columns, lease.held, () => undefined)
+      : compared &&
+        ((owner, unchanged, columns) => compared.call(store, key, owner, unchanged, columns, () => undefined))
     if (!update) return undefined
     let written = false
     // Only `update` is the merged write's; anything else would need the lock: refused, so the locked path runs.
@@ -164,7 +180,7 @@ export function createLeaseRefresh(context: LeaseRefreshContext): LeaseRefresh {
           if (value === undefined) return // a value of a kind no parameter compares exactly: the locked path
           unchanged[field] = value
         }
-        const result = await inTurn(() => update(key, scope.userId, unchanged, columns, () => undefined))
+        const result = await inTurn(() => update(scope.userId, unchanged, columns))
         written = Array.isArray(result) ? result.length > 0 : result.written > 0
         if (written && andRelease) lease.released()
       },

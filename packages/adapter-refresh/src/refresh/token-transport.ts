@@ -103,12 +103,9 @@ export function boundedFetch(maxBytes: number): BoundedFetch {
     } catch (error) {
       throw asFetchError(error, "fetch failed")
     }
-    const headers = new Headers()
-    for (const [name, value] of Object.entries(answer.headers)) {
-      if (Array.isArray(value)) for (const one of value) headers.append(name, one)
-      else if (value !== undefined) headers.append(name, value)
-    }
     const status = answer.statusCode
+    // The body first: whatever follows may throw (a status Response refuses), and must not leave it unread
+    // on a pooled connection.
     const chunks: Buffer[] = []
     let size = 0
     let cutOff: unknown
@@ -123,6 +120,11 @@ export function boundedFetch(maxBytes: number): BoundedFetch {
       }
     } catch (error) {
       cutOff = asFetchError(error, "terminated")
+    }
+    const headers = new Headers()
+    for (const [name, value] of Object.entries(answer.headers)) {
+      if (Array.isArray(value)) for (const one of value) headers.append(name, one)
+      else if (value !== undefined) headers.append(name, value)
     }
     if (NO_BODY_STATUSES.has(status)) return new Response(null, { status, headers })
     // Cut off (timeout, reset): the Response's body fails when read, as fetch's does.
