@@ -299,10 +299,11 @@ export class ProviderClient {
   }
 
   private httpOptions(timeoutMs: number): oauth.HttpRequestOptions<"GET"> & oauth.TokenEndpointRequestOptions {
-    return {
-      signal: AbortSignal.timeout(timeoutMs),
-      ...(this.provider.allowInsecure ? { [oauth.allowInsecureRequests]: true } : {}),
-    }
+    return { signal: AbortSignal.timeout(timeoutMs), ...this.insecureOption() }
+  }
+
+  private insecureOption(): { [oauth.allowInsecureRequests]?: true } {
+    return this.provider.allowInsecure ? { [oauth.allowInsecureRequests]: true } : {}
   }
 
   /**
@@ -398,7 +399,7 @@ export class ProviderClient {
     const bound = requestBound(timeoutMs, lateAnswer)
     try {
       response = await oauth.refreshTokenGrantRequest(as, client, this.clientAuth(), refreshToken, {
-        ...this.httpOptions(timeoutMs),
+        ...this.insecureOption(),
         signal: bound.signal,
         [oauth.customFetch]: sendTokenRequest,
       })
