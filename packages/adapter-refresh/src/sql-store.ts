@@ -131,6 +131,9 @@ export function sqlAccountStore(driver: SqlDriver, options: SqlStoreOptions): Ac
   const signIn = driver.signIn === undefined ? () => driver.hold() : driver.signIn
   const leases = driver.leases === undefined ? () => driver.hold() : driver.leases
   const leaseTable = options.leaseTable ?? DEFAULT_LEASE_TABLE
+  // Quoted once, where the write can release (checked again by sqlLeases, which quotes it the same way).
+  const quotedLeaseTable =
+    leases && database.leases.releasingAfter ? quoteTableName(database, leaseTable, "lease table name") : undefined
 
   /** The one-statement write (`updateOwnTokens`, with `unchanged` `updateOwnTokensIfUnchanged`). */
   async function ownTokens(
@@ -196,14 +199,11 @@ export function sqlAccountStore(driver: SqlDriver, options: SqlStoreOptions): Ac
     // The answer's write and the lease's end in one statement, where the database can say both at once.
     ...(update &&
       signIn &&
-      leases &&
-      database.leases.releasingAfter && {
-        updateOwnTokensAndRelease: (key, userId, unchanged, tokens, lease, begin) => {
-          const table = quoteTableName(database, leaseTable, "lease table name")
-          return ownTokens(key, userId, unchanged, tokens, begin, (write) =>
-            database.leases.releasingAfter!(write, table, key, lease),
-          )
-        },
+      quotedLeaseTable !== undefined && {
+        updateOwnTokensAndRelease: (key, userId, unchanged, tokens, lease, begin) =>
+          ownTokens(key, userId, unchanged, tokens, begin, (write) =>
+            database.leases.releasingAfter!(write, quotedLeaseTable, key, lease),
+          ),
       }),
 
     ...(leases && {

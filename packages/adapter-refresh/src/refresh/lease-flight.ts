@@ -214,8 +214,8 @@ async function holding<R, G>(
     await release()
     throw error
   }
-  // The write throwing keeps the lease (see above); otherwise it is freed after the commit, so a process
-  // that sees it free also sees what was written.
+  // The write throwing keeps the lease (see above); otherwise it is freed after the commit (or by the write's
+  // own statement), so a process that sees it free also sees what was written.
   let result: R
   let releasedByWrite = false
   try {

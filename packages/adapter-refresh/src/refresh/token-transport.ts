@@ -49,10 +49,8 @@ export function decoded(body: Buffer, encoding: string | undefined, maxBytes: nu
   if (!encoding) return body
   let out = body
   // Codings are listed in the order they were applied: undone last to first.
-  for (const coding of encoding
-    .split(",")
-    .map((c) => c.trim().toLowerCase())
-    .reverse()) {
+  const codings = encoding.split(",").map((coding) => coding.trim().toLowerCase())
+  for (const coding of codings.reverse()) {
     if (coding === "" || coding === "identity") continue
     const decode = decoders[coding]
     if (!decode) throw new TypeError(`the answer's content coding "${coding.slice(0, 32)}" is not supported`)
