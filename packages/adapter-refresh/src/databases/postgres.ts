@@ -71,15 +71,16 @@ export const postgresLeases: LeaseSql = {
     }
   },
   releasingAfter(write: SqlStatement, table: string, key: AccountKey, lease: HeldLease): SqlStatement {
-    // Data-modifying CTEs run to completion whether or not the outer SELECT reads them; `freed` reads
-    // `written`'s rows, so the lease ends only with the write, in its transaction.
-    const n = write.values.length
+    // RELEASE itself, its parameters numbered after the write's, made conditional on the write's rows. Data-
+    // modifying CTEs run to completion whether or not the outer SELECT reads them, in the write's transaction.
+    const release = postgresLeases.release(table, key, lease)
+    const shift = write.values.length
+    const releaseText = release.text.replace(/\$(\d+)/g, (_, position: string) => `$${Number(position) + shift}`)
     return {
       text:
-        `WITH written AS (${write.text}), freed AS (UPDATE ${table} AS l SET lease_until = NULL ` +
-        `WHERE l.provider = $${n + 1} AND l.provider_account_id = $${n + 2} AND l.fence = $${n + 3}::bigint ` +
-        `AND l.holder = $${n + 4} AND EXISTS (SELECT 1 FROM written)) SELECT * FROM written`,
-      values: [...write.values, key.provider, key.providerAccountId, lease.fence, lease.holder],
+        `WITH written AS (${write.text}), freed AS (${releaseText} AND EXISTS (SELECT 1 FROM written)) ` +
+        `SELECT * FROM written`,
+      values: [...write.values, ...release.values],
     }
   },
   state(table: string, key: AccountKey, holder: string): SqlStatement {
